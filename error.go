@@ -1,0 +1,81 @@
+package qm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Application error codes. Each maps to one HTTP status and one CLI exit
+// path, in one place at each edge.
+const (
+	EConflict    = "conflict"          // the change clashes with existing data
+	EInternal    = "internal"          // a fault of ours; detail is logged, not shown
+	EInvalid     = "validation_failed" // the input is wrong
+	ENotFound    = "not_found"         // no such resource in the caller's tenant
+	ENoTenant    = "no_tenant"         // tenant data reached without a tenant scope
+	EUnavailable = "unavailable"       // storage cannot serve now
+	ETenantNewer = "tenant_too_new"    // tenant data is at a schema version this build does not know
+	EUnsupported = "unsupported"       // the engine cannot do what was asked
+	ETenantInert = "tenant_inactive"   // the tenant is not active
+)
+
+// Error is the application error: a code, and a message that is safe to show
+// to whoever made the request. Fields, when set, hold a message per input
+// field.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return e.Message
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal
+// for any other error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EInternal
+	}
+}
+
+// ErrorMessage returns the safe-to-show message of the first *Error in err's
+// chain, and "internal error" for any other error.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Message
+	default:
+		return "internal error"
+	}
+}
+
+// fieldsError turns per-field messages into one EInvalid error, or nil.
+func fieldsError(fields map[string]string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	msg := "invalid input"
+	if len(fields) == 1 {
+		for _, m := range fields {
+			msg = m
+		}
+	}
+	return &Error{Code: EInvalid, Message: msg, Fields: fields}
+}

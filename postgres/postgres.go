@@ -1,0 +1,383 @@
+// Package postgres is Quartermaster's PostgreSQL storage engine.
+//
+// The catalog lives in schema catalog of the main database. Pool tenants
+// share the tables of schema pool, kept apart by tenant_id and row-level
+// security; each bridge tenant has a schema t_<id>; each silo tenant has a
+// database of its own (tables in schema data), on the main server or another
+// configured one.
+//
+// Two roles are used. The privileged role of Config.URL migrates and
+// provisions. Requests run as the serving role, which Setup creates if
+// missing: it owns nothing, is neither superuser nor BYPASSRLS, and reaches
+// tenant tables only through its membership in the group role qm_serving.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations returns the embedded migrations of the catalog and of tenant
+// data.
+func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
+	if catalog, err = sqlstore.LoadMigrations(migrations, "migrations/catalog"); err != nil {
+		return nil, nil, err
+	}
+	tenant, err = sqlstore.LoadMigrations(migrations, "migrations/tenant")
+	return catalog, tenant, err
+}
+
+// Names of the places data lives.
+const (
+	// MainServer names the server of Config.URL.
+	MainServer    = "main"
+	catalogSchema = "catalog"
+	poolSchema    = "pool"
+	siloSchema    = "data"
+	// servingGroup is the role granted access to tenant tables; the serving
+	// login role is a member.
+	servingGroup = "qm_serving"
+)
+
+// Config configures the engine. Zero values take the defaults.
+type Config struct {
+	// URL is the privileged connection to the main database, used for
+	// migrations, provisioning and the catalog.
+	URL string
+	// Servers names further PostgreSQL servers silo tenants may be placed
+	// on, as URLs of a privileged role and a maintenance database.
+	Servers map[string]string
+	// ServingRole is the login role requests run as (qm_app). Setup creates
+	// it when missing, with ServingPassword if set.
+	ServingRole     string
+	ServingPassword string
+	// MaxConns bounds the serving pool of the main database (4 × CPUs).
+	MaxConns int32
+	// MaxOpenSilos bounds how many silo databases have a pool open (64);
+	// SiloIdle is how long an unused one stays open (5 minutes).
+	MaxOpenSilos int
+	SiloIdle     time.Duration
+	// TenantMigrations replaces the embedded tenant migrations.
+	TenantMigrations []sqlstore.Migration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Logger receives the engine's logs (slog.Default()).
+	Logger *slog.Logger
+}
+
+// DB is the PostgreSQL engine, opened.
+type DB struct {
+	cfg               Config
+	servers           map[string]*pgxpool.Config // privileged, per server
+	admin             *pgxpool.Pool              // privileged, main database, search_path catalog
+	serve             *pgxpool.Pool              // serving role, main database
+	silos             *sqlstore.Cache[siloPool]
+	catalogMigrations []sqlstore.Migration
+	tenantMigrations  []sqlstore.Migration
+	tenants           *sqlstore.TenantService
+	poolVersion       atomic.Int64
+	mainDatabase      string
+
+	stop      chan struct{}
+	sweeping  sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// siloPool is a serving pool of one silo database.
+type siloPool struct{ *pgxpool.Pool }
+
+func (p siloPool) Close() error { p.Pool.Close(); return nil }
+
+// Open connects to the main database and checks that it answers. It does not
+// migrate: call Setup for that.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.ServingRole == "" {
+		cfg.ServingRole = "qm_app"
+	}
+	if cfg.MaxOpenSilos <= 0 {
+		cfg.MaxOpenSilos = 64
+	}
+	if cfg.SiloIdle <= 0 {
+		cfg.SiloIdle = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	catalogMigs, tenantMigs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TenantMigrations != nil {
+		tenantMigs = cfg.TenantMigrations
+	}
+	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs, stop: make(chan struct{})}
+	urls := map[string]string{MainServer: cfg.URL}
+	for name, u := range cfg.Servers {
+		if name == MainServer {
+			return nil, fmt.Errorf("server name %q is reserved for the main database", MainServer)
+		}
+		urls[name] = u
+	}
+	for name, u := range urls {
+		pc, err := pgxpool.ParseConfig(u)
+		if err != nil {
+			return nil, fmt.Errorf("server %s: invalid database URL: %w", name, errors.Unwrap(err))
+		}
+		db.servers[name] = pc
+	}
+	main := db.servers[MainServer]
+	db.mainDatabase = main.ConnConfig.Database
+
+	adminCfg := main.Copy()
+	adminCfg.MaxConns = 16
+	adminCfg.ConnConfig.RuntimeParams["search_path"] = catalogSchema
+	if db.admin, err = connect(ctx, adminCfg); err != nil {
+		return nil, err
+	}
+	serveCfg := db.servingConfig(main, poolSchema)
+	if cfg.MaxConns > 0 {
+		serveCfg.MaxConns = cfg.MaxConns
+	}
+	// The serving pool connects lazily: the serving role may not exist
+	// until Setup creates it.
+	if db.serve, err = pgxpool.NewWithConfig(ctx, serveCfg); err != nil {
+		db.admin.Close()
+		return nil, fmt.Errorf("serving pool: %w", err)
+	}
+	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
+	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, cfg.Now)
+	db.sweeping.Add(1)
+	go db.sweep()
+	return db, nil
+}
+
+// connect opens a pool and makes sure the server answers, so a wrong URL is
+// reported at once, naming the host and the cause.
+func connect(ctx context.Context, pc *pgxpool.Config) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err == nil {
+		if err = pool.Ping(ctx); err != nil {
+			pool.Close()
+		}
+	}
+	if err != nil {
+		return nil, &ConnectError{Host: pc.ConnConfig.Host, Port: pc.ConnConfig.Port, Database: pc.ConnConfig.Database, Err: err}
+	}
+	return pool, nil
+}
+
+// servingConfig is pc with the serving role's credentials and a session
+// search path of schema. Each statement's scope sets the path again for its
+// transaction; the session's path only lets pgx prepare a statement before
+// the scope runs (PostgreSQL parses it again when the path has changed).
+func (db *DB) servingConfig(pc *pgxpool.Config, schema string) *pgxpool.Config {
+	sc := pc.Copy()
+	sc.ConnConfig.User = db.cfg.ServingRole
+	sc.ConnConfig.Password = db.cfg.ServingPassword
+	sc.ConnConfig.RuntimeParams["search_path"] = schema
+	return sc
+}
+
+func (db *DB) sweep() {
+	defer db.sweeping.Done()
+	tick := time.NewTicker(db.cfg.SiloIdle / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			db.silos.Sweep()
+		case <-db.stop:
+			return
+		}
+	}
+}
+
+// Close closes every pool. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		db.sweeping.Wait()
+		db.silos.Close()
+		db.serve.Close()
+		db.admin.Close()
+	})
+	return nil
+}
+
+// Setup creates the roles and shared schemas if missing, and brings the
+// catalog and the pool to the newest version.
+func (db *DB) Setup(ctx context.Context) error {
+	for name := range db.servers {
+		if err := db.ensureRoles(ctx, name); err != nil {
+			return fmt.Errorf("server %s: %w", name, err)
+		}
+	}
+	for _, schema := range []string{catalogSchema, poolSchema} {
+		if err := db.createSchema(ctx, db.admin, schema); err != nil {
+			return err
+		}
+	}
+	if _, err := sqlstore.Migrate(ctx, schemaTx(db.admin, catalogSchema), db.catalogMigrations); err != nil {
+		return fmt.Errorf("migrate catalog: %w", err)
+	}
+	_, err := db.migratePool(ctx)
+	return err
+}
+
+func (db *DB) migratePool(ctx context.Context) (int, error) {
+	v, err := sqlstore.Migrate(ctx, schemaTx(db.admin, poolSchema), db.tenantMigrations)
+	if err != nil {
+		return v, fmt.Errorf("migrate pool: %w", err)
+	}
+	db.poolVersion.Store(int64(v))
+	return v, nil
+}
+
+// createSchema creates schema if missing, owned by the privileged role, and
+// lets the serving group use it.
+func (db *DB) createSchema(ctx context.Context, r pgRunner, schema string) error {
+	id := pgx.Identifier{schema}.Sanitize()
+	_, err := r.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+id)
+	if err != nil && pgCode(err) != codeDuplicateSchema && pgCode(err) != codeUniqueViolation {
+		return fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	if _, err := r.Exec(ctx, `GRANT USAGE ON SCHEMA `+id+` TO `+servingGroup); err != nil {
+		return fmt.Errorf("grant schema %s: %w", schema, err)
+	}
+	return nil
+}
+
+// ensureRoles creates the serving group and login role on a server if they
+// are missing, and refuses a serving role that could bypass row security.
+func (db *DB) ensureRoles(ctx context.Context, server string) error {
+	conn, err := db.adminConn(ctx, server, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	login := pgx.Identifier{db.cfg.ServingRole}.Sanitize()
+	create := []string{`CREATE ROLE ` + servingGroup + ` NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`}
+	loginSQL := `CREATE ROLE ` + login + ` LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`
+	if db.cfg.ServingPassword != "" {
+		loginSQL += ` PASSWORD ` + quoteLiteral(db.cfg.ServingPassword)
+	}
+	create = append(create, loginSQL)
+	for i, role := range []string{servingGroup, db.cfg.ServingRole} {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+			return fmt.Errorf("look up role %s: %w", role, err)
+		}
+		if exists {
+			continue
+		}
+		// Another process may create the role at the same moment.
+		if _, err := conn.Exec(ctx, create[i]); err != nil && pgCode(err) != codeDuplicateObject && pgCode(err) != codeUniqueViolation {
+			return fmt.Errorf("create role %s: %w", role, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `GRANT `+servingGroup+` TO `+login); err != nil {
+		return fmt.Errorf("grant %s to %s: %w", servingGroup, db.cfg.ServingRole, err)
+	}
+	var super, bypass bool
+	err = conn.QueryRow(ctx, `SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, db.cfg.ServingRole).Scan(&super, &bypass)
+	if err != nil {
+		return fmt.Errorf("check role %s: %w", db.cfg.ServingRole, err)
+	}
+	if super || bypass {
+		return fmt.Errorf("serving role %s is a superuser or may bypass row-level security: use a plain role", db.cfg.ServingRole)
+	}
+	return nil
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
+
+// adminConn connects as the privileged role to database on server; an empty
+// database means the one in the server's URL.
+func (db *DB) adminConn(ctx context.Context, server, database string) (*pgx.Conn, error) {
+	pc, ok := db.servers[server]
+	if !ok {
+		return nil, fmt.Errorf("unknown database server %q", server)
+	}
+	cc := pc.ConnConfig.Copy()
+	if database != "" {
+		cc.Database = database
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return nil, &ConnectError{Host: cc.Host, Port: cc.Port, Database: cc.Database, Err: err}
+	}
+	return conn, nil
+}
+
+// openSilo opens a serving pool on a silo database.
+func (db *DB) openSilo(key string) (siloPool, error) {
+	server, database := splitSiloKey(key)
+	pc, ok := db.servers[server]
+	if !ok {
+		return siloPool{}, fmt.Errorf("unknown database server %q", server)
+	}
+	sc := db.servingConfig(pc, siloSchema)
+	sc.ConnConfig.Database = database
+	sc.MaxConns = 4
+	sc.MaxConnIdleTime = db.cfg.SiloIdle
+	pool, err := pgxpool.NewWithConfig(context.Background(), sc)
+	if err != nil {
+		return siloPool{}, fmt.Errorf("open silo %s: %w", key, err)
+	}
+	return siloPool{pool}, nil
+}
+
+// Tenants returns the tenant catalog.
+func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+
+// LatestVersion returns the newest tenant schema version this build knows.
+func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }
+
+// Ready reports whether the catalog is reachable and every tenant's data is
+// at the newest version.
+func (db *DB) Ready(ctx context.Context) error {
+	return db.tenants.Ready(ctx, sqlstore.Latest(db.catalogMigrations), db.LatestVersion())
+}
+
+// ConnectError says which server could not be reached, and why.
+type ConnectError struct {
+	Host     string
+	Port     uint16
+	Database string
+	Err      error
+}
+
+// Error implements the error interface.
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("cannot connect to PostgreSQL at %s:%d (database %s): %v", e.Host, e.Port, e.Database, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ConnectError) Unwrap() error { return e.Err }

@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// The scope statements bind the current transaction to a tenant. Both
+// settings are transaction-local (the true in set_config), so a pooled
+// connection can never carry one tenant's scope into another's request.
+// Reads also make the transaction read-only, as SQLite's readers are.
+const (
+	scopeSQL     = `SELECT set_config('qm.tenant_id', $1, true), set_config('search_path', $2, true)`
+	viewScopeSQL = `SELECT set_config('qm.tenant_id', $1, true), set_config('search_path', $2, true), set_config('transaction_read_only', 'on', true)`
+)
+
+// View implements sqlstore.Router. Each statement goes out in one batch
+// behind the scope statement: PostgreSQL runs a batch up to its Sync as one
+// implicit transaction, so the scope holds for exactly that statement and
+// costs no extra round trip.
+func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	t, pool, schema, release, err := db.route(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(viewConn{pool: pool, tenantID: t.ID, schema: schema})
+}
+
+// Update implements sqlstore.Router.
+func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	t, pool, schema, release, err := db.route(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return inTx(ctx, pool, func(q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, scopeSQL, t.ID, schema); err != nil {
+			return fmt.Errorf("scope transaction: %w", err)
+		}
+		return fn(txConn{Querier: q, tenantID: t.ID})
+	})
+}
+
+var _ sqlstore.Router = (*DB)(nil)
+
+// route finds the pool and schema holding the data of the tenant in ctx.
+func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, func(), error) {
+	t, err := sqlstore.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	if t.Placement.Engine != qm.EnginePostgres {
+		return nil, nil, "", nil, fmt.Errorf("tenant %s is placed on %s, not postgres", t.Slug, t.Placement.Engine)
+	}
+	switch t.Tier {
+	case qm.TierPool, qm.TierBridge:
+		return t, db.serve, t.Placement.Location, noRelease, nil
+	case qm.TierSilo:
+		pool, release, err := db.silos.Acquire(siloKey(t.Placement))
+		if err != nil {
+			return nil, nil, "", nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
+		}
+		return t, pool.Pool, siloSchema, release, nil
+	}
+	return nil, nil, "", nil, fmt.Errorf("tenant %s: unknown tier %s", t.Slug, t.Tier)
+}
+
+func noRelease() {}
+
+// beginner is a pool or a connection.
+type beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// inTx runs fn in a transaction on b.
+func inTx(ctx context.Context, b beginner, fn func(sqlstore.Querier) error) error {
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(querier{tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// schemaTx returns a TxFunc on b whose transactions have the search path
+// set to schema.
+func schemaTx(b beginner, schema string) sqlstore.TxFunc {
+	return func(ctx context.Context, fn func(sqlstore.Querier) error) error {
+		return inTx(ctx, b, func(q sqlstore.Querier) error {
+			if err := setSearchPath(ctx, q, schema); err != nil {
+				return err
+			}
+			return fn(q)
+		})
+	}
+}
+
+func setSearchPath(ctx context.Context, q sqlstore.Querier, schema string) error {
+	if _, err := q.Exec(ctx, `SELECT set_config('search_path', $1, true)`, schema); err != nil {
+		return fmt.Errorf("set search path %s: %w", schema, err)
+	}
+	return nil
+}
+
+// txConn is a tenant-bound connection inside an Update transaction.
+type txConn struct {
+	sqlstore.Querier
+	tenantID string
+}
+
+func (c txConn) TenantID() string { return c.tenantID }
+
+// viewConn is a tenant-bound connection for View: every statement is sent
+// in a batch behind the read scope statement.
+type viewConn struct {
+	pool     *pgxpool.Pool
+	tenantID string
+	schema   string
+}
+
+func (c viewConn) TenantID() string { return c.tenantID }
+
+// send queues the scope and the statement and reads the scope's result.
+func (c viewConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	b.Queue(viewScopeSQL, c.tenantID, c.schema)
+	b.Queue(sql, args...)
+	br := c.pool.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("scope statement: %w", err)
+	}
+	return br, nil
+}
+
+func (c viewConn) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	br, err := c.send(ctx, sql, args)
+	if err != nil {
+		return 0, err
+	}
+	defer br.Close()
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, mapError(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (c viewConn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	br, err := c.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, mapError(err)
+	}
+	return pgRows{Rows: rows, done: func() { br.Close() }}, nil
+}
+
+func (c viewConn) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	br, err := c.send(ctx, sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{row: br.QueryRow(), br: br}
+}
+
+// batchRow closes its batch once scanned.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := mapError(r.row.Scan(dest...))
+	if cerr := r.br.Close(); err == nil && cerr != nil {
+		err = mapError(cerr)
+	}
+	return err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// storage is the engine's sqlstore.Storage.
+type storage struct{ db *DB }
+
+var _ sqlstore.Storage = storage{}
+
+// compactID is a tenant id without hyphens, for names of schemas and
+// databases.
+func compactID(id string) string { return strings.ReplaceAll(id, "-", "") }
+
+// Place implements sqlstore.Storage.
+func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
+	p := qm.Placement{Engine: qm.EnginePostgres, Server: MainServer}
+	if n.Server != "" {
+		if _, ok := s.db.servers[n.Server]; !ok {
+			return p, &qm.Error{Code: qm.EInvalid, Message: fmt.Sprintf("unknown database server %q: configure it with --pg-server", n.Server),
+				Fields: map[string]string{"server": "unknown server"}}
+		}
+		p.Server = n.Server
+	}
+	switch n.Tier {
+	case qm.TierPool:
+		p.Location = poolSchema
+	case qm.TierBridge:
+		p.Location = "t_" + compactID(id)
+	case qm.TierSilo:
+		// Silo databases carry the main database's name, so several
+		// deployments can share a server; cut to fit PostgreSQL's 63 bytes.
+		prefix := s.db.mainDatabase
+		if len(prefix) > 24 {
+			prefix = prefix[:24]
+		}
+		p.Location = prefix + "_t_" + compactID(id)
+	}
+	return p, nil
+}
+
+// Provision implements sqlstore.Storage. A bridge schema is created and
+// migrated in one transaction, so it exists whole or not at all. A silo
+// database cannot be created inside a transaction; its contents are, and
+// Deprovision drops a database left half made.
+func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
+	switch t.Tier {
+	case qm.TierPool:
+		return int(s.db.poolVersion.Load()), nil
+	case qm.TierBridge:
+		var v int
+		err := inTx(ctx, s.db.admin, func(q sqlstore.Querier) error {
+			var err error
+			v, err = s.createAndMigrate(ctx, q, t.Placement.Location)
+			return err
+		})
+		return v, err
+	}
+	admin, err := s.db.adminConn(ctx, t.Placement.Server, "")
+	if err != nil {
+		return 0, err
+	}
+	dbName := pgx.Identifier{t.Placement.Location}.Sanitize()
+	_, err = admin.Exec(ctx, `CREATE DATABASE `+dbName)
+	if err == nil {
+		// Only the serving group may connect to a silo database.
+		_, err = admin.Exec(ctx, `REVOKE ALL ON DATABASE `+dbName+` FROM PUBLIC; GRANT CONNECT ON DATABASE `+dbName+` TO `+servingGroup)
+	}
+	admin.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("create database %s: %w", t.Placement.Location, err)
+	}
+	conn, err := s.db.adminConn(ctx, t.Placement.Server, t.Placement.Location)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	v, err := s.createAndMigrate(ctx, querier{tx}, siloSchema)
+	if err != nil {
+		return 0, err
+	}
+	return v, tx.Commit(ctx)
+}
+
+// createAndMigrate creates schema and migrates it, all inside the one
+// transaction q runs in.
+func (s storage) createAndMigrate(ctx context.Context, q sqlstore.Querier, schema string) (int, error) {
+	id := pgx.Identifier{schema}.Sanitize()
+	if _, err := q.Exec(ctx, `CREATE SCHEMA `+id+`; GRANT USAGE ON SCHEMA `+id+` TO `+servingGroup); err != nil {
+		return 0, fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	if err := setSearchPath(ctx, q, schema); err != nil {
+		return 0, err
+	}
+	sameTx := func(_ context.Context, fn func(sqlstore.Querier) error) error { return fn(q) }
+	return sqlstore.Migrate(ctx, sameTx, s.db.tenantMigrations)
+}
+
+// Deprovision implements sqlstore.Storage. Pool tenants own no schema.
+func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
+	switch t.Tier {
+	case qm.TierBridge:
+		_, err := s.db.admin.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{t.Placement.Location}.Sanitize()+` CASCADE`)
+		return err
+	case qm.TierSilo:
+		s.db.silos.Remove(siloKey(t.Placement))
+		admin, err := s.db.adminConn(ctx, t.Placement.Server, "")
+		if err != nil {
+			return err
+		}
+		defer admin.Close(context.WithoutCancel(ctx))
+		_, err = admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{t.Placement.Location}.Sanitize()+` WITH (FORCE)`)
+		return err
+	}
+	return nil
+}
+
+// MigrateData implements sqlstore.Storage.
+func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
+	switch t.Tier {
+	case qm.TierPool:
+		return s.db.migratePool(ctx)
+	case qm.TierBridge:
+		return sqlstore.Migrate(ctx, schemaTx(s.db.admin, t.Placement.Location), s.db.tenantMigrations)
+	}
+	conn, err := s.db.adminConn(ctx, t.Placement.Server, t.Placement.Location)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return sqlstore.Migrate(ctx, schemaTx(conn, siloSchema), s.db.tenantMigrations)
+}
+
+// siloKey names a silo database in the cache: server and database.
+func siloKey(p qm.Placement) string { return p.Server + "/" + p.Location }
+
+func splitSiloKey(key string) (server, database string) {
+	server, database, _ = strings.Cut(key, "/")
+	return server, database
+}

@@ -1,0 +1,151 @@
+// Package qm holds Quartermaster's domain: the types every other package
+// speaks in (tenants, tiers, placements, locations), their validation, the
+// application error type, and the interfaces that storage engines satisfy.
+//
+// It imports only the standard library. HTTP, SQL engines and the CLI depend
+// on it, never the reverse.
+package qm
+
+import (
+	"context"
+	"time"
+)
+
+// Tier is a tenant's isolation tier: where its data lives.
+type Tier string
+
+// The isolation tiers (ARCHITECTURE.md §2).
+const (
+	// TierPool keeps the tenant's rows in shared tables beside other
+	// tenants', told apart by tenant_id (and, on PostgreSQL, row-level
+	// security).
+	TierPool Tier = "pool"
+	// TierBridge gives the tenant its own schema in the shared database.
+	TierBridge Tier = "bridge"
+	// TierSilo gives the tenant a database (or SQLite file) of its own.
+	TierSilo Tier = "silo"
+)
+
+// Tiers lists every tier, in order of increasing isolation.
+var Tiers = []Tier{TierPool, TierBridge, TierSilo}
+
+// ParseTier returns the tier named s, or an EInvalid error naming the tiers
+// that exist.
+func ParseTier(s string) (Tier, error) {
+	for _, t := range Tiers {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", Errorf(EInvalid, "unknown tier %q: use pool, bridge or silo", s)
+}
+
+// Engine names a storage engine.
+type Engine string
+
+// The storage engines.
+const (
+	EngineSQLite   Engine = "sqlite"
+	EnginePostgres Engine = "postgres"
+)
+
+// TenantState says whether a tenant is served.
+type TenantState string
+
+// Tenant states.
+const (
+	// StateProvisioning marks a tenant whose storage is being created. It is
+	// never served; a failed provisioning removes the row.
+	StateProvisioning TenantState = "provisioning"
+	// StateActive is a tenant in service.
+	StateActive TenantState = "active"
+	// StateSuspended is a tenant whose data is kept but not served.
+	StateSuspended TenantState = "suspended"
+)
+
+// Placement says where a tenant's data lives. Location is engine and tier
+// specific: a file path relative to the data directory for SQLite, a schema
+// name for a PostgreSQL pool or bridge tenant, a database name for a
+// PostgreSQL silo.
+type Placement struct {
+	Engine   Engine `json:"engine"`
+	Server   string `json:"server"`
+	Location string `json:"location"`
+}
+
+// Tenant is one organization sharing the server: the catalog's record of it.
+type Tenant struct {
+	ID            string      `json:"id"`
+	Slug          string      `json:"slug"`
+	Name          string      `json:"name"`
+	Tier          Tier        `json:"tier"`
+	Placement     Placement   `json:"placement"`
+	State         TenantState `json:"state"`
+	SchemaVersion int         `json:"schema_version"`
+	CreatedAt     time.Time   `json:"created_at"`
+}
+
+// NewTenant is what an operator supplies to create a tenant.
+type NewTenant struct {
+	Slug string
+	Name string
+	Tier Tier
+	// Server names the database server for a PostgreSQL silo; empty means
+	// the main server.
+	Server string
+}
+
+// Validate checks the fields an operator typed, reporting every problem at
+// once as an EInvalid error with per-field messages.
+func (n NewTenant) Validate() error {
+	fields := map[string]string{}
+	if err := ValidateSlug(n.Slug); err != nil {
+		fields["slug"] = ErrorMessage(err)
+	}
+	if n.Name == "" {
+		fields["name"] = "name is required"
+	} else if len(n.Name) > 200 {
+		fields["name"] = "name is longer than 200 characters"
+	}
+	if _, err := ParseTier(string(n.Tier)); err != nil {
+		fields["tier"] = ErrorMessage(err)
+	}
+	if n.Server != "" && n.Tier != TierSilo {
+		fields["server"] = "a server can be chosen only for a silo tenant"
+	}
+	return fieldsError(fields)
+}
+
+// ValidateSlug reports whether s is a usable tenant slug: 3 to 63 lowercase
+// letters, digits and hyphens, starting with a letter or digit and not ending
+// with a hyphen.
+func ValidateSlug(s string) error {
+	if len(s) < 3 || len(s) > 63 {
+		return Errorf(EInvalid, "slug %q must be 3 to 63 characters long", s)
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case r == '-' && i > 0 && i < len(s)-1:
+		default:
+			return Errorf(EInvalid, "slug %q may contain only lowercase letters, digits and inner hyphens", s)
+		}
+	}
+	return nil
+}
+
+// TenantService is the catalog of tenants, and provisions their storage.
+type TenantService interface {
+	// CreateTenant validates n, creates the tenant's storage where its tier
+	// says, and records it in the catalog. It returns EInvalid for bad input
+	// or a tier the engine cannot host, and EConflict for a slug in use.
+	// Provisioning is all or nothing: on any error nothing is left behind.
+	// Operator only.
+	CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error)
+	// Tenant returns the tenant with the given slug, or ENotFound.
+	Tenant(ctx context.Context, slug string) (*Tenant, error)
+	// TenantByID returns the tenant with the given id, or ENotFound.
+	TenantByID(ctx context.Context, id string) (*Tenant, error)
+	// Tenants lists every tenant, ordered by slug. Operator only.
+	Tenants(ctx context.Context) ([]*Tenant, error)
+}

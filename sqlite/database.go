@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// database is one SQLite file, opened the way SQLite likes to be used by a
+// server: WAL, foreign keys on, a busy timeout, one writer connection (writes
+// queue in Go rather than fail with SQLITE_BUSY) beside a pool of read-only
+// readers.
+type database struct {
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(ON)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		// BEGIN IMMEDIATE takes the write lock up front, so a transaction
+		// never fails half way when upgrading from a read.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// openDatabase opens (creating if needed) the SQLite file at path.
+func openDatabase(path string, readers int) (*database, error) {
+	writer, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	// The first connection creates the file and switches it to WAL before
+	// any reader opens it.
+	if err := writer.PingContext(context.Background()); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	reader, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if readers <= 0 {
+		readers = max(4, runtime.NumCPU())
+	}
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	return &database{path: path, writer: writer, reader: reader}, nil
+}
+
+// Close closes both pools.
+func (d *database) Close() error {
+	return errors.Join(d.reader.Close(), d.writer.Close())
+}
+
+// querier sends writes to the writer and reads to the readers.
+func (d *database) querier() sqlstore.Querier {
+	return splitQuerier{w: querier{d.writer}, r: querier{d.reader}}
+}
+
+// inTx runs fn in a transaction on the writer connection.
+func (d *database) inTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	tx, err := d.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(querier{tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// splitQuerier runs Exec on w and queries on r.
+type splitQuerier struct{ w, r querier }
+
+func (q splitQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return q.w.Exec(ctx, query, args...)
+}
+
+func (q splitQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return q.r.Query(ctx, query, args...)
+}
+
+func (q splitQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.r.QueryRow(ctx, query, args...)
+}

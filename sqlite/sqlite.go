@@ -1,0 +1,304 @@
+// Package sqlite is Quartermaster's embedded storage engine. The catalog is
+// catalog.db in the data directory; pool tenants share pool.db; each silo
+// tenant has a file of its own under tenants/. SQLite has no schemas, so the
+// bridge tier is refused.
+package sqlite
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations returns the embedded migrations of the catalog and of tenant
+// data.
+func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
+	if catalog, err = sqlstore.LoadMigrations(migrations, "migrations/catalog"); err != nil {
+		return nil, nil, err
+	}
+	tenant, err = sqlstore.LoadMigrations(migrations, "migrations/tenant")
+	return catalog, tenant, err
+}
+
+// Config configures the engine. Zero values take the defaults.
+type Config struct {
+	// DataDir holds every file. It is created if missing.
+	DataDir string
+	// MaxOpenSilos bounds how many silo files are open at once (256).
+	MaxOpenSilos int
+	// SiloIdle is how long an unused silo file stays open (5 minutes).
+	SiloIdle time.Duration
+	// TenantMigrations replaces the embedded tenant migrations (tests and
+	// benchmarks add steps with it).
+	TenantMigrations []sqlstore.Migration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Logger receives the engine's logs (slog.Default()).
+	Logger *slog.Logger
+}
+
+// server is the only server name SQLite placements carry.
+const server = "local"
+
+// DB is the SQLite engine, opened.
+type DB struct {
+	cfg               Config
+	catalog           *database
+	pool              *database
+	silos             *sqlstore.Cache[*database]
+	catalogMigrations []sqlstore.Migration
+	tenantMigrations  []sqlstore.Migration
+	tenants           *sqlstore.TenantService
+	poolVersion       atomic.Int64
+
+	stop      chan struct{}
+	sweeping  sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Open opens the data directory, creating it if needed. It does not migrate:
+// call Setup for that.
+func Open(cfg Config) (*DB, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("open sqlite: no data directory given")
+	}
+	if cfg.MaxOpenSilos <= 0 {
+		cfg.MaxOpenSilos = 256
+	}
+	if cfg.SiloIdle <= 0 {
+		cfg.SiloIdle = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	catalogMigs, tenantMigs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TenantMigrations != nil {
+		tenantMigs = cfg.TenantMigrations
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tenants"), 0o750); err != nil {
+		return nil, fmt.Errorf("open sqlite: cannot create data directory: %w", err)
+	}
+	db := &DB{cfg: cfg, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs, stop: make(chan struct{})}
+	if db.catalog, err = openDatabase(db.path("catalog.db"), 0); err != nil {
+		return nil, err
+	}
+	if db.pool, err = openDatabase(db.path("pool.db"), 0); err != nil {
+		db.catalog.Close()
+		return nil, err
+	}
+	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
+	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, cfg.Now)
+	db.sweeping.Add(1)
+	go db.sweep()
+	return db, nil
+}
+
+func (db *DB) path(rel string) string { return filepath.Join(db.cfg.DataDir, rel) }
+
+// sweep closes idle silo files until Close.
+func (db *DB) sweep() {
+	defer db.sweeping.Done()
+	tick := time.NewTicker(db.cfg.SiloIdle / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			db.silos.Sweep()
+		case <-db.stop:
+			return
+		}
+	}
+}
+
+// openSilo opens an existing silo file. A missing file is an error, never a
+// new empty database: the catalog says the tenant's data is there.
+func (db *DB) openSilo(location string) (*database, error) {
+	p := db.path(location)
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("open silo: %w", err)
+	}
+	return openDatabase(p, 2)
+}
+
+// Close closes every file. It is safe to call more than once.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		db.sweeping.Wait()
+		err = errors.Join(db.silos.Close(), db.pool.Close(), db.catalog.Close())
+	})
+	return err
+}
+
+// Setup brings the catalog and the pool file to the newest version.
+func (db *DB) Setup(ctx context.Context) error {
+	if _, err := sqlstore.Migrate(ctx, db.catalog.inTx, db.catalogMigrations); err != nil {
+		return fmt.Errorf("migrate catalog: %w", err)
+	}
+	_, err := db.migratePool(ctx)
+	return err
+}
+
+func (db *DB) migratePool(ctx context.Context) (int, error) {
+	v, err := sqlstore.Migrate(ctx, db.pool.inTx, db.tenantMigrations)
+	if err != nil {
+		return v, fmt.Errorf("migrate pool: %w", err)
+	}
+	db.poolVersion.Store(int64(v))
+	return v, nil
+}
+
+// Tenants returns the tenant catalog.
+func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+
+// LatestVersion returns the newest tenant schema version this build knows.
+func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }
+
+// Ready reports whether the catalog is reachable and every tenant's data is
+// at the newest version.
+func (db *DB) Ready(ctx context.Context) error {
+	return db.tenants.Ready(ctx, sqlstore.Latest(db.catalogMigrations), db.LatestVersion())
+}
+
+// OpenSilos returns how many silo files are open now.
+func (db *DB) OpenSilos() int { return db.silos.Len() }
+
+// View implements sqlstore.Router.
+func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	t, d, release, err := db.route(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(conn{Querier: querier{d.reader}, tenantID: t.ID})
+}
+
+// Update implements sqlstore.Router.
+func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	t, d, release, err := db.route(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return d.inTx(ctx, func(q sqlstore.Querier) error {
+		return fn(conn{Querier: q, tenantID: t.ID})
+	})
+}
+
+var _ sqlstore.Router = (*DB)(nil)
+
+func noRelease() {}
+
+// route finds the file holding the data of the tenant scoped in ctx.
+func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) {
+	t, err := sqlstore.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if t.Placement.Engine != qm.EngineSQLite {
+		return nil, nil, nil, fmt.Errorf("tenant %s is placed on %s, not sqlite", t.Slug, t.Placement.Engine)
+	}
+	switch t.Tier {
+	case qm.TierPool:
+		return t, db.pool, noRelease, nil
+	case qm.TierSilo:
+		d, release, err := db.silos.Acquire(t.Placement.Location)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
+		}
+		return t, d, release, nil
+	}
+	return nil, nil, nil, fmt.Errorf("tenant %s: tier %s is not served by sqlite", t.Slug, t.Tier)
+}
+
+// storage is the engine's sqlstore.Storage.
+type storage struct{ db *DB }
+
+var _ sqlstore.Storage = storage{}
+
+// Place implements sqlstore.Storage.
+func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
+	switch {
+	case n.Server != "":
+		return qm.Placement{}, &qm.Error{Code: qm.EInvalid, Message: "the SQLite engine has no other servers: --server needs PostgreSQL",
+			Fields: map[string]string{"server": "not available on SQLite"}}
+	case n.Tier == qm.TierPool:
+		return qm.Placement{Engine: qm.EngineSQLite, Server: server, Location: "pool.db"}, nil
+	case n.Tier == qm.TierSilo:
+		return qm.Placement{Engine: qm.EngineSQLite, Server: server, Location: filepath.Join("tenants", id+".db")}, nil
+	}
+	return qm.Placement{}, &qm.Error{Code: qm.EInvalid,
+		Message: "the bridge tier (a schema per tenant) needs PostgreSQL; on SQLite use pool or silo",
+		Fields:  map[string]string{"tier": "bridge needs PostgreSQL"}}
+}
+
+// Provision implements sqlstore.Storage. A silo file is created exclusively:
+// an existing file is never taken over.
+func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
+	if t.Tier == qm.TierPool {
+		return int(s.db.poolVersion.Load()), nil
+	}
+	p := s.db.path(t.Placement.Location)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("create silo file: %w", err)
+	}
+	f.Close()
+	d, err := openDatabase(p, 1)
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	return sqlstore.Migrate(ctx, d.inTx, s.db.tenantMigrations)
+}
+
+// Deprovision implements sqlstore.Storage. Pool tenants own no file; their
+// rows are removed with the tenant's data.
+func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
+	if t.Tier != qm.TierSilo {
+		return nil
+	}
+	s.db.silos.Remove(t.Placement.Location)
+	p := s.db.path(t.Placement.Location)
+	var errs []error
+	for _, f := range []string{p, p + "-wal", p + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MigrateData implements sqlstore.Storage.
+func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
+	if t.Tier == qm.TierPool {
+		return s.db.migratePool(ctx)
+	}
+	d, release, err := s.db.silos.Acquire(t.Placement.Location)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return sqlstore.Migrate(ctx, d.inTx, s.db.tenantMigrations)
+}

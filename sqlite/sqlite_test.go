@@ -1,0 +1,74 @@
+package sqlite_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/storetest"
+)
+
+// mustOpen opens and sets up the engine, closing it when the test ends.
+func mustOpen(t *testing.T, cfg sqlite.Config) (*sqlite.DB, error) {
+	t.Helper()
+	db, err := sqlite.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, db.Setup(t.Context())
+}
+
+func harness(t *testing.T, tier qm.Tier) storetest.Harness {
+	_, tenantMigs, err := sqlite.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storetest.Harness{
+		Tier:       tier,
+		Migrations: tenantMigs,
+		NewStorage: func(t *testing.T) storetest.Storage {
+			dir := t.TempDir()
+			return storetest.Storage{
+				Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
+					return mustOpen(t, sqlite.Config{DataDir: dir, TenantMigrations: migs})
+				},
+				TenantPlaces: func(t *testing.T) []string {
+					entries, err := os.ReadDir(filepath.Join(dir, "tenants"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var names []string
+					for _, e := range entries {
+						names = append(names, e.Name())
+					}
+					return names
+				},
+				Exists: func(t *testing.T, tn *qm.Tenant) bool {
+					_, err := os.Stat(filepath.Join(dir, tn.Placement.Location))
+					return err == nil
+				},
+			}
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	for _, tier := range []qm.Tier{qm.TierPool, qm.TierSilo} {
+		t.Run(string(tier), func(t *testing.T) {
+			t.Parallel()
+			storetest.Run(t, harness(t, tier))
+		})
+	}
+}
+
+func TestContextLeak(t *testing.T) {
+	db, err := mustOpen(t, sqlite.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.TestContextLeak(t, db, qm.TierPool, 50, 40)
+}

@@ -1,0 +1,263 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/quartermaster/qm"
+)
+
+// LocationStore is the qm.LocationService on any engine and tier.
+type LocationStore struct {
+	router Router
+	now    func() time.Time
+}
+
+var _ qm.LocationService = (*LocationStore)(nil)
+
+// NewLocationStore returns a LocationStore whose queries run on router's
+// connections, stamping times with now.
+func NewLocationStore(router Router, now func() time.Time) *LocationStore {
+	return &LocationStore{router: router, now: now}
+}
+
+const locationColumns = `id, name, parent_id, address, notes, created_at, updated_at`
+
+// CreateLocation implements qm.LocationService.
+func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) error {
+	l.Normalize()
+	l.ID = NewID()
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	l.CreatedAt = Timestamp(s.now())
+	l.UpdatedAt = l.CreatedAt
+	return s.router.Update(ctx, func(c Conn) error {
+		if err := checkParent(ctx, c, l); err != nil {
+			return err
+		}
+		_, err := c.Exec(ctx, `INSERT INTO locations (tenant_id, `+locationColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)
+		return locationError(err, "create location")
+	})
+}
+
+// Location implements qm.LocationService.
+func (s *LocationStore) Location(ctx context.Context, id string) (*qm.Location, error) {
+	var l *qm.Location
+	err := s.router.View(ctx, func(c Conn) (err error) {
+		l, err = findLocation(ctx, c, id)
+		return err
+	})
+	return l, err
+}
+
+// Locations implements qm.LocationService.
+func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*qm.Location, error) {
+	switch {
+	case f.Limit <= 0:
+		f.Limit = 100
+	case f.Limit > 1000:
+		f.Limit = 1000
+	}
+	var ls []*qm.Location
+	err := s.router.View(ctx, func(c Conn) error {
+		var where strings.Builder
+		args := []any{c.TenantID()}
+		where.WriteString(`tenant_id = $1`)
+		if f.ParentID != "" {
+			if !ValidID(f.ParentID) {
+				return nil // no location has such a parent
+			}
+			args = append(args, f.ParentID)
+			fmt.Fprintf(&where, ` AND parent_id = $%d`, len(args))
+		}
+		if f.After != "" {
+			if !ValidID(f.After) {
+				return qm.Errorf(qm.EInvalid, "cursor %q is not a location id", f.After)
+			}
+			args = append(args, f.After)
+			fmt.Fprintf(&where, ` AND id > $%d`, len(args))
+		}
+		args = append(args, f.Limit)
+		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM locations WHERE %s ORDER BY id LIMIT $%d`,
+			locationColumns, where.String(), len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("list locations: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			l, err := scanLocation(rows)
+			if err != nil {
+				return fmt.Errorf("list locations: %w", err)
+			}
+			ls = append(ls, l)
+		}
+		return rows.Err()
+	})
+	return ls, err
+}
+
+// UpdateLocation implements qm.LocationService.
+func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.LocationUpdate) (*qm.Location, error) {
+	var l *qm.Location
+	err := s.router.Update(ctx, func(c Conn) (err error) {
+		if l, err = findLocation(ctx, c, id); err != nil {
+			return err
+		}
+		u.Apply(l)
+		l.Normalize()
+		if err := l.Validate(); err != nil {
+			return err
+		}
+		if err := checkParent(ctx, c, l); err != nil {
+			return err
+		}
+		l.UpdatedAt = Timestamp(s.now())
+		_, err = c.Exec(ctx, `UPDATE locations SET name = $3, parent_id = $4, address = $5, notes = $6, updated_at = $7
+			WHERE tenant_id = $1 AND id = $2`,
+			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.UpdatedAt)
+		return locationError(err, "update location")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// DeleteLocation implements qm.LocationService.
+func (s *LocationStore) DeleteLocation(ctx context.Context, id string) error {
+	return s.router.Update(ctx, func(c Conn) error {
+		if !ValidID(id) {
+			return errLocationNotFound
+		}
+		n, err := c.Exec(ctx, `DELETE FROM locations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
+		if IsConstraint(err, ForeignKey) {
+			return qm.Errorf(qm.EConflict, "location has child locations: move or delete them first")
+		}
+		if err != nil {
+			return fmt.Errorf("delete location: %w", err)
+		}
+		if n == 0 {
+			return errLocationNotFound
+		}
+		return nil
+	})
+}
+
+var errLocationNotFound = qm.Errorf(qm.ENotFound, "location not found")
+
+func findLocation(ctx context.Context, c Conn, id string) (*qm.Location, error) {
+	if !ValidID(id) {
+		return nil, errLocationNotFound
+	}
+	l, err := scanLocation(c.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errLocationNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get location: %w", err)
+	}
+	return l, nil
+}
+
+// checkParent makes sure l's parent exists in the tenant and is not l or one
+// of its descendants. The composite foreign key is the backstop; this gives
+// the clear message.
+func checkParent(ctx context.Context, c Conn, l *qm.Location) error {
+	if l.ParentID == "" {
+		return nil
+	}
+	unknown := &qm.Error{Code: qm.EInvalid, Message: "parent location not found", Fields: map[string]string{"parent_id": "no such location"}}
+	if !ValidID(l.ParentID) {
+		return unknown
+	}
+	// Walk up from the new parent; meeting l on the way means a cycle.
+	var found, cycle int
+	err := c.QueryRow(ctx, `WITH RECURSIVE up(id, parent_id) AS (
+			SELECT id, parent_id FROM locations WHERE tenant_id = $1 AND id = $2
+			UNION
+			SELECT p.id, p.parent_id FROM locations p JOIN up ON p.tenant_id = $1 AND p.id = up.parent_id
+		)
+		SELECT COUNT(*), COUNT(CASE WHEN id = $3 THEN 1 END) FROM up`,
+		c.TenantID(), l.ParentID, l.ID).Scan(&found, &cycle)
+	switch {
+	case err != nil:
+		return fmt.Errorf("check parent location: %w", err)
+	case found == 0:
+		return unknown
+	case cycle > 0:
+		return &qm.Error{Code: qm.EInvalid, Message: "a location cannot be moved under itself or its descendants",
+			Fields: map[string]string{"parent_id": "would make a cycle"}}
+	}
+	return nil
+}
+
+func locationError(err error, op string) error {
+	switch {
+	case err == nil:
+		return nil
+	case IsConstraint(err, Unique):
+		return &qm.Error{Code: qm.EConflict, Message: "a location with this name already exists under the same parent",
+			Fields: map[string]string{"name": "already taken"}}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func scanLocation(r Row) (*qm.Location, error) {
+	var l qm.Location
+	var parent sql.NullString
+	if err := r.Scan(&l.ID, &l.Name, &parent, &l.Address, &l.Notes, &l.CreatedAt, &l.UpdatedAt); err != nil {
+		return nil, err
+	}
+	l.ParentID = parent.String
+	l.CreatedAt = l.CreatedAt.UTC()
+	l.UpdatedAt = l.UpdatedAt.UTC()
+	return &l, nil
+}
+
+// NewID returns a new resource id: a UUIDv7, so ids sort by creation time
+// and index well, and reveal nothing about other tenants' counts.
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// ValidID reports whether s is an id in canonical form. Anything else
+// cannot name a resource, so lookups treat it as not found without asking
+// the database.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case (r < '0' || r > '9') && (r < 'a' || r > 'f'):
+			return false
+		}
+	}
+	return true
+}
+
+// Timestamp returns t as stored: UTC, to the microsecond, the finest both
+// engines keep.
+func Timestamp(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+// Package sqlstore is the engine-independent half of Quartermaster's SQL
+// storage: the tenant-bound connection every data-plane query runs on, the
+// queries themselves (one set for every engine and tier), migrations and the
+// cache of per-tenant databases.
+//
+// Engine packages (sqlite, postgres) provide a Router that turns the tenant
+// scope in a context into a Conn bound to that tenant's placement; the stores
+// here run their queries on that Conn and name the tenant in every query
+// through Conn.TenantID.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Querier runs SQL. Queries use $1, $2, … placeholders on every engine.
+type Querier interface {
+	// Exec runs a statement and returns the number of rows it changed.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a query; the caller must Close the rows.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// QueryRow runs a query expected to return at most one row. Its Scan
+	// returns ErrNoRows when there is none.
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Conn is a Querier bound to one tenant's storage.
+type Conn interface {
+	Querier
+	// TenantID is the tenant the connection is bound to. Every query on
+	// tenant tables names it, in every tier, so one set of queries serves
+	// all of them.
+	TenantID() string
+}
+
+// Row is the result of QueryRow.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Rows is the result of Query.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Router hands out connections bound to the tenant scoped in a context
+// (package tenancy). Both methods return tenancy.ErrNoTenant for a context
+// without a tenant, an ETenantNewer error for a tenant whose data is at a
+// schema version this build does not know, and ETenantInert for a tenant
+// that is not active.
+type Router interface {
+	// View runs fn with a connection for reading. Each statement sees the
+	// tenant's committed data; statements are not one snapshot.
+	View(ctx context.Context, fn func(Conn) error) error
+	// Update runs fn inside one transaction, committed when fn returns nil
+	// and rolled back otherwise.
+	Update(ctx context.Context, fn func(Conn) error) error
+}
+
+// ErrNoRows is returned by Row.Scan when the query returned no row, on every
+// engine.
+var ErrNoRows = errors.New("no rows")
+
+// ConstraintKind says which kind of constraint a statement violated.
+type ConstraintKind int
+
+// Constraint kinds engines report.
+const (
+	Unique ConstraintKind = iota + 1
+	ForeignKey
+	Check
+)
+
+// ConstraintError is how engines report a violated constraint, so stores can
+// turn it into a domain error without knowing the driver.
+type ConstraintError struct {
+	Kind ConstraintKind
+	Err  error // the driver's error
+}
+
+// Error implements the error interface.
+func (e *ConstraintError) Error() string {
+	return fmt.Sprintf("constraint violated: %v", e.Err)
+}
+
+// Unwrap returns the driver's error.
+func (e *ConstraintError) Unwrap() error { return e.Err }
+
+// IsConstraint reports whether err is a violation of a constraint of kind k.
+func IsConstraint(err error, k ConstraintKind) bool {
+	var ce *ConstraintError
+	return errors.As(err, &ce) && ce.Kind == k
+}

@@ -1,0 +1,243 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// Storage is what an engine does for the tenants whose data it holds.
+type Storage interface {
+	// Place decides where a new tenant's data will live. EInvalid for a tier
+	// or server the engine cannot host.
+	Place(id string, n qm.NewTenant) (qm.Placement, error)
+	// Provision creates t's storage at the newest schema version and returns
+	// that version. On error it may leave a part behind for Deprovision.
+	Provision(ctx context.Context, t *qm.Tenant) (int, error)
+	// Deprovision removes whatever Provision created for t. It is safe to
+	// call for storage that was never (or only partly) created.
+	Deprovision(ctx context.Context, t *qm.Tenant) error
+	// MigrateData brings the place t's data lives in to the newest version
+	// and returns it. For a pool tenant that migrates the whole pool.
+	MigrateData(ctx context.Context, t *qm.Tenant) (int, error)
+}
+
+// TenantService is the qm.TenantService on any engine: the catalog's tenant
+// table plus the engine's Storage.
+type TenantService struct {
+	catalog Querier
+	inTx    TxFunc
+	storage Storage
+	now     func() time.Time
+}
+
+var _ qm.TenantService = (*TenantService)(nil)
+
+// NewTenantService returns a TenantService over the catalog reached by
+// catalog and inTx, provisioning storage with storage.
+func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, now func() time.Time) *TenantService {
+	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, now: now}
+}
+
+const tenantColumns = `id, slug, name, tier, engine, server, location, state, schema_version, created_at`
+
+// CreateTenant implements qm.TenantService. The catalog row is written
+// first, in state provisioning, so the slug is reserved and the row records
+// where storage is being made; on any failure the storage and the row are
+// removed again.
+func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.Tenant, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	t := &qm.Tenant{ID: NewID(), Slug: n.Slug, Name: n.Name, Tier: n.Tier, State: qm.StateProvisioning, CreatedAt: Timestamp(s.now())}
+	p, err := s.storage.Place(t.ID, n)
+	if err != nil {
+		return nil, err
+	}
+	t.Placement = p
+	_, err = s.catalog.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.ID, t.Slug, t.Name, string(t.Tier), string(p.Engine), p.Server, p.Location, string(t.State), 0, t.CreatedAt)
+	if IsConstraint(err, Unique) {
+		return nil, &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a tenant with slug %q already exists", n.Slug),
+			Fields: map[string]string{"slug": "already taken"}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create tenant: %w", err)
+	}
+	v, err := s.storage.Provision(ctx, t)
+	if err == nil {
+		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, schema_version = $3 WHERE id = $1`, t.ID, string(qm.StateActive), v)
+	}
+	if err != nil {
+		// Undo with a context that outlives a cancelled request: leaving
+		// half a tenant behind is worse than finishing the cleanup.
+		undo := context.WithoutCancel(ctx)
+		err = fmt.Errorf("provision tenant %s: %w", t.Slug, err)
+		if derr := s.storage.Deprovision(undo, t); derr != nil {
+			return nil, errors.Join(err, fmt.Errorf("remove storage of failed tenant %s: %w", t.Slug, derr))
+		}
+		if _, derr := s.catalog.Exec(undo, `DELETE FROM tenants WHERE id = $1`, t.ID); derr != nil {
+			return nil, errors.Join(err, fmt.Errorf("remove catalog row of failed tenant %s: %w", t.Slug, derr))
+		}
+		return nil, err
+	}
+	t.State, t.SchemaVersion = qm.StateActive, v
+	return t, nil
+}
+
+// Tenant implements qm.TenantService.
+func (s *TenantService) Tenant(ctx context.Context, slug string) (*qm.Tenant, error) {
+	return s.findTenant(ctx, "slug", slug)
+}
+
+// TenantByID implements qm.TenantService.
+func (s *TenantService) TenantByID(ctx context.Context, id string) (*qm.Tenant, error) {
+	if !ValidID(id) {
+		return nil, errTenantNotFound
+	}
+	return s.findTenant(ctx, "id", id)
+}
+
+var errTenantNotFound = qm.Errorf(qm.ENotFound, "tenant not found")
+
+func (s *TenantService) findTenant(ctx context.Context, column, value string) (*qm.Tenant, error) {
+	t, err := scanTenant(s.catalog.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE `+column+` = $1`, value))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errTenantNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get tenant: %w", err)
+	}
+	return t, nil
+}
+
+// Tenants implements qm.TenantService.
+func (s *TenantService) Tenants(ctx context.Context) ([]*qm.Tenant, error) {
+	rows, err := s.catalog.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY slug`)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	defer rows.Close()
+	var ts []*qm.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+func scanTenant(r Row) (*qm.Tenant, error) {
+	var t qm.Tenant
+	err := r.Scan(&t.ID, &t.Slug, &t.Name, &t.Tier, &t.Placement.Engine, &t.Placement.Server, &t.Placement.Location,
+		&t.State, &t.SchemaVersion, &t.CreatedAt)
+	t.CreatedAt = t.CreatedAt.UTC()
+	return &t, err
+}
+
+// MigrateTenants brings every tenant's data behind latest to it, at most
+// parallel places at a time, and records each tenant's new version. Pool
+// tenants share one place and are migrated together.
+func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int, progress func(Progress)) (RunReport, error) {
+	tenants, err := s.Tenants(ctx)
+	if err != nil {
+		return RunReport{}, err
+	}
+	var targets []Target
+	byPlace := map[qm.Placement]int{}
+	for _, t := range tenants {
+		if t.SchemaVersion >= latest || t.State == qm.StateProvisioning {
+			continue
+		}
+		i, ok := byPlace[t.Placement]
+		if !ok {
+			i = len(targets)
+			byPlace[t.Placement] = i
+			name := fmt.Sprintf("%s %s (%s)", t.Tier, t.Slug, t.Placement.Location)
+			if t.Tier == qm.TierPool {
+				name = fmt.Sprintf("pool (%s)", t.Placement.Location)
+			}
+			t := t
+			targets = append(targets, Target{Name: name, Migrate: func(ctx context.Context) (int, error) {
+				return s.storage.MigrateData(ctx, t)
+			}})
+		}
+		targets[i].Tenants = append(targets[i].Tenants, t)
+	}
+	return RunMigrations(ctx, targets, parallel, s.recordVersion, progress), nil
+}
+
+func (s *TenantService) recordVersion(ctx context.Context, tenants []*qm.Tenant, v int) error {
+	return s.inTx(ctx, func(q Querier) error {
+		for _, t := range tenants {
+			if _, err := q.Exec(ctx, `UPDATE tenants SET schema_version = $2 WHERE id = $1`, t.ID, v); err != nil {
+				return fmt.Errorf("record schema version of %s: %w", t.Slug, err)
+			}
+			t.SchemaVersion = v
+		}
+		return nil
+	})
+}
+
+// Behind lists the tenants whose data is not at version latest.
+func (s *TenantService) Behind(ctx context.Context, latest int) ([]*qm.Tenant, error) {
+	tenants, err := s.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var behind []*qm.Tenant
+	for _, t := range tenants {
+		if t.SchemaVersion != latest {
+			behind = append(behind, t)
+		}
+	}
+	return behind, nil
+}
+
+// ScopedTenant returns the tenant in ctx if its data may be served by a
+// build whose newest schema version is latest: it must be active and its
+// data must not be newer than this build knows. Routers call it before
+// handing out a connection.
+func ScopedTenant(ctx context.Context, latest int, log *slog.Logger) (*qm.Tenant, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case t.SchemaVersion > latest:
+		log.Error("refusing to serve tenant: its data is at a newer schema version than this build knows; upgrade the server",
+			"tenant", t.Slug, "tenant_version", t.SchemaVersion, "known_version", latest)
+		return nil, qm.Errorf(qm.ETenantNewer, "tenant %s is at schema version %d, newer than this server's %d", t.Slug, t.SchemaVersion, latest)
+	case t.State != qm.StateActive:
+		return nil, qm.Errorf(qm.ETenantInert, "tenant %s is %s", t.Slug, t.State)
+	}
+	return t, nil
+}
+
+// Ready reports whether the catalog answers, is at version catalogLatest,
+// and holds no tenant whose data is behind tenantLatest.
+func (s *TenantService) Ready(ctx context.Context, catalogLatest, tenantLatest int) error {
+	var v, behind int
+	if err := s.catalog.QueryRow(ctx, selectVersion).Scan(&v); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	if v != catalogLatest {
+		return fmt.Errorf("catalog is at version %d, want %d: run quartermaster migrate", v, catalogLatest)
+	}
+	err := s.catalog.QueryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE schema_version <> $1 AND state <> $2`,
+		tenantLatest, string(qm.StateProvisioning)).Scan(&behind)
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	if behind > 0 {
+		return fmt.Errorf("%d tenants are not at schema version %d: run quartermaster migrate", behind, tenantLatest)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+// Package storetest is the conformance suite every storage engine runs, for
+// every tier it hosts. Each test of a tenant-data method has a different
+// tenant case: what tenant A wrote, tenant B can neither read, list, change
+// nor delete, and B's attempts change nothing.
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// Engine is an opened storage engine as the suite sees it.
+type Engine interface {
+	sqlstore.Router
+	Tenants() *sqlstore.TenantService
+	LatestVersion() int
+}
+
+// Storage is one fresh storage (a data directory, a database) for a test.
+type Storage struct {
+	// Open opens the storage with the given tenant migrations (nil: the
+	// embedded ones), runs Setup, and returns the engine with Setup's
+	// error. Each call opens the same storage again; engines are closed
+	// when the test ends.
+	Open func(t *testing.T, migrations []sqlstore.Migration) (Engine, error)
+	// TenantPlaces lists the per-tenant places (files, schemas, databases)
+	// that exist in the storage.
+	TenantPlaces func(t *testing.T) []string
+	// Exists reports whether a tenant's storage exists: its file, schema or
+	// database, or for a pool tenant the shared place.
+	Exists func(t *testing.T, tn *qm.Tenant) bool
+}
+
+// Harness is what the suite needs of an engine, for one tier.
+type Harness struct {
+	// Tier is the tier tenants are created in.
+	Tier qm.Tier
+	// NewStorage returns fresh, empty storage.
+	NewStorage func(t *testing.T) Storage
+	// Migrations are the engine's embedded tenant migrations.
+	Migrations []sqlstore.Migration
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("Tenants", func(t *testing.T) { TestTenants(t, h) })
+	t.Run("Locations", func(t *testing.T) { TestLocations(t, h) })
+	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
+}
+
+// MustOpen opens fresh storage with the embedded migrations.
+func MustOpen(t *testing.T, h Harness) Engine {
+	t.Helper()
+	e, err := h.NewStorage(t).Open(t, nil)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return e
+}
+
+// MustTenant creates a tenant of the harness's tier and returns it with a
+// context scoped to it.
+func MustTenant(t *testing.T, e Engine, tier qm.Tier, slug string) (*qm.Tenant, context.Context) {
+	t.Helper()
+	tn, err := e.Tenants().CreateTenant(context.Background(), qm.NewTenant{Slug: slug, Name: "Tenant " + slug, Tier: tier})
+	if err != nil {
+		t.Fatalf("create tenant %s: %v", slug, err)
+	}
+	return tn, tenancy.WithTenant(context.Background(), tn)
+}
+
+// wantCode fails the test unless err carries the application error code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := qm.ErrorCode(err); got != code {
+		t.Fatalf("got error %v (code %q), want code %q", err, got, code)
+	}
+}
+
+// scoped returns a background context scoped to tn.
+func scoped(tn *qm.Tenant) context.Context {
+	return tenancy.WithTenant(context.Background(), tn)
+}

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// TestTenants checks creating and reading tenants, and that a failed
+// provisioning leaves nothing behind.
+func TestTenants(t *testing.T, h Harness) {
+	ctx := context.Background()
+	t.Run("OK", func(t *testing.T) {
+		st := h.NewStorage(t)
+		e, err := st.Open(t, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme Corp", Tier: h.Tier})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tn.Slug != "acme" || tn.Name != "Acme Corp" || tn.Tier != h.Tier || tn.State != qm.StateActive ||
+			tn.SchemaVersion != e.LatestVersion() || !sqlstore.ValidID(tn.ID) {
+			t.Fatalf("got %+v", tn)
+		}
+		if !st.Exists(t, tn) {
+			t.Fatalf("storage of %+v does not exist", tn.Placement)
+		}
+		for name, get := range map[string]func() (*qm.Tenant, error){
+			"Tenant":     func() (*qm.Tenant, error) { return e.Tenants().Tenant(ctx, "acme") },
+			"TenantByID": func() (*qm.Tenant, error) { return e.Tenants().TenantByID(ctx, tn.ID) },
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if *got != *tn {
+				t.Fatalf("%s: got %+v, want %+v", name, got, tn)
+			}
+		}
+	})
+	t.Run("List", func(t *testing.T) {
+		e := MustOpen(t, h)
+		for _, slug := range []string{"zeta", "alpha", "mid-one"} {
+			MustTenant(t, e, h.Tier, slug)
+		}
+		ts, err := e.Tenants().Tenants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var slugs []string
+		for _, tn := range ts {
+			slugs = append(slugs, tn.Slug)
+		}
+		if got, want := len(slugs), 3; got != want || slugs[0] != "alpha" || slugs[1] != "mid-one" || slugs[2] != "zeta" {
+			t.Fatalf("got %v, want [alpha mid-one zeta]", slugs)
+		}
+	})
+	t.Run("ErrSlugTaken", func(t *testing.T) {
+		e := MustOpen(t, h)
+		first, _ := MustTenant(t, e, h.Tier, "acme")
+		_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Other", Tier: h.Tier})
+		wantCode(t, err, qm.EConflict)
+		got, err := e.Tenants().Tenant(ctx, "acme")
+		if err != nil || *got != *first {
+			t.Fatalf("got %+v, %v; want the first tenant unchanged", got, err)
+		}
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		e := MustOpen(t, h)
+		for _, n := range []qm.NewTenant{
+			{Slug: "ab", Name: "x", Tier: h.Tier},
+			{Slug: "Acme", Name: "x", Tier: h.Tier},
+			{Slug: "-acme", Name: "x", Tier: h.Tier},
+			{Slug: "acme", Name: "", Tier: h.Tier},
+			{Slug: "acme", Name: "x", Tier: "gold"},
+		} {
+			_, err := e.Tenants().CreateTenant(ctx, n)
+			wantCode(t, err, qm.EInvalid)
+		}
+		if ts, _ := e.Tenants().Tenants(ctx); len(ts) != 0 {
+			t.Fatalf("got %d tenants after invalid creates, want 0", len(ts))
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		e := MustOpen(t, h)
+		_, err := e.Tenants().Tenant(ctx, "nobody")
+		wantCode(t, err, qm.ENotFound)
+		_, err = e.Tenants().TenantByID(ctx, sqlstore.NewID())
+		wantCode(t, err, qm.ENotFound)
+		_, err = e.Tenants().TenantByID(ctx, "not-an-id")
+		wantCode(t, err, qm.ENotFound)
+	})
+	if h.Tier != qm.TierPool {
+		t.Run("FailedProvisioningLeavesNothing", func(t *testing.T) {
+			broken := append(append([]sqlstore.Migration{}, h.Migrations...),
+				sqlstore.Migration{Version: len(h.Migrations) + 1, Name: "broken", SQL: "THIS IS NOT SQL"})
+			st := h.NewStorage(t)
+			e, _ := st.Open(t, broken) // the pool's migration fails too; the catalog is fine
+			_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "doomed", Name: "Doomed", Tier: h.Tier})
+			if err == nil {
+				t.Fatal("got no error from a broken migration")
+			}
+			if _, err := e.Tenants().Tenant(ctx, "doomed"); qm.ErrorCode(err) != qm.ENotFound {
+				t.Fatalf("catalog row left behind: %v", err)
+			}
+			if left := st.TenantPlaces(t); len(left) != 0 {
+				t.Fatalf("storage left behind: %v", left)
+			}
+		})
+	}
+}
