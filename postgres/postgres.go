@@ -41,13 +41,14 @@ func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
 	return catalog, tenant, err
 }
 
-// Names of the places data lives.
+// Names of the places data lives. SiloSchema is the schema of a silo
+// database that holds the tenant's tables.
 const (
 	// MainServer names the server of Config.URL.
 	MainServer    = "main"
 	catalogSchema = "catalog"
 	poolSchema    = "pool"
-	siloSchema    = "data"
+	SiloSchema    = "data"
 	// servingGroup is the role granted access to tenant tables; the serving
 	// login role is a member.
 	servingGroup = "qm_serving"
@@ -343,7 +344,7 @@ func (db *DB) openSilo(key string) (siloPool, error) {
 	if !ok {
 		return siloPool{}, fmt.Errorf("unknown database server %q", server)
 	}
-	sc := db.servingConfig(pc, siloSchema)
+	sc := db.servingConfig(pc, SiloSchema)
 	sc.ConnConfig.Database = database
 	sc.MaxConns = 4
 	sc.MaxConnIdleTime = db.cfg.SiloIdle

@@ -67,7 +67,7 @@ func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, fun
 		if err != nil {
 			return nil, nil, "", nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
 		}
-		return t, pool.Pool, siloSchema, release, nil
+		return t, pool.Pool, SiloSchema, release, nil
 	}
 	return nil, nil, "", nil, fmt.Errorf("tenant %s: unknown tier %s", t.Slug, t.Tier)
 }

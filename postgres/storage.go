@@ -88,7 +88,7 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 		return 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	v, err := s.createAndMigrate(ctx, querier{tx}, siloSchema)
+	v, err := s.createAndMigrate(ctx, querier{tx}, SiloSchema)
 	if err != nil {
 		return 0, err
 	}
@@ -141,7 +141,7 @@ func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return sqlstore.Migrate(ctx, schemaTx(conn, siloSchema), s.db.tenantMigrations)
+	return sqlstore.Migrate(ctx, schemaTx(conn, SiloSchema), s.db.tenantMigrations)
 }
 
 // siloKey names a silo database in the cache: server and database.

@@ -120,3 +120,8 @@ func Migrate(ctx context.Context, inTx TxFunc, ms []Migration) (int, error) {
 	}
 	return v, nil
 }
+
+// Append returns a copy of ms with one more step running sql.
+func Append(ms []Migration, name, sql string) []Migration {
+	return append(append([]Migration{}, ms...), Migration{Version: Latest(ms) + 1, Name: name, SQL: sql})
+}

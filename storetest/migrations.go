@@ -8,15 +8,9 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-// withExtraStep returns ms plus one step that adds a column to locations.
-func withExtraStep(ms []sqlstore.Migration) []sqlstore.Migration {
-	return append(append([]sqlstore.Migration{}, ms...), sqlstore.Migration{
-		Version: len(ms) + 1, Name: "test_extra", SQL: "ALTER TABLE locations ADD COLUMN test_extra TEXT",
-	})
-}
 
 // hasExtraColumn reports whether the tenant's locations table has the column
-// withExtraStep adds, asking through the router as the tenant.
+// test_extra, asking through the router as the tenant.
 func hasExtraColumn(e Engine, ctx context.Context) error {
 	return e.View(ctx, func(c sqlstore.Conn) error {
 		rows, err := c.Query(ctx, `SELECT test_extra FROM locations WHERE tenant_id = $1`, c.TenantID())
@@ -42,7 +36,7 @@ func TestMigrations(t *testing.T, h Harness) {
 	for _, slug := range slugs {
 		MustTenant(t, e1, h.Tier, slug)
 	}
-	newer := withExtraStep(h.Migrations)
+	newer := sqlstore.Append(h.Migrations, "test_extra", "ALTER TABLE locations ADD COLUMN test_extra TEXT")
 	latest := len(newer)
 
 	e2, err := st.Open(t, newer)

@@ -96,8 +96,7 @@ func TestTenants(t *testing.T, h Harness) {
 	})
 	if h.Tier != qm.TierPool {
 		t.Run("FailedProvisioningLeavesNothing", func(t *testing.T) {
-			broken := append(append([]sqlstore.Migration{}, h.Migrations...),
-				sqlstore.Migration{Version: len(h.Migrations) + 1, Name: "broken", SQL: "THIS IS NOT SQL"})
+			broken := sqlstore.Append(h.Migrations, "broken", "THIS IS NOT SQL")
 			st := h.NewStorage(t)
 			e, _ := st.Open(t, broken) // the pool's migration fails too; the catalog is fine
 			_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "doomed", Name: "Doomed", Tier: h.Tier})

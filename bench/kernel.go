@@ -1,0 +1,367 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/postgres"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// Options says what to measure.
+type Options struct {
+	// SQLite and Postgres say which engines to measure. PostgresURL is a
+	// privileged URL; the run creates a scratch database on that server
+	// and drops it afterwards.
+	SQLite      bool
+	Postgres    bool
+	PostgresURL string
+	// Provision is how many tenants to create per engine and tier (PostgreSQL
+	// silos: at most 50).
+	Provision int
+	// Reads is how many point reads to time per engine and tier, for the
+	// kernel and for the driver alike.
+	Reads int
+	// MigrateTenants is how many SQLite silos and PostgreSQL bridge schemas
+	// to migrate to a new version (0 skips the figure).
+	MigrateTenants int
+	// Progress receives a line per step.
+	Progress io.Writer
+}
+
+// engine is what the kernel figures need of an engine.
+type engine interface {
+	sqlstore.Router
+	Setup(ctx context.Context) error
+	Tenants() *sqlstore.TenantService
+	Close() error
+}
+
+// target is one engine under measurement: how to make fresh storage, open
+// it (again, with other migrations), and reach a tenant's table straight
+// through the driver. A storage is a data directory or a database name.
+type target struct {
+	name       string
+	tiers      []qm.Tier
+	newStorage func(ctx context.Context) (string, error)
+	open       func(ctx context.Context, storage string, migs []sqlstore.Migration) (engine, error)
+	direct     func(ctx context.Context, storage string, t *qm.Tenant) (pointRead, func(), error)
+	migs       []sqlstore.Migration
+	// migrateTier is the tier whose per-tenant places the migration figure
+	// migrates.
+	migrateTier qm.Tier
+	cleanup     func()
+}
+
+// pointRead reads one location by id and scans it as the kernel does.
+type pointRead func(ctx context.Context, tenantID, id string) error
+
+const pointQuery = `SELECT id, name, parent_id, address, notes, created_at, updated_at FROM %s WHERE tenant_id = $1 AND id = $2`
+
+func scanPoint(r interface{ Scan(...any) error }) error {
+	var l qm.Location
+	var parent sql.NullString
+	return r.Scan(&l.ID, &l.Name, &parent, &l.Address, &l.Notes, &l.CreatedAt, &l.UpdatedAt)
+}
+
+// Run measures every figure for the chosen engines.
+func Run(ctx context.Context, o Options) ([]Result, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	var targets []*target
+	defer func() {
+		for _, t := range targets {
+			t.cleanup()
+		}
+	}()
+	if o.SQLite {
+		t, err := sqliteTarget()
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	if o.Postgres {
+		t, err := postgresTarget(ctx, o.PostgresURL)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	var results []Result
+	var migrateTotal, noopTotal time.Duration
+	for _, t := range targets {
+		storage, err := t.newStorage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		e, err := t.open(ctx, storage, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		for _, tier := range t.tiers {
+			fmt.Fprintf(o.Progress, "%s %s: provisioning %d tenants\n", t.name, tier, o.Provision)
+			r, err := provision(ctx, e, t, tier, o.Provision)
+			if err != nil {
+				e.Close()
+				return nil, err
+			}
+			results = append(results, r)
+			fmt.Fprintf(o.Progress, "%s %s: %d point reads\n", t.name, tier, o.Reads)
+			if r, err = pointReads(ctx, e, t, storage, tier, o.Reads); err != nil {
+				e.Close()
+				return nil, err
+			}
+			results = append(results, r)
+		}
+		e.Close()
+		if o.MigrateTenants > 0 {
+			rs, err := migrate(ctx, t, o.MigrateTenants, o.Progress)
+			if err != nil {
+				return nil, err
+			}
+			results = append(results, rs...)
+			migrateTotal += rs[1].Total
+			noopTotal += rs[2].Total
+		}
+	}
+	if o.MigrateTenants > 0 && len(targets) > 1 {
+		results = append(results,
+			Result{Name: "migrate: all of the above, to a new version", N: 1, Total: migrateTotal, Target: "< 60s"},
+			Result{Name: "migrate: all of the above, no-op", N: 1, Total: noopTotal, Target: "< 2s"})
+	}
+	return results, nil
+}
+
+var provisionTargets = map[string]string{"sqlite pool": "< 5ms", "sqlite silo": "< 50ms", "postgres pool": "< 5ms", "postgres bridge": "< 200ms", "postgres silo": "< 1s"}
+
+func provision(ctx context.Context, e engine, t *target, tier qm.Tier, n int) (Result, error) {
+	if t.name == "postgres" && tier == qm.TierSilo {
+		n = min(n, 50)
+	}
+	var s Sample
+	for i := range n {
+		err := s.Time(func() error {
+			_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: fmt.Sprintf("prov-%s-%d", tier, i), Name: "Provisioned", Tier: tier})
+			return err
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("%s %s: provision: %w", t.name, tier, err)
+		}
+	}
+	name := t.name + " " + string(tier)
+	return s.Result("provision "+name, provisionTargets[name]), nil
+}
+
+func pointReads(ctx context.Context, e engine, t *target, storage string, tier qm.Tier, n int) (Result, error) {
+	tn, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "read-" + string(tier), Name: "Reader", Tier: tier})
+	if err != nil {
+		return Result{}, err
+	}
+	tctx := tenancy.WithTenant(ctx, tn)
+	store := sqlstore.NewLocationStore(e, time.Now)
+	loc := &qm.Location{Name: "Point", Address: "1 Main St"}
+	if err := store.CreateLocation(tctx, loc); err != nil {
+		return Result{}, err
+	}
+	direct, closeDirect, err := t.direct(ctx, storage, tn)
+	if err != nil {
+		return Result{}, err
+	}
+	defer closeDirect()
+	kernel := func() error { _, err := store.Location(tctx, loc.ID); return err }
+	driver := func() error { return direct(ctx, tn.ID, loc.ID) }
+	for range 200 { // warm caches and prepared statements
+		if err := errors.Join(kernel(), driver()); err != nil {
+			return Result{}, fmt.Errorf("%s %s: point read: %w", t.name, tier, err)
+		}
+	}
+	var ks, ds Sample
+	for i := range n {
+		// Alternate which goes first so drift favours neither.
+		first, second := ks.Time, ds.Time
+		fk, fd := kernel, driver
+		if i%2 == 1 {
+			first, second, fk, fd = ds.Time, ks.Time, driver, kernel
+		}
+		if err := errors.Join(first(fk), second(fd)); err != nil {
+			return Result{}, fmt.Errorf("%s %s: point read: %w", t.name, tier, err)
+		}
+	}
+	return ks.Compared("point read "+t.name+" "+string(tier), "≤ 1.1x", "driver", ds), nil
+}
+
+// migrate creates n tenants at the embedded version on the target's
+// per-tenant tier, then times migrating them to a version with one more step,
+// and a second, no-op run.
+func migrate(ctx context.Context, t *target, n int, progress io.Writer) ([]Result, error) {
+	storage, err := t.newStorage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := t.open(ctx, storage, nil)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "%s: creating %d %s tenants to migrate\n", t.name, n, t.migrateTier)
+	var create Sample
+	for i := range n {
+		err := create.Time(func() error {
+			_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: fmt.Sprintf("mig-%d", i), Name: "Migrated", Tier: t.migrateTier})
+			return err
+		})
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("%s: create tenant to migrate: %w", t.name, err)
+		}
+	}
+	e.Close()
+	newer := sqlstore.Append(t.migs, "bench_step", "ALTER TABLE locations ADD COLUMN bench_note TEXT")
+	if e, err = t.open(ctx, storage, newer); err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	var runs [2]time.Duration
+	var tenants int
+	for i := range runs {
+		fmt.Fprintf(progress, "%s: migrate run %d\n", t.name, i+1)
+		start := time.Now()
+		rep, err := e.Tenants().MigrateTenants(ctx, sqlstore.Latest(newer), 8, nil)
+		runs[i] = time.Since(start)
+		if err != nil {
+			return nil, err
+		}
+		if len(rep.Failures) > 0 {
+			return nil, fmt.Errorf("%s: migrate: %d places failed, first: %v", t.name, len(rep.Failures), rep.Failures[0].Err)
+		}
+		if i == 0 {
+			tenants = rep.Tenants
+		} else if rep.Tenants != 0 {
+			return nil, fmt.Errorf("%s: second migrate run found %d tenants to migrate, want 0", t.name, rep.Tenants)
+		}
+	}
+	label := fmt.Sprintf("%s %d %s tenants", t.name, n, t.migrateTier)
+	return []Result{
+		create.Result("migrate: create "+label, ""),
+		{Name: "migrate: " + label + " to a new version", N: tenants, Total: runs[0]},
+		{Name: "migrate: " + label + ", no-op", N: n, Total: runs[1]},
+	}, nil
+}
+
+func sqliteTarget() (*target, error) {
+	dir, err := os.MkdirTemp("", "qm-bench-")
+	if err != nil {
+		return nil, err
+	}
+	_, migs, err := sqlite.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		name: "sqlite", tiers: []qm.Tier{qm.TierPool, qm.TierSilo}, migs: migs, migrateTier: qm.TierSilo,
+		newStorage: func(context.Context) (string, error) { return os.MkdirTemp(dir, "data-") },
+		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
+			db, err := sqlite.Open(sqlite.Config{DataDir: storage, TenantMigrations: m})
+			if err != nil {
+				return nil, err
+			}
+			return db, setup(ctx, db)
+		},
+		direct: func(ctx context.Context, storage string, tn *qm.Tenant) (pointRead, func(), error) {
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(storage, tn.Placement.Location)+"?_pragma=query_only(ON)")
+			if err != nil {
+				return nil, nil, err
+			}
+			q := fmt.Sprintf(pointQuery, "locations")
+			return func(ctx context.Context, tenantID, id string) error {
+				return scanPoint(db.QueryRowContext(ctx, q, tenantID, id))
+			}, func() { db.Close() }, nil
+		},
+		cleanup: func() { os.RemoveAll(dir) },
+	}, nil
+}
+
+func postgresTarget(ctx context.Context, adminURL string) (*target, error) {
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	prefix := "qm_bench_" + hex.EncodeToString(b)
+	u, _ := url.Parse(adminURL)
+	withDB := func(db string) string { v := *u; v.Path = "/" + db; return v.String() }
+	_, migs, err := postgres.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	made := 0
+	return &target{
+		name: "postgres", tiers: qm.Tiers, migs: migs, migrateTier: qm.TierBridge,
+		newStorage: func(ctx context.Context) (string, error) {
+			made++
+			name := fmt.Sprintf("%s_%d", prefix, made)
+			if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+				return "", fmt.Errorf("create scratch database: %w", err)
+			}
+			return name, nil
+		},
+		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
+			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), TenantMigrations: m})
+			if err != nil {
+				return nil, err
+			}
+			return db, setup(ctx, db)
+		},
+		direct: func(ctx context.Context, storage string, tn *qm.Tenant) (pointRead, func(), error) {
+			database, schema := storage, tn.Placement.Location
+			if tn.Tier == qm.TierSilo {
+				database, schema = tn.Placement.Location, postgres.SiloSchema
+			}
+			pool, err := pgxpool.New(ctx, withDB(database))
+			if err != nil {
+				return nil, nil, err
+			}
+			q := fmt.Sprintf(pointQuery, pgx.Identifier{schema, "locations"}.Sanitize())
+			return func(ctx context.Context, tenantID, id string) error {
+				return scanPoint(pool.QueryRow(ctx, q, tenantID, id))
+			}, pool.Close, nil
+		},
+		cleanup: func() {
+			ctx := context.Background()
+			defer admin.Close(ctx)
+			rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, prefix+`\_%`)
+			if err != nil {
+				return
+			}
+			names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+			for _, n := range names {
+				admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+			}
+		},
+	}, nil
+}
+
+func setup(ctx context.Context, e engine) error {
+	if err := e.Setup(ctx); err != nil {
+		e.Close()
+		return err
+	}
+	return nil
+}

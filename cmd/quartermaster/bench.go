@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/quartermaster/qm/bench"
+)
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("bench", stderr)
+	asJSON := fs.Bool("json", false, "print results as JSON")
+	engines := fs.String("engines", "", "engines to measure, comma-separated: sqlite, postgres (default sqlite, plus postgres when --database-url is set)")
+	provision := fs.Int("provision", 100, "tenants to provision per engine and tier (PostgreSQL silos: at most 50)")
+	reads := fs.Int("reads", 5000, "point reads per engine and tier")
+	tenants := fs.Int("tenants", 1000, "SQLite silos and PostgreSQL bridge schemas to migrate (0 skips)")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("bench takes no arguments, got %q", pos)
+	}
+	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants, Progress: stderr}
+	if *engines == "" {
+		*engines = "sqlite"
+		if c.databaseURL != "" {
+			*engines += ",postgres"
+		}
+	}
+	for _, e := range strings.Split(*engines, ",") {
+		switch strings.TrimSpace(e) {
+		case "sqlite":
+			o.SQLite = true
+		case "postgres":
+			if c.databaseURL == "" {
+				return fmt.Errorf("--engines postgres needs --database-url (a privileged role: the run makes and drops scratch databases)")
+			}
+			o.Postgres = true
+		default:
+			return fmt.Errorf("--engines: unknown engine %q: use sqlite or postgres", e)
+		}
+	}
+	if *provision < 1 || *reads < 1 || *tenants < 0 {
+		return fmt.Errorf("--provision and --reads must be at least 1, --tenants at least 0")
+	}
+	results, err := bench.Run(ctx, o)
+	if err != nil {
+		return connectionError(err)
+	}
+	if *asJSON {
+		return bench.WriteJSON(stdout, results)
+	}
+	return bench.WriteTable(stdout, results)
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/postgres"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// config is what every command needs to reach storage. Flags win over the
+// environment, which wins over defaults.
+type config struct {
+	dataDir     string
+	databaseURL string
+	pgServers   serverList
+	servingRole string
+	defaultTier string
+	logLevel    string
+}
+
+// serverList is the repeatable --pg-server NAME=URL flag.
+type serverList map[string]string
+
+func (s serverList) String() string { return "" }
+
+func (s serverList) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		name, url, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || name == "" || url == "" {
+			return fmt.Errorf("want NAME=URL, got %q", item)
+		}
+		s[name] = url
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// newFlagSet returns a flag set for a command with the storage flags on it.
+func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *config) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage of quartermaster %s (see quartermaster --help):\n", name)
+		fs.PrintDefaults()
+	}
+	c := &config{pgServers: serverList{}}
+	fs.StringVar(&c.dataDir, "data-dir", envOr("QM_DATA_DIR", "./data"), "SQLite data directory (QM_DATA_DIR)")
+	fs.StringVar(&c.databaseURL, "database-url", envOr("QM_DATABASE_URL", ""), "PostgreSQL URL of a privileged role; selects PostgreSQL (QM_DATABASE_URL)")
+	fs.Var(c.pgServers, "pg-server", "another PostgreSQL server for silo tenants, NAME=URL; repeatable (QM_PG_SERVERS)")
+	fs.StringVar(&c.servingRole, "serving-role", envOr("QM_SERVING_ROLE", "qm_app"), "unprivileged PostgreSQL role requests run as (QM_SERVING_ROLE)")
+	fs.StringVar(&c.defaultTier, "default-tier", envOr("QM_DEFAULT_TIER", string(qm.TierPool)), "tier of new tenants when --tier is not given (QM_DEFAULT_TIER)")
+	fs.StringVar(&c.logLevel, "log-level", envOr("QM_LOG_LEVEL", "info"), "debug, info, warn or error (QM_LOG_LEVEL)")
+	if v := os.Getenv("QM_PG_SERVERS"); v != "" {
+		c.pgServers.Set(v)
+	}
+	return fs, c
+}
+
+// parse parses args, allowing flags after positional arguments
+// (`tenant show acme --json`), and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// engine is an opened storage engine as the commands use it.
+type engine interface {
+	sqlstore.Router
+	Setup(ctx context.Context) error
+	Tenants() *sqlstore.TenantService
+	LatestVersion() int
+	Ready(ctx context.Context) error
+	Close() error
+}
+
+// open opens the configured engine: PostgreSQL when a URL is given, SQLite
+// otherwise. It does not migrate.
+func (c *config) open(ctx context.Context, log *slog.Logger) (engine, error) {
+	if c.databaseURL == "" {
+		if len(c.pgServers) > 0 {
+			return nil, errors.New("--pg-server needs --database-url: silo servers are PostgreSQL")
+		}
+		return sqlite.Open(sqlite.Config{DataDir: c.dataDir, Logger: log})
+	}
+	if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
+		return nil, errors.New("--database-url must be a postgres:// URL")
+	}
+	db, err := postgres.Open(ctx, postgres.Config{
+		URL: c.databaseURL, Servers: c.pgServers,
+		ServingRole: c.servingRole, ServingPassword: os.Getenv("QM_SERVING_PASSWORD"),
+		Logger: log,
+	})
+	if err != nil {
+		return nil, connectionError(err)
+	}
+	return db, nil
+}
+
+// connectionError shortens a PostgreSQL connection failure to the host and
+// the cause, for one line on a terminal.
+func connectionError(err error) error {
+	var ce *postgres.ConnectError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	cause := ce.Err.Error()
+	var pe *pgconn.PgError
+	var oe *net.OpError
+	switch {
+	case errors.As(ce.Err, &pe):
+		cause = pe.Message
+	case errors.As(ce.Err, &oe):
+		cause = oe.Err.Error()
+	}
+	return fmt.Errorf("cannot connect to PostgreSQL at %s:%d: %s", ce.Host, ce.Port, cause)
+}
+
+// openReady opens storage and brings the catalog and shared places to the
+// newest version.
+func (c *config) openReady(ctx context.Context, log *slog.Logger) (engine, error) {
+	e, err := c.open(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Setup(ctx); err != nil {
+		e.Close()
+		return nil, connectionError(err)
+	}
+	return e, nil
+}

@@ -1,0 +1,104 @@
+// Command quartermaster runs the Quartermaster server and its operator
+// tools. See `quartermaster --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/quartermaster/qm"
+)
+
+const usage = `Quartermaster: multi-tenant IT asset and connected-fleet management.
+
+Usage:
+  quartermaster serve   [--addr 127.0.0.1:8080]   run the server (migrates first)
+  quartermaster migrate [--parallel 8] [--status] bring the catalog and every tenant to the newest schema
+  quartermaster tenant create --slug SLUG --name NAME [--tier pool|bridge|silo] [--server NAME]
+  quartermaster tenant list [--json]
+  quartermaster tenant show SLUG [--json]
+  quartermaster demo                              create the demo tenants (idempotent)
+  quartermaster bench [--json] [--engines sqlite,postgres] [--tenants 1000]
+                                                  measure the kernel (see README)
+
+Storage flags (every command; each has an environment variable):
+  --data-dir DIR        QM_DATA_DIR       SQLite data directory (default ./data); used
+                                          when no PostgreSQL URL is given
+  --database-url URL    QM_DATABASE_URL   postgres://… of a privileged role: selects
+                                          PostgreSQL; used to migrate and provision
+  --pg-server NAME=URL  QM_PG_SERVERS     another PostgreSQL server for silo tenants
+                                          (repeatable; the variable takes NAME=URL,…)
+  --serving-role ROLE   QM_SERVING_ROLE   the unprivileged role requests run as
+                                          (default qm_app; migrate creates it if missing;
+                                          its password comes from QM_SERVING_PASSWORD)
+  --default-tier TIER   QM_DEFAULT_TIER   tier of new tenants when --tier is not given
+                                          (default pool)
+  --log-level LEVEL     QM_LOG_LEVEL      debug, info, warn or error (default info)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "quartermaster: "+describe(err))
+		os.Exit(1)
+	}
+}
+
+// errUsage marks a usage error already explained to the user.
+var errUsage = errors.New("usage")
+
+// run dispatches a command line. It is main without the process: tests call
+// it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cmds := map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+		"serve":   cmdServe,
+		"migrate": cmdMigrate,
+		"tenant":  cmdTenant,
+		"demo":    cmdDemo,
+		"bench":   cmdBench,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "quartermaster: unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+// describe turns an error into one line for the terminal: the safe message
+// for application errors (with field details), the full chain otherwise.
+func describe(err error) string {
+	var e *qm.Error
+	if errors.As(err, &e) {
+		msg := e.Message
+		if len(e.Fields) > 1 {
+			for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+				msg += fmt.Sprintf("; %s: %s", f, e.Fields[f])
+			}
+		}
+		return msg
+	}
+	return err.Error()
+}

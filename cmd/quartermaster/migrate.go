@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("migrate", stderr)
+	parallel := fs.Int("parallel", 8, "how many tenant schemas or databases to migrate at once")
+	status := fs.Bool("status", false, "list the tenants that are not at the newest version, and change nothing")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("migrate takes no arguments, got %q", pos)
+	}
+	if *parallel < 1 {
+		return fmt.Errorf("--parallel must be at least 1, got %d", *parallel)
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if *status {
+		e, err := c.open(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		return migrationStatus(ctx, e, stdout)
+	}
+	e, err := c.openReady(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return migrateTenants(ctx, e, *parallel, stdout)
+}
+
+// migrateTenants migrates every tenant behind the newest version, printing
+// progress to out, and fails if any tenant could not be migrated.
+func migrateTenants(ctx context.Context, e engine, parallel int, out io.Writer) error {
+	latest := e.LatestVersion()
+	start := time.Now()
+	rep, err := e.Tenants().MigrateTenants(ctx, latest, parallel, func(p sqlstore.Progress) {
+		if p.Err != nil {
+			fmt.Fprintf(out, "[%d/%d] FAILED %s: %v\n", p.Done, p.Total, p.Target, p.Err)
+			return
+		}
+		fmt.Fprintf(out, "[%d/%d] %s: at version %d\n", p.Done, p.Total, p.Target, p.Version)
+	})
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, f := range rep.Failures {
+		failed += len(f.Tenants)
+	}
+	took := time.Since(start).Round(time.Millisecond)
+	switch {
+	case rep.Tenants == 0:
+		fmt.Fprintf(out, "catalog and every tenant at version %d: nothing to do (%v)\n", latest, took)
+	case failed == 0:
+		fmt.Fprintf(out, "migrated %d tenants in %d places to version %d in %v\n", rep.Tenants, rep.Targets, latest, took)
+	default:
+		fmt.Fprintf(out, "migrated %d of %d tenants to version %d in %v; %d failed:\n", rep.Tenants-failed, rep.Tenants, latest, took, failed)
+		for _, f := range rep.Failures {
+			fmt.Fprintf(out, "  %s (tenants %v): %v\n", f.Target, f.Tenants, f.Err)
+		}
+		return fmt.Errorf("%d tenants were not migrated; run quartermaster migrate again once the cause is fixed", failed)
+	}
+	return nil
+}
+
+func migrationStatus(ctx context.Context, e engine, out io.Writer) error {
+	latest := e.LatestVersion()
+	behind, err := e.Tenants().Behind(ctx, latest)
+	if err != nil {
+		return fmt.Errorf("read catalog (has quartermaster migrate run?): %w", err)
+	}
+	if len(behind) == 0 {
+		fmt.Fprintf(out, "every tenant is at version %d\n", latest)
+		return nil
+	}
+	fmt.Fprintf(out, "%d tenants are not at version %d:\n", len(behind), latest)
+	for _, t := range behind {
+		fmt.Fprintf(out, "  %-30s %-6s version %d\n", t.Slug, t.Tier, t.SchemaVersion)
+	}
+	return nil
+}

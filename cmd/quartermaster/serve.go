@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/quartermaster/qm/httpapi"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("serve", stderr)
+	addr := fs.String("addr", envOr("QM_ADDR", "127.0.0.1:8080"), "address to listen on (QM_ADDR)")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", pos)
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	e, err := c.openReady(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	// Bring every tenant up to date before serving; a tenant that fails is
+	// reported by /readyz and by `quartermaster migrate --status`.
+	if err := migrateTenants(ctx, e, 8, stdout); err != nil {
+		log.Error("some tenants could not be migrated", "err", err)
+	}
+	return httpapi.New(httpapi.Config{Addr: *addr, Ready: e.Ready, Logger: log}).Run(ctx, nil)
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+func cmdTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: quartermaster tenant create|list|show …  (see quartermaster --help)")
+		return errUsage
+	}
+	switch args[0] {
+	case "create":
+		return tenantCreate(ctx, args[1:], stdout, stderr)
+	case "list", "show":
+		return tenantRead(ctx, args[0], args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, list or show\n", args[0])
+	return errUsage
+}
+
+func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("tenant create", stderr)
+	slug := fs.String("slug", "", "short name used in URLs: 3-63 lowercase letters, digits and hyphens")
+	name := fs.String("name", "", "display name")
+	tier := fs.String("tier", "", "isolation tier: pool, bridge or silo (default --default-tier)")
+	server := fs.String("server", "", "PostgreSQL server for a silo tenant (a --pg-server name)")
+	asJSON := fs.Bool("json", false, "print the tenant as JSON")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("tenant create takes flags only, got %q", pos)
+	}
+	if *tier == "" {
+		*tier = c.defaultTier
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	e, err := c.openReady(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	start := time.Now()
+	t, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: *slug, Name: *name, Tier: qm.Tier(*tier), Server: *server})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, t)
+	}
+	fmt.Fprintf(stdout, "created tenant %s (%s) on tier %s at %s in %v\n", t.Slug, t.ID, t.Tier, where(t), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func tenantRead(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("tenant "+verb, stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if verb == "show" && len(pos) != 1 || verb == "list" && len(pos) != 0 {
+		fmt.Fprintf(stderr, "usage: quartermaster tenant %s\n", map[string]string{"show": "show SLUG [--json]", "list": "list [--json]"}[verb])
+		return errUsage
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	e, err := c.openReady(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if verb == "show" {
+		t, err := e.Tenants().Tenant(ctx, pos[0])
+		if qm.ErrorCode(err) == qm.ENotFound {
+			return qm.Errorf(qm.ENotFound, "no tenant with slug %q", pos[0])
+		} else if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(stdout, t)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, kv := range [][2]any{
+			{"id", t.ID}, {"slug", t.Slug}, {"name", t.Name}, {"tier", t.Tier}, {"state", t.State},
+			{"schema version", t.SchemaVersion}, {"placement", where(t)}, {"created", t.CreatedAt.Format(time.RFC3339)},
+		} {
+			fmt.Fprintf(tw, "%s:\t%v\n", kv[0], kv[1])
+		}
+		return tw.Flush()
+	}
+	ts, err := e.Tenants().Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if ts == nil {
+			ts = []*qm.Tenant{}
+		}
+		return printJSON(stdout, ts)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tNAME\tTIER\tSTATE\tVERSION\tID")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", t.Slug, t.Name, t.Tier, t.State, t.SchemaVersion, t.ID)
+	}
+	return tw.Flush()
+}
+
+// where says in words where a tenant's data lives.
+func where(t *qm.Tenant) string {
+	p := t.Placement
+	switch {
+	case p.Engine == qm.EngineSQLite:
+		return "sqlite file " + p.Location
+	case t.Tier == qm.TierSilo:
+		return fmt.Sprintf("postgres database %s on server %s", p.Location, p.Server)
+	}
+	return fmt.Sprintf("postgres schema %s on server %s", p.Location, p.Server)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
