@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -49,30 +51,33 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 		t.Fatal(err)
 	}
 	return storetest.Harness{
-		Tier:       tier,
-		Migrations: tenantMigs,
-		NewStorage: func(t *testing.T) storetest.Storage {
-			url := pgtest.NewDatabase(t)
-			dbName := url[len(url)-len("qmt_000000000000"):]
-			return storetest.Storage{
-				Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
-					cfg := config(t, url)
-					cfg.TenantMigrations = migs
-					return mustOpen(t, cfg)
-				},
-				TenantPlaces: func(t *testing.T) []string {
-					conn := pgtest.MustConnect(t, url)
-					return append(names(t, conn, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%'`),
-						names(t, conn, `SELECT datname FROM pg_database WHERE datname LIKE $1`, dbName+`\_%`)...)
-				},
-				Exists: func(t *testing.T, tn *qm.Tenant) bool {
-					conn := pgtest.MustConnect(t, url)
-					if tn.Tier == qm.TierSilo {
-						return len(names(t, conn, `SELECT datname FROM pg_database WHERE datname = $1`, tn.Placement.Location)) == 1
-					}
-					return len(names(t, conn, `SELECT nspname FROM pg_namespace WHERE nspname = $1`, tn.Placement.Location)) == 1
-				},
+		Tier:        tier,
+		Migrations:  tenantMigs,
+		NewStorage:  func(t *testing.T) storetest.Storage { return openStorage(t, pgtest.NewDatabase(t)) },
+		OpenStorage: openStorage,
+	}
+}
+
+func openStorage(t *testing.T, url string) storetest.Storage {
+	dbName := url[strings.LastIndex(url, "/")+1:]
+	return storetest.Storage{
+		ID: url,
+		Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
+			cfg := config(t, url)
+			cfg.TenantMigrations = migs
+			return mustOpen(t, cfg)
+		},
+		TenantPlaces: func(t *testing.T) []string {
+			conn := pgtest.MustConnect(t, url)
+			return append(names(t, conn, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%'`),
+				names(t, conn, `SELECT datname FROM pg_database WHERE datname LIKE $1`, dbName+`\_%`)...)
+		},
+		Exists: func(t *testing.T, tn *qm.Tenant) bool {
+			conn := pgtest.MustConnect(t, url)
+			if tn.Tier == qm.TierSilo {
+				return len(names(t, conn, `SELECT datname FROM pg_database WHERE datname = $1`, tn.Placement.Location)) == 1
 			}
+			return len(names(t, conn, `SELECT nspname FROM pg_namespace WHERE nspname = $1`, tn.Placement.Location)) == 1
 		},
 	}
 }
@@ -84,4 +89,20 @@ func TestConformance(t *testing.T) {
 			storetest.Run(t, harness(t, tier))
 		})
 	}
+}
+
+func mustParseURL(t *testing.T, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestKilledMigration(t *testing.T) {
+	storetest.TestKilledMigration(t, harness(t, qm.TierBridge), "TestKilledMigrationChild", 40)
+}
+
+func TestKilledMigrationChild(t *testing.T) {
+	storetest.KilledMigrationChild(t, harness(t, storetest.ChildTier()))
 }

@@ -28,30 +28,33 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 		t.Fatal(err)
 	}
 	return storetest.Harness{
-		Tier:       tier,
-		Migrations: tenantMigs,
-		NewStorage: func(t *testing.T) storetest.Storage {
-			dir := t.TempDir()
-			return storetest.Storage{
-				Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
-					return mustOpen(t, sqlite.Config{DataDir: dir, TenantMigrations: migs})
-				},
-				TenantPlaces: func(t *testing.T) []string {
-					entries, err := os.ReadDir(filepath.Join(dir, "tenants"))
-					if err != nil {
-						t.Fatal(err)
-					}
-					var names []string
-					for _, e := range entries {
-						names = append(names, e.Name())
-					}
-					return names
-				},
-				Exists: func(t *testing.T, tn *qm.Tenant) bool {
-					_, err := os.Stat(filepath.Join(dir, tn.Placement.Location))
-					return err == nil
-				},
+		Tier:        tier,
+		Migrations:  tenantMigs,
+		NewStorage:  func(t *testing.T) storetest.Storage { return openStorage(t, t.TempDir()) },
+		OpenStorage: openStorage,
+	}
+}
+
+func openStorage(t *testing.T, dir string) storetest.Storage {
+	return storetest.Storage{
+		ID: dir,
+		Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
+			return mustOpen(t, sqlite.Config{DataDir: dir, TenantMigrations: migs})
+		},
+		TenantPlaces: func(t *testing.T) []string {
+			entries, err := os.ReadDir(filepath.Join(dir, "tenants"))
+			if err != nil {
+				t.Fatal(err)
 			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			return names
+		},
+		Exists: func(t *testing.T, tn *qm.Tenant) bool {
+			_, err := os.Stat(filepath.Join(dir, tn.Placement.Location))
+			return err == nil
 		},
 	}
 }
@@ -71,4 +74,12 @@ func TestContextLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.TestContextLeak(t, db, qm.TierPool, 50, 40)
+}
+
+func TestKilledMigration(t *testing.T) {
+	storetest.TestKilledMigration(t, harness(t, qm.TierSilo), "TestKilledMigrationChild", 40)
+}
+
+func TestKilledMigrationChild(t *testing.T) {
+	storetest.KilledMigrationChild(t, harness(t, storetest.ChildTier()))
 }

@@ -20,8 +20,10 @@ type Engine interface {
 	LatestVersion() int
 }
 
-// Storage is one fresh storage (a data directory, a database) for a test.
+// Storage is one storage (a data directory, a database) for a test.
 type Storage struct {
+	// ID names the storage for OpenStorage: a directory, a database URL.
+	ID string
 	// Open opens the storage with the given tenant migrations (nil: the
 	// embedded ones), runs Setup, and returns the engine with Setup's
 	// error. Each call opens the same storage again; engines are closed
@@ -39,8 +41,11 @@ type Storage struct {
 type Harness struct {
 	// Tier is the tier tenants are created in.
 	Tier qm.Tier
-	// NewStorage returns fresh, empty storage.
+	// NewStorage returns fresh, empty storage, removed when the test ends.
 	NewStorage func(t *testing.T) Storage
+	// OpenStorage returns the existing storage named id, and leaves it in
+	// place when the test ends.
+	OpenStorage func(t *testing.T, id string) Storage
 	// Migrations are the engine's embedded tenant migrations.
 	Migrations []sqlstore.Migration
 }

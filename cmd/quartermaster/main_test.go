@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/pgtest"
+)
+
+// runCLI runs a command line in-process and returns its output and error.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(t.Context(), args, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, stderr, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, describe(err), stderr)
+	}
+	return out
+}
+
+// storageFlags returns the flags selecting fresh storage on engine.
+func storageFlags(t *testing.T, engine string) []string {
+	if engine == "postgres" {
+		return []string{"--database-url", pgtest.NewDatabase(t), "--pg-server", "other=" + pgtest.URL(t)}
+	}
+	return []string{"--data-dir", t.TempDir()}
+}
+
+func TestTenantCommands(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			flags := storageFlags(t, engine)
+			tiers := []string{"pool", "silo"}
+			if engine == "postgres" {
+				tiers = append(tiers, "bridge")
+			}
+			for _, tier := range tiers {
+				out := mustRun(t, append([]string{"tenant", "create", "--slug", "acme-" + tier, "--name", "Acme " + tier, "--tier", tier, "--json"}, flags...)...)
+				var created qm.Tenant
+				if err := json.Unmarshal([]byte(out), &created); err != nil {
+					t.Fatalf("create --json: %v in %q", err, out)
+				}
+				out = mustRun(t, append([]string{"tenant", "show", "acme-" + tier, "--json"}, flags...)...)
+				var shown map[string]any
+				if err := json.Unmarshal([]byte(out), &shown); err != nil {
+					t.Fatal(err)
+				}
+				for _, field := range []string{"id", "slug", "name", "tier", "state", "schema_version"} {
+					if _, ok := shown[field]; !ok {
+						t.Errorf("tenant show --json has no %q: %s", field, out)
+					}
+				}
+				if shown["id"] != created.ID || shown["tier"] != tier || shown["state"] != "active" {
+					t.Errorf("show: got %v, want the created %+v", shown, created)
+				}
+				if engine == "sqlite" && tier == "silo" {
+					if _, err := os.Stat(filepath.Join(flags[1], "tenants", created.ID+".db")); err != nil {
+						t.Errorf("silo file: %v", err)
+					}
+				}
+			}
+			out := mustRun(t, append([]string{"tenant", "list"}, flags...)...)
+			for _, tier := range tiers {
+				if !strings.Contains(out, "acme-"+tier) {
+					t.Errorf("tenant list lacks acme-%s:\n%s", tier, out)
+				}
+			}
+			var listed []qm.Tenant
+			if err := json.Unmarshal([]byte(mustRun(t, append([]string{"tenant", "list", "--json"}, flags...)...)), &listed); err != nil || len(listed) != len(tiers) {
+				t.Fatalf("list --json: %d tenants, %v; want %d", len(listed), err, len(tiers))
+			}
+			if engine == "postgres" {
+				out := mustRun(t, append([]string{"tenant", "create", "--slug", "far-away", "--name", "Far", "--tier", "silo", "--server", "other"}, flags...)...)
+				if !strings.Contains(out, "on server other") {
+					t.Errorf("silo on another server: %s", out)
+				}
+			}
+			if out := mustRun(t, append([]string{"migrate"}, flags...)...); !strings.Contains(out, "nothing to do") {
+				t.Errorf("migrate on a fresh install: %s", out)
+			}
+			if out := mustRun(t, append([]string{"migrate", "--status"}, flags...)...); !strings.Contains(out, "every tenant is at version") {
+				t.Errorf("migrate --status: %s", out)
+			}
+		})
+	}
+}
+
+func TestTenantCreateErrors(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme"}, flags...)...)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"ErrSlugTaken", []string{"--slug", "acme", "--name", "Other"}, `a tenant with slug "acme" already exists`},
+		{"ErrSlugShort", []string{"--slug", "ab", "--name", "x"}, "3 to 63 characters"},
+		{"ErrSlugChars", []string{"--slug", "Acme_Corp", "--name", "x"}, "lowercase letters, digits"},
+		{"ErrTier", []string{"--slug", "gold-co", "--name", "x", "--tier", "gold"}, `unknown tier "gold"`},
+		{"ErrBridgeOnSQLite", []string{"--slug", "bridgey", "--name", "x", "--tier", "bridge"}, "needs PostgreSQL"},
+		{"ErrNoName", []string{"--slug", "nameless"}, "name is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCLI(t, append(append([]string{"tenant", "create"}, tc.args...), flags...)...)
+			if err == nil || !strings.Contains(describe(err), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	out := mustRun(t, append([]string{"tenant", "list", "--json"}, flags...)...)
+	var ts []qm.Tenant
+	if err := json.Unmarshal([]byte(out), &ts); err != nil || len(ts) != 1 {
+		t.Fatalf("after refused creates: %d tenants, %v; want 1", len(ts), err)
+	}
+	if _, _, err := runCLI(t, append([]string{"tenant", "show", "nobody"}, flags...)...); err == nil || !strings.Contains(describe(err), `no tenant with slug "nobody"`) {
+		t.Fatalf("show unknown: got %v", err)
+	}
+}
+
+func TestUnreachableDatabase(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	_, _, err = runCLI(t, "tenant", "list", "--database-url", "postgres://qm@"+addr+"/qm?connect_timeout=2")
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	msg := describe(err)
+	if !strings.Contains(msg, addr) || !strings.Contains(msg, "connection refused") || strings.Contains(msg, "\n") {
+		t.Fatalf("got %q, want one line naming %s and the cause", msg, addr)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	out, _, err := runCLI(t, "--help")
+	if err != nil || !strings.Contains(out, "QM_DATABASE_URL") || !strings.Contains(out, "tenant create") {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "frobnicate"); !errors.Is(err, errUsage) {
+		t.Fatalf("unknown command: got %v, want a usage error", err)
+	}
+	if _, _, err := runCLI(t, "migrate", "--parallel", "0", "--data-dir", t.TempDir()); err == nil {
+		t.Fatal("--parallel 0 accepted")
+	}
+}
+
+func TestServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	mustRun(t, "demo", "--data-dir", dir)
+	if out := mustRun(t, "demo", "--data-dir", dir); !strings.Contains(out, "demo tenant acme exists") {
+		t.Fatalf("second demo run: %s", out)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr}, nil, &out, &errOut)
+	}()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		var res *http.Response
+		for range 100 { // the server needs a moment to open storage and listen
+			if res, err = http.Get(fmt.Sprintf("http://%s%s", addr, path)); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: got %d, want 200", path, res.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
