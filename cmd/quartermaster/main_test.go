@@ -203,3 +203,29 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+func TestBench(t *testing.T) {
+	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--database-url", pgtest.URL(t)}
+	out := mustRun(t, args...)
+	var results []struct {
+		Name     string  `json:"name"`
+		N        int     `json:"n"`
+		MedianNS int64   `json:"median_ns"`
+		Ratio    float64 `json:"ratio"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	reads := 0
+	for _, r := range results {
+		if strings.HasPrefix(r.Name, "point read") {
+			reads++
+			if r.N != 20 || r.MedianNS <= 0 || r.Ratio <= 0 {
+				t.Errorf("%s: got %+v", r.Name, r)
+			}
+		}
+	}
+	if reads != 5 { // sqlite pool, silo; postgres pool, bridge, silo
+		t.Fatalf("got %d point-read figures, want 5:\n%s", reads, out)
+	}
+}
