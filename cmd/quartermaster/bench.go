@@ -16,10 +16,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	provision := fs.Int("provision", 100, "tenants to provision per engine and tier (PostgreSQL silos: at most 50)")
 	reads := fs.Int("reads", 5000, "point reads per engine and tier")
 	tenants := fs.Int("tenants", 1000, "SQLite silos and PostgreSQL bridge schemas to migrate (0 skips)")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("bench takes no arguments, got %q", pos)
 	}
 	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants, Progress: stderr}
 	if *engines == "" {

@@ -28,6 +28,7 @@ type config struct {
 	servingRole string
 	defaultTier string
 	logLevel    string
+	stderr      io.Writer
 }
 
 // serverList is the repeatable --pg-server NAME=URL flag.
@@ -61,7 +62,7 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *config) {
 		fmt.Fprintf(stderr, "Usage of quartermaster %s (see quartermaster --help):\n", name)
 		fs.PrintDefaults()
 	}
-	c := &config{pgServers: serverList{}}
+	c := &config{pgServers: serverList{}, stderr: stderr}
 	fs.StringVar(&c.dataDir, "data-dir", envOr("QM_DATA_DIR", "./data"), "SQLite data directory (QM_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", envOr("QM_DATABASE_URL", ""), "PostgreSQL URL of a privileged role; selects PostgreSQL (QM_DATABASE_URL)")
 	fs.Var(c.pgServers, "pg-server", "another PostgreSQL server for silo tenants, NAME=URL; repeatable (QM_PG_SERVERS)")
@@ -72,6 +73,15 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *config) {
 		c.pgServers.Set(v)
 	}
 	return fs, c
+}
+
+// parseNone parses args for a command that takes flags only.
+func parseNone(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("quartermaster %s takes no arguments, got %q", fs.Name(), pos)
+	}
+	return err
 }
 
 // parse parses args, allowing flags after positional arguments
@@ -94,12 +104,14 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+// logger returns a logger writing to the command's stderr at the configured
+// level.
+func (c *config) logger() (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.logLevel)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
 // engine is an opened storage engine as the commands use it.
@@ -114,7 +126,11 @@ type engine interface {
 
 // open opens the configured engine: PostgreSQL when a URL is given, SQLite
 // otherwise. It does not migrate.
-func (c *config) open(ctx context.Context, log *slog.Logger) (engine, error) {
+func (c *config) open(ctx context.Context) (engine, error) {
+	log, err := c.logger()
+	if err != nil {
+		return nil, err
+	}
 	if c.databaseURL == "" {
 		if len(c.pgServers) > 0 {
 			return nil, errors.New("--pg-server needs --database-url: silo servers are PostgreSQL")
@@ -156,8 +172,8 @@ func connectionError(err error) error {
 
 // openReady opens storage and brings the catalog and shared places to the
 // newest version.
-func (c *config) openReady(ctx context.Context, log *slog.Logger) (engine, error) {
-	e, err := c.open(ctx, log)
+func (c *config) openReady(ctx context.Context) (engine, error) {
+	e, err := c.open(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -27,16 +27,10 @@ var demoTenants = []struct {
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("demo", stderr)
-	if pos, err := parse(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("demo takes no arguments, got %q", pos)
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	e, err := c.openReady(ctx, log)
+	e, err := c.openReady(ctx)
 	if err != nil {
 		return err
 	}

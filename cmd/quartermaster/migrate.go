@@ -13,27 +13,21 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs, c := newFlagSet("migrate", stderr)
 	parallel := fs.Int("parallel", 8, "how many tenant schemas or databases to migrate at once")
 	status := fs.Bool("status", false, "list the tenants that are not at the newest version, and change nothing")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("migrate takes no arguments, got %q", pos)
 	}
 	if *parallel < 1 {
 		return fmt.Errorf("--parallel must be at least 1, got %d", *parallel)
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
 	if *status {
-		e, err := c.open(ctx, log)
+		e, err := c.open(ctx)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
 		return migrationStatus(ctx, e, stdout)
 	}
-	e, err := c.openReady(ctx, log)
+	e, err := c.openReady(ctx)
 	if err != nil {
 		return err
 	}

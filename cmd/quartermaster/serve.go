@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/quartermaster/qm/httpapi"
@@ -11,16 +10,14 @@ import (
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("serve", stderr)
 	addr := fs.String("addr", envOr("QM_ADDR", "127.0.0.1:8080"), "address to listen on (QM_ADDR)")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", pos)
 	}
-	log, err := c.logger(stderr)
+	log, err := c.logger()
 	if err != nil {
 		return err
 	}
-	e, err := c.openReady(ctx, log)
+	e, err := c.openReady(ctx)
 	if err != nil {
 		return err
 	}

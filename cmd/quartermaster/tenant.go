@@ -33,19 +33,13 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tier := fs.String("tier", "", "isolation tier: pool, bridge or silo (default --default-tier)")
 	server := fs.String("server", "", "PostgreSQL server for a silo tenant (a --pg-server name)")
 	asJSON := fs.Bool("json", false, "print the tenant as JSON")
-	if pos, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("tenant create takes flags only, got %q", pos)
 	}
 	if *tier == "" {
 		*tier = c.defaultTier
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	e, err := c.openReady(ctx, log)
+	e, err := c.openReady(ctx)
 	if err != nil {
 		return err
 	}
@@ -73,11 +67,7 @@ func tenantRead(ctx context.Context, verb string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "usage: quartermaster tenant %s\n", map[string]string{"show": "show SLUG [--json]", "list": "list [--json]"}[verb])
 		return errUsage
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	e, err := c.openReady(ctx, log)
+	e, err := c.openReady(ctx)
 	if err != nil {
 		return err
 	}
