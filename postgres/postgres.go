@@ -34,11 +34,7 @@ var migrations embed.FS
 // Migrations returns the embedded migrations of the catalog and of tenant
 // data.
 func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
-	if catalog, err = sqlstore.LoadMigrations(migrations, "migrations/catalog"); err != nil {
-		return nil, nil, err
-	}
-	tenant, err = sqlstore.LoadMigrations(migrations, "migrations/tenant")
-	return catalog, tenant, err
+	return sqlstore.LoadEngineMigrations(migrations)
 }
 
 // Names of the places data lives. SiloSchema is the schema of a silo
@@ -93,9 +89,8 @@ type DB struct {
 	poolVersion       atomic.Int64
 	mainDatabase      string
 
-	stop      chan struct{}
-	sweeping  sync.WaitGroup
-	closeOnce sync.Once
+	stopSweeping func()
+	closeOnce    sync.Once
 }
 
 // siloPool is a serving pool of one silo database.
@@ -128,7 +123,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.TenantMigrations != nil {
 		tenantMigs = cfg.TenantMigrations
 	}
-	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs, stop: make(chan struct{})}
+	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs}
 	urls := map[string]string{MainServer: cfg.URL}
 	for name, u := range cfg.Servers {
 		if name == MainServer {
@@ -164,8 +159,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
 	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, cfg.Now)
-	db.sweeping.Add(1)
-	go db.sweep()
+	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
 
@@ -196,25 +190,10 @@ func (db *DB) servingConfig(pc *pgxpool.Config, schema string) *pgxpool.Config {
 	return sc
 }
 
-func (db *DB) sweep() {
-	defer db.sweeping.Done()
-	tick := time.NewTicker(db.cfg.SiloIdle / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			db.silos.Sweep()
-		case <-db.stop:
-			return
-		}
-	}
-}
-
 // Close closes every pool. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		close(db.stop)
-		db.sweeping.Wait()
+		db.stopSweeping()
 		db.silos.Close()
 		db.serve.Close()
 		db.admin.Close()

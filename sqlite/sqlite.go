@@ -27,11 +27,7 @@ var migrations embed.FS
 // Migrations returns the embedded migrations of the catalog and of tenant
 // data.
 func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
-	if catalog, err = sqlstore.LoadMigrations(migrations, "migrations/catalog"); err != nil {
-		return nil, nil, err
-	}
-	tenant, err = sqlstore.LoadMigrations(migrations, "migrations/tenant")
-	return catalog, tenant, err
+	return sqlstore.LoadEngineMigrations(migrations)
 }
 
 // Config configures the engine. Zero values take the defaults.
@@ -65,9 +61,8 @@ type DB struct {
 	tenants           *sqlstore.TenantService
 	poolVersion       atomic.Int64
 
-	stop      chan struct{}
-	sweeping  sync.WaitGroup
-	closeOnce sync.Once
+	stopSweeping func()
+	closeOnce    sync.Once
 }
 
 // Open opens the data directory, creating it if needed. It does not migrate:
@@ -98,7 +93,7 @@ func Open(cfg Config) (*DB, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tenants"), 0o750); err != nil {
 		return nil, fmt.Errorf("open sqlite: cannot create data directory: %w", err)
 	}
-	db := &DB{cfg: cfg, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs, stop: make(chan struct{})}
+	db := &DB{cfg: cfg, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs}
 	if db.catalog, err = openDatabase(db.path("catalog.db"), 0); err != nil {
 		return nil, err
 	}
@@ -108,27 +103,11 @@ func Open(cfg Config) (*DB, error) {
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
 	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, cfg.Now)
-	db.sweeping.Add(1)
-	go db.sweep()
+	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
 
 func (db *DB) path(rel string) string { return filepath.Join(db.cfg.DataDir, rel) }
-
-// sweep closes idle silo files until Close.
-func (db *DB) sweep() {
-	defer db.sweeping.Done()
-	tick := time.NewTicker(db.cfg.SiloIdle / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			db.silos.Sweep()
-		case <-db.stop:
-			return
-		}
-	}
-}
 
 // openSilo opens an existing silo file. A missing file is an error, never a
 // new empty database: the catalog says the tenant's data is there.
@@ -144,8 +123,7 @@ func (db *DB) openSilo(location string) (*database, error) {
 func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
-		close(db.stop)
-		db.sweeping.Wait()
+		db.stopSweeping()
 		err = errors.Join(db.silos.Close(), db.pool.Close(), db.catalog.Close())
 	})
 	return err

@@ -73,6 +73,27 @@ func (c *Cache[V]) Sweep() {
 	c.evictLocked(func(e *cacheEntry[V]) bool { return e.lastUsed.Before(cutoff) })
 }
 
+// SweepEvery sweeps every interval in a goroutine of its own until stop is
+// called; stop waits for the goroutine to end.
+func (c *Cache[V]) SweepEvery(interval time.Duration) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				c.Sweep()
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-ended }) }
+}
+
 // Remove closes and forgets key's entry, waiting for no one: callers remove
 // an entry only when its storage is going away.
 func (c *Cache[V]) Remove(key string) {

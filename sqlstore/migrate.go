@@ -52,6 +52,16 @@ func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return ms, nil
 }
 
+// LoadEngineMigrations reads an engine's two migration sets from fsys:
+// migrations/catalog and migrations/tenant.
+func LoadEngineMigrations(fsys fs.FS) (catalog, tenant []Migration, err error) {
+	if catalog, err = LoadMigrations(fsys, "migrations/catalog"); err != nil {
+		return nil, nil, err
+	}
+	tenant, err = LoadMigrations(fsys, "migrations/tenant")
+	return catalog, tenant, err
+}
+
 // Latest returns the newest version in ms, 0 for none.
 func Latest(ms []Migration) int {
 	if len(ms) == 0 {

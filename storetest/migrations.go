@@ -8,7 +8,6 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-
 // hasExtraColumn reports whether the tenant's locations table has the column
 // test_extra, asking through the router as the tenant.
 func hasExtraColumn(e Engine, ctx context.Context) error {
