@@ -1,9 +1,11 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlite"
@@ -82,4 +84,27 @@ func TestKilledMigration(t *testing.T) {
 
 func TestKilledMigrationChild(t *testing.T) {
 	storetest.KilledMigrationChild(t, harness(t, storetest.ChildTier()))
+}
+
+// TestSiloFilesBounded checks that silo files are opened on first use and no
+// more than MaxOpenSilos stay open however many tenants are served.
+func TestSiloFilesBounded(t *testing.T) {
+	db, err := mustOpen(t, sqlite.Config{DataDir: t.TempDir(), MaxOpenSilos: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sqlstore.NewLocationStore(db, time.Now)
+	for i := range 10 {
+		_, ctx := storetest.MustTenant(t, db, qm.TierSilo, fmt.Sprintf("silo-%d", i))
+		storetest.MustLocation(t, s, ctx, "HQ", "")
+		if _, err := s.Locations(ctx, qm.LocationFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.OpenSilos(); n > 3 {
+			t.Fatalf("after %d tenants, %d silo files open, want at most 3", i+1, n)
+		}
+	}
+	if n := db.OpenSilos(); n != 3 {
+		t.Fatalf("got %d silo files open, want 3", n)
+	}
 }
