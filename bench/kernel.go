@@ -277,7 +277,7 @@ func sqliteTarget() (*target, error) {
 		name: "sqlite", tiers: []qm.Tier{qm.TierPool, qm.TierSilo}, migs: migs, migrateTier: qm.TierSilo,
 		newStorage: func(context.Context) (string, error) { return os.MkdirTemp(dir, "data-") },
 		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
-			db, err := sqlite.Open(sqlite.Config{DataDir: storage, TenantMigrations: m})
+			db, err := sqlite.Open(sqlite.Config{DataDir: storage, Options: sqlstore.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
 			}
@@ -323,7 +323,7 @@ func postgresTarget(ctx context.Context, adminURL string) (*target, error) {
 			return name, nil
 		},
 		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
-			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), TenantMigrations: m})
+			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), Options: sqlstore.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
 			}

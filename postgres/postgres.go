@@ -17,10 +17,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -64,16 +62,9 @@ type Config struct {
 	ServingPassword string
 	// MaxConns bounds the serving pool of the main database (4 × CPUs).
 	MaxConns int32
-	// MaxOpenSilos bounds how many silo databases have a pool open (64);
-	// SiloIdle is how long an unused one stays open (5 minutes).
-	MaxOpenSilos int
-	SiloIdle     time.Duration
-	// TenantMigrations replaces the embedded tenant migrations.
-	TenantMigrations []sqlstore.Migration
-	// Now is the clock (time.Now).
-	Now func() time.Time
-	// Logger receives the engine's logs (slog.Default()).
-	Logger *slog.Logger
+	// Options are the shared settings; at most 64 silo databases have a
+	// pool open by default.
+	sqlstore.Options
 }
 
 // DB is the PostgreSQL engine, opened.
@@ -104,24 +95,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.ServingRole == "" {
 		cfg.ServingRole = "qm_app"
 	}
-	if cfg.MaxOpenSilos <= 0 {
-		cfg.MaxOpenSilos = 64
-	}
-	if cfg.SiloIdle <= 0 {
-		cfg.SiloIdle = 5 * time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	catalogMigs, tenantMigs, err := Migrations()
+	catalogMigs, tenantMigs, err := cfg.Prepare(64, migrations)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.TenantMigrations != nil {
-		tenantMigs = cfg.TenantMigrations
 	}
 	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs}
 	urls := map[string]string{MainServer: cfg.URL}

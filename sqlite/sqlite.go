@@ -10,12 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
@@ -34,17 +32,9 @@ func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
 type Config struct {
 	// DataDir holds every file. It is created if missing.
 	DataDir string
-	// MaxOpenSilos bounds how many silo files are open at once (256).
-	MaxOpenSilos int
-	// SiloIdle is how long an unused silo file stays open (5 minutes).
-	SiloIdle time.Duration
-	// TenantMigrations replaces the embedded tenant migrations (tests and
-	// benchmarks add steps with it).
-	TenantMigrations []sqlstore.Migration
-	// Now is the clock (time.Now).
-	Now func() time.Time
-	// Logger receives the engine's logs (slog.Default()).
-	Logger *slog.Logger
+	// Options are the shared settings; at most 256 silo files are open by
+	// default.
+	sqlstore.Options
 }
 
 // server is the only server name SQLite placements carry.
@@ -71,24 +61,9 @@ func Open(cfg Config) (*DB, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("open sqlite: no data directory given")
 	}
-	if cfg.MaxOpenSilos <= 0 {
-		cfg.MaxOpenSilos = 256
-	}
-	if cfg.SiloIdle <= 0 {
-		cfg.SiloIdle = 5 * time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	catalogMigs, tenantMigs, err := Migrations()
+	catalogMigs, tenantMigs, err := cfg.Prepare(256, migrations)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.TenantMigrations != nil {
-		tenantMigs = cfg.TenantMigrations
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tenants"), 0o750); err != nil {
 		return nil, fmt.Errorf("open sqlite: cannot create data directory: %w", err)

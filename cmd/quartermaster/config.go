@@ -135,7 +135,7 @@ func (c *config) open(ctx context.Context) (engine, error) {
 		if len(c.pgServers) > 0 {
 			return nil, errors.New("--pg-server needs --database-url: silo servers are PostgreSQL")
 		}
-		return sqlite.Open(sqlite.Config{DataDir: c.dataDir, Logger: log})
+		return sqlite.Open(sqlite.Config{DataDir: c.dataDir, Options: sqlstore.Options{Logger: log}})
 	}
 	if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
 		return nil, errors.New("--database-url must be a postgres:// URL")
@@ -143,7 +143,7 @@ func (c *config) open(ctx context.Context) (engine, error) {
 	db, err := postgres.Open(ctx, postgres.Config{
 		URL: c.databaseURL, Servers: c.pgServers,
 		ServingRole: c.servingRole, ServingPassword: os.Getenv("QM_SERVING_PASSWORD"),
-		Logger: log,
+		Options: sqlstore.Options{Logger: log},
 	})
 	if err != nil {
 		return nil, connectionError(err)
