@@ -113,7 +113,7 @@ func Migrate(ctx context.Context, inTx TxFunc, ms []Migration) (int, error) {
 		return 0, err
 	}
 	if latest := Latest(ms); v > latest {
-		return v, qm.Errorf(qm.ETenantNewer, "schema is at version %d, newer than this build's %d", v, latest)
+		return v, qm.Errorf(qm.ETenantNewer, "data is at schema version %d, newer than this build knows (%d): run a newer quartermaster", v, latest)
 	}
 	for _, m := range ms[v:] {
 		err := inTx(ctx, func(q Querier) error {

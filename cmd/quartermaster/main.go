@@ -87,18 +87,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return cmd(ctx, args[1:], stdout, stderr)
 }
 
-// describe turns an error into one line for the terminal: the safe message
-// for application errors (with field details), the full chain otherwise.
+// describe turns an error into one line for the terminal. The CLI's user is
+// the operator, so the whole chain is shown, with the per-field messages of
+// an invalid input.
 func describe(err error) string {
+	msg := err.Error()
 	var e *qm.Error
-	if errors.As(err, &e) {
-		msg := e.Message
-		if len(e.Fields) > 1 {
-			for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
-				msg += fmt.Sprintf("; %s: %s", f, e.Fields[f])
-			}
+	if errors.As(err, &e) && len(e.Fields) > 1 {
+		for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+			msg += fmt.Sprintf("; %s: %s", f, e.Fields[f])
 		}
-		return msg
 	}
-	return err.Error()
+	return msg
 }
