@@ -5,17 +5,15 @@ import (
 	"fmt"
 )
 
-// Application error codes. Each maps to one HTTP status and one CLI exit
-// path, in one place at each edge.
+// Application error codes. The HTTP edge maps each to one status, in one
+// place.
 const (
 	EConflict    = "conflict"          // the change clashes with existing data
 	EInternal    = "internal"          // a fault of ours; detail is logged, not shown
 	EInvalid     = "validation_failed" // the input is wrong
 	ENotFound    = "not_found"         // no such resource in the caller's tenant
 	ENoTenant    = "no_tenant"         // tenant data reached without a tenant scope
-	EUnavailable = "unavailable"       // storage cannot serve now
 	ETenantNewer = "tenant_too_new"    // tenant data is at a schema version this build does not know
-	EUnsupported = "unsupported"       // the engine cannot do what was asked
 	ETenantInert = "tenant_inactive"   // the tenant is not active
 )
 
