@@ -13,7 +13,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 // MustLocation creates a location named name under parent ("" for the top).
-func MustLocation(t *testing.T, s qm.LocationService, ctx context.Context, name, parent string) *qm.Location {
+func MustLocation(t testing.TB, s qm.LocationService, ctx context.Context, name, parent string) *qm.Location {
 	t.Helper()
 	l := &qm.Location{Name: name, ParentID: parent, Address: "1 Main St", Notes: "note"}
 	if err := s.CreateLocation(ctx, l); err != nil {

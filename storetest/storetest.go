@@ -69,7 +69,7 @@ func MustOpen(t *testing.T, h Harness) Engine {
 
 // MustTenant creates a tenant of the harness's tier and returns it with a
 // context scoped to it.
-func MustTenant(t *testing.T, e Engine, tier qm.Tier, slug string) (*qm.Tenant, context.Context) {
+func MustTenant(t testing.TB, e Engine, tier qm.Tier, slug string) (*qm.Tenant, context.Context) {
 	t.Helper()
 	tn, err := e.Tenants().CreateTenant(context.Background(), qm.NewTenant{Slug: slug, Name: "Tenant " + slug, Tier: tier})
 	if err != nil {
