@@ -32,8 +32,14 @@ func config(t *testing.T, url string) postgres.Config {
 	return postgres.Config{URL: url, Servers: map[string]string{"other": pgtest.WithDatabase(t, url, "postgres")}}
 }
 
-func names(t *testing.T, conn *pgx.Conn, query string, args ...any) []string {
+// names runs a query returning one text column on a connection of its own.
+func names(t *testing.T, url, query string, args ...any) []string {
 	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
 	rows, err := conn.Query(context.Background(), query, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -53,13 +59,14 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 	return storetest.Harness{
 		Tier:        tier,
 		Migrations:  tenantMigs,
+		StallSQL:    "SELECT pg_sleep(600)",
 		NewStorage:  func(t *testing.T) storetest.Storage { return openStorage(t, pgtest.NewDatabase(t)) },
 		OpenStorage: openStorage,
 	}
 }
 
 func openStorage(t *testing.T, url string) storetest.Storage {
-	dbName := url[strings.LastIndex(url, "/")+1:]
+	dbName := strings.TrimPrefix(mustParseURL(t, url).Path, "/")
 	return storetest.Storage{
 		ID: url,
 		Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
@@ -68,16 +75,12 @@ func openStorage(t *testing.T, url string) storetest.Storage {
 			return mustOpen(t, cfg)
 		},
 		TenantPlaces: func(t *testing.T) []string {
-			conn := pgtest.MustConnect(t, url)
-			return append(names(t, conn, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%'`),
-				names(t, conn, `SELECT datname FROM pg_database WHERE datname LIKE $1`, dbName+`\_%`)...)
+			return names(t, url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%'
+				UNION ALL SELECT datname FROM pg_database WHERE datname LIKE $1`, dbName+`\_%`)
 		},
 		Exists: func(t *testing.T, tn *qm.Tenant) bool {
-			conn := pgtest.MustConnect(t, url)
-			if tn.Tier == qm.TierSilo {
-				return len(names(t, conn, `SELECT datname FROM pg_database WHERE datname = $1`, tn.Placement.Location)) == 1
-			}
-			return len(names(t, conn, `SELECT nspname FROM pg_namespace WHERE nspname = $1`, tn.Placement.Location)) == 1
+			return len(names(t, url, `SELECT nspname FROM pg_namespace WHERE nspname = $1
+				UNION ALL SELECT datname FROM pg_database WHERE datname = $1`, tn.Placement.Location)) == 1
 		},
 	}
 }
@@ -100,9 +103,17 @@ func mustParseURL(t *testing.T, raw string) *url.URL {
 }
 
 func TestKilledMigration(t *testing.T) {
-	storetest.TestKilledMigration(t, harness(t, qm.TierBridge), "TestKilledMigrationChild", 40)
+	storetest.TestKilledMigration(t, harness(t, qm.TierBridge), "TestChild", 40)
 }
 
-func TestKilledMigrationChild(t *testing.T) {
-	storetest.KilledMigrationChild(t, harness(t, storetest.ChildTier()))
+func TestChild(t *testing.T) {
+	storetest.Child(t, harness(t, ""))
+}
+
+func TestIncompleteProvisioning(t *testing.T) {
+	for _, tier := range []qm.Tier{qm.TierBridge, qm.TierSilo} {
+		t.Run(string(tier), func(t *testing.T) {
+			storetest.TestIncompleteProvisioning(t, harness(t, tier), "TestChild")
+		})
+	}
 }

@@ -46,7 +46,7 @@ func TestRowSecurityBackstop(t *testing.T) {
 
 	admin := pgtest.MustConnect(t, dbURL)
 	t.Run("RowsCarryTenantID", func(t *testing.T) {
-		got := names(t, admin, `SELECT DISTINCT tenant_id::text FROM pool.locations ORDER BY 1`)
+		got := names(t, dbURL, `SELECT DISTINCT tenant_id::text FROM pool.locations ORDER BY 1`)
 		want := []string{tnA.ID, tnB.ID}
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
@@ -78,7 +78,14 @@ func TestRowSecurityBackstop(t *testing.T) {
 			if _, err := tx.Exec(ctx, `SELECT set_config('qm.tenant_id', $1, true)`, tnA.ID); err != nil {
 				return err
 			}
-			ids := names(t, tx.Conn(), `SELECT tenant_id::text FROM locations`)
+			rows, err := tx.Query(ctx, `SELECT tenant_id::text FROM locations`)
+			if err != nil {
+				return err
+			}
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
 			if len(ids) != 2 {
 				t.Errorf("got %d rows, want A's 2", len(ids))
 			}

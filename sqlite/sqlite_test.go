@@ -32,6 +32,7 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 	return storetest.Harness{
 		Tier:        tier,
 		Migrations:  tenantMigs,
+		StallSQL:    `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000000) SELECT count(*) FROM c`,
 		NewStorage:  func(t *testing.T) storetest.Storage { return openStorage(t, t.TempDir()) },
 		OpenStorage: openStorage,
 	}
@@ -79,11 +80,19 @@ func TestContextLeak(t *testing.T) {
 }
 
 func TestKilledMigration(t *testing.T) {
-	storetest.TestKilledMigration(t, harness(t, qm.TierSilo), "TestKilledMigrationChild", 40)
+	storetest.TestKilledMigration(t, harness(t, qm.TierSilo), "TestChild", 40)
 }
 
-func TestKilledMigrationChild(t *testing.T) {
-	storetest.KilledMigrationChild(t, harness(t, storetest.ChildTier()))
+func TestChild(t *testing.T) {
+	storetest.Child(t, harness(t, ""))
+}
+
+func TestIncompleteProvisioning(t *testing.T) {
+	for _, tier := range []qm.Tier{qm.TierSilo} {
+		t.Run(string(tier), func(t *testing.T) {
+			storetest.TestIncompleteProvisioning(t, harness(t, tier), "TestChild")
+		})
+	}
 }
 
 // TestSiloFilesBounded checks that silo files are opened on first use and no

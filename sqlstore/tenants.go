@@ -241,3 +241,30 @@ func (s *TenantService) Ready(ctx context.Context, catalogLatest, tenantLatest i
 	}
 	return nil
 }
+
+// RemoveIncomplete removes tenants that have been provisioning for longer
+// than age: a process that died while creating them left a catalog row, and
+// maybe part of their storage. It removes both and returns the tenants
+// removed. Pass an age well beyond the longest provisioning, so a tenant
+// being created right now is left alone.
+func (s *TenantService) RemoveIncomplete(ctx context.Context, age time.Duration) ([]*qm.Tenant, error) {
+	tenants, err := s.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cutoff := s.now().Add(-age)
+	var removed []*qm.Tenant
+	for _, t := range tenants {
+		if t.State != qm.StateProvisioning || t.CreatedAt.After(cutoff) {
+			continue
+		}
+		if err := s.storage.Deprovision(ctx, t); err != nil {
+			return removed, fmt.Errorf("remove storage of incomplete tenant %s: %w", t.Slug, err)
+		}
+		if _, err := s.catalog.Exec(ctx, `DELETE FROM tenants WHERE id = $1 AND state = $2`, t.ID, string(qm.StateProvisioning)); err != nil {
+			return removed, fmt.Errorf("remove incomplete tenant %s: %w", t.Slug, err)
+		}
+		removed = append(removed, t)
+	}
+	return removed, nil
+}

@@ -8,17 +8,76 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-// Environment variables that turn a test binary into the child process of
-// TestKilledMigration.
+// Environment variables that turn a test binary into a child process that a
+// test kills: which storage, which tier, and what to do there.
 const (
-	childStorageEnv = "QM_TEST_KILLED_MIGRATION_STORAGE"
-	childTierEnv    = "QM_TEST_KILLED_MIGRATION_TIER"
+	childStorageEnv = "QM_TEST_CHILD_STORAGE"
+	childTierEnv    = "QM_TEST_CHILD_TIER"
+	childTaskEnv    = "QM_TEST_CHILD_TASK"
 )
+
+// startChild starts this test binary running childTest (which calls Child)
+// on storage st with task, and returns it with its standard output.
+func startChild(t *testing.T, childTest string, st Storage, tier qm.Tier, task string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+childTest+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childStorageEnv+"="+st.ID, childTierEnv+"="+string(tier), childTaskEnv+"="+task)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(out)
+}
+
+// waitFor reads lines until one starts with prefix, n times.
+func waitFor(t *testing.T, lines *bufio.Scanner, prefix string, n int) {
+	t.Helper()
+	for seen := 0; seen < n; {
+		if !lines.Scan() {
+			t.Fatalf("child ended before printing %q %d times", prefix, n)
+		}
+		if strings.HasPrefix(lines.Text(), prefix) {
+			seen++
+		}
+	}
+}
+
+// Child is the child process's side of the tests that kill one. Each
+// engine's tests have a test that calls it; without the environment the
+// parent sets, it skips, as it is not a test of its own.
+func Child(t *testing.T, h Harness) {
+	id := os.Getenv(childStorageEnv)
+	if id == "" {
+		t.Skip("runs only as the child process of a test that kills it")
+	}
+	h.Tier = qm.Tier(os.Getenv(childTierEnv))
+	st := h.OpenStorage(t, id)
+	switch os.Getenv(childTaskEnv) {
+	case "migrate":
+		newer := sqlstore.Append(h.Migrations, "killed_extra", slowStep)
+		e, _ := st.Open(t, newer)
+		e.Tenants().MigrateTenants(context.Background(), sqlstore.Latest(newer), 1, func(p sqlstore.Progress) {
+			fmt.Printf("migrated %d/%d\n", p.Done, p.Total)
+		})
+	case "provision":
+		// The pool is already at this version (the parent's step was
+		// instant), so only the new tenant's storage runs the slow step.
+		e, _ := st.Open(t, sqlstore.Append(h.Migrations, "stall", h.StallSQL))
+		fmt.Println("provisioning")
+		e.Tenants().CreateTenant(context.Background(), qm.NewTenant{Slug: "stuck", Name: "Stuck", Tier: h.Tier})
+	}
+}
 
 // slowStep is the newer migration: a new column, and enough work per place
 // that a kill often lands inside a step's transaction.
@@ -44,22 +103,8 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 		MustLocation(t, s, tctx, "HQ", "")
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^"+childTest+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childStorageEnv+"="+st.ID, childTierEnv+"="+string(h.Tier))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	for seen := 0; seen < 3 && lines.Scan(); {
-		if strings.HasPrefix(lines.Text(), "migrated ") {
-			seen++
-		}
-	}
+	cmd, lines := startChild(t, childTest, st, h.Tier, "migrate")
+	waitFor(t, lines, "migrated ", 3)
 	cmd.Process.Kill()
 	cmd.Wait()
 
@@ -96,22 +141,58 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 	}
 }
 
-// KilledMigrationChild is the child's side of TestKilledMigration: it
-// migrates the storage named in its environment one place at a time,
-// printing a line per place, until it is killed. Without that environment
-// it skips: it is not a test of its own.
-func KilledMigrationChild(t *testing.T, h Harness) {
-	id := os.Getenv(childStorageEnv)
-	if id == "" {
-		t.Skip("runs only as the child process of TestKilledMigration")
+// TestIncompleteProvisioning kills a child process while it provisions a
+// tenant (stalled in a migration step), and checks that RemoveIncomplete then
+// removes the catalog row and whatever storage the child had made, and that
+// the slug can be used again.
+func TestIncompleteProvisioning(t *testing.T, h Harness, childTest string) {
+	ctx := context.Background()
+	st := h.NewStorage(t)
+	// Bring the pool to the version the child will know, with an instant
+	// step in place of the stall.
+	if _, err := st.Open(t, sqlstore.Append(h.Migrations, "stall", "SELECT 1")); err != nil {
+		t.Fatal(err)
 	}
-	newer := sqlstore.Append(h.Migrations, "killed_extra", slowStep)
-	e, _ := h.OpenStorage(t, id).Open(t, newer)
-	e.Tenants().MigrateTenants(context.Background(), sqlstore.Latest(newer), 1, func(p sqlstore.Progress) {
-		fmt.Printf("migrated %d/%d\n", p.Done, p.Total)
-	})
-}
+	cmd, lines := startChild(t, childTest, st, h.Tier, "provision")
+	waitFor(t, lines, "provisioning", 1)
+	e, err := st.Open(t, sqlstore.Append(h.Migrations, "stall", "SELECT 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 200 { // until the child has written its catalog row
+		if tn, err := e.Tenants().Tenant(ctx, "stuck"); err == nil {
+			if tn.State != qm.StateProvisioning {
+				t.Fatalf("child's tenant is %s, want it stalled in provisioning", tn.State)
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Let it get into its storage. A silo's file or database exists before
+	// its migrations run; a bridge schema is made inside the migrations'
+	// transaction, so nothing of it shows.
+	for i := 0; h.Tier == qm.TierSilo && len(st.TenantPlaces(t)) == 0; i++ {
+		if i == 500 {
+			t.Fatal("the child made no silo")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
 
-// ChildTier returns the tier the child process of TestKilledMigration works
-// on.
-func ChildTier() qm.Tier { return qm.Tier(os.Getenv(childTierEnv)) }
+	removed, err := e.Tenants().RemoveIncomplete(ctx, 0)
+	if err != nil || len(removed) != 1 || removed[0].Slug != "stuck" {
+		t.Fatalf("got %v, %v; want the stuck tenant removed", removed, err)
+	}
+	if _, err := e.Tenants().Tenant(ctx, "stuck"); qm.ErrorCode(err) != qm.ENotFound {
+		t.Fatalf("catalog row left behind: %v", err)
+	}
+	if left := st.TenantPlaces(t); len(left) != 0 {
+		t.Fatalf("storage left behind: %v", left)
+	}
+	if again, err := e.Tenants().RemoveIncomplete(ctx, 0); err != nil || len(again) != 0 {
+		t.Fatalf("second removal: %v, %v", again, err)
+	}
+	MustTenant(t, e, h.Tier, "stuck")
+}

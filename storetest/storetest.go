@@ -48,6 +48,9 @@ type Harness struct {
 	OpenStorage func(t *testing.T, id string) Storage
 	// Migrations are the engine's embedded tenant migrations.
 	Migrations []sqlstore.Migration
+	// StallSQL is a statement that takes far longer than a test (a minute
+	// or more), for a child process to be killed in.
+	StallSQL string
 }
 
 // Run runs the whole suite.

@@ -35,9 +35,21 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return migrateTenants(ctx, e, *parallel, stdout)
 }
 
-// migrateTenants migrates every tenant behind the newest version, printing
-// progress to out, and fails if any tenant could not be migrated.
+// incompleteAge is how long a tenant may stay in state provisioning before
+// migrate takes it for the remains of a process that died creating it.
+const incompleteAge = 15 * time.Minute
+
+// migrateTenants removes tenants whose provisioning died half way, then
+// migrates every tenant behind the newest version, printing progress to out,
+// and fails if any tenant could not be migrated.
 func migrateTenants(ctx context.Context, e engine, parallel int, out io.Writer) error {
+	removed, err := e.Tenants().RemoveIncomplete(ctx, incompleteAge)
+	for _, t := range removed {
+		fmt.Fprintf(out, "removed tenant %s: its creation began %s and never finished\n", t.Slug, t.CreatedAt.Format(time.RFC3339))
+	}
+	if err != nil {
+		return err
+	}
 	latest := e.LatestVersion()
 	start := time.Now()
 	rep, err := e.Tenants().MigrateTenants(ctx, latest, parallel, func(p sqlstore.Progress) {
