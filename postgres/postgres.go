@@ -248,7 +248,8 @@ func (db *DB) ensureRoles(ctx context.Context, server string) error {
 			return fmt.Errorf("create role %s: %w", role, err)
 		}
 	}
-	if _, err := conn.Exec(ctx, `GRANT `+servingGroup+` TO `+login); err != nil {
+	// Granting twice is harmless; two processes granting at once can clash.
+	if _, err := conn.Exec(ctx, `GRANT `+servingGroup+` TO `+login); err != nil && pgCode(err) != codeUniqueViolation {
 		return fmt.Errorf("grant %s to %s: %w", servingGroup, db.cfg.ServingRole, err)
 	}
 	var super, bypass bool

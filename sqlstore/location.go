@@ -45,7 +45,10 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 		_, err := c.Exec(ctx, `INSERT INTO locations (tenant_id, `+locationColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)
-		return locationError(err, "create location")
+		if err != nil {
+			return locationError(err, "create location")
+		}
+		return Audit(ctx, c, l.CreatedAt, "location.create", "location", l.ID, nil, l)
 	})
 }
 
@@ -109,9 +112,12 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.LocationUpdate) (*qm.Location, error) {
 	var l *qm.Location
 	err := s.router.Update(ctx, func(c Conn) (err error) {
-		if l, err = findLocation(ctx, c, id); err != nil {
+		before, err := findLocation(ctx, c, id)
+		if err != nil {
 			return err
 		}
+		after := *before
+		l = &after
 		u.Apply(l)
 		l.Normalize()
 		if err := l.Validate(); err != nil {
@@ -124,7 +130,10 @@ func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.Loca
 		_, err = c.Exec(ctx, `UPDATE locations SET name = $3, parent_id = $4, address = $5, notes = $6, updated_at = $7
 			WHERE tenant_id = $1 AND id = $2`,
 			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.UpdatedAt)
-		return locationError(err, "update location")
+		if err != nil {
+			return locationError(err, "update location")
+		}
+		return Audit(ctx, c, l.UpdatedAt, "location.update", "location", l.ID, before, l)
 	})
 	if err != nil {
 		return nil, err
@@ -135,20 +144,18 @@ func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.Loca
 // DeleteLocation implements qm.LocationService.
 func (s *LocationStore) DeleteLocation(ctx context.Context, id string) error {
 	return s.router.Update(ctx, func(c Conn) error {
-		if !ValidID(id) {
-			return errLocationNotFound
+		before, err := findLocation(ctx, c, id)
+		if err != nil {
+			return err
 		}
-		n, err := c.Exec(ctx, `DELETE FROM locations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
+		_, err = c.Exec(ctx, `DELETE FROM locations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
 		if IsConstraint(err, ForeignKey) {
 			return qm.Errorf(qm.EConflict, "location has child locations: move or delete them first")
 		}
 		if err != nil {
 			return fmt.Errorf("delete location: %w", err)
 		}
-		if n == 0 {
-			return errLocationNotFound
-		}
-		return nil
+		return Audit(ctx, c, s.now(), "location.delete", "location", id, before, nil)
 	})
 }
 

@@ -1,0 +1,49 @@
+package qm
+
+import (
+	"context"
+	"time"
+)
+
+// Change is one field's value before and after a change. Secrets are never
+// recorded.
+type Change struct {
+	Before any `json:"before"`
+	After  any `json:"after"`
+}
+
+// AuditEntry is one change to a tenant's data or access, in that tenant's
+// audit log.
+type AuditEntry struct {
+	ID           string            `json:"id"`
+	At           time.Time         `json:"at"`
+	ActorKind    PrincipalKind     `json:"actor_kind"`
+	ActorID      string            `json:"actor_id,omitempty"`
+	ActorName    string            `json:"actor_name,omitempty"`
+	Action       string            `json:"action"`
+	ResourceType string            `json:"resource_type"`
+	ResourceID   string            `json:"resource_id"`
+	Changes      map[string]Change `json:"changes,omitempty"`
+	RemoteAddr   string            `json:"remote_addr,omitempty"`
+	RequestID    string            `json:"request_id,omitempty"`
+}
+
+// AuditFilter narrows an audit log listing. Entries come newest first.
+type AuditFilter struct {
+	Action       string
+	ResourceType string
+	ResourceID   string
+	ActorID      string
+	Since, Until time.Time
+	// Before is a cursor: only entries older than the entry with this ID.
+	Before string
+	// Limit: 0 means 50; more than 500 is cut to 500.
+	Limit int
+}
+
+// AuditService reads the audit log of the tenant in scope. Entries are
+// written by the stores, in the same transaction as the change they record.
+type AuditService interface {
+	// AuditLog lists entries matching f. EInvalid for a bad cursor.
+	AuditLog(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+}

@@ -1,0 +1,185 @@
+package qm
+
+import (
+	"context"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+)
+
+// User is a person who signs in. Users live in the catalog; what they may do
+// in a tenant comes from their membership there.
+type User struct {
+	ID          string     `json:"id"`
+	Email       string     `json:"email"`
+	Name        string     `json:"name"`
+	Operator    bool       `json:"operator"`
+	Disabled    bool       `json:"disabled"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
+}
+
+// NormalizeEmail returns the address as stored and compared: trimmed and
+// lower case.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidateEmail reports whether s is a plain email address.
+func ValidateEmail(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 {
+		return Errorf(EInvalid, "%q is not an email address", s)
+	}
+	return nil
+}
+
+// Limits on passwords, in bytes.
+const (
+	MinPassword = 10
+	MaxPassword = 1024
+)
+
+// ValidatePassword reports whether a new password is long enough and not
+// absurdly long.
+func ValidatePassword(pw string) error {
+	switch {
+	case len(pw) < MinPassword:
+		return &Error{Code: EInvalid, Message: "password must be at least 10 characters", Fields: map[string]string{"password": "too short"}}
+	case len(pw) > MaxPassword:
+		return &Error{Code: EInvalid, Message: "password must be at most 1024 bytes", Fields: map[string]string{"password": "too long"}}
+	}
+	return nil
+}
+
+// Permission is one thing a tenant role may allow.
+type Permission string
+
+// The permissions tenant roles are made of.
+const (
+	PermAssetsRead     Permission = "assets:read"     // read assets, models, locations
+	PermAssetsWrite    Permission = "assets:write"    // change assets, models, locations
+	PermDevicesRead    Permission = "devices:read"    // read devices, telemetry, alerts
+	PermDevicesWrite   Permission = "devices:write"   // change devices and alerts
+	PermUsersManage    Permission = "users:manage"    // add, change and remove members; roles; departments
+	PermSettingsManage Permission = "settings:manage" // change the tenant's settings
+	PermAuditRead      Permission = "audit:read"      // read the audit log
+	PermTokensManage   Permission = "tokens:manage"   // create and revoke API tokens
+)
+
+// Permissions lists every permission.
+var Permissions = []Permission{
+	PermAssetsRead, PermAssetsWrite, PermDevicesRead, PermDevicesWrite,
+	PermUsersManage, PermSettingsManage, PermAuditRead, PermTokensManage,
+}
+
+// Role is a named set of permissions within a tenant.
+type Role struct {
+	Name        string       `json:"name"`
+	Permissions []Permission `json:"permissions"`
+	BuiltIn     bool         `json:"built_in"`
+}
+
+// Allows reports whether the role grants p.
+func (r Role) Allows(p Permission) bool { return slices.Contains(r.Permissions, p) }
+
+// Covers reports whether r grants everything other grants: a role may only
+// be handed out, or made, by someone whose role covers it.
+func (r Role) Covers(other Role) bool {
+	for _, p := range other.Permissions {
+		if !r.Allows(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// The built-in roles every tenant has.
+var BuiltInRoles = []Role{
+	{Name: "owner", BuiltIn: true, Permissions: Permissions},
+	{Name: "admin", BuiltIn: true, Permissions: Permissions},
+	{Name: "manager", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermAssetsWrite, PermDevicesRead, PermDevicesWrite, PermAuditRead}},
+	{Name: "technician", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermAssetsWrite, PermDevicesRead, PermDevicesWrite}},
+	{Name: "viewer", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermDevicesRead}},
+}
+
+// BuiltInRole returns the built-in role with the given name.
+func BuiltInRole(name string) (Role, bool) {
+	for _, r := range BuiltInRoles {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// PrincipalKind says what kind of caller a principal is.
+type PrincipalKind string
+
+// Kinds of principal.
+const (
+	PrincipalUser     PrincipalKind = "user"     // a signed-in member of the tenant
+	PrincipalToken    PrincipalKind = "token"    // an API token bound to one tenant
+	PrincipalOperator PrincipalKind = "operator" // the platform's operator
+	PrincipalSystem   PrincipalKind = "system"   // the server itself, or its command line
+)
+
+// Principal is who a request acts as: set once at the edge, with the role it
+// holds in the tenant in scope.
+type Principal struct {
+	Kind PrincipalKind `json:"kind"`
+	// ID is the user's or token's id.
+	ID string `json:"id"`
+	// Name is what the audit log shows: an email or a token's name.
+	Name string `json:"name"`
+	// Role is the role held in the tenant in scope (empty for operators).
+	Role Role `json:"role"`
+	// DepartmentID, when set, confines a user to that department and its
+	// descendants.
+	DepartmentID string `json:"department_id,omitempty"`
+}
+
+// Can reports whether the principal holds p in the tenant in scope.
+func (p *Principal) Can(perm Permission) bool { return p != nil && p.Role.Allows(perm) }
+
+// APIToken is a credential bound to one tenant and a role. The secret is
+// shown once, at creation, and stored only as a hash.
+type APIToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Role       string     `json:"role"`
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// NewAPIToken is what a caller supplies to create a token.
+type NewAPIToken struct {
+	Name      string
+	Role      string
+	ExpiresAt *time.Time
+}
+
+// Validate checks the fields.
+func (n NewAPIToken) Validate() error {
+	fields := map[string]string{}
+	if name := strings.TrimSpace(n.Name); name == "" || len(name) > 100 {
+		fields["name"] = "name is required, at most 100 characters"
+	}
+	if n.Role == "" {
+		fields["role"] = "role is required"
+	}
+	return fieldsError(fields)
+}
+
+// TokenService manages the API tokens of the tenant in scope.
+type TokenService interface {
+	// CreateToken creates a token and returns it with its secret, shown
+	// this once. EInvalid for bad fields or an unknown role.
+	CreateToken(ctx context.Context, n NewAPIToken) (*APIToken, string, error)
+	// Tokens lists the tenant's tokens, newest first.
+	Tokens(ctx context.Context) ([]*APIToken, error)
+	// RevokeToken revokes a token. ENotFound.
+	RevokeToken(ctx context.Context, id string) error
+}

@@ -1,0 +1,104 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// TestAudit checks that every change to a location is in the tenant's audit
+// log, with who, what and from where, that failed changes leave no entry,
+// that the log is append-only, and that no tenant reads another's log.
+func TestAudit(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	s := sqlstore.NewLocationStore(e, clock())
+	a := sqlstore.NewAuditStore(e)
+	_, ctxA := MustTenant(t, e, h.Tier, "audit-a")
+	_, ctxB := MustTenant(t, e, h.Tier, "audit-b")
+	alice := &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "alice@example.com"}
+	ctxA = tenancy.WithOrigin(tenancy.WithPrincipal(ctxA, alice), tenancy.Origin{RemoteAddr: "192.0.2.7", RequestID: "req-1"})
+
+	l := MustLocation(t, s, ctxA, "HQ", "")
+	if _, err := s.UpdateLocation(ctxA, l.ID, qm.LocationUpdate{Name: ptr("Head office")}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateLocation(ctxA, &qm.Location{Name: "Head office"}), qm.EConflict) // leaves no entry
+	if err := s.DeleteLocation(ctxA, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	MustLocation(t, s, ctxB, "B's", "")
+
+	t.Run("OK", func(t *testing.T) {
+		got, err := a.AuditLog(ctxA, qm.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"location.delete", "location.update", "location.create"}
+		if len(got) != len(want) {
+			t.Fatalf("got %d entries, want %d: %+v", len(got), len(want), got)
+		}
+		for i, e := range got {
+			if e.Action != want[i] || e.ResourceType != "location" || e.ResourceID != l.ID || e.ActorKind != qm.PrincipalUser ||
+				e.ActorID != alice.ID || e.ActorName != alice.Name || e.RemoteAddr != "192.0.2.7" || e.RequestID != "req-1" || e.At.IsZero() {
+				t.Errorf("entry %d: got %+v, want %s by alice", i, e, want[i])
+			}
+		}
+		if c := got[1].Changes["name"]; c.Before != "HQ" || c.After != "Head office" || len(got[1].Changes) != 1 {
+			t.Errorf("update changes: got %+v, want name HQ → Head office only", got[1].Changes)
+		}
+		if c := got[2].Changes["name"]; c.Before != nil || c.After != "HQ" {
+			t.Errorf("create changes: got %+v", got[2].Changes)
+		}
+		if c := got[0].Changes["name"]; c.Before != "Head office" || c.After != nil {
+			t.Errorf("delete changes: got %+v", got[0].Changes)
+		}
+	})
+	t.Run("Filters", func(t *testing.T) {
+		got, err := a.AuditLog(ctxA, qm.AuditFilter{Action: "location.update"})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("by action: got %d, %v; want 1", len(got), err)
+		}
+		first, err := a.AuditLog(ctxA, qm.AuditFilter{Limit: 1})
+		if err != nil || len(first) != 1 {
+			t.Fatal(err)
+		}
+		rest, err := a.AuditLog(ctxA, qm.AuditFilter{Before: first[0].ID})
+		if err != nil || len(rest) != 2 || rest[0].Action != "location.update" {
+			t.Fatalf("after cursor: got %+v, %v", rest, err)
+		}
+		_, err = a.AuditLog(ctxA, qm.AuditFilter{Before: "nope"})
+		wantCode(t, err, qm.EInvalid)
+	})
+	t.Run("OtherTenant", func(t *testing.T) {
+		got, err := a.AuditLog(ctxB, qm.AuditFilter{})
+		if err != nil || len(got) != 1 || got[0].ActorKind != qm.PrincipalSystem {
+			t.Fatalf("B's log: got %+v, %v; want only B's own creation, by the system", got, err)
+		}
+		for _, f := range []qm.AuditFilter{{ResourceID: l.ID}, {ActorID: alice.ID}} {
+			if got, err := a.AuditLog(ctxB, f); err != nil || len(got) != 0 {
+				t.Fatalf("B found A's entries with %+v: %v, %v", f, got, err)
+			}
+		}
+	})
+	t.Run("AppendOnly", func(t *testing.T) {
+		for _, q := range []string{`UPDATE audit_log SET action = 'forged' WHERE tenant_id = $1`, `DELETE FROM audit_log WHERE tenant_id = $1`} {
+			err := e.Update(ctxA, func(c sqlstore.Conn) error {
+				_, err := c.Exec(ctxA, q, c.TenantID())
+				return err
+			})
+			if err == nil {
+				t.Errorf("%s: succeeded", q)
+			}
+		}
+		if got, _ := a.AuditLog(ctxA, qm.AuditFilter{}); len(got) != 3 || got[0].Action == "forged" {
+			t.Fatalf("log changed: %+v", got)
+		}
+	})
+	t.Run("ErrNoTenant", func(t *testing.T) {
+		_, err := a.AuditLog(context.Background(), qm.AuditFilter{})
+		wantCode(t, err, qm.ENoTenant)
+	})
+}
