@@ -8,13 +8,19 @@ import (
 // Application error codes. The HTTP edge maps each to one status, in one
 // place.
 const (
-	EConflict    = "conflict"          // the change clashes with existing data
-	EInternal    = "internal"          // a fault of ours; detail is logged, not shown
-	EInvalid     = "validation_failed" // the input is wrong
-	ENotFound    = "not_found"         // no such resource in the caller's tenant
-	ENoTenant    = "no_tenant"         // tenant data reached without a tenant scope
-	ETenantNewer = "tenant_too_new"    // tenant data is at a schema version this build does not know
-	ETenantInert = "tenant_inactive"   // the tenant is not active
+	EConflict         = "conflict"               // the change clashes with existing data
+	EInternal         = "internal"               // a fault of ours; detail is logged, not shown
+	EInvalid          = "validation_failed"      // the input is wrong
+	EBadRequest       = "bad_request"            // the request cannot be read: malformed JSON, a bad parameter
+	ENotFound         = "not_found"              // no such resource in the caller's tenant
+	ENoTenant         = "no_tenant"              // tenant data reached without a tenant scope
+	ETenantNewer      = "tenant_too_new"         // tenant data is at a schema version this build does not know
+	ETenantInert      = "tenant_inactive"        // the tenant is not active
+	EUnauthorized     = "unauthenticated"        // no valid credentials
+	EForbidden        = "forbidden"              // the principal lacks the permission
+	ERateLimited      = "rate_limited"           // too many requests or attempts; try later
+	ETooLarge         = "too_large"              // the request body is too large
+	EUnsupportedMedia = "unsupported_media_type" // the request body is not JSON
 )
 
 // Error is the application error: a code, and a message that is safe to show

@@ -183,3 +183,20 @@ type TokenService interface {
 	// RevokeToken revokes a token. ENotFound.
 	RevokeToken(ctx context.Context, id string) error
 }
+
+// Membership is a user's place in one tenant: a role, and optionally a
+// department the user is confined to.
+type Membership struct {
+	TenantID     string    `json:"tenant_id"`
+	UserID       string    `json:"user_id"`
+	Role         string    `json:"role"`
+	DepartmentID string    `json:"department_id,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Session is a signed-in user's session. Only a hash of its secret is kept.
+type Session struct {
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}

@@ -1,16 +1,24 @@
-// Package httpapi is Quartermaster's HTTP server. Every route is declared in
-// one table (Routes), so tests can enumerate them.
+// Package httpapi is Quartermaster's HTTP server: the JSON API under
+// /api/v1 and the health endpoints. Every route is declared in one table
+// (Routes), with who may call it, so the cross-tenant suite can enumerate
+// them.
 package httpapi
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 	"time"
+
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // Config configures the server.
@@ -21,24 +29,24 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Logger receives access and error logs.
 	Logger *slog.Logger
+	// Services the handlers call. Router reaches tenant data.
+	Auth     *auth.Authenticator
+	Tenants  *sqlstore.TenantService
+	Identity *sqlstore.Identity
+	Router   sqlstore.Router
+	// MaxBody is the largest request body accepted (1 MiB).
+	MaxBody int64
+	// Now is the clock (time.Now).
+	Now func() time.Time
 }
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg     Config
-	handler http.Handler
-}
-
-// Route is one entry of the route table.
-type Route struct {
-	Pattern string // a net/http ServeMux pattern, method included
-	Handler func(s *Server, w http.ResponseWriter, r *http.Request)
-}
-
-// Routes is every route the server answers.
-var Routes = []Route{
-	{"GET /healthz", (*Server).healthz},
-	{"GET /readyz", (*Server).readyz},
+	cfg       Config
+	handler   http.Handler
+	locations *sqlstore.LocationStore
+	tokens    *sqlstore.TokenStore
+	audit     *sqlstore.AuditStore
 }
 
 // New returns a server for cfg.
@@ -46,12 +54,21 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg}
-	mux := http.NewServeMux()
-	for _, r := range Routes {
-		mux.HandleFunc(r.Pattern, func(w http.ResponseWriter, req *http.Request) { r.Handler(s, w, req) })
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
 	}
-	s.handler = mux
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg}
+	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
+	s.audit = sqlstore.NewAuditStore(cfg.Router)
+	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
+	mux := http.NewServeMux()
+	for _, rt := range Routes {
+		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
+	}
+	s.handler = s.canonical(s.logged(mux))
 	return s
 }
 
@@ -72,6 +89,7 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	s.cfg.Logger.Info("listening", "addr", ln.Addr().String())
@@ -96,26 +114,87 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 	return nil
 }
 
-// healthz answers while the process is up.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// canonical rewrites the path to its one canonical form before routing, so
+// every spelling of a path (doubled slashes, dot segments, percent-encoded
+// dots, a trailing slash, upper case) gets exactly the decision the
+// canonical path gets. Every path the API serves is lower case.
+func (s *Server) canonical(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ToLower(path.Clean("/" + r.URL.Path))
+		if p != r.URL.Path || r.URL.RawPath != "" {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = p, ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
-// readyz answers 200 when storage is reachable and migrated, 503 otherwise.
-// The reason is logged, not shown: it may name hosts and databases.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.cfg.Ready(ctx); err != nil {
-		s.cfg.Logger.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-		return
+type requestKey struct{}
+
+// requestInfo is what the access log says of a request; the route fills in
+// the tenant and principal once it knows them.
+type requestInfo struct {
+	id        string
+	tenant    string
+	principal string
+}
+
+// info returns the request's log record.
+func info(r *http.Request) *requestInfo {
+	if ri, ok := r.Context().Value(requestKey{}).(*requestInfo); ok {
+		return ri
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return &requestInfo{}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logged gives each request an id, limits its body, recovers from panics and
+// writes one access log line.
+func (s *Server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		b := make([]byte, 8)
+		rand.Read(b)
+		ri := &requestInfo{id: hex.EncodeToString(b)}
+		w.Header().Set("X-Request-Id", ri.id)
+		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, ri))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				s.cfg.Logger.Error("panic", "request_id", ri.id, "panic", v)
+				if sw.status == 0 {
+					s.writeError(sw, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			s.cfg.Logger.Info("request", "request_id", ri.id, "method", r.Method, "path", r.URL.Path,
+				"status", sw.status, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr,
+				"tenant", ri.tenant, "principal", ri.principal)
+		}()
+		if r.ContentLength > s.cfg.MaxBody {
+			s.writeError(sw, r, errTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
+		next.ServeHTTP(sw, r)
+	})
 }

@@ -44,6 +44,32 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyReference checks interoperability with the reference C
+// implementation: these strings are from phc-winner-argon2 src/test.c
+// (password "password", salt "somesalt").
+func TestVerifyReference(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		encoded string
+		pw      string
+		want    bool
+	}{
+		{"OneLane", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4", "password", true},
+		{"TwoLanes", "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc", "password", true},
+		{"WrongPassword", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4", "Password", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Verify(tc.encoded, tc.pw)
+			if err != nil {
+				t.Fatalf("Verify: got error %v, want nil", err)
+			}
+			if got != tc.want {
+				t.Errorf("Verify: got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestHashFormat(t *testing.T) {
 	h := MustHash(t, cheap, "pw")
 	const prefix = "$argon2id$v=19$m=64,t=1,p=1$"

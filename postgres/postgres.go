@@ -77,6 +77,7 @@ type DB struct {
 	catalogMigrations []sqlstore.Migration
 	tenantMigrations  []sqlstore.Migration
 	tenants           *sqlstore.TenantService
+	identity          *sqlstore.Identity
 	poolVersion       atomic.Int64
 	mainDatabase      string
 
@@ -134,7 +135,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("serving pool: %w", err)
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, cfg.Now)
+	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, cfg.Now)
+	db.identity = sqlstore.NewIdentity(querier{db.admin})
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -313,6 +315,9 @@ func (db *DB) openSilo(key string) (siloPool, error) {
 
 // Tenants returns the tenant catalog.
 func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+
+// Identity returns the catalog's users, sessions and tokens.
+func (db *DB) Identity() *sqlstore.Identity { return db.identity }
 
 // LatestVersion returns the newest tenant schema version this build knows.
 func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }

@@ -49,6 +49,7 @@ type DB struct {
 	catalogMigrations []sqlstore.Migration
 	tenantMigrations  []sqlstore.Migration
 	tenants           *sqlstore.TenantService
+	identity          *sqlstore.Identity
 	poolVersion       atomic.Int64
 
 	stopSweeping func()
@@ -77,7 +78,8 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, cfg.Now)
+	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, cfg.Now)
+	db.identity = sqlstore.NewIdentity(db.catalog.querier())
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -124,6 +126,9 @@ func (db *DB) migratePool(ctx context.Context) (int, error) {
 
 // Tenants returns the tenant catalog.
 func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+
+// Identity returns the catalog's users, sessions and tokens.
+func (db *DB) Identity() *sqlstore.Identity { return db.identity }
 
 // LatestVersion returns the newest tenant schema version this build knows.
 func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }

@@ -33,15 +33,17 @@ type TenantService struct {
 	catalog Querier
 	inTx    TxFunc
 	storage Storage
+	router  Router
 	now     func() time.Time
 }
 
 var _ qm.TenantService = (*TenantService)(nil)
 
 // NewTenantService returns a TenantService over the catalog reached by
-// catalog and inTx, provisioning storage with storage.
-func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, now func() time.Time) *TenantService {
-	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, now: now}
+// catalog and inTx, provisioning storage with storage and writing tenants'
+// audit logs through router.
+func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, router Router, now func() time.Time) *TenantService {
+	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, now: now}
 }
 
 const tenantColumns = `id, slug, name, tier, engine, server, location, state, schema_version, created_at`
@@ -267,4 +269,44 @@ func (s *TenantService) RemoveIncomplete(ctx context.Context, age time.Duration)
 		removed = append(removed, t)
 	}
 	return removed, nil
+}
+
+// SetState suspends or resumes the tenant with the given slug, recording it
+// in the tenant's audit log, and returns the tenant as it now is. ENotFound;
+// EInvalid for a state other than active or suspended.
+func (s *TenantService) SetState(ctx context.Context, slug string, state qm.TenantState) (*qm.Tenant, error) {
+	if state != qm.StateActive && state != qm.StateSuspended {
+		return nil, qm.Errorf(qm.EInvalid, "a tenant can be set active or suspended, not %q", state)
+	}
+	t, err := s.Tenant(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if t.State == state || t.State == qm.StateProvisioning {
+		return t, nil
+	}
+	// The log is written while the tenant is active: before a suspension,
+	// after a resumption; the router serves only active tenants.
+	after := *t
+	after.State = state
+	audit := func(active *qm.Tenant) error {
+		return s.router.Update(tenancy.WithTenant(ctx, active), func(c Conn) error {
+			return Audit(ctx, c, s.now(), "tenant."+map[qm.TenantState]string{qm.StateActive: "resume", qm.StateSuspended: "suspend"}[state],
+				"tenant", t.ID, map[string]any{"state": t.State}, map[string]any{"state": state})
+		})
+	}
+	if state == qm.StateSuspended {
+		if err := audit(t); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.catalog.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state)); err != nil {
+		return nil, fmt.Errorf("set tenant state: %w", err)
+	}
+	if state == qm.StateActive {
+		if err := audit(&after); err != nil {
+			return nil, err
+		}
+	}
+	return &after, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/quartermaster/qm/bench"
 )
 
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("bench", stderr)
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	engines := fs.String("engines", "", "engines to measure, comma-separated: sqlite, postgres (default sqlite, plus postgres when --database-url is set)")

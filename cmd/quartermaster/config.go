@@ -119,6 +119,7 @@ type engine interface {
 	sqlstore.Router
 	Setup(ctx context.Context) error
 	Tenants() *sqlstore.TenantService
+	Identity() *sqlstore.Identity
 	LatestVersion() int
 	Ready(ctx context.Context) error
 	Close() error

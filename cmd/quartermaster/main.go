@@ -72,19 +72,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return nil
 	}
-	cmds := map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	cmds := map[string]func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error{
 		"serve":   cmdServe,
 		"migrate": cmdMigrate,
 		"tenant":  cmdTenant,
 		"demo":    cmdDemo,
-		"bench":   cmdBench,
+		"bench":    cmdBench,
+		"operator": cmdOperator,
+		"token":    cmdToken,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "quartermaster: unknown command %q\n\n%s", args[0], usage)
 		return errUsage
 	}
-	return cmd(ctx, args[1:], stdout, stderr)
+	return cmd(ctx, args[1:], stdin, stdout, stderr)
 }
 
 // describe turns an error into one line for the terminal. The CLI's user is

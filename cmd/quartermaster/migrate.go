@@ -9,7 +9,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdMigrate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("migrate", stderr)
 	parallel := fs.Int("parallel", 8, "how many tenant schemas or databases to migrate at once")
 	status := fs.Bool("status", false, "list the tenants that are not at the newest version, and change nothing")

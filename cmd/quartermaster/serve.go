@@ -4,10 +4,11 @@ import (
 	"context"
 	"io"
 
+	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
 )
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("serve", stderr)
 	addr := fs.String("addr", envOr("QM_ADDR", "127.0.0.1:8080"), "address to listen on (QM_ADDR)")
 	if err := parseNone(fs, args); err != nil {
@@ -27,5 +28,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := migrateTenants(ctx, e, 8, stdout); err != nil {
 		log.Error("some tenants could not be migrated", "err", err)
 	}
-	return httpapi.New(httpapi.Config{Addr: *addr, Ready: e.Ready, Logger: log}).Run(ctx, nil)
+	return httpapi.New(httpapi.Config{
+		Addr: *addr, Ready: e.Ready, Logger: log,
+		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
+		Tenants: e.Tenants(), Identity: e.Identity(), Router: e,
+	}).Run(ctx, nil)
 }

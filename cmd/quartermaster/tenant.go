@@ -11,7 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-func cmdTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: quartermaster tenant create|list|show …  (see quartermaster --help)")
 		return errUsage

@@ -1,0 +1,198 @@
+// Package auth authenticates callers: users by email and password (with
+// throttling and sessions), API tokens, and the principal each holds in a
+// tenant. It knows nothing of HTTP; the HTTP edge calls it and puts what it
+// returns into the request's context.
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/password"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/throttle"
+)
+
+// SessionPrefix starts every session secret.
+const SessionPrefix = "qms_"
+
+// Config configures an Authenticator.
+type Config struct {
+	Identity *sqlstore.Identity
+	Tenants  *sqlstore.TenantService
+	// Limiter throttles failed sign-ins per account and per client address.
+	Limiter *throttle.Limiter
+	// SessionTTL is how long a session lasts (12 hours).
+	SessionTTL time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+// Authenticator checks credentials.
+type Authenticator struct {
+	cfg Config
+}
+
+// New returns an Authenticator.
+func New(cfg Config) *Authenticator {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = throttle.New(throttle.Config{Now: cfg.Now})
+	}
+	return &Authenticator{cfg: cfg}
+}
+
+// ErrBadLogin is the one answer to a failed sign-in, whatever failed: an
+// unknown email, a wrong password or a disabled user look the same.
+var ErrBadLogin = qm.Errorf(qm.EUnauthorized, "email or password is wrong")
+
+var errUnauthenticated = qm.Errorf(qm.EUnauthorized, "sign in or present an API token")
+
+// Login checks an email and password, and opens a session, returning its
+// secret. Failures are throttled per account and per client address; an
+// unknown email costs the same time as a wrong password.
+func (a *Authenticator) Login(ctx context.Context, email, pw, clientAddr string) (string, *qm.User, error) {
+	email = qm.NormalizeEmail(email)
+	keys := []string{"account:" + email, "addr:" + clientAddr}
+	if wait, ok := a.cfg.Limiter.Allow(keys...); !ok {
+		return "", nil, qm.Errorf(qm.ERateLimited, "too many failed sign-ins: try again in %v", wait.Round(time.Second))
+	}
+	u, hash, err := a.cfg.Identity.UserByEmail(ctx, email)
+	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
+		return "", nil, err
+	}
+	if u == nil {
+		hash = password.Dummy()
+	}
+	ok, _ := password.Verify(hash, pw)
+	if u == nil || !ok || u.Disabled {
+		a.cfg.Limiter.Fail(keys...)
+		return "", nil, ErrBadLogin
+	}
+	// Only the account is cleared: clearing the address too would let one
+	// who owns an account reset its count between guesses at others.
+	a.cfg.Limiter.Succeed(keys[0])
+	if password.NeedsRehash(hash) {
+		if h, err := password.Hash(pw); err == nil {
+			a.cfg.Identity.SetPassword(ctx, u.ID, h)
+		}
+	}
+	secret, err := a.openSession(ctx, u.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	now := a.cfg.Now()
+	if err := a.cfg.Identity.RecordLogin(ctx, u.ID, now); err != nil {
+		return "", nil, fmt.Errorf("record login: %w", err)
+	}
+	u.LastLoginAt = &now
+	return secret, u, nil
+}
+
+func (a *Authenticator) openSession(ctx context.Context, userID string) (string, error) {
+	now := a.cfg.Now()
+	secret := qm.NewSecret(SessionPrefix)
+	err := a.cfg.Identity.CreateSession(ctx, qm.HashSecret(secret), qm.Session{UserID: userID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL)})
+	return secret, err
+}
+
+// Logout ends the session with the secret, if there is one.
+func (a *Authenticator) Logout(ctx context.Context, secret string) error {
+	return a.cfg.Identity.DeleteSession(ctx, qm.HashSecret(secret))
+}
+
+// SessionUser returns the user of the session with the secret.
+// EUnauthorized for an unknown or expired session or a disabled user.
+func (a *Authenticator) SessionUser(ctx context.Context, secret string) (*qm.User, error) {
+	if !strings.HasPrefix(secret, SessionPrefix) {
+		return nil, errUnauthenticated
+	}
+	sess, err := a.cfg.Identity.Session(ctx, qm.HashSecret(secret), a.cfg.Now())
+	if qm.ErrorCode(err) == qm.ENotFound {
+		return nil, errUnauthenticated
+	} else if err != nil {
+		return nil, err
+	}
+	u, err := a.cfg.Identity.UserByID(ctx, sess.UserID)
+	if qm.ErrorCode(err) == qm.ENotFound || err == nil && u.Disabled {
+		return nil, errUnauthenticated
+	}
+	return u, err
+}
+
+// CSRFToken returns the token a session's state-changing requests must
+// carry. It is derived from the session's secret, so it needs no storage and
+// changes with the session.
+func CSRFToken(sessionSecret string) string {
+	return qm.HashSecret("csrf:" + sessionSecret)
+}
+
+// touchEvery is how often a token's last-used time is written: often enough
+// to be useful, rarely enough to keep writes off the request path.
+const touchEvery = time.Minute
+
+// Token returns the tenant an API token is bound to and the principal it
+// acts as. EUnauthorized for an unknown, revoked or expired token.
+func (a *Authenticator) Token(ctx context.Context, secret string) (*qm.Tenant, *qm.Principal, error) {
+	if !strings.HasPrefix(secret, sqlstore.TokenPrefix) {
+		return nil, nil, errUnauthenticated
+	}
+	tenantID, tok, err := a.cfg.Identity.TokenBySecret(ctx, qm.HashSecret(secret))
+	if qm.ErrorCode(err) == qm.ENotFound {
+		return nil, nil, errUnauthenticated
+	} else if err != nil {
+		return nil, nil, err
+	}
+	now := a.cfg.Now()
+	if tok.RevokedAt != nil || tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt) {
+		return nil, nil, qm.Errorf(qm.EUnauthorized, "the API token is revoked or expired")
+	}
+	t, err := a.cfg.Tenants.TenantByID(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	role, ok := qm.BuiltInRole(tok.Role)
+	if !ok {
+		return nil, nil, fmt.Errorf("token %s has unknown role %q", tok.ID, tok.Role)
+	}
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
+		if err := a.cfg.Identity.TouchToken(ctx, tenantID, tok.ID, now); err != nil {
+			return nil, nil, fmt.Errorf("record token use: %w", err)
+		}
+	}
+	return t, &qm.Principal{Kind: qm.PrincipalToken, ID: tok.ID, Name: "token " + tok.Name, Role: role}, nil
+}
+
+// Member returns the principal user u holds in tenant t. ENotFound when u
+// is not a member: to the caller, a tenant it does not belong to does not
+// exist.
+func (a *Authenticator) Member(ctx context.Context, u *qm.User, t *qm.Tenant) (*qm.Principal, error) {
+	m, err := a.cfg.Identity.Membership(ctx, t.ID, u.ID)
+	if qm.ErrorCode(err) == qm.ENotFound {
+		return nil, qm.Errorf(qm.ENotFound, "tenant not found")
+	} else if err != nil {
+		return nil, err
+	}
+	role, ok := qm.BuiltInRole(m.Role)
+	if !ok {
+		return nil, fmt.Errorf("membership of %s in %s has unknown role %q", u.Email, t.Slug, m.Role)
+	}
+	return &qm.Principal{Kind: qm.PrincipalUser, ID: u.ID, Name: u.Email, Role: role, DepartmentID: m.DepartmentID}, nil
+}
+
+// Operator returns the operator principal of u. EForbidden when u is not an
+// operator.
+func Operator(u *qm.User) (*qm.Principal, error) {
+	if !u.Operator {
+		return nil, qm.Errorf(qm.EForbidden, "this needs the operator")
+	}
+	return &qm.Principal{Kind: qm.PrincipalOperator, ID: u.ID, Name: u.Email}, nil
+}

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/quartermaster/qm"
+)
+
+// statuses maps application error codes to HTTP statuses, in one place.
+var statuses = map[string]int{
+	qm.EBadRequest:       http.StatusBadRequest,
+	qm.EUnauthorized:     http.StatusUnauthorized,
+	qm.EForbidden:        http.StatusForbidden,
+	qm.ETenantInert:      http.StatusForbidden,
+	qm.ENotFound:         http.StatusNotFound,
+	qm.EConflict:         http.StatusConflict,
+	qm.ETooLarge:         http.StatusRequestEntityTooLarge,
+	qm.EUnsupportedMedia: http.StatusUnsupportedMediaType,
+	qm.EInvalid:          http.StatusUnprocessableEntity,
+	qm.ERateLimited:      http.StatusTooManyRequests,
+	qm.ETenantNewer:      http.StatusServiceUnavailable,
+}
+
+var errTooLarge = qm.Errorf(qm.ETooLarge, "the request body is too large")
+
+// errorBody is the one shape of every error response.
+type errorBody struct {
+	Error struct {
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		Fields    map[string]string `json:"fields,omitempty"`
+		RequestID string            `json:"request_id"`
+	} `json:"error"`
+}
+
+// writeError answers with err. Application errors show their code and safe
+// message; anything else is logged with its detail and shown only as an
+// internal error with the request id.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var body errorBody
+	body.Error.Code, body.Error.Message = qm.ErrorCode(err), qm.ErrorMessage(err)
+	body.Error.RequestID = info(r).id
+	var e *qm.Error
+	if errors.As(err, &e) {
+		body.Error.Fields = e.Fields
+	}
+	status, ok := statuses[body.Error.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+		body.Error.Code, body.Error.Message = qm.EInternal, "internal error"
+		s.cfg.Logger.Error("internal error", "request_id", body.Error.RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON request body into v. Unknown fields are refused, so a
+// body cannot slip in a field such as tenant_id that the API does not take.
+func decode(r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return qm.Errorf(qm.EUnsupportedMedia, "send the body as application/json")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTooLarge
+		}
+		return qm.Errorf(qm.EBadRequest, "the body is not valid JSON for this request: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return qm.Errorf(qm.EBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// jsonProblem says what is wrong with a body in the API's words, not Go's.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("malformed at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.Kind())
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}

@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// healthz answers while the process is up.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz answers 200 when storage is reachable and migrated, 503 otherwise.
+// The reason is logged, not shown: it may name hosts and databases.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ready(ctx); err != nil {
+		s.cfg.Logger.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// session is what login and me tell a signed-in user.
+type session struct {
+	User      *qm.User `json:"user"`
+	CSRFToken string   `json:"csrf_token"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	secret, u, err := s.cfg.Auth.Login(r.Context(), body.Email, body.Password, clientAddr(r))
+	if err != nil {
+		return err
+	}
+	// A new session at every sign-in: a session id planted before it is
+	// worth nothing after.
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		s.cfg.Auth.Logout(r.Context(), old.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	writeJSON(w, http.StatusOK, session{User: u, CSRFToken: auth.CSRFToken(secret)})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if r.Header.Get("X-CSRF-Token") != auth.CSRFToken(c.Value) {
+			return qm.Errorf(qm.EForbidden, "missing or wrong X-CSRF-Token header")
+		}
+		if err := s.cfg.Auth.Logout(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	c := callerOf(r)
+	if c.tokenPrincipal != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"principal": c.tokenPrincipal, "tenant": tenantView(c.tokenTenant)})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, session{User: c.user, CSRFToken: auth.CSRFToken(c.session)})
+	return nil
+}
+
+// tenantView is what a tenant's own members see of it: not where it lives.
+type ownTenantView struct {
+	ID            string         `json:"id"`
+	Slug          string         `json:"slug"`
+	Name          string         `json:"name"`
+	Tier          qm.Tier        `json:"tier"`
+	State         qm.TenantState `json:"state"`
+	SchemaVersion int            `json:"schema_version"`
+	CreatedAt     time.Time      `json:"created_at"`
+}
+
+func tenantView(t *qm.Tenant) ownTenantView {
+	return ownTenantView{ID: t.ID, Slug: t.Slug, Name: t.Name, Tier: t.Tier, State: t.State, SchemaVersion: t.SchemaVersion, CreatedAt: t.CreatedAt}
+}
+
+func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
+	t, err := tenancy.FromContext(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tenantView(t))
+	return nil
+}
+
+func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.cfg.Tenants.Tenants(r.Context())
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []*qm.Tenant{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenants": ts})
+	return nil
+}
+
+func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Slug   string  `json:"slug"`
+		Name   string  `json:"name"`
+		Tier   qm.Tier `json:"tier"`
+		Server string  `json:"server"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Tier == "" {
+		body.Tier = qm.TierPool
+	}
+	t, err := s.cfg.Tenants.CreateTenant(r.Context(), qm.NewTenant{Slug: body.Slug, Name: body.Name, Tier: body.Tier, Server: body.Server})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+func (s *Server) operatorTenant(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) operatorSuspend(w http.ResponseWriter, r *http.Request) error {
+	return s.setState(w, r, qm.StateSuspended)
+}
+
+func (s *Server) operatorResume(w http.ResponseWriter, r *http.Request) error {
+	return s.setState(w, r, qm.StateActive)
+}
+
+func (s *Server) setState(w http.ResponseWriter, r *http.Request, state qm.TenantState) error {
+	t, err := s.cfg.Tenants.SetState(r.Context(), r.PathValue("tenant"), state)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// intParam reads an optional integer query parameter.
+func intParam(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, qm.Errorf(qm.EBadRequest, "%s must be a whole number, got %q", name, v)
+	}
+	return n, nil
+}
+
+// timeParam reads an optional RFC 3339 time query parameter.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, qm.Errorf(qm.EBadRequest, "%s must be an RFC 3339 time, got %q", name, v)
+	}
+	return t, nil
+}

@@ -1,0 +1,207 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// Access says who may call a route.
+type Access int
+
+// Kinds of access.
+const (
+	// Public routes need no credentials.
+	Public Access = iota
+	// Authenticated routes need a session or a token, and no tenant.
+	Authenticated
+	// Operator routes need the operator's session.
+	Operator
+	// Tenant routes name a tenant in the path ({tenant}); the caller must
+	// be a member holding Permission, or an API token of that tenant.
+	Tenant
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method string
+	Path   string // a net/http pattern; tenant routes have {tenant}
+	Access Access
+	// Permission is what a Tenant route needs; empty means membership.
+	Permission qm.Permission
+	Handle     func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+// Routes is every route the server answers.
+var Routes = []Route{
+	{"GET", "/healthz", Public, "", (*Server).healthz},
+	{"GET", "/readyz", Public, "", (*Server).readyz},
+
+	{"POST", "/api/v1/auth/login", Public, "", (*Server).login},
+	{"POST", "/api/v1/auth/logout", Public, "", (*Server).logout},
+	{"GET", "/api/v1/auth/me", Authenticated, "", (*Server).me},
+
+	{"GET", "/api/v1/operator/tenants", Operator, "", (*Server).operatorTenants},
+	{"POST", "/api/v1/operator/tenants", Operator, "", (*Server).operatorCreateTenant},
+	{"GET", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorTenant},
+	{"POST", "/api/v1/operator/tenants/{tenant}/suspend", Operator, "", (*Server).operatorSuspend},
+	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume},
+
+	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant},
+
+	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations},
+	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation},
+	{"GET", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsRead, (*Server).getLocation},
+	{"PATCH", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateLocation},
+	{"DELETE", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteLocation},
+
+	{"GET", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).listTokens},
+	{"POST", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).createToken},
+	{"DELETE", "/api/v1/t/{tenant}/tokens/{id}", Tenant, qm.PermTokensManage, (*Server).revokeToken},
+
+	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog},
+}
+
+// sessionCookie holds a signed-in user's session secret.
+const sessionCookie = "qm_session"
+
+// caller is who a request's credentials name.
+type caller struct {
+	user    *qm.User // a session's user
+	session string   // the session's secret
+	// For an API token: the tenant it is bound to and the principal it is.
+	tokenTenant    *qm.Tenant
+	tokenPrincipal *qm.Principal
+}
+
+// identify reads the request's credentials: a bearer token, or else the
+// session cookie. No credentials is EUnauthorized.
+func (s *Server) identify(r *http.Request) (*caller, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return nil, qm.Errorf(qm.EUnauthorized, "use Authorization: Bearer <token>")
+		}
+		t, p, err := s.cfg.Auth.Token(r.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			return nil, err
+		}
+		return &caller{tokenTenant: t, tokenPrincipal: p}, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, qm.Errorf(qm.EUnauthorized, "sign in or present an API token")
+	}
+	u, err := s.cfg.Auth.SessionUser(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	return &caller{user: u, session: c.Value}, nil
+}
+
+// route wraps a route's handler with its access check: it identifies the
+// caller, checks CSRF for cookie-authenticated changes, scopes the context
+// to the tenant and principal, and renders any error.
+func (s *Server) route(rt Route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, err := s.scope(r, rt)
+		if err == nil {
+			err = rt.Handle(s, w, r.WithContext(ctx))
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
+	ctx := tenancy.WithOrigin(r.Context(), tenancy.Origin{RemoteAddr: clientAddr(r), RequestID: info(r).id})
+	if rt.Access == Public {
+		return ctx, nil
+	}
+	c, err := s.identify(r)
+	if err != nil {
+		return nil, err
+	}
+	if c.session != "" && r.Method != http.MethodGet && r.Method != http.MethodHead &&
+		r.Header.Get("X-CSRF-Token") != auth.CSRFToken(c.session) {
+		return nil, qm.Errorf(qm.EForbidden, "missing or wrong X-CSRF-Token header")
+	}
+	ctx = context.WithValue(ctx, callerKey{}, c)
+	switch rt.Access {
+	case Authenticated:
+		return ctx, nil
+	case Operator:
+		if c.user == nil {
+			return nil, qm.Errorf(qm.EForbidden, "this needs the operator's session")
+		}
+		p, err := auth.Operator(c.user)
+		if err != nil {
+			return nil, err
+		}
+		info(r).principal = p.Name
+		return tenancy.WithPrincipal(ctx, p), nil
+	}
+	t, p, err := s.tenantOf(r, c)
+	if err != nil {
+		return nil, err
+	}
+	info(r).tenant, info(r).principal = t.Slug, p.Name
+	switch {
+	case t.State == qm.StateSuspended:
+		return nil, qm.Errorf(qm.ETenantInert, "tenant %s is suspended; its data is kept, but not served", t.Slug)
+	case t.State != qm.StateActive:
+		return nil, errTenantNotFound
+	case rt.Permission != "" && !p.Can(rt.Permission):
+		return nil, qm.Errorf(qm.EForbidden, "your role %s does not allow %s", p.Role.Name, rt.Permission)
+	}
+	return tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p), nil
+}
+
+var errTenantNotFound = qm.Errorf(qm.ENotFound, "tenant not found")
+
+// tenantOf returns the tenant the path names and what the caller is there.
+// A token's tenant is the only one it reaches; a user reaches the tenants
+// it is a member of. Any other tenant does not exist, as far as the caller
+// can tell.
+func (s *Server) tenantOf(r *http.Request, c *caller) (*qm.Tenant, *qm.Principal, error) {
+	slug := r.PathValue("tenant")
+	if c.tokenTenant != nil {
+		if c.tokenTenant.Slug != slug {
+			return nil, nil, errTenantNotFound
+		}
+		return c.tokenTenant, c.tokenPrincipal, nil
+	}
+	t, err := s.cfg.Tenants.Tenant(r.Context(), slug)
+	if qm.ErrorCode(err) == qm.ENotFound {
+		return nil, nil, errTenantNotFound
+	} else if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.cfg.Auth.Member(r.Context(), c.user, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, p, nil
+}
+
+type callerKey struct{}
+
+func callerOf(r *http.Request) *caller {
+	c, _ := r.Context().Value(callerKey{}).(*caller)
+	return c
+}
+
+// clientAddr is the client's IP address, without the port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	ls, err := s.locations.Locations(r.Context(), qm.LocationFilter{ParentID: q.Get("parent_id"), After: q.Get("after"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	if ls == nil {
+		ls = []*qm.Location{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"locations": ls})
+	return nil
+}
+
+// locationBody is what a client may send for a location.
+type locationBody struct {
+	Name     string `json:"name"`
+	ParentID string `json:"parent_id"`
+	Address  string `json:"address"`
+	Notes    string `json:"notes"`
+}
+
+func (s *Server) createLocation(w http.ResponseWriter, r *http.Request) error {
+	var body locationBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	l := &qm.Location{Name: body.Name, ParentID: body.ParentID, Address: body.Address, Notes: body.Notes}
+	if err := s.locations.CreateLocation(r.Context(), l); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, l)
+	return nil
+}
+
+func (s *Server) getLocation(w http.ResponseWriter, r *http.Request) error {
+	l, err := s.locations.Location(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) updateLocation(w http.ResponseWriter, r *http.Request) error {
+	var u qm.LocationUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	l, err := s.locations.UpdateLocation(r.Context(), r.PathValue("id"), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
+	if err := s.locations.DeleteLocation(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.tokens.Tokens(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Name      string     `json:"name"`
+		Role      string     `json:"role"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	t, secret, err := s.tokens.CreateToken(r.Context(), qm.NewAPIToken{Name: body.Name, Role: body.Role, ExpiresAt: body.ExpiresAt})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.tokens.RevokeToken(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := qm.AuditFilter{Action: q.Get("action"), ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id"),
+		ActorID: q.Get("actor_id"), Before: q.Get("before")}
+	var err error
+	if f.Limit, err = intParam(r, "limit"); err != nil {
+		return err
+	}
+	if f.Since, err = timeParam(r, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(r, "until"); err != nil {
+		return err
+	}
+	entries, err := s.audit.AuditLog(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []*qm.AuditEntry{}
+	}
+	next := ""
+	if len(entries) > 0 {
+		next = entries[len(entries)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_before": next})
+	return nil
+}

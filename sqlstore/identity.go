@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// Identity is the catalog's store of users, memberships, sessions and API
+// tokens, on any engine. Secrets arrive hashed; nothing here sees one.
+type Identity struct {
+	catalog Querier
+}
+
+// NewIdentity returns the identity store of the catalog q reaches.
+func NewIdentity(q Querier) *Identity { return &Identity{catalog: q} }
+
+const userColumns = `id, email, name, operator, disabled, created_at, last_login_at`
+
+var errUserNotFound = qm.Errorf(qm.ENotFound, "user not found")
+
+// CreateUser stores u with the given password hash, assigning its ID and
+// creation time. EConflict when the email is taken.
+func (s *Identity) CreateUser(ctx context.Context, u *qm.User, passwordHash string, now time.Time) error {
+	u.ID, u.CreatedAt = NewID(), Timestamp(now)
+	_, err := s.catalog.Exec(ctx, `INSERT INTO users (id, email, name, password_hash, operator, disabled, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.Email, u.Name, passwordHash, u.Operator, u.Disabled, u.CreatedAt)
+	if IsConstraint(err, Unique) {
+		return &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a user with email %q already exists", u.Email),
+			Fields: map[string]string{"email": "already taken"}}
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByEmail returns the user with the email and the user's password hash.
+// ENotFound.
+func (s *Identity) UserByEmail(ctx context.Context, email string) (*qm.User, string, error) {
+	var hash string
+	u, err := scanUser(s.catalog.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
+	return u, hash, err
+}
+
+// UserByID returns the user. ENotFound.
+func (s *Identity) UserByID(ctx context.Context, id string) (*qm.User, error) {
+	if !ValidID(id) {
+		return nil, errUserNotFound
+	}
+	return scanUser(s.catalog.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+func scanUser(r Row, extra ...any) (*qm.User, error) {
+	var u qm.User
+	var last sql.NullTime
+	err := r.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Operator, &u.Disabled, &u.CreatedAt, &last}, extra...)...)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errUserNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	u.LastLoginAt = timePtr(last)
+	return &u, nil
+}
+
+// RecordLogin sets the user's last login time.
+func (s *Identity) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	_, err := s.catalog.Exec(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, userID, Timestamp(at))
+	return err
+}
+
+// SetPassword replaces the user's password hash.
+func (s *Identity) SetPassword(ctx context.Context, userID, passwordHash string) error {
+	n, err := s.catalog.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, passwordHash)
+	if err == nil && n == 0 {
+		return errUserNotFound
+	}
+	return err
+}
+
+// SetMembership adds the user to the tenant, or changes the role and
+// department the user has there.
+func (s *Identity) SetMembership(ctx context.Context, m *qm.Membership, now time.Time) error {
+	m.CreatedAt = Timestamp(now)
+	n, err := s.catalog.Exec(ctx, `UPDATE memberships SET role = $3, department_id = $4 WHERE tenant_id = $1 AND user_id = $2`,
+		m.TenantID, m.UserID, m.Role, m.DepartmentID)
+	if err == nil && n == 0 {
+		_, err = s.catalog.Exec(ctx, `INSERT INTO memberships (tenant_id, user_id, role, department_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			m.TenantID, m.UserID, m.Role, m.DepartmentID, m.CreatedAt)
+	}
+	if err != nil {
+		return fmt.Errorf("set membership: %w", err)
+	}
+	return nil
+}
+
+// Membership returns the user's membership in the tenant. ENotFound.
+func (s *Identity) Membership(ctx context.Context, tenantID, userID string) (*qm.Membership, error) {
+	var m qm.Membership
+	err := s.catalog.QueryRow(ctx, `SELECT tenant_id, user_id, role, department_id, created_at FROM memberships
+		WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID).Scan(&m.TenantID, &m.UserID, &m.Role, &m.DepartmentID, &m.CreatedAt)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, qm.Errorf(qm.ENotFound, "membership not found")
+	case err != nil:
+		return nil, fmt.Errorf("get membership: %w", err)
+	}
+	return &m, nil
+}
+
+// CreateSession stores a session under the hash of its secret.
+func (s *Identity) CreateSession(ctx context.Context, secretHash string, sess qm.Session) error {
+	_, err := s.catalog.Exec(ctx, `INSERT INTO sessions (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		secretHash, sess.UserID, Timestamp(sess.CreatedAt), Timestamp(sess.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// Session returns the session stored under the hash. ENotFound, also for
+// an expired session (which it removes).
+func (s *Identity) Session(ctx context.Context, secretHash string, now time.Time) (*qm.Session, error) {
+	var sess qm.Session
+	err := s.catalog.QueryRow(ctx, `SELECT user_id, created_at, expires_at FROM sessions WHERE secret_hash = $1`, secretHash).
+		Scan(&sess.UserID, &sess.CreatedAt, &sess.ExpiresAt)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, qm.Errorf(qm.ENotFound, "session not found")
+	case err != nil:
+		return nil, fmt.Errorf("get session: %w", err)
+	case !now.Before(sess.ExpiresAt):
+		s.DeleteSession(ctx, secretHash)
+		return nil, qm.Errorf(qm.ENotFound, "session expired")
+	}
+	return &sess, nil
+}
+
+// DeleteSession removes one session.
+func (s *Identity) DeleteSession(ctx context.Context, secretHash string) error {
+	_, err := s.catalog.Exec(ctx, `DELETE FROM sessions WHERE secret_hash = $1`, secretHash)
+	return err
+}
+
+// DeleteSessions removes every session of the user.
+func (s *Identity) DeleteSessions(ctx context.Context, userID string) error {
+	_, err := s.catalog.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	return err
+}
+
+const tokenColumns = `id, name, role, created_by, created_at, expires_at, last_used_at, revoked_at`
+
+// CreateToken stores a token of the tenant under the hash of its secret,
+// assigning its ID and creation time.
+func (s *Identity) CreateToken(ctx context.Context, tenantID string, t *qm.APIToken, secretHash string, now time.Time) error {
+	t.ID, t.CreatedAt = NewID(), Timestamp(now)
+	_, err := s.catalog.Exec(ctx, `INSERT INTO api_tokens (tenant_id, id, name, role, secret_hash, created_by, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, t.ID, t.Name, t.Role, secretHash, t.CreatedBy, t.CreatedAt, nullTime(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+var errTokenNotFound = qm.Errorf(qm.ENotFound, "token not found")
+
+// TokenBySecret returns the token stored under the hash with its tenant's ID.
+// ENotFound.
+func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string, *qm.APIToken, error) {
+	var tenantID string
+	t, err := scanToken(s.catalog.QueryRow(ctx, `SELECT `+tokenColumns+`, tenant_id FROM api_tokens WHERE secret_hash = $1`, secretHash), &tenantID)
+	return tenantID, t, err
+}
+
+// Token returns one token of the tenant. ENotFound.
+func (s *Identity) Token(ctx context.Context, tenantID, id string) (*qm.APIToken, error) {
+	if !ValidID(id) {
+		return nil, errTokenNotFound
+	}
+	return scanToken(s.catalog.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+}
+
+// Tokens lists the tenant's tokens, newest first.
+func (s *Identity) Tokens(ctx context.Context, tenantID string) ([]*qm.APIToken, error) {
+	rows, err := s.catalog.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = $1 ORDER BY id DESC`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	ts := []*qm.APIToken{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+// TouchToken records that a token was used.
+func (s *Identity) TouchToken(ctx context.Context, tenantID, id string, at time.Time) error {
+	_, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, Timestamp(at))
+	return err
+}
+
+// RevokeToken marks a token of the tenant revoked. ENotFound.
+func (s *Identity) RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error {
+	if !ValidID(id) {
+		return errTokenNotFound
+	}
+	n, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
+		tenantID, id, Timestamp(at))
+	if err == nil && n == 0 {
+		return errTokenNotFound
+	}
+	return err
+}
+
+func scanToken(r Row, extra ...any) (*qm.APIToken, error) {
+	var t qm.APIToken
+	var expires, used, revoked sql.NullTime
+	err := r.Scan(append([]any{&t.ID, &t.Name, &t.Role, &t.CreatedBy, &t.CreatedAt, &expires, &used, &revoked}, extra...)...)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errTokenNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get token: %w", err)
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(expires), timePtr(used), timePtr(revoked)
+	return &t, nil
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return Timestamp(*t)
+}

@@ -1,0 +1,86 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// TokenPrefix starts every API token's secret.
+const TokenPrefix = "qmt_"
+
+// TokenStore is the qm.TokenService: tokens live in the catalog, and each
+// change is written to the tenant's audit log.
+type TokenStore struct {
+	identity *Identity
+	router   Router
+	now      func() time.Time
+}
+
+var _ qm.TokenService = (*TokenStore)(nil)
+
+// NewTokenStore returns a TokenStore.
+func NewTokenStore(identity *Identity, router Router, now func() time.Time) *TokenStore {
+	return &TokenStore{identity: identity, router: router, now: now}
+}
+
+// CreateToken implements qm.TokenService. A caller may hand a token no more
+// than its own role holds.
+func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.APIToken, string, error) {
+	if err := n.Validate(); err != nil {
+		return nil, "", err
+	}
+	role, ok := qm.BuiltInRole(n.Role)
+	if !ok {
+		return nil, "", &qm.Error{Code: qm.EInvalid, Message: "unknown role " + n.Role, Fields: map[string]string{"role": "unknown role"}}
+	}
+	p := tenancy.PrincipalFrom(ctx)
+	if p.Kind != qm.PrincipalOperator && p.Kind != qm.PrincipalSystem && !p.Role.Covers(role) {
+		return nil, "", qm.Errorf(qm.EForbidden, "a token cannot hold more than your own role")
+	}
+	now := s.now()
+	if n.ExpiresAt != nil && !n.ExpiresAt.After(now) {
+		return nil, "", &qm.Error{Code: qm.EInvalid, Message: "expiry is in the past", Fields: map[string]string{"expires_at": "in the past"}}
+	}
+	secret := qm.NewSecret(TokenPrefix)
+	t := &qm.APIToken{Name: n.Name, Role: role.Name, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
+	err := s.router.Update(ctx, func(c Conn) error {
+		if err := s.identity.CreateToken(ctx, c.TenantID(), t, qm.HashSecret(secret), now); err != nil {
+			return err
+		}
+		return Audit(ctx, c, now, "token.create", "token", t.ID, nil, t)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return t, secret, nil
+}
+
+// Tokens implements qm.TokenService.
+func (s *TokenStore) Tokens(ctx context.Context) ([]*qm.APIToken, error) {
+	var ts []*qm.APIToken
+	err := s.router.View(ctx, func(c Conn) (err error) {
+		ts, err = s.identity.Tokens(ctx, c.TenantID())
+		return err
+	})
+	return ts, err
+}
+
+// RevokeToken implements qm.TokenService.
+func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
+	return s.router.Update(ctx, func(c Conn) error {
+		before, err := s.identity.Token(ctx, c.TenantID(), id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if err := s.identity.RevokeToken(ctx, c.TenantID(), id, now); err != nil {
+			return err
+		}
+		after := *before
+		after.RevokedAt = &now
+		return Audit(ctx, c, now, "token.revoke", "token", id, before, &after)
+	})
+}
