@@ -1,0 +1,255 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/httpapi"
+)
+
+// routeCase says how to call one route of the table.
+type routeCase struct {
+	// path is the route's path for a tenant fixture: its slug and, for
+	// routes with {id}, the id of one of its resources.
+	path func(tf *tenantFixture) string
+	// body is a valid request body, "" for none.
+	body func(tf *tenantFixture) string
+	// ok is the status of an allowed call.
+	ok int
+	// disposable, for routes that destroy what they name, makes a fresh
+	// resource for the allowed call and returns the path to it.
+	disposable func(t *testing.T, f *fixture, tf *tenantFixture) string
+	// as, when set, is who makes the allowed call instead of the admin.
+	as func(t *testing.T, f *fixture, tf *tenantFixture) principal
+}
+
+func tenantPath(rest string) func(tf *tenantFixture) string {
+	return func(tf *tenantFixture) string { return "/api/v1/t/" + tf.t.Slug + rest }
+}
+
+// cases has one entry per route of httpapi.Routes; a route without one fails
+// the suite.
+var cases = map[string]routeCase{
+	"GET /healthz":             {path: static("/healthz"), ok: 200},
+	"GET /readyz":              {path: static("/readyz"), ok: 200},
+	"POST /api/v1/auth/login":  {path: static("/api/v1/auth/login"), ok: 401, body: func(*tenantFixture) string { return `{"email":"nobody@example.com","password":"wrong password"}` }},
+	"POST /api/v1/auth/logout": {path: static("/api/v1/auth/logout"), ok: 204,
+		as: func(t *testing.T, f *fixture, tf *tenantFixture) principal { return f.login(t, "admin@"+tf.t.Slug+".example") }},
+	"GET /api/v1/auth/me":      {path: static("/api/v1/auth/me"), ok: 200},
+
+	"GET /api/v1/operator/tenants":  {path: static("/api/v1/operator/tenants"), ok: 200},
+	"POST /api/v1/operator/tenants": {path: static("/api/v1/operator/tenants"), ok: 201, body: func(*tenantFixture) string { return fmt.Sprintf(`{"slug":"new-%d","name":"New"}`, nextSlug()) }},
+	"GET /api/v1/operator/tenants/{tenant}": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug }, ok: 200},
+	"POST /api/v1/operator/tenants/{tenant}/suspend": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/suspend" }, ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			f.mustTenant(t, tf.t.Tier, "suspend-me")
+			return "/api/v1/operator/tenants/suspend-me/suspend"
+		}},
+	"POST /api/v1/operator/tenants/{tenant}/resume": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/resume" }, ok: 200},
+
+	"GET /api/v1/t/{tenant}":           {path: tenantPath(""), ok: 200},
+	"GET /api/v1/t/{tenant}/locations": {path: tenantPath("/locations"), ok: 200},
+	"POST /api/v1/t/{tenant}/locations": {path: tenantPath("/locations"), ok: 201,
+		body: func(*tenantFixture) string { return fmt.Sprintf(`{"name":"Room %d"}`, nextSlug()) }},
+	"GET /api/v1/t/{tenant}/locations/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/locations/" + tf.location.ID)(tf) }, ok: 200},
+	"PATCH /api/v1/t/{tenant}/locations/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/locations/" + tf.location.ID)(tf) }, ok: 200,
+		body: func(*tenantFixture) string { return `{"notes":"patched"}` }},
+	"DELETE /api/v1/t/{tenant}/locations/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/locations/" + tf.location.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return tenantPath("/locations/" + f.mustLocation(t, tf, fmt.Sprintf("Doomed %d", nextSlug())).ID)(tf)
+		}},
+	"GET /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 200},
+	"POST /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 201,
+		body: func(*tenantFixture) string { return `{"name":"ci","role":"viewer"}` }},
+	"DELETE /api/v1/t/{tenant}/tokens/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/tokens/" + tf.token.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			res := f.do(t, tf.admin, "POST", tenantPath("/tokens")(tf), `{"name":"doomed","role":"viewer"}`)
+			id := between(res.Body.String(), `"id":"`, `"`)
+			return tenantPath("/tokens/" + id)(tf)
+		}},
+	"GET /api/v1/t/{tenant}/audit": {path: tenantPath("/audit"), ok: 200},
+}
+
+func static(p string) func(*tenantFixture) string { return func(*tenantFixture) string { return p } }
+
+var slugs int
+
+func nextSlug() int { slugs++; return slugs }
+
+func between(s, from, to string) string {
+	_, after, _ := strings.Cut(s, from)
+	v, _, _ := strings.Cut(after, to)
+	return v
+}
+
+func key(rt httpapi.Route) string { return rt.Method + " " + rt.Path }
+
+func body(c routeCase, tf *tenantFixture) string {
+	if c.body == nil {
+		return ""
+	}
+	return c.body(tf)
+}
+
+// variants spells a path in ways that must get the same decision.
+func variants(p string) []string {
+	return []string{
+		p,
+		"/" + p,
+		strings.Replace(p, "/api/v1/", "/api//v1/", 1),
+		strings.Replace(p, "/api/v1/", "/api/./v1/", 1),
+		strings.Replace(p, "/api/v1/", "/api/%2e/v1/", 1),
+		strings.Replace(p, "/api/v1/", "/api/x/../v1/", 1),
+		p + "/",
+		strings.ToUpper(p[:4]) + p[4:],
+	}
+}
+
+// TestCrossTenant runs every route of the table, for every engine × tier,
+// as every kind of caller, and checks that tenant B never reads or changes
+// tenant A, that a role without the permission changes nothing, that every
+// spelling of a path gets the canonical path's decision, and that a body
+// cannot reach across tenants.
+func TestCrossTenant(t *testing.T) {
+	for _, rt := range httpapi.Routes {
+		if _, ok := cases[key(rt)]; !ok {
+			t.Errorf("route %s has no case in the cross-tenant suite", key(rt))
+		}
+	}
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			f := newFixture(t, be)
+			a, b := f.a, f.b
+			for _, rt := range httpapi.Routes {
+				c := cases[key(rt)]
+				t.Run(key(rt), func(t *testing.T) {
+					switch rt.Access {
+					case httpapi.Tenant:
+						checkTenantRoute(t, f, rt, c, a, b)
+					case httpapi.Operator:
+						checkOperatorRoute(t, f, rt, c, a)
+					}
+					checkAllowed(t, f, rt, c, a)
+				})
+			}
+			t.Run("BodyCarriesTenantID", func(t *testing.T) {
+				before := f.snapshot(t, a)
+				res := f.do(t, a.admin, "POST", tenantPath("/locations")(a), `{"name":"Sneaky","tenant_id":"`+b.t.ID+`"}`)
+				if res.Code != http.StatusBadRequest || f.snapshot(t, a) != before {
+					t.Fatalf("got %d %s, want 400 and nothing changed", res.Code, res.Body)
+				}
+			})
+			t.Run("BodyNamesOtherTenantsLocation", func(t *testing.T) {
+				before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
+				for _, req := range [][2]string{
+					{"POST", tenantPath("/locations")(a)},
+					{"PATCH", tenantPath("/locations/" + a.location.ID)(a)},
+				} {
+					res := f.do(t, a.admin, req[0], req[1], `{"name":"Linked","parent_id":"`+b.location.ID+`"}`)
+					if res.Code != http.StatusUnprocessableEntity {
+						t.Errorf("%s %s: got %d %s, want 422", req[0], req[1], res.Code, res.Body)
+					}
+				}
+				if f.snapshot(t, a) != before || f.snapshot(t, b) != beforeB {
+					t.Fatal("a refused request changed data")
+				}
+			})
+		})
+	}
+}
+
+// checkTenantRoute calls a tenant route as everyone who must be refused.
+func checkTenantRoute(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a, b *tenantFixture) {
+	type refusal struct {
+		who    principal
+		path   string
+		status int
+	}
+	refusals := []refusal{
+		{principal{name: "anonymous"}, c.path(a), http.StatusUnauthorized},
+		{principal{name: "bad token", bearer: "qmt_forged"}, c.path(a), http.StatusUnauthorized},
+		{b.admin, c.path(a), http.StatusNotFound},
+		{b.adminToken, c.path(a), http.StatusNotFound},
+		{f.operator, c.path(a), http.StatusNotFound}, // no break-glass without a record
+	}
+	if strings.Contains(rt.Path, "{id}") {
+		// B's own tenant in the path, A's resource id: still not found.
+		aPath := c.path(a)
+		bPath := strings.Replace(aPath, "/t/"+a.t.Slug+"/", "/t/"+b.t.Slug+"/", 1)
+		refusals = append(refusals, refusal{b.admin, bPath, http.StatusNotFound}, refusal{b.adminToken, bPath, http.StatusNotFound})
+	}
+	if rt.Permission != "" && !mustRole("viewer").Allows(rt.Permission) {
+		refusals = append(refusals, refusal{a.viewer, c.path(a), http.StatusForbidden}, refusal{a.viewerToken, c.path(a), http.StatusForbidden})
+	}
+	if rt.Method != "GET" {
+		noCSRF := a.admin
+		noCSRF.csrf = "wrong"
+		refusals = append(refusals, refusal{noCSRF, c.path(a), http.StatusForbidden})
+	}
+	for _, ref := range refusals {
+		before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
+		for _, p := range variants(ref.path) {
+			res := f.do(t, ref.who, rt.Method, p, body(c, a))
+			if res.Code != ref.status {
+				t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, ref.who.name, res.Code, res.Body, ref.status)
+			}
+		}
+		if f.snapshot(t, a) != before || f.snapshot(t, b) != beforeB {
+			t.Fatalf("%s %s as %s was refused but changed data", rt.Method, ref.path, ref.who.name)
+		}
+	}
+}
+
+// checkOperatorRoute calls an operator route as everyone but the operator.
+func checkOperatorRoute(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a *tenantFixture) {
+	before := f.snapshot(t, a)
+	for _, ref := range []struct {
+		who    principal
+		status int
+	}{
+		{principal{name: "anonymous"}, http.StatusUnauthorized},
+		{a.admin, http.StatusForbidden},
+		{a.adminToken, http.StatusForbidden},
+	} {
+		for _, p := range variants(c.path(a)) {
+			if res := f.do(t, ref.who, rt.Method, p, body(c, a)); res.Code != ref.status {
+				t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, ref.who.name, res.Code, res.Body, ref.status)
+			}
+		}
+	}
+	if f.snapshot(t, a) != before {
+		t.Fatalf("%s %s was refused but changed data", rt.Method, c.path(a))
+	}
+}
+
+// checkAllowed calls a route as one who may: A's admin (the operator for
+// operator routes). Reads are tried in every spelling.
+func checkAllowed(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a *tenantFixture) {
+	who := a.admin
+	if rt.Access == httpapi.Operator {
+		who = f.operator
+	}
+	paths := []string{c.path(a)}
+	if rt.Method == "GET" {
+		paths = variants(c.path(a))
+	}
+	if c.disposable != nil {
+		paths = []string{c.disposable(t, f, a)}
+	}
+	if c.as != nil {
+		who = c.as(t, f, a)
+	}
+	for _, p := range paths {
+		if res := f.do(t, who, rt.Method, p, body(c, a)); res.Code != c.ok {
+			t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, who.name, res.Code, res.Body, c.ok)
+		}
+	}
+}
+
+func mustRole(name string) qm.Role {
+	r, _ := qm.BuiltInRole(name)
+	return r
+}

@@ -1,0 +1,248 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/password"
+	"github.com/quartermaster/qm/postgres"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// engine is an opened storage engine as the HTTP tests need it.
+type engine interface {
+	sqlstore.Router
+	Tenants() *sqlstore.TenantService
+	Identity() *sqlstore.Identity
+	Ready(ctx context.Context) error
+}
+
+// backend is one engine × tier the HTTP suites run on.
+type backend struct {
+	name string
+	tier qm.Tier
+	open func(t *testing.T) engine
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openSQLite(t *testing.T) engine {
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir(), Options: sqlstore.Options{Logger: quiet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Setup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func openPostgres(t *testing.T) engine {
+	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: sqlstore.Options{Logger: quiet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Setup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+var backends = []backend{
+	{"sqlite-pool", qm.TierPool, openSQLite},
+	{"sqlite-silo", qm.TierSilo, openSQLite},
+	{"postgres-pool", qm.TierPool, openPostgres},
+	{"postgres-bridge", qm.TierBridge, openPostgres},
+	{"postgres-silo", qm.TierSilo, openPostgres},
+}
+
+// cheap hashes keep fixtures fast; sign-in verifies whatever parameters a
+// hash carries.
+var cheap = password.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const testPassword = "correct horse battery"
+
+// principal is a caller's credentials.
+type principal struct {
+	name   string
+	cookie string // session secret
+	csrf   string
+	bearer string // API token
+}
+
+// tenantFixture is one tenant with members, tokens and data.
+type tenantFixture struct {
+	t             *qm.Tenant
+	admin, viewer principal
+	adminToken    principal
+	viewerToken   principal
+	location      *qm.Location
+	token         *qm.APIToken
+	ctx           context.Context // scoped to the tenant, acting as the system
+}
+
+// fixture is a running API with two tenants of identical shape.
+type fixture struct {
+	e        engine
+	handler  http.Handler
+	operator principal
+	a, b     *tenantFixture
+	now      time.Time
+}
+
+func newFixture(t *testing.T, be backend) *fixture {
+	e := be.open(t)
+	f := &fixture{e: e}
+	srv := httpapi.New(httpapi.Config{
+		Ready: e.Ready, Logger: quiet,
+		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
+		Tenants: e.Tenants(), Identity: e.Identity(), Router: e,
+	})
+	f.handler = srv.Handler()
+	f.mustUser(t, "operator@example.com", true)
+	f.operator = f.login(t, "operator@example.com")
+	f.a = f.mustTenant(t, be.tier, "tenant-a")
+	f.b = f.mustTenant(t, be.tier, "tenant-b")
+	return f
+}
+
+func (f *fixture) mustUser(t *testing.T, email string, operator bool) *qm.User {
+	t.Helper()
+	hash, err := password.HashWith(cheap, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &qm.User{Email: email, Name: email, Operator: operator}
+	if err := f.e.Identity().CreateUser(context.Background(), u, hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (f *fixture) login(t *testing.T, email string) principal {
+	t.Helper()
+	res := f.do(t, principal{}, "POST", "/api/v1/auth/login", `{"email":"`+email+`","password":"`+testPassword+`"}`)
+	if res.Code != http.StatusOK {
+		t.Fatalf("login %s: %d %s", email, res.Code, res.Body)
+	}
+	var body struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	json.Unmarshal(res.Body.Bytes(), &body)
+	for _, c := range res.Result().Cookies() {
+		if c.Name == "qm_session" {
+			return principal{name: email, cookie: c.Value, csrf: body.CSRFToken}
+		}
+	}
+	t.Fatalf("login %s: no session cookie", email)
+	return principal{}
+}
+
+func (f *fixture) mustTenant(t *testing.T, tier qm.Tier, slug string) *tenantFixture {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := f.e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: slug, Name: slug, Tier: tier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := &tenantFixture{t: tn, ctx: tenancy.WithTenant(ctx, tn)}
+	for _, m := range []struct {
+		role string
+		p    *principal
+	}{{"admin", &tf.admin}, {"viewer", &tf.viewer}} {
+		u := f.mustUser(t, m.role+"@"+slug+".example", false)
+		if err := f.e.Identity().SetMembership(ctx, &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: m.role}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		*m.p = f.login(t, u.Email)
+	}
+	tokens := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now)
+	for _, m := range []struct {
+		role string
+		p    *principal
+	}{{"admin", &tf.adminToken}, {"viewer", &tf.viewerToken}} {
+		tok, secret, err := tokens.CreateToken(tf.ctx, qm.NewAPIToken{Name: m.role + " token", Role: m.role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*m.p = principal{name: slug + " " + m.role + " token", bearer: secret}
+		tf.token = tok
+	}
+	tf.location = f.mustLocation(t, tf, "HQ")
+	return tf
+}
+
+func (f *fixture) mustLocation(t *testing.T, tf *tenantFixture, name string) *qm.Location {
+	t.Helper()
+	l := &qm.Location{Name: name}
+	if err := sqlstore.NewLocationStore(f.e, time.Now).CreateLocation(tf.ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// do sends a request as p. A body is sent as JSON; a session's changes carry
+// its CSRF token.
+func (f *fixture) do(t *testing.T, p principal, method, path, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	var r *http.Request
+	if body != "" {
+		r = httptest.NewRequest(method, "http://qm.test"+path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+	} else {
+		r = httptest.NewRequest(method, "http://qm.test"+path, nil)
+	}
+	r.RemoteAddr = "192.0.2.1:4242"
+	if p.cookie != "" {
+		r.AddCookie(&http.Cookie{Name: "qm_session", Value: p.cookie})
+		r.Header.Set("X-CSRF-Token", p.csrf)
+	}
+	if p.bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+p.bearer)
+	}
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, r)
+	return w
+}
+
+// snapshot is what a tenant holds, to check a refused request changed
+// nothing.
+func (f *fixture) snapshot(t *testing.T, tf *tenantFixture) string {
+	t.Helper()
+	ls, err := sqlstore.NewLocationStore(f.e, time.Now).Locations(tf.ctx, qm.LocationFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now).Tokens(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := sqlstore.NewAuditStore(f.e).AuditLog(tf.ctx, qm.AuditFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := f.e.Tenants().TenantByID(context.Background(), tf.t.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks {
+		tok.LastUsedAt = nil // using a token is not a change
+	}
+	b, _ := json.Marshal([]any{ls, toks, len(log), tn.State})
+	return string(b)
+}
