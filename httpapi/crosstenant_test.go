@@ -33,15 +33,17 @@ func tenantPath(rest string) func(tf *tenantFixture) string {
 // cases has one entry per route of httpapi.Routes; a route without one fails
 // the suite.
 var cases = map[string]routeCase{
-	"GET /healthz":             {path: static("/healthz"), ok: 200},
-	"GET /readyz":              {path: static("/readyz"), ok: 200},
-	"POST /api/v1/auth/login":  {path: static("/api/v1/auth/login"), ok: 401, body: func(*tenantFixture) string { return `{"email":"nobody@example.com","password":"wrong password"}` }},
+	"GET /healthz":            {path: static("/healthz"), ok: 200},
+	"GET /readyz":             {path: static("/readyz"), ok: 200},
+	"POST /api/v1/auth/login": {path: static("/api/v1/auth/login"), ok: 401, body: func(*tenantFixture) string { return `{"email":"nobody@example.com","password":"wrong password"}` }},
 	"POST /api/v1/auth/logout": {path: static("/api/v1/auth/logout"), ok: 204,
-		as: func(t *testing.T, f *fixture, tf *tenantFixture) principal { return f.login(t, "admin@"+tf.t.Slug+".example") }},
-	"GET /api/v1/auth/me":      {path: static("/api/v1/auth/me"), ok: 200},
+		as: func(t *testing.T, f *fixture, tf *tenantFixture) principal {
+			return f.login(t, "admin@"+tf.t.Slug+".example")
+		}},
+	"GET /api/v1/auth/me": {path: static("/api/v1/auth/me"), ok: 200},
 
-	"GET /api/v1/operator/tenants":  {path: static("/api/v1/operator/tenants"), ok: 200},
-	"POST /api/v1/operator/tenants": {path: static("/api/v1/operator/tenants"), ok: 201, body: func(*tenantFixture) string { return fmt.Sprintf(`{"slug":"new-%d","name":"New"}`, nextSlug()) }},
+	"GET /api/v1/operator/tenants":          {path: static("/api/v1/operator/tenants"), ok: 200},
+	"POST /api/v1/operator/tenants":         {path: static("/api/v1/operator/tenants"), ok: 201, body: func(*tenantFixture) string { return fmt.Sprintf(`{"slug":"new-%d","name":"New"}`, nextSlug()) }},
 	"GET /api/v1/operator/tenants/{tenant}": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug }, ok: 200},
 	"POST /api/v1/operator/tenants/{tenant}/suspend": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/suspend" }, ok: 200,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {

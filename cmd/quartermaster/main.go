@@ -73,10 +73,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	}
 	cmds := map[string]func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error{
-		"serve":   cmdServe,
-		"migrate": cmdMigrate,
-		"tenant":  cmdTenant,
-		"demo":    cmdDemo,
+		"serve":    cmdServe,
+		"migrate":  cmdMigrate,
+		"tenant":   cmdTenant,
+		"demo":     cmdDemo,
 		"bench":    cmdBench,
 		"operator": cmdOperator,
 		"token":    cmdToken,
