@@ -255,3 +255,9 @@ func mustRole(name string) qm.Role {
 	r, _ := qm.BuiltInRole(name)
 	return r
 }
+
+// stranger calls from an address of its own, so its failed sign-ins throttle
+// no one else.
+func stranger(*testing.T, *fixture, *tenantFixture) principal {
+	return principal{name: "stranger", addr: "203.0.113.9"}
+}

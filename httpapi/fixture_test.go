@@ -83,6 +83,7 @@ type principal struct {
 	cookie string // session secret
 	csrf   string
 	bearer string // API token
+	addr   string // client address, when not the default
 }
 
 // tenantFixture is one tenant with members, tokens and data.
@@ -200,14 +201,26 @@ func (f *fixture) mustLocation(t *testing.T, tf *tenantFixture, name string) *qm
 // its CSRF token.
 func (f *fixture) do(t *testing.T, p principal, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	return f.doType(t, p, method, path, body, "")
+}
+
+// doType is do with a content type other than JSON.
+func (f *fixture) doType(t *testing.T, p principal, method, path, body, ctype string) *httptest.ResponseRecorder {
+	t.Helper()
 	var r *http.Request
 	if body != "" {
 		r = httptest.NewRequest(method, "http://qm.test"+path, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
+		if ctype == "" {
+			ctype = "application/json"
+		}
+		r.Header.Set("Content-Type", ctype)
 	} else {
 		r = httptest.NewRequest(method, "http://qm.test"+path, nil)
 	}
 	r.RemoteAddr = "192.0.2.1:4242"
+	if p.addr != "" {
+		r.RemoteAddr = p.addr + ":4242"
+	}
 	if p.cookie != "" {
 		r.AddCookie(&http.Cookie{Name: "qm_session", Value: p.cookie})
 		r.Header.Set("X-CSRF-Token", p.csrf)

@@ -1,0 +1,130 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestAPI runs request scenarios on SQLite: each names the caller, the
+// request, and the status and error code expected.
+func TestAPI(t *testing.T) {
+	f := newFixture(t, backends[0])
+	a := f.a
+	big := `{"name":"` + strings.Repeat("x", 2<<20) + `"}`
+	for _, tc := range []struct {
+		name   string
+		who    principal
+		method string
+		path   string
+		body   string
+		ctype  string
+		status int
+		code   string
+	}{
+		{"LoginWrongPassword", principal{addr: "198.51.100.1"}, "POST", "/api/v1/auth/login", `{"email":"admin@tenant-a.example","password":"wrong wrong wrong"}`, "", 401, "unauthenticated"},
+		{"LoginUnknownEmail", principal{addr: "198.51.100.2"}, "POST", "/api/v1/auth/login", `{"email":"ghost@tenant-a.example","password":"wrong wrong wrong"}`, "", 401, "unauthenticated"},
+		{"LoginMalformed", principal{}, "POST", "/api/v1/auth/login", `{"email":`, "", 400, "bad_request"},
+		{"LoginNotJSON", principal{}, "POST", "/api/v1/auth/login", `email=x`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+		{"BodyTooLarge", a.admin, "POST", "/api/v1/t/tenant-a/locations", big, "", 413, "too_large"},
+		{"UnknownField", a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"x","owner":"me"}`, "", 400, "bad_request"},
+		{"Validation", a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":""}`, "", 422, "validation_failed"},
+		{"Conflict", a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"HQ"}`, "", 409, "conflict"},
+		{"BadLimit", a.admin, "GET", "/api/v1/t/tenant-a/locations?limit=many", "", "", 400, "bad_request"},
+		{"BadCursor", a.admin, "GET", "/api/v1/t/tenant-a/audit?before=x", "", "", 422, "validation_failed"},
+		{"BadTime", a.admin, "GET", "/api/v1/t/tenant-a/audit?since=yesterday", "", "", 400, "bad_request"},
+		{"UnknownTenant", a.admin, "GET", "/api/v1/t/nobody/locations", "", "", 404, "not_found"},
+		{"TokenWithMoreThanOwnRole", a.viewerToken, "POST", "/api/v1/t/tenant-a/tokens", `{"name":"x","role":"admin"}`, "", 403, "forbidden"},
+		{"TokenUnknownRole", a.admin, "POST", "/api/v1/t/tenant-a/tokens", `{"name":"x","role":"god"}`, "", 422, "validation_failed"},
+		{"BearerMalformed", principal{bearer: "not-a-token"}, "GET", "/api/v1/auth/me", "", "", 401, "unauthenticated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := f.doType(t, tc.who, tc.method, tc.path, tc.body, tc.ctype)
+			var body struct {
+				Error struct {
+					Code, Message, RequestID string
+				} `json:"error"`
+			}
+			json.Unmarshal(res.Body.Bytes(), &body)
+			if res.Code != tc.status || body.Error.Code != tc.code || body.Error.Message == "" || res.Header().Get("X-Request-Id") == "" {
+				t.Fatalf("got %d %s, want %d with code %s", res.Code, res.Body, tc.status, tc.code)
+			}
+		})
+	}
+	t.Run("SameAnswerForUnknownEmailAndWrongPassword", func(t *testing.T) {
+		one := f.do(t, principal{addr: "198.51.100.3"}, "POST", "/api/v1/auth/login", `{"email":"ghost2@tenant-a.example","password":"wrong wrong wrong"}`)
+		two := f.do(t, principal{addr: "198.51.100.4"}, "POST", "/api/v1/auth/login", `{"email":"viewer@tenant-a.example","password":"wrong wrong wrong"}`)
+		if one.Code != two.Code || between(one.Body.String(), `"message":"`, `"`) != between(two.Body.String(), `"message":"`, `"`) {
+			t.Fatalf("answers differ: %s vs %s", one.Body, two.Body)
+		}
+	})
+	t.Run("LoginThrottled", func(t *testing.T) {
+		var last *http.Response
+		for range 7 {
+			last = f.do(t, principal{addr: "198.51.100.5"}, "POST", "/api/v1/auth/login", `{"email":"throttled@tenant-a.example","password":"wrong wrong wrong"}`).Result()
+		}
+		if last.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("after 7 failures: got %d, want 429", last.StatusCode)
+		}
+	})
+	t.Run("Logout", func(t *testing.T) {
+		p := f.login(t, "viewer@tenant-a.example")
+		if res := f.do(t, p, "POST", "/api/v1/auth/logout", ""); res.Code != http.StatusNoContent {
+			t.Fatalf("logout: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, p, "GET", "/api/v1/auth/me", ""); res.Code != http.StatusUnauthorized {
+			t.Fatalf("after logout: got %d, want 401", res.Code)
+		}
+	})
+	t.Run("RevokedToken", func(t *testing.T) {
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/tokens", `{"name":"short-lived","role":"viewer"}`)
+		secret, id := between(res.Body.String(), `"secret":"`, `"`), between(res.Body.String(), `"id":"`, `"`)
+		tok := principal{name: "short-lived", bearer: secret}
+		if res := f.do(t, tok, "GET", "/api/v1/t/tenant-a/locations", ""); res.Code != http.StatusOK {
+			t.Fatalf("new token: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/tokens/"+id, ""); res.Code != http.StatusNoContent {
+			t.Fatalf("revoke: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, tok, "GET", "/api/v1/t/tenant-a/locations", ""); res.Code != http.StatusUnauthorized {
+			t.Fatalf("revoked token: got %d, want 401", res.Code)
+		}
+		if strings.Contains(f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/tokens", "").Body.String(), secret) {
+			t.Fatal("token list shows a secret")
+		}
+	})
+	t.Run("SuspendedTenant", func(t *testing.T) {
+		tf := f.mustTenant(t, backends[0].tier, "paused")
+		if res := f.do(t, f.operator, "POST", "/api/v1/operator/tenants/paused/suspend", ""); res.Code != http.StatusOK {
+			t.Fatalf("suspend: %d %s", res.Code, res.Body)
+		}
+		for _, p := range []principal{tf.admin, tf.adminToken} {
+			res := f.do(t, p, "GET", "/api/v1/t/paused/locations", "")
+			if res.Code != http.StatusForbidden || !strings.Contains(res.Body.String(), "suspended") {
+				t.Fatalf("suspended tenant as %s: got %d %s, want 403 naming the suspension", p.name, res.Code, res.Body)
+			}
+		}
+		if res := f.do(t, f.operator, "POST", "/api/v1/operator/tenants/paused/resume", ""); res.Code != http.StatusOK {
+			t.Fatalf("resume: %d %s", res.Code, res.Body)
+		}
+		res := f.do(t, tf.admin, "GET", "/api/v1/t/paused/locations", "")
+		if res.Code != http.StatusOK || !strings.Contains(res.Body.String(), "HQ") {
+			t.Fatalf("resumed tenant: got %d %s, want its data intact", res.Code, res.Body)
+		}
+		log := f.do(t, tf.admin, "GET", "/api/v1/t/paused/audit?resource_type=tenant", "").Body.String()
+		if !strings.Contains(log, `"tenant.suspend"`) || !strings.Contains(log, `"tenant.resume"`) || !strings.Contains(log, "operator@example.com") {
+			t.Fatalf("the tenant's audit log lacks the operator's actions: %s", log)
+		}
+	})
+	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Audited"}`)
+		id := between(res.Body.String(), `"id":"`, `"`)
+		log := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/audit?resource_id="+id, "").Body.String()
+		for _, want := range []string{`"location.create"`, `"actor_name":"admin@tenant-a.example"`, `"remote_addr":"192.0.2.1"`, `"after":"Audited"`} {
+			if !strings.Contains(log, want) {
+				t.Errorf("audit log lacks %s: %s", want, log)
+			}
+		}
+	})
+}
