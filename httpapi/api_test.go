@@ -126,5 +126,9 @@ func TestAPI(t *testing.T) {
 				t.Errorf("audit log lacks %s: %s", want, log)
 			}
 		}
+		tokens := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/audit?resource_type=token", "").Body.String()
+		if strings.Count(tokens, `"token.create"`) < 2 || strings.Contains(tokens, "qmt_") {
+			t.Errorf("token creations not audited, or a secret in the log: %s", tokens)
+		}
 	})
 }

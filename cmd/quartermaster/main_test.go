@@ -229,3 +229,30 @@ func TestBench(t *testing.T) {
 		t.Fatalf("got %d point-read figures, want 5:\n%s", reads, out)
 	}
 }
+
+func TestOperatorAndTokenCommands(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme"}, flags...)...)
+	var out, errOut bytes.Buffer
+	err := run(t.Context(), append([]string{"operator", "create", "--email", "Ops@Example.com"}, flags...), strings.NewReader("a long enough password\n"), &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "created operator ops@example.com") {
+		t.Fatalf("operator create: %v %s %s", err, out.String(), errOut.String())
+	}
+	err = run(t.Context(), append([]string{"operator", "create", "--email", "short@example.com"}, flags...), strings.NewReader("short\n"), &out, &errOut)
+	if err == nil || !strings.Contains(describe(err), "at least 10 characters") {
+		t.Fatalf("short password: got %v", err)
+	}
+	secret := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "acme", "--role", "viewer", "--expires", "30d"}, flags...)...))
+	if !strings.HasPrefix(secret, "qmt_") || strings.Contains(secret, "\n") {
+		t.Fatalf("token create printed %q, want the secret alone", secret)
+	}
+	for _, args := range [][]string{
+		{"token", "create", "--tenant", "nobody", "--role", "viewer"},
+		{"token", "create", "--tenant", "acme", "--role", "emperor"},
+		{"token", "create", "--tenant", "acme", "--role", "viewer", "--expires", "soon"},
+	} {
+		if _, _, err := runCLI(t, append(args, flags...)...); err == nil {
+			t.Errorf("%v: got no error", args)
+		}
+	}
+}
