@@ -200,3 +200,45 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
+
+// Member is a user as a tenant's admins see it: identity and membership.
+type Member struct {
+	UserID       string    `json:"user_id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	DepartmentID string    `json:"department_id,omitempty"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// NewMember adds a user to a tenant. A user new to the server is created,
+// with the initial password; an existing user keeps theirs.
+type NewMember struct {
+	Email        string
+	Name         string
+	Password     string
+	Role         string
+	DepartmentID string
+}
+
+// MemberUpdate changes a member's role or department; nil leaves it.
+type MemberUpdate struct {
+	Role         *string `json:"role"`
+	DepartmentID *string `json:"department_id"`
+}
+
+// MemberService manages the members of the tenant in scope. The caller may
+// hand out, change or remove only roles its own role covers.
+type MemberService interface {
+	// Members lists the tenant's members by email.
+	Members(ctx context.Context) ([]*Member, error)
+	// AddMember adds a user (creating it if new). EInvalid, EForbidden,
+	// EConflict when already a member.
+	AddMember(ctx context.Context, n NewMember) (*Member, error)
+	// UpdateMember changes a member. ENotFound, EInvalid, EForbidden.
+	UpdateMember(ctx context.Context, userID string, u MemberUpdate) (*Member, error)
+	// RemoveMember removes a member and ends the user's sessions.
+	// ENotFound, EForbidden.
+	RemoveMember(ctx context.Context, userID string) error
+}

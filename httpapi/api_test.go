@@ -117,6 +117,45 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("the tenant's audit log lacks the operator's actions: %s", log)
 		}
 	})
+	t.Run("Members", func(t *testing.T) {
+		// B's admin joins A as a viewer: one user, two tenants, two roles.
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"admin@tenant-b.example","role":"viewer"}`)
+		if res.Code != http.StatusCreated {
+			t.Fatalf("add existing user: %d %s", res.Code, res.Body)
+		}
+		userID := between(res.Body.String(), `"user_id":"`, `"`)
+		if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"admin@tenant-b.example","role":"viewer"}`); res.Code != http.StatusConflict {
+			t.Fatalf("add twice: got %d, want 409", res.Code)
+		}
+		if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"fresh@example.com","role":"viewer"}`); res.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("new user without password: got %d, want 422", res.Code)
+		}
+		bAdmin := f.login(t, "admin@tenant-b.example")
+		if res := f.do(t, bAdmin, "GET", "/api/v1/t/tenant-a/locations", ""); res.Code != http.StatusOK {
+			t.Fatalf("new member reads A: got %d", res.Code)
+		}
+		if res := f.do(t, bAdmin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Not allowed"}`); res.Code != http.StatusForbidden {
+			t.Fatalf("viewer in A writes: got %d, want 403", res.Code)
+		}
+		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/members/"+userID, ""); res.Code != http.StatusNoContent {
+			t.Fatalf("remove: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, bAdmin, "GET", "/api/v1/t/tenant-a/locations", ""); res.Code != http.StatusUnauthorized {
+			t.Fatalf("removed member's session: got %d, want 401 (sessions end)", res.Code)
+		}
+		bAdmin = f.login(t, "admin@tenant-b.example")
+		if res := f.do(t, bAdmin, "GET", "/api/v1/t/tenant-a/locations", ""); res.Code != http.StatusNotFound {
+			t.Fatalf("removed member reads A: got %d, want 404", res.Code)
+		}
+		me := between(f.do(t, a.admin, "GET", "/api/v1/auth/me", "").Body.String(), `"id":"`, `"`)
+		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/members/"+me, ""); res.Code != http.StatusForbidden {
+			t.Fatalf("remove oneself: got %d, want 403", res.Code)
+		}
+		log := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/audit?resource_type=member", "").Body.String()
+		if !strings.Contains(log, `"member.add"`) || !strings.Contains(log, `"member.remove"`) {
+			t.Fatalf("member changes not audited: %s", log)
+		}
+	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Audited"}`)
 		id := between(res.Body.String(), `"id":"`, `"`)

@@ -72,7 +72,18 @@ var cases = map[string]routeCase{
 			id := between(res.Body.String(), `"id":"`, `"`)
 			return tenantPath("/tokens/" + id)(tf)
 		}},
-	"GET /api/v1/t/{tenant}/audit": {path: tenantPath("/audit"), ok: 200},
+	"GET /api/v1/t/{tenant}/audit":   {path: tenantPath("/audit"), ok: 200},
+	"GET /api/v1/t/{tenant}/members": {path: tenantPath("/members"), ok: 200},
+	"POST /api/v1/t/{tenant}/members": {path: tenantPath("/members"), ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"email":"new%d@example.com","password":"a long enough password","role":"viewer"}`, nextSlug())
+		}},
+	// Changing a member ends the member's sessions: the allowed calls work
+	// on members made for them.
+	"PATCH /api/v1/t/{tenant}/members/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/members/" + tf.viewerID)(tf) }, ok: 200,
+		body: func(*tenantFixture) string { return `{"role":"technician"}` }, disposable: disposableMember},
+	"DELETE /api/v1/t/{tenant}/members/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/members/" + tf.viewerID)(tf) }, ok: 204,
+		disposable: disposableMember},
 }
 
 func static(p string) func(*tenantFixture) string { return func(*tenantFixture) string { return p } }
@@ -260,4 +271,12 @@ func mustRole(name string) qm.Role {
 // no one else.
 func stranger(*testing.T, *fixture, *tenantFixture) principal {
 	return principal{name: "stranger", addr: "203.0.113.9"}
+}
+
+func disposableMember(t *testing.T, f *fixture, tf *tenantFixture) string {
+	res := f.do(t, tf.admin, "POST", tenantPath("/members")(tf), fmt.Sprintf(`{"email":"doomed%d@example.com","password":"a long enough password","role":"viewer"}`, nextSlug()))
+	if res.Code != http.StatusCreated {
+		t.Fatalf("add member: %d %s", res.Code, res.Body)
+	}
+	return tenantPath("/members/" + between(res.Body.String(), `"user_id":"`, `"`))(tf)
 }

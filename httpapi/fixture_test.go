@@ -93,6 +93,7 @@ type tenantFixture struct {
 	adminToken    principal
 	viewerToken   principal
 	location      *qm.Location
+	viewerID      string
 	token         *qm.APIToken
 	ctx           context.Context // scoped to the tenant, acting as the system
 }
@@ -113,6 +114,7 @@ func newFixture(t *testing.T, be backend) *fixture {
 		Ready: e.Ready, Logger: quiet,
 		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
 		Tenants: e.Tenants(), Identity: e.Identity(), Router: e,
+		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },
 	})
 	f.handler = srv.Handler()
 	f.mustUser(t, "operator@example.com", true)
@@ -171,6 +173,9 @@ func (f *fixture) mustTenant(t *testing.T, tier qm.Tier, slug string) *tenantFix
 			t.Fatal(err)
 		}
 		*m.p = f.login(t, u.Email)
+		if m.role == "viewer" {
+			tf.viewerID = u.ID
+		}
 	}
 	tokens := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now)
 	for _, m := range []struct {

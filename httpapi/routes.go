@@ -64,6 +64,11 @@ var Routes = []Route{
 	{"POST", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).createToken},
 	{"DELETE", "/api/v1/t/{tenant}/tokens/{id}", Tenant, qm.PermTokensManage, (*Server).revokeToken},
 
+	{"GET", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).listMembers},
+	{"POST", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).addMember},
+	{"PATCH", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).updateMember},
+	{"DELETE", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).removeMember},
+
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog},
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	Tenants  *sqlstore.TenantService
 	Identity *sqlstore.Identity
 	Router   sqlstore.Router
+	// HashPassword hashes new users' initial passwords (password.Hash).
+	HashPassword func(string) (string, error)
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).
@@ -46,6 +49,7 @@ type Server struct {
 	handler   http.Handler
 	locations *sqlstore.LocationStore
 	tokens    *sqlstore.TokenStore
+	members   *sqlstore.MemberStore
 	audit     *sqlstore.AuditStore
 }
 
@@ -60,10 +64,14 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.HashPassword == nil {
+		cfg.HashPassword = password.Hash
+	}
 	s := &Server{cfg: cfg}
 	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
+	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))

@@ -137,3 +137,52 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_before": next})
 	return nil
 }
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
+	ms, err := s.members.Members(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": ms})
+	return nil
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Email        string `json:"email"`
+		Name         string `json:"name"`
+		Password     string `json:"password"`
+		Role         string `json:"role"`
+		DepartmentID string `json:"department_id"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	m, err := s.members.AddMember(r.Context(), qm.NewMember{Email: body.Email, Name: body.Name, Password: body.Password, Role: body.Role, DepartmentID: body.DepartmentID})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
+	var u qm.MemberUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	m, err := s.members.UpdateMember(r.Context(), r.PathValue("id"), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
+	if err := s.members.RemoveMember(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -253,3 +253,57 @@ func nullTime(t *time.Time) any {
 	}
 	return Timestamp(*t)
 }
+
+const memberColumns = `u.id, u.email, u.name, m.role, m.department_id, u.disabled, m.created_at`
+
+// Members lists a tenant's members by email.
+func (s *Identity) Members(ctx context.Context, tenantID string) ([]*qm.Member, error) {
+	rows, err := s.catalog.Query(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.tenant_id = $1 ORDER BY u.email`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer rows.Close()
+	ms := []*qm.Member{}
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
+}
+
+// Member returns one member of a tenant. ENotFound.
+func (s *Identity) Member(ctx context.Context, tenantID, userID string) (*qm.Member, error) {
+	if !ValidID(userID) {
+		return nil, errMemberNotFound
+	}
+	return scanMember(s.catalog.QueryRow(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.tenant_id = $1 AND m.user_id = $2`, tenantID, userID))
+}
+
+// RemoveMembership removes a user from a tenant. ENotFound.
+func (s *Identity) RemoveMembership(ctx context.Context, tenantID, userID string) error {
+	n, err := s.catalog.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID)
+	if err == nil && n == 0 {
+		return errMemberNotFound
+	}
+	return err
+}
+
+var errMemberNotFound = qm.Errorf(qm.ENotFound, "member not found")
+
+func scanMember(r Row) (*qm.Member, error) {
+	var m qm.Member
+	err := r.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.DepartmentID, &m.Disabled, &m.CreatedAt)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errMemberNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get member: %w", err)
+	}
+	m.CreatedAt = m.CreatedAt.UTC()
+	return &m, nil
+}

@@ -32,21 +32,21 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 	if err := n.Validate(); err != nil {
 		return nil, "", err
 	}
-	role, ok := qm.BuiltInRole(n.Role)
-	if !ok {
-		return nil, "", &qm.Error{Code: qm.EInvalid, Message: "unknown role " + n.Role, Fields: map[string]string{"role": "unknown role"}}
+	role, err := knownRole(n.Role)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := mayGrant(ctx, role); err != nil {
+		return nil, "", err
 	}
 	p := tenancy.PrincipalFrom(ctx)
-	if p.Kind != qm.PrincipalOperator && p.Kind != qm.PrincipalSystem && !p.Role.Covers(role) {
-		return nil, "", qm.Errorf(qm.EForbidden, "a token cannot hold more than your own role")
-	}
 	now := s.now()
 	if n.ExpiresAt != nil && !n.ExpiresAt.After(now) {
 		return nil, "", &qm.Error{Code: qm.EInvalid, Message: "expiry is in the past", Fields: map[string]string{"expires_at": "in the past"}}
 	}
 	secret := qm.NewSecret(TokenPrefix)
 	t := &qm.APIToken{Name: n.Name, Role: role.Name, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
-	err := s.router.Update(ctx, func(c Conn) error {
+	err = s.router.Update(ctx, func(c Conn) error {
 		if err := s.identity.CreateToken(ctx, c.TenantID(), t, qm.HashSecret(secret), now); err != nil {
 			return err
 		}
