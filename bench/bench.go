@@ -28,7 +28,11 @@ type Result struct {
 	BaselineMedian time.Duration `json:"baseline_median_ns,omitempty"`
 	BaselineP99    time.Duration `json:"baseline_p99_ns,omitempty"`
 	Ratio          float64       `json:"ratio,omitempty"`
-	Target         string        `json:"target,omitempty"`
+	// Rate and BaselineRate are requests per second, for load figures,
+	// whose Ratio is of the rates.
+	Rate         float64 `json:"rate,omitempty"`
+	BaselineRate float64 `json:"baseline_rate,omitempty"`
+	Target       string  `json:"target,omitempty"`
 }
 
 // Sample collects durations.
@@ -83,6 +87,10 @@ func WriteTable(w io.Writer, rs []Result) error {
 		if r.Baseline != "" {
 			base = round(r.BaselineMedian).String() + " (" + r.Baseline + ")"
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		if r.Rate > 0 {
+			total = fmt.Sprintf("%.0f req/s", r.Rate)
+			base = fmt.Sprintf("%.0f req/s (%s)", r.BaselineRate, r.Baseline)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.N, median, p99, total, base, ratio, r.Target)
 	}

@@ -40,6 +40,12 @@ type Options struct {
 	// MigrateTenants is how many SQLite silos and PostgreSQL bridge schemas
 	// to migrate to a new version (0 skips the figure).
 	MigrateTenants int
+	// HTTP is how long each side of the API figure runs (0 skips it), with
+	// Clients concurrent connections.
+	HTTP    time.Duration
+	Clients int
+	// Logins is how many sign-ins to time (0 skips them).
+	Logins int
 	// Progress receives a line per step.
 	Progress io.Writer
 }
@@ -49,6 +55,7 @@ type engine interface {
 	sqlstore.Router
 	Setup(ctx context.Context) error
 	Tenants() *sqlstore.TenantService
+	Identity() *sqlstore.Identity
 	Close() error
 }
 
@@ -125,6 +132,24 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			results = append(results, r)
 			fmt.Fprintf(o.Progress, "%s %s: %d point reads\n", t.name, tier, o.Reads)
 			if r, err = pointReads(ctx, e, t, storage, tier, o.Reads); err != nil {
+				e.Close()
+				return nil, err
+			}
+			results = append(results, r)
+		}
+		if o.HTTP > 0 {
+			fmt.Fprintf(o.Progress, "%s: API reads for %v, twice\n", t.name, o.HTTP)
+			r, err := apiRead(ctx, e, t.name, o.Clients, o.HTTP)
+			if err != nil {
+				e.Close()
+				return nil, err
+			}
+			results = append(results, r)
+		}
+		if o.Logins > 0 {
+			fmt.Fprintf(o.Progress, "%s: %d sign-ins\n", t.name, o.Logins)
+			r, err := login(ctx, e, t.name, o.Logins)
+			if err != nil {
 				e.Close()
 				return nil, err
 			}

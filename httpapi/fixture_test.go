@@ -34,12 +34,12 @@ type engine interface {
 type backend struct {
 	name string
 	tier qm.Tier
-	open func(t *testing.T) engine
+	open func(t testing.TB) engine
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func openSQLite(t *testing.T) engine {
+func openSQLite(t testing.TB) engine {
 	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir(), Options: sqlstore.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func openSQLite(t *testing.T) engine {
 	return db
 }
 
-func openPostgres(t *testing.T) engine {
+func openPostgres(t testing.TB) engine {
 	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: sqlstore.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ type fixture struct {
 	now      time.Time
 }
 
-func newFixture(t *testing.T, be backend) *fixture {
+func newFixture(t testing.TB, be backend) *fixture {
 	e := be.open(t)
 	f := &fixture{e: e}
 	srv := httpapi.New(httpapi.Config{
@@ -124,7 +124,7 @@ func newFixture(t *testing.T, be backend) *fixture {
 	return f
 }
 
-func (f *fixture) mustUser(t *testing.T, email string, operator bool) *qm.User {
+func (f *fixture) mustUser(t testing.TB, email string, operator bool) *qm.User {
 	t.Helper()
 	hash, err := password.HashWith(cheap, testPassword)
 	if err != nil {
@@ -137,7 +137,7 @@ func (f *fixture) mustUser(t *testing.T, email string, operator bool) *qm.User {
 	return u
 }
 
-func (f *fixture) login(t *testing.T, email string) principal {
+func (f *fixture) login(t testing.TB, email string) principal {
 	t.Helper()
 	res := f.do(t, principal{}, "POST", "/api/v1/auth/login", `{"email":"`+email+`","password":"`+testPassword+`"}`)
 	if res.Code != http.StatusOK {
@@ -156,7 +156,7 @@ func (f *fixture) login(t *testing.T, email string) principal {
 	return principal{}
 }
 
-func (f *fixture) mustTenant(t *testing.T, tier qm.Tier, slug string) *tenantFixture {
+func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFixture {
 	t.Helper()
 	ctx := context.Background()
 	tn, err := f.e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: slug, Name: slug, Tier: tier})
@@ -193,7 +193,7 @@ func (f *fixture) mustTenant(t *testing.T, tier qm.Tier, slug string) *tenantFix
 	return tf
 }
 
-func (f *fixture) mustLocation(t *testing.T, tf *tenantFixture, name string) *qm.Location {
+func (f *fixture) mustLocation(t testing.TB, tf *tenantFixture, name string) *qm.Location {
 	t.Helper()
 	l := &qm.Location{Name: name}
 	if err := sqlstore.NewLocationStore(f.e, time.Now).CreateLocation(tf.ctx, l); err != nil {
@@ -204,13 +204,13 @@ func (f *fixture) mustLocation(t *testing.T, tf *tenantFixture, name string) *qm
 
 // do sends a request as p. A body is sent as JSON; a session's changes carry
 // its CSRF token.
-func (f *fixture) do(t *testing.T, p principal, method, path, body string) *httptest.ResponseRecorder {
+func (f *fixture) do(t testing.TB, p principal, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	return f.doType(t, p, method, path, body, "")
 }
 
 // doType is do with a content type other than JSON.
-func (f *fixture) doType(t *testing.T, p principal, method, path, body, ctype string) *httptest.ResponseRecorder {
+func (f *fixture) doType(t testing.TB, p principal, method, path, body, ctype string) *httptest.ResponseRecorder {
 	t.Helper()
 	var r *http.Request
 	if body != "" {
@@ -240,7 +240,7 @@ func (f *fixture) doType(t *testing.T, p principal, method, path, body, ctype st
 
 // snapshot is what a tenant holds, to check a refused request changed
 // nothing.
-func (f *fixture) snapshot(t *testing.T, tf *tenantFixture) string {
+func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	t.Helper()
 	ls, err := sqlstore.NewLocationStore(f.e, time.Now).Locations(tf.ctx, qm.LocationFilter{Limit: 1000})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -125,6 +126,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	serveCfg := db.servingConfig(main, poolSchema)
+	serveCfg.MaxConns = int32(4 * runtime.NumCPU())
 	if cfg.MaxConns > 0 {
 		serveCfg.MaxConns = cfg.MaxConns
 	}

@@ -18,9 +18,11 @@ import (
 // queue in Go rather than fail with SQLITE_BUSY) beside a pool of read-only
 // readers.
 type database struct {
-	path   string
-	writer *sql.DB
-	reader *sql.DB
+	path       string
+	writer     *sql.DB
+	reader     *sql.DB
+	writeStmts *stmtCache
+	readStmts  *stmtCache
 }
 
 func dsn(path string, readOnly bool) string {
@@ -63,17 +65,23 @@ func openDatabase(path string, readers int) (*database, error) {
 	}
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
-	return &database{path: path, writer: writer, reader: reader}, nil
+	return &database{path: path, writer: writer, reader: reader, writeStmts: newStmtCache(), readStmts: newStmtCache()}, nil
 }
 
 // Close closes both pools.
 func (d *database) Close() error {
+	d.readStmts.close()
+	d.writeStmts.close()
 	return errors.Join(d.reader.Close(), d.writer.Close())
 }
 
+// read and write are the queriers of the two pools.
+func (d *database) read() querier  { return querier{db: d.reader, stmts: d.readStmts} }
+func (d *database) write() querier { return querier{db: d.writer, stmts: d.writeStmts} }
+
 // querier sends writes to the writer and reads to the readers.
 func (d *database) querier() sqlstore.Querier {
-	return splitQuerier{w: querier{d.writer}, r: querier{d.reader}}
+	return splitQuerier{w: d.write(), r: d.read()}
 }
 
 // inTx runs fn in a transaction on the writer connection.
@@ -83,7 +91,9 @@ func (d *database) inTx(ctx context.Context, fn func(sqlstore.Querier) error) er
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(querier{tx}); err != nil {
+	q := d.write()
+	q.tx = tx
+	if err := fn(q); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -11,21 +12,56 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-// sqlRunner is what *sql.DB and *sql.Tx have in common.
+// sqlRunner is what *sql.DB, *sql.Tx and *sql.Stmt's callers need.
 type sqlRunner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // querier adapts database/sql to sqlstore.Querier, and turns SQLite's
-// errors into sqlstore's.
-type querier struct{ db sqlRunner }
+// errors into sqlstore's. Statements with arguments are prepared once per
+// pool and kept (SQLite spends more time parsing a short query than running
+// it); statements without, such as migrations, which may hold several, run
+// as they are.
+type querier struct {
+	db    *sql.DB
+	tx    *sql.Tx // set inside a transaction on db
+	stmts *stmtCache
+}
 
 var _ sqlstore.Querier = querier{}
 
+// prepared returns the statement for query, inside the transaction if any.
+// A transaction holds the writer's only connection, so a statement not yet
+// cached is prepared on the transaction alone, never on the pool.
+func (q querier) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if q.tx == nil {
+		return q.stmts.get(ctx, q.db, query)
+	}
+	if st, ok := q.stmts.lookup(query); ok {
+		return q.tx.StmtContext(ctx, st), nil
+	}
+	return q.tx.PrepareContext(ctx, query)
+}
+
+func (q querier) runner() sqlRunner {
+	if q.tx != nil {
+		return q.tx
+	}
+	return q.db
+}
+
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.db.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
+	if len(args) == 0 {
+		res, err = q.runner().ExecContext(ctx, query)
+	} else {
+		var st *sql.Stmt
+		if st, err = q.prepared(ctx, query); err == nil {
+			res, err = st.ExecContext(ctx, args...)
+		}
+	}
 	if err != nil {
 		return 0, mapError(err)
 	}
@@ -33,7 +69,16 @@ func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, er
 }
 
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if len(args) == 0 {
+		rows, err = q.runner().QueryContext(ctx, query)
+	} else {
+		var st *sql.Stmt
+		if st, err = q.prepared(ctx, query); err == nil {
+			rows, err = st.QueryContext(ctx, args...)
+		}
+	}
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -41,17 +86,81 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore
 }
 
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return sqlRow{q.db.QueryRowContext(ctx, query, args...)}
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return errRow{err}
+	}
+	return firstRow{rows.(sqlRows).Rows}
 }
 
-type sqlRow struct{ *sql.Row }
+// firstRow scans the first row of rows and closes them, as *sql.Row does.
+type firstRow struct{ rows *sql.Rows }
 
-func (r sqlRow) Scan(dest ...any) error {
-	err := r.Row.Scan(dest...)
-	if errors.Is(err, sql.ErrNoRows) {
+func (r firstRow) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return mapError(err)
+		}
 		return sqlstore.ErrNoRows
 	}
-	return mapError(err)
+	if err := r.rows.Scan(dest...); err != nil {
+		return mapError(err)
+	}
+	return mapError(r.rows.Close())
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// stmtCache keeps the prepared statements of one pool.
+type stmtCache struct {
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// maxStmts bounds the cache: queries come from the code, so a few hundred
+// at most; past the bound statements are prepared each time.
+const maxStmts = 2000
+
+func newStmtCache() *stmtCache { return &stmtCache{stmts: map[string]*sql.Stmt{}} }
+
+func (c *stmtCache) lookup(query string) (*sql.Stmt, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	st, ok := c.stmts[query]
+	return st, ok
+}
+
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	if st, ok := c.lookup(query); ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.stmts[query]; ok {
+		st.Close()
+		return prev, nil
+	}
+	if len(c.stmts) < maxStmts {
+		c.stmts[query] = st
+	}
+	return st, nil
+}
+
+// close closes every statement.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
 }
 
 type sqlRows struct{ *sql.Rows }

@@ -149,7 +149,7 @@ func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
 		return err
 	}
 	defer release()
-	return fn(conn{Querier: querier{d.reader}, tenantID: t.ID})
+	return fn(conn{Querier: d.read(), tenantID: t.ID})
 }
 
 // Update implements sqlstore.Router.

@@ -14,6 +14,7 @@ import (
 // tokens, on any engine. Secrets arrive hashed; nothing here sees one.
 type Identity struct {
 	catalog Querier
+	tokens  tokenCache
 }
 
 // NewIdentity returns the identity store of the catalog q reaches.
@@ -173,9 +174,20 @@ var errTokenNotFound = qm.Errorf(qm.ENotFound, "token not found")
 
 // TokenBySecret returns the token stored under the hash with its tenant's ID.
 // ENotFound.
+//
+// Every API request looks its token up, so found tokens are kept for a few
+// seconds: a revocation on this node takes effect at once, on another node
+// within tokenCacheTTL.
 func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string, *qm.APIToken, error) {
+	now := time.Now()
+	if e, ok := s.tokens.get(secretHash, now); ok {
+		return e.tenantID, &e.token, nil
+	}
 	var tenantID string
 	t, err := scanToken(s.catalog.QueryRow(ctx, `SELECT `+tokenColumns+`, tenant_id FROM api_tokens WHERE secret_hash = $1`, secretHash), &tenantID)
+	if err == nil {
+		s.tokens.put(secretHash, tokenEntry{tenantID: tenantID, token: *t, expires: now.Add(tokenCacheTTL)})
+	}
 	return tenantID, t, err
 }
 
@@ -208,6 +220,7 @@ func (s *Identity) Tokens(ctx context.Context, tenantID string) ([]*qm.APIToken,
 // TouchToken records that a token was used.
 func (s *Identity) TouchToken(ctx context.Context, tenantID, id string, at time.Time) error {
 	_, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, Timestamp(at))
+	s.tokens.clear()
 	return err
 }
 
@@ -218,6 +231,7 @@ func (s *Identity) RevokeToken(ctx context.Context, tenantID, id string, at time
 	}
 	n, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
 		tenantID, id, Timestamp(at))
+	s.tokens.clear()
 	if err == nil && n == 0 {
 		return errTokenNotFound
 	}

@@ -35,6 +35,7 @@ type TenantService struct {
 	storage Storage
 	router  Router
 	now     func() time.Time
+	cache   tenantCache
 }
 
 var _ qm.TenantService = (*TenantService)(nil)
@@ -53,6 +54,7 @@ const tenantColumns = `id, slug, name, tier, engine, server, location, state, sc
 // where storage is being made; on any failure the storage and the row are
 // removed again.
 func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.Tenant, error) {
+	defer s.cache.clear()
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
@@ -108,6 +110,10 @@ func (s *TenantService) TenantByID(ctx context.Context, id string) (*qm.Tenant, 
 var errTenantNotFound = qm.Errorf(qm.ENotFound, "tenant not found")
 
 func (s *TenantService) findTenant(ctx context.Context, column, value string) (*qm.Tenant, error) {
+	now := s.now()
+	if t, ok := s.cache.get(column+":"+value, now); ok {
+		return t, nil
+	}
 	t, err := scanTenant(s.catalog.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE `+column+` = $1`, value))
 	switch {
 	case errors.Is(err, ErrNoRows):
@@ -115,6 +121,7 @@ func (s *TenantService) findTenant(ctx context.Context, column, value string) (*
 	case err != nil:
 		return nil, fmt.Errorf("get tenant: %w", err)
 	}
+	s.cache.put(t, now)
 	return t, nil
 }
 
@@ -177,6 +184,7 @@ func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int
 }
 
 func (s *TenantService) recordVersion(ctx context.Context, tenants []*qm.Tenant, v int) error {
+	defer s.cache.clear()
 	return s.inTx(ctx, func(q Querier) error {
 		for _, t := range tenants {
 			if _, err := q.Exec(ctx, `UPDATE tenants SET schema_version = $2 WHERE id = $1`, t.ID, v); err != nil {
@@ -250,6 +258,7 @@ func (s *TenantService) Ready(ctx context.Context, catalogLatest, tenantLatest i
 // removed. Pass an age well beyond the longest provisioning, so a tenant
 // being created right now is left alone.
 func (s *TenantService) RemoveIncomplete(ctx context.Context, age time.Duration) ([]*qm.Tenant, error) {
+	defer s.cache.clear()
 	tenants, err := s.Tenants(ctx)
 	if err != nil {
 		return nil, err
@@ -300,7 +309,9 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 			return nil, err
 		}
 	}
-	if _, err := s.catalog.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state)); err != nil {
+	_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state))
+	s.cache.clear()
+	if err != nil {
 		return nil, fmt.Errorf("set tenant state: %w", err)
 	}
 	if state == qm.StateActive {

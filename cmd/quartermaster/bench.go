@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/quartermaster/qm/bench"
 )
@@ -16,10 +17,14 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	provision := fs.Int("provision", 100, "tenants to provision per engine and tier (PostgreSQL silos: at most 50)")
 	reads := fs.Int("reads", 5000, "point reads per engine and tier")
 	tenants := fs.Int("tenants", 1000, "SQLite silos and PostgreSQL bridge schemas to migrate (0 skips)")
+	httpFor := fs.Duration("http", 5*time.Second, "how long each side of the API load figure runs (0 skips)")
+	clients := fs.Int("clients", 64, "concurrent connections for the API load figure")
+	logins := fs.Int("logins", 20, "sign-ins to time (0 skips)")
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants, Progress: stderr}
+	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants,
+		HTTP: *httpFor, Clients: *clients, Logins: *logins, Progress: stderr}
 	if *engines == "" {
 		*engines = "sqlite"
 		if c.databaseURL != "" {
@@ -39,8 +44,8 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return fmt.Errorf("--engines: unknown engine %q: use sqlite or postgres", e)
 		}
 	}
-	if *provision < 1 || *reads < 1 || *tenants < 0 {
-		return fmt.Errorf("--provision and --reads must be at least 1, --tenants at least 0")
+	if *provision < 1 || *reads < 1 || *tenants < 0 || *clients < 1 || *logins < 0 {
+		return fmt.Errorf("--provision, --reads and --clients must be at least 1, --tenants and --logins at least 0")
 	}
 	results, err := bench.Run(ctx, o)
 	if err != nil {
