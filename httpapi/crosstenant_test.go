@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // routeCase says how to call one route of the table.
@@ -72,8 +74,22 @@ var cases = map[string]routeCase{
 			id := between(res.Body.String(), `"id":"`, `"`)
 			return tenantPath("/tokens/" + id)(tf)
 		}},
-	"GET /api/v1/t/{tenant}/audit":   {path: tenantPath("/audit"), ok: 200},
-	"GET /api/v1/t/{tenant}/members": {path: tenantPath("/members"), ok: 200},
+	"GET /api/v1/t/{tenant}/audit":       {path: tenantPath("/audit"), ok: 200},
+	"GET /api/v1/t/{tenant}/members":     {path: tenantPath("/members"), ok: 200},
+	"GET /api/v1/t/{tenant}/departments": {path: tenantPath("/departments"), ok: 200},
+	"POST /api/v1/t/{tenant}/departments": {path: tenantPath("/departments"), ok: 201,
+		body: func(*tenantFixture) string { return fmt.Sprintf(`{"name":"Team %d"}`, nextSlug()) }},
+	"GET /api/v1/t/{tenant}/departments/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/departments/" + tf.department.ID)(tf) }, ok: 200},
+	"PATCH /api/v1/t/{tenant}/departments/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/departments/" + tf.department.ID)(tf) }, ok: 200,
+		body: func(*tenantFixture) string { return `{"name":"Logistics"}` }},
+	"DELETE /api/v1/t/{tenant}/departments/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/departments/" + tf.department.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			d := &qm.Department{Name: fmt.Sprintf("Doomed %d", nextSlug())}
+			if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			return tenantPath("/departments/" + d.ID)(tf)
+		}},
 	"POST /api/v1/t/{tenant}/members": {path: tenantPath("/members"), ok: 201,
 		body: func(*tenantFixture) string {
 			return fmt.Sprintf(`{"email":"new%d@example.com","password":"a long enough password","role":"viewer"}`, nextSlug())
@@ -155,13 +171,30 @@ func TestCrossTenant(t *testing.T) {
 					t.Fatalf("got %d %s, want 400 and nothing changed", res.Code, res.Body)
 				}
 			})
+			t.Run("MemberInOtherTenantsDepartment", func(t *testing.T) {
+				before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
+				res := f.do(t, a.admin, "POST", tenantPath("/members")(a), `{"email":"linked@example.com","password":"a long enough password","role":"viewer","department_id":"`+b.department.ID+`"}`)
+				res2 := f.do(t, a.admin, "PATCH", tenantPath("/members/"+a.viewerID)(a), `{"department_id":"`+b.department.ID+`"}`)
+				if res.Code != http.StatusUnprocessableEntity || res2.Code != http.StatusUnprocessableEntity {
+					t.Fatalf("got %d %s and %d %s, want 422 twice", res.Code, res.Body, res2.Code, res2.Body)
+				}
+				if f.snapshot(t, a) != before || f.snapshot(t, b) != beforeB {
+					t.Fatal("a refused request changed data")
+				}
+			})
 			t.Run("BodyNamesOtherTenantsLocation", func(t *testing.T) {
 				before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
 				for _, req := range [][2]string{
 					{"POST", tenantPath("/locations")(a)},
 					{"PATCH", tenantPath("/locations/" + a.location.ID)(a)},
+					{"POST", tenantPath("/departments")(a)},
+					{"PATCH", tenantPath("/departments/" + a.department.ID)(a)},
 				} {
-					res := f.do(t, a.admin, req[0], req[1], `{"name":"Linked","parent_id":"`+b.location.ID+`"}`)
+					parent := b.location.ID
+					if strings.Contains(req[1], "departments") {
+						parent = b.department.ID
+					}
+					res := f.do(t, a.admin, req[0], req[1], `{"name":"Linked","parent_id":"`+parent+`"}`)
 					if res.Code != http.StatusUnprocessableEntity {
 						t.Errorf("%s %s: got %d %s, want 422", req[0], req[1], res.Code, res.Body)
 					}

@@ -93,6 +93,7 @@ type tenantFixture struct {
 	adminToken    principal
 	viewerToken   principal
 	location      *qm.Location
+	department    *qm.Department
 	viewerID      string
 	token         *qm.APIToken
 	ctx           context.Context // scoped to the tenant, acting as the system
@@ -190,6 +191,10 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		tf.token = tok
 	}
 	tf.location = f.mustLocation(t, tf, "HQ")
+	tf.department = &qm.Department{Name: "Logistics"}
+	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
+		t.Fatal(err)
+	}
 	return tf
 }
 
@@ -261,6 +266,14 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	for _, tok := range toks {
 		tok.LastUsedAt = nil // using a token is not a change
 	}
-	b, _ := json.Marshal([]any{ls, toks, len(log), tn.State})
+	depts, err := sqlstore.NewDepartmentStore(f.e, time.Now).Departments(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := f.e.Identity().Members(context.Background(), tf.t.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal([]any{ls, toks, len(log), tn.State, depts, members})
 	return string(b)
 }

@@ -69,6 +69,12 @@ var Routes = []Route{
 	{"PATCH", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).updateMember},
 	{"DELETE", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).removeMember},
 
+	{"GET", "/api/v1/t/{tenant}/departments", Tenant, "", (*Server).listDepartments},
+	{"POST", "/api/v1/t/{tenant}/departments", Tenant, qm.PermUsersManage, (*Server).createDepartment},
+	{"GET", "/api/v1/t/{tenant}/departments/{id}", Tenant, "", (*Server).getDepartment},
+	{"PATCH", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).updateDepartment},
+	{"DELETE", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).deleteDepartment},
+
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog},
 }
 

@@ -50,6 +50,7 @@ type Server struct {
 	locations *sqlstore.LocationStore
 	tokens    *sqlstore.TokenStore
 	members   *sqlstore.MemberStore
+	depts     *sqlstore.DepartmentStore
 	audit     *sqlstore.AuditStore
 }
 
@@ -70,6 +71,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg}
 	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
+	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

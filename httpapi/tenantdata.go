@@ -186,3 +186,58 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.depts.Departments(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"departments": ds})
+	return nil
+}
+
+func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Name     string `json:"name"`
+		ParentID string `json:"parent_id"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	d := &qm.Department{Name: body.Name, ParentID: body.ParentID}
+	if err := s.depts.CreateDepartment(r.Context(), d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, d)
+	return nil
+}
+
+func (s *Server) getDepartment(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.depts.Department(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error {
+	var u qm.DepartmentUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	d, err := s.depts.UpdateDepartment(r.Context(), r.PathValue("id"), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error {
+	if err := s.depts.DeleteDepartment(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

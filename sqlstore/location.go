@@ -39,7 +39,7 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 	l.CreatedAt = Timestamp(s.now())
 	l.UpdatedAt = l.CreatedAt
 	return s.router.Update(ctx, func(c Conn) error {
-		if err := checkParent(ctx, c, l); err != nil {
+		if err := checkParent(ctx, c, "locations", "location", l.ID, l.ParentID); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO locations (tenant_id, `+locationColumns+`)
@@ -123,7 +123,7 @@ func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.Loca
 		if err := l.Validate(); err != nil {
 			return err
 		}
-		if err := checkParent(ctx, c, l); err != nil {
+		if err := checkParent(ctx, c, "locations", "location", l.ID, l.ParentID); err != nil {
 			return err
 		}
 		l.UpdatedAt = Timestamp(s.now())
@@ -173,38 +173,6 @@ func findLocation(ctx context.Context, c Conn, id string) (*qm.Location, error) 
 		return nil, fmt.Errorf("get location: %w", err)
 	}
 	return l, nil
-}
-
-// checkParent makes sure l's parent exists in the tenant and is not l or one
-// of its descendants. The composite foreign key is the backstop; this gives
-// the clear message.
-func checkParent(ctx context.Context, c Conn, l *qm.Location) error {
-	if l.ParentID == "" {
-		return nil
-	}
-	unknown := &qm.Error{Code: qm.EInvalid, Message: "parent location not found", Fields: map[string]string{"parent_id": "no such location"}}
-	if !ValidID(l.ParentID) {
-		return unknown
-	}
-	// Walk up from the new parent; meeting l on the way means a cycle.
-	var found, cycle int
-	err := c.QueryRow(ctx, `WITH RECURSIVE up(id, parent_id) AS (
-			SELECT id, parent_id FROM locations WHERE tenant_id = $1 AND id = $2
-			UNION
-			SELECT p.id, p.parent_id FROM locations p JOIN up ON p.tenant_id = $1 AND p.id = up.parent_id
-		)
-		SELECT COUNT(*), COUNT(CASE WHEN id = $3 THEN 1 END) FROM up`,
-		c.TenantID(), l.ParentID, l.ID).Scan(&found, &cycle)
-	switch {
-	case err != nil:
-		return fmt.Errorf("check parent location: %w", err)
-	case found == 0:
-		return unknown
-	case cycle > 0:
-		return &qm.Error{Code: qm.EInvalid, Message: "a location cannot be moved under itself or its descendants",
-			Fields: map[string]string{"parent_id": "would make a cycle"}}
-	}
-	return nil
 }
 
 func locationError(err error, op string) error {

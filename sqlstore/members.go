@@ -45,12 +45,17 @@ func knownRole(name string) (qm.Role, error) {
 	return r, nil
 }
 
-// knownDepartment checks a department id given for a membership.
-func knownDepartment(id string) error {
-	if id != "" {
+// knownDepartment checks that a department id given for a membership names
+// one of the tenant's departments ("" for none).
+func knownDepartment(ctx context.Context, c Conn, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := findDepartment(ctx, c, id)
+	if qm.ErrorCode(err) == qm.ENotFound {
 		return &qm.Error{Code: qm.EInvalid, Message: "unknown department", Fields: map[string]string{"department_id": "no such department"}}
 	}
-	return nil
+	return err
 }
 
 // Members implements qm.MemberService.
@@ -73,14 +78,14 @@ func (s *MemberStore) AddMember(ctx context.Context, n qm.NewMember) (*qm.Member
 	if err != nil {
 		return nil, err
 	}
-	if err := knownDepartment(n.DepartmentID); err != nil {
-		return nil, err
-	}
 	if err := mayGrant(ctx, role); err != nil {
 		return nil, err
 	}
 	var m *qm.Member
 	err = s.router.Update(ctx, func(c Conn) error {
+		if err := knownDepartment(ctx, c, n.DepartmentID); err != nil {
+			return err
+		}
 		u, _, err := s.identity.UserByEmail(ctx, n.Email)
 		if qm.ErrorCode(err) == qm.ENotFound {
 			u, err = s.createUser(ctx, n)
@@ -166,7 +171,7 @@ func (s *MemberStore) UpdateMember(ctx context.Context, userID string, u qm.Memb
 			m.Role = role.Name
 		}
 		if u.DepartmentID != nil {
-			if err := knownDepartment(*u.DepartmentID); err != nil {
+			if err := knownDepartment(ctx, c, *u.DepartmentID); err != nil {
 				return nil, err
 			}
 			m.DepartmentID = *u.DepartmentID
