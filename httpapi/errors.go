@@ -101,3 +101,22 @@ func jsonProblem(err error) string {
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
+
+// reply writes v with status, unless err: then it returns err for the route
+// to render.
+func reply[T any](w http.ResponseWriter, status int, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+// noContent answers 204, unless err.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

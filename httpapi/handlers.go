@@ -100,11 +100,7 @@ func tenantView(t *qm.Tenant) ownTenantView {
 
 func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 	t, err := tenancy.FromContext(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, tenantView(t))
-	return nil
+	return reply(w, http.StatusOK, tenantView(t), err)
 }
 
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
@@ -133,20 +129,12 @@ func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) er
 		body.Tier = qm.TierPool
 	}
 	t, err := s.cfg.Tenants.CreateTenant(r.Context(), qm.NewTenant{Slug: body.Slug, Name: body.Name, Tier: body.Tier, Server: body.Server})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, t)
-	return nil
+	return reply(w, http.StatusCreated, t, err)
 }
 
 func (s *Server) operatorTenant(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return reply(w, http.StatusOK, t, err)
 }
 
 func (s *Server) operatorSuspend(w http.ResponseWriter, r *http.Request) error {
@@ -159,11 +147,7 @@ func (s *Server) operatorResume(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, state qm.TenantState) error {
 	t, err := s.cfg.Tenants.SetState(r.Context(), r.PathValue("tenant"), state)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return reply(w, http.StatusOK, t, err)
 }
 
 // intParam reads an optional integer query parameter.

@@ -38,20 +38,12 @@ func (s *Server) createLocation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l := &qm.Location{Name: body.Name, ParentID: body.ParentID, Address: body.Address, Notes: body.Notes}
-	if err := s.locations.CreateLocation(r.Context(), l); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, l)
-	return nil
+	return reply(w, http.StatusCreated, l, s.locations.CreateLocation(r.Context(), l))
 }
 
 func (s *Server) getLocation(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.locations.Location(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, l)
-	return nil
+	return reply(w, http.StatusOK, l, err)
 }
 
 func (s *Server) updateLocation(w http.ResponseWriter, r *http.Request) error {
@@ -60,28 +52,16 @@ func (s *Server) updateLocation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l, err := s.locations.UpdateLocation(r.Context(), r.PathValue("id"), u)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, l)
-	return nil
+	return reply(w, http.StatusOK, l, err)
 }
 
 func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
-	if err := s.locations.DeleteLocation(r.Context(), r.PathValue("id")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.locations.DeleteLocation(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.tokens.Tokens(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"tokens": ts}, err)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
@@ -102,11 +82,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	if err := s.tokens.RevokeToken(r.Context(), r.PathValue("id")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.tokens.RevokeToken(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
@@ -140,11 +116,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.members.Members(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"members": ms})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"members": ms}, err)
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
@@ -159,11 +131,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := s.members.AddMember(r.Context(), qm.NewMember{Email: body.Email, Name: body.Name, Password: body.Password, Role: body.Role, DepartmentID: body.DepartmentID})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, m)
-	return nil
+	return reply(w, http.StatusCreated, m, err)
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
@@ -172,28 +140,16 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := s.members.UpdateMember(r.Context(), r.PathValue("id"), u)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, m)
-	return nil
+	return reply(w, http.StatusOK, m, err)
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
-	if err := s.members.RemoveMember(r.Context(), r.PathValue("id")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.members.RemoveMember(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.depts.Departments(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"departments": ds})
-	return nil
+	return reply(w, http.StatusOK, map[string]any{"departments": ds}, err)
 }
 
 func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
@@ -205,20 +161,12 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	d := &qm.Department{Name: body.Name, ParentID: body.ParentID}
-	if err := s.depts.CreateDepartment(r.Context(), d); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, d)
-	return nil
+	return reply(w, http.StatusCreated, d, s.depts.CreateDepartment(r.Context(), d))
 }
 
 func (s *Server) getDepartment(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.depts.Department(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error {
@@ -227,17 +175,9 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	d, err := s.depts.UpdateDepartment(r.Context(), r.PathValue("id"), u)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.depts.DeleteDepartment(r.Context(), r.PathValue("id")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.depts.DeleteDepartment(r.Context(), r.PathValue("id")))
 }
