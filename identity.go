@@ -242,3 +242,35 @@ type MemberService interface {
 	// ENotFound, EForbidden.
 	RemoveMember(ctx context.Context, userID string) error
 }
+
+// ValidateRole checks a custom role: a lowercase name of 2 to 63 letters,
+// digits and hyphens that is not a built-in role's, and known permissions.
+func ValidateRole(r Role) error {
+	fields := map[string]string{}
+	if err := validateName(r.Name, 2); err != nil {
+		fields["name"] = ErrorMessage(err)
+	} else if _, ok := BuiltInRole(r.Name); ok {
+		fields["name"] = r.Name + " is a built-in role"
+	}
+	if len(r.Permissions) == 0 {
+		fields["permissions"] = "a role needs at least one permission"
+	}
+	for _, p := range r.Permissions {
+		if !slices.Contains(Permissions, p) {
+			fields["permissions"] = "unknown permission " + string(p)
+		}
+	}
+	return fieldsError(fields)
+}
+
+// RoleService manages the roles of the tenant in scope.
+type RoleService interface {
+	// Roles lists the built-in roles, then the tenant's own by name.
+	Roles(ctx context.Context) ([]Role, error)
+	// CreateRole adds a custom role. EInvalid; EForbidden when it would
+	// grant more than the caller holds; EConflict when the name is taken.
+	CreateRole(ctx context.Context, r Role) error
+	// DeleteRole removes a custom role. ENotFound; EConflict while a member
+	// or token holds it.
+	DeleteRole(ctx context.Context, name string) error
+}

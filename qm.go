@@ -120,15 +120,24 @@ func (n NewTenant) Validate() error {
 // letters, digits and hyphens, starting with a letter or digit and not ending
 // with a hyphen.
 func ValidateSlug(s string) error {
-	if len(s) < 3 || len(s) > 63 {
-		return Errorf(EInvalid, "slug %q must be 3 to 63 characters long", s)
+	if err := validateName(s, 3); err != nil {
+		return Errorf(EInvalid, "slug %s", ErrorMessage(err))
+	}
+	return nil
+}
+
+// validateName checks a name used in paths: min to 63 lowercase letters,
+// digits and inner hyphens.
+func validateName(s string, min int) error {
+	if len(s) < min || len(s) > 63 {
+		return Errorf(EInvalid, "%q must be %d to 63 characters long", s, min)
 	}
 	for i, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
 		case r == '-' && i > 0 && i < len(s)-1:
 		default:
-			return Errorf(EInvalid, "slug %q may contain only lowercase letters, digits and inner hyphens", s)
+			return Errorf(EInvalid, "%q may contain only lowercase letters, digits and inner hyphens", s)
 		}
 	}
 	return nil

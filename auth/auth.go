@@ -159,9 +159,9 @@ func (a *Authenticator) Token(ctx context.Context, secret string) (*qm.Tenant, *
 	if err != nil {
 		return nil, nil, err
 	}
-	role, ok := qm.BuiltInRole(tok.Role)
-	if !ok {
-		return nil, nil, fmt.Errorf("token %s has unknown role %q", tok.ID, tok.Role)
+	role, err := a.cfg.Identity.Role(ctx, tenantID, tok.Role)
+	if err != nil {
+		return nil, nil, fmt.Errorf("token %s: role %q: %w", tok.ID, tok.Role, err)
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
 		if err := a.cfg.Identity.TouchToken(ctx, tenantID, tok.ID, now); err != nil {
@@ -181,9 +181,9 @@ func (a *Authenticator) Member(ctx context.Context, u *qm.User, t *qm.Tenant) (*
 	} else if err != nil {
 		return nil, err
 	}
-	role, ok := qm.BuiltInRole(m.Role)
-	if !ok {
-		return nil, fmt.Errorf("membership of %s in %s has unknown role %q", u.Email, t.Slug, m.Role)
+	role, err := a.cfg.Identity.Role(ctx, t.ID, m.Role)
+	if err != nil {
+		return nil, fmt.Errorf("membership of %s in %s: role %q: %w", u.Email, t.Slug, m.Role, err)
 	}
 	return &qm.Principal{Kind: qm.PrincipalUser, ID: u.ID, Name: u.Email, Role: role, DepartmentID: m.DepartmentID}, nil
 }

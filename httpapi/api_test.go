@@ -156,6 +156,45 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("member changes not audited: %s", log)
 		}
 	})
+	t.Run("CustomRoles", func(t *testing.T) {
+		if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/roles", `{"name":"stocktaker","permissions":["assets:read","audit:read"]}`); res.Code != http.StatusCreated {
+			t.Fatalf("create role: %d %s", res.Code, res.Body)
+		}
+		for _, tc := range []struct {
+			body   string
+			status int
+		}{
+			{`{"name":"stocktaker","permissions":["assets:read"]}`, 409},
+			{`{"name":"viewer","permissions":["assets:read"]}`, 422},
+			{`{"name":"Bad Name","permissions":["assets:read"]}`, 422},
+			{`{"name":"nothing","permissions":[]}`, 422},
+			{`{"name":"wizard","permissions":["magic:cast"]}`, 422},
+		} {
+			if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/roles", tc.body); res.Code != tc.status {
+				t.Errorf("%s: got %d %s, want %d", tc.body, res.Code, res.Body, tc.status)
+			}
+		}
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"counter@example.com","password":"`+testPassword+`","role":"stocktaker"}`)
+		if res.Code != http.StatusCreated {
+			t.Fatalf("add member with custom role: %d %s", res.Code, res.Body)
+		}
+		counter := f.login(t, "counter@example.com")
+		for path, want := range map[string]int{"/api/v1/t/tenant-a/audit": 200, "/api/v1/t/tenant-a/locations": 200, "/api/v1/t/tenant-a/tokens": 403} {
+			if res := f.do(t, counter, "GET", path, ""); res.Code != want {
+				t.Errorf("stocktaker GET %s: got %d, want %d", path, res.Code, want)
+			}
+		}
+		// A custom role cannot grant what its holder lacks.
+		if res := f.do(t, a.viewer, "POST", "/api/v1/t/tenant-a/roles", `{"name":"escalate","permissions":["users:manage"]}`); res.Code != http.StatusForbidden {
+			t.Errorf("viewer makes a role: got %d, want 403", res.Code)
+		}
+		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/roles/stocktaker", ""); res.Code != http.StatusConflict {
+			t.Errorf("delete a held role: got %d, want 409", res.Code)
+		}
+		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/roles/viewer", ""); res.Code != http.StatusUnprocessableEntity {
+			t.Errorf("delete a built-in role: got %d, want 422", res.Code)
+		}
+	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Audited"}`)
 		id := between(res.Body.String(), `"id":"`, `"`)

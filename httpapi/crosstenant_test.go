@@ -77,6 +77,19 @@ var cases = map[string]routeCase{
 	"GET /api/v1/t/{tenant}/audit":       {path: tenantPath("/audit"), ok: 200},
 	"GET /api/v1/t/{tenant}/members":     {path: tenantPath("/members"), ok: 200},
 	"GET /api/v1/t/{tenant}/departments": {path: tenantPath("/departments"), ok: 200},
+	"GET /api/v1/t/{tenant}/roles":       {path: tenantPath("/roles"), ok: 200},
+	"POST /api/v1/t/{tenant}/roles": {path: tenantPath("/roles"), ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"name":"auditor-%d","permissions":["audit:read"]}`, nextSlug())
+		}},
+	"DELETE /api/v1/t/{tenant}/roles/{name}": {path: tenantPath("/roles/auditor"), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			name := fmt.Sprintf("doomed-%d", nextSlug())
+			if res := f.do(t, tf.admin, "POST", tenantPath("/roles")(tf), `{"name":"`+name+`","permissions":["assets:read"]}`); res.Code != http.StatusCreated {
+				t.Fatalf("create role: %d %s", res.Code, res.Body)
+			}
+			return tenantPath("/roles/" + name)(tf)
+		}},
 	"POST /api/v1/t/{tenant}/departments": {path: tenantPath("/departments"), ok: 201,
 		body: func(*tenantFixture) string { return fmt.Sprintf(`{"name":"Team %d"}`, nextSlug()) }},
 	"GET /api/v1/t/{tenant}/departments/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/departments/" + tf.department.ID)(tf) }, ok: 200},

@@ -191,6 +191,9 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		tf.token = tok
 	}
 	tf.location = f.mustLocation(t, tf, "HQ")
+	if err := sqlstore.NewRoleStore(f.e.Identity(), f.e, time.Now).CreateRole(tf.ctx, qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead}}); err != nil {
+		t.Fatal(err)
+	}
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -274,6 +277,10 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal([]any{ls, toks, len(log), tn.State, depts, members})
+	roles, err := f.e.Identity().CustomRoles(context.Background(), tf.t.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal([]any{ls, toks, len(log), tn.State, depts, members, roles})
 	return string(b)
 }

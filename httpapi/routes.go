@@ -75,6 +75,10 @@ var Routes = []Route{
 	{"PATCH", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).updateDepartment},
 	{"DELETE", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).deleteDepartment},
 
+	{"GET", "/api/v1/t/{tenant}/roles", Tenant, "", (*Server).listRoles},
+	{"POST", "/api/v1/t/{tenant}/roles", Tenant, qm.PermUsersManage, (*Server).createRole},
+	{"DELETE", "/api/v1/t/{tenant}/roles/{name}", Tenant, qm.PermUsersManage, (*Server).deleteRole},
+
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog},
 }
 

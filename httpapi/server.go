@@ -51,6 +51,7 @@ type Server struct {
 	tokens    *sqlstore.TokenStore
 	members   *sqlstore.MemberStore
 	depts     *sqlstore.DepartmentStore
+	roles     *sqlstore.RoleStore
 	audit     *sqlstore.AuditStore
 }
 
@@ -72,6 +73,7 @@ func New(cfg Config) *Server {
 	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
 	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
+	s.roles = sqlstore.NewRoleStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

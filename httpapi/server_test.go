@@ -24,7 +24,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		{"Unknown", nil, "/nope", http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", Ready: func(context.Context) error { return tc.ready }})
+			srv := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", Logger: quiet, Ready: func(context.Context) error { return tc.ready }})
 			ctx, cancel := context.WithCancel(t.Context())
 			addr := make(chan net.Addr, 1)
 			done := make(chan error, 1)

@@ -181,3 +181,24 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.depts.DeleteDepartment(r.Context(), r.PathValue("id")))
 }
+
+func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
+	rs, err := s.roles.Roles(r.Context())
+	return reply(w, http.StatusOK, map[string]any{"roles": rs}, err)
+}
+
+func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Name        string          `json:"name"`
+		Permissions []qm.Permission `json:"permissions"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	role := qm.Role{Name: body.Name, Permissions: body.Permissions}
+	return reply(w, http.StatusCreated, role, s.roles.CreateRole(r.Context(), role))
+}
+
+func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.roles.DeleteRole(r.Context(), r.PathValue("name")))
+}

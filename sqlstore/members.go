@@ -36,15 +36,6 @@ func mayGrant(ctx context.Context, role qm.Role) error {
 	return qm.Errorf(qm.EForbidden, "your role %s cannot grant the role %s", p.Role.Name, role.Name)
 }
 
-// knownRole returns the role named name, or EInvalid.
-func knownRole(name string) (qm.Role, error) {
-	r, ok := qm.BuiltInRole(name)
-	if !ok {
-		return r, &qm.Error{Code: qm.EInvalid, Message: "unknown role " + name, Fields: map[string]string{"role": "unknown role"}}
-	}
-	return r, nil
-}
-
 // knownDepartment checks that a department id given for a membership names
 // one of the tenant's departments ("" for none).
 func knownDepartment(ctx context.Context, c Conn, id string) error {
@@ -74,16 +65,16 @@ func (s *MemberStore) AddMember(ctx context.Context, n qm.NewMember) (*qm.Member
 	if err := qm.ValidateEmail(n.Email); err != nil {
 		return nil, &qm.Error{Code: qm.EInvalid, Message: qm.ErrorMessage(err), Fields: map[string]string{"email": "not an email address"}}
 	}
-	role, err := knownRole(n.Role)
-	if err != nil {
-		return nil, err
-	}
-	if err := mayGrant(ctx, role); err != nil {
-		return nil, err
-	}
 	var m *qm.Member
-	err = s.router.Update(ctx, func(c Conn) error {
-		if err := knownDepartment(ctx, c, n.DepartmentID); err != nil {
+	err := s.router.Update(ctx, func(c Conn) error {
+		role, err := s.identity.knownRole(ctx, c, n.Role)
+		if err == nil {
+			err = mayGrant(ctx, role)
+		}
+		if err == nil {
+			err = knownDepartment(ctx, c, n.DepartmentID)
+		}
+		if err != nil {
 			return err
 		}
 		u, _, err := s.identity.UserByEmail(ctx, n.Email)
@@ -138,7 +129,7 @@ func (s *MemberStore) change(ctx context.Context, userID, action string, fn func
 		if p := tenancy.PrincipalFrom(ctx); p.Kind == qm.PrincipalUser && p.ID == userID {
 			return qm.Errorf(qm.EForbidden, "you cannot change or remove your own membership")
 		}
-		current, err := knownRole(before.Role)
+		current, err := s.identity.knownRole(ctx, c, before.Role)
 		if err == nil {
 			err = mayGrant(ctx, current)
 		}
@@ -161,7 +152,7 @@ func (s *MemberStore) UpdateMember(ctx context.Context, userID string, u qm.Memb
 	return s.change(ctx, userID, "member.update", func(c Conn, before *qm.Member) (*qm.Member, error) {
 		m := qm.Membership{TenantID: c.TenantID(), UserID: userID, Role: before.Role, DepartmentID: before.DepartmentID}
 		if u.Role != nil {
-			role, err := knownRole(*u.Role)
+			role, err := s.identity.knownRole(ctx, c, *u.Role)
 			if err == nil {
 				err = mayGrant(ctx, role)
 			}

@@ -32,21 +32,21 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 	if err := n.Validate(); err != nil {
 		return nil, "", err
 	}
-	role, err := knownRole(n.Role)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := mayGrant(ctx, role); err != nil {
-		return nil, "", err
-	}
 	p := tenancy.PrincipalFrom(ctx)
 	now := s.now()
 	if n.ExpiresAt != nil && !n.ExpiresAt.After(now) {
 		return nil, "", &qm.Error{Code: qm.EInvalid, Message: "expiry is in the past", Fields: map[string]string{"expires_at": "in the past"}}
 	}
 	secret := qm.NewSecret(TokenPrefix)
-	t := &qm.APIToken{Name: n.Name, Role: role.Name, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
-	err = s.router.Update(ctx, func(c Conn) error {
+	t := &qm.APIToken{Name: n.Name, Role: n.Role, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
+	err := s.router.Update(ctx, func(c Conn) error {
+		role, err := s.identity.knownRole(ctx, c, n.Role)
+		if err == nil {
+			err = mayGrant(ctx, role)
+		}
+		if err != nil {
+			return err
+		}
 		if err := s.identity.CreateToken(ctx, c.TenantID(), t, qm.HashSecret(secret), now); err != nil {
 			return err
 		}

@@ -97,6 +97,40 @@ func TestIdentity(t *testing.T, h Harness) {
 		_, err = id.Session(ctx, "s3", now)
 		wantCode(t, err, qm.ENotFound)
 	})
+	t.Run("Roles", func(t *testing.T) {
+		r := qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead, qm.PermAssetsRead}}
+		if err := id.CreateRole(ctx, tnA.ID, r, now); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, id.CreateRole(ctx, tnA.ID, r, now), qm.EConflict)
+		got, err := id.Role(ctx, tnA.ID, "auditor")
+		if err != nil || !got.Allows(qm.PermAuditRead) || got.Allows(qm.PermUsersManage) {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		if got, err := id.Role(ctx, tnB.ID, "viewer"); err != nil || !got.BuiltIn {
+			t.Fatalf("built-in role in B: %+v, %v", got, err)
+		}
+		t.Run("OtherTenant", func(t *testing.T) {
+			_, err := id.Role(ctx, tnB.ID, "auditor")
+			wantCode(t, err, qm.ENotFound)
+			wantCode(t, id.DeleteRole(ctx, tnB.ID, "auditor"), qm.ENotFound)
+			if rs, err := id.CustomRoles(ctx, tnB.ID); err != nil || len(rs) != 0 {
+				t.Fatalf("B lists %v, %v", rs, err)
+			}
+		})
+		if err := id.SetMembership(ctx, &qm.Membership{TenantID: tnA.ID, UserID: u.ID, Role: "auditor"}, now); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, id.DeleteRole(ctx, tnA.ID, "auditor"), qm.EConflict)
+		if err := id.SetMembership(ctx, &qm.Membership{TenantID: tnA.ID, UserID: u.ID, Role: "viewer"}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := id.DeleteRole(ctx, tnA.ID, "auditor"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = id.Role(ctx, tnA.ID, "auditor")
+		wantCode(t, err, qm.ENotFound)
+	})
 	t.Run("Tokens", func(t *testing.T) {
 		exp := now.Add(24 * time.Hour)
 		tok := &qm.APIToken{Name: "ci", Role: "viewer", CreatedBy: "alice", ExpiresAt: &exp}
