@@ -196,3 +196,29 @@ func Operator(u *qm.User) (*qm.Principal, error) {
 	}
 	return &qm.Principal{Kind: qm.PrincipalOperator, ID: u.ID, Name: u.Email}, nil
 }
+
+// ChangePassword replaces u's password after checking the current one, ends
+// every session of u, and opens a new one, returning its secret.
+func (a *Authenticator) ChangePassword(ctx context.Context, u *qm.User, current, next string) (string, error) {
+	_, hash, err := a.cfg.Identity.UserByEmail(ctx, u.Email)
+	if err != nil {
+		return "", err
+	}
+	if ok, _ := password.Verify(hash, current); !ok {
+		return "", &qm.Error{Code: qm.EForbidden, Message: "the current password is wrong", Fields: map[string]string{"current_password": "wrong"}}
+	}
+	if err := qm.ValidatePassword(next); err != nil {
+		return "", err
+	}
+	newHash, err := password.Hash(next)
+	if err != nil {
+		return "", err
+	}
+	if err := a.cfg.Identity.SetPassword(ctx, u.ID, newHash); err != nil {
+		return "", err
+	}
+	if err := a.cfg.Identity.DeleteSessions(ctx, u.ID); err != nil {
+		return "", err
+	}
+	return a.openSession(ctx, u.ID)
+}

@@ -77,6 +77,34 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("after logout: got %d, want 401", res.Code)
 		}
 	})
+	t.Run("ChangePassword", func(t *testing.T) {
+		f.mustUser(t, "changer@example.com", false)
+		old1, old2 := f.login(t, "changer@example.com"), f.login(t, "changer@example.com")
+		res := f.do(t, old1, "POST", "/api/v1/auth/password", `{"current_password":"`+testPassword+`","new_password":"a brand new password"}`)
+		if res.Code != http.StatusOK {
+			t.Fatalf("change: %d %s", res.Code, res.Body)
+		}
+		for _, p := range []principal{old1, old2} {
+			if res := f.do(t, p, "GET", "/api/v1/auth/me", ""); res.Code != http.StatusUnauthorized {
+				t.Fatalf("an old session after the change: got %d, want 401", res.Code)
+			}
+		}
+		var fresh principal
+		for _, c := range res.Result().Cookies() {
+			if c.Name == "qm_session" {
+				fresh = principal{name: "changer", cookie: c.Value, csrf: between(res.Body.String(), `"csrf_token":"`, `"`)}
+			}
+		}
+		if res := f.do(t, fresh, "GET", "/api/v1/auth/me", ""); res.Code != http.StatusOK {
+			t.Fatalf("the new session: got %d", res.Code)
+		}
+		if res := f.do(t, principal{addr: "198.51.100.8"}, "POST", "/api/v1/auth/login", `{"email":"changer@example.com","password":"a brand new password"}`); res.Code != http.StatusOK {
+			t.Fatalf("sign in with the new password: %d", res.Code)
+		}
+		if res := f.do(t, a.adminToken, "POST", "/api/v1/auth/password", `{"current_password":"x","new_password":"a brand new password"}`); res.Code != http.StatusForbidden {
+			t.Fatalf("a token changes a password: got %d, want 403", res.Code)
+		}
+	})
 	t.Run("RevokedToken", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/tokens", `{"name":"short-lived","role":"viewer"}`)
 		secret, id := between(res.Body.String(), `"secret":"`, `"`), between(res.Body.String(), `"id":"`, `"`)

@@ -43,6 +43,10 @@ var cases = map[string]routeCase{
 			return f.login(t, "admin@"+tf.t.Slug+".example")
 		}},
 	"GET /api/v1/auth/me": {path: static("/api/v1/auth/me"), ok: 200},
+	"POST /api/v1/auth/password": {path: static("/api/v1/auth/password"), ok: 403,
+		body: func(*tenantFixture) string {
+			return `{"current_password":"not the password","new_password":"another long password"}`
+		}},
 
 	"GET /api/v1/operator/tenants":          {path: static("/api/v1/operator/tenants"), ok: 200},
 	"POST /api/v1/operator/tenants":         {path: static("/api/v1/operator/tenants"), ok: 201, body: func(*tenantFixture) string { return fmt.Sprintf(`{"slug":"new-%d","name":"New"}`, nextSlug()) }},
@@ -51,6 +55,10 @@ var cases = map[string]routeCase{
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			f.mustTenant(t, tf.t.Tier, "suspend-me")
 			return "/api/v1/operator/tenants/suspend-me/suspend"
+		}},
+	"POST /api/v1/operator/tenants/{tenant}/members": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/members" }, ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"email":"first%d@example.com","password":"a long enough password","role":"admin"}`, nextSlug())
 		}},
 	"POST /api/v1/operator/tenants/{tenant}/resume": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/resume" }, ok: 200},
 

@@ -54,7 +54,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if old, err := r.Cookie(sessionCookie); err == nil {
 		s.cfg.Auth.Logout(r.Context(), old.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	setSession(w, r, secret)
 	writeJSON(w, http.StatusOK, session{User: u, CSRFToken: auth.CSRFToken(secret)})
 	return nil
 }
@@ -68,9 +68,40 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	setSession(w, r, "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// changePassword replaces the signed-in user's password; every session of
+// the user ends, and the caller gets a new one.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	c := callerOf(r)
+	if c.user == nil {
+		return qm.Errorf(qm.EForbidden, "an API token has no password; sign in to change yours")
+	}
+	var body struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	secret, err := s.cfg.Auth.ChangePassword(r.Context(), c.user, body.Current, body.New)
+	if err != nil {
+		return err
+	}
+	setSession(w, r, secret)
+	return reply(w, http.StatusOK, session{User: c.user, CSRFToken: auth.CSRFToken(secret)}, nil)
+}
+
+// setSession sets (or, with "", clears) the session cookie.
+func setSession(w http.ResponseWriter, r *http.Request, secret string) {
+	c := &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
+	if secret == "" {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {

@@ -45,12 +45,14 @@ var Routes = []Route{
 	{"POST", "/api/v1/auth/login", Public, "", (*Server).login},
 	{"POST", "/api/v1/auth/logout", Public, "", (*Server).logout},
 	{"GET", "/api/v1/auth/me", Authenticated, "", (*Server).me},
+	{"POST", "/api/v1/auth/password", Authenticated, "", (*Server).changePassword},
 
 	{"GET", "/api/v1/operator/tenants", Operator, "", (*Server).operatorTenants},
 	{"POST", "/api/v1/operator/tenants", Operator, "", (*Server).operatorCreateTenant},
 	{"GET", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorTenant},
 	{"POST", "/api/v1/operator/tenants/{tenant}/suspend", Operator, "", (*Server).operatorSuspend},
 	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume},
+	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorAddMember},
 
 	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant},
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
@@ -132,6 +133,17 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, err := s.members.AddMember(r.Context(), qm.NewMember{Email: body.Email, Name: body.Name, Password: body.Password, Role: body.Role, DepartmentID: body.DepartmentID})
 	return reply(w, http.StatusCreated, m, err)
+}
+
+// operatorAddMember lets the operator add a tenant's first members, such as
+// its admin. The addition lands in the tenant's audit log as the
+// operator's.
+func (s *Server) operatorAddMember(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	return s.addMember(w, r.WithContext(tenancy.WithTenant(r.Context(), t)))
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
