@@ -102,6 +102,10 @@ var BuiltInRoles = []Role{
 	{Name: "viewer", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermDevicesRead}},
 }
 
+// BreakGlassRole is what an operator holds in a tenant during break-glass
+// access: reading, never changing.
+var BreakGlassRole = Role{Name: "break-glass", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermDevicesRead, PermAuditRead}}
+
 // BuiltInRole returns the built-in role with the given name.
 func BuiltInRole(name string) (Role, bool) {
 	for _, r := range BuiltInRoles {

@@ -223,6 +223,31 @@ func TestAPI(t *testing.T) {
 			t.Errorf("delete a built-in role: got %d, want 422", res.Code)
 		}
 	})
+	t.Run("BreakGlass", func(t *testing.T) {
+		tf := f.mustTenant(t, backends[0].tier, "glassy")
+		if res := f.do(t, f.operator, "GET", "/api/v1/t/glassy/locations", ""); res.Code != http.StatusNotFound {
+			t.Fatalf("operator before break-glass: got %d, want 404", res.Code)
+		}
+		if res := f.do(t, f.operator, "POST", "/api/v1/operator/tenants/glassy/break-glass", `{"reason":" "}`); res.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("break-glass without a reason: got %d, want 422", res.Code)
+		}
+		if res := f.do(t, f.operator, "POST", "/api/v1/operator/tenants/glassy/break-glass", `{"reason":"ticket 42: missing assets"}`); res.Code != http.StatusCreated {
+			t.Fatalf("break-glass: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, f.operator, "GET", "/api/v1/t/glassy/locations", ""); res.Code != http.StatusOK || !strings.Contains(res.Body.String(), "HQ") {
+			t.Fatalf("operator reads after break-glass: got %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, f.operator, "POST", "/api/v1/t/glassy/locations", `{"name":"Operator was here"}`); res.Code != http.StatusForbidden {
+			t.Fatalf("operator writes after break-glass: got %d, want 403", res.Code)
+		}
+		if res := f.do(t, f.operator, "GET", "/api/v1/t/tenant-b/locations", ""); res.Code != http.StatusNotFound {
+			t.Fatalf("break-glass opened another tenant: got %d, want 404", res.Code)
+		}
+		log := f.do(t, tf.admin, "GET", "/api/v1/t/glassy/audit?action=break_glass.start", "").Body.String()
+		if !strings.Contains(log, "ticket 42: missing assets") || !strings.Contains(log, `"actor_kind":"operator"`) {
+			t.Fatalf("the tenant cannot see the break-glass access: %s", log)
+		}
+	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Audited"}`)
 		id := between(res.Body.String(), `"id":"`, `"`)

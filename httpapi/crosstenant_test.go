@@ -60,6 +60,14 @@ var cases = map[string]routeCase{
 		body: func(*tenantFixture) string {
 			return fmt.Sprintf(`{"email":"first%d@example.com","password":"a long enough password","role":"admin"}`, nextSlug())
 		}},
+	"POST /api/v1/operator/tenants/{tenant}/break-glass": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/break-glass" }, ok: 201,
+		body: func(*tenantFixture) string { return `{"reason":"ticket 42"}` },
+		// The allowed call opens A to the operator: do it on another tenant,
+		// so the suite's operator-gets-404 cases keep their meaning.
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			f.mustTenant(t, tf.t.Tier, fmt.Sprintf("glass-%d", nextSlug()))
+			return fmt.Sprintf("/api/v1/operator/tenants/glass-%d/break-glass", slugs)
+		}},
 	"POST /api/v1/operator/tenants/{tenant}/resume": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/resume" }, ok: 200},
 
 	"GET /api/v1/t/{tenant}":           {path: tenantPath(""), ok: 200},

@@ -53,6 +53,7 @@ var Routes = []Route{
 	{"POST", "/api/v1/operator/tenants/{tenant}/suspend", Operator, "", (*Server).operatorSuspend},
 	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorAddMember},
+	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass},
 
 	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant},
 

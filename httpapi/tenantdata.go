@@ -135,6 +135,23 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusCreated, m, err)
 }
 
+// operatorBreakGlass gives the operator an hour's read-only access to a
+// tenant's data, recorded with its reason in the tenant's audit log.
+func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	until, err := s.cfg.Auth.BreakGlass(r.Context(), s.cfg.Router, t, body.Reason)
+	return reply(w, http.StatusCreated, map[string]any{"tenant": t.Slug, "role": qm.BreakGlassRole, "expires_at": until}, err)
+}
+
 // operatorAddMember lets the operator add a tenant's first members, such as
 // its admin. The addition lands in the tenant's audit log as the
 // operator's.

@@ -321,3 +321,22 @@ func scanMember(r Row) (*qm.Member, error) {
 	m.CreatedAt = m.CreatedAt.UTC()
 	return &m, nil
 }
+
+// BreakGlass records an operator's time-limited access to a tenant.
+func (s *Identity) BreakGlass(ctx context.Context, tenantID, userID, reason string, now, until time.Time) error {
+	_, err := s.catalog.Exec(ctx, `INSERT INTO break_glass (tenant_id, user_id, reason, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		tenantID, userID, reason, Timestamp(now), Timestamp(until))
+	if err != nil {
+		return fmt.Errorf("record break-glass access: %w", err)
+	}
+	return nil
+}
+
+// BrokenGlass reports whether the user holds break-glass access to the tenant
+// at now.
+func (s *Identity) BrokenGlass(ctx context.Context, tenantID, userID string, now time.Time) (bool, error) {
+	var n int
+	err := s.catalog.QueryRow(ctx, `SELECT COUNT(*) FROM break_glass WHERE tenant_id = $1 AND user_id = $2 AND expires_at > $3`,
+		tenantID, userID, Timestamp(now)).Scan(&n)
+	return n > 0, err
+}

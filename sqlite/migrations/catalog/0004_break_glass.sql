@@ -1,0 +1,10 @@
+-- Break-glass grants: an operator's time-limited, read-only access to one
+-- tenant's data, each recorded in that tenant's audit log.
+CREATE TABLE break_glass (
+	tenant_id  TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+	user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	reason     TEXT NOT NULL,
+	created_at TIMESTAMP NOT NULL,
+	expires_at TIMESTAMP NOT NULL,
+	PRIMARY KEY (tenant_id, user_id, created_at)
+);
