@@ -42,7 +42,8 @@ var cases = map[string]routeCase{
 		as: func(t *testing.T, f *fixture, tf *tenantFixture) principal {
 			return f.login(t, "admin@"+tf.t.Slug+".example")
 		}},
-	"GET /api/v1/auth/me": {path: static("/api/v1/auth/me"), ok: 200},
+	"GET /api/v1/auth/me":      {path: static("/api/v1/auth/me"), ok: 200},
+	"GET /api/v1/openapi.json": {path: static("/api/v1/openapi.json"), ok: 200},
 	"POST /api/v1/auth/password": {path: static("/api/v1/auth/password"), ok: 403,
 		body: func(*tenantFixture) string {
 			return `{"current_password":"not the password","new_password":"another long password"}`

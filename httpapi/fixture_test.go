@@ -243,6 +243,7 @@ func (f *fixture) doType(t testing.TB, p principal, method, path, body, ctype st
 	}
 	w := httptest.NewRecorder()
 	f.handler.ServeHTTP(w, r)
+	checkResponse(t, r, w)
 	return w
 }
 

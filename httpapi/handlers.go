@@ -13,7 +13,7 @@ import (
 
 // healthz answers while the process is up.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, statusReply{"ok"})
 	return nil
 }
 
@@ -24,24 +24,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
 		s.cfg.Logger.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		writeJSON(w, http.StatusServiceUnavailable, statusReply{"unavailable"})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, statusReply{"ready"})
 	return nil
 }
 
-// session is what login and me tell a signed-in user.
-type session struct {
-	User      *qm.User `json:"user"`
-	CSRFToken string   `json:"csrf_token"`
-}
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
+	var body loginRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -80,10 +71,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if c.user == nil {
 		return qm.Errorf(qm.EForbidden, "an API token has no password; sign in to change yours")
 	}
-	var body struct {
-		Current string `json:"current_password"`
-		New     string `json:"new_password"`
-	}
+	var body passwordRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -107,22 +95,10 @@ func setSession(w http.ResponseWriter, r *http.Request, secret string) {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	c := callerOf(r)
 	if c.tokenPrincipal != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"principal": c.tokenPrincipal, "tenant": tenantView(c.tokenTenant)})
-		return nil
+		v := tenantView(c.tokenTenant)
+		return reply(w, http.StatusOK, meReply{Principal: c.tokenPrincipal, Tenant: &v}, nil)
 	}
-	writeJSON(w, http.StatusOK, session{User: c.user, CSRFToken: auth.CSRFToken(c.session)})
-	return nil
-}
-
-// tenantView is what a tenant's own members see of it: not where it lives.
-type ownTenantView struct {
-	ID            string         `json:"id"`
-	Slug          string         `json:"slug"`
-	Name          string         `json:"name"`
-	Tier          qm.Tier        `json:"tier"`
-	State         qm.TenantState `json:"state"`
-	SchemaVersion int            `json:"schema_version"`
-	CreatedAt     time.Time      `json:"created_at"`
+	return reply(w, http.StatusOK, meReply{User: c.user, CSRFToken: auth.CSRFToken(c.session)}, nil)
 }
 
 func tenantView(t *qm.Tenant) ownTenantView {
@@ -142,17 +118,12 @@ func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
 	if ts == nil {
 		ts = []*qm.Tenant{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tenants": ts})
+	writeJSON(w, http.StatusOK, tenantList{ts})
 	return nil
 }
 
 func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Slug   string  `json:"slug"`
-		Name   string  `json:"name"`
-		Tier   qm.Tier `json:"tier"`
-		Server string  `json:"server"`
-	}
+	var body tenantRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}

@@ -35,54 +35,62 @@ type Route struct {
 	// Permission is what a Tenant route needs; empty means membership.
 	Permission qm.Permission
 	Handle     func(s *Server, w http.ResponseWriter, r *http.Request) error
+	// Body is the request body's type (nil: none); Reply is the success
+	// response's type (nil: none), sent with Status. The OpenAPI
+	// description is made from them.
+	Body   any
+	Reply  any
+	Status int
 }
 
 // Routes is every route the server answers.
 var Routes = []Route{
-	{"GET", "/healthz", Public, "", (*Server).healthz},
-	{"GET", "/readyz", Public, "", (*Server).readyz},
+	{"GET", "/healthz", Public, "", (*Server).healthz, nil, statusReply{}, 200},
+	{"GET", "/readyz", Public, "", (*Server).readyz, nil, statusReply{}, 200},
 
-	{"POST", "/api/v1/auth/login", Public, "", (*Server).login},
-	{"POST", "/api/v1/auth/logout", Public, "", (*Server).logout},
-	{"GET", "/api/v1/auth/me", Authenticated, "", (*Server).me},
-	{"POST", "/api/v1/auth/password", Authenticated, "", (*Server).changePassword},
+	{"GET", "/api/v1/openapi.json", Public, "", (*Server).openapi, nil, map[string]any{}, 200},
 
-	{"GET", "/api/v1/operator/tenants", Operator, "", (*Server).operatorTenants},
-	{"POST", "/api/v1/operator/tenants", Operator, "", (*Server).operatorCreateTenant},
-	{"GET", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorTenant},
-	{"POST", "/api/v1/operator/tenants/{tenant}/suspend", Operator, "", (*Server).operatorSuspend},
-	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume},
-	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorAddMember},
-	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass},
+	{"POST", "/api/v1/auth/login", Public, "", (*Server).login, loginRequest{}, session{}, 200},
+	{"POST", "/api/v1/auth/logout", Public, "", (*Server).logout, nil, nil, 204},
+	{"GET", "/api/v1/auth/me", Authenticated, "", (*Server).me, nil, meReply{}, 200},
+	{"POST", "/api/v1/auth/password", Authenticated, "", (*Server).changePassword, passwordRequest{}, session{}, 200},
 
-	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant},
+	{"GET", "/api/v1/operator/tenants", Operator, "", (*Server).operatorTenants, nil, tenantList{}, 200},
+	{"POST", "/api/v1/operator/tenants", Operator, "", (*Server).operatorCreateTenant, tenantRequest{}, qm.Tenant{}, 201},
+	{"GET", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorTenant, nil, qm.Tenant{}, 200},
+	{"POST", "/api/v1/operator/tenants/{tenant}/suspend", Operator, "", (*Server).operatorSuspend, nil, qm.Tenant{}, 200},
+	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume, nil, qm.Tenant{}, 200},
+	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorAddMember, memberRequest{}, qm.Member{}, 201},
+	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
 
-	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations},
-	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation},
-	{"GET", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsRead, (*Server).getLocation},
-	{"PATCH", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateLocation},
-	{"DELETE", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteLocation},
+	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant, nil, ownTenantView{}, 200},
 
-	{"GET", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).listTokens},
-	{"POST", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).createToken},
-	{"DELETE", "/api/v1/t/{tenant}/tokens/{id}", Tenant, qm.PermTokensManage, (*Server).revokeToken},
+	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations, nil, locationList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation, locationRequest{}, qm.Location{}, 201},
+	{"GET", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsRead, (*Server).getLocation, nil, qm.Location{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateLocation, qm.LocationUpdate{}, qm.Location{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteLocation, nil, nil, 204},
 
-	{"GET", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).listMembers},
-	{"POST", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).addMember},
-	{"PATCH", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).updateMember},
-	{"DELETE", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).removeMember},
+	{"GET", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).listTokens, nil, tokenList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/tokens", Tenant, qm.PermTokensManage, (*Server).createToken, tokenRequest{}, newToken{}, 201},
+	{"DELETE", "/api/v1/t/{tenant}/tokens/{id}", Tenant, qm.PermTokensManage, (*Server).revokeToken, nil, nil, 204},
 
-	{"GET", "/api/v1/t/{tenant}/departments", Tenant, "", (*Server).listDepartments},
-	{"POST", "/api/v1/t/{tenant}/departments", Tenant, qm.PermUsersManage, (*Server).createDepartment},
-	{"GET", "/api/v1/t/{tenant}/departments/{id}", Tenant, "", (*Server).getDepartment},
-	{"PATCH", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).updateDepartment},
-	{"DELETE", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).deleteDepartment},
+	{"GET", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).listMembers, nil, memberList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).addMember, memberRequest{}, qm.Member{}, 201},
+	{"PATCH", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).updateMember, qm.MemberUpdate{}, qm.Member{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).removeMember, nil, nil, 204},
 
-	{"GET", "/api/v1/t/{tenant}/roles", Tenant, "", (*Server).listRoles},
-	{"POST", "/api/v1/t/{tenant}/roles", Tenant, qm.PermUsersManage, (*Server).createRole},
-	{"DELETE", "/api/v1/t/{tenant}/roles/{name}", Tenant, qm.PermUsersManage, (*Server).deleteRole},
+	{"GET", "/api/v1/t/{tenant}/departments", Tenant, "", (*Server).listDepartments, nil, departmentList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/departments", Tenant, qm.PermUsersManage, (*Server).createDepartment, departmentRequest{}, qm.Department{}, 201},
+	{"GET", "/api/v1/t/{tenant}/departments/{id}", Tenant, "", (*Server).getDepartment, nil, qm.Department{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).updateDepartment, qm.DepartmentUpdate{}, qm.Department{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/departments/{id}", Tenant, qm.PermUsersManage, (*Server).deleteDepartment, nil, nil, 204},
 
-	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog},
+	{"GET", "/api/v1/t/{tenant}/roles", Tenant, "", (*Server).listRoles, nil, roleList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/roles", Tenant, qm.PermUsersManage, (*Server).createRole, roleRequest{}, qm.Role{}, 201},
+	{"DELETE", "/api/v1/t/{tenant}/roles/{name}", Tenant, qm.PermUsersManage, (*Server).deleteRole, nil, nil, 204},
+
+	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog, nil, auditPage{}, 200},
 }
 
 // sessionCookie holds a signed-in user's session secret.

@@ -52,6 +52,7 @@ type Server struct {
 	members   *sqlstore.MemberStore
 	depts     *sqlstore.DepartmentStore
 	roles     *sqlstore.RoleStore
+	openAPI   map[string]any
 	audit     *sqlstore.AuditStore
 }
 
@@ -69,7 +70,7 @@ func New(cfg Config) *Server {
 	if cfg.HashPassword == nil {
 		cfg.HashPassword = password.Hash
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, openAPI: OpenAPI()}
 	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
 	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/tenancy"
@@ -21,20 +20,12 @@ func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
 	if ls == nil {
 		ls = []*qm.Location{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"locations": ls})
+	writeJSON(w, http.StatusOK, locationList{ls})
 	return nil
 }
 
-// locationBody is what a client may send for a location.
-type locationBody struct {
-	Name     string `json:"name"`
-	ParentID string `json:"parent_id"`
-	Address  string `json:"address"`
-	Notes    string `json:"notes"`
-}
-
 func (s *Server) createLocation(w http.ResponseWriter, r *http.Request) error {
-	var body locationBody
+	var body locationRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -62,15 +53,11 @@ func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.tokens.Tokens(r.Context())
-	return reply(w, http.StatusOK, map[string]any{"tokens": ts}, err)
+	return reply(w, http.StatusOK, tokenList{ts}, err)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Name      string     `json:"name"`
-		Role      string     `json:"role"`
-		ExpiresAt *time.Time `json:"expires_at"`
-	}
+	var body tokenRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -78,7 +65,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret})
+	writeJSON(w, http.StatusCreated, newToken{Token: t, Secret: secret})
 	return nil
 }
 
@@ -111,23 +98,17 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if len(entries) > 0 {
 		next = entries[len(entries)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_before": next})
+	writeJSON(w, http.StatusOK, auditPage{Entries: entries, NextBefore: next})
 	return nil
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.members.Members(r.Context())
-	return reply(w, http.StatusOK, map[string]any{"members": ms}, err)
+	return reply(w, http.StatusOK, memberList{ms}, err)
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Email        string `json:"email"`
-		Name         string `json:"name"`
-		Password     string `json:"password"`
-		Role         string `json:"role"`
-		DepartmentID string `json:"department_id"`
-	}
+	var body memberRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -138,9 +119,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 // operatorBreakGlass gives the operator an hour's read-only access to a
 // tenant's data, recorded with its reason in the tenant's audit log.
 func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Reason string `json:"reason"`
-	}
+	var body breakGlassRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -149,7 +128,7 @@ func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	until, err := s.cfg.Auth.BreakGlass(r.Context(), s.cfg.Router, t, body.Reason)
-	return reply(w, http.StatusCreated, map[string]any{"tenant": t.Slug, "role": qm.BreakGlassRole, "expires_at": until}, err)
+	return reply(w, http.StatusCreated, breakGlassReply{Tenant: t.Slug, Role: qm.BreakGlassRole, ExpiresAt: until}, err)
 }
 
 // operatorAddMember lets the operator add a tenant's first members, such as
@@ -178,14 +157,11 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.depts.Departments(r.Context())
-	return reply(w, http.StatusOK, map[string]any{"departments": ds}, err)
+	return reply(w, http.StatusOK, departmentList{ds}, err)
 }
 
 func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Name     string `json:"name"`
-		ParentID string `json:"parent_id"`
-	}
+	var body departmentRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}
@@ -213,14 +189,11 @@ func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 	rs, err := s.roles.Roles(r.Context())
-	return reply(w, http.StatusOK, map[string]any{"roles": rs}, err)
+	return reply(w, http.StatusOK, roleList{rs}, err)
 }
 
 func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Name        string          `json:"name"`
-		Permissions []qm.Permission `json:"permissions"`
-	}
+	var body roleRequest
 	if err := decode(r, &body); err != nil {
 		return err
 	}

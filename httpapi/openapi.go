@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"net/http"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OpenAPI returns the OpenAPI 3.1 description of the API, made from the
+// route table and the Go types of its bodies.
+func OpenAPI() map[string]any {
+	g := &schemaGen{components: map[string]any{}}
+	errRef := g.schema(reflect.TypeOf(errorBody{}))
+	paths := map[string]any{}
+	for _, rt := range Routes {
+		if !strings.HasPrefix(rt.Path, "/api/") {
+			continue
+		}
+		op := map[string]any{
+			"operationId": operationID(rt),
+			"summary":     rt.Method + " " + rt.Path,
+			"security":    security(rt.Access),
+			"responses": map[string]any{
+				"default": map[string]any{"description": "an error", "content": jsonContent(errRef)},
+			},
+		}
+		if rt.Permission != "" {
+			op["description"] = "Needs the permission " + string(rt.Permission) + " in the tenant."
+		}
+		var params []any
+		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range queryParams[rt.Method+" "+rt.Path] {
+			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rt.Body != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(g.schema(reflect.TypeOf(rt.Body)))}
+		}
+		ok := map[string]any{"description": http.StatusText(rt.Status)}
+		if rt.Reply != nil {
+			ok["content"] = jsonContent(g.schema(reflect.TypeOf(rt.Reply)))
+		}
+		op["responses"].(map[string]any)[strconv.Itoa(rt.Status)] = ok
+		item, _ := paths[rt.Path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[rt.Path] = item
+		}
+		item[strings.ToLower(rt.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":   "Quartermaster API",
+			"version": "1",
+			"description": "Multi-tenant IT asset and connected-fleet management. A session user names the tenant in the path; " +
+				"an API token implies its tenant. A tenant the caller does not belong to answers 404. " +
+				"Cookie-authenticated changes need the X-CSRF-Token header.",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas": g.components,
+			"securitySchemes": map[string]any{
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie},
+				"token":   map[string]any{"type": "http", "scheme": "bearer"},
+			},
+		},
+	}
+}
+
+var pathParam = regexp.MustCompile(`\{(\w+)\}`)
+
+// queryParams lists the query parameters routes read.
+var queryParams = map[string][]string{
+	"GET /api/v1/t/{tenant}/locations": {"parent_id", "after", "limit"},
+	"GET /api/v1/t/{tenant}/audit":     {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
+}
+
+// operationID is the handler's name.
+func operationID(rt Route) string {
+	name := runtime.FuncForPC(reflect.ValueOf(rt.Handle).Pointer()).Name()
+	return strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "-fm")
+}
+
+func security(a Access) []any {
+	switch a {
+	case Public:
+		return []any{}
+	case Operator:
+		return []any{map[string]any{"session": []any{}}}
+	}
+	return []any{map[string]any{"session": []any{}}, map[string]any{"token": []any{}}}
+}
+
+func jsonContent(schema any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+// schemaGen makes JSON Schemas of Go types, as encoding/json writes them.
+// Named structs become components.
+type schemaGen struct {
+	components map[string]any
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+func (g *schemaGen) schema(t reflect.Type) map[string]any {
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t.Kind() == reflect.Pointer:
+		return map[string]any{"anyOf": []any{g.schema(t.Elem()), map[string]any{"type": "null"}}}
+	case t.Kind() == reflect.Struct:
+		name := t.Name()
+		if _, ok := g.components[name]; !ok {
+			g.components[name] = map[string]any{} // stops recursion
+			g.components[name] = g.object(t)
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	case t.Kind() == reflect.Slice:
+		return map[string]any{"type": []any{"array", "null"}, "items": g.schema(t.Elem())}
+	case t.Kind() == reflect.Map:
+		return map[string]any{"type": []any{"object", "null"}, "additionalProperties": g.schema(t.Elem())}
+	case t.Kind() == reflect.Interface:
+		return map[string]any{}
+	case t.Kind() == reflect.String:
+		return map[string]any{"type": "string"}
+	case t.Kind() == reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return map[string]any{"type": "number"}
+	}
+	panic("openapi: no schema for " + t.String())
+}
+
+func (g *schemaGen) object(t reflect.Type) map[string]any {
+	props := map[string]any{}
+	required := []any{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = g.schema(f.Type)
+		if !strings.Contains(opts, "omitempty") {
+			required = append(required, name)
+		}
+	}
+	return map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+}
+
+// openapi serves the description.
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
+	return reply(w, http.StatusOK, s.openAPI, nil)
+}

@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// The request and response bodies of the API. The route table names them,
+// and the OpenAPI description is made from them, so it cannot drift from
+// what the handlers read and write.
+
+type statusReply struct {
+	Status string `json:"status"`
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type passwordRequest struct {
+	Current string `json:"current_password"`
+	New     string `json:"new_password"`
+}
+
+// session is what sign-in and password change tell a signed-in user.
+type session struct {
+	User      *qm.User `json:"user"`
+	CSRFToken string   `json:"csrf_token"`
+}
+
+// meReply says who the caller is: a signed-in user (with the CSRF token its
+// changes need), or an API token (with the tenant it is bound to).
+type meReply struct {
+	User      *qm.User       `json:"user,omitempty"`
+	CSRFToken string         `json:"csrf_token,omitempty"`
+	Principal *qm.Principal  `json:"principal,omitempty"`
+	Tenant    *ownTenantView `json:"tenant,omitempty"`
+}
+
+// ownTenantView is what a tenant's own members see of it: not where it lives.
+type ownTenantView struct {
+	ID            string         `json:"id"`
+	Slug          string         `json:"slug"`
+	Name          string         `json:"name"`
+	Tier          qm.Tier        `json:"tier"`
+	State         qm.TenantState `json:"state"`
+	SchemaVersion int            `json:"schema_version"`
+	CreatedAt     time.Time      `json:"created_at"`
+}
+
+type tenantRequest struct {
+	Slug   string  `json:"slug"`
+	Name   string  `json:"name"`
+	Tier   qm.Tier `json:"tier"`
+	Server string  `json:"server"`
+}
+
+type tenantList struct {
+	Tenants []*qm.Tenant `json:"tenants"`
+}
+
+type breakGlassRequest struct {
+	Reason string `json:"reason"`
+}
+
+type breakGlassReply struct {
+	Tenant    string    `json:"tenant"`
+	Role      qm.Role   `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type locationRequest struct {
+	Name     string `json:"name"`
+	ParentID string `json:"parent_id"`
+	Address  string `json:"address"`
+	Notes    string `json:"notes"`
+}
+
+type locationList struct {
+	Locations []*qm.Location `json:"locations"`
+}
+
+type tokenRequest struct {
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+type tokenList struct {
+	Tokens []*qm.APIToken `json:"tokens"`
+}
+
+// newToken is a created token with its secret, shown this once.
+type newToken struct {
+	Token  *qm.APIToken `json:"token"`
+	Secret string       `json:"secret"`
+}
+
+type memberRequest struct {
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+	Password     string `json:"password"`
+	Role         string `json:"role"`
+	DepartmentID string `json:"department_id"`
+}
+
+type memberList struct {
+	Members []*qm.Member `json:"members"`
+}
+
+type departmentRequest struct {
+	Name     string `json:"name"`
+	ParentID string `json:"parent_id"`
+}
+
+type departmentList struct {
+	Departments []*qm.Department `json:"departments"`
+}
+
+type roleRequest struct {
+	Name        string          `json:"name"`
+	Permissions []qm.Permission `json:"permissions"`
+}
+
+type roleList struct {
+	Roles []qm.Role `json:"roles"`
+}
+
+// auditPage is a page of the audit log, newest first; next_before is the
+// cursor for the next page.
+type auditPage struct {
+	Entries    []*qm.AuditEntry `json:"entries"`
+	NextBefore string           `json:"next_before"`
+}
