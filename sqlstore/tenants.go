@@ -75,6 +75,15 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 	}
 	v, err := s.storage.Provision(ctx, t)
 	if err == nil {
+		// The tenant's log starts with its creation, by whoever made it.
+		active := *t
+		active.State, active.SchemaVersion = qm.StateActive, v
+		err = s.router.Update(tenancy.WithTenant(ctx, &active), func(c Conn) error {
+			return Audit(ctx, c, t.CreatedAt, "tenant.create", "tenant", t.ID, nil,
+				map[string]any{"slug": t.Slug, "name": t.Name, "tier": t.Tier})
+		})
+	}
+	if err == nil {
 		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, schema_version = $3 WHERE id = $1`, t.ID, string(qm.StateActive), v)
 	}
 	if err != nil {

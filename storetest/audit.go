@@ -31,8 +31,14 @@ func TestAudit(t *testing.T, h Harness) {
 	}
 	MustLocation(t, s, ctxB, "B's", "")
 
+	t.Run("StartsWithCreation", func(t *testing.T) {
+		got, err := a.AuditLog(ctxA, qm.AuditFilter{ResourceType: "tenant"})
+		if err != nil || len(got) != 1 || got[0].Action != "tenant.create" || got[0].Changes["slug"].After != "audit-a" {
+			t.Fatalf("got %+v, %v; want the tenant's creation", got, err)
+		}
+	})
 	t.Run("OK", func(t *testing.T) {
-		got, err := a.AuditLog(ctxA, qm.AuditFilter{})
+		got, err := a.AuditLog(ctxA, qm.AuditFilter{ResourceType: "location"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +72,7 @@ func TestAudit(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 		rest, err := a.AuditLog(ctxA, qm.AuditFilter{Before: first[0].ID})
-		if err != nil || len(rest) != 2 || rest[0].Action != "location.update" {
+		if err != nil || len(rest) != 3 || rest[0].Action != "location.update" || rest[2].Action != "tenant.create" {
 			t.Fatalf("after cursor: got %+v, %v", rest, err)
 		}
 		_, err = a.AuditLog(ctxA, qm.AuditFilter{Before: "nope"})
@@ -74,8 +80,8 @@ func TestAudit(t *testing.T, h Harness) {
 	})
 	t.Run("OtherTenant", func(t *testing.T) {
 		got, err := a.AuditLog(ctxB, qm.AuditFilter{})
-		if err != nil || len(got) != 1 || got[0].ActorKind != qm.PrincipalSystem {
-			t.Fatalf("B's log: got %+v, %v; want only B's own creation, by the system", got, err)
+		if err != nil || len(got) != 2 || got[0].ActorKind != qm.PrincipalSystem || got[1].Action != "tenant.create" {
+			t.Fatalf("B's log: got %+v, %v; want only B's own creations, by the system", got, err)
 		}
 		for _, f := range []qm.AuditFilter{{ResourceID: l.ID}, {ActorID: alice.ID}} {
 			if got, err := a.AuditLog(ctxB, f); err != nil || len(got) != 0 {
@@ -93,7 +99,7 @@ func TestAudit(t *testing.T, h Harness) {
 				t.Errorf("%s: succeeded", q)
 			}
 		}
-		if got, _ := a.AuditLog(ctxA, qm.AuditFilter{}); len(got) != 3 || got[0].Action == "forged" {
+		if got, _ := a.AuditLog(ctxA, qm.AuditFilter{}); len(got) != 4 || got[0].Action == "forged" {
 			t.Fatalf("log changed: %+v", got)
 		}
 	})
