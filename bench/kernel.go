@@ -313,10 +313,16 @@ func sqliteTarget() (*target, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			q := fmt.Sprintf(pointQuery, "locations")
+			// Prepared once, as a direct user of the driver would (the
+			// kernel keeps its statements prepared too).
+			st, err := db.PrepareContext(ctx, fmt.Sprintf(pointQuery, "locations"))
+			if err != nil {
+				db.Close()
+				return nil, nil, err
+			}
 			return func(ctx context.Context, tenantID, id string) error {
-				return scanPoint(db.QueryRowContext(ctx, q, tenantID, id))
-			}, func() { db.Close() }, nil
+				return scanPoint(st.QueryRowContext(ctx, tenantID, id))
+			}, func() { st.Close(); db.Close() }, nil
 		},
 		cleanup: func() { os.RemoveAll(dir) },
 	}, nil
