@@ -79,8 +79,12 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 		active := *t
 		active.State, active.SchemaVersion = qm.StateActive, v
 		err = s.router.Update(tenancy.WithTenant(ctx, &active), func(c Conn) error {
-			return Audit(ctx, c, t.CreatedAt, "tenant.create", "tenant", t.ID, nil,
+			err := Audit(ctx, c, t.CreatedAt, "tenant.create", "tenant", t.ID, nil,
 				map[string]any{"slug": t.Slug, "name": t.Name, "tier": t.Tier})
+			if err != nil {
+				return err
+			}
+			return seedStatusLabels(ctx, c, t.CreatedAt)
 		})
 	}
 	if err == nil {

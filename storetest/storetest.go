@@ -58,6 +58,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Tenants", func(t *testing.T) { TestTenants(t, h) })
 	t.Run("Locations", func(t *testing.T) { TestLocations(t, h) })
 	t.Run("Departments", func(t *testing.T) { TestDepartments(t, h) })
+	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })

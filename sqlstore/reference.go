@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// ReferenceStore is the qm.ReferenceService of one reference list: one
+// table, named by the list, on any engine and tier.
+type ReferenceStore struct {
+	list   qm.ReferenceList
+	router Router
+	now    func() time.Time
+}
+
+var _ qm.ReferenceService = (*ReferenceStore)(nil)
+
+// NewReferenceStore returns the store of list.
+func NewReferenceStore(list qm.ReferenceList, router Router, now func() time.Time) *ReferenceStore {
+	return &ReferenceStore{list: list, router: router, now: now}
+}
+
+const referenceColumns = `id, name, kind, notes, created_at, updated_at`
+
+// action names an audit action on the list: "category.create".
+func (s *ReferenceStore) action(verb string) string {
+	return strings.ReplaceAll(s.list.Noun, " ", "_") + "." + verb
+}
+
+func (s *ReferenceStore) notFound() error { return qm.Errorf(qm.ENotFound, "%s not found", s.list.Noun) }
+
+// Create implements qm.ReferenceService.
+func (s *ReferenceStore) Create(ctx context.Context, r *qm.Reference) error {
+	s.list.Normalize(r)
+	if err := s.list.Validate(r); err != nil {
+		return err
+	}
+	r.ID = NewID()
+	r.CreatedAt = Timestamp(s.now())
+	r.UpdatedAt = r.CreatedAt
+	return s.router.Update(ctx, func(c Conn) error {
+		if err := s.insert(ctx, c, r); err != nil {
+			return err
+		}
+		return Audit(ctx, c, r.CreatedAt, s.action("create"), s.list.Noun, r.ID, nil, r)
+	})
+}
+
+// insert writes r on a connection already in a transaction.
+func (s *ReferenceStore) insert(ctx context.Context, c Conn, r *qm.Reference) error {
+	_, err := c.Exec(ctx, `INSERT INTO `+s.list.Name+` (tenant_id, `+referenceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.TenantID(), r.ID, r.Name, r.Kind, r.Notes, r.CreatedAt, r.UpdatedAt)
+	if err != nil {
+		return s.conflict(err, "create")
+	}
+	return nil
+}
+
+// Get implements qm.ReferenceService.
+func (s *ReferenceStore) Get(ctx context.Context, id string) (*qm.Reference, error) {
+	var r *qm.Reference
+	err := s.router.View(ctx, func(c Conn) (err error) {
+		r, err = s.find(ctx, c, id)
+		return err
+	})
+	return r, err
+}
+
+// List implements qm.ReferenceService.
+func (s *ReferenceStore) List(ctx context.Context) ([]*qm.Reference, error) {
+	rs := []*qm.Reference{}
+	err := s.router.View(ctx, func(c Conn) error {
+		rows, err := c.Query(ctx, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+		if err != nil {
+			return fmt.Errorf("list %s: %w", s.list.Name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanReference(rows)
+			if err != nil {
+				return fmt.Errorf("list %s: %w", s.list.Name, err)
+			}
+			rs = append(rs, r)
+		}
+		return rows.Err()
+	})
+	return rs, err
+}
+
+// Update implements qm.ReferenceService.
+func (s *ReferenceStore) Update(ctx context.Context, id string, u qm.ReferenceUpdate) (*qm.Reference, error) {
+	var r *qm.Reference
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := s.find(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		r = &after
+		setIf(&r.Name, u.Name)
+		setIf(&r.Kind, u.Kind)
+		setIf(&r.Notes, u.Notes)
+		s.list.Normalize(r)
+		if err := s.list.Validate(r); err != nil {
+			return err
+		}
+		r.UpdatedAt = Timestamp(s.now())
+		_, err = c.Exec(ctx, `UPDATE `+s.list.Name+` SET name = $3, kind = $4, notes = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2`,
+			c.TenantID(), r.ID, r.Name, r.Kind, r.Notes, r.UpdatedAt)
+		if err != nil {
+			return s.conflict(err, "update")
+		}
+		return Audit(ctx, c, r.UpdatedAt, s.action("update"), s.list.Noun, r.ID, before, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Delete implements qm.ReferenceService.
+func (s *ReferenceStore) Delete(ctx context.Context, id string) error {
+	return s.router.Update(ctx, func(c Conn) error {
+		before, err := s.find(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		_, err = c.Exec(ctx, `DELETE FROM `+s.list.Name+` WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
+		if IsConstraint(err, ForeignKey) {
+			return qm.Errorf(qm.EConflict, "the %s %q is in use", s.list.Noun, before.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", s.list.Noun, err)
+		}
+		return Audit(ctx, c, s.now(), s.action("delete"), s.list.Noun, id, before, nil)
+	})
+}
+
+func (s *ReferenceStore) find(ctx context.Context, c Conn, id string) (*qm.Reference, error) {
+	if !ValidID(id) {
+		return nil, s.notFound()
+	}
+	r, err := scanReference(c.QueryRow(ctx, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, s.notFound()
+	case err != nil:
+		return nil, fmt.Errorf("get %s: %w", s.list.Noun, err)
+	}
+	return r, nil
+}
+
+func (s *ReferenceStore) conflict(err error, op string) error {
+	if IsConstraint(err, Unique) {
+		return &qm.Error{Code: qm.EConflict, Message: "a " + s.list.Noun + " with this name already exists", Fields: map[string]string{"name": "already taken"}}
+	}
+	return fmt.Errorf("%s %s: %w", op, s.list.Noun, err)
+}
+
+func scanReference(r Row) (*qm.Reference, error) {
+	var ref qm.Reference
+	if err := r.Scan(&ref.ID, &ref.Name, &ref.Kind, &ref.Notes, &ref.CreatedAt, &ref.UpdatedAt); err != nil {
+		return nil, err
+	}
+	ref.CreatedAt, ref.UpdatedAt = ref.CreatedAt.UTC(), ref.UpdatedAt.UTC()
+	return &ref, nil
+}
+
+// seedStatusLabels gives a new tenant the default status labels, as part of
+// its creation (audited as that).
+func seedStatusLabels(ctx context.Context, c Conn, now time.Time) error {
+	s := &ReferenceStore{list: qm.StatusLabels}
+	for _, d := range qm.DefaultStatusLabels {
+		r := d
+		r.ID, r.CreatedAt, r.UpdatedAt = NewID(), Timestamp(now), Timestamp(now)
+		if err := s.insert(ctx, c, &r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setIf sets *dst to *src when src is set.
+func setIf[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
