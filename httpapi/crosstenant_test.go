@@ -343,3 +343,24 @@ func disposableMember(t *testing.T, f *fixture, tf *tenantFixture) string {
 	}
 	return tenantPath("/members/" + between(res.Body.String(), `"user_id":"`, `"`))(tf)
 }
+
+// The reference lists' routes are alike; so are their cases.
+func init() {
+	for _, list := range qm.ReferenceLists {
+		seg := "/" + strings.ReplaceAll(list.Name, "_", "-")
+		byID := func(tf *tenantFixture) string { return tenantPath(seg + "/" + tf.refs[list.Name].ID)(tf) }
+		fresh := func(*tenantFixture) string { return fmt.Sprintf(`{"name":"Entry %d"}`, nextSlug()) }
+		cases["GET /api/v1/t/{tenant}"+seg] = routeCase{path: tenantPath(seg), ok: 200}
+		cases["POST /api/v1/t/{tenant}"+seg] = routeCase{path: tenantPath(seg), ok: 201, body: fresh}
+		cases["GET /api/v1/t/{tenant}"+seg+"/{id}"] = routeCase{path: byID, ok: 200}
+		cases["PATCH /api/v1/t/{tenant}"+seg+"/{id}"] = routeCase{path: byID, ok: 200, body: func(*tenantFixture) string { return `{"notes":"patched"}` }}
+		cases["DELETE /api/v1/t/{tenant}"+seg+"/{id}"] = routeCase{path: byID, ok: 204,
+			disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+				r := &qm.Reference{Name: fmt.Sprintf("Doomed %d", nextSlug())}
+				if err := sqlstore.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				return tenantPath(seg + "/" + r.ID)(tf)
+			}}
+	}
+}

@@ -94,6 +94,7 @@ type tenantFixture struct {
 	viewerToken   principal
 	location      *qm.Location
 	department    *qm.Department
+	refs          map[string]*qm.Reference // one entry of each reference list
 	viewerID      string
 	token         *qm.APIToken
 	ctx           context.Context // scoped to the tenant, acting as the system
@@ -194,6 +195,14 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	if err := sqlstore.NewRoleStore(f.e.Identity(), f.e, time.Now).CreateRole(tf.ctx, qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead}}); err != nil {
 		t.Fatal(err)
 	}
+	tf.refs = map[string]*qm.Reference{}
+	for _, list := range qm.ReferenceLists {
+		r := &qm.Reference{Name: "Fixture " + list.Noun}
+		if err := sqlstore.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		tf.refs[list.Name] = r
+	}
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -282,6 +291,14 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal([]any{ls, toks, len(log), tn.State, depts, members, roles})
+	state := []any{ls, toks, len(log), tn.State, depts, members, roles}
+	for _, list := range qm.ReferenceLists {
+		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = append(state, rs)
+	}
+	b, _ := json.Marshal(state)
 	return string(b)
 }

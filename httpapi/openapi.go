@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -84,11 +83,14 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/audit":     {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
 }
 
-// operationID is the handler's name.
+// operationID names an operation after its method and path, which are
+// unique together: "get_t_tenant_locations_id".
 func operationID(rt Route) string {
-	name := runtime.FuncForPC(reflect.ValueOf(rt.Handle).Pointer()).Name()
-	return strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "-fm")
+	p := strings.TrimPrefix(rt.Path, "/api/v1/")
+	return strings.ToLower(rt.Method) + "_" + strings.Trim(nonWord.ReplaceAllString(p, "_"), "_")
 }
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 
 func security(a Access) []any {
 	switch a {

@@ -44,7 +44,9 @@ type Route struct {
 }
 
 // Routes is every route the server answers.
-var Routes = []Route{
+var Routes = append(baseRoutes, referenceRoutes()...)
+
+var baseRoutes = []Route{
 	{"GET", "/healthz", Public, "", (*Server).healthz, nil, statusReply{}, 200},
 	{"GET", "/readyz", Public, "", (*Server).readyz, nil, statusReply{}, 200},
 
@@ -230,4 +232,22 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// referenceRoutes are the routes of every reference list, the same for
+// each: /api/v1/t/{tenant}/categories and so on.
+func referenceRoutes() []Route {
+	var rs []Route
+	for _, list := range qm.ReferenceLists {
+		base := "/api/v1/t/{tenant}/" + strings.ReplaceAll(list.Name, "_", "-")
+		h := referenceHandlers{list}
+		rs = append(rs,
+			Route{"GET", base, Tenant, qm.PermAssetsRead, h.index, nil, referenceList{}, 200},
+			Route{"POST", base, Tenant, qm.PermAssetsWrite, h.create, referenceRequest{}, qm.Reference{}, 201},
+			Route{"GET", base + "/{id}", Tenant, qm.PermAssetsRead, h.get, nil, qm.Reference{}, 200},
+			Route{"PATCH", base + "/{id}", Tenant, qm.PermAssetsWrite, h.update, qm.ReferenceUpdate{}, qm.Reference{}, 200},
+			Route{"DELETE", base + "/{id}", Tenant, qm.PermAssetsWrite, h.delete, nil, nil, 204},
+		)
+	}
+	return rs
 }

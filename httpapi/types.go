@@ -134,3 +134,13 @@ type auditPage struct {
 	Entries    []*qm.AuditEntry `json:"entries"`
 	NextBefore string           `json:"next_before"`
 }
+
+type referenceRequest struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Notes string `json:"notes"`
+}
+
+type referenceList struct {
+	Items []*qm.Reference `json:"items"`
+}
