@@ -59,6 +59,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Locations", func(t *testing.T) { TestLocations(t, h) })
 	t.Run("Departments", func(t *testing.T) { TestDepartments(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
+	t.Run("Models", func(t *testing.T) { TestModels(t, h) })
+	t.Run("Assets", func(t *testing.T) { TestAssets(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })

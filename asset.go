@@ -1,0 +1,207 @@
+package qm
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Model is a kind of asset a manufacturer makes: "Latitude 5440".
+type Model struct {
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	ModelNumber    string    `json:"model_number,omitempty"`
+	CategoryID     string    `json:"category_id"`
+	ManufacturerID string    `json:"manufacturer_id,omitempty"`
+	Notes          string    `json:"notes,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Normalize trims the text fields.
+func (m *Model) Normalize() {
+	for _, f := range []*string{&m.Name, &m.ModelNumber, &m.CategoryID, &m.ManufacturerID, &m.Notes} {
+		*f = strings.TrimSpace(*f)
+	}
+}
+
+// Validate checks a model's own fields; references are checked by the store.
+func (m *Model) Validate() error {
+	fields := map[string]string{}
+	if m.Name == "" || len([]rune(m.Name)) > 200 {
+		fields["name"] = "name is required, at most 200 characters"
+	}
+	if len(m.ModelNumber) > 200 {
+		fields["model_number"] = "model number is longer than 200 characters"
+	}
+	if m.CategoryID == "" {
+		fields["category_id"] = "category is required"
+	}
+	return fieldsError(fields)
+}
+
+// ModelUpdate holds the fields to change; nil leaves a field as it is.
+type ModelUpdate struct {
+	Name           *string `json:"name"`
+	ModelNumber    *string `json:"model_number"`
+	CategoryID     *string `json:"category_id"`
+	ManufacturerID *string `json:"manufacturer_id"`
+	Notes          *string `json:"notes"`
+}
+
+// ModelService manages the models of the tenant in scope.
+type ModelService interface {
+	// CreateModel stores m. EInvalid (also for an unknown category or
+	// manufacturer), EConflict for a taken name and model number.
+	CreateModel(ctx context.Context, m *Model) error
+	// Model returns one model. ENotFound.
+	Model(ctx context.Context, id string) (*Model, error)
+	// Models lists every model by name.
+	Models(ctx context.Context) ([]*Model, error)
+	// UpdateModel changes a model. ENotFound, EInvalid, EConflict.
+	UpdateModel(ctx context.Context, id string, u ModelUpdate) (*Model, error)
+	// DeleteModel removes a model. ENotFound; EConflict while assets use it.
+	DeleteModel(ctx context.Context, id string) error
+}
+
+// Asset is one thing a tenant owns and tracks: a laptop, a server, a phone,
+// a vehicle.
+type Asset struct {
+	ID             string    `json:"id"`
+	Tag            string    `json:"tag"`
+	Name           string    `json:"name,omitempty"`
+	Serial         string    `json:"serial,omitempty"`
+	ModelID        string    `json:"model_id"`
+	StatusID       string    `json:"status_id"`
+	LocationID     string    `json:"location_id,omitempty"`
+	DepartmentID   string    `json:"department_id,omitempty"`
+	SupplierID     string    `json:"supplier_id,omitempty"`
+	PurchaseDate   string    `json:"purchase_date,omitempty"` // YYYY-MM-DD
+	CostCents      *int64    `json:"cost_cents,omitempty"`
+	Currency       string    `json:"currency,omitempty"`
+	OrderNumber    string    `json:"order_number,omitempty"`
+	WarrantyMonths *int      `json:"warranty_months,omitempty"`
+	Notes          string    `json:"notes,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// WarrantyEnd is the last day of the warranty, "" when unknown.
+func (a *Asset) WarrantyEnd() string {
+	if a.PurchaseDate == "" || a.WarrantyMonths == nil {
+		return ""
+	}
+	d, err := time.Parse(time.DateOnly, a.PurchaseDate)
+	if err != nil {
+		return ""
+	}
+	return d.AddDate(0, *a.WarrantyMonths, -1).Format(time.DateOnly)
+}
+
+// Normalize trims the text fields and upper-cases the currency.
+func (a *Asset) Normalize() {
+	for _, f := range []*string{&a.Tag, &a.Name, &a.Serial, &a.ModelID, &a.StatusID, &a.LocationID, &a.DepartmentID,
+		&a.SupplierID, &a.PurchaseDate, &a.Currency, &a.OrderNumber, &a.Notes} {
+		*f = strings.TrimSpace(*f)
+	}
+	a.Currency = strings.ToUpper(a.Currency)
+}
+
+// Validate checks an asset's own fields, reporting every problem at once;
+// references are checked by the store.
+func (a *Asset) Validate() error {
+	fields := map[string]string{}
+	if len(a.Tag) > 100 {
+		fields["tag"] = "tag is longer than 100 characters"
+	}
+	for name, v := range map[string]string{"name": a.Name, "serial": a.Serial, "order_number": a.OrderNumber} {
+		if len([]rune(v)) > 200 {
+			fields[name] = name + " is longer than 200 characters"
+		}
+	}
+	if a.ModelID == "" {
+		fields["model_id"] = "model is required"
+	}
+	if a.PurchaseDate != "" {
+		if _, err := time.Parse(time.DateOnly, a.PurchaseDate); err != nil {
+			fields["purchase_date"] = "purchase date must be YYYY-MM-DD"
+		}
+	}
+	if a.CostCents != nil && *a.CostCents < 0 {
+		fields["cost_cents"] = "cost cannot be negative"
+	}
+	if a.Currency != "" && (len(a.Currency) != 3 || strings.Trim(a.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+		fields["currency"] = "currency must be a three-letter ISO 4217 code"
+	}
+	if a.WarrantyMonths != nil && (*a.WarrantyMonths < 0 || *a.WarrantyMonths > 1200) {
+		fields["warranty_months"] = "warranty months must be between 0 and 1200"
+	}
+	if len([]rune(a.Notes)) > 10000 {
+		fields["notes"] = "notes are longer than 10000 characters"
+	}
+	return fieldsError(fields)
+}
+
+// AssetUpdate holds the fields to change; nil leaves a field as it is.
+type AssetUpdate struct {
+	Tag            *string `json:"tag"`
+	Name           *string `json:"name"`
+	Serial         *string `json:"serial"`
+	ModelID        *string `json:"model_id"`
+	StatusID       *string `json:"status_id"`
+	LocationID     *string `json:"location_id"`
+	DepartmentID   *string `json:"department_id"`
+	SupplierID     *string `json:"supplier_id"`
+	PurchaseDate   *string `json:"purchase_date"`
+	CostCents      *int64  `json:"cost_cents"`
+	Currency       *string `json:"currency"`
+	OrderNumber    *string `json:"order_number"`
+	WarrantyMonths *int    `json:"warranty_months"`
+	Notes          *string `json:"notes"`
+}
+
+// AssetSorts are the columns a list of assets may be sorted by.
+var AssetSorts = []string{"tag", "name", "serial", "created_at", "updated_at"}
+
+// AssetFilter narrows and orders a list of assets.
+type AssetFilter struct {
+	// Q searches tag, name, serial, notes and the model's name.
+	Q            string
+	StatusID     string
+	ModelID      string
+	CategoryID   string
+	LocationID   string
+	DepartmentID string
+	// Sort is one of AssetSorts, "-" in front for descending; default tag.
+	Sort string
+	// After is the cursor a previous page returned.
+	After string
+	// Limit: 0 means 50; more than 500 is cut to 500.
+	Limit int
+}
+
+// AssetPage is one page of a list of assets.
+type AssetPage struct {
+	Assets []*Asset `json:"assets"`
+	// Total counts every asset the filter matches, on all pages.
+	Total int `json:"total"`
+	// Next is the cursor of the next page, "" on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// AssetService manages the assets of the tenant in scope. A user confined
+// to a department sees and changes only the assets of that department and
+// its descendants; others are ENotFound to it.
+type AssetService interface {
+	// CreateAsset stores a; an empty tag gets the tenant's next number.
+	// EInvalid (also for unknown references), EConflict for a taken tag.
+	CreateAsset(ctx context.Context, a *Asset) error
+	// Asset returns one asset. ENotFound.
+	Asset(ctx context.Context, id string) (*Asset, error)
+	// Assets lists a page of assets. EInvalid for a bad sort or cursor.
+	Assets(ctx context.Context, f AssetFilter) (*AssetPage, error)
+	// UpdateAsset changes an asset. ENotFound, EInvalid, EConflict.
+	UpdateAsset(ctx context.Context, id string, u AssetUpdate) (*Asset, error)
+	// DeleteAsset removes an asset. ENotFound.
+	DeleteAsset(ctx context.Context, id string) error
+}

@@ -1,0 +1,410 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// AssetStore is the qm.AssetService on any engine and tier.
+type AssetStore struct {
+	router Router
+	now    func() time.Time
+}
+
+var _ qm.AssetService = (*AssetStore)(nil)
+
+// NewAssetStore returns an AssetStore.
+func NewAssetStore(router Router, now func() time.Time) *AssetStore {
+	return &AssetStore{router: router, now: now}
+}
+
+const assetColumns = `id, tag, name, serial, model_id, status_id, location_id, department_id, supplier_id,
+	CAST(purchase_date AS TEXT), cost_cents, currency, order_number, warranty_months, notes, created_at, updated_at`
+
+var errAssetNotFound = qm.Errorf(qm.ENotFound, "asset not found")
+
+// defaultTagPrefix starts the tags the tenant's assets are numbered with.
+const defaultTagPrefix = "ASSET-"
+
+// subtree is a condition on column: the department of the principal in ctx
+// and its descendants, or nothing for a principal not confined to one. It
+// adds its argument to args.
+func subtree(ctx context.Context, column string, args *[]any) string {
+	dept := tenancy.PrincipalFrom(ctx).DepartmentID
+	if dept == "" {
+		return ""
+	}
+	*args = append(*args, dept)
+	return fmt.Sprintf(` AND %s IN (WITH RECURSIVE sub(id) AS (
+		SELECT id FROM departments WHERE tenant_id = $1 AND id = $%d
+		UNION
+		SELECT d.id FROM departments d JOIN sub ON d.tenant_id = $1 AND d.parent_id = sub.id
+	) SELECT id FROM sub)`, column, len(*args))
+}
+
+// inScope checks that a department-confined principal places an asset in
+// its own part of the tree.
+func inScope(ctx context.Context, c Conn, deptID string) error {
+	args := []any{c.TenantID(), deptID}
+	cond := subtree(ctx, "id", &args)
+	if cond == "" {
+		return nil
+	}
+	var one int
+	err := c.QueryRow(ctx, `SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2`+cond, args...).Scan(&one)
+	if errors.Is(err, ErrNoRows) {
+		return &qm.Error{Code: qm.EInvalid, Message: "you may place assets only in your own department or below it",
+			Fields: map[string]string{"department_id": "outside your department"}}
+	}
+	return err
+}
+
+// checkRefs checks every reference of a, and fills in defaults: the
+// principal's department, the first deployable status.
+func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
+	if a.DepartmentID == "" {
+		a.DepartmentID = tenancy.PrincipalFrom(ctx).DepartmentID
+	}
+	if a.StatusID == "" {
+		err := c.QueryRow(ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2 ORDER BY name LIMIT 1`,
+			c.TenantID(), qm.StatusDeployable).Scan(&a.StatusID)
+		if err != nil && !errors.Is(err, ErrNoRows) {
+			return err
+		}
+	}
+	for _, ref := range []struct {
+		table, field, noun, id string
+		required               bool
+	}{
+		{"models", "model_id", "model", a.ModelID, true},
+		{"status_labels", "status_id", "status label", a.StatusID, true},
+		{"locations", "location_id", "location", a.LocationID, false},
+		{"departments", "department_id", "department", a.DepartmentID, false},
+		{"suppliers", "supplier_id", "supplier", a.SupplierID, false},
+	} {
+		if err := refExists(ctx, c, ref.table, ref.field, ref.noun, ref.id, ref.required); err != nil {
+			return err
+		}
+	}
+	if a.DepartmentID == "" {
+		return nil // only a principal confined to no department gets here
+	}
+	return inScope(ctx, c, a.DepartmentID)
+}
+
+// nextTag returns the tenant's next free automatic tag.
+func (s *AssetStore) nextTag(ctx context.Context, c Conn) (string, error) {
+	for range 100 {
+		var prefix string
+		var next int64
+		err := c.QueryRow(ctx, `SELECT prefix, next FROM asset_tag_counters WHERE tenant_id = $1`, c.TenantID()).Scan(&prefix, &next)
+		switch {
+		case errors.Is(err, ErrNoRows):
+			prefix, next = defaultTagPrefix, 1
+			_, err = c.Exec(ctx, `INSERT INTO asset_tag_counters (tenant_id, prefix, next) VALUES ($1, $2, $3)`, c.TenantID(), prefix, next+1)
+		case err == nil:
+			_, err = c.Exec(ctx, `UPDATE asset_tag_counters SET next = $2 WHERE tenant_id = $1`, c.TenantID(), next+1)
+		}
+		if err != nil {
+			return "", fmt.Errorf("number asset tag: %w", err)
+		}
+		tag := fmt.Sprintf("%s%06d", prefix, next)
+		var one int
+		if err := c.QueryRow(ctx, `SELECT 1 FROM assets WHERE tenant_id = $1 AND tag = $2`, c.TenantID(), tag).Scan(&one); errors.Is(err, ErrNoRows) {
+			return tag, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", qm.Errorf(qm.EConflict, "could not find a free asset tag: give one")
+}
+
+// CreateAsset implements qm.AssetService.
+func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	a.ID = NewID()
+	a.CreatedAt = Timestamp(s.now())
+	a.UpdatedAt = a.CreatedAt
+	return s.router.Update(ctx, func(c Conn) error {
+		if err := s.checkRefs(ctx, c, a); err != nil {
+			return err
+		}
+		if a.Tag == "" {
+			tag, err := s.nextTag(ctx, c)
+			if err != nil {
+				return err
+			}
+			a.Tag = tag
+		}
+		_, err := c.Exec(ctx, `INSERT INTO assets (tenant_id, id, tag, name, serial, model_id, status_id, location_id, department_id,
+			supplier_id, purchase_date, cost_cents, currency, order_number, warranty_months, notes, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			assetArgs(c.TenantID(), a)...)
+		if err != nil {
+			return assetError(err, "create asset")
+		}
+		return Audit(ctx, c, a.CreatedAt, "asset.create", "asset", a.ID, nil, a)
+	})
+}
+
+func assetArgs(tenantID string, a *qm.Asset) []any {
+	return []any{tenantID, a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, nullable(a.LocationID), nullable(a.DepartmentID),
+		nullable(a.SupplierID), nullable(a.PurchaseDate), a.CostCents, a.Currency, a.OrderNumber, a.WarrantyMonths, a.Notes, a.CreatedAt, a.UpdatedAt}
+}
+
+// Asset implements qm.AssetService.
+func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
+	var a *qm.Asset
+	err := s.router.View(ctx, func(c Conn) (err error) {
+		a, err = findAsset(ctx, c, id)
+		return err
+	})
+	return a, err
+}
+
+func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
+	if !ValidID(id) {
+		return nil, errAssetNotFound
+	}
+	args := []any{c.TenantID(), id}
+	cond := subtree(ctx, "department_id", &args)
+	a, err := scanAsset(c.QueryRow(ctx, `SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND id = $2`+cond, args...))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errAssetNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get asset: %w", err)
+	}
+	return a, nil
+}
+
+// assetCursor is where a page ended: the sort column's value and the id.
+type assetCursor struct {
+	Value string `json:"v"`
+	ID    string `json:"id"`
+}
+
+// Assets implements qm.AssetService.
+func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPage, error) {
+	switch {
+	case f.Limit <= 0:
+		f.Limit = 50
+	case f.Limit > 500:
+		f.Limit = 500
+	}
+	sort, desc := strings.CutPrefix(f.Sort, "-")
+	if sort == "" {
+		sort = "tag"
+	}
+	if !slices.Contains(qm.AssetSorts, sort) {
+		return nil, qm.Errorf(qm.EBadRequest, "cannot sort by %q: use one of %s, with - for descending", f.Sort, strings.Join(qm.AssetSorts, ", "))
+	}
+	var after *assetCursor
+	if f.After != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.After)
+		if err == nil {
+			err = json.Unmarshal(b, &after)
+		}
+		if err != nil || !ValidID(after.ID) {
+			return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
+		}
+	}
+	page := &qm.AssetPage{Assets: []*qm.Asset{}}
+	err := s.router.View(ctx, func(c Conn) error {
+		var where strings.Builder
+		args := []any{c.TenantID()}
+		where.WriteString(`tenant_id = $1`)
+		add := func(cond string, v any) {
+			args = append(args, v)
+			fmt.Fprintf(&where, " AND "+cond, len(args))
+		}
+		for col, v := range map[string]string{"status_id": f.StatusID, "model_id": f.ModelID, "location_id": f.LocationID, "department_id": f.DepartmentID} {
+			if v != "" {
+				if !ValidID(v) {
+					return nil // no asset has it
+				}
+				add(col+" = $%d", v)
+			}
+		}
+		if f.CategoryID != "" {
+			if !ValidID(f.CategoryID) {
+				return nil
+			}
+			add("model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND category_id = $%d)", f.CategoryID)
+		}
+		if q := strings.TrimSpace(f.Q); q != "" {
+			add(`(LOWER(tag) LIKE $%[1]d ESCAPE '\' OR LOWER(name) LIKE $%[1]d ESCAPE '\' OR LOWER(serial) LIKE $%[1]d ESCAPE '\'
+				OR LOWER(notes) LIKE $%[1]d ESCAPE '\'
+				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE $%[1]d ESCAPE '\'))`, likePattern(q))
+		}
+		where.WriteString(subtree(ctx, "department_id", &args))
+		if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM assets WHERE `+where.String(), args...).Scan(&page.Total); err != nil {
+			return fmt.Errorf("count assets: %w", err)
+		}
+		op, dir := ">", "ASC"
+		if desc {
+			op, dir = "<", "DESC"
+		}
+		if after != nil {
+			var v any = after.Value
+			if sort == "created_at" || sort == "updated_at" {
+				t, err := time.Parse(time.RFC3339Nano, after.Value)
+				if err != nil {
+					return qm.Errorf(qm.EBadRequest, "the cursor is not one this list gave")
+				}
+				v = Timestamp(t)
+			}
+			args = append(args, v, after.ID)
+			fmt.Fprintf(&where, " AND (%s %s $%d OR (%s = $%d AND id %s $%d))", sort, op, len(args)-1, sort, len(args)-1, op, len(args))
+		}
+		args = append(args, f.Limit+1)
+		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM assets WHERE %s ORDER BY %s %s, id %s LIMIT $%d`,
+			assetColumns, where.String(), sort, dir, dir, len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("list assets: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAsset(rows)
+			if err != nil {
+				return fmt.Errorf("list assets: %w", err)
+			}
+			page.Assets = append(page.Assets, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Assets) > f.Limit {
+		page.Assets = page.Assets[:f.Limit]
+		last := page.Assets[f.Limit-1]
+		b, _ := json.Marshal(assetCursor{Value: sortValue(last, sort), ID: last.ID})
+		page.Next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return page, nil
+}
+
+func sortValue(a *qm.Asset, sort string) string {
+	switch sort {
+	case "name":
+		return a.Name
+	case "serial":
+		return a.Serial
+	case "created_at":
+		return a.CreatedAt.Format(time.RFC3339Nano)
+	case "updated_at":
+		return a.UpdatedAt.Format(time.RFC3339Nano)
+	}
+	return a.Tag
+}
+
+// likePattern makes a LIKE pattern that finds q anywhere, q's own % and _
+// matched literally.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(q)) + "%"
+}
+
+// UpdateAsset implements qm.AssetService.
+func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdate) (*qm.Asset, error) {
+	var a *qm.Asset
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := findAsset(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		a = &after
+		for dst, src := range map[*string]*string{&a.Tag: u.Tag, &a.Name: u.Name, &a.Serial: u.Serial, &a.ModelID: u.ModelID,
+			&a.StatusID: u.StatusID, &a.LocationID: u.LocationID, &a.DepartmentID: u.DepartmentID, &a.SupplierID: u.SupplierID,
+			&a.PurchaseDate: u.PurchaseDate, &a.Currency: u.Currency, &a.OrderNumber: u.OrderNumber, &a.Notes: u.Notes} {
+			setIf(dst, src)
+		}
+		if u.CostCents != nil {
+			a.CostCents = u.CostCents
+		}
+		if u.WarrantyMonths != nil {
+			a.WarrantyMonths = u.WarrantyMonths
+		}
+		a.Normalize()
+		if a.Tag == "" {
+			return &qm.Error{Code: qm.EInvalid, Message: "an asset keeps a tag", Fields: map[string]string{"tag": "required"}}
+		}
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		if err := s.checkRefs(ctx, c, a); err != nil {
+			return err
+		}
+		a.UpdatedAt = Timestamp(s.now())
+		args := assetArgs(c.TenantID(), a)
+		args = append(args[:16], a.UpdatedAt) // every column but created_at
+		_, err = c.Exec(ctx, `UPDATE assets SET tag = $3, name = $4, serial = $5, model_id = $6, status_id = $7, location_id = $8,
+			department_id = $9, supplier_id = $10, purchase_date = $11, cost_cents = $12, currency = $13, order_number = $14,
+			warranty_months = $15, notes = $16, updated_at = $17 WHERE tenant_id = $1 AND id = $2`, args...)
+		if err != nil {
+			return assetError(err, "update asset")
+		}
+		return Audit(ctx, c, a.UpdatedAt, "asset.update", "asset", a.ID, before, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// DeleteAsset implements qm.AssetService.
+func (s *AssetStore) DeleteAsset(ctx context.Context, id string) error {
+	return s.router.Update(ctx, func(c Conn) error {
+		before, err := findAsset(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if _, err := c.Exec(ctx, `DELETE FROM assets WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
+			return fmt.Errorf("delete asset: %w", err)
+		}
+		return Audit(ctx, c, s.now(), "asset.delete", "asset", id, before, nil)
+	})
+}
+
+func scanAsset(r Row) (*qm.Asset, error) {
+	var a qm.Asset
+	var loc, dept, supplier, purchased sql.NullString
+	var cost, warranty sql.NullInt64
+	err := r.Scan(&a.ID, &a.Tag, &a.Name, &a.Serial, &a.ModelID, &a.StatusID, &loc, &dept, &supplier, &purchased,
+		&cost, &a.Currency, &a.OrderNumber, &warranty, &a.Notes, &a.CreatedAt, &a.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	a.LocationID, a.DepartmentID, a.SupplierID, a.PurchaseDate = loc.String, dept.String, supplier.String, purchased.String
+	if cost.Valid {
+		a.CostCents = &cost.Int64
+	}
+	if warranty.Valid {
+		w := int(warranty.Int64)
+		a.WarrantyMonths = &w
+	}
+	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	return &a, nil
+}
+
+func assetError(err error, op string) error {
+	if IsConstraint(err, Unique) {
+		return &qm.Error{Code: qm.EConflict, Message: "another asset has this tag", Fields: map[string]string{"tag": "already taken"}}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// ModelStore is the qm.ModelService on any engine and tier.
+type ModelStore struct {
+	router Router
+	now    func() time.Time
+}
+
+var _ qm.ModelService = (*ModelStore)(nil)
+
+// NewModelStore returns a ModelStore.
+func NewModelStore(router Router, now func() time.Time) *ModelStore {
+	return &ModelStore{router: router, now: now}
+}
+
+const modelColumns = `id, name, model_number, category_id, manufacturer_id, notes, created_at, updated_at`
+
+var errModelNotFound = qm.Errorf(qm.ENotFound, "model not found")
+
+// refExists checks that id names a row of table (a constant of the
+// caller's) in the tenant c is bound to; "" passes unless required. The
+// composite foreign key is the backstop; this gives the field's message.
+func refExists(ctx context.Context, c Conn, table, field, noun, id string, required bool) error {
+	if id == "" && !required {
+		return nil
+	}
+	bad := &qm.Error{Code: qm.EInvalid, Message: "unknown " + noun, Fields: map[string]string{field: "no such " + noun}}
+	if !ValidID(id) {
+		return bad
+	}
+	var one int
+	err := c.QueryRow(ctx, `SELECT 1 FROM `+table+` WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id).Scan(&one)
+	if errors.Is(err, ErrNoRows) {
+		return bad
+	}
+	return err
+}
+
+func (s *ModelStore) checkRefs(ctx context.Context, c Conn, m *qm.Model) error {
+	if err := refExists(ctx, c, "categories", "category_id", "category", m.CategoryID, true); err != nil {
+		return err
+	}
+	return refExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", m.ManufacturerID, false)
+}
+
+// CreateModel implements qm.ModelService.
+func (s *ModelStore) CreateModel(ctx context.Context, m *qm.Model) error {
+	m.Normalize()
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	m.ID = NewID()
+	m.CreatedAt = Timestamp(s.now())
+	m.UpdatedAt = m.CreatedAt
+	return s.router.Update(ctx, func(c Conn) error {
+		if err := s.checkRefs(ctx, c, m); err != nil {
+			return err
+		}
+		_, err := c.Exec(ctx, `INSERT INTO models (tenant_id, `+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), m.Notes, m.CreatedAt, m.UpdatedAt)
+		if err != nil {
+			return modelError(err, "create model")
+		}
+		return Audit(ctx, c, m.CreatedAt, "model.create", "model", m.ID, nil, m)
+	})
+}
+
+// Model implements qm.ModelService.
+func (s *ModelStore) Model(ctx context.Context, id string) (*qm.Model, error) {
+	var m *qm.Model
+	err := s.router.View(ctx, func(c Conn) (err error) {
+		m, err = findModel(ctx, c, id)
+		return err
+	})
+	return m, err
+}
+
+// Models implements qm.ModelService.
+func (s *ModelStore) Models(ctx context.Context) ([]*qm.Model, error) {
+	ms := []*qm.Model{}
+	err := s.router.View(ctx, func(c Conn) error {
+		rows, err := c.Query(ctx, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID())
+		if err != nil {
+			return fmt.Errorf("list models: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanModel(rows)
+			if err != nil {
+				return fmt.Errorf("list models: %w", err)
+			}
+			ms = append(ms, m)
+		}
+		return rows.Err()
+	})
+	return ms, err
+}
+
+// UpdateModel implements qm.ModelService.
+func (s *ModelStore) UpdateModel(ctx context.Context, id string, u qm.ModelUpdate) (*qm.Model, error) {
+	var m *qm.Model
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := findModel(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		m = &after
+		setIf(&m.Name, u.Name)
+		setIf(&m.ModelNumber, u.ModelNumber)
+		setIf(&m.CategoryID, u.CategoryID)
+		setIf(&m.ManufacturerID, u.ManufacturerID)
+		setIf(&m.Notes, u.Notes)
+		m.Normalize()
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		if err := s.checkRefs(ctx, c, m); err != nil {
+			return err
+		}
+		m.UpdatedAt = Timestamp(s.now())
+		_, err = c.Exec(ctx, `UPDATE models SET name = $3, model_number = $4, category_id = $5, manufacturer_id = $6, notes = $7, updated_at = $8
+			WHERE tenant_id = $1 AND id = $2`, c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), m.Notes, m.UpdatedAt)
+		if err != nil {
+			return modelError(err, "update model")
+		}
+		return Audit(ctx, c, m.UpdatedAt, "model.update", "model", m.ID, before, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DeleteModel implements qm.ModelService.
+func (s *ModelStore) DeleteModel(ctx context.Context, id string) error {
+	return s.router.Update(ctx, func(c Conn) error {
+		before, err := findModel(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		_, err = c.Exec(ctx, `DELETE FROM models WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
+		if IsConstraint(err, ForeignKey) {
+			return qm.Errorf(qm.EConflict, "model %q is used by assets", before.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("delete model: %w", err)
+		}
+		return Audit(ctx, c, s.now(), "model.delete", "model", id, before, nil)
+	})
+}
+
+func findModel(ctx context.Context, c Conn, id string) (*qm.Model, error) {
+	if !ValidID(id) {
+		return nil, errModelNotFound
+	}
+	m, err := scanModel(c.QueryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errModelNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get model: %w", err)
+	}
+	return m, nil
+}
+
+func scanModel(r Row) (*qm.Model, error) {
+	var m qm.Model
+	var maker sql.NullString
+	if err := r.Scan(&m.ID, &m.Name, &m.ModelNumber, &m.CategoryID, &maker, &m.Notes, &m.CreatedAt, &m.UpdatedAt); err != nil {
+		return nil, err
+	}
+	m.ManufacturerID = maker.String
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return &m, nil
+}
+
+func modelError(err error, op string) error {
+	if IsConstraint(err, Unique) {
+		return &qm.Error{Code: qm.EConflict, Message: "a model with this name and model number already exists", Fields: map[string]string{"name": "already taken"}}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
