@@ -194,6 +194,29 @@ func TestCrossTenant(t *testing.T) {
 					checkAllowed(t, f, rt, c, a)
 				})
 			}
+			t.Run("AssetNamesOtherTenantsReferences", func(t *testing.T) {
+				before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
+				for _, body := range []string{
+					`{"model_id":"` + b.model.ID + `"}`,
+					`{"model_id":"` + a.model.ID + `","location_id":"` + b.location.ID + `"}`,
+					`{"model_id":"` + a.model.ID + `","department_id":"` + b.department.ID + `"}`,
+					`{"model_id":"` + a.model.ID + `","status_id":"` + b.refs["status_labels"].ID + `"}`,
+					`{"model_id":"` + a.model.ID + `","supplier_id":"` + b.refs["suppliers"].ID + `"}`,
+				} {
+					for _, req := range [][2]string{{"POST", tenantPath("/assets")(a)}, {"PATCH", tenantPath("/assets/" + a.asset.ID)(a)}} {
+						if res := f.do(t, a.admin, req[0], req[1], body); res.Code != http.StatusUnprocessableEntity {
+							t.Errorf("%s %s %s: got %d %s, want 422", req[0], req[1], body, res.Code, res.Body)
+						}
+					}
+				}
+				res := f.do(t, a.admin, "POST", tenantPath("/models")(a), `{"name":"Linked","category_id":"`+b.refs["categories"].ID+`"}`)
+				if res.Code != http.StatusUnprocessableEntity {
+					t.Errorf("model with B's category: got %d, want 422", res.Code)
+				}
+				if f.snapshot(t, a) != before || f.snapshot(t, b) != beforeB {
+					t.Fatal("a refused request changed data")
+				}
+			})
 			t.Run("BodyCarriesTenantID", func(t *testing.T) {
 				before := f.snapshot(t, a)
 				res := f.do(t, a.admin, "POST", tenantPath("/locations")(a), `{"name":"Sneaky","tenant_id":"`+b.t.ID+`"}`)
@@ -346,6 +369,40 @@ func disposableMember(t *testing.T, f *fixture, tf *tenantFixture) string {
 
 // The reference lists' routes are alike; so are their cases.
 func init() {
+	byID := func(seg string, id func(*tenantFixture) string) func(tf *tenantFixture) string {
+		return func(tf *tenantFixture) string { return tenantPath(seg + "/" + id(tf))(tf) }
+	}
+	model := func(tf *tenantFixture) string { return tf.model.ID }
+	asset := func(tf *tenantFixture) string { return tf.asset.ID }
+	cases["GET /api/v1/t/{tenant}/models"] = routeCase{path: tenantPath("/models"), ok: 200}
+	cases["POST /api/v1/t/{tenant}/models"] = routeCase{path: tenantPath("/models"), ok: 201, body: func(tf *tenantFixture) string {
+		return fmt.Sprintf(`{"name":"Model %d","category_id":"%s"}`, nextSlug(), tf.refs["categories"].ID)
+	}}
+	cases["GET /api/v1/t/{tenant}/models/{id}"] = routeCase{path: byID("/models", model), ok: 200}
+	cases["PATCH /api/v1/t/{tenant}/models/{id}"] = routeCase{path: byID("/models", model), ok: 200, body: func(*tenantFixture) string { return `{"notes":"patched"}` }}
+	cases["DELETE /api/v1/t/{tenant}/models/{id}"] = routeCase{path: byID("/models", model), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			m := &qm.Model{Name: fmt.Sprintf("Doomed %d", nextSlug()), CategoryID: tf.refs["categories"].ID}
+			if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			return tenantPath("/models/" + m.ID)(tf)
+		}}
+	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
+	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {
+		return `{"model_id":"` + tf.model.ID + `"}`
+	}}
+	cases["GET /api/v1/t/{tenant}/assets/{id}"] = routeCase{path: byID("/assets", asset), ok: 200}
+	cases["PATCH /api/v1/t/{tenant}/assets/{id}"] = routeCase{path: byID("/assets", asset), ok: 200, body: func(*tenantFixture) string { return `{"notes":"patched"}` }}
+	cases["DELETE /api/v1/t/{tenant}/assets/{id}"] = routeCase{path: byID("/assets", asset), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			a := &qm.Asset{ModelID: tf.model.ID}
+			if err := sqlstore.NewAssetStore(f.e, time.Now).CreateAsset(tf.ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			return tenantPath("/assets/" + a.ID)(tf)
+		}}
+
 	for _, list := range qm.ReferenceLists {
 		seg := "/" + strings.ReplaceAll(list.Name, "_", "-")
 		byID := func(tf *tenantFixture) string { return tenantPath(seg + "/" + tf.refs[list.Name].ID)(tf) }

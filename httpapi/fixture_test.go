@@ -95,6 +95,8 @@ type tenantFixture struct {
 	location      *qm.Location
 	department    *qm.Department
 	refs          map[string]*qm.Reference // one entry of each reference list
+	model         *qm.Model
+	asset         *qm.Asset
 	viewerID      string
 	token         *qm.APIToken
 	ctx           context.Context // scoped to the tenant, acting as the system
@@ -203,6 +205,14 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		}
 		tf.refs[list.Name] = r
 	}
+	tf.model = &qm.Model{Name: "Fixture model", CategoryID: tf.refs["categories"].ID}
+	if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
+		t.Fatal(err)
+	}
+	tf.asset = &qm.Asset{ModelID: tf.model.ID, Serial: "SN-" + slug}
+	if err := sqlstore.NewAssetStore(f.e, time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
+		t.Fatal(err)
+	}
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -291,7 +301,15 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, roles}
+	models, err := sqlstore.NewModelStore(f.e, time.Now).Models(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := sqlstore.NewAssetStore(f.e, time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {

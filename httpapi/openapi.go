@@ -81,6 +81,7 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/locations": {"parent_id", "after", "limit"},
 	"GET /api/v1/t/{tenant}/audit":     {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
+	"GET /api/v1/t/{tenant}/assets":    {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
 }
 
 // operationID names an operation after its method and path, which are
@@ -155,6 +156,19 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			// encoding/json lifts an embedded struct's fields.
+			t := f.Type
+			if t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			inner := g.object(t)
+			for k, v := range inner["properties"].(map[string]any) {
+				props[k] = v
+			}
+			required = append(required, inner["required"].([]any)...)
 			continue
 		}
 		if name == "" {

@@ -92,6 +92,18 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/t/{tenant}/roles", Tenant, qm.PermUsersManage, (*Server).createRole, roleRequest{}, qm.Role{}, 201},
 	{"DELETE", "/api/v1/t/{tenant}/roles/{name}", Tenant, qm.PermUsersManage, (*Server).deleteRole, nil, nil, 204},
 
+	{"GET", "/api/v1/t/{tenant}/models", Tenant, qm.PermAssetsRead, (*Server).listModels, nil, modelList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/models", Tenant, qm.PermAssetsWrite, (*Server).createModel, modelRequest{}, qm.Model{}, 201},
+	{"GET", "/api/v1/t/{tenant}/models/{id}", Tenant, qm.PermAssetsRead, (*Server).getModel, nil, qm.Model{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/models/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateModel, qm.ModelUpdate{}, qm.Model{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/models/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteModel, nil, nil, 204},
+
+	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, qm.AssetPage{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, assetView{}, 201},
+	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, assetView{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteAsset, nil, nil, 204},
+
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog, nil, auditPage{}, 200},
 }
 

@@ -52,6 +52,8 @@ type Server struct {
 	members   *sqlstore.MemberStore
 	depts     *sqlstore.DepartmentStore
 	roles     *sqlstore.RoleStore
+	models    *sqlstore.ModelStore
+	assets    *sqlstore.AssetStore
 	openAPI   map[string]any
 	audit     *sqlstore.AuditStore
 }
@@ -75,6 +77,8 @@ func New(cfg Config) *Server {
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
 	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
 	s.roles = sqlstore.NewRoleStore(cfg.Identity, cfg.Router, cfg.Now)
+	s.models = sqlstore.NewModelStore(cfg.Router, cfg.Now)
+	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

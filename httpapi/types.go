@@ -144,3 +144,38 @@ type referenceRequest struct {
 type referenceList struct {
 	Items []*qm.Reference `json:"items"`
 }
+
+type modelRequest struct {
+	Name           string `json:"name"`
+	ModelNumber    string `json:"model_number"`
+	CategoryID     string `json:"category_id"`
+	ManufacturerID string `json:"manufacturer_id"`
+	Notes          string `json:"notes"`
+}
+
+type modelList struct {
+	Models []*qm.Model `json:"models"`
+}
+
+type assetRequest struct {
+	Tag            string `json:"tag"`
+	Name           string `json:"name"`
+	Serial         string `json:"serial"`
+	ModelID        string `json:"model_id"`
+	StatusID       string `json:"status_id"`
+	LocationID     string `json:"location_id"`
+	DepartmentID   string `json:"department_id"`
+	SupplierID     string `json:"supplier_id"`
+	PurchaseDate   string `json:"purchase_date"`
+	CostCents      *int64 `json:"cost_cents"`
+	Currency       string `json:"currency"`
+	OrderNumber    string `json:"order_number"`
+	WarrantyMonths *int   `json:"warranty_months"`
+	Notes          string `json:"notes"`
+}
+
+// assetView is an asset with what is derived from it.
+type assetView struct {
+	*qm.Asset
+	WarrantyEnd string `json:"warranty_end,omitempty"`
+}

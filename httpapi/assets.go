@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/quartermaster/qm"
+)
+
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
+	ms, err := s.models.Models(r.Context())
+	return reply(w, http.StatusOK, modelList{ms}, err)
+}
+
+func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
+	var body modelRequest
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	m := &qm.Model{Name: body.Name, ModelNumber: body.ModelNumber, CategoryID: body.CategoryID, ManufacturerID: body.ManufacturerID, Notes: body.Notes}
+	return reply(w, http.StatusCreated, m, s.models.CreateModel(r.Context(), m))
+}
+
+func (s *Server) getModel(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.models.Model(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, m, err)
+}
+
+func (s *Server) updateModel(w http.ResponseWriter, r *http.Request) error {
+	var u qm.ModelUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	m, err := s.models.UpdateModel(r.Context(), r.PathValue("id"), u)
+	return reply(w, http.StatusOK, m, err)
+}
+
+func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.models.DeleteModel(r.Context(), r.PathValue("id")))
+}
+
+// listAssets answers a filtered, sorted page of assets:
+// ?q=&status_id=&model_id=&category_id=&location_id=&department_id=&sort=&after=&limit=
+func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	page, err := s.assets.Assets(r.Context(), qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"),
+		CategoryID: q.Get("category_id"), LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"),
+		Sort: q.Get("sort"), After: q.Get("after"), Limit: limit})
+	return reply(w, http.StatusOK, page, err)
+}
+
+func (s *Server) createAsset(w http.ResponseWriter, r *http.Request) error {
+	var b assetRequest
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	a := &qm.Asset{Tag: b.Tag, Name: b.Name, Serial: b.Serial, ModelID: b.ModelID, StatusID: b.StatusID, LocationID: b.LocationID,
+		DepartmentID: b.DepartmentID, SupplierID: b.SupplierID, PurchaseDate: b.PurchaseDate, CostCents: b.CostCents,
+		Currency: b.Currency, OrderNumber: b.OrderNumber, WarrantyMonths: b.WarrantyMonths, Notes: b.Notes}
+	return reply(w, http.StatusCreated, viewAsset(a), s.assets.CreateAsset(r.Context(), a))
+}
+
+func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.assets.Asset(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, viewAsset(a), err)
+}
+
+func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request) error {
+	var u qm.AssetUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	a, err := s.assets.UpdateAsset(r.Context(), r.PathValue("id"), u)
+	return reply(w, http.StatusOK, viewAsset(a), err)
+}
+
+func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.assets.DeleteAsset(r.Context(), r.PathValue("id")))
+}
+
+func viewAsset(a *qm.Asset) assetView {
+	if a == nil {
+		return assetView{}
+	}
+	return assetView{Asset: a, WarrantyEnd: a.WarrantyEnd()}
+}
