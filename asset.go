@@ -67,23 +67,72 @@ type ModelService interface {
 // Asset is one thing a tenant owns and tracks: a laptop, a server, a phone,
 // a vehicle.
 type Asset struct {
-	ID             string    `json:"id"`
-	Tag            string    `json:"tag"`
-	Name           string    `json:"name,omitempty"`
-	Serial         string    `json:"serial,omitempty"`
-	ModelID        string    `json:"model_id"`
-	StatusID       string    `json:"status_id"`
-	LocationID     string    `json:"location_id,omitempty"`
-	DepartmentID   string    `json:"department_id,omitempty"`
-	SupplierID     string    `json:"supplier_id,omitempty"`
-	PurchaseDate   string    `json:"purchase_date,omitempty"` // YYYY-MM-DD
-	CostCents      *int64    `json:"cost_cents,omitempty"`
-	Currency       string    `json:"currency,omitempty"`
-	OrderNumber    string    `json:"order_number,omitempty"`
-	WarrantyMonths *int      `json:"warranty_months,omitempty"`
-	Notes          string    `json:"notes,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string `json:"id"`
+	Tag            string `json:"tag"`
+	Name           string `json:"name,omitempty"`
+	Serial         string `json:"serial,omitempty"`
+	ModelID        string `json:"model_id"`
+	StatusID       string `json:"status_id"`
+	LocationID     string `json:"location_id,omitempty"`
+	DepartmentID   string `json:"department_id,omitempty"`
+	SupplierID     string `json:"supplier_id,omitempty"`
+	PurchaseDate   string `json:"purchase_date,omitempty"` // YYYY-MM-DD
+	CostCents      *int64 `json:"cost_cents,omitempty"`
+	Currency       string `json:"currency,omitempty"`
+	OrderNumber    string `json:"order_number,omitempty"`
+	WarrantyMonths *int   `json:"warranty_months,omitempty"`
+	Notes          string `json:"notes,omitempty"`
+	// Holder is who or what has the asset checked out; empty when in.
+	HolderType     string     `json:"holder_type,omitempty"`
+	HolderID       string     `json:"holder_id,omitempty"`
+	CheckedOutAt   *time.Time `json:"checked_out_at,omitempty"`
+	ExpectedReturn string     `json:"expected_return,omitempty"` // YYYY-MM-DD
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// Kinds of holder an asset can be checked out to.
+const (
+	HolderUser     = "user"
+	HolderLocation = "location"
+	HolderAsset    = "asset"
+)
+
+// CheckOut says to whom or what an asset goes.
+type CheckOut struct {
+	HolderType     string `json:"holder_type"`
+	HolderID       string `json:"holder_id"`
+	ExpectedReturn string `json:"expected_return"`
+	Note           string `json:"note"`
+}
+
+// Validate checks the fields.
+func (c CheckOut) Validate() error {
+	fields := map[string]string{}
+	switch c.HolderType {
+	case HolderUser, HolderLocation, HolderAsset:
+	default:
+		fields["holder_type"] = "holder_type must be user, location or asset"
+	}
+	if c.HolderID == "" {
+		fields["holder_id"] = "holder_id is required"
+	}
+	if c.ExpectedReturn != "" {
+		if _, err := time.Parse(time.DateOnly, c.ExpectedReturn); err != nil {
+			fields["expected_return"] = "expected return must be YYYY-MM-DD"
+		}
+	}
+	if len([]rune(c.Note)) > 2000 {
+		fields["note"] = "note is longer than 2000 characters"
+	}
+	return fieldsError(fields)
+}
+
+// CheckIn says where a returned asset goes.
+type CheckIn struct {
+	// LocationID, when set, becomes the asset's location.
+	LocationID string `json:"location_id"`
+	Note       string `json:"note"`
 }
 
 // WarrantyEnd is the last day of the warranty, "" when unknown.
@@ -204,4 +253,13 @@ type AssetService interface {
 	UpdateAsset(ctx context.Context, id string, u AssetUpdate) (*Asset, error)
 	// DeleteAsset removes an asset. ENotFound.
 	DeleteAsset(ctx context.Context, id string) error
+	// CheckOut hands an asset to a user of the tenant, a location or
+	// another asset. ENotFound; EInvalid for a bad or unknown holder;
+	// EConflict when it is already out or its status is not deployable.
+	CheckOut(ctx context.Context, id string, co CheckOut) (*Asset, error)
+	// CheckIn takes an asset back. ENotFound; EConflict when it is not out.
+	CheckIn(ctx context.Context, id string, ci CheckIn) (*Asset, error)
+	// History lists what happened to an asset, newest first, from the
+	// audit log. ENotFound.
+	History(ctx context.Context, id string) ([]*AuditEntry, error)
 }

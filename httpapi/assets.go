@@ -87,3 +87,26 @@ func viewAsset(a *qm.Asset) assetView {
 	}
 	return assetView{Asset: a, WarrantyEnd: a.WarrantyEnd()}
 }
+
+func (s *Server) checkOutAsset(w http.ResponseWriter, r *http.Request) error {
+	var co qm.CheckOut
+	if err := decode(r, &co); err != nil {
+		return err
+	}
+	a, err := s.assets.CheckOut(r.Context(), r.PathValue("id"), co)
+	return reply(w, http.StatusOK, viewAsset(a), err)
+}
+
+func (s *Server) checkInAsset(w http.ResponseWriter, r *http.Request) error {
+	var ci qm.CheckIn
+	if err := decode(r, &ci); err != nil {
+		return err
+	}
+	a, err := s.assets.CheckIn(r.Context(), r.PathValue("id"), ci)
+	return reply(w, http.StatusOK, viewAsset(a), err)
+}
+
+func (s *Server) assetHistory(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.assets.History(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, assetHistory{es}, err)
+}

@@ -209,6 +209,15 @@ func TestCrossTenant(t *testing.T) {
 						}
 					}
 				}
+				for _, body := range []string{
+					`{"holder_type":"user","holder_id":"` + b.viewerID + `"}`,
+					`{"holder_type":"location","holder_id":"` + b.location.ID + `"}`,
+					`{"holder_type":"asset","holder_id":"` + b.asset.ID + `"}`,
+				} {
+					if res := f.do(t, a.admin, "POST", tenantPath("/assets/"+a.asset.ID+"/checkout")(a), body); res.Code != http.StatusUnprocessableEntity {
+						t.Errorf("check out to %s: got %d %s, want 422", body, res.Code, res.Body)
+					}
+				}
 				res := f.do(t, a.admin, "POST", tenantPath("/models")(a), `{"name":"Linked","category_id":"`+b.refs["categories"].ID+`"}`)
 				if res.Code != http.StatusUnprocessableEntity {
 					t.Errorf("model with B's category: got %d, want 422", res.Code)
@@ -388,6 +397,31 @@ func init() {
 			}
 			return tenantPath("/models/" + m.ID)(tf)
 		}}
+	cases["POST /api/v1/t/{tenant}/assets/{id}/checkout"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/checkout" }, ok: 200,
+		body: func(tf *tenantFixture) string {
+			return `{"holder_type":"location","holder_id":"` + tf.location.ID + `"}`
+		},
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			a := &qm.Asset{ModelID: tf.model.ID}
+			if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			return tenantPath("/assets/" + a.ID + "/checkout")(tf)
+		}}
+	cases["POST /api/v1/t/{tenant}/assets/{id}/checkin"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/checkin" }, ok: 200,
+		body: func(*tenantFixture) string { return `{"note":"back"}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			s := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now)
+			a := &qm.Asset{ModelID: tf.model.ID}
+			if err := s.CreateAsset(tf.ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CheckOut(tf.ctx, a.ID, qm.CheckOut{HolderType: qm.HolderUser, HolderID: tf.viewerID}); err != nil {
+				t.Fatal(err)
+			}
+			return tenantPath("/assets/" + a.ID + "/checkin")(tf)
+		}}
+	cases["GET /api/v1/t/{tenant}/assets/{id}/history"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/history" }, ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
 	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {
 		return `{"model_id":"` + tf.model.ID + `"}`
@@ -397,7 +431,7 @@ func init() {
 	cases["DELETE /api/v1/t/{tenant}/assets/{id}"] = routeCase{path: byID("/assets", asset), ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			a := &qm.Asset{ModelID: tf.model.ID}
-			if err := sqlstore.NewAssetStore(f.e, time.Now).CreateAsset(tf.ctx, a); err != nil {
+			if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, a); err != nil {
 				t.Fatal(err)
 			}
 			return tenantPath("/assets/" + a.ID)(tf)

@@ -210,7 +210,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		t.Fatal(err)
 	}
 	tf.asset = &qm.Asset{ModelID: tf.model.ID, Serial: "SN-" + slug}
-	if err := sqlstore.NewAssetStore(f.e, time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
+	if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
 		t.Fatal(err)
 	}
 	tf.department = &qm.Department{Name: "Logistics"}
@@ -305,7 +305,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets, err := sqlstore.NewAssetStore(f.e, time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
+	assets, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

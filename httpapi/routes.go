@@ -103,6 +103,9 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},
 	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, assetView{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteAsset, nil, nil, 204},
+	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkout", Tenant, qm.PermAssetsWrite, (*Server).checkOutAsset, qm.CheckOut{}, assetView{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkin", Tenant, qm.PermAssetsWrite, (*Server).checkInAsset, qm.CheckIn{}, assetView{}, 200},
+	{"GET", "/api/v1/t/{tenant}/assets/{id}/history", Tenant, qm.PermAssetsRead, (*Server).assetHistory, nil, assetHistory{}, 200},
 
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog, nil, auditPage{}, 200},
 }

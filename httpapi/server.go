@@ -78,7 +78,7 @@ func New(cfg Config) *Server {
 	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
 	s.roles = sqlstore.NewRoleStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.models = sqlstore.NewModelStore(cfg.Router, cfg.Now)
-	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Now)
+	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

@@ -179,3 +179,8 @@ type assetView struct {
 	*qm.Asset
 	WarrantyEnd string `json:"warranty_end,omitempty"`
 }
+
+// assetHistory is what happened to an asset, newest first.
+type assetHistory struct {
+	Entries []*qm.AuditEntry `json:"entries"`
+}

@@ -17,19 +17,22 @@ import (
 
 // AssetStore is the qm.AssetService on any engine and tier.
 type AssetStore struct {
-	router Router
-	now    func() time.Time
+	router   Router
+	identity *Identity
+	now      func() time.Time
 }
 
 var _ qm.AssetService = (*AssetStore)(nil)
 
-// NewAssetStore returns an AssetStore.
-func NewAssetStore(router Router, now func() time.Time) *AssetStore {
-	return &AssetStore{router: router, now: now}
+// NewAssetStore returns an AssetStore; identity tells who the tenant's
+// users are, for check-outs to them.
+func NewAssetStore(router Router, identity *Identity, now func() time.Time) *AssetStore {
+	return &AssetStore{router: router, identity: identity, now: now}
 }
 
 const assetColumns = `id, tag, name, serial, model_id, status_id, location_id, department_id, supplier_id,
-	CAST(purchase_date AS TEXT), cost_cents, currency, order_number, warranty_months, notes, created_at, updated_at`
+	CAST(purchase_date AS TEXT), cost_cents, currency, order_number, warranty_months, notes,
+	holder_type, holder_id, checked_out_at, CAST(expected_return AS TEXT), created_at, updated_at`
 
 var errAssetNotFound = qm.Errorf(qm.ENotFound, "asset not found")
 
@@ -383,14 +386,16 @@ func (s *AssetStore) DeleteAsset(ctx context.Context, id string) error {
 
 func scanAsset(r Row) (*qm.Asset, error) {
 	var a qm.Asset
-	var loc, dept, supplier, purchased sql.NullString
+	var loc, dept, supplier, purchased, expected sql.NullString
 	var cost, warranty sql.NullInt64
+	var out sql.NullTime
 	err := r.Scan(&a.ID, &a.Tag, &a.Name, &a.Serial, &a.ModelID, &a.StatusID, &loc, &dept, &supplier, &purchased,
-		&cost, &a.Currency, &a.OrderNumber, &warranty, &a.Notes, &a.CreatedAt, &a.UpdatedAt)
+		&cost, &a.Currency, &a.OrderNumber, &warranty, &a.Notes, &a.HolderType, &a.HolderID, &out, &expected, &a.CreatedAt, &a.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
 	a.LocationID, a.DepartmentID, a.SupplierID, a.PurchaseDate = loc.String, dept.String, supplier.String, purchased.String
+	a.CheckedOutAt, a.ExpectedReturn = timePtr(out), expected.String
 	if cost.Valid {
 		a.CostCents = &cost.Int64
 	}

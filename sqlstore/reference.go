@@ -32,7 +32,9 @@ func (s *ReferenceStore) action(verb string) string {
 	return strings.ReplaceAll(s.list.Noun, " ", "_") + "." + verb
 }
 
-func (s *ReferenceStore) notFound() error { return qm.Errorf(qm.ENotFound, "%s not found", s.list.Noun) }
+func (s *ReferenceStore) notFound() error {
+	return qm.Errorf(qm.ENotFound, "%s not found", s.list.Noun)
+}
 
 // Create implements qm.ReferenceService.
 func (s *ReferenceStore) Create(ctx context.Context, r *qm.Reference) error {

@@ -64,7 +64,7 @@ func TestModels(t *testing.T, h Harness) {
 		_, err = s.UpdateModel(ctxA, a.model.ID, qm.ModelUpdate{CategoryID: ptr(b.category.ID)})
 		wantCode(t, err, qm.EInvalid)
 	})
-	if err := sqlstore.NewAssetStore(e, clock()).CreateAsset(ctxA, &qm.Asset{ModelID: a.model.ID}); err != nil {
+	if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: a.model.ID}); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, s.DeleteModel(ctxA, a.model.ID), qm.EConflict)
@@ -77,7 +77,7 @@ func TestAssets(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "asset-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "asset-b")
 	a, b := mustAssetWorld(t, e, ctxA), mustAssetWorld(t, e, ctxB)
-	s := sqlstore.NewAssetStore(e, clock())
+	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
 	mustAsset := func(ctx context.Context, x *qm.Asset) *qm.Asset {
 		t.Helper()
 		if err := s.CreateAsset(ctx, x); err != nil {
@@ -199,6 +199,69 @@ func TestAssets(t *testing.T, h Harness) {
 		}
 		if got, _ := s.Asset(ctxA, x.ID); got.Name != "" {
 			t.Fatalf("A's asset changed: %+v", got)
+		}
+	})
+	t.Run("CheckOutIn", func(t *testing.T) {
+		tnA, _ := e.Tenants().Tenant(context.Background(), "asset-a")
+		tnB, _ := e.Tenants().Tenant(context.Background(), "asset-b")
+		member := func(tn *qm.Tenant, email string) string {
+			u := &qm.User{Email: email, Name: email}
+			if err := e.Identity().CreateUser(context.Background(), u, "h", clock()()); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Identity().SetMembership(context.Background(), &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: "viewer"}, clock()()); err != nil {
+				t.Fatal(err)
+			}
+			return u.ID
+		}
+		alice, bob := member(tnA, "alice@a.example"), member(tnB, "bob@b.example")
+		x := mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID})
+		got, err := s.CheckOut(ctxA, x.ID, qm.CheckOut{HolderType: qm.HolderUser, HolderID: alice, ExpectedReturn: "2026-12-24", Note: "for the trip"})
+		if err != nil || got.HolderType != qm.HolderUser || got.HolderID != alice || got.ExpectedReturn != "2026-12-24" || got.CheckedOutAt == nil {
+			t.Fatalf("check out: %+v, %v", got, err)
+		}
+		_, err = s.CheckOut(ctxA, x.ID, qm.CheckOut{HolderType: qm.HolderUser, HolderID: alice})
+		wantCode(t, err, qm.EConflict)
+		t.Run("OtherTenant", func(t *testing.T) {
+			_, err := s.CheckIn(ctxB, x.ID, qm.CheckIn{})
+			wantCode(t, err, qm.ENotFound)
+			_, err = s.CheckOut(ctxB, x.ID, qm.CheckOut{HolderType: qm.HolderUser, HolderID: bob})
+			wantCode(t, err, qm.ENotFound)
+			_, err = s.History(ctxB, x.ID)
+			wantCode(t, err, qm.ENotFound)
+		})
+		room := &qm.Location{Name: "Store room"}
+		if err := sqlstore.NewLocationStore(e, clock()).CreateLocation(ctxA, room); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.CheckIn(ctxA, x.ID, qm.CheckIn{LocationID: room.ID, Note: "back"})
+		if err != nil || got.HolderType != "" || got.HolderID != "" || got.CheckedOutAt != nil || got.LocationID != room.ID {
+			t.Fatalf("check in: %+v, %v", got, err)
+		}
+		_, err = s.CheckIn(ctxA, x.ID, qm.CheckIn{})
+		wantCode(t, err, qm.EConflict)
+		bLoc := &qm.Location{Name: "B's room"}
+		sqlstore.NewLocationStore(e, clock()).CreateLocation(ctxB, bLoc)
+		bAsset := mustAsset(ctxB, &qm.Asset{ModelID: b.model.ID})
+		for _, co := range []qm.CheckOut{
+			{HolderType: qm.HolderUser, HolderID: bob},         // B's member
+			{HolderType: qm.HolderLocation, HolderID: bLoc.ID}, // B's location
+			{HolderType: qm.HolderAsset, HolderID: bAsset.ID},  // B's asset
+			{HolderType: qm.HolderAsset, HolderID: x.ID},       // itself
+			{HolderType: "vehicle", HolderID: x.ID},
+		} {
+			_, err := s.CheckOut(ctxA, x.ID, co)
+			wantCode(t, err, qm.EInvalid)
+		}
+		broken := mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID, StatusID: a.broken.ID})
+		_, err = s.CheckOut(ctxA, broken.ID, qm.CheckOut{HolderType: qm.HolderLocation, HolderID: room.ID})
+		wantCode(t, err, qm.EConflict)
+		hist, err := s.History(ctxA, x.ID)
+		if err != nil || len(hist) != 3 || hist[0].Action != "asset.checkin" || hist[1].Action != "asset.checkout" || hist[2].Action != "asset.create" {
+			t.Fatalf("history: %+v, %v", hist, err)
+		}
+		if hist[1].Changes["note"].After != "for the trip" {
+			t.Fatalf("check-out note not in history: %+v", hist[1].Changes)
 		}
 	})
 	t.Run("DepartmentScope", func(t *testing.T) {

@@ -9,19 +9,10 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-// IdentityEngine is an engine with a catalog of users.
-type IdentityEngine interface {
-	Engine
-	Identity() *sqlstore.Identity
-}
-
 // TestIdentity checks users, memberships, sessions and tokens in the
 // catalog, with a different-tenant case for everything a tenant owns.
 func TestIdentity(t *testing.T, h Harness) {
-	e, ok := MustOpen(t, h).(IdentityEngine)
-	if !ok {
-		t.Fatal("engine has no Identity")
-	}
+	e := MustOpen(t, h)
 	ctx := context.Background()
 	id := e.Identity()
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)

@@ -17,6 +17,7 @@ import (
 type Engine interface {
 	sqlstore.Router
 	Tenants() *sqlstore.TenantService
+	Identity() *sqlstore.Identity
 	LatestVersion() int
 }
 

@@ -1,0 +1,137 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/quartermaster/qm"
+)
+
+// holding is what a check-out or check-in changes, for the audit log.
+type holding struct {
+	HolderType     string `json:"holder_type"`
+	HolderID       string `json:"holder_id"`
+	ExpectedReturn string `json:"expected_return"`
+	LocationID     string `json:"location_id"`
+	Note           string `json:"note,omitempty"`
+}
+
+func holdingOf(a *qm.Asset, note string) holding {
+	return holding{HolderType: a.HolderType, HolderID: a.HolderID, ExpectedReturn: a.ExpectedReturn, LocationID: a.LocationID, Note: note}
+}
+
+// CheckOut implements qm.AssetService.
+func (s *AssetStore) CheckOut(ctx context.Context, id string, co qm.CheckOut) (*qm.Asset, error) {
+	if err := co.Validate(); err != nil {
+		return nil, err
+	}
+	var a *qm.Asset
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := findAsset(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if before.HolderType != "" {
+			return qm.Errorf(qm.EConflict, "asset %s is already checked out: check it in first", before.Tag)
+		}
+		var kind string
+		if err := c.QueryRow(ctx, `SELECT kind FROM status_labels WHERE tenant_id = $1 AND id = $2`, c.TenantID(), before.StatusID).Scan(&kind); err != nil {
+			return err
+		}
+		if kind != qm.StatusDeployable {
+			return qm.Errorf(qm.EConflict, "asset %s cannot be checked out: its status is %s, not deployable", before.Tag, kind)
+		}
+		if err := s.checkHolder(ctx, c, before, co); err != nil {
+			return err
+		}
+		after := *before
+		a = &after
+		now := Timestamp(s.now())
+		a.HolderType, a.HolderID, a.ExpectedReturn, a.CheckedOutAt, a.UpdatedAt = co.HolderType, co.HolderID, co.ExpectedReturn, &now, now
+		if co.HolderType == qm.HolderLocation {
+			a.LocationID = co.HolderID
+		}
+		if err := s.setHolding(ctx, c, a); err != nil {
+			return err
+		}
+		return Audit(ctx, c, now, "asset.checkout", "asset", a.ID, holdingOf(before, ""), holdingOf(a, co.Note))
+	})
+	return a, err
+}
+
+// checkHolder checks that the holder exists in the tenant: a member, one of
+// its locations, or another of its assets that is not held by this one.
+func (s *AssetStore) checkHolder(ctx context.Context, c Conn, a *qm.Asset, co qm.CheckOut) error {
+	bad := &qm.Error{Code: qm.EInvalid, Message: "unknown " + co.HolderType + " to check out to", Fields: map[string]string{"holder_id": "no such " + co.HolderType}}
+	switch co.HolderType {
+	case qm.HolderUser:
+		if _, err := s.identity.Membership(ctx, c.TenantID(), co.HolderID); qm.ErrorCode(err) == qm.ENotFound {
+			return bad
+		} else if err != nil {
+			return err
+		}
+	case qm.HolderLocation:
+		if err := refExists(ctx, c, "locations", "holder_id", "location", co.HolderID, true); err != nil {
+			return bad
+		}
+	case qm.HolderAsset:
+		holder, err := findAsset(ctx, c, co.HolderID)
+		if qm.ErrorCode(err) == qm.ENotFound {
+			return bad
+		} else if err != nil {
+			return err
+		}
+		if holder.ID == a.ID || holder.HolderType == qm.HolderAsset && holder.HolderID == a.ID {
+			return &qm.Error{Code: qm.EInvalid, Message: "an asset cannot hold itself, nor the asset that holds it", Fields: map[string]string{"holder_id": "would make a loop"}}
+		}
+	}
+	return nil
+}
+
+func (s *AssetStore) setHolding(ctx context.Context, c Conn, a *qm.Asset) error {
+	var out any
+	if a.CheckedOutAt != nil {
+		out = *a.CheckedOutAt
+	}
+	_, err := c.Exec(ctx, `UPDATE assets SET holder_type = $3, holder_id = $4, checked_out_at = $5, expected_return = $6,
+		location_id = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2`,
+		c.TenantID(), a.ID, a.HolderType, a.HolderID, out, nullable(a.ExpectedReturn), nullable(a.LocationID), a.UpdatedAt)
+	return err
+}
+
+// CheckIn implements qm.AssetService.
+func (s *AssetStore) CheckIn(ctx context.Context, id string, ci qm.CheckIn) (*qm.Asset, error) {
+	var a *qm.Asset
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := findAsset(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if before.HolderType == "" {
+			return qm.Errorf(qm.EConflict, "asset %s is not checked out", before.Tag)
+		}
+		if err := refExists(ctx, c, "locations", "location_id", "location", ci.LocationID, false); err != nil {
+			return err
+		}
+		after := *before
+		a = &after
+		now := Timestamp(s.now())
+		a.HolderType, a.HolderID, a.ExpectedReturn, a.CheckedOutAt, a.UpdatedAt = "", "", "", nil, now
+		if ci.LocationID != "" {
+			a.LocationID = ci.LocationID
+		}
+		if err := s.setHolding(ctx, c, a); err != nil {
+			return err
+		}
+		return Audit(ctx, c, now, "asset.checkin", "asset", a.ID, holdingOf(before, ""), holdingOf(a, ci.Note))
+	})
+	return a, err
+}
+
+// History implements qm.AssetService: the asset's entries of the audit
+// log, for anyone who may see the asset.
+func (s *AssetStore) History(ctx context.Context, id string) ([]*qm.AuditEntry, error) {
+	if _, err := s.Asset(ctx, id); err != nil {
+		return nil, err
+	}
+	return NewAuditStore(s.router).AuditLog(ctx, qm.AuditFilter{ResourceType: "asset", ResourceID: id, Limit: 500})
+}
