@@ -248,6 +248,21 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("the tenant cannot see the break-glass access: %s", log)
 		}
 	})
+	t.Run("AssetExport", func(t *testing.T) {
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets", `{"model_id":"`+a.model.ID+`","tag":"EXP-1","name":"=HYPERLINK(\"http://evil\")","serial":"-1+1"}`)
+		if res.Code != http.StatusCreated {
+			t.Fatalf("create: %d %s", res.Code, res.Body)
+		}
+		out := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/export?q=exp-1", "").Body.String()
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "Asset Tag,Name,Serial Number,Model") ||
+			!strings.Contains(lines[1], `EXP-1,"'=HYPERLINK(""http://evil"")",'-1+1,Fixture model`) {
+			t.Fatalf("export:\n%s", out)
+		}
+		if other := f.do(t, f.b.admin, "GET", "/api/v1/t/tenant-b/assets/export", "").Body.String(); strings.Contains(other, "EXP-1") {
+			t.Fatalf("B's export holds A's asset:\n%s", other)
+		}
+	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Audited"}`)
 		id := between(res.Body.String(), `"id":"`, `"`)

@@ -421,6 +421,7 @@ func init() {
 			}
 			return tenantPath("/assets/" + a.ID + "/checkin")(tf)
 		}}
+	cases["GET /api/v1/t/{tenant}/assets/export"] = routeCase{path: tenantPath("/assets/export"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/{id}/history"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/history" }, ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
 	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {

@@ -44,7 +44,11 @@ func OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(g.schema(reflect.TypeOf(rt.Body)))}
 		}
 		ok := map[string]any{"description": http.StatusText(rt.Status)}
-		if rt.Reply != nil {
+		switch rt.Reply.(type) {
+		case nil:
+		case csvFile:
+			ok["content"] = map[string]any{"text/csv": map[string]any{"schema": map[string]any{"type": "string"}}}
+		default:
 			ok["content"] = jsonContent(g.schema(reflect.TypeOf(rt.Reply)))
 		}
 		op["responses"].(map[string]any)[strconv.Itoa(rt.Status)] = ok
@@ -79,9 +83,10 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
-	"GET /api/v1/t/{tenant}/locations": {"parent_id", "after", "limit"},
-	"GET /api/v1/t/{tenant}/audit":     {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":    {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/locations":     {"parent_id", "after", "limit"},
+	"GET /api/v1/t/{tenant}/audit":         {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
+	"GET /api/v1/t/{tenant}/assets":        {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/assets/export": {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
 }
 
 // operationID names an operation after its method and path, which are

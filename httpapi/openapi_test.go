@@ -65,6 +65,12 @@ func checkResponse(t testing.TB, r *http.Request, w *httptest.ResponseRecorder) 
 		}
 		return
 	}
+	if _, isCSV := content["text/csv"]; isCSV {
+		if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
+			t.Errorf("openapi: %s %d: Content-Type %q, described as text/csv", pattern, w.Code, w.Header().Get("Content-Type"))
+		}
+		return
+	}
 	var body any
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Errorf("openapi: %s %d: body is not JSON: %v", pattern, w.Code, err)

@@ -99,6 +99,7 @@ var baseRoutes = []Route{
 	{"DELETE", "/api/v1/t/{tenant}/models/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteModel, nil, nil, 204},
 
 	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, qm.AssetPage{}, 200},
+	{"GET", "/api/v1/t/{tenant}/assets/export", Tenant, qm.PermAssetsRead, (*Server).exportAssets, nil, csvFile{}, 200},
 	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, assetView{}, 201},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},
 	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, assetView{}, 200},

@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// csvFile marks a route whose success answer is a CSV file.
+type csvFile struct{}
+
+// exportColumns are the columns of an asset export, in order. Import reads
+// them back.
+var exportColumns = []string{"Asset Tag", "Name", "Serial Number", "Model", "Model Number", "Category", "Manufacturer", "Status",
+	"Location", "Department", "Supplier", "Purchase Date", "Purchase Cost", "Currency", "Order Number", "Warranty Months",
+	"Warranty End", "Checked Out To", "Expected Return", "Notes", "Created At"}
+
+// exportAssets writes every asset the filters of ?q=&status_id=… match as
+// CSV, page by page, so memory stays bounded however many there are.
+func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	names, err := s.exportNames(ctx)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"), CategoryID: q.Get("category_id"),
+		LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"), Sort: q.Get("sort"), Limit: 500}
+	page, err := s.assets.Assets(ctx, f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="assets.csv"`)
+	out := csv.NewWriter(w)
+	out.Write(exportColumns)
+	for {
+		for _, a := range page.Assets {
+			out.Write(safeCells(names.row(a)))
+		}
+		if page.Next == "" {
+			break
+		}
+		f.After = page.Next
+		if page, err = s.assets.Assets(ctx, f); err != nil {
+			// The header is out: end the file short, and say so in the log.
+			s.cfg.Logger.Error("asset export cut short", "request_id", info(r).id, "err", err)
+			break
+		}
+	}
+	out.Flush()
+	return out.Error()
+}
+
+// exportNames maps the ids an asset refers to onto names.
+type exportNames struct {
+	models                                                         map[string]*qm.Model
+	categories, manufacturers, statuses, suppliers, locations, dep map[string]string
+}
+
+func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
+	n := &exportNames{models: map[string]*qm.Model{}}
+	ms, err := s.models.Models(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		n.models[m.ID] = m
+	}
+	for _, l := range []struct {
+		list qm.ReferenceList
+		dst  *map[string]string
+	}{{qm.Categories, &n.categories}, {qm.Manufacturers, &n.manufacturers}, {qm.StatusLabels, &n.statuses}, {qm.Suppliers, &n.suppliers}} {
+		refs, err := sqlstore.NewReferenceStore(l.list, s.cfg.Router, s.cfg.Now).List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		*l.dst = map[string]string{}
+		for _, r := range refs {
+			(*l.dst)[r.ID] = r.Name
+		}
+	}
+	n.locations, n.dep = map[string]string{}, map[string]string{}
+	ls, err := s.locations.Locations(ctx, qm.LocationFilter{Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ls {
+		n.locations[l.ID] = l.Name
+	}
+	ds, err := s.depts.Departments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		n.dep[d.ID] = d.Name
+	}
+	return n, nil
+}
+
+func (n *exportNames) row(a *qm.Asset) []string {
+	m := n.models[a.ModelID]
+	if m == nil {
+		m = &qm.Model{}
+	}
+	cost, months := "", ""
+	if a.CostCents != nil {
+		cost = strconv.FormatFloat(float64(*a.CostCents)/100, 'f', 2, 64)
+	}
+	if a.WarrantyMonths != nil {
+		months = strconv.Itoa(*a.WarrantyMonths)
+	}
+	holder := ""
+	switch a.HolderType {
+	case qm.HolderLocation:
+		holder = "location: " + n.locations[a.HolderID]
+	case "":
+	default:
+		holder = a.HolderType + ": " + a.HolderID
+	}
+	return []string{a.Tag, a.Name, a.Serial, m.Name, m.ModelNumber, n.categories[m.CategoryID], n.manufacturers[m.ManufacturerID],
+		n.statuses[a.StatusID], n.locations[a.LocationID], n.dep[a.DepartmentID], n.suppliers[a.SupplierID], a.PurchaseDate, cost,
+		a.Currency, a.OrderNumber, months, a.WarrantyEnd(), holder, a.ExpectedReturn, a.Notes, a.CreatedAt.Format(time.RFC3339)}
+}
+
+// safeCells keeps spreadsheets from running cells as formulas: a cell that
+// starts with =, +, -, @, a tab or a carriage return gets a leading quote.
+func safeCells(row []string) []string {
+	for i, c := range row {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			row[i] = "'" + c
+		}
+	}
+	return row
+}
