@@ -46,6 +46,9 @@ type Options struct {
 	Clients int
 	// Logins is how many sign-ins to time (0 skips them).
 	Logins int
+	// Assets is how many assets the big tenant of the list figure holds,
+	// beside AssetTenants other tenants (0 skips the figure).
+	Assets, AssetTenants int
 	// Progress receives a line per step.
 	Progress io.Writer
 }
@@ -145,6 +148,14 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				return nil, err
 			}
 			results = append(results, r)
+		}
+		if o.Assets > 0 {
+			rs, err := assetList(ctx, e, t.name, o.Assets, o.AssetTenants, o.Reads/25+20, o.Progress)
+			if err != nil {
+				e.Close()
+				return nil, err
+			}
+			results = append(results, rs...)
 		}
 		if o.Logins > 0 {
 			fmt.Fprintf(o.Progress, "%s: %d sign-ins\n", t.name, o.Logins)

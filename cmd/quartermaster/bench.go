@@ -20,11 +20,13 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	httpFor := fs.Duration("http", 5*time.Second, "how long each side of the API load figure runs (0 skips)")
 	clients := fs.Int("clients", 64, "concurrent connections for the API load figure")
 	logins := fs.Int("logins", 20, "sign-ins to time (0 skips)")
+	assets := fs.Int("assets", 100000, "assets of the big tenant in the asset list figure (0 skips)")
+	assetTenants := fs.Int("asset-tenants", 1000, "other pool tenants beside it, with 20 assets each")
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants,
-		HTTP: *httpFor, Clients: *clients, Logins: *logins, Progress: stderr}
+		HTTP: *httpFor, Clients: *clients, Logins: *logins, Assets: *assets, AssetTenants: *assetTenants, Progress: stderr}
 	if *engines == "" {
 		*engines = "sqlite"
 		if c.databaseURL != "" {

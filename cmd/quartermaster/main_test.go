@@ -205,7 +205,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestBench(t *testing.T) {
-	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--http", "200ms", "--clients", "4", "--logins", "2", "--database-url", pgtest.URL(t)}
+	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--http", "200ms", "--clients", "4", "--logins", "2", "--assets", "120", "--asset-tenants", "2", "--database-url", pgtest.URL(t)}
 	out := mustRun(t, args...)
 	var results []struct {
 		Name     string  `json:"name"`
