@@ -263,3 +263,51 @@ type AssetService interface {
 	// audit log. ENotFound.
 	History(ctx context.Context, id string) ([]*AuditEntry, error)
 }
+
+// ImportRow is one asset read from an import file: the asset's own fields,
+// and its references by name, to be found (or made) in the tenant.
+type ImportRow struct {
+	Line         int
+	Asset        Asset
+	Model        string
+	ModelNumber  string
+	ModelNotes   string
+	Category     string
+	Manufacturer string
+	Status       string
+	Location     string
+	Department   string
+	Supplier     string
+	// Errors are what is wrong with the row, already known when reading.
+	Errors []string
+}
+
+// ImportOptions say how to import.
+type ImportOptions struct {
+	// DryRun reports what would happen and changes nothing.
+	DryRun bool
+	// SkipBadRows imports the good rows when some are bad; otherwise one
+	// bad row means nothing is imported.
+	SkipBadRows bool
+}
+
+// ImportProblem is one bad row.
+type ImportProblem struct {
+	Line   int      `json:"line"`
+	Tag    string   `json:"tag,omitempty"`
+	Errors []string `json:"errors"`
+}
+
+// ImportReport says what an import did, or would do.
+type ImportReport struct {
+	DryRun   bool            `json:"dry_run"`
+	Rows     int             `json:"rows"`
+	Created  int             `json:"created"`
+	Updated  int             `json:"updated"`
+	Failed   int             `json:"failed"`
+	Made     map[string]int  `json:"made,omitempty"` // reference entries made, by list
+	Problems []ImportProblem `json:"problems"`
+	// Committed is whether anything was written.
+	Committed bool     `json:"committed"`
+	Warnings  []string `json:"warnings,omitempty"`
+}
