@@ -289,6 +289,9 @@ type ImportOptions struct {
 	// SkipBadRows imports the good rows when some are bad; otherwise one
 	// bad row means nothing is imported.
 	SkipBadRows bool
+	// CompanyAsDepartment reads Snipe-IT's Company column as the asset's
+	// department (made if missing); otherwise the column is ignored.
+	CompanyAsDepartment bool
 }
 
 // ImportProblem is one bad row.

@@ -62,6 +62,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
 	t.Run("Models", func(t *testing.T) { TestModels(t, h) })
 	t.Run("Assets", func(t *testing.T) { TestAssets(t, h) })
+	t.Run("Import", func(t *testing.T) { TestImport(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
