@@ -92,7 +92,7 @@ func (d *database) inTx(ctx context.Context, fn func(sqlstore.Querier) error) er
 	}
 	defer tx.Rollback()
 	q := d.write()
-	q.tx = tx
+	q.tx, q.txStmts = tx, map[string]*sql.Stmt{}
 	if err := fn(q); err != nil {
 		return err
 	}

@@ -27,6 +27,8 @@ type querier struct {
 	db    *sql.DB
 	tx    *sql.Tx // set inside a transaction on db
 	stmts *stmtCache
+	// txStmts are the statements prepared on tx, kept for its length.
+	txStmts map[string]*sql.Stmt
 }
 
 var _ sqlstore.Querier = querier{}
@@ -38,10 +40,22 @@ func (q querier) prepared(ctx context.Context, query string) (*sql.Stmt, error) 
 	if q.tx == nil {
 		return q.stmts.get(ctx, q.db, query)
 	}
-	if st, ok := q.stmts.lookup(query); ok {
-		return q.tx.StmtContext(ctx, st), nil
+	if st, ok := q.txStmts[query]; ok {
+		return st, nil
 	}
-	return q.tx.PrepareContext(ctx, query)
+	var st *sql.Stmt
+	if cached, ok := q.stmts.lookup(query); ok {
+		st = q.tx.StmtContext(ctx, cached)
+	} else {
+		var err error
+		if st, err = q.tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+	}
+	if len(q.txStmts) < maxStmts {
+		q.txStmts[query] = st // closed with the transaction
+	}
+	return st, nil
 }
 
 func (q querier) runner() sqlRunner {

@@ -25,6 +25,8 @@ Usage:
   quartermaster tenant create --slug SLUG --name NAME [--tier pool|bridge|silo] [--server NAME]
   quartermaster tenant list [--json]
   quartermaster tenant show SLUG [--json]
+  quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department]
+                                                  import assets from CSV (Snipe-IT's columns)
   quartermaster demo                              create the demo tenants (idempotent)
   quartermaster bench [--json] [--engines sqlite,postgres] [--tenants 1000]
                                                   measure the kernel (see README)
@@ -79,6 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"demo":     cmdDemo,
 		"bench":    cmdBench,
 		"operator": cmdOperator,
+		"assets":   cmdAssets,
 		"token":    cmdToken,
 	}
 	cmd, ok := cmds[args[0]]
