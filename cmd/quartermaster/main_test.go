@@ -256,3 +256,33 @@ func TestOperatorAndTokenCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestAssetsImport(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme"}, flags...)...)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("Asset Tag,Model Name,Category,Purchase Date,Colour\nA-1,Latitude,Laptops,2025-01-02,red\nA-2,Latitude,Laptops,,blue\n"), 0o600)
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("Asset Tag,Model Name,Category,Purchase Date\nB-1,Latitude,Laptops,03/04/2025\nB-2,Latitude,Laptops,\n"), 0o600)
+
+	out := mustRun(t, append([]string{"assets", "import", "--tenant", "acme", good, "--dry-run"}, flags...)...)
+	if !strings.Contains(out, "dry run: would import 2 rows: 2 created") || !strings.Contains(out, `column "Colour"`) {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	out, _, err := runCLI(t, append([]string{"assets", "import", "--tenant", "acme", bad}, flags...)...)
+	if err == nil || !strings.Contains(out, "line 2: Purchase Date:") || !strings.Contains(out, "nothing imported") {
+		t.Fatalf("bad rows: %v\n%s", err, out)
+	}
+	out = mustRun(t, append([]string{"assets", "import", "--tenant", "acme", good, "--json"}, flags...)...)
+	var rep qm.ImportReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.Committed || rep.Created != 2 {
+		t.Fatalf("import: %+v, %v", rep, err)
+	}
+	if out = mustRun(t, append([]string{"assets", "import", "--tenant", "acme", good}, flags...)...); !strings.Contains(out, "0 created, 2 updated") {
+		t.Fatalf("second import:\n%s", out)
+	}
+	if _, _, err := runCLI(t, append([]string{"assets", "import", "--tenant", "acme", filepath.Join(dir, "missing.csv")}, flags...)...); err == nil {
+		t.Fatal("a missing file gave no error")
+	}
+}
