@@ -110,7 +110,7 @@ func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, res
 
 // unaudited fields are never recorded as changes: timestamps the entry has
 // anyway, and anything secret.
-var unaudited = map[string]bool{"created_at": true, "updated_at": true, "password": true, "password_hash": true, "secret": true, "token_hash": true}
+var unaudited = map[string]bool{"created_at": true, "updated_at": true, "password": true, "password_hash": true, "secret": true, "token_hash": true, "product_key": true}
 
 // Changes returns the JSON fields that differ between before and after (either
 // may be nil), each with both values.
