@@ -218,6 +218,14 @@ func TestCrossTenant(t *testing.T) {
 						t.Errorf("check out to %s: got %d %s, want 422", body, res.Code, res.Body)
 					}
 				}
+				for _, body := range []string{
+					`{"assignee_type":"user","assignee_id":"` + b.viewerID + `"}`,
+					`{"assignee_type":"asset","assignee_id":"` + b.asset.ID + `"}`,
+				} {
+					if res := f.do(t, a.admin, "POST", tenantPath("/licenses/"+a.license.ID+"/seats")(a), body); res.Code != http.StatusUnprocessableEntity {
+						t.Errorf("seat for %s: got %d %s, want 422", body, res.Code, res.Body)
+					}
+				}
 				res := f.do(t, a.admin, "POST", tenantPath("/models")(a), `{"name":"Linked","category_id":"`+b.refs["categories"].ID+`"}`)
 				if res.Code != http.StatusUnprocessableEntity {
 					t.Errorf("model with B's category: got %d, want 422", res.Code)
@@ -423,6 +431,30 @@ func init() {
 		}}
 	cases["GET /api/v1/t/{tenant}/assets/export"] = routeCase{path: tenantPath("/assets/export"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/{id}/history"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/history" }, ok: 200}
+	license := func(tf *tenantFixture) string { return tf.license.ID }
+	cases["GET /api/v1/t/{tenant}/licenses"] = routeCase{path: tenantPath("/licenses"), ok: 200}
+	cases["POST /api/v1/t/{tenant}/licenses"] = routeCase{path: tenantPath("/licenses"), ok: 201, body: func(*tenantFixture) string { return `{"name":"Suite","seats":3}` }}
+	cases["GET /api/v1/t/{tenant}/licenses/{id}"] = routeCase{path: byID("/licenses", license), ok: 200}
+	cases["PATCH /api/v1/t/{tenant}/licenses/{id}"] = routeCase{path: byID("/licenses", license), ok: 200, body: func(*tenantFixture) string { return `{"notes":"patched"}` }}
+	freshLicense := func(t *testing.T, f *fixture, tf *tenantFixture) (*qm.License, *qm.Seat) { return f.mustLicense(t, tf) }
+	cases["DELETE /api/v1/t/{tenant}/licenses/{id}"] = routeCase{path: byID("/licenses", license), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			l, _ := freshLicense(t, f, tf)
+			return tenantPath("/licenses/" + l.ID)(tf)
+		}}
+	cases["GET /api/v1/t/{tenant}/licenses/{id}/seats"] = routeCase{path: func(tf *tenantFixture) string { return byID("/licenses", license)(tf) + "/seats" }, ok: 200}
+	cases["POST /api/v1/t/{tenant}/licenses/{id}/seats"] = routeCase{path: func(tf *tenantFixture) string { return byID("/licenses", license)(tf) + "/seats" }, ok: 201,
+		body: func(tf *tenantFixture) string { return `{"assignee_type":"user","assignee_id":"` + tf.viewerID + `"}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			l, _ := freshLicense(t, f, tf)
+			return tenantPath("/licenses/" + l.ID + "/seats")(tf)
+		}}
+	cases["DELETE /api/v1/t/{tenant}/licenses/{id}/seats/{seat}"] = routeCase{
+		path: func(tf *tenantFixture) string { return byID("/licenses", license)(tf) + "/seats/" + tf.seat.ID }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			l, seat := freshLicense(t, f, tf)
+			return tenantPath("/licenses/" + l.ID + "/seats/" + seat.ID)(tf)
+		}}
 	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
 	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {
 		return `{"model_id":"` + tf.model.ID + `"}`

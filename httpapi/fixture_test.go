@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -97,6 +98,8 @@ type tenantFixture struct {
 	refs          map[string]*qm.Reference // one entry of each reference list
 	model         *qm.Model
 	asset         *qm.Asset
+	license       *qm.License
+	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
 	ctx           context.Context // scoped to the tenant, acting as the system
@@ -213,6 +216,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
 		t.Fatal(err)
 	}
+	tf.license, tf.seat = f.mustLicense(t, tf)
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -309,7 +313,11 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets}
+	licenses, err := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now).Licenses(tf.ctx, qm.LicenseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
@@ -319,4 +327,20 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	}
 	b, _ := json.Marshal(state)
 	return string(b)
+}
+
+// mustLicense makes a license of 5 seats with one given to the fixture's
+// asset.
+func (f *fixture) mustLicense(t testing.TB, tf *tenantFixture) (*qm.License, *qm.Seat) {
+	t.Helper()
+	s := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now)
+	l := &qm.License{Name: fmt.Sprintf("Office %d", time.Now().UnixNano()), Seats: 5}
+	if err := s.CreateLicense(tf.ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	seat, err := s.AssignSeat(tf.ctx, l.ID, qm.HolderAsset, tf.asset.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, seat
 }

@@ -86,6 +86,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/locations":     {"parent_id", "after", "limit"},
 	"GET /api/v1/t/{tenant}/audit":         {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
 	"GET /api/v1/t/{tenant}/assets":        {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/licenses":      {"expiring_before"},
 	"GET /api/v1/t/{tenant}/assets/export": {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
 }
 

@@ -108,6 +108,15 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkin", Tenant, qm.PermAssetsWrite, (*Server).checkInAsset, qm.CheckIn{}, assetView{}, 200},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}/history", Tenant, qm.PermAssetsRead, (*Server).assetHistory, nil, assetHistory{}, 200},
 
+	{"GET", "/api/v1/t/{tenant}/licenses", Tenant, qm.PermAssetsRead, (*Server).listLicenses, nil, licenseList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/licenses", Tenant, qm.PermAssetsWrite, (*Server).createLicense, licenseRequest{}, licenseView{}, 201},
+	{"GET", "/api/v1/t/{tenant}/licenses/{id}", Tenant, qm.PermAssetsRead, (*Server).getLicense, nil, licenseView{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/licenses/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateLicense, qm.LicenseUpdate{}, licenseView{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/licenses/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteLicense, nil, nil, 204},
+	{"GET", "/api/v1/t/{tenant}/licenses/{id}/seats", Tenant, qm.PermAssetsRead, (*Server).listSeats, nil, seatList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/licenses/{id}/seats", Tenant, qm.PermAssetsWrite, (*Server).assignSeat, seatRequest{}, qm.Seat{}, 201},
+	{"DELETE", "/api/v1/t/{tenant}/licenses/{id}/seats/{seat}", Tenant, qm.PermAssetsWrite, (*Server).freeSeat, nil, nil, 204},
+
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog, nil, auditPage{}, 200},
 }
 

@@ -54,6 +54,7 @@ type Server struct {
 	roles     *sqlstore.RoleStore
 	models    *sqlstore.ModelStore
 	assets    *sqlstore.AssetStore
+	licenses  *sqlstore.LicenseStore
 	openAPI   map[string]any
 	audit     *sqlstore.AuditStore
 }
@@ -79,6 +80,7 @@ func New(cfg Config) *Server {
 	s.roles = sqlstore.NewRoleStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.models = sqlstore.NewModelStore(cfg.Router, cfg.Now)
 	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now)
+	s.licenses = sqlstore.NewLicenseStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

@@ -184,3 +184,31 @@ type assetView struct {
 type assetHistory struct {
 	Entries []*qm.AuditEntry `json:"entries"`
 }
+
+type licenseRequest struct {
+	Name           string `json:"name"`
+	ProductKey     string `json:"product_key"`
+	ManufacturerID string `json:"manufacturer_id"`
+	Seats          int    `json:"seats"`
+	ExpiresOn      string `json:"expires_on"`
+	Notes          string `json:"notes"`
+}
+
+// licenseView is a license with its free seats.
+type licenseView struct {
+	*qm.License
+	FreeSeats int `json:"free_seats"`
+}
+
+type licenseList struct {
+	Licenses []licenseView `json:"licenses"`
+}
+
+type seatRequest struct {
+	AssigneeType string `json:"assignee_type"`
+	AssigneeID   string `json:"assignee_id"`
+}
+
+type seatList struct {
+	Seats []*qm.Seat `json:"seats"`
+}
