@@ -110,3 +110,30 @@ func (s *Server) assetHistory(w http.ResponseWriter, r *http.Request) error {
 	es, err := s.assets.History(r.Context(), r.PathValue("id"))
 	return reply(w, http.StatusOK, assetHistory{es}, err)
 }
+
+func (s *Server) listMaintenances(w http.ResponseWriter, r *http.Request) error {
+	ms, err := s.maint.Maintenances(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, maintenanceList{ms}, err)
+}
+
+func (s *Server) addMaintenance(w http.ResponseWriter, r *http.Request) error {
+	var b maintenanceRequest
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	m := &qm.Maintenance{Kind: b.Kind, Title: b.Title, StartedOn: b.StartedOn, CompletedOn: b.CompletedOn, CostCents: b.CostCents, SupplierID: b.SupplierID, Notes: b.Notes}
+	return reply(w, http.StatusCreated, m, s.maint.AddMaintenance(r.Context(), r.PathValue("id"), m))
+}
+
+func (s *Server) updateMaintenance(w http.ResponseWriter, r *http.Request) error {
+	var u qm.MaintenanceUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	m, err := s.maint.UpdateMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record"), u)
+	return reply(w, http.StatusOK, m, err)
+}
+
+func (s *Server) deleteMaintenance(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.maint.DeleteMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record")))
+}

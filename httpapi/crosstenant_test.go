@@ -455,6 +455,18 @@ func init() {
 			l, seat := freshLicense(t, f, tf)
 			return tenantPath("/licenses/" + l.ID + "/seats/" + seat.ID)(tf)
 		}}
+	maintPath := func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/maintenances" }
+	cases["GET /api/v1/t/{tenant}/assets/{id}/maintenances"] = routeCase{path: maintPath, ok: 200}
+	cases["POST /api/v1/t/{tenant}/assets/{id}/maintenances"] = routeCase{path: maintPath, ok: 201,
+		body: func(*tenantFixture) string {
+			return `{"kind":"upgrade","title":"More memory","started_on":"2026-03-01"}`
+		}}
+	cases["PATCH /api/v1/t/{tenant}/assets/{id}/maintenances/{record}"] = routeCase{path: func(tf *tenantFixture) string { return maintPath(tf) + "/" + tf.maintenance.ID }, ok: 200,
+		body: func(*tenantFixture) string { return `{"notes":"patched"}` }}
+	cases["DELETE /api/v1/t/{tenant}/assets/{id}/maintenances/{record}"] = routeCase{path: func(tf *tenantFixture) string { return maintPath(tf) + "/" + tf.maintenance.ID }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return maintPath(tf) + "/" + f.mustMaintenance(t, tf).ID
+		}}
 	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
 	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {
 		return `{"model_id":"` + tf.model.ID + `"}`

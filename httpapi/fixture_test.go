@@ -99,6 +99,7 @@ type tenantFixture struct {
 	model         *qm.Model
 	asset         *qm.Asset
 	license       *qm.License
+	maintenance   *qm.Maintenance
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -217,6 +218,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		t.Fatal(err)
 	}
 	tf.license, tf.seat = f.mustLicense(t, tf)
+	tf.maintenance = f.mustMaintenance(t, tf)
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -317,7 +319,11 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses}
+	maint, err := sqlstore.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
+	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
+		t.Fatal(err)
+	}
+	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses, maint}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
@@ -343,4 +349,14 @@ func (f *fixture) mustLicense(t testing.TB, tf *tenantFixture) (*qm.License, *qm
 		t.Fatal(err)
 	}
 	return l, seat
+}
+
+// mustMaintenance records a repair of the fixture's asset.
+func (f *fixture) mustMaintenance(t testing.TB, tf *tenantFixture) *qm.Maintenance {
+	t.Helper()
+	m := &qm.Maintenance{Kind: "repair", Title: "Fixture repair", StartedOn: "2026-01-01"}
+	if err := sqlstore.NewMaintenanceStore(f.e, time.Now).AddMaintenance(tf.ctx, tf.asset.ID, m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

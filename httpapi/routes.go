@@ -106,6 +106,10 @@ var baseRoutes = []Route{
 	{"DELETE", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteAsset, nil, nil, 204},
 	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkout", Tenant, qm.PermAssetsWrite, (*Server).checkOutAsset, qm.CheckOut{}, assetView{}, 200},
 	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkin", Tenant, qm.PermAssetsWrite, (*Server).checkInAsset, qm.CheckIn{}, assetView{}, 200},
+	{"GET", "/api/v1/t/{tenant}/assets/{id}/maintenances", Tenant, qm.PermAssetsRead, (*Server).listMaintenances, nil, maintenanceList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets/{id}/maintenances", Tenant, qm.PermAssetsWrite, (*Server).addMaintenance, maintenanceRequest{}, qm.Maintenance{}, 201},
+	{"PATCH", "/api/v1/t/{tenant}/assets/{id}/maintenances/{record}", Tenant, qm.PermAssetsWrite, (*Server).updateMaintenance, qm.MaintenanceUpdate{}, qm.Maintenance{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/assets/{id}/maintenances/{record}", Tenant, qm.PermAssetsWrite, (*Server).deleteMaintenance, nil, nil, 204},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}/history", Tenant, qm.PermAssetsRead, (*Server).assetHistory, nil, assetHistory{}, 200},
 
 	{"GET", "/api/v1/t/{tenant}/licenses", Tenant, qm.PermAssetsRead, (*Server).listLicenses, nil, licenseList{}, 200},

@@ -55,6 +55,7 @@ type Server struct {
 	models    *sqlstore.ModelStore
 	assets    *sqlstore.AssetStore
 	licenses  *sqlstore.LicenseStore
+	maint     *sqlstore.MaintenanceStore
 	openAPI   map[string]any
 	audit     *sqlstore.AuditStore
 }
@@ -81,6 +82,7 @@ func New(cfg Config) *Server {
 	s.models = sqlstore.NewModelStore(cfg.Router, cfg.Now)
 	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.licenses = sqlstore.NewLicenseStore(cfg.Router, cfg.Identity, cfg.Now)
+	s.maint = sqlstore.NewMaintenanceStore(cfg.Router, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

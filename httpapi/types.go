@@ -212,3 +212,17 @@ type seatRequest struct {
 type seatList struct {
 	Seats []*qm.Seat `json:"seats"`
 }
+
+type maintenanceRequest struct {
+	Kind        string `json:"kind"`
+	Title       string `json:"title"`
+	StartedOn   string `json:"started_on"`
+	CompletedOn string `json:"completed_on"`
+	CostCents   *int64 `json:"cost_cents"`
+	SupplierID  string `json:"supplier_id"`
+	Notes       string `json:"notes"`
+}
+
+type maintenanceList struct {
+	Maintenances []*qm.Maintenance `json:"maintenances"`
+}

@@ -1,0 +1,169 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// MaintenanceStore is the qm.MaintenanceService on any engine and tier.
+type MaintenanceStore struct {
+	router Router
+	now    func() time.Time
+}
+
+var _ qm.MaintenanceService = (*MaintenanceStore)(nil)
+
+// NewMaintenanceStore returns a MaintenanceStore.
+func NewMaintenanceStore(router Router, now func() time.Time) *MaintenanceStore {
+	return &MaintenanceStore{router: router, now: now}
+}
+
+const maintenanceColumns = `id, asset_id, kind, title, CAST(started_on AS TEXT), CAST(completed_on AS TEXT), cost_cents, supplier_id, notes, created_at, updated_at`
+
+var errMaintenanceNotFound = qm.Errorf(qm.ENotFound, "maintenance record not found")
+
+// Maintenances implements qm.MaintenanceService.
+func (s *MaintenanceStore) Maintenances(ctx context.Context, assetID string) ([]*qm.Maintenance, error) {
+	ms := []*qm.Maintenance{}
+	err := s.router.View(ctx, func(c Conn) error {
+		if _, err := findAsset(ctx, c, assetID); err != nil {
+			return err
+		}
+		rows, err := c.Query(ctx, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
+			ORDER BY started_on DESC, id DESC`, c.TenantID(), assetID)
+		if err != nil {
+			return fmt.Errorf("list maintenance: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMaintenance(rows)
+			if err != nil {
+				return fmt.Errorf("list maintenance: %w", err)
+			}
+			ms = append(ms, m)
+		}
+		return rows.Err()
+	})
+	return ms, err
+}
+
+// AddMaintenance implements qm.MaintenanceService.
+func (s *MaintenanceStore) AddMaintenance(ctx context.Context, assetID string, m *qm.Maintenance) error {
+	m.Normalize()
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	m.ID, m.AssetID = NewID(), assetID
+	m.CreatedAt = Timestamp(s.now())
+	m.UpdatedAt = m.CreatedAt
+	return s.router.Update(ctx, func(c Conn) error {
+		if _, err := findAsset(ctx, c, assetID); err != nil {
+			return err
+		}
+		if err := refExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
+			return err
+		}
+		_, err := c.Exec(ctx, `INSERT INTO maintenances (tenant_id, id, asset_id, kind, title, started_on, completed_on, cost_cents, supplier_id, notes, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, c.TenantID(), m.ID, m.AssetID, m.Kind, m.Title, m.StartedOn,
+			nullable(m.CompletedOn), m.CostCents, nullable(m.SupplierID), m.Notes, m.CreatedAt, m.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("add maintenance: %w", err)
+		}
+		return Audit(ctx, c, m.CreatedAt, "asset.maintenance", "asset", assetID, nil, m)
+	})
+}
+
+// UpdateMaintenance implements qm.MaintenanceService.
+func (s *MaintenanceStore) UpdateMaintenance(ctx context.Context, assetID, id string, u qm.MaintenanceUpdate) (*qm.Maintenance, error) {
+	var m *qm.Maintenance
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := findMaintenance(ctx, c, assetID, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		m = &after
+		setIf(&m.Kind, u.Kind)
+		setIf(&m.Title, u.Title)
+		setIf(&m.StartedOn, u.StartedOn)
+		setIf(&m.CompletedOn, u.CompletedOn)
+		setIf(&m.SupplierID, u.SupplierID)
+		setIf(&m.Notes, u.Notes)
+		if u.CostCents != nil {
+			m.CostCents = u.CostCents
+		}
+		m.Normalize()
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		if err := refExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
+			return err
+		}
+		m.UpdatedAt = Timestamp(s.now())
+		_, err = c.Exec(ctx, `UPDATE maintenances SET kind = $3, title = $4, started_on = $5, completed_on = $6, cost_cents = $7,
+			supplier_id = $8, notes = $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), m.ID, m.Kind, m.Title, m.StartedOn,
+			nullable(m.CompletedOn), m.CostCents, nullable(m.SupplierID), m.Notes, m.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("update maintenance: %w", err)
+		}
+		return Audit(ctx, c, m.UpdatedAt, "asset.maintenance", "asset", assetID, before, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DeleteMaintenance implements qm.MaintenanceService.
+func (s *MaintenanceStore) DeleteMaintenance(ctx context.Context, assetID, id string) error {
+	return s.router.Update(ctx, func(c Conn) error {
+		before, err := findMaintenance(ctx, c, assetID, id)
+		if err != nil {
+			return err
+		}
+		if _, err := c.Exec(ctx, `DELETE FROM maintenances WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
+			return fmt.Errorf("delete maintenance: %w", err)
+		}
+		return Audit(ctx, c, s.now(), "asset.maintenance", "asset", assetID, before, nil)
+	})
+}
+
+// findMaintenance returns a record of an asset the caller can see.
+func findMaintenance(ctx context.Context, c Conn, assetID, id string) (*qm.Maintenance, error) {
+	if _, err := findAsset(ctx, c, assetID); err != nil {
+		return nil, err
+	}
+	if !ValidID(id) {
+		return nil, errMaintenanceNotFound
+	}
+	m, err := scanMaintenance(c.QueryRow(ctx, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2 AND id = $3`,
+		c.TenantID(), assetID, id))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, errMaintenanceNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get maintenance: %w", err)
+	}
+	return m, nil
+}
+
+func scanMaintenance(r Row) (*qm.Maintenance, error) {
+	var m qm.Maintenance
+	var completed, supplier sql.NullString
+	var cost sql.NullInt64
+	err := r.Scan(&m.ID, &m.AssetID, &m.Kind, &m.Title, &m.StartedOn, &completed, &cost, &supplier, &m.Notes, &m.CreatedAt, &m.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	m.CompletedOn, m.SupplierID = completed.String, supplier.String
+	if cost.Valid {
+		m.CostCents = &cost.Int64
+	}
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return &m, nil
+}
