@@ -13,6 +13,7 @@ type Model struct {
 	ModelNumber    string    `json:"model_number,omitempty"`
 	CategoryID     string    `json:"category_id"`
 	ManufacturerID string    `json:"manufacturer_id,omitempty"`
+	DepreciationID string    `json:"depreciation_id,omitempty"`
 	Notes          string    `json:"notes,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -20,7 +21,7 @@ type Model struct {
 
 // Normalize trims the text fields.
 func (m *Model) Normalize() {
-	for _, f := range []*string{&m.Name, &m.ModelNumber, &m.CategoryID, &m.ManufacturerID, &m.Notes} {
+	for _, f := range []*string{&m.Name, &m.ModelNumber, &m.CategoryID, &m.ManufacturerID, &m.DepreciationID, &m.Notes} {
 		*f = strings.TrimSpace(*f)
 	}
 }
@@ -46,6 +47,7 @@ type ModelUpdate struct {
 	ModelNumber    *string `json:"model_number"`
 	CategoryID     *string `json:"category_id"`
 	ManufacturerID *string `json:"manufacturer_id"`
+	DepreciationID *string `json:"depreciation_id"`
 	Notes          *string `json:"notes"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAPI runs request scenarios on SQLite: each names the caller, the
@@ -246,6 +247,17 @@ func TestAPI(t *testing.T) {
 		log := f.do(t, tf.admin, "GET", "/api/v1/t/glassy/audit?action=break_glass.start", "").Body.String()
 		if !strings.Contains(log, "ticket 42: missing assets") || !strings.Contains(log, `"actor_kind":"operator"`) {
 			t.Fatalf("the tenant cannot see the break-glass access: %s", log)
+		}
+	})
+	t.Run("BookValue", func(t *testing.T) {
+		// The fixture's model follows a 36-month schedule.
+		bought := time.Now().AddDate(-1, 0, -1).Format(time.DateOnly)
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets", `{"model_id":"`+a.model.ID+`","purchase_date":"`+bought+`","cost_cents":360000}`)
+		if res.Code != http.StatusCreated || !strings.Contains(res.Body.String(), `"book_value_cents":240000`) {
+			t.Fatalf("got %d %s, want a book value of two thirds", res.Code, res.Body)
+		}
+		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/depreciations/"+a.depreciation.ID, ""); res.Code != http.StatusConflict {
+			t.Fatalf("delete a schedule in use: got %d, want 409", res.Code)
 		}
 	})
 	t.Run("AssetExport", func(t *testing.T) {

@@ -16,7 +16,8 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	m := &qm.Model{Name: body.Name, ModelNumber: body.ModelNumber, CategoryID: body.CategoryID, ManufacturerID: body.ManufacturerID, Notes: body.Notes}
+	m := &qm.Model{Name: body.Name, ModelNumber: body.ModelNumber, CategoryID: body.CategoryID, ManufacturerID: body.ManufacturerID,
+		DepreciationID: body.DepreciationID, Notes: body.Notes}
 	return reply(w, http.StatusCreated, m, s.models.CreateModel(r.Context(), m))
 }
 
@@ -49,7 +50,15 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 	page, err := s.assets.Assets(r.Context(), qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"),
 		CategoryID: q.Get("category_id"), LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"),
 		Sort: q.Get("sort"), After: q.Get("after"), Limit: limit})
-	return reply(w, http.StatusOK, page, err)
+	if err != nil {
+		return err
+	}
+	months, err := s.assets.ScheduleMonths(r.Context())
+	out := assetPage{Assets: make([]assetView, len(page.Assets)), Total: page.Total, Next: page.Next}
+	for i, a := range page.Assets {
+		out.Assets[i] = s.view(a, months)
+	}
+	return reply(w, http.StatusOK, out, err)
 }
 
 func (s *Server) createAsset(w http.ResponseWriter, r *http.Request) error {
@@ -60,12 +69,15 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request) error {
 	a := &qm.Asset{Tag: b.Tag, Name: b.Name, Serial: b.Serial, ModelID: b.ModelID, StatusID: b.StatusID, LocationID: b.LocationID,
 		DepartmentID: b.DepartmentID, SupplierID: b.SupplierID, PurchaseDate: b.PurchaseDate, CostCents: b.CostCents,
 		Currency: b.Currency, OrderNumber: b.OrderNumber, WarrantyMonths: b.WarrantyMonths, Notes: b.Notes}
-	return reply(w, http.StatusCreated, viewAsset(a), s.assets.CreateAsset(r.Context(), a))
+	if err := s.assets.CreateAsset(r.Context(), a); err != nil {
+		return err
+	}
+	return s.replyAsset(w, r, http.StatusCreated, a, nil)
 }
 
 func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.assets.Asset(r.Context(), r.PathValue("id"))
-	return reply(w, http.StatusOK, viewAsset(a), err)
+	return s.replyAsset(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request) error {
@@ -74,18 +86,44 @@ func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a, err := s.assets.UpdateAsset(r.Context(), r.PathValue("id"), u)
-	return reply(w, http.StatusOK, viewAsset(a), err)
+	return s.replyAsset(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.assets.DeleteAsset(r.Context(), r.PathValue("id")))
 }
 
-func viewAsset(a *qm.Asset) assetView {
-	if a == nil {
-		return assetView{}
+// replyAsset answers one asset with what is derived from it, unless err.
+func (s *Server) replyAsset(w http.ResponseWriter, r *http.Request, status int, a *qm.Asset, err error) error {
+	if err != nil {
+		return err
 	}
-	return assetView{Asset: a, WarrantyEnd: a.WarrantyEnd()}
+	months, err := s.assets.ScheduleMonths(r.Context())
+	return reply(w, status, s.view(a, months), err)
+}
+
+// view derives an asset's warranty end and book value; months maps models
+// to their depreciation schedules.
+func (s *Server) view(a *qm.Asset, months map[string]int) assetView {
+	return assetView{Asset: a, WarrantyEnd: a.WarrantyEnd(), BookValueCents: qm.BookValue(a.CostCents, a.PurchaseDate, months[a.ModelID], s.cfg.Now())}
+}
+
+func (s *Server) listDepreciations(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.depreciations.Depreciations(r.Context())
+	return reply(w, http.StatusOK, depreciationList{ds}, err)
+}
+
+func (s *Server) createDepreciation(w http.ResponseWriter, r *http.Request) error {
+	var b depreciationRequest
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	d := &qm.Depreciation{Name: b.Name, Months: b.Months}
+	return reply(w, http.StatusCreated, d, s.depreciations.CreateDepreciation(r.Context(), d))
+}
+
+func (s *Server) deleteDepreciation(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.depreciations.DeleteDepreciation(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) checkOutAsset(w http.ResponseWriter, r *http.Request) error {
@@ -94,7 +132,7 @@ func (s *Server) checkOutAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a, err := s.assets.CheckOut(r.Context(), r.PathValue("id"), co)
-	return reply(w, http.StatusOK, viewAsset(a), err)
+	return s.replyAsset(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) checkInAsset(w http.ResponseWriter, r *http.Request) error {
@@ -103,7 +141,7 @@ func (s *Server) checkInAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a, err := s.assets.CheckIn(r.Context(), r.PathValue("id"), ci)
-	return reply(w, http.StatusOK, viewAsset(a), err)
+	return s.replyAsset(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) assetHistory(w http.ResponseWriter, r *http.Request) error {

@@ -226,6 +226,9 @@ func TestCrossTenant(t *testing.T) {
 						t.Errorf("seat for %s: got %d %s, want 422", body, res.Code, res.Body)
 					}
 				}
+				if res := f.do(t, a.admin, "PATCH", tenantPath("/models/"+a.model.ID)(a), `{"depreciation_id":"`+b.depreciation.ID+`"}`); res.Code != http.StatusUnprocessableEntity {
+					t.Errorf("model with B's schedule: got %d, want 422", res.Code)
+				}
 				res := f.do(t, a.admin, "POST", tenantPath("/models")(a), `{"name":"Linked","category_id":"`+b.refs["categories"].ID+`"}`)
 				if res.Code != http.StatusUnprocessableEntity {
 					t.Errorf("model with B's category: got %d, want 422", res.Code)
@@ -466,6 +469,13 @@ func init() {
 	cases["DELETE /api/v1/t/{tenant}/assets/{id}/maintenances/{record}"] = routeCase{path: func(tf *tenantFixture) string { return maintPath(tf) + "/" + tf.maintenance.ID }, ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			return maintPath(tf) + "/" + f.mustMaintenance(t, tf).ID
+		}}
+	cases["GET /api/v1/t/{tenant}/depreciations"] = routeCase{path: tenantPath("/depreciations"), ok: 200}
+	cases["POST /api/v1/t/{tenant}/depreciations"] = routeCase{path: tenantPath("/depreciations"), ok: 201,
+		body: func(*tenantFixture) string { return fmt.Sprintf(`{"name":"Schedule %d","months":24}`, nextSlug()) }}
+	cases["DELETE /api/v1/t/{tenant}/depreciations/{id}"] = routeCase{path: byID("/depreciations", func(tf *tenantFixture) string { return tf.depreciation.ID }), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return tenantPath("/depreciations/" + f.mustDepreciation(t, tf).ID)(tf)
 		}}
 	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
 	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {

@@ -100,6 +100,7 @@ type tenantFixture struct {
 	asset         *qm.Asset
 	license       *qm.License
 	maintenance   *qm.Maintenance
+	depreciation  *qm.Depreciation
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -209,7 +210,8 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		}
 		tf.refs[list.Name] = r
 	}
-	tf.model = &qm.Model{Name: "Fixture model", CategoryID: tf.refs["categories"].ID}
+	tf.depreciation = f.mustDepreciation(t, tf)
+	tf.model = &qm.Model{Name: "Fixture model", CategoryID: tf.refs["categories"].ID, DepreciationID: tf.depreciation.ID}
 	if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +325,11 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses, maint}
+	deps, err := sqlstore.NewDepreciationStore(f.e, time.Now).Depreciations(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses, maint, deps}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
@@ -359,4 +365,14 @@ func (f *fixture) mustMaintenance(t testing.TB, tf *tenantFixture) *qm.Maintenan
 		t.Fatal(err)
 	}
 	return m
+}
+
+// mustDepreciation makes a three-year schedule.
+func (f *fixture) mustDepreciation(t testing.TB, tf *tenantFixture) *qm.Depreciation {
+	t.Helper()
+	d := &qm.Depreciation{Name: fmt.Sprintf("3 years %d", time.Now().UnixNano()), Months: 36}
+	if err := sqlstore.NewDepreciationStore(f.e, time.Now).CreateDepreciation(tf.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

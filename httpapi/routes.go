@@ -98,7 +98,11 @@ var baseRoutes = []Route{
 	{"PATCH", "/api/v1/t/{tenant}/models/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateModel, qm.ModelUpdate{}, qm.Model{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/models/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteModel, nil, nil, 204},
 
-	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, qm.AssetPage{}, 200},
+	{"GET", "/api/v1/t/{tenant}/depreciations", Tenant, qm.PermAssetsRead, (*Server).listDepreciations, nil, depreciationList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/depreciations", Tenant, qm.PermAssetsWrite, (*Server).createDepreciation, depreciationRequest{}, qm.Depreciation{}, 201},
+	{"DELETE", "/api/v1/t/{tenant}/depreciations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteDepreciation, nil, nil, 204},
+
+	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, assetPage{}, 200},
 	{"GET", "/api/v1/t/{tenant}/assets/export", Tenant, qm.PermAssetsRead, (*Server).exportAssets, nil, csvFile{}, 200},
 	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, assetView{}, 201},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},

@@ -45,19 +45,20 @@ type Config struct {
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg       Config
-	handler   http.Handler
-	locations *sqlstore.LocationStore
-	tokens    *sqlstore.TokenStore
-	members   *sqlstore.MemberStore
-	depts     *sqlstore.DepartmentStore
-	roles     *sqlstore.RoleStore
-	models    *sqlstore.ModelStore
-	assets    *sqlstore.AssetStore
-	licenses  *sqlstore.LicenseStore
-	maint     *sqlstore.MaintenanceStore
-	openAPI   map[string]any
-	audit     *sqlstore.AuditStore
+	cfg           Config
+	handler       http.Handler
+	locations     *sqlstore.LocationStore
+	tokens        *sqlstore.TokenStore
+	members       *sqlstore.MemberStore
+	depts         *sqlstore.DepartmentStore
+	roles         *sqlstore.RoleStore
+	models        *sqlstore.ModelStore
+	assets        *sqlstore.AssetStore
+	licenses      *sqlstore.LicenseStore
+	maint         *sqlstore.MaintenanceStore
+	depreciations *sqlstore.DepreciationStore
+	openAPI       map[string]any
+	audit         *sqlstore.AuditStore
 }
 
 // New returns a server for cfg.
@@ -83,6 +84,7 @@ func New(cfg Config) *Server {
 	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.licenses = sqlstore.NewLicenseStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.maint = sqlstore.NewMaintenanceStore(cfg.Router, cfg.Now)
+	s.depreciations = sqlstore.NewDepreciationStore(cfg.Router, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

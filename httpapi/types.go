@@ -150,6 +150,7 @@ type modelRequest struct {
 	ModelNumber    string `json:"model_number"`
 	CategoryID     string `json:"category_id"`
 	ManufacturerID string `json:"manufacturer_id"`
+	DepreciationID string `json:"depreciation_id"`
 	Notes          string `json:"notes"`
 }
 
@@ -174,10 +175,29 @@ type assetRequest struct {
 	Notes          string `json:"notes"`
 }
 
-// assetView is an asset with what is derived from it.
+// assetView is an asset with what is derived from it: the end of its
+// warranty, and its book value today under its model's depreciation
+// schedule.
 type assetView struct {
 	*qm.Asset
-	WarrantyEnd string `json:"warranty_end,omitempty"`
+	WarrantyEnd    string `json:"warranty_end,omitempty"`
+	BookValueCents *int64 `json:"book_value_cents,omitempty"`
+}
+
+// assetPage is a page of assets, as qm.AssetPage, with derived values.
+type assetPage struct {
+	Assets []assetView `json:"assets"`
+	Total  int         `json:"total"`
+	Next   string      `json:"next,omitempty"`
+}
+
+type depreciationRequest struct {
+	Name   string `json:"name"`
+	Months int    `json:"months"`
+}
+
+type depreciationList struct {
+	Depreciations []*qm.Depreciation `json:"depreciations"`
 }
 
 // assetHistory is what happened to an asset, newest first.

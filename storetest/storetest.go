@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Import", func(t *testing.T) { TestImport(t, h) })
 	t.Run("Licenses", func(t *testing.T) { TestLicenses(t, h) })
 	t.Run("Maintenances", func(t *testing.T) { TestMaintenances(t, h) })
+	t.Run("Depreciations", func(t *testing.T) { TestDepreciations(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })

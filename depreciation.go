@@ -1,0 +1,64 @@
+package qm
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Depreciation is a straight-line schedule: an asset loses its cost evenly
+// over Months from its purchase date.
+type Depreciation struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Months    int       `json:"months"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Validate checks the fields.
+func (d *Depreciation) Validate() error {
+	d.Name = strings.TrimSpace(d.Name)
+	fields := map[string]string{}
+	if d.Name == "" || len([]rune(d.Name)) > 200 {
+		fields["name"] = "name is required, at most 200 characters"
+	}
+	if d.Months < 1 || d.Months > 1200 {
+		fields["months"] = "months must be between 1 and 1200"
+	}
+	return fieldsError(fields)
+}
+
+// BookValue is what an asset that cost costCents, bought on purchased
+// (YYYY-MM-DD), is worth on day under a straight-line schedule of months:
+// the cost less one month's share for each whole month since purchase,
+// never below zero. It returns nil when the cost or the purchase date is
+// unknown.
+func BookValue(costCents *int64, purchased string, months int, day time.Time) *int64 {
+	if costCents == nil || purchased == "" || months <= 0 {
+		return nil
+	}
+	p, err := time.Parse(time.DateOnly, purchased)
+	if err != nil {
+		return nil
+	}
+	elapsed := (day.Year()-p.Year())*12 + int(day.Month()) - int(p.Month())
+	if day.Day() < p.Day() {
+		elapsed--
+	}
+	elapsed = max(0, min(elapsed, months))
+	v := *costCents * int64(months-elapsed) / int64(months)
+	return &v
+}
+
+// DepreciationService manages the depreciation schedules of the tenant in
+// scope. Models name the schedule their assets follow.
+type DepreciationService interface {
+	// CreateDepreciation stores d. EInvalid; EConflict for a taken name.
+	CreateDepreciation(ctx context.Context, d *Depreciation) error
+	// Depreciations lists every schedule by name.
+	Depreciations(ctx context.Context) ([]*Depreciation, error)
+	// DeleteDepreciation removes a schedule. ENotFound; EConflict while a
+	// model uses it.
+	DeleteDepreciation(ctx context.Context, id string) error
+}
