@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -258,6 +260,29 @@ func TestAPI(t *testing.T) {
 		}
 		if res := f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/depreciations/"+a.depreciation.ID, ""); res.Code != http.StatusConflict {
 			t.Fatalf("delete a schedule in use: got %d, want 409", res.Code)
+		}
+	})
+	t.Run("AssetImport", func(t *testing.T) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", "assets.csv")
+		fw.Write([]byte("Asset Tag,Model Name,Category,Purchase Cost\nUP-1,Uploaded,Phones,$10\nUP-2,Uploaded,Phones,lots\nUP-3,Uploaded,Phones,\n"))
+		mw.Close()
+		res := f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/assets/import?skip_bad_rows=true", body.String(), mw.FormDataContentType())
+		var rep struct {
+			Committed       bool
+			Created, Failed int
+			Problems        []struct{ Line int }
+		}
+		json.Unmarshal(res.Body.Bytes(), &rep)
+		if res.Code != http.StatusOK || !rep.Committed || rep.Created != 2 || rep.Failed != 1 || rep.Problems[0].Line != 3 {
+			t.Fatalf("got %d %s", res.Code, res.Body)
+		}
+		if res := f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/assets/import", "Asset Tag\n", "application/json"); res.Code != http.StatusUnsupportedMediaType {
+			t.Fatalf("JSON body: got %d, want 415", res.Code)
+		}
+		if res := f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/assets/import", "Asset Tag\nA\n", "text/csv"); res.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("no Model column: got %d, want 422", res.Code)
 		}
 	})
 	t.Run("AssetExport", func(t *testing.T) {

@@ -24,6 +24,8 @@ type routeCase struct {
 	// disposable, for routes that destroy what they name, makes a fresh
 	// resource for the allowed call and returns the path to it.
 	disposable func(t *testing.T, f *fixture, tf *tenantFixture) string
+	// ctype is the body's content type when not JSON.
+	ctype string
 	// as, when set, is who makes the allowed call instead of the admin.
 	as func(t *testing.T, f *fixture, tf *tenantFixture) principal
 }
@@ -311,7 +313,7 @@ func checkTenantRoute(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a
 	for _, ref := range refusals {
 		before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
 		for _, p := range variants(ref.path) {
-			res := f.do(t, ref.who, rt.Method, p, body(c, a))
+			res := f.doType(t, ref.who, rt.Method, p, body(c, a), c.ctype)
 			if res.Code != ref.status {
 				t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, ref.who.name, res.Code, res.Body, ref.status)
 			}
@@ -334,7 +336,7 @@ func checkOperatorRoute(t *testing.T, f *fixture, rt httpapi.Route, c routeCase,
 		{a.adminToken, http.StatusForbidden},
 	} {
 		for _, p := range variants(c.path(a)) {
-			if res := f.do(t, ref.who, rt.Method, p, body(c, a)); res.Code != ref.status {
+			if res := f.doType(t, ref.who, rt.Method, p, body(c, a), c.ctype); res.Code != ref.status {
 				t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, ref.who.name, res.Code, res.Body, ref.status)
 			}
 		}
@@ -362,7 +364,7 @@ func checkAllowed(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a *te
 		who = c.as(t, f, a)
 	}
 	for _, p := range paths {
-		if res := f.do(t, who, rt.Method, p, body(c, a)); res.Code != c.ok {
+		if res := f.doType(t, who, rt.Method, p, body(c, a), c.ctype); res.Code != c.ok {
 			t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, who.name, res.Code, res.Body, c.ok)
 		}
 	}
@@ -431,6 +433,10 @@ func init() {
 				t.Fatal(err)
 			}
 			return tenantPath("/assets/" + a.ID + "/checkin")(tf)
+		}}
+	cases["POST /api/v1/t/{tenant}/assets/import"] = routeCase{path: tenantPath("/assets/import?dry_run=true"), ok: 200, ctype: "text/csv",
+		body: func(*tenantFixture) string {
+			return "Asset Tag,Model Name,Category\nIMPORTED-1,Imported model,Imported category\n"
 		}}
 	cases["GET /api/v1/t/{tenant}/assets/export"] = routeCase{path: tenantPath("/assets/export"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/{id}/history"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/history" }, ok: 200}

@@ -3,12 +3,15 @@ package httpapi
 import (
 	"context"
 	"encoding/csv"
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/assetcsv"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
@@ -138,4 +141,54 @@ func safeCells(row []string) []string {
 		}
 	}
 	return row
+}
+
+// importAssets reads a CSV body (text/csv, or a multipart form with the file
+// in the field "file") into the tenant's assets:
+// ?dry_run=true&skip_bad_rows=true&company_as_department=true. The file is
+// read as it arrives, in one transaction; the answer is the report.
+func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
+	body, err := csvBody(r)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	rd, err := assetcsv.NewReader(body)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	opts := qm.ImportOptions{DryRun: q.Get("dry_run") == "true", SkipBadRows: q.Get("skip_bad_rows") == "true",
+		CompanyAsDepartment: q.Get("company_as_department") == "true"}
+	rep, err := s.assets.Import(r.Context(), rd.Next, opts)
+	if err != nil {
+		return err
+	}
+	rep.Warnings = append(rd.Warnings, rep.Warnings...)
+	return reply(w, http.StatusOK, rep, nil)
+}
+
+// csvBody returns the CSV a request carries.
+func csvBody(r *http.Request) (io.ReadCloser, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "text/csv":
+		return r.Body, nil
+	case "multipart/form-data":
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, qm.Errorf(qm.EBadRequest, "the multipart body is not readable: %v", err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return nil, qm.Errorf(qm.EBadRequest, `send the CSV in a form field named "file"`)
+			}
+			if part.FormName() == "file" {
+				return part, nil
+			}
+			part.Close()
+		}
+	}
+	return nil, qm.Errorf(qm.EUnsupportedMedia, "send the file as text/csv or multipart/form-data")
 }

@@ -40,7 +40,15 @@ func OpenAPI() map[string]any {
 		if params != nil {
 			op["parameters"] = params
 		}
-		if rt.Body != nil {
+		switch rt.Body.(type) {
+		case nil:
+		case csvFile:
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"text/csv": map[string]any{"schema": map[string]any{"type": "string"}},
+				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
+					"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}},
+			}}
+		default:
 			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(g.schema(reflect.TypeOf(rt.Body)))}
 		}
 		ok := map[string]any{"description": http.StatusText(rt.Status)}
@@ -83,11 +91,12 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
-	"GET /api/v1/t/{tenant}/locations":     {"parent_id", "after", "limit"},
-	"GET /api/v1/t/{tenant}/audit":         {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":        {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
-	"GET /api/v1/t/{tenant}/licenses":      {"expiring_before"},
-	"GET /api/v1/t/{tenant}/assets/export": {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
+	"GET /api/v1/t/{tenant}/locations":      {"parent_id", "after", "limit"},
+	"GET /api/v1/t/{tenant}/audit":          {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
+	"GET /api/v1/t/{tenant}/assets":         {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/licenses":       {"expiring_before"},
+	"POST /api/v1/t/{tenant}/assets/import": {"dry_run", "skip_bad_rows", "company_as_department"},
+	"GET /api/v1/t/{tenant}/assets/export":  {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
 }
 
 // operationID names an operation after its method and path, which are

@@ -104,6 +104,7 @@ var baseRoutes = []Route{
 
 	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, assetPage{}, 200},
 	{"GET", "/api/v1/t/{tenant}/assets/export", Tenant, qm.PermAssetsRead, (*Server).exportAssets, nil, csvFile{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets/import", Tenant, qm.PermAssetsWrite, (*Server).importAssets, csvFile{}, qm.ImportReport{}, 200},
 	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, assetView{}, 201},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},
 	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, assetView{}, 200},
@@ -126,6 +127,11 @@ var baseRoutes = []Route{
 	{"DELETE", "/api/v1/t/{tenant}/licenses/{id}/seats/{seat}", Tenant, qm.PermAssetsWrite, (*Server).freeSeat, nil, nil, 204},
 
 	{"GET", "/api/v1/t/{tenant}/audit", Tenant, qm.PermAuditRead, (*Server).auditLog, nil, auditPage{}, 200},
+}
+
+// bodyLimits are the routes that take more than Config.MaxBody.
+var bodyLimits = map[string]int64{
+	"POST /api/v1/t/{tenant}/assets/import": 512 << 20,
 }
 
 // sessionCookie holds a signed-in user's session secret.
@@ -169,7 +175,18 @@ func (s *Server) identify(r *http.Request) (*caller, error) {
 // caller, checks CSRF for cookie-authenticated changes, scopes the context
 // to the tenant and principal, and renders any error.
 func (s *Server) route(rt Route) http.HandlerFunc {
+	limit := s.cfg.MaxBody
+	if l, ok := bodyLimits[rt.Method+" "+rt.Path]; ok {
+		limit = l
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Refuse a body declared too large before reading any of it; cut
+		// one that turns out too large while being read.
+		if r.ContentLength > limit {
+			s.writeError(w, r, errTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		ctx, err := s.scope(r, rt)
 		if err == nil {
 			err = rt.Handle(s, w, r.WithContext(ctx))

@@ -191,8 +191,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// logged gives each request an id, limits its body, recovers from panics and
-// writes one access log line.
+// logged gives each request an id, recovers from panics and writes one
+// access log line.
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -213,11 +213,6 @@ func (s *Server) logged(next http.Handler) http.Handler {
 				"status", sw.status, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr,
 				"tenant", ri.tenant, "principal", ri.principal)
 		}()
-		if r.ContentLength > s.cfg.MaxBody {
-			s.writeError(sw, r, errTooLarge)
-			return
-		}
-		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
 		next.ServeHTTP(sw, r)
 	})
 }
