@@ -285,6 +285,19 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("no Model column: got %d, want 422", res.Code)
 		}
 	})
+	t.Run("Labels", func(t *testing.T) {
+		res := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/"+a.asset.ID+"/label.svg", "")
+		if res.Code != http.StatusOK || !strings.HasPrefix(res.Body.String(), "<svg") || res.Header().Get("Content-Type") != "image/svg+xml" {
+			t.Fatalf("label: %d %s", res.Code, res.Header())
+		}
+		sheet := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/labels?ids="+a.asset.ID, "").Body.String()
+		if !strings.Contains(sheet, a.asset.Tag) || strings.Count(sheet, "<svg") != 1 {
+			t.Fatalf("sheet:\n%s", sheet)
+		}
+		if res := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/labels", ""); res.Code != http.StatusBadRequest {
+			t.Fatalf("no ids: got %d, want 400", res.Code)
+		}
+	})
 	t.Run("AssetExport", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets", `{"model_id":"`+a.model.ID+`","tag":"EXP-1","name":"=HYPERLINK(\"http://evil\")","serial":"-1+1"}`)
 		if res.Code != http.StatusCreated {

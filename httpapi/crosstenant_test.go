@@ -156,8 +156,12 @@ func body(c routeCase, tf *tenantFixture) string {
 }
 
 // variants spells a path in ways that must get the same decision.
-func variants(p string) []string {
-	return []string{
+func variants(target string) []string {
+	p, query, _ := strings.Cut(target, "?")
+	if query != "" {
+		query = "?" + query
+	}
+	vs := []string{
 		p,
 		"/" + p,
 		strings.Replace(p, "/api/v1/", "/api//v1/", 1),
@@ -167,6 +171,10 @@ func variants(p string) []string {
 		p + "/",
 		strings.ToUpper(p[:4]) + p[4:],
 	}
+	for i := range vs {
+		vs[i] += query
+	}
+	return vs
 }
 
 // TestCrossTenant runs every route of the table, for every engine × tier,
@@ -230,6 +238,9 @@ func TestCrossTenant(t *testing.T) {
 				}
 				if res := f.do(t, a.admin, "PATCH", tenantPath("/models/"+a.model.ID)(a), `{"depreciation_id":"`+b.depreciation.ID+`"}`); res.Code != http.StatusUnprocessableEntity {
 					t.Errorf("model with B's schedule: got %d, want 422", res.Code)
+				}
+				if res := f.do(t, a.admin, "GET", tenantPath("/assets/labels?ids="+a.asset.ID+","+b.asset.ID)(a), ""); res.Code != http.StatusNotFound {
+					t.Errorf("labels naming B's asset: got %d, want 404", res.Code)
 				}
 				res := f.do(t, a.admin, "POST", tenantPath("/models")(a), `{"name":"Linked","category_id":"`+b.refs["categories"].ID+`"}`)
 				if res.Code != http.StatusUnprocessableEntity {
@@ -438,6 +449,8 @@ func init() {
 		body: func(*tenantFixture) string {
 			return "Asset Tag,Model Name,Category\nIMPORTED-1,Imported model,Imported category\n"
 		}}
+	cases["GET /api/v1/t/{tenant}/assets/labels"] = routeCase{path: func(tf *tenantFixture) string { return tenantPath("/assets/labels?ids=" + tf.asset.ID)(tf) }, ok: 200}
+	cases["GET /api/v1/t/{tenant}/assets/{id}/label.svg"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/label.svg" }, ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/export"] = routeCase{path: tenantPath("/assets/export"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/{id}/history"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/history" }, ok: 200}
 	license := func(tf *tenantFixture) string { return tf.license.ID }

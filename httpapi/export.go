@@ -15,8 +15,12 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-// csvFile marks a route whose success answer is a CSV file.
-type csvFile struct{}
+// mediaFile marks, in the route table, a body or answer that is a file of
+// this media type rather than JSON.
+type mediaFile string
+
+// csvFile is a CSV body or answer.
+const csvFile = mediaFile("text/csv")
 
 // exportColumns are the columns of an asset export, in order. Import reads
 // them back.

@@ -40,11 +40,11 @@ func OpenAPI() map[string]any {
 		if params != nil {
 			op["parameters"] = params
 		}
-		switch rt.Body.(type) {
+		switch body := rt.Body.(type) {
 		case nil:
-		case csvFile:
+		case mediaFile:
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"text/csv": map[string]any{"schema": map[string]any{"type": "string"}},
+				string(body): map[string]any{"schema": map[string]any{"type": "string"}},
 				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
 					"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}},
 			}}
@@ -52,10 +52,10 @@ func OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(g.schema(reflect.TypeOf(rt.Body)))}
 		}
 		ok := map[string]any{"description": http.StatusText(rt.Status)}
-		switch rt.Reply.(type) {
+		switch reply := rt.Reply.(type) {
 		case nil:
-		case csvFile:
-			ok["content"] = map[string]any{"text/csv": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case mediaFile:
+			ok["content"] = map[string]any{string(reply): map[string]any{"schema": map[string]any{"type": "string"}}}
 		default:
 			ok["content"] = jsonContent(g.schema(reflect.TypeOf(rt.Reply)))
 		}
@@ -95,6 +95,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/audit":          {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
 	"GET /api/v1/t/{tenant}/assets":         {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
 	"GET /api/v1/t/{tenant}/licenses":       {"expiring_before"},
+	"GET /api/v1/t/{tenant}/assets/labels":  {"ids"},
 	"POST /api/v1/t/{tenant}/assets/import": {"dry_run", "skip_bad_rows", "company_as_department"},
 	"GET /api/v1/t/{tenant}/assets/export":  {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
 }

@@ -65,9 +65,11 @@ func checkResponse(t testing.TB, r *http.Request, w *httptest.ResponseRecorder) 
 		}
 		return
 	}
-	if _, isCSV := content["text/csv"]; isCSV {
-		if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
-			t.Errorf("openapi: %s %d: Content-Type %q, described as text/csv", pattern, w.Code, w.Header().Get("Content-Type"))
+	if _, isJSON := content["application/json"]; !isJSON {
+		for media := range content {
+			if !strings.HasPrefix(w.Header().Get("Content-Type"), media) {
+				t.Errorf("openapi: %s %d: Content-Type %q, described as %s", pattern, w.Code, w.Header().Get("Content-Type"), media)
+			}
 		}
 		return
 	}

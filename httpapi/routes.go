@@ -103,8 +103,10 @@ var baseRoutes = []Route{
 	{"DELETE", "/api/v1/t/{tenant}/depreciations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteDepreciation, nil, nil, 204},
 
 	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, assetPage{}, 200},
-	{"GET", "/api/v1/t/{tenant}/assets/export", Tenant, qm.PermAssetsRead, (*Server).exportAssets, nil, csvFile{}, 200},
-	{"POST", "/api/v1/t/{tenant}/assets/import", Tenant, qm.PermAssetsWrite, (*Server).importAssets, csvFile{}, qm.ImportReport{}, 200},
+	{"GET", "/api/v1/t/{tenant}/assets/labels", Tenant, qm.PermAssetsRead, (*Server).assetLabels, nil, htmlFile, 200},
+	{"GET", "/api/v1/t/{tenant}/assets/{id}/label.svg", Tenant, qm.PermAssetsRead, (*Server).assetLabel, nil, svgFile, 200},
+	{"GET", "/api/v1/t/{tenant}/assets/export", Tenant, qm.PermAssetsRead, (*Server).exportAssets, nil, csvFile, 200},
+	{"POST", "/api/v1/t/{tenant}/assets/import", Tenant, qm.PermAssetsWrite, (*Server).importAssets, csvFile, qm.ImportReport{}, 200},
 	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, assetView{}, 201},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},
 	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, assetView{}, 200},

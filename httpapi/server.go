@@ -35,6 +35,9 @@ type Config struct {
 	Tenants  *sqlstore.TenantService
 	Identity *sqlstore.Identity
 	Router   sqlstore.Router
+	// PublicURL is where users reach the server, for links such as the QR
+	// codes on asset labels (http://127.0.0.1:8080).
+	PublicURL string
 	// HashPassword hashes new users' initial passwords (password.Hash).
 	HashPassword func(string) (string, error)
 	// MaxBody is the largest request body accepted (1 MiB).
@@ -71,6 +74,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
 	if cfg.HashPassword == nil {
 		cfg.HashPassword = password.Hash
