@@ -63,19 +63,11 @@ func (s *DepartmentStore) Department(ctx context.Context, id string) (*qm.Depart
 func (s *DepartmentStore) Departments(ctx context.Context) ([]*qm.Department, error) {
 	ds := []*qm.Department{}
 	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID())
-		if err != nil {
+		var err error
+		if ds, err = queryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID()); err != nil {
 			return fmt.Errorf("list departments: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDepartment(rows)
-			if err != nil {
-				return fmt.Errorf("list departments: %w", err)
-			}
-			ds = append(ds, d)
-		}
-		return rows.Err()
+		return nil
 	})
 	return ds, err
 }

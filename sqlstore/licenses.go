@@ -76,19 +76,11 @@ func (s *LicenseStore) Licenses(ctx context.Context, f qm.LicenseFilter) ([]*qm.
 	}
 	ls := []*qm.License{}
 	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, query, append([]any{c.TenantID()}, args...)...)
-		if err != nil {
+		var err error
+		if ls, err = queryAll(ctx, c, scanLicense, query, append([]any{c.TenantID()}, args...)...); err != nil {
 			return fmt.Errorf("list licenses: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLicense(rows)
-			if err != nil {
-				return fmt.Errorf("list licenses: %w", err)
-			}
-			ls = append(ls, l)
-		}
-		return rows.Err()
+		return nil
 	})
 	return ls, err
 }

@@ -90,20 +90,12 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 			fmt.Fprintf(&where, ` AND id > $%d`, len(args))
 		}
 		args = append(args, f.Limit)
-		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM locations WHERE %s ORDER BY id LIMIT $%d`,
-			locationColumns, where.String(), len(args)), args...)
-		if err != nil {
+		var err error
+		if ls, err = queryAll(ctx, c, scanLocation, fmt.Sprintf(`SELECT %s FROM locations WHERE %s ORDER BY id LIMIT $%d`,
+			locationColumns, where.String(), len(args)), args...); err != nil {
 			return fmt.Errorf("list locations: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLocation(rows)
-			if err != nil {
-				return fmt.Errorf("list locations: %w", err)
-			}
-			ls = append(ls, l)
-		}
-		return rows.Err()
+		return nil
 	})
 	return ls, err
 }

@@ -34,20 +34,12 @@ func (s *MaintenanceStore) Maintenances(ctx context.Context, assetID string) ([]
 		if _, err := findAsset(ctx, c, assetID); err != nil {
 			return err
 		}
-		rows, err := c.Query(ctx, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
-			ORDER BY started_on DESC, id DESC`, c.TenantID(), assetID)
-		if err != nil {
+		var err error
+		if ms, err = queryAll(ctx, c, scanMaintenance, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
+			ORDER BY started_on DESC, id DESC`, c.TenantID(), assetID); err != nil {
 			return fmt.Errorf("list maintenance: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMaintenance(rows)
-			if err != nil {
-				return fmt.Errorf("list maintenance: %w", err)
-			}
-			ms = append(ms, m)
-		}
-		return rows.Err()
+		return nil
 	})
 	return ms, err
 }

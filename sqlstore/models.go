@@ -92,19 +92,11 @@ func (s *ModelStore) Model(ctx context.Context, id string) (*qm.Model, error) {
 func (s *ModelStore) Models(ctx context.Context) ([]*qm.Model, error) {
 	ms := []*qm.Model{}
 	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID())
-		if err != nil {
+		var err error
+		if ms, err = queryAll(ctx, c, scanModel, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID()); err != nil {
 			return fmt.Errorf("list models: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanModel(rows)
-			if err != nil {
-				return fmt.Errorf("list models: %w", err)
-			}
-			ms = append(ms, m)
-		}
-		return rows.Err()
+		return nil
 	})
 	return ms, err
 }

@@ -77,19 +77,11 @@ func (s *ReferenceStore) Get(ctx context.Context, id string) (*qm.Reference, err
 func (s *ReferenceStore) List(ctx context.Context) ([]*qm.Reference, error) {
 	rs := []*qm.Reference{}
 	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
-		if err != nil {
+		var err error
+		if rs, err = queryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID()); err != nil {
 			return fmt.Errorf("list %s: %w", s.list.Name, err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanReference(rows)
-			if err != nil {
-				return fmt.Errorf("list %s: %w", s.list.Name, err)
-			}
-			rs = append(rs, r)
-		}
-		return rows.Err()
+		return nil
 	})
 	return rs, err
 }

@@ -96,3 +96,22 @@ func IsConstraint(err error, k ConstraintKind) bool {
 	var ce *ConstraintError
 	return errors.As(err, &ce) && ce.Kind == k
 }
+
+// queryAll runs a query and scans every row it returns with scan. It
+// returns an empty slice, never nil, for no rows.
+func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	all := []*T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, v)
+	}
+	return all, rows.Err()
+}
