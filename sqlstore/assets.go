@@ -170,12 +170,7 @@ func assetArgs(tenantID string, a *qm.Asset) []any {
 
 // Asset implements qm.AssetService.
 func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
-	var a *qm.Asset
-	err := s.router.View(ctx, func(c Conn) (err error) {
-		a, err = findAsset(ctx, c, id)
-		return err
-	})
-	return a, err
+	return viewOne(ctx, s.router, func(c Conn) (*qm.Asset, error) { return findAsset(ctx, c, id) })
 }
 
 func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {

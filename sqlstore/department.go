@@ -51,12 +51,7 @@ func (s *DepartmentStore) CreateDepartment(ctx context.Context, d *qm.Department
 
 // Department implements qm.DepartmentService.
 func (s *DepartmentStore) Department(ctx context.Context, id string) (*qm.Department, error) {
-	var d *qm.Department
-	err := s.router.View(ctx, func(c Conn) (err error) {
-		d, err = findDepartment(ctx, c, id)
-		return err
-	})
-	return d, err
+	return viewOne(ctx, s.router, func(c Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
 }
 
 // Departments implements qm.DepartmentService.

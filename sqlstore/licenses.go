@@ -56,12 +56,7 @@ func (s *LicenseStore) CreateLicense(ctx context.Context, l *qm.License) error {
 
 // License implements qm.LicenseService.
 func (s *LicenseStore) License(ctx context.Context, id string) (*qm.License, error) {
-	var l *qm.License
-	err := s.router.View(ctx, func(c Conn) (err error) {
-		l, err = findLicense(ctx, c, id)
-		return err
-	})
-	return l, err
+	return viewOne(ctx, s.router, func(c Conn) (*qm.License, error) { return findLicense(ctx, c, id) })
 }
 
 // Licenses implements qm.LicenseService.

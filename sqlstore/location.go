@@ -54,12 +54,7 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 
 // Location implements qm.LocationService.
 func (s *LocationStore) Location(ctx context.Context, id string) (*qm.Location, error) {
-	var l *qm.Location
-	err := s.router.View(ctx, func(c Conn) (err error) {
-		l, err = findLocation(ctx, c, id)
-		return err
-	})
-	return l, err
+	return viewOne(ctx, s.router, func(c Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
 }
 
 // Locations implements qm.LocationService.

@@ -80,12 +80,7 @@ func (s *ModelStore) CreateModel(ctx context.Context, m *qm.Model) error {
 
 // Model implements qm.ModelService.
 func (s *ModelStore) Model(ctx context.Context, id string) (*qm.Model, error) {
-	var m *qm.Model
-	err := s.router.View(ctx, func(c Conn) (err error) {
-		m, err = findModel(ctx, c, id)
-		return err
-	})
-	return m, err
+	return viewOne(ctx, s.router, func(c Conn) (*qm.Model, error) { return findModel(ctx, c, id) })
 }
 
 // Models implements qm.ModelService.

@@ -65,12 +65,7 @@ func (s *ReferenceStore) insert(ctx context.Context, c Conn, r *qm.Reference) er
 
 // Get implements qm.ReferenceService.
 func (s *ReferenceStore) Get(ctx context.Context, id string) (*qm.Reference, error) {
-	var r *qm.Reference
-	err := s.router.View(ctx, func(c Conn) (err error) {
-		r, err = s.find(ctx, c, id)
-		return err
-	})
-	return r, err
+	return viewOne(ctx, s.router, func(c Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
 }
 
 // List implements qm.ReferenceService.

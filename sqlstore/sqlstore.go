@@ -115,3 +115,13 @@ func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error),
 	}
 	return all, rows.Err()
 }
+
+// viewOne runs find on a read connection of the tenant in ctx.
+func viewOne[T any](ctx context.Context, r Router, find func(Conn) (*T, error)) (*T, error) {
+	var v *T
+	err := r.View(ctx, func(c Conn) (err error) {
+		v, err = find(c)
+		return err
+	})
+	return v, err
+}
