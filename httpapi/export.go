@@ -94,12 +94,18 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 		}
 	}
 	n.locations, n.dep = map[string]string{}, map[string]string{}
-	ls, err := s.locations.Locations(ctx, qm.LocationFilter{Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range ls {
-		n.locations[l.ID] = l.Name
+	for after := ""; ; {
+		ls, err := s.locations.Locations(ctx, qm.LocationFilter{Limit: 1000, After: after})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			n.locations[l.ID] = l.Name
+		}
+		if len(ls) < 1000 {
+			break
+		}
+		after = ls[len(ls)-1].ID
 	}
 	ds, err := s.depts.Departments(ctx)
 	if err != nil {
