@@ -170,7 +170,7 @@ func assetArgs(tenantID string, a *qm.Asset) []any {
 
 // Asset implements qm.AssetService.
 func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
-	return viewOne(ctx, s.router, func(c Conn) (*qm.Asset, error) { return findAsset(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.Asset, error) { return findAsset(ctx, c, id) })
 }
 
 func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {

@@ -51,20 +51,18 @@ func (s *DepartmentStore) CreateDepartment(ctx context.Context, d *qm.Department
 
 // Department implements qm.DepartmentService.
 func (s *DepartmentStore) Department(ctx context.Context, id string) (*qm.Department, error) {
-	return viewOne(ctx, s.router, func(c Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
 }
 
 // Departments implements qm.DepartmentService.
 func (s *DepartmentStore) Departments(ctx context.Context) ([]*qm.Department, error) {
-	ds := []*qm.Department{}
-	err := s.router.View(ctx, func(c Conn) error {
-		var err error
-		if ds, err = queryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID()); err != nil {
-			return fmt.Errorf("list departments: %w", err)
+	return view(ctx, s.router, func(c Conn) ([]*qm.Department, error) {
+		ds, err := queryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID())
+		if err != nil {
+			return nil, fmt.Errorf("list departments: %w", err)
 		}
-		return nil
+		return ds, nil
 	})
-	return ds, err
 }
 
 // UpdateDepartment implements qm.DepartmentService.
@@ -77,12 +75,8 @@ func (s *DepartmentStore) UpdateDepartment(ctx context.Context, id string, u qm.
 		}
 		after := *before
 		d = &after
-		if u.Name != nil {
-			d.Name = *u.Name
-		}
-		if u.ParentID != nil {
-			d.ParentID = *u.ParentID
-		}
+		setIf(&d.Name, u.Name)
+		setIf(&d.ParentID, u.ParentID)
 		d.Normalize()
 		if err := d.Validate(); err != nil {
 			return err

@@ -56,7 +56,7 @@ func (s *LicenseStore) CreateLicense(ctx context.Context, l *qm.License) error {
 
 // License implements qm.LicenseService.
 func (s *LicenseStore) License(ctx context.Context, id string) (*qm.License, error) {
-	return viewOne(ctx, s.router, func(c Conn) (*qm.License, error) { return findLicense(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.License, error) { return findLicense(ctx, c, id) })
 }
 
 // Licenses implements qm.LicenseService.
@@ -69,15 +69,13 @@ func (s *LicenseStore) Licenses(ctx context.Context, f qm.LicenseFilter) ([]*qm.
 		query = `SELECT ` + licenseColumns + ` FROM licenses l WHERE l.tenant_id = $1 AND l.expires_on IS NOT NULL AND l.expires_on < $2 ORDER BY l.expires_on, l.id`
 		args = append(args, f.ExpiringBefore)
 	}
-	ls := []*qm.License{}
-	err := s.router.View(ctx, func(c Conn) error {
-		var err error
-		if ls, err = queryAll(ctx, c, scanLicense, query, append([]any{c.TenantID()}, args...)...); err != nil {
-			return fmt.Errorf("list licenses: %w", err)
+	return view(ctx, s.router, func(c Conn) ([]*qm.License, error) {
+		ls, err := queryAll(ctx, c, scanLicense, query, append([]any{c.TenantID()}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("list licenses: %w", err)
 		}
-		return nil
+		return ls, nil
 	})
-	return ls, err
 }
 
 // UpdateLicense implements qm.LicenseService.

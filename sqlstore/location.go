@@ -54,7 +54,7 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 
 // Location implements qm.LocationService.
 func (s *LocationStore) Location(ctx context.Context, id string) (*qm.Location, error) {
-	return viewOne(ctx, s.router, func(c Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
 }
 
 // Locations implements qm.LocationService.

@@ -80,20 +80,18 @@ func (s *ModelStore) CreateModel(ctx context.Context, m *qm.Model) error {
 
 // Model implements qm.ModelService.
 func (s *ModelStore) Model(ctx context.Context, id string) (*qm.Model, error) {
-	return viewOne(ctx, s.router, func(c Conn) (*qm.Model, error) { return findModel(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.Model, error) { return findModel(ctx, c, id) })
 }
 
 // Models implements qm.ModelService.
 func (s *ModelStore) Models(ctx context.Context) ([]*qm.Model, error) {
-	ms := []*qm.Model{}
-	err := s.router.View(ctx, func(c Conn) error {
-		var err error
-		if ms, err = queryAll(ctx, c, scanModel, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID()); err != nil {
-			return fmt.Errorf("list models: %w", err)
+	return view(ctx, s.router, func(c Conn) ([]*qm.Model, error) {
+		ms, err := queryAll(ctx, c, scanModel, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID())
+		if err != nil {
+			return nil, fmt.Errorf("list models: %w", err)
 		}
-		return nil
+		return ms, nil
 	})
-	return ms, err
 }
 
 // UpdateModel implements qm.ModelService.

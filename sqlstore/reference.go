@@ -65,20 +65,18 @@ func (s *ReferenceStore) insert(ctx context.Context, c Conn, r *qm.Reference) er
 
 // Get implements qm.ReferenceService.
 func (s *ReferenceStore) Get(ctx context.Context, id string) (*qm.Reference, error) {
-	return viewOne(ctx, s.router, func(c Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
 }
 
 // List implements qm.ReferenceService.
 func (s *ReferenceStore) List(ctx context.Context) ([]*qm.Reference, error) {
-	rs := []*qm.Reference{}
-	err := s.router.View(ctx, func(c Conn) error {
-		var err error
-		if rs, err = queryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID()); err != nil {
-			return fmt.Errorf("list %s: %w", s.list.Name, err)
+	return view(ctx, s.router, func(c Conn) ([]*qm.Reference, error) {
+		rs, err := queryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", s.list.Name, err)
 		}
-		return nil
+		return rs, nil
 	})
-	return rs, err
 }
 
 // Update implements qm.ReferenceService.

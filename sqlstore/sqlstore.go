@@ -116,11 +116,12 @@ func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error),
 	return all, rows.Err()
 }
 
-// viewOne runs find on a read connection of the tenant in ctx.
-func viewOne[T any](ctx context.Context, r Router, find func(Conn) (*T, error)) (*T, error) {
-	var v *T
+// view runs read on a read connection of the tenant in ctx and returns
+// what it found.
+func view[V any](ctx context.Context, r Router, read func(Conn) (V, error)) (V, error) {
+	var v V
 	err := r.View(ctx, func(c Conn) (err error) {
-		v, err = find(c)
+		v, err = read(c)
 		return err
 	})
 	return v, err
