@@ -8,20 +8,22 @@ import (
 
 // Model is a kind of asset a manufacturer makes: "Latitude 5440".
 type Model struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	ModelNumber    string    `json:"model_number,omitempty"`
-	CategoryID     string    `json:"category_id"`
-	ManufacturerID string    `json:"manufacturer_id,omitempty"`
-	DepreciationID string    `json:"depreciation_id,omitempty"`
-	Notes          string    `json:"notes,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	ModelNumber    string `json:"model_number,omitempty"`
+	CategoryID     string `json:"category_id"`
+	ManufacturerID string `json:"manufacturer_id,omitempty"`
+	DepreciationID string `json:"depreciation_id,omitempty"`
+	// FieldSetID names the custom fields the model's assets have.
+	FieldSetID string    `json:"field_set_id,omitempty"`
+	Notes      string    `json:"notes,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Normalize trims the text fields.
 func (m *Model) Normalize() {
-	for _, f := range []*string{&m.Name, &m.ModelNumber, &m.CategoryID, &m.ManufacturerID, &m.DepreciationID, &m.Notes} {
+	for _, f := range []*string{&m.Name, &m.ModelNumber, &m.CategoryID, &m.ManufacturerID, &m.DepreciationID, &m.FieldSetID, &m.Notes} {
 		*f = strings.TrimSpace(*f)
 	}
 }
@@ -48,6 +50,7 @@ type ModelUpdate struct {
 	CategoryID     *string `json:"category_id"`
 	ManufacturerID *string `json:"manufacturer_id"`
 	DepreciationID *string `json:"depreciation_id"`
+	FieldSetID     *string `json:"field_set_id"`
 	Notes          *string `json:"notes"`
 }
 
@@ -89,8 +92,11 @@ type Asset struct {
 	HolderID       string     `json:"holder_id,omitempty"`
 	CheckedOutAt   *time.Time `json:"checked_out_at,omitempty"`
 	ExpectedReturn string     `json:"expected_return,omitempty"` // YYYY-MM-DD
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// Fields are the asset's custom field values by field key: strings,
+	// numbers, booleans, dates as YYYY-MM-DD, lists for multichoice fields.
+	Fields    map[string]any `json:"fields,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
 // Kinds of holder an asset can be checked out to.
@@ -209,6 +215,8 @@ type AssetUpdate struct {
 	OrderNumber    *string `json:"order_number"`
 	WarrantyMonths *int    `json:"warranty_months"`
 	Notes          *string `json:"notes"`
+	// Fields sets the custom fields it names, by key; null clears one.
+	Fields map[string]any `json:"fields"`
 }
 
 // AssetSorts are the columns a list of assets may be sorted by.
@@ -223,6 +231,10 @@ type AssetFilter struct {
 	CategoryID   string
 	LocationID   string
 	DepartmentID string
+	// Fields keeps the assets whose custom field (by key) has the value,
+	// written as text; a multichoice field matches when the choice is one
+	// of its values.
+	Fields map[string]string
 	// Sort is one of AssetSorts, "-" in front for descending; default tag.
 	Sort string
 	// After is the cursor a previous page returned.
@@ -280,6 +292,9 @@ type ImportRow struct {
 	Location     string
 	Department   string
 	Supplier     string
+	// Fields are the row's values of columns that are not the asset's own,
+	// by column name: custom fields, when a field has that name or key.
+	Fields map[string]string
 	// Errors are what is wrong with the row, already known when reading.
 	Errors []string
 }

@@ -2,6 +2,7 @@ package qm
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -9,11 +10,15 @@ import (
 // Depreciation is a straight-line schedule: an asset loses its cost evenly
 // over Months from its purchase date.
 type Depreciation struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Months    int       `json:"months"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Months int    `json:"months"`
+	// CategoryIDs are the categories whose models follow the schedule
+	// unless a model names its own. A category follows one schedule:
+	// listing it here moves it from any other.
+	CategoryIDs []string  `json:"category_ids"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Validate checks the fields.
@@ -25,6 +30,11 @@ func (d *Depreciation) Validate() error {
 	}
 	if d.Months < 1 || d.Months > 1200 {
 		fields["months"] = "months must be between 1 and 1200"
+	}
+	for i, id := range d.CategoryIDs {
+		if slices.Contains(d.CategoryIDs[:i], id) {
+			fields["category_ids"] = "lists " + id + " twice"
+		}
 	}
 	return fieldsError(fields)
 }
@@ -51,13 +61,25 @@ func BookValue(costCents *int64, purchased string, months int, day time.Time) *i
 	return &v
 }
 
+// DepreciationUpdate holds the changes to a schedule; nil leaves a part as
+// it is.
+type DepreciationUpdate struct {
+	Name        *string   `json:"name"`
+	Months      *int      `json:"months"`
+	CategoryIDs *[]string `json:"category_ids"`
+}
+
 // DepreciationService manages the depreciation schedules of the tenant in
-// scope. Models name the schedule their assets follow.
+// scope. Models name the schedule their assets follow, or follow their
+// category's.
 type DepreciationService interface {
 	// CreateDepreciation stores d. EInvalid; EConflict for a taken name.
 	CreateDepreciation(ctx context.Context, d *Depreciation) error
 	// Depreciations lists every schedule by name.
 	Depreciations(ctx context.Context) ([]*Depreciation, error)
+	// UpdateDepreciation changes a schedule. ENotFound, EInvalid (also for
+	// unknown categories), EConflict for a taken name.
+	UpdateDepreciation(ctx context.Context, id string, u DepreciationUpdate) (*Depreciation, error)
 	// DeleteDepreciation removes a schedule. ENotFound; EConflict while a
 	// model uses it.
 	DeleteDepreciation(ctx context.Context, id string) error

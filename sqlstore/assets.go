@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -141,8 +142,18 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 	a.ID = NewID()
 	a.CreatedAt = Timestamp(s.now())
 	a.UpdatedAt = a.CreatedAt
+	given := a.Fields
+	a.Fields = nil
 	return s.router.Update(ctx, func(c Conn) error {
 		if err := s.checkRefs(ctx, c, a); err != nil {
+			return err
+		}
+		fc, err := loadFieldCatalog(ctx, c)
+		if err != nil {
+			return err
+		}
+		change, err := fc.check(ctx, c, a, given)
+		if err != nil {
 			return err
 		}
 		if a.Tag == "" {
@@ -152,12 +163,15 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 			}
 			a.Tag = tag
 		}
-		_, err := c.Exec(ctx, `INSERT INTO assets (tenant_id, id, tag, name, serial, model_id, status_id, location_id, department_id,
+		_, err = c.Exec(ctx, `INSERT INTO assets (tenant_id, id, tag, name, serial, model_id, status_id, location_id, department_id,
 			supplier_id, purchase_date, cost_cents, currency, order_number, warranty_months, notes, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			assetArgs(c.TenantID(), a)...)
 		if err != nil {
 			return assetError(err, "create asset")
+		}
+		if err := change.apply(ctx, c, a); err != nil {
+			return err
 		}
 		return Audit(ctx, c, a.CreatedAt, "asset.create", "asset", a.ID, nil, a)
 	})
@@ -186,7 +200,7 @@ func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
 	case err != nil:
 		return nil, fmt.Errorf("get asset: %w", err)
 	}
-	return a, nil
+	return a, readFieldValues(ctx, c, a)
 }
 
 // assetCursor is where a page ended: the sort column's value and the id.
@@ -243,6 +257,13 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			}
 			add("model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND category_id = $%d)", f.CategoryID)
 		}
+		for _, key := range slices.Sorted(maps.Keys(f.Fields)) {
+			cond, err := fieldFilter(ctx, c, key, f.Fields[key], &args)
+			if err != nil {
+				return err
+			}
+			where.WriteString(" AND " + cond)
+		}
 		if q := strings.TrimSpace(f.Q); q != "" {
 			add(`(LOWER(tag) LIKE $%[1]d ESCAPE '\' OR LOWER(name) LIKE $%[1]d ESCAPE '\' OR LOWER(serial) LIKE $%[1]d ESCAPE '\'
 				OR LOWER(notes) LIKE $%[1]d ESCAPE '\'
@@ -282,7 +303,11 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			}
 			page.Assets = append(page.Assets, a)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("list assets: %w", err)
+		}
+		rows.Close()
+		return readFieldValues(ctx, c, page.Assets...)
 	})
 	if err != nil {
 		return nil, err
@@ -313,8 +338,12 @@ func sortValue(a *qm.Asset, sort string) string {
 // likePattern makes a LIKE pattern that finds q anywhere, q's own % and _
 // matched literally.
 func likePattern(q string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(q)) + "%"
+	return "%" + escapeLike(strings.ToLower(q)) + "%"
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // UpdateAsset implements qm.AssetService.
@@ -327,6 +356,7 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		}
 		after := *before
 		a = &after
+		a.Fields = maps.Clone(before.Fields)
 		for dst, src := range map[*string]*string{&a.Tag: u.Tag, &a.Name: u.Name, &a.Serial: u.Serial, &a.ModelID: u.ModelID,
 			&a.StatusID: u.StatusID, &a.LocationID: u.LocationID, &a.DepartmentID: u.DepartmentID, &a.SupplierID: u.SupplierID,
 			&a.PurchaseDate: u.PurchaseDate, &a.Currency: u.Currency, &a.OrderNumber: u.OrderNumber, &a.Notes: u.Notes} {
@@ -348,6 +378,14 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		if err := s.checkRefs(ctx, c, a); err != nil {
 			return err
 		}
+		fc, err := loadFieldCatalog(ctx, c)
+		if err != nil {
+			return err
+		}
+		change, err := fc.check(ctx, c, a, u.Fields)
+		if err != nil {
+			return err
+		}
 		a.UpdatedAt = Timestamp(s.now())
 		args := assetArgs(c.TenantID(), a)
 		args = append(args[:16], a.UpdatedAt) // every column but created_at
@@ -356,6 +394,9 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 			warranty_months = $15, notes = $16, updated_at = $17 WHERE tenant_id = $1 AND id = $2`, args...)
 		if err != nil {
 			return assetError(err, "update asset")
+		}
+		if err := change.apply(ctx, c, a); err != nil {
+			return err
 		}
 		return Audit(ctx, c, a.UpdatedAt, "asset.update", "asset", a.ID, before, a)
 	})

@@ -30,54 +30,146 @@ func (s *DepreciationStore) CreateDepreciation(ctx context.Context, d *qm.Deprec
 	d.ID = NewID()
 	d.CreatedAt = Timestamp(s.now())
 	d.UpdatedAt = d.CreatedAt
+	d.CategoryIDs = nonNil(d.CategoryIDs)
 	return s.router.Update(ctx, func(c Conn) error {
 		_, err := c.Exec(ctx, `INSERT INTO depreciations (tenant_id, id, name, months, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			c.TenantID(), d.ID, d.Name, d.Months, d.CreatedAt, d.UpdatedAt)
-		if IsConstraint(err, Unique) {
-			return &qm.Error{Code: qm.EConflict, Message: "a schedule with this name already exists", Fields: map[string]string{"name": "already taken"}}
-		} else if err != nil {
-			return fmt.Errorf("create depreciation: %w", err)
+		if err != nil {
+			return depreciationError(err, "create depreciation")
+		}
+		if err := attachCategories(ctx, c, d); err != nil {
+			return err
 		}
 		return Audit(ctx, c, d.CreatedAt, "depreciation.create", "depreciation", d.ID, nil, d)
 	})
 }
 
+func depreciationError(err error, op string) error {
+	if IsConstraint(err, Unique) {
+		return &qm.Error{Code: qm.EConflict, Message: "a schedule with this name already exists", Fields: map[string]string{"name": "already taken"}}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// attachCategories makes the categories d lists, and only those, follow d.
+func attachCategories(ctx context.Context, c Conn, d *qm.Depreciation) error {
+	for _, id := range d.CategoryIDs {
+		if err := refExists(ctx, c, "categories", "category_ids", "category", id, true); err != nil {
+			return err
+		}
+	}
+	if _, err := c.Exec(ctx, `DELETE FROM depreciation_categories WHERE tenant_id = $1 AND depreciation_id = $2`, c.TenantID(), d.ID); err != nil {
+		return fmt.Errorf("attach categories: %w", err)
+	}
+	for _, id := range d.CategoryIDs {
+		_, err := c.Exec(ctx, `INSERT INTO depreciation_categories (tenant_id, category_id, depreciation_id) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id, category_id) DO UPDATE SET depreciation_id = excluded.depreciation_id`, c.TenantID(), id, d.ID)
+		if err != nil {
+			return fmt.Errorf("attach categories: %w", err)
+		}
+	}
+	return nil
+}
+
 // Depreciations implements qm.DepreciationService.
 func (s *DepreciationStore) Depreciations(ctx context.Context) ([]*qm.Depreciation, error) {
-	ds := []*qm.Depreciation{}
-	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return view(ctx, s.router, func(c Conn) ([]*qm.Depreciation, error) {
+		ds, err := queryAll(ctx, c, scanDepreciation, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
-			return fmt.Errorf("list depreciations: %w", err)
+			return nil, fmt.Errorf("list depreciations: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var d qm.Depreciation
-			if err := rows.Scan(&d.ID, &d.Name, &d.Months, &d.CreatedAt, &d.UpdatedAt); err != nil {
-				return fmt.Errorf("list depreciations: %w", err)
-			}
-			d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-			ds = append(ds, &d)
-		}
-		return rows.Err()
+		return ds, readCategories(ctx, c, ds)
 	})
-	return ds, err
+}
+
+func scanDepreciation(r Row) (*qm.Depreciation, error) {
+	d := qm.Depreciation{CategoryIDs: []string{}}
+	if err := r.Scan(&d.ID, &d.Name, &d.Months, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		return nil, err
+	}
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+// readCategories fills in the categories of ds.
+func readCategories(ctx context.Context, c Conn, ds []*qm.Depreciation) error {
+	byID := map[string]*qm.Depreciation{}
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	rows, err := c.Query(ctx, `SELECT depreciation_id, category_id FROM depreciation_categories WHERE tenant_id = $1 ORDER BY category_id`, c.TenantID())
+	if err != nil {
+		return fmt.Errorf("read schedule categories: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dep, cat string
+		if err := rows.Scan(&dep, &cat); err != nil {
+			return fmt.Errorf("read schedule categories: %w", err)
+		}
+		if d := byID[dep]; d != nil {
+			d.CategoryIDs = append(d.CategoryIDs, cat)
+		}
+	}
+	return rows.Err()
+}
+
+func findDepreciation(ctx context.Context, c Conn, id string) (*qm.Depreciation, error) {
+	notFound := qm.Errorf(qm.ENotFound, "depreciation schedule not found")
+	if !ValidID(id) {
+		return nil, notFound
+	}
+	d, err := scanDepreciation(c.QueryRow(ctx, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, notFound
+	case err != nil:
+		return nil, fmt.Errorf("get depreciation: %w", err)
+	}
+	return d, readCategories(ctx, c, []*qm.Depreciation{d})
+}
+
+// UpdateDepreciation implements qm.DepreciationService.
+func (s *DepreciationStore) UpdateDepreciation(ctx context.Context, id string, u qm.DepreciationUpdate) (*qm.Depreciation, error) {
+	var d *qm.Depreciation
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := findDepreciation(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		d = &after
+		setIf(&d.Name, u.Name)
+		setIf(&d.Months, u.Months)
+		setIf(&d.CategoryIDs, u.CategoryIDs)
+		d.CategoryIDs = nonNil(d.CategoryIDs)
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		d.UpdatedAt = Timestamp(s.now())
+		_, err = c.Exec(ctx, `UPDATE depreciations SET name = $3, months = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2`,
+			c.TenantID(), d.ID, d.Name, d.Months, d.UpdatedAt)
+		if err != nil {
+			return depreciationError(err, "update depreciation")
+		}
+		if err := attachCategories(ctx, c, d); err != nil {
+			return err
+		}
+		return Audit(ctx, c, d.UpdatedAt, "depreciation.update", "depreciation", d.ID, before, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // DeleteDepreciation implements qm.DepreciationService. Models are checked
 // here, not left to a foreign key: SQLite could not add one to the
-// existing models table.
+// existing models table. Categories that followed it follow none.
 func (s *DepreciationStore) DeleteDepreciation(ctx context.Context, id string) error {
 	return s.router.Update(ctx, func(c Conn) error {
-		notFound := qm.Errorf(qm.ENotFound, "depreciation schedule not found")
-		if !ValidID(id) {
-			return notFound
-		}
-		var d qm.Depreciation
-		err := c.QueryRow(ctx, `SELECT id, name, months FROM depreciations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id).Scan(&d.ID, &d.Name, &d.Months)
-		if errors.Is(err, ErrNoRows) {
-			return notFound
-		} else if err != nil {
+		d, err := findDepreciation(ctx, c, id)
+		if err != nil {
 			return err
 		}
 		var users int
@@ -90,17 +182,20 @@ func (s *DepreciationStore) DeleteDepreciation(ctx context.Context, id string) e
 		if _, err := c.Exec(ctx, `DELETE FROM depreciations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete depreciation: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "depreciation.delete", "depreciation", id, &d, nil)
+		return Audit(ctx, c, s.now(), "depreciation.delete", "depreciation", id, d, nil)
 	})
 }
 
-// ScheduleMonths maps each model of the tenant that has a depreciation
-// schedule to the schedule's months.
+// ScheduleMonths maps each model of the tenant that follows a depreciation
+// schedule, its own or its category's, to the schedule's months.
 func (s *AssetStore) ScheduleMonths(ctx context.Context) (map[string]int, error) {
 	months := map[string]int{}
 	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT m.id, d.months FROM models m JOIN depreciations d ON d.tenant_id = m.tenant_id AND d.id = m.depreciation_id
-			WHERE m.tenant_id = $1`, c.TenantID())
+		rows, err := c.Query(ctx, `SELECT m.id, COALESCE(own.months, cat.months) FROM models m
+			LEFT JOIN depreciations own ON own.tenant_id = m.tenant_id AND own.id = m.depreciation_id
+			LEFT JOIN depreciation_categories dc ON dc.tenant_id = m.tenant_id AND dc.category_id = m.category_id
+			LEFT JOIN depreciations cat ON cat.tenant_id = dc.tenant_id AND cat.id = dc.depreciation_id
+			WHERE m.tenant_id = $1 AND COALESCE(own.months, cat.months) IS NOT NULL`, c.TenantID())
 		if err != nil {
 			return fmt.Errorf("depreciation schedules: %w", err)
 		}

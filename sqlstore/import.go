@@ -172,13 +172,8 @@ func (im *importer) model(row *qm.ImportRow) (string, error) {
 	if err := m.Validate(); err != nil {
 		return "", err
 	}
-	_, err = im.c.Exec(im.ctx, `INSERT INTO models (tenant_id, `+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		im.c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nil, m.Notes, m.CreatedAt, m.UpdatedAt)
-	if err != nil {
+	if err := insertModel(im.ctx, im.c, m); err != nil {
 		return "", fmt.Errorf("make model %q: %w", row.Model, err)
-	}
-	if err := Audit(im.ctx, im.c, now, "model.create", "model", m.ID, nil, m); err != nil {
-		return "", err
 	}
 	im.models[key] = m.ID
 	im.rep.Made["models"]++

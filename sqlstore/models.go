@@ -23,7 +23,7 @@ func NewModelStore(router Router, now func() time.Time) *ModelStore {
 	return &ModelStore{router: router, now: now}
 }
 
-const modelColumns = `id, name, model_number, category_id, manufacturer_id, depreciation_id, notes, created_at, updated_at`
+const modelColumns = `id, name, model_number, category_id, manufacturer_id, depreciation_id, field_set_id, notes, created_at, updated_at`
 
 var errModelNotFound = qm.Errorf(qm.ENotFound, "model not found")
 
@@ -53,7 +53,10 @@ func (s *ModelStore) checkRefs(ctx context.Context, c Conn, m *qm.Model) error {
 	if err := refExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", m.ManufacturerID, false); err != nil {
 		return err
 	}
-	return refExists(ctx, c, "depreciations", "depreciation_id", "depreciation schedule", m.DepreciationID, false)
+	if err := refExists(ctx, c, "depreciations", "depreciation_id", "depreciation schedule", m.DepreciationID, false); err != nil {
+		return err
+	}
+	return refExists(ctx, c, "field_sets", "field_set_id", "field set", m.FieldSetID, false)
 }
 
 // CreateModel implements qm.ModelService.
@@ -69,13 +72,19 @@ func (s *ModelStore) CreateModel(ctx context.Context, m *qm.Model) error {
 		if err := s.checkRefs(ctx, c, m); err != nil {
 			return err
 		}
-		_, err := c.Exec(ctx, `INSERT INTO models (tenant_id, `+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nullable(m.DepreciationID), m.Notes, m.CreatedAt, m.UpdatedAt)
-		if err != nil {
-			return modelError(err, "create model")
-		}
-		return Audit(ctx, c, m.CreatedAt, "model.create", "model", m.ID, nil, m)
+		return insertModel(ctx, c, m)
 	})
+}
+
+// insertModel writes a new model and its audit entry.
+func insertModel(ctx context.Context, c Conn, m *qm.Model) error {
+	_, err := c.Exec(ctx, `INSERT INTO models (tenant_id, `+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nullable(m.DepreciationID), nullable(m.FieldSetID),
+		m.Notes, m.CreatedAt, m.UpdatedAt)
+	if err != nil {
+		return modelError(err, "create model")
+	}
+	return Audit(ctx, c, m.CreatedAt, "model.create", "model", m.ID, nil, m)
 }
 
 // Model implements qm.ModelService.
@@ -109,6 +118,7 @@ func (s *ModelStore) UpdateModel(ctx context.Context, id string, u qm.ModelUpdat
 		setIf(&m.CategoryID, u.CategoryID)
 		setIf(&m.ManufacturerID, u.ManufacturerID)
 		setIf(&m.DepreciationID, u.DepreciationID)
+		setIf(&m.FieldSetID, u.FieldSetID)
 		setIf(&m.Notes, u.Notes)
 		m.Normalize()
 		if err := m.Validate(); err != nil {
@@ -119,8 +129,9 @@ func (s *ModelStore) UpdateModel(ctx context.Context, id string, u qm.ModelUpdat
 		}
 		m.UpdatedAt = Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE models SET name = $3, model_number = $4, category_id = $5, manufacturer_id = $6, depreciation_id = $7,
-			notes = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nullable(m.DepreciationID), m.Notes, m.UpdatedAt)
+			field_set_id = $8, notes = $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2`,
+			c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nullable(m.DepreciationID), nullable(m.FieldSetID),
+			m.Notes, m.UpdatedAt)
 		if err != nil {
 			return modelError(err, "update model")
 		}
@@ -166,11 +177,11 @@ func findModel(ctx context.Context, c Conn, id string) (*qm.Model, error) {
 
 func scanModel(r Row) (*qm.Model, error) {
 	var m qm.Model
-	var maker, depreciation sql.NullString
-	if err := r.Scan(&m.ID, &m.Name, &m.ModelNumber, &m.CategoryID, &maker, &depreciation, &m.Notes, &m.CreatedAt, &m.UpdatedAt); err != nil {
+	var maker, depreciation, fieldSet sql.NullString
+	if err := r.Scan(&m.ID, &m.Name, &m.ModelNumber, &m.CategoryID, &maker, &depreciation, &fieldSet, &m.Notes, &m.CreatedAt, &m.UpdatedAt); err != nil {
 		return nil, err
 	}
-	m.ManufacturerID, m.DepreciationID = maker.String, depreciation.String
+	m.ManufacturerID, m.DepreciationID, m.FieldSetID = maker.String, depreciation.String, fieldSet.String
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	return &m, nil
 }

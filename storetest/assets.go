@@ -30,11 +30,17 @@ func mustAssetWorld(t *testing.T, e Engine, ctx context.Context) *assetWorld {
 			t.Fatal(err)
 		}
 	}
-	w.model = &qm.Model{Name: "Latitude 5440", CategoryID: w.category.ID}
-	if err := sqlstore.NewModelStore(e, clock()).CreateModel(ctx, w.model); err != nil {
+	w.model = mustModel(t, e, ctx, &qm.Model{Name: "Latitude 5440", CategoryID: w.category.ID})
+	return w
+}
+
+// mustModel creates m.
+func mustModel(t *testing.T, e Engine, ctx context.Context, m *qm.Model) *qm.Model {
+	t.Helper()
+	if err := sqlstore.NewModelStore(e, clock()).CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	return w
+	return m
 }
 
 // TestModels checks qm.ModelService, with a different-tenant case for each

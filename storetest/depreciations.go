@@ -13,6 +13,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	_, ctxA := MustTenant(t, e, h.Tier, "dep-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "dep-b")
+	b := mustAssetWorld(t, e, ctxB)
 	s := sqlstore.NewDepreciationStore(e, clock())
 	d := &qm.Depreciation{Name: "Laptops, 3 years", Months: 36}
 	if err := s.CreateDepreciation(ctxA, d); err != nil {
@@ -30,7 +31,6 @@ func TestDepreciations(t *testing.T, h Harness) {
 		t.Fatalf("schedule months: %v, %v", months, err)
 	}
 	t.Run("OtherTenant", func(t *testing.T) {
-		b := mustAssetWorld(t, e, ctxB)
 		_, err := models.UpdateModel(ctxB, b.model.ID, qm.ModelUpdate{DepreciationID: ptr(d.ID)})
 		wantCode(t, err, qm.EInvalid)
 		wantCode(t, s.DeleteDepreciation(ctxB, d.ID), qm.ENotFound)
@@ -39,6 +39,31 @@ func TestDepreciations(t *testing.T, h Harness) {
 		}
 		if months, _ := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxB); len(months) != 0 {
 			t.Fatalf("B sees schedules %v", months)
+		}
+	})
+	t.Run("Category", func(t *testing.T) {
+		byCategory := &qm.Depreciation{Name: "Laptops, 5 years", Months: 60, CategoryIDs: []string{a.category.ID}}
+		if err := s.CreateDepreciation(ctxA, byCategory); err != nil {
+			t.Fatal(err)
+		}
+		other := mustModel(t, e, ctxA, &qm.Model{Name: "ThinkPad X1", CategoryID: a.category.ID})
+		months, err := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxA)
+		if err != nil || months[a.model.ID] != 36 || months[other.ID] != 60 {
+			t.Fatalf("got months %v, %v; want the model's own 36 and the category's 60", months, err)
+		}
+		_, err = s.UpdateDepreciation(ctxB, byCategory.ID, qm.DepreciationUpdate{Months: ptr(1)})
+		wantCode(t, err, qm.ENotFound)
+		_, err = s.UpdateDepreciation(ctxA, byCategory.ID, qm.DepreciationUpdate{CategoryIDs: ptr([]string{b.category.ID})})
+		wantCode(t, err, qm.EInvalid) // B's category
+		got, err := s.UpdateDepreciation(ctxA, byCategory.ID, qm.DepreciationUpdate{Months: ptr(48), CategoryIDs: ptr([]string{})})
+		if err != nil || got.Months != 48 || len(got.CategoryIDs) != 0 {
+			t.Fatalf("update: %+v, %v", got, err)
+		}
+		if months, _ := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxA); months[other.ID] != 0 {
+			t.Fatalf("a detached category still depreciates: %v", months)
+		}
+		if err := s.DeleteDepreciation(ctxA, byCategory.ID); err != nil {
+			t.Fatal(err)
 		}
 	})
 	wantCode(t, s.DeleteDepreciation(ctxA, d.ID), qm.EConflict)

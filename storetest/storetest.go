@@ -66,6 +66,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Licenses", func(t *testing.T) { TestLicenses(t, h) })
 	t.Run("Maintenances", func(t *testing.T) { TestMaintenances(t, h) })
 	t.Run("Depreciations", func(t *testing.T) { TestDepreciations(t, h) })
+	t.Run("CustomFields", func(t *testing.T) { TestCustomFields(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
