@@ -276,14 +276,6 @@ func (f *CustomField) Decode(stored string) any {
 	return stored
 }
 
-// Text is a stored value as a CSV cell shows it: choices joined by "; ".
-func (f *CustomField) Text(stored string) string {
-	if picked, ok := f.Decode(stored).([]string); ok {
-		return strings.Join(picked, "; ")
-	}
-	return stored
-}
-
 // CustomFieldUpdate holds the changes to a field; nil leaves a part as it
 // is. The key and the type never change.
 type CustomFieldUpdate struct {

@@ -313,6 +313,42 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("B's export holds A's asset:\n%s", other)
 		}
 	})
+	t.Run("CustomFields", func(t *testing.T) {
+		viewer := f.login(t, "viewer@tenant-a.example")
+		if res := f.do(t, viewer, "POST", "/api/v1/t/tenant-a/fields", `{"name":"RAM","type":"number"}`); res.Code != http.StatusForbidden {
+			t.Fatalf("viewer defines a field: got %d, want 403", res.Code)
+		}
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/fields", `{"name":"RAM (GB)","type":"number","required":true}`)
+		if res.Code != http.StatusCreated || !strings.Contains(res.Body.String(), `"key":"ram_gb"`) {
+			t.Fatalf("create field: %d %s", res.Code, res.Body)
+		}
+		ram := between(res.Body.String(), `"id":"`, `"`)
+		res = f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/fieldsets", `{"name":"Servers","field_ids":["`+ram+`"]}`)
+		set := between(res.Body.String(), `"id":"`, `"`)
+		res = f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/models", `{"name":"PowerEdge","category_id":"`+a.refs["categories"].ID+`","field_set_id":"`+set+`"}`)
+		if res.Code != http.StatusCreated {
+			t.Fatalf("create model: %d %s", res.Code, res.Body)
+		}
+		model := between(res.Body.String(), `"id":"`, `"`)
+		res = f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets", `{"model_id":"`+model+`","tag":"SRV-1","fields":{"ram_gb":"a lot"}}`)
+		if res.Code != http.StatusUnprocessableEntity || !strings.Contains(res.Body.String(), `"fields.ram_gb":"RAM (GB)`) || !strings.Contains(res.Body.String(), `is not a number"`) {
+			t.Fatalf("bad value: %d %s", res.Code, res.Body)
+		}
+		res = f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets", `{"model_id":"`+model+`","tag":"SRV-1","fields":{"ram_gb":256}}`)
+		if res.Code != http.StatusCreated || !strings.Contains(res.Body.String(), `"ram_gb":256`) {
+			t.Fatalf("create asset: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets?field.ram_gb=256", ""); !strings.Contains(res.Body.String(), `"total":1`) {
+			t.Fatalf("filter: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets?field.ram_gb=many", ""); res.Code != http.StatusBadRequest {
+			t.Fatalf("bad filter: got %d, want 400", res.Code)
+		}
+		out := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/export?field.ram_gb=256", "").Body.String()
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[0], ",RAM (GB)") || !strings.HasSuffix(lines[1], ",256") {
+			t.Fatalf("export:\n%s", out)
+		}
+	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {
 		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/locations", `{"name":"Audited"}`)
 		id := between(res.Body.String(), `"id":"`, `"`)

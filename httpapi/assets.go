@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/quartermaster/qm"
 )
@@ -17,7 +19,7 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := &qm.Model{Name: body.Name, ModelNumber: body.ModelNumber, CategoryID: body.CategoryID, ManufacturerID: body.ManufacturerID,
-		DepreciationID: body.DepreciationID, Notes: body.Notes}
+		DepreciationID: body.DepreciationID, FieldSetID: body.FieldSetID, Notes: body.Notes}
 	return reply(w, http.StatusCreated, m, s.models.CreateModel(r.Context(), m))
 }
 
@@ -40,7 +42,8 @@ func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listAssets answers a filtered, sorted page of assets:
-// ?q=&status_id=&model_id=&category_id=&location_id=&department_id=&sort=&after=&limit=
+// ?q=&status_id=&model_id=&category_id=&location_id=&department_id=&sort=&after=&limit=,
+// and field.KEY=VALUE for custom fields.
 func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 	limit, err := intParam(r, "limit")
 	if err != nil {
@@ -49,7 +52,7 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	page, err := s.assets.Assets(r.Context(), qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"),
 		CategoryID: q.Get("category_id"), LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"),
-		Sort: q.Get("sort"), After: q.Get("after"), Limit: limit})
+		Fields: fieldFilters(q), Sort: q.Get("sort"), After: q.Get("after"), Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -68,7 +71,7 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request) error {
 	}
 	a := &qm.Asset{Tag: b.Tag, Name: b.Name, Serial: b.Serial, ModelID: b.ModelID, StatusID: b.StatusID, LocationID: b.LocationID,
 		DepartmentID: b.DepartmentID, SupplierID: b.SupplierID, PurchaseDate: b.PurchaseDate, CostCents: b.CostCents,
-		Currency: b.Currency, OrderNumber: b.OrderNumber, WarrantyMonths: b.WarrantyMonths, Notes: b.Notes}
+		Currency: b.Currency, OrderNumber: b.OrderNumber, WarrantyMonths: b.WarrantyMonths, Notes: b.Notes, Fields: b.Fields}
 	if err := s.assets.CreateAsset(r.Context(), a); err != nil {
 		return err
 	}
@@ -118,8 +121,17 @@ func (s *Server) createDepreciation(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	d := &qm.Depreciation{Name: b.Name, Months: b.Months}
+	d := &qm.Depreciation{Name: b.Name, Months: b.Months, CategoryIDs: b.CategoryIDs}
 	return reply(w, http.StatusCreated, d, s.depreciations.CreateDepreciation(r.Context(), d))
+}
+
+func (s *Server) updateDepreciation(w http.ResponseWriter, r *http.Request) error {
+	var u qm.DepreciationUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	d, err := s.depreciations.UpdateDepreciation(r.Context(), r.PathValue("id"), u)
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) deleteDepreciation(w http.ResponseWriter, r *http.Request) error {
@@ -174,4 +186,18 @@ func (s *Server) updateMaintenance(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) deleteMaintenance(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.maint.DeleteMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record")))
+}
+
+// fieldFilters reads the custom field filters of a list: field.KEY=VALUE.
+func fieldFilters(q url.Values) map[string]string {
+	var fields map[string]string
+	for name, vs := range q {
+		if key, ok := strings.CutPrefix(name, "field."); ok && len(vs) > 0 {
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			fields[key] = vs[0]
+		}
+	}
+	return fields
 }

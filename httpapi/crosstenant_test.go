@@ -239,6 +239,15 @@ func TestCrossTenant(t *testing.T) {
 				if res := f.do(t, a.admin, "PATCH", tenantPath("/models/"+a.model.ID)(a), `{"depreciation_id":"`+b.depreciation.ID+`"}`); res.Code != http.StatusUnprocessableEntity {
 					t.Errorf("model with B's schedule: got %d, want 422", res.Code)
 				}
+				if res := f.do(t, a.admin, "POST", tenantPath("/fieldsets")(a), `{"name":"Stolen","field_ids":["`+b.field.ID+`"]}`); res.Code != http.StatusUnprocessableEntity {
+					t.Errorf("field set with B's field: got %d, want 422", res.Code)
+				}
+				if res := f.do(t, a.admin, "PATCH", tenantPath("/assets/"+a.asset.ID)(a), `{"fields":{"`+b.field.Key+`":"x"}}`); res.Code != http.StatusUnprocessableEntity {
+					t.Errorf("asset with B's field: got %d, want 422", res.Code)
+				}
+				if res := f.do(t, a.admin, "GET", tenantPath("/assets?field."+b.field.Key+"=B-"+b.t.Slug)(a), ""); res.Code != http.StatusBadRequest {
+					t.Errorf("filter on B's field: got %d %s, want 400", res.Code, res.Body)
+				}
 				if res := f.do(t, a.admin, "GET", tenantPath("/assets/labels?ids="+a.asset.ID+","+b.asset.ID)(a), ""); res.Code != http.StatusNotFound {
 					t.Errorf("labels naming B's asset: got %d, want 404", res.Code)
 				}
@@ -495,6 +504,34 @@ func init() {
 	cases["DELETE /api/v1/t/{tenant}/depreciations/{id}"] = routeCase{path: byID("/depreciations", func(tf *tenantFixture) string { return tf.depreciation.ID }), ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			return tenantPath("/depreciations/" + f.mustDepreciation(t, tf).ID)(tf)
+		}}
+	cases["PATCH /api/v1/t/{tenant}/depreciations/{id}"] = routeCase{path: byID("/depreciations", func(tf *tenantFixture) string { return tf.depreciation.ID }), ok: 200,
+		body: func(tf *tenantFixture) string { return `{"months":48,"category_ids":["` + tf.refs["categories"].ID + `"]}` }}
+	field := func(tf *tenantFixture) string { return tf.field.ID }
+	fieldSet := func(tf *tenantFixture) string { return tf.fieldSet.ID }
+	cases["GET /api/v1/t/{tenant}/fields"] = routeCase{path: tenantPath("/fields"), ok: 200}
+	cases["POST /api/v1/t/{tenant}/fields"] = routeCase{path: tenantPath("/fields"), ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"name":"OS %d","type":"choice","choices":["Linux","Windows"]}`, nextSlug())
+		}}
+	cases["GET /api/v1/t/{tenant}/fields/{id}"] = routeCase{path: byID("/fields", field), ok: 200}
+	cases["PATCH /api/v1/t/{tenant}/fields/{id}"] = routeCase{path: byID("/fields", field), ok: 200, body: func(*tenantFixture) string { return `{"help_text":"patched"}` }}
+	cases["DELETE /api/v1/t/{tenant}/fields/{id}"] = routeCase{path: byID("/fields", field), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			fd, _ := f.mustField(t, tf)
+			return tenantPath("/fields/" + fd.ID)(tf)
+		}}
+	cases["GET /api/v1/t/{tenant}/fieldsets"] = routeCase{path: tenantPath("/fieldsets"), ok: 200}
+	cases["POST /api/v1/t/{tenant}/fieldsets"] = routeCase{path: tenantPath("/fieldsets"), ok: 201,
+		body: func(tf *tenantFixture) string {
+			return fmt.Sprintf(`{"name":"Set %d","field_ids":["%s"]}`, nextSlug(), tf.field.ID)
+		}}
+	cases["GET /api/v1/t/{tenant}/fieldsets/{id}"] = routeCase{path: byID("/fieldsets", fieldSet), ok: 200}
+	cases["PATCH /api/v1/t/{tenant}/fieldsets/{id}"] = routeCase{path: byID("/fieldsets", fieldSet), ok: 200, body: func(*tenantFixture) string { return `{"name":"Patched"}` }}
+	cases["DELETE /api/v1/t/{tenant}/fieldsets/{id}"] = routeCase{path: byID("/fieldsets", fieldSet), ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			_, set := f.mustField(t, tf)
+			return tenantPath("/fieldsets/" + set.ID)(tf)
 		}}
 	cases["GET /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 200}
 	cases["POST /api/v1/t/{tenant}/assets"] = routeCase{path: tenantPath("/assets"), ok: 201, body: func(tf *tenantFixture) string {

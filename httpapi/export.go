@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +40,7 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"), CategoryID: q.Get("category_id"),
-		LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"), Sort: q.Get("sort"), Limit: 500}
+		LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"), Fields: fieldFilters(q), Sort: q.Get("sort"), Limit: 500}
 	page, err := s.assets.Assets(ctx, f)
 	if err != nil {
 		return err
@@ -46,7 +48,11 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="assets.csv"`)
 	out := csv.NewWriter(w)
-	out.Write(exportColumns)
+	header := slices.Clone(exportColumns)
+	for _, fd := range names.fields {
+		header = append(header, fd.Name)
+	}
+	out.Write(header)
 	for {
 		for _, a := range page.Assets {
 			out.Write(safeCells(names.row(a)))
@@ -67,6 +73,9 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 
 // exportNames maps the ids an asset refers to onto names.
 type exportNames struct {
+	// fields are the tenant's custom fields, each a column after the
+	// asset's own.
+	fields                                                         []*qm.CustomField
 	models                                                         map[string]*qm.Model
 	categories, manufacturers, statuses, suppliers, locations, dep map[string]string
 }
@@ -114,7 +123,8 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 	for _, d := range ds {
 		n.dep[d.ID] = d.Name
 	}
-	return n, nil
+	n.fields, err = s.fields.Fields(ctx)
+	return n, err
 }
 
 func (n *exportNames) row(a *qm.Asset) []string {
@@ -137,9 +147,26 @@ func (n *exportNames) row(a *qm.Asset) []string {
 	default:
 		holder = a.HolderType + ": " + a.HolderID
 	}
-	return []string{a.Tag, a.Name, a.Serial, m.Name, m.ModelNumber, n.categories[m.CategoryID], n.manufacturers[m.ManufacturerID],
+	row := []string{a.Tag, a.Name, a.Serial, m.Name, m.ModelNumber, n.categories[m.CategoryID], n.manufacturers[m.ManufacturerID],
 		n.statuses[a.StatusID], n.locations[a.LocationID], n.dep[a.DepartmentID], n.suppliers[a.SupplierID], a.PurchaseDate, cost,
 		a.Currency, a.OrderNumber, months, a.WarrantyEnd(), holder, a.ExpectedReturn, a.Notes, a.CreatedAt.Format(time.RFC3339)}
+	for _, fd := range n.fields {
+		row = append(row, fieldText(a.Fields[fd.Key]))
+	}
+	return row
+}
+
+// fieldText writes a custom field value as a CSV cell; import reads it back.
+func fieldText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case []string:
+		return strings.Join(v, "; ")
+	}
+	return fmt.Sprint(v)
 }
 
 // safeCells keeps spreadsheets from running cells as formulas: a cell that

@@ -101,6 +101,8 @@ type tenantFixture struct {
 	license       *qm.License
 	maintenance   *qm.Maintenance
 	depreciation  *qm.Depreciation
+	field         *qm.CustomField
+	fieldSet      *qm.FieldSet
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -211,11 +213,12 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		tf.refs[list.Name] = r
 	}
 	tf.depreciation = f.mustDepreciation(t, tf)
+	tf.field, tf.fieldSet = f.mustField(t, tf)
 	tf.model = &qm.Model{Name: "Fixture model", CategoryID: tf.refs["categories"].ID, DepreciationID: tf.depreciation.ID}
 	if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
 		t.Fatal(err)
 	}
-	tf.asset = &qm.Asset{ModelID: tf.model.ID, Serial: "SN-" + slug}
+	tf.asset = &qm.Asset{ModelID: tf.model.ID, Serial: "SN-" + slug, Fields: map[string]any{tf.field.Key: "B-" + slug}}
 	if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
 		t.Fatal(err)
 	}
@@ -375,4 +378,21 @@ func (f *fixture) mustDepreciation(t testing.TB, tf *tenantFixture) *qm.Deprecia
 		t.Fatal(err)
 	}
 	return d
+}
+
+// mustField makes a unique text field, and a field set holding it that is
+// attached to the fixture's category.
+func (f *fixture) mustField(t testing.TB, tf *tenantFixture) (*qm.CustomField, *qm.FieldSet) {
+	t.Helper()
+	s := sqlstore.NewFieldStore(f.e, time.Now)
+	n := time.Now().UnixNano()
+	field := &qm.CustomField{Key: fmt.Sprintf("barcode_%d", n), Name: fmt.Sprintf("Barcode %d", n), Type: qm.FieldText, Unique: true}
+	if err := s.CreateField(tf.ctx, field); err != nil {
+		t.Fatal(err)
+	}
+	set := &qm.FieldSet{Name: fmt.Sprintf("Set %d", n), FieldIDs: []string{field.ID}, CategoryIDs: []string{tf.refs["categories"].ID}}
+	if err := s.CreateFieldSet(tf.ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	return field, set
 }

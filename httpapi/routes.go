@@ -100,7 +100,19 @@ var baseRoutes = []Route{
 
 	{"GET", "/api/v1/t/{tenant}/depreciations", Tenant, qm.PermAssetsRead, (*Server).listDepreciations, nil, depreciationList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/depreciations", Tenant, qm.PermAssetsWrite, (*Server).createDepreciation, depreciationRequest{}, qm.Depreciation{}, 201},
+	{"PATCH", "/api/v1/t/{tenant}/depreciations/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateDepreciation, qm.DepreciationUpdate{}, qm.Depreciation{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/depreciations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteDepreciation, nil, nil, 204},
+
+	{"GET", "/api/v1/t/{tenant}/fields", Tenant, qm.PermAssetsRead, (*Server).listFields, nil, customFieldList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/fields", Tenant, qm.PermSettingsManage, (*Server).createField, customFieldRequest{}, qm.CustomField{}, 201},
+	{"GET", "/api/v1/t/{tenant}/fields/{id}", Tenant, qm.PermAssetsRead, (*Server).getField, nil, qm.CustomField{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/fields/{id}", Tenant, qm.PermSettingsManage, (*Server).updateField, qm.CustomFieldUpdate{}, qm.CustomField{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/fields/{id}", Tenant, qm.PermSettingsManage, (*Server).deleteField, nil, nil, 204},
+	{"GET", "/api/v1/t/{tenant}/fieldsets", Tenant, qm.PermAssetsRead, (*Server).listFieldSets, nil, fieldSetList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/fieldsets", Tenant, qm.PermSettingsManage, (*Server).createFieldSet, fieldSetRequest{}, qm.FieldSet{}, 201},
+	{"GET", "/api/v1/t/{tenant}/fieldsets/{id}", Tenant, qm.PermAssetsRead, (*Server).getFieldSet, nil, qm.FieldSet{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/fieldsets/{id}", Tenant, qm.PermSettingsManage, (*Server).updateFieldSet, qm.FieldSetUpdate{}, qm.FieldSet{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/fieldsets/{id}", Tenant, qm.PermSettingsManage, (*Server).deleteFieldSet, nil, nil, 204},
 
 	{"GET", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsRead, (*Server).listAssets, nil, assetPage{}, 200},
 	{"GET", "/api/v1/t/{tenant}/assets/labels", Tenant, qm.PermAssetsRead, (*Server).assetLabels, nil, htmlFile, 200},

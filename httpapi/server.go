@@ -60,6 +60,7 @@ type Server struct {
 	licenses      *sqlstore.LicenseStore
 	maint         *sqlstore.MaintenanceStore
 	depreciations *sqlstore.DepreciationStore
+	fields        *sqlstore.FieldStore
 	openAPI       map[string]any
 	audit         *sqlstore.AuditStore
 }
@@ -91,6 +92,7 @@ func New(cfg Config) *Server {
 	s.licenses = sqlstore.NewLicenseStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.maint = sqlstore.NewMaintenanceStore(cfg.Router, cfg.Now)
 	s.depreciations = sqlstore.NewDepreciationStore(cfg.Router, cfg.Now)
+	s.fields = sqlstore.NewFieldStore(cfg.Router, cfg.Now)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()

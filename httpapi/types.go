@@ -151,6 +151,7 @@ type modelRequest struct {
 	CategoryID     string `json:"category_id"`
 	ManufacturerID string `json:"manufacturer_id"`
 	DepreciationID string `json:"depreciation_id"`
+	FieldSetID     string `json:"field_set_id"`
 	Notes          string `json:"notes"`
 }
 
@@ -173,6 +174,8 @@ type assetRequest struct {
 	OrderNumber    string `json:"order_number"`
 	WarrantyMonths *int   `json:"warranty_months"`
 	Notes          string `json:"notes"`
+	// Fields are custom field values by key.
+	Fields map[string]any `json:"fields"`
 }
 
 // assetView is an asset with what is derived from it: the end of its
@@ -192,8 +195,9 @@ type assetPage struct {
 }
 
 type depreciationRequest struct {
-	Name   string `json:"name"`
-	Months int    `json:"months"`
+	Name        string   `json:"name"`
+	Months      int      `json:"months"`
+	CategoryIDs []string `json:"category_ids"`
 }
 
 type depreciationList struct {
@@ -245,4 +249,29 @@ type maintenanceRequest struct {
 
 type maintenanceList struct {
 	Maintenances []*qm.Maintenance `json:"maintenances"`
+}
+
+type customFieldRequest struct {
+	Key      string   `json:"key"`
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Required bool     `json:"required"`
+	Unique   bool     `json:"unique"`
+	Pattern  string   `json:"pattern"`
+	Choices  []string `json:"choices"`
+	HelpText string   `json:"help_text"`
+}
+
+type customFieldList struct {
+	Fields []*qm.CustomField `json:"fields"`
+}
+
+type fieldSetRequest struct {
+	Name        string   `json:"name"`
+	FieldIDs    []string `json:"field_ids"`
+	CategoryIDs []string `json:"category_ids"`
+}
+
+type fieldSetList struct {
+	FieldSets []*qm.FieldSet `json:"field_sets"`
 }
