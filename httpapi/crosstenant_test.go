@@ -506,7 +506,9 @@ func init() {
 			return tenantPath("/depreciations/" + f.mustDepreciation(t, tf).ID)(tf)
 		}}
 	cases["PATCH /api/v1/t/{tenant}/depreciations/{id}"] = routeCase{path: byID("/depreciations", func(tf *tenantFixture) string { return tf.depreciation.ID }), ok: 200,
-		body: func(tf *tenantFixture) string { return `{"months":48,"category_ids":["` + tf.refs["categories"].ID + `"]}` }}
+		body: func(tf *tenantFixture) string {
+			return `{"months":48,"category_ids":["` + tf.refs["categories"].ID + `"]}`
+		}}
 	field := func(tf *tenantFixture) string { return tf.field.ID }
 	fieldSet := func(tf *tenantFixture) string { return tf.fieldSet.ID }
 	cases["GET /api/v1/t/{tenant}/fields"] = routeCase{path: tenantPath("/fields"), ok: 200}
