@@ -219,6 +219,27 @@ type AssetUpdate struct {
 	Fields map[string]any `json:"fields"`
 }
 
+// TagNumbering is how a tenant numbers the assets created without a tag:
+// Prefix, then Next as at least six digits ("ASSET-000042").
+type TagNumbering struct {
+	Prefix string `json:"prefix"`
+	Next   int64  `json:"next"`
+}
+
+// Validate checks the fields.
+func (n *TagNumbering) Validate() error {
+	fields := map[string]string{}
+	if len(n.Prefix) > 20 || strings.ContainsFunc(n.Prefix, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./#", r))
+	}) {
+		fields["prefix"] = "prefix is at most 20 letters, digits and - _ . / #"
+	}
+	if n.Next < 1 || n.Next > 1e12 {
+		fields["next"] = "next must be between 1 and 1000000000000"
+	}
+	return fieldsError(fields)
+}
+
 // AssetSorts are the columns a list of assets may be sorted by.
 var AssetSorts = []string{"tag", "name", "serial", "created_at", "updated_at"}
 
@@ -276,6 +297,11 @@ type AssetService interface {
 	// History lists what happened to an asset, newest first, from the
 	// audit log. ENotFound.
 	History(ctx context.Context, id string) ([]*AuditEntry, error)
+	// TagNumbering says how the next automatic tag is made.
+	TagNumbering(ctx context.Context) (*TagNumbering, error)
+	// SetTagNumbering changes it; a number already taken is skipped when
+	// tags are made. EInvalid. For tenant admins (settings:manage).
+	SetTagNumbering(ctx context.Context, n TagNumbering) (*TagNumbering, error)
 }
 
 // ImportRow is one asset read from an import file: the asset's own fields,

@@ -201,3 +201,17 @@ func fieldFilters(q url.Values) map[string]string {
 	}
 	return fields
 }
+
+func (s *Server) getTagNumbering(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.assets.TagNumbering(r.Context())
+	return reply(w, http.StatusOK, n, err)
+}
+
+func (s *Server) setTagNumbering(w http.ResponseWriter, r *http.Request) error {
+	var n qm.TagNumbering
+	if err := decode(r, &n); err != nil {
+		return err
+	}
+	got, err := s.assets.SetTagNumbering(r.Context(), n)
+	return reply(w, http.StatusOK, got, err)
+}

@@ -106,23 +106,62 @@ func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
 	return inScope(ctx, c, a.DepartmentID)
 }
 
+// TagNumbering implements qm.AssetService.
+func (s *AssetStore) TagNumbering(ctx context.Context) (*qm.TagNumbering, error) {
+	return view(ctx, s.router, func(c Conn) (*qm.TagNumbering, error) { return tagNumbering(ctx, c) })
+}
+
+func tagNumbering(ctx context.Context, c Conn) (*qm.TagNumbering, error) {
+	n := &qm.TagNumbering{Prefix: defaultTagPrefix, Next: 1}
+	err := c.QueryRow(ctx, `SELECT prefix, next FROM asset_tag_counters WHERE tenant_id = $1`, c.TenantID()).Scan(&n.Prefix, &n.Next)
+	if err != nil && !errors.Is(err, ErrNoRows) {
+		return nil, fmt.Errorf("tag numbering: %w", err)
+	}
+	return n, nil
+}
+
+// SetTagNumbering implements qm.AssetService.
+func (s *AssetStore) SetTagNumbering(ctx context.Context, n qm.TagNumbering) (*qm.TagNumbering, error) {
+	n.Prefix = strings.TrimSpace(n.Prefix)
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := tagNumbering(ctx, c)
+		if err != nil {
+			return err
+		}
+		if err := setTagNumbering(ctx, c, n); err != nil {
+			return err
+		}
+		return Audit(ctx, c, s.now(), "asset_tags.update", "settings", "", before, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+func setTagNumbering(ctx context.Context, c Conn, n qm.TagNumbering) error {
+	_, err := c.Exec(ctx, `INSERT INTO asset_tag_counters (tenant_id, prefix, next) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id) DO UPDATE SET prefix = excluded.prefix, next = excluded.next`, c.TenantID(), n.Prefix, n.Next)
+	if err != nil {
+		return fmt.Errorf("number asset tag: %w", err)
+	}
+	return nil
+}
+
 // nextTag returns the tenant's next free automatic tag.
 func (s *AssetStore) nextTag(ctx context.Context, c Conn) (string, error) {
 	for range 100 {
-		var prefix string
-		var next int64
-		err := c.QueryRow(ctx, `SELECT prefix, next FROM asset_tag_counters WHERE tenant_id = $1`, c.TenantID()).Scan(&prefix, &next)
-		switch {
-		case errors.Is(err, ErrNoRows):
-			prefix, next = defaultTagPrefix, 1
-			_, err = c.Exec(ctx, `INSERT INTO asset_tag_counters (tenant_id, prefix, next) VALUES ($1, $2, $3)`, c.TenantID(), prefix, next+1)
-		case err == nil:
-			_, err = c.Exec(ctx, `UPDATE asset_tag_counters SET next = $2 WHERE tenant_id = $1`, c.TenantID(), next+1)
-		}
+		n, err := tagNumbering(ctx, c)
 		if err != nil {
-			return "", fmt.Errorf("number asset tag: %w", err)
+			return "", err
 		}
-		tag := fmt.Sprintf("%s%06d", prefix, next)
+		if err := setTagNumbering(ctx, c, qm.TagNumbering{Prefix: n.Prefix, Next: n.Next + 1}); err != nil {
+			return "", err
+		}
+		tag := fmt.Sprintf("%s%06d", n.Prefix, n.Next)
 		var one int
 		if err := c.QueryRow(ctx, `SELECT 1 FROM assets WHERE tenant_id = $1 AND tag = $2`, c.TenantID(), tag).Scan(&one); errors.Is(err, ErrNoRows) {
 			return tag, nil

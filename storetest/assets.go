@@ -116,6 +116,26 @@ func TestAssets(t *testing.T, h Harness) {
 			t.Fatalf("got %+v, %v", got, err)
 		}
 	})
+	t.Run("TagNumbering", func(t *testing.T) {
+		if n, err := s.TagNumbering(ctxB); err != nil || n.Prefix != "ASSET-" || n.Next != 1 {
+			t.Fatalf("B's numbering: %+v, %v; want ASSET- and 1", n, err)
+		}
+		_, err := s.SetTagNumbering(ctxB, qm.TagNumbering{Prefix: "bad prefix!", Next: 1})
+		wantCode(t, err, qm.EInvalid)
+		if _, err := s.SetTagNumbering(ctxB, qm.TagNumbering{Prefix: "B-", Next: 42}); err != nil {
+			t.Fatal(err)
+		}
+		x := mustAsset(ctxB, &qm.Asset{ModelID: b.model.ID})
+		if x.Tag != "B-000042" {
+			t.Fatalf("got tag %q, want B-000042", x.Tag)
+		}
+		if err := s.DeleteAsset(ctxB, x.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.TagNumbering(ctxA); err != nil || n.Prefix != "ASSET-" || n.Next != 5 {
+			t.Fatalf("A's numbering changed with B's: %+v, %v", n, err)
+		}
+	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		for _, x := range []*qm.Asset{
 			{},                    // no model
