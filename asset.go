@@ -328,13 +328,13 @@ type ImportRow struct {
 // ImportOptions say how to import.
 type ImportOptions struct {
 	// DryRun reports what would happen and changes nothing.
-	DryRun bool
+	DryRun bool `json:"dry_run"`
 	// SkipBadRows imports the good rows when some are bad; otherwise one
 	// bad row means nothing is imported.
-	SkipBadRows bool
+	SkipBadRows bool `json:"skip_bad_rows"`
 	// CompanyAsDepartment reads Snipe-IT's Company column as the asset's
 	// department (made if missing); otherwise the column is ignored.
-	CompanyAsDepartment bool
+	CompanyAsDepartment bool `json:"company_as_department"`
 }
 
 // ImportProblem is one bad row.
@@ -356,4 +356,33 @@ type ImportReport struct {
 	// Committed is whether anything was written.
 	Committed bool     `json:"committed"`
 	Warnings  []string `json:"warnings,omitempty"`
+}
+
+// The states of an import job.
+const (
+	ImportRunning = "running"
+	ImportDone    = "done"
+	ImportFailed  = "failed"
+)
+
+// ImportJob is an import of a file running, or run, in the background.
+type ImportJob struct {
+	ID       string        `json:"id"`
+	Status   string        `json:"status"`
+	FileName string        `json:"file_name,omitempty"`
+	Options  ImportOptions `json:"options"`
+	// Bytes is the file's size; BytesRead and RowsRead say how far a
+	// running job has come.
+	Bytes     int64 `json:"bytes"`
+	BytesRead int64 `json:"bytes_read"`
+	RowsRead  int   `json:"rows_read"`
+	// Report is what the import did, once it is done.
+	Report *ImportReport `json:"report,omitempty"`
+	// Error says why a failed job failed.
+	Error string `json:"error,omitempty"`
+	// Node is the server process running the job.
+	Node       string     `json:"-"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quartermaster/qm"
 )
 
 // TestAPI runs request scenarios on SQLite: each names the caller, the
@@ -283,6 +285,38 @@ func TestAPI(t *testing.T) {
 		}
 		if res := f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/assets/import", "Asset Tag\nA\n", "text/csv"); res.Code != http.StatusUnprocessableEntity {
 			t.Fatalf("no Model column: got %d, want 422", res.Code)
+		}
+	})
+	t.Run("ImportJob", func(t *testing.T) {
+		csv := "Asset Tag,Model Name,Category,Purchase Date\nJOB-1,Queued,Phones,2025-01-31\nJOB-2,Queued,Phones,03/04/2025\n"
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", "phones.csv")
+		fw.Write([]byte(csv))
+		mw.Close()
+		res := f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/imports?dry_run=true", body.String(), mw.FormDataContentType())
+		if res.Code != http.StatusAccepted || !strings.Contains(res.Body.String(), `"status":"running"`) || !strings.Contains(res.Body.String(), `"file_name":"phones.csv"`) {
+			t.Fatalf("start: %d %s", res.Code, res.Body)
+		}
+		job := f.waitImport(t, a.admin, res.Header().Get("Location"))
+		if job.Status != qm.ImportDone || job.Report == nil || job.Report.Committed || job.Report.Failed != 1 || job.Report.Problems[0].Line != 3 ||
+			job.RowsRead != 2 || job.BytesRead != int64(len(csv)) || job.CreatedBy != "admin@tenant-a.example" {
+			t.Fatalf("dry run job: %+v", job)
+		}
+		res = f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/imports?skip_bad_rows=true", csv, "text/csv")
+		job = f.waitImport(t, a.admin, res.Header().Get("Location"))
+		if job.Status != qm.ImportDone || !job.Report.Committed || job.Report.Created != 1 {
+			t.Fatalf("import job: %+v", job)
+		}
+		if res := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets?q=JOB-1", ""); !strings.Contains(res.Body.String(), `"total":1`) {
+			t.Fatalf("imported asset not found: %s", res.Body)
+		}
+		if res := f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/imports", "Asset Tag\nA\n", "text/csv"); res.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("no Model column: got %d, want 422", res.Code)
+		}
+		list := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/imports", "").Body.String()
+		if strings.Count(list, `"status":"done"`) < 2 || strings.Contains(f.do(t, f.b.admin, "GET", "/api/v1/t/tenant-b/imports", "").Body.String(), "phones.csv") {
+			t.Fatalf("job lists: %s", list)
 		}
 	})
 	t.Run("Labels", func(t *testing.T) {

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,9 @@ type routeCase struct {
 	ctype string
 	// as, when set, is who makes the allowed call instead of the admin.
 	as func(t *testing.T, f *fixture, tf *tenantFixture) principal
+	// settle, when set, waits for what the allowed call started in the
+	// background to end, so later checks see data at rest.
+	settle func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder)
 }
 
 func tenantPath(rest string) func(tf *tenantFixture) string {
@@ -384,8 +388,11 @@ func checkAllowed(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a *te
 		who = c.as(t, f, a)
 	}
 	for _, p := range paths {
-		if res := f.doType(t, who, rt.Method, p, body(c, a), c.ctype); res.Code != c.ok {
+		res := f.doType(t, who, rt.Method, p, body(c, a), c.ctype)
+		if res.Code != c.ok {
 			t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, who.name, res.Code, res.Body, c.ok)
+		} else if c.settle != nil {
+			c.settle(t, f, who, res)
 		}
 	}
 }
@@ -458,6 +465,17 @@ func init() {
 		body: func(*tenantFixture) string {
 			return "Asset Tag,Model Name,Category\nIMPORTED-1,Imported model,Imported category\n"
 		}}
+	cases["POST /api/v1/t/{tenant}/imports"] = routeCase{path: tenantPath("/imports?dry_run=true"), ok: 202, ctype: "text/csv",
+		body: func(*tenantFixture) string {
+			return "Asset Tag,Model Name,Category\nIMPORTED-2,Imported model,Imported category\n"
+		},
+		settle: func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder) {
+			if job := f.waitImport(t, who, res.Header().Get("Location")); job.Status != qm.ImportDone || job.Report.Rows != 1 {
+				t.Errorf("import job: %+v", job)
+			}
+		}}
+	cases["GET /api/v1/t/{tenant}/imports"] = routeCase{path: tenantPath("/imports"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/imports/{id}"] = routeCase{path: byID("/imports", func(tf *tenantFixture) string { return tf.importJob.ID }), ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/labels"] = routeCase{path: func(tf *tenantFixture) string { return tenantPath("/assets/labels?ids=" + tf.asset.ID)(tf) }, ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/{id}/label.svg"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/label.svg" }, ok: 200}
 	cases["GET /api/v1/t/{tenant}/assets/export"] = routeCase{path: tenantPath("/assets/export"), ok: 200}

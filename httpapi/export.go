@@ -185,7 +185,10 @@ func safeCells(row []string) []string {
 // ?dry_run=true&skip_bad_rows=true&company_as_department=true. The file is
 // read as it arrives, in one transaction; the answer is the report.
 func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
-	body, err := csvBody(r)
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(uploadTime))
+	rc.SetWriteDeadline(time.Now().Add(uploadTime))
+	body, _, err := csvBody(r)
 	if err != nil {
 		return err
 	}
@@ -194,10 +197,7 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	opts := qm.ImportOptions{DryRun: q.Get("dry_run") == "true", SkipBadRows: q.Get("skip_bad_rows") == "true",
-		CompanyAsDepartment: q.Get("company_as_department") == "true"}
-	rep, err := s.assets.Import(r.Context(), rd.Next, opts)
+	rep, err := s.assets.Import(r.Context(), rd.Next, importOptions(r))
 	if err != nil {
 		return err
 	}
@@ -205,27 +205,28 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, rep, nil)
 }
 
-// csvBody returns the CSV a request carries.
-func csvBody(r *http.Request) (io.ReadCloser, error) {
+// csvBody returns the CSV a request carries, and the file's name when the
+// form gives one.
+func csvBody(r *http.Request) (io.ReadCloser, string, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "text/csv":
-		return r.Body, nil
+		return r.Body, "", nil
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return nil, qm.Errorf(qm.EBadRequest, "the multipart body is not readable: %v", err)
+			return nil, "", qm.Errorf(qm.EBadRequest, "the multipart body is not readable: %v", err)
 		}
 		for {
 			part, err := mr.NextPart()
 			if err != nil {
-				return nil, qm.Errorf(qm.EBadRequest, `send the CSV in a form field named "file"`)
+				return nil, "", qm.Errorf(qm.EBadRequest, `send the CSV in a form field named "file"`)
 			}
 			if part.FormName() == "file" {
-				return part, nil
+				return part, part.FileName(), nil
 			}
 			part.Close()
 		}
 	}
-	return nil, qm.Errorf(qm.EUnsupportedMedia, "send the file as text/csv or multipart/form-data")
+	return nil, "", qm.Errorf(qm.EUnsupportedMedia, "send the file as text/csv or multipart/form-data")
 }

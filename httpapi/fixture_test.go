@@ -103,6 +103,7 @@ type tenantFixture struct {
 	depreciation  *qm.Depreciation
 	field         *qm.CustomField
 	fieldSet      *qm.FieldSet
+	importJob     *qm.ImportJob
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -223,6 +224,15 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		t.Fatal(err)
 	}
 	tf.license, tf.seat = f.mustLicense(t, tf)
+	tf.importJob = &qm.ImportJob{FileName: "old.csv", Options: qm.ImportOptions{DryRun: true}, Bytes: 10, Node: "gone"}
+	jobs := sqlstore.NewImportJobStore(f.e, time.Now)
+	if err := jobs.StartImportJob(tf.ctx, tf.importJob); err != nil {
+		t.Fatal(err)
+	}
+	tf.importJob.Status, tf.importJob.Report = qm.ImportDone, &qm.ImportReport{DryRun: true, Rows: 0, Problems: []qm.ImportProblem{}}
+	if err := jobs.FinishImportJob(tf.ctx, tf.importJob); err != nil {
+		t.Fatal(err)
+	}
 	tf.maintenance = f.mustMaintenance(t, tf)
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
@@ -395,4 +405,22 @@ func (f *fixture) mustField(t testing.TB, tf *tenantFixture) (*qm.CustomField, *
 		t.Fatal(err)
 	}
 	return field, set
+}
+
+// waitImport polls the import job at path until it is no longer running.
+func (f *fixture) waitImport(t testing.TB, who principal, path string) *qm.ImportJob {
+	t.Helper()
+	for range 500 {
+		res := f.do(t, who, "GET", path, "")
+		var job qm.ImportJob
+		if err := json.Unmarshal(res.Body.Bytes(), &job); err != nil || res.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, res.Code, res.Body)
+		}
+		if job.Status != qm.ImportRunning {
+			return &job
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("import job %s still running after 5 s", path)
+	return nil
 }

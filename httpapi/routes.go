@@ -106,6 +106,10 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/t/{tenant}/settings/asset-tags", Tenant, qm.PermAssetsRead, (*Server).getTagNumbering, nil, qm.TagNumbering{}, 200},
 	{"PUT", "/api/v1/t/{tenant}/settings/asset-tags", Tenant, qm.PermSettingsManage, (*Server).setTagNumbering, qm.TagNumbering{}, qm.TagNumbering{}, 200},
 
+	{"GET", "/api/v1/t/{tenant}/imports", Tenant, qm.PermAssetsRead, (*Server).listImports, nil, importJobList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/imports", Tenant, qm.PermAssetsWrite, (*Server).startImport, csvFile, qm.ImportJob{}, 202},
+	{"GET", "/api/v1/t/{tenant}/imports/{id}", Tenant, qm.PermAssetsRead, (*Server).getImport, nil, qm.ImportJob{}, 200},
+
 	{"GET", "/api/v1/t/{tenant}/fields", Tenant, qm.PermAssetsRead, (*Server).listFields, nil, customFieldList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/fields", Tenant, qm.PermSettingsManage, (*Server).createField, customFieldRequest{}, qm.CustomField{}, 201},
 	{"GET", "/api/v1/t/{tenant}/fields/{id}", Tenant, qm.PermAssetsRead, (*Server).getField, nil, qm.CustomField{}, 200},
@@ -149,6 +153,7 @@ var baseRoutes = []Route{
 // bodyLimits are the routes that take more than Config.MaxBody.
 var bodyLimits = map[string]int64{
 	"POST /api/v1/t/{tenant}/assets/import": 512 << 20,
+	"POST /api/v1/t/{tenant}/imports":       8 << 30,
 }
 
 // sessionCookie holds a signed-in user's session secret.

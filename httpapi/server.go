@@ -61,6 +61,7 @@ type Server struct {
 	maint         *sqlstore.MaintenanceStore
 	depreciations *sqlstore.DepreciationStore
 	fields        *sqlstore.FieldStore
+	imports       *importJobs
 	openAPI       map[string]any
 	audit         *sqlstore.AuditStore
 }
@@ -93,6 +94,7 @@ func New(cfg Config) *Server {
 	s.maint = sqlstore.NewMaintenanceStore(cfg.Router, cfg.Now)
 	s.depreciations = sqlstore.NewDepreciationStore(cfg.Router, cfg.Now)
 	s.fields = sqlstore.NewFieldStore(cfg.Router, cfg.Now)
+	s.imports = newImportJobs(sqlstore.NewImportJobStore(cfg.Router, cfg.Now), s.assets, cfg.Logger)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()
@@ -136,6 +138,7 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	defer s.imports.shutdown()
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

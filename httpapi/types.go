@@ -275,3 +275,7 @@ type fieldSetRequest struct {
 type fieldSetList struct {
 	FieldSets []*qm.FieldSet `json:"field_sets"`
 }
+
+type importJobList struct {
+	Jobs []*qm.ImportJob `json:"jobs"`
+}

@@ -63,6 +63,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Models", func(t *testing.T) { TestModels(t, h) })
 	t.Run("Assets", func(t *testing.T) { TestAssets(t, h) })
 	t.Run("Import", func(t *testing.T) { TestImport(t, h) })
+	t.Run("ImportJobs", func(t *testing.T) { TestImportJobs(t, h) })
 	t.Run("Licenses", func(t *testing.T) { TestLicenses(t, h) })
 	t.Run("Maintenances", func(t *testing.T) { TestMaintenances(t, h) })
 	t.Run("Depreciations", func(t *testing.T) { TestDepreciations(t, h) })

@@ -1,0 +1,196 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/assetcsv"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// importJobs runs imports in the background, a goroutine a job, and knows
+// how far along the jobs of this process are. The store records each job,
+// so any node can say how one ended.
+type importJobs struct {
+	node   string // this process, among all that share the databases
+	store  *sqlstore.ImportJobStore
+	assets *sqlstore.AssetStore
+	logger *slog.Logger
+	// stopping cancels every job when the server stops.
+	stopping context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	live     map[string]*progress
+}
+
+// progress is how far a running job has read.
+type progress struct {
+	bytes, rows atomic.Int64
+}
+
+func newImportJobs(store *sqlstore.ImportJobStore, assets *sqlstore.AssetStore, logger *slog.Logger) *importJobs {
+	b := make([]byte, 8)
+	rand.Read(b)
+	stopping, stop := context.WithCancel(context.Background())
+	return &importJobs{node: hex.EncodeToString(b), store: store, assets: assets, logger: logger, stopping: stopping, stop: stop,
+		live: map[string]*progress{}}
+}
+
+// shutdown stops the running jobs (their transactions roll back, so
+// nothing is half-imported) and waits until each has recorded so.
+func (ij *importJobs) shutdown() {
+	ij.stop()
+	ij.wg.Wait()
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// start records a job for the file and runs it in the background. The
+// file is the job's: it is removed when the job ends.
+func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob) error {
+	p := &progress{}
+	rd, err := assetcsv.NewReader(countingReader{file, &p.bytes})
+	if err != nil {
+		return err
+	}
+	j.Node = ij.node
+	if err := ij.store.StartImportJob(ctx, j); err != nil {
+		return err
+	}
+	ij.mu.Lock()
+	ij.live[j.ID] = p
+	ij.mu.Unlock()
+	// The job keeps the request's scope (tenant, principal, origin) but
+	// not its end; it ends with the server.
+	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ij.stopping, cancel)
+	ij.wg.Add(1)
+	go func() {
+		defer ij.wg.Done()
+		defer stop()
+		defer cancel()
+		defer os.Remove(file.Name())
+		defer file.Close()
+		next := func() (*qm.ImportRow, error) {
+			row, err := rd.Next()
+			if err == nil {
+				p.rows.Add(1)
+			}
+			return row, err
+		}
+		rep, err := ij.assets.Import(jobCtx, next, j.Options)
+		j.RowsRead = int(p.rows.Load())
+		switch {
+		case err == nil:
+			rep.Warnings = append(rd.Warnings, rep.Warnings...)
+			j.Status, j.Report = qm.ImportDone, rep
+		case jobCtx.Err() != nil:
+			j.Status, j.Error = qm.ImportFailed, "the server stopped before the import finished; nothing was imported"
+		default:
+			j.Status, j.Error = qm.ImportFailed, qm.ErrorMessage(err)
+			if qm.ErrorCode(err) == qm.EInternal {
+				ij.logger.Error("import job failed", "job", j.ID, "err", err)
+			}
+		}
+		if err := ij.store.FinishImportJob(context.WithoutCancel(jobCtx), j); err != nil {
+			ij.logger.Error("record the end of an import job", "job", j.ID, "err", err)
+		}
+		ij.mu.Lock()
+		delete(ij.live, j.ID)
+		ij.mu.Unlock()
+	}()
+	return nil
+}
+
+// withProgress fills in how far j has come, when this process runs it.
+func (ij *importJobs) withProgress(j *qm.ImportJob) *qm.ImportJob {
+	ij.mu.Lock()
+	p := ij.live[j.ID]
+	ij.mu.Unlock()
+	if p != nil {
+		j.BytesRead, j.RowsRead = p.bytes.Load(), int(p.rows.Load())
+	}
+	return j
+}
+
+// importOptions reads ?dry_run=&skip_bad_rows=&company_as_department=.
+func importOptions(r *http.Request) qm.ImportOptions {
+	q := r.URL.Query()
+	return qm.ImportOptions{DryRun: q.Get("dry_run") == "true", SkipBadRows: q.Get("skip_bad_rows") == "true",
+		CompanyAsDepartment: q.Get("company_as_department") == "true"}
+}
+
+// uploadTime is how long an import may take to arrive (and, when it runs
+// while the client waits, to run).
+const uploadTime = 30 * time.Minute
+
+// startImport takes a CSV file (as importAssets does) and answers 202 with
+// a job that imports it in the background; GET the job to follow it. The
+// file goes to a temporary file first, so memory stays bounded.
+func (s *Server) startImport(w http.ResponseWriter, r *http.Request) error {
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
+	body, name, err := csvBody(r)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	file, err := os.CreateTemp("", "qm-import-*.csv")
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(file, body)
+	if err == nil {
+		_, err = file.Seek(0, io.SeekStart)
+	}
+	if err == nil {
+		j := &qm.ImportJob{FileName: name, Options: importOptions(r), Bytes: n}
+		if err = s.imports.start(r.Context(), file, j); err == nil {
+			w.Header().Set("Location", r.URL.Path+"/"+j.ID)
+			return reply(w, http.StatusAccepted, j, nil)
+		}
+	}
+	file.Close()
+	os.Remove(file.Name())
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	}
+	return err
+}
+
+func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
+	j, err := s.imports.store.ImportJob(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, s.imports.withProgress(j), nil)
+}
+
+func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
+	js, err := s.imports.store.ImportJobs(r.Context())
+	for _, j := range js {
+		s.imports.withProgress(j)
+	}
+	return reply(w, http.StatusOK, importJobList{js}, err)
+}

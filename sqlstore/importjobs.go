@@ -1,0 +1,120 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// ImportJobStore records the tenant's background imports.
+type ImportJobStore struct {
+	router Router
+	now    func() time.Time
+}
+
+// NewImportJobStore returns an ImportJobStore.
+func NewImportJobStore(router Router, now func() time.Time) *ImportJobStore {
+	return &ImportJobStore{router: router, now: now}
+}
+
+const importJobColumns = `id, status, file_name, options, bytes, rows_read, report, error, node, created_by, started_at, finished_at`
+
+// StartImportJob records j as running; it sets the id, the start and who
+// started it.
+func (s *ImportJobStore) StartImportJob(ctx context.Context, j *qm.ImportJob) error {
+	j.ID, j.Status, j.StartedAt = NewID(), qm.ImportRunning, Timestamp(s.now())
+	j.CreatedBy = tenancy.PrincipalFrom(ctx).Name
+	opts, _ := json.Marshal(j.Options)
+	return s.router.Update(ctx, func(c Conn) error {
+		_, err := c.Exec(ctx, `INSERT INTO import_jobs (tenant_id, id, status, file_name, options, bytes, node, created_by, started_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.TenantID(), j.ID, j.Status, j.FileName, string(opts), j.Bytes, j.Node, j.CreatedBy, j.StartedAt)
+		if err != nil {
+			return fmt.Errorf("start import job: %w", err)
+		}
+		return Audit(ctx, c, j.StartedAt, "import_job.start", "import_job", j.ID, nil, j)
+	})
+}
+
+// FinishImportJob records how j ended: its status, rows, report and error.
+// ENotFound.
+func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) error {
+	at := Timestamp(s.now())
+	j.FinishedAt = &at
+	var report any
+	if j.Report != nil {
+		b, _ := json.Marshal(j.Report)
+		report = string(b)
+	}
+	return s.router.Update(ctx, func(c Conn) error {
+		n, err := c.Exec(ctx, `UPDATE import_jobs SET status = $3, rows_read = $4, report = $5, error = $6, finished_at = $7
+			WHERE tenant_id = $1 AND id = $2`, c.TenantID(), j.ID, j.Status, j.RowsRead, report, j.Error, at)
+		if err != nil {
+			return fmt.Errorf("finish import job: %w", err)
+		}
+		if n == 0 {
+			return qm.Errorf(qm.ENotFound, "import job not found")
+		}
+		return Audit(ctx, c, at, "import_job.finish", "import_job", j.ID, nil, map[string]any{"status": j.Status, "rows": j.RowsRead, "error": j.Error})
+	})
+}
+
+// ImportJob returns one job. ENotFound.
+func (s *ImportJobStore) ImportJob(ctx context.Context, id string) (*qm.ImportJob, error) {
+	return view(ctx, s.router, func(c Conn) (*qm.ImportJob, error) {
+		notFound := qm.Errorf(qm.ENotFound, "import job not found")
+		if !ValidID(id) {
+			return nil, notFound
+		}
+		j, err := scanImportJob(c.QueryRow(ctx, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
+		switch {
+		case errors.Is(err, ErrNoRows):
+			return nil, notFound
+		case err != nil:
+			return nil, fmt.Errorf("get import job: %w", err)
+		}
+		return j, nil
+	})
+}
+
+// ImportJobs lists the latest 100 jobs, newest first.
+func (s *ImportJobStore) ImportJobs(ctx context.Context) ([]*qm.ImportJob, error) {
+	return view(ctx, s.router, func(c Conn) ([]*qm.ImportJob, error) {
+		js, err := queryAll(ctx, c, scanImportJob, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1
+			ORDER BY started_at DESC, id DESC LIMIT 100`, c.TenantID())
+		if err != nil {
+			return nil, fmt.Errorf("list import jobs: %w", err)
+		}
+		return js, nil
+	})
+}
+
+func scanImportJob(r Row) (*qm.ImportJob, error) {
+	var j qm.ImportJob
+	var opts string
+	var report sql.NullString
+	var finished sql.NullTime
+	err := r.Scan(&j.ID, &j.Status, &j.FileName, &opts, &j.Bytes, &j.RowsRead, &report, &j.Error, &j.Node, &j.CreatedBy, &j.StartedAt, &finished)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
+		return nil, fmt.Errorf("import job options: %w", err)
+	}
+	if report.Valid {
+		j.Report = &qm.ImportReport{}
+		if err := json.Unmarshal([]byte(report.String), j.Report); err != nil {
+			return nil, fmt.Errorf("import job report: %w", err)
+		}
+	}
+	j.StartedAt, j.FinishedAt = j.StartedAt.UTC(), timePtr(finished)
+	if j.Status == qm.ImportDone {
+		j.BytesRead = j.Bytes
+	}
+	return &j, nil
+}

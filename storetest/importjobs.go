@@ -1,0 +1,49 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// TestImportJobs checks the record of background imports, with a
+// different-tenant case for each method.
+func TestImportJobs(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	_, ctxA := MustTenant(t, e, h.Tier, "job-a")
+	_, ctxB := MustTenant(t, e, h.Tier, "job-b")
+	s := sqlstore.NewImportJobStore(e, clock())
+	j := &qm.ImportJob{FileName: "laptops.csv", Options: qm.ImportOptions{SkipBadRows: true}, Bytes: 1234, Node: "n1"}
+	if err := s.StartImportJob(ctxA, j); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ImportJob(ctxA, j.ID); err != nil || got.Status != qm.ImportRunning || !got.Options.SkipBadRows || got.Bytes != 1234 || got.Report != nil {
+		t.Fatalf("running job: %+v, %v", got, err)
+	}
+	j.Status, j.RowsRead = qm.ImportDone, 7
+	j.Report = &qm.ImportReport{Rows: 7, Created: 6, Failed: 1, Committed: true, Problems: []qm.ImportProblem{{Line: 3, Errors: []string{"Model is empty"}}}}
+	if err := s.FinishImportJob(ctxA, j); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ImportJob(ctxA, j.ID)
+	if err != nil || got.Status != qm.ImportDone || got.RowsRead != 7 || got.BytesRead != 1234 || got.FinishedAt == nil ||
+		got.Report.Created != 6 || got.Report.Problems[0].Line != 3 {
+		t.Fatalf("finished job: %+v, %v", got, err)
+	}
+	if js, err := s.ImportJobs(ctxA); err != nil || len(js) != 1 || js[0].ID != j.ID {
+		t.Fatalf("jobs: %v, %v", js, err)
+	}
+	t.Run("OtherTenant", func(t *testing.T) {
+		_, err := s.ImportJob(ctxB, j.ID)
+		wantCode(t, err, qm.ENotFound)
+		if js, err := s.ImportJobs(ctxB); err != nil || len(js) != 0 {
+			t.Fatalf("B lists %v, %v", js, err)
+		}
+		// B cannot finish A's job.
+		wantCode(t, s.FinishImportJob(ctxB, &qm.ImportJob{ID: j.ID, Status: qm.ImportFailed, Error: "hijacked"}), qm.ENotFound)
+		if got, _ := s.ImportJob(ctxA, j.ID); got.Status != qm.ImportDone {
+			t.Fatalf("B changed A's job: %+v", got)
+		}
+	})
+}
