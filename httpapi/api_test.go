@@ -337,10 +337,14 @@ func TestAPI(t *testing.T) {
 		if res.Code != http.StatusCreated {
 			t.Fatalf("create: %d %s", res.Code, res.Body)
 		}
+		id := between(res.Body.String(), `"id":"`, `"`)
+		if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets/"+id+"/checkout", `{"holder_type":"user","holder_id":"`+a.viewerID+`"}`); res.Code != http.StatusOK {
+			t.Fatalf("check out: %d %s", res.Code, res.Body)
+		}
 		out := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/export?q=exp-1", "").Body.String()
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if len(lines) != 2 || !strings.HasPrefix(lines[0], "Asset Tag,Name,Serial Number,Model") ||
-			!strings.Contains(lines[1], `EXP-1,"'=HYPERLINK(""http://evil"")",'-1+1,Fixture model`) {
+			!strings.Contains(lines[1], `EXP-1,"'=HYPERLINK(""http://evil"")",'-1+1,Fixture model`) || !strings.Contains(lines[1], ",user: viewer@tenant-a.example,") {
 			t.Fatalf("export:\n%s", out)
 		}
 		if other := f.do(t, f.b.admin, "GET", "/api/v1/t/tenant-b/assets/export", "").Body.String(); strings.Contains(other, "EXP-1") {

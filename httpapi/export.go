@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -75,9 +76,12 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 type exportNames struct {
 	// fields are the tenant's custom fields, each a column after the
 	// asset's own.
-	fields                                                         []*qm.CustomField
-	models                                                         map[string]*qm.Model
-	categories, manufacturers, statuses, suppliers, locations, dep map[string]string
+	fields []*qm.CustomField
+	models map[string]*qm.Model
+	// users maps the tenant's members to their email addresses; assets
+	// maps the assets that hold others to their tags, as they are met.
+	categories, manufacturers, statuses, suppliers, locations, dep, users, assets map[string]string
+	tag                                                                           func(id string) string
 }
 
 func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
@@ -123,6 +127,25 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 	for _, d := range ds {
 		n.dep[d.ID] = d.Name
 	}
+	members, err := s.members.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n.users = map[string]string{}
+	for _, m := range members {
+		n.users[m.UserID] = m.Email
+	}
+	n.assets = map[string]string{}
+	n.tag = func(id string) string {
+		if t, ok := n.assets[id]; ok {
+			return t
+		}
+		n.assets[id] = id // an asset out of the caller's sight shows its id
+		if a, err := s.assets.Asset(ctx, id); err == nil {
+			n.assets[id] = a.Tag
+		}
+		return n.assets[id]
+	}
 	n.fields, err = s.fields.Fields(ctx)
 	return n, err
 }
@@ -143,9 +166,10 @@ func (n *exportNames) row(a *qm.Asset) []string {
 	switch a.HolderType {
 	case qm.HolderLocation:
 		holder = "location: " + n.locations[a.HolderID]
-	case "":
-	default:
-		holder = a.HolderType + ": " + a.HolderID
+	case qm.HolderUser:
+		holder = "user: " + cmp.Or(n.users[a.HolderID], a.HolderID)
+	case qm.HolderAsset:
+		holder = "asset: " + n.tag(a.HolderID)
 	}
 	row := []string{a.Tag, a.Name, a.Serial, m.Name, m.ModelNumber, n.categories[m.CategoryID], n.manufacturers[m.ManufacturerID],
 		n.statuses[a.StatusID], n.locations[a.LocationID], n.dep[a.DepartmentID], n.suppliers[a.SupplierID], a.PurchaseDate, cost,
