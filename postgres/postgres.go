@@ -79,6 +79,7 @@ type DB struct {
 	tenantMigrations  []sqlstore.Migration
 	tenants           *sqlstore.TenantService
 	identity          *sqlstore.Identity
+	devices           *sqlstore.DeviceStore
 	poolVersion       atomic.Int64
 	mainDatabase      string
 
@@ -139,6 +140,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
 	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, cfg.Now)
 	db.identity = sqlstore.NewIdentity(querier{db.admin})
+	db.devices = sqlstore.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -320,6 +322,9 @@ func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
 
 // Identity returns the catalog's users, sessions and tokens.
 func (db *DB) Identity() *sqlstore.Identity { return db.identity }
+
+// Devices returns the device inventory.
+func (db *DB) Devices() *sqlstore.DeviceStore { return db.devices }
 
 // LatestVersion returns the newest tenant schema version this build knows.
 func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }

@@ -14,7 +14,13 @@ import (
 // tokens, on any engine. Secrets arrive hashed; nothing here sees one.
 type Identity struct {
 	catalog Querier
-	tokens  tokenCache
+	tokens  credentialCache[tokenEntry]
+}
+
+// tokenEntry is a cached API token.
+type tokenEntry struct {
+	tenantID string
+	token    qm.APIToken
 }
 
 // NewIdentity returns the identity store of the catalog q reaches.
@@ -177,7 +183,7 @@ var errTokenNotFound = qm.Errorf(qm.ENotFound, "token not found")
 //
 // Every API request looks its token up, so found tokens are kept for a few
 // seconds: a revocation on this node takes effect at once, on another node
-// within tokenCacheTTL.
+// within credentialTTL.
 func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string, *qm.APIToken, error) {
 	now := time.Now()
 	if e, ok := s.tokens.get(secretHash, now); ok {
@@ -186,7 +192,7 @@ func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string
 	var tenantID string
 	t, err := scanToken(s.catalog.QueryRow(ctx, `SELECT `+tokenColumns+`, tenant_id FROM api_tokens WHERE secret_hash = $1`, secretHash), &tenantID)
 	if err == nil {
-		s.tokens.put(secretHash, tokenEntry{tenantID: tenantID, token: *t, expires: now.Add(tokenCacheTTL)})
+		s.tokens.put(secretHash, tokenEntry{tenantID: tenantID, token: *t}, now)
 	}
 	return tenantID, t, err
 }

@@ -3,43 +3,46 @@ package sqlstore
 import (
 	"sync"
 	"time"
-
-	"github.com/quartermaster/qm"
 )
 
-// tokenCacheTTL is how long a node trusts its copy of a token.
-const tokenCacheTTL = 5 * time.Second
+// credentialTTL is how long a node trusts its copy of a credential: an API
+// token or a device's.
+const credentialTTL = 5 * time.Second
 
-// tokenCache keeps recently used tokens by the hash of their secret.
-type tokenCache struct {
+// credentialCache keeps recently used credentials by the hash of their
+// secret, so the request path does not ask the catalog every time.
+type credentialCache[V any] struct {
 	mu      sync.Mutex
-	entries map[string]tokenEntry
+	entries map[string]cached[V]
 }
 
-type tokenEntry struct {
-	tenantID string
-	token    qm.APIToken
-	expires  time.Time
+type cached[V any] struct {
+	v       V
+	expires time.Time
 }
 
-func (c *tokenCache) get(hash string, now time.Time) (tokenEntry, bool) {
+func (c *credentialCache[V]) get(hash string, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[hash]
-	return e, ok && now.Before(e.expires)
+	if !ok || !now.Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
 }
 
-func (c *tokenCache) put(hash string, e tokenEntry) {
+func (c *credentialCache[V]) put(hash string, v V, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) > 100000 {
-		c.entries = map[string]tokenEntry{}
+		c.entries = map[string]cached[V]{}
 	}
-	c.entries[hash] = e
+	c.entries[hash] = cached[V]{v: v, expires: now.Add(credentialTTL)}
 }
 
-// clear forgets everything: called after this node changes a token.
-func (c *tokenCache) clear() {
+// clear forgets everything: called after this node changes a credential.
+func (c *credentialCache[V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = nil

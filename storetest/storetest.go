@@ -18,6 +18,7 @@ type Engine interface {
 	sqlstore.Router
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity
+	Devices() *sqlstore.DeviceStore
 	LatestVersion() int
 }
 
@@ -70,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CustomFields", func(t *testing.T) { TestCustomFields(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
+	t.Run("Devices", func(t *testing.T) { TestDevices(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
 }
 

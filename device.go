@@ -1,0 +1,126 @@
+package qm
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The kinds of device the inventory holds.
+const (
+	DeviceVehicle = "vehicle" // a telematics unit in a vehicle
+	DevicePhone   = "phone"   // a tracker app on a phone (OsmAnd, Traccar Client)
+	DeviceAgent   = "agent"   // an agent on a laptop or server
+)
+
+// DeviceKinds lists them.
+var DeviceKinds = []string{DeviceVehicle, DevicePhone, DeviceAgent}
+
+// Device is a unit in the operator's inventory: it has a credential, and is
+// assigned to at most one tenant at a time. Its telemetry goes to the
+// tenant it is assigned to when it reports.
+type Device struct {
+	ID string `json:"id"`
+	// Ident is how the device names itself: an IMEI, or the id a tracker
+	// app reports. Unique in the inventory.
+	Ident    string `json:"ident"`
+	Serial   string `json:"serial,omitempty"`
+	Kind     string `json:"kind"`
+	Model    string `json:"model,omitempty"`
+	Firmware string `json:"firmware,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+	// TenantID is the tenant the device is assigned to, "" when none.
+	TenantID   string     `json:"tenant_id,omitempty"`
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	// TokenRotatedAt is when the current credential was made.
+	TokenRotatedAt time.Time `json:"token_rotated_at"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Normalize trims the fields and gives a device without a kind the
+// vehicle kind.
+func (d *Device) Normalize() {
+	for _, f := range []*string{&d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes} {
+		*f = strings.TrimSpace(*f)
+	}
+	if d.Kind == "" {
+		d.Kind = DeviceVehicle
+	}
+}
+
+// ValidIdent reports whether s can be a device identifier: 1 to 64
+// letters, digits and . _ : -, so it is safe in an MQTT topic.
+func ValidIdent(s string) bool {
+	return s != "" && len(s) <= 64 && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r))
+	})
+}
+
+// Validate checks the fields, reporting every problem at once.
+func (d *Device) Validate() error {
+	fields := map[string]string{}
+	if !ValidIdent(d.Ident) {
+		fields["ident"] = "ident is 1 to 64 letters, digits and . _ : -"
+	}
+	if !slices.Contains(DeviceKinds, d.Kind) {
+		fields["kind"] = "kind must be one of " + strings.Join(DeviceKinds, ", ")
+	}
+	for name, v := range map[string]string{"serial": d.Serial, "model": d.Model, "firmware": d.Firmware} {
+		if len([]rune(v)) > 100 {
+			fields[name] = name + " is longer than 100 characters"
+		}
+	}
+	if len([]rune(d.Notes)) > 2000 {
+		fields["notes"] = "notes are longer than 2000 characters"
+	}
+	return fieldsError(fields)
+}
+
+// Custody is a time a tenant held a device.
+type Custody struct {
+	TenantID string     `json:"tenant_id"`
+	From     time.Time  `json:"from"`
+	Until    *time.Time `json:"until,omitempty"`
+}
+
+// DeviceFilter narrows a list of the inventory.
+type DeviceFilter struct {
+	// TenantID keeps the devices assigned to one tenant.
+	TenantID string
+	// Unassigned keeps the devices assigned to none.
+	Unassigned bool
+	// After is the ident the previous page ended with.
+	After string
+	// Limit: 0 means 100; more than 1000 is cut to 1000.
+	Limit int
+}
+
+// DeviceInventory is the operator's inventory of devices, in the catalog.
+// Only the operator (and the CLI, which acts as the operator) calls it;
+// device credentials are checked by DeviceByToken and DeviceByIdent.
+type DeviceInventory interface {
+	// RegisterDevice stores d with a new credential and returns the
+	// credential, which is never shown again. EInvalid; EConflict for a
+	// taken ident.
+	RegisterDevice(ctx context.Context, d *Device) (token string, err error)
+	// Device returns a device by its id or ident. ENotFound.
+	Device(ctx context.Context, idOrIdent string) (*Device, error)
+	// Devices lists devices by ident.
+	Devices(ctx context.Context, f DeviceFilter) ([]*Device, error)
+	// AssignDevice gives a device to a tenant. A device another tenant
+	// holds is transferred: its credential rotates (the new one is
+	// returned; "" otherwise), the points it reported stay with the
+	// tenant that received them, and both tenants' audit logs record it.
+	// ENotFound; EConflict when the tenant already holds it.
+	AssignDevice(ctx context.Context, idOrIdent string, tenant *Tenant) (*Device, string, error)
+	// UnassignDevice takes a device back from its tenant. ENotFound;
+	// EConflict when no tenant holds it.
+	UnassignDevice(ctx context.Context, idOrIdent string) (*Device, error)
+	// RotateToken replaces a device's credential and returns the new one;
+	// the old one stops working at once. ENotFound.
+	RotateToken(ctx context.Context, idOrIdent string) (string, error)
+	// Custody lists who held a device when, oldest first. ENotFound.
+	Custody(ctx context.Context, idOrIdent string) ([]Custody, error)
+}
