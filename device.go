@@ -105,6 +105,10 @@ type DeviceInventory interface {
 	// credential, which is never shown again. EInvalid; EConflict for a
 	// taken ident.
 	RegisterDevice(ctx context.Context, d *Device) (token string, err error)
+	// RegisterDevices registers many devices at once, all or none, and
+	// returns their credentials in order. EInvalid naming every bad one
+	// ("devices[3]"); EConflict for an ident already registered.
+	RegisterDevices(ctx context.Context, ds []*Device) ([]string, error)
 	// Device returns a device by its id or ident. ENotFound.
 	Device(ctx context.Context, idOrIdent string) (*Device, error)
 	// Devices lists devices by ident.

@@ -39,7 +39,7 @@ func apiRead(ctx context.Context, e engine, name string, concurrency int, d time
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api := httpapi.New(httpapi.Config{Logger: quiet, Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
-		Tenants: e.Tenants(), Identity: e.Identity(), Router: e, Ready: func(context.Context) error { return nil }})
+		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Ready: func(context.Context) error { return nil }})
 	body, _ := json.Marshal(loc)
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

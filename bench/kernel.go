@@ -59,6 +59,7 @@ type engine interface {
 	Setup(ctx context.Context) error
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity
+	Devices() *sqlstore.DeviceStore
 	Close() error
 }
 

@@ -72,8 +72,9 @@ var cases = map[string]routeCase{
 		// The allowed call opens A to the operator: do it on another tenant,
 		// so the suite's operator-gets-404 cases keep their meaning.
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
-			f.mustTenant(t, tf.t.Tier, fmt.Sprintf("glass-%d", nextSlug()))
-			return fmt.Sprintf("/api/v1/operator/tenants/glass-%d/break-glass", slugs)
+			slug := fmt.Sprintf("glass-%d", nextSlug())
+			f.mustTenant(t, tf.t.Tier, slug)
+			return "/api/v1/operator/tenants/" + slug + "/break-glass"
 		}},
 	"POST /api/v1/operator/tenants/{tenant}/resume": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/resume" }, ok: 200},
 
@@ -414,6 +415,30 @@ func disposableMember(t *testing.T, f *fixture, tf *tenantFixture) string {
 		t.Fatalf("add member: %d %s", res.Code, res.Body)
 	}
 	return tenantPath("/members/" + between(res.Body.String(), `"user_id":"`, `"`))(tf)
+}
+
+// The operator's device routes.
+func init() {
+	device := func(rest string) func(tf *tenantFixture) string {
+		return func(tf *tenantFixture) string { return "/api/v1/operator/devices/" + tf.device.Ident + rest }
+	}
+	cases["GET /api/v1/operator/devices"] = routeCase{path: static("/api/v1/operator/devices?unassigned=false"), ok: 200}
+	cases["POST /api/v1/operator/devices"] = routeCase{path: static("/api/v1/operator/devices"), ok: 201,
+		body: func(*tenantFixture) string { return fmt.Sprintf(`{"ident":"imei-%d","kind":"vehicle"}`, nextSlug()) }}
+	cases["POST /api/v1/operator/devices/import"] = routeCase{path: static("/api/v1/operator/devices/import"), ok: 201, ctype: "text/csv",
+		body: func(*tenantFixture) string { return fmt.Sprintf("ident,kind\nbulk-%d,phone\nbulk-%d,agent\n", nextSlug(), nextSlug()) }}
+	cases["GET /api/v1/operator/devices/{device}"] = routeCase{path: device(""), ok: 200}
+	cases["POST /api/v1/operator/devices/{device}/assign"] = routeCase{path: device("/assign"), ok: 200,
+		body: func(tf *tenantFixture) string { return `{"tenant":"` + tf.t.Slug + `"}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/devices/" + f.mustDevice(t, nil).Ident + "/assign"
+		}}
+	cases["POST /api/v1/operator/devices/{device}/unassign"] = routeCase{path: device("/unassign"), ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/devices/" + f.mustDevice(t, tf.t).Ident + "/unassign"
+		}}
+	cases["POST /api/v1/operator/devices/{device}/rotate"] = routeCase{path: device("/rotate"), ok: 200}
+	cases["GET /api/v1/operator/devices/{device}/custody"] = routeCase{path: device("/custody"), ok: 200}
 }
 
 // The reference lists' routes are alike; so are their cases.

@@ -28,6 +28,7 @@ type engine interface {
 	sqlstore.Router
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity
+	Devices() *sqlstore.DeviceStore
 	Ready(ctx context.Context) error
 }
 
@@ -104,6 +105,7 @@ type tenantFixture struct {
 	field         *qm.CustomField
 	fieldSet      *qm.FieldSet
 	importJob     *qm.ImportJob
+	device        *qm.Device
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -125,7 +127,7 @@ func newFixture(t testing.TB, be backend) *fixture {
 	srv := httpapi.New(httpapi.Config{
 		Ready: e.Ready, Logger: quiet,
 		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
-		Tenants: e.Tenants(), Identity: e.Identity(), Router: e,
+		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },
 	})
 	f.handler = srv.Handler()
@@ -224,6 +226,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		t.Fatal(err)
 	}
 	tf.license, tf.seat = f.mustLicense(t, tf)
+	tf.device = f.mustDevice(t, tf.t)
 	tf.importJob = &qm.ImportJob{FileName: "old.csv", Options: qm.ImportOptions{DryRun: true}, Bytes: 10, Node: "gone"}
 	jobs := sqlstore.NewImportJobStore(f.e, time.Now)
 	if err := jobs.StartImportJob(tf.ctx, tf.importJob); err != nil {
@@ -423,4 +426,19 @@ func (f *fixture) waitImport(t testing.TB, who principal, path string) *qm.Impor
 	}
 	t.Fatalf("import job %s still running after 5 s", path)
 	return nil
+}
+
+// mustDevice registers a device, and assigns it to tn unless tn is nil.
+func (f *fixture) mustDevice(t testing.TB, tn *qm.Tenant) *qm.Device {
+	t.Helper()
+	d := &qm.Device{Ident: fmt.Sprintf("imei-%d", nextSlug())}
+	if _, err := f.e.Devices().RegisterDevice(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if tn != nil {
+		if _, _, err := f.e.Devices().AssignDevice(context.Background(), d.ID, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
 }

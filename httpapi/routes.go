@@ -64,6 +64,14 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume, nil, qm.Tenant{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorAddMember, memberRequest{}, qm.Member{}, 201},
 	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
+	{"GET", "/api/v1/operator/devices", Operator, "", (*Server).operatorDevices, nil, deviceList{}, 200},
+	{"POST", "/api/v1/operator/devices", Operator, "", (*Server).operatorRegisterDevice, deviceRequest{}, deviceCredential{}, 201},
+	{"POST", "/api/v1/operator/devices/import", Operator, "", (*Server).operatorImportDevices, csvFile, deviceCredentials{}, 201},
+	{"GET", "/api/v1/operator/devices/{device}", Operator, "", (*Server).operatorDevice, nil, qm.Device{}, 200},
+	{"POST", "/api/v1/operator/devices/{device}/assign", Operator, "", (*Server).operatorAssignDevice, assignRequest{}, deviceCredential{}, 200},
+	{"POST", "/api/v1/operator/devices/{device}/unassign", Operator, "", (*Server).operatorUnassignDevice, nil, qm.Device{}, 200},
+	{"POST", "/api/v1/operator/devices/{device}/rotate", Operator, "", (*Server).operatorRotateDevice, nil, deviceCredential{}, 200},
+	{"GET", "/api/v1/operator/devices/{device}/custody", Operator, "", (*Server).operatorDeviceCustody, nil, custodyList{}, 200},
 
 	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant, nil, ownTenantView{}, 200},
 
@@ -154,6 +162,7 @@ var baseRoutes = []Route{
 var bodyLimits = map[string]int64{
 	"POST /api/v1/t/{tenant}/assets/import": 512 << 20,
 	"POST /api/v1/t/{tenant}/imports":       8 << 30,
+	"POST /api/v1/operator/devices/import":  64 << 20,
 }
 
 // sessionCookie holds a signed-in user's session secret.

@@ -34,6 +34,7 @@ type Config struct {
 	Auth     *auth.Authenticator
 	Tenants  *sqlstore.TenantService
 	Identity *sqlstore.Identity
+	Devices  *sqlstore.DeviceStore
 	Router   sqlstore.Router
 	// PublicURL is where users reach the server, for links such as the QR
 	// codes on asset labels (http://127.0.0.1:8080).

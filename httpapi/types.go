@@ -279,3 +279,35 @@ type fieldSetList struct {
 type importJobList struct {
 	Jobs []*qm.ImportJob `json:"jobs"`
 }
+
+type deviceRequest struct {
+	Ident    string `json:"ident"`
+	Serial   string `json:"serial"`
+	Kind     string `json:"kind"`
+	Model    string `json:"model"`
+	Firmware string `json:"firmware"`
+	Notes    string `json:"notes"`
+}
+
+type deviceList struct {
+	Devices []*qm.Device `json:"devices"`
+}
+
+// deviceCredential is a device with its credential, shown once: when it is
+// registered, when it moves to another tenant, when it is rotated.
+type deviceCredential struct {
+	*qm.Device
+	Token string `json:"token,omitempty"`
+}
+
+type deviceCredentials struct {
+	Devices []deviceCredential `json:"devices"`
+}
+
+type assignRequest struct {
+	Tenant string `json:"tenant"`
+}
+
+type custodyList struct {
+	Custody []qm.Custody `json:"custody"`
+}

@@ -44,11 +44,48 @@ func (s *DeviceStore) RegisterDevice(ctx context.Context, d *qm.Device) (string,
 	if err := d.Validate(); err != nil {
 		return "", err
 	}
+	return s.insert(ctx, s.catalog, d, Timestamp(s.now()))
+}
+
+// RegisterDevices implements qm.DeviceInventory.
+func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]string, error) {
+	problems := map[string]string{}
+	seen := map[string]int{}
+	for i, d := range ds {
+		d.Normalize()
+		if err := d.Validate(); err != nil {
+			problems[fmt.Sprintf("devices[%d]", i)] = qm.ErrorMessage(err)
+		} else if j, ok := seen[d.Ident]; ok {
+			problems[fmt.Sprintf("devices[%d]", i)] = fmt.Sprintf("ident %q is also devices[%d]", d.Ident, j)
+		}
+		seen[d.Ident] = i
+	}
+	if len(problems) > 0 {
+		return nil, &qm.Error{Code: qm.EInvalid, Message: fmt.Sprintf("%d of %d devices are invalid: nothing was registered", len(problems), len(ds)), Fields: problems}
+	}
+	tokens := make([]string, len(ds))
+	at := Timestamp(s.now())
+	err := s.inTx(ctx, func(q Querier) error {
+		for i, d := range ds {
+			var err error
+			if tokens[i], err = s.insert(ctx, q, d, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tokens, nil
+}
+
+// insert stores a valid device with a new credential and returns it.
+func (s *DeviceStore) insert(ctx context.Context, q Querier, d *qm.Device, at time.Time) (string, error) {
 	token := qm.NewSecret(deviceTokenPrefix)
 	d.ID, d.TenantID, d.AssignedAt = NewID(), "", nil
-	d.CreatedAt = Timestamp(s.now())
-	d.UpdatedAt, d.TokenRotatedAt = d.CreatedAt, d.CreatedAt
-	_, err := s.catalog.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, token_hash, token_rotated_at, created_at, updated_at)
+	d.CreatedAt, d.UpdatedAt, d.TokenRotatedAt = at, at, at
+	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, token_hash, token_rotated_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		d.ID, d.Ident, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, qm.HashSecret(token), d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt)
 	if IsConstraint(err, Unique) {

@@ -110,3 +110,30 @@ func TestDevices(t *testing.T, h Harness) {
 		}
 	})
 }
+
+// TestDeviceBulk checks registering many devices at once: all or none.
+func TestDeviceBulk(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	s := e.Devices()
+	ctx := context.Background()
+	_, err := s.RegisterDevices(ctx, []*qm.Device{{Ident: "bulk-1"}, {Ident: "bad ident"}, {Ident: "bulk-1"}})
+	wantFields(t, err, qm.EInvalid, "devices[1]", "devices[2]")
+	if _, err := s.RegisterDevice(ctx, &qm.Device{Ident: "bulk-9"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RegisterDevices(ctx, []*qm.Device{{Ident: "bulk-1"}, {Ident: "bulk-9"}})
+	wantCode(t, err, qm.EConflict)
+	if ds, _ := s.Devices(ctx, qm.DeviceFilter{}); len(ds) != 1 {
+		t.Fatalf("a refused batch registered %d devices", len(ds)-1)
+	}
+	tokens, err := s.RegisterDevices(ctx, []*qm.Device{{Ident: "bulk-1", Kind: qm.DevicePhone}, {Ident: "bulk-2"}})
+	if err != nil || len(tokens) != 2 || tokens[0] == tokens[1] {
+		t.Fatalf("bulk: %v, %v", tokens, err)
+	}
+	if d, err := s.DeviceByToken(ctx, tokens[1]); err != nil || d.Ident != "bulk-2" {
+		t.Fatalf("second token names %+v, %v", d, err)
+	}
+	if ds, _ := s.Devices(ctx, qm.DeviceFilter{After: "bulk-1", Limit: 1}); len(ds) != 1 || ds[0].Ident != "bulk-2" {
+		t.Fatalf("page after bulk-1: %v", ds)
+	}
+}

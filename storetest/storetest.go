@@ -72,6 +72,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Devices", func(t *testing.T) { TestDevices(t, h) })
+	t.Run("DeviceBulk", func(t *testing.T) { TestDeviceBulk(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
 }
 

@@ -120,6 +120,7 @@ type engine interface {
 	Setup(ctx context.Context) error
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity
+	Devices() *sqlstore.DeviceStore
 	LatestVersion() int
 	Ready(ctx context.Context) error
 	Close() error

@@ -27,6 +27,13 @@ Usage:
   quartermaster tenant show SLUG [--json]
   quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department]
                                                   import assets from CSV (Snipe-IT's columns)
+  quartermaster device register --ident IDENT [--serial S] [--kind vehicle|phone|agent]
+                                                  add a device to the inventory (prints its token once)
+  quartermaster device assign IDENT --tenant SLUG give a device to a tenant (or move it)
+  quartermaster device list [--tenant SLUG] [--json]
+                                                  and: device register --csv, unassign, rotate, show
+  quartermaster operator create --email EMAIL     create an operator (password from the terminal)
+  quartermaster token create --tenant SLUG --role ROLE --name NAME [--expires 90d]
   quartermaster demo                              create the demo tenants (idempotent)
   quartermaster bench [--json] [--engines sqlite,postgres] [--tenants 1000]
                                                   measure the kernel (see README)
@@ -83,6 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"operator": cmdOperator,
 		"assets":   cmdAssets,
 		"token":    cmdToken,
+		"device":   cmdDevice,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

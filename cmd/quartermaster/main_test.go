@@ -286,3 +286,33 @@ func TestAssetsImport(t *testing.T) {
 		t.Fatal("a missing file gave no error")
 	}
 }
+
+func TestDeviceCommands(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	for _, slug := range []string{"acme", "globex"} {
+		mustRun(t, append([]string{"tenant", "create", "--slug", slug, "--name", slug}, flags...)...)
+	}
+	out := mustRun(t, append([]string{"device", "register", "--ident", "356938035643809", "--serial", "TRK-1", "--json"}, flags...)...)
+	var reg struct {
+		Device qm.Device
+		Token  string
+	}
+	if err := json.Unmarshal([]byte(out), &reg); err != nil || !strings.HasPrefix(reg.Token, "qmd_") || reg.Device.Serial != "TRK-1" {
+		t.Fatalf("register --json: %v in %s", err, out)
+	}
+	mustRun(t, append([]string{"device", "assign", "356938035643809", "--tenant", "acme"}, flags...)...)
+	if out := mustRun(t, append([]string{"device", "assign", "356938035643809", "--tenant", "globex"}, flags...)...); !strings.Contains(out, "token: qmd_") {
+		t.Fatalf("a move prints the new credential: %s", out)
+	}
+	out = mustRun(t, append([]string{"device", "list", "--json", "--tenant", "globex"}, flags...)...)
+	var ds []qm.Device
+	if err := json.Unmarshal([]byte(out), &ds); err != nil || len(ds) != 1 || ds[0].Ident != "356938035643809" {
+		t.Fatalf("list --json: %v in %s", err, out)
+	}
+	if out := mustRun(t, append([]string{"device", "show", "356938035643809"}, flags...)...); strings.Count(out, "held by:") != 2 {
+		t.Fatalf("show lists custody: %s", out)
+	}
+	if _, _, err := runCLI(t, append([]string{"device", "assign", "no-such-device", "--tenant", "acme"}, flags...)...); qm.ErrorCode(err) != qm.ENotFound {
+		t.Fatalf("unknown device: got %v, want not found", err)
+	}
+}

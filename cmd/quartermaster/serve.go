@@ -32,7 +32,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return httpapi.New(httpapi.Config{
 		Addr: *addr, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
-		Tenants: e.Tenants(), Identity: e.Identity(), Router: e,
+		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 	}).Run(ctx, nil)
 }
 
