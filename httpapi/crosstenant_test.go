@@ -426,7 +426,9 @@ func init() {
 	cases["POST /api/v1/operator/devices"] = routeCase{path: static("/api/v1/operator/devices"), ok: 201,
 		body: func(*tenantFixture) string { return fmt.Sprintf(`{"ident":"imei-%d","kind":"vehicle"}`, nextSlug()) }}
 	cases["POST /api/v1/operator/devices/import"] = routeCase{path: static("/api/v1/operator/devices/import"), ok: 201, ctype: "text/csv",
-		body: func(*tenantFixture) string { return fmt.Sprintf("ident,kind\nbulk-%d,phone\nbulk-%d,agent\n", nextSlug(), nextSlug()) }}
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf("ident,kind\nbulk-%d,phone\nbulk-%d,agent\n", nextSlug(), nextSlug())
+		}}
 	cases["GET /api/v1/operator/devices/{device}"] = routeCase{path: device(""), ok: 200}
 	cases["POST /api/v1/operator/devices/{device}/assign"] = routeCase{path: device("/assign"), ok: 200,
 		body: func(tf *tenantFixture) string { return `{"tenant":"` + tf.t.Slug + `"}` },
