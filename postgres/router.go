@@ -48,7 +48,50 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	})
 }
 
-var _ sqlstore.Router = (*DB)(nil)
+// TxDomain implements sqlstore.BatchRouter: the pool and every bridge
+// schema share the main database; each silo is a database of its own.
+func (db *DB) TxDomain(t *qm.Tenant) string {
+	if t.Tier == qm.TierSilo {
+		return siloKey(t.Placement)
+	}
+	return MainServer
+}
+
+// UpdateEach implements sqlstore.BatchRouter. Each tenant's part of the
+// transaction runs behind its own scope statement, so row security and the
+// search path hold for exactly that tenant's statements.
+func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(context.Context, sqlstore.Conn) error) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	tenants := make([]*qm.Tenant, len(scopes))
+	schemas := make([]string, len(scopes))
+	var pool *pgxpool.Pool
+	for i, scope := range scopes {
+		t, p, schema, release, err := db.route(scope)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if pool != nil && p != pool {
+			return fmt.Errorf("tenants %s and %s do not share a database", tenants[0].Slug, t.Slug)
+		}
+		tenants[i], schemas[i], pool = t, schema, p
+	}
+	return inTx(ctx, pool, func(q sqlstore.Querier) error {
+		for i, scope := range scopes {
+			if _, err := q.Exec(ctx, scopeSQL, tenants[i].ID, schemas[i]); err != nil {
+				return fmt.Errorf("scope transaction: %w", err)
+			}
+			if err := fn(scope, txConn{Querier: q, tenantID: tenants[i].ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var _ sqlstore.BatchRouter = (*DB)(nil)
 
 // route finds the pool and schema holding the data of the tenant in ctx.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, func(), error) {

@@ -169,7 +169,38 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	})
 }
 
-var _ sqlstore.Router = (*DB)(nil)
+// TxDomain implements sqlstore.BatchRouter: the pool file, or a silo's.
+func (db *DB) TxDomain(t *qm.Tenant) string { return t.Placement.Location }
+
+// UpdateEach implements sqlstore.BatchRouter.
+func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(context.Context, sqlstore.Conn) error) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	tenants := make([]*qm.Tenant, len(scopes))
+	var d *database
+	for i, scope := range scopes {
+		t, di, release, err := db.route(scope)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if d != nil && di != d {
+			return fmt.Errorf("tenants %s and %s do not share a database", tenants[0].Slug, t.Slug)
+		}
+		tenants[i], d = t, di
+	}
+	return d.inTx(ctx, func(q sqlstore.Querier) error {
+		for i, scope := range scopes {
+			if err := fn(scope, conn{Querier: q, tenantID: tenants[i].ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var _ sqlstore.BatchRouter = (*DB)(nil)
 
 func noRelease() {}
 

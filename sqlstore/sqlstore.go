@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/quartermaster/qm"
 )
 
 // Querier runs SQL. Queries use $1, $2, … placeholders on every engine.
@@ -60,6 +62,21 @@ type Router interface {
 	// Update runs fn inside one transaction, committed when fn returns nil
 	// and rolled back otherwise.
 	Update(ctx context.Context, fn func(Conn) error) error
+}
+
+// BatchRouter is a Router that can also write for several tenants in one
+// transaction, when their data shares a database: the group-commit writer
+// turns many devices' requests into one commit that way.
+type BatchRouter interface {
+	Router
+	// TxDomain names the database holding a tenant's data: tenants with the
+	// same name can share a transaction.
+	TxDomain(t *qm.Tenant) string
+	// UpdateEach runs fn once for the tenant scoped in each of scopes, in
+	// order, inside one transaction, each time with a connection bound to
+	// that tenant; it commits when every call returns nil. Every tenant
+	// must have the same TxDomain. The errors are Update's.
+	UpdateEach(ctx context.Context, scopes []context.Context, fn func(scope context.Context, c Conn) error) error
 }
 
 // ErrNoRows is returned by Row.Scan when the query returned no row, on every

@@ -70,6 +70,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Depreciations", func(t *testing.T) { TestDepreciations(t, h) })
 	t.Run("CustomFields", func(t *testing.T) { TestCustomFields(t, h) })
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
+	t.Run("UpdateEach", func(t *testing.T) { TestUpdateEach(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
 	t.Run("Devices", func(t *testing.T) { TestDevices(t, h) })
 	t.Run("DeviceBulk", func(t *testing.T) { TestDeviceBulk(t, h) })
