@@ -1,0 +1,292 @@
+package qm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Position is where a device was when it took a point: WGS 84 degrees and,
+// when the device knows them, altitude, ground speed, heading and accuracy.
+type Position struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+	// AltitudeM is metres above sea level.
+	AltitudeM *float64 `json:"altitude_m,omitempty"`
+	SpeedKMH  *float64 `json:"speed_kmh,omitempty"`
+	// Heading is degrees clockwise from true north, in [0, 360).
+	Heading *float64 `json:"heading,omitempty"`
+	// AccuracyM is the horizontal accuracy radius in metres.
+	AccuracyM *float64 `json:"accuracy_m,omitempty"`
+}
+
+// MetricKind says which kind of value a Metric holds.
+type MetricKind uint8
+
+// The kinds of metric value. The zero MetricKind is a Metric with no value,
+// which Validate rejects.
+const (
+	MetricNumber MetricKind = iota + 1 // a finite float64: 12.5
+	MetricBool                         // true or false
+	MetricString                       // text: "P0301"
+)
+
+// Metric is one value a device reports beside its position: a number, a
+// boolean or a string. In JSON it is the bare value: 12.5, true, "P0301".
+// Metrics are comparable with ==.
+type Metric struct {
+	kind MetricKind
+	b    bool
+	num  float64
+	str  string
+}
+
+// NumberMetric returns a Metric holding f.
+func NumberMetric(f float64) Metric { return Metric{kind: MetricNumber, num: f} }
+
+// BoolMetric returns a Metric holding b.
+func BoolMetric(b bool) Metric { return Metric{kind: MetricBool, b: b} }
+
+// StringMetric returns a Metric holding s.
+func StringMetric(s string) Metric { return Metric{kind: MetricString, str: s} }
+
+// Kind says which kind of value m holds; 0 for the zero Metric.
+func (m Metric) Kind() MetricKind { return m.kind }
+
+// Number returns m's number and whether m holds a number.
+func (m Metric) Number() (float64, bool) { return m.num, m.kind == MetricNumber }
+
+// Bool returns m's boolean and whether m holds a boolean.
+func (m Metric) Bool() (bool, bool) { return m.b, m.kind == MetricBool }
+
+// Text returns m's string and whether m holds a string.
+func (m Metric) Text() (string, bool) { return m.str, m.kind == MetricString }
+
+// String formats m as it reads in JSON, for messages and logs; the zero
+// Metric is "<none>".
+func (m Metric) String() string {
+	switch m.kind {
+	case MetricNumber:
+		return strconv.FormatFloat(m.num, 'g', -1, 64)
+	case MetricBool:
+		return strconv.FormatBool(m.b)
+	case MetricString:
+		return strconv.Quote(m.str)
+	default:
+		return "<none>"
+	}
+}
+
+var errEmptyMetric = errors.New("metric has no value")
+
+// MarshalJSON encodes m as a bare JSON number, boolean or string. It fails
+// for the zero Metric and for a number that is NaN or infinite, which JSON
+// cannot carry.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	switch m.kind {
+	case MetricNumber:
+		if math.IsNaN(m.num) || math.IsInf(m.num, 0) {
+			return nil, fmt.Errorf("metric %v is not a finite number", m.num)
+		}
+		return strconv.AppendFloat(nil, m.num, 'g', -1, 64), nil
+	case MetricBool:
+		return strconv.AppendBool(nil, m.b), nil
+	case MetricString:
+		return json.Marshal(m.str)
+	default:
+		return nil, errEmptyMetric
+	}
+}
+
+// UnmarshalJSON decodes a bare JSON number, boolean or string into m. Any
+// other JSON value (null, an object, an array) and a number too large for a
+// float64 are errors.
+func (m *Metric) UnmarshalJSON(data []byte) error {
+	if !json.Valid(data) {
+		return errors.New("metric is not valid JSON")
+	}
+	switch c := data[firstNonSpace(data)]; {
+	case c == '"':
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*m = StringMetric(s)
+	case c == 't' || c == 'f':
+		var b bool
+		if err := json.Unmarshal(data, &b); err != nil {
+			return err
+		}
+		*m = BoolMetric(b)
+	case c == '-' || '0' <= c && c <= '9':
+		var f float64
+		if err := json.Unmarshal(data, &f); err != nil {
+			return errors.New("metric number is out of range")
+		}
+		*m = NumberMetric(f)
+	default:
+		return errors.New("metric must be a number, true, false or a string")
+	}
+	return nil
+}
+
+// firstNonSpace returns the index of the first byte of valid JSON data that
+// is not white space.
+func firstNonSpace(data []byte) int {
+	i := 0
+	for data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r' {
+		i++
+	}
+	return i
+}
+
+// Point is one report from a device: when, where (if it knows) and any
+// metrics, keyed by name.
+type Point struct {
+	Time     time.Time         `json:"time"`
+	Position *Position         `json:"position,omitempty"`
+	Metrics  map[string]Metric `json:"metrics,omitempty"`
+}
+
+// PointLimits bound what a point may hold. They guard storage and the
+// health views against clock faults and runaway devices.
+type PointLimits struct {
+	// MaxFuture is how far ahead of the server clock a point's time may be.
+	MaxFuture time.Duration
+	// MaxAge is how far behind the server clock a point's time may be.
+	MaxAge time.Duration
+	// MaxMetrics is how many metrics one point may carry.
+	MaxMetrics int
+	// MaxNameLen is the longest metric name, in bytes.
+	MaxNameLen int
+	// MaxStringLen is the longest string metric, in characters.
+	MaxStringLen int
+}
+
+// DefaultPointLimits are the limits a tenant has unless its plan says
+// otherwise: five minutes of clock skew ahead, ten years of history behind
+// (a tracker replaying a long-offline buffer), 100 metrics of 64-byte names
+// and 256-character strings.
+var DefaultPointLimits = PointLimits{
+	MaxFuture:    5 * time.Minute,
+	MaxAge:       10 * 365 * 24 * time.Hour,
+	MaxMetrics:   100,
+	MaxNameLen:   64,
+	MaxStringLen: 256,
+}
+
+// Validate checks p against lim, with now as the server clock. It returns
+// an EInvalid *Error whose Fields say what is wrong, keyed "time", "lat",
+// "lon", "altitude_m", "speed_kmh", "heading", "accuracy_m", "metrics" and
+// "metrics.<name>". Metric names must be 1 to lim.MaxNameLen bytes of
+// lower-case letters, digits and '_', starting with a letter; the decoders
+// lower-case names, so Validate rejects upper case.
+func (p *Point) Validate(now time.Time, lim PointLimits) error {
+	fields := map[string]string{}
+	switch {
+	case p.Time.IsZero():
+		fields["time"] = "time is required"
+	case p.Time.After(now.Add(lim.MaxFuture)):
+		fields["time"] = fmt.Sprintf("time %s is more than %s ahead of the server clock", p.Time.Format(time.RFC3339), lim.MaxFuture)
+	case p.Time.Before(now.Add(-lim.MaxAge)):
+		fields["time"] = fmt.Sprintf("time %s is older than the %s kept", p.Time.Format(time.RFC3339), lim.MaxAge)
+	}
+	if pos := p.Position; pos != nil {
+		checkRange(fields, "lat", "latitude", &pos.Lat, -90, 90, true)
+		checkRange(fields, "lon", "longitude", &pos.Lon, -180, 180, true)
+		checkRange(fields, "altitude_m", "altitude", pos.AltitudeM, math.Inf(-1), math.Inf(1), true)
+		checkRange(fields, "speed_kmh", "speed", pos.SpeedKMH, 0, math.Inf(1), true)
+		checkRange(fields, "heading", "heading", pos.Heading, 0, 360, false)
+		checkRange(fields, "accuracy_m", "accuracy", pos.AccuracyM, 0, math.Inf(1), true)
+	}
+	if len(p.Metrics) > lim.MaxMetrics {
+		fields["metrics"] = fmt.Sprintf("%d metrics, at most %d allowed", len(p.Metrics), lim.MaxMetrics)
+	} else {
+		// Sorted, so the one bad name reported is the same every time.
+		for _, name := range slices.Sorted(maps.Keys(p.Metrics)) {
+			validateMetric(fields, name, p.Metrics[name], lim)
+		}
+	}
+	return fieldsError(fields)
+}
+
+// checkRange reports in fields when *v is not finite or lies outside
+// [lo, hi] (or [lo, hi) when hiIncluded is false). A nil v is fine.
+func checkRange(fields map[string]string, key, what string, v *float64, lo, hi float64, hiIncluded bool) {
+	if v == nil {
+		return
+	}
+	f := *v
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		fields[key] = fmt.Sprintf("%s must be a finite number", what)
+	case f < lo || f > hi || f == hi && !hiIncluded:
+		upper := "]"
+		if !hiIncluded {
+			upper = ")"
+		}
+		fields[key] = fmt.Sprintf("%s %g is outside [%g, %g%s", what, f, lo, hi, upper)
+	}
+}
+
+// validateMetric checks one metric's name and value.
+func validateMetric(fields map[string]string, name string, m Metric, lim PointLimits) {
+	if !validMetricName(name, lim.MaxNameLen) {
+		if _, seen := fields["metrics"]; !seen {
+			fields["metrics"] = fmt.Sprintf("metric name %s must be 1 to %d lower-case letters, digits or _, starting with a letter", quoteShort(name), lim.MaxNameLen)
+		}
+		return
+	}
+	key := "metrics." + name
+	switch m.kind {
+	case MetricNumber:
+		if math.IsNaN(m.num) || math.IsInf(m.num, 0) {
+			fields[key] = fmt.Sprintf("metric %s must be a finite number", name)
+		}
+	case MetricBool:
+	case MetricString:
+		switch {
+		case !utf8.ValidString(m.str):
+			fields[key] = fmt.Sprintf("metric %s is not valid UTF-8", name)
+		case utf8.RuneCountInString(m.str) > lim.MaxStringLen:
+			fields[key] = fmt.Sprintf("metric %s is longer than %d characters", name, lim.MaxStringLen)
+		}
+	default:
+		fields[key] = fmt.Sprintf("metric %s has no value", name)
+	}
+}
+
+// validMetricName reports whether name matches ^[a-z][a-z0-9_]*$ and is at
+// most maxLen bytes.
+func validMetricName(name string, maxLen int) bool {
+	if name == "" || len(name) > maxLen || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteShort quotes s for a message, cut to 64 bytes so a hostile name
+// cannot flood a response.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}

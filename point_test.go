@@ -1,0 +1,210 @@
+package qm_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+func ptr(f float64) *float64 { return &f }
+
+func TestPointValidate(t *testing.T) {
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	lim := qm.DefaultPointLimits
+	good := func() qm.Point {
+		return qm.Point{
+			Time: now.Add(-time.Minute),
+			Position: &qm.Position{Lat: 52.52, Lon: 13.405, AltitudeM: ptr(-20), SpeedKMH: ptr(0),
+				Heading: ptr(359.9), AccuracyM: ptr(0)},
+			Metrics: map[string]qm.Metric{
+				"battery_v": qm.NumberMetric(12.6),
+				"ignition":  qm.BoolMetric(true),
+				"dtc":       qm.StringMetric("P0301"),
+				"guard":     qm.StringMetric("NaN"),
+			},
+		}
+	}
+	manyMetrics := map[string]qm.Metric{}
+	for i := range lim.MaxMetrics + 1 {
+		manyMetrics[fmt.Sprintf("m%d", i)] = qm.NumberMetric(1)
+	}
+	for _, tc := range []struct {
+		name      string
+		change    func(p *qm.Point)
+		wantField string // "" means valid
+	}{
+		{"OK", func(p *qm.Point) {}, ""},
+		{"OKNoPositionNoMetrics", func(p *qm.Point) { p.Position, p.Metrics = nil, nil }, ""},
+		{"OKEdges", func(p *qm.Point) { p.Position.Lat, p.Position.Lon = -90, 180 }, ""},
+		{"OKAtMaxFuture", func(p *qm.Point) { p.Time = now.Add(lim.MaxFuture) }, ""},
+		{"OKAtMaxAge", func(p *qm.Point) { p.Time = now.Add(-lim.MaxAge) }, ""},
+		{"OKLongestName", func(p *qm.Point) { p.Metrics[strings.Repeat("a", lim.MaxNameLen)] = qm.BoolMetric(false) }, ""},
+		{"OKLongestString", func(p *qm.Point) { p.Metrics["s"] = qm.StringMetric(strings.Repeat("é", lim.MaxStringLen)) }, ""},
+		{"ErrTimeZero", func(p *qm.Point) { p.Time = time.Time{} }, "time"},
+		{"ErrTimeFuture", func(p *qm.Point) { p.Time = now.Add(lim.MaxFuture + time.Second) }, "time"},
+		{"ErrTimeOld", func(p *qm.Point) { p.Time = now.Add(-lim.MaxAge - time.Second) }, "time"},
+		{"ErrLat91", func(p *qm.Point) { p.Position.Lat = 91 }, "lat"},
+		{"ErrLatJustBelow", func(p *qm.Point) { p.Position.Lat = -90.000001 }, "lat"},
+		{"ErrLatNaN", func(p *qm.Point) { p.Position.Lat = math.NaN() }, "lat"},
+		{"ErrLonMinus181", func(p *qm.Point) { p.Position.Lon = -181 }, "lon"},
+		{"ErrLonInf", func(p *qm.Point) { p.Position.Lon = math.Inf(1) }, "lon"},
+		{"ErrAltitudeNaN", func(p *qm.Point) { p.Position.AltitudeM = ptr(math.NaN()) }, "altitude_m"},
+		{"ErrAltitudeInf", func(p *qm.Point) { p.Position.AltitudeM = ptr(math.Inf(-1)) }, "altitude_m"},
+		{"ErrSpeedNegative", func(p *qm.Point) { p.Position.SpeedKMH = ptr(-1) }, "speed_kmh"},
+		{"ErrSpeedInf", func(p *qm.Point) { p.Position.SpeedKMH = ptr(math.Inf(1)) }, "speed_kmh"},
+		{"ErrHeading360", func(p *qm.Point) { p.Position.Heading = ptr(360) }, "heading"},
+		{"ErrHeadingNegative", func(p *qm.Point) { p.Position.Heading = ptr(-0.5) }, "heading"},
+		{"ErrHeadingNaN", func(p *qm.Point) { p.Position.Heading = ptr(math.NaN()) }, "heading"},
+		{"ErrAccuracyNegative", func(p *qm.Point) { p.Position.AccuracyM = ptr(-3) }, "accuracy_m"},
+		{"ErrTooManyMetrics", func(p *qm.Point) { p.Metrics = manyMetrics }, "metrics"},
+		{"ErrNameUpper", func(p *qm.Point) { p.Metrics["Battery"] = qm.NumberMetric(1) }, "metrics"},
+		{"ErrNameDigitFirst", func(p *qm.Point) { p.Metrics["1abc"] = qm.NumberMetric(1) }, "metrics"},
+		{"ErrNameEmpty", func(p *qm.Point) { p.Metrics[""] = qm.NumberMetric(1) }, "metrics"},
+		{"ErrNameDash", func(p *qm.Point) { p.Metrics["a-b"] = qm.NumberMetric(1) }, "metrics"},
+		{"ErrNameTooLong", func(p *qm.Point) { p.Metrics[strings.Repeat("a", lim.MaxNameLen+1)] = qm.NumberMetric(1) }, "metrics"},
+		{"ErrMetricNaN", func(p *qm.Point) { p.Metrics["battery_v"] = qm.NumberMetric(math.NaN()) }, "metrics.battery_v"},
+		{"ErrMetricInf", func(p *qm.Point) { p.Metrics["battery_v"] = qm.NumberMetric(math.Inf(-1)) }, "metrics.battery_v"},
+		{"ErrStringTooLong", func(p *qm.Point) { p.Metrics["dtc"] = qm.StringMetric(strings.Repeat("x", lim.MaxStringLen+1)) }, "metrics.dtc"},
+		{"ErrStringNotUTF8", func(p *qm.Point) { p.Metrics["dtc"] = qm.StringMetric("P\xff") }, "metrics.dtc"},
+		{"ErrMetricEmpty", func(p *qm.Point) { p.Metrics["dtc"] = qm.Metric{} }, "metrics.dtc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := good()
+			tc.change(&p)
+			err := p.Validate(now, lim)
+			if tc.wantField == "" {
+				if err != nil {
+					t.Fatalf("got %v, want nil", err)
+				}
+				return
+			}
+			var e *qm.Error
+			if !errors.As(err, &e) || e.Code != qm.EInvalid {
+				t.Fatalf("got %v, want an %s *qm.Error", err, qm.EInvalid)
+			}
+			if _, ok := e.Fields[tc.wantField]; !ok || len(e.Fields) != 1 {
+				t.Fatalf("got fields %v, want exactly %q", e.Fields, tc.wantField)
+			}
+		})
+	}
+}
+
+func TestMetricJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    qm.Metric
+		json string
+	}{
+		{"Number", qm.NumberMetric(12.5), `12.5`},
+		{"NumberInteger", qm.NumberMetric(933), `933`},
+		{"NumberNegativeExponent", qm.NumberMetric(-1.5e-7), `-1.5e-07`},
+		{"NumberLarge", qm.NumberMetric(1e300), `1e+300`},
+		{"True", qm.BoolMetric(true), `true`},
+		{"False", qm.BoolMetric(false), `false`},
+		{"String", qm.StringMetric("P0301"), `"P0301"`},
+		{"StringGuard", qm.StringMetric("NaN"), `"NaN"`},
+		{"StringEscapes", qm.StringMetric("a\"b\\c\n<é>"), `"a\"b\\c\n\u003cé\u003e"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := json.Marshal(tc.m)
+			if err != nil || string(got) != tc.json {
+				t.Fatalf("got %s, %v, want %s", got, err, tc.json)
+			}
+			var back qm.Metric
+			if err := json.Unmarshal(got, &back); err != nil || back != tc.m {
+				t.Fatalf("got %v, %v, want %v", back, err, tc.m)
+			}
+		})
+	}
+}
+
+func TestMetricJSONErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		json string
+	}{
+		{"Null", `null`},
+		{"Object", `{"v":1}`},
+		{"Array", `[1]`},
+		{"Overflow", `1e999`},
+		{"NegativeOverflow", `-1e999`},
+		{"NotJSON", `NaN`},
+		{"Empty", ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m qm.Metric
+			if err := m.UnmarshalJSON([]byte(tc.json)); err == nil {
+				t.Fatalf("got %v, want an error", m)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		m    qm.Metric
+	}{
+		{"MarshalNaN", qm.NumberMetric(math.NaN())},
+		{"MarshalInf", qm.NumberMetric(math.Inf(1))},
+		{"MarshalEmpty", qm.Metric{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, err := json.Marshal(tc.m); err == nil {
+				t.Fatalf("got %s, want an error", got)
+			}
+		})
+	}
+}
+
+func TestMetricAccessors(t *testing.T) {
+	n, b, s := qm.NumberMetric(1.5), qm.BoolMetric(true), qm.StringMetric("x")
+	if f, ok := n.Number(); !ok || f != 1.5 || n.Kind() != qm.MetricNumber {
+		t.Fatalf("got %v %v %v, want 1.5 true number", f, ok, n.Kind())
+	}
+	if _, ok := n.Bool(); ok {
+		t.Fatalf("got a bool from %v, want none", n)
+	}
+	if v, ok := b.Bool(); !ok || !v || b.Kind() != qm.MetricBool {
+		t.Fatalf("got %v %v %v, want true true bool", v, ok, b.Kind())
+	}
+	if _, ok := b.Text(); ok {
+		t.Fatalf("got text from %v, want none", b)
+	}
+	if v, ok := s.Text(); !ok || v != "x" || s.Kind() != qm.MetricString {
+		t.Fatalf("got %q %v %v, want x true string", v, ok, s.Kind())
+	}
+	if _, ok := s.Number(); ok {
+		t.Fatalf("got a number from %v, want none", s)
+	}
+	if got := fmt.Sprint(n, " ", b, " ", s, " ", qm.Metric{}); got != `1.5 true "x" <none>` {
+		t.Fatalf("got %s, want 1.5 true \"x\" <none>", got)
+	}
+}
+
+func TestPointJSON(t *testing.T) {
+	p := qm.Point{
+		Time:     time.Date(2025, 6, 15, 13, 45, 12, 862000000, time.UTC),
+		Position: &qm.Position{Lat: 52.52, Lon: 13.405, SpeedKMH: ptr(50.5)},
+		Metrics:  map[string]qm.Metric{"battery_v": qm.NumberMetric(12.6), "ignition": qm.BoolMetric(true), "dtc": qm.StringMetric("P0301")},
+	}
+	got, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"time":"2025-06-15T13:45:12.862Z","position":{"lat":52.52,"lon":13.405,"speed_kmh":50.5},"metrics":{"battery_v":12.6,"dtc":"P0301","ignition":true}}`
+	if string(got) != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	var back qm.Point
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.Time.Equal(p.Time) || !reflect.DeepEqual(back.Position, p.Position) || !reflect.DeepEqual(back.Metrics, p.Metrics) {
+		t.Fatalf("got %+v, want %+v", back, p)
+	}
+}
