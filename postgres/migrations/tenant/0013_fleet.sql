@@ -51,6 +51,14 @@ CREATE TABLE device_state (
 	PRIMARY KEY (tenant_id, device_id)
 );
 
+-- The tenant's fleet settings; no row means the defaults.
+CREATE TABLE fleet_settings (
+	tenant_id       uuid NOT NULL PRIMARY KEY,
+	retention_days  integer NOT NULL,
+	offline_minutes integer NOT NULL,
+	low_battery_pct double precision NOT NULL
+);
+
 ALTER TABLE fleet_devices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fleet_devices FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON fleet_devices
@@ -71,3 +79,10 @@ CREATE POLICY tenant_isolation ON device_state
 	USING (tenant_id = NULLIF(current_setting('qm.tenant_id', true), '')::uuid)
 	WITH CHECK (tenant_id = NULLIF(current_setting('qm.tenant_id', true), '')::uuid);
 GRANT SELECT, INSERT, UPDATE, DELETE ON device_state TO qm_serving;
+
+ALTER TABLE fleet_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fleet_settings FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON fleet_settings
+	USING (tenant_id = NULLIF(current_setting('qm.tenant_id', true), '')::uuid)
+	WITH CHECK (tenant_id = NULLIF(current_setting('qm.tenant_id', true), '')::uuid);
+GRANT SELECT, INSERT, UPDATE, DELETE ON fleet_settings TO qm_serving;

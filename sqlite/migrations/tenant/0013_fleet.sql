@@ -50,3 +50,11 @@ CREATE TABLE device_state (
 	points       INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (tenant_id, device_id)
 ) WITHOUT ROWID;
+
+-- The tenant's fleet settings; no row means the defaults.
+CREATE TABLE fleet_settings (
+	tenant_id       TEXT NOT NULL PRIMARY KEY,
+	retention_days  INTEGER NOT NULL,
+	offline_minutes INTEGER NOT NULL,
+	low_battery_pct REAL NOT NULL
+) WITHOUT ROWID;

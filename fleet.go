@@ -1,0 +1,145 @@
+package qm
+
+import "time"
+
+// MetricValue is a metric's newest value and the time of the point that
+// carried it.
+type MetricValue struct {
+	Value Metric    `json:"value"`
+	Time  time.Time `json:"time"`
+}
+
+// DeviceState is the newest of everything a device reported.
+type DeviceState struct {
+	DeviceID string `json:"device_id"`
+	// LastSeen is when the server last stored a point of the device.
+	LastSeen time.Time `json:"last_seen"`
+	// Time is the newest point's time, as the device gave it.
+	Time time.Time `json:"time"`
+	// Position is the newest position, taken at PositionTime.
+	Position     *Position              `json:"position,omitempty"`
+	PositionTime *time.Time             `json:"position_time,omitempty"`
+	Metrics      map[string]MetricValue `json:"metrics"`
+	// Points counts the points stored.
+	Points int64 `json:"points"`
+}
+
+// FleetSettings are a tenant's settings for its fleet.
+type FleetSettings struct {
+	// RetentionDays is how long points are kept.
+	RetentionDays int `json:"retention_days"`
+	// OfflineMinutes: a device that sent nothing for longer is offline.
+	OfflineMinutes int `json:"offline_minutes"`
+	// LowBatteryPct: a device reporting battery_pct below it has a low
+	// battery.
+	LowBatteryPct float64 `json:"low_battery_pct"`
+}
+
+// DefaultFleetSettings are a new tenant's.
+var DefaultFleetSettings = FleetSettings{RetentionDays: 90, OfflineMinutes: 10, LowBatteryPct: 20}
+
+// Validate checks the fields.
+func (s *FleetSettings) Validate() error {
+	fields := map[string]string{}
+	if s.RetentionDays < 1 || s.RetentionDays > 3650 {
+		fields["retention_days"] = "retention must be between 1 and 3650 days"
+	}
+	if s.OfflineMinutes < 1 || s.OfflineMinutes > 10080 {
+		fields["offline_minutes"] = "offline after between 1 minute and 7 days"
+	}
+	if s.LowBatteryPct < 0 || s.LowBatteryPct > 100 {
+		fields["low_battery_pct"] = "low battery is a percentage, 0 to 100"
+	}
+	return fieldsError(fields)
+}
+
+// Health states of a device.
+const (
+	HealthOnline    = "online"
+	HealthOffline   = "offline"
+	HealthNeverSeen = "never_seen"
+)
+
+// DeviceHealth says how a device is doing, from its latest state.
+type DeviceHealth struct {
+	Status     string     `json:"status"`
+	LastSeen   *time.Time `json:"last_seen,omitempty"`
+	BatteryPct *float64   `json:"battery_pct,omitempty"`
+	BatteryV   *float64   `json:"battery_v,omitempty"`
+	LowBattery bool       `json:"low_battery"`
+	Signal     *float64   `json:"signal,omitempty"`
+	Firmware   string     `json:"firmware,omitempty"`
+}
+
+// Health derives a device's health from its state (nil when it never
+// reported) at now, under the tenant's settings.
+func Health(d *Device, st *DeviceState, s FleetSettings, now time.Time) DeviceHealth {
+	h := DeviceHealth{Status: HealthNeverSeen, Firmware: d.Firmware}
+	if st == nil {
+		return h
+	}
+	seen := st.LastSeen
+	h.LastSeen, h.Status = &seen, HealthOffline
+	if now.Sub(seen) <= time.Duration(s.OfflineMinutes)*time.Minute {
+		h.Status = HealthOnline
+	}
+	number := func(names ...string) *float64 {
+		for _, n := range names {
+			if v, ok := st.Metrics[n].Value.Number(); ok {
+				return &v
+			}
+		}
+		return nil
+	}
+	h.BatteryPct, h.BatteryV, h.Signal = number("battery_pct", "batt"), number("battery_v"), number("signal", "rssi", "gsm_signal")
+	h.LowBattery = h.BatteryPct != nil && *h.BatteryPct < s.LowBatteryPct
+	if fw, ok := st.Metrics["firmware"].Value.Text(); ok {
+		h.Firmware = fw
+	}
+	return h
+}
+
+// FleetDevice is a device as the tenant holding it sees it: the inventory's
+// record, the tenant's own details, its latest state and its health.
+type FleetDevice struct {
+	*Device
+	Name         string         `json:"name,omitempty"`
+	AssetID      string         `json:"asset_id,omitempty"`
+	DepartmentID string         `json:"department_id,omitempty"`
+	Settings     map[string]any `json:"settings"`
+	State        *DeviceState   `json:"state,omitempty"`
+	Health       DeviceHealth   `json:"health"`
+}
+
+// FleetDeviceUpdate holds the tenant's changes to a device; nil leaves a
+// part as it is, "" clears a link.
+type FleetDeviceUpdate struct {
+	Name         *string         `json:"name"`
+	AssetID      *string         `json:"asset_id"`
+	DepartmentID *string         `json:"department_id"`
+	Settings     *map[string]any `json:"settings"`
+}
+
+// FleetSummary counts a tenant's devices by health.
+type FleetSummary struct {
+	Devices    int `json:"devices"`
+	Online     int `json:"online"`
+	Offline    int `json:"offline"`
+	NeverSeen  int `json:"never_seen"`
+	LowBattery int `json:"low_battery"`
+}
+
+// PointFilter chooses a device's points: From ≤ time < To, oldest first.
+type PointFilter struct {
+	From, To time.Time
+	// After is the cursor the previous page gave.
+	After string
+	// Limit: 0 means 500; more than 5000 is cut to 5000.
+	Limit int
+}
+
+// PointPage is a page of a device's points.
+type PointPage struct {
+	Points []Point `json:"points"`
+	Next   string  `json:"next,omitempty"`
+}

@@ -1,0 +1,397 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// FleetStore is the tenant's view of its devices: the inventory's records
+// of the devices assigned to it, its own details of each, their telemetry
+// and health. A member confined to a department sees the devices placed
+// in it and below it.
+type FleetStore struct {
+	router    Router
+	inventory *DeviceStore
+	now       func() time.Time
+}
+
+// NewFleetStore returns a FleetStore.
+func NewFleetStore(router Router, inventory *DeviceStore, now func() time.Time) *FleetStore {
+	return &FleetStore{router: router, inventory: inventory, now: now}
+}
+
+var errFleetDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")
+
+// Settings returns the tenant's fleet settings.
+func (s *FleetStore) Settings(ctx context.Context) (*qm.FleetSettings, error) {
+	return view(ctx, s.router, func(c Conn) (*qm.FleetSettings, error) { return fleetSettings(ctx, c) })
+}
+
+func fleetSettings(ctx context.Context, c Conn) (*qm.FleetSettings, error) {
+	fs := qm.DefaultFleetSettings
+	err := c.QueryRow(ctx, `SELECT retention_days, offline_minutes, low_battery_pct FROM fleet_settings WHERE tenant_id = $1`, c.TenantID()).
+		Scan(&fs.RetentionDays, &fs.OfflineMinutes, &fs.LowBatteryPct)
+	if err != nil && !errors.Is(err, ErrNoRows) {
+		return nil, fmt.Errorf("fleet settings: %w", err)
+	}
+	return &fs, nil
+}
+
+// SetSettings changes the tenant's fleet settings. EInvalid.
+func (s *FleetStore) SetSettings(ctx context.Context, fs qm.FleetSettings) (*qm.FleetSettings, error) {
+	if err := fs.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.router.Update(ctx, func(c Conn) error {
+		before, err := fleetSettings(ctx, c)
+		if err != nil {
+			return err
+		}
+		_, err = c.Exec(ctx, `INSERT INTO fleet_settings (tenant_id, retention_days, offline_minutes, low_battery_pct) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id) DO UPDATE SET retention_days = excluded.retention_days, offline_minutes = excluded.offline_minutes,
+			low_battery_pct = excluded.low_battery_pct`, c.TenantID(), fs.RetentionDays, fs.OfflineMinutes, fs.LowBatteryPct)
+		if err != nil {
+			return fmt.Errorf("fleet settings: %w", err)
+		}
+		return Audit(ctx, c, s.now(), "fleet_settings.update", "settings", "", before, fs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &fs, nil
+}
+
+// assigned returns the inventory's record of a device if the tenant in
+// ctx holds it. ENotFound otherwise, exactly as for a device that does not
+// exist.
+func (s *FleetStore) assigned(ctx context.Context, idOrIdent string) (*qm.Device, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.inventory.Device(ctx, idOrIdent)
+	if err != nil || d.TenantID != t.ID {
+		return nil, errFleetDeviceNotFound
+	}
+	return d, nil
+}
+
+// Devices lists the tenant's devices by ident, with their health.
+func (s *FleetStore) Devices(ctx context.Context) ([]*qm.FleetDevice, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []*qm.Device
+	f := qm.DeviceFilter{TenantID: t.ID, Limit: 1000}
+	for {
+		ds, err := s.inventory.Devices(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
+		if len(ds) < f.Limit {
+			break
+		}
+		f.After = ds[len(ds)-1].Ident
+	}
+	return view(ctx, s.router, func(c Conn) ([]*qm.FleetDevice, error) { return s.details(ctx, c, all) })
+}
+
+// details joins the tenant's details and state to devices, leaving out
+// those outside the principal's department.
+func (s *FleetStore) details(ctx context.Context, c Conn, ds []*qm.Device) ([]*qm.FleetDevice, error) {
+	settings, err := fleetSettings(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*qm.FleetDevice{}
+	out := make([]*qm.FleetDevice, 0, len(ds))
+	for _, d := range ds {
+		fd := &qm.FleetDevice{Device: d, Settings: map[string]any{}}
+		byID[d.ID], out = fd, append(out, fd)
+	}
+	rows, err := c.Query(ctx, `SELECT device_id, name, asset_id, department_id, settings FROM fleet_devices WHERE tenant_id = $1`, c.TenantID())
+	if err != nil {
+		return nil, fmt.Errorf("fleet devices: %w", err)
+	}
+	for rows.Next() {
+		var id, name, settingsJSON string
+		var asset, dept sql.NullString
+		if err := rows.Scan(&id, &name, &asset, &dept, &settingsJSON); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("fleet devices: %w", err)
+		}
+		if fd := byID[id]; fd != nil {
+			fd.Name, fd.AssetID, fd.DepartmentID = name, asset.String, dept.String
+			if err := json.Unmarshal([]byte(settingsJSON), &fd.Settings); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("settings of device %s: %w", id, err)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("fleet devices: %w", err)
+	}
+	states, err := queryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE tenant_id = $1`, c.TenantID())
+	if err != nil {
+		return nil, fmt.Errorf("device states: %w", err)
+	}
+	for _, st := range states {
+		if fd := byID[st.DeviceID]; fd != nil {
+			fd.State = st
+		}
+	}
+	now := s.now()
+	visible, err := s.visibleDepartments(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for _, fd := range out {
+		if visible != nil && !visible[fd.DepartmentID] {
+			continue
+		}
+		fd.Health = qm.Health(fd.Device, fd.State, *settings, now)
+		kept = append(kept, fd)
+	}
+	return kept, nil
+}
+
+// visibleDepartments is the department subtree of a principal confined to
+// one, nil for a principal who sees everything.
+func (s *FleetStore) visibleDepartments(ctx context.Context, c Conn) (map[string]bool, error) {
+	args := []any{c.TenantID()}
+	cond := subtree(ctx, "id", &args)
+	if cond == "" {
+		return nil, nil
+	}
+	rows, err := c.Query(ctx, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("departments in scope: %w", err)
+	}
+	defer rows.Close()
+	visible := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		visible[id] = true
+	}
+	return visible, rows.Err()
+}
+
+// Device returns one of the tenant's devices. ENotFound.
+func (s *FleetStore) Device(ctx context.Context, idOrIdent string) (*qm.FleetDevice, error) {
+	d, err := s.assigned(ctx, idOrIdent)
+	if err != nil {
+		return nil, err
+	}
+	return view(ctx, s.router, func(c Conn) (*qm.FleetDevice, error) { return s.one(ctx, c, d) })
+}
+
+func (s *FleetStore) one(ctx context.Context, c Conn, d *qm.Device) (*qm.FleetDevice, error) {
+	fds, err := s.details(ctx, c, []*qm.Device{d})
+	if err != nil {
+		return nil, err
+	}
+	if len(fds) == 0 {
+		return nil, errFleetDeviceNotFound // outside the principal's department
+	}
+	return fds[0], nil
+}
+
+// UpdateDevice changes the tenant's details of a device: its name, the
+// asset it is in, its department, its settings. ENotFound; EInvalid for an
+// unknown asset or department, or a department outside the principal's.
+func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.FleetDeviceUpdate) (*qm.FleetDevice, error) {
+	d, err := s.assigned(ctx, idOrIdent)
+	if err != nil {
+		return nil, err
+	}
+	var fd *qm.FleetDevice
+	err = s.router.Update(ctx, func(c Conn) error {
+		before, err := s.one(ctx, c, d)
+		if err != nil {
+			return err
+		}
+		after := *before
+		fd = &after
+		setIf(&fd.Name, u.Name)
+		setIf(&fd.AssetID, u.AssetID)
+		setIf(&fd.DepartmentID, u.DepartmentID)
+		setIf(&fd.Settings, u.Settings)
+		if len([]rune(fd.Name)) > 200 {
+			return &qm.Error{Code: qm.EInvalid, Message: "name is longer than 200 characters", Fields: map[string]string{"name": "too long"}}
+		}
+		if fd.AssetID != "" {
+			if _, err := findAsset(ctx, c, fd.AssetID); err != nil {
+				return &qm.Error{Code: qm.EInvalid, Message: "unknown asset", Fields: map[string]string{"asset_id": "no such asset"}}
+			}
+		}
+		if err := refExists(ctx, c, "departments", "department_id", "department", fd.DepartmentID, false); err != nil {
+			return err
+		}
+		if fd.DepartmentID != "" {
+			if err := inScope(ctx, c, fd.DepartmentID); err != nil {
+				return err
+			}
+		}
+		settings, err := json.Marshal(fd.Settings)
+		if err != nil || len(settings) > 16<<10 {
+			return &qm.Error{Code: qm.EInvalid, Message: "settings must be a JSON object of at most 16 KiB", Fields: map[string]string{"settings": "too large"}}
+		}
+		at := Timestamp(s.now())
+		_, err = c.Exec(ctx, `INSERT INTO fleet_devices (tenant_id, device_id, name, asset_id, department_id, settings, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id, device_id) DO UPDATE SET name = excluded.name,
+			asset_id = excluded.asset_id, department_id = excluded.department_id, settings = excluded.settings, updated_at = excluded.updated_at`,
+			c.TenantID(), d.ID, fd.Name, nullable(fd.AssetID), nullable(fd.DepartmentID), string(settings), at)
+		if err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		return Audit(ctx, c, at, "device.update", "device", d.ID, deviceDetails(before), deviceDetails(fd))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fd, nil
+}
+
+// deviceDetails are the parts of a device the tenant changes, for the
+// audit log.
+func deviceDetails(fd *qm.FleetDevice) map[string]any {
+	return map[string]any{"name": fd.Name, "asset_id": fd.AssetID, "department_id": fd.DepartmentID, "settings": fd.Settings}
+}
+
+// Latest returns a device's latest state. ENotFound, also when it never
+// reported.
+func (s *FleetStore) Latest(ctx context.Context, idOrIdent string) (*qm.DeviceState, error) {
+	fd, err := s.Device(ctx, idOrIdent)
+	if err != nil {
+		return nil, err
+	}
+	if fd.State == nil {
+		return nil, qm.Errorf(qm.ENotFound, "device %s has not reported yet", fd.Ident)
+	}
+	return fd.State, nil
+}
+
+// pointCursor is where a page of points ended.
+type pointCursor struct {
+	T int64 `json:"t"`
+}
+
+// Points returns a page of a device's points, oldest first. ENotFound;
+// EBadRequest for a bad cursor.
+func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFilter) (*qm.PointPage, error) {
+	fd, err := s.Device(ctx, idOrIdent)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case f.Limit <= 0:
+		f.Limit = 500
+	case f.Limit > 5000:
+		f.Limit = 5000
+	}
+	from, to := int64(-1<<62), int64(1<<62)
+	if !f.From.IsZero() {
+		from = micros(f.From)
+	}
+	if !f.To.IsZero() {
+		to = micros(f.To)
+	}
+	if f.After != "" {
+		var cur pointCursor
+		b, err := base64.RawURLEncoding.DecodeString(f.After)
+		if err == nil {
+			err = json.Unmarshal(b, &cur)
+		}
+		if err != nil {
+			return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
+		}
+		from = max(from, cur.T+1)
+	}
+	page := &qm.PointPage{Points: []qm.Point{}}
+	err = s.router.View(ctx, func(c Conn) error {
+		rows, err := c.Query(ctx, `SELECT t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics FROM points
+			WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4 ORDER BY t_us LIMIT $5`,
+			c.TenantID(), fd.ID, from, to, f.Limit+1)
+		if err != nil {
+			return fmt.Errorf("list points: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPoint(rows)
+			if err != nil {
+				return fmt.Errorf("list points: %w", err)
+			}
+			page.Points = append(page.Points, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Points) > f.Limit {
+		page.Points = page.Points[:f.Limit]
+		b, _ := json.Marshal(pointCursor{T: micros(page.Points[f.Limit-1].Time)})
+		page.Next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return page, nil
+}
+
+func scanPoint(r Row) (qm.Point, error) {
+	var p qm.Point
+	var t int64
+	var lat, lon, alt, speed, heading, accuracy sql.NullFloat64
+	var metrics sql.NullString
+	if err := r.Scan(&t, &lat, &lon, &alt, &speed, &heading, &accuracy, &metrics); err != nil {
+		return p, err
+	}
+	p.Time = fromMicros(t)
+	if lat.Valid && lon.Valid {
+		p.Position = &qm.Position{Lat: lat.Float64, Lon: lon.Float64, AltitudeM: floatPtr(alt), SpeedKMH: floatPtr(speed),
+			Heading: floatPtr(heading), AccuracyM: floatPtr(accuracy)}
+	}
+	if metrics.Valid {
+		if err := json.Unmarshal([]byte(metrics.String), &p.Metrics); err != nil {
+			return p, fmt.Errorf("metrics at %s: %w", strconv.FormatInt(t, 10), err)
+		}
+	}
+	return p, nil
+}
+
+// Summary counts the tenant's devices by health.
+func (s *FleetStore) Summary(ctx context.Context) (*qm.FleetSummary, error) {
+	fds, err := s.Devices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum := &qm.FleetSummary{Devices: len(fds)}
+	for _, fd := range fds {
+		switch fd.Health.Status {
+		case qm.HealthOnline:
+			sum.Online++
+		case qm.HealthOffline:
+			sum.Offline++
+		default:
+			sum.NeverSeen++
+		}
+		if fd.Health.LowBattery {
+			sum.LowBattery++
+		}
+	}
+	return sum, nil
+}

@@ -1,0 +1,181 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// mustAssignedDevice registers a device and assigns it to tn.
+func mustAssignedDevice(t *testing.T, e Engine, tn *qm.Tenant, ident string) *qm.Device {
+	t.Helper()
+	d := &qm.Device{Ident: ident}
+	if _, err := e.Devices().RegisterDevice(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Devices().AssignDevice(context.Background(), d.ID, tn); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// track makes n points a minute apart from start, moving north, with a
+// battery draining and the ignition on.
+func track(start time.Time, n int) []qm.Point {
+	pts := make([]qm.Point, n)
+	for i := range pts {
+		speed := 50.0
+		pts[i] = qm.Point{Time: start.Add(time.Duration(i) * time.Minute),
+			Position: &qm.Position{Lat: 52.5 + float64(i)*0.001, Lon: 13.4, SpeedKMH: &speed},
+			Metrics:  map[string]qm.Metric{"battery_pct": qm.NumberMetric(90 - float64(i)), "ignition": qm.BoolMetric(true)}}
+	}
+	return pts
+}
+
+// TestFleet checks telemetry storage through the group-commit writer, the
+// tenant's view of its devices, and a different-tenant case for each.
+func TestFleet(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	br := e.(sqlstore.BatchRouter)
+	ta, ctxA := MustTenant(t, e, h.Tier, "fleet-a")
+	tb, ctxB := MustTenant(t, e, h.Tier, "fleet-b")
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clockNow := func() time.Time { return now }
+	w := sqlstore.NewPointWriter(br, clockNow, 0)
+	defer w.Close()
+	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	da := mustAssignedDevice(t, e, ta, "fleet-a-1")
+	db := mustAssignedDevice(t, e, tb, "fleet-b-1")
+	start := now.Add(-time.Hour)
+
+	t.Run("Write", func(t *testing.T) {
+		if n, err := w.Write(ctxA, da.ID, track(start, 30)); err != nil || n != 30 {
+			t.Fatalf("write: %d, %v", n, err)
+		}
+		if n, err := w.Write(ctxA, da.ID, track(start, 40)); err != nil || n != 10 {
+			t.Fatalf("a resent batch stored %d new points (want the 10 new ones), %v", n, err)
+		}
+		st, err := fleet.Latest(ctxA, da.Ident)
+		if err != nil || st.Points != 40 || !st.Time.Equal(start.Add(39*time.Minute)) || st.Position.Lat != 52.5+39*0.001 {
+			t.Fatalf("latest: %+v, %v", st, err)
+		}
+		if v, _ := st.Metrics["battery_pct"].Value.Number(); v != 51 {
+			t.Fatalf("latest battery: %v", st.Metrics)
+		}
+		// An older point does not roll the latest state back.
+		old := track(start.Add(-24*time.Hour), 1)
+		old[0].Metrics["battery_pct"] = qm.NumberMetric(5)
+		if _, err := w.Write(ctxA, da.ID, old); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := fleet.Latest(ctxA, da.ID); st.Metrics["battery_pct"].Value != qm.NumberMetric(51) || st.Points != 41 {
+			t.Fatalf("an old point changed the latest state: %+v", st)
+		}
+	})
+	t.Run("Points", func(t *testing.T) {
+		var got []qm.Point
+		f := qm.PointFilter{From: start, To: start.Add(35 * time.Minute), Limit: 10}
+		for {
+			page, err := fleet.Points(ctxA, da.Ident, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, page.Points...)
+			if page.Next == "" {
+				break
+			}
+			f.After = page.Next
+		}
+		if len(got) != 35 || !got[0].Time.Equal(start) || got[34].Position.Lat != 52.5+34*0.001 {
+			t.Fatalf("got %d points from %v", len(got), got[0].Time)
+		}
+		if b, _ := got[3].Metrics["ignition"].Bool(); !b {
+			t.Fatalf("metrics lost: %v", got[3].Metrics)
+		}
+		_, err := fleet.Points(ctxA, da.ID, qm.PointFilter{After: "garbage"})
+		wantCode(t, err, qm.EBadRequest)
+	})
+	t.Run("Devices", func(t *testing.T) {
+		loc := &qm.Department{Name: "Logistics"}
+		if err := sqlstore.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, loc); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{Name: ptr("Van 7"), DepartmentID: ptr(loc.ID),
+			Settings: ptr(map[string]any{"interval_s": 30.0})})
+		if err != nil || fd.Name != "Van 7" || fd.Settings["interval_s"] != 30.0 {
+			t.Fatalf("update: %+v, %v", fd, err)
+		}
+		_, err = fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{AssetID: ptr(sqlstore.NewID())})
+		wantFields(t, err, qm.EInvalid, "asset_id")
+		fds, err := fleet.Devices(ctxA)
+		if err != nil || len(fds) != 1 || fds[0].Name != "Van 7" || fds[0].Health.Status != qm.HealthOnline || *fds[0].Health.BatteryPct != 51 {
+			t.Fatalf("devices: %+v, %v", fds, err)
+		}
+		if _, err := fleet.SetSettings(ctxA, qm.FleetSettings{RetentionDays: 30, OfflineMinutes: 1, LowBatteryPct: 60}); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := fleet.Summary(ctxA)
+		if err != nil || sum.Devices != 1 || sum.Online != 1 || sum.LowBattery != 1 {
+			t.Fatalf("summary: %+v, %v", sum, err)
+		}
+		_, err = fleet.SetSettings(ctxA, qm.FleetSettings{RetentionDays: 0, OfflineMinutes: 1})
+		wantFields(t, err, qm.EInvalid, "retention_days")
+	})
+	t.Run("OtherTenant", func(t *testing.T) {
+		for _, id := range []string{da.ID, da.Ident} {
+			_, err := fleet.Device(ctxB, id)
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.Latest(ctxB, id)
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.Points(ctxB, id, qm.PointFilter{})
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.UpdateDevice(ctxB, id, qm.FleetDeviceUpdate{Name: ptr("hijacked")})
+			wantCode(t, err, qm.ENotFound)
+		}
+		fds, err := fleet.Devices(ctxB)
+		if err != nil || len(fds) != 1 || fds[0].ID != db.ID || fds[0].Health.Status != qm.HealthNeverSeen {
+			t.Fatalf("B's devices: %+v, %v", fds, err)
+		}
+		if s, _ := fleet.Settings(ctxB); *s != qm.DefaultFleetSettings {
+			t.Fatalf("B's settings changed with A's: %+v", s)
+		}
+	})
+	t.Run("GroupCommit", func(t *testing.T) {
+		// Many writers of two tenants at once: every point stored once, in
+		// its own tenant.
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			ctx, dev := ctxA, da.ID
+			if i%2 == 1 {
+				ctx, dev = ctxB, db.ID
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := w.Write(ctx, dev, track(now.Add(time.Duration(i)*time.Hour), 50))
+				if err == nil && n != 50 {
+					err = fmt.Errorf("writer %d stored %d of 50", i, n)
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, _ := fleet.Latest(ctxA, da.ID)
+		b, _ := fleet.Latest(ctxB, db.ID)
+		if a.Points != 41+20*50 || b.Points != 20*50 {
+			t.Fatalf("got %d points for A and %d for B, want %d and %d", a.Points, b.Points, 41+20*50, 20*50)
+		}
+	})
+}
