@@ -125,6 +125,7 @@ const (
 	PrincipalToken    PrincipalKind = "token"    // an API token bound to one tenant
 	PrincipalOperator PrincipalKind = "operator" // the platform's operator
 	PrincipalSystem   PrincipalKind = "system"   // the server itself, or its command line
+	PrincipalDevice   PrincipalKind = "device"   // a device reporting telemetry
 )
 
 // Principal is who a request acts as: set once at the edge, with the role it

@@ -24,6 +24,8 @@ const SessionPrefix = "qms_"
 type Config struct {
 	Identity *sqlstore.Identity
 	Tenants  *sqlstore.TenantService
+	// Devices checks device credentials.
+	Devices *sqlstore.DeviceStore
 	// Limiter throttles failed sign-ins per account and per client address.
 	Limiter *throttle.Limiter
 	// SessionTTL is how long a session lasts (12 hours).
@@ -251,4 +253,45 @@ func (a *Authenticator) ChangePassword(ctx context.Context, u *qm.User, current,
 		return "", err
 	}
 	return a.openSession(ctx, u.ID)
+}
+
+// DeviceToken returns the device a device credential belongs to, the
+// tenant holding it, and the principal it acts as. EUnauthorized for a
+// credential that is unknown or was rotated; EForbidden for a device no
+// tenant holds; ETenantInert for a tenant that is not active.
+func (a *Authenticator) DeviceToken(ctx context.Context, secret string) (*qm.Device, *qm.Tenant, *qm.Principal, error) {
+	if !strings.HasPrefix(secret, sqlstore.DeviceTokenPrefix) {
+		return nil, nil, nil, qm.Errorf(qm.EUnauthorized, "present the device's token")
+	}
+	d, err := a.cfg.Devices.DeviceByToken(ctx, secret)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, p, err := a.device(ctx, d)
+	return d, t, p, err
+}
+
+// DeviceIdent is DeviceToken for protocols in which a device names itself
+// without a secret (OsmAnd). ENotFound for an unknown device.
+func (a *Authenticator) DeviceIdent(ctx context.Context, ident string) (*qm.Device, *qm.Tenant, *qm.Principal, error) {
+	d, err := a.cfg.Devices.DeviceByIdent(ctx, ident)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, p, err := a.device(ctx, d)
+	return d, t, p, err
+}
+
+func (a *Authenticator) device(ctx context.Context, d *qm.Device) (*qm.Tenant, *qm.Principal, error) {
+	if d.TenantID == "" {
+		return nil, nil, qm.Errorf(qm.EForbidden, "device %s is not assigned to a tenant", d.Ident)
+	}
+	t, err := a.cfg.Tenants.TenantByID(ctx, d.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.State != qm.StateActive {
+		return nil, nil, qm.Errorf(qm.ETenantInert, "the tenant of device %s is %s", d.Ident, t.State)
+	}
+	return t, &qm.Principal{Kind: qm.PrincipalDevice, ID: d.ID, Name: "device " + d.Ident}, nil
 }

@@ -38,7 +38,7 @@ func apiRead(ctx context.Context, e engine, name string, concurrency int, d time
 		return Result{}, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := httpapi.New(httpapi.Config{Logger: quiet, Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
+	api := httpapi.New(httpapi.Config{Logger: quiet, Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Ready: func(context.Context) error { return nil }})
 	body, _ := json.Marshal(loc)
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +128,7 @@ func login(ctx context.Context, e engine, name string, n int) (Result, error) {
 	if err := e.Identity().CreateUser(ctx, u, hash, time.Now()); err != nil {
 		return Result{}, err
 	}
-	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()})
+	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	var s Sample
 	for i := range n {
 		err := s.Time(func() error {

@@ -55,7 +55,7 @@ type Options struct {
 
 // engine is what the kernel figures need of an engine.
 type engine interface {
-	sqlstore.Router
+	sqlstore.BatchRouter
 	Setup(ctx context.Context) error
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity

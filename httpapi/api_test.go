@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -385,6 +386,51 @@ func TestAPI(t *testing.T) {
 		out := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/assets/export?field.ram_gb=256", "").Body.String()
 		if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[0], ",RAM (GB)") || !strings.HasSuffix(lines[1], ",256") {
 			t.Fatalf("export:\n%s", out)
+		}
+	})
+	t.Run("Ingest", func(t *testing.T) {
+		dev := a.deviceToken
+		at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		batch := fmt.Sprintf(`[{"time":"%s","lat":52.5,"lon":13.4,"speed_kmh":30,"metrics":{"battery_v":12.6,"ignition":true}},
+			{"time":"%s","lat":52.6,"lon":13.5,"metrics":{"dtc":"P0301"}}]`, at.Format(time.RFC3339), at.Add(time.Minute).Format(time.RFC3339))
+		res := f.do(t, dev, "POST", "/ingest/v1/points", batch)
+		if res.Code != http.StatusOK || !strings.Contains(res.Body.String(), `"stored":2`) {
+			t.Fatalf("ingest: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, dev, "POST", "/ingest/v1/points", batch); !strings.Contains(res.Body.String(), `"duplicates":2`) {
+			t.Fatalf("resend: %d %s", res.Code, res.Body)
+		}
+		ndjson := fmt.Sprintf("{\"time\":\"%s\",\"metrics\":{\"rpm\":900}}\n\n{\"time\":\"%s\",\"metrics\":{\"rpm\":950}}\n",
+			at.Add(2*time.Minute).Format(time.RFC3339), at.Add(3*time.Minute).Format(time.RFC3339))
+		if res := f.doType(t, dev, "POST", "/ingest/v1/points", ndjson, "application/x-ndjson"); !strings.Contains(res.Body.String(), `"stored":2`) {
+			t.Fatalf("NDJSON: %d %s", res.Code, res.Body)
+		}
+		for _, c := range []struct {
+			name, body string
+			status     int
+		}{
+			{"Malformed", `[{"time":`, 400},
+			{"LatitudeOutOfRange", `{"time":"` + at.Format(time.RFC3339) + `","lat":91,"lon":13}`, 422},
+			{"Future", `{"time":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`, 422},
+			{"UnknownKey", `{"time":"` + at.Format(time.RFC3339) + `","latitude":52}`, 400},
+			{"TooMany", "[" + strings.Repeat(`{"time":"`+at.Format(time.RFC3339)+`"},`, 10000) + `{"time":"` + at.Format(time.RFC3339) + `"}]`, 413},
+		} {
+			if res := f.do(t, dev, "POST", "/ingest/v1/points", c.body); res.Code != c.status {
+				t.Errorf("%s: got %d %s, want %d", c.name, res.Code, res.Body, c.status)
+			}
+		}
+		latest := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+a.device.Ident+"/latest", "").Body.String()
+		for _, want := range []string{`"lat":52.6`, `"rpm":{"value":950`, `"dtc":{"value":"P0301"`, `"points":4`} {
+			if !strings.Contains(latest, want) {
+				t.Errorf("latest lacks %s: %s", want, latest)
+			}
+		}
+		pts := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+a.device.ID+"/points?from="+at.Format(time.RFC3339)+"&limit=3", "").Body.String()
+		if strings.Count(pts, `"time"`) != 3 || !strings.Contains(pts, `"next"`) {
+			t.Errorf("points: %s", pts)
+		}
+		if res := f.do(t, f.b.viewer, "GET", "/api/v1/t/tenant-b/devices/"+a.device.Ident+"/latest", ""); res.Code != http.StatusNotFound {
+			t.Errorf("B reads A's device: got %d, want 404", res.Code)
 		}
 	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -205,6 +206,8 @@ func TestCrossTenant(t *testing.T) {
 						checkTenantRoute(t, f, rt, c, a, b)
 					case httpapi.Operator:
 						checkOperatorRoute(t, f, rt, c, a)
+					case httpapi.Device:
+						checkDeviceRoute(t, f, rt, c, a, b)
 					}
 					checkAllowed(t, f, rt, c, a)
 				})
@@ -433,14 +436,79 @@ func init() {
 	cases["POST /api/v1/operator/devices/{device}/assign"] = routeCase{path: device("/assign"), ok: 200,
 		body: func(tf *tenantFixture) string { return `{"tenant":"` + tf.t.Slug + `"}` },
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
-			return "/api/v1/operator/devices/" + f.mustDevice(t, nil).Ident + "/assign"
+			d, _ := f.mustDevice(t, nil)
+			return "/api/v1/operator/devices/" + d.Ident + "/assign"
 		}}
 	cases["POST /api/v1/operator/devices/{device}/unassign"] = routeCase{path: device("/unassign"), ok: 200,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
-			return "/api/v1/operator/devices/" + f.mustDevice(t, tf.t).Ident + "/unassign"
+			d, _ := f.mustDevice(t, tf.t)
+			return "/api/v1/operator/devices/" + d.Ident + "/unassign"
 		}}
 	cases["POST /api/v1/operator/devices/{device}/rotate"] = routeCase{path: device("/rotate"), ok: 200}
 	cases["GET /api/v1/operator/devices/{device}/custody"] = routeCase{path: device("/custody"), ok: 200}
+}
+
+// The device protocol's routes, and the tenant's fleet routes.
+func init() {
+	asDevice := func(t *testing.T, f *fixture, tf *tenantFixture) principal { return tf.deviceToken }
+	cases["POST /ingest/v1/points"] = routeCase{path: static("/ingest/v1/points"), ok: 200, as: asDevice,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`[{"time":"%s","lat":52.52,"lon":13.40,"speed_kmh":42,"metrics":{"battery_pct":80,"ignition":true}}]`,
+				time.Now().Add(-time.Duration(nextSlug())*time.Second).UTC().Format(time.RFC3339))
+		}}
+	cases["GET /ingest/v1/config"] = routeCase{path: static("/ingest/v1/config"), ok: 200, as: asDevice}
+	device := func(rest string) func(tf *tenantFixture) string {
+		return func(tf *tenantFixture) string { return tenantPath("/devices/" + tf.device.Ident + rest)(tf) }
+	}
+	cases["GET /api/v1/t/{tenant}/devices"] = routeCase{path: tenantPath("/devices"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/devices/{device}"] = routeCase{path: device(""), ok: 200}
+	cases["PATCH /api/v1/t/{tenant}/devices/{device}"] = routeCase{path: device(""), ok: 200,
+		body: func(tf *tenantFixture) string {
+			return `{"name":"Van 7","asset_id":"` + tf.asset.ID + `","settings":{"interval_s":30}}`
+		}}
+	cases["GET /api/v1/t/{tenant}/devices/{device}/latest"] = routeCase{path: device("/latest"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/devices/{device}/points"] = routeCase{path: device("/points?limit=10"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/fleet/summary"] = routeCase{path: tenantPath("/fleet/summary"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/fleet/positions"] = routeCase{path: tenantPath("/fleet/positions"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/settings/fleet"] = routeCase{path: tenantPath("/settings/fleet"), ok: 200}
+	cases["PUT /api/v1/t/{tenant}/settings/fleet"] = routeCase{path: tenantPath("/settings/fleet"), ok: 200,
+		body: func(*tenantFixture) string { return `{"retention_days":30,"offline_minutes":15,"low_battery_pct":25}` }}
+}
+
+// checkDeviceRoute calls a device route with every credential that must be
+// refused, and with B's device, whose data must land in B alone.
+func checkDeviceRoute(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a, b *tenantFixture) {
+	_, loose := f.mustDevice(t, nil)
+	rotated, stale := f.mustDevice(t, a.t)
+	if _, err := f.e.Devices().RotateToken(context.Background(), rotated.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []struct {
+		who    principal
+		status int
+	}{
+		{principal{name: "anonymous"}, http.StatusUnauthorized},
+		{principal{name: "forged device token", bearer: "qmd_forged"}, http.StatusUnauthorized},
+		{principal{name: "rotated device token", bearer: stale}, http.StatusUnauthorized},
+		{a.adminToken, http.StatusUnauthorized},
+		{a.admin, http.StatusUnauthorized},
+		{principal{name: "unassigned device", bearer: loose}, http.StatusForbidden},
+	} {
+		before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
+		if res := f.doType(t, ref.who, rt.Method, c.path(a), body(c, a), c.ctype); res.Code != ref.status {
+			t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, c.path(a), ref.who.name, res.Code, res.Body, ref.status)
+		}
+		if f.snapshot(t, a) != before || f.snapshot(t, b) != beforeB {
+			t.Fatalf("%s %s as %s was refused but changed data", rt.Method, c.path(a), ref.who.name)
+		}
+	}
+	before := f.snapshot(t, a)
+	if res := f.doType(t, b.deviceToken, rt.Method, c.path(b), body(c, b), c.ctype); res.Code != c.ok {
+		t.Errorf("%s %s as B's device: got %d %s, want %d", rt.Method, c.path(b), res.Code, res.Body, c.ok)
+	}
+	if f.snapshot(t, a) != before {
+		t.Fatalf("%s %s as B's device changed A's data", rt.Method, c.path(b))
+	}
 }
 
 // The reference lists' routes are alike; so are their cases.

@@ -25,7 +25,7 @@ import (
 
 // engine is an opened storage engine as the HTTP tests need it.
 type engine interface {
-	sqlstore.Router
+	sqlstore.BatchRouter
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity
 	Devices() *sqlstore.DeviceStore
@@ -106,6 +106,7 @@ type tenantFixture struct {
 	fieldSet      *qm.FieldSet
 	importJob     *qm.ImportJob
 	device        *qm.Device
+	deviceToken   principal // the device's credential
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -126,7 +127,7 @@ func newFixture(t testing.TB, be backend) *fixture {
 	f := &fixture{e: e}
 	srv := httpapi.New(httpapi.Config{
 		Ready: e.Ready, Logger: quiet,
-		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
+		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },
 	})
@@ -226,7 +227,9 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		t.Fatal(err)
 	}
 	tf.license, tf.seat = f.mustLicense(t, tf)
-	tf.device = f.mustDevice(t, tf.t)
+	var token string
+	tf.device, token = f.mustDevice(t, tf.t)
+	tf.deviceToken = principal{name: "device " + tf.device.Ident, bearer: token}
 	tf.importJob = &qm.ImportJob{FileName: "old.csv", Options: qm.ImportOptions{DryRun: true}, Bytes: 10, Node: "gone"}
 	jobs := sqlstore.NewImportJobStore(f.e, time.Now)
 	if err := jobs.StartImportJob(tf.ctx, tf.importJob); err != nil {
@@ -345,7 +348,23 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses, maint, deps}
+	fleet, err := sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := sqlstore.NewFieldStore(f.e, time.Now).Fields(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, err := sqlstore.NewFieldStore(f.e, time.Now).FieldSets(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := sqlstore.NewImportJobStore(f.e, time.Now).ImportJobs(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
@@ -429,10 +448,12 @@ func (f *fixture) waitImport(t testing.TB, who principal, path string) *qm.Impor
 }
 
 // mustDevice registers a device, and assigns it to tn unless tn is nil.
-func (f *fixture) mustDevice(t testing.TB, tn *qm.Tenant) *qm.Device {
+// It returns the device and its credential.
+func (f *fixture) mustDevice(t testing.TB, tn *qm.Tenant) (*qm.Device, string) {
 	t.Helper()
 	d := &qm.Device{Ident: fmt.Sprintf("imei-%d", nextSlug())}
-	if _, err := f.e.Devices().RegisterDevice(context.Background(), d); err != nil {
+	token, err := f.e.Devices().RegisterDevice(context.Background(), d)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if tn != nil {
@@ -440,5 +461,5 @@ func (f *fixture) mustDevice(t testing.TB, tn *qm.Tenant) *qm.Device {
 			t.Fatal(err)
 		}
 	}
-	return d
+	return d, token
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quartermaster/qm"
 )
 
 // OpenAPI returns the OpenAPI 3.1 description of the API, made from the
@@ -82,6 +84,7 @@ func OpenAPI() map[string]any {
 			"securitySchemes": map[string]any{
 				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie},
 				"token":   map[string]any{"type": "http", "scheme": "bearer"},
+				"device":  map[string]any{"type": "http", "scheme": "bearer", "description": "a device's credential (qmd_…)"},
 			},
 		},
 	}
@@ -91,13 +94,16 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
-	"GET /api/v1/t/{tenant}/locations":      {"parent_id", "after", "limit"},
-	"GET /api/v1/t/{tenant}/audit":          {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":         {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
-	"GET /api/v1/t/{tenant}/licenses":       {"expiring_before"},
-	"GET /api/v1/t/{tenant}/assets/labels":  {"ids"},
-	"POST /api/v1/t/{tenant}/assets/import": {"dry_run", "skip_bad_rows", "company_as_department"},
-	"GET /api/v1/t/{tenant}/assets/export":  {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
+	"GET /api/v1/t/{tenant}/locations":               {"parent_id", "after", "limit"},
+	"GET /api/v1/t/{tenant}/audit":                   {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
+	"GET /api/v1/t/{tenant}/assets":                  {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/licenses":                {"expiring_before"},
+	"GET /api/v1/t/{tenant}/assets/labels":           {"ids"},
+	"POST /api/v1/t/{tenant}/assets/import":          {"dry_run", "skip_bad_rows", "company_as_department"},
+	"POST /api/v1/t/{tenant}/imports":                {"dry_run", "skip_bad_rows", "company_as_department"},
+	"GET /api/v1/operator/devices":                   {"tenant", "unassigned", "after", "limit"},
+	"GET /api/v1/t/{tenant}/devices/{device}/points": {"from", "to", "after", "limit"},
+	"GET /api/v1/t/{tenant}/assets/export":           {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
 }
 
 // operationID names an operation after its method and path, which are
@@ -115,6 +121,8 @@ func security(a Access) []any {
 		return []any{}
 	case Operator:
 		return []any{map[string]any{"session": []any{}}}
+	case Device:
+		return []any{map[string]any{"device": []any{}}}
 	}
 	return []any{map[string]any{"session": []any{}}, map[string]any{"token": []any{}}}
 }
@@ -129,12 +137,17 @@ type schemaGen struct {
 	components map[string]any
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType   = reflect.TypeOf(time.Time{})
+	metricType = reflect.TypeOf(qm.Metric{})
+)
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == metricType: // a bare number, boolean or string
+		return map[string]any{"type": []any{"number", "boolean", "string"}}
 	case t.Kind() == reflect.Pointer:
 		return map[string]any{"anyOf": []any{g.schema(t.Elem()), map[string]any{"type": "null"}}}
 	case t.Kind() == reflect.Struct:

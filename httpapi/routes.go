@@ -25,6 +25,9 @@ const (
 	// Tenant routes name a tenant in the path ({tenant}); the caller must
 	// be a member holding Permission, or an API token of that tenant.
 	Tenant
+	// Device routes are called by devices, with a device's credential;
+	// the tenant is the one holding the device.
+	Device
 )
 
 // Route is one entry of the route table.
@@ -64,6 +67,19 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume, nil, qm.Tenant{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorAddMember, memberRequest{}, qm.Member{}, 201},
 	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
+	{"POST", "/ingest/v1/points", Device, "", (*Server).ingestPoints, []ingestPoint{}, ingestReply{}, 200},
+	{"GET", "/ingest/v1/config", Device, "", (*Server).deviceConfig, nil, deviceConfigReply{}, 200},
+
+	{"GET", "/api/v1/t/{tenant}/devices", Tenant, qm.PermDevicesRead, (*Server).listFleetDevices, nil, fleetDeviceList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesRead, (*Server).getFleetDevice, nil, qm.FleetDevice{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesWrite, (*Server).updateFleetDevice, qm.FleetDeviceUpdate{}, qm.FleetDevice{}, 200},
+	{"GET", "/api/v1/t/{tenant}/devices/{device}/latest", Tenant, qm.PermDevicesRead, (*Server).deviceLatest, nil, qm.DeviceState{}, 200},
+	{"GET", "/api/v1/t/{tenant}/devices/{device}/points", Tenant, qm.PermDevicesRead, (*Server).devicePoints, nil, qm.PointPage{}, 200},
+	{"GET", "/api/v1/t/{tenant}/fleet/summary", Tenant, qm.PermDevicesRead, (*Server).fleetSummary, nil, qm.FleetSummary{}, 200},
+	{"GET", "/api/v1/t/{tenant}/fleet/positions", Tenant, qm.PermDevicesRead, (*Server).fleetPositions, nil, fleetPositionList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/settings/fleet", Tenant, qm.PermDevicesRead, (*Server).getFleetSettings, nil, qm.FleetSettings{}, 200},
+	{"PUT", "/api/v1/t/{tenant}/settings/fleet", Tenant, qm.PermSettingsManage, (*Server).setFleetSettings, qm.FleetSettings{}, qm.FleetSettings{}, 200},
+
 	{"GET", "/api/v1/operator/devices", Operator, "", (*Server).operatorDevices, nil, deviceList{}, 200},
 	{"POST", "/api/v1/operator/devices", Operator, "", (*Server).operatorRegisterDevice, deviceRequest{}, deviceCredential{}, 201},
 	{"POST", "/api/v1/operator/devices/import", Operator, "", (*Server).operatorImportDevices, csvFile, deviceCredentials{}, 201},
@@ -163,6 +179,7 @@ var bodyLimits = map[string]int64{
 	"POST /api/v1/t/{tenant}/assets/import": 512 << 20,
 	"POST /api/v1/t/{tenant}/imports":       8 << 30,
 	"POST /api/v1/operator/devices/import":  64 << 20,
+	"POST /ingest/v1/points":                16 << 20,
 }
 
 // sessionCookie holds a signed-in user's session secret.
@@ -232,6 +249,9 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 	ctx := tenancy.WithOrigin(r.Context(), tenancy.Origin{RemoteAddr: clientAddr(r), RequestID: info(r).id})
 	if rt.Access == Public {
 		return ctx, nil
+	}
+	if rt.Access == Device {
+		return s.deviceScope(ctx, r)
 	}
 	c, err := s.identify(r)
 	if err != nil {

@@ -35,7 +35,7 @@ type Config struct {
 	Tenants  *sqlstore.TenantService
 	Identity *sqlstore.Identity
 	Devices  *sqlstore.DeviceStore
-	Router   sqlstore.Router
+	Router   sqlstore.BatchRouter
 	// PublicURL is where users reach the server, for links such as the QR
 	// codes on asset labels (http://127.0.0.1:8080).
 	PublicURL string
@@ -63,6 +63,8 @@ type Server struct {
 	depreciations *sqlstore.DepreciationStore
 	fields        *sqlstore.FieldStore
 	imports       *importJobs
+	fleet         *sqlstore.FleetStore
+	points        *sqlstore.PointWriter
 	openAPI       map[string]any
 	audit         *sqlstore.AuditStore
 }
@@ -96,6 +98,8 @@ func New(cfg Config) *Server {
 	s.depreciations = sqlstore.NewDepreciationStore(cfg.Router, cfg.Now)
 	s.fields = sqlstore.NewFieldStore(cfg.Router, cfg.Now)
 	s.imports = newImportJobs(sqlstore.NewImportJobStore(cfg.Router, cfg.Now), s.assets, cfg.Logger)
+	s.fleet = sqlstore.NewFleetStore(cfg.Router, cfg.Devices, cfg.Now)
+	s.points = sqlstore.NewPointWriter(cfg.Router, cfg.Now, 0)
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()
@@ -104,6 +108,13 @@ func New(cfg Config) *Server {
 	}
 	s.handler = s.canonical(s.logged(mux))
 	return s
+}
+
+// Close stops the server's background work: it lets queued telemetry
+// commit, and stops running imports (which roll back).
+func (s *Server) Close() {
+	s.points.Close()
+	s.imports.shutdown()
 }
 
 // Handler returns the server's root handler.
@@ -139,7 +150,7 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	defer s.imports.shutdown()
+	defer s.Close()
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -311,3 +311,46 @@ type assignRequest struct {
 type custodyList struct {
 	Custody []qm.Custody `json:"custody"`
 }
+
+// ingestReply says what became of a batch: points already stored (the
+// same device and time) are duplicates, stored once.
+type ingestReply struct {
+	Received   int `json:"received"`
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+}
+
+type deviceConfigReply struct {
+	Settings map[string]any `json:"settings"`
+}
+
+type fleetDeviceList struct {
+	Devices []*qm.FleetDevice `json:"devices"`
+}
+
+// fleetPosition is a device's latest position, for a map.
+type fleetPosition struct {
+	DeviceID string       `json:"device_id"`
+	Ident    string       `json:"ident"`
+	Name     string       `json:"name,omitempty"`
+	Status   string       `json:"status"`
+	Position *qm.Position `json:"position"`
+	Time     time.Time    `json:"time"`
+}
+
+type fleetPositionList struct {
+	Positions []fleetPosition `json:"positions"`
+}
+
+// ingestPoint is a point as devices send it: the position's fields beside
+// the time. A batch is a JSON array of them, one of them, or NDJSON.
+type ingestPoint struct {
+	Time      time.Time            `json:"time"`
+	Lat       *float64             `json:"lat,omitempty"`
+	Lon       *float64             `json:"lon,omitempty"`
+	AltitudeM *float64             `json:"altitude_m,omitempty"`
+	SpeedKMH  *float64             `json:"speed_kmh,omitempty"`
+	Heading   *float64             `json:"heading,omitempty"`
+	AccuracyM *float64             `json:"accuracy_m,omitempty"`
+	Metrics   map[string]qm.Metric `json:"metrics,omitempty"`
+}

@@ -30,9 +30,9 @@ func NewDeviceStore(catalog Querier, inTx TxFunc, tenants *TenantService, router
 	return &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
 }
 
-// deviceTokenPrefix starts every device credential, so secret scanners can
+// DeviceTokenPrefix starts every device credential, so secret scanners can
 // recognise a leaked one.
-const deviceTokenPrefix = "qmd_"
+const DeviceTokenPrefix = "qmd_"
 
 const deviceColumns = `id, ident, serial, kind, model, firmware, notes, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`
 
@@ -82,7 +82,7 @@ func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]s
 
 // insert stores a valid device with a new credential and returns it.
 func (s *DeviceStore) insert(ctx context.Context, q Querier, d *qm.Device, at time.Time) (string, error) {
-	token := qm.NewSecret(deviceTokenPrefix)
+	token := qm.NewSecret(DeviceTokenPrefix)
 	d.ID, d.TenantID, d.AssignedAt = NewID(), "", nil
 	d.CreatedAt, d.UpdatedAt, d.TokenRotatedAt = at, at, at
 	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, token_hash, token_rotated_at, created_at, updated_at)
@@ -163,7 +163,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		if from != "" {
 			// A transfer: the credential the old tenant's people may know
 			// stops working.
-			token = qm.NewSecret(deviceTokenPrefix)
+			token = qm.NewSecret(DeviceTokenPrefix)
 			if err := rotate(ctx, q, d, token, at); err != nil {
 				return err
 			}
@@ -240,7 +240,7 @@ func (s *DeviceStore) audit(ctx context.Context, tenantID, action string, d *qm.
 
 // RotateToken implements qm.DeviceInventory.
 func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string, error) {
-	token := qm.NewSecret(deviceTokenPrefix)
+	token := qm.NewSecret(DeviceTokenPrefix)
 	at := Timestamp(s.now())
 	var d *qm.Device
 	err := s.inTx(ctx, func(q Querier) error {
@@ -311,6 +311,26 @@ func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Devi
 		return nil, fmt.Errorf("device by token: %w", err)
 	}
 	s.creds.put(hash, *d, now)
+	return d, nil
+}
+
+// DeviceByIdent returns the device with the ident, for protocols in which
+// devices name themselves. ENotFound. Found devices are kept for a few
+// seconds, as DeviceByToken keeps them.
+func (s *DeviceStore) DeviceByIdent(ctx context.Context, ident string) (*qm.Device, error) {
+	now := time.Now()
+	key := "ident:" + ident
+	if d, ok := s.creds.get(key, now); ok {
+		return &d, nil
+	}
+	if !qm.ValidIdent(ident) {
+		return nil, errDeviceNotFound
+	}
+	d, err := findDevice(ctx, s.catalog, ident)
+	if err != nil {
+		return nil, err
+	}
+	s.creds.put(key, *d, now)
 	return d, nil
 }
 

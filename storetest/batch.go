@@ -14,10 +14,7 @@ import (
 // bound to its own tenant, and a failure in one rolls back all.
 func TestUpdateEach(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	br, ok := e.(sqlstore.BatchRouter)
-	if !ok {
-		t.Fatal("the engine is not a sqlstore.BatchRouter")
-	}
+	br := e
 	ta, ctxA := MustTenant(t, e, h.Tier, "each-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "each-b")
 	write := func(scopes []context.Context, failLast bool) error {

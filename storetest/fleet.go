@@ -41,12 +41,11 @@ func track(start time.Time, n int) []qm.Point {
 // tenant's view of its devices, and a different-tenant case for each.
 func TestFleet(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	br := e.(sqlstore.BatchRouter)
 	ta, ctxA := MustTenant(t, e, h.Tier, "fleet-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "fleet-b")
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(br, clockNow, 0)
+	w := sqlstore.NewPointWriter(e, clockNow, 0)
 	defer w.Close()
 	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
 	da := mustAssignedDevice(t, e, ta, "fleet-a-1")

@@ -15,7 +15,7 @@ import (
 
 // Engine is an opened storage engine as the suite sees it.
 type Engine interface {
-	sqlstore.Router
+	sqlstore.BatchRouter
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity
 	Devices() *sqlstore.DeviceStore

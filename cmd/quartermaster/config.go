@@ -116,7 +116,7 @@ func (c *config) logger() (*slog.Logger, error) {
 
 // engine is an opened storage engine as the commands use it.
 type engine interface {
-	sqlstore.Router
+	sqlstore.BatchRouter
 	Setup(ctx context.Context) error
 	Tenants() *sqlstore.TenantService
 	Identity() *sqlstore.Identity

@@ -31,7 +31,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	return httpapi.New(httpapi.Config{
 		Addr: *addr, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
-		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants()}),
+		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 	}).Run(ctx, nil)
 }

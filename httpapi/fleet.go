@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// maxPointsPerRequest bounds one ingest request; more is 413.
+const maxPointsPerRequest = 10000
+
+type deviceKey struct{}
+
+// deviceOf is the device a Device route's request comes from.
+func deviceOf(r *http.Request) *qm.Device {
+	d, _ := r.Context().Value(deviceKey{}).(*qm.Device)
+	return d
+}
+
+// deviceScope checks a device's bearer credential and scopes the request
+// to the device's tenant. The tenant comes from the credential alone.
+func (s *Server) deviceScope(ctx context.Context, r *http.Request) (context.Context, error) {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return nil, qm.Errorf(qm.EUnauthorized, "use Authorization: Bearer <device token>")
+	}
+	d, t, p, err := s.cfg.Auth.DeviceToken(ctx, strings.TrimSpace(secret))
+	if err != nil {
+		return nil, err
+	}
+	info(r).tenant, info(r).principal = t.Slug, p.Name
+	return context.WithValue(tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p), deviceKey{}, d), nil
+}
+
+// ingestPoints stores a batch of points (a JSON array, one point, or
+// NDJSON) from the device the credential names, and answers once they are
+// committed. A batch with any bad point is refused whole, naming each.
+func (s *Server) ingestPoints(w http.ResponseWriter, r *http.Request) error {
+	pts, err := ingest.DecodeBatch(r.Body, maxPointsPerRequest)
+	if err != nil {
+		return err
+	}
+	if err := validPoints(pts, s.cfg.Now()); err != nil {
+		return err
+	}
+	n, err := s.points.Write(r.Context(), deviceOf(r).ID, pts)
+	return reply(w, http.StatusOK, ingestReply{Received: len(pts), Stored: n, Duplicates: len(pts) - n}, err)
+}
+
+// validPoints checks every point, naming each bad one ("points[3]").
+func validPoints(pts []qm.Point, now time.Time) error {
+	problems := map[string]string{}
+	for i := range pts {
+		if err := pts[i].Validate(now, qm.DefaultPointLimits); err != nil {
+			problems[fmt.Sprintf("points[%d]", i)] = qm.ErrorMessage(err)
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%d of %d points are invalid: none was stored", len(problems), len(pts))
+	if len(problems) == 1 {
+		for k, m := range problems {
+			msg = k + ": " + m + "; none was stored"
+		}
+	}
+	return &qm.Error{Code: qm.EInvalid, Message: msg, Fields: problems}
+}
+
+// deviceConfig answers the settings the tenant set for the calling device.
+func (s *Server) deviceConfig(w http.ResponseWriter, r *http.Request) error {
+	fd, err := s.fleet.Device(r.Context(), deviceOf(r).ID)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, deviceConfigReply{Settings: fd.Settings}, nil)
+}
+
+func (s *Server) listFleetDevices(w http.ResponseWriter, r *http.Request) error {
+	fds, err := s.fleet.Devices(r.Context())
+	return reply(w, http.StatusOK, fleetDeviceList{fds}, err)
+}
+
+func (s *Server) getFleetDevice(w http.ResponseWriter, r *http.Request) error {
+	fd, err := s.fleet.Device(r.Context(), r.PathValue("device"))
+	return reply(w, http.StatusOK, fd, err)
+}
+
+func (s *Server) updateFleetDevice(w http.ResponseWriter, r *http.Request) error {
+	var u qm.FleetDeviceUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	fd, err := s.fleet.UpdateDevice(r.Context(), r.PathValue("device"), u)
+	return reply(w, http.StatusOK, fd, err)
+}
+
+func (s *Server) deviceLatest(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.fleet.Latest(r.Context(), r.PathValue("device"))
+	return reply(w, http.StatusOK, st, err)
+}
+
+// devicePoints answers a page of a device's points: ?from=&to= (RFC 3339),
+// &after= (the cursor), &limit=.
+func (s *Server) devicePoints(w http.ResponseWriter, r *http.Request) error {
+	from, err := timeParam(r, "from")
+	if err != nil {
+		return err
+	}
+	to, err := timeParam(r, "to")
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		return err
+	}
+	page, err := s.fleet.Points(r.Context(), r.PathValue("device"), qm.PointFilter{From: from, To: to, After: r.URL.Query().Get("after"), Limit: limit})
+	return reply(w, http.StatusOK, page, err)
+}
+
+func (s *Server) fleetSummary(w http.ResponseWriter, r *http.Request) error {
+	sum, err := s.fleet.Summary(r.Context())
+	return reply(w, http.StatusOK, sum, err)
+}
+
+// fleetPositions answers the latest position of every device that has one,
+// for a map.
+func (s *Server) fleetPositions(w http.ResponseWriter, r *http.Request) error {
+	fds, err := s.fleet.Devices(r.Context())
+	if err != nil {
+		return err
+	}
+	out := fleetPositionList{Positions: []fleetPosition{}}
+	for _, fd := range fds {
+		if fd.State != nil && fd.State.Position != nil {
+			out.Positions = append(out.Positions, fleetPosition{DeviceID: fd.ID, Ident: fd.Ident, Name: fd.Name, Status: fd.Health.Status,
+				Position: fd.State.Position, Time: *fd.State.PositionTime})
+		}
+	}
+	return reply(w, http.StatusOK, out, nil)
+}
+
+func (s *Server) getFleetSettings(w http.ResponseWriter, r *http.Request) error {
+	fs, err := s.fleet.Settings(r.Context())
+	return reply(w, http.StatusOK, fs, err)
+}
+
+func (s *Server) setFleetSettings(w http.ResponseWriter, r *http.Request) error {
+	var fs qm.FleetSettings
+	if err := decode(r, &fs); err != nil {
+		return err
+	}
+	got, err := s.fleet.SetSettings(r.Context(), fs)
+	return reply(w, http.StatusOK, got, err)
+}
