@@ -50,11 +50,11 @@ func DecodeOsmAndQuery(v url.Values, now time.Time) (ident string, p qm.Point, e
 	p.Time = now
 	// Sorted, so the same query always gives the same point or error.
 	for _, key := range slices.Sorted(maps.Keys(v)) {
-		val, ok, err := lastValue(key, v[key], &ident)
-		if err != nil {
-			return "", qm.Point{}, err
+		val, given, lerr := lastValue(key, v[key], &ident)
+		if lerr != nil {
+			return "", qm.Point{}, lerr
 		}
-		if !ok {
+		if !given {
 			continue
 		}
 		switch key {
