@@ -28,7 +28,7 @@ import (
 //   - lat and lon, or location=lat,lon. Without them the point has no
 //     position, and speed, bearing, altitude and accuracy are dropped.
 //   - timestamp: epoch seconds, epoch milliseconds, RFC 3339, or
-//     "2006-01-02 15:04:05" in UTC; now when absent.
+//     "2006-01-02 15:04:05" (or with a T) in UTC; now when absent.
 //   - speed in knots (stored in km/h), bearing or heading in degrees,
 //     altitude and accuracy in metres.
 //   - hdop, batt, charge, valid and driverUniqueId become the metrics named
