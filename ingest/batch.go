@@ -200,8 +200,8 @@ func (d *batchDecoder) point() error {
 		if err != nil {
 			return err
 		}
-		// field is a constant, so naming it in errors costs nothing until
-		// there is one.
+		// field names the key in errors; it is a constant, so naming it
+		// costs nothing until there is an error.
 		var (
 			bit   int
 			num   *float64
@@ -231,12 +231,11 @@ func (d *batchDecoder) point() error {
 			return d.errorf(keyAt, "point %d: field %s given twice", len(d.pts)+1, field)
 		}
 		seen |= bit
-		if err := d.colon(); err != nil {
+		if err = d.colon(); err != nil {
 			return err
 		}
-		if d.null() {
-			// null is the same as leaving the field out.
-		} else {
+		// null is the same as leaving the field out.
+		if !d.null() {
 			given |= bit
 			switch {
 			case num != nil:
@@ -266,7 +265,7 @@ func (d *batchDecoder) point() error {
 		break
 	}
 
-	const extras = fieldAltitude | fieldSpeed | fieldHeading | fieldAccuracy
+	const besideLatLon = fieldAltitude | fieldSpeed | fieldHeading | fieldAccuracy
 	switch {
 	case given&fieldLat != 0 && given&fieldLon != 0:
 		b := &positionBox{pos: qm.Position{Lat: lat, Lon: lon}}
@@ -285,7 +284,7 @@ func (d *batchDecoder) point() error {
 		p.Position = &b.pos
 	case given&(fieldLat|fieldLon) != 0:
 		return d.errorf(start, "point %d: lat and lon must be given together", len(d.pts)+1)
-	case given&extras != 0:
+	case given&besideLatLon != 0:
 		return d.errorf(start, "point %d: altitude_m, speed_kmh, heading and accuracy_m need lat and lon", len(d.pts)+1)
 	}
 	d.pts = append(d.pts, p)

@@ -9,7 +9,9 @@
 // do not apply a tenant's limits; callers run qm.Point.Validate on each
 // point. A decoded point's numbers are always finite, its strings valid
 // UTF-8, and its time representable in RFC 3339, so it can be stored and
-// sent out again as JSON unchanged.
+// sent out again as JSON unchanged. Values converted between units (knots
+// or m/s to km/h, metres to km, a 0–1 level to a percentage) are rounded to
+// a millionth.
 //
 // # Metric names
 //

@@ -28,7 +28,7 @@ import (
 //   - lat and lon, or location=lat,lon. Without them the point has no
 //     position, and speed, bearing, altitude and accuracy are dropped.
 //   - timestamp: epoch seconds, epoch milliseconds, RFC 3339, or
-//     "2006-01-02 15:04:05" in UTC; now when absent.
+//     "2006-01-02 15:04:05" (or with a T) in UTC; now when absent.
 //   - speed in knots (stored in km/h), bearing or heading in degrees,
 //     altitude and accuracy in metres.
 //   - hdop, batt, charge, valid and driverUniqueId become the metrics named
@@ -50,11 +50,11 @@ func DecodeOsmAndQuery(v url.Values, now time.Time) (ident string, p qm.Point, e
 	p.Time = now
 	// Sorted, so the same query always gives the same point or error.
 	for _, key := range slices.Sorted(maps.Keys(v)) {
-		val, ok, err := lastValue(key, v[key], &ident)
-		if err != nil {
-			return "", qm.Point{}, err
+		val, given, lerr := lastValue(key, v[key], &ident)
+		if lerr != nil {
+			return "", qm.Point{}, lerr
 		}
-		if !ok {
+		if !given {
 			continue
 		}
 		switch key {
