@@ -413,6 +413,7 @@ func TestAPI(t *testing.T) {
 			{"LatitudeOutOfRange", `{"time":"` + at.Format(time.RFC3339) + `","lat":91,"lon":13}`, 422},
 			{"Future", `{"time":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`, 422},
 			{"UnknownKey", `{"time":"` + at.Format(time.RFC3339) + `","latitude":52}`, 400},
+			{"BodyTooLarge", "[" + strings.Repeat(" ", 17<<20) + "]", 413},
 			{"TooMany", "[" + strings.Repeat(`{"time":"`+at.Format(time.RFC3339)+`"},`, 10000) + `{"time":"` + at.Format(time.RFC3339) + `"}]`, 413},
 		} {
 			if res := f.do(t, dev, "POST", "/ingest/v1/points", c.body); res.Code != c.status {
@@ -431,6 +432,46 @@ func TestAPI(t *testing.T) {
 		}
 		if res := f.do(t, f.b.viewer, "GET", "/api/v1/t/tenant-b/devices/"+a.device.Ident+"/latest", ""); res.Code != http.StatusNotFound {
 			t.Errorf("B reads A's device: got %d, want 404", res.Code)
+		}
+	})
+	t.Run("OsmAnd", func(t *testing.T) {
+		dev, _ := f.mustDevice(t, a.t)
+		at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		q := fmt.Sprintf("/?id=%s&timestamp=%d&lat=52.5&lon=13.4&speed=10&bearing=90&batt=80", dev.Ident, at.Unix())
+		if res := f.sendOsmAnd("GET", q, "", ""); res.Code != http.StatusOK {
+			t.Fatalf("query form: %d %s", res.Code, res.Body)
+		}
+		form := fmt.Sprintf("deviceid=%s&location=52.6,13.5&timestamp=%d", dev.Ident, at.Add(time.Minute).UnixMilli())
+		if res := f.sendOsmAnd("POST", "/", "application/x-www-form-urlencoded", form); res.Code != http.StatusOK {
+			t.Fatalf("form body: %d %s", res.Code, res.Body)
+		}
+		js := fmt.Sprintf(`{"device_id":"%s","location":{"timestamp":"%s","coords":{"latitude":52.7,"longitude":13.6,"speed":5},"is_moving":true,"battery":{"level":0.5}}}`,
+			dev.Ident, at.Add(2*time.Minute).Format(time.RFC3339))
+		if res := f.sendOsmAnd("POST", "/", "application/json", js); res.Code != http.StatusOK {
+			t.Fatalf("JSON body: %d %s", res.Code, res.Body)
+		}
+		loose, _ := f.mustDevice(t, nil)
+		for _, c := range []struct {
+			name, method, target, ctype, body string
+			status                            int
+		}{
+			{"UnknownQuery", "GET", "/?id=nobody&lat=1&lon=1", "", "", 400},
+			{"UnknownJSON", "POST", "/", "application/json", `{"device_id":"nobody","location":{"coords":{"latitude":1,"longitude":1}}}`, 404},
+			{"Unassigned", "GET", "/?id=" + loose.Ident + "&lat=1&lon=1", "", "", 400},
+			{"NoID", "GET", "/?lat=1&lon=1", "", "", 400},
+			{"BadLatitude", "GET", "/?id=" + dev.Ident + "&lat=91&lon=1", "", "", 400},
+			{"MalformedJSON", "POST", "/", "application/json", `{"device_id":`, 400},
+			{"Method", "PUT", "/?id=" + dev.Ident, "", "", 405},
+		} {
+			if res := f.sendOsmAnd(c.method, c.target, c.ctype, c.body); res.Code != c.status {
+				t.Errorf("%s: got %d %s, want %d", c.name, res.Code, res.Body, c.status)
+			}
+		}
+		latest := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+dev.Ident+"/latest", "").Body.String()
+		for _, want := range []string{`"lat":52.7`, `"speed_kmh":18`, `"battery_pct":{"value":50`, `"points":3`} {
+			if !strings.Contains(latest, want) {
+				t.Errorf("latest lacks %s: %s", want, latest)
+			}
 		}
 	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {

@@ -212,6 +212,19 @@ func TestCrossTenant(t *testing.T) {
 					checkAllowed(t, f, rt, c, a)
 				})
 			}
+			t.Run("OsmAndLandsInTheDevicesTenant", func(t *testing.T) {
+				before := f.snapshot(t, a)
+				at := time.Now().Unix() // newer than any point the suite sent before
+				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&lat=1&lon=2&timestamp=%d", b.device.Ident, at), "", ""); res.Code != http.StatusOK {
+					t.Fatalf("B's device: %d %s", res.Code, res.Body)
+				}
+				if f.snapshot(t, a) != before {
+					t.Fatal("B's device's point changed A's data")
+				}
+				if res := f.do(t, b.viewer, "GET", tenantPath("/devices/"+b.device.Ident+"/latest")(b), ""); !strings.Contains(res.Body.String(), `"lon":2`) {
+					t.Fatalf("B's latest: %s", res.Body)
+				}
+			})
 			t.Run("AssetNamesOtherTenantsReferences", func(t *testing.T) {
 				before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
 				for _, body := range []string{

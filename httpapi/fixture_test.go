@@ -117,6 +117,7 @@ type tenantFixture struct {
 type fixture struct {
 	e        engine
 	handler  http.Handler
+	osmand   http.Handler
 	operator principal
 	a, b     *tenantFixture
 	now      time.Time
@@ -131,7 +132,8 @@ func newFixture(t testing.TB, be backend) *fixture {
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },
 	})
-	f.handler = srv.Handler()
+	f.handler, f.osmand = srv.Handler(), srv.OsmAndHandler()
+	t.Cleanup(srv.Close)
 	f.mustUser(t, "operator@example.com", true)
 	f.operator = f.login(t, "operator@example.com")
 	f.a = f.mustTenant(t, be.tier, "tenant-a")
@@ -462,4 +464,16 @@ func (f *fixture) mustDevice(t testing.TB, tn *qm.Tenant) (*qm.Device, string) {
 		}
 	}
 	return d, token
+}
+
+// sendOsmAnd sends an OsmAnd request: a query (GET), a form (POST), or a
+// JSON body (POST).
+func (f *fixture) sendOsmAnd(method, target, ctype, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	w := httptest.NewRecorder()
+	f.osmand.ServeHTTP(w, r)
+	return w
 }

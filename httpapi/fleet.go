@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -43,7 +44,10 @@ func (s *Server) deviceScope(ctx context.Context, r *http.Request) (context.Cont
 // committed. A batch with any bad point is refused whole, naming each.
 func (s *Server) ingestPoints(w http.ResponseWriter, r *http.Request) error {
 	pts, err := ingest.DecodeBatch(r.Body, maxPointsPerRequest)
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	} else if err != nil {
 		return err
 	}
 	if err := validPoints(pts, s.cfg.Now()); err != nil {

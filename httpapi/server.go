@@ -26,6 +26,9 @@ import (
 type Config struct {
 	// Addr is the address to listen on, host:port.
 	Addr string
+	// OsmAndAddr, when set, is where devices speaking the OsmAnd protocol
+	// connect (Traccar Client's default port is 5055).
+	OsmAndAddr string
 	// Ready reports whether storage answers and is migrated.
 	Ready func(ctx context.Context) error
 	// Logger receives access and error logs.
@@ -120,42 +123,60 @@ func (s *Server) Close() {
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run listens on the configured address and serves until ctx is done, then
+// Run listens on the configured addresses (the API's, and the OsmAnd
+// protocol's when OsmAndAddr is set) and serves until ctx is done, then
 // drains requests in flight for up to ten seconds. ready, if not nil,
-// receives the address actually listened on.
+// receives the API's address actually listened on.
 func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	type listener struct {
+		name, addr string
+		handler    http.Handler
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	listeners := []listener{{"api", s.cfg.Addr, s.handler}}
+	if s.cfg.OsmAndAddr != "" {
+		listeners = append(listeners, listener{"osmand", s.cfg.OsmAndAddr, s.OsmAndHandler()})
 	}
-	s.cfg.Logger.Info("listening", "addr", ln.Addr().String())
-	if ready != nil {
-		ready <- ln.Addr()
+	defer s.Close()
+	errc := make(chan error, len(listeners))
+	var servers []*http.Server
+	for i, l := range listeners {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, srv := range servers {
+				srv.Close()
+			}
+			return fmt.Errorf("listen on %s (%s): %w", l.addr, l.name, err)
+		}
+		srv := &http.Server{
+			Handler:           l.handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+		}
+		servers = append(servers, srv)
+		s.cfg.Logger.Info("listening", "listener", l.name, "addr", ln.Addr().String())
+		if i == 0 && ready != nil {
+			ready <- ln.Addr()
+		}
+		go func() { errc <- srv.Serve(ln) }()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	var first error
 	select {
-	case err := <-errc:
-		return err
+	case first = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	defer s.Close()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdown); err != nil && first == nil {
+			first = fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if first != nil && !errors.Is(first, http.ErrServerClosed) {
+		return first
 	}
 	return nil
 }

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// maxOsmAndBody bounds an OsmAnd request's body.
+const maxOsmAndBody = 1 << 20
+
+// OsmAndHandler serves the OsmAnd protocol of Traccar Client and many
+// hardware trackers, on its own listener: a point in the query string (GET
+// or POST, also as a form body), or Traccar Client's JSON body. The device
+// names itself; an unknown or unassigned device is refused (400 for the
+// query form, 404 for JSON, as Traccar answers) and nothing is stored. The
+// answer is 200 only once the points are committed.
+func (s *Server) OsmAndHandler() http.Handler {
+	return s.logged(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			w.Header().Set("Allow", "GET, POST")
+			http.Error(w, "use GET or POST", http.StatusMethodNotAllowed)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxOsmAndBody)
+		status, msg := s.osmand(r)
+		if status != http.StatusOK {
+			http.Error(w, msg, status)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+}
+
+// osmand decodes, authenticates and stores one request, and returns the
+// status to answer with and, for a refusal, why.
+func (s *Server) osmand(r *http.Request) (int, string) {
+	now := s.cfg.Now()
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var ident string
+	var pts []qm.Point
+	unknown := http.StatusBadRequest
+	if r.Method == http.MethodPost && mt == "application/json" {
+		unknown = http.StatusNotFound
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return http.StatusRequestEntityTooLarge, "the body is too large"
+		}
+		if ident, pts, err = ingest.DecodeOsmAndJSON(body, now); err != nil {
+			return http.StatusBadRequest, qm.ErrorMessage(err)
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			return http.StatusBadRequest, "the query is not readable: " + err.Error()
+		}
+		id, p, err := ingest.DecodeOsmAndQuery(r.Form, now)
+		if err != nil {
+			return http.StatusBadRequest, qm.ErrorMessage(err)
+		}
+		ident, pts = id, []qm.Point{p}
+	}
+	d, t, p, err := s.cfg.Auth.DeviceIdent(r.Context(), ident)
+	if err != nil {
+		switch qm.ErrorCode(err) {
+		case qm.ENotFound, qm.EForbidden, qm.ETenantInert:
+			return unknown, "unknown device " + ident
+		}
+		s.cfg.Logger.Error("osmand: device lookup", "ident", ident, "err", err)
+		return http.StatusInternalServerError, "internal error"
+	}
+	info(r).tenant, info(r).principal = t.Slug, p.Name
+	if err := validPoints(pts, now); err != nil {
+		return http.StatusBadRequest, qm.ErrorMessage(err)
+	}
+	ctx := tenancy.WithPrincipal(tenancy.WithTenant(r.Context(), t), p)
+	if _, err := s.points.Write(ctx, d.ID, pts); err != nil {
+		s.cfg.Logger.Error("osmand: store points", "ident", ident, "err", err)
+		return http.StatusInternalServerError, "internal error"
+	}
+	return http.StatusOK, ""
+}
