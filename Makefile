@@ -8,6 +8,8 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 GOFMT ?= $(shell $(GO) env GOROOT 2>/dev/null)/bin/gofmt
 
 BIN := bin/quartermaster
+# make run's MQTT port: not 1883, which a local Mosquitto often holds.
+MQTT_ADDR ?= 127.0.0.1:1884
 
 .PHONY: build run test vet fmt clean
 
@@ -16,13 +18,14 @@ build:
 
 run: build
 	./$(BIN) demo --data-dir ./data
-	exec ./$(BIN) serve --data-dir ./data
+	exec ./$(BIN) serve --data-dir ./data --mqtt-addr $(MQTT_ADDR)
 
 vet:
 	$(GO) vet ./...
 
 # The one command that runs every test.
 test: vet
+	scripts/ensure-tools.sh
 	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 12m ./...
 
 # Fails (listing the files) if anything is not gofmt-formatted.

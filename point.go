@@ -290,3 +290,24 @@ func quoteShort(s string) string {
 	}
 	return strconv.Quote(s[:cut]) + "…"
 }
+
+// ValidatePoints checks every point of a batch against lim at now, and
+// reports each bad one by its place ("points[3]"): a batch is taken whole
+// or not at all.
+func ValidatePoints(pts []Point, now time.Time, lim PointLimits) error {
+	problems := map[string]string{}
+	for i := range pts {
+		if err := pts[i].Validate(now, lim); err != nil {
+			problems[fmt.Sprintf("points[%d]", i)] = ErrorMessage(err)
+		}
+	}
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		for k, m := range problems {
+			return &Error{Code: EInvalid, Message: k + ": " + m + "; none was stored", Fields: problems}
+		}
+	}
+	return &Error{Code: EInvalid, Message: fmt.Sprintf("%d of %d points are invalid; none was stored", len(problems), len(pts)), Fields: problems}
+}

@@ -3,10 +3,8 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/ingest"
@@ -50,31 +48,11 @@ func (s *Server) ingestPoints(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	if err := validPoints(pts, s.cfg.Now()); err != nil {
+	if err := qm.ValidatePoints(pts, s.cfg.Now(), qm.DefaultPointLimits); err != nil {
 		return err
 	}
 	n, err := s.points.Write(r.Context(), deviceOf(r).ID, pts)
 	return reply(w, http.StatusOK, ingestReply{Received: len(pts), Stored: n, Duplicates: len(pts) - n}, err)
-}
-
-// validPoints checks every point, naming each bad one ("points[3]").
-func validPoints(pts []qm.Point, now time.Time) error {
-	problems := map[string]string{}
-	for i := range pts {
-		if err := pts[i].Validate(now, qm.DefaultPointLimits); err != nil {
-			problems[fmt.Sprintf("points[%d]", i)] = qm.ErrorMessage(err)
-		}
-	}
-	if len(problems) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("%d of %d points are invalid: none was stored", len(problems), len(pts))
-	if len(problems) == 1 {
-		for k, m := range problems {
-			msg = k + ": " + m + "; none was stored"
-		}
-	}
-	return &qm.Error{Code: qm.EInvalid, Message: msg, Fields: problems}
 }
 
 // deviceConfig answers the settings the tenant set for the calling device.
@@ -102,6 +80,11 @@ func (s *Server) updateFleetDevice(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	fd, err := s.fleet.UpdateDevice(r.Context(), r.PathValue("device"), u)
+	if err == nil && u.Settings != nil && s.cfg.DeviceSettings != nil {
+		if err := s.cfg.DeviceSettings(fd.Ident, fd.Settings); err != nil {
+			s.cfg.Logger.Error("pass settings on to the device", "ident", fd.Ident, "err", err)
+		}
+	}
 	return reply(w, http.StatusOK, fd, err)
 }
 

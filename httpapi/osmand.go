@@ -73,7 +73,7 @@ func (s *Server) osmand(r *http.Request) (int, string) {
 		return http.StatusInternalServerError, "internal error"
 	}
 	info(r).tenant, info(r).principal = t.Slug, p.Name
-	if err := validPoints(pts, now); err != nil {
+	if err := qm.ValidatePoints(pts, now, qm.DefaultPointLimits); err != nil {
 		return http.StatusBadRequest, qm.ErrorMessage(err)
 	}
 	ctx := tenancy.WithPrincipal(tenancy.WithTenant(r.Context(), t), p)

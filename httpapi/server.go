@@ -44,6 +44,11 @@ type Config struct {
 	PublicURL string
 	// HashPassword hashes new users' initial passwords (password.Hash).
 	HashPassword func(string) (string, error)
+	// Points stores telemetry; New makes one when it is nil.
+	Points *sqlstore.PointWriter
+	// DeviceSettings, when set, is told a device's new settings, to pass
+	// them on to the device (the MQTT broker's retained config topic).
+	DeviceSettings func(ident string, settings map[string]any) error
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).
@@ -68,6 +73,7 @@ type Server struct {
 	imports       *importJobs
 	fleet         *sqlstore.FleetStore
 	points        *sqlstore.PointWriter
+	ownsPoints    bool
 	openAPI       map[string]any
 	audit         *sqlstore.AuditStore
 }
@@ -102,7 +108,11 @@ func New(cfg Config) *Server {
 	s.fields = sqlstore.NewFieldStore(cfg.Router, cfg.Now)
 	s.imports = newImportJobs(sqlstore.NewImportJobStore(cfg.Router, cfg.Now), s.assets, cfg.Logger)
 	s.fleet = sqlstore.NewFleetStore(cfg.Router, cfg.Devices, cfg.Now)
-	s.points = sqlstore.NewPointWriter(cfg.Router, cfg.Now, 0)
+	s.points = cfg.Points
+	if s.points == nil {
+		s.points = sqlstore.NewPointWriter(cfg.Router, cfg.Now, 0)
+		s.ownsPoints = true
+	}
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
 	mux := http.NewServeMux()
@@ -116,7 +126,9 @@ func New(cfg Config) *Server {
 // Close stops the server's background work: it lets queued telemetry
 // commit, and stops running imports (which roll back).
 func (s *Server) Close() {
-	s.points.Close()
+	if s.ownsPoints {
+		s.points.Close()
+	}
 	s.imports.shutdown()
 }
 

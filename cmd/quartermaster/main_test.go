@@ -180,7 +180,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		var out, errOut bytes.Buffer
-		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0"}, nil, &out, &errOut)
+		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0"}, nil, &out, &errOut)
 	}()
 	for _, path := range []string{"/healthz", "/readyz"} {
 		var res *http.Response

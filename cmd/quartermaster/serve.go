@@ -2,16 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("serve", stderr)
 	addr := fs.String("addr", envOr("QM_ADDR", "127.0.0.1:8080"), "address to listen on (QM_ADDR)")
 	osmand := fs.String("osmand-addr", envOr("QM_OSMAND_ADDR", "127.0.0.1:5055"), `address for devices speaking the OsmAnd protocol; "" for none (QM_OSMAND_ADDR)`)
+	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", "127.0.0.1:1883"), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
+	mqttCert := fs.String("mqtt-tls-cert", envOr("QM_MQTT_TLS_CERT", ""), "certificate file (PEM) to make the MQTT listener speak TLS (QM_MQTT_TLS_CERT)")
+	mqttKey := fs.String("mqtt-tls-key", envOr("QM_MQTT_TLS_KEY", ""), "its private key file (PEM) (QM_MQTT_TLS_KEY)")
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
 	if err := parseNone(fs, args); err != nil {
 		return err
@@ -19,6 +27,14 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	log, err := c.logger()
 	if err != nil {
 		return err
+	}
+	var mqttTLS *tls.Config
+	if *mqttCert != "" || *mqttKey != "" {
+		cert, err := tls.LoadX509KeyPair(*mqttCert, *mqttKey)
+		if err != nil {
+			return fmt.Errorf("MQTT TLS: %w", err)
+		}
+		mqttTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	e, err := c.openReady(ctx)
 	if err != nil {
@@ -30,11 +46,30 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := migrateTenants(ctx, e, 8, stdout); err != nil {
 		log.Error("some tenants could not be migrated", "err", err)
 	}
-	return httpapi.New(httpapi.Config{
+	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
+	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	defer points.Close()
+	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
-		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
-		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
-	}).Run(ctx, nil)
+		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points,
+	}
+	if *mqttAddr == "" {
+		return httpapi.New(cfg).Run(ctx, nil)
+	}
+	b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Points: points, Logger: log})
+	cfg.DeviceSettings = b.PublishConfig
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 2)
+	go func() { errc <- httpapi.New(cfg).Run(ctx, nil) }()
+	go func() { errc <- b.Run(ctx, nil) }()
+	// The first to end (with an error, or because ctx is done) ends both.
+	first := <-errc
+	stop()
+	if err := <-errc; first == nil {
+		first = err
+	}
+	return first
 }
 
 // publicURL is the configured public URL, or the listen address as one.

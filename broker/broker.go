@@ -1,0 +1,236 @@
+// Package broker is the MQTT broker embedded in the server (MQTT 3.1.1 and
+// 5, on mochi-mqtt). Devices connect with their identifier as the user
+// name and their credential as the password; each may publish telemetry
+// only to devices/{ident}/telemetry and subscribe only to its own
+// devices/{ident}/config and devices/{ident}/commands. A QoS 1 publish is
+// acknowledged only after its points are committed.
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// Config configures a Broker.
+type Config struct {
+	// Addr is where devices connect, host:port.
+	Addr string
+	// TLS, when set, makes the listener speak TLS.
+	TLS *tls.Config
+	// Auth checks device credentials.
+	Auth *auth.Authenticator
+	// Points stores telemetry.
+	Points *sqlstore.PointWriter
+	// Logger receives the broker's log.
+	Logger *slog.Logger
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+// maxPointsPerMessage bounds the points of one publish.
+const maxPointsPerMessage = 10000
+
+// Counts are what the broker has done since it started.
+type Counts struct {
+	Connected, Refused, Published, Rejected, Points atomic.Int64
+}
+
+// Broker is the embedded MQTT broker.
+type Broker struct {
+	cfg    Config
+	srv    *mqtt.Server
+	counts Counts
+	// sessions maps a connected client to the device it authenticated as.
+	sessions sync.Map // *mqtt.Client → *session
+}
+
+// session is a connected device.
+type session struct {
+	device *qm.Device
+	token  string
+}
+
+// New returns a broker for cfg; Run starts it.
+func New(cfg Config) *Broker {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	b := &Broker{cfg: cfg}
+	b.srv = mqtt.New(&mqtt.Options{
+		InlineClient:             true,
+		Logger:                   cfg.Logger.With("component", "mqtt"),
+		ClientNetReadBufferSize:  1024,
+		ClientNetWriteBufferSize: 1024,
+	})
+	b.srv.Options.Capabilities.MaximumQos = 1
+	b.srv.AddHook(&hook{b: b}, nil)
+	return b
+}
+
+// Counts returns the broker's counters.
+func (b *Broker) Counts() *Counts { return &b.counts }
+
+// Run listens and serves until ctx is done. ready, if not nil, receives the
+// address listened on.
+func (b *Broker) Run(ctx context.Context, ready chan<- net.Addr) error {
+	ln, err := net.Listen("tcp", b.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (mqtt): %w", b.cfg.Addr, err)
+	}
+	if b.cfg.TLS != nil {
+		ln = tls.NewListener(ln, b.cfg.TLS)
+	}
+	if err := b.srv.AddListener(listeners.NewNet("devices", ln)); err != nil {
+		ln.Close()
+		return fmt.Errorf("mqtt listener: %w", err)
+	}
+	b.cfg.Logger.Info("listening", "listener", "mqtt", "addr", ln.Addr().String())
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	if err := b.srv.Serve(); err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	<-ctx.Done()
+	return b.srv.Close()
+}
+
+// ConfigTopic is where a device finds its settings, retained.
+func ConfigTopic(ident string) string { return "devices/" + ident + "/config" }
+
+// PublishConfig sends a device its settings on its config topic, retained,
+// so it receives them whenever it subscribes.
+func (b *Broker) PublishConfig(ident string, settings map[string]any) error {
+	payload, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	return b.srv.Publish(ConfigTopic(ident), payload, true, 1)
+}
+
+// hook is the broker's policy: who may connect, publish and subscribe,
+// and what a telemetry publish does.
+type hook struct {
+	mqtt.HookBase
+	b *Broker
+}
+
+func (h *hook) ID() string { return "quartermaster" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+}
+
+// OnConnectAuthenticate admits a device whose user name is its identifier
+// and whose password is its current credential, held by an active tenant.
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	ident, token := string(pk.Connect.Username), string(pk.Connect.Password)
+	d, _, _, err := h.b.cfg.Auth.DeviceToken(context.Background(), token)
+	if err != nil || d.Ident != ident {
+		h.b.counts.Refused.Add(1)
+		h.b.cfg.Logger.Info("mqtt: connection refused", "ident", ident, "remote", cl.Net.Remote, "reason", reason(err, "the credential is not this device's"))
+		return false
+	}
+	h.b.sessions.Store(cl, &session{device: d, token: token})
+	h.b.counts.Connected.Add(1)
+	return true
+}
+
+func reason(err error, otherwise string) string {
+	if err != nil {
+		return qm.ErrorMessage(err)
+	}
+	return otherwise
+}
+
+// OnACLCheck lets a device publish to its own telemetry topic and read its
+// own config and commands topics; nothing else, and no wildcards.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	s, ok := h.b.sessions.Load(cl)
+	if !ok {
+		return false
+	}
+	prefix := "devices/" + s.(*session).device.Ident + "/"
+	rest, ok := strings.CutPrefix(topic, prefix)
+	if !ok {
+		return false
+	}
+	if write {
+		return rest == "telemetry"
+	}
+	return rest == "config" || rest == "commands"
+}
+
+// OnPublish stores a telemetry publish before it is acknowledged. A bad
+// payload is refused (MQTT 5: PUBACK 0x99 payload format invalid; 3.1.1,
+// which has no negative acknowledgement: acknowledged and dropped, and
+// counted); a failure to store leaves it unacknowledged, so the device
+// sends it again.
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	v, ok := h.b.sessions.Load(cl)
+	if !ok {
+		return pk, packets.ErrRejectPacket
+	}
+	s := v.(*session)
+	h.b.counts.Published.Add(1)
+	// A credential rotated since the device connected stops working.
+	d, t, p, err := h.b.cfg.Auth.DeviceToken(context.Background(), s.token)
+	if err != nil || d.ID != s.device.ID {
+		h.b.counts.Rejected.Add(1)
+		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.device.Ident, "reason", reason(err, "the device moved"))
+		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+		return pk, packets.ErrRejectPacket
+	}
+	pts, err := ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
+	if err == nil {
+		err = qm.ValidatePoints(pts, h.b.cfg.Now(), qm.DefaultPointLimits)
+	}
+	if err != nil {
+		h.b.counts.Rejected.Add(1)
+		h.b.cfg.Logger.Info("mqtt: telemetry refused", "ident", d.Ident, "reason", qm.ErrorMessage(err))
+		if cl.Properties.ProtocolVersion == 5 {
+			return pk, packets.ErrPayloadFormatInvalid
+		}
+		return pk, packets.CodeSuccessIgnore
+	}
+	ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
+	if _, err := h.b.cfg.Points.Write(ctx, d.ID, pts); err != nil {
+		h.b.cfg.Logger.Error("mqtt: store telemetry", "ident", d.Ident, "err", err)
+		return pk, packets.ErrRejectPacket
+	}
+	h.b.counts.Points.Add(int64(len(pts)))
+	// Telemetry goes to storage, not to other clients.
+	return pk, packets.CodeSuccessIgnore
+}
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	h.b.sessions.Delete(cl)
+}

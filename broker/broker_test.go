@@ -1,0 +1,176 @@
+package broker_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/broker"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// client returns the path of an MQTT command-line client; it skips the
+// test when there is none, and fails it under CI=true (make test installs
+// mosquitto-clients).
+func client(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing and CI=true: install mosquitto-clients (make test does)", name)
+		}
+		t.Skipf("%s is missing; install mosquitto-clients", name)
+	}
+	return p
+}
+
+// world is a running broker on SQLite with one device of tenant A.
+type world struct {
+	b                 *broker.Broker
+	host, port        string
+	fleet             *sqlstore.FleetStore
+	ctxA              context.Context
+	dev, other        *qm.Device
+	token, otherToken string
+}
+
+func newWorld(t *testing.T) *world {
+	ctx := context.Background()
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{fleet: sqlstore.NewFleetStore(db, db.Devices(), time.Now)}
+	var tenants []*qm.Tenant
+	for _, slug := range []string{"mqtt-a", "mqtt-b"} {
+		tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: slug, Name: slug, Tier: qm.TierPool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenants = append(tenants, tn)
+	}
+	w.ctxA = tenancy.WithTenant(ctx, tenants[0])
+	register := func(ident string, tn *qm.Tenant) (*qm.Device, string) {
+		d := &qm.Device{Ident: ident}
+		token, err := db.Devices().RegisterDevice(ctx, d)
+		if err == nil {
+			_, _, err = db.Devices().AssignDevice(ctx, d.ID, tn)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, token
+	}
+	w.dev, w.token = register("truck-1", tenants[0])
+	w.other, w.otherToken = register("truck-2", tenants[1])
+	points := sqlstore.NewPointWriter(db, time.Now, 0)
+	t.Cleanup(points.Close)
+	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: points,
+		Auth: auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})
+	runCtx, stop := context.WithCancel(ctx)
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- w.b.Run(runCtx, ready) }()
+	select {
+	case addr := <-ready:
+		w.host, w.port, _ = net.SplitHostPort(addr.String())
+	case err := <-done:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return w
+}
+
+// pub publishes with mosquitto_pub and returns its combined output and
+// whether it succeeded.
+func (w *world) pub(t *testing.T, version, user, password, topic, message string) (string, bool) {
+	t.Helper()
+	out, err := exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "1",
+		"-u", user, "-P", password, "-t", topic, "-m", message, "-i", "pub-"+strconv.FormatInt(time.Now().UnixNano(), 36)).CombinedOutput()
+	return string(out), err == nil
+}
+
+func point(at time.Time, lat float64) string {
+	return fmt.Sprintf(`{"time":"%s","lat":%v,"lon":13.4,"metrics":{"battery_v":12.4}}`, at.UTC().Format(time.RFC3339), lat)
+}
+
+func TestMQTTWithMosquittoClients(t *testing.T) {
+	w := newWorld(t)
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	topic := "devices/truck-1/telemetry"
+	for i, version := range []string{"mqttv311", "mqttv5"} {
+		if out, ok := w.pub(t, version, "truck-1", w.token, topic, point(at.Add(time.Duration(i)*time.Minute), 52.5+float64(i))); !ok {
+			t.Fatalf("%s publish: %s", version, out)
+		}
+		// QoS 1 was acknowledged: the point is committed already.
+		st, err := w.fleet.Latest(w.ctxA, "truck-1")
+		if err != nil || st.Points != int64(i+1) || st.Position.Lat != 52.5+float64(i) {
+			t.Fatalf("%s: after the PUBACK the point is not stored: %+v, %v", version, st, err)
+		}
+	}
+	batch := "[" + point(at.Add(2*time.Minute), 50) + "," + point(at.Add(3*time.Minute), 51) + "]"
+	if out, ok := w.pub(t, "mqttv311", "truck-1", w.token, topic, batch); !ok {
+		t.Fatalf("batch: %s", out)
+	}
+
+	t.Run("Refused", func(t *testing.T) {
+		for _, c := range []struct{ name, version, user, password, topic, message string }{
+			{"WrongPassword", "mqttv311", "truck-1", "qmd_wrong", topic, point(at.Add(time.Hour), 1)},
+			{"AnotherDevicesCredential", "mqttv311", "truck-1", w.otherToken, topic, point(at.Add(time.Hour), 1)},
+			{"AnotherDevicesTopic", "mqttv311", "truck-1", w.token, "devices/truck-2/telemetry", point(at.Add(time.Hour), 1)},
+			{"AnotherDevicesTopicV5", "mqttv5", "truck-1", w.token, "devices/truck-2/telemetry", point(at.Add(time.Hour), 1)},
+			{"BadPayloadV5", "mqttv5", "truck-1", w.token, topic, `{"time":"` + at.Format(time.RFC3339) + `","lat":91,"lon":1}`},
+		} {
+			out, ok := w.pub(t, c.version, c.user, c.password, c.topic, c.message)
+			if ok && !strings.Contains(out, "failed") {
+				t.Errorf("%s: the publish succeeded: %s", c.name, out)
+			}
+		}
+		// A bad payload over 3.1.1 is acknowledged (3.1.1 has no negative
+		// acknowledgement) but not stored.
+		w.pub(t, "mqttv311", "truck-1", w.token, topic, `not json`)
+		st, _ := w.fleet.Latest(w.ctxA, "truck-1")
+		if st.Points != 4 {
+			t.Fatalf("refused publishes stored points: %d, want 4", st.Points)
+		}
+		if w.b.Counts().Rejected.Load() < 2 || w.b.Counts().Refused.Load() < 2 {
+			t.Errorf("refusals not counted: %+v", w.b.Counts())
+		}
+	})
+
+	t.Run("Config", func(t *testing.T) {
+		if err := w.b.PublishConfig("truck-1", map[string]any{"interval_s": 30}); err != nil {
+			t.Fatal(err)
+		}
+		sub := func(user, password, topic string) (string, error) {
+			out, err := exec.Command(client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
+				"-u", user, "-P", password, "-t", topic, "-C", "1", "-W", "2").CombinedOutput()
+			return strings.TrimSpace(string(out)), err
+		}
+		if out, err := sub("truck-1", w.token, "devices/truck-1/config"); err != nil || out != `{"interval_s":30}` {
+			t.Fatalf("own config: %q, %v", out, err)
+		}
+		for _, topic := range []string{"devices/+/config", "devices/truck-2/config", "#"} {
+			if out, err := sub("truck-1", w.token, topic); err == nil && strings.Contains(out, "interval_s") {
+				t.Errorf("subscribing to %s read another's config: %s", topic, out)
+			}
+		}
+	})
+}
