@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/pgtest"
+)
+
+// durabilityChild, set in a child process's environment, makes
+// TestDurabilityServer run the server with the arguments it holds.
+const durabilityChild = "QM_DURABILITY_SERVE"
+
+// TestDurabilityServer is the server the durability test kills: it runs
+// only in a child process.
+func TestDurabilityServer(t *testing.T) {
+	args := os.Getenv(durabilityChild)
+	if args == "" {
+		t.Skip("runs only as the durability test's child process")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), argv, nil, os.Stdout, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDurability sends points as fast as it can while the server is killed
+// with SIGKILL and started again, ten times; then every point the server
+// acknowledged must be stored, exactly once.
+func TestDurability(t *testing.T) {
+	engines := map[string]func(t *testing.T) []string{
+		"sqlite":   func(t *testing.T) []string { return []string{"--data-dir", t.TempDir()} },
+		"postgres": func(t *testing.T) []string { return []string{"--database-url", pgtest.NewDatabase(t)} },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) { testDurability(t, engines[name](t)) })
+	}
+}
+
+func testDurability(t *testing.T, storage []string) {
+	mustRun(t, append([]string{"tenant", "create", "--slug", "durable", "--name", "Durable"}, storage...)...)
+	const senders = 8
+	tokens := make([]string, senders)
+	for i := range tokens {
+		out := mustRun(t, append([]string{"device", "register", "--ident", fmt.Sprintf("unit-%d", i), "--json"}, storage...)...)
+		var reg struct{ Token string }
+		if err := json.Unmarshal([]byte(out), &reg); err != nil {
+			t.Fatal(err)
+		}
+		tokens[i] = reg.Token
+		mustRun(t, append([]string{"device", "assign", fmt.Sprintf("unit-%d", i), "--tenant", "durable"}, storage...)...)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	argv, _ := json.Marshal(append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestDurabilityServer$", "-test.count=1")
+		cmd.Env = append(os.Environ(), durabilityChild+"="+string(argv))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+
+	// Each sender sends batches of points a millisecond apart, from its own
+	// clock, and remembers the batches the server acknowledged.
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	acked := make([]map[int64]bool, senders)
+	ctx, stopSending := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range senders {
+		acked[i] = map[int64]bool{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := int64(0)
+			for ctx.Err() == nil {
+				var body bytes.Buffer
+				batch := make([]int64, 50)
+				body.WriteByte('[')
+				for j := range batch {
+					batch[j] = next
+					next++
+					if j > 0 {
+						body.WriteByte(',')
+					}
+					fmt.Fprintf(&body, `{"time":"%s","metrics":{"seq":%d}}`, base.Add(time.Duration(batch[j])*time.Millisecond).Format(time.RFC3339Nano), batch[j])
+				}
+				body.WriteByte(']')
+				req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/ingest/v1/points", &body)
+				req.Header.Set("Authorization", "Bearer "+tokens[i])
+				res, err := client.Do(req)
+				if err != nil {
+					time.Sleep(20 * time.Millisecond) // the server is down
+					continue
+				}
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					for _, seq := range batch {
+						acked[i][seq] = true
+					}
+				}
+			}
+		}()
+	}
+	for kill := range 10 {
+		cmd := start()
+		time.Sleep(time.Duration(600+kill*97%400) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+	}
+	stopSending()
+	wg.Wait()
+
+	// Read back what is stored, through the API of a fresh server.
+	cmd := start()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	secret := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "durable", "--role", "viewer", "--name", "check"}, storage...)...))
+	total, totalAcked := 0, 0
+	for i := range senders {
+		stored := map[int64]int{}
+		after := ""
+		for {
+			url := fmt.Sprintf("http://%s/api/v1/t/durable/devices/unit-%d/points?limit=5000&after=%s", addr, i, after)
+			var page qm.PointPage
+			if err := getJSON(client, url, secret, &page); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page.Points {
+				seq, _ := p.Metrics["seq"].Number()
+				stored[int64(seq)]++
+			}
+			if page.Next == "" {
+				break
+			}
+			after = page.Next
+		}
+		for seq := range acked[i] {
+			if stored[seq] != 1 {
+				t.Errorf("unit-%d: acknowledged point %d is stored %d times", i, seq, stored[seq])
+			}
+		}
+		total += len(stored)
+		totalAcked += len(acked[i])
+	}
+	if totalAcked == 0 {
+		t.Fatal("the server acknowledged nothing: the test proved nothing")
+	}
+	t.Logf("10 kills: %d points acknowledged, %d stored (the rest were never acknowledged)", totalAcked, total)
+}
+
+// getJSON GETs url with a bearer token, waiting for the server to come up.
+func getJSON(client *http.Client, url, token string, v any) error {
+	var err error
+	for range 200 {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		var res *http.Response
+		if res, err = client.Do(req); err == nil {
+			defer res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s: %s", url, res.Status)
+			}
+			return json.NewDecoder(res.Body).Decode(v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
