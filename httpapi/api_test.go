@@ -430,6 +430,17 @@ func TestAPI(t *testing.T) {
 		if strings.Count(pts, `"time"`) != 3 || !strings.Contains(pts, `"next"`) {
 			t.Errorf("points: %s", pts)
 		}
+		trips := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+a.device.Ident+"/trips?from="+at.Add(-time.Minute).Format(time.RFC3339), "").Body.String()
+		if strings.Count(trips, `"start"`) != 1 || !strings.Contains(trips, `"max_speed_kmh":30`) {
+			t.Errorf("trips: %s", trips)
+		}
+		agg := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+a.device.Ident+"/aggregates?metric=rpm&bucket=1h&from="+at.Add(-time.Minute).Format(time.RFC3339), "").Body.String()
+		if !strings.Contains(agg, `"count":2`) || !strings.Contains(agg, `"avg":925`) {
+			t.Errorf("aggregates: %s", agg)
+		}
+		if res := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+a.device.Ident+"/aggregates?metric=rpm&bucket=1ms", ""); res.Code != http.StatusBadRequest {
+			t.Errorf("a bucket under a second: got %d, want 400", res.Code)
+		}
 		if res := f.do(t, f.b.viewer, "GET", "/api/v1/t/tenant-b/devices/"+a.device.Ident+"/latest", ""); res.Code != http.StatusNotFound {
 			t.Errorf("B reads A's device: got %d, want 404", res.Code)
 		}

@@ -481,6 +481,8 @@ func init() {
 		}}
 	cases["GET /api/v1/t/{tenant}/devices/{device}/latest"] = routeCase{path: device("/latest"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/devices/{device}/points"] = routeCase{path: device("/points?limit=10"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/devices/{device}/trips"] = routeCase{path: device("/trips"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/devices/{device}/aggregates"] = routeCase{path: device("/aggregates?metric=battery_pct&bucket=1h"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/fleet/summary"] = routeCase{path: tenantPath("/fleet/summary"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/fleet/positions"] = routeCase{path: tenantPath("/fleet/positions"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/settings/fleet"] = routeCase{path: tenantPath("/settings/fleet"), ok: 200}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/ingest"
@@ -146,4 +147,64 @@ func (s *Server) setFleetSettings(w http.ResponseWriter, r *http.Request) error 
 	}
 	got, err := s.fleet.SetSettings(r.Context(), fs)
 	return reply(w, http.StatusOK, got, err)
+}
+
+// timeRange reads ?from=&to= (RFC 3339); the default is the last day.
+func (s *Server) timeRange(r *http.Request) (time.Time, time.Time, error) {
+	from, err := timeParam(r, "from")
+	if err != nil {
+		return from, from, err
+	}
+	to, err := timeParam(r, "to")
+	if err != nil {
+		return from, to, err
+	}
+	if to.IsZero() {
+		to = s.cfg.Now()
+	}
+	if from.IsZero() {
+		from = to.Add(-24 * time.Hour)
+	}
+	if !from.Before(to) {
+		return from, to, qm.Errorf(qm.EBadRequest, "from must be before to")
+	}
+	return from, to, nil
+}
+
+// deviceTrips answers a device's trips: ?from=&to=.
+func (s *Server) deviceTrips(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := s.timeRange(r)
+	if err != nil {
+		return err
+	}
+	trips, err := s.fleet.Trips(r.Context(), r.PathValue("device"), from, to)
+	return reply(w, http.StatusOK, tripList{trips}, err)
+}
+
+// maxBuckets bounds the buckets of one aggregate query.
+const maxBuckets = 10000
+
+// deviceAggregates answers a metric downsampled for a chart:
+// ?metric=battery_v&bucket=5m&from=&to=.
+func (s *Server) deviceAggregates(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := s.timeRange(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	metric := q.Get("metric")
+	if metric == "" {
+		return qm.Errorf(qm.EBadRequest, "name the metric: ?metric=battery_v")
+	}
+	width := time.Hour
+	if b := q.Get("bucket"); b != "" {
+		if width, err = time.ParseDuration(b); err != nil || width < time.Second {
+			return qm.Errorf(qm.EBadRequest, "bucket must be a duration of a second or more, such as 5m or 1h; got %q", b)
+		}
+	}
+	if to.Sub(from)/width > maxBuckets {
+		return qm.Errorf(qm.EBadRequest, "that is more than %d buckets: widen the bucket or shorten the range", maxBuckets)
+	}
+	buckets, err := s.fleet.Aggregate(r.Context(), r.PathValue("device"), metric, from, to, width)
+	return reply(w, http.StatusOK, bucketList{Metric: metric, Bucket: width.String(), Buckets: buckets}, err)
 }

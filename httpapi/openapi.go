@@ -94,16 +94,18 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
-	"GET /api/v1/t/{tenant}/locations":               {"parent_id", "after", "limit"},
-	"GET /api/v1/t/{tenant}/audit":                   {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":                  {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
-	"GET /api/v1/t/{tenant}/licenses":                {"expiring_before"},
-	"GET /api/v1/t/{tenant}/assets/labels":           {"ids"},
-	"POST /api/v1/t/{tenant}/assets/import":          {"dry_run", "skip_bad_rows", "company_as_department"},
-	"POST /api/v1/t/{tenant}/imports":                {"dry_run", "skip_bad_rows", "company_as_department"},
-	"GET /api/v1/operator/devices":                   {"tenant", "unassigned", "after", "limit"},
-	"GET /api/v1/t/{tenant}/devices/{device}/points": {"from", "to", "after", "limit"},
-	"GET /api/v1/t/{tenant}/assets/export":           {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
+	"GET /api/v1/t/{tenant}/locations":                   {"parent_id", "after", "limit"},
+	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
+	"GET /api/v1/t/{tenant}/assets":                      {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/licenses":                    {"expiring_before"},
+	"GET /api/v1/t/{tenant}/assets/labels":               {"ids"},
+	"POST /api/v1/t/{tenant}/assets/import":              {"dry_run", "skip_bad_rows", "company_as_department"},
+	"POST /api/v1/t/{tenant}/imports":                    {"dry_run", "skip_bad_rows", "company_as_department"},
+	"GET /api/v1/operator/devices":                       {"tenant", "unassigned", "after", "limit"},
+	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to", "after", "limit"},
+	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
+	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": {"metric", "bucket", "from", "to"},
+	"GET /api/v1/t/{tenant}/assets/export":               {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
 }
 
 // operationID names an operation after its method and path, which are

@@ -75,6 +75,8 @@ var baseRoutes = []Route{
 	{"PATCH", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesWrite, (*Server).updateFleetDevice, qm.FleetDeviceUpdate{}, qm.FleetDevice{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices/{device}/latest", Tenant, qm.PermDevicesRead, (*Server).deviceLatest, nil, qm.DeviceState{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices/{device}/points", Tenant, qm.PermDevicesRead, (*Server).devicePoints, nil, qm.PointPage{}, 200},
+	{"GET", "/api/v1/t/{tenant}/devices/{device}/trips", Tenant, qm.PermDevicesRead, (*Server).deviceTrips, nil, tripList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/devices/{device}/aggregates", Tenant, qm.PermDevicesRead, (*Server).deviceAggregates, nil, bucketList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/fleet/summary", Tenant, qm.PermDevicesRead, (*Server).fleetSummary, nil, qm.FleetSummary{}, 200},
 	{"GET", "/api/v1/t/{tenant}/fleet/positions", Tenant, qm.PermDevicesRead, (*Server).fleetPositions, nil, fleetPositionList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/settings/fleet", Tenant, qm.PermDevicesRead, (*Server).getFleetSettings, nil, qm.FleetSettings{}, 200},

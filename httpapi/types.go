@@ -354,3 +354,13 @@ type ingestPoint struct {
 	AccuracyM *float64             `json:"accuracy_m,omitempty"`
 	Metrics   map[string]qm.Metric `json:"metrics,omitempty"`
 }
+
+type tripList struct {
+	Trips []qm.Trip `json:"trips"`
+}
+
+type bucketList struct {
+	Metric  string      `json:"metric"`
+	Bucket  string      `json:"bucket"`
+	Buckets []qm.Bucket `json:"buckets"`
+}

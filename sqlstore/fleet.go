@@ -395,3 +395,56 @@ func (s *FleetStore) Summary(ctx context.Context) (*qm.FleetSummary, error) {
 	}
 	return sum, nil
 }
+
+// maxScanned bounds the points one trip or aggregate query reads.
+const maxScanned = 1000000
+
+// eachPoint calls fn with each of a device's points in [from, to), oldest
+// first. ENotFound; EInvalid when the range holds more than maxScanned
+// points.
+func (s *FleetStore) eachPoint(ctx context.Context, idOrIdent string, from, to time.Time, fn func(qm.Point)) error {
+	fd, err := s.Device(ctx, idOrIdent)
+	if err != nil {
+		return err
+	}
+	return s.router.View(ctx, func(c Conn) error {
+		rows, err := c.Query(ctx, `SELECT t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics FROM points
+			WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4 ORDER BY t_us LIMIT $5`,
+			c.TenantID(), fd.ID, micros(from), micros(to), maxScanned+1)
+		if err != nil {
+			return fmt.Errorf("read points: %w", err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			if n++; n > maxScanned {
+				return qm.Errorf(qm.EInvalid, "the range holds more than %d points: ask for a shorter one", maxScanned)
+			}
+			p, err := scanPoint(rows)
+			if err != nil {
+				return fmt.Errorf("read points: %w", err)
+			}
+			fn(p)
+		}
+		return rows.Err()
+	})
+}
+
+// Trips derives a device's trips in [from, to). ENotFound.
+func (s *FleetStore) Trips(ctx context.Context, idOrIdent string, from, to time.Time) ([]qm.Trip, error) {
+	var f qm.TripFinder
+	if err := s.eachPoint(ctx, idOrIdent, from, to, f.Add); err != nil {
+		return nil, err
+	}
+	return f.Trips(), nil
+}
+
+// Aggregate downsamples one metric of a device in [from, to) into buckets
+// of width. ENotFound.
+func (s *FleetStore) Aggregate(ctx context.Context, idOrIdent, metric string, from, to time.Time, width time.Duration) ([]qm.Bucket, error) {
+	d := qm.Downsampler{Metric: metric, From: from, Width: width}
+	if err := s.eachPoint(ctx, idOrIdent, from, to, d.Add); err != nil {
+		return nil, err
+	}
+	return d.Buckets(), nil
+}

@@ -98,6 +98,14 @@ func TestFleet(t *testing.T, h Harness) {
 		}
 		_, err := fleet.Points(ctxA, da.ID, qm.PointFilter{After: "garbage"})
 		wantCode(t, err, qm.EBadRequest)
+		trips, err := fleet.Trips(ctxA, da.Ident, start, now)
+		if err != nil || len(trips) != 1 || trips[0].Points != 40 || trips[0].MaxSpeedKMH != 50 {
+			t.Fatalf("trips: %+v, %v", trips, err)
+		}
+		buckets, err := fleet.Aggregate(ctxA, da.Ident, "battery_pct", start, now, 10*time.Minute)
+		if err != nil || len(buckets) != 4 || buckets[0].Count != 10 || buckets[0].Max != 90 || buckets[0].Min != 81 {
+			t.Fatalf("aggregate: %+v, %v", buckets, err)
+		}
 	})
 	t.Run("Devices", func(t *testing.T) {
 		loc := &qm.Department{Name: "Logistics"}
@@ -134,6 +142,10 @@ func TestFleet(t *testing.T, h Harness) {
 			_, err = fleet.Points(ctxB, id, qm.PointFilter{})
 			wantCode(t, err, qm.ENotFound)
 			_, err = fleet.UpdateDevice(ctxB, id, qm.FleetDeviceUpdate{Name: ptr("hijacked")})
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.Trips(ctxB, id, start, now)
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.Aggregate(ctxB, id, "battery_pct", start, now, time.Hour)
 			wantCode(t, err, qm.ENotFound)
 		}
 		fds, err := fleet.Devices(ctxB)
