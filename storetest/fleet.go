@@ -190,3 +190,58 @@ func TestFleet(t *testing.T, h Harness) {
 		}
 	})
 }
+
+// TestRetention checks that old points go, per each tenant's retention, and
+// that one node at a time holds a job's lease.
+func TestRetention(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	ta, ctxA := MustTenant(t, e, h.Tier, "keep-a")
+	tb, ctxB := MustTenant(t, e, h.Tier, "keep-b")
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clockNow := func() time.Time { return now }
+	w := sqlstore.NewPointWriter(e, clockNow, 0)
+	defer w.Close()
+	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	da, db := mustAssignedDevice(t, e, ta, "keep-a-1"), mustAssignedDevice(t, e, tb, "keep-b-1")
+	for _, c := range []struct {
+		ctx context.Context
+		id  string
+	}{{ctxA, da.ID}, {ctxB, db.ID}} {
+		// One point a day for 40 days.
+		pts := make([]qm.Point, 40)
+		for i := range pts {
+			pts[i] = qm.Point{Time: now.AddDate(0, 0, -i).Add(-time.Minute), Metrics: map[string]qm.Metric{"n": qm.NumberMetric(float64(i))}}
+		}
+		if _, err := w.Write(c.ctx, c.id, pts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fleet.SetSettings(ctxA, qm.FleetSettings{RetentionDays: 7, OfflineMinutes: 10, LowBatteryPct: 20}); err != nil {
+		t.Fatal(err)
+	}
+	r := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: "node-1", Now: clockNow}
+	n, err := r.RunOnce(context.Background())
+	if err != nil || n != 40-7 {
+		t.Fatalf("deleted %d, %v; want %d (B keeps 90 days)", n, err, 40-7)
+	}
+	for _, c := range []struct {
+		ctx  context.Context
+		id   string
+		want int
+	}{{ctxA, da.ID, 7}, {ctxB, db.ID, 40}} {
+		page, err := fleet.Points(c.ctx, c.id, qm.PointFilter{Limit: 100})
+		if err != nil || len(page.Points) != c.want {
+			t.Fatalf("kept %d points, %v; want %d", len(page.Points), err, c.want)
+		}
+	}
+	t.Run("Lease", func(t *testing.T) {
+		for _, c := range []struct {
+			holder string
+			want   bool
+		}{{"node-1", true}, {"node-2", false}, {"node-1", true}} {
+			if ok, err := e.Tenants().TakeLease(context.Background(), "test-job", c.holder, time.Hour); err != nil || ok != c.want {
+				t.Fatalf("%s takes the lease: %v, %v; want %v", c.holder, ok, err, c.want)
+			}
+		}
+	})
+}

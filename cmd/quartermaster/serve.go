@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/quartermaster/qm/auth"
@@ -49,6 +50,11 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	defer points.Close()
+	host, _ := os.Hostname()
+	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()), Logger: log, Now: time.Now}
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go retention.Run(jobs, time.Hour)
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points,
