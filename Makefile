@@ -18,7 +18,7 @@ build:
 
 run: build
 	./$(BIN) demo --data-dir ./data
-	exec ./$(BIN) serve --data-dir ./data --mqtt-addr $(MQTT_ADDR)
+	exec ./$(BIN) serve --data-dir ./data --mqtt-addr $(MQTT_ADDR) --simulate acme:3
 
 vet:
 	$(GO) vet ./...

@@ -32,6 +32,8 @@ Usage:
   quartermaster device assign IDENT --tenant SLUG give a device to a tenant (or move it)
   quartermaster device list [--tenant SLUG] [--json]
                                                   and: device register --csv, unassign, rotate, show
+  quartermaster simulate --tenant SLUG [--devices 5] [--protocol http|mqtt|osmand] [--rate 1]
+                                                  drive simulated vehicles through the device protocols
   quartermaster operator create --email EMAIL     create an operator (password from the terminal)
   quartermaster token create --tenant SLUG --role ROLE --name NAME [--expires 90d]
   quartermaster demo                              create the demo tenants (idempotent)
@@ -91,6 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"assets":   cmdAssets,
 		"token":    cmdToken,
 		"device":   cmdDevice,
+		"simulate": cmdSimulate,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -316,3 +316,40 @@ func TestDeviceCommands(t *testing.T) {
 		t.Fatalf("unknown device: got %v, want not found", err)
 	}
 }
+
+func TestSimulate(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	mustRun(t, append([]string{"tenant", "create", "--slug", "fleet", "--name", "Fleet"}, flags...)...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		var out bytes.Buffer
+		done <- run(ctx, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, flags...), nil, &out, &out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var out string
+	for range 100 { // until the server listens
+		if out, _, err = runCLI(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "3", "--rate", "10", "--duration", "1s", "--server", "http://" + addr}, flags...)...); err == nil && !strings.Contains(out, " 0 points") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || !strings.Contains(out, "0 failed") {
+		t.Fatalf("simulate: %v: %s", err, out)
+	}
+	out = mustRun(t, append([]string{"device", "list", "--tenant", "fleet"}, flags...)...)
+	if strings.Count(out, "sim-fleet-") != 3 {
+		t.Fatalf("simulated vehicles: %s", out)
+	}
+}

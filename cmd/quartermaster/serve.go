@@ -5,12 +5,17 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
@@ -21,6 +26,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", "127.0.0.1:1883"), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
 	mqttCert := fs.String("mqtt-tls-cert", envOr("QM_MQTT_TLS_CERT", ""), "certificate file (PEM) to make the MQTT listener speak TLS (QM_MQTT_TLS_CERT)")
 	mqttKey := fs.String("mqtt-tls-key", envOr("QM_MQTT_TLS_KEY", ""), "its private key file (PEM) (QM_MQTT_TLS_KEY)")
+	sim := fs.String("simulate", envOr("QM_SIMULATE", ""), "TENANT:N keeps N simulated vehicles of a tenant reporting over HTTP, for demos (QM_SIMULATE)")
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
 	if err := parseNone(fs, args); err != nil {
 		return err
@@ -59,21 +65,47 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points,
 	}
-	if *mqttAddr == "" {
-		return httpapi.New(cfg).Run(ctx, nil)
-	}
-	b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Points: points, Logger: log})
-	cfg.DeviceSettings = b.PublishConfig
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 2)
-	go func() { errc <- httpapi.New(cfg).Run(ctx, nil) }()
-	go func() { errc <- b.Run(ctx, nil) }()
-	// The first to end (with an error, or because ctx is done) ends both.
+	runs := []func(ready chan<- net.Addr) error{}
+	if *mqttAddr != "" {
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Points: points, Logger: log})
+		cfg.DeviceSettings = b.PublishConfig
+		runs = append(runs, func(chan<- net.Addr) error { return b.Run(ctx, nil) })
+	}
+	ready := make(chan net.Addr, 1)
+	runs = append(runs, func(ready chan<- net.Addr) error { return httpapi.New(cfg).Run(ctx, ready) })
+	if *sim != "" {
+		slug, count, _ := strings.Cut(*sim, ":")
+		n, err := strconv.Atoi(count)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--simulate wants TENANT:N, such as acme:3; got %q", *sim)
+		}
+		// Its own names, so `quartermaster simulate` (sim-…) beside it does
+		// not take these vehicles' credentials.
+		vehicles, err := simVehicles(ctx, e, "demo", slug, n)
+		if err != nil {
+			return fmt.Errorf("--simulate: %w", err)
+		}
+		runs = append(runs, func(chan<- net.Addr) error {
+			addr := <-ready
+			log.Info("simulating vehicles", "tenant", slug, "vehicles", n)
+			simulate.Run(ctx, vehicles, &simulate.HTTP{BaseURL: "http://" + addr.String(), Client: &http.Client{Timeout: 10 * time.Second}},
+				5*time.Second, func(err error) { log.Warn("simulated vehicle", "err", err) })
+			return nil
+		})
+	}
+	errc := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errc <- run(ready) }()
+	}
+	// The first to end (with an error, or because ctx is done) ends all.
 	first := <-errc
 	stop()
-	if err := <-errc; first == nil {
-		first = err
+	for range len(runs) - 1 {
+		if err := <-errc; first == nil {
+			first = err
+		}
 	}
 	return first
 }
