@@ -4,6 +4,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,10 +29,11 @@ type Result struct {
 	BaselineMedian time.Duration `json:"baseline_median_ns,omitempty"`
 	BaselineP99    time.Duration `json:"baseline_p99_ns,omitempty"`
 	Ratio          float64       `json:"ratio,omitempty"`
-	// Rate and BaselineRate are requests per second, for load figures,
-	// whose Ratio is of the rates.
+	// Rate and BaselineRate are per second, in Unit (requests when
+	// empty), for load figures, whose Ratio is of the rates.
 	Rate         float64 `json:"rate,omitempty"`
 	BaselineRate float64 `json:"baseline_rate,omitempty"`
+	Unit         string  `json:"unit,omitempty"`
 	Target       string  `json:"target,omitempty"`
 }
 
@@ -89,8 +91,11 @@ func WriteTable(w io.Writer, rs []Result) error {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
 		if r.Rate > 0 {
-			total = fmt.Sprintf("%.0f req/s", r.Rate)
-			base = fmt.Sprintf("%.0f req/s (%s)", r.BaselineRate, r.Baseline)
+			unit := cmp.Or(r.Unit, "req/s")
+			total = fmt.Sprintf("%.0f %s", r.Rate, unit)
+			if r.Baseline != "" {
+				base = fmt.Sprintf("%.0f %s (%s)", r.BaselineRate, unit, r.Baseline)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.N, median, p99, total, base, ratio, r.Target)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,15 @@ type Options struct {
 	// Clients concurrent connections.
 	HTTP    time.Duration
 	Clients int
+	// Ingest is how long each side of the telemetry ingest figure runs (0
+	// skips it), with IngestSenders senders of IngestBatch points a request.
+	Ingest                     time.Duration
+	IngestSenders, IngestBatch int
+	// MQTT is how long the MQTT publish figure runs (0 skips it), with
+	// MQTTDevices connected devices; IdleDevices is how many idle devices
+	// the memory figure connects (0 skips it).
+	MQTT                     time.Duration
+	MQTTDevices, IdleDevices int
 	// Logins is how many sign-ins to time (0 skips them).
 	Logins int
 	// Assets is how many assets the big tenant of the list figure holds,
@@ -72,11 +82,27 @@ type target struct {
 	newStorage func(ctx context.Context) (string, error)
 	open       func(ctx context.Context, storage string, migs []sqlstore.Migration) (engine, error)
 	direct     func(ctx context.Context, storage string, t *qm.Tenant) (pointRead, func(), error)
-	migs       []sqlstore.Migration
+	// raw inserts points into a pool tenant's table straight through the
+	// driver.
+	raw  func(ctx context.Context, storage string, t *qm.Tenant) (rawInsert, func(), error)
+	migs []sqlstore.Migration
 	// migrateTier is the tier whose per-tenant places the migration figure
 	// migrates.
 	migrateTier qm.Tier
 	cleanup     func()
+}
+
+// rawPointInsert is the insert a program without Quartermaster would send
+// for each point.
+func rawPointInsert(table string) string {
+	return `INSERT INTO ` + table + ` (tenant_id, device_id, t_us, lat, lon, speed_kmh, heading, metrics, received_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`
+}
+
+func rawPointArgs(tenantID, deviceID string, p qm.Point) []any {
+	metrics, _ := json.Marshal(p.Metrics)
+	return []any{tenantID, deviceID, p.Time.UnixMicro(), p.Position.Lat, p.Position.Lon, *p.Position.SpeedKMH, *p.Position.Heading,
+		string(metrics), time.Now().UnixMicro()}
 }
 
 // pointRead reads one location by id and scans it as the kernel does.
@@ -147,6 +173,33 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			if err != nil {
 				e.Close()
 				return nil, err
+			}
+			results = append(results, r)
+		}
+		if o.Ingest > 0 {
+			fmt.Fprintf(o.Progress, "%s: telemetry ingest for %v, twice\n", t.name, o.Ingest)
+			r, err := ingest(ctx, e, t, storage, o.IngestSenders, o.IngestBatch, o.Ingest)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: ingest: %w", t.name, err)
+			}
+			results = append(results, r)
+		}
+		if o.MQTT > 0 {
+			fmt.Fprintf(o.Progress, "%s: MQTT publishes from %d devices for %v\n", t.name, o.MQTTDevices, o.MQTT)
+			r, err := mqttPublish(ctx, e, t.name, o.MQTTDevices, o.MQTT)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: mqtt: %w", t.name, err)
+			}
+			results = append(results, r)
+		}
+		if o.IdleDevices > 0 {
+			fmt.Fprintf(o.Progress, "%s: %d idle MQTT devices\n", t.name, o.IdleDevices)
+			r, err := mqttIdleMemory(ctx, e, t.name, o.IdleDevices)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: mqtt idle: %w", t.name, err)
 			}
 			results = append(results, r)
 		}
@@ -336,6 +389,32 @@ func sqliteTarget() (*target, error) {
 				return scanPoint(st.QueryRowContext(ctx, tenantID, id))
 			}, func() { st.Close(); db.Close() }, nil
 		},
+		raw: func(ctx context.Context, storage string, tn *qm.Tenant) (rawInsert, func(), error) {
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(storage, tn.Placement.Location)+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+			if err != nil {
+				return nil, nil, err
+			}
+			db.SetMaxOpenConns(1) // SQLite has one writer
+			st, err := db.PrepareContext(ctx, rawPointInsert("points"))
+			if err != nil {
+				db.Close()
+				return nil, nil, err
+			}
+			return func(ctx context.Context, deviceID string, pts []qm.Point) error {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				txst := tx.StmtContext(ctx, st)
+				for _, p := range pts {
+					if _, err := txst.ExecContext(ctx, rawPointArgs(tn.ID, deviceID, p)...); err != nil {
+						return err
+					}
+				}
+				return tx.Commit()
+			}, func() { st.Close(); db.Close() }, nil
+		},
 		cleanup: func() { os.RemoveAll(dir) },
 	}, nil
 }
@@ -384,6 +463,22 @@ func postgresTarget(ctx context.Context, adminURL string) (*target, error) {
 			q := fmt.Sprintf(pointQuery, pgx.Identifier{schema, "locations"}.Sanitize())
 			return func(ctx context.Context, tenantID, id string) error {
 				return scanPoint(pool.QueryRow(ctx, q, tenantID, id))
+			}, pool.Close, nil
+		},
+		raw: func(ctx context.Context, storage string, tn *qm.Tenant) (rawInsert, func(), error) {
+			pool, err := pgxpool.New(ctx, withDB(storage))
+			if err != nil {
+				return nil, nil, err
+			}
+			q := rawPointInsert(pgx.Identifier{tn.Placement.Location, "points"}.Sanitize())
+			return func(ctx context.Context, deviceID string, pts []qm.Point) error {
+				return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					var b pgx.Batch
+					for _, p := range pts {
+						b.Queue(q, rawPointArgs(tn.ID, deviceID, p)...)
+					}
+					return tx.SendBatch(ctx, &b).Close()
+				})
 			}, pool.Close, nil
 		},
 		cleanup: func() {

@@ -84,7 +84,15 @@ func New(cfg Config) *Broker {
 		ClientNetReadBufferSize:  1024,
 		ClientNetWriteBufferSize: 1024,
 	})
-	b.srv.Options.Capabilities.MaximumQos = 1
+	// Devices mostly send: a small queue towards each (its config and
+	// commands) keeps an idle connection cheap; mochi's default queue of
+	// 8,192 messages costs 64 KiB per client.
+	caps := b.srv.Options.Capabilities
+	caps.MaximumQos = 1
+	caps.MaximumClientWritesPending = 64
+	caps.ReceiveMaximum = 64
+	caps.MaximumInflight = 64
+	caps.TopicAliasMaximum = 16
 	b.srv.AddHook(&hook{b: b}, nil)
 	return b
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -28,7 +30,7 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // caller's transaction. A point a device already sent (same device, same
 // time) is ignored. It returns how many points were new, and keeps each
 // device's latest state.
-func writePoints(ctx context.Context, c Conn, batches []DevicePoints, received time.Time) (int, error) {
+func writePoints(ctx context.Context, c Conn, cache *stateCache, batches []DevicePoints, received time.Time) (int, error) {
 	stored := 0
 	rec := micros(received)
 	for _, b := range batches {
@@ -53,7 +55,7 @@ func writePoints(ctx context.Context, c Conn, batches []DevicePoints, received t
 			n += int(added)
 		}
 		if n > 0 {
-			if err := updateState(ctx, c, b, n, rec); err != nil {
+			if err := updateState(ctx, c, cache, b, n, rec); err != nil {
 				return 0, err
 			}
 		}
@@ -91,60 +93,129 @@ type stateMetric struct {
 	T int64     `json:"t"`
 }
 
-// updateState folds a device's new points into its latest state: the newest
-// point's time, the newest position, each metric's newest value.
-func updateState(ctx context.Context, c Conn, b DevicePoints, added int, received int64) error {
-	var t int64
+// deviceState is what updateState needs of a device's stored state.
+type deviceState struct {
+	t, posT int64 // posT is 0 without a position
+	metrics map[string]stateMetric
+	points  int64 // the row's count: a version, for the optimistic update
+}
+
+// stateCache keeps the state each device had after the writer's last
+// commit, so the next write need not read it first. Another writer (a node,
+// or a rolled-back transaction) may have moved the row on since; the
+// update then finds the row at another version, and reads it.
+type stateCache struct {
+	mu      sync.Mutex
+	devices map[string]deviceState // tenant id + "/" + device id
+}
+
+func (sc *stateCache) get(key string) (deviceState, bool) {
+	if sc == nil {
+		return deviceState{}, false
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	st, ok := sc.devices[key]
+	return st, ok
+}
+
+func (sc *stateCache) put(key string, st deviceState) {
+	if sc == nil {
+		return
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.devices == nil || len(sc.devices) > 1000000 {
+		sc.devices = map[string]deviceState{}
+	}
+	sc.devices[key] = st
+}
+
+// readState reads a device's state; ok is false when it has none.
+func readState(ctx context.Context, c Conn, deviceID string) (st deviceState, ok bool, err error) {
 	var posT sql.NullInt64
 	var metricsJSON string
-	err := c.QueryRow(ctx, `SELECT t_us, pos_t_us, metrics FROM device_state WHERE tenant_id = $1 AND device_id = $2`,
-		c.TenantID(), b.DeviceID).Scan(&t, &posT, &metricsJSON)
-	exists := err == nil
-	if err != nil && !errors.Is(err, ErrNoRows) {
-		return fmt.Errorf("read device state: %w", err)
+	err = c.QueryRow(ctx, `SELECT t_us, pos_t_us, metrics, points FROM device_state WHERE tenant_id = $1 AND device_id = $2`,
+		c.TenantID(), deviceID).Scan(&st.t, &posT, &metricsJSON, &st.points)
+	if errors.Is(err, ErrNoRows) {
+		return deviceState{metrics: map[string]stateMetric{}}, false, nil
 	}
-	metrics := map[string]stateMetric{}
-	if exists {
-		if err := json.Unmarshal([]byte(metricsJSON), &metrics); err != nil {
-			return fmt.Errorf("read device state: %w", err)
-		}
+	if err != nil {
+		return st, false, fmt.Errorf("read device state: %w", err)
 	}
-	var pos *qm.Position
-	for i := range b.Points {
-		p := &b.Points[i]
-		pt := micros(p.Time)
-		t = max(t, pt)
-		if p.Position != nil && (!posT.Valid || pt >= posT.Int64) {
-			pos, posT = p.Position, sql.NullInt64{Int64: pt, Valid: true}
-		}
-		for name, v := range p.Metrics {
-			if old, ok := metrics[name]; !ok || pt >= old.T {
-				metrics[name] = stateMetric{V: v, T: pt}
+	st.posT = posT.Int64
+	if err := json.Unmarshal([]byte(metricsJSON), &st.metrics); err != nil {
+		return st, false, fmt.Errorf("read device state: %w", err)
+	}
+	return st, true, nil
+}
+
+// updateState folds a device's new points into its latest state: the newest
+// point's time, the newest position, each metric's newest value, in one
+// statement when the cache knows the state.
+func updateState(ctx context.Context, c Conn, cache *stateCache, b DevicePoints, added int, received int64) error {
+	key := c.TenantID() + "/" + b.DeviceID
+	st, ok := cache.get(key)
+	for attempt := 0; ; attempt++ {
+		exists := ok
+		if !ok {
+			var err error
+			if st, exists, err = readState(ctx, c, b.DeviceID); err != nil {
+				return err
 			}
 		}
-	}
-	enc, err := json.Marshal(metrics)
-	if err != nil {
-		return fmt.Errorf("write device state: %w", err)
-	}
-	if !exists {
-		_, err = c.Exec(ctx, `INSERT INTO device_state (tenant_id, device_id, last_seen_us, t_us, metrics, points) VALUES ($1, $2, $3, $4, $5, 0)`,
-			c.TenantID(), b.DeviceID, received, t, string(enc))
+		next := deviceState{t: st.t, posT: st.posT, metrics: maps.Clone(st.metrics), points: st.points + int64(added)}
+		var pos *qm.Position
+		for i := range b.Points {
+			p := &b.Points[i]
+			pt := micros(p.Time)
+			next.t = max(next.t, pt)
+			if p.Position != nil && (next.posT == 0 || pt >= next.posT) {
+				pos, next.posT = p.Position, pt
+			}
+			for name, v := range p.Metrics {
+				if old, ok := next.metrics[name]; !ok || pt >= old.T {
+					next.metrics[name] = stateMetric{V: v, T: pt}
+				}
+			}
+		}
+		enc, err := json.Marshal(next.metrics)
 		if err != nil {
 			return fmt.Errorf("write device state: %w", err)
 		}
+		var n int64
+		if exists {
+			args := []any{c.TenantID(), b.DeviceID, received, next.t, string(enc), next.points, st.points}
+			set := ""
+			if pos != nil {
+				set = `, pos_t_us = $8, lat = $9, lon = $10, altitude_m = $11, speed_kmh = $12, heading = $13, accuracy_m = $14`
+				args = append(args, next.posT, pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH), floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM))
+			}
+			n, err = c.Exec(ctx, `UPDATE device_state SET last_seen_us = $3, t_us = $4, metrics = $5, points = $6`+set+`
+				WHERE tenant_id = $1 AND device_id = $2 AND points = $7`, args...)
+		} else {
+			var posT, lat, lon, alt, speed, heading, accuracy any
+			if pos != nil {
+				posT, lat, lon, alt, speed, heading, accuracy = next.posT, pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
+					floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)
+			}
+			n, err = c.Exec(ctx, `INSERT INTO device_state (tenant_id, device_id, last_seen_us, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh,
+				heading, accuracy_m, metrics, points) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				ON CONFLICT (tenant_id, device_id) DO NOTHING`,
+				c.TenantID(), b.DeviceID, received, next.t, posT, lat, lon, alt, speed, heading, accuracy, string(enc), next.points)
+		}
+		if err != nil {
+			return fmt.Errorf("write device state: %w", err)
+		}
+		if n == 1 {
+			cache.put(key, next)
+			return nil
+		}
+		if attempt > 0 {
+			return fmt.Errorf("write device state of %s: the row changed twice under this write", b.DeviceID)
+		}
+		ok = false // the cache was behind: read the row, and try again
 	}
-	_, err = c.Exec(ctx, `UPDATE device_state SET last_seen_us = $3, t_us = $4, metrics = $5, points = points + $6 WHERE tenant_id = $1 AND device_id = $2`,
-		c.TenantID(), b.DeviceID, received, t, string(enc), added)
-	if err == nil && pos != nil {
-		_, err = c.Exec(ctx, `UPDATE device_state SET pos_t_us = $3, lat = $4, lon = $5, altitude_m = $6, speed_kmh = $7, heading = $8, accuracy_m = $9
-			WHERE tenant_id = $1 AND device_id = $2`, c.TenantID(), b.DeviceID, posT.Int64, pos.Lat, pos.Lon,
-			floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH), floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM))
-	}
-	if err != nil {
-		return fmt.Errorf("write device state: %w", err)
-	}
-	return nil
 }
 
 const stateColumns = `device_id, last_seen_us, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics, points`

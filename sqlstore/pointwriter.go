@@ -27,6 +27,7 @@ type PointWriter struct {
 	// split, so one may exceed it).
 	maxPoints int
 
+	states  stateCache
 	mu      sync.Mutex
 	queues  map[string]*pointQueue
 	stopped bool
@@ -210,7 +211,7 @@ func (w *PointWriter) transact(scopes []context.Context, byTenant map[context.Co
 	// gives up, whose points may then be stored without an answer.
 	return w.router.UpdateEach(context.Background(), scopes, func(scope context.Context, c Conn) error {
 		for _, req := range byTenant[scope] {
-			n, err := writePoints(context.WithoutCancel(scope), c, []DevicePoints{req.batch}, received)
+			n, err := writePoints(context.WithoutCancel(scope), c, &w.states, []DevicePoints{req.batch}, received)
 			if err != nil {
 				return fmt.Errorf("device %s: %w", req.batch.DeviceID, err)
 			}

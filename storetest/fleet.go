@@ -156,6 +156,27 @@ func TestFleet(t *testing.T, h Harness) {
 			t.Fatalf("B's settings changed with A's: %+v", s)
 		}
 	})
+	t.Run("TwoNodes", func(t *testing.T) {
+		// Two writers (two nodes) take turns on one device: each one's
+		// remembered state goes stale, and neither may lose the other's.
+		other := sqlstore.NewPointWriter(e, clockNow, 0)
+		defer other.Close()
+		dev := mustAssignedDevice(t, e, ta, "fleet-a-2")
+		for i := range 6 {
+			wr := w
+			if i%2 == 1 {
+				wr = other
+			}
+			p := qm.Point{Time: start.Add(time.Duration(i) * time.Second), Metrics: map[string]qm.Metric{fmt.Sprintf("m%d", i): qm.NumberMetric(float64(i))}}
+			if _, err := wr.Write(ctxA, dev.ID, []qm.Point{p}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := fleet.Latest(ctxA, dev.ID)
+		if err != nil || st.Points != 6 || len(st.Metrics) != 6 {
+			t.Fatalf("after two writers: %+v, %v; want 6 points and 6 metrics", st, err)
+		}
+	})
 	t.Run("GroupCommit", func(t *testing.T) {
 		// Many writers of two tenants at once: every point stored once, in
 		// its own tenant.

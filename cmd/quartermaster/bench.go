@@ -18,6 +18,12 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	reads := fs.Int("reads", 5000, "point reads per engine and tier")
 	tenants := fs.Int("tenants", 1000, "SQLite silos and PostgreSQL bridge schemas to migrate (0 skips)")
 	httpFor := fs.Duration("http", 5*time.Second, "how long each side of the API load figure runs (0 skips)")
+	ingestFor := fs.Duration("ingest", 5*time.Second, "how long each side of the telemetry ingest figure runs (0 skips)")
+	senders := fs.Int("ingest-senders", 16, "concurrent senders of the ingest figure")
+	batch := fs.Int("ingest-batch", 1000, "points a request in the ingest figure")
+	mqttFor := fs.Duration("mqtt", 5*time.Second, "how long the MQTT publish figure runs (0 skips)")
+	mqttDevices := fs.Int("mqtt-devices", 1000, "connected devices of the MQTT publish figure")
+	idle := fs.Int("mqtt-idle", 10000, "idle devices of the MQTT memory figure (0 skips)")
 	clients := fs.Int("clients", 64, "concurrent connections for the API load figure")
 	logins := fs.Int("logins", 20, "sign-ins to time (0 skips)")
 	assets := fs.Int("assets", 100000, "assets of the big tenant in the asset list figure (0 skips)")
@@ -26,6 +32,8 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants,
+		Ingest: *ingestFor, IngestSenders: *senders, IngestBatch: *batch,
+		MQTT: *mqttFor, MQTTDevices: *mqttDevices, IdleDevices: *idle,
 		HTTP: *httpFor, Clients: *clients, Logins: *logins, Assets: *assets, AssetTenants: *assetTenants, Progress: stderr}
 	if *engines == "" {
 		*engines = "sqlite"

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/bench"
 )
 
 const usage = `Quartermaster: multi-tenant IT asset and connected-fleet management.
@@ -56,6 +57,9 @@ Storage flags (every command; each has an environment variable):
 `
 
 func main() {
+	if bench.HoldIdleClients() { // the child process of a bench figure
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/httpapi"
+)
+
+// rawInsert writes one batch of points of a device straight through the
+// driver, in one transaction, as a program without Quartermaster would.
+type rawInsert func(ctx context.Context, deviceID string, pts []qm.Point) error
+
+// pointBody encodes n points of one sender, numbered from first, as the
+// batch API takes them.
+func pointBody(base time.Time, first, n int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		t := base.Add(time.Duration(first+i) * time.Millisecond)
+		b.WriteString(`{"time":"`)
+		b.WriteString(t.Format(time.RFC3339Nano))
+		b.WriteString(`","lat":52.52,"lon":13.405,"speed_kmh":48.5,"heading":90,"metrics":{"battery_v":13.9,"rpm":2100,"ignition":true,"seq":`)
+		b.WriteString(strconv.Itoa(first + i))
+		b.WriteString(`}}`)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// samplePoints are the points pointBody encodes, for the raw baseline.
+func samplePoints(base time.Time, first, n int) []qm.Point {
+	pts := make([]qm.Point, n)
+	for i := range pts {
+		speed, heading := 48.5, 90.0
+		pts[i] = qm.Point{Time: base.Add(time.Duration(first+i) * time.Millisecond),
+			Position: &qm.Position{Lat: 52.52, Lon: 13.405, SpeedKMH: &speed, Heading: &heading},
+			Metrics: map[string]qm.Metric{"battery_v": qm.NumberMetric(13.9), "rpm": qm.NumberMetric(2100), "ignition": qm.BoolMetric(true),
+				"seq": qm.NumberMetric(float64(first + i))}}
+	}
+	return pts
+}
+
+// ingest measures HTTP batch ingest into a pool tenant: senders devices
+// post batches of batch points as fast as the server acknowledges them,
+// for d; then the same rows go in through the driver, in the same batches,
+// from as many goroutines, for d.
+func ingest(ctx context.Context, e engine, t *target, storage string, senders, batch int, d time.Duration) (Result, error) {
+	tn, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "ingest", Name: "Ingest", Tier: qm.TierPool})
+	if err != nil {
+		return Result{}, err
+	}
+	tokens := make([]string, senders)
+	devices := make([]string, senders)
+	for i := range tokens {
+		dev := &qm.Device{Ident: fmt.Sprintf("bench-%d", i)}
+		if tokens[i], err = e.Devices().RegisterDevice(ctx, dev); err == nil {
+			_, _, err = e.Devices().AssignDevice(ctx, dev.ID, tn)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		devices[i] = dev.ID
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	api := httpapi.New(httpapi.Config{Logger: quiet, Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
+		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Ready: func(context.Context) error { return nil }})
+	defer api.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Result{}, err
+	}
+	srv := &http.Server{Handler: api.Handler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	url := "http://" + ln.Addr().String() + "/ingest/v1/points"
+	base := time.Now().Add(-24 * time.Hour)
+	apiSample, apiRate, err := pushPoints(ctx, senders, d, func(i, first int) error {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(pointBody(base, first, batch)))
+		req.Header.Set("Authorization", "Bearer "+tokens[i])
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("ingest: %s", res.Status)
+		}
+		return nil
+	}, batch)
+	if err != nil {
+		return Result{}, err
+	}
+	insert, closeRaw, err := t.raw(ctx, storage, tn)
+	if err != nil {
+		return Result{}, err
+	}
+	defer closeRaw()
+	rawBase := base.Add(-24 * time.Hour) // other rows than the API's
+	rawSample, rawRate, err := pushPoints(ctx, senders, d, func(i, first int) error {
+		return insert(ctx, devices[i], samplePoints(rawBase, first, batch))
+	}, batch)
+	if err != nil {
+		return Result{}, fmt.Errorf("raw inserts: %w", err)
+	}
+	r := apiSample.Compared(fmt.Sprintf("ingest HTTP, %d points a request, %d senders, %s pool", batch, senders, t.name),
+		map[string]string{"sqlite": "≥ 100000 points/s, ≥ 0.5x", "postgres": "≥ 50000 points/s, ≥ 0.5x"}[t.name], "driver inserts", rawSample)
+	r.Rate, r.BaselineRate, r.Ratio, r.Unit = apiRate, rawRate, apiRate/rawRate, "points/s"
+	return r, nil
+}
+
+// pushPoints runs senders goroutines for d, each calling send with its
+// number and the number of its next point, and returns the latency of each
+// batch and the points per second.
+func pushPoints(ctx context.Context, senders int, d time.Duration, send func(i, first int) error, batch int) (Sample, float64, error) {
+	var (
+		mu     sync.Mutex
+		all    Sample
+		wg     sync.WaitGroup
+		points atomic.Int64
+		failed error
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for i := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine Sample
+			for next := 0; time.Now().Before(deadline); next += batch {
+				if err := mine.Time(func() error { return send(i, next) }); err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+					return
+				}
+				points.Add(int64(batch))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return nil, 0, failed
+	}
+	return all, float64(points.Load()) / time.Since(start).Seconds(), nil
+}
