@@ -18,7 +18,7 @@ build:
 
 run: build
 	./$(BIN) demo --data-dir ./data
-	exec ./$(BIN) serve --data-dir ./data --mqtt-addr $(MQTT_ADDR) --simulate acme:3
+	exec ./$(BIN) serve --data-dir ./data --mqtt-addr $(MQTT_ADDR) --metrics-addr 127.0.0.1:9464 --simulate acme:3
 
 vet:
 	$(GO) vet ./...

@@ -16,7 +16,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -26,6 +25,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
@@ -40,6 +40,9 @@ type Config struct {
 	Auth *auth.Authenticator
 	// Points stores telemetry.
 	Points *sqlstore.PointWriter
+	// Metrics counts what devices send and what is refused (nil: not
+	// counted).
+	Metrics *metrics.Ingest
 	// Logger receives the broker's log.
 	Logger *slog.Logger
 	// Now is the clock (time.Now).
@@ -49,16 +52,10 @@ type Config struct {
 // maxPointsPerMessage bounds the points of one publish.
 const maxPointsPerMessage = 10000
 
-// Counts are what the broker has done since it started.
-type Counts struct {
-	Connected, Refused, Published, Rejected, Points atomic.Int64
-}
-
 // Broker is the embedded MQTT broker.
 type Broker struct {
-	cfg    Config
-	srv    *mqtt.Server
-	counts Counts
+	cfg Config
+	srv *mqtt.Server
 	// sessions maps a connected client to the device it authenticated as.
 	sessions sync.Map // *mqtt.Client → *session
 }
@@ -96,9 +93,6 @@ func New(cfg Config) *Broker {
 	b.srv.AddHook(&hook{b: b}, nil)
 	return b
 }
-
-// Counts returns the broker's counters.
-func (b *Broker) Counts() *Counts { return &b.counts }
 
 // Run listens and serves until ctx is done. ready, if not nil, receives the
 // address listened on.
@@ -157,12 +151,14 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	ident, token := string(pk.Connect.Username), string(pk.Connect.Password)
 	d, _, _, err := h.b.cfg.Auth.DeviceToken(context.Background(), token)
 	if err != nil || d.Ident != ident {
-		h.b.counts.Refused.Add(1)
+		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
 		h.b.cfg.Logger.Info("mqtt: connection refused", "ident", ident, "remote", cl.Net.Remote, "reason", reason(err, "the credential is not this device's"))
 		return false
 	}
 	h.b.sessions.Store(cl, &session{device: d, token: token})
-	h.b.counts.Connected.Add(1)
+	if h.b.cfg.Metrics != nil {
+		h.b.cfg.Metrics.Connected.Inc()
+	}
 	return true
 }
 
@@ -183,15 +179,12 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !ok {
 		return false
 	}
-	prefix := "devices/" + s.(*session).device.Ident + "/"
-	rest, ok := strings.CutPrefix(topic, prefix)
-	if !ok {
-		return false
+	rest, ok := strings.CutPrefix(topic, "devices/"+s.(*session).device.Ident+"/")
+	allowed := ok && (write && rest == "telemetry" || !write && (rest == "config" || rest == "commands"))
+	if !allowed {
+		h.b.cfg.Metrics.Refuse("mqtt", metrics.ForbiddenTopic)
 	}
-	if write {
-		return rest == "telemetry"
-	}
-	return rest == "config" || rest == "commands"
+	return allowed
 }
 
 // OnPublish stores a telemetry publish before it is acknowledged. A bad
@@ -208,11 +201,10 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.ErrRejectPacket
 	}
 	s := v.(*session)
-	h.b.counts.Published.Add(1)
 	// A credential rotated since the device connected stops working.
 	d, t, p, err := h.b.cfg.Auth.DeviceToken(context.Background(), s.token)
 	if err != nil || d.ID != s.device.ID {
-		h.b.counts.Rejected.Add(1)
+		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
 		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.device.Ident, "reason", reason(err, "the device moved"))
 		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
 		return pk, packets.ErrRejectPacket
@@ -222,7 +214,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		err = qm.ValidatePoints(pts, h.b.cfg.Now(), qm.DefaultPointLimits)
 	}
 	if err != nil {
-		h.b.counts.Rejected.Add(1)
+		h.b.cfg.Metrics.Refuse("mqtt", metrics.ReasonFor(err))
 		h.b.cfg.Logger.Info("mqtt: telemetry refused", "ident", d.Ident, "reason", qm.ErrorMessage(err))
 		if cl.Properties.ProtocolVersion == 5 {
 			return pk, packets.ErrPayloadFormatInvalid
@@ -230,15 +222,19 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.CodeSuccessIgnore
 	}
 	ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
-	if _, err := h.b.cfg.Points.Write(ctx, d.ID, pts); err != nil {
+	n, err := h.b.cfg.Points.Write(ctx, d.ID, pts)
+	if err != nil {
+		h.b.cfg.Metrics.Refuse("mqtt", metrics.StoreFailed)
 		h.b.cfg.Logger.Error("mqtt: store telemetry", "ident", d.Ident, "err", err)
 		return pk, packets.ErrRejectPacket
 	}
-	h.b.counts.Points.Add(int64(len(pts)))
+	h.b.cfg.Metrics.Stored("mqtt", n)
 	// Telemetry goes to storage, not to other clients.
 	return pk, packets.CodeSuccessIgnore
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
-	h.b.sessions.Delete(cl)
+	if _, ok := h.b.sessions.LoadAndDelete(cl); ok && h.b.cfg.Metrics != nil {
+		h.b.cfg.Metrics.Connected.Dec()
+	}
 }

@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
@@ -37,6 +40,7 @@ func client(t *testing.T, name string) string {
 // world is a running broker on SQLite with one device of tenant A.
 type world struct {
 	b                 *broker.Broker
+	m                 *metrics.Metrics
 	host, port        string
 	fleet             *sqlstore.FleetStore
 	ctxA              context.Context
@@ -79,7 +83,8 @@ func newWorld(t *testing.T) *world {
 	w.other, w.otherToken = register("truck-2", tenants[1])
 	points := sqlstore.NewPointWriter(db, time.Now, 0)
 	t.Cleanup(points.Close)
-	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: points,
+	w.m = metrics.New()
+	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: points, Metrics: &w.m.Ingest,
 		Auth: auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})
 	runCtx, stop := context.WithCancel(ctx)
 	ready := make(chan net.Addr, 1)
@@ -150,8 +155,13 @@ func TestMQTTWithMosquittoClients(t *testing.T) {
 		if st.Points != 4 {
 			t.Fatalf("refused publishes stored points: %d, want 4", st.Points)
 		}
-		if w.b.Counts().Rejected.Load() < 2 || w.b.Counts().Refused.Load() < 2 {
-			t.Errorf("refusals not counted: %+v", w.b.Counts())
+		for reason, want := range map[string]float64{metrics.Unauthorized: 2, metrics.ForbiddenTopic: 2, metrics.Invalid: 1, metrics.Malformed: 1} {
+			if got := testutil.ToFloat64(w.m.Ingest.Refused.WithLabelValues("mqtt", reason)); got < want {
+				t.Errorf("refusals for %s: got %v, want at least %v", reason, got, want)
+			}
+		}
+		if got := testutil.ToFloat64(w.m.Ingest.Points.WithLabelValues("mqtt")); got != 4 {
+			t.Errorf("points counted: %v, want 4", got)
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -42,18 +43,30 @@ func (s *Server) deviceScope(ctx context.Context, r *http.Request) (context.Cont
 // NDJSON) from the device the credential names, and answers once they are
 // committed. A batch with any bad point is refused whole, naming each.
 func (s *Server) ingestPoints(w http.ResponseWriter, r *http.Request) error {
+	pts, n, err := s.storeBatch(r)
+	if err != nil {
+		s.cfg.Metrics.Refuse("http", metrics.ReasonFor(err))
+		return err
+	}
+	s.cfg.Metrics.Stored("http", n)
+	return reply(w, http.StatusOK, ingestReply{Received: len(pts), Stored: n, Duplicates: len(pts) - n}, nil)
+}
+
+// storeBatch decodes, checks and stores the request's batch, and returns
+// the points and how many were new.
+func (s *Server) storeBatch(r *http.Request) ([]qm.Point, int, error) {
 	pts, err := ingest.DecodeBatch(r.Body, maxPointsPerRequest)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return errTooLarge
+		return nil, 0, errTooLarge
 	} else if err != nil {
-		return err
+		return nil, 0, err
 	}
 	if err := qm.ValidatePoints(pts, s.cfg.Now(), qm.DefaultPointLimits); err != nil {
-		return err
+		return nil, 0, err
 	}
 	n, err := s.points.Write(r.Context(), deviceOf(r).ID, pts)
-	return reply(w, http.StatusOK, ingestReply{Received: len(pts), Stored: n, Duplicates: len(pts) - n}, err)
+	return pts, n, err
 }
 
 // deviceConfig answers the settings the tenant set for the calling device.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -27,18 +28,21 @@ func (s *Server) OsmAndHandler() http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxOsmAndBody)
-		status, msg := s.osmand(r)
+		status, msg, n, reason := s.osmand(r)
 		if status != http.StatusOK {
+			s.cfg.Metrics.Refuse("osmand", reason)
 			http.Error(w, msg, status)
 			return
 		}
+		s.cfg.Metrics.Stored("osmand", n)
 		w.WriteHeader(http.StatusOK)
 	}))
 }
 
 // osmand decodes, authenticates and stores one request, and returns the
-// status to answer with and, for a refusal, why.
-func (s *Server) osmand(r *http.Request) (int, string) {
+// status to answer with, the points stored, and for a refusal why (for the
+// device and for the metrics).
+func (s *Server) osmand(r *http.Request) (status int, msg string, stored int, reason string) {
 	now := s.cfg.Now()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var ident string
@@ -48,18 +52,18 @@ func (s *Server) osmand(r *http.Request) (int, string) {
 		unknown = http.StatusNotFound
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			return http.StatusRequestEntityTooLarge, "the body is too large"
+			return http.StatusRequestEntityTooLarge, "the body is too large", 0, metrics.TooLarge
 		}
 		if ident, pts, err = ingest.DecodeOsmAndJSON(body, now); err != nil {
-			return http.StatusBadRequest, qm.ErrorMessage(err)
+			return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Malformed
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
-			return http.StatusBadRequest, "the query is not readable: " + err.Error()
+			return http.StatusBadRequest, "the query is not readable: " + err.Error(), 0, metrics.Malformed
 		}
 		id, p, err := ingest.DecodeOsmAndQuery(r.Form, now)
 		if err != nil {
-			return http.StatusBadRequest, qm.ErrorMessage(err)
+			return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Malformed
 		}
 		ident, pts = id, []qm.Point{p}
 	}
@@ -67,19 +71,20 @@ func (s *Server) osmand(r *http.Request) (int, string) {
 	if err != nil {
 		switch qm.ErrorCode(err) {
 		case qm.ENotFound, qm.EForbidden, qm.ETenantInert:
-			return unknown, "unknown device " + ident
+			return unknown, "unknown device " + ident, 0, metrics.UnknownDevice
 		}
 		s.cfg.Logger.Error("osmand: device lookup", "ident", ident, "err", err)
-		return http.StatusInternalServerError, "internal error"
+		return http.StatusInternalServerError, "internal error", 0, metrics.StoreFailed
 	}
 	info(r).tenant, info(r).principal = t.Slug, p.Name
 	if err := qm.ValidatePoints(pts, now, qm.DefaultPointLimits); err != nil {
-		return http.StatusBadRequest, qm.ErrorMessage(err)
+		return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Invalid
 	}
 	ctx := tenancy.WithPrincipal(tenancy.WithTenant(r.Context(), t), p)
-	if _, err := s.points.Write(ctx, d.ID, pts); err != nil {
+	n, err := s.points.Write(ctx, d.ID, pts)
+	if err != nil {
 		s.cfg.Logger.Error("osmand: store points", "ident", ident, "err", err)
-		return http.StatusInternalServerError, "internal error"
+		return http.StatusInternalServerError, "internal error", 0, metrics.StoreFailed
 	}
-	return http.StatusOK, ""
+	return http.StatusOK, "", n, ""
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -253,7 +254,11 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 		return ctx, nil
 	}
 	if rt.Access == Device {
-		return s.deviceScope(ctx, r)
+		ctx, err := s.deviceScope(ctx, r)
+		if err != nil {
+			s.cfg.Metrics.Refuse("http", metrics.ReasonFor(err))
+		}
+		return ctx, err
 	}
 	c, err := s.identify(r)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
 )
@@ -44,6 +45,8 @@ type Config struct {
 	PublicURL string
 	// HashPassword hashes new users' initial passwords (password.Hash).
 	HashPassword func(string) (string, error)
+	// Metrics counts telemetry (nil: not counted).
+	Metrics *metrics.Ingest
 	// Points stores telemetry; New makes one when it is nil.
 	Points *sqlstore.PointWriter
 	// DeviceSettings, when set, is told a device's new settings, to pass

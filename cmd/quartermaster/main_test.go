@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -171,6 +172,11 @@ func TestServe(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
 	dir := t.TempDir()
 	mustRun(t, "demo", "--data-dir", dir)
 	if out := mustRun(t, "demo", "--data-dir", dir); !strings.Contains(out, "demo tenant acme exists") {
@@ -180,7 +186,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		var out, errOut bytes.Buffer
-		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0"}, nil, &out, &errOut)
+		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr}, nil, &out, &errOut)
 	}()
 	for _, path := range []string{"/healthz", "/readyz"} {
 		var res *http.Response
@@ -197,6 +203,15 @@ func TestServe(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: got %d, want 200", path, res.StatusCode)
 		}
+	}
+	res, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "qm_mqtt_connected_devices 0") {
+		t.Errorf("metrics:\n%.500s", body)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
 )
@@ -26,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", "127.0.0.1:1883"), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
 	mqttCert := fs.String("mqtt-tls-cert", envOr("QM_MQTT_TLS_CERT", ""), "certificate file (PEM) to make the MQTT listener speak TLS (QM_MQTT_TLS_CERT)")
 	mqttKey := fs.String("mqtt-tls-key", envOr("QM_MQTT_TLS_KEY", ""), "its private key file (PEM) (QM_MQTT_TLS_KEY)")
+	metricsAddr := fs.String("metrics-addr", envOr("QM_METRICS_ADDR", ""), "address to serve Prometheus metrics on, at /metrics; \"\" for none (QM_METRICS_ADDR)")
 	sim := fs.String("simulate", envOr("QM_SIMULATE", ""), "TENANT:N keeps N simulated vehicles of a tenant reporting over HTTP, for demos (QM_SIMULATE)")
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
 	if err := parseNone(fs, args); err != nil {
@@ -61,17 +64,21 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go retention.Run(jobs, time.Hour)
+	m := metrics.New()
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
-		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points,
+		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points, Metrics: &m.Ingest,
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	runs := []func(ready chan<- net.Addr) error{}
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Points: points, Logger: log})
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Points: points, Logger: log, Metrics: &m.Ingest})
 		cfg.DeviceSettings = b.PublishConfig
 		runs = append(runs, func(chan<- net.Addr) error { return b.Run(ctx, nil) })
+	}
+	if *metricsAddr != "" {
+		runs = append(runs, func(chan<- net.Addr) error { return serveMetrics(ctx, *metricsAddr, m) })
 	}
 	ready := make(chan net.Addr, 1)
 	runs = append(runs, func(ready chan<- net.Addr) error { return httpapi.New(cfg).Run(ctx, ready) })
@@ -116,4 +123,23 @@ func publicURL(configured, addr string) string {
 		return configured
 	}
 	return "http://" + addr
+}
+
+// serveMetrics serves Prometheus metrics at /metrics until ctx is done.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (metrics): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -1,0 +1,90 @@
+// Package metrics holds the server's Prometheus metrics: what devices send,
+// what is refused and why, and how many devices are connected. They are
+// served on their own listener (serve --metrics-addr).
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quartermaster/qm"
+)
+
+// Why telemetry is refused.
+const (
+	Malformed      = "malformed"       // not JSON, or not the protocol's form
+	Invalid        = "invalid"         // a point out of range: latitude, time, NaN…
+	TooLarge       = "too_large"       // too many points or bytes
+	Unauthorized   = "unauthorized"    // a wrong or rotated credential
+	UnknownDevice  = "unknown_device"  // no such device, or no tenant holds it
+	ForbiddenTopic = "forbidden_topic" // an MQTT topic not the device's own
+	StoreFailed    = "store_failed"    // the database refused the write
+)
+
+// Ingest counts telemetry by protocol (http, mqtt, osmand).
+type Ingest struct {
+	Points    *prometheus.CounterVec
+	Refused   *prometheus.CounterVec
+	Connected prometheus.Gauge
+}
+
+// Metrics is the server's registry and its metrics.
+type Metrics struct {
+	reg    *prometheus.Registry
+	Ingest Ingest
+}
+
+// New returns a registry with the Go runtime's metrics and the server's.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.Ingest = Ingest{
+		Points: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qm_ingest_points_total",
+			Help: "Points stored, by protocol (a resent point counts once)."}, []string{"protocol"}),
+		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qm_ingest_refused_total",
+			Help: "Telemetry requests or messages refused, by protocol and reason."}, []string{"protocol", "reason"}),
+		Connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "qm_mqtt_connected_devices",
+			Help: "Devices connected to the embedded MQTT broker."}),
+	}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Ingest.Points, m.Ingest.Refused, m.Ingest.Connected)
+	return m
+}
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Refuse counts one refusal.
+func (i *Ingest) Refuse(protocol, reason string) {
+	if i != nil {
+		i.Refused.WithLabelValues(protocol, reason).Inc()
+	}
+}
+
+// Stored counts stored points.
+func (i *Ingest) Stored(protocol string, n int) {
+	if i != nil {
+		i.Points.WithLabelValues(protocol).Add(float64(n))
+	}
+}
+
+// ReasonFor names why err refused telemetry.
+func ReasonFor(err error) string {
+	switch qm.ErrorCode(err) {
+	case qm.EBadRequest:
+		return Malformed
+	case qm.EInvalid:
+		return Invalid
+	case qm.ETooLarge:
+		return TooLarge
+	case qm.EUnauthorized:
+		return Unauthorized
+	case qm.EForbidden, qm.ENotFound, qm.ETenantInert:
+		return UnknownDevice
+	}
+	return StoreFailed
+}
