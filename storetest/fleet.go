@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // mustAssignedDevice registers a device and assigns it to tn.
@@ -119,6 +120,22 @@ func TestFleet(t *testing.T, h Harness) {
 		}
 		_, err = fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{AssetID: ptr(sqlstore.NewID())})
 		wantFields(t, err, qm.EInvalid, "asset_id")
+		other := &qm.Department{Name: "Sales"}
+		if err := sqlstore.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, other); err != nil {
+			t.Fatal(err)
+		}
+		in := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, Name: "in", DepartmentID: loc.ID})
+		out := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, Name: "out", DepartmentID: other.ID})
+		if fds, err := fleet.Devices(in); err != nil || len(fds) != 1 {
+			t.Fatalf("a member of the device's department: %v, %v", fds, err)
+		}
+		if fds, err := fleet.Devices(out); err != nil || len(fds) != 0 {
+			t.Fatalf("a member of another department sees %v, %v", fds, err)
+		}
+		_, err = fleet.Latest(out, da.ID)
+		wantCode(t, err, qm.ENotFound)
+		_, err = fleet.UpdateDevice(out, da.ID, qm.FleetDeviceUpdate{Name: ptr("mine now")})
+		wantCode(t, err, qm.ENotFound)
 		fds, err := fleet.Devices(ctxA)
 		if err != nil || len(fds) != 1 || fds[0].Name != "Van 7" || fds[0].Health.Status != qm.HealthOnline || *fds[0].Health.BatteryPct != 51 {
 			t.Fatalf("devices: %+v, %v", fds, err)
