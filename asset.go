@@ -256,6 +256,17 @@ type AssetFilter struct {
 	// written as text; a multichoice field matches when the choice is one
 	// of its values.
 	Fields map[string]string
+	// ManufacturerID is the manufacturer of the asset's model.
+	ManufacturerID string
+	// HolderType (HolderUser, HolderLocation, HolderAsset) lists only assets
+	// checked out to that kind of holder; HolderID, which needs it, only
+	// those checked out to that one.
+	HolderType string
+	HolderID   string
+	// WarrantyBefore (YYYY-MM-DD) lists only assets whose warranty ends
+	// (Asset.WarrantyEnd) before that day; assets without an end are left
+	// out.
+	WarrantyBefore string
 	// Sort is one of AssetSorts, "-" in front for descending; default tag.
 	Sort string
 	// After is the cursor a previous page returned.
@@ -282,7 +293,8 @@ type AssetService interface {
 	CreateAsset(ctx context.Context, a *Asset) error
 	// Asset returns one asset. ENotFound.
 	Asset(ctx context.Context, id string) (*Asset, error)
-	// Assets lists a page of assets. EInvalid for a bad sort or cursor.
+	// Assets lists a page of assets. EBadRequest for a bad sort, cursor,
+	// date or holder type.
 	Assets(ctx context.Context, f AssetFilter) (*AssetPage, error)
 	// UpdateAsset changes an asset. ENotFound, EInvalid, EConflict.
 	UpdateAsset(ctx context.Context, id string, u AssetUpdate) (*Asset, error)

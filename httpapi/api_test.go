@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,9 @@ func TestAPI(t *testing.T) {
 		{"BadLimit", a.admin, "GET", "/api/v1/t/tenant-a/locations?limit=many", "", "", 400, "bad_request"},
 		{"BadCursor", a.admin, "GET", "/api/v1/t/tenant-a/audit?before=x", "", "", 422, "validation_failed"},
 		{"BadTime", a.admin, "GET", "/api/v1/t/tenant-a/audit?since=yesterday", "", "", 400, "bad_request"},
+		{"BadWarrantyDate", a.admin, "GET", "/api/v1/t/tenant-a/assets?warranty_before=31.01.2026", "", "", 400, "bad_request"},
+		{"BadHolderType", a.viewer, "GET", "/api/v1/t/tenant-a/assets?holder_type=vehicle&holder_id=" + a.asset.ID, "", "", 400, "bad_request"},
+		{"HolderIDAlone", a.viewer, "GET", "/api/v1/t/tenant-a/assets/export?holder_id=" + a.asset.ID, "", "", 400, "bad_request"},
 		{"UnknownTenant", a.admin, "GET", "/api/v1/t/nobody/locations", "", "", 404, "not_found"},
 		{"TokenWithMoreThanOwnRole", a.viewerToken, "POST", "/api/v1/t/tenant-a/tokens", `{"name":"x","role":"admin"}`, "", 403, "forbidden"},
 		{"TokenUnknownRole", a.admin, "POST", "/api/v1/t/tenant-a/tokens", `{"name":"x","role":"god"}`, "", 422, "validation_failed"},
@@ -483,6 +487,50 @@ func TestAPI(t *testing.T) {
 			if !strings.Contains(latest, want) {
 				t.Errorf("latest lacks %s: %s", want, latest)
 			}
+		}
+	})
+	t.Run("AssetSearchAndFilters", func(t *testing.T) {
+		res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/models",
+			`{"name":"Dock 2","category_id":"`+a.refs["categories"].ID+`","manufacturer_id":"`+a.refs["manufacturers"].ID+`"}`)
+		model := between(res.Body.String(), `"id":"`, `"`)
+		res = f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets",
+			`{"model_id":"`+model+`","tag":"DOCK-7","notes":"50%_off","purchase_date":"2025-01-31","warranty_months":1}`)
+		dock := between(res.Body.String(), `"id":"`, `"`)
+		if res.Code != http.StatusCreated || !strings.Contains(res.Body.String(), `"warranty_end":"2025-03-02"`) {
+			t.Fatalf("create: %d %s", res.Code, res.Body)
+		}
+		if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/assets/"+dock+"/checkout", `{"holder_type":"user","holder_id":"`+a.viewerID+`"}`); res.Code != http.StatusOK {
+			t.Fatalf("check out: %d %s", res.Code, res.Body)
+		}
+		for _, tc := range []struct {
+			query string
+			want  []string // tags, in order
+		}{
+			{"q=50%25_off&manufacturer_id=" + a.refs["manufacturers"].ID + "&holder_type=user&holder_id=" + a.viewerID + "&warranty_before=2025-03-03", []string{"DOCK-7"}},
+			{"q=50%25+off", nil}, // % and _ are themselves
+			{"warranty_before=2025-03-02", nil},
+			{"holder_type=location", nil},
+			{"manufacturer_id=" + f.b.refs["manufacturers"].ID, nil},
+			{"q=sn-tenant-", []string{a.asset.Tag}}, // B's fixture asset matches too, and stays B's
+			{"q=sN", []string{a.asset.Tag}},
+		} {
+			var page struct {
+				Assets []struct{ Tag string }
+				Total  int
+			}
+			res := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/assets?"+tc.query, "")
+			json.Unmarshal(res.Body.Bytes(), &page)
+			var tags []string
+			for _, x := range page.Assets {
+				tags = append(tags, x.Tag)
+			}
+			if res.Code != http.StatusOK || page.Total != len(tc.want) || !slices.Equal(tags, tc.want) {
+				t.Errorf("?%s: got %d %s, want tags %v", tc.query, res.Code, res.Body, tc.want)
+			}
+		}
+		out := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/assets/export?holder_type=user&warranty_before=2026-01-01", "").Body.String()
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "DOCK-7,") {
+			t.Fatalf("export with filters:\n%s", out)
 		}
 	})
 	t.Run("AuditShowsWhoDidWhat", func(t *testing.T) {

@@ -41,18 +41,31 @@ func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.models.DeleteModel(r.Context(), r.PathValue("id")))
 }
 
-// listAssets answers a filtered, sorted page of assets:
-// ?q=&status_id=&model_id=&category_id=&location_id=&department_id=&sort=&after=&limit=,
-// and field.KEY=VALUE for custom fields.
+// assetFilterParams are the query parameters that narrow and order a list
+// of assets, read by assetFilter.
+var assetFilterParams = []string{"q", "status_id", "model_id", "category_id", "manufacturer_id", "location_id", "department_id",
+	"holder_type", "holder_id", "warranty_before", "sort"}
+
+// assetFilter reads assetFilterParams, and field.KEY=VALUE for custom
+// fields; the store checks their values.
+func assetFilter(r *http.Request) qm.AssetFilter {
+	q := r.URL.Query()
+	return qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"), CategoryID: q.Get("category_id"),
+		ManufacturerID: q.Get("manufacturer_id"), LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"),
+		HolderType: q.Get("holder_type"), HolderID: q.Get("holder_id"), WarrantyBefore: q.Get("warranty_before"),
+		Fields: fieldFilters(q), Sort: q.Get("sort")}
+}
+
+// listAssets answers a filtered, sorted page of assets: assetFilterParams,
+// and ?after=&limit= for the page.
 func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 	limit, err := intParam(r, "limit")
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	page, err := s.assets.Assets(r.Context(), qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"),
-		CategoryID: q.Get("category_id"), LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"),
-		Fields: fieldFilters(q), Sort: q.Get("sort"), After: q.Get("after"), Limit: limit})
+	f := assetFilter(r)
+	f.After, f.Limit = r.URL.Query().Get("after"), limit
+	page, err := s.assets.Assets(r.Context(), f)
 	if err != nil {
 		return err
 	}

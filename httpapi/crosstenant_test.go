@@ -280,6 +280,26 @@ func TestCrossTenant(t *testing.T) {
 					t.Fatal("a refused request changed data")
 				}
 			})
+			t.Run("AssetListNamesOtherTenantsData", func(t *testing.T) {
+				if _, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CheckOut(b.ctx, b.asset.ID,
+					qm.CheckOut{HolderType: qm.HolderUser, HolderID: b.viewerID}); err != nil {
+					t.Fatal(err)
+				}
+				for _, query := range []string{
+					"q=SN-tenant-b", // B's serial: through the text index
+					"q=-b",          // too short for it
+					"manufacturer_id=" + b.refs["manufacturers"].ID,
+					"holder_type=user&holder_id=" + b.viewerID,
+					"holder_type=user",
+				} {
+					for _, route := range []string{"/assets?", "/assets/export?"} {
+						res := f.do(t, a.admin, "GET", tenantPath(route+query)(a), "")
+						if res.Code != http.StatusOK || strings.Contains(res.Body.String(), b.asset.ID) || strings.Contains(res.Body.String(), "SN-tenant-b") {
+							t.Errorf("A lists %s%s: got %d %s, want 200 without B's asset", route, query, res.Code, res.Body)
+						}
+					}
+				}
+			})
 			t.Run("BodyCarriesTenantID", func(t *testing.T) {
 				before := f.snapshot(t, a)
 				res := f.do(t, a.admin, "POST", tenantPath("/locations")(a), `{"name":"Sneaky","tenant_id":"`+b.t.ID+`"}`)

@@ -31,17 +31,16 @@ var exportColumns = []string{"Asset Tag", "Name", "Serial Number", "Model", "Mod
 	"Location", "Department", "Supplier", "Purchase Date", "Purchase Cost", "Currency", "Order Number", "Warranty Months",
 	"Warranty End", "Checked Out To", "Expected Return", "Notes", "Created At"}
 
-// exportAssets writes every asset the filters of ?q=&status_id=… match as
-// CSV, page by page, so memory stays bounded however many there are.
+// exportAssets writes every asset the filters of assetFilterParams match
+// as CSV, page by page, so memory stays bounded however many there are.
 func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	names, err := s.exportNames(ctx)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	f := qm.AssetFilter{Q: q.Get("q"), StatusID: q.Get("status_id"), ModelID: q.Get("model_id"), CategoryID: q.Get("category_id"),
-		LocationID: q.Get("location_id"), DepartmentID: q.Get("department_id"), Fields: fieldFilters(q), Sort: q.Get("sort"), Limit: 500}
+	f := assetFilter(r)
+	f.Limit = 500
 	page, err := s.assets.Assets(ctx, f)
 	if err != nil {
 		return err

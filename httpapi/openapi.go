@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,7 +97,7 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/locations":                   {"parent_id", "after", "limit"},
 	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":                      {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort", "after", "limit"},
+	"GET /api/v1/t/{tenant}/assets":                      append(slices.Clip(assetFilterParams), "after", "limit"),
 	"GET /api/v1/t/{tenant}/licenses":                    {"expiring_before"},
 	"GET /api/v1/t/{tenant}/assets/labels":               {"ids"},
 	"POST /api/v1/t/{tenant}/assets/import":              {"dry_run", "skip_bad_rows", "company_as_department"},
@@ -105,7 +106,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to", "after", "limit"},
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": {"metric", "bucket", "from", "to"},
-	"GET /api/v1/t/{tenant}/assets/export":               {"q", "status_id", "model_id", "category_id", "location_id", "department_id", "sort"},
+	"GET /api/v1/t/{tenant}/assets/export":               assetFilterParams,
 }
 
 // operationID names an operation after its method and path, which are

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -158,9 +159,27 @@ func setSearchPath(ctx context.Context, q sqlstore.Querier, schema string) error
 	return nil
 }
 
+// assetIndex gives both kinds of connection the text search of migration
+// 0011.
+type assetIndex struct{}
+
+// AssetsMatching implements sqlstore.Conn with the trigram index on
+// asset_search, which the serving role reaches only through the function
+// asset_search_ids (see the migration for why). An array of the ids it
+// finds makes the planner read just those, by key, whatever its
+// statistics. Trigrams need three characters.
+func (assetIndex) AssetsMatching(text string) (string, any, bool) {
+	if utf8.RuneCountInString(text) < 3 {
+		return "", nil, false
+	}
+	return `(SELECT * FROM assets WHERE id = ANY(ARRAY(SELECT * FROM asset_search_ids($1, $%[1]d)))) AS assets`,
+		sqlstore.LikePattern(text), true
+}
+
 // txConn is a tenant-bound connection inside an Update transaction.
 type txConn struct {
 	sqlstore.Querier
+	assetIndex
 	tenantID string
 }
 
@@ -169,6 +188,7 @@ func (c txConn) TenantID() string { return c.tenantID }
 // viewConn is a tenant-bound connection for View: every statement is sent
 // in a batch behind the read scope statement.
 type viewConn struct {
+	assetIndex
 	pool     *pgxpool.Pool
 	tenantID string
 	schema   string

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -188,6 +190,21 @@ type conn struct {
 }
 
 func (c conn) TenantID() string { return c.tenantID }
+
+// AssetsMatching implements sqlstore.Conn with the FTS5 trigram index of
+// migration 0011: a phrase of text's trigrams, which matches where text is
+// a substring of one column. CROSS JOIN keeps SQLite from reading every
+// asset in the order of a sort instead, lacking the statistics to know
+// better. Trigrams need three characters.
+func (c conn) AssetsMatching(text string) (string, any, bool) {
+	if utf8.RuneCountInString(text) < 3 {
+		return "", nil, false
+	}
+	phrase := `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
+	return `(SELECT r.asset_id FROM asset_search JOIN asset_search_rows r ON r.rowid = asset_search.rowid
+			WHERE asset_search MATCH $%[1]d AND r.tenant_id = $1) AS hits
+		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true
+}
 
 func mapError(err error) error {
 	var se *sqlite.Error

@@ -242,6 +242,10 @@ func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
 	return a, readFieldValues(ctx, c, a)
 }
 
+// pageFromIndexMax is the most matches of a text search whose page is read
+// from the text index; a page of more is read in the order of its sort.
+const pageFromIndexMax = 1000
+
 // assetCursor is where a page ended: the sort column's value and the id.
 type assetCursor struct {
 	Value string `json:"v"`
@@ -263,6 +267,19 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 	if !slices.Contains(qm.AssetSorts, sort) {
 		return nil, qm.Errorf(qm.EBadRequest, "cannot sort by %q: use one of %s, with - for descending", f.Sort, strings.Join(qm.AssetSorts, ", "))
 	}
+	if f.WarrantyBefore != "" {
+		if _, err := time.Parse(time.DateOnly, f.WarrantyBefore); err != nil {
+			return nil, qm.Errorf(qm.EBadRequest, "warranty_before must be YYYY-MM-DD, got %q", f.WarrantyBefore)
+		}
+	}
+	switch f.HolderType {
+	case "", qm.HolderUser, qm.HolderLocation, qm.HolderAsset:
+	default:
+		return nil, qm.Errorf(qm.EBadRequest, "holder_type must be user, location or asset, got %q", f.HolderType)
+	}
+	if f.HolderID != "" && f.HolderType == "" {
+		return nil, qm.Errorf(qm.EBadRequest, "holder_id needs holder_type: user, location or asset")
+	}
 	var after *assetCursor
 	if f.After != "" {
 		b, err := base64.RawURLEncoding.DecodeString(f.After)
@@ -282,7 +299,8 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			args = append(args, v)
 			fmt.Fprintf(&where, " AND "+cond, len(args))
 		}
-		for col, v := range map[string]string{"status_id": f.StatusID, "model_id": f.ModelID, "location_id": f.LocationID, "department_id": f.DepartmentID} {
+		for col, v := range map[string]string{"status_id": f.StatusID, "model_id": f.ModelID, "location_id": f.LocationID,
+			"department_id": f.DepartmentID, "holder_id": f.HolderID} {
 			if v != "" {
 				if !ValidID(v) {
 					return nil // no asset has it
@@ -290,11 +308,14 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 				add(col+" = $%d", v)
 			}
 		}
-		if f.CategoryID != "" {
-			if !ValidID(f.CategoryID) {
-				return nil
+		// Filters on the model: its category, its manufacturer.
+		for col, v := range map[string]string{"category_id": f.CategoryID, "manufacturer_id": f.ManufacturerID} {
+			if v != "" {
+				if !ValidID(v) {
+					return nil
+				}
+				add("model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND "+col+" = $%d)", v)
 			}
-			add("model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND category_id = $%d)", f.CategoryID)
 		}
 		for _, key := range slices.Sorted(maps.Keys(f.Fields)) {
 			cond, err := fieldFilter(ctx, c, key, f.Fields[key], &args)
@@ -303,13 +324,35 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			}
 			where.WriteString(" AND " + cond)
 		}
+		if f.HolderType != "" {
+			add("holder_type = $%d", f.HolderType)
+		}
+		if f.WarrantyBefore != "" {
+			add("warranty_end < $%d", f.WarrantyBefore) // NULL, no warranty end, never is
+		}
+		// A text search reads the assets its index finds, if it can, and
+		// matches them exactly here: the index may find more.
+		var matching string
+		var matchingArg any
+		indexed := false
 		if q := strings.TrimSpace(f.Q); q != "" {
 			add(`(LOWER(tag) LIKE $%[1]d ESCAPE '\' OR LOWER(name) LIKE $%[1]d ESCAPE '\' OR LOWER(serial) LIKE $%[1]d ESCAPE '\'
 				OR LOWER(notes) LIKE $%[1]d ESCAPE '\'
-				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE $%[1]d ESCAPE '\'))`, likePattern(q))
+				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE $%[1]d ESCAPE '\'))`, LikePattern(q))
+			matching, matchingArg, indexed = c.AssetsMatching(q)
 		}
 		where.WriteString(subtree(ctx, "department_id", &args))
-		if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM assets WHERE `+where.String(), args...).Scan(&page.Total); err != nil {
+		// from is what a query with arguments args reads: the assets the
+		// index finds, its argument added to args, or the table.
+		from := func(args []any, useIndex bool) (string, []any) {
+			if !indexed || !useIndex {
+				return "assets", args
+			}
+			args = append(slices.Clip(args), matchingArg)
+			return fmt.Sprintf(matching, len(args)), args
+		}
+		countFrom, countArgs := from(args, true)
+		if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM `+countFrom+` WHERE `+where.String(), countArgs...).Scan(&page.Total); err != nil {
 			return fmt.Errorf("count assets: %w", err)
 		}
 		op, dir := ">", "ASC"
@@ -329,8 +372,11 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			fmt.Fprintf(&where, " AND (%s %s $%d OR (%s = $%d AND id %s $%d))", sort, op, len(args)-1, sort, len(args)-1, op, len(args))
 		}
 		args = append(args, f.Limit+1)
-		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM assets WHERE %s ORDER BY %s %s, id %s LIMIT $%d`,
-			assetColumns, where.String(), sort, dir, dir, len(args)), args...)
+		// Many matches are met sooner in the order of the sort than by
+		// fetching and sorting them all.
+		pageFrom, pageArgs := from(args, page.Total <= pageFromIndexMax)
+		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT $%d`,
+			assetColumns, pageFrom, where.String(), sort, dir, dir, len(args)), pageArgs...)
 		if err != nil {
 			return fmt.Errorf("list assets: %w", err)
 		}
@@ -374,9 +420,10 @@ func sortValue(a *qm.Asset, sort string) string {
 	return a.Tag
 }
 
-// likePattern makes a LIKE pattern that finds q anywhere, q's own % and _
+// LikePattern makes a LIKE pattern, with \ as its escape character, that
+// finds q anywhere, ignoring case: q is lower-cased, its own % and _ are
 // matched literally.
-func likePattern(q string) string {
+func LikePattern(q string) string {
 	return "%" + escapeLike(strings.ToLower(q)) + "%"
 }
 

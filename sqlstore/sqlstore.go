@@ -1,7 +1,8 @@
 // Package sqlstore is the engine-independent half of Quartermaster's SQL
 // storage: the tenant-bound connection every data-plane query runs on, the
-// queries themselves (one set for every engine and tier), migrations and the
-// cache of per-tenant databases.
+// queries themselves (one set for every engine and tier, but for the text
+// index each engine keeps: Conn.AssetsMatching), migrations and the cache of
+// per-tenant databases.
 //
 // Engine packages (sqlite, postgres) provide a Router that turns the tenant
 // scope in a context into a Conn bound to that tenant's placement; the stores
@@ -35,6 +36,17 @@ type Conn interface {
 	// tenant tables names it, in every tier, so one set of queries serves
 	// all of them.
 	TenantID() string
+	// AssetsMatching narrows a text search of the tenant's assets through
+	// the engine's text index, the one part of a query each engine writes
+	// its own way. It returns what to read instead of table assets: a FROM
+	// clause whose rows have the columns of assets under their own names,
+	// and are assets of the tenant, at least every one whose tag, name,
+	// serial, notes or model name contains text, ignoring case; and the one
+	// argument it takes. It names the tenant as $1 and its argument as
+	// $%[1]d, for the caller to number with fmt; the caller still applies
+	// the exact match. ok is false when the index cannot narrow a search
+	// for text (too few characters): the caller reads table assets.
+	AssetsMatching(text string) (from string, arg any, ok bool)
 }
 
 // Row is the result of QueryRow.

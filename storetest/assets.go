@@ -43,6 +43,19 @@ func mustModel(t *testing.T, e Engine, ctx context.Context, m *qm.Model) *qm.Mod
 	return m
 }
 
+// mustMember makes a user who is a viewer in tn, and returns the user's id.
+func mustMember(t *testing.T, e Engine, tn *qm.Tenant, email string) string {
+	t.Helper()
+	u := &qm.User{Email: email, Name: email}
+	if err := e.Identity().CreateUser(context.Background(), u, "h", clock()()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Identity().SetMembership(context.Background(), &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: "viewer"}, clock()()); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
 // TestModels checks qm.ModelService, with a different-tenant case for each
 // method.
 func TestModels(t *testing.T, h Harness) {
@@ -230,17 +243,7 @@ func TestAssets(t *testing.T, h Harness) {
 	t.Run("CheckOutIn", func(t *testing.T) {
 		tnA, _ := e.Tenants().Tenant(context.Background(), "asset-a")
 		tnB, _ := e.Tenants().Tenant(context.Background(), "asset-b")
-		member := func(tn *qm.Tenant, email string) string {
-			u := &qm.User{Email: email, Name: email}
-			if err := e.Identity().CreateUser(context.Background(), u, "h", clock()()); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Identity().SetMembership(context.Background(), &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: "viewer"}, clock()()); err != nil {
-				t.Fatal(err)
-			}
-			return u.ID
-		}
-		alice, bob := member(tnA, "alice@a.example"), member(tnB, "bob@b.example")
+		alice, bob := mustMember(t, e, tnA, "alice@a.example"), mustMember(t, e, tnB, "bob@b.example")
 		x := mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID})
 		got, err := s.CheckOut(ctxA, x.ID, qm.CheckOut{HolderType: qm.HolderUser, HolderID: alice, ExpectedReturn: "2026-12-24", Note: "for the trip"})
 		if err != nil || got.HolderType != qm.HolderUser || got.HolderID != alice || got.ExpectedReturn != "2026-12-24" || got.CheckedOutAt == nil {

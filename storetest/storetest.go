@@ -63,6 +63,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
 	t.Run("Models", func(t *testing.T) { TestModels(t, h) })
 	t.Run("Assets", func(t *testing.T) { TestAssets(t, h) })
+	t.Run("AssetSearch", func(t *testing.T) { TestAssetSearch(t, h) })
+	t.Run("AssetFilters", func(t *testing.T) { TestAssetFilters(t, h) })
 	t.Run("Import", func(t *testing.T) { TestImport(t, h) })
 	t.Run("ImportJobs", func(t *testing.T) { TestImportJobs(t, h) })
 	t.Run("Licenses", func(t *testing.T) { TestLicenses(t, h) })
