@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,20 +89,7 @@ func load(ctx context.Context, h http.Handler, path, token string, clients int, 
 			defer wg.Done()
 			var mine Sample
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				err := mine.Time(func() error {
-					req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-					req.Header.Set("Authorization", "Bearer "+token)
-					res, err := client.Do(req)
-					if err != nil {
-						return err
-					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						return fmt.Errorf("status %d", res.StatusCode)
-					}
-					return nil
-				})
+				err := mine.Time(func() error { return call(ctx, client, "GET", url, token, nil) })
 				if err != nil {
 					mu.Lock()
 					failure = errors.Join(failure, err)
@@ -141,4 +129,24 @@ func login(ctx context.Context, e engine, name string, n int) (Result, error) {
 	}
 	p := password.Default
 	return s.Result(fmt.Sprintf("login, argon2id t=%d m=%dMiB p=%d, %s", p.Time, p.MemoryKiB/1024, p.Threads, name), "about 50ms"), nil
+}
+
+// call sends a request with a bearer token and reads the answer, which must
+// be 200.
+func call(ctx context.Context, client *http.Client, method, url, token string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s", method, url, res.Status)
+	}
+	return nil
 }

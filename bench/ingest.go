@@ -93,18 +93,7 @@ func ingest(ctx context.Context, e engine, t *target, storage string, senders, b
 	url := "http://" + ln.Addr().String() + "/ingest/v1/points"
 	base := time.Now().Add(-24 * time.Hour)
 	apiSample, apiRate, err := pushPoints(ctx, senders, d, func(i, first int) error {
-		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(pointBody(base, first, batch)))
-		req.Header.Set("Authorization", "Bearer "+tokens[i])
-		res, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("ingest: %s", res.Status)
-		}
-		return nil
+		return call(ctx, client, "POST", url, tokens[i], pointBody(base, first, batch))
 	}, batch)
 	if err != nil {
 		return Result{}, err

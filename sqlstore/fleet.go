@@ -325,21 +325,10 @@ func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFil
 	}
 	page := &qm.PointPage{Points: []qm.Point{}}
 	err = s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics FROM points
-			WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4 ORDER BY t_us LIMIT $5`,
-			c.TenantID(), fd.ID, from, to, f.Limit+1)
-		if err != nil {
-			return fmt.Errorf("list points: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPoint(rows)
-			if err != nil {
-				return fmt.Errorf("list points: %w", err)
-			}
+		return readPoints(ctx, c, fd.ID, from, to, f.Limit+1, func(p qm.Point) error {
 			page.Points = append(page.Points, p)
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -408,26 +397,37 @@ func (s *FleetStore) eachPoint(ctx context.Context, idOrIdent string, from, to t
 		return err
 	}
 	return s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics FROM points
-			WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4 ORDER BY t_us LIMIT $5`,
-			c.TenantID(), fd.ID, micros(from), micros(to), maxScanned+1)
-		if err != nil {
-			return fmt.Errorf("read points: %w", err)
-		}
-		defer rows.Close()
 		n := 0
-		for rows.Next() {
+		return readPoints(ctx, c, fd.ID, micros(from), micros(to), maxScanned+1, func(p qm.Point) error {
 			if n++; n > maxScanned {
 				return qm.Errorf(qm.EInvalid, "the range holds more than %d points: ask for a shorter one", maxScanned)
 			}
-			p, err := scanPoint(rows)
-			if err != nil {
-				return fmt.Errorf("read points: %w", err)
-			}
 			fn(p)
-		}
-		return rows.Err()
+			return nil
+		})
 	})
+}
+
+// readPoints calls fn with a device's points with from ≤ t_us < to, oldest
+// first, at most limit of them, until fn fails.
+func readPoints(ctx context.Context, c Conn, deviceID string, from, to int64, limit int, fn func(qm.Point) error) error {
+	rows, err := c.Query(ctx, `SELECT t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics FROM points
+		WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4 ORDER BY t_us LIMIT $5`,
+		c.TenantID(), deviceID, from, to, limit)
+	if err != nil {
+		return fmt.Errorf("read points: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPoint(rows)
+		if err != nil {
+			return fmt.Errorf("read points: %w", err)
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Trips derives a device's trips in [from, to). ENotFound.
