@@ -220,13 +220,16 @@ func TestServe(t *testing.T) {
 }
 
 func TestBench(t *testing.T) {
-	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--http", "200ms", "--clients", "4", "--logins", "2", "--assets", "120", "--asset-tenants", "2", "--database-url", pgtest.URL(t)}
+	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--http", "200ms", "--clients", "4", "--logins", "2", "--assets", "120", "--asset-tenants", "2",
+		"--ingest", "300ms", "--ingest-senders", "2", "--ingest-batch", "50", "--mqtt", "300ms", "--mqtt-devices", "5", "--mqtt-idle", "0",
+		"--database-url", pgtest.URL(t)}
 	out := mustRun(t, args...)
 	var results []struct {
 		Name     string  `json:"name"`
 		N        int     `json:"n"`
 		MedianNS int64   `json:"median_ns"`
 		Ratio    float64 `json:"ratio"`
+		Rate     float64 `json:"rate"`
 	}
 	if err := json.Unmarshal([]byte(out), &results); err != nil {
 		t.Fatalf("%v in %s", err, out)
@@ -242,6 +245,18 @@ func TestBench(t *testing.T) {
 	}
 	if reads != 5 { // sqlite pool, silo; postgres pool, bridge, silo
 		t.Fatalf("got %d point-read figures, want 5:\n%s", reads, out)
+	}
+	rates := 0
+	for _, r := range results {
+		if strings.HasPrefix(r.Name, "ingest HTTP") || strings.HasPrefix(r.Name, "MQTT QoS 1") {
+			rates++
+			if r.Rate <= 0 || r.N == 0 {
+				t.Errorf("%s: got %+v", r.Name, r)
+			}
+		}
+	}
+	if rates != 4 { // ingest and MQTT, on each engine
+		t.Fatalf("got %d telemetry figures, want 4:\n%s", rates, out)
 	}
 }
 
