@@ -242,10 +242,13 @@ func mqttIdleMemory(ctx context.Context, e engine, name string, devices int) (Re
 		Rate: float64(per) / 1024, Unit: "KiB each", Target: "≤ 20 KiB each"}, nil
 }
 
-// inUse is the heap and goroutine stacks in use, after a collection.
+// inUse is the heap and goroutine stacks in use, after collections: a few,
+// as an idle server has over a few minutes, so stacks grown while a
+// device connected have shrunk back.
 func inUse() int64 {
-	runtime.GC()
-	runtime.GC()
+	for range 5 {
+		runtime.GC()
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse + m.StackInuse)

@@ -78,8 +78,8 @@ func New(cfg Config) *Broker {
 	b.srv = mqtt.New(&mqtt.Options{
 		InlineClient:             true,
 		Logger:                   cfg.Logger.With("component", "mqtt"),
-		ClientNetReadBufferSize:  1024,
-		ClientNetWriteBufferSize: 1024,
+		ClientNetReadBufferSize:  512,
+		ClientNetWriteBufferSize: 512,
 	})
 	// Devices mostly send: a small queue towards each (its config and
 	// commands) keeps an idle connection cheap; mochi's default queue of
