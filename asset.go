@@ -333,6 +333,9 @@ type ImportRow struct {
 	// Fields are the row's values of columns that are not the asset's own,
 	// by column name: custom fields, when a field has that name or key.
 	Fields map[string]string
+	// HolderType and HolderName say who or what has the asset checked out:
+	// a user by email (or user name), a location by name, an asset by tag.
+	HolderType, HolderName string
 	// Errors are what is wrong with the row, already known when reading.
 	Errors []string
 }

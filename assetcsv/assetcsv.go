@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,11 @@ const (
 	fOrderNumber
 	fWarrantyMonths
 	fNotes
+	fCheckoutType
+	fCheckedOutTo // Quartermaster's export: "user: EMAIL", "location: NAME", "asset: TAG"
+	fHolderUsername
+	fHolderEmail
+	fHolderLocation
 )
 
 // columns maps lower-case header names to fields.
@@ -59,17 +65,24 @@ var columns = map[string]field{
 	"order number": fOrderNumber, "warranty months": fWarrantyMonths, "warranty": fWarrantyMonths,
 	"notes": fNotes, "asset notes": fNotes,
 	// Written by export, or by Snipe-IT, and not read back.
-	"warranty end": ignored, "created at": ignored, "expected return": ignored, "checked out to": ignored,
-	"checkout type": ignored, "checked out to: username": ignored, "checked out to: first name": ignored,
-	"checked out to: last name": ignored, "checked out to: email": ignored, "checked out to: location": ignored,
+	"warranty end": ignored, "created at": ignored, "expected return": ignored,
+	"checked out to: first name": ignored, "checked out to: last name": ignored,
+	// Who has the asset: Snipe-IT's columns, and ours.
+	"checkout type": fCheckoutType, "checked out to": fCheckedOutTo, "checked out to: username": fHolderUsername,
+	"checked out to: email": fHolderEmail, "checked out to: location": fHolderLocation,
 }
 
 // Reader reads assets from CSV.
 type Reader struct {
-	r    *csv.Reader
-	cols []field
+	r       *csv.Reader
+	cols    []field
+	headers []string
 	// Warnings say what of the header was not understood.
 	Warnings []string
+	// Custom are the columns that are none of the asset's own, in order:
+	// each row carries their values in Fields, for the importer to match
+	// with the tenant's custom fields.
+	Custom []string
 }
 
 // NewReader reads the header. It fails when the file is not CSV or has no
@@ -85,14 +98,15 @@ func NewReader(in io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, qm.Errorf(qm.EInvalid, "the file is not readable CSV: %v", err)
 	}
-	rd := &Reader{r: r, cols: make([]field, len(header))}
+	rd := &Reader{r: r, cols: make([]field, len(header)), headers: slices.Clone(header)}
 	seen := map[field]string{}
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		f := columns[name]
 		switch {
 		case f == unknown:
-			rd.Warnings = append(rd.Warnings, fmt.Sprintf("column %q is not one Quartermaster reads; it is ignored", h))
+			// Perhaps a custom field: the importer knows the tenant's.
+			rd.Custom = append(rd.Custom, strings.TrimSpace(h))
 		case f != ignored && seen[f] != "":
 			return nil, qm.Errorf(qm.EInvalid, "columns %q and %q both say the same thing: keep one", seen[f], h)
 		}
@@ -119,6 +133,7 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 	line, _ := rd.r.FieldPos(0)
 	row := &qm.ImportRow{Line: line}
 	a := &row.Asset
+	var holder holderCells
 	for i, v := range rec {
 		if i >= len(rd.cols) {
 			if strings.TrimSpace(v) != "" {
@@ -128,6 +143,25 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 		}
 		v = strings.TrimSpace(v)
 		switch rd.cols[i] {
+		case unknown:
+			if v != "" {
+				if row.Fields == nil {
+					row.Fields = map[string]string{}
+				}
+				row.Fields[strings.TrimSpace(header(rd, i))] = v
+			}
+		case fCheckoutType:
+			holder.kind = strings.ToLower(v)
+		case fCheckedOutTo:
+			if kind, name, ok := strings.Cut(v, ":"); ok {
+				holder.kind, holder.ours = strings.ToLower(strings.TrimSpace(kind)), strings.TrimSpace(name)
+			}
+		case fHolderUsername:
+			holder.username = v
+		case fHolderEmail:
+			holder.email = v
+		case fHolderLocation:
+			holder.location = v
 		case fTag:
 			a.Tag = v
 		case fName:
@@ -192,7 +226,42 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 	if row.Model == "" {
 		row.Errors = append(row.Errors, "Model is empty")
 	}
+	holder.into(row)
 	return row, nil
+}
+
+// header is the name of column i as the file gives it.
+func header(rd *Reader, i int) string { return rd.headers[i] }
+
+// holderCells are a row's cells that say who has the asset.
+type holderCells struct {
+	kind, ours                string // Checkout Type; our "Checked Out To" split at its colon
+	username, email, location string
+}
+
+// into sets the row's holder: a user by email (or user name), a location,
+// or (our export only) an asset by tag. A checkout type the row cannot
+// back with a name is an error of the row.
+func (h holderCells) into(row *qm.ImportRow) {
+	switch {
+	case h.ours != "":
+		row.HolderType, row.HolderName = h.kind, h.ours
+	case h.location != "" && (h.kind == "" || h.kind == qm.HolderLocation):
+		row.HolderType, row.HolderName = qm.HolderLocation, h.location
+	case h.email != "" || h.username != "":
+		row.HolderType, row.HolderName = qm.HolderUser, h.email
+		if row.HolderName == "" {
+			row.HolderName = h.username
+		}
+	case h.kind != "":
+		row.Errors = append(row.Errors, fmt.Sprintf("Checkout Type is %q, but the row names no one to check it out to", h.kind))
+		return
+	}
+	switch row.HolderType {
+	case "", qm.HolderUser, qm.HolderLocation, qm.HolderAsset:
+	default:
+		row.Errors = append(row.Errors, fmt.Sprintf("an asset is checked out to a user, a location or an asset, not %q", row.HolderType))
+	}
 }
 
 // ParseDate reads a date as people write it: 2025-03-14, 2025/03/14,

@@ -58,6 +58,27 @@ func TestParseCost(t *testing.T) {
 }
 
 func TestReader(t *testing.T) {
+	t.Run("CheckedOut", func(t *testing.T) {
+		in := "Asset Tag,Model,Checkout Type,Checked Out To: Username,Checked Out To: Email,Checked Out To: Location,Checked Out To\n" +
+			"A-1,M,user,alice,alice@example.com,,\n" +
+			"A-2,M,location,,,Warehouse,\n" +
+			"A-3,M,,,,,asset: A-1\n" +
+			"A-4,M,user,,,,\n" +
+			"A-5,M,,bob,,,\n"
+		r, err := assetcsv.NewReader(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []struct {
+			kind, name string
+			errors     int
+		}{{"user", "alice@example.com", 0}, {"location", "Warehouse", 0}, {"asset", "A-1", 0}, {"", "", 1}, {"user", "bob", 0}} {
+			row, err := r.Next()
+			if err != nil || row.HolderType != want.kind || row.HolderName != want.name || len(row.Errors) != want.errors {
+				t.Fatalf("line %d: got %q %q %v, %v; want %q %q and %d errors", row.Line, row.HolderType, row.HolderName, row.Errors, err, want.kind, want.name, want.errors)
+			}
+		}
+	})
 	t.Run("SnipeIT", func(t *testing.T) {
 		in := "\ufeffItem Name,ASSET TAG,Category,Model Name,Serial Number,Purchase Date,Purchase Cost,Status,Favourite Colour\n" +
 			"Alice's laptop,A-1,Laptops,Latitude 5440,SN1,2025-01-31,\"$1,299.00\",Ready to deploy,blue\n" +
@@ -66,13 +87,13 @@ func TestReader(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "Favourite Colour") {
-			t.Fatalf("warnings: %v", r.Warnings)
+		if len(r.Custom) != 1 || r.Custom[0] != "Favourite Colour" {
+			t.Fatalf("columns for custom fields: %v", r.Custom)
 		}
 		row, err := r.Next()
 		if err != nil || row.Line != 2 || row.Asset.Tag != "A-1" || row.Asset.Name != "Alice's laptop" || row.Model != "Latitude 5440" ||
 			row.Category != "Laptops" || *row.Asset.CostCents != 129900 || row.Asset.Currency != "USD" || row.Asset.PurchaseDate != "2025-01-31" ||
-			row.Status != "Ready to deploy" || len(row.Errors) != 0 {
+			row.Status != "Ready to deploy" || len(row.Errors) != 0 || row.Fields["Favourite Colour"] != "blue" {
 			t.Fatalf("row 2: %+v, %v", row, err)
 		}
 		row, err = r.Next()
