@@ -26,6 +26,9 @@ func NewAuditStore(router Router) *AuditStore { return &AuditStore{router: route
 
 const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, resource_type, resource_id, changes, remote_addr, request_id`
 
+// auditColumnList is auditColumns, one name each.
+var auditColumnList = strings.Split(auditColumns, ", ")
+
 // AuditLog implements qm.AuditService.
 func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.AuditEntry, error) {
 	switch {
@@ -91,19 +94,27 @@ func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.Audi
 // are the resource as it was and is (nil for a creation or a deletion);
 // the fields that differ are recorded, secrets and timestamps left out.
 func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, resourceID string, before, after any) error {
-	changes, err := Changes(before, after)
+	entry, err := auditEntry(ctx, now, action, resourceType, resourceID, before, after)
 	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
+		return err
 	}
-	p, o := tenancy.PrincipalFrom(ctx), tenancy.OriginFrom(ctx)
 	_, err = c.Exec(ctx, `INSERT INTO audit_log (tenant_id, `+auditColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		c.TenantID(), NewID(), Timestamp(now), string(p.Kind), p.ID, p.Name, action, resourceType, resourceID,
-		string(changes), o.RemoteAddr, o.RequestID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, append([]any{c.TenantID()}, entry...)...)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
+}
+
+// auditEntry returns the values of auditColumns of the entry Audit writes.
+func auditEntry(ctx context.Context, now time.Time, action, resourceType, resourceID string, before, after any) ([]any, error) {
+	changes, err := Changes(before, after)
+	if err != nil {
+		return nil, fmt.Errorf("audit %s: %w", action, err)
+	}
+	p, o := tenancy.PrincipalFrom(ctx), tenancy.OriginFrom(ctx)
+	return []any{NewID(), Timestamp(now), string(p.Kind), p.ID, p.Name, action, resourceType, resourceID,
+		JSON(changes), o.RemoteAddr, o.RequestID}, nil
 }
 
 // unaudited fields are never recorded as changes: timestamps the entry has
