@@ -304,6 +304,13 @@ func ParseDate(s string) (string, error) {
 // currencySigns maps signs to ISO codes.
 var currencySigns = map[string]string{"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "CHF": "CHF"}
 
+// spaces and separators are what an amount's digits are grouped with, made
+// once: a Replacer costs more to make than to use.
+var (
+	spaces     = strings.NewReplacer(" ", "", "\u00a0", "", "'", "")
+	separators = strings.NewReplacer(".", "", ",", "")
+)
+
 // ParseCost reads an amount of money into cents, with the currency its sign
 // or code names: "$1,299.00", "1.299,00 €", "EUR 12", "1 299,5".
 func ParseCost(s string) (int64, string, error) {
@@ -321,13 +328,13 @@ func ParseCost(s string) (int64, string, error) {
 			s, cur = strings.TrimSpace(s[:len(s)-3]), code
 		}
 	}
-	s = strings.NewReplacer(" ", "", "\u00a0", "", "'", "").Replace(s)
+	s = spaces.Replace(s)
 	// The last separator followed by one or two digits is the decimal one;
 	// every other is a thousands separator.
 	if i := strings.LastIndexAny(s, ".,"); i >= 0 && len(s)-i-1 <= 2 && len(s)-i-1 > 0 {
-		s = strings.NewReplacer(".", "", ",", "").Replace(s[:i]) + "." + s[i+1:]
+		s = separators.Replace(s[:i]) + "." + s[i+1:]
 	} else {
-		s = strings.NewReplacer(".", "", ",", "").Replace(s)
+		s = separators.Replace(s)
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 || f > 1e13 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -192,7 +194,7 @@ type conn struct {
 func (c conn) TenantID() string { return c.tenantID }
 
 // AssetsMatching implements sqlstore.Conn with the FTS5 trigram index of
-// migration 0011: a phrase of text's trigrams, which matches where text is
+// migration 0014: a phrase of text's trigrams, which matches where text is
 // a substring of one column. CROSS JOIN keeps SQLite from reading every
 // asset in the order of a sort instead, lacking the statistics to know
 // better. Trigrams need three characters.
@@ -204,6 +206,50 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 	return `(SELECT r.asset_id FROM asset_search JOIN asset_search_rows r ON r.rowid = asset_search.rowid
 			WHERE asset_search MATCH $%[1]d AND r.tenant_id = $1) AS hits
 		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true
+}
+
+// InsertRows implements sqlstore.Conn. A statement costs SQLite no round
+// trip, so each row is a statement of its own, prepared once, its values
+// bound as parameters: cheaper than carrying the rows in one value for
+// SQLite to take apart, and a one-row INSERT … VALUES needs no statement
+// journal, which an INSERT … SELECT writes for every page it changes.
+func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
+	params := make([]string, len(rows.Columns))
+	for i := range params {
+		params[i] = fmt.Sprintf("$%d", i+2)
+	}
+	query := fmt.Sprintf("INSERT INTO %s (tenant_id, %s) VALUES ($1, %s) %s",
+		rows.Table, strings.Join(rows.Columns, ", "), strings.Join(params, ", "), conflict)
+	args := make([]any, 1+len(rows.Columns))
+	args[0] = c.tenantID
+	var n int64
+	for _, row := range rows.Rows {
+		copy(args[1:], row)
+		k, err := c.Exec(ctx, query, args...)
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// QueryRows implements sqlstore.Conn, running the query once for each row,
+// whose values it binds as parameters, as InsertRows does.
+func (c conn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet, fn func(sqlstore.Row) error, args ...any) error {
+	params := make([]any, len(rows.Columns))
+	for i := range params {
+		params[i] = fmt.Sprintf("$%d", len(args)+i+1)
+	}
+	query = fmt.Sprintf(query, params...)
+	all := append(slices.Clip(args), make([]any, len(rows.Columns))...)
+	for _, row := range rows.Rows {
+		copy(all[len(args):], row)
+		if err := sqlstore.Each(ctx, c, fn, query, all...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func mapError(err error) error {

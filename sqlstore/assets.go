@@ -67,11 +67,13 @@ func inScope(ctx context.Context, c Conn, deptID string) error {
 	var one int
 	err := c.QueryRow(ctx, `SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2`+cond, args...).Scan(&one)
 	if errors.Is(err, ErrNoRows) {
-		return &qm.Error{Code: qm.EInvalid, Message: "you may place assets only in your own department or below it",
-			Fields: map[string]string{"department_id": "outside your department"}}
+		return errOutsideDepartment
 	}
 	return err
 }
+
+var errOutsideDepartment = &qm.Error{Code: qm.EInvalid, Message: "you may place assets only in your own department or below it",
+	Fields: map[string]string{"department_id": "outside your department"}}
 
 // checkRefs checks every reference of a, and fills in defaults: the
 // principal's department, the first deployable status.
@@ -153,23 +155,54 @@ func setTagNumbering(ctx context.Context, c Conn, n qm.TagNumbering) error {
 
 // nextTag returns the tenant's next free automatic tag.
 func (s *AssetStore) nextTag(ctx context.Context, c Conn) (string, error) {
-	for range 100 {
-		n, err := tagNumbering(ctx, c)
+	var counter tagCounter
+	for range maxTagTries {
+		tag, err := counter.take(ctx, c)
 		if err != nil {
 			return "", err
 		}
-		if err := setTagNumbering(ctx, c, qm.TagNumbering{Prefix: n.Prefix, Next: n.Next + 1}); err != nil {
-			return "", err
-		}
-		tag := fmt.Sprintf("%s%06d", n.Prefix, n.Next)
 		var one int
 		if err := c.QueryRow(ctx, `SELECT 1 FROM assets WHERE tenant_id = $1 AND tag = $2`, c.TenantID(), tag).Scan(&one); errors.Is(err, ErrNoRows) {
-			return tag, nil
+			return tag, counter.save(ctx, c)
 		} else if err != nil {
 			return "", err
 		}
 	}
-	return "", qm.Errorf(qm.EConflict, "could not find a free asset tag: give one")
+	return "", errNoFreeTag
+}
+
+// maxTagTries bounds the taken tags skipped in search of a free one.
+const maxTagTries = 100
+
+var errNoFreeTag = qm.Errorf(qm.EConflict, "could not find a free asset tag: give one")
+
+// tagCounter numbers the automatic tags of a tenant's assets, from the
+// counter the tenant keeps.
+type tagCounter struct {
+	prefix string
+	next   int64
+	read   bool // prefix and next are the tenant's
+}
+
+// take returns the next tag in line, free or not.
+func (t *tagCounter) take(ctx context.Context, c Conn) (string, error) {
+	if !t.read {
+		n, err := tagNumbering(ctx, c)
+		if err != nil {
+			return "", err
+		}
+		t.prefix, t.next, t.read = n.Prefix, n.Next, true
+	}
+	t.next++
+	return fmt.Sprintf("%s%06d", t.prefix, t.next-1), nil
+}
+
+// save stores the counter past the tags taken.
+func (t *tagCounter) save(ctx context.Context, c Conn) error {
+	if !t.read {
+		return nil
+	}
+	return setTagNumbering(ctx, c, qm.TagNumbering{Prefix: t.prefix, Next: t.next})
 }
 
 // CreateAsset implements qm.AssetService.
@@ -217,7 +250,17 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 }
 
 func assetArgs(tenantID string, a *qm.Asset) []any {
-	return []any{tenantID, a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, nullable(a.LocationID), nullable(a.DepartmentID),
+	return append([]any{tenantID}, assetValues(a)...)
+}
+
+// assetWritten are the columns of an asset its writer sets, in the order of
+// assetValues.
+var assetWritten = []string{"id", "tag", "name", "serial", "model_id", "status_id", "location_id", "department_id", "supplier_id",
+	"purchase_date", "cost_cents", "currency", "order_number", "warranty_months", "notes", "created_at", "updated_at"}
+
+// assetValues are the values of a's assetWritten columns.
+func assetValues(a *qm.Asset) []any {
+	return []any{a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, nullable(a.LocationID), nullable(a.DepartmentID),
 		nullable(a.SupplierID), nullable(a.PurchaseDate), a.CostCents, a.Currency, a.OrderNumber, a.WarrantyMonths, a.Notes, a.CreatedAt, a.UpdatedAt}
 }
 

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +25,9 @@ var _ qm.AuditService = (*AuditStore)(nil)
 func NewAuditStore(router Router) *AuditStore { return &AuditStore{router: router} }
 
 const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, resource_type, resource_id, changes, remote_addr, request_id`
+
+// auditColumnList is auditColumns, one name each.
+var auditColumnList = strings.Split(auditColumns, ", ")
 
 // AuditLog implements qm.AuditService.
 func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.AuditEntry, error) {
@@ -89,32 +94,38 @@ func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.Audi
 // are the resource as it was and is (nil for a creation or a deletion);
 // the fields that differ are recorded, secrets and timestamps left out.
 func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, resourceID string, before, after any) error {
-	changes, err := Changes(before, after)
+	entry, err := auditEntry(ctx, now, action, resourceType, resourceID, before, after)
 	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
+		return err
 	}
-	body, err := json.Marshal(changes)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	p, o := tenancy.PrincipalFrom(ctx), tenancy.OriginFrom(ctx)
 	_, err = c.Exec(ctx, `INSERT INTO audit_log (tenant_id, `+auditColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		c.TenantID(), NewID(), Timestamp(now), string(p.Kind), p.ID, p.Name, action, resourceType, resourceID,
-		string(body), o.RemoteAddr, o.RequestID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, append([]any{c.TenantID()}, entry...)...)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
 }
 
+// auditEntry returns the values of auditColumns of the entry Audit writes.
+func auditEntry(ctx context.Context, now time.Time, action, resourceType, resourceID string, before, after any) ([]any, error) {
+	changes, err := Changes(before, after)
+	if err != nil {
+		return nil, fmt.Errorf("audit %s: %w", action, err)
+	}
+	p, o := tenancy.PrincipalFrom(ctx), tenancy.OriginFrom(ctx)
+	return []any{NewID(), Timestamp(now), string(p.Kind), p.ID, p.Name, action, resourceType, resourceID,
+		JSON(changes), o.RemoteAddr, o.RequestID}, nil
+}
+
 // unaudited fields are never recorded as changes: timestamps the entry has
 // anyway, and anything secret.
 var unaudited = map[string]bool{"created_at": true, "updated_at": true, "password": true, "password_hash": true, "secret": true, "token_hash": true, "product_key": true}
 
-// Changes returns the JSON fields that differ between before and after (either
-// may be nil), each with both values.
-func Changes(before, after any) (map[string]qm.Change, error) {
+// Changes returns the fields that differ between before and after (either
+// may be nil), as the JSON object an audit entry records: each field by
+// name, in order, with its value before and after, null where one of them
+// lacks the field.
+func Changes(before, after any) ([]byte, error) {
 	b, err := fields(before)
 	if err != nil {
 		return nil, err
@@ -123,29 +134,103 @@ func Changes(before, after any) (map[string]qm.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	changes := map[string]qm.Change{}
-	for k, v := range a {
-		if !unaudited[k] && !reflect.DeepEqual(b[k], v) {
-			changes[k] = qm.Change{Before: b[k], After: v}
+	null := []byte("null")
+	buf := []byte{'{'}
+	change := func(name, was, is []byte) {
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = append(append(buf, name...), `:{"before":`...)
+		buf = append(append(buf, was...), `,"after":`...)
+		buf = append(append(buf, is...), '}')
+	}
+	// Both lists are in order of name: walk them side by side.
+	for len(b) > 0 || len(a) > 0 {
+		switch {
+		case len(a) == 0 || len(b) > 0 && bytes.Compare(b[0].name, a[0].name) < 0:
+			change(b[0].name, b[0].value, null)
+			b = b[1:]
+		case len(b) == 0 || bytes.Compare(b[0].name, a[0].name) > 0:
+			if !bytes.Equal(a[0].value, null) {
+				change(a[0].name, null, a[0].value)
+			}
+			a = a[1:]
+		default:
+			if !bytes.Equal(b[0].value, a[0].value) {
+				change(a[0].name, b[0].value, a[0].value)
+			}
+			a, b = a[1:], b[1:]
 		}
 	}
-	for k, v := range b {
-		if _, ok := a[k]; !ok && !unaudited[k] {
-			changes[k] = qm.Change{Before: v}
-		}
-	}
-	return changes, nil
+	return append(buf, '}'), nil
 }
 
-// fields returns v's JSON object form.
-func fields(v any) (map[string]any, error) {
-	m := map[string]any{}
+// field is a field of a JSON object: its name, quoted, and its value, as
+// written.
+type field struct{ name, value []byte }
+
+// fields returns the audited fields of v's JSON object form, in order of
+// name.
+func fields(v any) ([]field, error) {
 	if rv := reflect.ValueOf(v); v == nil || rv.Kind() == reflect.Pointer && rv.IsNil() {
-		return m, nil
+		return nil, nil
 	}
-	body, err := json.Marshal(v)
+	obj, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return m, json.Unmarshal(body, &m)
+	if obj[0] != '{' {
+		return nil, fmt.Errorf("audit: %.20s… is not a JSON object", obj)
+	}
+	// A scan for where each name and value ends, not a parse, which an
+	// audit entry for each imported row cannot afford: json.Marshal wrote
+	// obj, valid and compact.
+	var fs []field
+	for i := 1; obj[i] != '}'; {
+		if obj[i] == ',' {
+			i++
+		}
+		end := valueEnd(obj, i)
+		name := obj[i:end]
+		i = end + 1 // past the colon
+		end = valueEnd(obj, i)
+		if !unaudited[string(name[1:len(name)-1])] {
+			fs = append(fs, field{name: name, value: obj[i:end]})
+		}
+		i = end
+	}
+	slices.SortFunc(fs, func(x, y field) int { return bytes.Compare(x.name, y.name) })
+	return fs, nil
+}
+
+// valueEnd returns where the JSON value that starts at obj[i] ends, in a
+// compact object.
+func valueEnd(obj []byte, i int) int {
+	depth, inString := 0, false
+	for ; i < len(obj); i++ {
+		switch c := obj[i]; {
+		case inString && c == '\\':
+			i++
+		case inString && c == '"':
+			inString = false
+			if depth == 0 {
+				return i + 1
+			}
+		case inString:
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case c == ',' && depth == 0:
+			return i
+		}
+	}
+	return i
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/tenancy"
@@ -18,7 +20,13 @@ var errImportRolledBack = errors.New("import rolled back")
 // maxProblems bounds the bad rows a report lists; Failed counts them all.
 const maxProblems = 1000
 
-// importer holds one import's state: the tenant's names, found or made.
+// importBatch is how many rows an import looks up, and writes, in one
+// statement: few enough to keep the memory an import takes small, enough
+// that a statement costs little per row.
+const importBatch = 500
+
+// importer holds one import's state: the tenant's names, found or made,
+// the tags seen, and the rows read but not yet written.
 type importer struct {
 	s      *AssetStore
 	ctx    context.Context
@@ -26,9 +34,31 @@ type importer struct {
 	opts   qm.ImportOptions
 	names  map[string]map[string]string // table → lower-case name → id
 	models map[string]string            // lower name + "\x00" + model number → id
-	tags   map[string]bool              // tags seen in the file
+	tags   map[string]tagUse            // lower-case tag → the row that has it
 	status string                       // the default status: the first deployable label
-	rep    *qm.ImportReport
+	// scope is the departments a department-confined importer may place
+	// assets in; nil for an importer confined to none.
+	scope   map[string]bool
+	counter tagCounter
+	batch   []pending
+	rep     *qm.ImportReport
+}
+
+// tagUse is the row of the file that has a tag, and whether the import gave
+// it, to a row without one.
+type tagUse struct {
+	line  int
+	given bool
+}
+
+// pending is a row read and checked on its own, to be written with its
+// batch.
+type pending struct {
+	line     int
+	asset    qm.Asset
+	problems []string
+	before   *qm.Asset // the asset with the row's tag, nil for a new one
+	untagged bool      // the row gave no tag
 }
 
 // Import reads rows from next until io.EOF and creates or updates (by tag)
@@ -39,7 +69,7 @@ type importer struct {
 func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
 	rep := &qm.ImportReport{DryRun: opts.DryRun, Made: map[string]int{}, Problems: []qm.ImportProblem{}}
 	err := s.router.Update(ctx, func(c Conn) error {
-		im := &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{}, tags: map[string]bool{}}
+		im := &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{}, tags: map[string]tagUse{}}
 		if err := im.load(); err != nil {
 			return err
 		}
@@ -55,6 +85,9 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 			if err := im.row(row); err != nil {
 				return err
 			}
+		}
+		if err := im.flush(); err != nil {
+			return err
 		}
 		if opts.DryRun || rep.Failed > 0 && !opts.SkipBadRows {
 			return errImportRolledBack
@@ -72,7 +105,8 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 	return rep, nil
 }
 
-// load reads the tenant's names of everything a row may name.
+// load reads the tenant's names of everything a row may name, and the
+// departments a department-confined importer may place assets in.
 func (im *importer) load() error {
 	for _, table := range []string{"categories", "manufacturers", "suppliers", "status_labels", "locations", "departments"} {
 		im.names[table] = map[string]string{}
@@ -110,7 +144,24 @@ func (im *importer) load() error {
 		}
 		im.models[strings.ToLower(name)+"\x00"+number] = id
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	args := []any{im.c.TenantID()}
+	if cond := subtree(im.ctx, "id", &args); cond != "" {
+		ids, err := queryAll(im.ctx, im.c, func(r Row) (*string, error) {
+			var id string
+			return &id, r.Scan(&id)
+		}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
+		if err != nil {
+			return err
+		}
+		im.scope = map[string]bool{}
+		for _, id := range ids {
+			im.scope[*id] = true
+		}
+	}
+	return nil
 }
 
 // named returns the id of the entry of table called name, making it when
@@ -180,16 +231,20 @@ func (im *importer) model(row *qm.ImportRow) (string, error) {
 	return m.ID, nil
 }
 
-// row imports one row, or records why it cannot.
+// row checks one row on its own and adds it to the batch, with its
+// problems if it has any, writing the batch when full.
 func (im *importer) row(row *qm.ImportRow) error {
-	problems := append([]string{}, row.Errors...)
-	a := row.Asset
-	fail := func(msg string) { problems = append(problems, msg) }
+	p := pending{line: row.Line, problems: append([]string{}, row.Errors...)}
+	a := &p.asset
+	*a = row.Asset
+	fail := func(msg string) { p.problems = append(p.problems, msg) }
 	if a.Tag != "" {
-		if im.tags[strings.ToLower(a.Tag)] {
+		if use, seen := im.tags[strings.ToLower(a.Tag)]; seen && use.given {
+			fail(fmt.Sprintf("Asset Tag %q was given by this import to the asset of line %d", a.Tag, use.line))
+		} else if seen {
 			fail(fmt.Sprintf("Asset Tag %q appears twice in the file", a.Tag))
 		}
-		im.tags[strings.ToLower(a.Tag)] = true
+		im.tags[strings.ToLower(a.Tag)] = tagUse{line: row.Line}
 	}
 	if row.Status != "" {
 		if id, ok := im.names["status_labels"][strings.ToLower(row.Status)]; ok {
@@ -199,7 +254,7 @@ func (im *importer) row(row *qm.ImportRow) error {
 		}
 	}
 	a.Normalize()
-	if len(problems) == 0 {
+	if len(p.problems) == 0 {
 		var err error
 		if a.ModelID, err = im.model(row); err != nil {
 			if qm.ErrorCode(err) != qm.EInvalid {
@@ -208,7 +263,7 @@ func (im *importer) row(row *qm.ImportRow) error {
 			fail(qm.ErrorMessage(err))
 		}
 	}
-	if len(problems) == 0 {
+	if len(p.problems) == 0 {
 		for _, ref := range []struct {
 			table, name string
 			dst         *string
@@ -234,91 +289,190 @@ func (im *importer) row(row *qm.ImportRow) error {
 			}
 		}
 	}
-	var before *qm.Asset
-	if len(problems) == 0 {
-		var err error
-		if before, err = im.existing(&a); err != nil {
-			if qm.ErrorCode(err) != qm.EInvalid {
-				return err
-			}
-			fail(qm.ErrorMessage(err))
-		}
-	}
-	if len(problems) > 0 {
-		im.rep.Failed++
-		if len(im.rep.Problems) < maxProblems {
-			im.rep.Problems = append(im.rep.Problems, qm.ImportProblem{Line: row.Line, Tag: a.Tag, Errors: problems})
-		}
-		return nil
-	}
-	return im.write(&a, before)
-}
-
-// existing returns the asset with a's tag, nil for none, and checks that a
-// department-confined importer keeps within its department. The names the
-// row gave are the tenant's own, so no other reference needs a check.
-func (im *importer) existing(a *qm.Asset) (*qm.Asset, error) {
-	dept := tenancyDept(im.ctx)
-	if dept != "" && a.DepartmentID != "" {
-		if err := inScope(im.ctx, im.c, a.DepartmentID); err != nil {
-			return nil, err
-		}
-	}
-	if a.Tag == "" {
-		return nil, im.creatable(a)
-	}
-	found, err := scanAsset(im.c.QueryRow(im.ctx, `SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = $2`, im.c.TenantID(), a.Tag))
-	switch {
-	case errors.Is(err, ErrNoRows):
-		return nil, im.creatable(a)
-	case err != nil:
-		return nil, err
-	}
-	if dept != "" {
-		if _, err := findAsset(im.ctx, im.c, found.ID); qm.ErrorCode(err) == qm.ENotFound {
-			return nil, qm.Errorf(qm.EInvalid, "Asset Tag %q is in use outside your department", a.Tag)
-		} else if err != nil {
-			return nil, err
-		}
-	}
-	return found, nil
-}
-
-// creatable checks that a new asset will have a status.
-func (im *importer) creatable(a *qm.Asset) error {
-	if a.StatusID == "" && im.status == "" {
-		return qm.Errorf(qm.EInvalid, "no Status given, and the tenant has no deployable status label to default to")
+	im.batch = append(im.batch, p)
+	if len(im.batch) == importBatch {
+		return im.flush()
 	}
 	return nil
 }
 
-// write creates the asset, or updates before, the one with its tag.
-func (im *importer) write(a, before *qm.Asset) error {
-	if before == nil {
-		if a.StatusID == "" {
-			a.StatusID = im.status
+// flush writes the batch: it finds the assets with the tags its rows give,
+// checks each row against them, numbers the new assets without a tag, and
+// writes the good rows' assets and their audit entries, a statement for
+// each kind of write. Problems are reported in the order of the file.
+func (im *importer) flush() error {
+	var tags []string
+	for _, p := range im.batch {
+		if len(p.problems) == 0 && p.asset.Tag != "" {
+			tags = append(tags, p.asset.Tag)
 		}
-		if a.DepartmentID == "" {
-			a.DepartmentID = tenancyDept(im.ctx)
-		}
-		a.ID = NewID()
-		a.CreatedAt = Timestamp(im.s.now())
-		a.UpdatedAt = a.CreatedAt
-		if a.Tag == "" {
-			tag, err := im.s.nextTag(im.ctx, im.c)
-			if err != nil {
-				return err
-			}
-			a.Tag = tag
-		}
-		if _, err := im.c.Exec(im.ctx, `INSERT INTO assets (tenant_id, id, tag, name, serial, model_id, status_id, location_id, department_id,
-			supplier_id, purchase_date, cost_cents, currency, order_number, warranty_months, notes, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, assetArgs(im.c.TenantID(), a)...); err != nil {
-			return fmt.Errorf("import asset %s: %w", a.Tag, err)
-		}
-		im.rep.Created++
-		return Audit(im.ctx, im.c, a.CreatedAt, "asset.import", "asset", a.ID, nil, a)
 	}
+	found, err := im.find(tags)
+	if err != nil {
+		return err
+	}
+	var untagged []*qm.Asset
+	for i := range im.batch {
+		p := &im.batch[i]
+		if len(p.problems) == 0 {
+			p.before = found[p.asset.Tag]
+			if err := im.check(&p.asset, p.before); err != nil {
+				p.problems = append(p.problems, qm.ErrorMessage(err))
+			}
+		}
+		if len(p.problems) > 0 {
+			im.rep.Failed++
+			if len(im.rep.Problems) < maxProblems {
+				im.rep.Problems = append(im.rep.Problems, qm.ImportProblem{Line: p.line, Tag: p.asset.Tag, Errors: p.problems})
+			}
+			continue
+		}
+		if p.before == nil {
+			im.creation(&p.asset)
+			if p.asset.Tag == "" {
+				untagged = append(untagged, &p.asset)
+				p.untagged = true
+			}
+		}
+	}
+	if err := im.autoTag(untagged); err != nil {
+		return err
+	}
+	var created, updated, entries [][]any
+	for i := range im.batch {
+		p := &im.batch[i]
+		if len(p.problems) > 0 {
+			continue
+		}
+		if p.untagged {
+			im.tags[strings.ToLower(p.asset.Tag)] = tagUse{line: p.line, given: true}
+		}
+		before, after := p.before, &p.asset
+		if before == nil {
+			created = append(created, assetValues(after))
+		} else {
+			after = merge(before, after, Timestamp(im.s.now()))
+			updated = append(updated, assetValues(after))
+		}
+		entry, err := auditEntry(im.ctx, after.UpdatedAt, "asset.import", "asset", after.ID, before, after)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, entry)
+	}
+	im.batch = im.batch[:0]
+	im.rep.Created += len(created)
+	im.rep.Updated += len(updated)
+	// The updates are inserts that find their id taken: one statement for
+	// the batch, led by its rows, so each costs a look up by id whatever the
+	// engine thinks of the table's size. The creations are plain inserts,
+	// which SQLite writes without a statement journal.
+	if err := im.write("assets", assetWritten, created, ""); err != nil {
+		return err
+	}
+	if err := im.write("assets", assetWritten, updated, assetUpdate); err != nil {
+		return err
+	}
+	return im.write("audit_log", auditColumnList, entries, "")
+}
+
+// seen reports whether a row of the file has tag, written there or given
+// by this import.
+func (im *importer) seen(tag string) bool {
+	_, ok := im.tags[strings.ToLower(tag)]
+	return ok
+}
+
+// find returns the tenant's assets with tags, by tag.
+func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
+	found := map[string]*qm.Asset{}
+	if len(tags) == 0 {
+		return found, nil
+	}
+	rows := make([][]any, len(tags))
+	for i, tag := range tags {
+		rows[i] = []any{tag}
+	}
+	err := im.c.QueryRows(im.ctx, `SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`,
+		RowSet{Table: "assets", Columns: []string{"tag"}, Rows: rows},
+		func(r Row) error {
+			a, err := scanAsset(r)
+			if err == nil {
+				found[a.Tag] = a
+			}
+			return err
+		}, im.c.TenantID())
+	if err != nil {
+		return nil, fmt.Errorf("find assets by tag: %w", err)
+	}
+	return found, nil
+}
+
+// check checks that a, with before the asset with its tag (nil for none),
+// may be written: a department-confined importer keeps within its
+// department, and a new asset has a status. The names the row gave are the
+// tenant's own, so no other reference needs a check.
+func (im *importer) check(a, before *qm.Asset) error {
+	if im.scope != nil && a.DepartmentID != "" && !im.scope[a.DepartmentID] {
+		return errOutsideDepartment
+	}
+	switch {
+	case before == nil && a.StatusID == "" && im.status == "":
+		return qm.Errorf(qm.EInvalid, "no Status given, and the tenant has no deployable status label to default to")
+	case before != nil && im.scope != nil && !im.scope[before.DepartmentID]:
+		return qm.Errorf(qm.EInvalid, "Asset Tag %q is in use outside your department", a.Tag)
+	}
+	return nil
+}
+
+// creation fills in what a new asset takes by default.
+func (im *importer) creation(a *qm.Asset) {
+	if a.StatusID == "" {
+		a.StatusID = im.status
+	}
+	if a.DepartmentID == "" {
+		a.DepartmentID = tenancyDept(im.ctx)
+	}
+	a.ID = NewID()
+	a.CreatedAt = Timestamp(im.s.now())
+	a.UpdatedAt = a.CreatedAt
+}
+
+// autoTag gives each of assets the tenant's next tag that is free both in
+// the tenant and in the file.
+func (im *importer) autoTag(assets []*qm.Asset) error {
+	for range maxTagTries {
+		if len(assets) == 0 {
+			return im.counter.save(im.ctx, im.c)
+		}
+		tags := make([]string, len(assets))
+		for i, a := range assets {
+			for a.Tag == "" || im.seen(a.Tag) {
+				var err error
+				if a.Tag, err = im.counter.take(im.ctx, im.c); err != nil {
+					return err
+				}
+			}
+			tags[i] = a.Tag
+		}
+		taken, err := im.find(tags)
+		if err != nil {
+			return err
+		}
+		var again []*qm.Asset
+		for _, a := range assets {
+			if taken[a.Tag] != nil {
+				a.Tag = ""
+				again = append(again, a)
+			}
+		}
+		assets = again
+	}
+	return errNoFreeTag
+}
+
+// merge returns before with the fields a gives, as of now.
+func merge(before, a *qm.Asset, now time.Time) *qm.Asset {
 	after := *before
 	for dst, src := range map[*string]string{&after.Name: a.Name, &after.Serial: a.Serial, &after.LocationID: a.LocationID,
 		&after.DepartmentID: a.DepartmentID, &after.SupplierID: a.SupplierID, &after.PurchaseDate: a.PurchaseDate,
@@ -334,16 +488,36 @@ func (im *importer) write(a, before *qm.Asset) error {
 	if a.WarrantyMonths != nil {
 		after.WarrantyMonths = a.WarrantyMonths
 	}
-	after.UpdatedAt = Timestamp(im.s.now())
-	args := assetArgs(im.c.TenantID(), &after)
-	args = append(args[:16], after.UpdatedAt)
-	if _, err := im.c.Exec(im.ctx, `UPDATE assets SET tag = $3, name = $4, serial = $5, model_id = $6, status_id = $7, location_id = $8,
-		department_id = $9, supplier_id = $10, purchase_date = $11, cost_cents = $12, currency = $13, order_number = $14,
-		warranty_months = $15, notes = $16, updated_at = $17 WHERE tenant_id = $1 AND id = $2`, args...); err != nil {
-		return fmt.Errorf("import asset %s: %w", a.Tag, err)
+	after.UpdatedAt = now
+	return &after
+}
+
+// assetUpdate turns an insert of an asset whose id is taken into an update
+// of every column it writes but the id and the time of creation.
+var assetUpdate = `ON CONFLICT (tenant_id, id) DO UPDATE SET ` + assignments(assetWritten, "id", "created_at")
+
+// assignments sets each of columns but those kept to the value the
+// conflicting row would have had.
+func assignments(columns []string, kept ...string) string {
+	var set []string
+	for _, col := range columns {
+		if !slices.Contains(kept, col) {
+			set = append(set, col+" = excluded."+col)
+		}
 	}
-	im.rep.Updated++
-	return Audit(im.ctx, im.c, after.UpdatedAt, "asset.import", "asset", after.ID, before, &after)
+	return strings.Join(set, ", ")
+}
+
+// write adds rows, rows of the columns of table, with conflict as the
+// ON CONFLICT clause.
+func (im *importer) write(table string, columns []string, rows [][]any, conflict string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := im.c.InsertRows(im.ctx, RowSet{Table: table, Columns: columns, Rows: rows}, conflict); err != nil {
+		return fmt.Errorf("import assets: %w", err)
+	}
+	return nil
 }
 
 // tenancyDept is the department the principal in ctx is confined to.

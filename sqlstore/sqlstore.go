@@ -47,6 +47,17 @@ type Conn interface {
 	// the exact match. ok is false when the index cannot narrow a search
 	// for text (too few characters): the caller reads table assets.
 	AssetsMatching(text string) (from string, arg any, ok bool)
+	// InsertRows adds rows to rows.Table for the tenant the connection is
+	// bound to: tenant_id is its, the other columns are rows.Columns.
+	// conflict, when not empty, is an ON CONFLICT clause for every row. An
+	// engine that pays a round trip for each statement sends every row at
+	// once. It returns the number of rows added or changed.
+	InsertRows(ctx context.Context, rows RowSet, conflict string) (int64, error)
+	// QueryRows runs query once for each of rows, as a lateral join would,
+	// and calls fn with each row it returns. query names the row's values
+	// %[1]s, %[2]s, … in the order of rows.Columns, and leaves the
+	// parameters after args to them.
+	QueryRows(ctx context.Context, query string, rows RowSet, fn func(Row) error, args ...any) error
 }
 
 // Row is the result of QueryRow.
@@ -126,23 +137,34 @@ func IsConstraint(err error, k ConstraintKind) bool {
 	return errors.As(err, &ce) && ce.Kind == k
 }
 
+// Each runs a query on q and calls fn with each row it returns.
+func Each(ctx context.Context, q Querier, fn func(Row) error, query string, args ...any) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // queryAll runs a query and scans every row it returns with scan. It
 // returns an empty slice, never nil, for no rows.
 func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
-	rows, err := q.Query(ctx, query, args...)
+	all := []*T{}
+	err := Each(ctx, q, func(r Row) error {
+		v, err := scan(r)
+		all = append(all, v)
+		return err
+	}, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	all := []*T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, v)
-	}
-	return all, rows.Err()
+	return all, nil
 }
 
 // view runs read on a read connection of the tenant in ctx and returns

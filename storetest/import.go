@@ -1,12 +1,14 @@
 package storetest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 const importCSV = `Asset Tag,Item Name,Category,Manufacturer,Model Name,Model Number,Serial Number,Location,Supplier,Purchase Date,Purchase Cost,Warranty Months,Status,Company
@@ -87,6 +89,117 @@ func TestImport(t *testing.T, h Harness) {
 		p, _ := s.Assets(ctxA, qm.AssetFilter{Q: "IMP-1"})
 		if p.Total != 1 || p.Assets[0].Name != "Renamed" || p.Assets[0].Serial != "SN-1" {
 			t.Fatalf("after update: %+v", p.Assets)
+		}
+	})
+	t.Run("ManyBatches", func(t *testing.T) {
+		_, ctx := MustTenant(t, e, h.Tier, "import-many")
+		var csv strings.Builder
+		csv.WriteString("Asset Tag,Model Name,Category,Purchase Cost\n")
+		const rows = 1203 // three batches, the last one short
+		for i := range rows {
+			tag, cost := fmt.Sprintf("M-%04d", i), "12.50"
+			switch i {
+			case 10, 1200, 1201, 1202:
+				tag = "" // numbered by the import: ASSET-000001 to 4
+			case 600:
+				tag = "ASSET-000001" // given to row 10 already
+			case 700:
+				tag = "M-0003" // a duplicate, in another batch than the first
+			case 1100:
+				cost = "lots"
+			}
+			fmt.Fprintf(&csv, "%s,Latitude,Laptops,%s\n", tag, cost)
+		}
+		r, err := assetcsv.NewReader(strings.NewReader(csv.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.Import(ctx, r.Next, qm.ImportOptions{SkipBadRows: true})
+		if err != nil || !rep.Committed || rep.Rows != rows || rep.Created != rows-3 || rep.Failed != 3 {
+			t.Fatalf("got %+v, %v; want %d created, 3 failed", rep, err, rows-3)
+		}
+		if p := rep.Problems; len(p) != 3 || p[0].Line != 602 || p[1].Line != 702 || p[1].Tag != "M-0003" || p[2].Line != 1102 {
+			t.Fatalf("problems: got %+v, want lines 602, 702 and 1102, in order", p)
+		}
+		for _, tag := range []string{"M-0000", "M-0499", "M-0500", "M-1199", "ASSET-000001", "ASSET-000004"} {
+			p, err := s.Assets(ctx, qm.AssetFilter{Q: tag})
+			if err != nil || p.Total != 1 || p.Assets[0].Tag != tag || *p.Assets[0].CostCents != 1250 {
+				t.Fatalf("asset %s: got %+v, %v", tag, p, err)
+			}
+			log, err := sqlstore.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: p.Assets[0].ID})
+			if err != nil || len(log) != 1 || log[0].Action != "asset.import" || log[0].Changes["tag"].After != tag || log[0].Changes["tag"].Before != nil {
+				t.Fatalf("audit of %s: got %+v, %v; want its import", tag, log, err)
+			}
+		}
+	})
+	t.Run("GivenTagsAvoidTheFile", func(t *testing.T) {
+		_, ctx := MustTenant(t, e, h.Tier, "import-tags")
+		csv := "Asset Tag,Model Name,Category\nASSET-000001,Latitude,Laptops\n,Latitude,Laptops\n,Latitude,Laptops\nASSET-000003,Latitude,Laptops\n"
+		r, err := assetcsv.NewReader(strings.NewReader(csv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.Import(ctx, r.Next, qm.ImportOptions{})
+		if err != nil || rep.Created != 4 || rep.Failed != 0 {
+			t.Fatalf("got %+v, %v", rep, err)
+		}
+		p, err := s.Assets(ctx, qm.AssetFilter{})
+		if err != nil || p.Total != 4 || p.Assets[0].Tag != "ASSET-000001" || p.Assets[1].Tag != "ASSET-000002" ||
+			p.Assets[2].Tag != "ASSET-000003" || p.Assets[3].Tag != "ASSET-000004" {
+			t.Fatalf("got %+v, %v; want the rows without a tag numbered around those of the file", p, err)
+		}
+		csv = "Asset Tag,Model Name,Category\n,Latitude,Laptops\nasset-000005,Latitude,Laptops\n"
+		if r, err = assetcsv.NewReader(strings.NewReader(csv)); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err = s.Import(ctx, r.Next, qm.ImportOptions{}); err != nil || rep.Created != 2 {
+			t.Fatalf("got %+v, %v", rep, err)
+		}
+		for _, tag := range []string{"ASSET-000006", "asset-000005"} {
+			if p, err := s.Assets(ctx, qm.AssetFilter{Q: tag}); err != nil || p.Total != 1 || p.Assets[0].Tag != tag {
+				t.Fatalf("got %+v, %v; want %s: ASSET-000006 given, asset-000005 kept", p, err, tag)
+			}
+		}
+	})
+	t.Run("DepartmentScope", func(t *testing.T) {
+		_, ctx := MustTenant(t, e, h.Tier, "import-scope")
+		depts := sqlstore.NewDepartmentStore(e, clock())
+		north, south := &qm.Department{Name: "North"}, &qm.Department{Name: "South"}
+		for _, d := range []*qm.Department{north, south} {
+			if err := depts.CreateDepartment(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		depot := &qm.Department{Name: "Depot", ParentID: north.ID}
+		if err := depts.CreateDepartment(ctx, depot); err != nil {
+			t.Fatal(err)
+		}
+		r, err := assetcsv.NewReader(strings.NewReader("Asset Tag,Model Name,Category,Company\nS-1,Latitude,Laptops,South\nN-1,Latitude,Laptops,Depot\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := s.Import(ctx, r.Next, qm.ImportOptions{CompanyAsDepartment: true}); err != nil || rep.Created != 2 {
+			t.Fatalf("got %+v, %v", rep, err)
+		}
+		scoped := tenancy.WithPrincipal(ctx, &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "north@example.com",
+			Role: qm.BuiltInRoles[1], DepartmentID: north.ID})
+		csv := "Asset Tag,Model Name,Category,Company,Item Name\nN-1,Latitude,Laptops,,Renamed\nS-1,Latitude,Laptops,,Taken\n" +
+			"N-2,Latitude,Laptops,South,Moved\nN-3,Latitude,Laptops,Depot,Placed\nN-4,Latitude,Laptops,,Mine\n"
+		if r, err = assetcsv.NewReader(strings.NewReader(csv)); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.Import(scoped, r.Next, qm.ImportOptions{CompanyAsDepartment: true, SkipBadRows: true})
+		if err != nil || rep.Updated != 1 || rep.Created != 2 || rep.Failed != 2 || rep.Problems[0].Line != 3 || rep.Problems[1].Line != 4 {
+			t.Fatalf("got %+v, %v; want S-1 and the South row refused", rep, err)
+		}
+		p, err := s.Assets(scoped, qm.AssetFilter{})
+		if err != nil || p.Total != 3 {
+			t.Fatalf("north sees %+v, %v; want N-1, N-3 and N-4", p, err)
+		}
+		for _, a := range p.Assets {
+			if want := map[string]string{"N-1": depot.ID, "N-3": depot.ID, "N-4": north.ID}[a.Tag]; a.DepartmentID != want {
+				t.Errorf("%s is in %q, want %q", a.Tag, a.DepartmentID, want)
+			}
 		}
 	})
 	t.Run("OtherTenantsNamesNotLinked", func(t *testing.T) {

@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// InsertRows implements sqlstore.Conn: every row travels in one parameter.
+func (c txConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
+	query, args, err := insertRows(c.tenantID, rows, conflict)
+	if err != nil {
+		return 0, err
+	}
+	return c.Exec(ctx, query, args...)
+}
+
+// QueryRows implements sqlstore.Conn: every row travels in one parameter,
+// and the query is planned for the rows and tables of the moment, not
+// cached. The plan for a table a transaction is filling would be made while
+// it was small, and could read all of it for each row once it is not.
+func (c txConn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet, fn func(sqlstore.Row) error, args ...any) error {
+	query, args, err := lateral(query, rows, args)
+	if err != nil {
+		return err
+	}
+	return sqlstore.Each(ctx, c, fn, query, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+}
+
+// InsertRows implements sqlstore.Conn: every row travels in one parameter.
+func (c viewConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
+	query, args, err := insertRows(c.tenantID, rows, conflict)
+	if err != nil {
+		return 0, err
+	}
+	return c.Exec(ctx, query, args...)
+}
+
+// QueryRows implements sqlstore.Conn: every row travels in one parameter.
+// The query goes in the scope's batch, so its plan is the cached one.
+func (c viewConn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet, fn func(sqlstore.Row) error, args ...any) error {
+	query, args, err := lateral(query, rows, args)
+	if err != nil {
+		return err
+	}
+	return sqlstore.Each(ctx, c, fn, query, args...)
+}
+
+// insertRows returns the statement that adds rows for tenantID, and its
+// arguments.
+func insertRows(tenantID string, rows sqlstore.RowSet, conflict string) (string, []any, error) {
+	set, arg, err := rowSet(rows, 2)
+	columns := strings.Join(rows.Columns, ", ")
+	return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) SELECT $1, %s FROM %s AS r %s", rows.Table, columns, columns, set, conflict),
+		[]any{tenantID, arg}, err
+}
+
+// lateral returns query joined laterally to rows, so it runs once for each,
+// and the arguments: the row's values are r's columns. OFFSET 0 keeps the
+// planner from making the two one join, which it would plan by what it
+// thinks of the table's size.
+func lateral(query string, rows sqlstore.RowSet, args []any) (string, []any, error) {
+	set, arg, err := rowSet(rows, len(args)+1)
+	values := make([]any, len(rows.Columns))
+	for i, col := range rows.Columns {
+		values[i] = "r." + col
+	}
+	return fmt.Sprintf("SELECT q.* FROM %s AS r CROSS JOIN LATERAL (SELECT * FROM (%s) AS q OFFSET 0) AS q", set, fmt.Sprintf(query, values...)),
+		append(args[:len(args):len(args)], arg), err
+}
+
+// rowSet returns a table expression of rows read from parameter $n, and the
+// argument to bind there: the rows as a JSON array of objects, read with
+// json_populate_recordset as rows of the table, so that each column has the
+// table's type without the statement naming it.
+func rowSet(rows sqlstore.RowSet, n int) (string, any, error) {
+	keys := make([][]byte, len(rows.Columns))
+	for i, col := range rows.Columns {
+		keys[i] = append(appendJSONString(nil, col), ':')
+	}
+	buf := []byte{'['}
+	for i, row := range rows.Rows {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '{')
+		for j, v := range row {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, keys[j]...)
+			var err error
+			if buf, err = appendJSON(buf, v); err != nil {
+				return "", nil, fmt.Errorf("rows of %s: %w", rows.Table, err)
+			}
+		}
+		buf = append(buf, '}')
+	}
+	buf = append(buf, ']')
+	return fmt.Sprintf("(SELECT %s FROM json_populate_recordset(NULL::%s, $%d::json))", strings.Join(rows.Columns, ", "), rows.Table, n),
+		string(buf), nil
+}
+
+// appendJSON appends v, a value of a type stores bind, as JSON.
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case string:
+		return appendJSONString(buf, v), nil
+	case sqlstore.JSON:
+		return append(buf, v...), nil
+	case int:
+		return strconv.AppendInt(buf, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, v, 10), nil
+	case *int:
+		if v == nil {
+			return append(buf, "null"...), nil
+		}
+		return strconv.AppendInt(buf, int64(*v), 10), nil
+	case *int64:
+		if v == nil {
+			return append(buf, "null"...), nil
+		}
+		return strconv.AppendInt(buf, *v, 10), nil
+	case time.Time:
+		return append(v.AppendFormat(append(buf, '"'), time.RFC3339Nano), '"'), nil
+	}
+	return buf, fmt.Errorf("cannot carry a %T in JSON", v)
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json writes it: PostgreSQL takes no invalid UTF-8
+// in text.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				buf = append(buf, '\\', b)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			start = i + 1
+		}
+		i += size
+	}
+	return append(append(buf, s[start:]...), '"')
+}

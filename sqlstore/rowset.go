@@ -1,0 +1,16 @@
+package sqlstore
+
+// RowSet is rows of a table for one statement, InsertRows or QueryRows:
+// each row holds the values of Columns of Table, in order, of the types
+// stores bind (nil, strings, JSON, ints and int64s and pointers to them,
+// times).
+type RowSet struct {
+	Table   string
+	Columns []string
+	Rows    [][]any
+}
+
+// JSON is JSON text for a JSON column. Exec binds it as text, as it would a
+// string; an engine that carries a RowSet as JSON keeps it as the JSON it
+// holds, not as a string.
+type JSON string
