@@ -359,6 +359,14 @@ type ImportProblem struct {
 	Errors []string `json:"errors"`
 }
 
+// ImportChange is what one row of an import did: "create" or "update" the
+// asset with the tag.
+type ImportChange struct {
+	Line   int    `json:"line"`
+	Tag    string `json:"tag"`
+	Action string `json:"action"`
+}
+
 // ImportReport says what an import did, or would do.
 type ImportReport struct {
 	DryRun   bool            `json:"dry_run"`
@@ -368,6 +376,9 @@ type ImportReport struct {
 	Failed   int             `json:"failed"`
 	Made     map[string]int  `json:"made,omitempty"` // reference entries made, by list
 	Problems []ImportProblem `json:"problems"`
+	// Changes say what each good row did (or, in a dry run, would do), in
+	// the order of the file; the first 10,000.
+	Changes []ImportChange `json:"changes,omitempty"`
 	// Committed is whether anything was written.
 	Committed bool     `json:"committed"`
 	Warnings  []string `json:"warnings,omitempty"`

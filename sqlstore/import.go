@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,16 @@ type importer struct {
 	counter tagCounter
 	batch   []pending
 	rep     *qm.ImportReport
+	// The tenant's custom fields, by lower-case name and by key, and the
+	// columns already warned of that name none.
+	fields  *fieldCatalog
+	columns map[string]*qm.CustomField
+	warned  map[string]bool
+	unique  map[string]int // field id + "\x00" + value of a unique field → the line that has it
+	// users are the tenant's members' ids by email (and user name);
+	// deployable are the status labels an asset checked out may have.
+	users      map[string]string
+	deployable map[string]bool
 }
 
 // tagUse is the row of the file that has a tag, and whether the import gave
@@ -59,6 +70,8 @@ type pending struct {
 	problems []string
 	before   *qm.Asset // the asset with the row's tag, nil for a new one
 	untagged bool      // the row gave no tag
+	given    map[string]any
+	change   fieldChange
 }
 
 // Import reads rows from next until io.EOF and creates or updates (by tag)
@@ -145,6 +158,9 @@ func (im *importer) load() error {
 		im.models[strings.ToLower(name)+"\x00"+number] = id
 	}
 	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := im.loadExtras(); err != nil {
 		return err
 	}
 	args := []any{im.c.TenantID()}
@@ -254,6 +270,12 @@ func (im *importer) row(row *qm.ImportRow) error {
 		}
 	}
 	a.Normalize()
+	p.given = im.customValues(row, fail)
+	if len(p.problems) == 0 {
+		if err := im.holder(row, a, fail); err != nil {
+			return err
+		}
+	}
 	if len(p.problems) == 0 {
 		var err error
 		if a.ModelID, err = im.model(row); err != nil {
@@ -311,12 +333,23 @@ func (im *importer) flush() error {
 	if err != nil {
 		return err
 	}
+	if err := readFieldValues(im.ctx, im.c, slices.Collect(maps.Values(found))...); err != nil {
+		return err
+	}
 	var untagged []*qm.Asset
 	for i := range im.batch {
 		p := &im.batch[i]
 		if len(p.problems) == 0 {
 			p.before = found[p.asset.Tag]
 			if err := im.check(&p.asset, p.before); err != nil {
+				p.problems = append(p.problems, qm.ErrorMessage(err))
+			}
+		}
+		if len(p.problems) == 0 {
+			if err := im.fieldsAndHolder(p, p.before); err != nil {
+				if qm.ErrorCode(err) != qm.EInvalid {
+					return err
+				}
 				p.problems = append(p.problems, qm.ErrorMessage(err))
 			}
 		}
@@ -339,6 +372,7 @@ func (im *importer) flush() error {
 		return err
 	}
 	var created, updated, entries [][]any
+	written := make([]*qm.Asset, len(im.batch))
 	for i := range im.batch {
 		p := &im.batch[i]
 		if len(p.problems) > 0 {
@@ -350,17 +384,14 @@ func (im *importer) flush() error {
 		before, after := p.before, &p.asset
 		if before == nil {
 			created = append(created, assetValues(after))
+			im.record(p.line, after.Tag, "create")
 		} else {
 			after = merge(before, after, Timestamp(im.s.now()))
 			updated = append(updated, assetValues(after))
+			im.record(p.line, after.Tag, "update")
 		}
-		entry, err := auditEntry(im.ctx, after.UpdatedAt, "asset.import", "asset", after.ID, before, after)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, entry)
+		written[i] = after
 	}
-	im.batch = im.batch[:0]
 	im.rep.Created += len(created)
 	im.rep.Updated += len(updated)
 	// The updates are inserts that find their id taken: one statement for
@@ -373,6 +404,21 @@ func (im *importer) flush() error {
 	if err := im.write("assets", assetWritten, updated, assetUpdate); err != nil {
 		return err
 	}
+	for i, after := range written {
+		if after == nil {
+			continue
+		}
+		p := &im.batch[i]
+		if err := im.finish(after, p.change); err != nil {
+			return fmt.Errorf("line %d: %w", p.line, err)
+		}
+		entry, err := auditEntry(im.ctx, after.UpdatedAt, "asset.import", "asset", after.ID, p.before, after)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, entry)
+	}
+	im.batch = im.batch[:0]
 	return im.write("audit_log", auditColumnList, entries, "")
 }
 
@@ -481,7 +527,10 @@ func merge(before, a *qm.Asset, now time.Time) *qm.Asset {
 			*dst = src
 		}
 	}
-	after.ModelID = a.ModelID
+	after.ModelID, after.Fields = a.ModelID, a.Fields
+	if a.HolderType != "" {
+		after.HolderType, after.HolderID, after.CheckedOutAt = a.HolderType, a.HolderID, a.CheckedOutAt
+	}
 	if a.CostCents != nil {
 		after.CostCents = a.CostCents
 	}

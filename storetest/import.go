@@ -22,7 +22,7 @@ IMP-2,Bob's laptop,Laptops,Dell,Latitude 5440,5440,SN-2,HQ,,31/01/2025,1299,,,Lo
 // linked.
 func TestImport(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	_, ctxA := MustTenant(t, e, h.Tier, "import-a")
+	ta, ctxA := MustTenant(t, e, h.Tier, "import-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "import-b")
 	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
 	bCategory := &qm.Reference{Name: "Laptops"}
@@ -200,6 +200,62 @@ func TestImport(t *testing.T, h Harness) {
 			if want := map[string]string{"N-1": depot.ID, "N-3": depot.ID, "N-4": north.ID}[a.Tag]; a.DepartmentID != want {
 				t.Errorf("%s is in %q, want %q", a.Tag, a.DepartmentID, want)
 			}
+		}
+	})
+	t.Run("CustomFieldsAndHolders", func(t *testing.T) {
+		fields := sqlstore.NewFieldStore(e, clock())
+		ram := &qm.CustomField{Name: "RAM (GB)", Type: qm.FieldNumber, Required: true}
+		barcode := &qm.CustomField{Name: "Barcode", Type: qm.FieldText, Unique: true}
+		for _, f := range []*qm.CustomField{ram, barcode} {
+			if err := fields.CreateField(ctxA, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		servers := &qm.Reference{Name: "Servers"}
+		if err := sqlstore.NewReferenceStore(qm.Categories, e, clock()).Create(ctxA, servers); err != nil {
+			t.Fatal(err)
+		}
+		if err := fields.CreateFieldSet(ctxA, &qm.FieldSet{Name: "Server", FieldIDs: []string{ram.ID, barcode.ID}, CategoryIDs: []string{servers.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		user := mustMember(t, e, ta, "ops@import-a.example")
+		csv := "Asset Tag,Model Name,Category,RAM (GB),barcode,Colour,Checkout Type,Checked Out To: Email,Checked Out To: Location\n" +
+			"SRV-1,PowerEdge,Servers,64,B-1,red,user,ops@import-a.example,\n" + // line 2: good, checked out to a member
+			"SRV-2,PowerEdge,Servers,lots,B-2,,,,\n" + // 3: RAM not a number
+			"SRV-3,PowerEdge,Servers,,B-3,,,,\n" + // 4: RAM required
+			"SRV-4,PowerEdge,Servers,32,B-1,,,,\n" + // 5: barcode already in the file
+			"SRV-5,PowerEdge,Servers,16,B-5,,user,nobody@example.com,\n" + // 6: no such member
+			"SRV-6,PowerEdge,Servers,16,B-6,,location,,Rack room\n" // 7: good, checked out to a new location
+		rep := run(csv, qm.ImportOptions{DryRun: true})
+		lines := map[int]bool{}
+		for _, p := range rep.Problems {
+			lines[p.Line] = true
+		}
+		if rep.Failed != 4 || !lines[3] || !lines[4] || !lines[5] || !lines[6] || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "Colour") {
+			t.Fatalf("dry run: %+v", rep)
+		}
+		if len(rep.Changes) != 2 || rep.Changes[0].Line != 2 || rep.Changes[0].Action != "create" {
+			t.Fatalf("changes: %+v", rep.Changes)
+		}
+		rep = run(csv, qm.ImportOptions{SkipBadRows: true})
+		if !rep.Committed || rep.Created != 2 {
+			t.Fatalf("import: %+v", rep)
+		}
+		page, err := s.Assets(ctxA, qm.AssetFilter{Fields: map[string]string{"barcode": "B-1"}})
+		if err != nil || page.Total != 1 {
+			t.Fatalf("by barcode: %+v, %v", page, err)
+		}
+		a := page.Assets[0]
+		if a.Fields["ram_gb"] != 64.0 || a.HolderType != qm.HolderUser || a.HolderID != user || a.CheckedOutAt == nil {
+			t.Fatalf("imported asset: %+v", a)
+		}
+		// A second file updates by tag: a value the first set stays unless given.
+		rep = run("Asset Tag,Model Name,Category,RAM (GB)\nSRV-1,PowerEdge,Servers,128\n", qm.ImportOptions{})
+		if !rep.Committed || rep.Updated != 1 {
+			t.Fatalf("update: %+v", rep)
+		}
+		if got, _ := s.Asset(ctxA, a.ID); got.Fields["ram_gb"] != 128.0 || got.Fields["barcode"] != "B-1" {
+			t.Fatalf("after update: %v", got.Fields)
 		}
 	})
 	t.Run("OtherTenantsNamesNotLinked", func(t *testing.T) {

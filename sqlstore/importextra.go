@@ -1,0 +1,200 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/quartermaster/qm"
+)
+
+// maxChanges bounds the rows a report lists with what was done to them.
+const maxChanges = 10000
+
+// loadExtras reads what rows may name beyond the reference lists: the
+// tenant's custom fields, by name and by key, its members by email (and by
+// the part before the @, when only one member has it), and which status
+// labels are deployable.
+func (im *importer) loadExtras() error {
+	fc, err := loadFieldCatalog(im.ctx, im.c)
+	if err != nil {
+		return err
+	}
+	im.fields, im.columns, im.warned, im.unique = fc, map[string]*qm.CustomField{}, map[string]bool{}, map[string]int{}
+	for _, f := range fc.byID {
+		im.columns[strings.ToLower(f.Name)], im.columns[f.Key] = f, f
+	}
+	members, err := im.s.identity.Members(im.ctx, im.c.TenantID())
+	if err != nil {
+		return err
+	}
+	im.users = map[string]string{}
+	short := map[string][]string{}
+	for _, m := range members {
+		email := strings.ToLower(m.Email)
+		im.users[email] = m.UserID
+		local, _, _ := strings.Cut(email, "@")
+		short[local] = append(short[local], m.UserID)
+	}
+	for name, ids := range short {
+		if _, taken := im.users[name]; !taken && len(ids) == 1 {
+			im.users[name] = ids[0]
+		}
+	}
+	im.deployable = map[string]bool{}
+	rows, err := im.c.Query(im.ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2`, im.c.TenantID(), qm.StatusDeployable)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		im.deployable[id] = true
+	}
+	return rows.Err()
+}
+
+// customValues reads a row's cells of custom fields into values by key,
+// reporting each it cannot read; a column that names no field is warned
+// of once.
+func (im *importer) customValues(row *qm.ImportRow, fail func(string)) map[string]any {
+	if len(row.Fields) == 0 {
+		return nil
+	}
+	given := map[string]any{}
+	for column, raw := range row.Fields {
+		f := im.columns[strings.ToLower(column)]
+		if f == nil {
+			if !im.warned[column] {
+				im.warned[column] = true
+				im.rep.Warnings = append(im.rep.Warnings,
+					fmt.Sprintf("column %q is neither one Quartermaster reads nor a custom field of this tenant; it is ignored", column))
+			}
+			continue
+		}
+		stored, err := f.ParseText(raw)
+		if err != nil {
+			fail(f.Name + ": " + err.Error())
+			continue
+		}
+		given[f.Key] = f.Decode(stored)
+	}
+	return given
+}
+
+// holder finds who or what a row checks its asset out to, and sets it on
+// a: a member by email, a location by name (made if missing), an asset of
+// the tenant by tag.
+func (im *importer) holder(row *qm.ImportRow, a *qm.Asset, fail func(string)) error {
+	if row.HolderType == "" {
+		return nil
+	}
+	var id string
+	switch row.HolderType {
+	case qm.HolderUser:
+		if id = im.users[strings.ToLower(row.HolderName)]; id == "" {
+			fail(fmt.Sprintf("Checked Out To: no member of the tenant has the email or user name %q", row.HolderName))
+			return nil
+		}
+	case qm.HolderLocation:
+		var err error
+		if id, err = im.named("locations", row.HolderName); err != nil {
+			return err
+		}
+	case qm.HolderAsset:
+		found, err := im.find([]string{row.HolderName})
+		if err != nil {
+			return err
+		}
+		holder := found[row.HolderName]
+		if holder == nil {
+			fail(fmt.Sprintf("Checked Out To: the tenant has no asset with tag %q", row.HolderName))
+			return nil
+		}
+		id = holder.ID
+	}
+	now := Timestamp(im.s.now())
+	a.HolderType, a.HolderID, a.CheckedOutAt = row.HolderType, id, &now
+	return nil
+}
+
+// fieldsAndHolder checks a good row's custom field values against its
+// asset as it will be, before the fields it had (nil for a new asset);
+// and, for a row checked out, that its status allows that.
+func (im *importer) fieldsAndHolder(p *pending, before *qm.Asset) error {
+	if before != nil {
+		p.asset.Fields = maps.Clone(before.Fields)
+	}
+	status := p.asset.StatusID
+	switch {
+	case status != "":
+	case before != nil:
+		status = before.StatusID
+	default:
+		status = im.status
+	}
+	if p.asset.HolderType != "" && !im.deployable[status] {
+		return qm.Errorf(qm.EInvalid, "the asset is checked out, but its status is not deployable")
+	}
+	change, err := im.fields.check(im.ctx, im.c, &p.asset, p.given)
+	if err != nil {
+		var e *qm.Error
+		if errors.As(err, &e) && len(e.Fields) > 1 {
+			var msgs []string
+			for _, m := range e.Fields {
+				msgs = append(msgs, m)
+			}
+			return qm.Errorf(qm.EInvalid, "%s", strings.Join(msgs, "; "))
+		}
+		return err
+	}
+	for f, stored := range change {
+		if !f.Unique || stored == "" {
+			continue
+		}
+		key := f.ID + "\x00" + stored
+		if line, ok := im.unique[key]; ok {
+			return qm.Errorf(qm.EInvalid, "%s %q is also on line %d", f.Name, stored, line)
+		}
+		im.unique[key] = p.line
+		var owner string
+		err := im.c.QueryRow(im.ctx, `SELECT asset_id FROM asset_field_values WHERE tenant_id = $1 AND field_id = $2 AND unique_value = $3`,
+			im.c.TenantID(), f.ID, stored).Scan(&owner)
+		switch {
+		case err == nil && (before == nil || owner != before.ID):
+			return qm.Errorf(qm.EInvalid, "another asset has %s %q", f.Name, stored)
+		case err != nil && !errors.Is(err, ErrNoRows):
+			return err
+		}
+	}
+	p.change = change
+	return nil
+}
+
+// finish writes what a written asset has beyond its own columns: its
+// custom field values and its holder.
+func (im *importer) finish(a *qm.Asset, change fieldChange) error {
+	if err := change.apply(im.ctx, im.c, a); err != nil {
+		return err
+	}
+	if a.HolderType == "" {
+		return nil
+	}
+	_, err := im.c.Exec(im.ctx, `UPDATE assets SET holder_type = $3, holder_id = $4, checked_out_at = $5 WHERE tenant_id = $1 AND id = $2`,
+		im.c.TenantID(), a.ID, a.HolderType, a.HolderID, a.CheckedOutAt)
+	if err != nil {
+		return fmt.Errorf("import checkout: %w", err)
+	}
+	return nil
+}
+
+// record notes what a row did, for the report.
+func (im *importer) record(line int, tag, action string) {
+	if len(im.rep.Changes) < maxChanges {
+		im.rep.Changes = append(im.rep.Changes, qm.ImportChange{Line: line, Tag: tag, Action: action})
+	}
+}
