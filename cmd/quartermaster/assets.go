@@ -70,9 +70,20 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return nil
 }
 
+// shownChanges is how many rows' changes the text report lists; --json
+// has them all (up to the report's own bound).
+const shownChanges = 20
+
 func printReport(w io.Writer, rep *qm.ImportReport, took time.Duration) {
 	for _, warn := range rep.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
+	}
+	for i, c := range rep.Changes {
+		if i == shownChanges {
+			fmt.Fprintf(w, "… and %d more rows that %s (--json lists them)\n", rep.Created+rep.Updated-shownChanges, map[bool]string{true: "would change assets", false: "changed assets"}[rep.DryRun || !rep.Committed])
+			break
+		}
+		fmt.Fprintf(w, "line %d: %s %s\n", c.Line, c.Action, c.Tag)
 	}
 	for _, p := range rep.Problems {
 		for _, e := range p.Errors {
