@@ -131,6 +131,15 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 			return append(buf, "null"...), nil
 		}
 		return strconv.AppendInt(buf, *v, 10), nil
+	case float64: // finite: stores check numbers before they bind them
+		return strconv.AppendFloat(buf, v, 'g', -1, 64), nil
+	case *float64:
+		if v == nil {
+			return append(buf, "null"...), nil
+		}
+		return strconv.AppendFloat(buf, *v, 'g', -1, 64), nil
+	case bool:
+		return strconv.AppendBool(buf, v), nil
 	case time.Time:
 		return append(v.AppendFormat(append(buf, '"'), time.RFC3339Nano), '"'), nil
 	}

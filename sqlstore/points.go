@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"maps"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -26,42 +24,36 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // fromMicros is the time of a stored microsecond count, in UTC.
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// writePoints stores the points of the tenant c is bound to, inside the
-// caller's transaction. A point a device already sent (same device, same
-// time) is ignored. It returns how many points were new, and keeps each
-// device's latest state.
-func writePoints(ctx context.Context, c Conn, cache *stateCache, batches []DevicePoints, received time.Time) (int, error) {
-	stored := 0
-	rec := micros(received)
-	for _, b := range batches {
-		n := 0
-		for i := range b.Points {
-			p := &b.Points[i]
-			var lat, lon, alt, speed, heading, accuracy any
-			if pos := p.Position; pos != nil {
-				lat, lon, alt, speed, heading, accuracy = pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
-					floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)
-			}
-			var metrics any
-			if len(p.Metrics) > 0 {
-				metrics = encodeMetrics(p.Metrics)
-			}
-			added, err := c.Exec(ctx, `INSERT INTO points (tenant_id, device_id, t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics, received_us)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, device_id, t_us) DO NOTHING`,
-				c.TenantID(), b.DeviceID, micros(p.Time), lat, lon, alt, speed, heading, accuracy, metrics, rec)
-			if err != nil {
-				return 0, fmt.Errorf("store point: %w", err)
-			}
-			n += int(added)
-		}
-		if n > 0 {
-			if err := updateState(ctx, c, cache, b, n, rec); err != nil {
-				return 0, err
-			}
-		}
-		stored += n
+// pointColumns are the columns of a point a writer sets, in the order of
+// pointValues.
+var pointColumns = []string{"device_id", "t_us", "lat", "lon", "altitude_m", "speed_kmh", "heading", "accuracy_m", "metrics", "received_us"}
+
+func pointValues(deviceID string, p *qm.Point, received int64) []any {
+	var lat, lon, alt, speed, heading, accuracy, metrics any
+	if pos := p.Position; pos != nil {
+		lat, lon, alt, speed, heading, accuracy = pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
+			floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)
 	}
-	return stored, nil
+	if len(p.Metrics) > 0 {
+		metrics = encodeMetrics(p.Metrics)
+	}
+	return []any{deviceID, micros(p.Time), lat, lon, alt, speed, heading, accuracy, metrics, received}
+}
+
+// insertPoints stores a device's points for the tenant c is bound to, in
+// one statement where the engine pays for round trips, inside the caller's
+// transaction. A point the device already sent (same time) is ignored. It
+// returns how many points were new.
+func insertPoints(ctx context.Context, c Conn, b DevicePoints, received int64) (int, error) {
+	rows := make([][]any, len(b.Points))
+	for i := range b.Points {
+		rows[i] = pointValues(b.DeviceID, &b.Points[i], received)
+	}
+	n, err := c.InsertRows(ctx, RowSet{Table: "points", Columns: pointColumns, Rows: rows}, `ON CONFLICT (tenant_id, device_id, t_us) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("store points: %w", err)
+	}
+	return int(n), nil
 }
 
 func floatOrNil(f *float64) any {
@@ -93,129 +85,80 @@ type stateMetric struct {
 	T int64     `json:"t"`
 }
 
-// deviceState is what updateState needs of a device's stored state.
-type deviceState struct {
-	t, posT int64 // posT is 0 without a position
-	metrics map[string]stateMetric
-	points  int64 // the row's count: a version, for the optimistic update
-}
+// stateWritten are device_state's columns a writer sets.
+var stateWritten = []string{"device_id", "last_seen_us", "t_us", "pos_t_us", "lat", "lon", "altitude_m", "speed_kmh", "heading",
+	"accuracy_m", "metrics", "points"}
 
-// stateCache keeps the state each device had after the writer's last
-// commit, so the next write need not read it first. Another writer (a node,
-// or a rolled-back transaction) may have moved the row on since; the
-// update then finds the row at another version, and reads it.
-type stateCache struct {
-	mu      sync.Mutex
-	devices map[string]deviceState // tenant id + "/" + device id
-}
+// stateUpsert writes a device's state over the one stored.
+var stateUpsert = `ON CONFLICT (tenant_id, device_id) DO UPDATE SET ` + assignments(stateWritten, "device_id")
 
-func (sc *stateCache) get(key string) (deviceState, bool) {
-	if sc == nil {
-		return deviceState{}, false
+// updateStates folds devices' new points into their latest state: the
+// newest point's time, the newest position, each metric's newest value,
+// and the count. It reads the states in one statement and writes them in
+// another, whatever the number of devices. Two nodes writing one device at
+// the same moment may each miss the other's metrics until the next point.
+func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, added map[string]int, received int64) error {
+	if len(points) == 0 {
+		return nil
 	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	st, ok := sc.devices[key]
-	return st, ok
-}
-
-func (sc *stateCache) put(key string, st deviceState) {
-	if sc == nil {
-		return
+	args := []any{c.TenantID()}
+	marks := make([]string, 0, len(points))
+	for id := range points {
+		args = append(args, id)
+		marks = append(marks, fmt.Sprintf("$%d", len(args)))
 	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.devices == nil || len(sc.devices) > 1000000 {
-		sc.devices = map[string]deviceState{}
-	}
-	sc.devices[key] = st
-}
-
-// readState reads a device's state; ok is false when it has none.
-func readState(ctx context.Context, c Conn, deviceID string) (st deviceState, ok bool, err error) {
-	var posT sql.NullInt64
-	var metricsJSON string
-	err = c.QueryRow(ctx, `SELECT t_us, pos_t_us, metrics, points FROM device_state WHERE tenant_id = $1 AND device_id = $2`,
-		c.TenantID(), deviceID).Scan(&st.t, &posT, &metricsJSON, &st.points)
-	if errors.Is(err, ErrNoRows) {
-		return deviceState{metrics: map[string]stateMetric{}}, false, nil
-	}
+	states, err := queryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE tenant_id = $1 AND device_id IN (`+strings.Join(marks, ", ")+`)`, args...)
 	if err != nil {
-		return st, false, fmt.Errorf("read device state: %w", err)
+		return fmt.Errorf("read device states: %w", err)
 	}
-	st.posT = posT.Int64
-	if err := json.Unmarshal([]byte(metricsJSON), &st.metrics); err != nil {
-		return st, false, fmt.Errorf("read device state: %w", err)
+	byID := map[string]*qm.DeviceState{}
+	for _, st := range states {
+		byID[st.DeviceID] = st
 	}
-	return st, true, nil
-}
-
-// updateState folds a device's new points into its latest state: the newest
-// point's time, the newest position, each metric's newest value, in one
-// statement when the cache knows the state.
-func updateState(ctx context.Context, c Conn, cache *stateCache, b DevicePoints, added int, received int64) error {
-	key := c.TenantID() + "/" + b.DeviceID
-	st, ok := cache.get(key)
-	for attempt := 0; ; attempt++ {
-		exists := ok
-		if !ok {
-			var err error
-			if st, exists, err = readState(ctx, c, b.DeviceID); err != nil {
-				return err
-			}
+	rows := make([][]any, 0, len(points))
+	for id, pts := range points {
+		st := byID[id]
+		if st == nil {
+			st = &qm.DeviceState{DeviceID: id, Metrics: map[string]qm.MetricValue{}}
 		}
-		next := deviceState{t: st.t, posT: st.posT, metrics: maps.Clone(st.metrics), points: st.points + int64(added)}
-		var pos *qm.Position
-		for i := range b.Points {
-			p := &b.Points[i]
+		t := micros(st.Time)
+		var posT int64
+		if st.PositionTime != nil {
+			posT = micros(*st.PositionTime)
+		}
+		metrics := make(map[string]stateMetric, len(st.Metrics))
+		for name, m := range st.Metrics {
+			metrics[name] = stateMetric{V: m.Value, T: micros(m.Time)}
+		}
+		pos := st.Position
+		for i := range pts {
+			p := &pts[i]
 			pt := micros(p.Time)
-			next.t = max(next.t, pt)
-			if p.Position != nil && (next.posT == 0 || pt >= next.posT) {
-				pos, next.posT = p.Position, pt
+			t = max(t, pt)
+			if p.Position != nil && (pos == nil || pt >= posT) {
+				pos, posT = p.Position, pt
 			}
 			for name, v := range p.Metrics {
-				if old, ok := next.metrics[name]; !ok || pt >= old.T {
-					next.metrics[name] = stateMetric{V: v, T: pt}
+				if old, ok := metrics[name]; !ok || pt >= old.T {
+					metrics[name] = stateMetric{V: v, T: pt}
 				}
 			}
 		}
-		enc, err := json.Marshal(next.metrics)
+		enc, err := json.Marshal(metrics)
 		if err != nil {
 			return fmt.Errorf("write device state: %w", err)
 		}
-		var n int64
-		if exists {
-			args := []any{c.TenantID(), b.DeviceID, received, next.t, string(enc), next.points, st.points}
-			set := ""
-			if pos != nil {
-				set = `, pos_t_us = $8, lat = $9, lon = $10, altitude_m = $11, speed_kmh = $12, heading = $13, accuracy_m = $14`
-				args = append(args, next.posT, pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH), floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM))
-			}
-			n, err = c.Exec(ctx, `UPDATE device_state SET last_seen_us = $3, t_us = $4, metrics = $5, points = $6`+set+`
-				WHERE tenant_id = $1 AND device_id = $2 AND points = $7`, args...)
-		} else {
-			var posT, lat, lon, alt, speed, heading, accuracy any
-			if pos != nil {
-				posT, lat, lon, alt, speed, heading, accuracy = next.posT, pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
-					floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)
-			}
-			n, err = c.Exec(ctx, `INSERT INTO device_state (tenant_id, device_id, last_seen_us, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh,
-				heading, accuracy_m, metrics, points) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-				ON CONFLICT (tenant_id, device_id) DO NOTHING`,
-				c.TenantID(), b.DeviceID, received, next.t, posT, lat, lon, alt, speed, heading, accuracy, string(enc), next.points)
+		var pt, lat, lon, alt, speed, heading, accuracy any
+		if pos != nil {
+			pt, lat, lon, alt, speed, heading, accuracy = posT, pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
+				floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)
 		}
-		if err != nil {
-			return fmt.Errorf("write device state: %w", err)
-		}
-		if n == 1 {
-			cache.put(key, next)
-			return nil
-		}
-		if attempt > 0 {
-			return fmt.Errorf("write device state of %s: the row changed twice under this write", b.DeviceID)
-		}
-		ok = false // the cache was behind: read the row, and try again
+		rows = append(rows, []any{id, received, t, pt, lat, lon, alt, speed, heading, accuracy, string(enc), st.Points + int64(added[id])})
 	}
+	if _, err := c.InsertRows(ctx, RowSet{Table: "device_state", Columns: stateWritten, Rows: rows}, stateUpsert); err != nil {
+		return fmt.Errorf("write device states: %w", err)
+	}
+	return nil
 }
 
 const stateColumns = `device_id, last_seen_us, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics, points`

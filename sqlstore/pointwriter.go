@@ -27,7 +27,6 @@ type PointWriter struct {
 	// split, so one may exceed it).
 	maxPoints int
 
-	states  stateCache
 	mu      sync.Mutex
 	queues  map[string]*pointQueue
 	stopped bool
@@ -209,15 +208,22 @@ func (w *PointWriter) transact(scopes []context.Context, byTenant map[context.Co
 	received := w.now()
 	// The transaction belongs to no one request: it outlives a client that
 	// gives up, whose points may then be stored without an answer.
+	rec := micros(received)
 	return w.router.UpdateEach(context.Background(), scopes, func(scope context.Context, c Conn) error {
+		ctx := context.WithoutCancel(scope)
+		points, added := map[string][]qm.Point{}, map[string]int{}
 		for _, req := range byTenant[scope] {
-			n, err := writePoints(context.WithoutCancel(scope), c, &w.states, []DevicePoints{req.batch}, received)
+			n, err := insertPoints(ctx, c, req.batch, rec)
 			if err != nil {
 				return fmt.Errorf("device %s: %w", req.batch.DeviceID, err)
 			}
 			req.stored = n
+			if n > 0 {
+				id := req.batch.DeviceID
+				points[id], added[id] = append(points[id], req.batch.Points...), added[id]+n
+			}
 		}
-		return nil
+		return updateStates(ctx, c, points, added, rec)
 	})
 }
 
