@@ -59,6 +59,9 @@ type Options struct {
 	// Assets is how many assets the big tenant of the list figure holds,
 	// beside AssetTenants other tenants (0 skips the figure).
 	Assets, AssetTenants int
+	// ImportRows is how many assets the import figure reads from CSV (0
+	// skips it).
+	ImportRows int
 	// Progress receives a line per step.
 	Progress io.Writer
 }
@@ -210,6 +213,15 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				return nil, err
 			}
 			results = append(results, rs...)
+		}
+		if o.ImportRows > 0 {
+			fmt.Fprintf(o.Progress, "%s: import of %d assets\n", t.name, o.ImportRows)
+			r, err := importAssets(ctx, e, t.name, o.ImportRows)
+			if err != nil {
+				e.Close()
+				return nil, err
+			}
+			results = append(results, r)
 		}
 		if o.Logins > 0 {
 			fmt.Fprintf(o.Progress, "%s: %d sign-ins\n", t.name, o.Logins)

@@ -78,8 +78,10 @@ func lateral(query string, rows sqlstore.RowSet, args []any) (string, []any, err
 
 // rowSet returns a table expression of rows read from parameter $n, and the
 // argument to bind there: the rows as a JSON array of objects, read with
-// json_populate_recordset as rows of the table, so that each column has the
-// table's type without the statement naming it.
+// jsonb_populate_recordset as rows of the table, so that each column has
+// the table's type without the statement naming it. jsonb, not json: json
+// parses a JSON value again for a jsonb column (an audit entry's changes),
+// which made writing audit entries three times slower.
 func rowSet(rows sqlstore.RowSet, n int) (string, any, error) {
 	keys := make([][]byte, len(rows.Columns))
 	for i, col := range rows.Columns {
@@ -104,7 +106,7 @@ func rowSet(rows sqlstore.RowSet, n int) (string, any, error) {
 		buf = append(buf, '}')
 	}
 	buf = append(buf, ']')
-	return fmt.Sprintf("(SELECT %s FROM json_populate_recordset(NULL::%s, $%d::json))", strings.Join(rows.Columns, ", "), rows.Table, n),
+	return fmt.Sprintf("(SELECT %s FROM jsonb_populate_recordset(NULL::%s, $%d::jsonb))", strings.Join(rows.Columns, ", "), rows.Table, n),
 		string(buf), nil
 }
 

@@ -119,13 +119,32 @@ func (fc *fieldCatalog) check(ctx context.Context, c Conn, a *qm.Asset, given ma
 
 // apply writes the changes for asset a and sets a.Fields to match.
 func (change fieldChange) apply(ctx context.Context, c Conn, a *qm.Asset) error {
+	change.values(a)
+	return change.store(ctx, c, a.ID)
+}
+
+// values sets a.Fields as the changes leave them.
+func (change fieldChange) values(a *qm.Asset) {
+	for f, stored := range change {
+		switch {
+		case stored == "":
+			delete(a.Fields, f.Key)
+		case a.Fields == nil:
+			a.Fields = map[string]any{f.Key: f.Decode(stored)}
+		default:
+			a.Fields[f.Key] = f.Decode(stored)
+		}
+	}
+}
+
+// store writes the changes for the asset with id assetID.
+func (change fieldChange) store(ctx context.Context, c Conn, assetID string) error {
 	for f, stored := range change {
 		if stored == "" {
 			if _, err := c.Exec(ctx, `DELETE FROM asset_field_values WHERE tenant_id = $1 AND asset_id = $2 AND field_id = $3`,
-				c.TenantID(), a.ID, f.ID); err != nil {
+				c.TenantID(), assetID, f.ID); err != nil {
 				return fmt.Errorf("clear custom field %s: %w", f.Key, err)
 			}
-			delete(a.Fields, f.Key)
 			continue
 		}
 		var unique any
@@ -134,17 +153,13 @@ func (change fieldChange) apply(ctx context.Context, c Conn, a *qm.Asset) error 
 		}
 		_, err := c.Exec(ctx, `INSERT INTO asset_field_values (tenant_id, asset_id, field_id, value, unique_value) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_id, asset_id, field_id) DO UPDATE SET value = excluded.value, unique_value = excluded.unique_value`,
-			c.TenantID(), a.ID, f.ID, stored, unique)
+			c.TenantID(), assetID, f.ID, stored, unique)
 		if IsConstraint(err, Unique) {
 			return &qm.Error{Code: qm.EConflict, Message: "another asset has this " + f.Name,
 				Fields: map[string]string{"fields." + f.Key: "another asset has this value"}}
 		} else if err != nil {
 			return fmt.Errorf("set custom field %s: %w", f.Key, err)
 		}
-		if a.Fields == nil {
-			a.Fields = map[string]any{}
-		}
-		a.Fields[f.Key] = f.Decode(stored)
 	}
 	return nil
 }

@@ -176,9 +176,9 @@ func (im *importer) fieldsAndHolder(p *pending, before *qm.Asset) error {
 }
 
 // finish writes what a written asset has beyond its own columns: its
-// custom field values and its holder.
+// custom field values (a.Fields holds them already) and its holder.
 func (im *importer) finish(a *qm.Asset, change fieldChange) error {
-	if err := change.apply(im.ctx, im.c, a); err != nil {
+	if err := change.store(im.ctx, im.c, a.ID); err != nil {
 		return err
 	}
 	if a.HolderType == "" {

@@ -28,13 +28,14 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	logins := fs.Int("logins", 20, "sign-ins to time (0 skips)")
 	assets := fs.Int("assets", 100000, "assets of the big tenant in the asset list figure (0 skips)")
 	assetTenants := fs.Int("asset-tenants", 1000, "other pool tenants beside it, with 20 assets each")
+	importRows := fs.Int("import-rows", 100000, "assets to import from CSV in the import figure (0 skips)")
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants,
 		Ingest: *ingestFor, IngestSenders: *senders, IngestBatch: *batch,
 		MQTT: *mqttFor, MQTTDevices: *mqttDevices, IdleDevices: *idle,
-		HTTP: *httpFor, Clients: *clients, Logins: *logins, Assets: *assets, AssetTenants: *assetTenants, Progress: stderr}
+		HTTP: *httpFor, Clients: *clients, Logins: *logins, Assets: *assets, AssetTenants: *assetTenants, ImportRows: *importRows, Progress: stderr}
 	if *engines == "" {
 		*engines = "sqlite"
 		if c.databaseURL != "" {
@@ -54,8 +55,8 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return fmt.Errorf("--engines: unknown engine %q: use sqlite or postgres", e)
 		}
 	}
-	if *provision < 1 || *reads < 1 || *tenants < 0 || *clients < 1 || *logins < 0 {
-		return fmt.Errorf("--provision, --reads and --clients must be at least 1, --tenants and --logins at least 0")
+	if *provision < 1 || *reads < 1 || *tenants < 0 || *clients < 1 || *logins < 0 || *importRows < 0 {
+		return fmt.Errorf("--provision, --reads and --clients must be at least 1, --tenants, --logins and --import-rows at least 0")
 	}
 	results, err := bench.Run(ctx, o)
 	if err != nil {
