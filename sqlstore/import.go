@@ -36,8 +36,15 @@ type importer struct {
 	opts   qm.ImportOptions
 	names  map[string]map[string]string // table → lower-case name → id
 	models map[string]string            // lower name + "\x00" + model number → id
-	tags   map[string]tagUse            // lower-case tag → the row that has it
-	status string                       // the default status: the first deployable label
+	// tags are the tags of the batch's rows (lower-case) and the row that
+	// has each: a tag of an earlier batch is found in the database, written
+	// there by this import (see started), so memory stays bounded however
+	// long the file.
+	tags map[string]tagUse
+	// started is when the import began: an asset it finds updated since
+	// was written by an earlier row of the file.
+	started time.Time
+	status  string // the default status: the first deployable label
 	// scope is the departments a department-confined importer may place
 	// assets in; nil for an importer confined to none.
 	scope   map[string]bool
@@ -84,7 +91,8 @@ type pending struct {
 func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
 	rep := &qm.ImportReport{DryRun: opts.DryRun, Made: map[string]int{}, Problems: []qm.ImportProblem{}}
 	err := s.router.Update(ctx, func(c Conn) error {
-		im := &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{}, tags: map[string]tagUse{}}
+		im := &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{},
+			tags: map[string]tagUse{}, started: Timestamp(s.now())}
 		if err := im.load(); err != nil {
 			return err
 		}
@@ -343,7 +351,9 @@ func (im *importer) flush() error {
 		p := &im.batch[i]
 		if len(p.problems) == 0 {
 			p.before = found[p.asset.Tag]
-			if err := im.check(&p.asset, p.before); err != nil {
+			if p.before != nil && !p.before.UpdatedAt.Before(im.started) {
+				p.problems = append(p.problems, fmt.Sprintf("Asset Tag %q is on an earlier line of the file, or was given by this import to one", p.asset.Tag))
+			} else if err := im.check(&p.asset, p.before); err != nil {
 				p.problems = append(p.problems, qm.ErrorMessage(err))
 			}
 		}
@@ -396,6 +406,8 @@ func (im *importer) flush() error {
 	}
 	err = im.write(im.batch)
 	im.batch = im.batch[:0]
+	clear(im.tags)
+	clear(im.unique)
 	return err
 }
 
@@ -455,7 +467,7 @@ func (im *importer) write(batch []pending) error {
 	return im.insert("audit_log", auditColumnList, m.entries, "")
 }
 
-// seen reports whether a row of the file has tag, written there or given
+// seen reports whether a row of the batch has tag, written there or given
 // by this import.
 func (im *importer) seen(tag string) bool {
 	_, ok := im.tags[strings.ToLower(tag)]
