@@ -209,22 +209,36 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 }
 
 // InsertRows implements sqlstore.Conn. A statement costs SQLite no round
-// trip, so each row is a statement of its own, prepared once, its values
-// bound as parameters: cheaper than carrying the rows in one value for
-// SQLite to take apart, and a one-row INSERT … VALUES needs no statement
-// journal, which an INSERT … SELECT writes for every page it changes.
+// trip, and a one-row INSERT … VALUES needs no statement journal, which
+// SQLite writes for a statement of several rows: so each row is a
+// statement of its own, prepared once. With a conflict clause SQLite
+// journals the statement whatever its rows, so then they go upsertRows to
+// a statement, which journals a page once for all of them. The parameters
+// are anonymous: the driver would look a numbered one's name up for every
+// value it binds.
 func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
-	params := make([]string, len(rows.Columns))
-	for i := range params {
-		params[i] = fmt.Sprintf("$%d", i+2)
+	per := 1
+	if conflict != "" {
+		per = upsertRows
 	}
-	query := fmt.Sprintf("INSERT INTO %s (tenant_id, %s) VALUES ($1, %s) %s",
-		rows.Table, strings.Join(rows.Columns, ", "), strings.Join(params, ", "), conflict)
-	args := make([]any, 1+len(rows.Columns))
-	args[0] = c.tenantID
+	row := "(?" + strings.Repeat(", ?", len(rows.Columns)) + ")"
+	statement := func(n int) string {
+		return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) VALUES %s%s %s",
+			rows.Table, strings.Join(rows.Columns, ", "), row, strings.Repeat(", "+row, n-1), conflict)
+	}
+	full := statement(per)
+	args := make([]any, 0, per*(1+len(rows.Columns)))
 	var n int64
-	for _, row := range rows.Rows {
-		copy(args[1:], row)
+	for start := 0; start < len(rows.Rows); start += per {
+		part := rows.Rows[start:min(start+per, len(rows.Rows))]
+		query := full
+		if len(part) < per {
+			query = statement(len(part))
+		}
+		args = args[:0]
+		for _, values := range part {
+			args = append(append(args, c.tenantID), values...)
+		}
 		k, err := c.Exec(ctx, query, args...)
 		if err != nil {
 			return n, err
@@ -233,6 +247,10 @@ func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict str
 	}
 	return n, nil
 }
+
+// upsertRows is how many rows InsertRows puts in a statement with a
+// conflict clause.
+const upsertRows = 50
 
 // QueryRows implements sqlstore.Conn, running the query once for each row,
 // whose values it binds as parameters, as InsertRows does.
