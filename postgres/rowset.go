@@ -72,7 +72,7 @@ func lateral(query string, rows sqlstore.RowSet, args []any) (string, []any, err
 	for i, col := range rows.Columns {
 		values[i] = "r." + col
 	}
-	return fmt.Sprintf("SELECT q.* FROM %s AS r CROSS JOIN LATERAL (SELECT * FROM (%s) AS q OFFSET 0) AS q", set, fmt.Sprintf(query, values...)),
+	return fmt.Sprintf("SELECT q.* FROM %s AS r CROSS JOIN LATERAL (SELECT * FROM (%s) AS found OFFSET 0) AS q", set, fmt.Sprintf(query, values...)),
 		append(args[:len(args):len(args)], arg), err
 }
 

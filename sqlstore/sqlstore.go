@@ -48,10 +48,10 @@ type Conn interface {
 	// for text (too few characters): the caller reads table assets.
 	AssetsMatching(text string) (from string, arg any, ok bool)
 	// InsertRows adds rows to rows.Table for the tenant the connection is
-	// bound to: tenant_id is its, the other columns are rows.Columns.
-	// conflict, when not empty, is an ON CONFLICT clause for every row. An
-	// engine that pays a round trip for each statement sends every row at
-	// once. It returns the number of rows added or changed.
+	// bound to: tenant_id is that tenant's, the other columns are
+	// rows.Columns. conflict, when not empty, is an ON CONFLICT clause for
+	// every row. An engine that pays a round trip for each statement sends
+	// every row at once. It returns the number of rows added or changed.
 	InsertRows(ctx context.Context, rows RowSet, conflict string) (int64, error)
 	// QueryRows runs query once for each of rows, as a lateral join would,
 	// and calls fn with each row it returns. query names the row's values

@@ -94,10 +94,13 @@ func TestImport(t *testing.T, h Harness) {
 	t.Run("ManyBatches", func(t *testing.T) {
 		_, ctx := MustTenant(t, e, h.Tier, "import-many")
 		var csv strings.Builder
-		csv.WriteString("Asset Tag,Model Name,Category,Purchase Cost\n")
+		csv.WriteString("Asset Tag,Model Name,Category,Location,Purchase Cost\n")
 		const rows = 1203 // three batches, the last one short
 		for i := range rows {
-			tag, cost := fmt.Sprintf("M-%04d", i), "12.50"
+			tag, cost, model := fmt.Sprintf("M-%04d", i), "12.50", "Latitude"
+			if i >= 800 {
+				model = "Precision" // made while the batches before are written
+			}
 			switch i {
 			case 10, 1200, 1201, 1202:
 				tag = "" // numbered by the import: ASSET-000001 to 4
@@ -108,15 +111,16 @@ func TestImport(t *testing.T, h Harness) {
 			case 1100:
 				cost = "lots"
 			}
-			fmt.Fprintf(&csv, "%s,Latitude,Laptops,%s\n", tag, cost)
+			fmt.Fprintf(&csv, "%s,%s,Laptops,Site %d,%s\n", tag, model, i/300, cost)
 		}
 		r, err := assetcsv.NewReader(strings.NewReader(csv.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		rep, err := s.Import(ctx, r.Next, qm.ImportOptions{SkipBadRows: true})
-		if err != nil || !rep.Committed || rep.Rows != rows || rep.Created != rows-3 || rep.Failed != 3 {
-			t.Fatalf("got %+v, %v; want %d created, 3 failed", rep, err, rows-3)
+		if err != nil || !rep.Committed || rep.Rows != rows || rep.Created != rows-3 || rep.Failed != 3 ||
+			rep.Made["models"] != 2 || rep.Made["locations"] != 5 {
+			t.Fatalf("got %+v, %v; want %d created, 3 failed, 2 models and 5 locations made", rep, err, rows-3)
 		}
 		if p := rep.Problems; len(p) != 3 || p[0].Line != 602 || p[1].Line != 702 || p[1].Tag != "M-0003" || p[2].Line != 1102 {
 			t.Fatalf("problems: got %+v, want lines 602, 702 and 1102, in order", p)
