@@ -37,6 +37,9 @@ type importer struct {
 	models map[string]string            // lower name + "\x00" + model number → id
 	tags   map[string]tagUse            // lower-case tag → the row that has it
 	status string                       // the default status: the first deployable label
+	// empty says the tenant had no assets when the import began, so no tag
+	// can be taken but by a row of the file, which tags tells.
+	empty bool
 	// scope is the departments a department-confined importer may place
 	// assets in; nil for an importer confined to none.
 	scope   map[string]bool
@@ -132,6 +135,13 @@ func (im *importer) load() error {
 	err := im.c.QueryRow(im.ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2 ORDER BY name LIMIT 1`,
 		im.c.TenantID(), qm.StatusDeployable).Scan(&im.status)
 	if err != nil && !errors.Is(err, ErrNoRows) {
+		return err
+	}
+	var one int
+	switch err := im.c.QueryRow(im.ctx, `SELECT 1 FROM assets WHERE tenant_id = $1 LIMIT 1`, im.c.TenantID()).Scan(&one); {
+	case errors.Is(err, ErrNoRows):
+		im.empty = true
+	case err != nil:
 		return err
 	}
 	rows, err := im.c.Query(im.ctx, `SELECT id, name, model_number FROM models WHERE tenant_id = $1`, im.c.TenantID())
@@ -422,10 +432,14 @@ func (im *importer) seen(tag string) bool {
 	return ok
 }
 
-// find returns the tenant's assets with tags, by tag. It asks which of the
-// tags are taken before it reads those assets whole: an import mostly finds
-// none, and for SQLite a query's columns cost more than finding its row.
+// find returns the tenant's assets with tags, by tag: none, without asking,
+// in a tenant that had none. It asks which of the tags are taken before it
+// reads those assets whole: an import mostly finds none, and for SQLite a
+// query's columns cost more than finding its row.
 func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
+	if im.empty {
+		return map[string]*qm.Asset{}, nil
+	}
 	var taken []string
 	err := im.eachTag(`SELECT tag FROM assets WHERE tenant_id = $1 AND tag = %s`, tags, func(r Row) error {
 		var tag string
