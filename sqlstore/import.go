@@ -21,9 +21,9 @@ var errImportRolledBack = errors.New("import rolled back")
 // maxProblems bounds the bad rows a report lists; Failed counts them all.
 const maxProblems = 1000
 
-// importBatch is how many rows an import looks up, and writes, in one
-// statement: few enough to keep the memory an import takes small, enough
-// that a statement costs little per row.
+// importBatch is how many rows an import looks up, and writes, together:
+// one statement for each on PostgreSQL. Few enough to keep the memory an
+// import takes small, enough that a statement costs little per row.
 const importBatch = 500
 
 // importer holds one import's state: the tenant's names, found or made,
