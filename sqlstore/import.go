@@ -22,9 +22,9 @@ var errImportRolledBack = errors.New("import rolled back")
 // maxProblems bounds the bad rows a report lists; Failed counts them all.
 const maxProblems = 1000
 
-// importBatch is how many rows an import looks up, and writes, in one
-// statement: few enough to keep the memory an import takes small, enough
-// that a statement costs little per row.
+// importBatch is how many rows an import looks up, and writes, together:
+// one statement for each on PostgreSQL. Few enough to keep the memory an
+// import takes small, enough that a statement costs little per row.
 const importBatch = 500
 
 // importer holds one import's state: the tenant's names, found or made,
@@ -474,9 +474,10 @@ func (im *importer) seen(tag string) bool {
 	return ok
 }
 
-// find returns the tenant's assets with tags, by tag. It asks which of the
-// tags are taken before it reads those assets whole: an import mostly finds
-// none, and for SQLite a query's columns cost more than finding its row.
+// find returns the tenant's assets with tags, by tag; earlier batches'
+// assets are among them, as this import wrote them. It asks which of the tags are taken before it
+// reads those assets whole: an import mostly finds none, and for SQLite a
+// query's columns cost more than finding its row.
 func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 	var taken []string
 	err := im.eachTag(`SELECT tag FROM assets WHERE tenant_id = $1 AND tag = %s`, tags, func(r Row) error {
