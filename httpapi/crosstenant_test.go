@@ -439,12 +439,6 @@ func mustRole(name string) qm.Role {
 	return r
 }
 
-// stranger calls from an address of its own, so its failed sign-ins throttle
-// no one else.
-func stranger(*testing.T, *fixture, *tenantFixture) principal {
-	return principal{name: "stranger", addr: "203.0.113.9"}
-}
-
 func disposableMember(t *testing.T, f *fixture, tf *tenantFixture) string {
 	res := f.do(t, tf.admin, "POST", tenantPath("/members")(tf), fmt.Sprintf(`{"email":"doomed%d@example.com","password":"a long enough password","role":"viewer"}`, nextSlug()))
 	if res.Code != http.StatusCreated {

@@ -120,7 +120,6 @@ type fixture struct {
 	osmand   http.Handler
 	operator principal
 	a, b     *tenantFixture
-	now      time.Time
 }
 
 func newFixture(t testing.TB, be backend) *fixture {

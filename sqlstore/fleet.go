@@ -120,7 +120,13 @@ func (s *FleetStore) details(ctx context.Context, c Conn, ds []*qm.Device) ([]*q
 		fd := &qm.FleetDevice{Device: d, Settings: map[string]any{}}
 		byID[d.ID], out = fd, append(out, fd)
 	}
-	rows, err := c.Query(ctx, `SELECT device_id, name, asset_id, department_id, settings FROM fleet_devices WHERE tenant_id = $1`, c.TenantID())
+	// One device (every point, trip and latest query asks for one) reads
+	// its own rows, not the whole fleet's.
+	where, args := `tenant_id = $1`, []any{c.TenantID()}
+	if len(ds) == 1 {
+		where, args = where+` AND device_id = $2`, append(args, ds[0].ID)
+	}
+	rows, err := c.Query(ctx, `SELECT device_id, name, asset_id, department_id, settings FROM fleet_devices WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fleet devices: %w", err)
 	}
@@ -143,7 +149,7 @@ func (s *FleetStore) details(ctx context.Context, c Conn, ds []*qm.Device) ([]*q
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("fleet devices: %w", err)
 	}
-	states, err := queryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE tenant_id = $1`, c.TenantID())
+	states, err := queryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("device states: %w", err)
 	}
