@@ -16,6 +16,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
@@ -430,22 +431,21 @@ func (f *fixture) mustField(t testing.TB, tf *tenantFixture) (*qm.CustomField, *
 	return field, set
 }
 
-// waitImport polls the import job at path until it is no longer running.
+// waitImport waits until the import job at path is no longer running.
 func (f *fixture) waitImport(t testing.TB, who principal, path string) *qm.ImportJob {
 	t.Helper()
-	for range 500 {
+	var job qm.ImportJob
+	poll.Until(t, "import job "+path+" ends", func() (bool, error) {
 		res := f.do(t, who, "GET", path, "")
-		var job qm.ImportJob
-		if err := json.Unmarshal(res.Body.Bytes(), &job); err != nil || res.Code != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, res.Code, res.Body)
+		if res.Code != http.StatusOK {
+			return false, fmt.Errorf("GET %s: %d %s", path, res.Code, res.Body)
 		}
-		if job.Status != qm.ImportRunning {
-			return &job
+		if err := json.Unmarshal(res.Body.Bytes(), &job); err != nil {
+			return false, err
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("import job %s still running after 5 s", path)
-	return nil
+		return job.Status != qm.ImportRunning, nil
+	})
+	return &job
 }
 
 // mustDevice registers a device, and assigns it to tn unless tn is nil.

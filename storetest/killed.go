@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
@@ -159,24 +160,24 @@ func TestIncompleteProvisioning(t *testing.T, h Harness, childTest string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 200 { // until the child has written its catalog row
-		if tn, err := e.Tenants().Tenant(ctx, "stuck"); err == nil {
-			if tn.State != qm.StateProvisioning {
-				t.Fatalf("child's tenant is %s, want it stalled in provisioning", tn.State)
-			}
-			break
+	poll.Until(t, "the child writes its catalog row", func() (bool, error) {
+		tn, err := e.Tenants().Tenant(ctx, "stuck")
+		if err != nil {
+			return false, nil
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		if tn.State != qm.StateProvisioning {
+			return false, fmt.Errorf("child's tenant is %s, want it stalled in provisioning", tn.State)
+		}
+		return true, nil
+	})
 	// Let it get into its storage. A silo's file or database exists before
 	// its migrations run; a bridge schema is made inside the migrations'
 	// transaction, so nothing of it shows.
-	for i := 0; h.Tier == qm.TierSilo && len(st.TenantPlaces(t)) == 0; i++ {
-		if i == 500 {
-			t.Fatal("the child made no silo")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if h.Tier == qm.TierSilo {
+		poll.Until(t, "the child makes its silo", func() (bool, error) { return len(st.TenantPlaces(t)) > 0, nil })
 	}
+	// A moment more lets the child reach its stalled step more often; the
+	// test holds wherever the kill lands.
 	time.Sleep(100 * time.Millisecond)
 	cmd.Process.Kill()
 	cmd.Wait()

@@ -11,12 +11,14 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/internal/poll"
 )
 
 // durabilityChild, set in a child process's environment, makes
@@ -85,6 +87,7 @@ func testDurability(t *testing.T, storage []string) {
 	// clock, and remembers the batches the server acknowledged.
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
 	acked := make([]map[int64]bool, senders)
+	var batches atomic.Int64 // acknowledged, by every run
 	ctx, stopSending := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -119,13 +122,21 @@ func testDurability(t *testing.T, storage []string) {
 					for _, seq := range batch {
 						acked[i][seq] = true
 					}
+					batches.Add(1)
 				}
 			}
 		}()
 	}
+	// Each run of the server is killed once it has acknowledged some
+	// batches of its own (a different number each time, so kills land at
+	// different points of the write path), not after a while: on a loaded
+	// machine a run may take long to start.
 	for kill := range 10 {
 		cmd := start()
-		time.Sleep(time.Duration(600+kill*97%400) * time.Millisecond)
+		before := batches.Load()
+		poll.Until(t, "the server acknowledges batches", func() (bool, error) {
+			return batches.Load() >= before+int64(2+kill*7%10), nil
+		})
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -142,6 +153,7 @@ func testDurability(t *testing.T, storage []string) {
 	}()
 	secret := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "durable", "--role", "viewer", "--name", "check"}, storage...)...))
 	total, totalAcked := 0, 0
+	waitServing(t, client, "http://"+addr+"/readyz")
 	for i := range senders {
 		stored := map[int64]int{}
 		after := ""
@@ -174,21 +186,31 @@ func testDurability(t *testing.T, storage []string) {
 	t.Logf("10 kills: %d points acknowledged, %d stored (the rest were never acknowledged)", totalAcked, total)
 }
 
-// getJSON GETs url with a bearer token, waiting for the server to come up.
+// getJSON GETs url with a bearer token.
 func getJSON(client *http.Client, url, token string, v any) error {
-	var err error
-	for range 200 {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		var res *http.Response
-		if res, err = client.Do(req); err == nil {
-			defer res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				return fmt.Errorf("GET %s: %s", url, res.Status)
-			}
-			return json.NewDecoder(res.Body).Decode(v)
-		}
-		time.Sleep(50 * time.Millisecond)
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
 	}
-	return err
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, res.Status)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// waitServing waits until the server answers url with 200: it needs a
+// moment to open storage and listen.
+func waitServing(t *testing.T, client *http.Client, url string) {
+	t.Helper()
+	poll.Until(t, "the server answers "+url, func() (bool, error) {
+		res, err := client.Get(url)
+		if err != nil {
+			return false, nil
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	})
 }

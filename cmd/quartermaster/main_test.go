@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -189,20 +188,7 @@ func TestServe(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr}, nil, &out, &errOut)
 	}()
 	for _, path := range []string{"/healthz", "/readyz"} {
-		var res *http.Response
-		for range 100 { // the server needs a moment to open storage and listen
-			if res, err = http.Get(fmt.Sprintf("http://%s%s", addr, path)); err == nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("%s: got %d, want 200", path, res.StatusCode)
-		}
+		waitServing(t, http.DefaultClient, "http://"+addr+path)
 	}
 	res, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
