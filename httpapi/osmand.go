@@ -61,11 +61,11 @@ func (s *Server) osmand(r *http.Request) (status int, msg string, stored int, re
 		if err := r.ParseForm(); err != nil {
 			return http.StatusBadRequest, "the query is not readable: " + err.Error(), 0, metrics.Malformed
 		}
-		id, p, err := ingest.DecodeOsmAndQuery(r.Form, now)
+		q, err := ingest.DecodeOsmAndQuery(r.Form, now)
 		if err != nil {
 			return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Malformed
 		}
-		ident, pts = id, []qm.Point{p}
+		ident, pts = q.Ident, []qm.Point{q.Point}
 	}
 	d, t, p, err := s.cfg.Auth.DeviceIdent(r.Context(), ident)
 	if err != nil {
