@@ -34,7 +34,7 @@ func NewDeviceStore(catalog Querier, inTx TxFunc, tenants *TenantService, router
 // recognise a leaked one.
 const DeviceTokenPrefix = "qmd_"
 
-const deviceColumns = `id, ident, serial, kind, model, firmware, notes, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`
+const deviceColumns = `id, ident, serial, kind, model, firmware, notes, ident_only, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`
 
 var errDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")
 
@@ -85,9 +85,9 @@ func (s *DeviceStore) insert(ctx context.Context, q Querier, d *qm.Device, at ti
 	token := qm.NewSecret(DeviceTokenPrefix)
 	d.ID, d.TenantID, d.AssignedAt = NewID(), "", nil
 	d.CreatedAt, d.UpdatedAt, d.TokenRotatedAt = at, at, at
-	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, token_hash, token_rotated_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		d.ID, d.Ident, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, qm.HashSecret(token), d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt)
+	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, ident_only, token_hash, token_rotated_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		d.ID, d.Ident, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, d.IdentOnly, qm.HashSecret(token), d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt)
 	if IsConstraint(err, Unique) {
 		return "", &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a device with ident %q is already registered", d.Ident),
 			Fields: map[string]string{"ident": "already registered"}}
@@ -182,6 +182,43 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		return d, token, s.audit(ctx, tenant.ID, "device.transfer_in", d, details, at)
 	}
 	return d, token, s.audit(ctx, tenant.ID, "device.assign", d, details, at)
+}
+
+// UpdateDevice implements qm.DeviceInventory.
+func (s *DeviceStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.DeviceUpdate) (*qm.Device, error) {
+	var d *qm.Device
+	var before qm.Device
+	at := Timestamp(s.now())
+	err := s.inTx(ctx, func(q Querier) error {
+		var err error
+		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
+			return err
+		}
+		before = *d
+		u.Apply(d)
+		d.Normalize()
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		d.UpdatedAt = at
+		_, err = q.Exec(ctx, `UPDATE devices SET serial = $2, kind = $3, model = $4, firmware = $5, notes = $6, ident_only = $7, updated_at = $8 WHERE id = $1`,
+			d.ID, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, d.IdentOnly, at)
+		if err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.creds.clear()
+	if d.TenantID == "" || before.IdentOnly == d.IdentOnly {
+		return d, nil
+	}
+	// The tenant learns how its device may authenticate, not the
+	// operator's notes.
+	return d, s.audit(ctx, d.TenantID, "device.update", d, map[string]any{"device_id": d.ID, "ident": d.Ident,
+		"ident_only": map[string]bool{"before": before.IdentOnly, "after": d.IdentOnly}}, at)
 }
 
 // UnassignDevice implements qm.DeviceInventory.
@@ -338,7 +375,7 @@ func scanDevice(r Row) (*qm.Device, error) {
 	var d qm.Device
 	var tenant sql.NullString
 	var assigned sql.NullTime
-	err := r.Scan(&d.ID, &d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes, &tenant, &assigned, &d.TokenRotatedAt, &d.CreatedAt, &d.UpdatedAt)
+	err := r.Scan(&d.ID, &d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes, &d.IdentOnly, &tenant, &assigned, &d.TokenRotatedAt, &d.CreatedAt, &d.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
