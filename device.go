@@ -82,6 +82,18 @@ func (d *Device) Validate() error {
 	return fieldsError(fields)
 }
 
+// AsFormerHolder returns the device as a tenant that gave it up at until
+// sees it: the hardware as the inventory describes it, and nothing of who
+// holds it now, how it authenticates, or what the operator noted since.
+func (d *Device) AsFormerHolder(until time.Time) *Device {
+	rotated := d.TokenRotatedAt
+	if rotated.After(until) {
+		rotated = until
+	}
+	return &Device{ID: d.ID, Ident: d.Ident, Serial: d.Serial, Kind: d.Kind, Model: d.Model, Firmware: d.Firmware,
+		TokenRotatedAt: rotated, CreatedAt: d.CreatedAt, UpdatedAt: until}
+}
+
 // DeviceUpdate holds the operator's changes to a device; nil leaves a
 // field as it is.
 type DeviceUpdate struct {

@@ -174,7 +174,9 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		return nil, "", err
 	}
 	s.creds.clear()
-	details := map[string]any{"device_id": d.ID, "ident": d.Ident, "to_tenant": tenant.Slug}
+	// Neither tenant's log names the other: who holds the device now is
+	// none of the old holder's business, nor who held it before of the new.
+	details := map[string]any{"device_id": d.ID, "ident": d.Ident}
 	if from != "" {
 		if err := s.audit(ctx, from, "device.transfer_out", d, details, at); err != nil {
 			return d, token, err
@@ -328,6 +330,61 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 		cs = append(cs, c)
 	}
 	return cs, rows.Err()
+}
+
+// heldBy returns a device the tenant with id tenantID holds or held, and
+// for one it gave up, when it last held it (nil while it holds it).
+// ENotFound for any other device, exactly as for one that does not exist.
+func (s *DeviceStore) heldBy(ctx context.Context, tenantID, idOrIdent string) (*qm.Device, *time.Time, error) {
+	d, err := s.Device(ctx, idOrIdent)
+	switch {
+	case qm.ErrorCode(err) == qm.ENotFound:
+		return nil, nil, errFleetDeviceNotFound
+	case err != nil:
+		return nil, nil, err
+	case d.TenantID == tenantID:
+		return d, nil, nil
+	}
+	var until sql.NullTime
+	err = s.catalog.QueryRow(ctx, `SELECT until_at FROM device_custody WHERE device_id = $1 AND tenant_id = $2 AND until_at IS NOT NULL
+		ORDER BY until_at DESC LIMIT 1`, d.ID, tenantID).Scan(&until)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, nil, errFleetDeviceNotFound
+	case err != nil:
+		return nil, nil, fmt.Errorf("device custody: %w", err)
+	}
+	return d, timePtr(until), nil
+}
+
+// formerDevices lists by ident the devices the tenant with id tenantID
+// held and gave up, each with when it last held it.
+func (s *DeviceStore) formerDevices(ctx context.Context, tenantID string) ([]*qm.Device, map[string]time.Time, error) {
+	if !ValidID(tenantID) {
+		return nil, nil, nil
+	}
+	ds, err := queryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices
+		WHERE id IN (SELECT device_id FROM device_custody WHERE tenant_id = $1) AND (tenant_id IS NULL OR tenant_id <> $1) ORDER BY ident`, tenantID)
+	if err != nil || len(ds) == 0 {
+		return nil, nil, err
+	}
+	rows, err := s.catalog.Query(ctx, `SELECT device_id, until_at FROM device_custody WHERE tenant_id = $1 AND until_at IS NOT NULL`, tenantID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("former devices: %w", err)
+	}
+	defer rows.Close()
+	until := make(map[string]time.Time, len(ds))
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, nil, fmt.Errorf("former devices: %w", err)
+		}
+		if at = at.UTC(); at.After(until[id]) {
+			until[id] = at
+		}
+	}
+	return ds, until, rows.Err()
 }
 
 // DeviceByToken returns the device whose credential token is, for the
