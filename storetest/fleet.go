@@ -38,17 +38,23 @@ func track(start time.Time, n int) []qm.Point {
 	return pts
 }
 
+// fleetAtNoon returns a fixed server clock (and its time), and a point
+// writer and a fleet view of e that run on it.
+func fleetAtNoon(t *testing.T, e Engine) (time.Time, func() time.Time, *sqlstore.PointWriter, *sqlstore.FleetStore) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clockNow := func() time.Time { return now }
+	w := sqlstore.NewPointWriter(e, clockNow, 0)
+	t.Cleanup(w.Close)
+	return now, clockNow, w, sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+}
+
 // TestFleet checks telemetry storage through the group-commit writer, the
 // tenant's view of its devices, and a different-tenant case for each.
 func TestFleet(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "fleet-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "fleet-b")
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(e, clockNow, 0)
-	defer w.Close()
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	da := mustAssignedDevice(t, e, ta, "fleet-a-1")
 	db := mustAssignedDevice(t, e, tb, "fleet-b-1")
 	start := now.Add(-time.Hour)
@@ -235,11 +241,7 @@ func TestRetention(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "keep-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "keep-b")
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(e, clockNow, 0)
-	defer w.Close()
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	da, db := mustAssignedDevice(t, e, ta, "keep-a-1"), mustAssignedDevice(t, e, tb, "keep-b-1")
 	for _, c := range []struct {
 		ctx context.Context
@@ -294,11 +296,7 @@ func TestFleetTransfer(t *testing.T, h Harness) {
 	ta, ctxA := MustTenant(t, e, h.Tier, "move-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "move-b")
 	_, ctxC := MustTenant(t, e, h.Tier, "move-c")
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(e, clockNow, 0)
-	defer w.Close()
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	d := mustAssignedDevice(t, e, ta, "move-1")
 	start := now.Add(-3 * time.Hour)
 	depts := sqlstore.NewDepartmentStore(e, clockNow)
