@@ -420,6 +420,9 @@ func TestAPI(t *testing.T) {
 			{"LatitudeOutOfRange", `{"time":"` + at.Format(time.RFC3339) + `","lat":91,"lon":13}`, 422},
 			{"Future", `{"time":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`, 422},
 			{"UnknownKey", `{"time":"` + at.Format(time.RFC3339) + `","latitude":52}`, 400},
+			{"Speed1e300", `{"time":"` + at.Format(time.RFC3339) + `","lat":1,"lon":1,"speed_kmh":1e300}`, 422},
+			{"Battery500", `{"time":"` + at.Format(time.RFC3339) + `","metrics":{"battery_pct":500}}`, 422},
+			{"BatteryMinus50", `{"time":"` + at.Format(time.RFC3339) + `","metrics":{"battery_pct":-50}}`, 422},
 			{"BodyTooLarge", "[" + strings.Repeat(" ", 17<<20) + "]", 413},
 			{"TooMany", "[" + strings.Repeat(`{"time":"`+at.Format(time.RFC3339)+`"},`, 10000) + `{"time":"` + at.Format(time.RFC3339) + `"}]`, 413},
 		} {
