@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/metrics"
 )
 
 // TestAPI runs request scenarios on SQLite: each names the caller, the
@@ -509,6 +511,10 @@ func TestAPI(t *testing.T) {
 			return `{"device_id":"` + ident + `","location":{"coords":{"latitude":1,"longitude":1}}}`
 		}
 		type request struct{ method, target, ctype, body, authorization string }
+		refused := func(reason string) float64 {
+			return testutil.ToFloat64(f.metrics.Refused.WithLabelValues("osmand", reason))
+		}
+		unknownBefore, unauthorizedBefore := refused(metrics.UnknownDevice), refused(metrics.Unauthorized)
 		var first *httptest.ResponseRecorder
 		for name, r := range map[string]request{
 			"UnknownQuery":     {"GET", "/?id=nobody&lat=1&lon=1", "", "", ""},
@@ -541,6 +547,14 @@ func TestAPI(t *testing.T) {
 			} else if res.Body.String() != first.Body.String() || res.Header().Get("WWW-Authenticate") != first.Header().Get("WWW-Authenticate") {
 				t.Errorf("%s: answered %q, another refusal %q", name, res.Body, first.Body)
 			}
+		}
+		// The metrics still tell the operator why: 3 unknown or unassigned
+		// devices, 9 missing or wrong keys.
+		if got := refused(metrics.UnknownDevice) - unknownBefore; got != 3 {
+			t.Errorf("counted %v refusals as unknown devices, want 3", got)
+		}
+		if got := refused(metrics.Unauthorized) - unauthorizedBefore; got != 9 {
+			t.Errorf("counted %v refusals as unauthorized, want 9", got)
 		}
 		for _, id := range []string{dev.Ident, other.Ident} {
 			if res := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+id+"/latest", ""); res.Code != http.StatusNotFound {

@@ -88,10 +88,8 @@ func (s *Server) osmand(r *http.Request) (status int, msg string, stored int, re
 	d, t, p, err := s.cfg.Auth.DeviceKey(r.Context(), ident, key)
 	if err != nil {
 		switch qm.ErrorCode(err) {
-		case qm.EUnauthorized:
-			return http.StatusUnauthorized, osmAndRefused, 0, metrics.Unauthorized
-		case qm.ENotFound, qm.EForbidden, qm.ETenantInert:
-			return http.StatusUnauthorized, osmAndRefused, 0, metrics.UnknownDevice
+		case qm.EUnauthorized, qm.ENotFound, qm.EForbidden, qm.ETenantInert:
+			return http.StatusUnauthorized, osmAndRefused, 0, metrics.ReasonFor(err)
 		}
 		s.cfg.Logger.Error("osmand: device lookup", "ident", ident, "err", err)
 		return http.StatusInternalServerError, "internal error", 0, metrics.StoreFailed
