@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -576,11 +575,20 @@ func TestAPI(t *testing.T) {
 			identOnly *bool
 			want      int
 		}{{&yes, http.StatusOK}, {&no, http.StatusUnauthorized}} {
-			if _, err := f.e.Devices().UpdateDevice(context.Background(), other.Ident, qm.DeviceUpdate{IdentOnly: c.identOnly}); err != nil {
-				t.Fatal(err)
+			if res := f.do(t, f.operator, "PATCH", "/api/v1/operator/devices/"+other.Ident, fmt.Sprintf(`{"ident_only":%v}`, *c.identOnly)); res.Code != http.StatusOK {
+				t.Fatalf("mark ident-only %v: %d %s", *c.identOnly, res.Code, res.Body)
 			}
 			if res := f.sendOsmAnd("GET", "/?id="+other.Ident+"&lat=1&lon=1", "", ""); res.Code != c.want {
 				t.Errorf("ident-only %v: got %d %s, want %d", *c.identOnly, res.Code, res.Body, c.want)
+			}
+			want := fmt.Sprintf(`"ident_only":%v`, *c.identOnly)
+			for _, list := range []string{
+				f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices", "").Body.String(),
+				f.do(t, f.operator, "GET", "/api/v1/operator/devices?tenant=tenant-a", "").Body.String(),
+			} {
+				if i := strings.Index(list, `"ident":"`+other.Ident+`"`); i < 0 || !strings.Contains(list[i:], want) {
+					t.Errorf("a list does not show %s for %s: %s", want, other.Ident, list)
+				}
 			}
 		}
 	})
