@@ -257,17 +257,26 @@ func checkRange(fields map[string]string, key, what string, v *float64, lo, hi f
 	if v == nil {
 		return
 	}
-	f := *v
+	if msg := rangeProblem(*v, lo, hi, hiIncluded); msg != "" {
+		fields[key] = what + " " + msg
+	}
+}
+
+// rangeProblem says what is wrong with f for [lo, hi] (or [lo, hi) when
+// hiIncluded is false), "" when nothing. It allocates only for a problem:
+// every point of every batch passes through here.
+func rangeProblem(f, lo, hi float64, hiIncluded bool) string {
 	switch {
 	case math.IsNaN(f) || math.IsInf(f, 0):
-		fields[key] = fmt.Sprintf("%s must be a finite number", what)
+		return "must be a finite number"
 	case f < lo || f > hi || f == hi && !hiIncluded:
 		upper := "]"
 		if !hiIncluded {
 			upper = ")"
 		}
-		fields[key] = fmt.Sprintf("%s %g is outside [%g, %g%s", what, f, lo, hi, upper)
+		return fmt.Sprintf("%g is outside [%g, %g%s", f, lo, hi, upper)
 	}
+	return ""
 }
 
 // validateMetric checks one metric's name and value.
@@ -285,7 +294,9 @@ func validateMetric(fields map[string]string, name string, m Metric, lim PointLi
 	}
 	switch {
 	case m.kind == MetricNumber:
-		checkRange(fields, key, "metric "+name, &m.num, bound.lo, bound.hi, true)
+		if msg := rangeProblem(m.num, bound.lo, bound.hi, true); msg != "" {
+			fields[key] = "metric " + name + " " + msg
+		}
 	case m.kind == 0:
 		fields[key] = fmt.Sprintf("metric %s has no value", name)
 	case bounded:
