@@ -560,13 +560,24 @@ func TestAPI(t *testing.T) {
 				t.Errorf("a refused request stored a point of %s: %d %s", id, res.Code, res.Body)
 			}
 		}
-		// The key as the Basic password, the ident as the user, is taken.
-		req := httptest.NewRequest("GET", "/?id="+dev.Ident+"&lat=1&lon=1", nil)
-		req.Header.Set("Authorization", basic(dev.Ident, token))
-		res := httptest.NewRecorder()
-		f.osmand.ServeHTTP(res, req)
-		if res.Code != http.StatusOK {
-			t.Fatalf("Basic: got %d %s, want 200", res.Code, res.Body)
+		// The key as the Basic password, the ident as the user, is taken;
+		// so is the key parameter beside a Basic user with no password.
+		// Two different keys are an error of the sender's.
+		for _, c := range []struct {
+			target, authorization string
+			want                  int
+		}{
+			{"/?id=" + dev.Ident + "&lat=1&lon=1", basic(dev.Ident, token), http.StatusOK},
+			{query(dev.Ident, token), basic(dev.Ident, ""), http.StatusOK},
+			{query(dev.Ident, token), basic(dev.Ident, otherToken), http.StatusBadRequest},
+		} {
+			req := httptest.NewRequest("GET", c.target, nil)
+			req.Header.Set("Authorization", c.authorization)
+			res := httptest.NewRecorder()
+			f.osmand.ServeHTTP(res, req)
+			if res.Code != c.want {
+				t.Errorf("%s with %s: got %d %s, want %d", c.target, c.authorization, res.Code, res.Body, c.want)
+			}
 		}
 		// A device the operator marks ident-only reports without a key,
 		// and stops when the mark is taken off.

@@ -80,10 +80,12 @@ func (s *Server) osmand(r *http.Request) (status int, msg string, stored int, re
 		switch {
 		case user != "" && user != ident:
 			return http.StatusUnauthorized, osmAndRefused, 0, metrics.Unauthorized
+		case password == "":
 		case key != "" && key != password:
 			return http.StatusBadRequest, "give the key once: as the key parameter or as the Basic password", 0, metrics.Malformed
+		default:
+			key = password
 		}
-		key = password
 	}
 	d, t, p, err := s.cfg.Auth.DeviceKey(r.Context(), ident, key)
 	if err != nil {
