@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -334,25 +335,28 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 
 // heldBy returns a device the tenant with id tenantID holds or held, and
 // for one it gave up, when it last held it (nil while it holds it).
-// ENotFound for any other device, exactly as for one that does not exist.
+// ENotFound for any other device, exactly as for one that does not exist:
+// one query answers both, so not even the time taken tells them apart.
 func (s *DeviceStore) heldBy(ctx context.Context, tenantID, idOrIdent string) (*qm.Device, *time.Time, error) {
-	d, err := s.Device(ctx, idOrIdent)
-	switch {
-	case qm.ErrorCode(err) == qm.ENotFound:
+	column := "ident"
+	if ValidID(idOrIdent) {
+		column = "id"
+	} else if !qm.ValidIdent(idOrIdent) {
 		return nil, nil, errFleetDeviceNotFound
-	case err != nil:
-		return nil, nil, err
-	case d.TenantID == tenantID:
-		return d, nil, nil
 	}
 	var until sql.NullTime
-	err = s.catalog.QueryRow(ctx, `SELECT until_at FROM device_custody WHERE device_id = $1 AND tenant_id = $2 AND until_at IS NOT NULL
-		ORDER BY until_at DESC LIMIT 1`, d.ID, tenantID).Scan(&until)
+	d, err := scanDeviceAnd(s.catalog.QueryRow(ctx, `SELECT `+deviceColumnsOf("d")+`, c.until_at FROM devices d
+		LEFT JOIN device_custody c ON c.device_id = d.id AND c.tenant_id = $2 AND c.until_at IS NOT NULL
+		WHERE d.`+column+` = $1 ORDER BY c.until_at DESC LIMIT 1`, idOrIdent, tenantID), &until)
 	switch {
 	case errors.Is(err, ErrNoRows):
 		return nil, nil, errFleetDeviceNotFound
 	case err != nil:
-		return nil, nil, fmt.Errorf("device custody: %w", err)
+		return nil, nil, fmt.Errorf("get device: %w", err)
+	case d.TenantID == tenantID:
+		return d, nil, nil
+	case !until.Valid:
+		return nil, nil, errFleetDeviceNotFound
 	}
 	return d, timePtr(until), nil
 }
@@ -428,11 +432,21 @@ func (s *DeviceStore) DeviceByIdent(ctx context.Context, ident string) (*qm.Devi
 	return d, nil
 }
 
-func scanDevice(r Row) (*qm.Device, error) {
+// deviceColumnsOf is deviceColumns of the table aliased as alias.
+func deviceColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(deviceColumns, ", ", ", "+alias+".")
+}
+
+func scanDevice(r Row) (*qm.Device, error) { return scanDeviceAnd(r) }
+
+// scanDeviceAnd reads deviceColumns, then the columns after them into
+// more.
+func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
 	var d qm.Device
 	var tenant sql.NullString
 	var assigned sql.NullTime
-	err := r.Scan(&d.ID, &d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes, &d.IdentOnly, &tenant, &assigned, &d.TokenRotatedAt, &d.CreatedAt, &d.UpdatedAt)
+	err := r.Scan(append([]any{&d.ID, &d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes, &d.IdentOnly, &tenant, &assigned,
+		&d.TokenRotatedAt, &d.CreatedAt, &d.UpdatedAt}, more...)...)
 	if err != nil {
 		return nil, err
 	}
