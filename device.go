@@ -30,6 +30,10 @@ type Device struct {
 	Model    string `json:"model,omitempty"`
 	Firmware string `json:"firmware,omitempty"`
 	Notes    string `json:"notes,omitempty"`
+	// IdentOnly lets the device report over OsmAnd by its ident alone,
+	// without its key: only for trackers that cannot send one, since
+	// anyone who learns the ident can then report as the device.
+	IdentOnly bool `json:"ident_only"`
 	// TenantID is the tenant the device is assigned to, "" when none.
 	TenantID   string     `json:"tenant_id,omitempty"`
 	AssignedAt *time.Time `json:"assigned_at,omitempty"`
@@ -78,6 +82,44 @@ func (d *Device) Validate() error {
 	return fieldsError(fields)
 }
 
+// AsFormerHolder returns the device as a tenant that gave it up at until
+// sees it: the hardware as the inventory describes it, and nothing of who
+// holds it now, how it authenticates, or what the operator noted since.
+func (d *Device) AsFormerHolder(until time.Time) *Device {
+	rotated := d.TokenRotatedAt
+	if rotated.After(until) {
+		rotated = until
+	}
+	return &Device{ID: d.ID, Ident: d.Ident, Serial: d.Serial, Kind: d.Kind, Model: d.Model, Firmware: d.Firmware,
+		TokenRotatedAt: rotated, CreatedAt: d.CreatedAt, UpdatedAt: until}
+}
+
+// DeviceUpdate holds the operator's changes to a device; nil leaves a
+// field as it is.
+type DeviceUpdate struct {
+	Serial    *string `json:"serial"`
+	Kind      *string `json:"kind"`
+	Model     *string `json:"model"`
+	Firmware  *string `json:"firmware"`
+	Notes     *string `json:"notes"`
+	IdentOnly *bool   `json:"ident_only"`
+}
+
+// Apply sets the fields u changes on d.
+func (u DeviceUpdate) Apply(d *Device) {
+	for _, f := range []struct {
+		to   *string
+		from *string
+	}{{&d.Serial, u.Serial}, {&d.Kind, u.Kind}, {&d.Model, u.Model}, {&d.Firmware, u.Firmware}, {&d.Notes, u.Notes}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	if u.IdentOnly != nil {
+		d.IdentOnly = *u.IdentOnly
+	}
+}
+
 // Custody is a time a tenant held a device.
 type Custody struct {
 	TenantID string     `json:"tenant_id"`
@@ -119,6 +161,10 @@ type DeviceInventory interface {
 	// tenant that received them, and both tenants' audit logs record it.
 	// ENotFound; EConflict when the tenant already holds it.
 	AssignDevice(ctx context.Context, idOrIdent string, tenant *Tenant) (*Device, string, error)
+	// UpdateDevice changes a device's description or whether it may report
+	// by ident alone, and returns it. The holding tenant's audit log records
+	// the change. ENotFound; EInvalid.
+	UpdateDevice(ctx context.Context, idOrIdent string, u DeviceUpdate) (*Device, error)
 	// UnassignDevice takes a device back from its tenant. ENotFound;
 	// EConflict when no tenant holds it.
 	UnassignDevice(ctx context.Context, idOrIdent string) (*Device, error)

@@ -58,6 +58,9 @@ const (
 	HealthOnline    = "online"
 	HealthOffline   = "offline"
 	HealthNeverSeen = "never_seen"
+	// HealthTransferred is a device the tenant gave up: whatever it does
+	// now, it no longer reports to this tenant.
+	HealthTransferred = "transferred"
 )
 
 // DeviceHealth says how a device is doing, from its latest state.
@@ -72,16 +75,25 @@ type DeviceHealth struct {
 }
 
 // Health derives a device's health from its state (nil when it never
-// reported) at now, under the tenant's settings.
-func Health(d *Device, st *DeviceState, s FleetSettings, now time.Time) DeviceHealth {
+// reported) at now, under the tenant's settings. A device the tenant gave
+// up (heldUntil not nil) is HealthTransferred, and its battery, never
+// charged again here, is not called low.
+func Health(d *Device, st *DeviceState, s FleetSettings, now time.Time, heldUntil *time.Time) DeviceHealth {
 	h := DeviceHealth{Status: HealthNeverSeen, Firmware: d.Firmware}
+	if heldUntil != nil {
+		h.Status = HealthTransferred
+	}
 	if st == nil {
 		return h
 	}
 	seen := st.LastSeen
-	h.LastSeen, h.Status = &seen, HealthOffline
-	if now.Sub(seen) <= time.Duration(s.OfflineMinutes)*time.Minute {
+	h.LastSeen = &seen
+	switch {
+	case heldUntil != nil:
+	case now.Sub(seen) <= time.Duration(s.OfflineMinutes)*time.Minute:
 		h.Status = HealthOnline
+	default:
+		h.Status = HealthOffline
 	}
 	number := func(names ...string) *float64 {
 		for _, n := range names {
@@ -92,17 +104,33 @@ func Health(d *Device, st *DeviceState, s FleetSettings, now time.Time) DeviceHe
 		return nil
 	}
 	h.BatteryPct, h.BatteryV, h.Signal = number("battery_pct", "batt"), number("battery_v"), number("signal", "rssi", "gsm_signal")
-	h.LowBattery = h.BatteryPct != nil && *h.BatteryPct < s.LowBatteryPct
+	h.LowBattery = heldUntil == nil && h.BatteryPct != nil && *h.BatteryPct < s.LowBatteryPct
 	if fw, ok := st.Metrics["firmware"].Value.Text(); ok {
 		h.Firmware = fw
 	}
 	return h
 }
 
-// FleetDevice is a device as the tenant holding it sees it: the inventory's
-// record, the tenant's own details, its latest state and its health.
+// Custody states of a device in a tenant's list.
+const (
+	// CustodyHeld is a device the tenant holds.
+	CustodyHeld = "held"
+	// CustodyTransferred is a device the tenant held and gave up: moved to
+	// another tenant, or unassigned. The history the tenant owns (points,
+	// trips, latest state and aggregates, up to HeldUntil) stays readable;
+	// the device cannot be changed.
+	CustodyTransferred = "transferred"
+)
+
+// FleetDevice is a device as a tenant that holds or held it sees it: the
+// inventory's record, the tenant's own details, its latest state and its
+// health.
 type FleetDevice struct {
 	*Device
+	// Custody is CustodyHeld or CustodyTransferred.
+	Custody string `json:"custody"`
+	// HeldUntil is when the tenant gave up a transferred device.
+	HeldUntil    *time.Time     `json:"held_until,omitempty"`
 	Name         string         `json:"name,omitempty"`
 	AssetID      string         `json:"asset_id,omitempty"`
 	DepartmentID string         `json:"department_id,omitempty"`
@@ -120,7 +148,8 @@ type FleetDeviceUpdate struct {
 	Settings     *map[string]any `json:"settings"`
 }
 
-// FleetSummary counts a tenant's devices by health.
+// FleetSummary counts the devices a tenant holds by health; transferred
+// devices are not counted.
 type FleetSummary struct {
 	Devices    int `json:"devices"`
 	Online     int `json:"online"`

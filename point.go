@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -181,12 +182,46 @@ var DefaultPointLimits = PointLimits{
 	MaxStringLen: 256,
 }
 
-// Validate checks p against lim, with now as the server clock. It returns
-// an EInvalid *Error whose Fields say what is wrong, keyed "time", "lat",
-// "lon", "altitude_m", "speed_kmh", "heading", "accuracy_m", "metrics" and
-// "metrics.<name>". Metric names must be 1 to lim.MaxNameLen bytes of
-// lower-case letters, digits and '_', starting with a letter; the decoders
-// lower-case names, so Validate rejects upper case.
+// The physical bounds of a position. A value beyond them is a fault (a
+// sensor glitch, a unit mistake, a hostile sender), never a reading, and
+// storing it would poison every chart, trip and rule that reads it. Every
+// protocol's points pass through Point.Validate, so these are the only
+// copy of the bounds.
+const (
+	// MaxSpeedKMH is faster than anything a tracker rides in, airliners
+	// included.
+	MaxSpeedKMH = 2000
+	// MinAltitudeM lies below the lowest dry land (the Dead Sea's shore,
+	// about -430 m) with room for a poor fix.
+	MinAltitudeM = -1000
+	// MaxAltitudeM is the edge of space.
+	MaxAltitudeM = 100000
+	// MaxAccuracyM is half the Earth's circumference: no place on Earth is
+	// farther from any other.
+	MaxAccuracyM = 20_000_000
+)
+
+// metricBounds are the physical ranges of the metrics whose meaning the
+// server knows (the names the OsmAnd decoders and the simulator produce).
+// Such a metric must be a number within its range; other metrics only need
+// to be finite, since their meaning is the device's own.
+var metricBounds = map[string]struct{ lo, hi float64 }{
+	"battery_pct": {0, 100},
+	"fuel_pct":    {0, 100},
+	"battery_v":   {0, 1000},   // 12 V and 24 V systems, and EV packs up to 800 V
+	"odometer_km": {0, 1e7},    // 25 times around the Earth a year for a decade
+	"coolant_c":   {-60, 200},  // colder than any inhabited winter; hotter boils any coolant
+	"rpm":         {0, 30_000}, // past any piston engine's redline
+	"hdop":        {0, 100},    // 99.99 is how many receivers write "unknown"
+}
+
+// Validate checks p against lim, with now as the server clock, and against
+// the physical bounds above. It returns an EInvalid *Error whose Fields
+// say what is wrong, keyed "time", "lat", "lon", "altitude_m", "speed_kmh",
+// "heading", "accuracy_m", "metrics" and "metrics.<name>". Metric names
+// must be 1 to lim.MaxNameLen bytes of lower-case letters, digits and '_',
+// starting with a letter; the decoders lower-case names, so Validate
+// rejects upper case.
 func (p *Point) Validate(now time.Time, lim PointLimits) error {
 	fields := map[string]string{}
 	switch {
@@ -200,10 +235,10 @@ func (p *Point) Validate(now time.Time, lim PointLimits) error {
 	if pos := p.Position; pos != nil {
 		checkRange(fields, "lat", "latitude", &pos.Lat, -90, 90, true)
 		checkRange(fields, "lon", "longitude", &pos.Lon, -180, 180, true)
-		checkRange(fields, "altitude_m", "altitude", pos.AltitudeM, math.Inf(-1), math.Inf(1), true)
-		checkRange(fields, "speed_kmh", "speed", pos.SpeedKMH, 0, math.Inf(1), true)
+		checkRange(fields, "altitude_m", "altitude", pos.AltitudeM, MinAltitudeM, MaxAltitudeM, true)
+		checkRange(fields, "speed_kmh", "speed", pos.SpeedKMH, 0, MaxSpeedKMH, true)
 		checkRange(fields, "heading", "heading", pos.Heading, 0, 360, false)
-		checkRange(fields, "accuracy_m", "accuracy", pos.AccuracyM, 0, math.Inf(1), true)
+		checkRange(fields, "accuracy_m", "accuracy", pos.AccuracyM, 0, MaxAccuracyM, true)
 	}
 	if len(p.Metrics) > lim.MaxMetrics {
 		fields["metrics"] = fmt.Sprintf("%d metrics, at most %d allowed", len(p.Metrics), lim.MaxMetrics)
@@ -222,17 +257,26 @@ func checkRange(fields map[string]string, key, what string, v *float64, lo, hi f
 	if v == nil {
 		return
 	}
-	f := *v
+	if msg := rangeProblem(*v, lo, hi, hiIncluded); msg != "" {
+		fields[key] = what + " " + msg
+	}
+}
+
+// rangeProblem says what is wrong with f for [lo, hi] (or [lo, hi) when
+// hiIncluded is false), "" when nothing. It allocates only for a problem:
+// every point of every batch passes through here.
+func rangeProblem(f, lo, hi float64, hiIncluded bool) string {
 	switch {
 	case math.IsNaN(f) || math.IsInf(f, 0):
-		fields[key] = fmt.Sprintf("%s must be a finite number", what)
+		return "must be a finite number"
 	case f < lo || f > hi || f == hi && !hiIncluded:
 		upper := "]"
 		if !hiIncluded {
 			upper = ")"
 		}
-		fields[key] = fmt.Sprintf("%s %g is outside [%g, %g%s", what, f, lo, hi, upper)
+		return fmt.Sprintf("%g is outside [%g, %g%s", f, lo, hi, upper)
 	}
+	return ""
 }
 
 // validateMetric checks one metric's name and value.
@@ -244,21 +288,23 @@ func validateMetric(fields map[string]string, name string, m Metric, lim PointLi
 		return
 	}
 	key := "metrics." + name
-	switch m.kind {
-	case MetricNumber:
-		if math.IsNaN(m.num) || math.IsInf(m.num, 0) {
-			fields[key] = fmt.Sprintf("metric %s must be a finite number", name)
+	bound, bounded := metricBounds[name]
+	if !bounded {
+		bound.lo, bound.hi = math.Inf(-1), math.Inf(1)
+	}
+	switch {
+	case m.kind == MetricNumber:
+		if msg := rangeProblem(m.num, bound.lo, bound.hi, true); msg != "" {
+			fields[key] = "metric " + name + " " + msg
 		}
-	case MetricBool:
-	case MetricString:
-		switch {
-		case !utf8.ValidString(m.str):
-			fields[key] = fmt.Sprintf("metric %s is not valid UTF-8", name)
-		case utf8.RuneCountInString(m.str) > lim.MaxStringLen:
-			fields[key] = fmt.Sprintf("metric %s is longer than %d characters", name, lim.MaxStringLen)
-		}
-	default:
+	case m.kind == 0:
 		fields[key] = fmt.Sprintf("metric %s has no value", name)
+	case bounded:
+		fields[key] = fmt.Sprintf("metric %s must be a number", name)
+	case m.kind == MetricString && !utf8.ValidString(m.str):
+		fields[key] = fmt.Sprintf("metric %s is not valid UTF-8", name)
+	case m.kind == MetricString && utf8.RuneCountInString(m.str) > lim.MaxStringLen:
+		fields[key] = fmt.Sprintf("metric %s is longer than %d characters", name, lim.MaxStringLen)
 	}
 }
 
@@ -298,7 +344,7 @@ func ValidatePoints(pts []Point, now time.Time, lim PointLimits) error {
 	problems := map[string]string{}
 	for i := range pts {
 		if err := pts[i].Validate(now, lim); err != nil {
-			problems[fmt.Sprintf("points[%d]", i)] = ErrorMessage(err)
+			problems[fmt.Sprintf("points[%d]", i)] = reasons(err)
 		}
 	}
 	switch len(problems) {
@@ -310,4 +356,18 @@ func ValidatePoints(pts []Point, now time.Time, lim PointLimits) error {
 		}
 	}
 	return &Error{Code: EInvalid, Message: fmt.Sprintf("%d of %d points are invalid; none was stored", len(problems), len(pts)), Fields: problems}
+}
+
+// reasons joins every field message of a point's error, in field order, so
+// a point wrong in two ways says both rather than "invalid input".
+func reasons(err error) string {
+	var e *Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return ErrorMessage(err)
+	}
+	msgs := make([]string, 0, len(e.Fields))
+	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
+		msgs = append(msgs, e.Fields[k])
+	}
+	return strings.Join(msgs, "; ")
 }

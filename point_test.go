@@ -74,6 +74,31 @@ func TestPointValidate(t *testing.T) {
 		{"ErrStringTooLong", func(p *qm.Point) { p.Metrics["dtc"] = qm.StringMetric(strings.Repeat("x", lim.MaxStringLen+1)) }, "metrics.dtc"},
 		{"ErrStringNotUTF8", func(p *qm.Point) { p.Metrics["dtc"] = qm.StringMetric("P\xff") }, "metrics.dtc"},
 		{"ErrMetricEmpty", func(p *qm.Point) { p.Metrics["dtc"] = qm.Metric{} }, "metrics.dtc"},
+		// Physically impossible readings, as devices sent them and the
+		// server stored them.
+		{"OKPhysicalEdges", func(p *qm.Point) {
+			p.Position.SpeedKMH, p.Position.AltitudeM, p.Position.AccuracyM = ptr(2000), ptr(-1000), ptr(20e6)
+			for name, v := range map[string]float64{"battery_pct": 100, "fuel_pct": 0, "odometer_km": 1e7, "coolant_c": -60, "rpm": 30000, "hdop": 99.99, "battery_v": 800} {
+				p.Metrics[name] = qm.NumberMetric(v)
+			}
+		}, ""},
+		{"ErrSpeed1e300", func(p *qm.Point) { p.Position.SpeedKMH = ptr(1e300) }, "speed_kmh"},
+		{"ErrSpeedPastBound", func(p *qm.Point) { p.Position.SpeedKMH = ptr(2000.1) }, "speed_kmh"},
+		{"ErrAltitudeHigh", func(p *qm.Point) { p.Position.AltitudeM = ptr(1e6) }, "altitude_m"},
+		{"ErrAltitudeLow", func(p *qm.Point) { p.Position.AltitudeM = ptr(-1001) }, "altitude_m"},
+		{"ErrAccuracyHuge", func(p *qm.Point) { p.Position.AccuracyM = ptr(1e300) }, "accuracy_m"},
+		{"ErrBattery500", func(p *qm.Point) { p.Metrics["battery_pct"] = qm.NumberMetric(500) }, "metrics.battery_pct"},
+		{"ErrBatteryMinus50", func(p *qm.Point) { p.Metrics["battery_pct"] = qm.NumberMetric(-50) }, "metrics.battery_pct"},
+		{"ErrBatteryText", func(p *qm.Point) { p.Metrics["battery_pct"] = qm.StringMetric("full") }, "metrics.battery_pct"},
+		{"ErrBatteryVolts", func(p *qm.Point) { p.Metrics["battery_v"] = qm.NumberMetric(-12) }, "metrics.battery_v"},
+		{"ErrFuelOver", func(p *qm.Point) { p.Metrics["fuel_pct"] = qm.NumberMetric(101) }, "metrics.fuel_pct"},
+		{"ErrOdometerNegative", func(p *qm.Point) { p.Metrics["odometer_km"] = qm.NumberMetric(-1) }, "metrics.odometer_km"},
+		{"ErrOdometerHuge", func(p *qm.Point) { p.Metrics["odometer_km"] = qm.NumberMetric(1e12) }, "metrics.odometer_km"},
+		{"ErrCoolantHot", func(p *qm.Point) { p.Metrics["coolant_c"] = qm.NumberMetric(500) }, "metrics.coolant_c"},
+		{"ErrCoolantCold", func(p *qm.Point) { p.Metrics["coolant_c"] = qm.NumberMetric(-273) }, "metrics.coolant_c"},
+		{"ErrRPMNegative", func(p *qm.Point) { p.Metrics["rpm"] = qm.NumberMetric(-800) }, "metrics.rpm"},
+		{"ErrRPMHuge", func(p *qm.Point) { p.Metrics["rpm"] = qm.NumberMetric(1e9) }, "metrics.rpm"},
+		{"ErrHDOPNegative", func(p *qm.Point) { p.Metrics["hdop"] = qm.NumberMetric(-1) }, "metrics.hdop"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := good()
@@ -206,5 +231,43 @@ func TestPointJSON(t *testing.T) {
 	}
 	if !back.Time.Equal(p.Time) || !reflect.DeepEqual(back.Position, p.Position) || !reflect.DeepEqual(back.Metrics, p.Metrics) {
 		t.Fatalf("got %+v, want %+v", back, p)
+	}
+}
+
+// TestPointValidatePhysicalReason checks that a refused reading says which
+// range it left, so the device's owner can fix the unit or the sensor.
+func TestPointValidatePhysicalReason(t *testing.T) {
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	p := qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2, SpeedKMH: ptr(1e300)},
+		Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(500)}}
+	err := qm.ValidatePoints([]qm.Point{p}, now, qm.DefaultPointLimits)
+	var e *qm.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want a *qm.Error", err)
+	}
+	for _, want := range []string{"speed 1e+300 is outside [0, 2000]", "metric battery_pct 500 is outside [0, 100]"} {
+		if !strings.Contains(e.Fields["points[0]"], want) {
+			t.Errorf("got %q, want it to say %q", e.Fields["points[0]"], want)
+		}
+	}
+}
+
+// BenchmarkValidatePoints measures the check every protocol's batch passes
+// through: 1000 points with a position and four metrics, two of them
+// bounded.
+func BenchmarkValidatePoints(b *testing.B) {
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	pts := make([]qm.Point, 1000)
+	for i := range pts {
+		pts[i] = qm.Point{Time: now.Add(-time.Duration(i) * time.Second),
+			Position: &qm.Position{Lat: 52.5, Lon: 13.4, SpeedKMH: ptr(50), Heading: ptr(90), AltitudeM: ptr(34)},
+			Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(80), "rpm": qm.NumberMetric(2100),
+				"ignition": qm.BoolMetric(true), "dtc": qm.StringMetric("P0301")}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := qm.ValidatePoints(pts, now, qm.DefaultPointLimits); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

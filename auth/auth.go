@@ -271,10 +271,30 @@ func (a *Authenticator) DeviceToken(ctx context.Context, secret string) (*qm.Dev
 	return d, t, p, err
 }
 
-// DeviceIdent is DeviceToken for protocols in which a device names itself
-// without a secret (OsmAnd). ENotFound for an unknown device.
-func (a *Authenticator) DeviceIdent(ctx context.Context, ident string) (*qm.Device, *qm.Tenant, *qm.Principal, error) {
-	d, err := a.cfg.Devices.DeviceByIdent(ctx, ident)
+// ErrDeviceKey is the error (in the chain) when a device that names itself
+// presents a key that is not its own, or none when it must.
+var ErrDeviceKey = qm.Errorf(qm.EUnauthorized, "the device's key is missing or wrong")
+
+// DeviceKey is DeviceToken for protocols in which a device names itself
+// (OsmAnd): key must be the token of the device named ident, or "" for a
+// device the operator marked ident-only. ErrDeviceKey for a wrong or
+// missing key; otherwise as DeviceToken, with ENotFound for an unknown
+// ident. The edge must answer every refusal alike, so that outsiders
+// cannot tell which idents exist.
+func (a *Authenticator) DeviceKey(ctx context.Context, ident, key string) (*qm.Device, *qm.Tenant, *qm.Principal, error) {
+	var d *qm.Device
+	var err error
+	if key == "" {
+		d, err = a.cfg.Devices.DeviceByIdent(ctx, ident)
+		if err == nil && !d.IdentOnly {
+			err = ErrDeviceKey
+		}
+	} else {
+		d, err = a.cfg.Devices.DeviceByToken(ctx, key)
+		if qm.ErrorCode(err) == qm.EUnauthorized || err == nil && d.Ident != ident {
+			err = ErrDeviceKey
+		}
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -2,16 +2,20 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/metrics"
 )
 
 // TestAPI runs request scenarios on SQLite: each names the caller, the
@@ -417,6 +421,9 @@ func TestAPI(t *testing.T) {
 			{"LatitudeOutOfRange", `{"time":"` + at.Format(time.RFC3339) + `","lat":91,"lon":13}`, 422},
 			{"Future", `{"time":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`, 422},
 			{"UnknownKey", `{"time":"` + at.Format(time.RFC3339) + `","latitude":52}`, 400},
+			{"Speed1e300", `{"time":"` + at.Format(time.RFC3339) + `","lat":1,"lon":1,"speed_kmh":1e300}`, 422},
+			{"Battery500", `{"time":"` + at.Format(time.RFC3339) + `","metrics":{"battery_pct":500}}`, 422},
+			{"BatteryMinus50", `{"time":"` + at.Format(time.RFC3339) + `","metrics":{"battery_pct":-50}}`, 422},
 			{"BodyTooLarge", "[" + strings.Repeat(" ", 17<<20) + "]", 413},
 			{"TooMany", "[" + strings.Repeat(`{"time":"`+at.Format(time.RFC3339)+`"},`, 10000) + `{"time":"` + at.Format(time.RFC3339) + `"}]`, 413},
 		} {
@@ -450,31 +457,30 @@ func TestAPI(t *testing.T) {
 		}
 	})
 	t.Run("OsmAnd", func(t *testing.T) {
-		dev, _ := f.mustDevice(t, a.t)
+		dev, token := f.mustDevice(t, a.t)
 		at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-		q := fmt.Sprintf("/?id=%s&timestamp=%d&lat=52.5&lon=13.4&speed=10&bearing=90&batt=80", dev.Ident, at.Unix())
+		q := fmt.Sprintf("/?id=%s&key=%s&timestamp=%d&lat=52.5&lon=13.4&speed=10&bearing=90&batt=80", dev.Ident, token, at.Unix())
 		if res := f.sendOsmAnd("GET", q, "", ""); res.Code != http.StatusOK {
 			t.Fatalf("query form: %d %s", res.Code, res.Body)
 		}
-		form := fmt.Sprintf("deviceid=%s&location=52.6,13.5&timestamp=%d", dev.Ident, at.Add(time.Minute).UnixMilli())
+		form := fmt.Sprintf("deviceid=%s&key=%s&location=52.6,13.5&timestamp=%d", dev.Ident, token, at.Add(time.Minute).UnixMilli())
 		if res := f.sendOsmAnd("POST", "/", "application/x-www-form-urlencoded", form); res.Code != http.StatusOK {
 			t.Fatalf("form body: %d %s", res.Code, res.Body)
 		}
 		js := fmt.Sprintf(`{"device_id":"%s","location":{"timestamp":"%s","coords":{"latitude":52.7,"longitude":13.6,"speed":5},"is_moving":true,"battery":{"level":0.5}}}`,
 			dev.Ident, at.Add(2*time.Minute).Format(time.RFC3339))
-		if res := f.sendOsmAnd("POST", "/", "application/json", js); res.Code != http.StatusOK {
+		if res := f.sendOsmAnd("POST", "/?key="+token, "application/json", js); res.Code != http.StatusOK {
 			t.Fatalf("JSON body: %d %s", res.Code, res.Body)
 		}
-		loose, _ := f.mustDevice(t, nil)
 		for _, c := range []struct {
 			name, method, target, ctype, body string
 			status                            int
 		}{
-			{"UnknownQuery", "GET", "/?id=nobody&lat=1&lon=1", "", "", 400},
-			{"UnknownJSON", "POST", "/", "application/json", `{"device_id":"nobody","location":{"coords":{"latitude":1,"longitude":1}}}`, 404},
-			{"Unassigned", "GET", "/?id=" + loose.Ident + "&lat=1&lon=1", "", "", 400},
 			{"NoID", "GET", "/?lat=1&lon=1", "", "", 400},
-			{"BadLatitude", "GET", "/?id=" + dev.Ident + "&lat=91&lon=1", "", "", 400},
+			{"BadLatitude", "GET", "/?id=" + dev.Ident + "&key=" + token + "&lat=91&lon=1", "", "", 400},
+			{"Battery500", "GET", "/?id=" + dev.Ident + "&key=" + token + "&lat=1&lon=1&batt=500", "", "", 400},
+			{"Speed1e300", "GET", "/?id=" + dev.Ident + "&key=" + token + "&lat=1&lon=1&speed=1e300", "", "", 400},
+			{"LatAndLAT", "GET", "/?id=" + dev.Ident + "&key=" + token + "&lat=1&LAT=2&lon=1", "", "", 400},
 			{"MalformedJSON", "POST", "/", "application/json", `{"device_id":`, 400},
 			{"Method", "PUT", "/?id=" + dev.Ident, "", "", 405},
 		} {
@@ -486,6 +492,114 @@ func TestAPI(t *testing.T) {
 		for _, want := range []string{`"lat":52.7`, `"speed_kmh":18`, `"battery_pct":{"value":50`, `"points":3`} {
 			if !strings.Contains(latest, want) {
 				t.Errorf("latest lacks %s: %s", want, latest)
+			}
+		}
+	})
+	t.Run("OsmAndRefusalsAnswerAlike", func(t *testing.T) {
+		// Whether an ident exists must not show: an unknown ident, a known
+		// one without its key or with another's, and an unassigned one get
+		// the very same answer, and nothing is stored.
+		dev, token := f.mustDevice(t, a.t)
+		other, otherToken := f.mustDevice(t, a.t)
+		loose, looseToken := f.mustDevice(t, nil)
+		basic := func(user, password string) string {
+			return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+		}
+		query := func(ident, key string) string { return "/?id=" + ident + "&key=" + key + "&lat=1&lon=1" }
+		jsonBody := func(ident string) string {
+			return `{"device_id":"` + ident + `","location":{"coords":{"latitude":1,"longitude":1}}}`
+		}
+		type request struct{ method, target, ctype, body, authorization string }
+		refused := func(reason string) float64 {
+			return testutil.ToFloat64(f.metrics.Refused.WithLabelValues("osmand", reason))
+		}
+		unknownBefore, unauthorizedBefore := refused(metrics.UnknownDevice), refused(metrics.Unauthorized)
+		var first *httptest.ResponseRecorder
+		for name, r := range map[string]request{
+			"UnknownQuery":     {"GET", "/?id=nobody&lat=1&lon=1", "", "", ""},
+			"UnknownWithKey":   {"GET", query("nobody", token), "", "", ""},
+			"KnownNoKey":       {"GET", "/?id=" + dev.Ident + "&lat=1&lon=1", "", "", ""},
+			"KnownWrongKey":    {"GET", query(dev.Ident, "qmd_wrong"), "", "", ""},
+			"KnownOthersKey":   {"GET", query(dev.Ident, otherToken), "", "", ""},
+			"UnassignedKey":    {"GET", query(loose.Ident, looseToken), "", "", ""},
+			"FormNoKey":        {"POST", "/", "application/x-www-form-urlencoded", "id=" + dev.Ident + "&lat=1&lon=1", ""},
+			"UnknownJSON":      {"POST", "/", "application/json", jsonBody("nobody"), ""},
+			"KnownJSONNoKey":   {"POST", "/", "application/json", jsonBody(dev.Ident), ""},
+			"BasicWrongPass":   {"GET", "/?id=" + dev.Ident + "&lat=1&lon=1", "", "", basic(dev.Ident, "qmd_wrong")},
+			"BasicOtherUser":   {"GET", "/?id=" + dev.Ident + "&lat=1&lon=1", "", "", basic(other.Ident, otherToken)},
+			"BasicUnknownUser": {"GET", "/?id=nobody&lat=1&lon=1", "", "", basic("nobody", token)},
+		} {
+			req := httptest.NewRequest(r.method, r.target, strings.NewReader(r.body))
+			if r.ctype != "" {
+				req.Header.Set("Content-Type", r.ctype)
+			}
+			if r.authorization != "" {
+				req.Header.Set("Authorization", r.authorization)
+			}
+			res := httptest.NewRecorder()
+			f.osmand.ServeHTTP(res, req)
+			if res.Code != http.StatusUnauthorized {
+				t.Errorf("%s: got %d %s, want 401", name, res.Code, res.Body)
+			}
+			if first == nil {
+				first = res
+			} else if res.Body.String() != first.Body.String() || res.Header().Get("WWW-Authenticate") != first.Header().Get("WWW-Authenticate") {
+				t.Errorf("%s: answered %q, another refusal %q", name, res.Body, first.Body)
+			}
+		}
+		// The metrics still tell the operator why: 3 unknown or unassigned
+		// devices, 9 missing or wrong keys.
+		if got := refused(metrics.UnknownDevice) - unknownBefore; got != 3 {
+			t.Errorf("counted %v refusals as unknown devices, want 3", got)
+		}
+		if got := refused(metrics.Unauthorized) - unauthorizedBefore; got != 9 {
+			t.Errorf("counted %v refusals as unauthorized, want 9", got)
+		}
+		for _, id := range []string{dev.Ident, other.Ident} {
+			if res := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices/"+id+"/latest", ""); res.Code != http.StatusNotFound {
+				t.Errorf("a refused request stored a point of %s: %d %s", id, res.Code, res.Body)
+			}
+		}
+		// The key as the Basic password, the ident as the user, is taken;
+		// so is the key parameter beside a Basic user with no password.
+		// Two different keys are an error of the sender's.
+		for _, c := range []struct {
+			target, authorization string
+			want                  int
+		}{
+			{"/?id=" + dev.Ident + "&lat=1&lon=1", basic(dev.Ident, token), http.StatusOK},
+			{query(dev.Ident, token), basic(dev.Ident, ""), http.StatusOK},
+			{query(dev.Ident, token), basic(dev.Ident, otherToken), http.StatusBadRequest},
+		} {
+			req := httptest.NewRequest("GET", c.target, nil)
+			req.Header.Set("Authorization", c.authorization)
+			res := httptest.NewRecorder()
+			f.osmand.ServeHTTP(res, req)
+			if res.Code != c.want {
+				t.Errorf("%s with %s: got %d %s, want %d", c.target, c.authorization, res.Code, res.Body, c.want)
+			}
+		}
+		// A device the operator marks ident-only reports without a key,
+		// and stops when the mark is taken off.
+		yes, no := true, false
+		for _, c := range []struct {
+			identOnly *bool
+			want      int
+		}{{&yes, http.StatusOK}, {&no, http.StatusUnauthorized}} {
+			if res := f.do(t, f.operator, "PATCH", "/api/v1/operator/devices/"+other.Ident, fmt.Sprintf(`{"ident_only":%v}`, *c.identOnly)); res.Code != http.StatusOK {
+				t.Fatalf("mark ident-only %v: %d %s", *c.identOnly, res.Code, res.Body)
+			}
+			if res := f.sendOsmAnd("GET", "/?id="+other.Ident+"&lat=1&lon=1", "", ""); res.Code != c.want {
+				t.Errorf("ident-only %v: got %d %s, want %d", *c.identOnly, res.Code, res.Body, c.want)
+			}
+			want := fmt.Sprintf(`"ident_only":%v`, *c.identOnly)
+			for _, list := range []string{
+				f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices", "").Body.String(),
+				f.do(t, f.operator, "GET", "/api/v1/operator/devices?tenant=tenant-a", "").Body.String(),
+			} {
+				if i := strings.Index(list, `"ident":"`+other.Ident+`"`); i < 0 || !strings.Contains(list[i:], want) {
+					t.Errorf("a list does not show %s for %s: %s", want, other.Ident, list)
+				}
 			}
 		}
 	})

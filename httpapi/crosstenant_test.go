@@ -221,7 +221,7 @@ func TestCrossTenant(t *testing.T) {
 			t.Run("OsmAndLandsInTheDevicesTenant", func(t *testing.T) {
 				before := f.snapshot(t, a)
 				at := time.Now().Unix() // newer than any point the suite sent before
-				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&lat=1&lon=2&timestamp=%d", b.device.Ident, at), "", ""); res.Code != http.StatusOK {
+				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=1&lon=2&timestamp=%d", b.device.Ident, b.deviceToken.bearer, at), "", ""); res.Code != http.StatusOK {
 					t.Fatalf("B's device: %d %s", res.Code, res.Body)
 				}
 				if f.snapshot(t, a) != before {
@@ -480,6 +480,8 @@ func init() {
 			return fmt.Sprintf("ident,kind\nbulk-%d,phone\nbulk-%d,agent\n", nextSlug(), nextSlug())
 		}}
 	cases["GET /api/v1/operator/devices/{device}"] = routeCase{path: device(""), ok: 200}
+	cases["PATCH /api/v1/operator/devices/{device}"] = routeCase{path: device(""), ok: 200,
+		body: func(*tenantFixture) string { return `{"notes":"checked"}` }}
 	cases["POST /api/v1/operator/devices/{device}/assign"] = routeCase{path: device("/assign"), ok: 200,
 		body: func(tf *tenantFixture) string { return `{"tenant":"` + tf.t.Slug + `"}` },
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {

@@ -31,7 +31,7 @@ func (s *Server) operatorRegisterDevice(w http.ResponseWriter, r *http.Request) 
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	d := &qm.Device{Ident: b.Ident, Serial: b.Serial, Kind: b.Kind, Model: b.Model, Firmware: b.Firmware, Notes: b.Notes}
+	d := &qm.Device{Ident: b.Ident, Serial: b.Serial, Kind: b.Kind, Model: b.Model, Firmware: b.Firmware, Notes: b.Notes, IdentOnly: b.IdentOnly}
 	token, err := s.cfg.Devices.RegisterDevice(r.Context(), d)
 	return reply(w, http.StatusCreated, deviceCredential{Device: d, Token: token}, err)
 }
@@ -61,6 +61,17 @@ func (s *Server) operatorImportDevices(w http.ResponseWriter, r *http.Request) e
 
 func (s *Server) operatorDevice(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.cfg.Devices.Device(r.Context(), r.PathValue("device"))
+	return reply(w, http.StatusOK, d, err)
+}
+
+// operatorUpdateDevice changes a device's description, or whether it may
+// report by ident alone.
+func (s *Server) operatorUpdateDevice(w http.ResponseWriter, r *http.Request) error {
+	var u qm.DeviceUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	d, err := s.cfg.Devices.UpdateDevice(r.Context(), r.PathValue("device"), u)
 	return reply(w, http.StatusOK, d, err)
 }
 

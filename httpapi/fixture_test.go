@@ -17,6 +17,7 @@ import (
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
@@ -119,15 +120,16 @@ type fixture struct {
 	e        engine
 	handler  http.Handler
 	osmand   http.Handler
+	metrics  *metrics.Ingest
 	operator principal
 	a, b     *tenantFixture
 }
 
 func newFixture(t testing.TB, be backend) *fixture {
 	e := be.open(t)
-	f := &fixture{e: e}
+	f := &fixture{e: e, metrics: &metrics.New().Ingest}
 	srv := httpapi.New(httpapi.Config{
-		Ready: e.Ready, Logger: quiet,
+		Ready: e.Ready, Logger: quiet, Metrics: f.metrics,
 		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },

@@ -131,8 +131,9 @@ func (s *Server) fleetSummary(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, sum, err)
 }
 
-// fleetPositions answers the latest position of every device that has one,
-// for a map.
+// fleetPositions answers the latest position of every device the tenant
+// holds that has one, for a map; a transferred device's last position
+// would show it where it no longer is for this tenant.
 func (s *Server) fleetPositions(w http.ResponseWriter, r *http.Request) error {
 	fds, err := s.fleet.Devices(r.Context())
 	if err != nil {
@@ -140,7 +141,7 @@ func (s *Server) fleetPositions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := fleetPositionList{Positions: []fleetPosition{}}
 	for _, fd := range fds {
-		if fd.State != nil && fd.State.Position != nil {
+		if fd.Custody == qm.CustodyHeld && fd.State != nil && fd.State.Position != nil {
 			out.Positions = append(out.Positions, fleetPosition{DeviceID: fd.ID, Ident: fd.Ident, Name: fd.Name, Status: fd.Health.Status,
 				Position: fd.State.Position, Time: *fd.State.PositionTime})
 		}

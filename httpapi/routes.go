@@ -87,6 +87,7 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/operator/devices", Operator, "", (*Server).operatorRegisterDevice, deviceRequest{}, deviceCredential{}, 201},
 	{"POST", "/api/v1/operator/devices/import", Operator, "", (*Server).operatorImportDevices, csvFile, deviceCredentials{}, 201},
 	{"GET", "/api/v1/operator/devices/{device}", Operator, "", (*Server).operatorDevice, nil, qm.Device{}, 200},
+	{"PATCH", "/api/v1/operator/devices/{device}", Operator, "", (*Server).operatorUpdateDevice, qm.DeviceUpdate{}, qm.Device{}, 200},
 	{"POST", "/api/v1/operator/devices/{device}/assign", Operator, "", (*Server).operatorAssignDevice, assignRequest{}, deviceCredential{}, 200},
 	{"POST", "/api/v1/operator/devices/{device}/unassign", Operator, "", (*Server).operatorUnassignDevice, nil, qm.Device{}, 200},
 	{"POST", "/api/v1/operator/devices/{device}/rotate", Operator, "", (*Server).operatorRotateDevice, nil, deviceCredential{}, 200},

@@ -287,6 +287,8 @@ type deviceRequest struct {
 	Model    string `json:"model"`
 	Firmware string `json:"firmware"`
 	Notes    string `json:"notes"`
+	// IdentOnly lets the device report over OsmAnd without its key.
+	IdentOnly bool `json:"ident_only"`
 }
 
 type deviceList struct {

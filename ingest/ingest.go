@@ -31,9 +31,10 @@
 //	mock              bool    the position came from a mock provider (JSON mock)
 //	alarm             string  an alarm such as sos (JSON alarm)
 //
-// Every other query parameter and every JSON extras entry becomes a metric
-// under its own lower-cased name: a number when it is one (and finite), a
-// boolean for true and false, a string otherwise.
+// Every other query parameter (but key, the device's credential, which is
+// never stored) and every JSON extras entry becomes a metric under its own
+// lower-cased name: a number when it is one (and finite), a boolean for
+// true and false, a string otherwise.
 package ingest
 
 import (

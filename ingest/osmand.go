@@ -17,13 +17,23 @@ import (
 	"github.com/quartermaster/qm"
 )
 
+// OsmAndQuery is what one request of the query form carries.
+type OsmAndQuery struct {
+	// Ident is the device's identifier (id or deviceid).
+	Ident string
+	// Key is the device's credential (key), "" when not given. It is never
+	// a metric.
+	Key   string
+	Point qm.Point
+}
+
 // DecodeOsmAndQuery reads one point in the query-string or form form of the
 // OsmAnd protocol, as Traccar Client and many hardware trackers send it:
 //
-//	/?id=123456&timestamp=1718459112&lat=52.52&lon=13.405&speed=12.3&bearing=90&altitude=34&accuracy=5&batt=87
+//	/?id=123456&key=qmd_…&timestamp=1718459112&lat=52.52&lon=13.405&speed=12.3&bearing=90&altitude=34&accuracy=5&batt=87
 //
-// It returns the device identifier (id or deviceid; required) and the
-// point. Parameters:
+// It returns the device identifier (id or deviceid; required), the
+// credential (key; checked by the caller) and the point. Parameters:
 //
 //   - lat and lon, or location=lat,lon. Without them the point has no
 //     position, and speed, bearing, altitude and accuracy are dropped.
@@ -35,32 +45,42 @@ import (
 //     in the package doc.
 //   - Any other parameter becomes a metric under its lower-cased name.
 //
-// Empty values count as absent. A parameter given more than once counts
-// with its last value, except that id and deviceid may not disagree.
-// Names and values must be UTF-8, and parameters whose lower-cased names
-// collide are an error.
-func DecodeOsmAndQuery(v url.Values, now time.Time) (ident string, p qm.Point, err error) {
+// Names are read without regard to ASCII case (LAT is lat), so two names
+// that differ only in case (lat and LAT) are an error rather than one
+// silently winning; so is a parameter given twice with different values.
+// Empty values count as absent, and id and deviceid may not disagree.
+// Names and values must be UTF-8.
+func DecodeOsmAndQuery(v url.Values, now time.Time) (OsmAndQuery, error) {
 	var (
+		q                           OsmAndQuery
 		pos                         qm.Position
 		locLat, locLon              float64
 		hasLat, hasLon, hasLocation bool
 		headingFrom                 string
 		ms                          metricSet
+		err                         error
 	)
-	p.Time = now
+	q.Point.Time = now
 	// Sorted, so the same query always gives the same point or error.
-	for _, key := range slices.Sorted(maps.Keys(v)) {
-		val, given, lerr := lastValue(key, v[key], &ident)
+	keys := slices.Sorted(maps.Keys(v))
+	if err := caseCollision(keys); err != nil {
+		return OsmAndQuery{}, err
+	}
+	for _, key := range keys {
+		name := lowerASCII(key)
+		val, given, lerr := onlyValue(key, name, v[key], &q.Ident)
 		if lerr != nil {
-			return "", qm.Point{}, lerr
+			return OsmAndQuery{}, lerr
 		}
 		if !given {
 			continue
 		}
-		switch key {
+		switch name {
 		case "id", "deviceid":
+		case "key":
+			q.Key = val
 		case "timestamp":
-			p.Time, err = parseTimestamp(val)
+			q.Point.Time, err = parseTimestamp(val)
 		case "lat":
 			pos.Lat, err = queryNumber(key, val)
 			hasLat = true
@@ -106,40 +126,55 @@ func DecodeOsmAndQuery(v url.Values, now time.Time) (ident string, p qm.Point, e
 			err = ms.add(key, metricCharging, qm.BoolMetric(queryFlag(val)))
 		case "valid":
 			err = ms.add(key, metricValid, qm.BoolMetric(queryFlag(val)))
-		case "driverUniqueId":
+		case "driveruniqueid":
 			err = ms.add(key, metricDriverUniqueID, qm.StringMetric(val))
 		default:
-			err = ms.add(key, lowerASCII(key), guessMetric(val))
+			err = ms.add(key, name, guessMetric(val))
 		}
 		if err != nil {
-			return "", qm.Point{}, err
+			return OsmAndQuery{}, err
 		}
 	}
 	switch {
-	case ident == "":
-		return "", qm.Point{}, badRequest("id is required: the device's unique identifier")
+	case q.Ident == "":
+		return OsmAndQuery{}, badRequest("id is required: the device's unique identifier")
 	case hasLocation && (hasLat || hasLon):
-		return "", qm.Point{}, badRequest("give lat and lon or location, not both")
+		return OsmAndQuery{}, badRequest("give lat and lon or location, not both")
 	case hasLocation:
 		pos.Lat, pos.Lon = locLat, locLon
-		p.Position = &pos
+		q.Point.Position = &pos
 	case hasLat != hasLon:
-		return "", qm.Point{}, badRequest("lat and lon must be given together")
+		return OsmAndQuery{}, badRequest("lat and lon must be given together")
 	case hasLat:
-		p.Position = &pos
+		q.Point.Position = &pos
 	}
-	p.Metrics = ms.metrics
-	return ident, p, nil
+	q.Point.Metrics = ms.metrics
+	return q, nil
 }
 
-// lastValue returns the last non-empty value of a query parameter, and
-// checks that all are UTF-8 and that every id names the same device,
-// recording it in *ident.
-func lastValue(key string, vals []string, ident *string) (val string, ok bool, err error) {
+// caseCollision reports two parameter names, of sorted keys, that differ
+// only in ASCII case: a device sending both means one of them, and taking
+// either would store a reading the device did not intend.
+func caseCollision(keys []string) error {
+	seen := make(map[string]string, len(keys))
+	for _, key := range keys {
+		name := lowerASCII(key)
+		if prev, dup := seen[name]; dup {
+			return badRequest("parameters %s and %s collide: names are read without regard to case", quote(prev), quote(key))
+		}
+		seen[name] = key
+	}
+	return nil
+}
+
+// onlyValue returns the non-empty value of a query parameter (named name
+// once lower-cased), and checks that all are UTF-8, that repeats agree,
+// and that every id names the same device, recording it in *ident.
+func onlyValue(key, name string, vals []string, ident *string) (val string, ok bool, err error) {
 	if !utf8.ValidString(key) {
 		return "", false, badRequest("a parameter name is not valid UTF-8")
 	}
-	isID := key == "id" || key == "deviceid"
+	isID := name == "id" || name == "deviceid"
 	for _, s := range vals {
 		switch {
 		case !utf8.ValidString(s):
@@ -148,6 +183,8 @@ func lastValue(key string, vals []string, ident *string) (val string, ok bool, e
 			continue
 		case isID && *ident != "" && s != *ident:
 			return "", false, badRequest("id and deviceid name different devices")
+		case ok && s != val:
+			return "", false, badRequest("parameter %s is given more than once, with different values", quote(key))
 		case isID:
 			*ident = s
 		}

@@ -20,91 +20,97 @@ func TestDecodeOsmAndQuery(t *testing.T) {
 		name      string
 		query     string
 		wantIdent string
+		wantKey   string
 		want      qm.Point
 	}{
 		{"TraccarClient", "id=123456&timestamp=1718459112&lat=52.52&lon=13.405&speed=10&bearing=90&altitude=34.5&accuracy=5&batt=87&charge=true",
-			"123456", qm.Point{Time: ts,
+			"123456", "", qm.Point{Time: ts,
 				Position: &qm.Position{Lat: 52.52, Lon: 13.405, SpeedKMH: ptr(18.52), Heading: ptr(90), AltitudeM: ptr(34.5), AccuracyM: ptr(5)},
 				Metrics:  map[string]qm.Metric{"battery_pct": qm.NumberMetric(87), "charging": qm.BoolMetric(true)}}},
 		{"KnotsToKMH", "id=1&timestamp=1718459112&lat=0&lon=0&speed=27",
-			"1", qm.Point{Time: ts, Position: &qm.Position{SpeedKMH: ptr(50.004)}}},
+			"1", "", qm.Point{Time: ts, Position: &qm.Position{SpeedKMH: ptr(50.004)}}},
 		{"TimestampMilliseconds", "id=1&timestamp=1718459112123",
-			"1", qm.Point{Time: ts.Add(123 * time.Millisecond)}},
+			"1", "", qm.Point{Time: ts.Add(123 * time.Millisecond)}},
 		{"TimestampSecondsAfter2038", "id=1&timestamp=4102444800",
-			"1", qm.Point{Time: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}},
+			"1", "", qm.Point{Time: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{"TimestampRFC3339", "id=1&timestamp=2024-06-15T15%3A45%3A12.5%2B02%3A00",
-			"1", qm.Point{Time: ts.Add(500 * time.Millisecond)}},
+			"1", "", qm.Point{Time: ts.Add(500 * time.Millisecond)}},
 		{"TimestampRFC3339Z", "id=1&timestamp=2024-06-15T13:45:12Z",
-			"1", qm.Point{Time: ts}},
+			"1", "", qm.Point{Time: ts}},
 		{"TimestampDateTimeForm", "id=1&timestamp=2024-06-15+13%3A45%3A12",
-			"1", qm.Point{Time: ts}},
+			"1", "", qm.Point{Time: ts}},
 		{"TimestampISONoZone", "id=1&timestamp=2024-06-15T13:45:12",
-			"1", qm.Point{Time: ts}},
+			"1", "", qm.Point{Time: ts}},
 		{"TimestampMissingIsNow", "id=1&lat=1&lon=2",
-			"1", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2}}},
+			"1", "", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2}}},
 		{"TimestampEmptyIsNow", "id=1&timestamp=",
-			"1", qm.Point{Time: now}},
+			"1", "", qm.Point{Time: now}},
 		{"DeviceID", "deviceid=abc&heading=45&lat=1&lon=2",
-			"abc", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2, Heading: ptr(45)}}},
+			"abc", "", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2, Heading: ptr(45)}}},
 		{"IDAndDeviceIDAgree", "id=abc&deviceid=abc",
-			"abc", qm.Point{Time: now}},
+			"abc", "", qm.Point{Time: now}},
 		{"BearingAndHeadingAgree", "id=1&bearing=45&heading=45&lat=1&lon=2",
-			"1", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2, Heading: ptr(45)}}},
+			"1", "", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2, Heading: ptr(45)}}},
 		{"Location", "id=123456&timestamp=1718459112&location=60.0,30.0",
-			"123456", qm.Point{Time: ts, Position: &qm.Position{Lat: 60, Lon: 30}}},
+			"123456", "", qm.Point{Time: ts, Position: &qm.Position{Lat: 60, Lon: 30}}},
 		{"NoPositionDropsPositionFields", "id=1&speed=3&bearing=4&altitude=5&accuracy=6&batt=50",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(50)}}},
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(50)}}},
 		{"MappedMetrics", "id=1&hdop=6.0&valid=1&driverUniqueId=0012&charge=false",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{
 				"hdop": qm.NumberMetric(6), "valid": qm.BoolMetric(true), "driver_unique_id": qm.StringMetric("0012"), "charging": qm.BoolMetric(false)}}},
 		{"ValidFalse", "id=1&valid=false",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{"valid": qm.BoolMetric(false)}}},
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{"valid": qm.BoolMetric(false)}}},
 		{"OtherParametersAreMetrics", "id=1&ignition=true&door=false&rpm=933&fuel=24.5&dtc=P0301&temp=-3.5e0&Fuel_Type=diesel",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{
 				"ignition": qm.BoolMetric(true), "door": qm.BoolMetric(false), "rpm": qm.NumberMetric(933), "fuel": qm.NumberMetric(24.5),
 				"dtc": qm.StringMetric("P0301"), "temp": qm.NumberMetric(-3.5), "fuel_type": qm.StringMetric("diesel")}}},
 		{"NotNumbersStayStrings", "id=1&a=NaN&b=Inf&c=1e999&d=0x10&e=1_000&f=True&g=12abc&h=-",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{
 				"a": qm.StringMetric("NaN"), "b": qm.StringMetric("Inf"), "c": qm.StringMetric("1e999"), "d": qm.StringMetric("0x10"),
 				"e": qm.StringMetric("1_000"), "f": qm.StringMetric("True"), "g": qm.StringMetric("12abc"), "h": qm.StringMetric("-")}}},
 		{"DecimalForms", "id=1&a=%2B1.5&b=.5&c=5.&d=1E3",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{
 				"a": qm.NumberMetric(1.5), "b": qm.NumberMetric(0.5), "c": qm.NumberMetric(5), "d": qm.NumberMetric(1000)}}},
-		{"RepeatedParameterLastWins", "id=1&fuel=10&fuel=20&fuel=",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{"fuel": qm.NumberMetric(20)}}},
+		{"RepeatedParameterAgreeing", "id=1&fuel=20&fuel=20&fuel=",
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{"fuel": qm.NumberMetric(20)}}},
+		{"KeyIsNoMetric", "id=1&key=qmd_secret&lat=1&lon=2",
+			"1", "qmd_secret", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2}}},
+		{"NamesWithoutCase", "ID=1&Key=qmd_secret&LAT=1&Lon=2&BATT=50&DriverUniqueID=7",
+			"1", "qmd_secret", qm.Point{Time: now, Position: &qm.Position{Lat: 1, Lon: 2},
+				Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(50), "driver_unique_id": qm.StringMetric("7")}}},
 		{"CellAndWifiKeptAsStrings", "id=1&cell=257,02,16,2224&wifi=00-14-22-01-23-45,-80",
-			"1", qm.Point{Time: now, Metrics: map[string]qm.Metric{"cell": qm.StringMetric("257,02,16,2224"), "wifi": qm.StringMetric("00-14-22-01-23-45,-80")}}},
+			"1", "", qm.Point{Time: now, Metrics: map[string]qm.Metric{"cell": qm.StringMetric("257,02,16,2224"), "wifi": qm.StringMetric("00-14-22-01-23-45,-80")}}},
 		{"OutOfRangeDecodesForValidate", "id=1&lat=91&lon=-181&bearing=400",
-			"1", qm.Point{Time: now, Position: &qm.Position{Lat: 91, Lon: -181, Heading: ptr(400)}}},
+			"1", "", qm.Point{Time: now, Position: &qm.Position{Lat: 91, Lon: -181, Heading: ptr(400)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := url.ParseQuery(tc.query)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ident, p, err := ingest.DecodeOsmAndQuery(v, now)
+			q, err := ingest.DecodeOsmAndQuery(v, now)
 			if err != nil {
 				t.Fatalf("got %v, want no error", err)
 			}
-			if ident != tc.wantIdent {
-				t.Fatalf("got ident %q, want %q", ident, tc.wantIdent)
+			if q.Ident != tc.wantIdent || q.Key != tc.wantKey {
+				t.Fatalf("got ident %q and key %q, want %q and %q", q.Ident, q.Key, tc.wantIdent, tc.wantKey)
 			}
-			if d := diffPoints([]qm.Point{p}, []qm.Point{tc.want}); d != "" {
+			if d := diffPoints([]qm.Point{q.Point}, []qm.Point{tc.want}); d != "" {
 				t.Fatal(d)
 			}
-			checkRoundTrip(t, []qm.Point{p})
+			checkRoundTrip(t, []qm.Point{q.Point})
 		})
 	}
 }
 
 func TestDecodeOsmAndQueryValidate(t *testing.T) {
 	v, _ := url.ParseQuery("id=1&lat=91&lon=-181")
-	_, p, err := ingest.DecodeOsmAndQuery(v, now)
+	q, err := ingest.DecodeOsmAndQuery(v, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var e *qm.Error
-	if err := p.Validate(now, qm.DefaultPointLimits); !errors.As(err, &e) || e.Fields["lat"] == "" || e.Fields["lon"] == "" {
+	if err := q.Point.Validate(now, qm.DefaultPointLimits); !errors.As(err, &e) || e.Fields["lat"] == "" || e.Fields["lon"] == "" {
 		t.Fatalf("got %v, want lat and lon reported", err)
 	}
 }
@@ -138,15 +144,20 @@ func TestDecodeOsmAndQueryErrors(t *testing.T) {
 		{"TimestampOverflowsInt64", url.Values{"id": {"1"}, "timestamp": {"99999999999999999999"}}, "is out of range"},
 		{"TimestampPastYear9999", url.Values{"id": {"1"}, "timestamp": {"999999999999999999"}}, "is out of range"},
 		{"TimestampBadDate", url.Values{"id": {"1"}, "timestamp": {"2024-02-30 10:00:00"}}, "is not epoch seconds"},
-		{"NamesCollide", url.Values{"id": {"1"}, "Fuel": {"1"}, "fuel": {"2"}}, `"Fuel" and "fuel" both give metric "fuel"`},
+		{"NamesCollide", url.Values{"id": {"1"}, "Fuel": {"1"}, "fuel": {"2"}}, `parameters "Fuel" and "fuel" collide`},
+		{"LatAndLAT", url.Values{"id": {"1"}, "lat": {"1"}, "LAT": {"1"}, "lon": {"2"}}, `parameters "LAT" and "lat" collide`},
+		{"KeyAndKEY", url.Values{"id": {"1"}, "key": {"qmd_a"}, "KEY": {"qmd_a"}}, `parameters "KEY" and "key" collide`},
+		{"RepeatedDisagree", url.Values{"id": {"1"}, "fuel": {"10", "20"}}, `parameter "fuel" is given more than once, with different values`},
+		{"RepeatedLatDisagree", url.Values{"id": {"1"}, "lat": {"1", "2"}, "lon": {"2"}}, `parameter "lat" is given more than once`},
+		{"RepeatedKeyDisagree", url.Values{"id": {"1"}, "key": {"qmd_a", "qmd_b"}}, `parameter "key" is given more than once`},
 		{"MappedNameCollides", url.Values{"id": {"1"}, "batt": {"1"}, "battery_pct": {"2"}}, `"batt" and "battery_pct" both give metric "battery_pct"`},
 		{"NameNotUTF8", url.Values{"id": {"1"}, "a\xff": {"1"}}, "not valid UTF-8"},
 		{"ValueNotUTF8", url.Values{"id": {"1"}, "a": {"\xff"}}, `parameter "a" is not valid UTF-8`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ident, p, err := ingest.DecodeOsmAndQuery(tc.query, now)
+			q, err := ingest.DecodeOsmAndQuery(tc.query, now)
 			if err == nil {
-				t.Fatalf("got %q %+v, want an error", ident, p)
+				t.Fatalf("got %+v, want an error", q)
 			}
 			checkError(t, err)
 			if !strings.Contains(err.Error(), tc.wantMsg) {
@@ -268,16 +279,19 @@ func TestDecodeOsmAndJSONErrors(t *testing.T) {
 func FuzzDecodeOsmAndQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, query string) {
 		v, _ := url.ParseQuery(query) // what parsed before an error still counts
-		ident, p, err := ingest.DecodeOsmAndQuery(v, now)
+		q, err := ingest.DecodeOsmAndQuery(v, now)
 		if err != nil {
 			checkError(t, err)
 			return
 		}
-		if ident == "" {
+		if q.Ident == "" {
 			t.Fatalf("accepted %q without a device id", query)
 		}
-		checkPoint(t, p)
-		checkRoundTrip(t, []qm.Point{p})
+		if _, stored := q.Point.Metrics["key"]; stored {
+			t.Fatalf("accepted %q with the credential as a metric", query)
+		}
+		checkPoint(t, q.Point)
+		checkRoundTrip(t, []qm.Point{q.Point})
 	})
 }
 

@@ -135,8 +135,8 @@ func (h *HTTP) Send(ctx context.Context, v *Vehicle, pts []qm.Point) error {
 // Close implements Sender.
 func (h *HTTP) Close() {}
 
-// OsmAnd sends each point as an OsmAnd query (GET), as Traccar Client
-// does.
+// OsmAnd sends each point as an OsmAnd query (GET) with the device's key,
+// as Traccar Client does.
 type OsmAnd struct {
 	BaseURL string // http://127.0.0.1:5055
 	Client  *http.Client
@@ -145,7 +145,7 @@ type OsmAnd struct {
 // Send implements Sender.
 func (o *OsmAnd) Send(ctx context.Context, v *Vehicle, pts []qm.Point) error {
 	for _, p := range pts {
-		q := url.Values{"id": {v.Ident}, "timestamp": {strconv.FormatInt(p.Time.UnixMilli(), 10)}}
+		q := url.Values{"id": {v.Ident}, "key": {v.Token}, "timestamp": {strconv.FormatInt(p.Time.UnixMilli(), 10)}}
 		if pos := p.Position; pos != nil {
 			q.Set("lat", strconv.FormatFloat(pos.Lat, 'f', 6, 64))
 			q.Set("lon", strconv.FormatFloat(pos.Lon, 'f', 6, 64))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -34,7 +35,7 @@ func NewDeviceStore(catalog Querier, inTx TxFunc, tenants *TenantService, router
 // recognise a leaked one.
 const DeviceTokenPrefix = "qmd_"
 
-const deviceColumns = `id, ident, serial, kind, model, firmware, notes, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`
+const deviceColumns = `id, ident, serial, kind, model, firmware, notes, ident_only, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`
 
 var errDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")
 
@@ -85,9 +86,9 @@ func (s *DeviceStore) insert(ctx context.Context, q Querier, d *qm.Device, at ti
 	token := qm.NewSecret(DeviceTokenPrefix)
 	d.ID, d.TenantID, d.AssignedAt = NewID(), "", nil
 	d.CreatedAt, d.UpdatedAt, d.TokenRotatedAt = at, at, at
-	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, token_hash, token_rotated_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		d.ID, d.Ident, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, qm.HashSecret(token), d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt)
+	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, ident_only, token_hash, token_rotated_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		d.ID, d.Ident, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, d.IdentOnly, qm.HashSecret(token), d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt)
 	if IsConstraint(err, Unique) {
 		return "", &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a device with ident %q is already registered", d.Ident),
 			Fields: map[string]string{"ident": "already registered"}}
@@ -174,7 +175,9 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		return nil, "", err
 	}
 	s.creds.clear()
-	details := map[string]any{"device_id": d.ID, "ident": d.Ident, "to_tenant": tenant.Slug}
+	// Neither tenant's log names the other: who holds the device now is
+	// none of the old holder's business, nor who held it before of the new.
+	details := map[string]any{"device_id": d.ID, "ident": d.Ident}
 	if from != "" {
 		if err := s.audit(ctx, from, "device.transfer_out", d, details, at); err != nil {
 			return d, token, err
@@ -182,6 +185,43 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		return d, token, s.audit(ctx, tenant.ID, "device.transfer_in", d, details, at)
 	}
 	return d, token, s.audit(ctx, tenant.ID, "device.assign", d, details, at)
+}
+
+// UpdateDevice implements qm.DeviceInventory.
+func (s *DeviceStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.DeviceUpdate) (*qm.Device, error) {
+	var d *qm.Device
+	var before qm.Device
+	at := Timestamp(s.now())
+	err := s.inTx(ctx, func(q Querier) error {
+		var err error
+		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
+			return err
+		}
+		before = *d
+		u.Apply(d)
+		d.Normalize()
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		d.UpdatedAt = at
+		_, err = q.Exec(ctx, `UPDATE devices SET serial = $2, kind = $3, model = $4, firmware = $5, notes = $6, ident_only = $7, updated_at = $8 WHERE id = $1`,
+			d.ID, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, d.IdentOnly, at)
+		if err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.creds.clear()
+	if d.TenantID == "" || before.IdentOnly == d.IdentOnly {
+		return d, nil
+	}
+	// The tenant learns how its device may authenticate, not the
+	// operator's notes.
+	return d, s.audit(ctx, d.TenantID, "device.update", d, map[string]any{"device_id": d.ID, "ident": d.Ident,
+		"ident_only": map[string]bool{"before": before.IdentOnly, "after": d.IdentOnly}}, at)
 }
 
 // UnassignDevice implements qm.DeviceInventory.
@@ -293,6 +333,64 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 	return cs, rows.Err()
 }
 
+// heldBy returns a device the tenant with id tenantID holds or held, and
+// for one it gave up, when it last held it (nil while it holds it).
+// ENotFound for any other device, exactly as for one that does not exist:
+// one query answers both, so not even the time taken tells them apart.
+func (s *DeviceStore) heldBy(ctx context.Context, tenantID, idOrIdent string) (*qm.Device, *time.Time, error) {
+	column := "ident"
+	if ValidID(idOrIdent) {
+		column = "id"
+	} else if !qm.ValidIdent(idOrIdent) {
+		return nil, nil, errFleetDeviceNotFound
+	}
+	var until sql.NullTime
+	d, err := scanDeviceAnd(s.catalog.QueryRow(ctx, `SELECT `+deviceColumnsOf("d")+`, c.until_at FROM devices d
+		LEFT JOIN device_custody c ON c.device_id = d.id AND c.tenant_id = $2 AND c.until_at IS NOT NULL
+		WHERE d.`+column+` = $1 ORDER BY c.until_at DESC LIMIT 1`, idOrIdent, tenantID), &until)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return nil, nil, errFleetDeviceNotFound
+	case err != nil:
+		return nil, nil, fmt.Errorf("get device: %w", err)
+	case d.TenantID == tenantID:
+		return d, nil, nil
+	case !until.Valid:
+		return nil, nil, errFleetDeviceNotFound
+	}
+	return d, timePtr(until), nil
+}
+
+// formerDevices lists by ident the devices the tenant with id tenantID
+// held and gave up, each with when it last held it.
+func (s *DeviceStore) formerDevices(ctx context.Context, tenantID string) ([]*qm.Device, map[string]time.Time, error) {
+	if !ValidID(tenantID) {
+		return nil, nil, nil
+	}
+	ds, err := queryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices
+		WHERE id IN (SELECT device_id FROM device_custody WHERE tenant_id = $1) AND (tenant_id IS NULL OR tenant_id <> $1) ORDER BY ident`, tenantID)
+	if err != nil || len(ds) == 0 {
+		return nil, nil, err
+	}
+	rows, err := s.catalog.Query(ctx, `SELECT device_id, until_at FROM device_custody WHERE tenant_id = $1 AND until_at IS NOT NULL`, tenantID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("former devices: %w", err)
+	}
+	defer rows.Close()
+	until := make(map[string]time.Time, len(ds))
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, nil, fmt.Errorf("former devices: %w", err)
+		}
+		if at = at.UTC(); at.After(until[id]) {
+			until[id] = at
+		}
+	}
+	return ds, until, rows.Err()
+}
+
 // DeviceByToken returns the device whose credential token is, for the
 // ingest edge. EUnauthorized for a credential that is not one, or that
 // was rotated. Found devices are kept for a few seconds: a rotation on this
@@ -334,11 +432,21 @@ func (s *DeviceStore) DeviceByIdent(ctx context.Context, ident string) (*qm.Devi
 	return d, nil
 }
 
-func scanDevice(r Row) (*qm.Device, error) {
+// deviceColumnsOf is deviceColumns of the table aliased as alias.
+func deviceColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(deviceColumns, ", ", ", "+alias+".")
+}
+
+func scanDevice(r Row) (*qm.Device, error) { return scanDeviceAnd(r) }
+
+// scanDeviceAnd reads deviceColumns, then the columns after them into
+// more.
+func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
 	var d qm.Device
 	var tenant sql.NullString
 	var assigned sql.NullTime
-	err := r.Scan(&d.ID, &d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes, &tenant, &assigned, &d.TokenRotatedAt, &d.CreatedAt, &d.UpdatedAt)
+	err := r.Scan(append([]any{&d.ID, &d.Ident, &d.Serial, &d.Kind, &d.Model, &d.Firmware, &d.Notes, &d.IdentOnly, &tenant, &assigned,
+		&d.TokenRotatedAt, &d.CreatedAt, &d.UpdatedAt}, more...)...)
 	if err != nil {
 		return nil, err
 	}

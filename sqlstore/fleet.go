@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -17,7 +19,10 @@ import (
 // FleetStore is the tenant's view of its devices: the inventory's records
 // of the devices assigned to it, its own details of each, their telemetry
 // and health. A member confined to a department sees the devices placed
-// in it and below it.
+// in it and below it. Devices the tenant gave up (moved to another tenant,
+// or unassigned) stay in its view as transferred, read-only, with the
+// history it owns: the points a tenant stored are its own whoever holds
+// the device now, and were only ever written under its tenant id.
 type FleetStore struct {
 	router    Router
 	inventory *DeviceStore
@@ -70,61 +75,82 @@ func (s *FleetStore) SetSettings(ctx context.Context, fs qm.FleetSettings) (*qm.
 	return &fs, nil
 }
 
-// assigned returns the inventory's record of a device if the tenant in
-// ctx holds it. ENotFound otherwise, exactly as for a device that does not
-// exist.
-func (s *FleetStore) assigned(ctx context.Context, idOrIdent string) (*qm.Device, error) {
+// held returns the inventory's record of a device the tenant in ctx holds
+// or held, as fleetDevice describes it. ENotFound otherwise, exactly as
+// for a device that does not exist.
+func (s *FleetStore) held(ctx context.Context, idOrIdent string) (*qm.FleetDevice, error) {
 	t, err := tenancy.FromContext(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.inventory.Device(ctx, idOrIdent)
-	if err != nil || d.TenantID != t.ID {
-		return nil, errFleetDeviceNotFound
+	d, until, err := s.inventory.heldBy(ctx, t.ID, idOrIdent)
+	if err != nil {
+		return nil, err
 	}
-	return d, nil
+	return fleetDevice(d, until), nil
 }
 
-// Devices lists the tenant's devices by ident, with their health.
+// fleetDevice starts the tenant's view of d; until is when the tenant gave
+// it up, nil while it holds it. A transferred device shows only what
+// Device.AsFormerHolder keeps.
+func fleetDevice(d *qm.Device, until *time.Time) *qm.FleetDevice {
+	fd := &qm.FleetDevice{Device: d, Custody: qm.CustodyHeld, Settings: map[string]any{}}
+	if until != nil {
+		fd.Device, fd.Custody, fd.HeldUntil = d.AsFormerHolder(*until), qm.CustodyTransferred, until
+	}
+	return fd
+}
+
+// Devices lists by ident the devices the tenant holds and those it gave
+// up, with their health.
 func (s *FleetStore) Devices(ctx context.Context) ([]*qm.FleetDevice, error) {
 	t, err := tenancy.FromContext(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var all []*qm.Device
+	var all []*qm.FleetDevice
 	f := qm.DeviceFilter{TenantID: t.ID, Limit: 1000}
 	for {
 		ds, err := s.inventory.Devices(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, ds...)
+		for _, d := range ds {
+			all = append(all, fleetDevice(d, nil))
+		}
 		if len(ds) < f.Limit {
 			break
 		}
 		f.After = ds[len(ds)-1].Ident
 	}
+	former, until, err := s.inventory.formerDevices(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range former {
+		at := until[d.ID]
+		all = append(all, fleetDevice(d, &at))
+	}
+	slices.SortFunc(all, func(a, b *qm.FleetDevice) int { return strings.Compare(a.Ident, b.Ident) })
 	return view(ctx, s.router, func(c Conn) ([]*qm.FleetDevice, error) { return s.details(ctx, c, all) })
 }
 
 // details joins the tenant's details and state to devices, leaving out
 // those outside the principal's department.
-func (s *FleetStore) details(ctx context.Context, c Conn, ds []*qm.Device) ([]*qm.FleetDevice, error) {
+func (s *FleetStore) details(ctx context.Context, c Conn, out []*qm.FleetDevice) ([]*qm.FleetDevice, error) {
 	settings, err := fleetSettings(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string]*qm.FleetDevice{}
-	out := make([]*qm.FleetDevice, 0, len(ds))
-	for _, d := range ds {
-		fd := &qm.FleetDevice{Device: d, Settings: map[string]any{}}
-		byID[d.ID], out = fd, append(out, fd)
+	byID := make(map[string]*qm.FleetDevice, len(out))
+	for _, fd := range out {
+		byID[fd.ID] = fd
 	}
 	// One device (every point, trip and latest query asks for one) reads
 	// its own rows, not the whole fleet's.
 	where, args := `tenant_id = $1`, []any{c.TenantID()}
-	if len(ds) == 1 {
-		where, args = where+` AND device_id = $2`, append(args, ds[0].ID)
+	if len(out) == 1 {
+		where, args = where+` AND device_id = $2`, append(args, out[0].ID)
 	}
 	rows, err := c.Query(ctx, `SELECT device_id, name, asset_id, department_id, settings FROM fleet_devices WHERE `+where, args...)
 	if err != nil {
@@ -168,7 +194,7 @@ func (s *FleetStore) details(ctx context.Context, c Conn, ds []*qm.Device) ([]*q
 		if visible != nil && !visible[fd.DepartmentID] {
 			continue
 		}
-		fd.Health = qm.Health(fd.Device, fd.State, *settings, now)
+		fd.Health = qm.Health(fd.Device, fd.State, *settings, now, fd.HeldUntil)
 		kept = append(kept, fd)
 	}
 	return kept, nil
@@ -198,17 +224,17 @@ func (s *FleetStore) visibleDepartments(ctx context.Context, c Conn) (map[string
 	return visible, rows.Err()
 }
 
-// Device returns one of the tenant's devices. ENotFound.
+// Device returns one of the devices the tenant holds or held. ENotFound.
 func (s *FleetStore) Device(ctx context.Context, idOrIdent string) (*qm.FleetDevice, error) {
-	d, err := s.assigned(ctx, idOrIdent)
+	fd, err := s.held(ctx, idOrIdent)
 	if err != nil {
 		return nil, err
 	}
-	return view(ctx, s.router, func(c Conn) (*qm.FleetDevice, error) { return s.one(ctx, c, d) })
+	return view(ctx, s.router, func(c Conn) (*qm.FleetDevice, error) { return s.one(ctx, c, fd) })
 }
 
-func (s *FleetStore) one(ctx context.Context, c Conn, d *qm.Device) (*qm.FleetDevice, error) {
-	fds, err := s.details(ctx, c, []*qm.Device{d})
+func (s *FleetStore) one(ctx context.Context, c Conn, fd *qm.FleetDevice) (*qm.FleetDevice, error) {
+	fds, err := s.details(ctx, c, []*qm.FleetDevice{fd})
 	if err != nil {
 		return nil, err
 	}
@@ -218,11 +244,12 @@ func (s *FleetStore) one(ctx context.Context, c Conn, d *qm.Device) (*qm.FleetDe
 	return fds[0], nil
 }
 
-// UpdateDevice changes the tenant's details of a device: its name, the
-// asset it is in, its department, its settings. ENotFound; EInvalid for an
-// unknown asset or department, or a department outside the principal's.
+// UpdateDevice changes the tenant's details of a device it holds: its
+// name, the asset it is in, its department, its settings. ENotFound;
+// EConflict for a device the tenant gave up; EInvalid for an unknown asset
+// or department, or a department outside the principal's.
 func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.FleetDeviceUpdate) (*qm.FleetDevice, error) {
-	d, err := s.assigned(ctx, idOrIdent)
+	d, err := s.held(ctx, idOrIdent)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +258,12 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 		before, err := s.one(ctx, c, d)
 		if err != nil {
 			return err
+		}
+		// Checked after the department scope, so a member who cannot see
+		// the device still gets not found.
+		if before.HeldUntil != nil {
+			return qm.Errorf(qm.EConflict, "device %s left this tenant on %s: its history stays readable, but it can no longer be changed",
+				before.Ident, before.HeldUntil.Format(time.RFC3339))
 		}
 		after := *before
 		fd = &after
@@ -374,8 +407,12 @@ func (s *FleetStore) Summary(ctx context.Context) (*qm.FleetSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := &qm.FleetSummary{Devices: len(fds)}
+	sum := &qm.FleetSummary{}
 	for _, fd := range fds {
+		if fd.Custody == qm.CustodyTransferred {
+			continue
+		}
+		sum.Devices++
 		switch fd.Health.Status {
 		case qm.HealthOnline:
 			sum.Online++

@@ -109,6 +109,37 @@ func TestDevices(t *testing.T, h Harness) {
 			t.Fatalf("B's log: %v", got)
 		}
 	})
+	t.Run("Update", func(t *testing.T) {
+		phone := &qm.Device{Ident: "phone-1", Kind: qm.DevicePhone, IdentOnly: true}
+		if _, err := s.RegisterDevice(ctx, phone); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.DeviceByIdent(ctx, phone.Ident); err != nil || !got.IdentOnly {
+			t.Fatalf("registered ident-only: %+v, %v", got, err)
+		}
+		if _, _, err := s.AssignDevice(ctx, phone.ID, ta); err != nil {
+			t.Fatal(err)
+		}
+		no := false
+		got, err := s.UpdateDevice(ctx, phone.Ident, qm.DeviceUpdate{IdentOnly: &no, Notes: ptr(" spare ")})
+		if err != nil || got.IdentOnly || got.Notes != "spare" || got.Kind != qm.DevicePhone {
+			t.Fatalf("update: %+v, %v", got, err)
+		}
+		// The credential cache forgets the mark at once on this node.
+		if got, err := s.DeviceByIdent(ctx, phone.Ident); err != nil || got.IdentOnly {
+			t.Fatalf("after update, by ident: %+v, %v", got, err)
+		}
+		if ds, _ := s.Devices(ctx, qm.DeviceFilter{TenantID: ta.ID}); len(ds) != 1 || ds[0].IdentOnly || ds[0].Notes != "spare" {
+			t.Fatalf("listed: %+v", ds)
+		}
+		if got := auditActions(t, e, ctxA, phone.ID); len(got) != 2 || got[0] != "device.update" {
+			t.Fatalf("A's log: %v", got)
+		}
+		_, err = s.UpdateDevice(ctx, phone.Ident, qm.DeviceUpdate{Kind: ptr("toaster")})
+		wantFields(t, err, qm.EInvalid, "kind")
+		_, err = s.UpdateDevice(ctx, "no-such-device", qm.DeviceUpdate{IdentOnly: &no})
+		wantCode(t, err, qm.ENotFound)
+	})
 }
 
 // TestDeviceBulk checks registering many devices at once: all or none.

@@ -38,17 +38,23 @@ func track(start time.Time, n int) []qm.Point {
 	return pts
 }
 
+// fleetAtNoon returns a fixed server clock (and its time), and a point
+// writer and a fleet view of e that run on it.
+func fleetAtNoon(t *testing.T, e Engine) (time.Time, func() time.Time, *sqlstore.PointWriter, *sqlstore.FleetStore) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clockNow := func() time.Time { return now }
+	w := sqlstore.NewPointWriter(e, clockNow, 0)
+	t.Cleanup(w.Close)
+	return now, clockNow, w, sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+}
+
 // TestFleet checks telemetry storage through the group-commit writer, the
 // tenant's view of its devices, and a different-tenant case for each.
 func TestFleet(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "fleet-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "fleet-b")
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(e, clockNow, 0)
-	defer w.Close()
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	da := mustAssignedDevice(t, e, ta, "fleet-a-1")
 	db := mustAssignedDevice(t, e, tb, "fleet-b-1")
 	start := now.Add(-time.Hour)
@@ -235,11 +241,7 @@ func TestRetention(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "keep-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "keep-b")
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(e, clockNow, 0)
-	defer w.Close()
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	da, db := mustAssignedDevice(t, e, ta, "keep-a-1"), mustAssignedDevice(t, e, tb, "keep-b-1")
 	for _, c := range []struct {
 		ctx context.Context
@@ -281,5 +283,170 @@ func TestRetention(t *testing.T, h Harness) {
 				t.Fatalf("%s takes the lease: %v, %v; want %v", c.holder, ok, err, c.want)
 			}
 		}
+	})
+}
+
+// TestFleetTransfer checks that a tenant keeps reading the history it owns
+// of a device it gave up (moved to another tenant, or unassigned), read-
+// only and within its members' department scope; that the tenant that
+// receives the device sees only its own points; and that a third tenant
+// sees nothing of it.
+func TestFleetTransfer(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	ta, ctxA := MustTenant(t, e, h.Tier, "move-a")
+	tb, ctxB := MustTenant(t, e, h.Tier, "move-b")
+	_, ctxC := MustTenant(t, e, h.Tier, "move-c")
+	now, clockNow, w, fleet := fleetAtNoon(t, e)
+	d := mustAssignedDevice(t, e, ta, "move-1")
+	start := now.Add(-3 * time.Hour)
+	depts := sqlstore.NewDepartmentStore(e, clockNow)
+	logistics, sales := &qm.Department{Name: "Logistics"}, &qm.Department{Name: "Sales"}
+	for _, dep := range []*qm.Department{logistics, sales} {
+		if err := depts.CreateDepartment(ctxA, dep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fleet.UpdateDevice(ctxA, d.ID, qm.FleetDeviceUpdate{Name: ptr("Van 7"), DepartmentID: ptr(logistics.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctxA, d.ID, track(start, 30)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Devices().AssignDevice(context.Background(), d.ID, tb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctxB, d.ID, track(start.Add(2*time.Hour), 10)); err != nil {
+		t.Fatal(err)
+	}
+	countPoints := func(t *testing.T, ctx context.Context) int {
+		t.Helper()
+		page, err := fleet.Points(ctx, d.Ident, qm.PointFilter{Limit: 1000})
+		if err != nil {
+			t.Fatalf("points: %v", err)
+		}
+		return len(page.Points)
+	}
+	// mustTransferred checks that ctx's tenant lists the device as one it
+	// gave up, knowing nothing of who holds it now.
+	mustTransferred := func(t *testing.T, ctx context.Context) *qm.FleetDevice {
+		t.Helper()
+		fds, err := fleet.Devices(ctx)
+		if err != nil || len(fds) != 1 {
+			t.Fatalf("devices: %+v, %v; want the one it gave up", fds, err)
+		}
+		fd := fds[0]
+		if fd.ID != d.ID || fd.Custody != qm.CustodyTransferred || fd.HeldUntil == nil || fd.TenantID != "" || fd.AssignedAt != nil ||
+			fd.Health.Status != qm.HealthTransferred {
+			t.Fatalf("got %+v (custody %q, health %+v), want it transferred, without its holder", fd.Device, fd.Custody, fd.Health)
+		}
+		return fd
+	}
+
+	t.Run("OldTenantReads", func(t *testing.T) {
+		fd := mustTransferred(t, ctxA)
+		if fd.Name != "Van 7" || fd.DepartmentID != logistics.ID || fd.State == nil || fd.State.Points != 30 {
+			t.Fatalf("A's details and state of the device: %+v, state %+v", fd, fd.State)
+		}
+		if got, err := fleet.Device(ctxA, d.Ident); err != nil || got.Custody != qm.CustodyTransferred {
+			t.Fatalf("device: %+v, %v", got, err)
+		}
+		if n := countPoints(t, ctxA); n != 30 {
+			t.Fatalf("A reads %d points, want its own 30", n)
+		}
+		st, err := fleet.Latest(ctxA, d.ID)
+		if err != nil || st.Points != 30 || !st.Time.Equal(start.Add(29*time.Minute)) {
+			t.Fatalf("latest: %+v, %v", st, err)
+		}
+		trips, err := fleet.Trips(ctxA, d.ID, start, now)
+		if err != nil || len(trips) != 1 || trips[0].Points != 30 {
+			t.Fatalf("trips: %+v, %v", trips, err)
+		}
+		buckets, err := fleet.Aggregate(ctxA, d.ID, "battery_pct", start, now, time.Hour)
+		if err != nil || len(buckets) != 1 || buckets[0].Count != 30 {
+			t.Fatalf("aggregate: %+v, %v", buckets, err)
+		}
+		if sum, err := fleet.Summary(ctxA); err != nil || sum.Devices != 0 {
+			t.Fatalf("summary counts a device A gave up: %+v, %v", sum, err)
+		}
+	})
+	t.Run("OldTenantCannotChange", func(t *testing.T) {
+		_, err := fleet.UpdateDevice(ctxA, d.ID, qm.FleetDeviceUpdate{Name: ptr("still mine")})
+		wantCode(t, err, qm.EConflict)
+		if fd, _ := fleet.Device(ctxA, d.ID); fd.Name != "Van 7" {
+			t.Fatalf("a refused change renamed the device: %q", fd.Name)
+		}
+	})
+	t.Run("DepartmentScope", func(t *testing.T) {
+		in := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, Name: "in", DepartmentID: logistics.ID})
+		out := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, Name: "out", DepartmentID: sales.ID})
+		if n := countPoints(t, in); n != 30 {
+			t.Fatalf("a member of the device's department reads %d points", n)
+		}
+		if fds, err := fleet.Devices(out); err != nil || len(fds) != 0 {
+			t.Fatalf("a member of another department lists %+v, %v", fds, err)
+		}
+		_, err := fleet.Points(out, d.ID, qm.PointFilter{})
+		wantCode(t, err, qm.ENotFound)
+		_, err = fleet.UpdateDevice(out, d.ID, qm.FleetDeviceUpdate{Name: ptr("x")})
+		wantCode(t, err, qm.ENotFound)
+	})
+	t.Run("NewTenantSeesItsOwn", func(t *testing.T) {
+		fds, err := fleet.Devices(ctxB)
+		if err != nil || len(fds) != 1 || fds[0].Custody != qm.CustodyHeld || fds[0].TenantID != tb.ID || fds[0].Name != "" || fds[0].DepartmentID != "" {
+			t.Fatalf("B's devices: %+v, %v", fds, err)
+		}
+		if n := countPoints(t, ctxB); n != 10 {
+			t.Fatalf("B reads %d points, want its own 10", n)
+		}
+		if st, err := fleet.Latest(ctxB, d.ID); err != nil || st.Points != 10 {
+			t.Fatalf("B's latest: %+v, %v", st, err)
+		}
+		if _, err := fleet.UpdateDevice(ctxB, d.ID, qm.FleetDeviceUpdate{Name: ptr("B's van")}); err != nil {
+			t.Fatal(err)
+		}
+		if fd, _ := fleet.Device(ctxA, d.ID); fd.Name != "Van 7" {
+			t.Fatalf("B's change reached A's details: %q", fd.Name)
+		}
+	})
+	t.Run("OtherTenantSeesNothing", func(t *testing.T) {
+		if fds, err := fleet.Devices(ctxC); err != nil || len(fds) != 0 {
+			t.Fatalf("C's devices: %+v, %v", fds, err)
+		}
+		for _, id := range []string{d.ID, d.Ident} {
+			_, err := fleet.Device(ctxC, id)
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.Points(ctxC, id, qm.PointFilter{})
+			wantCode(t, err, qm.ENotFound)
+			_, err = fleet.Latest(ctxC, id)
+			wantCode(t, err, qm.ENotFound)
+		}
+	})
+	t.Run("UnassignAndReturn", func(t *testing.T) {
+		heldUntil := *mustTransferred(t, ctxA).HeldUntil
+		if _, err := e.Devices().UnassignDevice(context.Background(), d.ID); err != nil {
+			t.Fatal(err)
+		}
+		mustTransferred(t, ctxB)
+		if n := countPoints(t, ctxB); n != 10 {
+			t.Fatalf("after unassign B reads %d points", n)
+		}
+		if got := *mustTransferred(t, ctxA).HeldUntil; !got.Equal(heldUntil) {
+			t.Fatalf("A's held_until moved from %v to %v", heldUntil, got)
+		}
+		// Back to A: A holds it again, with all of its history.
+		if _, _, err := e.Devices().AssignDevice(context.Background(), d.ID, ta); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(ctxA, d.ID, track(now.Add(-time.Minute), 1)); err != nil {
+			t.Fatal(err)
+		}
+		fds, err := fleet.Devices(ctxA)
+		if err != nil || len(fds) != 1 || fds[0].Custody != qm.CustodyHeld || fds[0].HeldUntil != nil || fds[0].TenantID != ta.ID {
+			t.Fatalf("A's devices after the return: %+v, %v", fds, err)
+		}
+		if n := countPoints(t, ctxA); n != 31 {
+			t.Fatalf("A reads %d points after the return, want 31", n)
+		}
+		mustTransferred(t, ctxB)
 	})
 }

@@ -77,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Devices", func(t *testing.T) { TestDevices(t, h) })
 	t.Run("DeviceBulk", func(t *testing.T) { TestDeviceBulk(t, h) })
 	t.Run("Fleet", func(t *testing.T) { TestFleet(t, h) })
+	t.Run("FleetTransfer", func(t *testing.T) { TestFleetTransfer(t, h) })
 	t.Run("Retention", func(t *testing.T) { TestRetention(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
 }

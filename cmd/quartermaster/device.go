@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -14,11 +15,12 @@ import (
 )
 
 const deviceUsage = `usage:
-  quartermaster device register --ident IDENT [--serial S] [--kind vehicle|phone|agent] [--model M] [--firmware F] [--json]
+  quartermaster device register --ident IDENT [--serial S] [--kind vehicle|phone|agent] [--model M] [--firmware F] [--ident-only] [--json]
   quartermaster device register --csv FILE [--json]     columns: ident, serial, kind, model, firmware, notes
   quartermaster device assign IDENT --tenant SLUG        a device another tenant holds moves, with a new credential
   quartermaster device unassign IDENT
   quartermaster device rotate IDENT                      a new credential; the old one stops working
+  quartermaster device set IDENT [--ident-only=true|false] [--serial S] [--kind K] [--model M] [--firmware F] [--notes N] [--json]
   quartermaster device list [--tenant SLUG] [--unassigned] [--json]
   quartermaster device show IDENT [--json]               with its custody history
 `
@@ -32,6 +34,7 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs, c := newFlagSet("device "+verb, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	var d qm.Device
+	var u qm.DeviceUpdate
 	var csvFile, slug *string
 	var unassigned *bool
 	switch verb {
@@ -42,7 +45,17 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fs.StringVar(&d.Model, "model", "", "model")
 		fs.StringVar(&d.Firmware, "firmware", "", "firmware version")
 		fs.StringVar(&d.Notes, "notes", "", "notes")
+		fs.BoolVar(&d.IdentOnly, "ident-only", false, identOnlyUsage)
 		csvFile = fs.String("csv", "", "register every device of a CSV file instead, all or none")
+	case "set":
+		for name, field := range map[string]**string{"serial": &u.Serial, "kind": &u.Kind, "model": &u.Model, "firmware": &u.Firmware, "notes": &u.Notes} {
+			fs.Func(name, "set the "+name, func(v string) error { *field = &v; return nil })
+		}
+		fs.BoolFunc("ident-only", identOnlyUsage+" (true or false)", func(v string) error {
+			b, err := strconv.ParseBool(v)
+			u.IdentOnly = &b
+			return err
+		})
 	case "assign", "list":
 		slug = fs.String("tenant", "", "the tenant")
 		unassigned = fs.Bool("unassigned", false, "list only devices no tenant holds")
@@ -55,7 +68,7 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
-	wantArgs := map[string]int{"register": 0, "list": 0, "assign": 1, "unassign": 1, "rotate": 1, "show": 1}[verb]
+	wantArgs := map[string]int{"register": 0, "list": 0, "assign": 1, "unassign": 1, "rotate": 1, "show": 1, "set": 1}[verb]
 	if len(pos) != wantArgs {
 		fmt.Fprint(stderr, deviceUsage)
 		return errUsage
@@ -98,6 +111,12 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		return out(map[string]any{"device": dev, "token": token},
 			"moved device %s to %s; its credential changed\ntoken: %s\n(shown once: give it to the device now)\n", dev.Ident, t.Slug, token)
+	case "set":
+		dev, err := inv.UpdateDevice(ctx, pos[0], u)
+		if err != nil {
+			return err
+		}
+		return out(dev, "device %s updated; ident-only: %s\n", dev.Ident, yesNo(dev.IdentOnly))
 	case "unassign":
 		dev, err := inv.UnassignDevice(ctx, pos[0])
 		if err != nil {
@@ -123,8 +142,8 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return printJSON(stdout, map[string]any{"device": dev, "custody": cs})
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "ident:\t%s\nid:\t%s\nkind:\t%s\nserial:\t%s\nmodel:\t%s\nfirmware:\t%s\ntenant:\t%s\n",
-			dev.Ident, dev.ID, dev.Kind, dev.Serial, dev.Model, dev.Firmware, tenantSlug(ctx, e, dev.TenantID))
+		fmt.Fprintf(tw, "ident:\t%s\nid:\t%s\nkind:\t%s\nserial:\t%s\nmodel:\t%s\nfirmware:\t%s\nident-only:\t%s\ntenant:\t%s\n",
+			dev.Ident, dev.ID, dev.Kind, dev.Serial, dev.Model, dev.Firmware, yesNo(dev.IdentOnly), tenantSlug(ctx, e, dev.TenantID))
 		for _, c := range cs {
 			until := "now"
 			if c.Until != nil {
@@ -158,9 +177,9 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return printJSON(stdout, append([]*qm.Device{}, all...))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IDENT\tKIND\tSERIAL\tMODEL\tTENANT")
+	fmt.Fprintln(tw, "IDENT\tKIND\tSERIAL\tMODEL\tIDENT-ONLY\tTENANT")
 	for _, d := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Ident, d.Kind, d.Serial, d.Model, tenantSlug(ctx, e, d.TenantID))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Ident, d.Kind, d.Serial, d.Model, yesNo(d.IdentOnly), tenantSlug(ctx, e, d.TenantID))
 	}
 	return tw.Flush()
 }
@@ -194,6 +213,17 @@ func registerCSV(ctx context.Context, inv *sqlstore.DeviceStore, name string, as
 		fmt.Fprintf(tw, "%s\t%s\n", d.Ident, tokens[i])
 	}
 	return tw.Flush()
+}
+
+// identOnlyUsage explains --ident-only.
+const identOnlyUsage = "let the device report over OsmAnd by its ident alone, without its key: only for trackers that cannot send one, since anyone who learns the ident can then report as the device"
+
+// yesNo writes a flag for a person.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // tenantSlug names a tenant by its slug, "-" for none.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -330,6 +331,25 @@ func TestDeviceCommands(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, append([]string{"device", "assign", "no-such-device", "--tenant", "acme"}, flags...)...); qm.ErrorCode(err) != qm.ENotFound {
 		t.Fatalf("unknown device: got %v, want not found", err)
+	}
+	// Ident-only reporting is the operator's explicit choice, shown in
+	// every list, and can be taken back.
+	mustRun(t, append([]string{"device", "register", "--ident", "phone-7", "--kind", "phone", "--ident-only"}, flags...)...)
+	out = mustRun(t, append([]string{"device", "list"}, flags...)...)
+	if !regexp.MustCompile(`(?m)^phone-7 +phone +yes `).MatchString(out) || !regexp.MustCompile(`(?m)^356938035643809 .* no +globex$`).MatchString(out) {
+		t.Fatalf("list shows ident-only:\n%s", out)
+	}
+	if out := mustRun(t, append([]string{"device", "set", "phone-7", "--ident-only=false", "--notes", "lost"}, flags...)...); !strings.Contains(out, "ident-only: no") {
+		t.Fatalf("set: %s", out)
+	}
+	if out := mustRun(t, append([]string{"device", "show", "phone-7"}, flags...)...); !regexp.MustCompile(`ident-only: +no`).MatchString(out) {
+		t.Fatalf("show after set: %s", out)
+	}
+	if _, _, err := runCLI(t, append([]string{"device", "set", "phone-7", "--ident-only=maybe"}, flags...)...); err == nil {
+		t.Fatal("--ident-only=maybe was taken")
+	}
+	if _, _, err := runCLI(t, append([]string{"device", "set", "phone-7", "--kind", "toaster"}, flags...)...); qm.ErrorCode(err) != qm.EInvalid {
+		t.Fatalf("set --kind toaster: got %v, want invalid", err)
 	}
 }
 
