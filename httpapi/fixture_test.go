@@ -110,9 +110,9 @@ type tenantFixture struct {
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
-	invitation    *qm.Invitation // open, to new@<slug>.example as a viewer
-	inviteSecret  string         // its link's secret
-	resetSecret   string         // a password reset of reset@<slug>.example
+	invitation    *qm.Invitation  // open, to new@<slug>.example as a viewer
+	inviteSecret  string          // its link's secret
+	resetSecret   string          // a password reset of reset@<slug>.example
 	ctx           context.Context // scoped to the tenant, acting as the system
 }
 
