@@ -31,6 +31,8 @@ type Invitation struct {
 	ExpiresAt    time.Time  `json:"expires_at"`
 	AcceptedAt   *time.Time `json:"accepted_at,omitempty"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	// CheckOut lists assets to check out to the person on acceptance.
+	CheckOut []string `json:"check_out,omitempty"`
 	// Link is the one-time link, set only in the reply that creates the
 	// invitation: only a hash of its secret is kept.
 	Link string `json:"link,omitempty"`
@@ -82,7 +84,15 @@ type NewInvitation struct {
 	DepartmentID string
 	// TTL is how long the invitation can be accepted (InvitationTTL).
 	TTL time.Duration
+	// CheckOut lists assets of the tenant to check out to the person once
+	// they accept (the importer's holders who are not members yet). An
+	// asset no longer available then is left as it is. Inviting the same
+	// email again adds to the list of the invitation it replaces.
+	CheckOut []string
 }
+
+// MaxInvitationCheckOuts is the most assets one invitation checks out.
+const MaxInvitationCheckOuts = 1000
 
 // Validate normalizes the email and checks the fields.
 func (n *NewInvitation) Validate() error {
@@ -96,6 +106,9 @@ func (n *NewInvitation) Validate() error {
 	}
 	if n.TTL < 0 || n.TTL > 90*24*time.Hour {
 		fields["ttl"] = "an invitation lasts at most 90 days"
+	}
+	if len(n.CheckOut) > MaxInvitationCheckOuts {
+		fields["check_out"] = "at most 1000 assets"
 	}
 	return fieldsError(fields)
 }
@@ -152,6 +165,9 @@ type Accepted struct {
 	// AlreadyMember says the account was a member before: the membership
 	// is left as it was.
 	AlreadyMember bool
+	// CheckedOut lists the assets of the invitation's CheckOut now checked
+	// out to the account.
+	CheckedOut []string
 }
 
 // PendingInvitation is an invitation as its invitee sees it in their own

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func TestIdentityHostile(t *testing.T) {
 			t.Run("AcceptAsTheAccount", func(t *testing.T) { testAcceptAsTheAccount(t, f) })
 			t.Run("Me", func(t *testing.T) { testMe(t, f) })
 			t.Run("ResetPassword", func(t *testing.T) { testResetPassword(t, f) })
+			t.Run("CheckOutOnAccept", func(t *testing.T) { testCheckOutOnAccept(t, f) })
 		})
 	}
 }
@@ -374,5 +376,68 @@ func testResetPassword(t *testing.T, f *fixture) {
 	}
 	if res := send(expired, "another one of mine"); res.Code != http.StatusNotFound || !strings.Contains(res.Body.String(), "expired") {
 		t.Fatalf("an expired link: got %d %s, want 404 saying expired", res.Code, res.Body)
+	}
+}
+
+// testCheckOutOnAccept: an invitation may promise assets, checked out to
+// the person once they accept; only the tenant's own assets, only by one
+// who may check assets out, and an asset gone meanwhile is skipped.
+func testCheckOutOnAccept(t *testing.T, f *fixture) {
+	a, b := f.a, f.b
+	assets := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now)
+	var ids []string
+	for range 3 {
+		asset := &qm.Asset{ModelID: a.model.ID}
+		if err := assets.CreateAsset(a.ctx, asset); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, asset.ID)
+	}
+	before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
+	for _, body := range []string{
+		`{"email":"holder@example.com","role":"viewer","check_out":["` + b.asset.ID + `"]}`,
+		`{"email":"holder@example.com","role":"viewer","check_out":["not-an-asset"]}`,
+	} {
+		if res := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", body); res.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: got %d %s, want 422", body, res.Code, res.Body)
+		}
+	}
+	if f.snapshot(t, a) != before || f.snapshot(t, b) != beforeB {
+		t.Fatal("a refused invitation changed data")
+	}
+	mustStatus(t, f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/roles", `{"name":"recruiter","permissions":["users:manage"]}`), http.StatusCreated, "create role")
+	_, recruiter := f.mustMember(t, a, "recruiter@example.com", "recruiter")
+	before = f.snapshot(t, a)
+	if res := f.do(t, recruiter, "POST", "/api/v1/t/tenant-a/members", `{"email":"holder@example.com","role":"recruiter","check_out":["`+ids[0]+`"]}`); res.Code != http.StatusForbidden {
+		t.Errorf("check out without assets:write: got %d %s, want 403", res.Code, res.Body)
+	}
+	if f.snapshot(t, a) != before {
+		t.Fatal("a refused invitation changed data")
+	}
+	first := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"holder@example.com","role":"viewer","check_out":["`+ids[0]+`","`+ids[1]+`"]}`)
+	mustStatus(t, first, http.StatusCreated, "invite with assets")
+	// Inviting again adds to the promise.
+	again := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"holder@example.com","role":"viewer","check_out":["`+ids[2]+`"]}`)
+	mustStatus(t, again, http.StatusCreated, "invite again")
+	if _, err := assets.CheckOut(a.ctx, ids[1], qm.CheckOut{HolderType: qm.HolderLocation, HolderID: a.location.ID}); err != nil {
+		t.Fatal(err)
+	}
+	res := f.do(t, principal{}, "POST", "/api/v1/invitations/"+linkSecret(again)+"/accept", `{"password":"holding things now"}`)
+	mustStatus(t, res, http.StatusOK, "accept")
+	var reply struct {
+		User       qm.User  `json:"user"`
+		CheckedOut []string `json:"checked_out"`
+	}
+	if err := json.Unmarshal(res.Body.Bytes(), &reply); err != nil {
+		t.Fatal(err)
+	}
+	if len(reply.CheckedOut) != 2 || !slices.Contains(reply.CheckedOut, ids[0]) || !slices.Contains(reply.CheckedOut, ids[2]) {
+		t.Fatalf("checked out %v, want %s and %s (not %s, held elsewhere)", reply.CheckedOut, ids[0], ids[2], ids[1])
+	}
+	for i, want := range []string{reply.User.ID, a.location.ID, reply.User.ID} {
+		got, err := assets.Asset(a.ctx, ids[i])
+		if err != nil || got.HolderID != want {
+			t.Errorf("asset %d: held by %q, %v; want %q", i, got.HolderID, err, want)
+		}
 	}
 }

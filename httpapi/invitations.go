@@ -20,7 +20,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 		return &qm.Error{Code: qm.EInvalid, Message: "an invitation sets no password: the person invited chooses their own when accepting",
 			Fields: map[string]string{"password": "not allowed: the person invited sets it"}}
 	}
-	inv, err := s.invitations.Invite(r.Context(), qm.NewInvitation{Email: body.Email, Role: body.Role, DepartmentID: body.DepartmentID})
+	inv, err := s.invitations.Invite(r.Context(), qm.NewInvitation{Email: body.Email, Role: body.Role, DepartmentID: body.DepartmentID, CheckOut: body.CheckOut})
 	return reply(w, http.StatusCreated, inv, err)
 }
 
@@ -66,7 +66,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	res := acceptReply{User: a.User, Tenant: qm.TenantMembership{Slug: a.Tenant.Slug, Name: a.Tenant.Name, Role: a.Role}, AlreadyMember: a.AlreadyMember}
+	res := acceptReply{User: a.User, Tenant: qm.TenantMembership{Slug: a.Tenant.Slug, Name: a.Tenant.Name, Role: a.Role}, AlreadyMember: a.AlreadyMember, CheckedOut: a.CheckedOut}
 	if a.Created {
 		secret, err := s.cfg.Auth.OpenSession(r.Context(), a.User.ID)
 		if err != nil {

@@ -109,6 +109,8 @@ type invitationRequest struct {
 	Email        string `json:"email"`
 	Role         string `json:"role"`
 	DepartmentID string `json:"department_id"`
+	// CheckOut lists assets to check out to the person on acceptance.
+	CheckOut []string `json:"check_out"`
 }
 
 // invitationBody is invitationRequest as read: a password is read only to
@@ -137,8 +139,10 @@ type acceptReply struct {
 	Tenant qm.TenantMembership `json:"tenant"`
 	// AlreadyMember says the account was a member before; its membership
 	// is left as it was.
-	AlreadyMember bool   `json:"already_member"`
-	CSRFToken     string `json:"csrf_token,omitempty"`
+	AlreadyMember bool `json:"already_member"`
+	// CheckedOut lists the assets the invitation checked out to the user.
+	CheckedOut []string `json:"checked_out,omitempty"`
+	CSRFToken  string   `json:"csrf_token,omitempty"`
 }
 
 // resetRequest sets a password with the secret of an operator's reset link.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/quartermaster/qm/tenancy"
 )
 
-const invitationColumns = `id, email, role, department_id, invited_by, created_at, expires_at, accepted_at, revoked_at`
+const invitationColumns = `id, email, role, department_id, invited_by, created_at, expires_at, accepted_at, revoked_at, check_out`
 
 var errInvitationNotFound = qm.Errorf(qm.ENotFound, "invitation not found")
 
@@ -21,7 +22,8 @@ var errNoSuchLink = qm.Errorf(qm.ENotFound, "no such invitation: check the link,
 
 // CreateInvitation stores an invitation of the tenant under the hash of its
 // secret, assigning its ID, replacing the tenant's open invitation to the
-// same email, which it returns (nil if there was none).
+// same email, which it returns (nil if there was none). The replaced
+// invitation's assets to check out are added to the new one's.
 func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *qm.Invitation, secretHash string) (*qm.Invitation, error) {
 	inv.ID = NewID()
 	inv.CreatedAt, inv.ExpiresAt = Timestamp(inv.CreatedAt), Timestamp(inv.ExpiresAt)
@@ -33,6 +35,13 @@ func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *q
 	if err != nil {
 		return nil, err
 	}
+	if replaced != nil {
+		for _, id := range replaced.CheckOut {
+			if !slices.Contains(inv.CheckOut, id) {
+				inv.CheckOut = append(inv.CheckOut, id)
+			}
+		}
+	}
 	// Two inviters racing for one email: the unique index keeps one open
 	// invitation, and the loser replaces the winner's.
 	for range 2 {
@@ -40,8 +49,9 @@ func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *q
 			tenantID, inv.Email); err != nil {
 			return nil, fmt.Errorf("replace invitation: %w", err)
 		}
-		_, err = s.catalog.Exec(ctx, `INSERT INTO invitations (tenant_id, id, email, role, department_id, secret_hash, invited_by, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenantID, inv.ID, inv.Email, inv.Role, inv.DepartmentID, secretHash, inv.InvitedBy, inv.CreatedAt, inv.ExpiresAt)
+		_, err = s.catalog.Exec(ctx, `INSERT INTO invitations (tenant_id, id, email, role, department_id, secret_hash, invited_by, created_at, expires_at, check_out)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, tenantID, inv.ID, inv.Email, inv.Role, inv.DepartmentID, secretHash, inv.InvitedBy,
+			inv.CreatedAt, inv.ExpiresAt, strings.Join(inv.CheckOut, " "))
 		if !IsConstraint(err, Unique) {
 			break
 		}
@@ -170,7 +180,8 @@ func (s *Identity) UseInvitation(ctx context.Context, tenantID string, inv *qm.I
 func scanInvitation(r Row, extra ...any) (*qm.Invitation, error) {
 	var inv qm.Invitation
 	var accepted, revoked sql.NullTime
-	err := r.Scan(append([]any{&inv.ID, &inv.Email, &inv.Role, &inv.DepartmentID, &inv.InvitedBy, &inv.CreatedAt, &inv.ExpiresAt, &accepted, &revoked}, extra...)...)
+	var checkOut string
+	err := r.Scan(append([]any{&inv.ID, &inv.Email, &inv.Role, &inv.DepartmentID, &inv.InvitedBy, &inv.CreatedAt, &inv.ExpiresAt, &accepted, &revoked, &checkOut}, extra...)...)
 	switch {
 	case errors.Is(err, ErrNoRows):
 		return nil, errInvitationNotFound
@@ -179,6 +190,7 @@ func scanInvitation(r Row, extra ...any) (*qm.Invitation, error) {
 	}
 	inv.CreatedAt, inv.ExpiresAt = inv.CreatedAt.UTC(), inv.ExpiresAt.UTC()
 	inv.AcceptedAt, inv.RevokedAt = timePtr(accepted), timePtr(revoked)
+	inv.CheckOut = strings.Fields(checkOut)
 	return &inv, nil
 }
 
@@ -188,6 +200,7 @@ func scanInvitation(r Row, extra ...any) (*qm.Invitation, error) {
 // log.
 type InvitationStore struct {
 	identity *Identity
+	assets   *AssetStore
 	router   Router
 	tenants  *TenantService
 	hash     func(password string) (string, error)
@@ -201,7 +214,8 @@ var _ qm.InvitationService = (*InvitationStore)(nil)
 // NewInvitationStore returns an InvitationStore that hashes new accounts'
 // passwords with hash and starts links with publicURL.
 func NewInvitationStore(identity *Identity, router Router, tenants *TenantService, hash func(string) (string, error), publicURL string, now func() time.Time) *InvitationStore {
-	return &InvitationStore{identity: identity, router: router, tenants: tenants, hash: hash, now: now, publicURL: strings.TrimSuffix(publicURL, "/")}
+	return &InvitationStore{identity: identity, assets: NewAssetStore(router, identity, now), router: router, tenants: tenants,
+		hash: hash, now: now, publicURL: strings.TrimSuffix(publicURL, "/")}
 }
 
 // Invite implements qm.InvitationService. It never looks at accounts, so
@@ -215,14 +229,18 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 	}
 	now := s.now()
 	secret := qm.NewLinkSecret(qm.InvitationPrefix)
-	inv := &qm.Invitation{Email: n.Email, DepartmentID: n.DepartmentID, InvitedBy: tenancy.PrincipalFrom(ctx).Name, CreatedAt: now, ExpiresAt: now.Add(n.TTL)}
+	p := tenancy.PrincipalFrom(ctx)
+	inv := &qm.Invitation{Email: n.Email, DepartmentID: n.DepartmentID, InvitedBy: p.Name, CreatedAt: now, ExpiresAt: now.Add(n.TTL)}
 	err := s.router.Update(ctx, func(c Conn) error {
 		role, err := s.identity.knownRole(ctx, c, n.Role)
 		if err == nil {
-			err = tenancy.PrincipalFrom(ctx).MayActOn(role)
+			err = p.MayActOn(role)
 		}
 		if err == nil {
 			err = knownDepartment(ctx, c, n.DepartmentID)
+		}
+		if err == nil {
+			inv.CheckOut, err = s.assetsToCheckOut(ctx, c, n.CheckOut)
 		}
 		if err != nil {
 			return err
@@ -239,6 +257,30 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 	}
 	inv.Link = s.publicURL + qm.InvitationPath(secret)
 	return inv, nil
+}
+
+// assetsToCheckOut checks that the caller may check out assets and can see
+// each one, and returns their ids without repeats.
+func (s *InvitationStore) assetsToCheckOut(ctx context.Context, c Conn, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	p := tenancy.PrincipalFrom(ctx)
+	if p.Kind != qm.PrincipalOperator && p.Kind != qm.PrincipalSystem && !p.Can(qm.PermAssetsWrite) {
+		return nil, qm.Errorf(qm.EForbidden, "your role %s does not allow %s, to check assets out", p.Role.Name, qm.PermAssetsWrite)
+	}
+	var out []string
+	for _, id := range ids {
+		if _, err := findAsset(ctx, c, id); qm.ErrorCode(err) == qm.ENotFound {
+			return nil, &qm.Error{Code: qm.EInvalid, Message: "unknown asset " + id, Fields: map[string]string{"check_out": "no such asset"}}
+		} else if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // Invitations implements qm.InvitationService.
@@ -313,6 +355,23 @@ func (s *InvitationStore) bySecret(ctx context.Context, secret string) (*qm.Tena
 	return tn, inv, nil
 }
 
+// checkOutOnAccept checks the invitation's assets out to u, skipping any
+// that is no longer available (gone, held, not deployable): the invitation
+// was a promise, not a reservation. It returns the ids checked out.
+func (s *InvitationStore) checkOutOnAccept(ctx context.Context, c Conn, inv *qm.Invitation, u *qm.User) ([]string, error) {
+	var done []string
+	for _, id := range inv.CheckOut {
+		_, err := s.assets.checkOut(ctx, c, id, qm.CheckOut{HolderType: qm.HolderUser, HolderID: u.ID, Note: "on accepting invitation " + inv.ID})
+		switch qm.ErrorCode(err) {
+		case "":
+			done = append(done, id)
+		case qm.EInternal:
+			return nil, err
+		}
+	}
+	return done, nil
+}
+
 // Accept accepts the invitation whose link's secret is given. When an
 // account has the invitation's email, the caller must be signed in as that
 // account (EUnauthorized when not signed in, EForbidden as another);
@@ -370,16 +429,20 @@ func (s *InvitationStore) Accept(ctx context.Context, secret string, a qm.Accept
 		}
 		res.User = u
 		actx := tenancy.WithPrincipal(ctx, &qm.Principal{Kind: qm.PrincipalUser, ID: u.ID, Name: u.Email})
+		accepted := map[string]any{"user_id": u.ID, "role": inv.Role, "department_id": inv.DepartmentID}
 		if m, err := s.identity.Membership(ctx, tn.ID, u.ID); err == nil {
 			res.AlreadyMember, res.Role = true, m.Role
-			return Audit(actx, c, now, "invitation.accept", "invitation", inv.ID, nil, map[string]any{"already_member": true})
+			accepted = map[string]any{"user_id": u.ID, "already_member": true}
 		} else if qm.ErrorCode(err) != qm.ENotFound {
 			return err
-		}
-		if err := s.identity.SetMembership(ctx, &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: inv.Role, DepartmentID: inv.DepartmentID}, now); err != nil {
+		} else if err := s.identity.SetMembership(ctx, &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: inv.Role, DepartmentID: inv.DepartmentID}, now); err != nil {
 			return err
 		}
-		return Audit(actx, c, now, "invitation.accept", "invitation", inv.ID, nil, map[string]any{"user_id": u.ID, "role": inv.Role, "department_id": inv.DepartmentID})
+		if err := Audit(actx, c, now, "invitation.accept", "invitation", inv.ID, nil, accepted); err != nil {
+			return err
+		}
+		res.CheckedOut, err = s.checkOutOnAccept(actx, c, inv, u)
+		return err
 	})
 	if err != nil {
 		return nil, err

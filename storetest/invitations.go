@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,11 +24,13 @@ func TestInvitations(t *testing.T, h Harness) {
 	}
 
 	first := newInvitation("bob@example.com")
+	first.CheckOut = []string{"asset-1", "asset-2"}
 	if replaced, err := id.CreateInvitation(ctx, tnA.ID, first, "ih-1"); err != nil || replaced != nil {
 		t.Fatalf("first: replaced %+v, %v", replaced, err)
 	}
 	second := newInvitation("bob@example.com")
 	second.Role = "manager"
+	second.CheckOut = []string{"asset-2", "asset-3"}
 	replaced, err := id.CreateInvitation(ctx, tnA.ID, second, "ih-2")
 	if err != nil || replaced == nil || replaced.ID != first.ID {
 		t.Fatalf("again: replaced %+v, %v; want the first", replaced, err)
@@ -38,6 +41,9 @@ func TestInvitations(t *testing.T, h Harness) {
 	tenantID, got, err := id.InvitationBySecret(ctx, "ih-2")
 	if err != nil || tenantID != tnA.ID || got.ID != second.ID || got.Role != "manager" || !got.ExpiresAt.Equal(now.Add(qm.InvitationTTL)) {
 		t.Fatalf("by secret: %s %+v, %v", tenantID, got, err)
+	}
+	if want := []string{"asset-2", "asset-3", "asset-1"}; !slices.Equal(got.CheckOut, want) {
+		t.Fatalf("assets to check out: got %v, want %v (the replaced one's added)", got.CheckOut, want)
 	}
 	if is, err := id.OpenInvitations(ctx, tnA.ID); err != nil || len(is) != 1 || is[0].ID != second.ID {
 		t.Fatalf("A's open invitations: %+v, %v", is, err)

@@ -13,6 +13,8 @@ CREATE TABLE invitations (
 	expires_at    timestamptz NOT NULL,
 	accepted_at   timestamptz,
 	revoked_at    timestamptz,
+	-- Assets to check out to the person on acceptance, space-separated ids.
+	check_out     text NOT NULL DEFAULT '',
 	PRIMARY KEY (tenant_id, id)
 );
 -- One open invitation per tenant and email: inviting again replaces it.

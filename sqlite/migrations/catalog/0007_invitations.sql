@@ -13,6 +13,8 @@ CREATE TABLE invitations (
 	expires_at    TIMESTAMP NOT NULL,
 	accepted_at   TIMESTAMP,
 	revoked_at    TIMESTAMP,
+	-- Assets to check out to the person on acceptance, space-separated ids.
+	check_out     TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (tenant_id, id)
 );
 -- One open invitation per tenant and email: inviting again replaces it.
