@@ -389,11 +389,14 @@ func (s *InvitationStore) Accept(ctx context.Context, secret string, a qm.Accept
 	var hash string
 	switch {
 	case err == nil && a.SignedIn == nil:
-		return nil, qm.Errorf(qm.EUnauthorized, "an account with %s exists: sign in as it, then accept", inv.Email)
+		return nil, qm.Errorf(qm.EUnauthorized, "an account with %s exists: sign in as it, then accept (if you never chose its password, ask the operator for a password reset link)", inv.Email)
 	case err == nil && a.SignedIn.ID != u.ID:
 		return nil, qm.Errorf(qm.EForbidden, "this invitation is for %s: sign in as that account to accept it", inv.Email)
 	case qm.ErrorCode(err) == qm.ENotFound:
 		u = nil
+		if len(a.Name) > 200 {
+			return nil, &qm.Error{Code: qm.EInvalid, Message: "a name is at most 200 bytes", Fields: map[string]string{"name": "too long"}}
+		}
 		if err := qm.ValidatePassword(a.Password); err != nil {
 			return nil, err
 		}
@@ -406,11 +409,15 @@ func (s *InvitationStore) Accept(ctx context.Context, secret string, a qm.Accept
 	ctx = tenancy.WithTenant(ctx, tn)
 	res := &qm.Accepted{Tenant: tn, Role: inv.Role}
 	err = s.router.Update(ctx, func(c Conn) error {
-		if _, err := s.identity.knownRole(ctx, c, inv.Role); err != nil {
+		if _, err := s.identity.knownRole(ctx, c, inv.Role); qm.ErrorCode(err) == qm.EInvalid {
 			return qm.Errorf(qm.EInvalid, "the role this invitation offers no longer exists; ask for a new invitation")
+		} else if err != nil {
+			return err
 		}
-		if err := knownDepartment(ctx, c, inv.DepartmentID); err != nil {
+		if err := knownDepartment(ctx, c, inv.DepartmentID); qm.ErrorCode(err) == qm.EInvalid {
 			return qm.Errorf(qm.EInvalid, "the department this invitation names no longer exists; ask for a new invitation")
+		} else if err != nil {
+			return err
 		}
 		now := s.now()
 		if err := s.identity.UseInvitation(ctx, tn.ID, inv, now); err != nil {
