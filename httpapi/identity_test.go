@@ -287,6 +287,23 @@ func testInvitationLifecycle(t *testing.T, f *fixture) {
 		t.Fatalf("an expired invitation made an account: sign-in got %d", code)
 	}
 
+	// What an invitation names stays, or it says what went.
+	mustStatus(t, f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/roles", `{"name":"temp","permissions":["assets:read"]}`), http.StatusCreated, "create role")
+	mustStatus(t, f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"temp@example.com","role":"temp"}`), http.StatusCreated, "invite with the role")
+	mustStatus(t, f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/roles/temp", ""), http.StatusConflict, "delete a role an invitation offers")
+	dept := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/departments", `{"name":"Short-lived"}`)
+	mustStatus(t, dept, http.StatusCreated, "create department")
+	deptID := between(dept.Body.String(), `"id":"`, `"`)
+	gone := f.do(t, a.admin, "POST", "/api/v1/t/tenant-a/members", `{"email":"gone@example.com","role":"viewer","department_id":"`+deptID+`"}`)
+	mustStatus(t, gone, http.StatusCreated, "invite into the department")
+	mustStatus(t, f.do(t, a.admin, "DELETE", "/api/v1/t/tenant-a/departments/"+deptID, ""), http.StatusNoContent, "delete the department")
+	if res := f.do(t, principal{}, "POST", "/api/v1/invitations/"+linkSecret(gone)+"/accept", `{"password":"a password of mine"}`); res.Code != http.StatusUnprocessableEntity || !strings.Contains(res.Body.String(), "department") {
+		t.Fatalf("accept into a deleted department: got %d %s, want 422 naming the department", res.Code, res.Body)
+	}
+	if code := signIn(t, f, "gone@example.com", "a password of mine", "203.0.113.6"); code != http.StatusUnauthorized {
+		t.Fatalf("a refused acceptance made an account: sign-in got %d", code)
+	}
+
 	log := f.do(t, a.admin, "GET", "/api/v1/t/tenant-a/audit?resource_type=invitation&limit=500", "").Body.String()
 	for _, action := range []string{"invitation.create", "invitation.revoke", "invitation.accept"} {
 		if !strings.Contains(log, `"`+action+`"`) {
