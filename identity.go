@@ -185,7 +185,8 @@ type TokenService interface {
 	CreateToken(ctx context.Context, n NewAPIToken) (*APIToken, string, error)
 	// Tokens lists the tenant's tokens, newest first.
 	Tokens(ctx context.Context) ([]*APIToken, error)
-	// RevokeToken revokes a token. ENotFound.
+	// RevokeToken revokes a token. ENotFound; EForbidden when the
+	// caller's role does not cover the token's.
 	RevokeToken(ctx context.Context, id string) error
 }
 
@@ -217,34 +218,23 @@ type Member struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
-// NewMember adds a user to a tenant. A user new to the server is created,
-// with the initial password; an existing user keeps theirs.
-type NewMember struct {
-	Email        string
-	Name         string
-	Password     string
-	Role         string
-	DepartmentID string
-}
-
 // MemberUpdate changes a member's role or department; nil leaves it.
 type MemberUpdate struct {
 	Role         *string `json:"role"`
 	DepartmentID *string `json:"department_id"`
 }
 
-// MemberService manages the members of the tenant in scope. The caller may
-// hand out, change or remove only roles its own role covers.
+// MemberService manages the members of the tenant in scope. People join
+// only by accepting an invitation (InvitationService). The caller may hand
+// out, change or remove only roles its own role covers (Principal.MayActOn).
+// A change here touches the membership in this tenant only: the person's
+// sessions, and their access to other tenants, are left as they are.
 type MemberService interface {
 	// Members lists the tenant's members by email.
 	Members(ctx context.Context) ([]*Member, error)
-	// AddMember adds a user (creating it if new). EInvalid, EForbidden,
-	// EConflict when already a member.
-	AddMember(ctx context.Context, n NewMember) (*Member, error)
 	// UpdateMember changes a member. ENotFound, EInvalid, EForbidden.
 	UpdateMember(ctx context.Context, userID string, u MemberUpdate) (*Member, error)
-	// RemoveMember removes a member and ends the user's sessions.
-	// ENotFound, EForbidden.
+	// RemoveMember removes a member from the tenant. ENotFound, EForbidden.
 	RemoveMember(ctx context.Context, userID string) error
 }
 

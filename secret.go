@@ -21,3 +21,12 @@ func HashSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
+
+// NewLinkSecret is NewSecret for a secret carried in a link's path, such as
+// an invitation's: lower-case hex, since the server folds paths to lower
+// case before routing them.
+func NewLinkSecret(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}

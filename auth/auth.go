@@ -239,6 +239,12 @@ func (a *Authenticator) ChangePassword(ctx context.Context, u *qm.User, current,
 	if ok, _ := password.Verify(hash, current); !ok {
 		return "", &qm.Error{Code: qm.EForbidden, Message: "the current password is wrong", Fields: map[string]string{"current_password": "wrong"}}
 	}
+	return a.setPassword(ctx, u.ID, next)
+}
+
+// setPassword sets the user's password, ends every session of the user, and
+// opens a new one, returning its secret. EInvalid for a bad password.
+func (a *Authenticator) setPassword(ctx context.Context, userID, next string) (string, error) {
 	if err := qm.ValidatePassword(next); err != nil {
 		return "", err
 	}
@@ -246,13 +252,69 @@ func (a *Authenticator) ChangePassword(ctx context.Context, u *qm.User, current,
 	if err != nil {
 		return "", err
 	}
-	if err := a.cfg.Identity.SetPassword(ctx, u.ID, newHash); err != nil {
+	if err := a.cfg.Identity.SetPassword(ctx, userID, newHash); err != nil {
 		return "", err
 	}
-	if err := a.cfg.Identity.DeleteSessions(ctx, u.ID); err != nil {
+	if err := a.cfg.Identity.DeleteSessions(ctx, userID); err != nil {
 		return "", err
 	}
-	return a.openSession(ctx, u.ID)
+	return a.OpenSession(ctx, userID)
+}
+
+// OpenSession signs the user in, returning the new session's secret. Call it
+// only for one who has just proved to be the user some other way than a
+// password: by accepting an invitation with the account's one-time link.
+func (a *Authenticator) OpenSession(ctx context.Context, userID string) (string, error) {
+	return a.openSession(ctx, userID)
+}
+
+// ResetPrefix starts every password reset's secret.
+const ResetPrefix = "qmr_"
+
+// ResetFor is how long a password reset link lasts.
+const ResetFor = 24 * time.Hour
+
+// ResetPath is the path of the one-time link that carries a password
+// reset's secret.
+func ResetPath(secret string) string { return "/reset-password/" + secret }
+
+// IssueReset makes a one-time password reset for the account with the
+// email, replacing any earlier one, and returns its secret and expiry. Only
+// the operator may call it (the command line does): the link goes to the
+// account's owner, who alone sets the password. ENotFound.
+func (a *Authenticator) IssueReset(ctx context.Context, email string) (string, time.Time, error) {
+	u, _, err := a.cfg.Identity.UserByEmail(ctx, qm.NormalizeEmail(email))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := a.cfg.Now()
+	secret := qm.NewLinkSecret(ResetPrefix)
+	expires := now.Add(ResetFor)
+	return secret, expires, a.cfg.Identity.CreatePasswordReset(ctx, u.ID, qm.HashSecret(secret), now, expires)
+}
+
+// ResetPassword sets the password of the account a reset's secret was
+// issued for, uses the reset up, ends every session of the account and
+// opens a new one, returning its secret and the user. ENotFound for a
+// secret unknown, used or expired; EInvalid for a bad password (the reset
+// stays usable).
+func (a *Authenticator) ResetPassword(ctx context.Context, secret, next string) (string, *qm.User, error) {
+	if err := qm.ValidatePassword(next); err != nil {
+		return "", nil, err
+	}
+	if !strings.HasPrefix(secret, ResetPrefix) {
+		return "", nil, qm.Errorf(qm.ENotFound, "no such password reset: it was used, or the link is wrong")
+	}
+	userID, err := a.cfg.Identity.TakePasswordReset(ctx, qm.HashSecret(secret), a.cfg.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := a.cfg.Identity.UserByID(ctx, userID)
+	if err != nil {
+		return "", nil, err
+	}
+	session, err := a.setPassword(ctx, userID, next)
+	return session, u, err
 }
 
 // DeviceToken returns the device a device credential belongs to, the

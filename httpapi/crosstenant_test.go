@@ -67,7 +67,18 @@ var cases = map[string]routeCase{
 		}},
 	"POST /api/v1/operator/tenants/{tenant}/members": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/members" }, ok: 201,
 		body: func(*tenantFixture) string {
-			return fmt.Sprintf(`{"email":"first%d@example.com","password":"a long enough password","role":"admin"}`, nextSlug())
+			return fmt.Sprintf(`{"email":"first%d@example.com","role":"admin"}`, nextSlug())
+		}},
+	"POST /api/v1/auth/reset-password": {path: static("/api/v1/auth/reset-password"), ok: 200,
+		body: func(tf *tenantFixture) string {
+			return `{"token":"` + tf.resetSecret + `","password":"a password of my own"}`
+		}},
+	"GET /api/v1/invitations/{token}": {path: func(tf *tenantFixture) string { return "/api/v1/invitations/" + tf.inviteSecret }, ok: 200},
+	"POST /api/v1/invitations/{token}/accept": {path: func(tf *tenantFixture) string { return "/api/v1/invitations/" + tf.inviteSecret + "/accept" }, ok: 200,
+		body: func(*tenantFixture) string { return `{"name":"New Person","password":"a password of my own"}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			_, secret := f.mustInvitation(t, tf, fmt.Sprintf("invitee%d@example.com", nextSlug()), "viewer")
+			return "/api/v1/invitations/" + secret + "/accept"
 		}},
 	"POST /api/v1/operator/tenants/{tenant}/break-glass": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/break-glass" }, ok: 201,
 		body: func(*tenantFixture) string { return `{"reason":"ticket 42"}` },
@@ -131,10 +142,16 @@ var cases = map[string]routeCase{
 		}},
 	"POST /api/v1/t/{tenant}/members": {path: tenantPath("/members"), ok: 201,
 		body: func(*tenantFixture) string {
-			return fmt.Sprintf(`{"email":"new%d@example.com","password":"a long enough password","role":"viewer"}`, nextSlug())
+			return fmt.Sprintf(`{"email":"new%d@example.com","role":"viewer"}`, nextSlug())
 		}},
-	// Changing a member ends the member's sessions: the allowed calls work
-	// on members made for them.
+	"GET /api/v1/t/{tenant}/invitations": {path: tenantPath("/invitations"), ok: 200},
+	"DELETE /api/v1/t/{tenant}/invitations/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/invitations/" + tf.invitation.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			inv, _ := f.mustInvitation(t, tf, fmt.Sprintf("doomed%d@example.com", nextSlug()), "viewer")
+			return tenantPath("/invitations/" + inv.ID)(tf)
+		}},
+	// The allowed calls change members made for them, so the fixture's
+	// members keep their roles for the other cases.
 	"PATCH /api/v1/t/{tenant}/members/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/members/" + tf.viewerID)(tf) }, ok: 200,
 		body: func(*tenantFixture) string { return `{"role":"technician"}` }, disposable: disposableMember},
 	"DELETE /api/v1/t/{tenant}/members/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/members/" + tf.viewerID)(tf) }, ok: 204,
@@ -315,7 +332,7 @@ func TestCrossTenant(t *testing.T) {
 			})
 			t.Run("MemberInOtherTenantsDepartment", func(t *testing.T) {
 				before, beforeB := f.snapshot(t, a), f.snapshot(t, b)
-				res := f.do(t, a.admin, "POST", tenantPath("/members")(a), `{"email":"linked@example.com","password":"a long enough password","role":"viewer","department_id":"`+b.department.ID+`"}`)
+				res := f.do(t, a.admin, "POST", tenantPath("/members")(a), `{"email":"linked@example.com","role":"viewer","department_id":"`+b.department.ID+`"}`)
 				res2 := f.do(t, a.admin, "PATCH", tenantPath("/members/"+a.viewerID)(a), `{"department_id":"`+b.department.ID+`"}`)
 				if res.Code != http.StatusUnprocessableEntity || res2.Code != http.StatusUnprocessableEntity {
 					t.Fatalf("got %d %s and %d %s, want 422 twice", res.Code, res.Body, res2.Code, res2.Body)
@@ -460,11 +477,9 @@ func mustRole(name string) qm.Role {
 }
 
 func disposableMember(t *testing.T, f *fixture, tf *tenantFixture) string {
-	res := f.do(t, tf.admin, "POST", tenantPath("/members")(tf), fmt.Sprintf(`{"email":"doomed%d@example.com","password":"a long enough password","role":"viewer"}`, nextSlug()))
-	if res.Code != http.StatusCreated {
-		t.Fatalf("add member: %d %s", res.Code, res.Body)
-	}
-	return tenantPath("/members/" + between(res.Body.String(), `"user_id":"`, `"`))(tf)
+	u := f.mustUser(t, fmt.Sprintf("doomed%d@example.com", nextSlug()), false)
+	f.mustJoin(t, tf, u, "viewer")
+	return tenantPath("/members/" + u.ID)(tf)
 }
 
 // The operator's device routes.

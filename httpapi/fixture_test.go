@@ -112,12 +112,16 @@ type tenantFixture struct {
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
+	invitation    *qm.Invitation  // open, to new@<slug>.example as a viewer
+	inviteSecret  string          // its link's secret
+	resetSecret   string          // a password reset of reset@<slug>.example
 	ctx           context.Context // scoped to the tenant, acting as the system
 }
 
 // fixture is a running API with two tenants of identical shape.
 type fixture struct {
 	e        engine
+	auth     *auth.Authenticator
 	handler  http.Handler
 	osmand   http.Handler
 	metrics  *metrics.Ingest
@@ -128,9 +132,10 @@ type fixture struct {
 func newFixture(t testing.TB, be backend) *fixture {
 	e := be.open(t)
 	f := &fixture{e: e, metrics: &metrics.New().Ingest}
+	f.auth = auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	srv := httpapi.New(httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Metrics: f.metrics,
-		Auth:    auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
+		Auth:    f.auth,
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },
 	})
@@ -187,11 +192,8 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		role string
 		p    *principal
 	}{{"admin", &tf.admin}, {"viewer", &tf.viewer}} {
-		u := f.mustUser(t, m.role+"@"+slug+".example", false)
-		if err := f.e.Identity().SetMembership(ctx, &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: m.role}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		*m.p = f.login(t, u.Email)
+		var u *qm.User
+		u, *m.p = f.mustMember(t, tf, m.role+"@"+slug+".example", m.role)
 		if m.role == "viewer" {
 			tf.viewerID = u.ID
 		}
@@ -248,7 +250,45 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
 	}
+	tf.invitation, tf.inviteSecret = f.mustInvitation(t, tf, "new@"+slug+".example", "viewer")
+	f.mustUser(t, "reset@"+slug+".example", false)
+	if tf.resetSecret, _, err = f.auth.IssueReset(ctx, "reset@"+slug+".example"); err != nil {
+		t.Fatal(err)
+	}
 	return tf
+}
+
+// invitations returns the invitation service as the server has it.
+func (f *fixture) invitations() *sqlstore.InvitationStore {
+	return sqlstore.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), func(pw string) (string, error) { return password.HashWith(cheap, pw) }, "", time.Now)
+}
+
+// mustInvitation invites email to tf with role, as the system, and returns
+// the invitation and its link's secret.
+func (f *fixture) mustInvitation(t testing.TB, tf *tenantFixture, email, role string) (*qm.Invitation, string) {
+	t.Helper()
+	inv, err := f.invitations().Invite(tf.ctx, qm.NewInvitation{Email: email, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv, strings.TrimPrefix(inv.Link, "/invite/")
+}
+
+// mustMember makes an account with email and makes it a member of tf with
+// role, through the system's own path, and signs it in.
+func (f *fixture) mustMember(t testing.TB, tf *tenantFixture, email, role string) (*qm.User, principal) {
+	t.Helper()
+	u := f.mustUser(t, email, false)
+	f.mustJoin(t, tf, u, role)
+	return u, f.login(t, email)
+}
+
+// mustJoin makes u a member of tf with role, through the system's own path.
+func (f *fixture) mustJoin(t testing.TB, tf *tenantFixture, u *qm.User, role string) {
+	t.Helper()
+	if err := f.e.Identity().SetMembership(context.Background(), &qm.Membership{TenantID: tf.t.ID, UserID: u.ID, Role: role}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) mustLocation(t testing.TB, tf *tenantFixture, name string) *qm.Location {
@@ -330,6 +370,10 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	invitations, err := f.e.Identity().OpenInvitations(context.Background(), tf.t.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	roles, err := f.e.Identity().CustomRoles(context.Background(), tf.t.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +414,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
+	state := []any{ls, toks, len(log), tn.State, depts, members, invitations, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
@@ -479,4 +523,10 @@ func (f *fixture) sendOsmAnd(method, target, ctype, body string) *httptest.Respo
 	w := httptest.NewRecorder()
 	f.osmand.ServeHTTP(w, r)
 	return w
+}
+
+// linkSecret is the secret of the invitation link in a reply that made an
+// invitation.
+func linkSecret(res *httptest.ResponseRecorder) string {
+	return between(res.Body.String(), `/invite/`, `"`)
 }

@@ -98,7 +98,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 		v := tenantView(c.tokenTenant)
 		return reply(w, http.StatusOK, meReply{Principal: c.tokenPrincipal, Tenant: &v}, nil)
 	}
-	return reply(w, http.StatusOK, meReply{User: c.user, CSRFToken: auth.CSRFToken(c.session)}, nil)
+	ts, err := s.cfg.Identity.TenantsOf(r.Context(), c.user.ID)
+	if err != nil {
+		return err
+	}
+	is, err := s.cfg.Identity.PendingInvitations(r.Context(), c.user.Email, s.cfg.Now())
+	return reply(w, http.StatusOK, meReply{User: c.user, CSRFToken: auth.CSRFToken(c.session), Tenants: ts, Invitations: is}, err)
 }
 
 func tenantView(t *qm.Tenant) ownTenantView {

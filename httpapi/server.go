@@ -43,7 +43,8 @@ type Config struct {
 	// PublicURL is where users reach the server, for links such as the QR
 	// codes on asset labels (http://127.0.0.1:8080).
 	PublicURL string
-	// HashPassword hashes new users' initial passwords (password.Hash).
+	// HashPassword hashes the passwords of accounts made by accepting an
+	// invitation (password.Hash).
 	HashPassword func(string) (string, error)
 	// Metrics counts telemetry (nil: not counted).
 	Metrics *metrics.Ingest
@@ -65,6 +66,7 @@ type Server struct {
 	locations     *sqlstore.LocationStore
 	tokens        *sqlstore.TokenStore
 	members       *sqlstore.MemberStore
+	invitations   *sqlstore.InvitationStore
 	depts         *sqlstore.DepartmentStore
 	roles         *sqlstore.RoleStore
 	models        *sqlstore.ModelStore
@@ -117,7 +119,8 @@ func New(cfg Config) *Server {
 		s.ownsPoints = true
 	}
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
-	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.HashPassword, cfg.Now)
+	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.Now)
+	s.invitations = sqlstore.NewInvitationStore(cfg.Identity, cfg.Router, cfg.Tenants, cfg.HashPassword, cfg.PublicURL, cfg.Now)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))

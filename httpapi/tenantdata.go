@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/tenancy"
 )
 
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
@@ -107,15 +106,6 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, memberList{ms}, err)
 }
 
-func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
-	var body memberRequest
-	if err := decode(r, &body); err != nil {
-		return err
-	}
-	m, err := s.members.AddMember(r.Context(), qm.NewMember{Email: body.Email, Name: body.Name, Password: body.Password, Role: body.Role, DepartmentID: body.DepartmentID})
-	return reply(w, http.StatusCreated, m, err)
-}
-
 // operatorBreakGlass gives the operator an hour's read-only access to a
 // tenant's data, recorded with its reason in the tenant's audit log.
 func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) error {
@@ -129,17 +119,6 @@ func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) erro
 	}
 	until, err := s.cfg.Auth.BreakGlass(r.Context(), s.cfg.Router, t, body.Reason)
 	return reply(w, http.StatusCreated, breakGlassReply{Tenant: t.Slug, Role: qm.BreakGlassRole, ExpiresAt: until}, err)
-}
-
-// operatorAddMember lets the operator add a tenant's first members, such as
-// its admin. The addition lands in the tenant's audit log as the
-// operator's.
-func (s *Server) operatorAddMember(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
-	if err != nil {
-		return err
-	}
-	return s.addMember(w, r.WithContext(tenancy.WithTenant(r.Context(), t)))
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {

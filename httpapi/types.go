@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -37,6 +38,11 @@ type meReply struct {
 	CSRFToken string         `json:"csrf_token,omitempty"`
 	Principal *qm.Principal  `json:"principal,omitempty"`
 	Tenant    *ownTenantView `json:"tenant,omitempty"`
+	// For a user: the tenants the user belongs to, and the invitations to
+	// the user's email waiting to be accepted, so a client knows where the
+	// user can go.
+	Tenants     []qm.TenantMembership  `json:"tenants,omitempty"`
+	Invitations []qm.PendingInvitation `json:"invitations,omitempty"`
 }
 
 // ownTenantView is what a tenant's own members see of it: not where it lives.
@@ -98,12 +104,51 @@ type newToken struct {
 	Secret string       `json:"secret"`
 }
 
-type memberRequest struct {
+// invitationRequest invites a person, named by email, to the tenant.
+type invitationRequest struct {
 	Email        string `json:"email"`
-	Name         string `json:"name"`
-	Password     string `json:"password"`
 	Role         string `json:"role"`
 	DepartmentID string `json:"department_id"`
+	// CheckOut lists assets to check out to the person on acceptance.
+	CheckOut []string `json:"check_out"`
+}
+
+// invitationBody is invitationRequest as read: a password is read only to
+// be refused by name, since an invitation never sets one.
+type invitationBody struct {
+	invitationRequest
+	Password *json.RawMessage `json:"password"`
+}
+
+type invitationList struct {
+	Invitations []*qm.Invitation `json:"invitations"`
+}
+
+// acceptRequest accepts an invitation. Name and password create the
+// account when none has the invitation's email; otherwise the caller signs
+// in first and sends neither.
+type acceptRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// acceptReply says what accepting did, and where the user now is. A new
+// account is signed in: the reply carries its session's CSRF token.
+type acceptReply struct {
+	User   *qm.User            `json:"user"`
+	Tenant qm.TenantMembership `json:"tenant"`
+	// AlreadyMember says the account was a member before; its membership
+	// is left as it was.
+	AlreadyMember bool `json:"already_member"`
+	// CheckedOut lists the assets the invitation checked out to the user.
+	CheckedOut []string `json:"checked_out,omitempty"`
+	CSRFToken  string   `json:"csrf_token,omitempty"`
+}
+
+// resetRequest sets a password with the secret of an operator's reset link.
+type resetRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
 }
 
 type memberList struct {

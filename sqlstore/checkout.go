@@ -25,37 +25,45 @@ func (s *AssetStore) CheckOut(ctx context.Context, id string, co qm.CheckOut) (*
 		return nil, err
 	}
 	var a *qm.Asset
-	err := s.router.Update(ctx, func(c Conn) error {
-		before, err := findAsset(ctx, c, id)
-		if err != nil {
-			return err
-		}
-		if before.HolderType != "" {
-			return qm.Errorf(qm.EConflict, "asset %s is already checked out: check it in first", before.Tag)
-		}
-		var kind string
-		if err := c.QueryRow(ctx, `SELECT kind FROM status_labels WHERE tenant_id = $1 AND id = $2`, c.TenantID(), before.StatusID).Scan(&kind); err != nil {
-			return err
-		}
-		if kind != qm.StatusDeployable {
-			return qm.Errorf(qm.EConflict, "asset %s cannot be checked out: its status is %s, not deployable", before.Tag, kind)
-		}
-		if err := s.checkHolder(ctx, c, before, co); err != nil {
-			return err
-		}
-		after := *before
-		a = &after
-		now := Timestamp(s.now())
-		a.HolderType, a.HolderID, a.ExpectedReturn, a.CheckedOutAt, a.UpdatedAt = co.HolderType, co.HolderID, co.ExpectedReturn, &now, now
-		if co.HolderType == qm.HolderLocation {
-			a.LocationID = co.HolderID
-		}
-		if err := s.setHolding(ctx, c, a); err != nil {
-			return err
-		}
-		return Audit(ctx, c, now, "asset.checkout", "asset", a.ID, holdingOf(before, ""), holdingOf(a, co.Note))
+	err := s.router.Update(ctx, func(c Conn) (err error) {
+		a, err = s.checkOut(ctx, c, id, co)
+		return err
 	})
 	return a, err
+}
+
+// checkOut checks out an asset within c's transaction, and audits it. It
+// refuses with application errors only, before writing anything, so a
+// caller may skip one refused asset and carry on in the same transaction.
+func (s *AssetStore) checkOut(ctx context.Context, c Conn, id string, co qm.CheckOut) (*qm.Asset, error) {
+	before, err := findAsset(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if before.HolderType != "" {
+		return nil, qm.Errorf(qm.EConflict, "asset %s is already checked out: check it in first", before.Tag)
+	}
+	var kind string
+	if err := c.QueryRow(ctx, `SELECT kind FROM status_labels WHERE tenant_id = $1 AND id = $2`, c.TenantID(), before.StatusID).Scan(&kind); err != nil {
+		return nil, err
+	}
+	if kind != qm.StatusDeployable {
+		return nil, qm.Errorf(qm.EConflict, "asset %s cannot be checked out: its status is %s, not deployable", before.Tag, kind)
+	}
+	if err := s.checkHolder(ctx, c, before, co); err != nil {
+		return nil, err
+	}
+	after := *before
+	a := &after
+	now := Timestamp(s.now())
+	a.HolderType, a.HolderID, a.ExpectedReturn, a.CheckedOutAt, a.UpdatedAt = co.HolderType, co.HolderID, co.ExpectedReturn, &now, now
+	if co.HolderType == qm.HolderLocation {
+		a.LocationID = co.HolderID
+	}
+	if err := s.setHolding(ctx, c, a); err != nil {
+		return nil, err
+	}
+	return a, Audit(ctx, c, now, "asset.checkout", "asset", a.ID, holdingOf(before, ""), holdingOf(a, co.Note))
 }
 
 // checkHolder checks that the holder exists in the tenant: a member, one of

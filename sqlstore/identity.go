@@ -346,3 +346,42 @@ func (s *Identity) BrokenGlass(ctx context.Context, tenantID, userID string, now
 		tenantID, userID, Timestamp(now)).Scan(&n)
 	return n > 0, err
 }
+
+// CreatePasswordReset stores a one-time password reset for the user under
+// the hash of its secret, replacing any the user had.
+func (s *Identity) CreatePasswordReset(ctx context.Context, userID, secretHash string, now, expires time.Time) error {
+	if _, err := s.catalog.Exec(ctx, `DELETE FROM password_resets WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("replace password reset: %w", err)
+	}
+	_, err := s.catalog.Exec(ctx, `INSERT INTO password_resets (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		secretHash, userID, Timestamp(now), Timestamp(expires))
+	if err != nil {
+		return fmt.Errorf("create password reset: %w", err)
+	}
+	return nil
+}
+
+// TakePasswordReset uses up the password reset stored under the hash and
+// returns its user's ID. ENotFound for one unknown, used or expired at now.
+func (s *Identity) TakePasswordReset(ctx context.Context, secretHash string, now time.Time) (string, error) {
+	var userID string
+	var expires time.Time
+	err := s.catalog.QueryRow(ctx, `SELECT user_id, expires_at FROM password_resets WHERE secret_hash = $1`, secretHash).Scan(&userID, &expires)
+	if errors.Is(err, ErrNoRows) {
+		return "", qm.Errorf(qm.ENotFound, "no such password reset: it was used, or the link is wrong")
+	} else if err != nil {
+		return "", fmt.Errorf("get password reset: %w", err)
+	}
+	// Deleting is what uses it up: of two callers racing with one link,
+	// only one deletes the row.
+	n, err := s.catalog.Exec(ctx, `DELETE FROM password_resets WHERE secret_hash = $1`, secretHash)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("use password reset: %w", err)
+	case n == 0:
+		return "", qm.Errorf(qm.ENotFound, "no such password reset: it was used, or the link is wrong")
+	case !now.Before(expires):
+		return "", qm.Errorf(qm.ENotFound, "this password reset expired on %s; ask the operator for a new one", expires.UTC().Format(time.RFC3339))
+	}
+	return userID, nil
+}

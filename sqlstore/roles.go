@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // Role returns the role a tenant knows by name: a built-in one, or one of
@@ -60,17 +61,18 @@ func (s *Identity) CreateRole(ctx context.Context, tenantID string, r qm.Role, n
 }
 
 // DeleteRole removes a tenant's own role. ENotFound; EConflict while a
-// member or a live token holds it.
+// member, a live token or an open invitation holds it.
 func (s *Identity) DeleteRole(ctx context.Context, tenantID, name string) error {
 	var holders int
 	err := s.catalog.QueryRow(ctx, `SELECT
 		(SELECT COUNT(*) FROM memberships WHERE tenant_id = $1 AND role = $2) +
-		(SELECT COUNT(*) FROM api_tokens WHERE tenant_id = $1 AND role = $2 AND revoked_at IS NULL)`, tenantID, name).Scan(&holders)
+		(SELECT COUNT(*) FROM api_tokens WHERE tenant_id = $1 AND role = $2 AND revoked_at IS NULL) +
+		(SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND role = $2 AND accepted_at IS NULL AND revoked_at IS NULL)`, tenantID, name).Scan(&holders)
 	if err != nil {
 		return fmt.Errorf("delete role: %w", err)
 	}
 	if holders > 0 {
-		return qm.Errorf(qm.EConflict, "role %s is held by %d members or tokens: change or revoke them first", name, holders)
+		return qm.Errorf(qm.EConflict, "role %s is held by %d members, tokens or invitations: change or revoke them first", name, holders)
 	}
 	n, err := s.catalog.Exec(ctx, `DELETE FROM roles WHERE tenant_id = $1 AND name = $2`, tenantID, name)
 	if err == nil && n == 0 {
@@ -118,7 +120,7 @@ func (s *RoleStore) CreateRole(ctx context.Context, r qm.Role) error {
 	if err := qm.ValidateRole(r); err != nil {
 		return err
 	}
-	if err := mayGrant(ctx, r); err != nil {
+	if err := tenancy.PrincipalFrom(ctx).MayActOn(r); err != nil {
 		return err
 	}
 	return s.router.Update(ctx, func(c Conn) error {
@@ -140,7 +142,7 @@ func (s *RoleStore) DeleteRole(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		if err := mayGrant(ctx, before); err != nil {
+		if err := tenancy.PrincipalFrom(ctx).MayActOn(before); err != nil {
 			return err
 		}
 		if err := s.identity.DeleteRole(ctx, c.TenantID(), name); err != nil {
@@ -157,4 +159,19 @@ func (s *Identity) knownRole(ctx context.Context, c Conn, name string) (qm.Role,
 		return r, &qm.Error{Code: qm.EInvalid, Message: "unknown role " + name, Fields: map[string]string{"role": "unknown role"}}
 	}
 	return r, err
+}
+
+// mayActOnRole applies qm.Principal.MayActOn, for the principal in ctx, to
+// the role something already holds (a member, a token, an invitation). A
+// custom role deleted since counts as holding every permission, so that
+// only one who holds them all may act on what still names it.
+func (s *Identity) mayActOnRole(ctx context.Context, c Conn, name string) error {
+	r, err := s.Role(ctx, c.TenantID(), name)
+	if qm.ErrorCode(err) == qm.ENotFound {
+		r, err = qm.Role{Name: name, Permissions: qm.Permissions}, nil
+	}
+	if err != nil {
+		return err
+	}
+	return tenancy.PrincipalFrom(ctx).MayActOn(r)
 }

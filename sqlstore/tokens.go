@@ -42,7 +42,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 	err := s.router.Update(ctx, func(c Conn) error {
 		role, err := s.identity.knownRole(ctx, c, n.Role)
 		if err == nil {
-			err = mayGrant(ctx, role)
+			err = tenancy.PrincipalFrom(ctx).MayActOn(role)
 		}
 		if err != nil {
 			return err
@@ -68,11 +68,15 @@ func (s *TokenStore) Tokens(ctx context.Context) ([]*qm.APIToken, error) {
 	return ts, err
 }
 
-// RevokeToken implements qm.TokenService.
+// RevokeToken implements qm.TokenService. Only one whose role covers the
+// token's may revoke it.
 func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
 	return s.router.Update(ctx, func(c Conn) error {
 		before, err := s.identity.Token(ctx, c.TenantID(), id)
 		if err != nil {
+			return err
+		}
+		if err := s.identity.mayActOnRole(ctx, c, before.Role); err != nil {
 			return err
 		}
 		now := s.now()

@@ -74,6 +74,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Audit", func(t *testing.T) { TestAudit(t, h) })
 	t.Run("UpdateEach", func(t *testing.T) { TestUpdateEach(t, h) })
 	t.Run("Identity", func(t *testing.T) { TestIdentity(t, h) })
+	t.Run("Invitations", func(t *testing.T) { TestInvitations(t, h) })
 	t.Run("Devices", func(t *testing.T) { TestDevices(t, h) })
 	t.Run("DeviceBulk", func(t *testing.T) { TestDeviceBulk(t, h) })
 	t.Run("Fleet", func(t *testing.T) { TestFleet(t, h) })

@@ -23,7 +23,9 @@ const usage = `Quartermaster: multi-tenant IT asset and connected-fleet manageme
 Usage:
   quartermaster serve   [--addr 127.0.0.1:8080]   run the server (migrates first)
   quartermaster migrate [--parallel 8] [--status] bring the catalog and every tenant to the newest schema
-  quartermaster tenant create --slug SLUG --name NAME [--tier pool|bridge|silo] [--server NAME]
+  quartermaster tenant create --slug SLUG --name NAME [--tier pool|bridge|silo] [--server NAME] [--admin EMAIL]
+  quartermaster tenant invite SLUG --email EMAIL [--role admin]
+                                                  invite a person (such as the first admin); prints a one-time link
   quartermaster tenant list [--json]
   quartermaster tenant show SLUG [--json]
   quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department]
@@ -36,6 +38,7 @@ Usage:
   quartermaster simulate --tenant SLUG [--devices 5] [--protocol http|mqtt|osmand] [--rate 1]
                                                   drive simulated vehicles through the device protocols
   quartermaster operator create --email EMAIL     create an operator (password from the terminal)
+  quartermaster user reset-password EMAIL         print a one-time link with which the account's owner sets a password
   quartermaster token create --tenant SLUG --role ROLE --name NAME [--expires 90d]
   quartermaster demo                              create the demo tenants (idempotent)
   quartermaster bench [--json] [--engines sqlite,postgres] [--tenants 1000]
@@ -96,6 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"operator": cmdOperator,
 		"assets":   cmdAssets,
 		"token":    cmdToken,
+		"user":     cmdUser,
 		"device":   cmdDevice,
 		"simulate": cmdSimulate,
 	}

@@ -274,6 +274,39 @@ func TestOperatorAndTokenCommands(t *testing.T) {
 	}
 }
 
+// TestIdentityCommands: the operator invites a tenant's first admin and
+// issues password resets; each prints a one-time link and nothing else on
+// stdout.
+func TestIdentityCommands(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	out := mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme", "--admin", "Boss@Acme.example", "--public-url", "https://qm.example/"}, flags...)...)
+	if !strings.Contains(out, "created tenant acme") || !strings.Contains(out, "https://qm.example/invite/qmi_") {
+		t.Fatalf("tenant create --admin printed %q, want the tenant and the link", out)
+	}
+	link := strings.TrimSpace(mustRun(t, append([]string{"tenant", "invite", "acme", "--email", "tech@acme.example", "--role", "technician"}, flags...)...))
+	if !strings.HasPrefix(link, "/invite/qmi_") || strings.Contains(link, "\n") {
+		t.Fatalf("tenant invite printed %q, want the link alone", link)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), append([]string{"operator", "create", "--email", "ops@example.com"}, flags...), strings.NewReader("a long enough password\n"), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	reset := strings.TrimSpace(mustRun(t, append([]string{"user", "reset-password", "OPS@example.com"}, flags...)...))
+	if !strings.HasPrefix(reset, "/reset-password/qmr_") {
+		t.Fatalf("user reset-password printed %q, want the link alone", reset)
+	}
+	for _, args := range [][]string{
+		{"tenant", "invite", "nobody", "--email", "x@example.com"},
+		{"tenant", "invite", "acme", "--email", "not an email"},
+		{"tenant", "invite", "acme", "--email", "x@example.com", "--role", "emperor"},
+		{"user", "reset-password", "ghost@example.com"},
+	} {
+		if _, _, err := runCLI(t, append(args, flags...)...); err == nil {
+			t.Errorf("%v: got no error", args)
+		}
+	}
+}
+
 func TestAssetsImport(t *testing.T) {
 	flags := storageFlags(t, "sqlite")
 	mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme"}, flags...)...)

@@ -13,16 +13,18 @@ import (
 
 func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant create|list|show …  (see quartermaster --help)")
+		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show …  (see quartermaster --help)")
 		return errUsage
 	}
 	switch args[0] {
 	case "create":
 		return tenantCreate(ctx, args[1:], stdout, stderr)
+	case "invite":
+		return tenantInvite(ctx, args[1:], stdout, stderr)
 	case "list", "show":
 		return tenantRead(ctx, args[0], args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, list or show\n", args[0])
+	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list or show\n", args[0])
 	return errUsage
 }
 
@@ -33,6 +35,8 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tier := fs.String("tier", "", "isolation tier: pool, bridge or silo (default --default-tier)")
 	server := fs.String("server", "", "PostgreSQL server for a silo tenant (a --pg-server name)")
 	asJSON := fs.Bool("json", false, "print the tenant as JSON")
+	admin := fs.String("admin", "", "invite this email as the tenant's first admin, printing the one-time link")
+	public := publicURLFlag(fs)
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
@@ -50,10 +54,45 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if *asJSON {
-		return printJSON(stdout, t)
+		// The link goes beside the JSON, not into it.
+		err, stdout = printJSON(stdout, t), stderr
+	} else {
+		fmt.Fprintf(stdout, "created tenant %s (%s) on tier %s at %s in %v\n", t.Slug, t.ID, t.Tier, where(t), time.Since(start).Round(time.Millisecond))
 	}
-	fmt.Fprintf(stdout, "created tenant %s (%s) on tier %s at %s in %v\n", t.Slug, t.ID, t.Tier, where(t), time.Since(start).Round(time.Millisecond))
-	return nil
+	if err == nil && *admin != "" {
+		err = invite(ctx, e, t, *admin, "admin", *public, stdout, stderr)
+	}
+	return err
+}
+
+// tenantInvite invites a person to a tenant, such as its first admin, and
+// prints the one-time link: the person sets their own password, or signs
+// in, when accepting.
+func tenantInvite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("tenant invite", stderr)
+	email := fs.String("email", "", "the person's email address")
+	role := fs.String("role", "admin", "the role offered: owner, admin, manager, technician, viewer or a custom role")
+	public := publicURLFlag(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "usage: quartermaster tenant invite SLUG --email EMAIL [--role admin]")
+		return errUsage
+	}
+	e, err := c.openReady(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	t, err := e.Tenants().Tenant(ctx, pos[0])
+	if qm.ErrorCode(err) == qm.ENotFound {
+		return qm.Errorf(qm.ENotFound, "no tenant with slug %q", pos[0])
+	} else if err != nil {
+		return err
+	}
+	return invite(ctx, e, t, *email, *role, *public, stdout, stderr)
 }
 
 func tenantRead(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
