@@ -46,4 +46,7 @@ type AuditFilter struct {
 type AuditService interface {
 	// AuditLog lists entries matching f. EInvalid for a bad cursor.
 	AuditLog(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// CountAuditLog counts the entries matching f, on every page (the
+	// cursor is ignored).
+	CountAuditLog(ctx context.Context, f AuditFilter) (int, error)
 }

@@ -112,14 +112,8 @@ func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.cfg.Tenants.Tenants(r.Context())
-	if err != nil {
-		return err
-	}
-	if ts == nil {
-		ts = []*qm.Tenant{}
-	}
-	writeJSON(w, http.StatusOK, tenantList{ts})
-	return nil
+	ts, page, err := listPage(r, ts, err)
+	return reply(w, http.StatusOK, tenantList{ts, page}, err)
 }
 
 func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,15 +94,15 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
-	"GET /api/v1/t/{tenant}/locations":                   {"parent_id", "after", "limit"},
-	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":                      append(slices.Clip(assetFilterParams), "after", "limit"),
+	"GET /api/v1/t/{tenant}/locations":                   {"parent_id"},
+	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until"},
+	"GET /api/v1/t/{tenant}/assets":                      assetFilterParams,
 	"GET /api/v1/t/{tenant}/licenses":                    {"expiring_before"},
 	"GET /api/v1/t/{tenant}/assets/labels":               {"ids"},
 	"POST /api/v1/t/{tenant}/assets/import":              {"dry_run", "skip_bad_rows", "company_as_department"},
 	"POST /api/v1/t/{tenant}/imports":                    {"dry_run", "skip_bad_rows", "company_as_department"},
-	"GET /api/v1/operator/devices":                       {"tenant", "unassigned", "after", "limit"},
-	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to", "after", "limit"},
+	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
+	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": {"metric", "bucket", "from", "to"},
 	"GET /api/v1/t/{tenant}/assets/export":               assetFilterParams,
@@ -183,8 +182,8 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	required := []any{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+		if !f.IsExported() && !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
+			continue // encoding/json lifts even an unexported struct's fields
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {

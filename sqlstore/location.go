@@ -79,7 +79,7 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 		}
 		if f.After != "" {
 			if !ValidID(f.After) {
-				return qm.Errorf(qm.EInvalid, "cursor %q is not a location id", f.After)
+				return qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
 			}
 			args = append(args, f.After)
 			fmt.Fprintf(&where, ` AND id > $%d`, len(args))
