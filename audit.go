@@ -37,7 +37,7 @@ type AuditFilter struct {
 	Since, Until time.Time
 	// Before is a cursor: only entries older than the entry with this ID.
 	Before string
-	// Limit: 0 means 50; more than 500 is cut to 500.
+	// Limit: 0 means 50; more than 1000 is cut to 1000.
 	Limit int
 }
 

@@ -14,7 +14,7 @@ func (s *Server) operatorDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := qm.DeviceFilter{Unassigned: q.Get("unassigned") == "true", After: p.After, Limit: p.Limit}
+	f := qm.DeviceFilter{Unassigned: q.Get("unassigned") == "true", After: p.After, Limit: p.Limit + 1}
 	if slug := q.Get("tenant"); slug != "" {
 		t, err := s.cfg.Tenants.Tenant(r.Context(), slug)
 		if err != nil {
@@ -27,7 +27,7 @@ func (s *Server) operatorDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	total, err := s.cfg.Devices.CountDevices(r.Context(), f)
-	page := storePage(p, len(ds), total, func(last int) string { return ds[last].Ident })
+	ds, page := storePage(p, ds, total, func(d *qm.Device) string { return d.Ident })
 	return reply(w, http.StatusOK, deviceList{ds, page}, err)
 }
 

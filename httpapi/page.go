@@ -39,11 +39,13 @@ type pageSize struct{ Default, Max int }
 var defaultPageSize = pageSize{100, 1000}
 
 // pageSizes are the lists whose stores page in other sizes: points come
-// in bulk, assets and the audit log in smaller pages.
+// in bulk, assets, devices and the audit log in smaller pages (the stores
+// read one row more than the maximum, to know whether more follow).
 var pageSizes = map[string]pageSize{
 	"GET /api/v1/t/{tenant}/devices/{device}/points": {500, 5000},
 	"GET /api/v1/t/{tenant}/assets":                  {50, 500},
 	"GET /api/v1/t/{tenant}/audit":                   {50, 500},
+	"GET /api/v1/operator/devices":                   {100, 500},
 }
 
 // pageParams are the query parameters every list takes.
@@ -93,14 +95,16 @@ func listPage[T any](r *http.Request, all []T, err error) ([]T, pageInfo, error)
 	return append(make([]T, 0, end-start), all[start:end]...), info, nil
 }
 
-// storePage is the page info of a list the store paged: next is the cursor
-// of the page's last item when the page is full.
-func storePage(p pageRequest, n, total int, cursor func(last int) string) pageInfo {
+// storePage cuts rows, which the store read with a limit of p.Limit+1, to
+// the page: the extra row says whether a next page exists, and next is
+// the cursor of the page's last item.
+func storePage[T any](p pageRequest, rows []T, total int, cursor func(T) string) ([]T, pageInfo) {
 	info := pageInfo{Total: total}
-	if n > 0 && n >= p.Limit {
-		info.Next = cursor(n - 1)
+	if len(rows) > p.Limit {
+		rows = rows[:p.Limit]
+		info.Next = cursor(rows[len(rows)-1])
 	}
-	return info
+	return rows, info
 }
 
 var pageInfoType = reflect.TypeOf(pageInfo{})

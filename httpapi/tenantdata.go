@@ -88,7 +88,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := qm.AuditFilter{Action: q.Get("action"), ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id"),
-		ActorID: q.Get("actor_id"), Before: p.After, Limit: p.Limit}
+		ActorID: q.Get("actor_id"), Before: p.After, Limit: p.Limit + 1}
 	if f.Since, err = timeParam(r, "since"); err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 		entries = []*qm.AuditEntry{}
 	}
 	total, err := s.audit.CountAuditLog(r.Context(), f)
-	page := storePage(p, len(entries), total, func(last int) string { return entries[last].ID })
+	entries, page := storePage(p, entries, total, func(e *qm.AuditEntry) string { return e.ID })
 	return reply(w, http.StatusOK, auditPage{entries, page}, err)
 }
 

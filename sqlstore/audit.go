@@ -34,8 +34,8 @@ func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.Audi
 	switch {
 	case f.Limit <= 0:
 		f.Limit = 50
-	case f.Limit > 500:
-		f.Limit = 500
+	case f.Limit > 1000:
+		f.Limit = 1000
 	}
 	if f.Before != "" && !ValidID(f.Before) {
 		return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.Before)
