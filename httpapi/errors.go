@@ -28,11 +28,15 @@ var statuses = map[string]int{
 	qm.ERateLimited:      http.StatusTooManyRequests,
 	qm.ETenantNewer:      http.StatusServiceUnavailable,
 	eMethodNotAllowed:    http.StatusMethodNotAllowed,
+	eUnavailable:         http.StatusServiceUnavailable,
 }
 
-// eMethodNotAllowed is the code of a method a path does not take: an HTTP
-// matter, so not a domain code.
-const eMethodNotAllowed = "method_not_allowed"
+// HTTP matters, so not domain codes: a method a path does not take, and a
+// server that cannot serve yet.
+const (
+	eMethodNotAllowed = "method_not_allowed"
+	eUnavailable      = "unavailable"
+)
 
 var errTooLarge = qm.Errorf(qm.ETooLarge, "the request body is too large")
 

@@ -17,15 +17,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readyz answers 200 when storage is reachable and migrated, 503 otherwise.
-// The reason is logged, not shown: it may name hosts and databases.
+// readyz answers 200 when storage is reachable and migrated, 503 (in the
+// one error shape) otherwise. The reason is logged, not shown: it may name
+// hosts and databases.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
 		s.cfg.Logger.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, statusReply{"unavailable"})
-		return nil
+		return qm.Errorf(eUnavailable, "storage is not ready")
 	}
 	writeJSON(w, http.StatusOK, statusReply{"ready"})
 	return nil

@@ -1,0 +1,137 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// edgeCase is a request the edge must refuse, and how.
+type edgeCase struct {
+	name   string
+	method string
+	path   func(tf *tenantFixture) string
+	body   func(tf *tenantFixture) string
+	status int
+	code   string
+	// field, when set, is the field the 422 must name; message is a piece
+	// of the message.
+	field   string
+	message string
+}
+
+// edgeCases are requests every engine must refuse alike: text no engine
+// may store, query strings the standard library would partly drop, shapes
+// the body cannot have, routes and methods that do not exist.
+var edgeCases = []edgeCase{
+	{name: "NULInBody", method: "POST", path: tenantPath("/locations"), body: str(`{"name":"a\u0000b"}`),
+		status: 422, code: "validation_failed", field: "name", message: "NUL"},
+	{name: "InvalidUTF8InBody", method: "POST", path: tenantPath("/locations"), body: str("{\"name\":\"caf\xe9\"}"),
+		status: 422, code: "validation_failed", field: "name", message: "UTF-8"},
+	{name: "NULInNestedField", method: "PATCH", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID)(tf) },
+		body: func(tf *tenantFixture) string { return `{"fields":{"` + tf.field.Key + `":"x\u0000"}}` }, status: 422, code: "validation_failed",
+		field: "fields.", message: "NUL"},
+	{name: "NULInKey", method: "PATCH", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID)(tf) },
+		body: str(`{"fields":{"o\u0000s":"x"}}`), status: 422, code: "validation_failed", field: "fields.o\x00s", message: "key"},
+	{name: "InvalidUTF8InArray", method: "POST", path: tenantPath("/roles"), body: str("{\"name\":\"r\",\"permissions\":[\"assets:read\",\"\xff\"]}"),
+		status: 422, code: "validation_failed", field: "permissions[1]", message: "UTF-8"},
+	{name: "NULInQuery", method: "GET", path: tenantPath("/locations?parent_id=%00"), status: 400, code: "bad_request", message: `"parent_id"`},
+	{name: "InvalidUTF8InQuery", method: "GET", path: tenantPath("/assets?q=%FF"), status: 400, code: "bad_request", message: `"q"`},
+	{name: "NULInPath", method: "GET", path: tenantPath("/locations/a%00b"), status: 400, code: "bad_request", message: "path parameter id"},
+	{name: "SemicolonInQuery", method: "GET", path: tenantPath("/assets?sort=name;drop"), status: 400, code: "bad_request", message: "semicolon"},
+	{name: "BadEscapeInQuery", method: "GET", path: tenantPath("/assets?q=%zz"), status: 400, code: "bad_request", message: "percent-escape"},
+	{name: "UnknownQueryParameter", method: "GET", path: tenantPath("/assets?sortt=name"), status: 400, code: "bad_request", message: `"sortt"`},
+	{name: "QueryOnRouteWithout", method: "GET", path: tenantPath("/models?name=x"), status: 400, code: "bad_request", message: "takes"},
+	{name: "ArrayForObject", method: "POST", path: tenantPath("/locations"), body: str(`[{"name":"x"}]`),
+		status: 400, code: "bad_request", message: "the body must be a JSON object"},
+	{name: "StringForObject", method: "POST", path: tenantPath("/locations"), body: str(`"x"`),
+		status: 400, code: "bad_request", message: "the body must be a JSON object"},
+	{name: "NumberOutOfRange", method: "PATCH", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID)(tf) },
+		body: str(`{"cost_cents":1e30}`), status: 400, code: "bad_request", message: "out of range"},
+	{name: "WrongType", method: "POST", path: tenantPath("/locations"), body: str(`{"name":7}`),
+		status: 400, code: "bad_request", message: `"name" must be a string`},
+	{name: "UnknownRoute", method: "GET", path: static("/api/v1/nothing-here"), status: 404, code: "not_found"},
+	{name: "UnknownRouteOutsideAPI", method: "GET", path: static("/nothing-here"), status: 404, code: "not_found"},
+	{name: "WrongMethod", method: "PUT", path: tenantPath("/locations"), body: str(`{}`), status: 405, code: "method_not_allowed", message: "GET, POST"},
+}
+
+func str(s string) func(*tenantFixture) string { return func(*tenantFixture) string { return s } }
+
+// TestEdge sends each edge case on both engines and checks the status, the
+// one error shape, the field named, and that nothing was stored.
+func TestEdge(t *testing.T) {
+	for _, be := range []backend{backends[0], backends[2]} {
+		t.Run(be.name, func(t *testing.T) {
+			f := newFixture(t, be)
+			a := f.a
+			for _, tc := range edgeCases {
+				t.Run(tc.name, func(t *testing.T) {
+					before := f.snapshot(t, a)
+					body := ""
+					if tc.body != nil {
+						body = tc.body(a)
+					}
+					res := f.do(t, a.admin, tc.method, tc.path(a), body)
+					e := mustErrorShape(t, res)
+					if res.Code != tc.status || e.Code != tc.code || !strings.Contains(e.Message, tc.message) {
+						t.Fatalf("got %d %s, want %d %s with %q", res.Code, res.Body, tc.status, tc.code, tc.message)
+					}
+					if tc.field != "" && !hasFieldPrefix(e.Fields, tc.field) {
+						t.Fatalf("fields %v do not name %q", e.Fields, tc.field)
+					}
+					if f.snapshot(t, a) != before {
+						t.Fatal("a refused request changed data")
+					}
+				})
+			}
+			t.Run("AllowHeader", func(t *testing.T) {
+				res := f.do(t, a.admin, "DELETE", tenantPath("/locations")(a), "")
+				if got := res.Header().Get("Allow"); got != "GET, POST, HEAD" {
+					t.Fatalf("Allow: got %q, want %q", got, "GET, POST, HEAD")
+				}
+			})
+			t.Run("QueryAndPathEscapesStillWork", func(t *testing.T) {
+				if res := f.do(t, a.admin, "GET", tenantPath("/assets?q=caf%C3%A9&sort=-name")(a), ""); res.Code != http.StatusOK {
+					t.Fatalf("a valid UTF-8 query: %d %s", res.Code, res.Body)
+				}
+			})
+		})
+	}
+}
+
+// apiError is the one error shape, read back.
+type apiError struct {
+	Code, Message string
+	Fields        map[string]string
+	RequestID     string `json:"request_id"`
+}
+
+// mustErrorShape reads an error response, failing unless it is the one
+// JSON error shape.
+func mustErrorShape(t *testing.T, res *httptest.ResponseRecorder) apiError {
+	t.Helper()
+	if ct := res.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json: %s", ct, res.Body)
+	}
+	var body struct {
+		Error *apiError `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(res.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Error == nil || body.Error.Code == "" || body.Error.Message == "" || body.Error.RequestID == "" {
+		t.Fatalf("not the error shape (%v): %s", err, res.Body)
+	}
+	return *body.Error
+}
+
+func hasFieldPrefix(fields map[string]string, prefix string) bool {
+	for k := range fields {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
