@@ -53,12 +53,39 @@ var edgeCases = []edgeCase{
 		body: str(`{"cost_cents":1e30}`), status: 400, code: "bad_request", message: "out of range"},
 	{name: "WrongType", method: "POST", path: tenantPath("/locations"), body: str(`{"name":7}`),
 		status: 400, code: "bad_request", message: `"name" must be a string`},
+	{name: "CostBeyondRange", method: "POST", path: tenantPath("/assets"), body: asset(`"cost_cents":9223372036854775807`),
+		status: 422, code: "validation_failed", field: "cost_cents"},
+	{name: "NegativeCost", method: "PATCH", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID)(tf) },
+		body: str(`{"cost_cents":-1}`), status: 422, code: "validation_failed", field: "cost_cents"},
+	{name: "PurchaseDateBeyondRange", method: "POST", path: tenantPath("/assets"), body: asset(`"purchase_date":"9999-12-31","warranty_months":12`),
+		status: 422, code: "validation_failed", field: "purchase_date"},
+	{name: "PurchaseDateBeforeRange", method: "POST", path: tenantPath("/assets"), body: asset(`"purchase_date":"0001-01-01"`),
+		status: 422, code: "validation_failed", field: "purchase_date"},
+	{name: "WarrantyMonthsBeyondRange", method: "POST", path: tenantPath("/assets"), body: asset(`"warranty_months":1201`),
+		status: 422, code: "validation_failed", field: "warranty_months"},
+	{name: "ExpectedReturnBeyondRange", method: "POST", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID + "/checkout")(tf) },
+		body: func(tf *tenantFixture) string {
+			return `{"holder_type":"location","holder_id":"` + tf.location.ID + `","expected_return":"10000-01-01"}`
+		}, status: 422, code: "validation_failed", field: "expected_return"},
+	{name: "MaintenanceCostBeyondRange", method: "POST", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID + "/maintenances")(tf) },
+		body: str(`{"kind":"repair","title":"x","started_on":"2026-01-01","cost_cents":10000000000001}`), status: 422, code: "validation_failed", field: "cost_cents"},
+	{name: "MaintenanceDateBeyondRange", method: "POST", path: func(tf *tenantFixture) string { return tenantPath("/assets/" + tf.asset.ID + "/maintenances")(tf) },
+		body: str(`{"kind":"repair","title":"x","started_on":"3000-01-01"}`), status: 422, code: "validation_failed", field: "started_on"},
+	{name: "LicenseExpiryBeyondRange", method: "POST", path: tenantPath("/licenses"), body: str(`{"name":"x","seats":1,"expires_on":"1899-12-31"}`),
+		status: 422, code: "validation_failed", field: "expires_on"},
+	{name: "DepreciationMonthsBeyondRange", method: "POST", path: tenantPath("/depreciations"), body: str(`{"name":"x","months":1201}`),
+		status: 422, code: "validation_failed", field: "months"},
 	{name: "UnknownRoute", method: "GET", path: static("/api/v1/nothing-here"), status: 404, code: "not_found"},
 	{name: "UnknownRouteOutsideAPI", method: "GET", path: static("/nothing-here"), status: 404, code: "not_found"},
 	{name: "WrongMethod", method: "PUT", path: tenantPath("/locations"), body: str(`{}`), status: 405, code: "method_not_allowed", message: "GET, POST"},
 }
 
 func str(s string) func(*tenantFixture) string { return func(*tenantFixture) string { return s } }
+
+// asset is a body creating an asset of the fixture's model with more.
+func asset(more string) func(*tenantFixture) string {
+	return func(tf *tenantFixture) string { return `{"model_id":"` + tf.model.ID + `",` + more + `}` }
+}
 
 // TestEdge sends each edge case on both engines and checks the status, the
 // one error shape, the field named, and that nothing was stored.
@@ -91,6 +118,12 @@ func TestEdge(t *testing.T) {
 				res := f.do(t, a.admin, "DELETE", tenantPath("/locations")(a), "")
 				if got := res.Header().Get("Allow"); got != "GET, POST, HEAD" {
 					t.Fatalf("Allow: got %q, want %q", got, "GET, POST, HEAD")
+				}
+			})
+			t.Run("BoundsAreInclusive", func(t *testing.T) {
+				res := f.do(t, a.admin, "POST", tenantPath("/assets")(a), asset(`"cost_cents":10000000000000,"purchase_date":"2999-12-31","warranty_months":1200`)(a))
+				if res.Code != http.StatusCreated || !strings.Contains(res.Body.String(), `"warranty_end":"3099-12-30"`) {
+					t.Fatalf("largest values: got %d %s, want 201 with warranty_end 3099-12-30", res.Code, res.Body)
 				}
 			})
 			t.Run("QueryAndPathEscapesStillWork", func(t *testing.T) {
