@@ -44,7 +44,8 @@ func checkResponse(t testing.TB, r *http.Request, w *httptest.ResponseRecorder) 
 	if !ok {
 		return // no route: TestEdge checks the error shape
 	}
-	op, _ := spec["paths"].(map[string]any)[route].(map[string]any)[strings.ToLower(method)].(map[string]any)
+	item, _ := spec["paths"].(map[string]any)[route].(map[string]any)
+	op, _ := item[strings.ToLower(method)].(map[string]any)
 	if op == nil {
 		t.Errorf("openapi: %s is not described", pattern)
 		return

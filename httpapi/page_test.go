@@ -232,6 +232,9 @@ func seedList(t *testing.T, f *fixture, rt httpapi.Route, tf *tenantFixture) {
 		return
 	}
 	who := tf.admin
+	if rt.Access == httpapi.Operator {
+		who = f.operator
+	}
 	if post.as != nil {
 		who = post.as(t, f, tf)
 	}
