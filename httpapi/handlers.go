@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -144,19 +143,6 @@ func (s *Server) operatorResume(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, state qm.TenantState) error {
 	t, err := s.cfg.Tenants.SetState(r.Context(), r.PathValue("tenant"), state)
 	return reply(w, http.StatusOK, t, err)
-}
-
-// intParam reads an optional integer query parameter.
-func intParam(r *http.Request, name string) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, qm.Errorf(qm.EBadRequest, "%s must be a whole number, got %q", name, v)
-	}
-	return n, nil
 }
 
 // timeParam reads an optional RFC 3339 time query parameter.
