@@ -15,10 +15,11 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-// Everything a request carries as text passes the same checks here, before
-// any handler sees it, so no route can store a NUL byte or invalid UTF-8 and
-// both engines answer alike: PostgreSQL refuses both, SQLite would store
-// them.
+// Everything a request carries as text passes textProblem before any
+// handler sees it: the path in canonical, the query in route (checkQuery),
+// a JSON body in decode (checkJSONText). So no route can store a NUL byte
+// or invalid UTF-8, and both engines answer alike: PostgreSQL refuses
+// both, SQLite would store them.
 
 // textProblem says what is wrong with s as text, "" if nothing.
 func textProblem(s string) string {
@@ -84,17 +85,6 @@ func queryProblem(err error) string {
 		return fmt.Sprintf("bad percent-escape %q", string(esc))
 	}
 	return msg
-}
-
-// checkRequest checks what a request to the route pattern names outside
-// its body: the path's parameters and the query.
-func checkRequest(r *http.Request, pattern string, query []string) error {
-	for _, m := range pathParam.FindAllStringSubmatch(pattern, -1) {
-		if p := textProblem(r.PathValue(m[1])); p != "" {
-			return qm.Errorf(qm.EBadRequest, "path parameter %s %s", m[1], p)
-		}
-	}
-	return checkQuery(r, query)
 }
 
 // checkJSONText walks a JSON body and refuses any string (value or key)

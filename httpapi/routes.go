@@ -239,7 +239,7 @@ func (s *Server) route(rt Route) http.HandlerFunc {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if err := checkRequest(r, rt.Path, query); err != nil {
+		if err := checkQuery(r, query); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -124,7 +124,7 @@ func New(cfg Config) *Server {
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
 	}
-	s.handler = s.canonical(s.logged(s.routed(mux)))
+	s.handler = s.logged(s.canonical(s.routed(mux)))
 	return s
 }
 
@@ -201,9 +201,15 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 // canonical rewrites the path to its one canonical form before routing, so
 // every spelling of a path (doubled slashes, dot segments, percent-encoded
 // dots, a trailing slash, upper case) gets exactly the decision the
-// canonical path gets. Every path the API serves is lower case.
+// canonical path gets. Every path the API serves is lower case. A path
+// that is not valid text is refused first: lower-casing would turn its
+// invalid bytes into U+FFFD.
 func (s *Server) canonical(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := textProblem(r.URL.Path); p != "" {
+			s.writeError(w, r, qm.Errorf(qm.EBadRequest, "the path %s", p))
+			return
+		}
 		p := strings.ToLower(path.Clean("/" + r.URL.Path))
 		if p != r.URL.Path || r.URL.RawPath != "" {
 			r2 := r.Clone(r.Context())
