@@ -128,6 +128,19 @@ func TestEdge(t *testing.T) {
 					t.Fatalf("largest values: got %d %s, want 201 with warranty_end 3099-12-30", res.Code, res.Body)
 				}
 			})
+			t.Run("ImportChecksTheSameBounds", func(t *testing.T) {
+				before := f.snapshot(t, a)
+				csv := "Asset Tag,Model,Category,Purchase Date,Purchase Cost\n" +
+					"FAR-1,Edge model,Edge category,9999-12-31,1\n" +
+					"RICH-1,Edge model,Edge category,2026-01-01,200000000000\n"
+				res := f.doType(t, a.admin, "POST", tenantPath("/assets/import")(a), csv, "text/csv")
+				if !strings.Contains(res.Body.String(), "purchase date must be a date") || !strings.Contains(res.Body.String(), "cost_cents must be from 0") {
+					t.Fatalf("import: got %d %s, want both rows refused, naming why", res.Code, res.Body)
+				}
+				if f.snapshot(t, a) != before {
+					t.Fatal("an import of bad rows changed data")
+				}
+			})
 			t.Run("QueryAndPathEscapesStillWork", func(t *testing.T) {
 				if res := f.do(t, a.admin, "GET", tenantPath("/assets?q=caf%C3%A9&sort=-name")(a), ""); res.Code != http.StatusOK {
 					t.Fatalf("a valid UTF-8 query: %d %s", res.Code, res.Body)
