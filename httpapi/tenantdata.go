@@ -11,7 +11,7 @@ import (
 // location's children) in the one way every list pages. The store reads
 // them in chunks of its largest page, all of them, so the total is known.
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
-	f := qm.LocationFilter{ParentID: r.URL.Query().Get("parent_id"), Limit: locationChunk}
+	f := qm.LocationFilter{ParentID: r.URL.Query().Get("parent_id"), Limit: qm.MaxLocationPage}
 	var all []*qm.Location
 	for {
 		ls, err := s.locations.Locations(r.Context(), f)
@@ -27,9 +27,6 @@ func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
 	ls, page, err := listPage(r, all, nil)
 	return reply(w, http.StatusOK, locationList{ls, page}, err)
 }
-
-// locationChunk is the largest page LocationStore answers.
-const locationChunk = 1000
 
 func (s *Server) createLocation(w http.ResponseWriter, r *http.Request) error {
 	var body locationRequest

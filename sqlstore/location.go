@@ -62,8 +62,8 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 	switch {
 	case f.Limit <= 0:
 		f.Limit = 100
-	case f.Limit > 1000:
-		f.Limit = 1000
+	case f.Limit > qm.MaxLocationPage:
+		f.Limit = qm.MaxLocationPage
 	}
 	var ls []*qm.Location
 	err := s.router.View(ctx, func(c Conn) error {
