@@ -246,3 +246,26 @@ func seedList(t *testing.T, f *fixture, rt httpapi.Route, tf *tenantFixture) {
 		post.settle(t, f, who, res)
 	}
 }
+
+// TestLocationsPastTheDefaultPage is the case that was reported: a tenant
+// with more locations than the default page got the first 100 and no
+// cursor.
+func TestLocationsPastTheDefaultPage(t *testing.T) {
+	for _, be := range []backend{backends[0], backends[2]} {
+		t.Run(be.name, func(t *testing.T) {
+			f := newFixture(t, be)
+			for i := range 150 {
+				f.mustLocation(t, f.a, fmt.Sprintf("Room %03d", i))
+			}
+			target := tenantPath("/locations")(f.a)
+			first := getPage(t, f, f.a.viewer, target)
+			if len(first.items) != 100 || first.total == nil || *first.total != 151 || first.next == "" {
+				t.Fatalf("first page: %d items, total %v, next %q; want 100 of 151 and a cursor", len(first.items), first.total, first.next)
+			}
+			rest := getPage(t, f, f.a.viewer, withQuery(target, "after", first.next))
+			if len(rest.items) != 51 || rest.next != "" {
+				t.Fatalf("second page: %d items, next %q; want the 51 left and no cursor", len(rest.items), rest.next)
+			}
+		})
+	}
+}
