@@ -2,12 +2,15 @@ package qm
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// Every amount and date that enters is bounded here, in one place that the
-// API, the importer and the CLI share through the types' Validate methods,
-// so a value accepted once exports and re-imports exactly, and what is
+// Every text, amount and date that enters is bounded here, in one place
+// that the API, the importer, the CLI and the device protocols share
+// through the types' Validate methods, so a value accepted once is stored
+// alike on every engine, exports and re-imports exactly, and what is
 // derived from it stays in range.
 const (
 	// MaxCents bounds an amount of money in cents: a hundred billion in
@@ -24,6 +27,19 @@ const (
 	// are exact as doubles.
 	MaxCustomNumber = 1e15
 )
+
+// TextProblem says what makes s text that no engine may store ("is not
+// valid UTF-8", "holds a NUL byte"), or "" if nothing: PostgreSQL refuses
+// both, SQLite would store them, so every edge refuses them first.
+func TextProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "holds a NUL byte"
+	}
+	return ""
+}
 
 // ParseDate reads a calendar day, YYYY-MM-DD, from MinYear to MaxYear.
 func ParseDate(s string) (time.Time, error) {

@@ -252,8 +252,8 @@ func validateMetric(fields map[string]string, name string, m Metric, lim PointLi
 	case MetricBool:
 	case MetricString:
 		switch {
-		case !utf8.ValidString(m.str):
-			fields[key] = fmt.Sprintf("metric %s is not valid UTF-8", name)
+		case TextProblem(m.str) != "":
+			fields[key] = fmt.Sprintf("metric %s %s", name, TextProblem(m.str))
 		case utf8.RuneCountInString(m.str) > lim.MaxStringLen:
 			fields[key] = fmt.Sprintf("metric %s is longer than %d characters", name, lim.MaxStringLen)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // edgeCase is a request the edge must refuse, and how.
@@ -21,6 +22,8 @@ type edgeCase struct {
 	// of the message.
 	field   string
 	message string
+	// as, when set, sends the request instead of the tenant's admin.
+	as func(tf *tenantFixture) principal
 }
 
 // edgeCases are requests every engine must refuse alike: text no engine
@@ -77,6 +80,10 @@ var edgeCases = []edgeCase{
 		status: 422, code: "validation_failed", field: "expires_on"},
 	{name: "DepreciationMonthsBeyondRange", method: "POST", path: tenantPath("/depreciations"), body: str(`{"name":"x","months":1201}`),
 		status: 422, code: "validation_failed", field: "months"},
+	{name: "NULInTelemetry", method: "POST", path: static("/ingest/v1/points"), as: func(tf *tenantFixture) principal { return tf.deviceToken },
+		body: func(*tenantFixture) string {
+			return `[{"time":"` + time.Now().UTC().Format(time.RFC3339) + `","metrics":{"dtc":"P0\u0000301"}}]`
+		}, status: 422, code: "validation_failed", field: "points[0]", message: "NUL"},
 	{name: "UnknownRoute", method: "GET", path: static("/api/v1/nothing-here"), status: 404, code: "not_found"},
 	{name: "UnknownRouteOutsideAPI", method: "GET", path: static("/nothing-here"), status: 404, code: "not_found"},
 	{name: "WrongMethod", method: "PUT", path: tenantPath("/locations"), body: str(`{}`), status: 405, code: "method_not_allowed", message: "GET, POST"},
@@ -103,7 +110,11 @@ func TestEdge(t *testing.T) {
 					if tc.body != nil {
 						body = tc.body(a)
 					}
-					res := f.do(t, a.admin, tc.method, tc.path(a), body)
+					who := a.admin
+					if tc.as != nil {
+						who = tc.as(a)
+					}
+					res := f.do(t, who, tc.method, tc.path(a), body)
 					e := mustErrorShape(t, res)
 					if res.Code != tc.status || e.Code != tc.code || !strings.Contains(e.Message, tc.message) {
 						t.Fatalf("got %d %s, want %d %s with %q", res.Code, res.Body, tc.status, tc.code, tc.message)

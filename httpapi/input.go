@@ -15,22 +15,11 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-// Everything a request carries as text passes textProblem before any
+// Everything a request carries as text passes qm.TextProblem before any
 // handler sees it: the path in canonical, the query in route (checkQuery),
 // a JSON body in decode (checkJSONText). So no route can store a NUL byte
 // or invalid UTF-8, and both engines answer alike: PostgreSQL refuses
 // both, SQLite would store them.
-
-// textProblem says what is wrong with s as text, "" if nothing.
-func textProblem(s string) string {
-	switch {
-	case !utf8.ValidString(s):
-		return "is not valid UTF-8"
-	case strings.IndexByte(s, 0) >= 0:
-		return "holds a NUL byte"
-	}
-	return ""
-}
 
 // checkQuery refuses a query string the standard library would partly
 // drop, text that is not valid UTF-8 or holds NUL, and parameters the
@@ -42,7 +31,7 @@ func checkQuery(r *http.Request, allowed []string) error {
 		return qm.Errorf(qm.EBadRequest, "the query string cannot be read: %s", queryProblem(err))
 	}
 	for name, values := range q {
-		if p := textProblem(name); p != "" {
+		if p := qm.TextProblem(name); p != "" {
 			return qm.Errorf(qm.EBadRequest, "a query parameter name %s", p)
 		}
 		if !queryAllowed(name, allowed) {
@@ -52,7 +41,7 @@ func checkQuery(r *http.Request, allowed []string) error {
 			return qm.Errorf(qm.EBadRequest, "unknown query parameter %q: this route takes %s", name, strings.Join(allowed, ", "))
 		}
 		for _, v := range values {
-			if p := textProblem(v); p != "" {
+			if p := qm.TextProblem(v); p != "" {
 				return qm.Errorf(qm.EBadRequest, "query parameter %q %s", name, p)
 			}
 		}
@@ -109,7 +98,7 @@ func checkJSONText(raw []byte) error {
 			top = stack[len(stack)-1]
 		}
 		if s, ok := tok.(string); ok {
-			p := textProblem(s)
+			p := qm.TextProblem(s)
 			if !utf8.Valid(raw[start:dec.InputOffset()]) {
 				p = "is not valid UTF-8"
 			}

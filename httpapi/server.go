@@ -206,7 +206,7 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 // invalid bytes into U+FFFD.
 func (s *Server) canonical(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := textProblem(r.URL.Path); p != "" {
+		if p := qm.TextProblem(r.URL.Path); p != "" {
 			s.writeError(w, r, qm.Errorf(qm.EBadRequest, "the path %s", p))
 			return
 		}
