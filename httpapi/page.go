@@ -70,8 +70,11 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	return p, nil
 }
 
-// listPage answers the page p of a list the store gave whole; its cursor
-// is the position the page starts at.
+// listPage answers the page the request asks of a list the store gave
+// whole; its cursor is the position the page starts at, so a row added or
+// removed between two pages shifts the next page by one. These lists are
+// small (references, roles, a device's trips); a large list pages in its
+// store (storePage).
 func listPage[T any](r *http.Request, all []T, err error) ([]T, pageInfo, error) {
 	if err != nil {
 		return nil, pageInfo{}, err
