@@ -73,8 +73,8 @@ func parsePage(r *http.Request) (pageRequest, error) {
 // listPage answers the page the request asks of a list the store gave
 // whole; its cursor is the position the page starts at, so a row added or
 // removed between two pages shifts the next page by one. These lists are
-// small (references, roles, a device's trips); a large list pages in its
-// store (storePage).
+// at most thousands (references, roles, locations, a device's trips); the
+// large ones page in their stores (storePage).
 func listPage[T any](r *http.Request, all []T, err error) ([]T, pageInfo, error) {
 	if err != nil {
 		return nil, pageInfo{}, err
