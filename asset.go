@@ -125,11 +125,7 @@ func (c CheckOut) Validate() error {
 	if c.HolderID == "" {
 		fields["holder_id"] = "holder_id is required"
 	}
-	if c.ExpectedReturn != "" {
-		if _, err := time.Parse(time.DateOnly, c.ExpectedReturn); err != nil {
-			fields["expected_return"] = "expected return must be YYYY-MM-DD"
-		}
-	}
+	checkDate(fields, "expected_return", "expected return", c.ExpectedReturn)
 	if len([]rune(c.Note)) > 2000 {
 		fields["note"] = "note is longer than 2000 characters"
 	}
@@ -148,9 +144,9 @@ func (a *Asset) WarrantyEnd() string {
 	if a.PurchaseDate == "" || a.WarrantyMonths == nil {
 		return ""
 	}
-	d, err := time.Parse(time.DateOnly, a.PurchaseDate)
+	d, err := ParseDate(a.PurchaseDate)
 	if err != nil {
-		return ""
+		return "" // stored before dates were bounded
 	}
 	return d.AddDate(0, *a.WarrantyMonths, -1).Format(time.DateOnly)
 }
@@ -179,19 +175,13 @@ func (a *Asset) Validate() error {
 	if a.ModelID == "" {
 		fields["model_id"] = "model is required"
 	}
-	if a.PurchaseDate != "" {
-		if _, err := time.Parse(time.DateOnly, a.PurchaseDate); err != nil {
-			fields["purchase_date"] = "purchase date must be YYYY-MM-DD"
-		}
-	}
-	if a.CostCents != nil && *a.CostCents < 0 {
-		fields["cost_cents"] = "cost cannot be negative"
-	}
+	checkDate(fields, "purchase_date", "purchase date", a.PurchaseDate)
+	checkCents(fields, "cost_cents", a.CostCents)
 	if a.Currency != "" && (len(a.Currency) != 3 || strings.Trim(a.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
 		fields["currency"] = "currency must be a three-letter ISO 4217 code"
 	}
-	if a.WarrantyMonths != nil && (*a.WarrantyMonths < 0 || *a.WarrantyMonths > 1200) {
-		fields["warranty_months"] = "warranty months must be between 0 and 1200"
+	if a.WarrantyMonths != nil {
+		checkMonths(fields, "warranty_months", "warranty months", *a.WarrantyMonths, 0)
 	}
 	if len([]rune(a.Notes)) > 10000 {
 		fields["notes"] = "notes are longer than 10000 characters"

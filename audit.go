@@ -37,7 +37,7 @@ type AuditFilter struct {
 	Since, Until time.Time
 	// Before is a cursor: only entries older than the entry with this ID.
 	Before string
-	// Limit: 0 means 50; more than 500 is cut to 500.
+	// Limit: 0 means 50; more than 1000 is cut to 1000.
 	Limit int
 }
 
@@ -46,4 +46,7 @@ type AuditFilter struct {
 type AuditService interface {
 	// AuditLog lists entries matching f. EInvalid for a bad cursor.
 	AuditLog(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// CountAuditLog counts the entries matching f, on every page (the
+	// cursor is ignored).
+	CountAuditLog(ctx context.Context, f AuditFilter) (int, error)
 }

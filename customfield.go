@@ -206,10 +206,13 @@ func (f *CustomField) ParseText(s string) (string, error) {
 		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 			return "", fmt.Errorf("%q is not a number", s)
 		}
+		if math.Abs(n) > MaxCustomNumber {
+			return "", fmt.Errorf("%s is beyond ±%g", s, float64(MaxCustomNumber))
+		}
 		return strconv.FormatFloat(n, 'g', -1, 64), nil
 	case FieldDate:
-		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return "", fmt.Errorf("%q is not a date: use YYYY-MM-DD", s)
+		if _, err := ParseDate(s); err != nil {
+			return "", err
 		}
 		return s, nil
 	case FieldBoolean:

@@ -28,9 +28,7 @@ func (d *Depreciation) Validate() error {
 	if d.Name == "" || len([]rune(d.Name)) > 200 {
 		fields["name"] = "name is required, at most 200 characters"
 	}
-	if d.Months < 1 || d.Months > 1200 {
-		fields["months"] = "months must be between 1 and 1200"
-	}
+	checkMonths(fields, "months", "months", d.Months, 1)
 	for i, id := range d.CategoryIDs {
 		if slices.Contains(d.CategoryIDs[:i], id) {
 			fields["category_ids"] = "lists " + id + " twice"

@@ -155,6 +155,9 @@ type DeviceInventory interface {
 	Device(ctx context.Context, idOrIdent string) (*Device, error)
 	// Devices lists devices by ident.
 	Devices(ctx context.Context, f DeviceFilter) ([]*Device, error)
+	// CountDevices counts the devices f keeps, on every page (the cursor
+	// and limit are ignored).
+	CountDevices(ctx context.Context, f DeviceFilter) (int, error)
 	// AssignDevice gives a device to a tenant. A device another tenant
 	// holds is transferred: its credential rotates (the new one is
 	// returned; "" otherwise), the points it reported stay with the

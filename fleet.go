@@ -170,5 +170,7 @@ type PointFilter struct {
 // PointPage is a page of a device's points.
 type PointPage struct {
 	Points []Point `json:"points"`
-	Next   string  `json:"next,omitempty"`
+	// Total counts the points From ≤ time < To, on all pages.
+	Total int    `json:"total"`
+	Next  string `json:"next,omitempty"`
 }

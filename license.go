@@ -39,11 +39,7 @@ func (l *License) Validate() error {
 	if l.Seats < 1 || l.Seats > 1000000 {
 		fields["seats"] = "seats must be between 1 and 1000000"
 	}
-	if l.ExpiresOn != "" {
-		if _, err := time.Parse(time.DateOnly, l.ExpiresOn); err != nil {
-			fields["expires_on"] = "expiry must be YYYY-MM-DD"
-		}
-	}
+	checkDate(fields, "expires_on", "expiry", l.ExpiresOn)
 	if len(l.ProductKey) > 1000 {
 		fields["product_key"] = "product key is longer than 1000 characters"
 	}

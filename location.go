@@ -79,12 +79,15 @@ func (u LocationUpdate) Apply(l *Location) {
 	}
 }
 
+// MaxLocationPage is the most locations one call of Locations returns.
+const MaxLocationPage = 1000
+
 // LocationFilter narrows a list of locations.
 type LocationFilter struct {
 	// ParentID, when set, lists only the direct children of that location.
 	ParentID string
 	// Limit caps the number returned; 0 means the default of 100, and more
-	// than 1000 is cut to 1000.
+	// than MaxLocationPage is cut to it.
 	Limit int
 	// After is a cursor: list only locations whose ID sorts after it.
 	After string

@@ -44,20 +44,14 @@ func (m *Maintenance) Validate() error {
 	if m.Title == "" || len([]rune(m.Title)) > 200 {
 		fields["title"] = "title is required, at most 200 characters"
 	}
-	start, err := time.Parse(time.DateOnly, m.StartedOn)
-	if err != nil {
-		fields["started_on"] = "start must be YYYY-MM-DD"
+	start, ok := checkDate(fields, "started_on", "start", m.StartedOn)
+	if m.StartedOn == "" {
+		fields["started_on"] = "start is required"
 	}
-	if m.CompletedOn != "" {
-		if end, err := time.Parse(time.DateOnly, m.CompletedOn); err != nil {
-			fields["completed_on"] = "completion must be YYYY-MM-DD"
-		} else if end.Before(start) {
-			fields["completed_on"] = "completion cannot come before the start"
-		}
+	if end, done := checkDate(fields, "completed_on", "completion", m.CompletedOn); ok && done && end.Before(start) {
+		fields["completed_on"] = "completion cannot come before the start"
 	}
-	if m.CostCents != nil && *m.CostCents < 0 {
-		fields["cost_cents"] = "cost cannot be negative"
-	}
+	checkCents(fields, "cost_cents", m.CostCents)
 	return fieldsError(fields)
 }
 

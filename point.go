@@ -301,8 +301,8 @@ func validateMetric(fields map[string]string, name string, m Metric, lim PointLi
 		fields[key] = fmt.Sprintf("metric %s has no value", name)
 	case bounded:
 		fields[key] = fmt.Sprintf("metric %s must be a number", name)
-	case m.kind == MetricString && !utf8.ValidString(m.str):
-		fields[key] = fmt.Sprintf("metric %s is not valid UTF-8", name)
+	case m.kind == MetricString && TextProblem(m.str) != "":
+		fields[key] = fmt.Sprintf("metric %s %s", name, TextProblem(m.str))
 	case m.kind == MetricString && utf8.RuneCountInString(m.str) > lim.MaxStringLen:
 		fields[key] = fmt.Sprintf("metric %s is longer than %d characters", name, lim.MaxStringLen)
 	}

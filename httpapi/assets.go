@@ -10,7 +10,8 @@ import (
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.models.Models(r.Context())
-	return reply(w, http.StatusOK, modelList{ms}, err)
+	ms, page, err := listPage(r, ms, err)
+	return reply(w, http.StatusOK, modelList{ms, page}, err)
 }
 
 func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
@@ -44,7 +45,7 @@ func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
 // assetFilterParams are the query parameters that narrow and order a list
 // of assets, read by assetFilter.
 var assetFilterParams = []string{"q", "status_id", "model_id", "category_id", "manufacturer_id", "location_id", "department_id",
-	"holder_type", "holder_id", "warranty_before", "sort"}
+	"holder_type", "holder_id", "warranty_before", "sort", "field.*"}
 
 // assetFilter reads assetFilterParams, and field.KEY=VALUE for custom
 // fields; the store checks their values.
@@ -59,18 +60,18 @@ func assetFilter(r *http.Request) qm.AssetFilter {
 // listAssets answers a filtered, sorted page of assets: assetFilterParams,
 // and ?after=&limit= for the page.
 func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit")
+	p, err := parsePage(r)
 	if err != nil {
 		return err
 	}
 	f := assetFilter(r)
-	f.After, f.Limit = r.URL.Query().Get("after"), limit
+	f.After, f.Limit = p.After, p.Limit
 	page, err := s.assets.Assets(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	months, err := s.assets.ScheduleMonths(r.Context())
-	out := assetPage{Assets: make([]assetView, len(page.Assets)), Total: page.Total, Next: page.Next}
+	out := assetPage{Assets: make([]assetView, len(page.Assets)), pageInfo: pageInfo{Total: page.Total, Next: page.Next}}
 	for i, a := range page.Assets {
 		out.Assets[i] = s.view(a, months)
 	}
@@ -126,7 +127,8 @@ func (s *Server) view(a *qm.Asset, months map[string]int) assetView {
 
 func (s *Server) listDepreciations(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.depreciations.Depreciations(r.Context())
-	return reply(w, http.StatusOK, depreciationList{ds}, err)
+	ds, page, err := listPage(r, ds, err)
+	return reply(w, http.StatusOK, depreciationList{ds, page}, err)
 }
 
 func (s *Server) createDepreciation(w http.ResponseWriter, r *http.Request) error {
@@ -171,12 +173,14 @@ func (s *Server) checkInAsset(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) assetHistory(w http.ResponseWriter, r *http.Request) error {
 	es, err := s.assets.History(r.Context(), r.PathValue("id"))
-	return reply(w, http.StatusOK, assetHistory{es}, err)
+	es, page, err := listPage(r, es, err)
+	return reply(w, http.StatusOK, assetHistory{es, page}, err)
 }
 
 func (s *Server) listMaintenances(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.maint.Maintenances(r.Context(), r.PathValue("id"))
-	return reply(w, http.StatusOK, maintenanceList{ms}, err)
+	ms, page, err := listPage(r, ms, err)
+	return reply(w, http.StatusOK, maintenanceList{ms, page}, err)
 }
 
 func (s *Server) addMaintenance(w http.ResponseWriter, r *http.Request) error {

@@ -9,12 +9,12 @@ import (
 
 // operatorDevices lists the inventory: ?tenant=SLUG&unassigned=true&after=IDENT&limit=.
 func (s *Server) operatorDevices(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit")
+	p, err := parsePage(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	f := qm.DeviceFilter{Unassigned: q.Get("unassigned") == "true", After: q.Get("after"), Limit: limit}
+	f := qm.DeviceFilter{Unassigned: q.Get("unassigned") == "true", After: p.After, Limit: p.Limit + 1}
 	if slug := q.Get("tenant"); slug != "" {
 		t, err := s.cfg.Tenants.Tenant(r.Context(), slug)
 		if err != nil {
@@ -23,7 +23,12 @@ func (s *Server) operatorDevices(w http.ResponseWriter, r *http.Request) error {
 		f.TenantID = t.ID
 	}
 	ds, err := s.cfg.Devices.Devices(r.Context(), f)
-	return reply(w, http.StatusOK, deviceList{ds}, err)
+	if err != nil {
+		return err
+	}
+	total, err := s.cfg.Devices.CountDevices(r.Context(), f)
+	ds, page := storePage(p, ds, total, func(d *qm.Device) string { return d.Ident })
+	return reply(w, http.StatusOK, deviceList{ds, page}, err)
 }
 
 func (s *Server) operatorRegisterDevice(w http.ResponseWriter, r *http.Request) error {
@@ -108,5 +113,6 @@ func (s *Server) operatorRotateDevice(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) operatorDeviceCustody(w http.ResponseWriter, r *http.Request) error {
 	cs, err := s.cfg.Devices.Custody(r.Context(), r.PathValue("device"))
-	return reply(w, http.StatusOK, custodyList{cs}, err)
+	cs, page, err := listPage(r, cs, err)
+	return reply(w, http.StatusOK, custodyList{cs, page}, err)
 }

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/quartermaster/qm"
@@ -25,7 +27,16 @@ var statuses = map[string]int{
 	qm.EInvalid:          http.StatusUnprocessableEntity,
 	qm.ERateLimited:      http.StatusTooManyRequests,
 	qm.ETenantNewer:      http.StatusServiceUnavailable,
+	eMethodNotAllowed:    http.StatusMethodNotAllowed,
+	eUnavailable:         http.StatusServiceUnavailable,
 }
+
+// HTTP matters, so not domain codes: a method a path does not take, and a
+// server that cannot serve yet.
+const (
+	eMethodNotAllowed = "method_not_allowed"
+	eUnavailable      = "unavailable"
+)
 
 var errTooLarge = qm.Errorf(qm.ETooLarge, "the request body is too large")
 
@@ -67,24 +78,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads a JSON request body into v. Unknown fields are refused, so a
-// body cannot slip in a field such as tenant_id that the API does not take.
+// body cannot slip in a field such as tenant_id that the API does not take;
+// so is text that no engine may store (checkJSONText).
 func decode(r *http.Request, v any) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return qm.Errorf(qm.EUnsupportedMedia, "send the body as application/json")
 	}
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	} else if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errTooLarge
-		}
 		return qm.Errorf(qm.EBadRequest, "the body is not valid JSON for this request: %s", jsonProblem(err))
 	}
 	if dec.More() {
 		return qm.Errorf(qm.EBadRequest, "the body holds more than one JSON value")
 	}
-	return nil
+	return checkJSONText(raw)
 }
 
 // jsonProblem says what is wrong with a body in the API's words, not Go's.
@@ -94,12 +109,39 @@ func jsonProblem(err error) string {
 	switch {
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("malformed at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return "the body must be " + jsonKind(typ.Type)
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number") && jsonKind(typ.Type) == "a whole number":
+		return fmt.Sprintf("field %q must be a whole number, and %s is out of range", typ.Field, typ.Value)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.Kind())
+		return fmt.Sprintf("field %q must be %s", typ.Field, jsonKind(typ.Type))
 	case errors.Is(err, io.EOF):
 		return "the body is empty"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names the JSON value a Go type is read from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	}
+	return "a JSON value"
 }
 
 // reply writes v with status, unless err: then it returns err for the route

@@ -8,7 +8,8 @@ import (
 
 func (s *Server) listFields(w http.ResponseWriter, r *http.Request) error {
 	fs, err := s.fields.Fields(r.Context())
-	return reply(w, http.StatusOK, customFieldList{fs}, err)
+	fs, page, err := listPage(r, fs, err)
+	return reply(w, http.StatusOK, customFieldList{fs, page}, err)
 }
 
 func (s *Server) createField(w http.ResponseWriter, r *http.Request) error {
@@ -41,7 +42,8 @@ func (s *Server) deleteField(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listFieldSets(w http.ResponseWriter, r *http.Request) error {
 	sets, err := s.fields.FieldSets(r.Context())
-	return reply(w, http.StatusOK, fieldSetList{sets}, err)
+	sets, page, err := listPage(r, sets, err)
+	return reply(w, http.StatusOK, fieldSetList{sets, page}, err)
 }
 
 func (s *Server) createFieldSet(w http.ResponseWriter, r *http.Request) error {

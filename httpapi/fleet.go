@@ -80,7 +80,8 @@ func (s *Server) deviceConfig(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listFleetDevices(w http.ResponseWriter, r *http.Request) error {
 	fds, err := s.fleet.Devices(r.Context())
-	return reply(w, http.StatusOK, fleetDeviceList{fds}, err)
+	fds, page, err := listPage(r, fds, err)
+	return reply(w, http.StatusOK, fleetDeviceList{fds, page}, err)
 }
 
 func (s *Server) getFleetDevice(w http.ResponseWriter, r *http.Request) error {
@@ -118,12 +119,15 @@ func (s *Server) devicePoints(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit")
+	p, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	page, err := s.fleet.Points(r.Context(), r.PathValue("device"), qm.PointFilter{From: from, To: to, After: r.URL.Query().Get("after"), Limit: limit})
-	return reply(w, http.StatusOK, page, err)
+	page, err := s.fleet.Points(r.Context(), r.PathValue("device"), qm.PointFilter{From: from, To: to, After: p.After, Limit: p.Limit})
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, pointPage{page.Points, pageInfo{Total: page.Total, Next: page.Next}}, nil)
 }
 
 func (s *Server) fleetSummary(w http.ResponseWriter, r *http.Request) error {
@@ -139,14 +143,15 @@ func (s *Server) fleetPositions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := fleetPositionList{Positions: []fleetPosition{}}
+	all := []fleetPosition{}
 	for _, fd := range fds {
 		if fd.Custody == qm.CustodyHeld && fd.State != nil && fd.State.Position != nil {
-			out.Positions = append(out.Positions, fleetPosition{DeviceID: fd.ID, Ident: fd.Ident, Name: fd.Name, Status: fd.Health.Status,
+			all = append(all, fleetPosition{DeviceID: fd.ID, Ident: fd.Ident, Name: fd.Name, Status: fd.Health.Status,
 				Position: fd.State.Position, Time: *fd.State.PositionTime})
 		}
 	}
-	return reply(w, http.StatusOK, out, nil)
+	ps, page, err := listPage(r, all, nil)
+	return reply(w, http.StatusOK, fleetPositionList{ps, page}, err)
 }
 
 func (s *Server) getFleetSettings(w http.ResponseWriter, r *http.Request) error {
@@ -192,7 +197,8 @@ func (s *Server) deviceTrips(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	trips, err := s.fleet.Trips(r.Context(), r.PathValue("device"), from, to)
-	return reply(w, http.StatusOK, tripList{trips}, err)
+	trips, page, err := listPage(r, trips, err)
+	return reply(w, http.StatusOK, tripList{trips, page}, err)
 }
 
 // maxBuckets bounds the buckets of one aggregate query.
@@ -220,5 +226,6 @@ func (s *Server) deviceAggregates(w http.ResponseWriter, r *http.Request) error 
 		return qm.Errorf(qm.EBadRequest, "that is more than %d buckets: widen the bucket or shorten the range", maxBuckets)
 	}
 	buckets, err := s.fleet.Aggregate(r.Context(), r.PathValue("device"), metric, from, to, width)
-	return reply(w, http.StatusOK, bucketList{Metric: metric, Bucket: width.String(), Buckets: buckets}, err)
+	buckets, page, err := listPage(r, buckets, err)
+	return reply(w, http.StatusOK, bucketList{Metric: metric, Bucket: width.String(), Buckets: buckets, pageInfo: page}, err)
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -17,15 +16,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readyz answers 200 when storage is reachable and migrated, 503 otherwise.
-// The reason is logged, not shown: it may name hosts and databases.
+// readyz answers 200 when storage is reachable and migrated, 503 (in the
+// one error shape) otherwise. The reason is logged, not shown: it may name
+// hosts and databases.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
 		s.cfg.Logger.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, statusReply{"unavailable"})
-		return nil
+		return qm.Errorf(eUnavailable, "storage is not ready")
 	}
 	writeJSON(w, http.StatusOK, statusReply{"ready"})
 	return nil
@@ -117,14 +116,8 @@ func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.cfg.Tenants.Tenants(r.Context())
-	if err != nil {
-		return err
-	}
-	if ts == nil {
-		ts = []*qm.Tenant{}
-	}
-	writeJSON(w, http.StatusOK, tenantList{ts})
-	return nil
+	ts, page, err := listPage(r, ts, err)
+	return reply(w, http.StatusOK, tenantList{ts, page}, err)
 }
 
 func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {
@@ -155,19 +148,6 @@ func (s *Server) operatorResume(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, state qm.TenantState) error {
 	t, err := s.cfg.Tenants.SetState(r.Context(), r.PathValue("tenant"), state)
 	return reply(w, http.StatusOK, t, err)
-}
-
-// intParam reads an optional integer query parameter.
-func intParam(r *http.Request, name string) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, qm.Errorf(qm.EBadRequest, "%s must be a whole number, got %q", name, v)
-	}
-	return n, nil
 }
 
 // timeParam reads an optional RFC 3339 time query parameter.

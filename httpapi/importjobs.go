@@ -189,8 +189,9 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
 	js, err := s.imports.store.ImportJobs(r.Context())
+	js, page, err := listPage(r, js, err)
 	for _, j := range js {
 		s.imports.withProgress(j)
 	}
-	return reply(w, http.StatusOK, importJobList{js}, err)
+	return reply(w, http.StatusOK, importJobList{js, page}, err)
 }

@@ -17,11 +17,12 @@ func viewLicense(l *qm.License) licenseView {
 // lists those expiring before that day, soonest first.
 func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	ls, err := s.licenses.Licenses(r.Context(), qm.LicenseFilter{ExpiringBefore: r.URL.Query().Get("expiring_before")})
+	ls, page, err := listPage(r, ls, err)
 	views := make([]licenseView, len(ls))
 	for i, l := range ls {
 		views[i] = viewLicense(l)
 	}
-	return reply(w, http.StatusOK, licenseList{views}, err)
+	return reply(w, http.StatusOK, licenseList{views, page}, err)
 }
 
 func (s *Server) createLicense(w http.ResponseWriter, r *http.Request) error {
@@ -53,7 +54,8 @@ func (s *Server) deleteLicense(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listSeats(w http.ResponseWriter, r *http.Request) error {
 	seats, err := s.licenses.Seats(r.Context(), r.PathValue("id"))
-	return reply(w, http.StatusOK, seatList{seats}, err)
+	seats, page, err := listPage(r, seats, err)
+	return reply(w, http.StatusOK, seatList{seats, page}, err)
 }
 
 func (s *Server) assignSeat(w http.ResponseWriter, r *http.Request) error {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +18,6 @@ func OpenAPI() map[string]any {
 	errRef := g.schema(reflect.TypeOf(errorBody{}))
 	paths := map[string]any{}
 	for _, rt := range Routes {
-		if !strings.HasPrefix(rt.Path, "/api/") {
-			continue
-		}
 		op := map[string]any{
 			"operationId": operationID(rt),
 			"summary":     rt.Method + " " + rt.Path,
@@ -38,7 +34,15 @@ func OpenAPI() map[string]any {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		for _, q := range queryParams[rt.Method+" "+rt.Path] {
-			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+			param := map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}}
+			if prefix, ok := strings.CutSuffix(q, "*"); ok {
+				param["name"] = prefix + "KEY"
+				param["description"] = "any parameter named " + prefix + "KEY, for each KEY"
+			}
+			params = append(params, param)
+		}
+		if isList(rt) {
+			params = append(params, pageParamDocs(rt)...)
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -77,7 +81,11 @@ func OpenAPI() map[string]any {
 			"version": "1",
 			"description": "Multi-tenant IT asset and connected-fleet management. A session user names the tenant in the path; " +
 				"an API token implies its tenant. A tenant the caller does not belong to answers 404. " +
-				"Cookie-authenticated changes need the X-CSRF-Token header.",
+				"Cookie-authenticated changes need the X-CSRF-Token header. " +
+				"Every error has one shape (errorBody). A query parameter a route does not take, a query string that " +
+				"cannot be read, and NUL or invalid UTF-8 in the query or path are 400; in a JSON body, 422 naming the field. " +
+				"Every list pages alike: ?limit= (a default, and a maximum larger values are cut to) and ?after= " +
+				"(the previous page's next); the reply holds the items, the total, and next while more follow.",
 		},
 		"paths": paths,
 		"components": map[string]any{
@@ -95,15 +103,15 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
-	"GET /api/v1/t/{tenant}/locations":                   {"parent_id", "after", "limit"},
-	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until", "before", "limit"},
-	"GET /api/v1/t/{tenant}/assets":                      append(slices.Clip(assetFilterParams), "after", "limit"),
+	"GET /api/v1/t/{tenant}/locations":                   {"parent_id"},
+	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until"},
+	"GET /api/v1/t/{tenant}/assets":                      assetFilterParams,
 	"GET /api/v1/t/{tenant}/licenses":                    {"expiring_before"},
 	"GET /api/v1/t/{tenant}/assets/labels":               {"ids"},
 	"POST /api/v1/t/{tenant}/assets/import":              {"dry_run", "skip_bad_rows", "company_as_department"},
 	"POST /api/v1/t/{tenant}/imports":                    {"dry_run", "skip_bad_rows", "company_as_department"},
-	"GET /api/v1/operator/devices":                       {"tenant", "unassigned", "after", "limit"},
-	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to", "after", "limit"},
+	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
+	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": {"metric", "bucket", "from", "to"},
 	"GET /api/v1/t/{tenant}/assets/export":               assetFilterParams,
@@ -183,8 +191,8 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	required := []any{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+		if !f.IsExported() && !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
+			continue // encoding/json lifts even an unexported struct's fields
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {

@@ -41,10 +41,11 @@ func checkResponse(t testing.TB, r *http.Request, w *httptest.ResponseRecorder) 
 	canon.URL.Path, canon.URL.RawPath = strings.ToLower(path.Clean("/"+r.URL.Path)), ""
 	_, pattern := patterns.Handler(canon)
 	method, route, ok := strings.Cut(pattern, " ")
-	if !ok || !strings.HasPrefix(route, "/api/") {
-		return
+	if !ok {
+		return // no route: TestEdge checks the error shape
 	}
-	op, _ := spec["paths"].(map[string]any)[route].(map[string]any)[strings.ToLower(method)].(map[string]any)
+	item, _ := spec["paths"].(map[string]any)[route].(map[string]any)
+	op, _ := item[strings.ToLower(method)].(map[string]any)
 	if op == nil {
 		t.Errorf("openapi: %s is not described", pattern)
 		return
@@ -87,9 +88,8 @@ func checkResponse(t testing.TB, r *http.Request, w *httptest.ResponseRecorder) 
 // validate checks v against the JSON Schema subset the description uses.
 func validate(schema, v any, at string) error {
 	s, _ := schema.(map[string]any)
-	if ref, ok := s["$ref"].(string); ok {
-		name := strings.TrimPrefix(ref, "#/components/schemas/")
-		return validate(spec["components"].(map[string]any)["schemas"].(map[string]any)[name], v, at)
+	if _, ok := s["$ref"]; ok {
+		return validate(component(s), v, at)
 	}
 	if alts, ok := s["anyOf"].([]any); ok {
 		for _, alt := range alts {
@@ -148,6 +148,16 @@ func validate(schema, v any, at string) error {
 
 func asSlice(v any) []any { s, _ := v.([]any); return s }
 
+// component is the schema a $ref names, or schema itself.
+func component(schema any) map[string]any {
+	s, _ := schema.(map[string]any)
+	if ref, ok := s["$ref"].(string); ok {
+		c, _ := spec["components"].(map[string]any)["schemas"].(map[string]any)[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)
+		return c
+	}
+	return s
+}
+
 func jsonType(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -175,11 +185,28 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatalf("served description: %v", err)
 	}
 	for _, rt := range httpapi.Routes {
-		if !strings.HasPrefix(rt.Path, "/api/") {
+		op, ok := served["paths"].(map[string]any)[rt.Path].(map[string]any)[strings.ToLower(rt.Method)].(map[string]any)
+		if !ok {
+			t.Errorf("route %s %s is not described", rt.Method, rt.Path)
 			continue
 		}
-		if _, ok := served["paths"].(map[string]any)[rt.Path].(map[string]any)[strings.ToLower(rt.Method)]; !ok {
-			t.Errorf("route %s %s is not described", rt.Method, rt.Path)
+		if _, ok := op["responses"].(map[string]any)["default"]; !ok {
+			t.Errorf("route %s %s: errors are not described", rt.Method, rt.Path)
+		}
+		params := map[string]bool{}
+		for _, p := range asSlice(op["parameters"]) {
+			params[p.(map[string]any)["name"].(string)] = true
+		}
+		if slices.ContainsFunc(listRoutes(), func(l httpapi.Route) bool { return key(l) == key(rt) }) {
+			if !params["limit"] || !params["after"] {
+				t.Errorf("list %s %s: limit and after are not described", rt.Method, rt.Path)
+			}
+			reply := op["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"]
+			for _, want := range []string{"total", "next"} {
+				if _, ok := component(reply)["properties"].(map[string]any)[want]; !ok {
+					t.Errorf("list %s %s: the reply does not describe %s", rt.Method, rt.Path, want)
+				}
+			}
 		}
 	}
 	t.Run("ValidatorCatchesDrift", func(t *testing.T) {

@@ -18,7 +18,8 @@ func (h referenceHandlers) store(s *Server) *sqlstore.ReferenceStore {
 
 func (h referenceHandlers) index(s *Server, w http.ResponseWriter, r *http.Request) error {
 	rs, err := h.store(s).List(r.Context())
-	return reply(w, http.StatusOK, referenceList{rs}, err)
+	rs, page, err := listPage(r, rs, err)
+	return reply(w, http.StatusOK, referenceList{rs, page}, err)
 }
 
 func (h referenceHandlers) create(s *Server, w http.ResponseWriter, r *http.Request) error {

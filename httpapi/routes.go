@@ -78,7 +78,7 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesRead, (*Server).getFleetDevice, nil, qm.FleetDevice{}, 200},
 	{"PATCH", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesWrite, (*Server).updateFleetDevice, qm.FleetDeviceUpdate{}, qm.FleetDevice{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices/{device}/latest", Tenant, qm.PermDevicesRead, (*Server).deviceLatest, nil, qm.DeviceState{}, 200},
-	{"GET", "/api/v1/t/{tenant}/devices/{device}/points", Tenant, qm.PermDevicesRead, (*Server).devicePoints, nil, qm.PointPage{}, 200},
+	{"GET", "/api/v1/t/{tenant}/devices/{device}/points", Tenant, qm.PermDevicesRead, (*Server).devicePoints, nil, pointPage{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices/{device}/trips", Tenant, qm.PermDevicesRead, (*Server).deviceTrips, nil, tripList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices/{device}/aggregates", Tenant, qm.PermDevicesRead, (*Server).deviceAggregates, nil, bucketList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/fleet/summary", Tenant, qm.PermDevicesRead, (*Server).fleetSummary, nil, qm.FleetSummary{}, 200},
@@ -236,6 +236,7 @@ func (s *Server) route(rt Route) http.HandlerFunc {
 	if l, ok := bodyLimits[rt.Method+" "+rt.Path]; ok {
 		limit = l
 	}
+	query, list, size := allowedQuery(rt), isList(rt), sizeOf(rt)
 	return func(w http.ResponseWriter, r *http.Request) {
 		// Refuse a body declared too large before reading any of it; cut
 		// one that turns out too large while being read.
@@ -244,6 +245,13 @@ func (s *Server) route(rt Route) http.HandlerFunc {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := checkQuery(r, query); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if list {
+			r = r.WithContext(context.WithValue(r.Context(), pageSizeKey{}, size))
+		}
 		ctx, err := s.scope(r, rt)
 		if err == nil {
 			err = rt.Handle(s, w, r.WithContext(ctx))

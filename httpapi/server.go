@@ -14,9 +14,11 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/password"
@@ -125,7 +127,7 @@ func New(cfg Config) *Server {
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
 	}
-	s.handler = s.canonical(s.logged(mux))
+	s.handler = s.logged(s.canonical(s.routed(mux)))
 	return s
 }
 
@@ -202,9 +204,15 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 // canonical rewrites the path to its one canonical form before routing, so
 // every spelling of a path (doubled slashes, dot segments, percent-encoded
 // dots, a trailing slash, upper case) gets exactly the decision the
-// canonical path gets. Every path the API serves is lower case.
+// canonical path gets. Every path the API serves is lower case. A path
+// that is not valid text is refused first: lower-casing would turn its
+// invalid bytes into U+FFFD.
 func (s *Server) canonical(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := qm.TextProblem(r.URL.Path); p != "" {
+			s.writeError(w, r, qm.Errorf(qm.EBadRequest, "the path %s", p))
+			return
+		}
 		p := strings.ToLower(path.Clean("/" + r.URL.Path))
 		if p != r.URL.Path || r.URL.RawPath != "" {
 			r2 := r.Clone(r.Context())
@@ -212,6 +220,40 @@ func (s *Server) canonical(next http.Handler) http.Handler {
 			r = r2
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// routed answers a path no route serves, or a method the path does not
+// take, in the one error shape (ServeMux would answer in plain text); 405
+// names the methods the path takes in Allow.
+func (s *Server) routed(mux *http.ServeMux) http.Handler {
+	methods := map[string]bool{}
+	for _, rt := range Routes {
+		methods[rt.Method] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			s.writeError(w, r, qm.Errorf(qm.ENotFound, "no route serves %s", r.URL.Path))
+			return
+		}
+		slices.Sort(allow)
+		if slices.Contains(allow, http.MethodGet) {
+			allow = append(allow, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, qm.Errorf(eMethodNotAllowed, "%s does not take %s; it takes %s", r.URL.Path, r.Method, strings.Join(allow, ", ")))
 	})
 }
 

@@ -6,21 +6,25 @@ import (
 	"github.com/quartermaster/qm"
 )
 
+// listLocations pages the tenant's locations (?parent_id= for one
+// location's children) in the one way every list pages. The store reads
+// them in chunks of its largest page, all of them, so the total is known.
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit")
-	if err != nil {
-		return err
+	f := qm.LocationFilter{ParentID: r.URL.Query().Get("parent_id"), Limit: qm.MaxLocationPage}
+	var all []*qm.Location
+	for {
+		ls, err := s.locations.Locations(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		all = append(all, ls...)
+		if len(ls) < f.Limit {
+			break
+		}
+		f.After = ls[len(ls)-1].ID
 	}
-	q := r.URL.Query()
-	ls, err := s.locations.Locations(r.Context(), qm.LocationFilter{ParentID: q.Get("parent_id"), After: q.Get("after"), Limit: limit})
-	if err != nil {
-		return err
-	}
-	if ls == nil {
-		ls = []*qm.Location{}
-	}
-	writeJSON(w, http.StatusOK, locationList{ls})
-	return nil
+	ls, page, err := listPage(r, all, nil)
+	return reply(w, http.StatusOK, locationList{ls, page}, err)
 }
 
 func (s *Server) createLocation(w http.ResponseWriter, r *http.Request) error {
@@ -52,7 +56,8 @@ func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.tokens.Tokens(r.Context())
-	return reply(w, http.StatusOK, tokenList{ts}, err)
+	ts, page, err := listPage(r, ts, err)
+	return reply(w, http.StatusOK, tokenList{ts, page}, err)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
@@ -73,13 +78,13 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	f := qm.AuditFilter{Action: q.Get("action"), ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id"),
-		ActorID: q.Get("actor_id"), Before: q.Get("before")}
-	var err error
-	if f.Limit, err = intParam(r, "limit"); err != nil {
+	p, err := parsePage(r)
+	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	f := qm.AuditFilter{Action: q.Get("action"), ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id"),
+		ActorID: q.Get("actor_id"), Before: p.After, Limit: p.Limit + 1}
 	if f.Since, err = timeParam(r, "since"); err != nil {
 		return err
 	}
@@ -93,17 +98,15 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if entries == nil {
 		entries = []*qm.AuditEntry{}
 	}
-	next := ""
-	if len(entries) > 0 {
-		next = entries[len(entries)-1].ID
-	}
-	writeJSON(w, http.StatusOK, auditPage{Entries: entries, NextBefore: next})
-	return nil
+	total, err := s.audit.CountAuditLog(r.Context(), f)
+	entries, page := storePage(p, entries, total, func(e *qm.AuditEntry) string { return e.ID })
+	return reply(w, http.StatusOK, auditPage{entries, page}, err)
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.members.Members(r.Context())
-	return reply(w, http.StatusOK, memberList{ms}, err)
+	ms, page, err := listPage(r, ms, err)
+	return reply(w, http.StatusOK, memberList{ms, page}, err)
 }
 
 // operatorBreakGlass gives the operator an hour's read-only access to a
@@ -136,7 +139,8 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.depts.Departments(r.Context())
-	return reply(w, http.StatusOK, departmentList{ds}, err)
+	ds, page, err := listPage(r, ds, err)
+	return reply(w, http.StatusOK, departmentList{ds, page}, err)
 }
 
 func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
@@ -168,7 +172,8 @@ func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 	rs, err := s.roles.Roles(r.Context())
-	return reply(w, http.StatusOK, roleList{rs}, err)
+	rs, page, err := listPage(r, rs, err)
+	return reply(w, http.StatusOK, roleList{rs, page}, err)
 }
 
 func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {

@@ -65,6 +65,7 @@ type tenantRequest struct {
 
 type tenantList struct {
 	Tenants []*qm.Tenant `json:"tenants"`
+	pageInfo
 }
 
 type breakGlassRequest struct {
@@ -86,6 +87,7 @@ type locationRequest struct {
 
 type locationList struct {
 	Locations []*qm.Location `json:"locations"`
+	pageInfo
 }
 
 type tokenRequest struct {
@@ -96,6 +98,7 @@ type tokenRequest struct {
 
 type tokenList struct {
 	Tokens []*qm.APIToken `json:"tokens"`
+	pageInfo
 }
 
 // newToken is a created token with its secret, shown this once.
@@ -153,6 +156,7 @@ type resetRequest struct {
 
 type memberList struct {
 	Members []*qm.Member `json:"members"`
+	pageInfo
 }
 
 type departmentRequest struct {
@@ -162,6 +166,7 @@ type departmentRequest struct {
 
 type departmentList struct {
 	Departments []*qm.Department `json:"departments"`
+	pageInfo
 }
 
 type roleRequest struct {
@@ -171,13 +176,13 @@ type roleRequest struct {
 
 type roleList struct {
 	Roles []qm.Role `json:"roles"`
+	pageInfo
 }
 
-// auditPage is a page of the audit log, newest first; next_before is the
-// cursor for the next page.
+// auditPage is a page of the audit log, newest first.
 type auditPage struct {
-	Entries    []*qm.AuditEntry `json:"entries"`
-	NextBefore string           `json:"next_before"`
+	Entries []*qm.AuditEntry `json:"entries"`
+	pageInfo
 }
 
 type referenceRequest struct {
@@ -188,6 +193,7 @@ type referenceRequest struct {
 
 type referenceList struct {
 	Items []*qm.Reference `json:"items"`
+	pageInfo
 }
 
 type modelRequest struct {
@@ -202,6 +208,7 @@ type modelRequest struct {
 
 type modelList struct {
 	Models []*qm.Model `json:"models"`
+	pageInfo
 }
 
 type assetRequest struct {
@@ -235,8 +242,7 @@ type assetView struct {
 // assetPage is a page of assets, as qm.AssetPage, with derived values.
 type assetPage struct {
 	Assets []assetView `json:"assets"`
-	Total  int         `json:"total"`
-	Next   string      `json:"next,omitempty"`
+	pageInfo
 }
 
 type depreciationRequest struct {
@@ -247,11 +253,13 @@ type depreciationRequest struct {
 
 type depreciationList struct {
 	Depreciations []*qm.Depreciation `json:"depreciations"`
+	pageInfo
 }
 
 // assetHistory is what happened to an asset, newest first.
 type assetHistory struct {
 	Entries []*qm.AuditEntry `json:"entries"`
+	pageInfo
 }
 
 type licenseRequest struct {
@@ -271,6 +279,7 @@ type licenseView struct {
 
 type licenseList struct {
 	Licenses []licenseView `json:"licenses"`
+	pageInfo
 }
 
 type seatRequest struct {
@@ -280,6 +289,7 @@ type seatRequest struct {
 
 type seatList struct {
 	Seats []*qm.Seat `json:"seats"`
+	pageInfo
 }
 
 type maintenanceRequest struct {
@@ -294,6 +304,7 @@ type maintenanceRequest struct {
 
 type maintenanceList struct {
 	Maintenances []*qm.Maintenance `json:"maintenances"`
+	pageInfo
 }
 
 type customFieldRequest struct {
@@ -309,6 +320,7 @@ type customFieldRequest struct {
 
 type customFieldList struct {
 	Fields []*qm.CustomField `json:"fields"`
+	pageInfo
 }
 
 type fieldSetRequest struct {
@@ -319,10 +331,12 @@ type fieldSetRequest struct {
 
 type fieldSetList struct {
 	FieldSets []*qm.FieldSet `json:"field_sets"`
+	pageInfo
 }
 
 type importJobList struct {
 	Jobs []*qm.ImportJob `json:"jobs"`
+	pageInfo
 }
 
 type deviceRequest struct {
@@ -338,6 +352,7 @@ type deviceRequest struct {
 
 type deviceList struct {
 	Devices []*qm.Device `json:"devices"`
+	pageInfo
 }
 
 // deviceCredential is a device with its credential, shown once: when it is
@@ -357,6 +372,7 @@ type assignRequest struct {
 
 type custodyList struct {
 	Custody []qm.Custody `json:"custody"`
+	pageInfo
 }
 
 // ingestReply says what became of a batch: points already stored (the
@@ -373,6 +389,7 @@ type deviceConfigReply struct {
 
 type fleetDeviceList struct {
 	Devices []*qm.FleetDevice `json:"devices"`
+	pageInfo
 }
 
 // fleetPosition is a device's latest position, for a map.
@@ -387,6 +404,7 @@ type fleetPosition struct {
 
 type fleetPositionList struct {
 	Positions []fleetPosition `json:"positions"`
+	pageInfo
 }
 
 // ingestPoint is a point as devices send it: the position's fields beside
@@ -404,10 +422,18 @@ type ingestPoint struct {
 
 type tripList struct {
 	Trips []qm.Trip `json:"trips"`
+	pageInfo
 }
 
 type bucketList struct {
 	Metric  string      `json:"metric"`
 	Bucket  string      `json:"bucket"`
 	Buckets []qm.Bucket `json:"buckets"`
+	pageInfo
+}
+
+// pointPage is a page of a device's points, oldest first.
+type pointPage struct {
+	Points []qm.Point `json:"points"`
+	pageInfo
 }

@@ -34,38 +34,18 @@ func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.Audi
 	switch {
 	case f.Limit <= 0:
 		f.Limit = 50
-	case f.Limit > 500:
-		f.Limit = 500
+	case f.Limit > 1000:
+		f.Limit = 1000
 	}
 	if f.Before != "" && !ValidID(f.Before) {
-		return nil, qm.Errorf(qm.EInvalid, "cursor %q is not an audit entry id", f.Before)
+		return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.Before)
 	}
 	var entries []*qm.AuditEntry
 	err := s.router.View(ctx, func(c Conn) error {
-		var where strings.Builder
-		args := []any{c.TenantID()}
-		where.WriteString(`tenant_id = $1`)
-		for _, cond := range []struct {
-			sql string
-			val any
-			set bool
-		}{
-			{`action = $%d`, f.Action, f.Action != ""},
-			{`resource_type = $%d`, f.ResourceType, f.ResourceType != ""},
-			{`resource_id = $%d`, f.ResourceID, f.ResourceID != ""},
-			{`actor_id = $%d`, f.ActorID, f.ActorID != ""},
-			{`at >= $%d`, Timestamp(f.Since), !f.Since.IsZero()},
-			{`at < $%d`, Timestamp(f.Until), !f.Until.IsZero()},
-			{`id < $%d`, f.Before, f.Before != ""},
-		} {
-			if cond.set {
-				args = append(args, cond.val)
-				fmt.Fprintf(&where, " AND "+cond.sql, len(args))
-			}
-		}
+		where, args := auditWhere(c, f)
 		args = append(args, f.Limit)
 		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_log WHERE %s ORDER BY id DESC LIMIT $%d`,
-			auditColumns, where.String(), len(args)), args...)
+			auditColumns, where, len(args)), args...)
 		if err != nil {
 			return fmt.Errorf("list audit log: %w", err)
 		}
@@ -86,6 +66,46 @@ func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.Audi
 		return rows.Err()
 	})
 	return entries, err
+}
+
+// CountAuditLog implements qm.AuditService.
+func (s *AuditStore) CountAuditLog(ctx context.Context, f qm.AuditFilter) (int, error) {
+	f.Before = ""
+	var n int
+	err := s.router.View(ctx, func(c Conn) error {
+		where, args := auditWhere(c, f)
+		if err := c.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, args...).Scan(&n); err != nil {
+			return fmt.Errorf("count audit log: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// auditWhere is the WHERE clause that f selects, and its arguments.
+func auditWhere(c Conn, f qm.AuditFilter) (string, []any) {
+	var where strings.Builder
+	args := []any{c.TenantID()}
+	where.WriteString(`tenant_id = $1`)
+	for _, cond := range []struct {
+		sql string
+		val any
+		set bool
+	}{
+		{`action = $%d`, f.Action, f.Action != ""},
+		{`resource_type = $%d`, f.ResourceType, f.ResourceType != ""},
+		{`resource_id = $%d`, f.ResourceID, f.ResourceID != ""},
+		{`actor_id = $%d`, f.ActorID, f.ActorID != ""},
+		{`at >= $%d`, Timestamp(f.Since), !f.Since.IsZero()},
+		{`at < $%d`, Timestamp(f.Until), !f.Until.IsZero()},
+		{`id < $%d`, f.Before, f.Before != ""},
+	} {
+		if cond.set {
+			args = append(args, cond.val)
+			fmt.Fprintf(&where, " AND "+cond.sql, len(args))
+		}
+	}
+	return where.String(), args
 }
 
 // Audit records a change in the audit log of the tenant c is bound to,

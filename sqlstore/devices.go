@@ -129,22 +129,47 @@ func (s *DeviceStore) Devices(ctx context.Context, f qm.DeviceFilter) ([]*qm.Dev
 	case f.Limit > 1000:
 		f.Limit = 1000
 	}
-	query, args := `SELECT `+deviceColumns+` FROM devices WHERE ident > $1`, []any{f.After}
-	switch {
-	case f.TenantID != "":
-		if !ValidID(f.TenantID) {
-			return []*qm.Device{}, nil
-		}
-		query, args = query+` AND tenant_id = $2`, append(args, f.TenantID)
-	case f.Unassigned:
-		query += ` AND tenant_id IS NULL`
+	where, args, ok := deviceWhere(f)
+	if !ok {
+		return []*qm.Device{}, nil
 	}
 	args = append(args, f.Limit)
-	ds, err := queryAll(ctx, s.catalog, scanDevice, fmt.Sprintf(`%s ORDER BY ident LIMIT $%d`, query, len(args)), args...)
+	ds, err := queryAll(ctx, s.catalog, scanDevice, fmt.Sprintf(`SELECT %s FROM devices WHERE %s ORDER BY ident LIMIT $%d`,
+		deviceColumns, where, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
 	return ds, nil
+}
+
+// CountDevices implements qm.DeviceInventory.
+func (s *DeviceStore) CountDevices(ctx context.Context, f qm.DeviceFilter) (int, error) {
+	f.After = ""
+	where, args, ok := deviceWhere(f)
+	if !ok {
+		return 0, nil
+	}
+	var n int
+	if err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM devices WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count devices: %w", err)
+	}
+	return n, nil
+}
+
+// deviceWhere is the WHERE clause that f selects and its arguments; ok
+// is false when f can match no device.
+func deviceWhere(f qm.DeviceFilter) (where string, args []any, ok bool) {
+	where, args = `ident > $1`, []any{f.After}
+	switch {
+	case f.TenantID != "":
+		if !ValidID(f.TenantID) {
+			return "", nil, false
+		}
+		where, args = where+` AND tenant_id = $2`, append(args, f.TenantID)
+	case f.Unassigned:
+		where += ` AND tenant_id IS NULL`
+	}
+	return where, args, true
 }
 
 // AssignDevice implements qm.DeviceInventory.

@@ -351,6 +351,7 @@ func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFil
 	if !f.To.IsZero() {
 		to = micros(f.To)
 	}
+	rangeFrom := from
 	if f.After != "" {
 		var cur pointCursor
 		b, err := base64.RawURLEncoding.DecodeString(f.After)
@@ -364,6 +365,10 @@ func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFil
 	}
 	page := &qm.PointPage{Points: []qm.Point{}}
 	err = s.router.View(ctx, func(c Conn) error {
+		if err := c.QueryRow(ctx, `SELECT count(*) FROM points WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4`,
+			c.TenantID(), fd.ID, rangeFrom, to).Scan(&page.Total); err != nil {
+			return fmt.Errorf("count points: %w", err)
+		}
 		return readPoints(ctx, c, fd.ID, from, to, f.Limit+1, func(p qm.Point) error {
 			page.Points = append(page.Points, p)
 			return nil

@@ -62,8 +62,8 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 	switch {
 	case f.Limit <= 0:
 		f.Limit = 100
-	case f.Limit > 1000:
-		f.Limit = 1000
+	case f.Limit > qm.MaxLocationPage:
+		f.Limit = qm.MaxLocationPage
 	}
 	var ls []*qm.Location
 	err := s.router.View(ctx, func(c Conn) error {
@@ -79,7 +79,7 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 		}
 		if f.After != "" {
 			if !ValidID(f.After) {
-				return qm.Errorf(qm.EInvalid, "cursor %q is not a location id", f.After)
+				return qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
 			}
 			args = append(args, f.After)
 			fmt.Fprintf(&where, ` AND id > $%d`, len(args))

@@ -76,7 +76,10 @@ func TestAudit(t *testing.T, h Harness) {
 			t.Fatalf("after cursor: got %+v, %v", rest, err)
 		}
 		_, err = a.AuditLog(ctxA, qm.AuditFilter{Before: "nope"})
-		wantCode(t, err, qm.EInvalid)
+		wantCode(t, err, qm.EBadRequest)
+		if n, err := a.CountAuditLog(ctxA, qm.AuditFilter{Before: first[0].ID, Limit: 1}); err != nil || n != 4 {
+			t.Fatalf("count: got %d, %v; want 4, every entry whatever the page", n, err)
+		}
 	})
 	t.Run("OtherTenant", func(t *testing.T) {
 		got, err := a.AuditLog(ctxB, qm.AuditFilter{})
@@ -86,6 +89,9 @@ func TestAudit(t *testing.T, h Harness) {
 		for _, f := range []qm.AuditFilter{{ResourceID: l.ID}, {ActorID: alice.ID}} {
 			if got, err := a.AuditLog(ctxB, f); err != nil || len(got) != 0 {
 				t.Fatalf("B found A's entries with %+v: %v, %v", f, got, err)
+			}
+			if n, err := a.CountAuditLog(ctxB, f); err != nil || n != 0 {
+				t.Fatalf("B counted A's entries with %+v: %d, %v", f, n, err)
 			}
 		}
 	})

@@ -167,4 +167,10 @@ func TestDeviceBulk(t *testing.T, h Harness) {
 	if ds, _ := s.Devices(ctx, qm.DeviceFilter{After: "bulk-1", Limit: 1}); len(ds) != 1 || ds[0].Ident != "bulk-2" {
 		t.Fatalf("page after bulk-1: %v", ds)
 	}
+	if n, err := s.CountDevices(ctx, qm.DeviceFilter{After: "bulk-1", Limit: 1}); err != nil || n != 3 {
+		t.Fatalf("count: got %d, %v; want 3, whatever the page", n, err)
+	}
+	if n, err := s.CountDevices(ctx, qm.DeviceFilter{TenantID: "not-an-id"}); err != nil || n != 0 {
+		t.Fatalf("count of a tenant that cannot exist: got %d, %v", n, err)
+	}
 }

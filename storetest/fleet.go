@@ -92,6 +92,9 @@ func TestFleet(t *testing.T, h Harness) {
 				t.Fatal(err)
 			}
 			got = append(got, page.Points...)
+			if page.Total != 35 {
+				t.Fatalf("total %d on a page, want 35 whatever the page", page.Total)
+			}
 			if page.Next == "" {
 				break
 			}

@@ -134,7 +134,7 @@ func TestLocations(t *testing.T, h Harness) {
 		})
 		t.Run("ErrBadCursor", func(t *testing.T) {
 			_, err := s.Locations(ctxC, qm.LocationFilter{After: "x"})
-			wantCode(t, err, qm.EInvalid)
+			wantCode(t, err, qm.EBadRequest)
 		})
 		t.Run("OtherTenant", func(t *testing.T) {
 			for _, f := range []qm.LocationFilter{{}, {ParentID: root.ID}, {Limit: 1000}} {
