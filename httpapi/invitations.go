@@ -37,7 +37,8 @@ func (s *Server) operatorInvite(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request) error {
 	is, err := s.invitations.Invitations(r.Context())
-	return reply(w, http.StatusOK, invitationList{is}, err)
+	is, page, err := listPage(r, is, err)
+	return reply(w, http.StatusOK, invitationList{is, page}, err)
 }
 
 func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request) error {

@@ -125,6 +125,7 @@ type invitationBody struct {
 
 type invitationList struct {
 	Invitations []*qm.Invitation `json:"invitations"`
+	pageInfo
 }
 
 // acceptRequest accepts an invitation. Name and password create the
