@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -32,11 +33,18 @@ type Config struct {
 	SessionTTL time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Passwords are the parameters new password hashes are made with
+	// (password.Default); a hash made with others is made again at its
+	// owner's next sign-in. Tests use cheap ones.
+	Passwords password.Params
 }
 
 // Authenticator checks credentials.
 type Authenticator struct {
 	cfg Config
+	// dummy is what an unknown email's password is checked against, made
+	// with cfg.Passwords so it costs what a real account's check does.
+	dummy func() string
 }
 
 // New returns an Authenticator.
@@ -50,7 +58,19 @@ func New(cfg Config) *Authenticator {
 	if cfg.Limiter == nil {
 		cfg.Limiter = throttle.New(throttle.Config{Now: cfg.Now})
 	}
-	return &Authenticator{cfg: cfg}
+	if cfg.Passwords == (password.Params{}) {
+		cfg.Passwords = password.Default
+	}
+	dummy := password.Dummy
+	if cfg.Passwords != password.Default {
+		dummy = sync.OnceValue(func() string { return password.DummyWith(cfg.Passwords) })
+	}
+	return &Authenticator{cfg: cfg, dummy: dummy}
+}
+
+// HashPassword hashes a new password with the server's parameters.
+func (a *Authenticator) HashPassword(pw string) (string, error) {
+	return password.HashWith(a.cfg.Passwords, pw)
 }
 
 // ErrBadLogin is the one answer to a failed sign-in, whatever failed: an
@@ -73,7 +93,7 @@ func (a *Authenticator) Login(ctx context.Context, email, pw, clientAddr string)
 		return "", nil, err
 	}
 	if u == nil {
-		hash = password.Dummy()
+		hash = a.dummy()
 	}
 	ok, _ := password.Verify(hash, pw)
 	if u == nil || !ok || u.Disabled {
@@ -83,8 +103,8 @@ func (a *Authenticator) Login(ctx context.Context, email, pw, clientAddr string)
 	// Only the account is cleared: clearing the address too would let one
 	// who owns an account reset its count between guesses at others.
 	a.cfg.Limiter.Succeed(keys[0])
-	if password.NeedsRehash(hash) {
-		if h, err := password.Hash(pw); err == nil {
+	if password.NeedsRehashWith(a.cfg.Passwords, hash) {
+		if h, err := a.HashPassword(pw); err == nil {
 			a.cfg.Identity.SetPassword(ctx, u.ID, h)
 		}
 	}
@@ -248,7 +268,7 @@ func (a *Authenticator) setPassword(ctx context.Context, userID, next string) (s
 	if err := qm.ValidatePassword(next); err != nil {
 		return "", err
 	}
-	newHash, err := password.Hash(next)
+	newHash, err := a.HashPassword(next)
 	if err != nil {
 		return "", err
 	}

@@ -26,9 +26,10 @@ func TestAuthenticator(t *testing.T) {
 	}
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	clock := func() time.Time { return now }
-	a := auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Now: clock,
+	cheap := password.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+	a := auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Now: clock, Passwords: cheap,
 		Limiter: throttle.New(throttle.Config{Free: 2, Base: time.Minute, Now: clock})})
-	hash, _ := password.HashWith(password.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}, "correct horse battery")
+	hash, _ := password.HashWith(cheap, "correct horse battery")
 	u := &qm.User{Email: "alice@example.com", Name: "Alice"}
 	if err := db.Identity().CreateUser(ctx, u, hash, now); err != nil {
 		t.Fatal(err)
@@ -50,6 +51,21 @@ func TestAuthenticator(t *testing.T) {
 		}
 		if _, err := a.SessionUser(ctx, secret); qm.ErrorCode(err) != qm.EUnauthorized {
 			t.Fatalf("after logout: got %v, want EUnauthorized", err)
+		}
+	})
+	t.Run("RehashedWithTheServersParameters", func(t *testing.T) {
+		other := cheap
+		other.Time = 2
+		b := auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Now: clock, Passwords: other})
+		if _, _, err := b.Login(ctx, "alice@example.com", "correct horse battery", "192.0.2.4"); err != nil {
+			t.Fatal(err)
+		}
+		_, stored, err := db.Identity().UserByEmail(ctx, "alice@example.com")
+		if err != nil || password.NeedsRehashWith(other, stored) || !password.NeedsRehashWith(cheap, stored) {
+			t.Fatalf("stored hash %q, %v: want it made again with the server's parameters", stored, err)
+		}
+		if _, _, err := a.Login(ctx, "alice@example.com", "correct horse battery", "192.0.2.4"); err != nil {
+			t.Fatalf("sign-in after the rehash: %v", err)
 		}
 	})
 	t.Run("ErrBadLogin", func(t *testing.T) {

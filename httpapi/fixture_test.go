@@ -132,12 +132,11 @@ type fixture struct {
 func newFixture(t testing.TB, be backend) *fixture {
 	e := be.open(t)
 	f := &fixture{e: e, metrics: &metrics.New().Ingest}
-	f.auth = auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
+	f.auth = auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices(), Passwords: cheap})
 	srv := httpapi.New(httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Metrics: f.metrics,
 		Auth:    f.auth,
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
-		HashPassword: func(pw string) (string, error) { return password.HashWith(cheap, pw) },
 	})
 	f.handler, f.osmand = srv.Handler(), srv.OsmAndHandler()
 	t.Cleanup(srv.Close)
@@ -260,7 +259,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 
 // invitations returns the invitation service as the server has it.
 func (f *fixture) invitations() *sqlstore.InvitationStore {
-	return sqlstore.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), func(pw string) (string, error) { return password.HashWith(cheap, pw) }, "", time.Now)
+	return sqlstore.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), f.auth.HashPassword, "", time.Now)
 }
 
 // mustInvitation invites email to tf with role, as the system, and returns

@@ -21,7 +21,6 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/metrics"
-	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
@@ -45,9 +44,6 @@ type Config struct {
 	// PublicURL is where users reach the server, for links such as the QR
 	// codes on asset labels (http://127.0.0.1:8080).
 	PublicURL string
-	// HashPassword hashes the passwords of accounts made by accepting an
-	// invitation (password.Hash).
-	HashPassword func(string) (string, error)
 	// Metrics counts telemetry (nil: not counted).
 	Metrics *metrics.Ingest
 	// Points stores telemetry; New makes one when it is nil.
@@ -99,9 +95,6 @@ func New(cfg Config) *Server {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
-	if cfg.HashPassword == nil {
-		cfg.HashPassword = password.Hash
-	}
 	s := &Server{cfg: cfg, openAPI: OpenAPI()}
 	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
@@ -122,7 +115,7 @@ func New(cfg Config) *Server {
 	}
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.Now)
-	s.invitations = sqlstore.NewInvitationStore(cfg.Identity, cfg.Router, cfg.Tenants, cfg.HashPassword, cfg.PublicURL, cfg.Now)
+	s.invitations = sqlstore.NewInvitationStore(cfg.Identity, cfg.Router, cfg.Tenants, cfg.Auth.HashPassword, cfg.PublicURL, cfg.Now)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))

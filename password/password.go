@@ -130,9 +130,12 @@ func Verify(encoded, pw string) (ok bool, err error) {
 // NeedsRehash reports whether encoded was made with parameters other than
 // Default, or cannot be parsed. Call it after a successful Verify, while the
 // plain password is at hand, and store Hash(pw) when it returns true.
-func NeedsRehash(encoded string) bool {
-	p, _, _, err := decode(encoded)
-	return err != nil || p != Default
+func NeedsRehash(encoded string) bool { return NeedsRehashWith(Default, encoded) }
+
+// NeedsRehashWith is NeedsRehash for a server whose hashes are made with p.
+func NeedsRehashWith(p Params, encoded string) bool {
+	q, _, _, err := decode(encoded)
+	return err != nil || q != p
 }
 
 // Dummy returns a hash, made with Default parameters, of a random password
@@ -140,19 +143,22 @@ func NeedsRehash(encoded string) bool {
 // against Dummy() so the reply takes as long as a wrong password for a real
 // user and does not reveal which accounts exist. It is computed on first
 // use; call it once at start-up to keep that cost off the first login.
-var Dummy = sync.OnceValue(func() string {
+var Dummy = sync.OnceValue(func() string { return DummyWith(Default) })
+
+// DummyWith is Dummy for a server whose hashes are made with p, computed
+// afresh on every call.
+func DummyWith(p Params) string {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		// crypto/rand does not fail on supported platforms.
 		panic(fmt.Sprintf("password: dummy secret: %v", err))
 	}
-	h, err := Hash(base64.RawStdEncoding.EncodeToString(secret))
+	h, err := HashWith(p, base64.RawStdEncoding.EncodeToString(secret))
 	if err != nil {
-		// Default is within bounds and the password is short.
 		panic(fmt.Sprintf("password: dummy hash: %v", err))
 	}
 	return h
-})
+}
 
 // check returns an error wrapping ErrParams when p is outside the bounds.
 func (p Params) check() error {
