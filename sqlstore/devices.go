@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -20,6 +21,9 @@ type DeviceStore struct {
 	router  Router
 	now     func() time.Time
 	creds   credentialCache[qm.Device]
+
+	mu        sync.Mutex
+	observers []qm.DeviceEvents
 }
 
 var _ qm.DeviceInventory = (*DeviceStore)(nil)
@@ -28,6 +32,29 @@ var _ qm.DeviceInventory = (*DeviceStore)(nil)
 // catalog and inTx; router reaches the tenants' audit logs.
 func NewDeviceStore(catalog Querier, inTx TxFunc, tenants *TenantService, router Router, now func() time.Time) *DeviceStore {
 	return &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
+}
+
+// Notify makes ev hear of every device change this store commits from now
+// on. cmd/quartermaster wires the MQTT broker here.
+func (s *DeviceStore) Notify(ev qm.DeviceEvents) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observers = append(s.observers, ev)
+}
+
+// changed forgets this node's cached credentials and tells the observers,
+// after a change to d is committed: every path that changes a device's
+// custody or credential goes through here.
+func (s *DeviceStore) changed(ctx context.Context, d *qm.Device, action, from string) {
+	s.creds.clear()
+	s.mu.Lock()
+	observers := s.observers
+	s.mu.Unlock()
+	copied := *d
+	c := qm.DeviceChange{Device: &copied, Action: action, FromTenantID: from}
+	for _, ev := range observers {
+		ev.DeviceChanged(ctx, c)
+	}
 }
 
 // DeviceTokenPrefix starts every device credential, so secret scanners can
@@ -173,7 +200,11 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 	if err != nil {
 		return nil, "", err
 	}
-	s.creds.clear()
+	action := qm.DeviceAssigned
+	if from != "" {
+		action = qm.DeviceTransferred
+	}
+	s.changed(ctx, d, action, from)
 	details := map[string]any{"device_id": d.ID, "ident": d.Ident, "to_tenant": tenant.Slug}
 	if from != "" {
 		if err := s.audit(ctx, from, "device.transfer_out", d, details, at); err != nil {
@@ -202,7 +233,7 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 	if err != nil {
 		return nil, err
 	}
-	s.creds.clear()
+	s.changed(ctx, d, qm.DeviceUnassigned, from)
 	return d, s.audit(ctx, from, "device.unassign", d, map[string]any{"device_id": d.ID, "ident": d.Ident}, at)
 }
 
@@ -253,7 +284,7 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 	if err != nil {
 		return "", err
 	}
-	s.creds.clear()
+	s.changed(ctx, d, qm.DeviceRotated, d.TenantID)
 	if d.TenantID != "" {
 		return token, s.audit(ctx, d.TenantID, "device.rotate_token", d, map[string]any{"device_id": d.ID, "ident": d.Ident}, at)
 	}
