@@ -3,9 +3,9 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
-	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"

@@ -93,7 +93,7 @@ type device struct {
 func (w *world) connect(t *testing.T, clientID, user, password string, clean bool) (*device, bool, error) {
 	t.Helper()
 	d := &device{lost: make(chan struct{}), config: make(chan string, 16)}
-	opts := paho.NewClientOptions().AddBroker("tcp://"+net.JoinHostPort(w.host, w.port)).SetProtocolVersion(4).
+	opts := paho.NewClientOptions().AddBroker("tcp://" + net.JoinHostPort(w.host, w.port)).SetProtocolVersion(4).
 		SetClientID(clientID).SetUsername(user).SetPassword(password).SetCleanSession(clean).
 		SetAutoReconnect(false).SetConnectRetry(false).
 		SetConnectionLostHandler(func(paho.Client, error) { close(d.lost) })
