@@ -51,7 +51,9 @@ func (s *logSink) Write(p []byte) (int, error) {
 
 // waitFor blocks until a line containing each of subs is logged, and
 // returns it.
-func (s *logSink) waitFor(subs ...string) string {
+func (s *logSink) waitFor(t *testing.T, subs ...string) string {
+	t.Helper()
+	timeout := time.After(time.Minute) // only bounds a failure
 	for seen := 0; ; {
 		s.mu.Lock()
 		lines, changed := s.lines, s.changed
@@ -61,7 +63,11 @@ func (s *logSink) waitFor(subs ...string) string {
 				return lines[seen]
 			}
 		}
-		<-changed
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no log line with %q", subs)
+		}
 	}
 }
 
@@ -123,6 +129,16 @@ func (d *device) subscribeConfig(t *testing.T, ident string) {
 	tok := d.Subscribe(broker.ConfigTopic(ident), 1, func(_ paho.Client, m paho.Message) { d.config <- string(m.Payload()) })
 	if tok.Wait(); tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
+	}
+}
+
+// mustLose waits for the broker to close the device's connection.
+func (d *device) mustLose(t *testing.T) {
+	t.Helper()
+	select {
+	case <-d.lost:
+	case <-time.After(time.Minute): // only bounds a failure
+		t.Fatal("the broker kept the connection open")
 	}
 }
 
@@ -197,7 +213,7 @@ func TestDeviceTracesCleared(t *testing.T) {
 			if present {
 				t.Errorf("the new holder inherited the old session")
 			}
-			<-old.lost
+			old.mustLose(t)
 			dev.subscribeConfig(t, "truck-1")
 			if err := w.b.PublishConfig(w.ctxB, "truck-1", map[string]any{"apn_password": "secret-of-b"}); err != nil {
 				t.Fatal(err)
@@ -222,7 +238,7 @@ func TestDeviceTracesCleared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		<-old.lost
+		old.mustLose(t)
 		if _, _, err := w.connect(t, "truck-1", "truck-1", w.token, true); err == nil {
 			t.Errorf("the old credential connects after the rotation")
 		}
@@ -285,14 +301,16 @@ func (w *world) rawDial(t *testing.T) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	// Only bounds a failure: a broker that keeps the connection open.
+	c.SetReadDeadline(time.Now().Add(time.Minute))
 	return c
 }
 
 // closedByServer reads c until the server closes it, and reports whether
-// it sent nothing before closing.
-func closedByServer(c net.Conn) (silent bool) {
+// it did so without sending anything.
+func closedByServer(c net.Conn) bool {
 	n, err := bufio.NewReader(c).Read(make([]byte, 1))
-	return n == 0 && err != nil
+	return n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 func TestConnectLimits(t *testing.T) {
@@ -309,7 +327,7 @@ func TestConnectLimits(t *testing.T) {
 		if got := w.refused(metrics.TooLarge); got != 1 {
 			t.Errorf("too large refusals: got %v, want 1", got)
 		}
-		w.logs.waitFor("connection refused", "CONNECT of 67108864 bytes")
+		w.logs.waitFor(t, "connection refused", "CONNECT of 67108864 bytes")
 	})
 
 	t.Run("StalledConnect", func(t *testing.T) {
@@ -345,8 +363,8 @@ func TestConnectLimits(t *testing.T) {
 		w := newWorld(t, broker.Limits{MaxPacket: 1024})
 		d, _ := w.mustConnect(t, "truck-1", w.token, true)
 		d.Publish("devices/truck-1/telemetry", 1, false, strings.Repeat("x", 2048))
-		<-d.lost
-		w.logs.waitFor("packet refused")
+		d.mustLose(t)
+		w.logs.waitFor(t, "packet refused")
 		if got := w.refused(metrics.TooLarge); got != 1 {
 			t.Errorf("too large refusals: got %v, want 1", got)
 		}
@@ -374,7 +392,7 @@ func TestWillIsDropped(t *testing.T) {
 		t.Fatalf("CONNACK: %x, %v", ack, err)
 	}
 	c.Close() // without DISCONNECT: the will would be sent
-	w.logs.waitFor("client disconnected", "truck-2")
+	w.logs.waitFor(t, "client disconnected", "truck-2")
 
 	a, _ := w.mustConnect(t, "truck-1", w.token, true)
 	a.subscribeConfig(t, "truck-1")
@@ -397,8 +415,8 @@ func TestRefusalLogsAreBounded(t *testing.T) {
 		exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
 			"-u", "truck-1", "-P", w.token, "-i", "truck-1", "-t", topic, "-f", big).Run()
 	}
-	w.logs.waitFor("error processing packet", "devices/truck-2/telemetry")
-	w.logs.waitFor("telemetry refused", "truck-1")
+	w.logs.waitFor(t, "error processing packet", "devices/truck-2/telemetry")
+	w.logs.waitFor(t, "telemetry refused", "truck-1")
 	w.logs.mu.Lock()
 	defer w.logs.mu.Unlock()
 	for _, line := range w.logs.lines {
