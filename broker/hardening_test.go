@@ -145,10 +145,16 @@ func (d *device) mustLose(t *testing.T) {
 // configUntil returns what the device reads on its config topic up to and
 // including the first message containing last: a retained message is
 // delivered at subscription, so before anything published after it.
-func (d *device) configUntil(last string) []string {
+func (d *device) configUntil(t *testing.T, last string) []string {
+	t.Helper()
 	var got []string
 	for {
-		m := <-d.config
+		var m string
+		select {
+		case m = <-d.config:
+		case <-time.After(time.Minute): // only bounds a failure
+			t.Fatalf("no config with %q; read %q", last, got)
+		}
 		got = append(got, m)
 		if strings.Contains(m, last) {
 			return got
@@ -199,7 +205,7 @@ func TestDeviceTracesCleared(t *testing.T) {
 			}
 			old, _ := w.mustConnect(t, "truck-1", w.token, false)
 			old.subscribeConfig(t, "truck-1")
-			if got := old.configUntil("secret-of-a"); len(got) != 1 {
+			if got := old.configUntil(t, "secret-of-a"); len(got) != 1 {
 				t.Fatalf("before the change the device reads %q, want A's config", got)
 			}
 			token := c.change(t, w)
@@ -215,11 +221,24 @@ func TestDeviceTracesCleared(t *testing.T) {
 			}
 			old.mustLose(t)
 			dev.subscribeConfig(t, "truck-1")
+			// The old credential, which this node may still hold in its
+			// cache after a change made elsewhere, neither connects nor
+			// disturbs the new holder.
+			if token != w.token {
+				if _, _, err := w.connect(t, "truck-1", "truck-1", w.token, true); err == nil {
+					t.Errorf("the old credential connects after the change")
+				}
+			}
 			if err := w.b.PublishConfig(w.ctxB, "truck-1", map[string]any{"apn_password": "secret-of-b"}); err != nil {
 				t.Fatal(err)
 			}
-			if got := dev.configUntil("secret-of-b"); len(got) != 1 {
+			if got := dev.configUntil(t, "secret-of-b"); len(got) != 1 {
 				t.Errorf("after the change the device read %q, want B's config only", got)
+			}
+			select {
+			case <-dev.lost:
+				t.Fatal("the new holder was disconnected")
+			default:
 			}
 			// And so does a command-line client with the new credential.
 			out, err := exec.Command(client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
@@ -399,7 +418,7 @@ func TestWillIsDropped(t *testing.T) {
 	if err := w.b.PublishConfig(w.ctxA, "truck-1", map[string]any{"apn": "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.configUntil(`"a"`); len(got) != 1 {
+	if got := a.configUntil(t, `"a"`); len(got) != 1 {
 		t.Errorf("truck-1 read %q, want its own config only", got)
 	}
 }

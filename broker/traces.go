@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"hash/maphash"
 	"sync/atomic"
 	"time"
 
@@ -24,12 +25,16 @@ import (
 // compares the device's custody with the one it recorded, which catches
 // changes made by another process (the CLI, another node).
 
-// custody is whose a device's traces are: the tenant holding it, since
-// when, and with which credential; at orders two views of one device.
+// custody is whose a device's traces are: a hash of the tenant holding
+// it, since when, and with which credential (kept small: the broker holds
+// one per device); at orders two views of one device.
 type custody struct {
-	key string
-	at  time.Time
+	key uint64
+	at  int64
 }
+
+// custodySeed seeds the custody hashes of this process.
+var custodySeed = maphash.MakeSeed()
 
 // custodyOf is d's custody.
 func custodyOf(d *qm.Device) custody {
@@ -37,7 +42,8 @@ func custodyOf(d *qm.Device) custody {
 	if d.AssignedAt != nil {
 		assigned = d.AssignedAt.UTC().Format(time.RFC3339Nano)
 	}
-	return custody{key: d.TenantID + " " + assigned + " " + d.TokenRotatedAt.UTC().Format(time.RFC3339Nano), at: d.UpdatedAt}
+	key := d.TenantID + " " + assigned + " " + d.TokenRotatedAt.UTC().Format(time.RFC3339Nano)
+	return custody{key: maphash.String(custodySeed, key), at: d.UpdatedAt.UnixNano()}
 }
 
 // DeviceChanged implements qm.DeviceEvents: whatever the change, what the
@@ -64,7 +70,7 @@ func (b *Broker) admitCustody(d *qm.Device) bool {
 	was, ok := b.custody[d.Ident]
 	switch {
 	case !ok:
-	case was.at.After(now.at):
+	case was.at > now.at:
 		return false
 	case was.key != now.key:
 		b.forget(d.Ident)
