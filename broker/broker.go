@@ -238,9 +238,10 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.ErrRejectPacket
 	}
 	s := v.(*session)
-	// A credential rotated since the device connected stops working.
+	// A credential rotated, or a device moved, since the device connected
+	// ends the connection; it starts afresh under its new custody.
 	d, t, p, err := h.b.cfg.Auth.DeviceToken(context.Background(), s.token)
-	if err != nil || d.ID != s.device.ID {
+	if err != nil || !sameCustody(d, s.device) {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
 		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.device.Ident, "reason", reason(err, "the device moved"))
 		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
