@@ -45,8 +45,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	for name, v := range map[string]int{"--mqtt-max-packet": *mqttMaxPacket, "--mqtt-max-connect-packet": *mqttMaxConnect, "--mqtt-max-unauthenticated": *mqttMaxPending} {
-		if v < 1 {
-			return fmt.Errorf("%s must be at least 1, got %d", name, v)
+		// 256 MiB: no MQTT packet can be longer.
+		if v < 1 || v > 1<<28 {
+			return fmt.Errorf("%s must be from 1 to %d, got %d", name, 1<<28, v)
 		}
 	}
 	if *mqttConnectTimeout <= 0 {
