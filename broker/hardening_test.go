@@ -364,7 +364,7 @@ func TestConnectLimits(t *testing.T) {
 	})
 
 	t.Run("TooManyUnauthenticated", func(t *testing.T) {
-		w := newWorld(t, broker.Limits{MaxUnauthenticated: 2})
+		w := newWorld(t, broker.Limits{MaxUnauthenticated: 2, ConnectTimeout: time.Hour})
 		// Authenticated devices do not count.
 		w.mustConnect(t, "truck-1", w.token, true)
 		w.mustConnect(t, "truck-2", w.otherToken, true)
