@@ -2,8 +2,11 @@
 // 5, on mochi-mqtt). Devices connect with their identifier as the user
 // name and their credential as the password; each may publish telemetry
 // only to devices/{ident}/telemetry and subscribe only to its own
-// devices/{ident}/config and devices/{ident}/commands. A QoS 1 publish is
-// acknowledged only after its points are committed.
+// devices/{ident}/config and devices/{ident}/commands, with its ident as
+// its client id. A QoS 1 or 2 publish is acknowledged (PUBACK, PUBREC)
+// only after its points are committed. Connections are bounded before they
+// authenticate (limits.go), and what a device leaves in the broker is
+// dropped when it changes hands (traces.go).
 package broker
 
 import (
