@@ -27,7 +27,8 @@ import (
 
 // custody is whose a device's traces are: a hash of the tenant holding
 // it, since when, and with which credential (kept small: the broker holds
-// one per device); at orders two views of one device.
+// one per device); at, when the custody began, orders two views of one
+// device (an unassigned device has none the broker could see).
 type custody struct {
 	key uint64
 	at  int64
@@ -38,12 +39,15 @@ var custodySeed = maphash.MakeSeed()
 
 // custodyOf is d's custody.
 func custodyOf(d *qm.Device) custody {
-	assigned := ""
+	assigned, at := "", d.TokenRotatedAt
 	if d.AssignedAt != nil {
 		assigned = d.AssignedAt.UTC().Format(time.RFC3339Nano)
+		if d.AssignedAt.After(at) {
+			at = *d.AssignedAt
+		}
 	}
 	key := d.TenantID + " " + assigned + " " + d.TokenRotatedAt.UTC().Format(time.RFC3339Nano)
-	return custody{key: maphash.String(custodySeed, key), at: d.UpdatedAt.UnixNano()}
+	return custody{key: maphash.String(custodySeed, key), at: at.UnixNano()}
 }
 
 // sameCustody reports whether a and b are one device in one custody.
