@@ -92,8 +92,8 @@ func (g *gate) Accept() (net.Conn, error) {
 		}
 		if g.pending.Add(1) > int64(g.limits.MaxUnauthenticated) {
 			g.pending.Add(-1)
-			c.Close()
 			g.refuse(metrics.Unauthenticated, c.RemoteAddr(), fmt.Sprintf("%d connections have not authenticated yet", g.limits.MaxUnauthenticated))
+			c.Close() // after counting: whoever sees it closed sees it counted
 			continue
 		}
 		// mochi replaces the deadline with the device's keepalive once it
