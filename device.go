@@ -177,3 +177,34 @@ type DeviceInventory interface {
 	// Custody lists who held a device when, oldest first. ENotFound.
 	Custody(ctx context.Context, idOrIdent string) ([]Custody, error)
 }
+
+// How a device's custody or credential changed, in a DeviceChange.
+const (
+	DeviceAssigned    = "assign"   // given to a tenant that did not hold it
+	DeviceTransferred = "transfer" // moved from one tenant to another
+	DeviceUnassigned  = "unassign" // taken back from its tenant
+	DeviceRotated     = "rotate"   // its credential replaced
+)
+
+// DeviceChange is a committed change of who holds a device or of its
+// credential.
+type DeviceChange struct {
+	// Device is the device after the change.
+	Device *Device
+	// Action is one of DeviceAssigned, DeviceTransferred, DeviceUnassigned
+	// and DeviceRotated.
+	Action string
+	// FromTenantID is the tenant that held the device before, "" for none.
+	FromTenantID string
+}
+
+// DeviceEvents is told of every committed DeviceChange, so the shared
+// infrastructure devices reach (the MQTT broker: retained messages,
+// sessions, queued messages) drops what the device left there under its
+// old tenant or credential before the device, or whoever still holds the
+// old credential, can read it. The device inventory calls it after
+// commit; DeviceChanged must not block for long and cannot undo the
+// change, so it reports its own failures (to its log).
+type DeviceEvents interface {
+	DeviceChanged(ctx context.Context, c DeviceChange)
+}

@@ -2,8 +2,11 @@
 // 5, on mochi-mqtt). Devices connect with their identifier as the user
 // name and their credential as the password; each may publish telemetry
 // only to devices/{ident}/telemetry and subscribe only to its own
-// devices/{ident}/config and devices/{ident}/commands. A QoS 1 publish is
-// acknowledged only after its points are committed.
+// devices/{ident}/config and devices/{ident}/commands, with its ident as
+// its client id. A QoS 1 or 2 publish is acknowledged (PUBACK, PUBREC)
+// only after its points are committed. Connections are bounded before they
+// authenticate (limits.go), and what a device leaves in the broker is
+// dropped when it changes hands (traces.go).
 package broker
 
 import (
@@ -11,6 +14,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,6 +42,10 @@ type Config struct {
 	TLS *tls.Config
 	// Auth checks device credentials.
 	Auth *auth.Authenticator
+	// Devices is the inventory, read before publishing to a device.
+	Devices qm.DeviceInventory
+	// Limits bound connections and packets (zero values: the defaults).
+	Limits Limits
 	// Points stores telemetry.
 	Points *sqlstore.PointWriter
 	// Metrics counts what devices send and what is refused (nil: not
@@ -58,6 +66,10 @@ type Broker struct {
 	srv *mqtt.Server
 	// sessions maps a connected client to the device it authenticated as.
 	sessions sync.Map // *mqtt.Client → *session
+	// custody holds, by ident, whose traces the broker keeps for a device
+	// (see traces.go).
+	custodyMu sync.Mutex
+	custody   map[string]custody
 }
 
 // session is a connected device.
@@ -71,10 +83,12 @@ func New(cfg Config) *Broker {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = boundLogger(cfg.Logger)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b := &Broker{cfg: cfg}
+	cfg.Limits = cfg.Limits.withDefaults()
+	b := &Broker{cfg: cfg, custody: map[string]custody{}}
 	b.srv = mqtt.New(&mqtt.Options{
 		InlineClient:             true,
 		Logger:                   cfg.Logger.With("component", "mqtt"),
@@ -85,7 +99,10 @@ func New(cfg Config) *Broker {
 	// commands) keeps an idle connection cheap; mochi's default queue of
 	// 8,192 messages costs 64 KiB per client.
 	caps := b.srv.Options.Capabilities
-	caps.MaximumQos = 1
+	// QoS 2 is answered with PUBREC once OnPublish has committed, and a
+	// point sent twice is stored once, so exactly once holds.
+	caps.MaximumQos = 2
+	caps.MaximumPacketSize = uint32(cfg.Limits.MaxPacket)
 	caps.MaximumClientWritesPending = 64
 	caps.ReceiveMaximum = 64
 	caps.MaximumInflight = 64
@@ -104,6 +121,7 @@ func (b *Broker) Run(ctx context.Context, ready chan<- net.Addr) error {
 	if b.cfg.TLS != nil {
 		ln = tls.NewListener(ln, b.cfg.TLS)
 	}
+	ln = &gate{Listener: ln, limits: b.cfg.Limits, refuse: b.refuseConnection}
 	if err := b.srv.AddListener(listeners.NewNet("devices", ln)); err != nil {
 		ln.Close()
 		return fmt.Errorf("mqtt listener: %w", err)
@@ -123,8 +141,21 @@ func (b *Broker) Run(ctx context.Context, ready chan<- net.Addr) error {
 func ConfigTopic(ident string) string { return "devices/" + ident + "/config" }
 
 // PublishConfig sends a device its settings on its config topic, retained,
-// so it receives them whenever it subscribes.
-func (b *Broker) PublishConfig(ident string, settings map[string]any) error {
+// so it receives them whenever it subscribes. ctx names the tenant whose
+// settings they are: they are published only while that tenant holds the
+// device, and only after what an earlier custody left is gone.
+func (b *Broker) PublishConfig(ctx context.Context, ident string, settings map[string]any) error {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := b.cfg.Devices.Device(ctx, ident)
+	if err != nil {
+		return fmt.Errorf("publish config: %w", err)
+	}
+	if d.TenantID != t.ID || !b.admitCustody(d) {
+		return qm.Errorf(qm.EConflict, "device %s moved: its settings were not published", ident)
+	}
 	payload, err := json.Marshal(settings)
 	if err != nil {
 		return err
@@ -142,19 +173,28 @@ type hook struct {
 func (h *hook) ID() string { return "quartermaster" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
 // OnConnectAuthenticate admits a device whose user name is its identifier
 // and whose password is its current credential, held by an active tenant.
+// Its will is dropped: it could name any topic, retained, and what a
+// device sends goes to storage, not to other clients.
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	ident, token := string(pk.Connect.Username), string(pk.Connect.Password)
 	d, _, _, err := h.b.cfg.Auth.DeviceToken(context.Background(), token)
+	if err == nil && d.Ident == ident && !h.b.admitCustody(d) {
+		err = qm.Errorf(qm.EUnauthorized, "the credential was rotated")
+	}
 	if err != nil || d.Ident != ident {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
 		h.b.cfg.Logger.Info("mqtt: connection refused", "ident", ident, "remote", cl.Net.Remote, "reason", reason(err, "the credential is not this device's"))
 		return false
 	}
+	if c, ok := cl.Net.Conn.(*gatedConn); ok {
+		c.admit()
+	}
+	cl.Properties.Will = mqtt.Will{}
 	h.b.sessions.Store(cl, &session{device: d, token: token})
 	if h.b.cfg.Metrics != nil {
 		h.b.cfg.Metrics.Connected.Inc()
@@ -201,9 +241,10 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.ErrRejectPacket
 	}
 	s := v.(*session)
-	// A credential rotated since the device connected stops working.
+	// A credential rotated, or a device moved, since the device connected
+	// ends the connection; it starts afresh under its new custody.
 	d, t, p, err := h.b.cfg.Auth.DeviceToken(context.Background(), s.token)
-	if err != nil || d.ID != s.device.ID {
+	if err != nil || !sameCustody(d, s.device) {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
 		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.device.Ident, "reason", reason(err, "the device moved"))
 		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
@@ -234,6 +275,10 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	if errors.Is(err, packets.ErrPacketTooLarge) {
+		h.b.cfg.Metrics.Refuse("mqtt", metrics.TooLarge)
+		h.b.cfg.Logger.Info("mqtt: packet refused", "ident", cl.ID, "reason", fmt.Sprintf("a packet over the limit of %d bytes", h.b.cfg.Limits.MaxPacket))
+	}
 	if _, ok := h.b.sessions.LoadAndDelete(cl); ok && h.b.cfg.Metrics != nil {
 		h.b.cfg.Metrics.Connected.Dec()
 	}

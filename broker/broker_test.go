@@ -3,10 +3,10 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,28 +37,42 @@ func client(t *testing.T, name string) string {
 	return p
 }
 
-// world is a running broker on SQLite with one device of tenant A.
+// world is a running broker on SQLite with one device of tenant A and one
+// of tenant B; the broker hears of device changes as in serve, and logs to
+// logs.
 type world struct {
 	b                 *broker.Broker
 	m                 *metrics.Metrics
 	host, port        string
+	db                *sqlite.DB
+	dir               string // db's data directory
 	fleet             *sqlstore.FleetStore
-	ctxA              context.Context
+	ctxA, ctxB        context.Context
+	tenantB           *qm.Tenant
 	dev, other        *qm.Device
 	token, otherToken string
+	logs              *logSink
 }
 
-func newWorld(t *testing.T) *world {
-	ctx := context.Background()
-	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
+// mustOpenSQLite opens, and sets up, the SQLite catalog in dir.
+func mustOpenSQLite(t *testing.T, dir string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(sqlite.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Setup(ctx); err != nil {
+	if err := db.Setup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{fleet: sqlstore.NewFleetStore(db, db.Devices(), time.Now)}
+	return db
+}
+
+func newWorld(t *testing.T, limits broker.Limits) *world {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := mustOpenSQLite(t, dir)
+	w := &world{db: db, dir: dir, fleet: sqlstore.NewFleetStore(db, db.Devices(), time.Now), logs: newLogSink()}
 	var tenants []*qm.Tenant
 	for _, slug := range []string{"mqtt-a", "mqtt-b"} {
 		tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: slug, Name: slug, Tier: qm.TierPool})
@@ -67,7 +81,7 @@ func newWorld(t *testing.T) *world {
 		}
 		tenants = append(tenants, tn)
 	}
-	w.ctxA = tenancy.WithTenant(ctx, tenants[0])
+	w.ctxA, w.ctxB, w.tenantB = tenancy.WithTenant(ctx, tenants[0]), tenancy.WithTenant(ctx, tenants[1]), tenants[1]
 	register := func(ident string, tn *qm.Tenant) (*qm.Device, string) {
 		d := &qm.Device{Ident: ident}
 		token, err := db.Devices().RegisterDevice(ctx, d)
@@ -84,8 +98,10 @@ func newWorld(t *testing.T) *world {
 	points := sqlstore.NewPointWriter(db, time.Now, 0)
 	t.Cleanup(points.Close)
 	w.m = metrics.New()
-	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: points, Metrics: &w.m.Ingest,
-		Auth: auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})
+	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: points, Metrics: &w.m.Ingest, Devices: db.Devices(), Limits: limits,
+		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Auth:   auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})
+	db.Devices().Notify(w.b)
 	runCtx, stop := context.WithCancel(ctx)
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
@@ -108,7 +124,7 @@ func newWorld(t *testing.T) *world {
 func (w *world) pub(t *testing.T, version, user, password, topic, message string) (string, bool) {
 	t.Helper()
 	out, err := exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "1",
-		"-u", user, "-P", password, "-t", topic, "-m", message, "-i", "pub-"+strconv.FormatInt(time.Now().UnixNano(), 36)).CombinedOutput()
+		"-u", user, "-P", password, "-t", topic, "-m", message, "-i", user).CombinedOutput()
 	return string(out), err == nil
 }
 
@@ -117,7 +133,7 @@ func point(at time.Time, lat float64) string {
 }
 
 func TestMQTTWithMosquittoClients(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, broker.Limits{})
 	at := time.Now().Add(-time.Hour).Truncate(time.Second)
 	topic := "devices/truck-1/telemetry"
 	for i, version := range []string{"mqttv311", "mqttv5"} {
@@ -166,12 +182,12 @@ func TestMQTTWithMosquittoClients(t *testing.T) {
 	})
 
 	t.Run("Config", func(t *testing.T) {
-		if err := w.b.PublishConfig("truck-1", map[string]any{"interval_s": 30}); err != nil {
+		if err := w.b.PublishConfig(w.ctxA, "truck-1", map[string]any{"interval_s": 30}); err != nil {
 			t.Fatal(err)
 		}
 		sub := func(user, password, topic string) (string, error) {
 			out, err := exec.Command(client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
-				"-u", user, "-P", password, "-t", topic, "-C", "1", "-W", "2").CombinedOutput()
+				"-u", user, "-P", password, "-i", user, "-t", topic, "-C", "1", "-W", "2").CombinedOutput()
 			return strings.TrimSpace(string(out)), err
 		}
 		if out, err := sub("truck-1", w.token, "devices/truck-1/config"); err != nil || out != `{"interval_s":30}` {

@@ -96,7 +96,7 @@ func (s *Server) updateFleetDevice(w http.ResponseWriter, r *http.Request) error
 	}
 	fd, err := s.fleet.UpdateDevice(r.Context(), r.PathValue("device"), u)
 	if err == nil && u.Settings != nil && s.cfg.DeviceSettings != nil {
-		if err := s.cfg.DeviceSettings(fd.Ident, fd.Settings); err != nil {
+		if err := s.cfg.DeviceSettings(r.Context(), fd.Ident, fd.Settings); err != nil {
 			s.cfg.Logger.Error("pass settings on to the device", "ident", fd.Ident, "err", err)
 		}
 	}

@@ -50,7 +50,7 @@ type Config struct {
 	Points *sqlstore.PointWriter
 	// DeviceSettings, when set, is told a device's new settings, to pass
 	// them on to the device (the MQTT broker's retained config topic).
-	DeviceSettings func(ident string, settings map[string]any) error
+	DeviceSettings func(ctx context.Context, ident string, settings map[string]any) error
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).

@@ -22,6 +22,10 @@ const (
 	UnknownDevice  = "unknown_device"  // no such device, or no tenant holds it
 	ForbiddenTopic = "forbidden_topic" // an MQTT topic not the device's own
 	StoreFailed    = "store_failed"    // the database refused the write
+	// The MQTT broker refuses connections, too.
+	ConnectTimeout  = "connect_timeout"          // no whole CONNECT in time
+	Unauthenticated = "too_many_unauthenticated" // too many connections not yet authenticated
+	ClientID        = "client_id"                // a client id that is not the device's ident
 )
 
 // Ingest counts telemetry by protocol (http, mqtt, osmand).
@@ -44,7 +48,7 @@ func New() *Metrics {
 		Points: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qm_ingest_points_total",
 			Help: "Points stored, by protocol (a resent point counts once)."}, []string{"protocol"}),
 		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qm_ingest_refused_total",
-			Help: "Telemetry requests or messages refused, by protocol and reason."}, []string{"protocol", "reason"}),
+			Help: "Telemetry requests, messages or MQTT connections refused, by protocol and reason."}, []string{"protocol", "reason"}),
 		Connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "qm_mqtt_connected_devices",
 			Help: "Devices connected to the embedded MQTT broker."}),
 	}

@@ -203,7 +203,7 @@ func (m *MQTT) conn(v *Vehicle) (mqtt.Client, error) {
 	if c := m.conns[v.Ident]; c != nil {
 		return c, nil
 	}
-	opts := mqtt.NewClientOptions().AddBroker(m.Broker).SetClientID("sim-" + v.Ident).
+	opts := mqtt.NewClientOptions().AddBroker(m.Broker).SetClientID(v.Ident).
 		SetUsername(v.Ident).SetPassword(v.Token).SetAutoReconnect(true).SetConnectTimeout(5 * time.Second)
 	c := mqtt.NewClient(opts)
 	tok := c.Connect()

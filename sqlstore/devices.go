@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -21,6 +22,9 @@ type DeviceStore struct {
 	router  Router
 	now     func() time.Time
 	creds   credentialCache[qm.Device]
+
+	mu        sync.Mutex
+	observers []qm.DeviceEvents
 }
 
 var _ qm.DeviceInventory = (*DeviceStore)(nil)
@@ -29,6 +33,29 @@ var _ qm.DeviceInventory = (*DeviceStore)(nil)
 // catalog and inTx; router reaches the tenants' audit logs.
 func NewDeviceStore(catalog Querier, inTx TxFunc, tenants *TenantService, router Router, now func() time.Time) *DeviceStore {
 	return &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
+}
+
+// Notify makes ev hear of every device change this store commits from now
+// on. cmd/quartermaster wires the MQTT broker here.
+func (s *DeviceStore) Notify(ev qm.DeviceEvents) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observers = append(s.observers, ev)
+}
+
+// changed forgets this node's cached credentials and tells the observers,
+// after a change to d is committed: every path that changes a device's
+// custody or credential goes through here.
+func (s *DeviceStore) changed(ctx context.Context, d *qm.Device, action, from string) {
+	s.creds.clear()
+	s.mu.Lock()
+	observers := s.observers
+	s.mu.Unlock()
+	copied := *d
+	c := qm.DeviceChange{Device: &copied, Action: action, FromTenantID: from}
+	for _, ev := range observers {
+		ev.DeviceChanged(ctx, c)
+	}
 }
 
 // DeviceTokenPrefix starts every device credential, so secret scanners can
@@ -199,7 +226,11 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 	if err != nil {
 		return nil, "", err
 	}
-	s.creds.clear()
+	action := qm.DeviceAssigned
+	if from != "" {
+		action = qm.DeviceTransferred
+	}
+	s.changed(ctx, d, action, from)
 	// Neither tenant's log names the other: who holds the device now is
 	// none of the old holder's business, nor who held it before of the new.
 	details := map[string]any{"device_id": d.ID, "ident": d.Ident}
@@ -267,7 +298,7 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 	if err != nil {
 		return nil, err
 	}
-	s.creds.clear()
+	s.changed(ctx, d, qm.DeviceUnassigned, from)
 	return d, s.audit(ctx, from, "device.unassign", d, map[string]any{"device_id": d.ID, "ident": d.Ident}, at)
 }
 
@@ -318,7 +349,7 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 	if err != nil {
 		return "", err
 	}
-	s.creds.clear()
+	s.changed(ctx, d, qm.DeviceRotated, d.TenantID)
 	if d.TenantID != "" {
 		return token, s.audit(ctx, d.TenantID, "device.rotate_token", d, map[string]any{"device_id": d.ID, "ident": d.Ident}, at)
 	}

@@ -24,14 +24,34 @@ func auditActions(t *testing.T, e Engine, ctx context.Context, id string) []stri
 	return actions
 }
 
+// heardChanges records what a device inventory announces.
+type heardChanges []qm.DeviceChange
+
+func (h *heardChanges) DeviceChanged(_ context.Context, c qm.DeviceChange) { *h = append(*h, c) }
+
+// want checks that the inventory announced exactly n changes so far, the
+// last one being action on a device that tenant from held before.
+func (h *heardChanges) want(t *testing.T, n int, action, from string) {
+	t.Helper()
+	if len(*h) != n {
+		t.Fatalf("announced %d changes, want %d: %+v", len(*h), n, *h)
+	}
+	if last := (*h)[n-1]; last.Action != action || last.FromTenantID != from || last.Device == nil {
+		t.Fatalf("announced %+v, want %s from %q", last, action, from)
+	}
+}
+
 // TestDevices checks the operator's device inventory: credentials,
-// assignment, transfer with custody history, and that each tenant's audit
-// log records what concerned it.
+// assignment, transfer with custody history, that each tenant's audit
+// log records what concerned it, and that every committed change (and
+// nothing else) is announced to the inventory's observers.
 func TestDevices(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "dev-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "dev-b")
 	s := e.Devices()
+	var heard heardChanges
+	s.Notify(&heard)
 	ctx := context.Background()
 	d := &qm.Device{Ident: "356938035643809", Serial: "TRK-1", Model: "FMC130"}
 	token, err := s.RegisterDevice(ctx, d)
@@ -55,6 +75,7 @@ func TestDevices(t *testing.T, h Harness) {
 	}
 	_, _, err = s.AssignDevice(ctx, d.ID, ta)
 	wantCode(t, err, qm.EConflict)
+	heard.want(t, 1, qm.DeviceAssigned, "")
 	if ds, err := s.Devices(ctx, qm.DeviceFilter{TenantID: ta.ID}); err != nil || len(ds) != 1 || ds[0].Ident != d.Ident {
 		t.Fatalf("A's devices: %v, %v", ds, err)
 	}
@@ -85,6 +106,10 @@ func TestDevices(t *testing.T, h Harness) {
 		if got := auditActions(t, e, ctxB, d.ID); len(got) != 1 || got[0] != "device.transfer_in" {
 			t.Fatalf("B's log: %v", got)
 		}
+		heard.want(t, 2, qm.DeviceTransferred, ta.ID)
+		if heard[1].Device.TenantID != tb.ID {
+			t.Fatalf("announced the transfer of %+v, want it held by B", heard[1].Device)
+		}
 		token = newToken
 	})
 	t.Run("RotateAndUnassign", func(t *testing.T) {
@@ -94,11 +119,13 @@ func TestDevices(t *testing.T, h Harness) {
 		}
 		_, err = s.DeviceByToken(ctx, token)
 		wantCode(t, err, qm.EUnauthorized)
+		heard.want(t, 3, qm.DeviceRotated, tb.ID)
 		if _, err := s.UnassignDevice(ctx, d.Ident); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.UnassignDevice(ctx, d.Ident)
 		wantCode(t, err, qm.EConflict)
+		heard.want(t, 4, qm.DeviceUnassigned, tb.ID)
 		if ds, err := s.Devices(ctx, qm.DeviceFilter{Unassigned: true}); err != nil || len(ds) != 1 {
 			t.Fatalf("unassigned: %v, %v", ds, err)
 		}

@@ -422,3 +422,27 @@ func TestSimulate(t *testing.T) {
 		t.Fatalf("simulated vehicles: %s", out)
 	}
 }
+
+// TestServeMQTTLimits: a bad MQTT limit, on the command line or in the
+// environment, is refused before the server starts, naming it.
+func TestServeMQTTLimits(t *testing.T) {
+	for _, c := range []struct{ name, env, value, flag, want string }{
+		{"ZeroPacket", "", "", "--mqtt-max-packet=0", "--mqtt-max-packet must be from 1"},
+		{"PacketOverTheProtocol", "", "", "--mqtt-max-packet=5000000000", "--mqtt-max-packet must be from 1"},
+		{"NegativeTimeout", "", "", "--mqtt-connect-timeout=-1s", "--mqtt-connect-timeout must be positive"},
+		{"BadEnvironment", "QM_MQTT_CONNECT_TIMEOUT", "soon", "", "QM_MQTT_CONNECT_TIMEOUT"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env != "" {
+				t.Setenv(c.env, c.value)
+			}
+			args := []string{"serve", "--data-dir", t.TempDir()}
+			if c.flag != "" {
+				args = append(args, c.flag)
+			}
+			if _, _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want an error with %q", err, c.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -28,11 +29,29 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", "127.0.0.1:1883"), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
 	mqttCert := fs.String("mqtt-tls-cert", envOr("QM_MQTT_TLS_CERT", ""), "certificate file (PEM) to make the MQTT listener speak TLS (QM_MQTT_TLS_CERT)")
 	mqttKey := fs.String("mqtt-tls-key", envOr("QM_MQTT_TLS_KEY", ""), "its private key file (PEM) (QM_MQTT_TLS_KEY)")
+	mqttMaxPacket := fs.Int("mqtt-max-packet", broker.DefaultMaxPacket, "largest MQTT packet in bytes a connected device may send, such as a telemetry batch (QM_MQTT_MAX_PACKET)")
+	mqttMaxConnect := fs.Int("mqtt-max-connect-packet", broker.DefaultMaxConnectPacket, "largest MQTT CONNECT in bytes, refused from its declared length before it is read (QM_MQTT_MAX_CONNECT_PACKET)")
+	mqttConnectTimeout := fs.Duration("mqtt-connect-timeout", broker.DefaultConnectTimeout, "time a new MQTT connection has to complete its CONNECT (QM_MQTT_CONNECT_TIMEOUT)")
+	mqttMaxPending := fs.Int("mqtt-max-unauthenticated", broker.DefaultMaxUnauthenticated, "MQTT connections that may wait to authenticate at once; more are closed on arrival (QM_MQTT_MAX_UNAUTHENTICATED)")
+	err := flagsFromEnv(fs, map[string]string{"mqtt-max-packet": "QM_MQTT_MAX_PACKET", "mqtt-max-connect-packet": "QM_MQTT_MAX_CONNECT_PACKET",
+		"mqtt-connect-timeout": "QM_MQTT_CONNECT_TIMEOUT", "mqtt-max-unauthenticated": "QM_MQTT_MAX_UNAUTHENTICATED"})
+	if err != nil {
+		return err
+	}
 	metricsAddr := fs.String("metrics-addr", envOr("QM_METRICS_ADDR", ""), "address to serve Prometheus metrics on, at /metrics; \"\" for none (QM_METRICS_ADDR)")
 	sim := fs.String("simulate", envOr("QM_SIMULATE", ""), "TENANT:N keeps N simulated vehicles of a tenant reporting over HTTP, for demos (QM_SIMULATE)")
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
 	if err := parseNone(fs, args); err != nil {
 		return err
+	}
+	for name, v := range map[string]int{"--mqtt-max-packet": *mqttMaxPacket, "--mqtt-max-connect-packet": *mqttMaxConnect, "--mqtt-max-unauthenticated": *mqttMaxPending} {
+		// 256 MiB: no MQTT packet can be longer.
+		if v < 1 || v > 1<<28 {
+			return fmt.Errorf("%s must be from 1 to %d, got %d", name, 1<<28, v)
+		}
+	}
+	if *mqttConnectTimeout <= 0 {
+		return fmt.Errorf("--mqtt-connect-timeout must be positive, got %s", *mqttConnectTimeout)
 	}
 	log, err := c.logger()
 	if err != nil {
@@ -73,8 +92,12 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer stop()
 	runs := []func(ready chan<- net.Addr) error{}
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Points: points, Logger: log, Metrics: &m.Ingest})
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: points, Logger: log, Metrics: &m.Ingest,
+			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig
+		// The inventory tells the broker of every move and rotation made
+		// in this process; the broker catches those made elsewhere itself.
+		e.Devices().Notify(b)
 		runs = append(runs, func(chan<- net.Addr) error { return b.Run(ctx, nil) })
 	}
 	if *metricsAddr != "" {
@@ -115,6 +138,19 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}
 	return first
+}
+
+// flagsFromEnv sets flags from the environment variables named beside
+// them, before the command line, which wins, is parsed.
+func flagsFromEnv(fs *flag.FlagSet, vars map[string]string) error {
+	for name, key := range vars {
+		if v := os.Getenv(key); v != "" {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	return nil
 }
 
 // publicURL is the configured public URL, or the listen address as one.
