@@ -36,7 +36,6 @@ func show(rec csvfile.Record) string {
 	return fmt.Sprintf("%02d:%s", rec.Line, strings.Join(rec.Fields, "|"))
 }
 
-
 func mustRead(t *testing.T, in, enc string) []string {
 	t.Helper()
 	r, err := csvfile.NewReader(strings.NewReader(in), enc)
