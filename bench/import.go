@@ -22,12 +22,12 @@ func importAssets(ctx context.Context, e engine, name string, rows int) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	r, err := assetcsv.NewReader(bytes.NewReader(assetcsv.Sample(rows)))
+	r, err := assetcsv.NewReader(bytes.NewReader(assetcsv.Sample(rows)), qm.ImportOptions{})
 	if err != nil {
 		return Result{}, err
 	}
 	start := time.Now()
-	rep, err := sqlstore.NewAssetStore(e, e.Identity(), time.Now).Import(tenancy.WithTenant(ctx, tn), r.Next, qm.ImportOptions{})
+	rep, err := r.Import(tenancy.WithTenant(ctx, tn), sqlstore.NewAssetStore(e, e.Identity(), time.Now))
 	total := time.Since(start)
 	switch {
 	case err != nil:

@@ -61,6 +61,9 @@ type importer struct {
 	// deployable are the status labels an asset checked out may have.
 	users      map[string]string
 	deployable map[string]bool
+	// missing are the people named who are not members, by lower-case
+	// name: their index in the report's Unassigned.
+	missing map[string]int
 }
 
 // tagUse is the row of the file that has a tag, and whether the import gave
@@ -86,8 +89,10 @@ type pending struct {
 // Import reads rows from next until io.EOF and creates or updates (by tag)
 // the tenant's assets, in one transaction: a dry run, or a bad row without
 // SkipBadRows, rolls it all back, and the report says what would have been
-// done. Categories, manufacturers, models, locations, suppliers (and, when
-// asked, departments) named but missing are made in this tenant only.
+// done. Categories, manufacturers, models, locations, suppliers, status
+// labels (and, when asked, departments) named but missing are made in this
+// tenant only. A row checked out to someone who is not a member imports
+// unassigned, with a warning naming them and their lines.
 func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
 	rep := &qm.ImportReport{DryRun: opts.DryRun, Made: map[string]int{}, Problems: []qm.ImportProblem{}}
 	err := s.router.Update(ctx, func(c Conn) error {
@@ -112,6 +117,7 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 		if err := im.flush(); err != nil {
 			return err
 		}
+		im.warnUnassigned()
 		if opts.DryRun || rep.Failed > 0 && !opts.SkipBadRows {
 			return errImportRolledBack
 		}
@@ -210,8 +216,13 @@ func (im *importer) named(table, name string) (string, error) {
 		_, err = im.c.Exec(im.ctx, `INSERT INTO departments (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
 			im.c.TenantID(), id, name, now)
 	default:
-		list := map[string]qm.ReferenceList{"categories": qm.Categories, "manufacturers": qm.Manufacturers, "suppliers": qm.Suppliers}[table]
+		list := map[string]qm.ReferenceList{"categories": qm.Categories, "manufacturers": qm.Manufacturers, "suppliers": qm.Suppliers,
+			"status_labels": qm.StatusLabels}[table]
 		r := &qm.Reference{ID: id, Name: name, CreatedAt: now, UpdatedAt: now}
+		if table == "status_labels" {
+			r.Kind = qm.StatusKindFor(name)
+			im.deployable[id] = r.Kind == qm.StatusDeployable
+		}
 		list.Normalize(r)
 		err = (&ReferenceStore{list: list}).insert(im.ctx, im.c, r)
 	}
@@ -272,13 +283,6 @@ func (im *importer) row(row *qm.ImportRow) error {
 		}
 		im.tags[strings.ToLower(a.Tag)] = tagUse{line: row.Line}
 	}
-	if row.Status != "" {
-		if id, ok := im.names["status_labels"][strings.ToLower(row.Status)]; ok {
-			a.StatusID = id
-		} else {
-			fail(fmt.Sprintf("Status %q is not one of the tenant's status labels", row.Status))
-		}
-	}
 	a.Normalize()
 	p.given = im.customValues(row, fail)
 	if len(p.problems) == 0 {
@@ -299,7 +303,7 @@ func (im *importer) row(row *qm.ImportRow) error {
 		for _, ref := range []struct {
 			table, name string
 			dst         *string
-		}{{"locations", row.Location, &a.LocationID}, {"suppliers", row.Supplier, &a.SupplierID}} {
+		}{{"locations", row.Location, &a.LocationID}, {"suppliers", row.Supplier, &a.SupplierID}, {"status_labels", row.Status, &a.StatusID}} {
 			id, err := im.named(ref.table, ref.name)
 			if err != nil {
 				return err
