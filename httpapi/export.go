@@ -238,7 +238,7 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 // error shape, with the report, which lists them, beside it.
 type importStopped struct {
 	errorBody
-	Report *qm.ImportReport `json:"report"`
+	Report *qm.ImportReport `json:"report,omitempty"`
 }
 
 // csvBody returns the CSV a request carries, and the file's name when the

@@ -142,8 +142,10 @@ func (ij *importJobs) withProgress(j *qm.ImportJob) *qm.ImportJob {
 	return j
 }
 
-// importOptions reads ?dry_run=&skip_bad_rows=&company_as_department=
-// &encoding=&date_format=.
+// importParams are the query parameters importOptions reads.
+var importParams = []string{"dry_run", "skip_bad_rows", "company_as_department", "encoding", "date_format"}
+
+// importOptions reads importParams.
 func importOptions(r *http.Request) qm.ImportOptions {
 	q := r.URL.Query()
 	return qm.ImportOptions{DryRun: q.Get("dry_run") == "true", SkipBadRows: q.Get("skip_bad_rows") == "true",
