@@ -393,6 +393,29 @@ func TestDeviceCommands(t *testing.T) {
 	}
 }
 
+// TestDeviceRegisterCSV checks that a file of devices with bad rows names
+// each bad line and why, and registers none of them.
+func TestDeviceRegisterCSV(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	file := filepath.Join(t.TempDir(), "units.csv")
+	mustRun(t, append([]string{"device", "register", "--ident", "356938035643809"}, flags...)...)
+	for _, tc := range []struct{ in, want string }{
+		{"ident,kind\r356938035643801,vehicle\r356938035643802,toaster\r356938035643809,vehicle\r",
+			"line 3: kind must be one of"},
+		{"ident,kind\r356938035643801,vehicle\r356938035643809,vehicle\r", "line 3: a device with ident \"356938035643809\" is already registered"},
+		{"ident,kind\r356938035643801,\"vehicle\r356938035643802,phone,x\r", "line 2: not CSV"},
+	} {
+		os.WriteFile(file, []byte(tc.in), 0o600)
+		_, _, err := runCLI(t, append([]string{"device", "register", "--csv", file}, flags...)...)
+		if err == nil || !strings.Contains(describe(err), tc.want) {
+			t.Fatalf("%q: got %v, want it to say %q", tc.in, err, tc.want)
+		}
+	}
+	if out := mustRun(t, append([]string{"device", "list", "--json"}, flags...)...); strings.Count(out, `"ident"`) != 1 {
+		t.Fatalf("a refused file registered devices: %s", out)
+	}
+}
+
 func TestSimulate(t *testing.T) {
 	flags := storageFlags(t, "sqlite")
 	mustRun(t, append([]string{"tenant", "create", "--slug", "fleet", "--name", "Fleet"}, flags...)...)
