@@ -44,7 +44,9 @@ type importer struct {
 	// started is when the import began: an asset it finds updated since
 	// was written by an earlier row of the file.
 	started time.Time
-	status  string // the default status: the first deployable label
+	// known holds every tag the tenant may have, for find.
+	known  *tagFilter
+	status string // the default status: the first deployable label
 	// scope is the departments a department-confined importer may place
 	// assets in; nil for an importer confined to none.
 	scope   map[string]bool
@@ -179,6 +181,9 @@ func (im *importer) load() error {
 	if err := im.loadExtras(); err != nil {
 		return err
 	}
+	if err := im.loadTags(); err != nil {
+		return err
+	}
 	args := []any{im.c.TenantID()}
 	if cond := subtree(im.ctx, "id", &args); cond != "" {
 		ids, err := queryAll(im.ctx, im.c, func(r Row) (*string, error) {
@@ -194,6 +199,24 @@ func (im *importer) load() error {
 		}
 	}
 	return nil
+}
+
+// loadTags fills known with the tenant's tags.
+func (im *importer) loadTags() error {
+	var n int
+	if err := im.c.QueryRow(im.ctx, `SELECT count(*) FROM assets WHERE tenant_id = $1`, im.c.TenantID()).Scan(&n); err != nil {
+		return fmt.Errorf("count assets: %w", err)
+	}
+	im.known = newTagFilter(n)
+	if n == 0 {
+		return nil
+	}
+	return Each(im.ctx, im.c, func(r Row) error {
+		var tag string
+		err := r.Scan(&tag)
+		im.known.add(tag)
+		return err
+	}, `SELECT tag FROM assets WHERE tenant_id = $1`, im.c.TenantID())
 }
 
 // named returns the id of the entry of table called name, making it when
@@ -395,6 +418,7 @@ func (im *importer) flush() error {
 		if p.untagged {
 			im.tags[strings.ToLower(p.asset.Tag)] = tagUse{line: p.line, given: true}
 		}
+		im.known.add(p.asset.Tag)
 		p.after = &p.asset
 		if p.before == nil {
 			im.rep.Created++
@@ -479,12 +503,19 @@ func (im *importer) seen(tag string) bool {
 }
 
 // find returns the tenant's assets with tags, by tag; earlier batches'
-// assets are among them, as this import wrote them. It asks which of the tags are taken before it
-// reads those assets whole: an import mostly finds none, and for SQLite a
+// assets are among them, as this import wrote them. It asks only of the
+// tags known may hold, and asks which of those are taken before it reads
+// those assets whole: an import mostly finds none, and for SQLite a
 // query's columns cost more than finding its row.
 func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
-	var taken []string
-	err := im.eachTag(`SELECT tag FROM assets WHERE tenant_id = $1 AND tag = %s`, tags, func(r Row) error {
+	var maybe, taken []string
+	for _, tag := range tags {
+		if im.known.has(tag) {
+			maybe = append(maybe, tag)
+		}
+	}
+	tags = maybe
+	err := im.eachTag(`SELECT tag FROM assets WHERE tenant_id = $1 AND tag = %s`+byTag, tags, func(r Row) error {
 		var tag string
 		err := r.Scan(&tag)
 		taken = append(taken, tag)
@@ -492,7 +523,7 @@ func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 	})
 	found := map[string]*qm.Asset{}
 	if err == nil {
-		err = im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`, taken, func(r Row) error {
+		err = im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`+byTag, taken, func(r Row) error {
 			a, err := scanAsset(r)
 			if err == nil {
 				found[a.Tag] = a
@@ -505,6 +536,14 @@ func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 	}
 	return found, nil
 }
+
+// byTag ends a query for the asset with a tag. A tag is unique, so the
+// order and the limit change nothing but the plan: PostgreSQL, which plans
+// the query for a table this import is filling while its statistics still
+// say it is empty, finds every plan equally cheap and may pick one that
+// reads all of the tenant's assets for each tag; asked for them in the
+// order of the tag's index, it takes that index.
+const byTag = ` ORDER BY tenant_id, tag LIMIT 1`
 
 // eachTag runs query, which names a tag %s, for each of tags, and calls fn
 // with each row it returns.
@@ -628,7 +667,11 @@ func (im *importer) insert(table string, columns []string, rows [][]any, conflic
 	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := im.c.InsertRows(im.ctx, RowSet{Table: table, Columns: columns, Rows: rows}, conflict); err != nil {
+	_, err := im.c.InsertRows(im.ctx, RowSet{Table: table, Columns: columns, Rows: rows}, conflict)
+	if IsConstraint(err, Unique) {
+		// Only another writer can have taken a tag this import found free.
+		return qm.Errorf(qm.EConflict, "an asset with a tag of this file was made while it was imported: import it again")
+	} else if err != nil {
 		return fmt.Errorf("import assets: %w", err)
 	}
 	return nil
