@@ -504,33 +504,22 @@ func (im *importer) seen(tag string) bool {
 
 // find returns the tenant's assets with tags, by tag; earlier batches'
 // assets are among them, as this import wrote them. It asks only of the
-// tags known may hold, and asks which of those are taken before it reads
-// those assets whole: an import mostly finds none, and for SQLite a
-// query's columns cost more than finding its row.
+// tags known may hold, which the tenant mostly has.
 func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
-	var maybe, taken []string
+	var maybe []string
 	for _, tag := range tags {
 		if im.known.has(tag) {
 			maybe = append(maybe, tag)
 		}
 	}
-	tags = maybe
-	err := im.eachTag(`SELECT tag FROM assets WHERE tenant_id = $1 AND tag = %s`+byTag, tags, func(r Row) error {
-		var tag string
-		err := r.Scan(&tag)
-		taken = append(taken, tag)
+	found := map[string]*qm.Asset{}
+	err := im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`+byTag, maybe, func(r Row) error {
+		a, err := scanAsset(r)
+		if err == nil {
+			found[a.Tag] = a
+		}
 		return err
 	})
-	found := map[string]*qm.Asset{}
-	if err == nil {
-		err = im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`+byTag, taken, func(r Row) error {
-			a, err := scanAsset(r)
-			if err == nil {
-				found[a.Tag] = a
-			}
-			return err
-		})
-	}
 	if err != nil {
 		return nil, fmt.Errorf("find assets by tag: %w", err)
 	}
