@@ -332,7 +332,9 @@ func (r *Reader) Lookahead(fn func(Record) bool) error {
 	if err != nil {
 		return fmt.Errorf("look ahead: %w", err)
 	}
-	keep := &spoolFile{f: f}
+	// Where the system allows, the file goes now, while open, so that it
+	// goes even if the reader is dropped half way.
+	keep := &spoolFile{f: f, removed: os.Remove(f.Name()) == nil}
 	line, pending := r.line, r.pending
 	r.spool, r.pending = bufio.NewWriterSize(f, 64<<10), append([]string(nil), r.pending...)
 	for err == nil {
@@ -361,8 +363,11 @@ func (r *Reader) Lookahead(fn func(Record) bool) error {
 }
 
 // spoolFile reads back what a look ahead read, and removes the file when
-// it has been read.
-type spoolFile struct{ f *os.File }
+// it has been read (unless it is gone already).
+type spoolFile struct {
+	f       *os.File
+	removed bool
+}
 
 func (s *spoolFile) Read(p []byte) (int, error) {
 	n, err := s.f.Read(p)
@@ -374,7 +379,9 @@ func (s *spoolFile) Read(p []byte) (int, error) {
 
 func (s *spoolFile) close() {
 	s.f.Close()
-	os.Remove(s.f.Name())
+	if !s.removed {
+		os.Remove(s.f.Name())
+	}
 }
 
 // lineEnds turns each CRLF, and each CR alone, into LF.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,14 @@ func TestText(t *testing.T) {
 }
 
 func TestLookahead(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	defer func() {
+		// Read to the end or dropped half way, a look ahead leaves no file.
+		if left, _ := os.ReadDir(tmp); len(left) > 0 {
+			t.Errorf("left behind: %v", left)
+		}
+	}()
 	in := "Model\r\"a\rb\"\rc\r12\" bad\rd\re"
 	r, err := csvfile.NewReader(strings.NewReader(in), "")
 	if err != nil {
@@ -146,6 +155,12 @@ func TestLookahead(t *testing.T) {
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("after looking ahead: got %q, %v; want %q", got, err, want)
 	}
+	// Dropped half way.
+	r, _ = csvfile.NewReader(strings.NewReader(in), "")
+	if err := r.Lookahead(func(csvfile.Record) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	r.Read()
 }
 
 // FuzzReader feeds arbitrary bytes to the reader: it must never panic,
