@@ -109,16 +109,10 @@ func NewReader(in io.Reader, opts qm.ImportOptions) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.Read()
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, qm.Errorf(qm.EInvalid, "the file is empty: the first line must name the columns")
-	case err != nil:
+	header, err := r.ReadHeader()
+	if err != nil {
 		return nil, err
-	case rec.Err != nil:
-		return nil, qm.Errorf(qm.EInvalid, "line %d, the header, is not CSV: %v", rec.Line, rec.Err)
 	}
-	header := rec.Fields
 	rd := &Reader{r: r, opts: opts, cols: make([]field, len(header)), headers: slices.Clone(header),
 		dropped: map[int]string{}, filled: map[int]bool{}}
 	seen := map[field]string{}

@@ -91,8 +91,21 @@ func Encoding(name string) (encoding.Encoding, error) {
 	return enc, nil
 }
 
-// Header is the first record read, once read.
-func (r *Reader) Header() []string { return r.header }
+// ReadHeader reads the first record, which names the columns. EInvalid
+// for a file that is empty or whose first line is not CSV; an error of
+// Read otherwise.
+func (r *Reader) ReadHeader() ([]string, error) {
+	rec, err := r.Read()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, qm.Errorf(qm.EInvalid, "the file is empty: the first line must name the columns")
+	case err != nil:
+		return nil, err
+	case rec.Err != nil:
+		return nil, qm.Errorf(qm.EInvalid, "line %d, the header, is not CSV: %v", rec.Line, rec.Err)
+	}
+	return rec.Fields, nil
+}
 
 // Read returns the next record, or io.EOF after the last. A record that is
 // not CSV comes back with Err set. The error is an *qm.Error with code

@@ -35,18 +35,13 @@ func Read(in io.Reader) (*List, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.Read()
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, qm.Errorf(qm.EInvalid, "the file is empty: the first line must name the columns")
-	case err != nil:
+	header, err := r.ReadHeader()
+	if err != nil {
 		return nil, err
-	case rec.Err != nil:
-		return nil, qm.Errorf(qm.EInvalid, "line 1, the header, is not CSV: %v", rec.Err)
 	}
-	cols := make([]string, len(rec.Fields))
+	cols := make([]string, len(header))
 	hasIdent := false
-	for i, h := range rec.Fields {
+	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		switch name {
 		case "imei":

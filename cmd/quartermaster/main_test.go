@@ -259,6 +259,15 @@ func TestBench(t *testing.T) {
 	if rates != 4 { // ingest and MQTT, on each engine
 		t.Fatalf("got %d telemetry figures, want 4:\n%s", rates, out)
 	}
+	imports := 0
+	for _, r := range results {
+		if strings.HasPrefix(r.Name, "import 200 assets from CSV (create)") || strings.HasPrefix(r.Name, "import 200 assets from CSV (update)") {
+			imports++
+		}
+	}
+	if imports != 4 { // creating and updating, on each engine
+		t.Fatalf("got %d import figures, want 4:\n%s", imports, out)
+	}
 }
 
 func TestOperatorAndTokenCommands(t *testing.T) {

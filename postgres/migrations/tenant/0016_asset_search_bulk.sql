@@ -15,26 +15,29 @@ ALTER INDEX asset_search_text SET (fastupdate = on, gin_pending_list_limit = 512
 -- text for every way assets change (the store writes one row a statement,
 -- an import many). An UPDATE trigger with transition tables cannot name
 -- the columns it watches, so it compares them itself.
+-- asset_search_put writes the text of assets, as the owner: only the
+-- trigger functions below, which run as the owner, call it.
+CREATE FUNCTION asset_search_put(written assets[]) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO asset_search (tenant_id, asset_id, text)
+	SELECT n.tenant_id, n.id, asset_search_text(n.tag, n.name, n.serial, n.notes, m.name)
+	FROM unnest(written) n LEFT JOIN models m ON m.tenant_id = n.tenant_id AND m.id = n.model_id
+	ON CONFLICT (tenant_id, asset_id) DO UPDATE SET text = excluded.text
+$$;
+REVOKE ALL ON FUNCTION asset_search_put(assets[]) FROM PUBLIC;
+
 CREATE FUNCTION asset_search_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-	INSERT INTO asset_search (tenant_id, asset_id, text)
-	SELECT n.tenant_id, n.id, asset_search_text(n.tag, n.name, n.serial, n.notes, m.name)
-	FROM new_rows n LEFT JOIN models m ON m.tenant_id = n.tenant_id AND m.id = n.model_id
-	ON CONFLICT (tenant_id, asset_id) DO UPDATE SET text = excluded.text;
+	PERFORM asset_search_put(ARRAY(SELECT n::assets FROM new_rows n));
 	RETURN NULL;
 END $$;
 
 CREATE FUNCTION asset_search_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-	INSERT INTO asset_search (tenant_id, asset_id, text)
-	SELECT n.tenant_id, n.id, asset_search_text(n.tag, n.name, n.serial, n.notes, m.name)
-	FROM new_rows n
-	JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
-	LEFT JOIN models m ON m.tenant_id = n.tenant_id AND m.id = n.model_id
-	WHERE (o.tag, o.name, o.serial, o.notes, o.model_id) IS DISTINCT FROM (n.tag, n.name, n.serial, n.notes, n.model_id)
-	ON CONFLICT (tenant_id, asset_id) DO UPDATE SET text = excluded.text;
+	PERFORM asset_search_put(ARRAY(SELECT n::assets FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
+		WHERE (o.tag, o.name, o.serial, o.notes, o.model_id) IS DISTINCT FROM (n.tag, n.name, n.serial, n.notes, n.model_id)));
 	RETURN NULL;
 END $$;
 
