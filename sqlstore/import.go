@@ -464,22 +464,30 @@ func (im *importer) write(batch []pending) error {
 		audit <- m
 	}()
 	var created, updated [][]any
+	changed := map[string]bool{"updated_at": true}
 	for _, p := range batch {
 		switch {
 		case len(p.problems) > 0:
 		case p.before == nil:
 			created = append(created, assetValues(p.after))
 		default:
-			updated = append(updated, assetValues(p.after))
+			after := assetValues(p.after)
+			for i, was := range assetValues(p.before) {
+				if !sameValue(was, after[i]) {
+					changed[assetWritten[i]] = true
+				}
+			}
+			updated = append(updated, after)
 		}
 	}
 	// The updates are inserts that find their id taken: one statement for
 	// the batch, led by its rows, so each costs a look up by id whatever the
-	// engine thinks of the table's size. The creations are plain inserts,
-	// which SQLite writes without a statement journal.
+	// engine thinks of the table's size. They set only the columns some row
+	// of the batch changes: SQLite rewrites the index entries of every
+	// column an update sets, changed or not.
 	err := im.insert("assets", assetWritten, created, "")
 	if err == nil {
-		err = im.insert("assets", assetWritten, updated, assetUpdate)
+		err = im.insert("assets", assetWritten, updated, upsert(changed))
 	}
 	for _, p := range batch {
 		if err == nil && len(p.problems) == 0 {
@@ -634,9 +642,32 @@ func merge(before, a *qm.Asset, now time.Time) *qm.Asset {
 	return &after
 }
 
-// assetUpdate turns an insert of an asset whose id is taken into an update
-// of every column it writes but the id and the time of creation.
-var assetUpdate = `ON CONFLICT (tenant_id, id) DO UPDATE SET ` + assignments(assetWritten, "id", "created_at")
+// upsert turns an insert of an asset whose id is taken into an update of
+// the columns changed.
+func upsert(changed map[string]bool) string {
+	var set []string
+	for _, col := range assetWritten {
+		if changed[col] {
+			set = append(set, col+" = excluded."+col)
+		}
+	}
+	return `ON CONFLICT (tenant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
+}
+
+// sameValue reports whether two values of assetValues are the same.
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case *int64:
+		b := b.(*int64)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	case *int:
+		b := b.(*int)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	case time.Time:
+		return a.Equal(b.(time.Time))
+	}
+	return a == b
+}
 
 // assignments sets each of columns but those kept to the value the
 // conflicting row would have had.

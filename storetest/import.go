@@ -89,12 +89,17 @@ func TestImport(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("UpdatesByTag", func(t *testing.T) {
-		rep := run("Asset Tag,Model Name,Category,Item Name\nIMP-1,Latitude 5440,Laptops,Renamed\n", qm.ImportOptions{})
-		if !rep.Committed || rep.Updated != 1 || rep.Created != 0 {
+		// Each row changes another column: the batch writes both.
+		rep := run("Asset Tag,Model Name,Category,Item Name,Purchase Cost\nIMP-1,Latitude 5440,Laptops,Renamed,\nIMP-2,Latitude 5440,Laptops,,$5\n", qm.ImportOptions{})
+		if !rep.Committed || rep.Updated != 2 || rep.Created != 0 {
 			t.Fatalf("got %+v", rep)
 		}
 		p, _ := s.Assets(ctxA, qm.AssetFilter{Q: "IMP-1"})
-		if p.Total != 1 || p.Assets[0].Name != "Renamed" || p.Assets[0].Serial != "SN-1" {
+		if p.Total != 1 || p.Assets[0].Name != "Renamed" || p.Assets[0].Serial != "SN-1" || *p.Assets[0].CostCents != 129900 {
+			t.Fatalf("after update: %+v", p.Assets)
+		}
+		p, _ = s.Assets(ctxA, qm.AssetFilter{Q: "IMP-2"})
+		if p.Total != 1 || p.Assets[0].Name != "Bob's laptop" || *p.Assets[0].CostCents != 500 || p.Assets[0].Currency != "USD" {
 			t.Fatalf("after update: %+v", p.Assets)
 		}
 	})
