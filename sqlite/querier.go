@@ -208,17 +208,20 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true
 }
 
-// InsertRows implements sqlstore.Conn: rowsPerInsert rows to a statement,
-// prepared once. A statement costs SQLite no round trip, but running one
-// costs more than a row does; and a statement that fires the asset search
-// triggers makes FTS5 write its pending entries out as a new segment, to
-// be merged later, at its end: a row a statement made that cost for each
-// asset imported. The statement journal a statement of several rows needs
-// is kept in memory (the writer's temp_store). The parameters are
-// anonymous: the driver would look a numbered one's name up for every
-// value it binds.
+// InsertRows implements sqlstore.Conn: rowsPerInsert rows to a statement
+// (rowsPerUpsert with a conflict clause), prepared once. A statement costs
+// SQLite no round trip, but running one costs more than a row does; and a
+// statement that fires the asset search triggers makes FTS5 write its
+// pending entries out as a new segment, to be merged later, at its end: a
+// row a statement made that cost for each asset imported. The statement
+// journal a statement of several rows needs is kept in memory (the
+// writer's temp_store). The parameters are anonymous: the driver would
+// look a numbered one's name up for every value it binds.
 func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
 	per := rowsPerInsert
+	if conflict != "" {
+		per = rowsPerUpsert
+	}
 	row := "(?" + strings.Repeat(", ?", len(rows.Columns)) + ")"
 	statement := func(n int) string {
 		return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) VALUES %s%s %s",
@@ -246,8 +249,13 @@ func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict str
 	return n, nil
 }
 
-// rowsPerInsert is how many rows InsertRows puts in a statement.
-const rowsPerInsert = 50
+// rowsPerInsert and rowsPerUpsert are how many rows InsertRows puts in a
+// statement without a conflict clause and with one. More would pass
+// SQLite's bound on a statement's parameters (32,766) for a wide table.
+const (
+	rowsPerInsert = 200
+	rowsPerUpsert = 50
+)
 
 // QueryRows implements sqlstore.Conn, running the query once for each row,
 // whose values it binds as parameters, as InsertRows does: queryRowsPer
