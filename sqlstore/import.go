@@ -521,7 +521,7 @@ func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 		}
 	}
 	found := map[string]*qm.Asset{}
-	err := im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`+byTag, maybe, func(r Row) error {
+	err := im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`, maybe, func(r Row) error {
 		a, err := scanAsset(r)
 		if err == nil {
 			found[a.Tag] = a
@@ -533,14 +533,6 @@ func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 	}
 	return found, nil
 }
-
-// byTag ends a query for the asset with a tag. A tag is unique, so the
-// order and the limit change nothing but the plan: PostgreSQL, which plans
-// the query for a table this import is filling while its statistics still
-// say it is empty, finds every plan equally cheap and may pick one that
-// reads all of the tenant's assets for each tag; asked for them in the
-// order of the tag's index, it takes that index.
-const byTag = ` ORDER BY tenant_id, tag LIMIT 1`
 
 // eachTag runs query, which names a tag %s, for each of tags, and calls fn
 // with each row it returns.
