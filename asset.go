@@ -340,6 +340,23 @@ type ImportOptions struct {
 	// CompanyAsDepartment reads Snipe-IT's Company column as the asset's
 	// department (made if missing); otherwise the column is ignored.
 	CompanyAsDepartment bool `json:"company_as_department"`
+	// Encoding names the file's character encoding when it is not UTF-8
+	// (windows-1252, macintosh, iso-8859-1…): the file is transcoded.
+	Encoding string `json:"encoding,omitempty"`
+	// DateFormat gives the order of day, month and year in dates written
+	// with numbers only (DD/MM/YYYY, MM/DD/YY, …); without it, each date
+	// column's order is inferred from all its values.
+	DateFormat string `json:"date_format,omitempty"`
+}
+
+// ImportHolder is a person a file checks assets out to who is not a member
+// of the tenant: the assets of the lines listed are imported unassigned.
+type ImportHolder struct {
+	// Name is the email (or user name) the file gives.
+	Name string `json:"name"`
+	// Lines are the first 100 lines that name them; Rows counts them all.
+	Lines []int `json:"lines"`
+	Rows  int   `json:"rows"`
 }
 
 // ImportProblem is one bad row.
@@ -372,6 +389,11 @@ type ImportReport struct {
 	// Committed is whether anything was written.
 	Committed bool     `json:"committed"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// IgnoredColumns are the columns with values that were not imported.
+	IgnoredColumns []string `json:"ignored_columns,omitempty"`
+	// Unassigned are the people the file checks assets out to who are not
+	// members of the tenant (the first 1,000).
+	Unassigned []ImportHolder `json:"unassigned,omitempty"`
 }
 
 // The states of an import job.

@@ -61,6 +61,27 @@ var DefaultStatusLabels = []Reference{
 	{Name: "Archived", Kind: StatusArchived},
 }
 
+// StatusKindFor is the kind of a status label made from its name alone, as
+// an import makes the labels a file names: what is lost, stolen, broken or
+// out for repair cannot be handed out; what waits (pending, diagnostics)
+// is pending; what is kept for the record (archived, retired, disposed) is
+// archived; anything else is deployable, as Snipe-IT makes them.
+func StatusKindFor(name string) string {
+	n := strings.ToLower(name)
+	has := func(words ...string) bool {
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(n, w) })
+	}
+	switch {
+	case has("undeployable", "not deployable", "lost", "stolen", "broken", "damaged", "defective", "fixable", "repair"):
+		return StatusUndeployable
+	case has("archiv", "retired", "disposed", "scrapped", "sold"):
+		return StatusArchived
+	case has("pending", "diagnos", "waiting", "on order", "in transit"):
+		return StatusPending
+	}
+	return StatusDeployable
+}
+
 // Normalize trims the text fields and gives an entry without a kind the
 // list's default.
 func (l ReferenceList) Normalize(r *Reference) {

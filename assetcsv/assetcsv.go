@@ -6,16 +6,16 @@
 package assetcsv
 
 import (
-	"encoding/csv"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/csvfile"
 )
 
 // field is what a column holds.
@@ -47,6 +47,7 @@ const (
 	fHolderUsername
 	fHolderEmail
 	fHolderLocation
+	fCompany // Snipe-IT's Company: the department, when asked
 )
 
 // columns maps lower-case header names to fields.
@@ -55,58 +56,83 @@ var columns = map[string]field{
 	"name": fName, "item name": fName, "asset name": fName,
 	"serial number": fSerial, "serial": fSerial,
 	"model": fModel, "model name": fModel,
-	"model number": fModelNumber, "model notes": fModelNotes,
+	"model number": fModelNumber, "model no.": fModelNumber, "model notes": fModelNotes,
 	"category": fCategory, "manufacturer": fManufacturer,
 	"status": fStatus, "status label": fStatus,
 	"location":   fLocation,
-	"department": fDepartment, "company": fDepartment,
+	"department": fDepartment, "company": fCompany,
 	"supplier":      fSupplier,
 	"purchase date": fPurchaseDate, "purchase cost": fPurchaseCost, "currency": fCurrency,
 	"order number": fOrderNumber, "warranty months": fWarrantyMonths, "warranty": fWarrantyMonths,
 	"notes": fNotes, "asset notes": fNotes,
 	// Written by export, or by Snipe-IT, and not read back.
 	"warranty end": ignored, "created at": ignored, "expected return": ignored,
-	"checked out to: first name": ignored, "checked out to: last name": ignored,
-	// Who has the asset: Snipe-IT's columns, and ours.
+	"checked out to: first name": ignored, "checked out to: last name": ignored, "full name": ignored,
+	// Who has the asset: Snipe-IT's columns (its export's, and its sample
+	// import file's), and ours.
 	"checkout type": fCheckoutType, "checked out to": fCheckedOutTo, "checked out to: username": fHolderUsername,
 	"checked out to: email": fHolderEmail, "checked out to: location": fHolderLocation,
+	"email": fHolderEmail, "username": fHolderUsername,
 }
+
+// derived are the columns export writes that import need not read back:
+// they follow from others, so dropping them drops nothing.
+var derived = map[string]bool{"warranty end": true}
 
 // Reader reads assets from CSV.
 type Reader struct {
-	r       *csv.Reader
+	r       *csvfile.Reader
+	opts    qm.ImportOptions
 	cols    []field
 	headers []string
-	// Warnings say what of the header was not understood.
-	Warnings []string
 	// Custom are the columns that are none of the asset's own, in order:
 	// each row carries their values in Fields, for the importer to match
 	// with the tenant's custom fields.
 	Custom []string
+	// dropped are the columns read but not imported, by index, with why;
+	// filled says which of them held a value.
+	dropped map[int]string
+	filled  map[int]bool
+	date    *dateColumn // the Purchase Date column's order
+	rows    int
 }
 
 // NewReader reads the header. It fails when the file is not CSV or has no
-// column naming the model: every asset needs one.
-func NewReader(in io.Reader) (*Reader, error) {
-	r := csv.NewReader(in)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, qm.Errorf(qm.EInvalid, "the file is empty: the first line must name the columns")
-	}
+// column naming the model (every asset needs one), or when opts name an
+// encoding or a date format it does not know.
+func NewReader(in io.Reader, opts qm.ImportOptions) (*Reader, error) {
+	order, err := ParseDateFormat(opts.DateFormat)
 	if err != nil {
-		return nil, qm.Errorf(qm.EInvalid, "the file is not readable CSV: %v", err)
+		return nil, err
 	}
-	rd := &Reader{r: r, cols: make([]field, len(header)), headers: slices.Clone(header)}
+	r, err := csvfile.NewReader(in, opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	header, err := r.ReadHeader()
+	if err != nil {
+		return nil, err
+	}
+	rd := &Reader{r: r, opts: opts, cols: make([]field, len(header)), headers: slices.Clone(header),
+		dropped: map[int]string{}, filled: map[int]bool{}}
 	seen := map[field]string{}
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		rd.headers[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 		f := columns[name]
+		if f == fCompany && opts.CompanyAsDepartment {
+			f = fDepartment
+		}
 		switch {
 		case f == unknown:
 			// Perhaps a custom field: the importer knows the tenant's.
-			rd.Custom = append(rd.Custom, strings.TrimSpace(h))
+			rd.Custom = append(rd.Custom, rd.headers[i])
+		case f == fCompany:
+			rd.dropped[i] = " (the company-as-department option reads it as the department)"
+		case f == fDepartment && !opts.CompanyAsDepartment:
+			rd.dropped[i] = " (the company-as-department option reads it)"
+		case f == ignored && !derived[name]:
+			rd.dropped[i] = ""
 		case f != ignored && seen[f] != "":
 			return nil, qm.Errorf(qm.EInvalid, "columns %q and %q both say the same thing: keep one", seen[f], h)
 		}
@@ -115,26 +141,33 @@ func NewReader(in io.Reader) (*Reader, error) {
 	if seen[fModel] == "" {
 		return nil, qm.Errorf(qm.EInvalid, "no Model column: every asset needs a model (columns: %s)", strings.Join(header, ", "))
 	}
+	if i := slices.Index(rd.cols, fPurchaseDate); i >= 0 {
+		rd.date = &dateColumn{index: i, name: rd.headers[i], order: order, given: order != orderUnknown}
+	}
 	return rd, nil
 }
 
 // Next returns the next row, or io.EOF after the last. A line that is not
-// CSV ends the read with an error naming the line; a row whose values are
-// wrong comes back with its Errors set.
+// CSV, or a row whose values are wrong, comes back with its Errors set; an
+// error ends the read: a file that is not text in its encoding, a date
+// column whose order no value decides, or a file with no rows.
 func (rd *Reader) Next() (*qm.ImportRow, error) {
 	rec, err := rd.r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, qm.Errorf(qm.EInvalid, "line %d is not valid CSV: %v", pe.StartLine, pe.Err)
-		}
+	switch {
+	case errors.Is(err, io.EOF) && rd.rows == 0:
+		return nil, qm.Errorf(qm.EInvalid, "the file has no rows below its header: nothing to import")
+	case err != nil:
 		return nil, err
 	}
-	line, _ := rd.r.FieldPos(0)
-	row := &qm.ImportRow{Line: line}
+	rd.rows++
+	row := &qm.ImportRow{Line: rec.Line}
+	if rec.Err != nil {
+		row.Errors = []string{"not CSV: " + rec.Err.Error()}
+		return row, nil
+	}
 	a := &row.Asset
 	var holder holderCells
-	for i, v := range rec {
+	for i, v := range rec.Fields {
 		if i >= len(rd.cols) {
 			if strings.TrimSpace(v) != "" {
 				row.Errors = append(row.Errors, fmt.Sprintf("more values than columns (%d)", len(rd.cols)))
@@ -142,13 +175,17 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 			continue
 		}
 		v = strings.TrimSpace(v)
+		if _, ok := rd.dropped[i]; ok {
+			rd.filled[i] = rd.filled[i] || v != ""
+			continue
+		}
 		switch rd.cols[i] {
 		case unknown:
 			if v != "" {
 				if row.Fields == nil {
 					row.Fields = map[string]string{}
 				}
-				row.Fields[strings.TrimSpace(header(rd, i))] = v
+				row.Fields[rd.headers[i]] = v
 			}
 		case fCheckoutType:
 			holder.kind = strings.ToLower(v)
@@ -194,9 +231,12 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 			a.Currency = v
 		case fPurchaseDate:
 			if v != "" {
-				d, err := ParseDate(v)
+				d, bad, err := rd.date.read(rd.r, v, rec.Line)
 				if err != nil {
-					row.Errors = append(row.Errors, "Purchase Date: "+err.Error())
+					return nil, err
+				}
+				if bad != nil {
+					row.Errors = append(row.Errors, rd.date.name+": "+bad.Error())
 				}
 				a.PurchaseDate = d
 			}
@@ -230,8 +270,35 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 	return row, nil
 }
 
-// header is the name of column i as the file gives it.
-func header(rd *Reader, i int) string { return rd.headers[i] }
+// Importer imports rows read from a file: sqlstore's AssetStore does.
+type Importer interface {
+	Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error)
+}
+
+// Import imports the file's rows with im, with the options the reader was
+// made with, and adds to the report what reading found: the columns that
+// were not imported, named together in one warning.
+func (rd *Reader) Import(ctx context.Context, im Importer) (*qm.ImportReport, error) {
+	rep, err := im.Import(ctx, rd.Next, rd.opts)
+	if err != nil {
+		return rep, err
+	}
+	var ignored, named []string
+	for i, name := range rd.headers {
+		if why, ok := rd.dropped[i]; ok && rd.filled[i] {
+			ignored = append(ignored, name)
+			named = append(named, fmt.Sprintf("%q%s", name, why))
+		}
+	}
+	for _, name := range rep.IgnoredColumns {
+		named = append(named, fmt.Sprintf("%q (no custom field of the tenant has that name)", name))
+	}
+	rep.IgnoredColumns = append(ignored, rep.IgnoredColumns...)
+	if len(named) > 0 {
+		rep.Warnings = append([]string{"columns not imported: " + strings.Join(named, ", ")}, rep.Warnings...)
+	}
+	return rep, nil
+}
 
 // holderCells are a row's cells that say who has the asset.
 type holderCells struct {
@@ -262,43 +329,6 @@ func (h holderCells) into(row *qm.ImportRow) {
 	default:
 		row.Errors = append(row.Errors, fmt.Sprintf("an asset is checked out to a user, a location or an asset, not %q", row.HolderType))
 	}
-}
-
-// ParseDate reads a date as people write it: 2025-03-14, 2025/03/14,
-// 14.03.2025, 14 Mar 2025, Mar 14, 2025, and 14/03/2025 or 03/14/2025 when
-// the day tells which is which. 03/04/2025 could be either: it is an error,
-// never a guess.
-func ParseDate(s string) (string, error) {
-	for _, layout := range []string{"2006-01-02", "2006/01/02", "2006-1-2", "2006/1/2", "02.01.2006", "2.1.2006",
-		"2 Jan 2006", "02 Jan 2006", "Jan 2, 2006", "January 2, 2006", "2 January 2006", "2006-01-02T15:04:05Z07:00", "2006-01-02 15:04:05"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.Format(time.DateOnly), nil
-		}
-	}
-	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '-' })
-	if len(parts) == 3 && len(parts[2]) == 4 {
-		a, errA := strconv.Atoi(parts[0])
-		b, errB := strconv.Atoi(parts[1])
-		y, errY := strconv.Atoi(parts[2])
-		if errA == nil && errB == nil && errY == nil {
-			var day, month int
-			switch {
-			case a > 12 && b <= 12:
-				day, month = a, b
-			case b > 12 && a <= 12:
-				day, month = b, a
-			case a == b:
-				day, month = a, b
-			default:
-				return "", fmt.Errorf("%q could be day/month or month/day: write it as YYYY-MM-DD", s)
-			}
-			t := time.Date(y, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-			if t.Day() == day && int(t.Month()) == month {
-				return t.Format(time.DateOnly), nil
-			}
-		}
-	}
-	return "", fmt.Errorf("%q is not a date: write it as YYYY-MM-DD", s)
 }
 
 // currencySigns maps signs to ISO codes.

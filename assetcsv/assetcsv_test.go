@@ -1,34 +1,89 @@
 package assetcsv_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
 )
 
-func TestParseDate(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"2025-03-14", "2025-03-14"}, {"2025/3/4", "2025-03-04"}, {"14.03.2025", "2025-03-14"},
-		{"14/03/2025", "2025-03-14"}, {"03/14/2025", "2025-03-14"}, {"14-03-2025", "2025-03-14"},
-		{"14 Mar 2025", "2025-03-14"}, {"Mar 14, 2025", "2025-03-14"}, {"05/05/2025", "2025-05-05"},
-		{"03/04/2025", ""}, {"31/02/2025", ""}, {"yesterday", ""}, {"2025-13-01", ""},
+// readDates reads a Purchase Date column of values with opts and returns
+// each row's date, or "!" and its error; err is what ended the read.
+func readDates(t *testing.T, opts qm.ImportOptions, values ...string) (got []string, err error) {
+	t.Helper()
+	in := "Model,Purchase Date\n"
+	for _, v := range values {
+		in += "M," + v + "\n"
+	}
+	r, err := assetcsv.NewReader(strings.NewReader(in), opts)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return got, nil
+		}
+		if err != nil {
+			return got, err
+		}
+		if len(row.Errors) > 0 {
+			got = append(got, "!"+strings.Join(row.Errors, "; "))
+		} else {
+			got = append(got, row.Asset.PurchaseDate)
+		}
+	}
+}
+
+func TestDates(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format string
+		in     []string
+		want   []string // "!" and a part of the row's error
+	}{
+		{"Forms", "", []string{"2025-03-14", "2025/3/4", "14.03.2025", "14 Mar 2025", `"Mar 14, 2025"`, "05/05/2025"},
+			[]string{"2025-03-14", "2025-03-04", "2025-03-14", "2025-03-14", "2025-03-14", "2025-05-05"}},
+		{"MonthFirstInferredAhead", "", []string{"4/5/16", "3/8/16", "12/24/15", "1/2/70", "1/2/69"},
+			[]string{"2016-04-05", "2016-03-08", "2015-12-24", "1970-01-02", "2069-01-02"}},
+		{"DayFirstInferredAhead", "", []string{"03/04/2025", "2025-01-01", "13/4/16"}, []string{"2025-04-03", "2025-01-01", "2016-04-13"}},
+		{"DecidedBefore", "", []string{"13-4-2016", "03-04-2025"}, []string{"2016-04-13", "2025-04-03"}},
+		{"Conflicting", "", []string{"13/4/16", "4/13/16"}, []string{"2016-04-13", `!Purchase Date: "4/13/16" is not a date in day/month/year order: the column's dates are day/month/year, as "13/4/16" on line 2 tells`}},
+		{"NotDates", "", []string{"31/02/2025", "yesterday", "2025-13-01", "31/31/2025"},
+			[]string{"!not a date in day/month/year", "!not a date", "!not a date", "!not a date"}},
+		{"Given", "MM/DD/YY", []string{"03/04/25", "13/4/16"}, []string{"2025-03-04", "!not a date in month/day/year order"}},
+		{"GivenISO", "YYYY-MM-DD", []string{"2025-03-04", "03/04/25"}, []string{"2025-03-04", "!not in the form YYYY-MM-DD"}},
 	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := assetcsv.ParseDate(tc.in)
-			if tc.want == "" {
-				if err == nil {
-					t.Fatalf("got %q, want an error", got)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readDates(t, qm.ImportOptions{DateFormat: tc.format}, tc.in...)
+			if err != nil || len(got) != len(tc.want) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+			for i, w := range tc.want {
+				if got[i] != w && !(strings.HasPrefix(w, "!") && strings.HasPrefix(got[i], "!") && strings.Contains(got[i], w[1:])) {
+					t.Fatalf("row %d: got %q, want %q", i, got[i], w)
+				}
 			}
 		})
 	}
+	t.Run("ErrAmbiguousColumn", func(t *testing.T) {
+		got, err := readDates(t, qm.ImportOptions{}, "2025-01-01", "03/04/2025", "05/06/2025", "07/08/2025")
+		if qm.ErrorCode(err) != qm.EInvalid || len(got) != 1 || !strings.Contains(err.Error(), `Purchase Date: no date in the column tells`) ||
+			!strings.Contains(err.Error(), "line 3") {
+			t.Fatalf("got %q, %v; want one error for the column, naming its first ambiguous line", got, err)
+		}
+	})
+	t.Run("ErrFormat", func(t *testing.T) {
+		if _, err := assetcsv.NewReader(strings.NewReader("Model\nM\n"), qm.ImportOptions{DateFormat: "DD/DD/YYYY"}); qm.ErrorCode(err) != qm.EInvalid {
+			t.Fatalf("got %v, want a validation error", err)
+		}
+	})
 }
 
 func TestParseCost(t *testing.T) {
@@ -65,7 +120,7 @@ func TestReader(t *testing.T) {
 			"A-3,M,,,,,asset: A-1\n" +
 			"A-4,M,user,,,,\n" +
 			"A-5,M,,bob,,,\n"
-		r, err := assetcsv.NewReader(strings.NewReader(in))
+		r, err := assetcsv.NewReader(strings.NewReader(in), qm.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,8 +137,8 @@ func TestReader(t *testing.T) {
 	t.Run("SnipeIT", func(t *testing.T) {
 		in := "\ufeffItem Name,ASSET TAG,Category,Model Name,Serial Number,Purchase Date,Purchase Cost,Status,Favourite Colour\n" +
 			"Alice's laptop,A-1,Laptops,Latitude 5440,SN1,2025-01-31,\"$1,299.00\",Ready to deploy,blue\n" +
-			",A-2,Laptops,,SN2,03/04/2025,lots,,\n"
-		r, err := assetcsv.NewReader(strings.NewReader(in))
+			",A-2,Laptops,,SN2,31/31/2025,lots,,\n"
+		r, err := assetcsv.NewReader(strings.NewReader(in), qm.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,23 +165,85 @@ func TestReader(t *testing.T) {
 		"ErrTwiceTheSame": "Model,Model Name\nx,y\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := assetcsv.NewReader(strings.NewReader(in)); err == nil {
+			if _, err := assetcsv.NewReader(strings.NewReader(in), qm.ImportOptions{}); err == nil {
 				t.Fatal("got no error")
 			}
 		})
 	}
-	t.Run("ErrMalformedLine", func(t *testing.T) {
-		r, err := assetcsv.NewReader(strings.NewReader("Model,Asset Tag\nx,A-1\n\"unterminated,A-2\n"))
+	t.Run("BadQuoteOnOneLine", func(t *testing.T) {
+		r, err := assetcsv.NewReader(strings.NewReader("Model,Asset Tag\nx,A-1\n\"unterminated,A-2\nx,27\" screen\ny,A-4\n"), qm.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.Next(); err != nil {
-			t.Fatal(err)
+		var got []string
+		for {
+			row, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d %s %d", row.Line, row.Asset.Tag, len(row.Errors)))
 		}
-		if _, err := r.Next(); err == nil || !strings.Contains(err.Error(), "line 3") {
-			t.Fatalf("got %v, want an error naming line 3", err)
+		if want := []string{"2 A-1 0", "3  1", "4  1", "5 A-4 0"}; !slices.Equal(got, want) {
+			t.Fatalf("got %q, want %q: the bad lines reported, the rows after them read", got, want)
 		}
 	})
+	t.Run("ErrNoRows", func(t *testing.T) {
+		for _, in := range []string{"Model,Asset Tag\n", "Model,Asset Tag\r\r,,\r", "Model,Asset Tag"} {
+			r, err := assetcsv.NewReader(strings.NewReader(in), qm.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Next(); qm.ErrorCode(err) != qm.EInvalid || !strings.Contains(err.Error(), "no rows") {
+				t.Fatalf("%q: got %v, want an error saying the file has no rows", in, err)
+			}
+		}
+	})
+	t.Run("CROnly", func(t *testing.T) {
+		r, err := assetcsv.NewReader(strings.NewReader("Model,Asset Tag\rx,A-1\ry,A-2"), qm.ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"A-1", "A-2"} {
+			if row, err := r.Next(); err != nil || row.Asset.Tag != want {
+				t.Fatalf("got %+v, %v; want %s", row, err, want)
+			}
+		}
+	})
+}
+
+// drain imports every row and reports nothing of its own.
+type drain struct{}
+
+func (drain) Import(_ context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
+	rep := &qm.ImportReport{}
+	for {
+		if _, err := next(); errors.Is(err, io.EOF) {
+			return rep, nil
+		} else if err != nil {
+			return nil, err
+		}
+		rep.Rows++
+	}
+}
+
+func TestDroppedColumns(t *testing.T) {
+	in := "Full Name,Email,Model Name,Company,Warranty End,Created At\nAda Lovelace,ada@example.com,M,Acme,2027-01-01,\n"
+	for _, tc := range []struct {
+		company bool
+		want    []string
+	}{{false, []string{"Full Name", "Company"}}, {true, []string{"Full Name"}}} {
+		r, err := assetcsv.NewReader(strings.NewReader(in), qm.ImportOptions{CompanyAsDepartment: tc.company})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := r.Import(t.Context(), drain{})
+		if err != nil || !slices.Equal(rep.IgnoredColumns, tc.want) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], `"Full Name"`) {
+			t.Fatalf("company as department %v: got %+v, %v; want %q named in one warning", tc.company, rep, err, tc.want)
+		}
+	}
 }
 
 // FuzzReader feeds arbitrary bytes to the reader: it must never panic, and
@@ -136,7 +253,7 @@ func FuzzReader(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		r, err := assetcsv.NewReader(strings.NewReader(in))
+		r, err := assetcsv.NewReader(strings.NewReader(in), qm.ImportOptions{})
 		if err != nil {
 			return
 		}

@@ -216,12 +216,12 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 		if o.ImportRows > 0 {
 			fmt.Fprintf(o.Progress, "%s: import of %d assets\n", t.name, o.ImportRows)
-			r, err := importAssets(ctx, e, t.name, o.ImportRows)
+			rs, err := importAssets(ctx, e, t.name, o.ImportRows)
 			if err != nil {
 				e.Close()
 				return nil, err
 			}
-			results = append(results, r)
+			results = append(results, rs...)
 		}
 		if o.Logins > 0 {
 			fmt.Fprintf(o.Progress, "%s: %d sign-ins\n", t.name, o.Logins)

@@ -303,7 +303,7 @@ func TestAPI(t *testing.T) {
 		}
 	})
 	t.Run("ImportJob", func(t *testing.T) {
-		csv := "Asset Tag,Model Name,Category,Purchase Date\nJOB-1,Queued,Phones,2025-01-31\nJOB-2,Queued,Phones,03/04/2025\n"
+		csv := "Asset Tag,Model Name,Category,Purchase Date\nJOB-1,Queued,Phones,2025-01-31\nJOB-2,Queued,Phones,31/02/2025\n"
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		fw, _ := mw.CreateFormFile("file", "phones.csv")

@@ -49,16 +49,16 @@ func (s *Server) operatorImportDevices(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	defer body.Close()
-	ds, err := devicecsv.Read(body)
+	list, err := devicecsv.Read(body)
 	if err != nil {
 		return err
 	}
-	tokens, err := s.cfg.Devices.RegisterDevices(r.Context(), ds)
+	tokens, err := s.cfg.Devices.RegisterDevices(r.Context(), list.Devices)
 	if err != nil {
-		return err
+		return list.ByLine(err)
 	}
-	out := deviceCredentials{Devices: make([]deviceCredential, len(ds))}
-	for i, d := range ds {
+	out := deviceCredentials{Devices: make([]deviceCredential, len(list.Devices))}
+	for i, d := range list.Devices {
 		out.Devices[i] = deviceCredential{Device: d, Token: tokens[i]}
 	}
 	return reply(w, http.StatusCreated, out, nil)

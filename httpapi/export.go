@@ -204,9 +204,10 @@ func safeCells(row []string) []string {
 }
 
 // importAssets reads a CSV body (text/csv, or a multipart form with the file
-// in the field "file") into the tenant's assets:
-// ?dry_run=true&skip_bad_rows=true&company_as_department=true. The file is
-// read as it arrives, in one transaction; the answer is the report.
+// in the field "file") into the tenant's assets, with the options
+// importOptions reads. The file is read as it arrives, in one transaction;
+// the answer is the report: 200 when the import committed (or is a dry
+// run), 422 with the report beside the error when bad rows stopped it.
 func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(uploadTime))
@@ -216,16 +217,28 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer body.Close()
-	rd, err := assetcsv.NewReader(body)
+	rd, err := assetcsv.NewReader(body, importOptions(r))
 	if err != nil {
 		return err
 	}
-	rep, err := s.assets.Import(r.Context(), rd.Next, importOptions(r))
+	rep, err := rd.Import(r.Context(), s.assets)
 	if err != nil {
 		return err
 	}
-	rep.Warnings = append(rd.Warnings, rep.Warnings...)
+	if !rep.Committed && !rep.DryRun {
+		var stopped importStopped
+		stopped.Error.Code, stopped.Error.RequestID, stopped.Report = qm.EInvalid, info(r).id, rep
+		stopped.Error.Message = fmt.Sprintf("%d of %d rows are bad: nothing was imported (skip_bad_rows=true imports the good rows)", rep.Failed, rep.Rows)
+		return reply(w, http.StatusUnprocessableEntity, stopped, nil)
+	}
 	return reply(w, http.StatusOK, rep, nil)
+}
+
+// importStopped is the answer when bad rows stopped an import: the one
+// error shape, with the report, which lists them, beside it.
+type importStopped struct {
+	errorBody
+	Report *qm.ImportReport `json:"report,omitempty"`
 }
 
 // csvBody returns the CSV a request carries, and the file's name when the

@@ -66,11 +66,27 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// countingImporter counts the rows an import reads.
+type countingImporter struct {
+	im   assetcsv.Importer
+	rows *atomic.Int64
+}
+
+func (c countingImporter) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
+	return c.im.Import(ctx, func() (*qm.ImportRow, error) {
+		row, err := next()
+		if err == nil {
+			c.rows.Add(1)
+		}
+		return row, err
+	}, opts)
+}
+
 // start records a job for the file and runs it in the background. The
 // file is the job's: it is removed when the job ends.
 func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob) error {
 	p := &progress{}
-	rd, err := assetcsv.NewReader(countingReader{file, &p.bytes})
+	rd, err := assetcsv.NewReader(countingReader{file, &p.bytes}, j.Options)
 	if err != nil {
 		return err
 	}
@@ -92,18 +108,10 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 		defer cancel()
 		defer os.Remove(file.Name())
 		defer file.Close()
-		next := func() (*qm.ImportRow, error) {
-			row, err := rd.Next()
-			if err == nil {
-				p.rows.Add(1)
-			}
-			return row, err
-		}
-		rep, err := ij.assets.Import(jobCtx, next, j.Options)
+		rep, err := rd.Import(jobCtx, countingImporter{ij.assets, &p.rows})
 		j.RowsRead = int(p.rows.Load())
 		switch {
 		case err == nil:
-			rep.Warnings = append(rd.Warnings, rep.Warnings...)
 			j.Status, j.Report = qm.ImportDone, rep
 		case jobCtx.Err() != nil:
 			j.Status, j.Error = qm.ImportFailed, "the server stopped before the import finished; nothing was imported"
@@ -134,11 +142,14 @@ func (ij *importJobs) withProgress(j *qm.ImportJob) *qm.ImportJob {
 	return j
 }
 
-// importOptions reads ?dry_run=&skip_bad_rows=&company_as_department=.
+// importParams are the query parameters importOptions reads.
+var importParams = []string{"dry_run", "skip_bad_rows", "company_as_department", "encoding", "date_format"}
+
+// importOptions reads importParams.
 func importOptions(r *http.Request) qm.ImportOptions {
 	q := r.URL.Query()
 	return qm.ImportOptions{DryRun: q.Get("dry_run") == "true", SkipBadRows: q.Get("skip_bad_rows") == "true",
-		CompanyAsDepartment: q.Get("company_as_department") == "true"}
+		CompanyAsDepartment: q.Get("company_as_department") == "true", Encoding: q.Get("encoding"), DateFormat: q.Get("date_format")}
 }
 
 // uploadTime is how long an import may take to arrive (and, when it runs

@@ -67,6 +67,10 @@ func OpenAPI() map[string]any {
 			ok["content"] = jsonContent(g.schema(reflect.TypeOf(rt.Reply)))
 		}
 		op["responses"].(map[string]any)[strconv.Itoa(rt.Status)] = ok
+		if body, ok := unprocessable[rt.Method+" "+rt.Path]; ok {
+			op["responses"].(map[string]any)["422"] = map[string]any{"description": "an error, with what the caller needs to mend it",
+				"content": jsonContent(g.schema(reflect.TypeOf(body)))}
+		}
 		item, _ := paths[rt.Path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
@@ -101,6 +105,9 @@ func OpenAPI() map[string]any {
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
+// unprocessable are the routes whose 422 carries more than the error.
+var unprocessable = map[string]any{"POST /api/v1/t/{tenant}/assets/import": importStopped{}}
+
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/locations":                   {"parent_id"},
@@ -108,8 +115,8 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/assets":                      assetFilterParams,
 	"GET /api/v1/t/{tenant}/licenses":                    {"expiring_before"},
 	"GET /api/v1/t/{tenant}/assets/labels":               {"ids"},
-	"POST /api/v1/t/{tenant}/assets/import":              {"dry_run", "skip_bad_rows", "company_as_department"},
-	"POST /api/v1/t/{tenant}/imports":                    {"dry_run", "skip_bad_rows", "company_as_department"},
+	"POST /api/v1/t/{tenant}/assets/import":              importParams,
+	"POST /api/v1/t/{tenant}/imports":                    importParams,
 	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
 	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
@@ -199,7 +206,8 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 			continue
 		}
 		if f.Anonymous && name == "" {
-			// encoding/json lifts an embedded struct's fields.
+			// encoding/json lifts an embedded struct's fields, its type
+			// exported or not.
 			t := f.Type
 			if t.Kind() == reflect.Pointer {
 				t = t.Elem()

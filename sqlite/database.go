@@ -36,6 +36,12 @@ func dsn(path string, readOnly bool) string {
 		// BEGIN IMMEDIATE takes the write lock up front, so a transaction
 		// never fails half way when upgrading from a read.
 		q.Set("_txlock", "immediate")
+		// A statement of many rows keeps its journal in memory rather
+		// than in a temporary file once past 64 KiB; and a large
+		// transaction (an import) keeps its pages in memory rather than
+		// write them to the WAL, and again, as it goes.
+		q.Add("_pragma", "temp_store(MEMORY)")
+		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

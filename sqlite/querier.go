@@ -208,18 +208,19 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true
 }
 
-// InsertRows implements sqlstore.Conn. A statement costs SQLite no round
-// trip, and a one-row INSERT … VALUES needs no statement journal, which
-// SQLite writes for a statement of several rows: so each row is a
-// statement of its own, prepared once. With a conflict clause SQLite
-// journals the statement whatever its rows, so then they go upsertRows to
-// a statement, which journals a page once for all of them. The parameters
-// are anonymous: the driver would look a numbered one's name up for every
-// value it binds.
+// InsertRows implements sqlstore.Conn: rowsPerInsert rows to a statement
+// (rowsPerUpsert with a conflict clause), prepared once. A statement costs
+// SQLite no round trip, but running one costs more than a row does; and a
+// statement that fires the asset search triggers makes FTS5 write its
+// pending entries out as a new segment, to be merged later, at its end: a
+// row a statement made that cost for each asset imported. The statement
+// journal a statement of several rows needs is kept in memory (the
+// writer's temp_store). The parameters are anonymous: the driver would
+// look a numbered one's name up for every value it binds.
 func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
-	per := 1
+	per := rowsPerInsert
 	if conflict != "" {
-		per = upsertRows
+		per = rowsPerUpsert
 	}
 	row := "(?" + strings.Repeat(", ?", len(rows.Columns)) + ")"
 	statement := func(n int) string {
@@ -248,27 +249,52 @@ func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict str
 	return n, nil
 }
 
-// upsertRows is how many rows InsertRows puts in a statement with a
-// conflict clause.
-const upsertRows = 50
+// rowsPerInsert and rowsPerUpsert are how many rows InsertRows puts in a
+// statement without a conflict clause and with one. More would pass
+// SQLite's bound on a statement's parameters (32,766) for a wide table.
+const (
+	rowsPerInsert = 200
+	rowsPerUpsert = 50
+)
 
 // QueryRows implements sqlstore.Conn, running the query once for each row,
-// whose values it binds as parameters, as InsertRows does.
+// whose values it binds as parameters, as InsertRows does: queryRowsPer
+// rows to a statement, their queries joined by UNION ALL, since a
+// statement costs more to run than a row costs to find.
 func (c conn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet, fn func(sqlstore.Row) error, args ...any) error {
-	params := make([]any, len(rows.Columns))
-	for i := range params {
-		params[i] = fmt.Sprintf("$%d", len(args)+i+1)
+	statement := func(n int) string {
+		parts := make([]string, n)
+		params := make([]any, len(rows.Columns))
+		for i := range parts {
+			for j := range params {
+				params[j] = fmt.Sprintf("$%d", len(args)+i*len(params)+j+1)
+			}
+			parts[i] = "SELECT * FROM (" + fmt.Sprintf(query, params...) + ")"
+		}
+		return strings.Join(parts, " UNION ALL ")
 	}
-	query = fmt.Sprintf(query, params...)
-	all := append(slices.Clip(args), make([]any, len(rows.Columns))...)
-	for _, row := range rows.Rows {
-		copy(all[len(args):], row)
-		if err := sqlstore.Each(ctx, c, fn, query, all...); err != nil {
+	full := statement(queryRowsPer)
+	all := slices.Clip(args)
+	for start := 0; start < len(rows.Rows); start += queryRowsPer {
+		part := rows.Rows[start:min(start+queryRowsPer, len(rows.Rows))]
+		q := full
+		if len(part) < queryRowsPer {
+			q = statement(len(part))
+		}
+		all = all[:len(args)]
+		for _, row := range part {
+			all = append(all, row...)
+		}
+		if err := sqlstore.Each(ctx, c, fn, q, all...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// queryRowsPer is how many rows QueryRows runs its query for in one
+// statement.
+const queryRowsPer = 100
 
 func mapError(err error) error {
 	var se *sqlite.Error

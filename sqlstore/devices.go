@@ -96,7 +96,11 @@ func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]s
 	err := s.inTx(ctx, func(q Querier) error {
 		for i, d := range ds {
 			var err error
-			if tokens[i], err = s.insert(ctx, q, d, at); err != nil {
+			if tokens[i], err = s.insert(ctx, q, d, at); qm.ErrorCode(err) == qm.EConflict {
+				// Say which device of the list it is.
+				return &qm.Error{Code: qm.EConflict, Message: qm.ErrorMessage(err) + ": nothing was registered",
+					Fields: map[string]string{fmt.Sprintf("devices[%d]", i): qm.ErrorMessage(err)}}
+			} else if err != nil {
 				return err
 			}
 		}

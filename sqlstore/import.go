@@ -44,7 +44,9 @@ type importer struct {
 	// started is when the import began: an asset it finds updated since
 	// was written by an earlier row of the file.
 	started time.Time
-	status  string // the default status: the first deployable label
+	// known holds every tag the tenant may have, for find.
+	known  *tagFilter
+	status string // the default status: the first deployable label
 	// scope is the departments a department-confined importer may place
 	// assets in; nil for an importer confined to none.
 	scope   map[string]bool
@@ -61,6 +63,9 @@ type importer struct {
 	// deployable are the status labels an asset checked out may have.
 	users      map[string]string
 	deployable map[string]bool
+	// missing are the people named who are not members, by lower-case
+	// name: their index in the report's Unassigned.
+	missing map[string]int
 }
 
 // tagUse is the row of the file that has a tag, and whether the import gave
@@ -86,8 +91,10 @@ type pending struct {
 // Import reads rows from next until io.EOF and creates or updates (by tag)
 // the tenant's assets, in one transaction: a dry run, or a bad row without
 // SkipBadRows, rolls it all back, and the report says what would have been
-// done. Categories, manufacturers, models, locations, suppliers (and, when
-// asked, departments) named but missing are made in this tenant only.
+// done. Categories, manufacturers, models, locations, suppliers, status
+// labels (and, when asked, departments) named but missing are made in this
+// tenant only. A row checked out to someone who is not a member imports
+// unassigned, with a warning naming them and their lines.
 func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
 	rep := &qm.ImportReport{DryRun: opts.DryRun, Made: map[string]int{}, Problems: []qm.ImportProblem{}}
 	err := s.router.Update(ctx, func(c Conn) error {
@@ -112,6 +119,7 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 		if err := im.flush(); err != nil {
 			return err
 		}
+		im.warnUnassigned()
 		if opts.DryRun || rep.Failed > 0 && !opts.SkipBadRows {
 			return errImportRolledBack
 		}
@@ -173,6 +181,9 @@ func (im *importer) load() error {
 	if err := im.loadExtras(); err != nil {
 		return err
 	}
+	if err := im.loadTags(); err != nil {
+		return err
+	}
 	args := []any{im.c.TenantID()}
 	if cond := subtree(im.ctx, "id", &args); cond != "" {
 		ids, err := queryAll(im.ctx, im.c, func(r Row) (*string, error) {
@@ -188,6 +199,24 @@ func (im *importer) load() error {
 		}
 	}
 	return nil
+}
+
+// loadTags fills known with the tenant's tags.
+func (im *importer) loadTags() error {
+	var n int
+	if err := im.c.QueryRow(im.ctx, `SELECT count(*) FROM assets WHERE tenant_id = $1`, im.c.TenantID()).Scan(&n); err != nil {
+		return fmt.Errorf("count assets: %w", err)
+	}
+	im.known = newTagFilter(n)
+	if n == 0 {
+		return nil
+	}
+	return Each(im.ctx, im.c, func(r Row) error {
+		var tag string
+		err := r.Scan(&tag)
+		im.known.add(tag)
+		return err
+	}, `SELECT tag FROM assets WHERE tenant_id = $1`, im.c.TenantID())
 }
 
 // named returns the id of the entry of table called name, making it when
@@ -210,8 +239,13 @@ func (im *importer) named(table, name string) (string, error) {
 		_, err = im.c.Exec(im.ctx, `INSERT INTO departments (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
 			im.c.TenantID(), id, name, now)
 	default:
-		list := map[string]qm.ReferenceList{"categories": qm.Categories, "manufacturers": qm.Manufacturers, "suppliers": qm.Suppliers}[table]
+		list := map[string]qm.ReferenceList{"categories": qm.Categories, "manufacturers": qm.Manufacturers, "suppliers": qm.Suppliers,
+			"status_labels": qm.StatusLabels}[table]
 		r := &qm.Reference{ID: id, Name: name, CreatedAt: now, UpdatedAt: now}
+		if table == "status_labels" {
+			r.Kind = qm.StatusKindFor(name)
+			im.deployable[id] = r.Kind == qm.StatusDeployable
+		}
 		list.Normalize(r)
 		err = (&ReferenceStore{list: list}).insert(im.ctx, im.c, r)
 	}
@@ -272,13 +306,6 @@ func (im *importer) row(row *qm.ImportRow) error {
 		}
 		im.tags[strings.ToLower(a.Tag)] = tagUse{line: row.Line}
 	}
-	if row.Status != "" {
-		if id, ok := im.names["status_labels"][strings.ToLower(row.Status)]; ok {
-			a.StatusID = id
-		} else {
-			fail(fmt.Sprintf("Status %q is not one of the tenant's status labels", row.Status))
-		}
-	}
 	a.Normalize()
 	p.given = im.customValues(row, fail)
 	if len(p.problems) == 0 {
@@ -299,7 +326,7 @@ func (im *importer) row(row *qm.ImportRow) error {
 		for _, ref := range []struct {
 			table, name string
 			dst         *string
-		}{{"locations", row.Location, &a.LocationID}, {"suppliers", row.Supplier, &a.SupplierID}} {
+		}{{"locations", row.Location, &a.LocationID}, {"suppliers", row.Supplier, &a.SupplierID}, {"status_labels", row.Status, &a.StatusID}} {
 			id, err := im.named(ref.table, ref.name)
 			if err != nil {
 				return err
@@ -391,6 +418,7 @@ func (im *importer) flush() error {
 		if p.untagged {
 			im.tags[strings.ToLower(p.asset.Tag)] = tagUse{line: p.line, given: true}
 		}
+		im.known.add(p.asset.Tag)
 		p.after = &p.asset
 		if p.before == nil {
 			im.rep.Created++
@@ -436,22 +464,30 @@ func (im *importer) write(batch []pending) error {
 		audit <- m
 	}()
 	var created, updated [][]any
+	changed := map[string]bool{"updated_at": true}
 	for _, p := range batch {
 		switch {
 		case len(p.problems) > 0:
 		case p.before == nil:
 			created = append(created, assetValues(p.after))
 		default:
-			updated = append(updated, assetValues(p.after))
+			after := assetValues(p.after)
+			for i, was := range assetValues(p.before) {
+				if !sameValue(was, after[i]) {
+					changed[assetWritten[i]] = true
+				}
+			}
+			updated = append(updated, after)
 		}
 	}
 	// The updates are inserts that find their id taken: one statement for
 	// the batch, led by its rows, so each costs a look up by id whatever the
-	// engine thinks of the table's size. The creations are plain inserts,
-	// which SQLite writes without a statement journal.
+	// engine thinks of the table's size. They set only the columns some row
+	// of the batch changes: SQLite rewrites the index entries of every
+	// column an update sets, changed or not.
 	err := im.insert("assets", assetWritten, created, "")
 	if err == nil {
-		err = im.insert("assets", assetWritten, updated, assetUpdate)
+		err = im.insert("assets", assetWritten, updated, upsert(changed))
 	}
 	for _, p := range batch {
 		if err == nil && len(p.problems) == 0 {
@@ -475,27 +511,23 @@ func (im *importer) seen(tag string) bool {
 }
 
 // find returns the tenant's assets with tags, by tag; earlier batches'
-// assets are among them, as this import wrote them. It asks which of the tags are taken before it
-// reads those assets whole: an import mostly finds none, and for SQLite a
-// query's columns cost more than finding its row.
+// assets are among them, as this import wrote them. It asks only of the
+// tags known may hold, which the tenant mostly has.
 func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
-	var taken []string
-	err := im.eachTag(`SELECT tag FROM assets WHERE tenant_id = $1 AND tag = %s`, tags, func(r Row) error {
-		var tag string
-		err := r.Scan(&tag)
-		taken = append(taken, tag)
+	var maybe []string
+	for _, tag := range tags {
+		if im.known.has(tag) {
+			maybe = append(maybe, tag)
+		}
+	}
+	found := map[string]*qm.Asset{}
+	err := im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`, maybe, func(r Row) error {
+		a, err := scanAsset(r)
+		if err == nil {
+			found[a.Tag] = a
+		}
 		return err
 	})
-	found := map[string]*qm.Asset{}
-	if err == nil {
-		err = im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`, taken, func(r Row) error {
-			a, err := scanAsset(r)
-			if err == nil {
-				found[a.Tag] = a
-			}
-			return err
-		})
-	}
 	if err != nil {
 		return nil, fmt.Errorf("find assets by tag: %w", err)
 	}
@@ -602,9 +634,32 @@ func merge(before, a *qm.Asset, now time.Time) *qm.Asset {
 	return &after
 }
 
-// assetUpdate turns an insert of an asset whose id is taken into an update
-// of every column it writes but the id and the time of creation.
-var assetUpdate = `ON CONFLICT (tenant_id, id) DO UPDATE SET ` + assignments(assetWritten, "id", "created_at")
+// upsert turns an insert of an asset whose id is taken into an update of
+// the columns changed.
+func upsert(changed map[string]bool) string {
+	var set []string
+	for _, col := range assetWritten {
+		if changed[col] {
+			set = append(set, col+" = excluded."+col)
+		}
+	}
+	return `ON CONFLICT (tenant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
+}
+
+// sameValue reports whether two values of assetValues are the same.
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case *int64:
+		b := b.(*int64)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	case *int:
+		b := b.(*int)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	case time.Time:
+		return a.Equal(b.(time.Time))
+	}
+	return a == b
+}
 
 // assignments sets each of columns but those kept to the value the
 // conflicting row would have had.
@@ -624,7 +679,11 @@ func (im *importer) insert(table string, columns []string, rows [][]any, conflic
 	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := im.c.InsertRows(im.ctx, RowSet{Table: table, Columns: columns, Rows: rows}, conflict); err != nil {
+	_, err := im.c.InsertRows(im.ctx, RowSet{Table: table, Columns: columns, Rows: rows}, conflict)
+	if IsConstraint(err, Unique) {
+		// Only another writer can have taken a tag this import found free.
+		return qm.Errorf(qm.EConflict, "an asset with a tag of this file was made while it was imported: import it again")
+	} else if err != nil {
 		return fmt.Errorf("import assets: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/quartermaster/qm"
@@ -22,6 +23,7 @@ func (im *importer) loadExtras() error {
 		return err
 	}
 	im.fields, im.columns, im.warned, im.unique = fc, map[string]*qm.CustomField{}, map[string]bool{}, map[string]int{}
+	im.missing = map[string]int{}
 	for _, f := range fc.byID {
 		im.columns[strings.ToLower(f.Name)], im.columns[f.Key] = f, f
 	}
@@ -71,8 +73,7 @@ func (im *importer) customValues(row *qm.ImportRow, fail func(string)) map[strin
 		if f == nil {
 			if !im.warned[column] {
 				im.warned[column] = true
-				im.rep.Warnings = append(im.rep.Warnings,
-					fmt.Sprintf("column %q is neither one Quartermaster reads nor a custom field of this tenant; it is ignored", column))
+				im.rep.IgnoredColumns = append(im.rep.IgnoredColumns, column)
 			}
 			continue
 		}
@@ -97,7 +98,7 @@ func (im *importer) holder(row *qm.ImportRow, a *qm.Asset, fail func(string)) er
 	switch row.HolderType {
 	case qm.HolderUser:
 		if id = im.users[strings.ToLower(row.HolderName)]; id == "" {
-			fail(fmt.Sprintf("Checked Out To: no member of the tenant has the email or user name %q", row.HolderName))
+			im.unassigned(row)
 			return nil
 		}
 	case qm.HolderLocation:
@@ -196,5 +197,48 @@ func (im *importer) finish(a *qm.Asset, change fieldChange) error {
 func (im *importer) record(line int, tag, action string) {
 	if len(im.rep.Changes) < maxChanges {
 		im.rep.Changes = append(im.rep.Changes, qm.ImportChange{Line: line, Tag: tag, Action: action})
+	}
+}
+
+// maxHolderLines bounds the lines a report lists for one person who is not
+// a member.
+const maxHolderLines = 100
+
+// unassigned notes that row checks its asset out to someone who is not a
+// member of the tenant: the asset is imported unassigned.
+func (im *importer) unassigned(row *qm.ImportRow) {
+	key := strings.ToLower(row.HolderName)
+	i, ok := im.missing[key]
+	if !ok {
+		if len(im.rep.Unassigned) == maxProblems {
+			return
+		}
+		i = len(im.rep.Unassigned)
+		im.missing[key] = i
+		im.rep.Unassigned = append(im.rep.Unassigned, qm.ImportHolder{Name: row.HolderName})
+	}
+	h := &im.rep.Unassigned[i]
+	if h.Rows++; len(h.Lines) < maxHolderLines {
+		h.Lines = append(h.Lines, row.Line)
+	}
+}
+
+// warnUnassigned warns once of each person who is not a member, naming
+// the lines whose assets are imported unassigned for want of them.
+func (im *importer) warnUnassigned() {
+	for _, h := range im.rep.Unassigned {
+		lines := make([]string, len(h.Lines))
+		for i, l := range h.Lines {
+			lines[i] = strconv.Itoa(l)
+		}
+		which := "line " + lines[0]
+		if h.Rows > 1 {
+			which = "lines " + strings.Join(lines, ", ")
+		}
+		if h.Rows > len(h.Lines) {
+			which += fmt.Sprintf(" and %d more", h.Rows-len(h.Lines))
+		}
+		im.rep.Warnings = append(im.rep.Warnings, fmt.Sprintf("Checked Out To %q: no member of the tenant has that email or user name, "+
+			"so the assets of %s are imported unassigned: check them out once they are members", h.Name, which))
 	}
 }

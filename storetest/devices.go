@@ -180,7 +180,7 @@ func TestDeviceBulk(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	_, err = s.RegisterDevices(ctx, []*qm.Device{{Ident: "bulk-1"}, {Ident: "bulk-9"}})
-	wantCode(t, err, qm.EConflict)
+	wantFields(t, err, qm.EConflict, "devices[1]")
 	if ds, _ := s.Devices(ctx, qm.DeviceFilter{}); len(ds) != 1 {
 		t.Fatalf("a refused batch registered %d devices", len(ds)-1)
 	}

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -17,6 +19,15 @@ IMP-2,Bob's laptop,Laptops,Dell,Latitude 5440,5440,SN-2,HQ,,31/01/2025,1299,,,Lo
 ,Spare phone,Phones,Apple,iPhone 15,,SN-3,Depot,,,,,,
 `
 
+// importFile imports csv into the tenant in ctx, as every edge does.
+func importFile(ctx context.Context, s *sqlstore.AssetStore, csv string, opts qm.ImportOptions) (*qm.ImportReport, error) {
+	r, err := assetcsv.NewReader(strings.NewReader(csv), opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Import(ctx, s)
+}
+
 // TestImport checks importing assets from CSV: dry runs, all-or-nothing,
 // skipping bad rows, updating by tag, and names of other tenants never
 // linked.
@@ -31,11 +42,7 @@ func TestImport(t *testing.T, h Harness) {
 	}
 	run := func(csv string, opts qm.ImportOptions) *qm.ImportReport {
 		t.Helper()
-		r, err := assetcsv.NewReader(strings.NewReader(csv))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := s.Import(ctxA, r.Next, opts)
+		rep, err := importFile(ctxA, s, csv, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +68,7 @@ func TestImport(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("AllOrNothing", func(t *testing.T) {
-		bad := importCSV + "IMP-1,Again,Laptops,Dell,Latitude 5440,5440,SN-9,HQ,,03/04/2025,,,,\n"
+		bad := importCSV + "IMP-1,Again,Laptops,Dell,Latitude 5440,5440,SN-9,HQ,,31/02/2025,,,,\n"
 		rep := run(bad, qm.ImportOptions{})
 		if rep.Committed || rep.Failed != 1 || len(rep.Problems) != 1 || rep.Problems[0].Line != 5 || len(rep.Problems[0].Errors) != 2 {
 			t.Fatalf("got %+v", rep)
@@ -82,12 +89,17 @@ func TestImport(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("UpdatesByTag", func(t *testing.T) {
-		rep := run("Asset Tag,Model Name,Category,Item Name\nIMP-1,Latitude 5440,Laptops,Renamed\n", qm.ImportOptions{})
-		if !rep.Committed || rep.Updated != 1 || rep.Created != 0 {
+		// Each row changes another column: the batch writes both.
+		rep := run("Asset Tag,Model Name,Category,Item Name,Purchase Cost\nIMP-1,Latitude 5440,Laptops,Renamed,\nIMP-2,Latitude 5440,Laptops,,$5\n", qm.ImportOptions{})
+		if !rep.Committed || rep.Updated != 2 || rep.Created != 0 {
 			t.Fatalf("got %+v", rep)
 		}
 		p, _ := s.Assets(ctxA, qm.AssetFilter{Q: "IMP-1"})
-		if p.Total != 1 || p.Assets[0].Name != "Renamed" || p.Assets[0].Serial != "SN-1" {
+		if p.Total != 1 || p.Assets[0].Name != "Renamed" || p.Assets[0].Serial != "SN-1" || *p.Assets[0].CostCents != 129900 {
+			t.Fatalf("after update: %+v", p.Assets)
+		}
+		p, _ = s.Assets(ctxA, qm.AssetFilter{Q: "IMP-2"})
+		if p.Total != 1 || p.Assets[0].Name != "Bob's laptop" || *p.Assets[0].CostCents != 500 || p.Assets[0].Currency != "USD" {
 			t.Fatalf("after update: %+v", p.Assets)
 		}
 	})
@@ -113,11 +125,7 @@ func TestImport(t *testing.T, h Harness) {
 			}
 			fmt.Fprintf(&csv, "%s,%s,Laptops,Site %d,%s\n", tag, model, i/300, cost)
 		}
-		r, err := assetcsv.NewReader(strings.NewReader(csv.String()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := s.Import(ctx, r.Next, qm.ImportOptions{SkipBadRows: true})
+		rep, err := importFile(ctx, s, csv.String(), qm.ImportOptions{SkipBadRows: true})
 		if err != nil || !rep.Committed || rep.Rows != rows || rep.Created != rows-3 || rep.Failed != 3 ||
 			rep.Made["models"] != 2 || rep.Made["locations"] != 5 {
 			t.Fatalf("got %+v, %v; want %d created, 3 failed, 2 models and 5 locations made", rep, err, rows-3)
@@ -139,11 +147,7 @@ func TestImport(t *testing.T, h Harness) {
 	t.Run("GivenTagsAvoidTheFile", func(t *testing.T) {
 		_, ctx := MustTenant(t, e, h.Tier, "import-tags")
 		csv := "Asset Tag,Model Name,Category\nASSET-000001,Latitude,Laptops\n,Latitude,Laptops\n,Latitude,Laptops\nASSET-000003,Latitude,Laptops\n"
-		r, err := assetcsv.NewReader(strings.NewReader(csv))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := s.Import(ctx, r.Next, qm.ImportOptions{})
+		rep, err := importFile(ctx, s, csv, qm.ImportOptions{})
 		if err != nil || rep.Created != 4 || rep.Failed != 0 {
 			t.Fatalf("got %+v, %v", rep, err)
 		}
@@ -153,10 +157,7 @@ func TestImport(t *testing.T, h Harness) {
 			t.Fatalf("got %+v, %v; want the rows without a tag numbered around those of the file", p, err)
 		}
 		csv = "Asset Tag,Model Name,Category\n,Latitude,Laptops\nasset-000005,Latitude,Laptops\n"
-		if r, err = assetcsv.NewReader(strings.NewReader(csv)); err != nil {
-			t.Fatal(err)
-		}
-		if rep, err = s.Import(ctx, r.Next, qm.ImportOptions{}); err != nil || rep.Created != 2 {
+		if rep, err = importFile(ctx, s, csv, qm.ImportOptions{}); err != nil || rep.Created != 2 {
 			t.Fatalf("got %+v, %v", rep, err)
 		}
 		for _, tag := range []string{"ASSET-000006", "asset-000005"} {
@@ -178,21 +179,15 @@ func TestImport(t *testing.T, h Harness) {
 		if err := depts.CreateDepartment(ctx, depot); err != nil {
 			t.Fatal(err)
 		}
-		r, err := assetcsv.NewReader(strings.NewReader("Asset Tag,Model Name,Category,Company\nS-1,Latitude,Laptops,South\nN-1,Latitude,Laptops,Depot\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rep, err := s.Import(ctx, r.Next, qm.ImportOptions{CompanyAsDepartment: true}); err != nil || rep.Created != 2 {
+		csv := "Asset Tag,Model Name,Category,Company\nS-1,Latitude,Laptops,South\nN-1,Latitude,Laptops,Depot\n"
+		if rep, err := importFile(ctx, s, csv, qm.ImportOptions{CompanyAsDepartment: true}); err != nil || rep.Created != 2 {
 			t.Fatalf("got %+v, %v", rep, err)
 		}
 		scoped := tenancy.WithPrincipal(ctx, &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "north@example.com",
 			Role: qm.BuiltInRoles[1], DepartmentID: north.ID})
-		csv := "Asset Tag,Model Name,Category,Company,Item Name\nN-1,Latitude,Laptops,,Renamed\nS-1,Latitude,Laptops,,Taken\n" +
+		csv = "Asset Tag,Model Name,Category,Company,Item Name\nN-1,Latitude,Laptops,,Renamed\nS-1,Latitude,Laptops,,Taken\n" +
 			"N-2,Latitude,Laptops,South,Moved\nN-3,Latitude,Laptops,Depot,Placed\nN-4,Latitude,Laptops,,Mine\n"
-		if r, err = assetcsv.NewReader(strings.NewReader(csv)); err != nil {
-			t.Fatal(err)
-		}
-		rep, err := s.Import(scoped, r.Next, qm.ImportOptions{CompanyAsDepartment: true, SkipBadRows: true})
+		rep, err := importFile(scoped, s, csv, qm.ImportOptions{CompanyAsDepartment: true, SkipBadRows: true})
 		if err != nil || rep.Updated != 1 || rep.Created != 2 || rep.Failed != 2 || rep.Problems[0].Line != 3 || rep.Problems[1].Line != 4 {
 			t.Fatalf("got %+v, %v; want S-1 and the South row refused", rep, err)
 		}
@@ -228,22 +223,26 @@ func TestImport(t *testing.T, h Harness) {
 			"SRV-2,PowerEdge,Servers,lots,B-2,,,,\n" + // 3: RAM not a number
 			"SRV-3,PowerEdge,Servers,,B-3,,,,\n" + // 4: RAM required
 			"SRV-4,PowerEdge,Servers,32,B-1,,,,\n" + // 5: barcode already in the file
-			"SRV-5,PowerEdge,Servers,16,B-5,,user,nobody@example.com,\n" + // 6: no such member
+			"SRV-5,PowerEdge,Servers,16,B-5,,user,nobody@example.com,\n" + // 6: no such member: imported unassigned
 			"SRV-6,PowerEdge,Servers,16,B-6,,location,,Rack room\n" // 7: good, checked out to a new location
 		rep := run(csv, qm.ImportOptions{DryRun: true})
 		lines := map[int]bool{}
 		for _, p := range rep.Problems {
 			lines[p.Line] = true
 		}
-		if rep.Failed != 4 || !lines[3] || !lines[4] || !lines[5] || !lines[6] || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "Colour") {
+		if rep.Failed != 3 || !lines[3] || !lines[4] || !lines[5] || len(rep.Warnings) != 2 || !strings.Contains(rep.Warnings[0], `"Colour"`) ||
+			!strings.Contains(rep.Warnings[1], `"nobody@example.com"`) || !strings.Contains(rep.Warnings[1], "assets of line 6 are imported unassigned") {
 			t.Fatalf("dry run: %+v", rep)
 		}
-		if len(rep.Changes) != 2 || rep.Changes[0].Line != 2 || rep.Changes[0].Action != "create" {
+		if len(rep.Changes) != 3 || rep.Changes[0].Line != 2 || rep.Changes[0].Action != "create" {
 			t.Fatalf("changes: %+v", rep.Changes)
 		}
 		rep = run(csv, qm.ImportOptions{SkipBadRows: true})
-		if !rep.Committed || rep.Created != 2 {
+		if !rep.Committed || rep.Created != 3 || len(rep.Unassigned) != 1 || rep.Unassigned[0].Lines[0] != 6 {
 			t.Fatalf("import: %+v", rep)
+		}
+		if got, err := s.Assets(ctxA, qm.AssetFilter{Q: "SRV-5"}); err != nil || got.Total != 1 || got.Assets[0].HolderType != "" {
+			t.Fatalf("the asset of someone who is not a member: %+v, %v; want it imported unassigned", got, err)
 		}
 		page, err := s.Assets(ctxA, qm.AssetFilter{Fields: map[string]string{"barcode": "B-1"}})
 		if err != nil || page.Total != 1 {
@@ -260,6 +259,51 @@ func TestImport(t *testing.T, h Harness) {
 		}
 		if got, _ := s.Asset(ctxA, a.ID); got.Fields["ram_gb"] != 128.0 || got.Fields["barcode"] != "B-1" {
 			t.Fatalf("after update: %v", got.Fields)
+		}
+	})
+	t.Run("RealExport", func(t *testing.T) {
+		_, ctx := MustTenant(t, e, h.Tier, "import-real")
+		read := func(opts qm.ImportOptions) (*qm.ImportReport, error) {
+			t.Helper()
+			f, err := os.Open(RealExport())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r, err := assetcsv.NewReader(f, opts)
+			if err != nil {
+				return nil, err
+			}
+			return r.Import(ctx, s)
+		}
+		if _, err := read(qm.ImportOptions{}); qm.ErrorCode(err) != qm.EBadRequest || !strings.Contains(err.Error(), `line 2, column 1 ("Full Name") is not UTF-8`) {
+			t.Fatalf("without its encoding: got %v, want the first line that is not UTF-8 named", err)
+		}
+		rep, err := read(RealExportOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		CheckRealExport(t, rep)
+		p, err := s.Assets(ctx, qm.AssetFilter{Sort: "tag"})
+		if err != nil || p.Total != 7 {
+			t.Fatalf("got %+v, %v; want 7 assets", p, err)
+		}
+		if a := p.Assets[0]; a.Tag+" "+a.Name+" "+a.PurchaseDate != RealExportAsset || a.HolderType != "" {
+			t.Fatalf("got %+v, want %s, unassigned", a, RealExportAsset)
+		}
+		if a := p.Assets[1]; a.Notes != "Screen cracked –\nsent for repair" {
+			t.Fatalf("notes across lines: got %q", a.Notes)
+		}
+		labels, err := sqlstore.NewReferenceStore(qm.StatusLabels, e, clock()).List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]string{}
+		for _, l := range labels {
+			kinds[l.Name] = l.Kind
+		}
+		if kinds["Lost"] != qm.StatusUndeployable || kinds["Undeployable"] != qm.StatusUndeployable || kinds["Pending Diagnostics"] != qm.StatusPending {
+			t.Fatalf("status labels made: %v", kinds)
 		}
 	})
 	t.Run("OtherTenantsNamesNotLinked", func(t *testing.T) {

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 func BenchmarkImport(b *testing.B, rows int, open func(b *testing.B) Engine) {
 	csv := assetcsv.Sample(rows)
 	run := func(b *testing.B, s *sqlstore.AssetStore, tn *qm.Tenant, csv []byte) *qm.ImportReport {
-		r, err := assetcsv.NewReader(bytes.NewReader(csv))
-		if err != nil {
-			b.Fatal(err)
-		}
-		rep, err := s.Import(scoped(tn), r.Next, qm.ImportOptions{})
+		rep, err := importFile(scoped(tn), s, string(csv), qm.ImportOptions{})
 		if err != nil || !rep.Committed || rep.Failed > 0 {
 			b.Fatalf("import: %+v, %v", rep, err)
 		}

@@ -15,14 +15,17 @@ import (
 
 func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(stderr, "usage: quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department] [--json]")
+		fmt.Fprintln(stderr, "usage: quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department] [--encoding NAME] [--date-format DD/MM/YYYY] [--json]")
 		return errUsage
 	}
 	fs, c := newFlagSet("assets import", stderr)
 	slug := fs.String("tenant", "", "the tenant to import into")
-	dry := fs.Bool("dry-run", false, "report what would happen, and change nothing")
-	skip := fs.Bool("skip-bad-rows", false, "import the good rows even when some are bad (otherwise one bad row stops it all)")
-	company := fs.Bool("company-as-department", false, "read Snipe-IT's Company column as the department (made if missing)")
+	var opts qm.ImportOptions
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "report what would happen, and change nothing")
+	fs.BoolVar(&opts.SkipBadRows, "skip-bad-rows", false, "import the good rows even when some are bad (otherwise one bad row stops it all)")
+	fs.BoolVar(&opts.CompanyAsDepartment, "company-as-department", false, "read Snipe-IT's Company column as the department (made if missing)")
+	fs.StringVar(&opts.Encoding, "encoding", "", "the file's encoding when it is not UTF-8: windows-1252, macintosh (Mac Roman), iso-8859-1, …")
+	fs.StringVar(&opts.DateFormat, "date-format", "", "the order of dates written in numbers: DD/MM/YYYY, MM/DD/YY, …; without it, each column's order is inferred from its values")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
@@ -36,7 +39,7 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	defer f.Close()
-	r, err := assetcsv.NewReader(f)
+	r, err := assetcsv.NewReader(f, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -51,11 +54,10 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	ctx = tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
 	start := time.Now()
-	rep, err := sqlstore.NewAssetStore(e, e.Identity(), time.Now).Import(ctx, r.Next, qm.ImportOptions{DryRun: *dry, SkipBadRows: *skip, CompanyAsDepartment: *company})
+	rep, err := r.Import(ctx, sqlstore.NewAssetStore(e, e.Identity(), time.Now))
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	rep.Warnings = append(r.Warnings, rep.Warnings...)
 	took := time.Since(start)
 	if *asJSON {
 		if err := printJSON(stdout, rep); err != nil {
@@ -64,8 +66,10 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	} else {
 		printReport(stdout, rep, took)
 	}
-	if rep.Failed > 0 {
-		return fmt.Errorf("%d of %d rows are bad", rep.Failed, rep.Rows)
+	// The exit code says whether the file was imported (or, in a dry
+	// run, would be): rows skipped on request do not make it fail.
+	if !rep.Committed && (!rep.DryRun || rep.Failed > 0 && !opts.SkipBadRows) {
+		return fmt.Errorf("%d of %d rows are bad: nothing was imported", rep.Failed, rep.Rows)
 	}
 	return nil
 }

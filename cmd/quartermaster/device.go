@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -192,14 +193,20 @@ func registerCSV(ctx context.Context, inv *sqlstore.DeviceStore, name string, as
 		return err
 	}
 	defer f.Close()
-	ds, err := devicecsv.Read(f)
-	if err != nil {
+	list, err := devicecsv.Read(f)
+	var tokens []string
+	if err == nil {
+		tokens, err = inv.RegisterDevices(ctx, list.Devices)
+		err = list.ByLine(err)
+	}
+	var e *qm.Error
+	if errors.As(err, &e) {
+		// The message names each bad line and why; its fields say it again.
+		return fmt.Errorf("%s: %w", name, qm.Errorf(e.Code, "%s", e.Message))
+	} else if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	tokens, err := inv.RegisterDevices(ctx, ds)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
+	ds := list.Devices
 	if asJSON {
 		out := make([]map[string]any, len(ds))
 		for i, d := range ds {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/storetest"
 )
 
 // runCLI runs a command line in-process and returns its output and error.
@@ -245,6 +246,15 @@ func TestBench(t *testing.T) {
 	if rates != 4 { // ingest and MQTT, on each engine
 		t.Fatalf("got %d telemetry figures, want 4:\n%s", rates, out)
 	}
+	imports := 0
+	for _, r := range results {
+		if strings.HasPrefix(r.Name, "import 200 assets from CSV (create)") || strings.HasPrefix(r.Name, "import 200 assets from CSV (update)") {
+			imports++
+		}
+	}
+	if imports != 4 { // creating and updating, on each engine
+		t.Fatalf("got %d import figures, want 4:\n%s", imports, out)
+	}
 }
 
 func TestOperatorAndTokenCommands(t *testing.T) {
@@ -314,15 +324,21 @@ func TestAssetsImport(t *testing.T) {
 	good := filepath.Join(dir, "good.csv")
 	os.WriteFile(good, []byte("Asset Tag,Model Name,Category,Purchase Date,Colour\nA-1,Latitude,Laptops,2025-01-02,red\nA-2,Latitude,Laptops,,blue\n"), 0o600)
 	bad := filepath.Join(dir, "bad.csv")
-	os.WriteFile(bad, []byte("Asset Tag,Model Name,Category,Purchase Date\nB-1,Latitude,Laptops,03/04/2025\nB-2,Latitude,Laptops,\n"), 0o600)
+	os.WriteFile(bad, []byte("Asset Tag,Model Name,Category,Purchase Date\nB-1,Latitude,Laptops,31/02/2025\nB-2,Latitude,Laptops,\n"), 0o600)
 
 	out := mustRun(t, append([]string{"assets", "import", "--tenant", "acme", good, "--dry-run"}, flags...)...)
-	if !strings.Contains(out, "dry run: would import 2 rows: 2 created") || !strings.Contains(out, `column "Colour"`) {
+	if !strings.Contains(out, "dry run: would import 2 rows: 2 created") || !strings.Contains(out, `"Colour" (no custom field`) {
 		t.Fatalf("dry run:\n%s", out)
 	}
 	out, _, err := runCLI(t, append([]string{"assets", "import", "--tenant", "acme", bad}, flags...)...)
 	if err == nil || !strings.Contains(out, "line 2: Purchase Date:") || !strings.Contains(out, "nothing imported") {
 		t.Fatalf("bad rows: %v\n%s", err, out)
+	}
+	// Skipped on request, the bad row does not fail the command: the rest
+	// is committed, and the report lists the row skipped.
+	out, _, err = runCLI(t, append([]string{"assets", "import", "--tenant", "acme", bad, "--skip-bad-rows"}, flags...)...)
+	if err != nil || !strings.Contains(out, "line 2: Purchase Date:") || !strings.Contains(out, "imported 2 rows: 1 created, 0 updated, 1 bad") {
+		t.Fatalf("bad rows skipped: %v\n%s", err, out)
 	}
 	out = mustRun(t, append([]string{"assets", "import", "--tenant", "acme", good, "--json"}, flags...)...)
 	var rep qm.ImportReport
@@ -334,6 +350,45 @@ func TestAssetsImport(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, append([]string{"assets", "import", "--tenant", "acme", filepath.Join(dir, "missing.csv")}, flags...)...); err == nil {
 		t.Fatal("a missing file gave no error")
+	}
+}
+
+// TestAssetsImportRealExport imports a file as a real export gives it
+// (storetest.RealExport) on each engine, with --encoding and no other
+// edit; and files that yield nothing, which fail.
+func TestAssetsImportRealExport(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			flags := storageFlags(t, engine)
+			mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme"}, flags...)...)
+			imp := func(args ...string) (string, error) {
+				out, _, err := runCLI(t, append(append([]string{"assets", "import", "--tenant", "acme"}, args...), flags...)...)
+				return out, err
+			}
+			if _, err := imp(storetest.RealExport()); err == nil || !strings.Contains(err.Error(), `line 2, column 1 ("Full Name") is not UTF-8`) {
+				t.Fatalf("without --encoding: got %v, want the first line that is not UTF-8", err)
+			}
+			if _, err := imp(storetest.RealExport(), "--encoding", "klingon"); err == nil || !strings.Contains(err.Error(), `unknown encoding "klingon"`) {
+				t.Fatalf("unknown encoding: got %v", err)
+			}
+			out, err := imp(storetest.RealExport(), "--encoding", "macintosh", "--json")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			var rep qm.ImportReport
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("%v in %s", err, out)
+			}
+			storetest.CheckRealExport(t, &rep)
+			dir := t.TempDir()
+			for name, in := range map[string]string{"header-only": "Asset Tag,Model Name\r", "blank-rows": "Asset Tag,Model Name\n,\n\n"} {
+				file := filepath.Join(dir, name+".csv")
+				os.WriteFile(file, []byte(in), 0o600)
+				if out, err := imp(file); err == nil || !strings.Contains(err.Error(), "no rows") {
+					t.Fatalf("%s: got %v, want an error saying the file has no rows\n%s", name, err, out)
+				}
+			}
+		})
 	}
 }
 
@@ -383,6 +438,29 @@ func TestDeviceCommands(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, append([]string{"device", "set", "phone-7", "--kind", "toaster"}, flags...)...); qm.ErrorCode(err) != qm.EInvalid {
 		t.Fatalf("set --kind toaster: got %v, want invalid", err)
+	}
+}
+
+// TestDeviceRegisterCSV checks that a file of devices with bad rows names
+// each bad line and why, and registers none of them.
+func TestDeviceRegisterCSV(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	file := filepath.Join(t.TempDir(), "units.csv")
+	mustRun(t, append([]string{"device", "register", "--ident", "356938035643809"}, flags...)...)
+	for _, tc := range []struct{ in, want string }{
+		{"ident,kind\r356938035643801,vehicle\r356938035643802,toaster\r356938035643809,vehicle\r",
+			"line 3: kind must be one of"},
+		{"ident,kind\r356938035643801,vehicle\r356938035643809,vehicle\r", "line 3: a device with ident \"356938035643809\" is already registered"},
+		{"ident,kind\r356938035643801,\"vehicle\r356938035643802,phone,x\r", "line 2: not CSV"},
+	} {
+		os.WriteFile(file, []byte(tc.in), 0o600)
+		_, _, err := runCLI(t, append([]string{"device", "register", "--csv", file}, flags...)...)
+		if err == nil || !strings.Contains(describe(err), tc.want) {
+			t.Fatalf("%q: got %v, want it to say %q", tc.in, err, tc.want)
+		}
+	}
+	if out := mustRun(t, append([]string{"device", "list", "--json"}, flags...)...); strings.Count(out, `"ident"`) != 1 {
+		t.Fatalf("a refused file registered devices: %s", out)
 	}
 }
 
