@@ -347,6 +347,34 @@ type ImportOptions struct {
 	// with numbers only (DD/MM/YYYY, MM/DD/YY, …); without it, each date
 	// column's order is inferred from all its values.
 	DateFormat string `json:"date_format,omitempty"`
+	// InviteMissingUsers invites each person the file checks assets out
+	// to who is not a member, by email, once the import commits: their
+	// assets are checked out to them when they accept. It needs the
+	// permission to manage users, and a role to offer that the importer's
+	// covers.
+	InviteMissingUsers bool `json:"invite_missing_users,omitempty"`
+	// InviteRole is the role those invitations offer (DefaultInviteRole).
+	InviteRole string `json:"invite_role,omitempty"`
+}
+
+// DefaultInviteRole is the role an import's invitations offer unless told
+// otherwise: the least, reading.
+const DefaultInviteRole = "viewer"
+
+// ImportInvitation is an invitation an import made to a person it checks
+// assets out to who is not a member: or, when the import did not commit
+// (a dry run), would make.
+type ImportInvitation struct {
+	Email string `json:"email"`
+	// Lines are the first 100 lines whose assets are checked out to them
+	// once they accept; Assets counts them all.
+	Lines  []int `json:"lines"`
+	Assets int   `json:"assets"`
+	// Link is the invitation's one-time link, shown in this report only.
+	Link string `json:"link,omitempty"`
+	// Error says why no invitation could be made: the assets stay
+	// unassigned.
+	Error string `json:"error,omitempty"`
 }
 
 // ImportHolder is a person a file checks assets out to who is not a member
@@ -394,6 +422,9 @@ type ImportReport struct {
 	// Unassigned are the people the file checks assets out to who are not
 	// members of the tenant (the first 1,000).
 	Unassigned []ImportHolder `json:"unassigned,omitempty"`
+	// Invitations are the invitations made (or, when nothing was
+	// committed, that would be made) with InviteMissingUsers.
+	Invitations []ImportInvitation `json:"invitations,omitempty"`
 }
 
 // The states of an import job.

@@ -143,13 +143,14 @@ func (ij *importJobs) withProgress(j *qm.ImportJob) *qm.ImportJob {
 }
 
 // importParams are the query parameters importOptions reads.
-var importParams = []string{"dry_run", "skip_bad_rows", "company_as_department", "encoding", "date_format"}
+var importParams = []string{"dry_run", "skip_bad_rows", "company_as_department", "encoding", "date_format", "invite_missing_users", "invite_role"}
 
 // importOptions reads importParams.
 func importOptions(r *http.Request) qm.ImportOptions {
 	q := r.URL.Query()
 	return qm.ImportOptions{DryRun: q.Get("dry_run") == "true", SkipBadRows: q.Get("skip_bad_rows") == "true",
-		CompanyAsDepartment: q.Get("company_as_department") == "true", Encoding: q.Get("encoding"), DateFormat: q.Get("date_format")}
+		CompanyAsDepartment: q.Get("company_as_department") == "true", Encoding: q.Get("encoding"), DateFormat: q.Get("date_format"),
+		InviteMissingUsers: q.Get("invite_missing_users") == "true", InviteRole: q.Get("invite_role")}
 }
 
 // uploadTime is how long an import may take to arrive (and, when it runs

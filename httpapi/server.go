@@ -101,7 +101,8 @@ func New(cfg Config) *Server {
 	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
 	s.roles = sqlstore.NewRoleStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.models = sqlstore.NewModelStore(cfg.Router, cfg.Now)
-	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now)
+	s.invitations = sqlstore.NewInvitationStore(cfg.Identity, cfg.Router, cfg.Tenants, cfg.Auth.HashPassword, cfg.PublicURL, cfg.Now)
+	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now).WithInvitations(s.invitations)
 	s.licenses = sqlstore.NewLicenseStore(cfg.Router, cfg.Identity, cfg.Now)
 	s.maint = sqlstore.NewMaintenanceStore(cfg.Router, cfg.Now)
 	s.depreciations = sqlstore.NewDepreciationStore(cfg.Router, cfg.Now)
@@ -115,7 +116,6 @@ func New(cfg Config) *Server {
 	}
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.Now)
-	s.invitations = sqlstore.NewInvitationStore(cfg.Identity, cfg.Router, cfg.Tenants, cfg.Auth.HashPassword, cfg.PublicURL, cfg.Now)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))

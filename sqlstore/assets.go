@@ -21,6 +21,9 @@ type AssetStore struct {
 	router   Router
 	identity *Identity
 	now      func() time.Time
+	// invitations invites the people an import checks assets out to who
+	// are not members, when asked to (nil: nobody can be).
+	invitations qm.InvitationService
 }
 
 var _ qm.AssetService = (*AssetStore)(nil)

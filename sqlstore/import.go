@@ -66,6 +66,9 @@ type importer struct {
 	// missing are the people named who are not members, by lower-case
 	// name: their index in the report's Unassigned.
 	missing map[string]int
+	// invitees are the people to invite (InviteMissingUsers), by
+	// lower-case name, in the order the file first names them.
+	invitees *invitees
 }
 
 // tagUse is the row of the file that has a tag, and whether the import gave
@@ -84,6 +87,7 @@ type pending struct {
 	before   *qm.Asset // the asset with the row's tag, nil for a new one
 	after    *qm.Asset // the asset to write
 	untagged bool      // the row gave no tag
+	missing  string    // the lower-case name of the row's holder who is not a member
 	given    map[string]any
 	change   fieldChange
 }
@@ -96,9 +100,13 @@ type pending struct {
 // tenant only. A row checked out to someone who is not a member imports
 // unassigned, with a warning naming them and their lines.
 func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
+	if err := s.inviteOptions(&opts); err != nil {
+		return nil, err
+	}
 	rep := &qm.ImportReport{DryRun: opts.DryRun, Made: map[string]int{}, Problems: []qm.ImportProblem{}}
+	var im *importer
 	err := s.router.Update(ctx, func(c Conn) error {
-		im := &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{},
+		im = &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{},
 			tags: map[string]tagUse{}, started: Timestamp(s.now())}
 		if err := im.load(); err != nil {
 			return err
@@ -119,6 +127,7 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 		if err := im.flush(); err != nil {
 			return err
 		}
+		im.planInvitations()
 		im.warnUnassigned()
 		if opts.DryRun || rep.Failed > 0 && !opts.SkipBadRows {
 			return errImportRolledBack
@@ -133,6 +142,7 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 		return rep, err
 	}
 	rep.Committed = true
+	s.invite(ctx, im)
 	return rep, nil
 }
 
@@ -182,6 +192,9 @@ func (im *importer) load() error {
 		return err
 	}
 	if err := im.loadTags(); err != nil {
+		return err
+	}
+	if err := im.loadInvitees(); err != nil {
 		return err
 	}
 	args := []any{im.c.TenantID()}
@@ -309,7 +322,7 @@ func (im *importer) row(row *qm.ImportRow) error {
 	a.Normalize()
 	p.given = im.customValues(row, fail)
 	if len(p.problems) == 0 {
-		if err := im.holder(row, a, fail); err != nil {
+		if err := im.holder(row, &p, fail); err != nil {
 			return err
 		}
 	}
@@ -428,6 +441,7 @@ func (im *importer) flush() error {
 			im.rep.Updated++
 			im.record(p.line, p.after.Tag, "update")
 		}
+		im.invitees.add(p)
 		// The asset as written, custom fields and all, before its audit
 		// entry is made.
 		p.change.values(p.after)

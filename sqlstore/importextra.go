@@ -88,9 +88,10 @@ func (im *importer) customValues(row *qm.ImportRow, fail func(string)) map[strin
 }
 
 // holder finds who or what a row checks its asset out to, and sets it on
-// a: a member by email, a location by name (made if missing), an asset of
-// the tenant by tag.
-func (im *importer) holder(row *qm.ImportRow, a *qm.Asset, fail func(string)) error {
+// the row's asset: a member by email, a location by name (made if
+// missing), an asset of the tenant by tag. A person who is not a member
+// is noted in p.missing.
+func (im *importer) holder(row *qm.ImportRow, p *pending, fail func(string)) error {
 	if row.HolderType == "" {
 		return nil
 	}
@@ -99,6 +100,7 @@ func (im *importer) holder(row *qm.ImportRow, a *qm.Asset, fail func(string)) er
 	case qm.HolderUser:
 		if id = im.users[strings.ToLower(row.HolderName)]; id == "" {
 			im.unassigned(row)
+			p.missing = qm.NormalizeEmail(row.HolderName)
 			return nil
 		}
 	case qm.HolderLocation:
@@ -119,7 +121,7 @@ func (im *importer) holder(row *qm.ImportRow, a *qm.Asset, fail func(string)) er
 		id = holder.ID
 	}
 	now := Timestamp(im.s.now())
-	a.HolderType, a.HolderID, a.CheckedOutAt = row.HolderType, id, &now
+	p.asset.HolderType, p.asset.HolderID, p.asset.CheckedOutAt = row.HolderType, id, &now
 	return nil
 }
 
@@ -227,6 +229,9 @@ func (im *importer) unassigned(row *qm.ImportRow) {
 // the lines whose assets are imported unassigned for want of them.
 func (im *importer) warnUnassigned() {
 	for _, h := range im.rep.Unassigned {
+		if im.invitees.made(h.Name) {
+			continue
+		}
 		lines := make([]string, len(h.Lines))
 		for i, l := range h.Lines {
 			lines[i] = strconv.Itoa(l)
@@ -239,6 +244,6 @@ func (im *importer) warnUnassigned() {
 			which += fmt.Sprintf(" and %d more", h.Rows-len(h.Lines))
 		}
 		im.rep.Warnings = append(im.rep.Warnings, fmt.Sprintf("Checked Out To %q: no member of the tenant has that email or user name, "+
-			"so the assets of %s are imported unassigned: check them out once they are members", h.Name, which))
+			"so the assets of %s are imported unassigned: check them out once they are members%s", h.Name, which, im.invitees.whyNot(h.Name)))
 	}
 }

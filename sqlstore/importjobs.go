@@ -42,12 +42,18 @@ func (s *ImportJobStore) StartImportJob(ctx context.Context, j *qm.ImportJob) er
 }
 
 // FinishImportJob records how j ended: its status, rows, report and error.
-// ENotFound.
+// The report's invitation links are not kept: a link is a secret, shown
+// once to whoever made the invitation, and a job's report is kept and
+// shown to anyone who may read assets. (Inviting the email again gives a
+// new link, with the same assets to check out.) ENotFound.
 func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) error {
 	at := Timestamp(s.now())
 	j.FinishedAt = &at
 	var report any
 	if j.Report != nil {
+		for i := range j.Report.Invitations {
+			j.Report.Invitations[i].Link = ""
+		}
 		b, _ := json.Marshal(j.Report)
 		report = string(b)
 	}

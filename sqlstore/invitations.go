@@ -232,10 +232,7 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 	p := tenancy.PrincipalFrom(ctx)
 	inv := &qm.Invitation{Email: n.Email, DepartmentID: n.DepartmentID, InvitedBy: p.Name, CreatedAt: now, ExpiresAt: now.Add(n.TTL)}
 	err := s.router.Update(ctx, func(c Conn) error {
-		role, err := s.identity.knownRole(ctx, c, n.Role)
-		if err == nil {
-			err = p.MayActOn(role)
-		}
+		role, err := s.identity.mayInvite(ctx, c, n.Role)
 		if err == nil {
 			err = knownDepartment(ctx, c, n.DepartmentID)
 		}

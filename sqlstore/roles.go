@@ -161,6 +161,23 @@ func (s *Identity) knownRole(ctx context.Context, c Conn, name string) (qm.Role,
 	return r, err
 }
 
+// mayInvite is the one rule for offering the tenant's role name in an
+// invitation, whoever asks for one (the invitations route, an import
+// inviting its missing holders): the principal in ctx manages users, and
+// their role covers the one offered. The operator and the system act as
+// the platform. EForbidden; EInvalid for an unknown role.
+func (s *Identity) mayInvite(ctx context.Context, c Conn, name string) (qm.Role, error) {
+	p := tenancy.PrincipalFrom(ctx)
+	if p.Kind != qm.PrincipalOperator && p.Kind != qm.PrincipalSystem && !p.Can(qm.PermUsersManage) {
+		return qm.Role{}, qm.Errorf(qm.EForbidden, "your role %s does not allow %s, to invite people", p.Role.Name, qm.PermUsersManage)
+	}
+	role, err := s.knownRole(ctx, c, name)
+	if err != nil {
+		return role, err
+	}
+	return role, p.MayActOn(role)
+}
+
 // mayActOnRole applies qm.Principal.MayActOn, for the principal in ctx, to
 // the role something already holds (a member, a token, an invitation). A
 // custom role deleted since counts as holding every permission, so that

@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
+	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(stderr, "usage: quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department] [--encoding NAME] [--date-format DD/MM/YYYY] [--json]")
+		fmt.Fprintln(stderr, "usage: quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department] [--encoding NAME] [--date-format DD/MM/YYYY] [--invite-missing-users [--invite-role viewer]] [--public-url URL] [--json]")
 		return errUsage
 	}
 	fs, c := newFlagSet("assets import", stderr)
@@ -26,6 +29,9 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.BoolVar(&opts.CompanyAsDepartment, "company-as-department", false, "read Snipe-IT's Company column as the department (made if missing)")
 	fs.StringVar(&opts.Encoding, "encoding", "", "the file's encoding when it is not UTF-8: windows-1252, macintosh (Mac Roman), iso-8859-1, …")
 	fs.StringVar(&opts.DateFormat, "date-format", "", "the order of dates written in numbers: DD/MM/YYYY, MM/DD/YY, …; without it, each column's order is inferred from its values")
+	fs.BoolVar(&opts.InviteMissingUsers, "invite-missing-users", false, "invite each person the file checks assets out to who is not a member, by email: the assets are checked out to them once they accept")
+	fs.StringVar(&opts.InviteRole, "invite-role", "", "the role those invitations offer (default "+qm.DefaultInviteRole+")")
+	public := publicURLFlag(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
@@ -54,7 +60,8 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	ctx = tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
 	start := time.Now()
-	rep, err := r.Import(ctx, sqlstore.NewAssetStore(e, e.Identity(), time.Now))
+	invitations := sqlstore.NewInvitationStore(e.Identity(), e, e.Tenants(), password.Hash, *public, time.Now)
+	rep, err := r.Import(ctx, sqlstore.NewAssetStore(e, e.Identity(), time.Now).WithInvitations(invitations))
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -97,6 +104,7 @@ func printReport(w io.Writer, rep *qm.ImportReport, took time.Duration) {
 	if rep.Failed > len(rep.Problems) {
 		fmt.Fprintf(w, "… and %d more bad rows\n", rep.Failed-len(rep.Problems))
 	}
+	printInvitations(w, rep)
 	verb := "imported"
 	switch {
 	case rep.DryRun:
@@ -109,4 +117,29 @@ func printReport(w io.Writer, rep *qm.ImportReport, took time.Duration) {
 		fmt.Fprintf(w, ", %d %s made", n, list)
 	}
 	fmt.Fprintf(w, " (%v, %.0f rows/s)\n", took.Round(time.Millisecond), float64(rep.Rows)/took.Seconds())
+}
+
+// printInvitations lists the invitations an import made, each link shown
+// this once, or, when it did not commit, would make.
+func printInvitations(w io.Writer, rep *qm.ImportReport) {
+	for _, inv := range rep.Invitations {
+		switch {
+		case inv.Error != "":
+			fmt.Fprintf(w, "not invited: %s (%s)\n", inv.Email, inv.Error)
+		case inv.Link == "":
+			fmt.Fprintf(w, "would invite %s, to check out %d assets (lines %s)\n", inv.Email, inv.Assets, joinLines(inv.Lines))
+		default:
+			fmt.Fprintf(w, "invited %s, to check out %d assets once they accept (lines %s); the link is shown this once: %s\n",
+				inv.Email, inv.Assets, joinLines(inv.Lines), inv.Link)
+		}
+	}
+}
+
+// joinLines writes line numbers for a person to read.
+func joinLines(lines []int) string {
+	s := make([]string, len(lines))
+	for i, l := range lines {
+		s[i] = strconv.Itoa(l)
+	}
+	return strings.Join(s, ", ")
 }
