@@ -306,6 +306,7 @@ func TestImport(t *testing.T, h Harness) {
 			t.Fatalf("status labels made: %v", kinds)
 		}
 	})
+	t.Run("InviteMissingUsers", func(t *testing.T) { testInviteMissingUsers(t, h, e) })
 	t.Run("OtherTenantsNamesNotLinked", func(t *testing.T) {
 		cats, err := sqlstore.NewReferenceStore(qm.Categories, e, clock()).List(ctxA)
 		if err != nil {
