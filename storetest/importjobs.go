@@ -22,7 +22,8 @@ func TestImportJobs(t *testing.T, h Harness) {
 		t.Fatalf("running job: %+v, %v", got, err)
 	}
 	j.Status, j.RowsRead = qm.ImportDone, 7
-	j.Report = &qm.ImportReport{Rows: 7, Created: 6, Failed: 1, Committed: true, Problems: []qm.ImportProblem{{Line: 3, Errors: []string{"Model is empty"}}}}
+	j.Report = &qm.ImportReport{Rows: 7, Created: 6, Failed: 1, Committed: true, Problems: []qm.ImportProblem{{Line: 3, Errors: []string{"Model is empty"}}},
+		Invitations: []qm.ImportInvitation{{Email: "new@example.com", Lines: []int{2}, Assets: 1, Link: "/invite/qmi_secret"}}}
 	if err := s.FinishImportJob(ctxA, j); err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +31,11 @@ func TestImportJobs(t *testing.T, h Harness) {
 	if err != nil || got.Status != qm.ImportDone || got.RowsRead != 7 || got.BytesRead != 1234 || got.FinishedAt == nil ||
 		got.Report.Created != 6 || got.Report.Problems[0].Line != 3 {
 		t.Fatalf("finished job: %+v, %v", got, err)
+	}
+	// A link is a secret shown once; a job's report is kept, for anyone
+	// who may read assets.
+	if invs := got.Report.Invitations; len(invs) != 1 || invs[0].Email != "new@example.com" || invs[0].Link != "" {
+		t.Fatalf("invitations kept: got %+v, want the invitation without its link", invs)
 	}
 	if js, err := s.ImportJobs(ctxA); err != nil || len(js) != 1 || js[0].ID != j.ID {
 		t.Fatalf("jobs: %v, %v", js, err)
