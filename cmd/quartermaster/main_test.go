@@ -524,3 +524,34 @@ func TestServeMQTTLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestAssetsImportInvites: --invite-missing-users invites the real
+// export's holders who are not members, printing each link once; a dry run
+// says who would be invited; the role must exist.
+func TestAssetsImportInvites(t *testing.T) {
+	flags := storageFlags(t, "sqlite")
+	mustRun(t, append([]string{"tenant", "create", "--slug", "acme", "--name", "Acme"}, flags...)...)
+	imp := func(args ...string) (string, error) {
+		out, _, err := runCLI(t, append(append([]string{"assets", "import", "--tenant", "acme", storetest.RealExport(), "--encoding", "macintosh"}, args...), flags...)...)
+		return out, err
+	}
+	if out, err := imp("--invite-missing-users", "--invite-role", "emperor"); err == nil || !strings.Contains(err.Error(), "unknown role emperor") {
+		t.Fatalf("unknown role: got %v\n%s", err, out)
+	}
+	out, err := imp("--invite-missing-users", "--dry-run")
+	if err != nil || !strings.Contains(out, "would invite zbronte@contractors.example, to check out 2 assets (lines 2, 6)") || strings.Contains(out, "/invite/") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	out, err = imp("--invite-missing-users", "--public-url", "https://qm.example/")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, email := range []string{"zbronte", "jgross", "apereira"} {
+		if !strings.Contains(out, "invited "+email+"@contractors.example, to check out") {
+			t.Errorf("%s not invited:\n%s", email, out)
+		}
+	}
+	if n := strings.Count(out, "the link is shown this once: https://qm.example/invite/qmi_"); n != 3 {
+		t.Fatalf("got %d links, want 3:\n%s", n, out)
+	}
+}
