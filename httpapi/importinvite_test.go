@@ -96,7 +96,7 @@ func TestImportInvitesMissingUsers(t *testing.T) {
 				mustStatus(t, accepted, http.StatusOK, "accept")
 				hire := sessionOf(t, "hire", accepted)
 				var reply struct {
-					User       qm.User  `json:"user"`
+					User       qm.User `json:"user"`
 					Tenant     qm.TenantMembership
 					CheckedOut []string `json:"checked_out"`
 				}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -133,6 +134,28 @@ func testInviteMissingUsers(t *testing.T, h Harness, e Engine) {
 		}
 		if _, err := e.Identity().Membership(context.Background(), tn.ID, acc.User.ID); err != nil {
 			t.Fatalf("membership: %v", err)
+		}
+	})
+	t.Run("RefusedInvitationKeepsTheImport", func(t *testing.T) {
+		// More assets than one invitation checks out: the import has
+		// committed when the invitation is refused, and stands.
+		var csv strings.Builder
+		csv.WriteString("Asset Tag,Model Name,Category,Checkout Type,Checked Out To: Email\n")
+		for i := range qm.MaxInvitationCheckOuts + 1 {
+			fmt.Fprintf(&csv, "BULK-%d,Latitude 5440,Laptops,user,bulk@example.com\n", i)
+		}
+		rep, err := importFile(ctx, s, csv.String(), invite)
+		if err != nil || !rep.Committed || rep.Created != qm.MaxInvitationCheckOuts+1 {
+			t.Fatalf("got %+v, %v; want every row imported", rep.Invitations, err)
+		}
+		if len(rep.Invitations) != 1 || rep.Invitations[0].Error == "" || rep.Invitations[0].Link != "" ||
+			len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[len(rep.Warnings)-1], "bulk@example.com could not be invited") {
+			t.Fatalf("got %+v, warnings %q; want the invitation refused, and said so", rep.Invitations, rep.Warnings)
+		}
+		for _, inv := range open(t) {
+			if inv.Email == "bulk@example.com" {
+				t.Fatalf("invitation made: %+v", inv)
+			}
 		}
 	})
 	t.Run("RealExport", func(t *testing.T) {
