@@ -120,7 +120,8 @@ type InvitationService interface {
 	// Invite invites a person, replacing a pending invitation to the same
 	// email, and returns the invitation with its Link, shown this once.
 	// EInvalid for bad fields, an unknown role or department; EForbidden
-	// when the caller's role does not cover the role offered.
+	// when the caller's role does not allow users:manage, or does not
+	// cover the role offered.
 	Invite(ctx context.Context, n NewInvitation) (*Invitation, error)
 	// Invitations lists the tenant's invitations that are neither accepted
 	// nor revoked, newest first (expired ones included, as such).

@@ -98,7 +98,10 @@ type pending struct {
 // done. Categories, manufacturers, models, locations, suppliers, status
 // labels (and, when asked, departments) named but missing are made in this
 // tenant only. A row checked out to someone who is not a member imports
-// unassigned, with a warning naming them and their lines.
+// unassigned, with a warning naming them and their lines; with
+// InviteMissingUsers, each such person with an email is invited once the
+// import commits, to have their assets checked out on accepting (see
+// invite).
 func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, error), opts qm.ImportOptions) (*qm.ImportReport, error) {
 	if err := s.inviteOptions(&opts); err != nil {
 		return nil, err
