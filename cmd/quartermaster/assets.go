@@ -127,19 +127,23 @@ func printInvitations(w io.Writer, rep *qm.ImportReport) {
 		case inv.Error != "":
 			fmt.Fprintf(w, "not invited: %s (%s)\n", inv.Email, inv.Error)
 		case inv.Link == "":
-			fmt.Fprintf(w, "would invite %s, to check out %d assets (lines %s)\n", inv.Email, inv.Assets, joinLines(inv.Lines))
+			fmt.Fprintf(w, "would invite %s, to check out %d assets (lines %s)\n", inv.Email, inv.Assets, joinLines(inv))
 		default:
 			fmt.Fprintf(w, "invited %s, to check out %d assets once they accept (lines %s); the link is shown this once: %s\n",
-				inv.Email, inv.Assets, joinLines(inv.Lines), inv.Link)
+				inv.Email, inv.Assets, joinLines(inv), inv.Link)
 		}
 	}
 }
 
-// joinLines writes line numbers for a person to read.
-func joinLines(lines []int) string {
-	s := make([]string, len(lines))
-	for i, l := range lines {
+// joinLines writes the lines of an invitation's assets for a person to
+// read; the report lists the first 100.
+func joinLines(inv qm.ImportInvitation) string {
+	s := make([]string, len(inv.Lines))
+	for i, l := range inv.Lines {
 		s[i] = strconv.Itoa(l)
+	}
+	if more := inv.Assets - len(inv.Lines); more > 0 {
+		s = append(s, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(s, ", ")
 }
