@@ -213,22 +213,41 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 // SQLite writes for a statement of several rows: so each row is a
 // statement of its own, prepared once. With a conflict clause SQLite
 // journals the statement whatever its rows, so then they go upsertRows to
-// a statement, which journals a page once for all of them. The parameters
-// are anonymous: the driver would look a numbered one's name up for every
-// value it binds.
+// a statement, which journals a page once for all of them.
 func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
 	per := 1
 	if conflict != "" {
 		per = upsertRows
 	}
+	var n int64
+	err := c.insert(rows, conflict, per, func(query string, args []any) error {
+		k, err := c.Exec(ctx, query, args...)
+		n += k
+		return err
+	})
+	return n, err
+}
+
+// InsertRowsReturning implements sqlstore.Conn, upsertRows to a statement
+// as InsertRows does with a conflict clause.
+func (c conn) InsertRowsReturning(ctx context.Context, rows sqlstore.RowSet, conflict, returning string, fn func(sqlstore.Row) error) error {
+	return c.insert(rows, conflict+" RETURNING "+returning, upsertRows, func(query string, args []any) error {
+		return sqlstore.Each(ctx, c, fn, query, args...)
+	})
+}
+
+// insert runs INSERT statements of per rows each, but for a shorter last
+// one, ending in tail, for the tenant the connection is bound to. The
+// parameters are anonymous: the driver would look a numbered one's name up
+// for every value it binds.
+func (c conn) insert(rows sqlstore.RowSet, tail string, per int, run func(query string, args []any) error) error {
 	row := "(?" + strings.Repeat(", ?", len(rows.Columns)) + ")"
 	statement := func(n int) string {
 		return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) VALUES %s%s %s",
-			rows.Table, strings.Join(rows.Columns, ", "), row, strings.Repeat(", "+row, n-1), conflict)
+			rows.Table, strings.Join(rows.Columns, ", "), row, strings.Repeat(", "+row, n-1), tail)
 	}
 	full := statement(per)
 	args := make([]any, 0, per*(1+len(rows.Columns)))
-	var n int64
 	for start := 0; start < len(rows.Rows); start += per {
 		part := rows.Rows[start:min(start+per, len(rows.Rows))]
 		query := full
@@ -239,13 +258,11 @@ func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict str
 		for _, values := range part {
 			args = append(append(args, c.tenantID), values...)
 		}
-		k, err := c.Exec(ctx, query, args...)
-		if err != nil {
-			return n, err
+		if err := run(query, args); err != nil {
+			return err
 		}
-		n += k
 	}
-	return n, nil
+	return nil
 }
 
 // upsertRows is how many rows InsertRows puts in a statement with a
