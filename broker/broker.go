@@ -60,10 +60,11 @@ type Broker struct {
 	sessions sync.Map // *mqtt.Client → *session
 }
 
-// session is a connected device.
+// session is a connected device: what the broker needs of it, not the
+// whole record, since it is held for as long as the device stays
+// connected.
 type session struct {
-	device *qm.Device
-	token  string
+	deviceID, ident, token string
 }
 
 // New returns a broker for cfg; Run starts it.
@@ -82,11 +83,12 @@ func New(cfg Config) *Broker {
 		ClientNetWriteBufferSize: 512,
 	})
 	// Devices mostly send: a small queue towards each (its config and
-	// commands) keeps an idle connection cheap; mochi's default queue of
-	// 8,192 messages costs 64 KiB per client.
+	// commands; acknowledgements do not queue) keeps an idle connection
+	// cheap; mochi's default queue of 8,192 messages costs 64 KiB per
+	// client, one of 64 half a KiB.
 	caps := b.srv.Options.Capabilities
 	caps.MaximumQos = 1
-	caps.MaximumClientWritesPending = 64
+	caps.MaximumClientWritesPending = 16
 	caps.ReceiveMaximum = 64
 	caps.MaximumInflight = 64
 	caps.TopicAliasMaximum = 16
@@ -155,7 +157,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		h.b.cfg.Logger.Info("mqtt: connection refused", "ident", ident, "remote", cl.Net.Remote, "reason", reason(err, "the credential is not this device's"))
 		return false
 	}
-	h.b.sessions.Store(cl, &session{device: d, token: token})
+	h.b.sessions.Store(cl, &session{deviceID: d.ID, ident: d.Ident, token: token})
 	if h.b.cfg.Metrics != nil {
 		h.b.cfg.Metrics.Connected.Inc()
 	}
@@ -179,7 +181,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !ok {
 		return false
 	}
-	rest, ok := strings.CutPrefix(topic, "devices/"+s.(*session).device.Ident+"/")
+	rest, ok := strings.CutPrefix(topic, "devices/"+s.(*session).ident+"/")
 	allowed := ok && (write && rest == "telemetry" || !write && (rest == "config" || rest == "commands"))
 	if !allowed {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.ForbiddenTopic)
@@ -203,9 +205,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	s := v.(*session)
 	// A credential rotated since the device connected stops working.
 	d, t, p, err := h.b.cfg.Auth.DeviceToken(context.Background(), s.token)
-	if err != nil || d.ID != s.device.ID {
+	if err != nil || d.ID != s.deviceID {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
-		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.device.Ident, "reason", reason(err, "the device moved"))
+		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.ident, "reason", reason(err, "the device moved"))
 		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
 		return pk, packets.ErrRejectPacket
 	}
