@@ -90,16 +90,22 @@ func (d *database) inTx(ctx context.Context, fn func(sqlstore.Querier) error) er
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback()
 	q := d.write()
 	q.tx, q.txStmts = tx, map[string]*sql.Stmt{}
-	if err := fn(q); err != nil {
-		return err
+	err = fn(q)
+	if err == nil {
+		if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("commit: %w", mapError(err))
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", mapError(err))
+	tx.Rollback() // a no-op after Commit
+	// A statement first prepared inside a transaction is prepared on the
+	// pool now that the connection is free, so the next transaction does
+	// not parse it again.
+	for query := range q.txStmts {
+		d.writeStmts.keep(context.WithoutCancel(ctx), d.writer, query)
 	}
-	return nil
+	return err
 }
 
 // splitQuerier runs Exec on w and queries on r.

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"time"
 
@@ -145,14 +143,13 @@ type storedMetric struct {
 	T int64           `json:"t"`
 }
 
-// appendStoredMetrics appends metrics as device_state keeps them, by name.
+// appendStoredMetrics appends metrics as device_state keeps them.
 func appendStoredMetrics(b []byte, metrics map[string]storedMetric) []byte {
 	b = append(b, '{')
-	for i, name := range slices.Sorted(maps.Keys(metrics)) {
-		if i > 0 {
+	for name, m := range metrics {
+		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		m := metrics[name]
 		b = strconv.AppendQuote(b, name) // names are lower-case letters, digits and _
 		b = append(append(b, `:{"v":`...), m.V...)
 		b = append(strconv.AppendInt(append(b, `,"t":`...), m.T, 10), '}')

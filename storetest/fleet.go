@@ -234,6 +234,34 @@ func TestFleet(t *testing.T, h Harness) {
 			}
 		}
 	})
+	t.Run("ManyDevices", func(t *testing.T) {
+		// More devices in one transaction than an engine may put in one
+		// statement: each device's state is read and written, none lost
+		// between two statements.
+		devices := make([]*qm.Device, 120)
+		batches := make([]sqlstore.DevicePoints, len(devices))
+		for i := range devices {
+			devices[i] = mustAssignedDevice(t, e, ta, fmt.Sprintf("fleet-many-%d", i))
+			batches[i].DeviceID = devices[i].ID
+		}
+		for round := range 2 {
+			for i := range batches {
+				batches[i].Points = track(start.Add(time.Duration(round)*time.Minute), 1)
+			}
+			err := e.UpdateEach(context.Background(), []context.Context{ctxA}, func(scope context.Context, c sqlstore.Conn) error {
+				_, err := sqlstore.WritePoints(scope, c, batches, now)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range devices {
+			if st, err := fleet.Latest(ctxA, d.ID); err != nil || st.Points != 2 || !st.Time.Equal(start.Add(time.Minute)) {
+				t.Fatalf("%s: got %+v, %v; want 2 points, the last at %v", d.Ident, st, err, start.Add(time.Minute))
+			}
+		}
+	})
 	t.Run("GroupCommit", func(t *testing.T) {
 		// Many writers of two tenants at once: every point stored once, in
 		// its own tenant.
