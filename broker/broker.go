@@ -16,6 +16,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -118,7 +119,38 @@ func (b *Broker) Run(ctx context.Context, ready chan<- net.Addr) error {
 		return fmt.Errorf("mqtt: %w", err)
 	}
 	<-ctx.Done()
+	b.drain(ln)
 	return b.srv.Close()
+}
+
+// drainTimeout bounds how long Run waits for devices to leave.
+const drainTimeout = 10 * time.Second
+
+// drain stops taking connections and disconnects every device, and waits
+// until all have left (or drainTimeout has passed). mochi's Close (v2.7.9)
+// takes its clients' read lock twice over (Clients.GetByListener calls
+// Len); a device leaving between the two waits for the write lock, and
+// the second read lock waits behind it for ever. A server with many
+// devices, some leaving as it stopped, hung that way.
+func (b *Broker) drain(ln net.Listener) {
+	ln.Close()
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	// ClientsConnected counts devices until mochi has forgotten them.
+	for atomic.LoadInt64(&b.srv.Info.ClientsConnected) > 0 {
+		for _, cl := range b.srv.Clients.GetAll() {
+			if !cl.Net.Inline && !cl.Closed() {
+				b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-timeout.C:
+			return
+		}
+	}
 }
 
 // ConfigTopic is where a device finds its settings, retained.
