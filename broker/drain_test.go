@@ -32,18 +32,18 @@ func TestStopWhileDevicesLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "drain", Name: "Drain", Tier: qm.TierPool})
-	if err != nil {
-		t.Fatal(err)
-	}
 	devices := make([]*qm.Device, 300)
 	for i := range devices {
 		devices[i] = &qm.Device{Ident: fmt.Sprintf("unit-%d", i)}
 	}
-	tokens, err := db.Devices().RegisterDevices(ctx, devices)
+	var tn *qm.Tenant
+	var tokens []string
+	if err = db.Setup(ctx); err == nil {
+		tn, err = db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "drain", Name: "Drain", Tier: qm.TierPool})
+	}
+	if err == nil {
+		tokens, err = db.Devices().RegisterDevices(ctx, devices)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

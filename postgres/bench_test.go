@@ -73,12 +73,5 @@ func BenchmarkGroupCommit(b *testing.B) {
 // openBench opens a fresh database for a benchmark.
 func openBench(b *testing.B) storetest.Engine {
 	db, err := postgres.Open(b.Context(), postgres.Config{URL: pgtest.NewDatabase(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Setup(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	return db
+	return storetest.MustSetUp(b, db, err)
 }

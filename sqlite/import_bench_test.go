@@ -22,12 +22,5 @@ func BenchmarkGroupCommit(b *testing.B) {
 // openBench opens a fresh data directory for a benchmark.
 func openBench(b *testing.B) storetest.Engine {
 	db, err := sqlite.Open(sqlite.Config{DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Setup(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	return db
+	return storetest.MustSetUp(b, db, err)
 }

@@ -75,3 +75,22 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 }
+
+// MustSetUp returns e, which Open returned with err, once its storage is
+// set up, and closes it when tb ends; it fails tb on either error. It is
+// for benchmarks that open an engine of their own.
+func MustSetUp[E interface {
+	Engine
+	Setup(ctx context.Context) error
+	Close() error
+}](tb testing.TB, e E, err error) E {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close() })
+	if err := e.Setup(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
