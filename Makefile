@@ -8,7 +8,8 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 GOFMT ?= $(shell $(GO) env GOROOT 2>/dev/null)/bin/gofmt
 
 BIN := bin/quartermaster
-# make run's MQTT port: not 1883, which a local Mosquitto often holds.
+# make run's MQTT port, serve's default and where simulate sends by default:
+# not 1883, which a local Mosquitto often holds.
 MQTT_ADDR ?= 127.0.0.1:1884
 
 .PHONY: build run test vet fmt clean
@@ -18,7 +19,7 @@ build:
 
 run: build
 	./$(BIN) demo --data-dir ./data
-	exec ./$(BIN) serve --data-dir ./data --mqtt-addr $(MQTT_ADDR) --metrics-addr 127.0.0.1:9464 --simulate acme:3
+	exec ./$(BIN) serve --data-dir ./data --metrics-addr 127.0.0.1:9464 --simulate acme:3
 
 vet:
 	$(GO) vet ./...

@@ -93,6 +93,9 @@ func WriteTable(w io.Writer, rs []Result) error {
 		if r.Rate > 0 {
 			unit := cmp.Or(r.Unit, "req/s")
 			total = fmt.Sprintf("%.0f %s", r.Rate, unit)
+			if r.Rate < 100 { // a figure such as KiB per device: one decimal
+				total = fmt.Sprintf("%.1f %s", r.Rate, unit)
+			}
 			if r.Baseline != "" {
 				base = fmt.Sprintf("%.0f %s (%s)", r.BaselineRate, unit, r.Baseline)
 			}

@@ -30,3 +30,18 @@ func TestSample(t *testing.T) {
 		t.Errorf("table: %v\n%s", err, out.String())
 	}
 }
+
+// TestTableRates checks that the table shows a small figure to a tenth and
+// a large one whole.
+func TestTableRates(t *testing.T) {
+	var out bytes.Buffer
+	rs := []bench.Result{{Name: "memory", N: 1, Rate: 25.44, Unit: "KiB each"}, {Name: "load", N: 1, Rate: 14506.4, Unit: "messages/s"}}
+	if err := bench.WriteTable(&out, rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"25.4 KiB each", "14506 messages/s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}

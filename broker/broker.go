@@ -20,6 +20,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -72,10 +73,33 @@ type Broker struct {
 	custody   map[string]custody
 }
 
-// session is a connected device.
+// session is a connected device: what the broker needs of it, not the
+// whole record, since it is held for as long as the device stays
+// connected.
 type session struct {
-	device *qm.Device
-	token  string
+	deviceID, ident, token string
+	// The custody the device connected under: its holder, and when it was
+	// assigned and its credential last rotated (Unix ns; 0 for never).
+	tenantID              string
+	assignedAt, rotatedAt int64
+}
+
+func newSession(d *qm.Device, token string) *session {
+	s := &session{deviceID: d.ID, ident: d.Ident, token: token, tenantID: d.TenantID, rotatedAt: d.TokenRotatedAt.UnixNano()}
+	if d.AssignedAt != nil {
+		s.assignedAt = d.AssignedAt.UnixNano()
+	}
+	return s
+}
+
+// holds reports whether d is the session's device in the custody it
+// connected under.
+func (s *session) holds(d *qm.Device) bool {
+	assigned := int64(0)
+	if d.AssignedAt != nil {
+		assigned = d.AssignedAt.UnixNano()
+	}
+	return d.ID == s.deviceID && d.TenantID == s.tenantID && d.TokenRotatedAt.UnixNano() == s.rotatedAt && assigned == s.assignedAt
 }
 
 // New returns a broker for cfg; Run starts it.
@@ -96,14 +120,15 @@ func New(cfg Config) *Broker {
 		ClientNetWriteBufferSize: 512,
 	})
 	// Devices mostly send: a small queue towards each (its config and
-	// commands) keeps an idle connection cheap; mochi's default queue of
-	// 8,192 messages costs 64 KiB per client.
+	// commands; acknowledgements do not queue) keeps an idle connection
+	// cheap; mochi's default queue of 8,192 messages costs 64 KiB per
+	// client, one of 64 half a KiB.
 	caps := b.srv.Options.Capabilities
 	// QoS 2 is answered with PUBREC once OnPublish has committed, and a
 	// point sent twice is stored once, so exactly once holds.
 	caps.MaximumQos = 2
 	caps.MaximumPacketSize = uint32(cfg.Limits.MaxPacket)
-	caps.MaximumClientWritesPending = 64
+	caps.MaximumClientWritesPending = 16
 	caps.ReceiveMaximum = 64
 	caps.MaximumInflight = 64
 	caps.TopicAliasMaximum = 16
@@ -134,7 +159,38 @@ func (b *Broker) Run(ctx context.Context, ready chan<- net.Addr) error {
 		return fmt.Errorf("mqtt: %w", err)
 	}
 	<-ctx.Done()
+	b.drain(ln)
 	return b.srv.Close()
+}
+
+// drainTimeout bounds how long Run waits for devices to leave.
+const drainTimeout = 10 * time.Second
+
+// drain stops taking connections and disconnects every device, and waits
+// until all have left (or drainTimeout has passed). mochi's Close (v2.7.9)
+// takes its clients' read lock twice over (Clients.GetByListener calls
+// Len); a device leaving between the two waits for the write lock, and
+// the second read lock waits behind it for ever. A server with many
+// devices, some leaving as it stopped, hung that way.
+func (b *Broker) drain(ln net.Listener) {
+	ln.Close()
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	// ClientsConnected counts devices until mochi has forgotten them.
+	for atomic.LoadInt64(&b.srv.Info.ClientsConnected) > 0 {
+		for _, cl := range b.srv.Clients.GetAll() {
+			if !cl.Net.Inline && !cl.Closed() {
+				b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-timeout.C:
+			return
+		}
+	}
 }
 
 // ConfigTopic is where a device finds its settings, retained.
@@ -195,7 +251,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		c.admit()
 	}
 	cl.Properties.Will = mqtt.Will{}
-	h.b.sessions.Store(cl, &session{device: d, token: token})
+	h.b.sessions.Store(cl, newSession(d, token))
 	if h.b.cfg.Metrics != nil {
 		h.b.cfg.Metrics.Connected.Inc()
 	}
@@ -219,7 +275,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !ok {
 		return false
 	}
-	rest, ok := strings.CutPrefix(topic, "devices/"+s.(*session).device.Ident+"/")
+	rest, ok := strings.CutPrefix(topic, "devices/"+s.(*session).ident+"/")
 	allowed := ok && (write && rest == "telemetry" || !write && (rest == "config" || rest == "commands"))
 	if !allowed {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.ForbiddenTopic)
@@ -244,9 +300,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	// A credential rotated, or a device moved, since the device connected
 	// ends the connection; it starts afresh under its new custody.
 	d, t, p, err := h.b.cfg.Auth.DeviceToken(context.Background(), s.token)
-	if err != nil || !sameCustody(d, s.device) {
+	if err != nil || !s.holds(d) {
 		h.b.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
-		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.device.Ident, "reason", reason(err, "the device moved"))
+		h.b.cfg.Logger.Info("mqtt: publish refused", "ident", s.ident, "reason", reason(err, "the device moved"))
 		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
 		return pk, packets.ErrRejectPacket
 	}

@@ -50,12 +50,6 @@ func custodyOf(d *qm.Device) custody {
 	return custody{key: maphash.String(custodySeed, key), at: at.UnixNano()}
 }
 
-// sameCustody reports whether a and b are one device in one custody.
-func sameCustody(a, b *qm.Device) bool {
-	return a.ID == b.ID && a.TenantID == b.TenantID && a.TokenRotatedAt.Equal(b.TokenRotatedAt) &&
-		(a.AssignedAt == nil) == (b.AssignedAt == nil) && (a.AssignedAt == nil || a.AssignedAt.Equal(*b.AssignedAt))
-}
-
 // DeviceChanged implements qm.DeviceEvents: whatever the change, what the
 // device left here is dropped and its connection closed.
 func (b *Broker) DeviceChanged(_ context.Context, c qm.DeviceChange) {

@@ -60,15 +60,18 @@ func BenchmarkPointRead(b *testing.B) {
 // BenchmarkImport imports 100,000 assets into a pool tenant (row-level
 // security) of a fresh database; rows/s is reported.
 func BenchmarkImport(b *testing.B) {
-	storetest.BenchmarkImport(b, 100000, func(b *testing.B) storetest.Engine {
-		db, err := postgres.Open(b.Context(), postgres.Config{URL: pgtest.NewDatabase(b)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		if err := db.Setup(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		return db
-	})
+	storetest.BenchmarkImport(b, 100000, openBench)
+}
+
+// BenchmarkGroupCommit writes one point a call from 1,000 devices at once
+// through the group-commit writer, into a pool tenant (row-level security)
+// of a fresh database.
+func BenchmarkGroupCommit(b *testing.B) {
+	storetest.BenchmarkGroupCommit(b, 1000, openBench)
+}
+
+// openBench opens a fresh database for a benchmark.
+func openBench(b *testing.B) storetest.Engine {
+	db, err := postgres.Open(b.Context(), postgres.Config{URL: pgtest.NewDatabase(b)})
+	return storetest.MustSetUp(b, db, err)
 }

@@ -23,6 +23,12 @@ func (c txConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict s
 	return c.Exec(ctx, query, args...)
 }
 
+// InsertRowsReturning implements sqlstore.Conn: every row travels in one
+// parameter.
+func (c txConn) InsertRowsReturning(ctx context.Context, rows sqlstore.RowSet, conflict, returning string, fn func(sqlstore.Row) error) error {
+	return insertReturning(ctx, c, rows, conflict, returning, fn)
+}
+
 // QueryRows implements sqlstore.Conn: every row travels in one parameter,
 // and the query is planned for the rows and tables of the moment, not
 // cached. The plan for a table a transaction is filling would be made while
@@ -44,6 +50,12 @@ func (c viewConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict
 	return c.Exec(ctx, query, args...)
 }
 
+// InsertRowsReturning implements sqlstore.Conn: every row travels in one
+// parameter.
+func (c viewConn) InsertRowsReturning(ctx context.Context, rows sqlstore.RowSet, conflict, returning string, fn func(sqlstore.Row) error) error {
+	return insertReturning(ctx, c, rows, conflict, returning, fn)
+}
+
 // QueryRows implements sqlstore.Conn: every row travels in one parameter.
 // The query goes in the scope's batch, so its plan is the cached one.
 func (c viewConn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet, fn func(sqlstore.Row) error, args ...any) error {
@@ -61,6 +73,16 @@ func insertRows(tenantID string, rows sqlstore.RowSet, conflict string) (string,
 	columns := strings.Join(rows.Columns, ", ")
 	return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) SELECT $1, %s FROM %s AS r %s", rows.Table, columns, columns, set, conflict),
 		[]any{tenantID, arg}, err
+}
+
+// insertReturning adds rows for c's tenant and calls fn with the returning
+// columns of each row added.
+func insertReturning(ctx context.Context, c sqlstore.Conn, rows sqlstore.RowSet, conflict, returning string, fn func(sqlstore.Row) error) error {
+	query, args, err := insertRows(c.TenantID(), rows, conflict+" RETURNING "+returning)
+	if err != nil {
+		return err
+	}
+	return sqlstore.Each(ctx, c, fn, query, args...)
 }
 
 // lateral returns query joined laterally to rows, so it runs once for each,

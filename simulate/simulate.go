@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -175,11 +176,17 @@ func (o *OsmAnd) Send(ctx context.Context, v *Vehicle, pts []qm.Point) error {
 func (o *OsmAnd) Close() {}
 
 // MQTT publishes batches at QoS 1 to devices/{ident}/telemetry, one
-// connection per vehicle.
+// connection per vehicle. A send succeeds only when the broker
+// acknowledges it (PUBACK), which Quartermaster's broker does once the
+// points are committed.
 type MQTT struct {
-	Broker string // tcp://127.0.0.1:1883
-	mu     sync.Mutex
-	conns  map[string]mqtt.Client
+	Broker string // tcp://127.0.0.1:1884
+	// AckTimeout is how long a send waits for its acknowledgement before
+	// it counts as failed (0: 10 seconds). A broker that takes the
+	// connection but never acknowledges is not one that stores points.
+	AckTimeout time.Duration
+	mu         sync.Mutex
+	conns      map[string]mqtt.Client
 }
 
 // Send implements Sender.
@@ -188,10 +195,18 @@ func (m *MQTT) Send(ctx context.Context, v *Vehicle, pts []qm.Point) error {
 	if err != nil {
 		return err
 	}
+	wait := m.AckTimeout
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	tok := c.Publish("devices/"+v.Ident+"/telemetry", 1, false, batch(pts))
 	select {
 	case <-tok.Done():
 		return tok.Error()
+	case <-timer.C:
+		return fmt.Errorf("%s: %s did not acknowledge a publish within %v", v.Ident, m.Broker, wait)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -230,13 +245,14 @@ func (m *MQTT) Close() {
 	m.conns = nil
 }
 
-// Run has every vehicle report a point each interval until ctx is done.
-// Failures are passed to onError and the vehicle carries on (a device
-// keeps trying). It returns how many points were delivered.
-func Run(ctx context.Context, vehicles []*Vehicle, s Sender, every time.Duration, onError func(error)) int64 {
+// Run has every vehicle report a point each interval, reports times each
+// (0: until ctx is done). Failures are passed to onError and the vehicle
+// carries on (a device keeps trying); a report that fails counts as one of
+// its reports. It returns how many points were delivered: acknowledged by
+// the server.
+func Run(ctx context.Context, vehicles []*Vehicle, s Sender, every time.Duration, reports int, onError func(error)) int64 {
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var delivered int64
+	var delivered atomic.Int64
 	for i, v := range vehicles {
 		wg.Add(1)
 		go func() {
@@ -249,16 +265,17 @@ func Run(ctx context.Context, vehicles []*Vehicle, s Sender, every time.Duration
 			}
 			tick := time.NewTicker(every)
 			defer tick.Stop()
-			for {
+			for n := 1; ; n++ {
 				if err := s.Send(ctx, v, []qm.Point{v.At(time.Now())}); err != nil {
 					if ctx.Err() != nil {
 						return
 					}
 					onError(err)
 				} else {
-					mu.Lock()
-					delivered++
-					mu.Unlock()
+					delivered.Add(1)
+				}
+				if n == reports {
+					return
 				}
 				select {
 				case <-ctx.Done():
@@ -269,5 +286,5 @@ func Run(ctx context.Context, vehicles []*Vehicle, s Sender, every time.Duration
 		}()
 	}
 	wg.Wait()
-	return delivered
+	return delivered.Load()
 }

@@ -10,15 +10,17 @@ import (
 // BenchmarkImport imports 100,000 assets into a pool tenant of a fresh data
 // directory; rows/s is reported.
 func BenchmarkImport(b *testing.B) {
-	storetest.BenchmarkImport(b, 100000, func(b *testing.B) storetest.Engine {
-		db, err := sqlite.Open(sqlite.Config{DataDir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		if err := db.Setup(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		return db
-	})
+	storetest.BenchmarkImport(b, 100000, openBench)
+}
+
+// BenchmarkGroupCommit writes one point a call from 1,000 devices at once
+// through the group-commit writer, into a fresh data directory.
+func BenchmarkGroupCommit(b *testing.B) {
+	storetest.BenchmarkGroupCommit(b, 1000, openBench)
+}
+
+// openBench opens a fresh data directory for a benchmark.
+func openBench(b *testing.B) storetest.Engine {
+	db, err := sqlite.Open(sqlite.Config{DataDir: b.TempDir()})
+	return storetest.MustSetUp(b, db, err)
 }

@@ -171,6 +171,29 @@ func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 	return st, nil
 }
 
+// keep prepares query on db and caches it, unless it is cached or the cache
+// is full. A failure to prepare is left for the query's next use to report.
+func (c *stmtCache) keep(ctx context.Context, db *sql.DB, query string) {
+	c.mu.RLock()
+	_, ok := c.stmts[query]
+	full := len(c.stmts) >= maxStmts
+	c.mu.RUnlock()
+	if ok || full {
+		return
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.stmts[query]; ok || len(c.stmts) >= maxStmts {
+		st.Close()
+		return
+	}
+	c.stmts[query] = st
+}
+
 // close closes every statement.
 func (c *stmtCache) close() {
 	c.mu.Lock()
@@ -215,21 +238,41 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 // pending entries out as a new segment, to be merged later, at its end: a
 // row a statement made that cost for each asset imported. The statement
 // journal a statement of several rows needs is kept in memory (the
-// writer's temp_store). The parameters are anonymous: the driver would
-// look a numbered one's name up for every value it binds.
+// writer's temp_store).
 func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
 	per := rowsPerInsert
 	if conflict != "" {
 		per = rowsPerUpsert
 	}
+	var n int64
+	err := c.insert(rows, conflict, per, func(query string, args []any) error {
+		k, err := c.Exec(ctx, query, args...)
+		n += k
+		return err
+	})
+	return n, err
+}
+
+// InsertRowsReturning implements sqlstore.Conn, rowsPerUpsert to a statement
+// as InsertRows does with a conflict clause.
+func (c conn) InsertRowsReturning(ctx context.Context, rows sqlstore.RowSet, conflict, returning string, fn func(sqlstore.Row) error) error {
+	return c.insert(rows, conflict+" RETURNING "+returning, rowsPerUpsert, func(query string, args []any) error {
+		return sqlstore.Each(ctx, c, fn, query, args...)
+	})
+}
+
+// insert runs INSERT statements of per rows each, but for a shorter last
+// one, ending in tail, for the tenant the connection is bound to. The
+// parameters are anonymous: the driver would look a numbered one's name up
+// for every value it binds.
+func (c conn) insert(rows sqlstore.RowSet, tail string, per int, run func(query string, args []any) error) error {
 	row := "(?" + strings.Repeat(", ?", len(rows.Columns)) + ")"
 	statement := func(n int) string {
 		return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) VALUES %s%s %s",
-			rows.Table, strings.Join(rows.Columns, ", "), row, strings.Repeat(", "+row, n-1), conflict)
+			rows.Table, strings.Join(rows.Columns, ", "), row, strings.Repeat(", "+row, n-1), tail)
 	}
 	full := statement(per)
 	args := make([]any, 0, per*(1+len(rows.Columns)))
-	var n int64
 	for start := 0; start < len(rows.Rows); start += per {
 		part := rows.Rows[start:min(start+per, len(rows.Rows))]
 		query := full
@@ -240,13 +283,11 @@ func (c conn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict str
 		for _, values := range part {
 			args = append(append(args, c.tenantID), values...)
 		}
-		k, err := c.Exec(ctx, query, args...)
-		if err != nil {
-			return n, err
+		if err := run(query, args); err != nil {
+			return err
 		}
-		n += k
 	}
-	return n, nil
+	return nil
 }
 
 // rowsPerInsert and rowsPerUpsert are how many rows InsertRows puts in a
@@ -257,28 +298,30 @@ const (
 	rowsPerUpsert = 50
 )
 
-// QueryRows implements sqlstore.Conn, running the query once for each row,
-// whose values it binds as parameters, as InsertRows does: queryRowsPer
-// rows to a statement, their queries joined by UNION ALL, since a
-// statement costs more to run than a row costs to find.
+// QueryRows implements sqlstore.Conn: the query once for each row, bound to
+// the row's values, queryRows rows to a statement joined by UNION ALL. A
+// lookup by key costs SQLite a few microseconds; database/sql and the
+// driver cost more than that for each statement, so one statement per row
+// cost a group commit of 1,000 devices more than storing their points.
 func (c conn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet, fn func(sqlstore.Row) error, args ...any) error {
+	width := len(rows.Columns)
 	statement := func(n int) string {
-		parts := make([]string, n)
-		params := make([]any, len(rows.Columns))
-		for i := range parts {
-			for j := range params {
-				params[j] = fmt.Sprintf("$%d", len(args)+i*len(params)+j+1)
+		terms := make([]string, n)
+		params := make([]any, width)
+		for j := range terms {
+			for i := range params {
+				params[i] = fmt.Sprintf("$%d", len(args)+j*width+i+1)
 			}
-			parts[i] = "SELECT * FROM (" + fmt.Sprintf(query, params...) + ")"
+			terms[j] = "SELECT * FROM (" + fmt.Sprintf(query, params...) + ")"
 		}
-		return strings.Join(parts, " UNION ALL ")
+		return strings.Join(terms, " UNION ALL ")
 	}
-	full := statement(queryRowsPer)
-	all := slices.Clip(args)
-	for start := 0; start < len(rows.Rows); start += queryRowsPer {
-		part := rows.Rows[start:min(start+queryRowsPer, len(rows.Rows))]
+	full := statement(queryRows)
+	all := append(slices.Clip(args), make([]any, 0, queryRows*width)...)
+	for start := 0; start < len(rows.Rows); start += queryRows {
+		part := rows.Rows[start:min(start+queryRows, len(rows.Rows))]
 		q := full
-		if len(part) < queryRowsPer {
+		if len(part) < queryRows {
 			q = statement(len(part))
 		}
 		all = all[:len(args)]
@@ -292,9 +335,9 @@ func (c conn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSet,
 	return nil
 }
 
-// queryRowsPer is how many rows QueryRows runs its query for in one
-// statement.
-const queryRowsPer = 100
+// queryRows is how many rows QueryRows puts in a statement (the import
+// looks tags up 100 at a time).
+const queryRows = 100
 
 func mapError(err error) error {
 	var se *sqlite.Error

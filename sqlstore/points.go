@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -40,20 +39,77 @@ func pointValues(deviceID string, p *qm.Point, received int64) []any {
 	return []any{deviceID, micros(p.Time), lat, lon, alt, speed, heading, accuracy, metrics, received}
 }
 
-// insertPoints stores a device's points for the tenant c is bound to, in
-// one statement where the engine pays for round trips, inside the caller's
-// transaction. A point the device already sent (same time) is ignored. It
-// returns how many points were new.
-func insertPoints(ctx context.Context, c Conn, b DevicePoints, received int64) (int, error) {
-	rows := make([][]any, len(b.Points))
-	for i := range b.Points {
-		rows[i] = pointValues(b.DeviceID, &b.Points[i], received)
-	}
-	n, err := c.InsertRows(ctx, RowSet{Table: "points", Columns: pointColumns, Rows: rows}, `ON CONFLICT (tenant_id, device_id, t_us) DO NOTHING`)
+// WritePoints stores the points of batches, each the points one device
+// sent, for the tenant c is bound to, inside the caller's transaction, and
+// folds the new ones into their devices' latest states: a few statements
+// however many batches and devices there are, so a group commit costs about
+// what one request does. A point already stored (same device and time), or
+// earlier in batches, is not stored again: a device may send a batch again
+// before it hears that the first one was stored. received is when the
+// points arrived. It returns how many points of each batch were new.
+func WritePoints(ctx context.Context, c Conn, batches []DevicePoints, received time.Time) ([]int, error) {
+	rec := micros(received)
+	added, err := insertPoints(ctx, c, batches, rec)
 	if err != nil {
-		return 0, fmt.Errorf("store points: %w", err)
+		return nil, err
 	}
-	return int(n), nil
+	points, counts := map[string][]qm.Point{}, map[string]int{}
+	for i, b := range batches {
+		if added[i] > 0 {
+			points[b.DeviceID], counts[b.DeviceID] = append(points[b.DeviceID], b.Points...), counts[b.DeviceID]+added[i]
+		}
+	}
+	if err := updateStates(ctx, c, points, counts, rec); err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// pointKey is a point's key within its tenant.
+type pointKey struct {
+	device string
+	t      int64
+}
+
+// insertPoints stores the points of batches in one statement where the
+// engine pays for round trips, and returns how many of each batch were new:
+// the database names the rows it added, and each is counted to the first
+// batch that holds it.
+func insertPoints(ctx context.Context, c Conn, batches []DevicePoints, received int64) ([]int, error) {
+	total := 0
+	for _, b := range batches {
+		total += len(b.Points)
+	}
+	owner := make(map[pointKey]int, total)
+	rows := make([][]any, 0, total)
+	for i, b := range batches {
+		for j := range b.Points {
+			k := pointKey{b.DeviceID, micros(b.Points[j].Time)}
+			if _, ok := owner[k]; ok {
+				continue
+			}
+			owner[k] = i
+			rows = append(rows, pointValues(b.DeviceID, &b.Points[j], received))
+		}
+	}
+	added := make([]int, len(batches))
+	err := c.InsertRowsReturning(ctx, RowSet{Table: "points", Columns: pointColumns, Rows: rows}, `ON CONFLICT (tenant_id, device_id, t_us) DO NOTHING`,
+		"device_id, t_us", func(r Row) error {
+			var k pointKey
+			if err := r.Scan(&k.device, &k.t); err != nil {
+				return err
+			}
+			i, ok := owner[k]
+			if !ok {
+				return fmt.Errorf("the database added point %v, which no batch holds", k)
+			}
+			added[i]++
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store points: %w", err)
+	}
+	return added, nil
 }
 
 func floatOrNil(f *float64) any {
@@ -79,10 +135,26 @@ func encodeMetrics(m map[string]qm.Metric) string {
 	return string(append(b, '}'))
 }
 
-// stateMetric is a metric in device_state: its value and its point's time.
-type stateMetric struct {
-	V qm.Metric `json:"v"`
-	T int64     `json:"t"`
+// storedMetric is a metric in device_state: its value as JSON and its
+// point's time. The writer carries a value it does not replace as the
+// bytes it read.
+type storedMetric struct {
+	V json.RawMessage `json:"v"`
+	T int64           `json:"t"`
+}
+
+// appendStoredMetrics appends metrics as device_state keeps them.
+func appendStoredMetrics(b []byte, metrics map[string]storedMetric) []byte {
+	b = append(b, '{')
+	for name, m := range metrics {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, name) // names are lower-case letters, digits and _
+		b = append(append(b, `:{"v":`...), m.V...)
+		b = append(strconv.AppendInt(append(b, `,"t":`...), m.T, 10), '}')
+	}
+	return append(b, '}')
 }
 
 // stateWritten are device_state's columns a writer sets.
@@ -92,68 +164,98 @@ var stateWritten = []string{"device_id", "last_seen_us", "t_us", "pos_t_us", "la
 // stateUpsert writes a device's state over the one stored.
 var stateUpsert = `ON CONFLICT (tenant_id, device_id) DO UPDATE SET ` + assignments(stateWritten, "device_id")
 
+// stateRow is a device's row of device_state as the writer reads and
+// writes it: the values of stateWritten, in order, after the device id and
+// last_seen_us.
+type stateRow struct {
+	t, posT  int64
+	position [6]any // lat, lon, altitude_m, speed_kmh, heading, accuracy_m; nil without a position
+	metrics  map[string]storedMetric
+	points   int64
+}
+
+// stateQuery reads the stateRow of the device %[1]s names.
+const stateQuery = `SELECT device_id, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics, points
+	FROM device_state WHERE tenant_id = $1 AND device_id = %[1]s`
+
+func scanStateRow(r Row) (string, *stateRow, error) {
+	var id, metrics string
+	var posT sql.NullInt64
+	var pos [6]sql.NullFloat64
+	st := &stateRow{}
+	if err := r.Scan(&id, &st.t, &posT, &pos[0], &pos[1], &pos[2], &pos[3], &pos[4], &pos[5], &metrics, &st.points); err != nil {
+		return "", nil, err
+	}
+	if posT.Valid && pos[0].Valid && pos[1].Valid {
+		st.posT = posT.Int64
+		for i, f := range pos {
+			if f.Valid {
+				st.position[i] = f.Float64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(metrics), &st.metrics); err != nil {
+		return "", nil, fmt.Errorf("device state metrics: %w", err)
+	}
+	return id, st, nil
+}
+
 // updateStates folds devices' new points into their latest state: the
 // newest point's time, the newest position, each metric's newest value,
-// and the count. It reads the states in one statement and writes them in
-// another, whatever the number of devices. Two nodes writing one device at
-// the same moment may each miss the other's metrics until the next point.
+// and the count. It reads the states in one statement where the engine
+// pays for round trips, and writes them in another, whatever the number of
+// devices. Two nodes writing one device at the same moment may each miss
+// the other's metrics until the next point.
 func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, added map[string]int, received int64) error {
 	if len(points) == 0 {
 		return nil
 	}
-	args := []any{c.TenantID()}
-	marks := make([]string, 0, len(points))
+	ids := make([][]any, 0, len(points))
 	for id := range points {
-		args = append(args, id)
-		marks = append(marks, fmt.Sprintf("$%d", len(args)))
+		ids = append(ids, []any{id})
 	}
-	states, err := queryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE tenant_id = $1 AND device_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	stored := make(map[string]*stateRow, len(points))
+	err := c.QueryRows(ctx, stateQuery, RowSet{Table: "device_state", Columns: []string{"device_id"}, Rows: ids}, func(r Row) error {
+		id, st, err := scanStateRow(r)
+		stored[id] = st
+		return err
+	}, c.TenantID())
 	if err != nil {
 		return fmt.Errorf("read device states: %w", err)
 	}
-	byID := map[string]*qm.DeviceState{}
-	for _, st := range states {
-		byID[st.DeviceID] = st
-	}
 	rows := make([][]any, 0, len(points))
 	for id, pts := range points {
-		st := byID[id]
+		st := stored[id]
 		if st == nil {
-			st = &qm.DeviceState{DeviceID: id, Metrics: map[string]qm.MetricValue{}}
+			st = &stateRow{}
 		}
-		t := micros(st.Time)
-		var posT int64
-		if st.PositionTime != nil {
-			posT = micros(*st.PositionTime)
+		if st.metrics == nil {
+			st.metrics = map[string]storedMetric{}
 		}
-		metrics := make(map[string]stateMetric, len(st.Metrics))
-		for name, m := range st.Metrics {
-			metrics[name] = stateMetric{V: m.Value, T: micros(m.Time)}
-		}
-		pos := st.Position
 		for i := range pts {
 			p := &pts[i]
 			pt := micros(p.Time)
-			t = max(t, pt)
-			if p.Position != nil && (pos == nil || pt >= posT) {
-				pos, posT = p.Position, pt
+			st.t = max(st.t, pt)
+			if pos := p.Position; pos != nil && (st.position[0] == nil || pt >= st.posT) {
+				st.posT, st.position = pt, [6]any{pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
+					floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)}
 			}
 			for name, v := range p.Metrics {
-				if old, ok := metrics[name]; !ok || pt >= old.T {
-					metrics[name] = stateMetric{V: v, T: pt}
+				if old, ok := st.metrics[name]; !ok || pt >= old.T {
+					enc, err := v.MarshalJSON()
+					if err != nil {
+						return fmt.Errorf("write device state: %w", err)
+					}
+					st.metrics[name] = storedMetric{V: enc, T: pt}
 				}
 			}
 		}
-		enc, err := json.Marshal(metrics)
-		if err != nil {
-			return fmt.Errorf("write device state: %w", err)
+		var posT any
+		if st.position[0] != nil {
+			posT = st.posT
 		}
-		var pt, lat, lon, alt, speed, heading, accuracy any
-		if pos != nil {
-			pt, lat, lon, alt, speed, heading, accuracy = posT, pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
-				floatOrNil(pos.Heading), floatOrNil(pos.AccuracyM)
-		}
-		rows = append(rows, []any{id, received, t, pt, lat, lon, alt, speed, heading, accuracy, string(enc), st.Points + int64(added[id])})
+		rows = append(rows, append([]any{id, received, st.t, posT}, append(st.position[:],
+			string(appendStoredMetrics(nil, st.metrics)), st.points+int64(added[id]))...))
 	}
 	if _, err := c.InsertRows(ctx, RowSet{Table: "device_state", Columns: stateWritten, Rows: rows}, stateUpsert); err != nil {
 		return fmt.Errorf("write device states: %w", err)
@@ -179,13 +281,17 @@ func scanState(r Row) (*qm.DeviceState, error) {
 		s.Position = &qm.Position{Lat: lat.Float64, Lon: lon.Float64, AltitudeM: floatPtr(alt), SpeedKMH: floatPtr(speed),
 			Heading: floatPtr(heading), AccuracyM: floatPtr(accuracy)}
 	}
-	var metrics map[string]stateMetric
+	var metrics map[string]storedMetric
 	if err := json.Unmarshal([]byte(metricsJSON), &metrics); err != nil {
 		return nil, fmt.Errorf("device state metrics: %w", err)
 	}
 	s.Metrics = make(map[string]qm.MetricValue, len(metrics))
 	for name, m := range metrics {
-		s.Metrics[name] = qm.MetricValue{Value: m.V, Time: fromMicros(m.T)}
+		var v qm.Metric
+		if err := v.UnmarshalJSON(m.V); err != nil {
+			return nil, fmt.Errorf("device state metric %s: %w", name, err)
+		}
+		s.Metrics[name] = qm.MetricValue{Value: v, Time: fromMicros(m.T)}
 	}
 	return &s, nil
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -208,22 +207,20 @@ func (w *PointWriter) transact(scopes []context.Context, byTenant map[context.Co
 	received := w.now()
 	// The transaction belongs to no one request: it outlives a client that
 	// gives up, whose points may then be stored without an answer.
-	rec := micros(received)
 	return w.router.UpdateEach(context.Background(), scopes, func(scope context.Context, c Conn) error {
-		ctx := context.WithoutCancel(scope)
-		points, added := map[string][]qm.Point{}, map[string]int{}
-		for _, req := range byTenant[scope] {
-			n, err := insertPoints(ctx, c, req.batch, rec)
-			if err != nil {
-				return fmt.Errorf("device %s: %w", req.batch.DeviceID, err)
-			}
-			req.stored = n
-			if n > 0 {
-				id := req.batch.DeviceID
-				points[id], added[id] = append(points[id], req.batch.Points...), added[id]+n
-			}
+		reqs := byTenant[scope]
+		batches := make([]DevicePoints, len(reqs))
+		for i, req := range reqs {
+			batches[i] = req.batch
 		}
-		return updateStates(ctx, c, points, added, rec)
+		added, err := WritePoints(context.WithoutCancel(scope), c, batches, received)
+		if err != nil {
+			return err
+		}
+		for i, req := range reqs {
+			req.stored = added[i]
+		}
+		return nil
 	})
 }
 

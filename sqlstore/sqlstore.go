@@ -53,6 +53,12 @@ type Conn interface {
 	// every row. An engine that pays a round trip for each statement sends
 	// every row at once. It returns the number of rows added or changed.
 	InsertRows(ctx context.Context, rows RowSet, conflict string) (int64, error)
+	// InsertRowsReturning is InsertRows that says which rows it added or
+	// changed: it calls fn with the values of the columns returning lists
+	// (comma-separated) of each, in no particular order, and not for a row
+	// the conflict clause skipped. It costs an engine with round trips no
+	// more of them than InsertRows.
+	InsertRowsReturning(ctx context.Context, rows RowSet, conflict, returning string, fn func(Row) error) error
 	// QueryRows runs query once for each of rows, as a lateral join would,
 	// and calls fn with each row it returns. query names the row's values
 	// %[1]s, %[2]s, … in the order of rows.Columns, and leaves the

@@ -14,6 +14,10 @@ const credentialTTL = 5 * time.Second
 type credentialCache[V any] struct {
 	mu      sync.Mutex
 	entries map[string]cached[V]
+	// swept is when expired entries were last removed. Without it a
+	// credential used once (a device that connected and stays connected)
+	// would be kept until the cache is full.
+	swept time.Time
 }
 
 type cached[V any] struct {
@@ -37,6 +41,14 @@ func (c *credentialCache[V]) put(hash string, v V, now time.Time) {
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) > 100000 {
 		c.entries = map[string]cached[V]{}
+	}
+	if now.Sub(c.swept) >= credentialTTL {
+		for k, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, k)
+			}
+		}
+		c.swept = now
 	}
 	c.entries[hash] = cached[V]{v: v, expires: now.Add(credentialTTL)}
 }

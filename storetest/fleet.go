@@ -203,6 +203,74 @@ func TestFleet(t *testing.T, h Harness) {
 			t.Fatalf("after two writers: %+v, %v; want 6 points and 6 metrics", st, err)
 		}
 	})
+	t.Run("OneTransaction", func(t *testing.T) {
+		// Requests that share a transaction, some sending points again
+		// (a device that did not hear back in time): each point is stored
+		// once and counted to the first request that holds it.
+		x, y := mustAssignedDevice(t, e, ta, "fleet-a-3"), mustAssignedDevice(t, e, ta, "fleet-a-4")
+		day := start.Add(-48 * time.Hour)
+		if n, err := w.Write(ctxA, x.ID, track(day, 2)); err != nil || n != 2 {
+			t.Fatalf("first write: %d, %v", n, err)
+		}
+		batches := []sqlstore.DevicePoints{
+			{DeviceID: x.ID, Points: track(day, 5)},                           // 2 stored before, 3 new
+			{DeviceID: y.ID, Points: track(day, 3)},                           // another device, the same times: 3 new
+			{DeviceID: x.ID, Points: track(day.Add(3*time.Minute), 4)},        // 2 resent in this transaction, 2 new
+			{DeviceID: x.ID, Points: track(day, 1)},                           // all stored before
+			{DeviceID: y.ID, Points: track(day.Add(10*time.Minute), 1)},       // new
+			{DeviceID: x.ID, Points: append(track(day, 1), track(day, 1)...)}, // one point twice, stored before
+		}
+		var added []int
+		err := e.UpdateEach(context.Background(), []context.Context{ctxA}, func(scope context.Context, c sqlstore.Conn) (err error) {
+			added, err = sqlstore.WritePoints(scope, c, batches, now)
+			return err
+		})
+		if want := []int{3, 3, 2, 0, 1, 0}; err != nil || fmt.Sprint(added) != fmt.Sprint(want) {
+			t.Fatalf("new points of each batch: got %v, %v; want %v", added, err, want)
+		}
+		for _, c := range []struct {
+			dev   *qm.Device
+			count int64
+			last  time.Time
+		}{{x, 7, day.Add(6 * time.Minute)}, {y, 4, day.Add(10 * time.Minute)}} {
+			st, err := fleet.Latest(ctxA, c.dev.ID)
+			if err != nil || st.Points != c.count || !st.Time.Equal(c.last) {
+				t.Errorf("%s: got %+v, %v; want %d points, the last at %v", c.dev.Ident, st, err, c.count, c.last)
+			}
+			page, err := fleet.Points(ctxA, c.dev.ID, qm.PointFilter{From: day, To: day.Add(time.Hour), Limit: 100})
+			if err != nil || int64(len(page.Points)) != c.count {
+				t.Errorf("%s: got %d points stored, %v; want %d", c.dev.Ident, len(page.Points), err, c.count)
+			}
+		}
+	})
+	t.Run("ManyDevices", func(t *testing.T) {
+		// More devices in one transaction than an engine may put in one
+		// statement: each device's state is read and written, none lost
+		// between two statements.
+		devices := make([]*qm.Device, 120)
+		batches := make([]sqlstore.DevicePoints, len(devices))
+		for i := range devices {
+			devices[i] = mustAssignedDevice(t, e, ta, fmt.Sprintf("fleet-many-%d", i))
+			batches[i].DeviceID = devices[i].ID
+		}
+		for round := range 2 {
+			for i := range batches {
+				batches[i].Points = track(start.Add(time.Duration(round)*time.Minute), 1)
+			}
+			err := e.UpdateEach(context.Background(), []context.Context{ctxA}, func(scope context.Context, c sqlstore.Conn) error {
+				_, err := sqlstore.WritePoints(scope, c, batches, now)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range devices {
+			if st, err := fleet.Latest(ctxA, d.ID); err != nil || st.Points != 2 || !st.Time.Equal(start.Add(time.Minute)) {
+				t.Fatalf("%s: got %+v, %v; want 2 points, the last at %v", d.Ident, st, err, start.Add(time.Minute))
+			}
+		}
+	})
 	t.Run("GroupCommit", func(t *testing.T) {
 		// Many writers of two tenants at once: every point stored once, in
 		// its own tenant.

@@ -35,7 +35,7 @@ Usage:
   quartermaster device assign IDENT --tenant SLUG give a device to a tenant (or move it)
   quartermaster device list [--tenant SLUG] [--json]
                                                   and: device register --csv, unassign, rotate, show
-  quartermaster simulate --tenant SLUG [--devices 5] [--protocol http|mqtt|osmand] [--rate 1]
+  quartermaster simulate --tenant SLUG [--devices 5] [--protocol http|mqtt|osmand] [--rate 1] [--reports N] [--duration D]
                                                   drive simulated vehicles through the device protocols
   quartermaster operator create --email EMAIL     create an operator (password from the terminal)
   quartermaster user reset-password EMAIL         print a one-time link with which the account's owner sets a password

@@ -167,28 +167,14 @@ func TestUsage(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	metricsAddr := ln.Addr().String()
-	ln.Close()
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	dir := t.TempDir()
 	mustRun(t, "demo", "--data-dir", dir)
 	if out := mustRun(t, "demo", "--data-dir", dir); !strings.Contains(out, "demo tenant acme exists") {
 		t.Fatalf("second demo run: %s", out)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		var out, errOut bytes.Buffer
-		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr}, nil, &out, &errOut)
-	}()
+	serveForTest(t, []string{"--data-dir", dir, "--addr", addr, "--osmand-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr},
+		addr, metricsAddr)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		waitServing(t, http.DefaultClient, "http://"+addr+path)
 	}
@@ -201,9 +187,49 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(string(body), "qm_mqtt_connected_devices 0") {
 		t.Errorf("metrics:\n%.500s", body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveForTest runs serve with args until the test ends, and returns once
+// it accepts connections at each of addrs. It waits as long as the server
+// takes to start, however busy the machine, and fails the test if serve
+// ends first, or ends with an error.
+func serveForTest(t *testing.T, args []string, addrs ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	var out bytes.Buffer // read only once serve has returned
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), nil, &out, &out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v\n%s", err, out.String())
+		}
+	})
+	for _, addr := range addrs {
+		for {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case err := <-done:
+				done <- err // for the cleanup
+				t.Fatalf("serve ended before it listened on %s: %v\n%s", addr, err, out.String())
+			case <-time.After(10 * time.Millisecond): // then try again
+			}
+		}
 	}
 }
 
@@ -467,37 +493,60 @@ func TestDeviceRegisterCSV(t *testing.T) {
 func TestSimulate(t *testing.T) {
 	flags := storageFlags(t, "sqlite")
 	mustRun(t, append([]string{"tenant", "create", "--slug", "fleet", "--name", "Fleet"}, flags...)...)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, mqttAddr := freeAddr(t), freeAddr(t)
+	serveForTest(t, append([]string{"--addr", addr, "--osmand-addr", "", "--mqtt-addr", mqttAddr}, flags...), addr, mqttAddr)
+	for _, tc := range []struct {
+		protocol, flag, target string
+	}{{"http", "--server", "http://" + addr}, {"mqtt", "--mqtt", "tcp://" + mqttAddr}} {
+		out := mustRun(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "3", "--reports", "2", "--rate", "100",
+			"--protocol", tc.protocol, tc.flag, tc.target}, flags...)...)
+		if !strings.Contains(out, "delivered 6 points, 0 failed") {
+			t.Fatalf("simulate over %s: %s", tc.protocol, out)
+		}
+	}
+	out := mustRun(t, append([]string{"device", "list", "--tenant", "fleet"}, flags...)...)
+	if strings.Count(out, "sim-fleet-") != 3 {
+		t.Fatalf("simulated vehicles: %s", out)
+	}
+	// Nothing listening, or something that hangs up: the run failed, and
+	// says so.
+	hangUp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
+	defer hangUp.Close()
 	go func() {
-		var out bytes.Buffer
-		done <- run(ctx, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, flags...), nil, &out, &out)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+		for {
+			c, err := hangUp.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
 		}
 	}()
-	var out string
-	for range 100 { // until the server listens
-		if out, _, err = runCLI(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "3", "--rate", "10", "--duration", "1s", "--server", "http://" + addr}, flags...)...); err == nil && !strings.Contains(out, " 0 points") {
-			break
+	for _, args := range [][]string{{"--server", "http://" + freeAddr(t)}, {"--protocol", "mqtt", "--mqtt", "tcp://" + hangUp.Addr().String()}} {
+		out, _, err := runCLI(t, append(append([]string{"simulate", "--tenant", "fleet", "--devices", "1", "--reports", "1"}, args...), flags...)...)
+		if err == nil || !strings.Contains(err.Error(), "no point was acknowledged") || !strings.Contains(out, "delivered 0 points, 1 failed") {
+			t.Errorf("simulate %v: got %v, %q; want a failure saying nothing was acknowledged", args, err, out)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	if err != nil || !strings.Contains(out, "0 failed") {
-		t.Fatalf("simulate: %v: %s", err, out)
+}
+
+// TestSimulateDefaults checks that simulate sends where serve listens when
+// neither is told otherwise, as make run serves.
+func TestSimulateDefaults(t *testing.T) {
+	_, usage, _ := runCLI(t, "simulate", "-h")
+	for _, want := range []string{"http://" + defaultAddr, "http://" + defaultOsmAndAddr, "tcp://" + defaultMQTTAddr} {
+		if !strings.Contains(usage, `(default "`+want+`")`) {
+			t.Errorf("simulate's defaults do not include %s:\n%s", want, usage)
+		}
 	}
-	out = mustRun(t, append([]string{"device", "list", "--tenant", "fleet"}, flags...)...)
-	if strings.Count(out, "sim-fleet-") != 3 {
-		t.Fatalf("simulated vehicles: %s", out)
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(makefile), "MQTT_ADDR ?= "+defaultMQTTAddr+"\n") {
+		t.Errorf("make run serves MQTT elsewhere than simulate's default %s", defaultMQTTAddr)
 	}
 }
 

@@ -22,11 +22,20 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
+// Where serve listens unless told otherwise, and so where simulate sends
+// by default. MQTT is not on 1883, which a local Mosquitto often holds:
+// pointed at another broker, simulated vehicles would report to it.
+const (
+	defaultAddr       = "127.0.0.1:8080"
+	defaultOsmAndAddr = "127.0.0.1:5055"
+	defaultMQTTAddr   = "127.0.0.1:1884"
+)
+
 func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("serve", stderr)
-	addr := fs.String("addr", envOr("QM_ADDR", "127.0.0.1:8080"), "address to listen on (QM_ADDR)")
-	osmand := fs.String("osmand-addr", envOr("QM_OSMAND_ADDR", "127.0.0.1:5055"), `address for devices speaking the OsmAnd protocol; "" for none (QM_OSMAND_ADDR)`)
-	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", "127.0.0.1:1883"), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
+	addr := fs.String("addr", envOr("QM_ADDR", defaultAddr), "address to listen on (QM_ADDR)")
+	osmand := fs.String("osmand-addr", envOr("QM_OSMAND_ADDR", defaultOsmAndAddr), `address for devices speaking the OsmAnd protocol; "" for none (QM_OSMAND_ADDR)`)
+	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", defaultMQTTAddr), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
 	mqttCert := fs.String("mqtt-tls-cert", envOr("QM_MQTT_TLS_CERT", ""), "certificate file (PEM) to make the MQTT listener speak TLS (QM_MQTT_TLS_CERT)")
 	mqttKey := fs.String("mqtt-tls-key", envOr("QM_MQTT_TLS_KEY", ""), "its private key file (PEM) (QM_MQTT_TLS_KEY)")
 	mqttMaxPacket := fs.Int("mqtt-max-packet", broker.DefaultMaxPacket, "largest MQTT packet in bytes a connected device may send, such as a telemetry batch (QM_MQTT_MAX_PACKET)")
@@ -121,7 +130,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			addr := <-ready
 			log.Info("simulating vehicles", "tenant", slug, "vehicles", n)
 			simulate.Run(ctx, vehicles, &simulate.HTTP{BaseURL: "http://" + addr.String(), Client: &http.Client{Timeout: 10 * time.Second}},
-				5*time.Second, func(err error) { log.Warn("simulated vehicle", "err", err) })
+				5*time.Second, 0, func(err error) { log.Warn("simulated vehicle", "err", err) })
 			return nil
 		})
 	}

@@ -20,25 +20,32 @@ func cmdSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	n := fs.Int("devices", 5, "how many vehicles")
 	protocol := fs.String("protocol", "http", "http, mqtt or osmand")
 	rate := fs.Float64("rate", 1, "reports per second, per vehicle")
-	server := fs.String("server", "http://127.0.0.1:8080", "the API, for --protocol http")
-	osmand := fs.String("osmand", "http://127.0.0.1:5055", "the OsmAnd listener, for --protocol osmand")
-	broker := fs.String("mqtt", "tcp://127.0.0.1:1883", "the MQTT broker, for --protocol mqtt")
+	// The defaults are where serve listens by default, or as QM_ADDR,
+	// QM_OSMAND_ADDR and QM_MQTT_ADDR tell both.
+	server := fs.String("server", "http://"+envOr("QM_ADDR", defaultAddr), "the API, for --protocol http (QM_ADDR)")
+	osmand := fs.String("osmand", "http://"+envOr("QM_OSMAND_ADDR", defaultOsmAndAddr), "the OsmAnd listener, for --protocol osmand (QM_OSMAND_ADDR)")
+	broker := fs.String("mqtt", "tcp://"+envOr("QM_MQTT_ADDR", defaultMQTTAddr), "the MQTT broker, for --protocol mqtt (QM_MQTT_ADDR)")
 	duration := fs.Duration("duration", 0, "stop after this long (default: until interrupted)")
+	reports := fs.Int("reports", 0, "stop once each vehicle has reported this many times (default: until interrupted)")
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	if *n < 1 || *n > 100000 || *rate <= 0 || *rate > 100 {
-		return fmt.Errorf("--devices must be 1 to 100000 and --rate above 0, at most 100")
+	if *n < 1 || *n > 100000 || *rate <= 0 || *rate > 100 || *reports < 0 {
+		return fmt.Errorf("--devices must be 1 to 100000, --rate above 0, at most 100, and --reports at least 0")
 	}
 	var sender simulate.Sender
+	var target string
 	client := &http.Client{Timeout: 10 * time.Second}
 	switch *protocol {
 	case "http":
-		sender = &simulate.HTTP{BaseURL: strings.TrimSuffix(*server, "/"), Client: client}
+		target = strings.TrimSuffix(*server, "/")
+		sender = &simulate.HTTP{BaseURL: target, Client: client}
 	case "osmand":
-		sender = &simulate.OsmAnd{BaseURL: strings.TrimSuffix(*osmand, "/"), Client: client}
+		target = strings.TrimSuffix(*osmand, "/")
+		sender = &simulate.OsmAnd{BaseURL: target, Client: client}
 	case "mqtt":
-		sender = &simulate.MQTT{Broker: *broker}
+		target = *broker
+		sender = &simulate.MQTT{Broker: target}
 	default:
 		return fmt.Errorf("--protocol must be http, mqtt or osmand, not %q", *protocol)
 	}
@@ -57,14 +64,20 @@ func cmdSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
-	fmt.Fprintf(stdout, "simulating %d vehicles of %s over %s, %g reports a second each; Ctrl-C stops\n", len(vehicles), *slug, *protocol, *rate)
+	fmt.Fprintf(stdout, "simulating %d vehicles of %s over %s to %s, %g reports a second each; Ctrl-C stops\n", len(vehicles), *slug, *protocol, target, *rate)
 	var failed atomic.Int64
-	delivered := simulate.Run(ctx, vehicles, sender, time.Duration(float64(time.Second) / *rate), func(err error) {
+	delivered := simulate.Run(ctx, vehicles, sender, time.Duration(float64(time.Second) / *rate), *reports, func(err error) {
 		if failed.Add(1) <= 5 {
 			fmt.Fprintf(stderr, "simulate: %v\n", err)
 		}
 	})
 	fmt.Fprintf(stdout, "delivered %d points, %d failed\n", delivered, failed.Load())
+	if delivered == 0 {
+		// A run that stored nothing is a failure, whatever took the
+		// connections: another broker on the port, a server of another
+		// installation, the wrong protocol.
+		return fmt.Errorf("no point was acknowledged by %s (%d sends failed): is it Quartermaster's %s listener, with this storage's devices?", target, failed.Load(), *protocol)
+	}
 	return nil
 }
 
