@@ -8,9 +8,6 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 GOFMT ?= $(shell $(GO) env GOROOT 2>/dev/null)/bin/gofmt
 
 BIN := bin/quartermaster
-# make run's MQTT port, serve's default and where simulate sends by default:
-# not 1883, which a local Mosquitto often holds.
-MQTT_ADDR ?= 127.0.0.1:1884
 
 .PHONY: build run test vet fmt clean
 
