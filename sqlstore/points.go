@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -157,6 +158,78 @@ func appendStoredMetrics(b []byte, metrics map[string]storedMetric) []byte {
 	return append(b, '}')
 }
 
+// decodeStoredMetrics reads device_state's metrics. What
+// appendStoredMetrics writes it reads without reflection (encoding/json
+// cost the writer as much as reading the states); anything else, such as
+// JSON with spaces, goes to encoding/json.
+func decodeStoredMetrics(text string) (map[string]storedMetric, error) {
+	if m, ok := parseStoredMetrics(text); ok {
+		return m, nil
+	}
+	var m map[string]storedMetric
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		return nil, fmt.Errorf("device state metrics: %w", err)
+	}
+	return m, nil
+}
+
+// parseStoredMetrics reads {"name":{"v":VALUE,"t":TIME},…} exactly as
+// appendStoredMetrics writes it; ok is false for anything else.
+func parseStoredMetrics(s string) (m map[string]storedMetric, ok bool) {
+	if !strings.HasPrefix(s, "{") {
+		return nil, false
+	}
+	m = map[string]storedMetric{}
+	rest := s[1:]
+	if rest == "}" {
+		return m, true
+	}
+	for {
+		name, after, found := strings.Cut(strings.TrimPrefix(rest, `"`), `":{"v":`)
+		if !found || len(rest) == 0 || rest[0] != '"' || strings.ContainsAny(name, `"\`) {
+			return nil, false
+		}
+		n := valueLen(after)
+		value, after := after[:n], after[n:]
+		after, found = strings.CutPrefix(after, `,"t":`)
+		digits, after, closed := strings.Cut(after, "}")
+		t, err := strconv.ParseInt(digits, 10, 64)
+		if n == 0 || !found || !closed || err != nil {
+			return nil, false
+		}
+		m[name] = storedMetric{V: json.RawMessage(value), T: t}
+		switch {
+		case after == "}":
+			return m, true
+		case strings.HasPrefix(after, ","):
+			rest = after[1:]
+		default:
+			return nil, false
+		}
+	}
+}
+
+// valueLen is the length of the JSON string, number or literal s starts
+// with, 0 when it starts with none.
+func valueLen(s string) int {
+	if strings.HasPrefix(s, `"`) {
+		for i := 1; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return 0
+	}
+	i := 0
+	for i < len(s) && strings.IndexByte("+-.0123456789Eaeflnrstu", s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
 // stateWritten are device_state's columns a writer sets.
 var stateWritten = []string{"device_id", "last_seen_us", "t_us", "pos_t_us", "lat", "lon", "altitude_m", "speed_kmh", "heading",
 	"accuracy_m", "metrics", "points"}
@@ -194,8 +267,9 @@ func scanStateRow(r Row) (string, *stateRow, error) {
 			}
 		}
 	}
-	if err := json.Unmarshal([]byte(metrics), &st.metrics); err != nil {
-		return "", nil, fmt.Errorf("device state metrics: %w", err)
+	var err error
+	if st.metrics, err = decodeStoredMetrics(metrics); err != nil {
+		return "", nil, err
 	}
 	return id, st, nil
 }
@@ -281,9 +355,9 @@ func scanState(r Row) (*qm.DeviceState, error) {
 		s.Position = &qm.Position{Lat: lat.Float64, Lon: lon.Float64, AltitudeM: floatPtr(alt), SpeedKMH: floatPtr(speed),
 			Heading: floatPtr(heading), AccuracyM: floatPtr(accuracy)}
 	}
-	var metrics map[string]storedMetric
-	if err := json.Unmarshal([]byte(metricsJSON), &metrics); err != nil {
-		return nil, fmt.Errorf("device state metrics: %w", err)
+	metrics, err := decodeStoredMetrics(metricsJSON)
+	if err != nil {
+		return nil, err
 	}
 	s.Metrics = make(map[string]qm.MetricValue, len(metrics))
 	for name, m := range metrics {
