@@ -318,6 +318,13 @@ func TestAPI(t *testing.T) {
 			job.RowsRead != 2 || job.BytesRead != int64(len(csv)) || job.CreatedBy != "admin@tenant-a.example" {
 			t.Fatalf("dry run job: %+v", job)
 		}
+		// Bad rows stop a job as they stop the import that answers at once:
+		// it failed, says why, and its report lists them.
+		res = f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/imports", csv, "text/csv")
+		job = f.waitImport(t, a.admin, res.Header().Get("Location"))
+		if job.Status != qm.ImportFailed || !strings.Contains(job.Error, "1 of 2 rows are bad") || job.Report == nil || job.Report.Committed || job.Report.Problems[0].Line != 3 {
+			t.Fatalf("job stopped by a bad row: %+v", job)
+		}
 		res = f.doType(t, a.admin, "POST", "/api/v1/t/tenant-a/imports?skip_bad_rows=true", csv, "text/csv")
 		job = f.waitImport(t, a.admin, res.Header().Get("Location"))
 		if job.Status != qm.ImportDone || !job.Report.Committed || job.Report.Created != 1 {

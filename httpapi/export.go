@@ -225,13 +225,22 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !rep.Committed && !rep.DryRun {
+	if e := stoppedByBadRows(rep); e != nil {
 		var stopped importStopped
-		stopped.Error.Code, stopped.Error.RequestID, stopped.Report = qm.EInvalid, info(r).id, rep
-		stopped.Error.Message = fmt.Sprintf("%d of %d rows are bad: nothing was imported (skip_bad_rows=true imports the good rows)", rep.Failed, rep.Rows)
+		stopped.Error.Code, stopped.Error.Message, stopped.Error.RequestID, stopped.Report = e.Code, e.Message, info(r).id, rep
 		return reply(w, http.StatusUnprocessableEntity, stopped, nil)
 	}
 	return reply(w, http.StatusOK, rep, nil)
+}
+
+// stoppedByBadRows is the error of an import that bad rows stopped, nil
+// for one that committed or was a dry run: both import routes, the one
+// that answers at once and the background job, say it alike.
+func stoppedByBadRows(rep *qm.ImportReport) *qm.Error {
+	if rep.Committed || rep.DryRun {
+		return nil
+	}
+	return qm.Errorf(qm.EInvalid, "%d of %d rows are bad: nothing was imported (skip_bad_rows=true imports the good rows)", rep.Failed, rep.Rows)
 }
 
 // importStopped is the answer when bad rows stopped an import: the one

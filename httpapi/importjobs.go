@@ -113,6 +113,9 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 		switch {
 		case err == nil:
 			j.Status, j.Report = qm.ImportDone, rep
+			if e := stoppedByBadRows(rep); e != nil {
+				j.Status, j.Error = qm.ImportFailed, e.Message
+			}
 		case jobCtx.Err() != nil:
 			j.Status, j.Error = qm.ImportFailed, "the server stopped before the import finished; nothing was imported"
 		default:
