@@ -108,7 +108,7 @@ func (a *Authenticator) Login(ctx context.Context, email, pw, clientAddr string)
 			a.cfg.Identity.SetPassword(ctx, u.ID, h)
 		}
 	}
-	secret, err := a.openSession(ctx, u.ID)
+	secret, err := a.OpenSession(ctx, u.ID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -120,7 +120,10 @@ func (a *Authenticator) Login(ctx context.Context, email, pw, clientAddr string)
 	return secret, u, nil
 }
 
-func (a *Authenticator) openSession(ctx context.Context, userID string) (string, error) {
+// OpenSession signs the user in, returning the new session's secret. Call it
+// only for one who has just proved to be the user: by a password, or by
+// accepting an invitation with the account's one-time link.
+func (a *Authenticator) OpenSession(ctx context.Context, userID string) (string, error) {
 	now := a.cfg.Now()
 	secret := qm.NewSecret(SessionPrefix)
 	err := a.cfg.Identity.CreateSession(ctx, qm.HashSecret(secret), qm.Session{UserID: userID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL)})
@@ -279,13 +282,6 @@ func (a *Authenticator) setPassword(ctx context.Context, userID, next string) (s
 		return "", err
 	}
 	return a.OpenSession(ctx, userID)
-}
-
-// OpenSession signs the user in, returning the new session's secret. Call it
-// only for one who has just proved to be the user some other way than a
-// password: by accepting an invitation with the account's one-time link.
-func (a *Authenticator) OpenSession(ctx context.Context, userID string) (string, error) {
-	return a.openSession(ctx, userID)
 }
 
 // ResetPrefix starts every password reset's secret.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quartermaster/qm/broker"
+	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/metrics"
 )
 
@@ -53,7 +54,7 @@ func (s *logSink) Write(p []byte) (int, error) {
 // returns it.
 func (s *logSink) waitFor(t *testing.T, subs ...string) string {
 	t.Helper()
-	timeout := time.After(time.Minute) // only bounds a failure
+	timeout := poll.After(t)
 	for seen := 0; ; {
 		s.mu.Lock()
 		lines, changed := s.lines, s.changed
@@ -137,7 +138,7 @@ func (d *device) mustLose(t *testing.T) {
 	t.Helper()
 	select {
 	case <-d.lost:
-	case <-time.After(time.Minute): // only bounds a failure
+	case <-poll.After(t):
 		t.Fatal("the broker kept the connection open")
 	}
 }
@@ -152,7 +153,7 @@ func (d *device) configUntil(t *testing.T, last string) []string {
 		var m string
 		select {
 		case m = <-d.config:
-		case <-time.After(time.Minute): // only bounds a failure
+		case <-poll.After(t):
 			t.Fatalf("no config with %q; read %q", last, got)
 		}
 		got = append(got, m)
@@ -297,8 +298,14 @@ func TestClientIDIsTheIdent(t *testing.T) {
 // TestQoS2 is answered PUBREC after commit, and the point is stored.
 func TestQoS2(t *testing.T) {
 	w := newWorld(t, broker.Limits{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // bounds the old failure: a client waiting for PUBREC forever
-	defer cancel()
+	// The test's deadline bounds the old failure: a client waiting for
+	// PUBREC forever.
+	ctx := t.Context()
+	if dl := poll.Deadline(t); !dl.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
 	for i, version := range []string{"mqttv311", "mqttv5"} {
 		out, err := exec.CommandContext(ctx, client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "2",
 			"-u", "truck-1", "-P", w.token, "-i", "truck-1", "-t", "devices/truck-1/telemetry",
@@ -321,7 +328,7 @@ func (w *world) rawDial(t *testing.T) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	// Only bounds a failure: a broker that keeps the connection open.
-	c.SetReadDeadline(time.Now().Add(time.Minute))
+	c.SetReadDeadline(poll.Deadline(t))
 	return c
 }
 

@@ -220,7 +220,7 @@ func (r *Reader) physical() (string, error) {
 // checkText refuses a record that is not text: bytes that are not UTF-8,
 // which means the file is in an encoding not named, or a NUL byte.
 func (r *Reader) checkText(line int, text string) error {
-	if utf8.ValidString(text) && strings.IndexByte(text, 0) < 0 {
+	if qm.TextProblem(text) == "" {
 		return nil
 	}
 	for i, c := range text {

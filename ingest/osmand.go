@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/quartermaster/qm"
 )
@@ -168,17 +167,17 @@ func caseCollision(keys []string) error {
 }
 
 // onlyValue returns the non-empty value of a query parameter (named name
-// once lower-cased), and checks that all are UTF-8, that repeats agree,
+// once lower-cased), and checks that all are text (qm.TextProblem), that repeats agree,
 // and that every id names the same device, recording it in *ident.
 func onlyValue(key, name string, vals []string, ident *string) (val string, ok bool, err error) {
-	if !utf8.ValidString(key) {
-		return "", false, badRequest("a parameter name is not valid UTF-8")
+	if p := qm.TextProblem(key); p != "" {
+		return "", false, badRequest("a parameter name %s", p)
 	}
 	isID := name == "id" || name == "deviceid"
 	for _, s := range vals {
 		switch {
-		case !utf8.ValidString(s):
-			return "", false, badRequest("parameter %s is not valid UTF-8", quote(key))
+		case qm.TextProblem(s) != "":
+			return "", false, badRequest("parameter %s %s", quote(key), qm.TextProblem(s))
 		case s == "":
 			continue
 		case isID && *ident != "" && s != *ident:

@@ -153,6 +153,7 @@ func TestDecodeOsmAndQueryErrors(t *testing.T) {
 		{"MappedNameCollides", url.Values{"id": {"1"}, "batt": {"1"}, "battery_pct": {"2"}}, `"batt" and "battery_pct" both give metric "battery_pct"`},
 		{"NameNotUTF8", url.Values{"id": {"1"}, "a\xff": {"1"}}, "not valid UTF-8"},
 		{"ValueNotUTF8", url.Values{"id": {"1"}, "a": {"\xff"}}, `parameter "a" is not valid UTF-8`},
+		{"IdentHoldsNUL", url.Values{"id": {"1\x00"}}, `parameter "id" holds a NUL byte`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, err := ingest.DecodeOsmAndQuery(tc.query, now)

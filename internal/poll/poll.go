@@ -14,18 +14,35 @@ import (
 // time to report and clean up.
 const margin = 30 * time.Second
 
+// Deadline is when a wait in t gives up: shortly before the test's own
+// deadline, or the zero time for a test that has none (it waits forever).
+func Deadline(t testing.TB) time.Time {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := d.Deadline(); ok {
+			return dl.Add(-margin)
+		}
+	}
+	return time.Time{}
+}
+
+// After returns a channel that receives at Deadline(t), for a select that
+// waits on a condition's channel: nil, which never receives, when t has no
+// deadline.
+func After(t testing.TB) <-chan time.Time {
+	dl := Deadline(t)
+	if dl.IsZero() {
+		return nil
+	}
+	return time.After(time.Until(dl))
+}
+
 // Until calls cond until it reports true, pausing a little longer after
 // each false, up to 100ms. An error from cond fails the test at once; so
 // does a condition still false near the test's deadline. what names the
 // condition in that message.
 func Until(t testing.TB, what string, cond func() (bool, error)) {
 	t.Helper()
-	var deadline time.Time
-	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if dl, ok := d.Deadline(); ok {
-			deadline = dl.Add(-margin)
-		}
-	}
+	deadline := Deadline(t)
 	pause := time.Millisecond
 	for {
 		ok, err := cond()
