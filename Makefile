@@ -1,7 +1,9 @@
 # Quartermaster — developer entry points.
-#   make build   compile bin/quartermaster
+#   make build   build the web console (npm), then compile bin/quartermaster with it
 #   make run     build, seed demo tenants, serve
-#   make test    go vet + every test (against a throwaway PostgreSQL)
+#   make test    go vet + the console's checks + every test, browser journeys
+#                included (against a throwaway PostgreSQL)
+#   make openapi rewrite ui/openapi.json after changing the API
 
 # Use `go` from PATH, falling back to the standard install location.
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -9,10 +11,24 @@ GOFMT ?= $(shell $(GO) env GOROOT 2>/dev/null)/bin/gofmt
 
 BIN := bin/quartermaster
 
-.PHONY: build run test vet fmt clean
+.PHONY: build run test vet fmt clean ui ui-check openapi
 
-build:
+build: ui
 	$(GO) build -o $(BIN) ./cmd/quartermaster
+
+# npm ci only when the lock file changed since the last install.
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+
+# The console, into ui/dist/console, which the binary embeds.
+ui: ui/node_modules/.package-lock.json
+	cd ui && npm run build
+
+ui-check: ui/node_modules/.package-lock.json
+	cd ui && npm run check
+
+openapi:
+	$(GO) test ./httpapi -run '^TestOpenAPIFile$$' -update-openapi
 
 run: build
 	./$(BIN) demo --data-dir ./data
@@ -22,7 +38,7 @@ vet:
 	$(GO) vet ./...
 
 # The one command that runs every test.
-test: vet
+test: vet ui ui-check
 	scripts/ensure-tools.sh
 	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 12m ./...
 
@@ -32,4 +48,4 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 clean:
-	rm -rf bin data
+	rm -rf bin data ui/dist/console ui/node_modules

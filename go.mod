@@ -2,6 +2,9 @@ module github.com/quartermaster/qm
 
 go 1.26.8
 
+// npm's packages are not Go packages, whatever files they ship.
+ignore ./ui/node_modules
+
 require (
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/google/uuid v1.6.0

@@ -111,7 +111,10 @@ func tenantView(t *qm.Tenant) ownTenantView {
 
 func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 	t, err := tenancy.FromContext(r.Context())
-	return reply(w, http.StatusOK, tenantView(t), err)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, tenantHome{tenantView(t), tenancy.PrincipalFrom(r.Context())}, nil)
 }
 
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {

@@ -168,6 +168,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": []any{"number", "boolean", "string"}}
 	case t.Kind() == reflect.Pointer:
 		return map[string]any{"anyOf": []any{g.schema(t.Elem()), map[string]any{"type": "null"}}}
+	case t.Kind() == reflect.Struct && t.Name() == "": // anonymous: inline
+		return g.object(t)
 	case t.Kind() == reflect.Struct:
 		name := t.Name()
 		if _, ok := g.components[name]; !ok {

@@ -96,7 +96,7 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/operator/devices/{device}/rotate", Operator, "", (*Server).operatorRotateDevice, nil, deviceCredential{}, 200},
 	{"GET", "/api/v1/operator/devices/{device}/custody", Operator, "", (*Server).operatorDeviceCustody, nil, custodyList{}, 200},
 
-	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant, nil, ownTenantView{}, 200},
+	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant, nil, tenantHome{}, 200},
 
 	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations, nil, locationList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation, locationRequest{}, qm.Location{}, 201},

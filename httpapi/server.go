@@ -51,6 +51,9 @@ type Config struct {
 	// DeviceSettings, when set, is told a device's new settings, to pass
 	// them on to the device (the MQTT broker's retained config topic).
 	DeviceSettings func(ctx context.Context, ident string, settings map[string]any) error
+	// Console, when set, serves every path outside the API (/api/,
+	// /ingest/, /healthz, /readyz): the web console.
+	Console http.Handler
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).
@@ -120,8 +123,27 @@ func New(cfg Config) *Server {
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
 	}
-	s.handler = s.logged(s.canonical(s.routed(mux)))
+	s.handler = s.logged(s.console(s.canonical(s.routed(mux))))
 	return s
+}
+
+// console sends what is not the API's to the console, before paths are
+// made canonical: the console's file names are case-sensitive.
+func (s *Server) console(api http.Handler) http.Handler {
+	if s.cfg.Console == nil {
+		return api
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Judged on the canonical spelling, so no spelling of an API path
+		// reaches the console.
+		p := strings.ToLower(path.Clean("/" + r.URL.Path))
+		if qm.TextProblem(r.URL.Path) != "" || p == "/api" || p == "/ingest" || p == "/healthz" || p == "/readyz" ||
+			strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/ingest/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		s.cfg.Console.ServeHTTP(w, r)
+	})
 }
 
 // Close stops the server's background work: it lets queued telemetry
@@ -280,6 +302,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (to flush a
+// stream of events, and to extend its write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

@@ -56,6 +56,14 @@ type ownTenantView struct {
 	CreatedAt     time.Time      `json:"created_at"`
 }
 
+// tenantHome is a tenant as its member sees it, with what the member is
+// there (role, permissions, department scope), so a client shows only
+// what the member may do.
+type tenantHome struct {
+	ownTenantView
+	Principal *qm.Principal `json:"principal"`
+}
+
 type tenantRequest struct {
 	Slug   string  `json:"slug"`
 	Name   string  `json:"name"`

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # ensure-tools.sh — install, from Debian's packages, the command-line tools
 # the tests drive when they are missing: the MQTT clients (mosquitto_pub,
-# mosquitto_sub). PostgreSQL is handled by with-postgres.sh.
+# mosquitto_sub) and Chromium (the console's browser journeys). PostgreSQL
+# is handled by with-postgres.sh, npm's packages by make.
 set -uo pipefail
 
 missing=()
 command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 sudo=()

@@ -20,6 +20,7 @@ import (
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/ui"
 )
 
 // Where serve listens unless told otherwise, and so where simulate sends
@@ -96,6 +97,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points, Metrics: &m.Ingest,
+		Console: ui.Handler(ui.Options{}),
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()

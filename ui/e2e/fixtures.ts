@@ -1,0 +1,71 @@
+// What the journeys share: signing in, the demo accounts, an accessibility
+// check with axe-core, and a watch for Content-Security-Policy violations
+// and requests that leave the server.
+import { expect, test as base, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export const demoPassword = 'quartermaster-demo';
+export const demo = {
+  operator: 'operator@example.com',
+  acmeAdmin: 'admin@acme.example',
+  acmeViewer: 'viewer@acme.example',
+  globexAdmin: 'admin@globex.example',
+};
+
+// Evaluated through the DevTools protocol, which the page's CSP does not
+// govern (a script tag would be inline script, which it refuses).
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Signs in through the form and waits for the page the console lands on. */
+export async function signIn(page: Page, email: string, password = demoPassword): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+}
+
+/**
+ * Fails on serious or critical accessibility violations (axe-core) of the
+ * page as it is now.
+ */
+export async function expectAccessible(page: Page): Promise<void> {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    const r = await axe.run({ resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations, `accessibility violations on ${page.url()}`).toEqual([]);
+}
+
+/**
+ * Every journey fails on a Content-Security-Policy violation and on any
+ * request to anything but the server under test.
+ */
+export const test = base.extend<{ guard: void }>({
+  guard: [
+    async ({ page, baseURL }, use) => {
+      const problems: string[] = [];
+      const origin = new URL(baseURL!).origin;
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+      });
+      await page.route(
+        (url) => url.origin !== origin && url.protocol !== 'data:' && url.protocol !== 'blob:',
+        (route) => {
+          problems.push(`request outside the server: ${route.request().url()}`);
+          return route.abort();
+        },
+      );
+      await use();
+      expect(problems).toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

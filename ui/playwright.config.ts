@@ -1,0 +1,45 @@
+import { defineConfig, type Project } from '@playwright/test';
+
+// The journeys run against servers that ui/console_test.go (go test)
+// starts: one on SQLite (QM_SQLITE_URL) and one on PostgreSQL
+// (QM_POSTGRES_URL), each with the demo data. Each engine is a project.
+const engines: Project[] = [];
+for (const [name, url] of [
+  ['sqlite', process.env.QM_SQLITE_URL],
+  ['postgres', process.env.QM_POSTGRES_URL],
+] as const) {
+  if (url) engines.push({ name, use: { baseURL: url } });
+}
+if (engines.length === 0) {
+  throw new Error('set QM_SQLITE_URL and/or QM_POSTGRES_URL to a running server (go test ./ui starts them)');
+}
+
+export default defineConfig({
+  testDir: 'e2e',
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  forbidOnly: true,
+  // A journey waits for conditions (expect polls); these bounds only end a
+  // journey that would otherwise never end.
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.QM_CHROMIUM || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: engines,
+});
