@@ -65,7 +65,9 @@ func TestConsole(t *testing.T) {
 		}
 		env = append(env, "QM_SCREENSHOTS="+abs)
 	}
-	cmd := exec.CommandContext(t.Context(), "node_modules/.bin/playwright", "test")
+	// QM_PLAYWRIGHT_ARGS narrows a run while working on one journey, such
+	// as "e2e/assets.spec.ts --project sqlite".
+	cmd := exec.CommandContext(t.Context(), "node_modules/.bin/playwright", append([]string{"test"}, strings.Fields(os.Getenv("QM_PLAYWRIGHT_ARGS"))...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
