@@ -5,11 +5,13 @@ package ui
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,6 +45,7 @@ func NewHandler(files fs.FS, o Options) http.Handler {
 	if err != nil {
 		index = nil
 	}
+	zipped := &gzipCache{files: files}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
@@ -69,6 +72,15 @@ func NewHandler(files fs.FS, o Options) http.Handler {
 				} else {
 					h.Set("Cache-Control", "no-cache")
 				}
+				if gz := zipped.get(name); gz != nil && acceptsGzip(r) {
+					h.Set("Content-Encoding", "gzip")
+					h.Set("Vary", "Accept-Encoding")
+					if ct := contentTypes[path.Ext(name)]; ct != "" {
+						h.Set("Content-Type", ct)
+					}
+					http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(gz))
+					return
+				}
 				http.ServeFileFS(w, r, files, name)
 				return
 			}
@@ -83,6 +95,59 @@ func NewHandler(files fs.FS, o Options) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(index))
 	})
+}
+
+// contentTypes are the types of the files worth compressing.
+var contentTypes = map[string]string{
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".json": "application/json",
+	".svg":  "image/svg+xml",
+	".html": "text/html; charset=utf-8",
+}
+
+// gzipCache holds the gzipped form of each text file, made on first
+// request: the files are embedded, so they never change.
+type gzipCache struct {
+	files fs.FS
+	mu    sync.Mutex
+	zips  map[string][]byte
+}
+
+// get returns the file gzipped, or nil for a file not worth it.
+func (c *gzipCache) get(name string) []byte {
+	if contentTypes[path.Ext(name)] == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gz, ok := c.zips[name]; ok {
+		return gz
+	}
+	raw, err := fs.ReadFile(c.files, name)
+	if err != nil || len(raw) < 1024 {
+		return nil
+	}
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression) // a valid level
+	zw.Write(raw)
+	zw.Close()
+	if c.zips == nil {
+		c.zips = map[string][]byte{}
+	}
+	c.zips[name] = b.Bytes()
+	return c.zips[name]
+}
+
+// acceptsGzip reports whether the client takes gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 // contentSecurityPolicy allows the console's own script and styles and
