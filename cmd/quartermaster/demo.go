@@ -159,6 +159,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(stdout, "  %s (%s of %s)\n", m[0], m[1], d.tenant.Slug)
 		}
 	}
+	fmt.Fprintln(stdout, "  and the staff of each, viewers who hold its assets, such as "+demoTenants[0].staff()[0].email)
 	fmt.Fprintln(stdout, `for example: curl -c cookies -H 'Content-Type: application/json' -d '{"email":"admin@acme.example","password":"`+demoPassword+`"}' http://127.0.0.1:8080/api/v1/auth/login`)
 	return nil
 }
@@ -186,11 +187,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 		return err
 	}
 	start := time.Now()
-	depts := make([]string, len(d.departments))
-	for i, dp := range d.departments {
-		depts[i] = dp[0]
-	}
-	people := demoPeople(d.tenant.Slug+".example", d.people, len(d.tenant.Slug), depts)
+	people := d.staff()
 	users := map[string]string{}
 	members := append([]demoPerson{}, people...)
 	for _, m := range d.members {
@@ -226,12 +223,12 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created demo tenant %s (%s) in %v: %d assets (%d checked out, %d with warranty ending within 30 days), %d licenses (%d seats), %d maintenances, %d people, %d locations, %d departments",
-		t.Slug, where(t), time.Since(start).Round(time.Millisecond), n.assets, n.out, n.warranties, n.licenses, n.seats, n.maintenances, len(members), len(d.locations), len(d.departments))
+	fmt.Fprintf(stdout, "created demo tenant %s (%s): %d assets, %d checked out, %d licenses, %d members",
+		t.Slug, where(t), n.assets, n.out, n.licenses, len(members))
 	if linked > 0 {
-		fmt.Fprintf(stdout, "; %d simulated vehicles linked to their vans", linked)
+		fmt.Fprintf(stdout, ", %d simulated vehicles linked to vans", linked)
 	}
-	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, " (%v)\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

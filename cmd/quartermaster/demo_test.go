@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -111,7 +111,7 @@ func checkDemo(t *testing.T, e engine) demoSnapshot {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "Van " + string(rune('0'+i))
+		want := fmt.Sprintf("Van %d", i)
 		a, err := assets.Asset(tctx, fd.AssetID)
 		if err != nil || fd.Name != want || a.Name != want {
 			t.Errorf("device %s: named %q, linked to %+v (%v); want both %q", ident, fd.Name, a, err, want)
@@ -142,7 +142,7 @@ func TestDemo(t *testing.T) {
 			}
 
 			out := mustRun(t, append([]string{"demo"}, flags...)...)
-			for _, want := range []string{"created demo tenant acme", "created demo tenant globex", "3 simulated vehicles linked", "admin@acme.example (admin of acme)"} {
+			for _, want := range []string{"created demo tenant acme", "created demo tenant globex", "3 simulated vehicles linked to vans", "admin@acme.example (admin of acme)"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("demo said no %q:\n%s", want, out)
 				}
@@ -157,7 +157,7 @@ func TestDemo(t *testing.T) {
 				t.Errorf("after a second run: got %+v, want %+v", again, first)
 			}
 			// serve --simulate takes the vehicles over as they are.
-			vehicles, err := simVehicles(context.WithoutCancel(t.Context()), e, "demo", "acme", 3)
+			vehicles, err := simVehicles(t.Context(), e, "demo", "acme", 3)
 			if err != nil || len(vehicles) != 3 {
 				t.Fatalf("simVehicles after demo: %d, %v", len(vehicles), err)
 			}

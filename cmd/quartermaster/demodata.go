@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -11,7 +12,8 @@ import (
 	"github.com/quartermaster/qm/sqlstore"
 )
 
-// demoModel is a model of a demo tenant and how many of it the tenant has.
+// demoModel is a model of a demo tenant and how many of it the tenant has;
+// the tables list its fields in order.
 type demoModel struct {
 	name, number, category, maker, supplier string
 	count                                   int
@@ -26,7 +28,8 @@ type demoModel struct {
 }
 
 // demoLicense is a license of a demo tenant: users seats go to the first
-// people, assets seats to the deployed assets of the category.
+// people, assets seats to the deployed assets of the category; the tables
+// list its fields in order.
 type demoLicense struct {
 	name, maker     string
 	seats, users    int
@@ -36,7 +39,8 @@ type demoLicense struct {
 	productKeyParts int
 }
 
-// demoMaintenance is work on the nth asset of a model with a status ("" any).
+// demoMaintenance is work on the nth asset of a model with a status ("" any);
+// the tables list its fields in order.
 type demoMaintenance struct {
 	model, status            string
 	nth                      int
@@ -102,6 +106,14 @@ var (
 // demoSeed makes the demo data the same on every run.
 const demoSeed = 20260101
 
+// demoRand is the random source of one part of the demo data, named by
+// what it makes: the same on every run, and another for each part.
+func demoRand(part string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(part))
+	return rand.New(rand.NewPCG(demoSeed, h.Sum64()))
+}
+
 // demoAsset is an asset planned, with what happens to it once made.
 type demoAsset struct {
 	asset  *qm.Asset
@@ -114,16 +126,17 @@ type demoAsset struct {
 // demoPerson is someone who holds assets: a member of the tenant.
 type demoPerson struct{ email, name, dept string }
 
-// demoPeople makes up a tenant's n people, each in one of depts.
-func demoPeople(domain string, n, offset int, depts []string) []demoPerson {
-	people := make([]demoPerson, n)
+// staff makes up the tenant's people, each in one of its departments.
+func (d *demoTenant) staff() []demoPerson {
+	people := make([]demoPerson, d.people)
+	offset := demoRand(d.tenant.Slug).IntN(len(demoFirstNames))
 	for i := range people {
 		first := demoFirstNames[(i+offset)%len(demoFirstNames)]
 		last := demoLastNames[(i*7+offset)%len(demoLastNames)]
 		people[i] = demoPerson{
-			email: strings.ToLower(first + "." + last + "@" + domain),
+			email: strings.ToLower(first + "." + last + "@" + d.tenant.Slug + ".example"),
 			name:  first + " " + last,
-			dept:  depts[i%len(depts)],
+			dept:  d.departments[i%len(d.departments)][0],
 		}
 	}
 	return people
@@ -132,7 +145,7 @@ func demoPeople(domain string, n, offset int, depts []string) []demoPerson {
 // planAssets plans the tenant's assets from its models: their status,
 // dates, cost and custom fields, and who or what holds the deployed ones.
 func planAssets(d *demoTenant, people []demoPerson, today time.Time) []*demoAsset {
-	rng := rand.New(rand.NewPCG(demoSeed, uint64(len(d.tenant.Slug))))
+	rng := demoRand(d.tenant.Slug)
 	var out []*demoAsset
 	next := map[string]int{}  // per category: the next person to hold one
 	named := map[string]int{} // per category: the assets named so far
@@ -296,7 +309,7 @@ func readExisting(ctx context.Context, s *demoStores) (*demoExisting, error) {
 
 // demoCounts says what seeding made, for the printout.
 type demoCounts struct {
-	assets, out, warranties, licenses, seats, maintenances int
+	assets, out, licenses int
 }
 
 // seedTenant writes the tenant's demo data through s, whose router holds
@@ -400,7 +413,6 @@ func seedTenant(ctx context.Context, s *demoStores, ex *demoExisting, d *demoTen
 
 	plan := planAssets(d, people, today)
 	deployed := map[string][]*qm.Asset{} // by category, for what is checked out to them
-	soon := today.AddDate(0, 0, 30).Format(time.DateOnly)
 	for _, p := range plan {
 		a := p.asset
 		a.ModelID, a.StatusID = models[p.model], statuses[p.status]
@@ -413,9 +425,6 @@ func seedTenant(ctx context.Context, s *demoStores, ex *demoExisting, d *demoTen
 			return nil, fmt.Errorf("asset of model %s: %w", p.model.name, err)
 		}
 		n.assets++
-		if end := a.WarrantyEnd(); end >= today.Format(time.DateOnly) && end < soon {
-			n.warranties++
-		}
 		if p.status == demoDeployed {
 			deployed[p.model.category] = append(deployed[p.model.category], a)
 		}
@@ -463,7 +472,6 @@ func seedTenant(ctx context.Context, s *demoStores, ex *demoExisting, d *demoTen
 			if _, err := s.licenses.AssignSeat(ctx, l.ID, qm.HolderUser, users[people[i].email]); err != nil {
 				return nil, fmt.Errorf("seat of %s: %w", dl.name, err)
 			}
-			n.seats++
 		}
 		for i, a := range deployed[dl.category] {
 			if i == dl.assets {
@@ -472,7 +480,6 @@ func seedTenant(ctx context.Context, s *demoStores, ex *demoExisting, d *demoTen
 			if _, err := s.licenses.AssignSeat(ctx, l.ID, qm.HolderAsset, a.ID); err != nil {
 				return nil, fmt.Errorf("seat of %s: %w", dl.name, err)
 			}
-			n.seats++
 		}
 	}
 
@@ -496,7 +503,6 @@ func seedTenant(ctx context.Context, s *demoStores, ex *demoExisting, d *demoTen
 		if err := s.maintenance.AddMaintenance(ctx, a.ID, m); err != nil {
 			return nil, fmt.Errorf("maintenance %s: %w", dm.title, err)
 		}
-		n.maintenances++
 	}
 	return n, nil
 }
@@ -519,7 +525,7 @@ func demoKey(l demoLicense) string {
 	if l.productKeyParts == 0 {
 		return ""
 	}
-	rng := rand.New(rand.NewPCG(demoSeed, uint64(len(l.name))))
+	rng := demoRand(l.name)
 	parts := make([]string, l.productKeyParts)
 	for i := range parts {
 		parts[i] = demoSerial(rng)[:5]
