@@ -164,10 +164,10 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return nil
 }
 
-// seedDemoTenant creates one demo tenant, unless it exists, and seeds it, unless
-// it has assets: a tenant an interrupted run left without its data is
-// seeded again, whole, since its data is written in one transaction.
-// Then it links the tenant's simulated vehicles to their assets.
+// seedDemoTenant creates a demo tenant, unless it exists, and seeds it,
+// unless it has assets: a tenant an interrupted run left without its data
+// is seeded again, whole, since its data is written in one transaction.
+// Then it links the tenant's simulated vehicles to their vans.
 func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writer) error {
 	t, err := e.Tenants().Tenant(ctx, d.tenant.Slug)
 	if qm.ErrorCode(err) == qm.ENotFound {
@@ -188,24 +188,27 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 	}
 	start := time.Now()
 	people := d.staff()
-	users := map[string]string{}
-	members := append([]demoPerson{}, people...)
-	for _, m := range d.members {
-		members = append(members, demoPerson{email: m[0]})
-	}
-	for i, p := range members {
-		u, err := demoUser(ctx, e.Identity(), p.email, p.name, false)
+	users := map[string]string{} // ids by email
+	join := func(email, name, role string) error {
+		u, err := demoUser(ctx, e.Identity(), email, name, false)
+		if err == nil {
+			err = e.Identity().SetMembership(ctx, &qm.Membership{TenantID: t.ID, UserID: u.ID, Role: role}, time.Now())
+		}
 		if err != nil {
-			return fmt.Errorf("member %s: %w", p.email, err)
+			return fmt.Errorf("member %s: %w", email, err)
 		}
-		role := "viewer"
-		if i >= len(people) {
-			role = d.members[i-len(people)][1]
+		users[email] = u.ID
+		return nil
+	}
+	for _, m := range d.members {
+		if err := join(m[0], "", m[1]); err != nil {
+			return err
 		}
-		if err := e.Identity().SetMembership(ctx, &qm.Membership{TenantID: t.ID, UserID: u.ID, Role: role}, time.Now()); err != nil {
-			return fmt.Errorf("member %s: %w", p.email, err)
+	}
+	for _, p := range people {
+		if err := join(p.email, p.name, "viewer"); err != nil {
+			return err
 		}
-		users[p.email] = u.ID
 	}
 	ex, err := readExisting(tctx, newDemoStores(e, e.Identity()))
 	if err != nil {
@@ -213,6 +216,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 	}
 	var n *demoCounts
 	err = e.Update(tctx, func(c sqlstore.Conn) error {
+		var err error
 		n, err = seedTenant(tctx, newDemoStores(oneTx{c}, e.Identity()), ex, d, people, users, time.Now())
 		return err
 	})
@@ -224,7 +228,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "created demo tenant %s (%s): %d assets, %d checked out, %d licenses, %d members",
-		t.Slug, where(t), n.assets, n.out, n.licenses, len(members))
+		t.Slug, where(t), n.assets, n.out, n.licenses, len(users))
 	if linked > 0 {
 		fmt.Fprintf(stdout, ", %d simulated vehicles linked to vans", linked)
 	}
