@@ -93,12 +93,12 @@ func simVehicles(ctx context.Context, e engine, prefix, slug string, n int) ([]*
 	now := time.Now()
 	vehicles := make([]*simulate.Vehicle, n)
 	for i := range vehicles {
-		ident := prefix + "-" + slug + "-" + strconv.Itoa(i+1)
+		ident := simIdent(prefix, slug, i+1)
 		d, err := inv.Device(ctx, ident)
 		var token string
 		switch qm.ErrorCode(err) {
 		case qm.ENotFound:
-			d = &qm.Device{Ident: ident, Kind: qm.DeviceVehicle, Model: "Quartermaster simulator"}
+			d = simDevice(ident)
 			token, err = inv.RegisterDevice(ctx, d)
 		case "":
 			token, err = inv.RotateToken(ctx, d.ID)
@@ -118,4 +118,14 @@ func simVehicles(ctx context.Context, e engine, prefix, slug string, n int) ([]*
 		vehicles[i] = simulate.NewVehicle(ident, token, 52.52, 13.405, uint64(i+1), now)
 	}
 	return vehicles, nil
+}
+
+// simIdent is the ident of a tenant's nth simulated vehicle (from 1).
+func simIdent(prefix, slug string, n int) string {
+	return prefix + "-" + slug + "-" + strconv.Itoa(n)
+}
+
+// simDevice is a simulated vehicle's device, to register.
+func simDevice(ident string) *qm.Device {
+	return &qm.Device{Ident: ident, Kind: qm.DeviceVehicle, Model: "Quartermaster simulator"}
 }
