@@ -15,11 +15,6 @@ import (
 // eventStream is an answer of Server-Sent Events.
 const eventStream = mediaFile("text/event-stream")
 
-// keepaliveEvery is how often an idle event stream sends a comment, so
-// proxies keep it open; it is also how often the caller's access is
-// checked again.
-const keepaliveEvery = 15 * time.Second
-
 // manyDevices is the news beyond which a stream reads the whole fleet
 // once rather than each device on its own.
 const manyDevices = 16
@@ -30,7 +25,8 @@ const manyDevices = 16
 // device's fleetPosition, as GET /fleet/positions lists it. The caller
 // sees exactly the devices /fleet/positions shows it: the stream reads
 // each device through the same store, under the caller's scope. A comment
-// opens the stream and one follows every 15 s of quiet. The stream ends
+// opens the stream and one follows every 15 s (Config.EventKeepalive), so
+// proxies keep it open. The stream ends
 // when the client goes away, when the server shuts down, and when the
 // caller loses access (checked at each keepalive), so a client reconnects
 // to go on.
@@ -60,7 +56,7 @@ func (s *Server) fleetEvents(w http.ResponseWriter, r *http.Request) error {
 	if !send([]byte(": open\n\n")) {
 		return nil
 	}
-	keepalive := time.NewTicker(keepaliveEvery)
+	keepalive := time.NewTicker(s.cfg.EventKeepalive)
 	defer keepalive.Stop()
 	var id int64
 	for {

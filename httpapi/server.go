@@ -54,6 +54,9 @@ type Config struct {
 	// New makes one and, if it makes the point writer too, wires the
 	// writer to it.
 	Live *live.Hub
+	// EventKeepalive is how often an idle event stream sends a comment
+	// and checks its caller's access again (15 s).
+	EventKeepalive time.Duration
 	// MapStyleURL, when set, is a MapLibre style the console's maps use
 	// instead of their bundled outline.
 	MapStyleURL string
@@ -112,6 +115,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.EventKeepalive <= 0 {
+		cfg.EventKeepalive = 15 * time.Second
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
