@@ -136,15 +136,15 @@ type position struct {
 	Metrics  map[string]any `json:"metrics"`
 }
 
-// until reads position events until one of device id, and returns it and
-// the device ids of the events before it.
-func (s *stream) until(t testing.TB, deviceID string) (position, []string) {
+// until reads position events until the one of device deviceID at
+// latitude lat, and returns it and the device ids of the events before it.
+func (s *stream) until(t testing.TB, deviceID string, lat float64) (position, []string) {
 	t.Helper()
 	var before []string
 	for {
 		ev, ok := s.next(t)
 		if !ok {
-			t.Fatalf("the stream ended before an event of device %s (after %v)", deviceID, before)
+			t.Fatalf("the stream ended before an event of device %s at %g (after %v)", deviceID, lat, before)
 		}
 		if ev.name != "position" {
 			t.Fatalf("got event %q, want position", ev.name)
@@ -153,7 +153,7 @@ func (s *stream) until(t testing.TB, deviceID string) (position, []string) {
 		if err := json.Unmarshal([]byte(ev.data), &p); err != nil {
 			t.Fatalf("event data %s: %v", ev.data, err)
 		}
-		if p.DeviceID == deviceID {
+		if p.DeviceID == deviceID && p.Position != nil && p.Position.Lat == lat {
 			return p, before
 		}
 		before = append(before, p.DeviceID)
@@ -242,11 +242,21 @@ func TestFleetEvents(t *testing.T) {
 			t.Run("PointReachesMembers", func(t *testing.T) {
 				at := r.send(t, a.deviceToken.bearer, 52.52, 13.405)
 				for name, s := range map[string]*stream{"admin": admin, "viewer's token": viewerToken, "confined member": confinedStream} {
-					p, _ := s.until(t, a.device.ID)
+					p, _ := s.until(t, a.device.ID, 52.52)
 					if p.Ident != a.device.Ident || p.Name != "Van "+a.device.Ident || p.Position == nil || p.Position.Lat != 52.52 ||
 						!p.Time.Equal(at) || p.Status == "" || p.Metrics["battery_pct"] != float64(r.n) {
 						t.Errorf("%s got %+v, want the point at 52.52 of %s", name, p, at)
 					}
+				}
+			})
+			t.Run("OsmAndPoint", func(t *testing.T) {
+				r.n++
+				at := r.base.Add(time.Duration(r.n) * time.Second)
+				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=50.1&lon=8.7&timestamp=%d", a.device.Ident, a.deviceToken.bearer, at.Unix()), "", ""); res.Code != http.StatusOK {
+					t.Fatalf("OsmAnd: %d %s", res.Code, res.Body)
+				}
+				if p, _ := admin.until(t, a.device.ID, 50.1); p.Time.Unix() != at.Unix() {
+					t.Errorf("got %+v, want the OsmAnd point at 50.1", p)
 				}
 			})
 			t.Run("EventIDsIncrease", func(t *testing.T) {
@@ -264,20 +274,20 @@ func TestFleetEvents(t *testing.T) {
 			})
 			t.Run("OtherDepartment", func(t *testing.T) {
 				r.send(t, outsideToken, 48.1, 11.6)
-				if p, _ := admin.until(t, outside.ID); p.Position.Lat != 48.1 {
+				if p, _ := admin.until(t, outside.ID, 48.1); p.Metrics["battery_pct"] != float64(r.n) {
 					t.Errorf("admin got %+v, want 48.1", p)
 				}
 				// A point of the member's own device after it: everything
 				// before reached the stream first.
 				r.send(t, a.deviceToken.bearer, 52.6, 13.5)
-				_, before := confinedStream.until(t, a.device.ID)
+				_, before := confinedStream.until(t, a.device.ID, 52.6)
 				if strings.Contains(strings.Join(before, " "), outside.ID) {
 					t.Errorf("the member confined to %s got an event of a device in %s", a.department.Name, other.Name)
 				}
 			})
 			t.Run("OtherTenant", func(t *testing.T) {
 				r.send(t, b.deviceToken.bearer, 40.4, -3.7)
-				_, before := bStream.until(t, b.device.ID)
+				_, before := bStream.until(t, b.device.ID, 40.4)
 				if len(before) > 0 {
 					t.Errorf("B's stream got events of devices %v, want none of A's", before)
 				}
@@ -289,11 +299,11 @@ func TestFleetEvents(t *testing.T) {
 					t.Fatalf("move: %d %s", res.Code, res.Body)
 				}
 				r.send(t, moved.Token, 41.4, 2.2)
-				if p, _ := bStream.until(t, outside.ID); p.Position.Lat != 41.4 {
+				if p, _ := bStream.until(t, outside.ID, 41.4); p.Ident != outside.Ident {
 					t.Errorf("B got %+v, want 41.4", p)
 				}
 				r.send(t, a.deviceToken.bearer, 52.7, 13.6)
-				if _, before := admin.until(t, a.device.ID); strings.Contains(strings.Join(before, " "), outside.ID) {
+				if _, before := admin.until(t, a.device.ID, 52.7); strings.Contains(strings.Join(before, " "), outside.ID) {
 					t.Error("A's stream got an event of the device it gave up")
 				}
 			})

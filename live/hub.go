@@ -130,6 +130,10 @@ func (s *Subscription) Take() (deviceIDs []string, dropped int) {
 	defer s.mu.Unlock()
 	ids, n := s.pending, s.dropped
 	s.pending, s.queued, s.dropped = nil, map[string]bool{}, 0
+	select { // nothing is left to be ready for
+	case <-s.ready:
+	default:
+	}
 	return ids, n
 }
 
