@@ -26,10 +26,9 @@ const manyDevices = 16
 // sees exactly the devices /fleet/positions shows it: the stream reads
 // each device through the same store, under the caller's scope. A comment
 // opens the stream and one follows every 15 s (Config.EventKeepalive), so
-// proxies keep it open. The stream ends
-// when the client goes away, when the server shuts down, and when the
-// caller loses access (checked at each keepalive), so a client reconnects
-// to go on.
+// proxies keep it open. The stream ends when the client goes away, when
+// the server shuts down, and when the caller loses access (checked at
+// each keepalive), so a client reconnects to go on.
 func (s *Server) fleetEvents(w http.ResponseWriter, r *http.Request) error {
 	t, err := tenancy.FromContext(r.Context())
 	if err != nil {
@@ -77,7 +76,13 @@ func (s *Server) fleetEvents(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		case <-sub.Ready():
-			ids, _ := sub.Take()
+			ids, dropped := sub.Take()
+			if len(ids) == 0 && dropped == 0 {
+				continue
+			}
+			if dropped > 0 {
+				ids = nil // news was lost: send every device's position
+			}
 			var buf bytes.Buffer
 			for _, p := range s.positions(ctx, ids) {
 				data, err := json.Marshal(p)
@@ -118,10 +123,11 @@ func (s *Server) stillAllowed(r *http.Request, t *qm.Tenant) (context.Context, b
 }
 
 // positions returns the positions of the devices ids the caller may see,
-// in the order of ids, read as /fleet/positions reads them.
+// in the order of ids, read as /fleet/positions reads them; nil ids means
+// every device.
 func (s *Server) positions(ctx context.Context, ids []string) []fleetPosition {
 	var out []fleetPosition
-	if len(ids) > manyDevices {
+	if ids == nil || len(ids) > manyDevices {
 		fds, err := s.fleet.Devices(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -132,6 +138,11 @@ func (s *Server) positions(ctx context.Context, ids []string) []fleetPosition {
 		byID := make(map[string]*qm.FleetDevice, len(fds))
 		for _, fd := range fds {
 			byID[fd.ID] = fd
+			if ids == nil {
+				if p, ok := positionOf(fd); ok {
+					out = append(out, p)
+				}
+			}
 		}
 		for _, id := range ids {
 			if fd := byID[id]; fd != nil {
