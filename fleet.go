@@ -174,3 +174,12 @@ type PointPage struct {
 	Total int    `json:"total"`
 	Next  string `json:"next,omitempty"`
 }
+
+// PointEvents is told, after their commit, which devices of a tenant
+// stored new points, so what watches the tenant's fleet live (the
+// console's map) hears of them. The point writer calls it once per
+// tenant per committed transaction, never for points that were already
+// stored; PointsCommitted must not block, and cannot undo the commit.
+type PointEvents interface {
+	PointsCommitted(tenantID string, deviceIDs []string)
+}

@@ -31,6 +31,9 @@ type routeCase struct {
 	ctype string
 	// as, when set, is who makes the allowed call instead of the admin.
 	as func(t *testing.T, f *fixture, tf *tenantFixture) principal
+	// stream marks a route that answers a stream of events until the
+	// client goes away: the allowed call reads its head, then goes.
+	stream bool
 	// settle, when set, waits for what the allowed call started in the
 	// background to end, so later checks see data at rest.
 	settle func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder)
@@ -50,8 +53,10 @@ var cases = map[string]routeCase{
 		as: func(t *testing.T, f *fixture, tf *tenantFixture) principal {
 			return f.login(t, "admin@"+tf.t.Slug+".example")
 		}},
-	"GET /api/v1/auth/me":      {path: static("/api/v1/auth/me"), ok: 200},
-	"GET /api/v1/openapi.json": {path: static("/api/v1/openapi.json"), ok: 200},
+	"GET /api/v1/auth/me":           {path: static("/api/v1/auth/me"), ok: 200},
+	"GET /api/v1/map":               {path: static("/api/v1/map"), ok: 200},
+	"GET /api/v1/map/tiles.pmtiles": {path: static("/api/v1/map/tiles.pmtiles"), ok: 200},
+	"GET /api/v1/openapi.json":      {path: static("/api/v1/openapi.json"), ok: 200},
 	"POST /api/v1/auth/password": {path: static("/api/v1/auth/password"), ok: 403,
 		body: func(*tenantFixture) string {
 			return `{"current_password":"not the password","new_password":"another long password"}`
@@ -462,6 +467,14 @@ func checkAllowed(t *testing.T, f *fixture, rt httpapi.Route, c routeCase, a *te
 		who = c.as(t, f, a)
 	}
 	for _, p := range paths {
+		if c.stream {
+			s := f.openStream(t, who, p)
+			if s.res.StatusCode != c.ok || s.res.Header.Get("Content-Type") != "text/event-stream" {
+				t.Errorf("%s %s as %s: got %d %q, want %d text/event-stream", rt.Method, p, who.name, s.res.StatusCode, s.res.Header.Get("Content-Type"), c.ok)
+			}
+			s.cancel()
+			continue
+		}
 		res := f.doType(t, who, rt.Method, p, body(c, a), c.ctype)
 		if res.Code != c.ok {
 			t.Errorf("%s %s as %s: got %d %s, want %d", rt.Method, p, who.name, res.Code, res.Body, c.ok)
@@ -536,6 +549,7 @@ func init() {
 	cases["GET /api/v1/t/{tenant}/devices/{device}/aggregates"] = routeCase{path: device("/aggregates?metric=battery_pct&bucket=1h"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/fleet/summary"] = routeCase{path: tenantPath("/fleet/summary"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/fleet/positions"] = routeCase{path: tenantPath("/fleet/positions"), ok: 200}
+	cases["GET /api/v1/t/{tenant}/fleet/events"] = routeCase{path: tenantPath("/fleet/events"), ok: 200, stream: true}
 	cases["GET /api/v1/t/{tenant}/settings/fleet"] = routeCase{path: tenantPath("/settings/fleet"), ok: 200}
 	cases["PUT /api/v1/t/{tenant}/settings/fleet"] = routeCase{path: tenantPath("/settings/fleet"), ok: 200,
 		body: func(*tenantFixture) string { return `{"retention_days":30,"offline_minutes":15,"low_battery_pct":25}` }}

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,17 +130,38 @@ type fixture struct {
 	metrics  *metrics.Ingest
 	operator principal
 	a, b     *tenantFixture
+	pmtiles  []byte // the map tiles file the server serves
+	srv      *httpapi.Server
+
+	serveOnce sync.Once
+	server    *httptest.Server // the handler on a real listener, for streams
 }
 
 func newFixture(t testing.TB, be backend) *fixture {
+	return newFixtureWith(t, be, nil)
+}
+
+// newFixtureWith is newFixture with changes to the server's configuration.
+func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *fixture {
 	e := be.open(t)
 	f := &fixture{e: e, metrics: &metrics.New().Ingest}
 	f.auth = auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices(), Passwords: cheap})
-	srv := httpapi.New(httpapi.Config{
+	f.pmtiles = []byte("PMTiles\x03 the rest of a small archive, 0123456789")
+	tiles := filepath.Join(t.TempDir(), "world.pmtiles")
+	if err := os.WriteFile(tiles, f.pmtiles, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Metrics: f.metrics,
 		Auth:    f.auth,
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
-	})
+		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv := httpapi.New(cfg)
+	f.srv = srv
 	f.handler, f.osmand = srv.Handler(), srv.OsmAndHandler()
 	t.Cleanup(srv.Close)
 	f.mustUser(t, "operator@example.com", true)

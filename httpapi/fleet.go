@@ -145,13 +145,26 @@ func (s *Server) fleetPositions(w http.ResponseWriter, r *http.Request) error {
 	}
 	all := []fleetPosition{}
 	for _, fd := range fds {
-		if fd.Custody == qm.CustodyHeld && fd.State != nil && fd.State.Position != nil {
-			all = append(all, fleetPosition{DeviceID: fd.ID, Ident: fd.Ident, Name: fd.Name, Status: fd.Health.Status,
-				Position: fd.State.Position, Time: *fd.State.PositionTime})
+		if p, ok := positionOf(fd); ok {
+			all = append(all, p)
 		}
 	}
 	ps, page, err := listPage(r, all, nil)
 	return reply(w, http.StatusOK, fleetPositionList{ps, page}, err)
+}
+
+// positionOf is a device's latest position, for a map; false for a device
+// with none, and for one the tenant gave up.
+func positionOf(fd *qm.FleetDevice) (fleetPosition, bool) {
+	if fd.Custody != qm.CustodyHeld || fd.State == nil || fd.State.Position == nil {
+		return fleetPosition{}, false
+	}
+	metrics := make(map[string]qm.Metric, len(fd.State.Metrics))
+	for name, v := range fd.State.Metrics {
+		metrics[name] = v.Value
+	}
+	return fleetPosition{DeviceID: fd.ID, Ident: fd.Ident, Name: fd.Name, Status: fd.Health.Status,
+		Position: fd.State.Position, Time: *fd.State.PositionTime, Metrics: metrics}, true
 }
 
 func (s *Server) getFleetSettings(w http.ResponseWriter, r *http.Request) error {

@@ -67,6 +67,9 @@ func OpenAPI() map[string]any {
 			ok["content"] = jsonContent(g.schema(reflect.TypeOf(rt.Reply)))
 		}
 		op["responses"].(map[string]any)[strconv.Itoa(rt.Status)] = ok
+		if ranged[rt.Method+" "+rt.Path] {
+			op["responses"].(map[string]any)["206"] = map[string]any{"description": "the ranges the Range header asked for", "content": ok["content"]}
+		}
 		if body, ok := unprocessable[rt.Method+" "+rt.Path]; ok {
 			op["responses"].(map[string]any)["422"] = map[string]any{"description": "an error, with what the caller needs to mend it",
 				"content": jsonContent(g.schema(reflect.TypeOf(body)))}
@@ -107,6 +110,9 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 // unprocessable are the routes whose 422 carries more than the error.
 var unprocessable = map[string]any{"POST /api/v1/t/{tenant}/assets/import": importStopped{}}
+
+// ranged are the routes that answer a Range request with 206.
+var ranged = map[string]bool{"GET /api/v1/map/tiles.pmtiles": true}
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{

@@ -59,6 +59,8 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/auth/login", Public, "", (*Server).login, loginRequest{}, session{}, 200},
 	{"POST", "/api/v1/auth/logout", Public, "", (*Server).logout, nil, nil, 204},
 	{"GET", "/api/v1/auth/me", Authenticated, "", (*Server).me, nil, meReply{}, 200},
+	{"GET", "/api/v1/map", Authenticated, "", (*Server).mapConfig, nil, mapConfig{}, 200},
+	{"GET", "/api/v1/map/tiles.pmtiles", Authenticated, "", (*Server).mapTiles, nil, pmtilesFile, 200},
 	{"POST", "/api/v1/auth/password", Authenticated, "", (*Server).changePassword, passwordRequest{}, session{}, 200},
 	{"POST", "/api/v1/auth/reset-password", Public, "", (*Server).resetPassword, resetRequest{}, session{}, 200},
 	{"GET", "/api/v1/invitations/{token}", Public, "", (*Server).lookupInvitation, nil, qm.InvitationView{}, 200},
@@ -83,6 +85,7 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/t/{tenant}/devices/{device}/aggregates", Tenant, qm.PermDevicesRead, (*Server).deviceAggregates, nil, bucketList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/fleet/summary", Tenant, qm.PermDevicesRead, (*Server).fleetSummary, nil, qm.FleetSummary{}, 200},
 	{"GET", "/api/v1/t/{tenant}/fleet/positions", Tenant, qm.PermDevicesRead, (*Server).fleetPositions, nil, fleetPositionList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/fleet/events", Tenant, qm.PermDevicesRead, (*Server).fleetEvents, nil, eventStream, 200},
 	{"GET", "/api/v1/t/{tenant}/settings/fleet", Tenant, qm.PermDevicesRead, (*Server).getFleetSettings, nil, qm.FleetSettings{}, 200},
 	{"PUT", "/api/v1/t/{tenant}/settings/fleet", Tenant, qm.PermSettingsManage, (*Server).setFleetSettings, qm.FleetSettings{}, qm.FleetSettings{}, 200},
 
@@ -254,7 +257,7 @@ func (s *Server) route(rt Route) http.HandlerFunc {
 		}
 		ctx, err := s.scope(r, rt)
 		if err == nil {
-			err = rt.Handle(s, w, r.WithContext(ctx))
+			err = rt.Handle(s, w, r.WithContext(context.WithValue(ctx, routeKey{}, rt)))
 		}
 		if err != nil {
 			s.writeError(w, r, err)
@@ -341,6 +344,10 @@ func (s *Server) tenantOf(r *http.Request, c *caller) (*qm.Tenant, *qm.Principal
 }
 
 type callerKey struct{}
+
+// routeKey holds the request's route, for a long-lived handler (an event
+// stream) to check the caller's access again as it runs.
+type routeKey struct{}
 
 func callerOf(r *http.Request) *caller {
 	c, _ := r.Context().Value(callerKey{}).(*caller)

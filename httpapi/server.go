@@ -16,10 +16,12 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/live"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlstore"
 )
@@ -48,6 +50,20 @@ type Config struct {
 	Metrics *metrics.Ingest
 	// Points stores telemetry; New makes one when it is nil.
 	Points *sqlstore.PointWriter
+	// Live tells the fleet's event streams of committed points; when nil,
+	// New makes one and, if it makes the point writer too, wires the
+	// writer to it.
+	Live *live.Hub
+	// EventKeepalive is how often an idle event stream sends a comment
+	// and checks its caller's access again (15 s).
+	EventKeepalive time.Duration
+	// MapStyleURL, when set, is a MapLibre style the console's maps use
+	// instead of their bundled outline.
+	MapStyleURL string
+	// MapPMTiles, when set, is a PMTiles file served to signed-in users at
+	// /api/v1/map/tiles.pmtiles, for the console's maps. cmd/quartermaster
+	// checks that it is one.
+	MapPMTiles string
 	// DeviceSettings, when set, is told a device's new settings, to pass
 	// them on to the device (the MQTT broker's retained config topic).
 	DeviceSettings func(ctx context.Context, ident string, settings map[string]any) error
@@ -80,8 +96,13 @@ type Server struct {
 	fleet         *sqlstore.FleetStore
 	points        *sqlstore.PointWriter
 	ownsPoints    bool
-	openAPI       map[string]any
-	audit         *sqlstore.AuditStore
+	live          *live.Hub
+	// streams is closed when the server shuts down, to end the event
+	// streams, which would otherwise hold the shutdown until its timeout.
+	streams     chan struct{}
+	streamsOnce sync.Once
+	openAPI     map[string]any
+	audit       *sqlstore.AuditStore
 }
 
 // New returns a server for cfg.
@@ -95,10 +116,16 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.EventKeepalive <= 0 {
+		cfg.EventKeepalive = 15 * time.Second
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
-	s := &Server{cfg: cfg, openAPI: OpenAPI()}
+	s := &Server{cfg: cfg, openAPI: OpenAPI(), live: cfg.Live, streams: make(chan struct{})}
+	if s.live == nil {
+		s.live = live.NewHub()
+	}
 	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
 	s.audit = sqlstore.NewAuditStore(cfg.Router)
 	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
@@ -116,6 +143,9 @@ func New(cfg Config) *Server {
 	if s.points == nil {
 		s.points = sqlstore.NewPointWriter(cfg.Router, cfg.Now, 0)
 		s.ownsPoints = true
+		if cfg.Live == nil {
+			s.points.Notify(s.live)
+		}
 	}
 	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
 	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.Now)
@@ -146,14 +176,19 @@ func (s *Server) console(api http.Handler) http.Handler {
 	})
 }
 
-// Close stops the server's background work: it lets queued telemetry
-// commit, and stops running imports (which roll back).
+// Close stops the server's background work: it ends the event streams,
+// lets queued telemetry commit, and stops running imports (which roll
+// back).
 func (s *Server) Close() {
+	s.endStreams()
 	if s.ownsPoints {
 		s.points.Close()
 	}
 	s.imports.shutdown()
 }
+
+// endStreams ends the event streams open now and those opened later.
+func (s *Server) endStreams() { s.streamsOnce.Do(func() { close(s.streams) }) }
 
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -191,6 +226,7 @@ func (s *Server) Run(ctx context.Context, ready chan<- net.Addr) error {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
 		}
+		srv.RegisterOnShutdown(s.endStreams)
 		servers = append(servers, srv)
 		s.cfg.Logger.Info("listening", "listener", l.name, "addr", ln.Addr().String())
 		if i == 0 && ready != nil {

@@ -401,14 +401,25 @@ type fleetDeviceList struct {
 	pageInfo
 }
 
-// fleetPosition is a device's latest position, for a map.
+// fleetPosition is a device's latest position, for a map, and the newest
+// value of each metric it reported. It is also the data of the fleet's
+// position events.
 type fleetPosition struct {
-	DeviceID string       `json:"device_id"`
-	Ident    string       `json:"ident"`
-	Name     string       `json:"name,omitempty"`
-	Status   string       `json:"status"`
-	Position *qm.Position `json:"position"`
-	Time     time.Time    `json:"time"`
+	DeviceID string               `json:"device_id"`
+	Ident    string               `json:"ident"`
+	Name     string               `json:"name,omitempty"`
+	Status   string               `json:"status"`
+	Position *qm.Position         `json:"position"`
+	Time     time.Time            `json:"time"`
+	Metrics  map[string]qm.Metric `json:"metrics"`
+}
+
+// mapConfig tells the console which map to draw: a MapLibre style URL
+// instead of its bundled outline, and a PMTiles file the server serves;
+// "" for either not configured.
+type mapConfig struct {
+	StyleURL   string `json:"style_url"`
+	PMTilesURL string `json:"pmtiles_url"`
 }
 
 type fleetPositionList struct {

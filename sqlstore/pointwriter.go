@@ -26,10 +26,11 @@ type PointWriter struct {
 	// split, so one may exceed it).
 	maxPoints int
 
-	mu      sync.Mutex
-	queues  map[string]*pointQueue
-	stopped bool
-	wg      sync.WaitGroup
+	mu        sync.Mutex
+	queues    map[string]*pointQueue
+	stopped   bool
+	observers []qm.PointEvents
+	wg        sync.WaitGroup
 }
 
 // NewPointWriter returns a writer over router; maxPoints bounds a
@@ -39,6 +40,14 @@ func NewPointWriter(router BatchRouter, now func() time.Time, maxPoints int) *Po
 		maxPoints = 20000
 	}
 	return &PointWriter{router: router, now: now, maxPoints: maxPoints, queues: map[string]*pointQueue{}}
+}
+
+// Notify makes ev hear, after each commit from now on, which devices
+// stored new points. cmd/quartermaster wires the console's live map here.
+func (w *PointWriter) Notify(ev qm.PointEvents) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.observers = append(w.observers, ev)
 }
 
 // ErrWriterStopped is Write's error after Close.
@@ -224,12 +233,49 @@ func (w *PointWriter) transact(scopes []context.Context, byTenant map[context.Co
 	})
 }
 
+// finish tells each request how its commit went, and the observers which
+// devices stored new points: this is the one place every protocol's
+// committed points pass.
 func (w *PointWriter) finish(reqs []*writeRequest, err error) {
+	if err == nil {
+		w.committed(reqs)
+	}
 	for _, req := range reqs {
 		if err != nil {
 			req.stored = 0
 		}
 		req.done <- err
+	}
+}
+
+// committed tells the observers of the devices reqs stored new points
+// of, per tenant, each device once, in the order they came.
+func (w *PointWriter) committed(reqs []*writeRequest) {
+	w.mu.Lock()
+	observers := w.observers
+	w.mu.Unlock()
+	if len(observers) == 0 {
+		return
+	}
+	var tenants []string
+	devices := map[string][]string{}
+	seen := map[[2]string]bool{}
+	for _, req := range reqs {
+		t, _ := tenancy.FromContext(req.scope)
+		k := [2]string{t.ID, req.batch.DeviceID}
+		if req.stored == 0 || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if devices[t.ID] == nil {
+			tenants = append(tenants, t.ID)
+		}
+		devices[t.ID] = append(devices[t.ID], req.batch.DeviceID)
+	}
+	for _, id := range tenants {
+		for _, ev := range observers {
+			ev.PointsCommitted(id, devices[id])
+		}
 	}
 }
 

@@ -1,9 +1,13 @@
 package sqlstore
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // TestQueueFairness checks the turn-taking of a database's queue: a tenant
@@ -47,4 +51,34 @@ func indexOf(batch []*writeRequest, req *writeRequest) int {
 		}
 	}
 	return -1
+}
+
+// recordedEvents records what a PointEvents is told.
+type recordedEvents struct{ calls []string }
+
+func (r *recordedEvents) PointsCommitted(tenantID string, deviceIDs []string) {
+	r.calls = append(r.calls, tenantID+":"+strings.Join(deviceIDs, ","))
+}
+
+// TestCommittedTellsObservers: after a commit, each tenant's observers hear
+// once of the devices that stored new points, each device once, and not
+// of a device whose points were all stored before.
+func TestCommittedTellsObservers(t *testing.T) {
+	w := NewPointWriter(nil, time.Now, 0)
+	var ev recordedEvents
+	w.Notify(&ev)
+	scope := func(id string) context.Context {
+		return tenancy.WithTenant(context.Background(), &qm.Tenant{ID: id, Slug: id})
+	}
+	a, b := scope("a"), scope("b")
+	w.committed([]*writeRequest{
+		{scope: a, batch: DevicePoints{DeviceID: "d1"}, stored: 2},
+		{scope: b, batch: DevicePoints{DeviceID: "d9"}, stored: 1},
+		{scope: a, batch: DevicePoints{DeviceID: "d2"}, stored: 0}, // resent
+		{scope: a, batch: DevicePoints{DeviceID: "d1"}, stored: 1},
+		{scope: a, batch: DevicePoints{DeviceID: "d3"}, stored: 1},
+	})
+	if got, want := strings.Join(ev.calls, " "), "a:d1,d3 b:d9"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }

@@ -608,3 +608,96 @@ func TestAssetsImportInvites(t *testing.T) {
 		t.Fatalf("got %d links, want 3:\n%s", n, out)
 	}
 }
+
+func TestServeMapFlags(t *testing.T) {
+	dir := t.TempDir()
+	notTiles := filepath.Join(dir, "world.mbtiles")
+	if err := os.WriteFile(notTiles, []byte("SQLite format 3\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short.pmtiles")
+	if err := os.WriteFile(short, []byte("PMT"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, env, value, flag, want string }{
+		{"StyleNotHTTP", "", "", "--map-style=ftp://tiles.example.com/style.json", "--map-style must be an http or https URL"},
+		{"StyleRelative", "", "", "--map-style=style.json", "--map-style must be an http or https URL"},
+		{"StyleWithoutHost", "", "", "--map-style=https:///style.json", "--map-style must be an http or https URL"},
+		{"StyleFromEnvironment", "QM_MAP_STYLE", "file:///etc/passwd", "", "--map-style must be an http or https URL"},
+		{"NoSuchTiles", "", "", "--map-pmtiles=" + filepath.Join(dir, "missing.pmtiles"), "--map-pmtiles: open"},
+		{"NotPMTiles", "", "", "--map-pmtiles=" + notTiles, "is not a PMTiles file"},
+		{"ShortFile", "", "", "--map-pmtiles=" + short, "is not a PMTiles file"},
+		{"TilesFromEnvironment", "QM_MAP_PMTILES", notTiles, "", "is not a PMTiles file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env != "" {
+				t.Setenv(c.env, c.value)
+			}
+			args := []string{"serve", "--data-dir", t.TempDir()}
+			if c.flag != "" {
+				args = append(args, c.flag)
+			}
+			if _, _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want an error with %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestServeMap: the map flags reach the API and the console's policy.
+func TestServeMap(t *testing.T) {
+	addr, dir := freeAddr(t), t.TempDir()
+	tiles := filepath.Join(dir, "world.pmtiles")
+	if err := os.WriteFile(tiles, []byte("PMTiles\x03rest of the archive"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"operator", "create", "--data-dir", dir, "--email", "ops@example.com"}, strings.NewReader("a long password here\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	serveForTest(t, []string{"--data-dir", dir, "--addr", addr, "--osmand-addr", "", "--mqtt-addr", "",
+		"--map-style", "https://tiles.example.com/styles/basic.json", "--map-pmtiles", tiles}, addr)
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://tiles.example.com;") {
+		t.Errorf("the console's policy %q does not let it fetch the style", csp)
+	}
+	res, err = http.Post("http://"+addr+"/api/v1/auth/login", "application/json", strings.NewReader(`{"email":"ops@example.com","password":"a long password here"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var session *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "qm_session" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatalf("login: %d, no session", res.StatusCode)
+	}
+	get := func(path, rangeHeader string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.AddCookie(session)
+		if rangeHeader != "" {
+			req.Header.Set("Range", rangeHeader)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	if res, body := get("/api/v1/map", ""); res.StatusCode != 200 ||
+		strings.TrimSpace(body) != `{"style_url":"https://tiles.example.com/styles/basic.json","pmtiles_url":"/api/v1/map/tiles.pmtiles"}` {
+		t.Errorf("GET /api/v1/map: %d %s", res.StatusCode, body)
+	}
+	if res, body := get("/api/v1/map/tiles.pmtiles", "bytes=0-6"); res.StatusCode != http.StatusPartialContent || body != "PMTiles" {
+		t.Errorf("GET the tiles: %d %q, want 206 PMTiles", res.StatusCode, body)
+	}
+}

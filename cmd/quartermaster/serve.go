@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/live"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
@@ -51,7 +53,16 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	metricsAddr := fs.String("metrics-addr", envOr("QM_METRICS_ADDR", ""), "address to serve Prometheus metrics on, at /metrics; \"\" for none (QM_METRICS_ADDR)")
 	sim := fs.String("simulate", envOr("QM_SIMULATE", ""), "TENANT:N keeps N simulated vehicles of a tenant reporting over HTTP, for demos (QM_SIMULATE)")
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
+	mapStyle := fs.String("map-style", envOr("QM_MAP_STYLE", ""), "URL (http or https) of a MapLibre style JSON the console's maps use instead of their bundled outline (QM_MAP_STYLE)")
+	mapPMTiles := fs.String("map-pmtiles", envOr("QM_MAP_PMTILES", ""), "PMTiles file of map tiles the server serves to the console, at /api/v1/map/tiles.pmtiles (QM_MAP_PMTILES)")
 	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	mapOrigins, err := mapStyleOrigins(*mapStyle)
+	if err != nil {
+		return err
+	}
+	if err := checkPMTiles(*mapPMTiles); err != nil {
 		return err
 	}
 	for name, v := range map[string]int{"--mqtt-max-packet": *mqttMaxPacket, "--mqtt-max-connect-packet": *mqttMaxConnect, "--mqtt-max-unauthenticated": *mqttMaxPending} {
@@ -88,6 +99,11 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	defer points.Close()
+	// Every protocol's points pass the writer, which tells the console's
+	// live map of them.
+	hub := live.NewHub()
+	defer hub.Close()
+	points.Notify(hub)
 	host, _ := os.Hostname()
 	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()), Logger: log, Now: time.Now}
 	jobs, stopJobs := context.WithCancel(ctx)
@@ -97,7 +113,8 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points, Metrics: &m.Ingest,
-		Console: ui.Handler(ui.Options{}),
+		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
+		Console: ui.Handler(ui.Options{MapOrigins: mapOrigins}),
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -160,6 +177,41 @@ func flagsFromEnv(fs *flag.FlagSet, vars map[string]string) error {
 				return fmt.Errorf("%s: %w", key, err)
 			}
 		}
+	}
+	return nil
+}
+
+// mapStyleOrigins checks a --map-style URL and returns its origin, which
+// the console's Content-Security-Policy must let the browser fetch from
+// (nothing for none).
+func mapStyleOrigins(style string) ([]string, error) {
+	if style == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(style)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("--map-style must be an http or https URL of a MapLibre style JSON, such as https://tiles.example.com/style.json; got %q", style)
+	}
+	return []string{u.Scheme + "://" + u.Host}, nil
+}
+
+// pmtilesMagic opens every PMTiles archive.
+const pmtilesMagic = "PMTiles"
+
+// checkPMTiles checks that a --map-pmtiles file exists and is a PMTiles
+// archive, so a wrong path fails at startup, not in a user's browser.
+func checkPMTiles(name string) error {
+	if name == "" {
+		return nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("--map-pmtiles: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(pmtilesMagic))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != pmtilesMagic {
+		return fmt.Errorf("--map-pmtiles: %s is not a PMTiles file (it does not start with %q)", name, pmtilesMagic)
 	}
 	return nil
 }
