@@ -1,9 +1,21 @@
 // Journeys through the catalog (reference lists, models, locations, custom
 // fields, field sets), licenses with seats, and settings.
-import type { Page } from '@playwright/test';
-import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+import type { APIRequestContext, Page } from '@playwright/test';
+import { demo, demoPassword, expect, expectAccessible, signIn, test } from './fixtures';
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/** Signs in to the API as the demo admin; answers a poster for setting up data. */
+async function adminAPI(request: APIRequestContext): Promise<(path: string, body: object) => Promise<{ id: string }>> {
+  const login = await request.post('/api/v1/auth/login', { data: { email: demo.acmeAdmin, password: demoPassword } });
+  expect(login.ok()).toBeTruthy();
+  const { csrf_token } = (await login.json()) as { csrf_token: string };
+  return async (path, body) => {
+    const r = await request.post(`/api/v1/t/acme/${path}`, { data: body, headers: { 'X-CSRF-Token': csrf_token } });
+    expect(r.status(), await r.text()).toBe(201);
+    return (await r.json()) as { id: string };
+  };
+}
 
 /** Picks the option of a select whose text contains some text. */
 async function choose(page: Page, label: string, text: string): Promise<void> {
@@ -53,15 +65,39 @@ test('a category and a manufacturer made on the generic page describe a model, w
   await expect(page.getByRole('cell', { name: `Notebooks ${u}`, exact: true })).toBeVisible();
   await page.goto('/t/acme/catalog/models');
   await expect(page.getByRole('row', { name: new RegExp(`ThinkPad ${u}`) })).toContainText(`Notebooks ${u}`);
+});
+
+test('a depreciation schedule covers a category; a category in use cannot be deleted', async ({ page, request }) => {
+  const u = unique();
+  const post = await adminAPI(request);
+  const category = await post('categories', { name: `Laptops ${u}`, kind: 'asset', notes: '' });
+  await post('models', {
+    name: `ThinkPad ${u}`,
+    category_id: category.id,
+    model_number: '',
+    manufacturer_id: '',
+    depreciation_id: '',
+    field_set_id: '',
+    notes: '',
+  });
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/catalog/depreciations');
+  await page.getByLabel('Name').fill(`Three years ${u}`);
+  await page.getByLabel('Months').fill('36');
+  await page.getByLabel(`Laptops ${u}`).check();
+  await page.getByRole('button', { name: 'Add schedule' }).click();
+  await expect(page.getByRole('row', { name: new RegExp(`Three years ${u}`) })).toContainText(`Laptops ${u}`);
+  await expectAccessible(page);
 
   // A category in use cannot go: the server's refusal shows.
   await page.goto('/t/acme/catalog/categories');
-  await page.getByRole('button', { name: `Delete Notebooks ${u}` }).click();
+  await page.getByRole('button', { name: `Delete Laptops ${u}` }).click();
   const dialog = page.getByRole('dialog', { name: 'Delete category?' });
   await expect(dialog).toBeVisible();
   await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(dialog).toBeHidden();
   await expect(page.getByRole('alert')).toBeVisible();
-  await expect(page.getByRole('cell', { name: `Notebooks ${u}`, exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: `Laptops ${u}`, exact: true })).toBeVisible();
 });
 
 test('a location tree: a child made under its parent shows under it, and is deleted', async ({ page }) => {
@@ -174,7 +210,9 @@ test('settings: tag numbering and fleet settings stay after a reload; a bad valu
   await expect(retention).toHaveAccessibleDescription(/retention/i);
 });
 
-test('the viewer sees the catalog, licenses and settings without editing controls', async ({ page }) => {
+test('the viewer sees the catalog, licenses and settings without editing controls', async ({ page, request }) => {
+  const post = await adminAPI(request);
+  const license = await post('licenses', { name: `Viewer's ${unique()}`, seats: 3, product_key: '', manufacturer_id: '', expires_on: '', notes: '' });
   await signIn(page, demo.acmeViewer);
   for (const path of ['catalog/categories', 'catalog/models', 'catalog/locations', 'catalog/fields', 'catalog/fieldsets', 'catalog/depreciations']) {
     await page.goto(`/t/acme/${path}`);
@@ -189,12 +227,15 @@ test('the viewer sees the catalog, licenses and settings without editing control
   await page.goto('/t/acme/licenses');
   await expect(page.getByRole('heading', { level: 1, name: 'Licenses' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'New license' })).toHaveCount(0);
-  const first = page.getByRole('table').getByRole('link').first();
-  await expect(first).toBeVisible();
-  await first.click();
+  await expect(page.getByRole('table').getByRole('link').first()).toBeVisible();
+  await page.goto(`/t/acme/licenses/${license.id}`);
   await expect(page.getByRole('heading', { name: 'Seats' })).toBeVisible();
   await expect(page.getByRole('button', { name: /Edit|Delete|Assign|Free/ })).toHaveCount(0);
   await expectAccessible(page);
+
+  // At phone width the page fits: wide tables scroll inside their frame.
+  await page.setViewportSize({ width: 360, height: 740 });
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
 
   await page.goto('/t/acme/settings');
   await expect(page.getByRole('heading', { name: 'Fleet' })).toBeVisible();
