@@ -171,6 +171,14 @@ test('a license with two seats: one goes to a member, 1 of 2 used, then freed', 
   await expect(row).toContainText('expires soon');
   await expectAccessible(page);
 
+  // Only those expiring before a day: the address keeps the filter.
+  await page.getByLabel('Expiring before').fill(new Date(Date.now() + 20 * 86400e3).toISOString().slice(0, 10));
+  await page.getByLabel('Expiring before').dispatchEvent('change');
+  await expect(page).toHaveURL(/expiring_before=/);
+  await expect(row).toBeVisible();
+  await page.getByRole('button', { name: 'Show all' }).click();
+  await expect(page).not.toHaveURL(/expiring_before=/);
+
   await row.getByRole('link', { name: `Office ${u}` }).click();
   await expect(page.getByRole('heading', { level: 1, name: `Office ${u}` })).toBeVisible();
   await choose(page, 'Member', demo.acmeViewer);
