@@ -702,6 +702,7 @@ func init() {
 		body: func(tf *tenantFixture) string {
 			return `{"months":48,"category_ids":["` + tf.refs["categories"].ID + `"]}`
 		}}
+	cases["GET /api/v1/t/{tenant}/catalog"] = routeCase{path: tenantPath("/catalog"), ok: 200}
 	cases["GET /api/v1/t/{tenant}/settings/asset-tags"] = routeCase{path: tenantPath("/settings/asset-tags"), ok: 200}
 	cases["PUT /api/v1/t/{tenant}/settings/asset-tags"] = routeCase{path: tenantPath("/settings/asset-tags"), ok: 200,
 		body: func(*tenantFixture) string { return `{"prefix":"LAP-","next":1000}` }}

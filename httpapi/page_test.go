@@ -42,7 +42,8 @@ func listRoutes() []httpapi.Route {
 // notLists are GET replies holding an array of objects that are not a
 // list of a resource, with the reason.
 var notLists = map[string]string{
-	"GET /api/v1/auth/me": "the caller's own tenants and invitations, a handful at most, not a list of a resource",
+	"GET /api/v1/auth/me":            "the caller's own tenants and invitations, a handful at most, not a list of a resource",
+	"GET /api/v1/t/{tenant}/catalog": "the catalog's vocabulary: the reference lists the server has, fixed in code",
 }
 
 // seeders make a second row for lists whose fixture holds fewer than two

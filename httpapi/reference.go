@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
@@ -47,4 +48,36 @@ func (h referenceHandlers) update(s *Server, w http.ResponseWriter, r *http.Requ
 
 func (h referenceHandlers) delete(s *Server, w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, h.store(s).Delete(r.Context(), r.PathValue("id")))
+}
+
+// catalogVocabulary is what the catalog's forms offer: the reference lists
+// with the kinds each allows, the types a custom field may have and who a
+// license seat may go to. Clients read it rather than keep their own copy.
+type catalogVocabulary struct {
+	ReferenceLists    []referenceListInfo `json:"reference_lists"`
+	FieldTypes        []string            `json:"field_types"`
+	SeatAssigneeTypes []string            `json:"seat_assignee_types"`
+}
+
+// referenceListInfo describes one reference list.
+type referenceListInfo struct {
+	// Name is the list's name ("status_labels").
+	Name string `json:"name"`
+	// Path is its collection's path under /api/v1/t/{tenant} ("status-labels").
+	Path string `json:"path"`
+	// Noun names one entry ("status label").
+	Noun string `json:"noun"`
+	// Kinds are the kinds an entry may have; empty when entries have none.
+	Kinds       []string `json:"kinds"`
+	DefaultKind string   `json:"default_kind,omitempty"`
+}
+
+func (s *Server) catalogVocabulary(w http.ResponseWriter, r *http.Request) error {
+	v := catalogVocabulary{FieldTypes: qm.FieldTypes, SeatAssigneeTypes: []string{qm.HolderUser, qm.HolderAsset}}
+	for _, l := range qm.ReferenceLists {
+		v.ReferenceLists = append(v.ReferenceLists, referenceListInfo{
+			Name: l.Name, Path: strings.ReplaceAll(l.Name, "_", "-"), Noun: l.Noun, Kinds: append([]string{}, l.Kinds...), DefaultKind: l.DefaultKind,
+		})
+	}
+	return reply(w, http.StatusOK, v, nil)
 }

@@ -139,6 +139,8 @@ var baseRoutes = []Route{
 	{"PATCH", "/api/v1/t/{tenant}/depreciations/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateDepreciation, qm.DepreciationUpdate{}, qm.Depreciation{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/depreciations/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteDepreciation, nil, nil, 204},
 
+	{"GET", "/api/v1/t/{tenant}/catalog", Tenant, qm.PermAssetsRead, (*Server).catalogVocabulary, nil, catalogVocabulary{}, 200},
+
 	{"GET", "/api/v1/t/{tenant}/settings/asset-tags", Tenant, qm.PermAssetsRead, (*Server).getTagNumbering, nil, qm.TagNumbering{}, 200},
 	{"PUT", "/api/v1/t/{tenant}/settings/asset-tags", Tenant, qm.PermSettingsManage, (*Server).setTagNumbering, qm.TagNumbering{}, qm.TagNumbering{}, 200},
 

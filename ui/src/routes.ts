@@ -22,4 +22,16 @@ export const routes: PageRoute[] = [
   { pattern: '/welcome', area: 'account', load: () => import('./pages/auth/Welcome.svelte') },
 
   { pattern: '/t/:tenant', area: 'tenant', load: () => import('./pages/dashboard/Dashboard.svelte') },
+
+  { pattern: '/t/:tenant/catalog', area: 'tenant', load: () => import('./pages/catalog/CatalogIndex.svelte') },
+  { pattern: '/t/:tenant/catalog/models', area: 'tenant', load: () => import('./pages/catalog/Models.svelte') },
+  { pattern: '/t/:tenant/catalog/depreciations', area: 'tenant', load: () => import('./pages/catalog/Depreciations.svelte') },
+  { pattern: '/t/:tenant/catalog/locations', area: 'tenant', load: () => import('./pages/catalog/Locations.svelte') },
+  { pattern: '/t/:tenant/catalog/fields', area: 'tenant', load: () => import('./pages/catalog/Fields.svelte') },
+  { pattern: '/t/:tenant/catalog/fieldsets', area: 'tenant', load: () => import('./pages/catalog/FieldSets.svelte') },
+  // Every reference list (categories, manufacturers, …) after the pages above.
+  { pattern: '/t/:tenant/catalog/:kind', area: 'tenant', load: () => import('./pages/catalog/ReferenceListPage.svelte') },
+  { pattern: '/t/:tenant/licenses', area: 'tenant', load: () => import('./pages/licenses/Licenses.svelte') },
+  { pattern: '/t/:tenant/licenses/:id', area: 'tenant', load: () => import('./pages/licenses/License.svelte') },
+  { pattern: '/t/:tenant/settings', area: 'tenant', load: () => import('./pages/settings/Settings.svelte') },
 ];

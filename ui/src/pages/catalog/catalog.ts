@@ -1,0 +1,100 @@
+// What the catalog pages share: the API's vocabulary (reference lists and
+// their kinds, field types, seat assignees) and the reference lists' calls.
+import { api, must, type Schemas } from '../../api/client';
+import { current, tenantPath } from '../../lib/tenant.svelte';
+import { allPages, pageSize, present, type Page } from './paged.svelte';
+
+export type Vocabulary = Schemas['catalogVocabulary'];
+export type ReferenceListInfo = Schemas['referenceListInfo'];
+export type Reference = Schemas['Reference'];
+
+let vocab: { slug: string; answer: Promise<Vocabulary> } | null = null;
+
+/** The catalog's vocabulary, asked once per tenant. */
+export function vocabulary(): Promise<Vocabulary> {
+  if (!vocab || vocab.slug !== current.slug) {
+    const answer = must(api.GET('/api/v1/t/{tenant}/catalog', { params: { path: tenantPath() } }));
+    answer.catch(() => (vocab = null));
+    vocab = { slug: current.slug, answer };
+  }
+  return vocab.answer;
+}
+
+// Every reference list has the same routes and shapes; the typed client
+// knows them by their literal paths, so calls name categories' and swap in
+// the list's own path segment.
+type Collection = '/api/v1/t/{tenant}/categories';
+type Item = '/api/v1/t/{tenant}/categories/{id}';
+
+/** The API path of a reference list's collection. */
+export function collection(path: string): Collection {
+  return `/api/v1/t/{tenant}/${path}` as Collection;
+}
+
+/** The API path of one entry of a reference list. */
+export function item(path: string): Item {
+  return `/api/v1/t/{tenant}/${path}/{id}` as Item;
+}
+
+/** One page of a reference list. */
+export async function referencePage(path: string, after: string | undefined, limit = pageSize): Promise<Page<Reference>> {
+  const r = await must(api.GET(collection(path), { params: { path: tenantPath(), query: { limit, after } } }));
+  return { items: present(r.items), next: r.next, total: r.total };
+}
+
+/** Every entry of a reference list, for a picker. */
+export function allReferences(path: string): Promise<Reference[]> {
+  return allPages((after) => referencePage(path, after, 1000));
+}
+
+/** Names by id, for showing what an id refers to. */
+export function namesById(items: { id: string; name: string }[]): Map<string, string> {
+  return new Map(items.map((i) => [i.id, i.name]));
+}
+
+/** A list's name for headings: "Status labels". */
+export function title(l: ReferenceListInfo): string {
+  const words = l.name.replaceAll('_', ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export type Model = Schemas['Model'];
+export type Depreciation = Schemas['Depreciation'];
+export type CustomField = Schemas['CustomField'];
+export type FieldSet = Schemas['FieldSet'];
+export type Location = Schemas['Location'];
+
+/** One page of the tenant's models. */
+export async function modelPage(after: string | undefined, limit = pageSize): Promise<Page<Model>> {
+  const r = await must(api.GET('/api/v1/t/{tenant}/models', { params: { path: tenantPath(), query: { limit, after } } }));
+  return { items: present(r.models), next: r.next, total: r.total };
+}
+
+/** One page of the tenant's depreciation schedules. */
+export async function depreciationPage(after: string | undefined, limit = pageSize): Promise<Page<Depreciation>> {
+  const r = await must(api.GET('/api/v1/t/{tenant}/depreciations', { params: { path: tenantPath(), query: { limit, after } } }));
+  return { items: present(r.depreciations), next: r.next, total: r.total };
+}
+
+/** One page of the tenant's custom fields. */
+export async function fieldPage(after: string | undefined, limit = pageSize): Promise<Page<CustomField>> {
+  const r = await must(api.GET('/api/v1/t/{tenant}/fields', { params: { path: tenantPath(), query: { limit, after } } }));
+  return { items: present(r.fields), next: r.next, total: r.total };
+}
+
+/** One page of the tenant's field sets. */
+export async function fieldSetPage(after: string | undefined, limit = pageSize): Promise<Page<FieldSet>> {
+  const r = await must(api.GET('/api/v1/t/{tenant}/fieldsets', { params: { path: tenantPath(), query: { limit, after } } }));
+  return { items: present(r.field_sets), next: r.next, total: r.total };
+}
+
+/** One page of the tenant's locations. */
+export async function locationPage(after: string | undefined, limit = pageSize): Promise<Page<Location>> {
+  const r = await must(api.GET('/api/v1/t/{tenant}/locations', { params: { path: tenantPath(), query: { limit, after } } }));
+  return { items: present(r.locations), next: r.next, total: r.total };
+}
+
+/** Every item of a list, for a picker, in pages of 1000. */
+export function everything<T>(page: (after: string | undefined, limit: number) => Promise<Page<T>>): Promise<T[]> {
+  return allPages((after) => page(after, 1000));
+}
