@@ -32,6 +32,7 @@ type engine interface {
 	Identity() *sqlstore.Identity
 	Devices() *sqlstore.DeviceStore
 	Ready(ctx context.Context) error
+	LatestVersion() int
 }
 
 // backend is one engine × tier the HTTP suites run on.
@@ -137,6 +138,7 @@ func newFixture(t testing.TB, be backend) *fixture {
 		Ready: e.Ready, Logger: quiet, Metrics: f.metrics,
 		Auth:    f.auth,
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
+		LatestSchemaVersion: e.LatestVersion(),
 	})
 	f.handler, f.osmand = srv.Handler(), srv.OsmAndHandler()
 	t.Cleanup(srv.Close)

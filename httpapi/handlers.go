@@ -120,7 +120,18 @@ func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.cfg.Tenants.Tenants(r.Context())
 	ts, page, err := listPage(r, ts, err)
-	return reply(w, http.StatusOK, tenantList{ts, page}, err)
+	if err != nil {
+		return err
+	}
+	// Counted for the page only: reading each tenant's data is the cost.
+	as, err := s.cfg.Tenants.Activity(r.Context(), ts)
+	views := make([]operatorTenant, len(ts))
+	for i, t := range ts {
+		if err == nil {
+			views[i] = operatorTenant{t, as[i]}
+		}
+	}
+	return reply(w, http.StatusOK, tenantList{Tenants: views, pageInfo: page, LatestSchemaVersion: s.cfg.LatestSchemaVersion}, err)
 }
 
 func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {

@@ -97,7 +97,8 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points, Metrics: &m.Ingest,
-		Console: ui.Handler(ui.Options{}),
+		LatestSchemaVersion: e.LatestVersion(),
+		Console:             ui.Handler(ui.Options{}),
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
