@@ -148,7 +148,14 @@ func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) operatorTenant(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
-	return reply(w, http.StatusOK, t, err)
+	if err != nil {
+		return err
+	}
+	as, err := s.cfg.Tenants.Activity(r.Context(), []*qm.Tenant{t})
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, operatorTenantDetail{operatorTenant{t, as[0]}, s.cfg.LatestSchemaVersion}, nil)
 }
 
 func (s *Server) operatorSuspend(w http.ResponseWriter, r *http.Request) error {

@@ -71,6 +71,19 @@ func TestOperatorTenantActivity(t *testing.T) {
 				t.Errorf("got latest schema version %d and tenant-a at %d, want both the same and set", latest, a.SchemaVersion)
 			}
 
+			res := f.do(t, f.operator, "GET", "/api/v1/operator/tenants/tenant-a", "")
+			mustStatus(t, res, http.StatusOK, "the operator's tenant page")
+			var one struct {
+				item
+				Latest int `json:"latest_schema_version"`
+			}
+			if err := json.Unmarshal(res.Body.Bytes(), &one); err != nil {
+				t.Fatal(err)
+			}
+			if one.Members != a.Members || one.Devices != a.Devices || one.Assets == nil || *one.Assets != wantAssets || one.Latest != latest {
+				t.Errorf("tenant-a's page: got %+v, want the list's counts and latest version %d", one, latest)
+			}
+
 			mustStatus(t, f.do(t, f.operator, "POST", "/api/v1/operator/tenants/tenant-b/suspend", ""), http.StatusOK, "suspend tenant-b")
 			got, _ = list()
 			b := got["tenant-b"]

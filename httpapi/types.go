@@ -86,6 +86,13 @@ type operatorTenant struct {
 	qm.TenantActivity
 }
 
+// operatorTenantDetail is one tenant as the operator's page shows it, with
+// the newest schema version this build knows.
+type operatorTenantDetail struct {
+	operatorTenant
+	LatestSchemaVersion int `json:"latest_schema_version"`
+}
+
 type breakGlassRequest struct {
 	Reason string `json:"reason"`
 }
