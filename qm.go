@@ -85,6 +85,20 @@ type Tenant struct {
 	CreatedAt     time.Time   `json:"created_at"`
 }
 
+// TenantActivity is what the operator's list tells of a tenant beside its
+// catalog record: how much it holds and when it last did anything.
+type TenantActivity struct {
+	// Members and Devices are counted in the catalog.
+	Members int `json:"members"`
+	Devices int `json:"devices"`
+	// Assets and LastActivity (the time of the newest entry of the
+	// tenant's audit log) are read from the tenant's data; they are absent
+	// while the tenant's data is not served (a tenant not active, or at a
+	// schema version this build does not know).
+	Assets       *int       `json:"assets,omitempty"`
+	LastActivity *time.Time `json:"last_activity,omitempty"`
+}
+
 // NewTenant is what an operator supplies to create a tenant.
 type NewTenant struct {
 	Slug string

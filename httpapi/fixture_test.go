@@ -35,6 +35,7 @@ type engine interface {
 	Identity() *sqlstore.Identity
 	Devices() *sqlstore.DeviceStore
 	Ready(ctx context.Context) error
+	LatestVersion() int
 }
 
 // backend is one engine × tier the HTTP suites run on.
@@ -156,6 +157,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 		Auth:    f.auth,
 		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
+		LatestSchemaVersion: e.LatestVersion(),
 	}
 	if configure != nil {
 		configure(&cfg)

@@ -120,7 +120,18 @@ func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.cfg.Tenants.Tenants(r.Context())
 	ts, page, err := listPage(r, ts, err)
-	return reply(w, http.StatusOK, tenantList{ts, page}, err)
+	if err != nil {
+		return err
+	}
+	// Counted for the page only: reading each tenant's data is the cost.
+	as, err := s.cfg.Tenants.Activity(r.Context(), ts)
+	views := make([]operatorTenant, len(ts))
+	for i, t := range ts {
+		if err == nil {
+			views[i] = operatorTenant{t, as[i]}
+		}
+	}
+	return reply(w, http.StatusOK, tenantList{Tenants: views, pageInfo: page, LatestSchemaVersion: s.cfg.LatestSchemaVersion}, err)
 }
 
 func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {
@@ -137,7 +148,14 @@ func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) operatorTenant(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
-	return reply(w, http.StatusOK, t, err)
+	if err != nil {
+		return err
+	}
+	as, err := s.cfg.Tenants.Activity(r.Context(), []*qm.Tenant{t})
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK, operatorTenantDetail{operatorTenant{t, as[0]}, s.cfg.LatestSchemaVersion}, nil)
 }
 
 func (s *Server) operatorSuspend(w http.ResponseWriter, r *http.Request) error {

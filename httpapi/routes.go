@@ -68,7 +68,7 @@ var baseRoutes = []Route{
 
 	{"GET", "/api/v1/operator/tenants", Operator, "", (*Server).operatorTenants, nil, tenantList{}, 200},
 	{"POST", "/api/v1/operator/tenants", Operator, "", (*Server).operatorCreateTenant, tenantRequest{}, qm.Tenant{}, 201},
-	{"GET", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorTenant, nil, qm.Tenant{}, 200},
+	{"GET", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorTenant, nil, operatorTenantDetail{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/suspend", Operator, "", (*Server).operatorSuspend, nil, qm.Tenant{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume, nil, qm.Tenant{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorInvite, invitationRequest{}, qm.Invitation{}, 201},

@@ -43,6 +43,9 @@ type Config struct {
 	Identity *sqlstore.Identity
 	Devices  *sqlstore.DeviceStore
 	Router   sqlstore.BatchRouter
+	// LatestSchemaVersion is the newest tenant schema version this build
+	// knows, shown to the operator beside each tenant's.
+	LatestSchemaVersion int
 	// PublicURL is where users reach the server, for links such as the QR
 	// codes on asset labels (http://127.0.0.1:8080).
 	PublicURL string

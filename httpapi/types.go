@@ -71,9 +71,26 @@ type tenantRequest struct {
 	Server string  `json:"server"`
 }
 
+// tenantList is the operator's page of tenants, each with its activity,
+// and the newest schema version this build knows, to tell which tenants
+// are behind.
 type tenantList struct {
-	Tenants []*qm.Tenant `json:"tenants"`
+	Tenants []operatorTenant `json:"tenants"`
 	pageInfo
+	LatestSchemaVersion int `json:"latest_schema_version"`
+}
+
+// operatorTenant is a tenant as the operator's list shows it.
+type operatorTenant struct {
+	*qm.Tenant
+	qm.TenantActivity
+}
+
+// operatorTenantDetail is one tenant as the operator's page shows it, with
+// the newest schema version this build knows.
+type operatorTenantDetail struct {
+	operatorTenant
+	LatestSchemaVersion int `json:"latest_schema_version"`
 }
 
 type breakGlassRequest struct {

@@ -114,7 +114,8 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
 		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points, Metrics: &m.Ingest,
 		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
-		Console: ui.Handler(ui.Options{MapOrigins: mapOrigins}),
+		LatestSchemaVersion: e.LatestVersion(),
+		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -34,4 +34,15 @@ export const routes: PageRoute[] = [
   { pattern: '/t/:tenant/licenses', area: 'tenant', load: () => import('./pages/licenses/Licenses.svelte') },
   { pattern: '/t/:tenant/licenses/:id', area: 'tenant', load: () => import('./pages/licenses/License.svelte') },
   { pattern: '/t/:tenant/settings', area: 'tenant', load: () => import('./pages/settings/Settings.svelte') },
+
+  { pattern: '/t/:tenant/people', area: 'tenant', load: () => import('./pages/people/Members.svelte') },
+  { pattern: '/t/:tenant/people/roles', area: 'tenant', load: () => import('./pages/people/Roles.svelte') },
+  { pattern: '/t/:tenant/people/departments', area: 'tenant', load: () => import('./pages/people/Departments.svelte') },
+  { pattern: '/t/:tenant/tokens', area: 'tenant', load: () => import('./pages/people/Tokens.svelte') },
+  { pattern: '/t/:tenant/audit', area: 'tenant', load: () => import('./pages/audit/Audit.svelte') },
+
+  { pattern: '/operator/tenants', area: 'operator', load: () => import('./pages/operator/Tenants.svelte') },
+  { pattern: '/operator/tenants/:tenant', area: 'operator', load: () => import('./pages/operator/Tenant.svelte') },
+  { pattern: '/operator/devices', area: 'operator', load: () => import('./pages/operator/Devices.svelte') },
+  { pattern: '/operator/devices/:device', area: 'operator', load: () => import('./pages/operator/Device.svelte') },
 ];

@@ -1,0 +1,103 @@
+import type { Page } from '@playwright/test';
+import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+
+function unique(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** Creates a tenant through the operator's form and lands on its page. */
+async function createTenant(page: Page): Promise<{ slug: string; name: string }> {
+  const id = unique();
+  const slug = `op-${id}`;
+  const name = `Tenant ${id}`;
+  await page.goto('/operator/tenants');
+  await expect(page.getByRole('heading', { level: 1, name: 'Tenants' })).toBeVisible();
+  await page.getByLabel('Slug').fill(slug);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  await expect(page).toHaveURL(new RegExp(`/operator/tenants/${slug}$`));
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  return { slug, name };
+}
+
+test('the operator creates a tenant and invites its admin, who accepts and lands on its dashboard', async ({ page, browser }) => {
+  await signIn(page, demo.operator);
+  await page.goto('/operator/tenants');
+  await expect(page.getByRole('columnheader', { name: 'Last activity' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Acme Corp' })).toBeVisible();
+  await expectAccessible(page);
+
+  const { slug, name } = await createTenant(page);
+  await expect(page.getByText(/Schema version/)).toBeVisible();
+  await expect(page.getByText('up to date')).toBeVisible();
+  await expectAccessible(page);
+
+  const email = `admin-${unique()}@example.org`;
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const linkField = page.getByLabel('Invitation link');
+  await expect(linkField).toHaveValue(/\/invite\//);
+  const link = await linkField.inputValue();
+
+  // The person invited opens the link in a browser of their own.
+  const theirs = await browser.newContext();
+  try {
+    const them = await theirs.newPage();
+    await them.goto(new URL(new URL(link).pathname, page.url()).toString());
+    await expect(them.getByRole('heading', { name: `Join ${name}` })).toBeVisible();
+    await them.getByLabel('Your name').fill('First Admin');
+    await them.getByLabel('Choose a password').fill('a long and private passphrase');
+    await them.getByRole('button', { name: 'Accept and create account' }).click();
+    await expect(them).toHaveURL(new RegExp(`/t/${slug}$`));
+    await expect(them.getByRole('heading', { level: 1, name })).toBeVisible();
+    await expect(them.getByRole('button', { name: 'Sign out' })).toBeVisible();
+    await expect(them.getByRole('banner').getByText(email)).toBeVisible();
+  } finally {
+    await theirs.close();
+  }
+});
+
+test('the operator registers a device, assigns it to a tenant and sees its custody history', async ({ page }) => {
+  await signIn(page, demo.operator);
+  const { slug } = await createTenant(page);
+
+  await page.goto('/operator/devices');
+  await expect(page.getByRole('heading', { level: 1, name: 'Device inventory' })).toBeVisible();
+  await expectAccessible(page);
+  const ident = `dev-${unique()}`;
+  await page.getByLabel('Ident').fill(ident);
+  await page.getByLabel('Serial').fill(`SN-${ident}`);
+  await page.getByRole('button', { name: 'Register device', exact: true }).click();
+  await expect(page.getByLabel('Device credential')).toHaveValue(/\S{16,}/);
+  await page.getByRole('link', { name: ident }).first().click();
+
+  await expect(page.getByRole('heading', { level: 1, name: `Device ${ident}` })).toBeVisible();
+  await expect(page.getByText('No tenant has held it.')).toBeVisible();
+  await page.getByLabel('Tenant (slug)').fill(slug);
+  await page.getByRole('button', { name: 'Assign' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `held by ${slug}` })).toBeVisible();
+  const history = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Until' }) });
+  await expect(history.getByRole('row').filter({ hasText: slug })).toContainText('now');
+  await expectAccessible(page);
+
+  // The inventory filtered by the tenant lists it.
+  await page.goto(`/operator/devices?tenant=${slug}`);
+  await expect(page.getByRole('link', { name: ident })).toBeVisible();
+  await expect(page.getByText('1 devices')).toBeVisible();
+});
+
+test('the operator suspends and resumes a tenant', async ({ page }) => {
+  await signIn(page, demo.operator);
+  const { name } = await createTenant(page);
+  page.on('dialog', (d) => d.accept());
+
+  await page.getByRole('button', { name: 'Suspend tenant' }).click();
+  await expect(page.getByRole('status')).toHaveText('The tenant is suspended.');
+  await expect(page.getByText('suspended', { exact: true })).toBeVisible();
+  await expect(page.getByText(/not read while the tenant is not served/)).toBeVisible();
+
+  await page.getByRole('button', { name: 'Resume tenant' }).click();
+  await expect(page.getByRole('status')).toHaveText('The tenant is active again.');
+  await expect(page.getByText('active', { exact: true })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+});
