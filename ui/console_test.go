@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -67,7 +68,14 @@ func TestConsole(t *testing.T) {
 	}
 	// QM_PLAYWRIGHT_ARGS narrows a run while working on one journey, such
 	// as "e2e/assets.spec.ts --project sqlite".
-	cmd := exec.CommandContext(t.Context(), "node_modules/.bin/playwright", append([]string{"test"}, strings.Fields(os.Getenv("QM_PLAYWRIGHT_ARGS"))...)...)
+	// Ended before the test's deadline, so what it printed is reported.
+	ctx := t.Context()
+	if dl := poll.Deadline(t); !dl.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "node_modules/.bin/playwright", append([]string{"test"}, strings.Fields(os.Getenv("QM_PLAYWRIGHT_ARGS"))...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
