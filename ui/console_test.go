@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
@@ -77,6 +78,7 @@ func TestConsole(t *testing.T) {
 	}
 	cmd := exec.CommandContext(ctx, "node_modules/.bin/playwright", append([]string{"test"}, strings.Fields(os.Getenv("QM_PLAYWRIGHT_ARGS"))...)...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 10 * time.Second // for browsers that outlive a killed Playwright, holding its output open
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("playwright: %v\n%s", err, out)
