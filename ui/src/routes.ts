@@ -22,4 +22,10 @@ export const routes: PageRoute[] = [
   { pattern: '/welcome', area: 'account', load: () => import('./pages/auth/Welcome.svelte') },
 
   { pattern: '/t/:tenant', area: 'tenant', load: () => import('./pages/dashboard/Dashboard.svelte') },
+
+  { pattern: '/t/:tenant/assets', area: 'tenant', load: () => import('./pages/assets/AssetList.svelte') },
+  { pattern: '/t/:tenant/assets/new', area: 'tenant', load: () => import('./pages/assets/AssetForm.svelte') },
+  { pattern: '/t/:tenant/assets/import', area: 'tenant', load: () => import('./pages/assets/AssetImport.svelte') },
+  { pattern: '/t/:tenant/assets/:id', area: 'tenant', load: () => import('./pages/assets/AssetDetail.svelte') },
+  { pattern: '/t/:tenant/assets/:id/edit', area: 'tenant', load: () => import('./pages/assets/AssetForm.svelte') },
 ];
