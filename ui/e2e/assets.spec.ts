@@ -272,10 +272,15 @@ test('the list pages through a search a page at a time, with the filter in the a
   await page.getByRole('button', { name: 'First page' }).click();
   await expect(page.getByRole('link', { name: `${u}-01` })).toBeVisible();
 
-  // Sorting is the API's: newest first puts the last made on top.
-  await page.getByLabel('Sort by').selectOption('-created_at');
-  await expect(page).toHaveURL(/sort=-created_at/);
+  // Sorting is the API's: from the menu, or a column's header.
+  await page.getByLabel('Sort by').selectOption('-tag');
+  await expect(page).toHaveURL(/sort=-tag/);
   await expect(rows.nth(1)).toContainText(`${u}-12`);
+  await page.getByRole('button', { name: 'Name', exact: true }).click();
+  await expect(page).toHaveURL(/sort=name/);
+  await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'ascending');
+  await expect(rows.nth(1)).toContainText(`Phone ${u} 1`);
+  await expect(rows.nth(2)).toContainText(`Phone ${u} 10`);
 
   // Columns chosen are remembered.
   await page.getByText('Columns', { exact: true }).click();
