@@ -62,6 +62,20 @@ test('the admin makes a custom field, an asset using it, checks it out and in, a
   await expect(history.getByRole('listitem').filter({ hasText: 'Created' })).toBeVisible();
   // Newest first: the check-in above the check-out above the creation.
   await expect(history.getByRole('listitem').locator('strong')).toHaveText(['Checked in', 'Checked out', 'Created']);
+});
+
+test('the admin records maintenances, opens the label, edits and deletes an asset', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  const api = await API.of(page);
+  const u = unique('j1b');
+  const category = await api.category(`Tablets ${u}`);
+  const field = await api.field({ key: keyOf(`imei_${u}`), name: `IMEI ${u}`, type: 'text' });
+  await api.fieldSet(`Mobile ${u}`, [field], [category]);
+  const model = await api.model(`Tab ${u}`, category);
+  const made = await api.asset({ model_id: model, name: `Tablet ${u}`, fields: { [keyOf(`imei_${u}`)]: '356938035643809' } });
+  await page.goto(`/t/acme/assets/${made.id}`);
+  await expect(page.getByRole('heading', { level: 1, name: new RegExp(`Tablet ${u}`) })).toBeVisible();
+  const details = page.getByRole('region', { name: 'Details' });
 
   // A maintenance, added, changed and removed.
   await page.getByRole('button', { name: 'Add maintenance' }).click();
@@ -87,7 +101,7 @@ test('the admin makes a custom field, an asset using it, checks it out and in, a
 
   // Edit keeps the custom field, and delete asks first.
   await page.getByRole('link', { name: 'Edit' }).click();
-  await expect(page.getByLabel(`MAC address ${u}`)).toHaveValue('00:11:22:33:44:55');
+  await expect(page.getByLabel(`IMEI ${u}`)).toHaveValue('356938035643809');
   await page.getByLabel('Serial').fill(`SN-${u}`);
   await page.getByRole('button', { name: 'Save changes' }).click();
   await expect(details).toContainText(`SN-${u}`);
