@@ -314,4 +314,17 @@ test('the list pages through a search a page at a time, with the filter in the a
   expect(exportHref).toContain(`q=${u}`);
   const csv = await (await page.request.get(exportHref)).text();
   expect(csv.trim().split('\n')).toHaveLength(made + 1);
+
+  // Filters go in the address too, and narrow the same search.
+  await page.getByText('Filters', { exact: true }).click();
+  await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption({ label: `Phone ${u}` });
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(new RegExp(`model_id=${model}`));
+  await expect(page.getByRole('status').filter({ hasText: 'assets' })).toContainText(`${made} assets match`);
+  await page.getByRole('combobox', { name: 'Checked out to' }).selectOption('location');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(/holder_type=location/);
+  await expect(page.getByRole('status').filter({ hasText: 'assets' })).toContainText('0 assets match');
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(page).not.toHaveURL(/model_id=/);
 });
