@@ -23,6 +23,12 @@ export const routes: PageRoute[] = [
 
   { pattern: '/t/:tenant', area: 'tenant', load: () => import('./pages/dashboard/Dashboard.svelte') },
 
+  { pattern: '/t/:tenant/assets', area: 'tenant', load: () => import('./pages/assets/AssetList.svelte') },
+  { pattern: '/t/:tenant/assets/new', area: 'tenant', load: () => import('./pages/assets/AssetForm.svelte') },
+  { pattern: '/t/:tenant/assets/import', area: 'tenant', load: () => import('./pages/assets/AssetImport.svelte') },
+  { pattern: '/t/:tenant/assets/:id', area: 'tenant', load: () => import('./pages/assets/AssetDetail.svelte') },
+  { pattern: '/t/:tenant/assets/:id/edit', area: 'tenant', load: () => import('./pages/assets/AssetForm.svelte') },
+
   { pattern: '/t/:tenant/catalog', area: 'tenant', load: () => import('./pages/catalog/CatalogIndex.svelte') },
   { pattern: '/t/:tenant/catalog/models', area: 'tenant', load: () => import('./pages/catalog/Models.svelte') },
   { pattern: '/t/:tenant/catalog/depreciations', area: 'tenant', load: () => import('./pages/catalog/Depreciations.svelte') },
