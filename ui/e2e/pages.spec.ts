@@ -1,0 +1,76 @@
+// Every page of the console, at phone width, with the network to anything
+// but the server blocked (the guard in fixtures.ts aborts and reports any
+// other request): each page shows its heading, fits the screen without
+// sideways scrolling, and has no serious or critical accessibility
+// violation.
+import type { Page } from '@playwright/test';
+import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+
+test.use({ viewport: { width: 360, height: 740 } });
+
+async function firstId(page: Page, path: string, key: string): Promise<string> {
+  const res = await page.request.get(`/api/v1/${path}?limit=1`);
+  expect(res.ok(), `GET ${path}`).toBeTruthy();
+  const body = await res.json();
+  const id = body[key]?.[0]?.id;
+  expect(id, `an item of ${path}`).toBeTruthy();
+  return id as string;
+}
+
+async function check(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await expect(page.getByRole('heading', { level: 1 }).first(), path).toBeVisible();
+  await expect(page.locator('[aria-busy="true"]'), `${path} finishes loading`).toHaveCount(0);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${path} scrolls sideways at 360 px`).toBeLessThanOrEqual(0);
+  await expectAccessible(page);
+}
+
+test('every page of the signed-out console', async ({ page }) => {
+  for (const path of ['/login', '/invite/qmi_no-such-invitation', '/reset-password/no-such-link']) {
+    await check(page, path);
+  }
+});
+
+test('every page a tenant admin has', async ({ page }) => {
+  test.setTimeout(300_000);
+  await signIn(page, demo.acmeAdmin);
+  const asset = await firstId(page, 't/acme/assets', 'assets');
+  const license = await firstId(page, 't/acme/licenses', 'licenses');
+  const device = await firstId(page, 't/acme/devices', 'devices');
+  const t = '/t/acme';
+  const paths = [
+    t,
+    `${t}/assets`,
+    `${t}/assets/new`,
+    `${t}/assets/import`,
+    `${t}/assets/${asset}`,
+    `${t}/assets/${asset}/edit`,
+    `${t}/licenses`,
+    `${t}/licenses/${license}`,
+    `${t}/catalog`,
+    ...['categories', 'manufacturers', 'suppliers', 'status-labels', 'models', 'depreciations', 'locations', 'fields', 'fieldsets'].map(
+      (k) => `${t}/catalog/${k}`,
+    ),
+    `${t}/fleet`,
+    `${t}/devices`,
+    `${t}/devices/${device}`,
+    `${t}/people`,
+    `${t}/people/roles`,
+    `${t}/people/departments`,
+    `${t}/tokens`,
+    `${t}/audit`,
+    `${t}/settings`,
+    '/account/password',
+    `${t}/no-such-page`,
+  ];
+  for (const path of paths) await check(page, path);
+});
+
+test('every page of the operator console', async ({ page }) => {
+  await signIn(page, demo.operator);
+  const device = await firstId(page, 'operator/devices', 'devices');
+  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/devices', `/operator/devices/${device}`]) {
+    await check(page, path);
+  }
+});
