@@ -22,4 +22,8 @@ export const routes: PageRoute[] = [
   { pattern: '/welcome', area: 'account', load: () => import('./pages/auth/Welcome.svelte') },
 
   { pattern: '/t/:tenant', area: 'tenant', load: () => import('./pages/dashboard/Dashboard.svelte') },
+
+  { pattern: '/t/:tenant/fleet', area: 'tenant', load: () => import('./pages/fleet/FleetMap.svelte') },
+  { pattern: '/t/:tenant/devices', area: 'tenant', load: () => import('./pages/fleet/Devices.svelte') },
+  { pattern: '/t/:tenant/devices/:id', area: 'tenant', load: () => import('./pages/fleet/Device.svelte') },
 ];

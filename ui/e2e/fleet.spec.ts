@@ -1,0 +1,97 @@
+import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+import type { Page } from '@playwright/test';
+
+/** Opens the device page of a simulated vehicle through the device list. */
+async function openVehicle(page: Page, ident: string): Promise<void> {
+  await page.goto(`/t/acme/devices?q=${ident}`);
+  await page.getByRole('link', { name: ident, exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Latest' })).toBeVisible();
+}
+
+test('a simulated vehicle moves on the live map', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/fleet');
+  await expect(page.getByRole('heading', { level: 1, name: 'Fleet map' })).toBeVisible();
+  // The map drew (its style and the vehicles loaded) with WebGL.
+  await expect(page.getByText(/Map shows [1-9]\d* vehicles?\./)).toBeVisible({ timeout: 30_000 });
+  const canvas = page.getByRole('region', { name: 'Fleet map' }).locator('canvas');
+  await expect(canvas).toHaveCount(1);
+  expect(await canvas.evaluate((c) => (c as HTMLCanvasElement).getContext('webgl2') !== null || (c as HTMLCanvasElement).getContext('webgl') !== null)).toBe(true);
+  await expect(page.getByRole('term').filter({ hasText: 'Online' })).toBeVisible();
+
+  const vehicle = page.getByRole('listitem', { name: 'demo-acme-1' });
+  await expect(vehicle).toBeVisible();
+  const where = async () => (await vehicle.getByText(/^Latitude/).innerText()) + ' ' + (await vehicle.getByText(/^longitude/).innerText());
+  const first = await where();
+  expect(first).toMatch(/\d/);
+  await expect.poll(where, { timeout: 45_000, message: 'the vehicle’s position changes' }).not.toBe(first);
+  await expectAccessible(page);
+
+  // Its entry links to the vehicle's page.
+  await vehicle.getByRole('link', { name: 'demo-acme-1' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'demo-acme-1' })).toBeVisible();
+});
+
+test('a vehicle’s chart shows its points', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  await openVehicle(page, 'demo-acme-2');
+  await expect(page.getByRole('rowheader', { name: 'battery' })).toBeVisible();
+  await page.getByLabel('Metric').selectOption({ label: 'battery' });
+  await page.getByLabel('Last hour').check();
+  const status = page.getByRole('status').filter({ hasText: /buckets? of/ });
+  await expect(status).toHaveText(/^\d+ buckets? of \S+ from [\d,.\s]+ points?$/);
+  await expect
+    .poll(async () => Number(/(\d+) buckets?/.exec(await status.innerText())?.[1] ?? 0), { message: 'buckets charted' })
+    .toBeGreaterThan(0);
+  const points = /from ([\d,.\s]+) points?/.exec(await status.innerText())?.[1]?.replace(/\D/g, '');
+  expect(Number(points)).toBeGreaterThan(0);
+  await expect(page.getByRole('img', { name: /battery over the chosen range/ }).locator('canvas')).toHaveCount(1);
+  await expectAccessible(page);
+
+  // The editing controls are there for the admin.
+  await expect(page.getByRole('button', { name: 'Edit device' })).toBeVisible();
+});
+
+test('the device list filters by health', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/devices');
+  await expect(page.getByRole('heading', { level: 1, name: 'Devices' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'demo-acme-1', exact: true })).toBeVisible();
+  await expectAccessible(page);
+
+  await page.getByLabel('Health').selectOption({ label: 'Online' });
+  await expect(page).toHaveURL(/health=online/);
+  for (const ident of ['demo-acme-1', 'demo-acme-2', 'demo-acme-3']) {
+    await expect(page.getByRole('link', { name: ident, exact: true })).toBeVisible();
+  }
+
+  await page.getByLabel('Health').selectOption({ label: 'Never reported' });
+  await expect(page).toHaveURL(/health=never_seen/);
+  await expect(page.getByRole('status')).toHaveText(/^\d+ devices?$/);
+  await expect(page.getByRole('link', { name: /^demo-acme-/ })).toHaveCount(0);
+
+  // Search narrows the list, and the address keeps it.
+  await page.getByLabel('Health').selectOption({ label: 'Any' });
+  await page.getByLabel('Search').fill('demo-acme-3');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/q=demo-acme-3/);
+  await expect(page.getByRole('link', { name: 'demo-acme-3', exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'demo-acme-1', exact: true })).toHaveCount(0);
+});
+
+test('a viewer sees a device without editing controls', async ({ page }) => {
+  await signIn(page, demo.acmeViewer);
+  await openVehicle(page, 'demo-acme-1');
+  await expect(page.getByRole('heading', { name: 'Chart' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Trips' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Edit device' })).toHaveCount(0);
+  await expect(page.getByLabel('Name')).toHaveCount(0);
+  await expectAccessible(page);
+});
+
+test('an unknown device is not found', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/devices/no-such-device');
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
