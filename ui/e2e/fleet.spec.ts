@@ -95,3 +95,17 @@ test('an unknown device is not found', async ({ page }) => {
   await page.goto('/t/acme/devices/no-such-device');
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
+
+test('the server’s message for a wrong field shows beside it', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  await openVehicle(page, 'demo-acme-3');
+  await page.getByRole('button', { name: 'Edit device' }).click();
+  await page.getByLabel('Asset id').fill(`no-such-asset-${Date.now()}`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('no such asset')).toBeVisible();
+  await expect(page.getByLabel('Asset id')).toHaveAttribute('aria-invalid', 'true');
+  await expectAccessible(page);
+  // Nothing was saved: cancelling shows the device as it was.
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('button', { name: 'Edit device' })).toBeVisible();
+});
