@@ -14,7 +14,7 @@ test('a simulated vehicle moves on the live map', async ({ page }) => {
   await page.goto('/t/acme/fleet');
   await expect(page.getByRole('heading', { level: 1, name: 'Fleet map' })).toBeVisible();
   // The map drew (its style and the vehicles loaded) with WebGL.
-  await expect(page.getByText(/Map shows [1-9]\d* vehicles?\./)).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByText(/Map shows [1-9]\d* vehicles?\./)).toBeVisible({ timeout: 60_000 });
   const canvas = page.getByRole('region', { name: 'Fleet map' }).locator('canvas');
   await expect(canvas).toHaveCount(1);
   expect(await canvas.evaluate((c) => (c as HTMLCanvasElement).getContext('webgl2') !== null || (c as HTMLCanvasElement).getContext('webgl') !== null)).toBe(true);
