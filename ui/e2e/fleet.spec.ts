@@ -100,6 +100,10 @@ test('the server’s message for a wrong field shows beside it', async ({ page }
   await signIn(page, demo.acmeAdmin);
   await openVehicle(page, 'demo-acme-3');
   await page.getByRole('button', { name: 'Edit device' }).click();
+  // The asset finder asks the asset list.
+  await page.getByLabel('Find an asset').fill(`nothing-like-this-${Date.now()}`);
+  await page.getByRole('button', { name: 'Find', exact: true }).click();
+  await expect(page.getByText('No asset matches.')).toBeVisible();
   await page.getByLabel('Asset id').fill(`no-such-asset-${Date.now()}`);
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText('no such asset')).toBeVisible();
