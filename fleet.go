@@ -161,23 +161,6 @@ type FleetSummary struct {
 	LowBattery int `json:"low_battery"`
 }
 
-// PointFilter chooses a device's points: From ≤ time < To, oldest first.
-type PointFilter struct {
-	From, To time.Time
-	// After is the cursor the previous page gave.
-	After string
-	// Limit: 0 means 500; more than 5000 is cut to 5000.
-	Limit int
-}
-
-// PointPage is a page of a device's points.
-type PointPage struct {
-	Points []Point `json:"points"`
-	// Total counts the points From ≤ time < To, on all pages.
-	Total int    `json:"total"`
-	Next  string `json:"next,omitempty"`
-}
-
 // HealthLowBattery chooses, in a FleetDeviceFilter, the devices whose
 // health says their battery is low, whatever their status.
 const HealthLowBattery = "low_battery"
@@ -225,3 +208,21 @@ func (f FleetDeviceFilter) Match(fd *FleetDevice) bool {
 	}
 	return true
 }
+
+// PointFilter chooses a device's points: From ≤ time < To, oldest first.
+type PointFilter struct {
+	From, To time.Time
+	// After is the cursor the previous page gave.
+	After string
+	// Limit: 0 means 500; more than 5000 is cut to 5000.
+	Limit int
+}
+
+// PointPage is a page of a device's points.
+type PointPage struct {
+	Points []Point `json:"points"`
+	// Total counts the points From ≤ time < To, on all pages.
+	Total int    `json:"total"`
+	Next  string `json:"next,omitempty"`
+}
+
