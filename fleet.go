@@ -225,4 +225,3 @@ type PointPage struct {
 	Total int    `json:"total"`
 	Next  string `json:"next,omitempty"`
 }
-
