@@ -3,7 +3,7 @@ import type { Page } from '@playwright/test';
 
 /** The device list's row of a device, by its ident (the list names a device by its name when it has one). */
 function deviceRow(page: Page, ident: string) {
-  return page.getByRole('row').filter({ hasText: new RegExp(`\\b${ident}\\b`) });
+  return page.getByRole('row').filter({ hasText: new RegExp(`${ident}(?!\\d)`) });
 }
 
 /** Opens the device page of a simulated vehicle through the device list. */
@@ -26,7 +26,7 @@ test('a simulated vehicle moves on the live map', async ({ page }) => {
   expect(await canvas.evaluate((c) => (c as HTMLCanvasElement).getContext('webgl2') !== null || (c as HTMLCanvasElement).getContext('webgl') !== null)).toBe(true);
   await expect(page.getByRole('term').filter({ hasText: 'Online' })).toBeVisible();
 
-  const vehicle = page.getByRole('listitem').filter({ hasText: /\bdemo-acme-1\b/ });
+  const vehicle = page.getByRole('listitem').filter({ hasText: /demo-acme-1(?!\d)/ });
   await expect(vehicle).toBeVisible();
   const where = async () => (await vehicle.getByText(/^Latitude/).innerText()) + ' ' + (await vehicle.getByText(/^longitude/).innerText());
   const first = await where();
@@ -37,7 +37,7 @@ test('a simulated vehicle moves on the live map', async ({ page }) => {
   // Its entry links to the vehicle's page.
   await vehicle.getByRole('link').click();
   await expect(page.getByRole('heading', { name: 'Latest' })).toBeVisible();
-  await expect(page.getByText(/\bdemo-acme-1\b/).first()).toBeVisible();
+  await expect(page.getByText(/demo-acme-1(?!\d)/).first()).toBeVisible();
 });
 
 test('a vehicle’s chart shows its points', async ({ page }) => {
@@ -76,7 +76,7 @@ test('the device list filters by health', async ({ page }) => {
   await page.getByLabel('Health').selectOption({ label: 'Never reported' });
   await expect(page).toHaveURL(/health=never_seen/);
   await expect(page.getByRole('status')).toHaveText(/^\d+ devices?$/);
-  await expect(page.getByRole('row').filter({ hasText: /\bdemo-acme-\d\b/ })).toHaveCount(0);
+  await expect(page.getByRole('row').filter({ hasText: /demo-acme-\d/ })).toHaveCount(0);
 
   // Search narrows the list, and the address keeps it.
   await page.getByLabel('Health').selectOption({ label: 'Any' });
