@@ -1,6 +1,9 @@
 package qm
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // MetricValue is a metric's newest value and the time of the point that
 // carried it.
@@ -156,6 +159,54 @@ type FleetSummary struct {
 	Offline    int `json:"offline"`
 	NeverSeen  int `json:"never_seen"`
 	LowBattery int `json:"low_battery"`
+}
+
+// HealthLowBattery chooses, in a FleetDeviceFilter, the devices whose
+// health says their battery is low, whatever their status.
+const HealthLowBattery = "low_battery"
+
+// FleetDeviceFilter chooses devices from a tenant's list; the zero value
+// chooses all.
+type FleetDeviceFilter struct {
+	// Health is a health status (HealthOnline, HealthOffline,
+	// HealthNeverSeen, HealthTransferred) or HealthLowBattery.
+	Health string
+	// Q searches the ident, name, serial and model, ignoring case.
+	Q string
+}
+
+// Validate checks that Health names a status the list can be filtered by.
+func (f FleetDeviceFilter) Validate() error {
+	switch f.Health {
+	case "", HealthOnline, HealthOffline, HealthNeverSeen, HealthTransferred, HealthLowBattery:
+		return nil
+	}
+	return Errorf(EBadRequest, "health must be %s, %s, %s, %s or %s; got %q",
+		HealthOnline, HealthOffline, HealthNeverSeen, HealthTransferred, HealthLowBattery, f.Health)
+}
+
+// Match says whether the filter chooses fd.
+func (f FleetDeviceFilter) Match(fd *FleetDevice) bool {
+	switch f.Health {
+	case "":
+	case HealthLowBattery:
+		if !fd.Health.LowBattery {
+			return false
+		}
+	default:
+		if fd.Health.Status != f.Health {
+			return false
+		}
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Q)); q != "" {
+		for _, s := range []string{fd.Ident, fd.Name, fd.Serial, fd.Model} {
+			if strings.Contains(strings.ToLower(s), q) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // PointFilter chooses a device's points: From ≤ time < To, oldest first.

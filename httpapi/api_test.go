@@ -468,6 +468,25 @@ func TestAPI(t *testing.T) {
 		if res := f.do(t, f.b.viewer, "GET", "/api/v1/t/tenant-b/devices/"+a.device.Ident+"/latest", ""); res.Code != http.StatusNotFound {
 			t.Errorf("B reads A's device: got %d, want 404", res.Code)
 		}
+		// The list filters by health and searches: the device just reported.
+		for _, c := range []struct {
+			query string
+			holds bool
+		}{
+			{"health=online", true},
+			{"health=never_seen", false},
+			{"health=offline", false},
+			{"health=online&q=" + strings.ToUpper(a.device.Ident), true},
+			{"q=no-such-device-anywhere", false},
+		} {
+			res := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices?"+c.query, "")
+			if res.Code != http.StatusOK || strings.Contains(res.Body.String(), `"ident":"`+a.device.Ident+`"`) != c.holds {
+				t.Errorf("devices?%s: got %d %s, want the device listed: %v", c.query, res.Code, res.Body, c.holds)
+			}
+		}
+		if res := f.do(t, a.viewer, "GET", "/api/v1/t/tenant-a/devices?health=sleepy", ""); res.Code != http.StatusBadRequest {
+			t.Errorf("an unknown health: got %d, want 400", res.Code)
+		}
 	})
 	t.Run("OsmAnd", func(t *testing.T) {
 		dev, token := f.mustDevice(t, a.t)

@@ -78,8 +78,20 @@ func (s *Server) deviceConfig(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, deviceConfigReply{Settings: fd.Settings}, nil)
 }
 
+// listFleetDevices answers the tenant's devices: ?health= (a status, or
+// low_battery) and ?q= (a search) narrow the list.
 func (s *Server) listFleetDevices(w http.ResponseWriter, r *http.Request) error {
-	fds, err := s.fleet.Devices(r.Context())
+	f := qm.FleetDeviceFilter{Health: r.URL.Query().Get("health"), Q: r.URL.Query().Get("q")}
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	all, err := s.fleet.Devices(r.Context())
+	fds := all[:0:0]
+	for _, fd := range all {
+		if f.Match(fd) {
+			fds = append(fds, fd)
+		}
+	}
 	fds, page, err := listPage(r, fds, err)
 	return reply(w, http.StatusOK, fleetDeviceList{fds, page}, err)
 }

@@ -124,6 +124,7 @@ var queryParams = map[string][]string{
 	"POST /api/v1/t/{tenant}/assets/import":              importParams,
 	"POST /api/v1/t/{tenant}/imports":                    importParams,
 	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
+	"GET /api/v1/t/{tenant}/devices":                     {"health", "q"},
 	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": {"metric", "bucket", "from", "to"},

@@ -51,4 +51,7 @@ export const routes: PageRoute[] = [
   { pattern: '/operator/tenants/:tenant', area: 'operator', load: () => import('./pages/operator/Tenant.svelte') },
   { pattern: '/operator/devices', area: 'operator', load: () => import('./pages/operator/Devices.svelte') },
   { pattern: '/operator/devices/:device', area: 'operator', load: () => import('./pages/operator/Device.svelte') },
+  { pattern: '/t/:tenant/fleet', area: 'tenant', load: () => import('./pages/fleet/FleetMap.svelte') },
+  { pattern: '/t/:tenant/devices', area: 'tenant', load: () => import('./pages/fleet/Devices.svelte') },
+  { pattern: '/t/:tenant/devices/:id', area: 'tenant', load: () => import('./pages/fleet/Device.svelte') },
 ];
