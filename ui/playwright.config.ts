@@ -3,12 +3,19 @@ import { defineConfig, type Project } from '@playwright/test';
 // The journeys run against servers that ui/console_test.go (go test)
 // starts: one on SQLite (QM_SQLITE_URL) and one on PostgreSQL
 // (QM_POSTGRES_URL), each with the demo data. Each engine is a project.
+// The journeys the issue names (tagged @journey: a person's whole task,
+// through storage) run on both; the rest, which check pages and forms
+// that no engine changes (accessibility, phone width, every control),
+// run on the first only. Storage itself is proven on every engine and
+// tier by the Go conformance suites.
 const engines: Project[] = [];
 for (const [name, url] of [
   ['sqlite', process.env.QM_SQLITE_URL],
   ['postgres', process.env.QM_POSTGRES_URL],
 ] as const) {
-  if (url) engines.push({ name, use: { baseURL: url } });
+  if (!url) continue;
+  const first = engines.length === 0;
+  engines.push({ name, use: { baseURL: url }, metadata: { pageChecks: first }, grep: first ? undefined : /@journey/ });
 }
 if (engines.length === 0) {
   throw new Error('set QM_SQLITE_URL and/or QM_POSTGRES_URL to a running server (go test ./ui starts them)');
@@ -38,6 +45,7 @@ export default defineConfig({
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
+        ...(process.env.QM_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean),
       ],
     },
   },

@@ -4,7 +4,7 @@ import { demo, demoPassword, expect, expectAccessible, signIn, test } from './fi
 /** A custom field key from a unique name. */
 const keyOf = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_');
 
-test('the admin makes a custom field, an asset using it, checks it out and in, and sees its history', async ({ page }) => {
+test('the admin makes a custom field, an asset using it, checks it out and in, and sees its history', { tag: '@journey' }, async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   const api = await API.of(page);
   const u = unique('j1');
@@ -117,7 +117,7 @@ test('the admin records maintenances, opens the label, edits and deletes an asse
   expect(await page.locator('main').innerText()).toBe(gone);
 });
 
-test('an import shows its progress and report, and the imported assets are found in the list', async ({ page }) => {
+test('an import shows its progress and report, and the imported assets are found in the list', { tag: '@journey' }, async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   const u = unique('imp');
   const rows = 300;
@@ -170,7 +170,7 @@ test('an import shows its progress and report, and the imported assets are found
   await expect(page.getByRole('link', { name: `${u}-0001` })).toBeVisible();
 });
 
-test('a form with bad values shows the server’s messages beside the fields', async ({ page }) => {
+test('a form with bad values shows the server’s messages beside the fields', { tag: '@journey' }, async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   const api = await API.of(page);
   const u = unique('bad');
@@ -209,7 +209,7 @@ test('a form with bad values shows the server’s messages beside the fields', a
   await expect(page.getByRole('region', { name: 'Custom fields' })).toContainText('64');
 });
 
-test('the viewer sees assets with no editing controls, and the API refuses its changes', async ({ page, playwright, baseURL }) => {
+test('the viewer sees assets with no editing controls, and the API refuses its changes', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
   // The admin makes an asset for the viewer to look at.
   const admin = await playwright.request.newContext({ baseURL });
   const login = await admin.post('/api/v1/auth/login', { data: { email: demo.acmeAdmin, password: demoPassword } });

@@ -27,10 +27,20 @@ export async function signIn(page: Page, email: string, password = demoPassword)
 }
 
 /**
+ * Whether this project runs the checks of pages as such (accessibility,
+ * layout): the pages are the same whatever engine serves them, so one
+ * engine's project runs them (playwright.config.ts).
+ */
+export function pageChecks(): boolean {
+  return test.info().project.metadata.pageChecks === true;
+}
+
+/**
  * Fails on serious or critical accessibility violations (axe-core) of the
  * page as it is now.
  */
 export async function expectAccessible(page: Page): Promise<void> {
+  if (!pageChecks()) return;
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;

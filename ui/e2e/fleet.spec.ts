@@ -15,7 +15,7 @@ async function openVehicle(page: Page, ident: string): Promise<void> {
   await expect(page.getByRole('heading', { name: 'Latest' })).toBeVisible();
 }
 
-test('a simulated vehicle moves on the live map', async ({ page }) => {
+test('a simulated vehicle moves on the live map', { tag: '@journey' }, async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   await page.goto('/t/acme/fleet');
   await expect(page.getByRole('heading', { level: 1, name: 'Fleet map' })).toBeVisible();
@@ -40,7 +40,7 @@ test('a simulated vehicle moves on the live map', async ({ page }) => {
   await expect(page.getByText(/demo-acme-1(?!\d)/).first()).toBeVisible();
 });
 
-test('a vehicle’s chart shows its points', async ({ page }) => {
+test('a vehicle’s chart shows its points', { tag: '@journey' }, async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   await openVehicle(page, 'demo-acme-2');
   await expect(page.getByRole('rowheader', { name: 'battery' })).toBeVisible();

@@ -20,7 +20,7 @@ async function createTenant(page: Page): Promise<{ slug: string; name: string }>
   return { slug, name };
 }
 
-test('the operator creates a tenant and invites its admin, who accepts and lands on its dashboard', async ({ page, browser }) => {
+test('the operator creates a tenant and invites its admin, who accepts and lands on its dashboard', { tag: '@journey' }, async ({ page, browser }) => {
   await signIn(page, demo.operator);
   await page.goto('/operator/tenants');
   await expect(page.getByRole('columnheader', { name: 'Last activity' })).toBeVisible();

@@ -23,8 +23,8 @@ test.describe('screenshots', () => {
     await page.screenshot({ path: `${dir}/console-assets.png` });
 
     await page.goto('/t/acme/fleet');
-    await expect(page.getByRole('region', { name: /map/i }).locator('canvas')).toBeVisible();
-    await expect(page.getByRole('list', { name: /vehicles/i }).getByRole('listitem')).toHaveCount(3);
+    await expect(page.getByText('Map shows 3 vehicles.')).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByRole('region', { name: 'Fleet map' }).locator('canvas')).toBeVisible();
     await page.screenshot({ path: `${dir}/console-fleet.png` });
   });
 });

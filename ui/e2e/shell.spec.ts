@@ -1,6 +1,6 @@
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 
-test('the demo admin signs in, lands on the dashboard and signs out', async ({ page }) => {
+test('the demo admin signs in, lands on the dashboard and signs out', { tag: '@journey' }, async ({ page }) => {
   await page.goto('/t/acme');
   await expect(page).toHaveURL(/\/login\?next=%2Ft%2Facme$/);
   await expectAccessible(page);
@@ -24,7 +24,7 @@ test('a wrong password is refused with the server’s message', async ({ page })
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test('an admin of one tenant typing another tenant’s address sees not found', async ({ page }) => {
+test('an admin of one tenant typing another tenant’s address sees not found', { tag: '@journey' }, async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   await page.goto('/t/globex');
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
