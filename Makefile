@@ -4,6 +4,7 @@
 #   make test    go vet + the console's checks + every test, browser journeys
 #                included (against a throwaway PostgreSQL)
 #   make openapi rewrite ui/openapi.json after changing the API
+#   make screenshots  retake the README's pictures of the console (docs/)
 
 # Use `go` from PATH, falling back to the standard install location.
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -11,7 +12,7 @@ GOFMT ?= $(shell $(GO) env GOROOT 2>/dev/null)/bin/gofmt
 
 BIN := bin/quartermaster
 
-.PHONY: build run test vet fmt clean ui ui-check openapi
+.PHONY: build run test vet fmt clean ui ui-check openapi screenshots
 
 build: ui
 	$(GO) build -o $(BIN) ./cmd/quartermaster
@@ -29,6 +30,10 @@ ui-check: ui/node_modules/.package-lock.json
 
 openapi:
 	$(GO) test ./httpapi -run '^TestOpenAPIFile$$' -update-openapi
+
+# The README's pictures of the console, made by its journeys.
+screenshots: build
+	scripts/with-postgres.sh env QM_SCREENSHOTS=../docs $(GO) test -count=1 -run '^TestConsole$$' ./ui
 
 run: build
 	./$(BIN) demo --data-dir ./data
