@@ -45,7 +45,7 @@ vet:
 # The one command that runs every test.
 test: vet ui ui-check
 	scripts/ensure-tools.sh
-	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 12m ./...
+	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 20m ./...
 
 # Fails (listing the files) if anything is not gofmt-formatted.
 fmt:
