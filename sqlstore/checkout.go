@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/quartermaster/qm"
 )
@@ -67,7 +68,7 @@ func (s *AssetStore) checkOut(ctx context.Context, c Conn, id string, co qm.Chec
 }
 
 // checkHolder checks that the holder exists in the tenant: a member, one of
-// its locations, or another of its assets that is not held by this one.
+// its locations, or another of its assets that a may be checked out to.
 func (s *AssetStore) checkHolder(ctx context.Context, c Conn, a *qm.Asset, co qm.CheckOut) error {
 	bad := &qm.Error{Code: qm.EInvalid, Message: "unknown " + co.HolderType + " to check out to", Fields: map[string]string{"holder_id": "no such " + co.HolderType}}
 	switch co.HolderType {
@@ -82,18 +83,55 @@ func (s *AssetStore) checkHolder(ctx context.Context, c Conn, a *qm.Asset, co qm
 			return bad
 		}
 	case qm.HolderAsset:
-		holder, err := findAsset(ctx, c, co.HolderID)
-		if qm.ErrorCode(err) == qm.ENotFound {
+		if err := holderAsset(ctx, c, a.ID, co.HolderID); qm.ErrorCode(err) == qm.ENotFound {
 			return bad
 		} else if err != nil {
 			return err
 		}
-		if holder.ID == a.ID || holder.HolderType == qm.HolderAsset && holder.HolderID == a.ID {
-			return &qm.Error{Code: qm.EInvalid, Message: "an asset cannot hold itself, nor the asset that holds it", Fields: map[string]string{"holder_id": "would make a loop"}}
-		}
 	}
 	return nil
 }
+
+// errHoldingLoop refuses a check-out that would make an asset hold itself.
+var errHoldingLoop = &qm.Error{Code: qm.EInvalid, Message: "an asset cannot hold itself, nor an asset it holds",
+	Fields: map[string]string{"holder_id": "would make a loop"}}
+
+// holderAsset is the one rule for checking asset id (empty for an asset
+// not yet made) out to asset holderID, for every path that does: the holder
+// is an asset the principal may see (ENotFound otherwise, as for an asset
+// that does not exist), and is neither the asset itself nor one it holds,
+// however far down a chain of holders.
+func holderAsset(ctx context.Context, c Conn, id, holderID string) error {
+	if _, err := findAsset(ctx, c, holderID); err != nil {
+		return err
+	}
+	if id == "" {
+		return nil
+	}
+	// Up the chain from the holder: what holds it, what holds that, …
+	// Chains are short (a dock in a laptop bag); the bound only guards
+	// against data that already holds a loop.
+	for at, hops := holderID, 0; ; hops++ {
+		if at == id {
+			return errHoldingLoop
+		}
+		if hops == maxHoldingChain {
+			return qm.Errorf(qm.EInvalid, "asset %s is at the end of a chain of more than %d assets holding each other", holderID, maxHoldingChain)
+		}
+		var kind, next string
+		err := c.QueryRow(ctx, `SELECT holder_type, holder_id FROM assets WHERE tenant_id = $1 AND id = $2`, c.TenantID(), at).Scan(&kind, &next)
+		if err != nil {
+			return fmt.Errorf("holder of asset %s: %w", at, err)
+		}
+		if kind != qm.HolderAsset {
+			return nil
+		}
+		at = next
+	}
+}
+
+// maxHoldingChain bounds how many assets may hold each other in a row.
+const maxHoldingChain = 100
 
 func (s *AssetStore) setHolding(ctx context.Context, c Conn, a *qm.Asset) error {
 	var out any

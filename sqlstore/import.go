@@ -88,8 +88,10 @@ type pending struct {
 	after    *qm.Asset // the asset to write
 	untagged bool      // the row gave no tag
 	missing  string    // the lower-case name of the row's holder who is not a member
-	given    map[string]any
-	change   fieldChange
+	// holderTag is the tag of the asset the row checks its asset out to.
+	holderTag string
+	given     map[string]any
+	change    fieldChange
 }
 
 // Import reads rows from next until io.EOF and creates or updates (by tag)

@@ -109,16 +109,16 @@ func (im *importer) holder(row *qm.ImportRow, p *pending, fail func(string)) err
 			return err
 		}
 	case qm.HolderAsset:
+		// Only found here: whether the row may check out to it is
+		// holderAsset's to say, with the rows's asset (see fieldsAndHolder).
 		found, err := im.find([]string{row.HolderName})
 		if err != nil {
 			return err
 		}
-		holder := found[row.HolderName]
-		if holder == nil {
-			fail(fmt.Sprintf("Checked Out To: the tenant has no asset with tag %q", row.HolderName))
-			return nil
+		if holder := found[row.HolderName]; holder != nil {
+			id = holder.ID
 		}
-		id = holder.ID
+		p.holderTag = row.HolderName
 	}
 	now := Timestamp(im.s.now())
 	p.asset.HolderType, p.asset.HolderID, p.asset.CheckedOutAt = row.HolderType, id, &now
@@ -142,6 +142,17 @@ func (im *importer) fieldsAndHolder(p *pending, before *qm.Asset) error {
 	}
 	if p.asset.HolderType != "" && !im.deployable[status] {
 		return qm.Errorf(qm.EInvalid, "the asset is checked out, but its status is not deployable")
+	}
+	if p.asset.HolderType == qm.HolderAsset {
+		var id string
+		if before != nil {
+			id = before.ID
+		}
+		if err := holderAsset(im.ctx, im.c, id, p.asset.HolderID); qm.ErrorCode(err) == qm.ENotFound {
+			return qm.Errorf(qm.EInvalid, "Checked Out To: the tenant has no asset with tag %q", p.holderTag)
+		} else if err != nil {
+			return err
+		}
 	}
 	change, err := im.fields.check(im.ctx, im.c, &p.asset, p.given)
 	if err != nil {

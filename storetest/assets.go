@@ -282,6 +282,18 @@ func TestAssets(t *testing.T, h Harness) {
 			_, err := s.CheckOut(ctxA, x.ID, co)
 			wantCode(t, err, qm.EInvalid)
 		}
+		// A chain: dock holds cable holds adapter; the dock may not be
+		// checked out to anything down its own chain.
+		dock, cable, adapter := mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID}), mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID}), mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID})
+		for _, link := range [][2]*qm.Asset{{cable, dock}, {adapter, cable}} {
+			if _, err := s.CheckOut(ctxA, link[0].ID, qm.CheckOut{HolderType: qm.HolderAsset, HolderID: link[1].ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, holder := range []*qm.Asset{cable, adapter} {
+			_, err := s.CheckOut(ctxA, dock.ID, qm.CheckOut{HolderType: qm.HolderAsset, HolderID: holder.ID})
+			wantCode(t, err, qm.EInvalid)
+		}
 		broken := mustAsset(ctxA, &qm.Asset{ModelID: a.model.ID, StatusID: a.broken.ID})
 		_, err = s.CheckOut(ctxA, broken.ID, qm.CheckOut{HolderType: qm.HolderLocation, HolderID: room.ID})
 		wantCode(t, err, qm.EConflict)

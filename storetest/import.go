@@ -200,6 +200,35 @@ func TestImport(t *testing.T, h Harness) {
 				t.Errorf("%s is in %q, want %q", a.Tag, a.DepartmentID, want)
 			}
 		}
+		// Checked out to an asset of another department: refused as if
+		// that asset did not exist, as CheckOut refuses it.
+		rep, err = importFile(scoped, s, "Asset Tag,Model Name,Category,Checked Out To\nN-5,Latitude,Laptops,asset: S-1\nN-6,Latitude,Laptops,asset: S-404\n",
+			qm.ImportOptions{SkipBadRows: true})
+		if err != nil || rep.Created != 0 || rep.Failed != 2 {
+			t.Fatalf("got %+v, %v; want both rows refused", rep, err)
+		}
+		if got, want := rep.Problems[0].Errors, rep.Problems[1].Errors; len(got) != 1 || len(want) != 1 || strings.ReplaceAll(got[0], "S-1", "S-404") != want[0] {
+			t.Fatalf("an asset outside the department is told apart from none: %q, %q", got, want)
+		}
+	})
+	t.Run("AssetHolders", func(t *testing.T) {
+		_, ctx := MustTenant(t, e, h.Tier, "import-holders")
+		csv := "Asset Tag,Model Name,Category\nH-1,Dock,Docks\nH-2,Dock,Docks\nH-3,Dock,Docks\n"
+		if rep, err := importFile(ctx, s, csv, qm.ImportOptions{}); err != nil || rep.Created != 3 {
+			t.Fatalf("got %+v, %v", rep, err)
+		}
+		// H-2 is held by H-1, H-3 by H-2: H-1 may hold neither itself nor
+		// what it holds, however far down.
+		csv = "Asset Tag,Model Name,Category,Checked Out To\nH-2,Dock,Docks,asset: H-1\nH-3,Dock,Docks,asset: H-2\n"
+		if rep, err := importFile(ctx, s, csv, qm.ImportOptions{}); err != nil || rep.Updated != 2 {
+			t.Fatalf("got %+v, %v", rep, err)
+		}
+		for _, holder := range []string{"H-1", "H-2", "H-3"} {
+			rep, err := importFile(ctx, s, "Asset Tag,Model Name,Category,Checked Out To\nH-1,Dock,Docks,asset: "+holder+"\n", qm.ImportOptions{})
+			if err != nil || rep.Committed || rep.Failed != 1 || !strings.Contains(strings.Join(rep.Problems[0].Errors, " "), "hold") {
+				t.Errorf("H-1 checked out to %s: %+v, %v; want it refused as a loop", holder, rep, err)
+			}
+		}
 	})
 	t.Run("CustomFieldsAndHolders", func(t *testing.T) {
 		fields := sqlstore.NewFieldStore(e, clock())
