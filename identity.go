@@ -82,6 +82,21 @@ type Role struct {
 // Allows reports whether the role grants p.
 func (r Role) Allows(p Permission) bool { return slices.Contains(r.Permissions, p) }
 
+// DepartmentPermissions are the permissions a member confined to a
+// department may hold: to work on the assets and devices of its subtree.
+// What the whole tenant shares (its people, roles, settings, API tokens and
+// audit log, which records every department) is for members of the whole
+// tenant.
+var DepartmentPermissions = []Permission{PermAssetsRead, PermAssetsWrite, PermDevicesRead, PermDevicesWrite}
+
+// Confined returns r as a member confined to a department holds it: with
+// only those of its permissions that are DepartmentPermissions.
+func (r Role) Confined() Role {
+	c := r
+	c.Permissions = slices.DeleteFunc(slices.Clone(r.Permissions), func(p Permission) bool { return !slices.Contains(DepartmentPermissions, p) })
+	return c
+}
+
 // Covers reports whether r grants everything other grants: a role may only
 // be handed out, or made, by someone whose role covers it.
 func (r Role) Covers(other Role) bool {

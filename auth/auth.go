@@ -219,6 +219,9 @@ func (a *Authenticator) Member(ctx context.Context, u *qm.User, t *qm.Tenant) (*
 	if err != nil {
 		return nil, fmt.Errorf("membership of %s in %s: role %q: %w", u.Email, t.Slug, m.Role, err)
 	}
+	if m.DepartmentID != "" {
+		role = role.Confined()
+	}
 	return &qm.Principal{Kind: qm.PrincipalUser, ID: u.ID, Name: u.Email, Role: role, DepartmentID: m.DepartmentID}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/quartermaster/qm"
@@ -45,6 +46,20 @@ type Route struct {
 	Body   any
 	Reply  any
 	Status int
+}
+
+// departmental are the tenant paths (after /api/v1/t/{tenant}) whose data
+// belongs to a department: assets and devices, what hangs off them, and a
+// license's seats, given to them. Their services confine every call to the
+// member's department. Every other tenant route reaches what the whole
+// tenant shares, which a member confined to a department may read but not
+// change: a route left off this list is safe, only less useful to them.
+var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats"}
+
+// Departmental reports whether the route's data belongs to a department.
+func (rt Route) Departmental() bool {
+	rest, ok := strings.CutPrefix(rt.Path, "/api/v1/t/{tenant}")
+	return ok && slices.ContainsFunc(departmental, func(prefix string) bool { return strings.HasPrefix(rest, prefix) })
 }
 
 // Routes is every route the server answers.
@@ -314,6 +329,8 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 		return nil, errTenantNotFound
 	case rt.Permission != "" && !p.Can(rt.Permission):
 		return nil, qm.Errorf(qm.EForbidden, "your role %s does not allow %s", p.Role.Name, rt.Permission)
+	case p.DepartmentID != "" && rt.Method != http.MethodGet && !rt.Departmental():
+		return nil, qm.Errorf(qm.EForbidden, "you work within one department: what the whole tenant shares is changed by a member of the whole tenant")
 	}
 	return tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p), nil
 }

@@ -146,8 +146,15 @@ func (s *LicenseStore) Seats(ctx context.Context, licenseID string) ([]*qm.Seat,
 		if _, err := findLicense(ctx, c, licenseID); err != nil {
 			return err
 		}
-		rows, err := c.Query(ctx, `SELECT `+seatColumns+` FROM license_seats WHERE tenant_id = $1 AND license_id = $2 ORDER BY assigned_at, id`,
-			c.TenantID(), licenseID)
+		// A seat given to an asset outside the member's department is
+		// not theirs to see (nor that the asset exists).
+		args := []any{c.TenantID(), licenseID, qm.HolderAsset}
+		visible := ""
+		if cond := subtree(ctx, "department_id", &args); cond != "" {
+			visible = ` AND (assignee_type <> $3 OR assignee_id IN (SELECT CAST(id AS TEXT) FROM assets WHERE tenant_id = $1` + cond + `))`
+		}
+		rows, err := c.Query(ctx, `SELECT `+seatColumns+` FROM license_seats WHERE tenant_id = $1 AND license_id = $2 AND $3 = $3`+visible+` ORDER BY assigned_at, id`,
+			args...)
 		if err != nil {
 			return fmt.Errorf("list seats: %w", err)
 		}
@@ -235,6 +242,13 @@ func (s *LicenseStore) FreeSeat(ctx context.Context, licenseID, seatID string) e
 			return qm.Errorf(qm.ENotFound, "seat not found")
 		} else if err != nil {
 			return err
+		}
+		if st.AssigneeType == qm.HolderAsset {
+			if _, err := findAsset(ctx, c, st.AssigneeID); qm.ErrorCode(err) == qm.ENotFound {
+				return qm.Errorf(qm.ENotFound, "seat not found") // given to an asset outside the member's department
+			} else if err != nil {
+				return err
+			}
 		}
 		if _, err := c.Exec(ctx, `DELETE FROM license_seats WHERE tenant_id = $1 AND id = $2`, c.TenantID(), seatID); err != nil {
 			return fmt.Errorf("free seat: %w", err)
