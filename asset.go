@@ -97,6 +97,19 @@ type Asset struct {
 	Fields    map[string]any `json:"fields,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
+	// Derived by the asset service when it reads an asset (see Derive):
+	// the last day of the warranty (YYYY-MM-DD), and what the asset is
+	// worth today by its model's depreciation schedule, in cents.
+	WarrantyEnds   string `json:"warranty_end,omitempty"`
+	BookValueCents *int64 `json:"book_value_cents,omitempty"`
+}
+
+// Derive fills in the values that follow from the others on day: the
+// warranty's end, and the book value under a depreciation schedule of
+// months (0: none).
+func (a *Asset) Derive(months int, day time.Time) {
+	a.WarrantyEnds = a.WarrantyEnd()
+	a.BookValueCents = BookValue(a.CostCents, a.PurchaseDate, months, day)
 }
 
 // Kinds of holder an asset can be checked out to.
@@ -276,7 +289,8 @@ type AssetPage struct {
 
 // AssetService manages the assets of the tenant in scope. A user confined
 // to a department sees and changes only the assets of that department and
-// its descendants; others are ENotFound to it.
+// its descendants; others are ENotFound to it. The assets it returns have
+// their derived values (Asset.Derive).
 type AssetService interface {
 	// CreateAsset stores a; an empty tag gets the tenant's next number.
 	// EInvalid (also for unknown references), EConflict for a taken tag.
@@ -304,6 +318,10 @@ type AssetService interface {
 	// SetTagNumbering changes it; a number already taken is skipped when
 	// tags are made. EInvalid. For tenant admins (settings:manage).
 	SetTagNumbering(ctx context.Context, n TagNumbering) (*TagNumbering, error)
+	// Import reads rows from next until io.EOF and creates or updates (by
+	// tag) the tenant's assets, in one transaction, with the rules every
+	// other method applies; see ImportOptions.
+	Import(ctx context.Context, next func() (*ImportRow, error), opts ImportOptions) (*ImportReport, error)
 }
 
 // ImportRow is one asset read from an import file: the asset's own fields,

@@ -117,6 +117,9 @@ var BuiltInRoles = []Role{
 	{Name: "viewer", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermDevicesRead}},
 }
 
+// BreakGlassFor is how long break-glass access lasts.
+const BreakGlassFor = time.Hour
+
 // BreakGlassRole is what an operator holds in a tenant during break-glass
 // access: reading, never changing.
 var BreakGlassRole = Role{Name: "break-glass", BuiltIn: true, Permissions: []Permission{PermAssetsRead, PermDevicesRead, PermAuditRead}}

@@ -129,6 +129,15 @@ type InvitationService interface {
 	// RevokeInvitation revokes a pending invitation. ENotFound; EForbidden
 	// when the caller's role does not cover the role it offers.
 	RevokeInvitation(ctx context.Context, id string) error
+	// Lookup returns what the holder of an invitation's link (its secret)
+	// may see of it, with no tenant in scope. ENotFound, saying why, for a
+	// link that is unknown, used, revoked or expired.
+	Lookup(ctx context.Context, secret string) (*InvitationView, error)
+	// Accept accepts an invitation as its link's holder, with no tenant in
+	// scope: as a new account, or as the signed-in one. ENotFound, saying
+	// why, for a link unknown, used, revoked or expired; EInvalid for a
+	// bad password, or when the role or department offered is gone.
+	Accept(ctx context.Context, secret string, a Acceptance) (*Accepted, error)
 }
 
 // InvitationView is what the holder of an invitation's link sees before

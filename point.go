@@ -1,6 +1,7 @@
 package qm
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,4 +371,23 @@ func reasons(err error) string {
 		msgs = append(msgs, e.Fields[k])
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// PointStore keeps telemetry. Write stores the points the device deviceID
+// of the tenant scoped in ctx sent, all or none, and returns once they are
+// committed, with how many were new (a point already stored is skipped).
+type PointStore interface {
+	Write(ctx context.Context, deviceID string, points []Point) (int, error)
+}
+
+// PointIngester is where every device protocol hands the points it
+// decoded, for the tenant scoped in ctx: it checks them against the
+// tenant's limits, stores them and counts them, and returns how many were
+// new. EInvalid naming each bad point; nothing is stored unless all are
+// good. The protocols only decode and answer.
+type PointIngester interface {
+	Ingest(ctx context.Context, protocol, deviceID string, points []Point) (int, error)
+	// Refused counts a batch a protocol refused before it could hand it
+	// over (malformed, too large, from an unknown device), for why.
+	Refused(protocol string, err error)
 }

@@ -171,4 +171,18 @@ type TenantService interface {
 	TenantByID(ctx context.Context, id string) (*Tenant, error)
 	// Tenants lists every tenant, ordered by slug. Operator only.
 	Tenants(ctx context.Context) ([]*Tenant, error)
+	// SetState suspends or resumes the tenant with the given slug,
+	// recording it in the tenant's audit log, and returns the tenant as it
+	// now is. ENotFound; EInvalid for a state other than active or
+	// suspended. Operator only.
+	SetState(ctx context.Context, slug string, state TenantState) (*Tenant, error)
+	// Activity says, for each of ts in order, how many members, devices
+	// and assets it has and when its audit log last grew. Its work grows
+	// with len(ts): callers pass a page. Operator only.
+	Activity(ctx context.Context, ts []*Tenant) ([]TenantActivity, error)
+	// BreakGlass gives the operator in ctx read-only access to the tenant
+	// with the given slug for BreakGlassFor, recording it, with the
+	// reason, in the tenant's audit log; it returns the tenant and when the
+	// access ends. ENotFound; EInvalid without a reason. Operator only.
+	BreakGlass(ctx context.Context, slug, reason string) (*Tenant, time.Time, error)
 }

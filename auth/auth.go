@@ -14,7 +14,6 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
-	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/throttle"
 )
 
@@ -197,9 +196,6 @@ func (a *Authenticator) Token(ctx context.Context, secret string) (*qm.Tenant, *
 	return t, &qm.Principal{Kind: qm.PrincipalToken, ID: tok.ID, Name: "token " + tok.Name, Role: role}, nil
 }
 
-// BreakGlassFor is how long break-glass access lasts.
-const BreakGlassFor = time.Hour
-
 // Member returns the principal user u holds in tenant t. ENotFound when u
 // is not a member: to the caller, a tenant it does not belong to does not
 // exist. An operator with break-glass access reads as the operator.
@@ -223,27 +219,6 @@ func (a *Authenticator) Member(ctx context.Context, u *qm.User, t *qm.Tenant) (*
 		role = role.Confined()
 	}
 	return &qm.Principal{Kind: qm.PrincipalUser, ID: u.ID, Name: u.Email, Role: role, DepartmentID: m.DepartmentID}, nil
-}
-
-// BreakGlass gives the operator in ctx read-only access to tenant t for
-// BreakGlassFor, recording it, with the reason, in t's audit log. EInvalid
-// without a reason.
-func (a *Authenticator) BreakGlass(ctx context.Context, router sqlstore.Router, t *qm.Tenant, reason string) (time.Time, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 500 {
-		return time.Time{}, &qm.Error{Code: qm.EInvalid, Message: "say why, in at most 500 characters", Fields: map[string]string{"reason": "required"}}
-	}
-	p := tenancy.PrincipalFrom(ctx)
-	now := a.cfg.Now()
-	until := now.Add(BreakGlassFor)
-	ctx = tenancy.WithTenant(ctx, t)
-	err := router.Update(ctx, func(c sqlstore.Conn) error {
-		if err := a.cfg.Identity.BreakGlass(ctx, t.ID, p.ID, reason, now, until); err != nil {
-			return err
-		}
-		return sqlstore.Audit(ctx, c, now, "break_glass.start", "tenant", t.ID, nil, map[string]any{"reason": reason, "until": until})
-	})
-	return until, err
 }
 
 // Operator returns the operator principal of u. EForbidden when u is not an

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
-	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
@@ -38,9 +36,8 @@ func apiRead(ctx context.Context, e engine, name string, concurrency int, d time
 	if err != nil {
 		return Result{}, err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := httpapi.New(httpapi.Config{Logger: quiet, Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
-		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Ready: func(context.Context) error { return nil }})
+	api, stop := apiServer(e)
+	defer stop()
 	body, _ := json.Marshal(loc)
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

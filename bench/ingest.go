@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -14,8 +12,6 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/auth"
-	"github.com/quartermaster/qm/httpapi"
 )
 
 // rawInsert writes one batch of points of a device straight through the
@@ -55,11 +51,11 @@ func samplePoints(base time.Time, first, n int) []qm.Point {
 	return pts
 }
 
-// ingest measures HTTP batch ingest into a pool tenant: senders devices
+// httpIngest measures HTTP batch ingest into a pool tenant: senders devices
 // post batches of batch points as fast as the server acknowledges them,
 // for d; then the same rows go in through the driver, in the same batches,
 // from as many goroutines, for d.
-func ingest(ctx context.Context, e engine, t *target, storage string, senders, batch int, d time.Duration) (Result, error) {
+func httpIngest(ctx context.Context, e engine, t *target, storage string, senders, batch int, d time.Duration) (Result, error) {
 	tn, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "ingest", Name: "Ingest", Tier: qm.TierPool})
 	if err != nil {
 		return Result{}, err
@@ -76,10 +72,8 @@ func ingest(ctx context.Context, e engine, t *target, storage string, senders, b
 		}
 		devices[i] = dev.ID
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := httpapi.New(httpapi.Config{Logger: quiet, Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()}),
-		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Ready: func(context.Context) error { return nil }})
-	defer api.Close()
+	api, stop := apiServer(e)
+	defer stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return Result{}, err

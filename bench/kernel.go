@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
@@ -181,7 +185,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 		if o.Ingest > 0 {
 			fmt.Fprintf(o.Progress, "%s: telemetry ingest for %v, twice\n", t.name, o.Ingest)
-			r, err := ingest(ctx, e, t, storage, o.IngestSenders, o.IngestBatch, o.Ingest)
+			r, err := httpIngest(ctx, e, t, storage, o.IngestSenders, o.IngestBatch, o.Ingest)
 			if err != nil {
 				e.Close()
 				return nil, fmt.Errorf("%s: ingest: %w", t.name, err)
@@ -514,4 +518,17 @@ func setup(ctx context.Context, e engine) error {
 		return err
 	}
 	return nil
+}
+
+// apiServer is the HTTP API on e, made as `quartermaster serve` makes it,
+// with its point writer. stop closes both.
+func apiServer(e engine) (api *httpapi.Server, stop func()) {
+	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
+	api = httpapi.New(httpapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: a, Ready: func(context.Context) error { return nil },
+		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingest.NewIngester(points, nil, time.Now), Now: time.Now})})
+	return api, func() {
+		api.Close()
+		points.Close()
+	}
 }

@@ -31,7 +31,6 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/metrics"
-	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -47,15 +46,13 @@ type Config struct {
 	Devices qm.DeviceInventory
 	// Limits bound connections and packets (zero values: the defaults).
 	Limits Limits
-	// Points stores telemetry.
-	Points *sqlstore.PointWriter
+	// Points takes the telemetry devices publish.
+	Points qm.PointIngester
 	// Metrics counts what devices send and what is refused (nil: not
 	// counted).
 	Metrics *metrics.Ingest
 	// Logger receives the broker's log.
 	Logger *slog.Logger
-	// Now is the clock (time.Now).
-	Now func() time.Time
 }
 
 // maxPointsPerMessage bounds the points of one publish.
@@ -108,9 +105,6 @@ func New(cfg Config) *Broker {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Logger = boundLogger(cfg.Logger)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	b := &Broker{cfg: cfg, custody: map[string]custody{}}
 	b.srv = mqtt.New(&mqtt.Options{
@@ -307,25 +301,24 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.ErrRejectPacket
 	}
 	pts, err := ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
-	if err == nil {
-		err = qm.ValidatePoints(pts, h.b.cfg.Now(), qm.DefaultPointLimits)
-	}
 	if err != nil {
-		h.b.cfg.Metrics.Refuse("mqtt", metrics.ReasonFor(err))
+		h.b.cfg.Points.Refused("mqtt", err)
+	} else {
+		ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
+		_, err = h.b.cfg.Points.Ingest(ctx, "mqtt", d.ID, pts)
+	}
+	switch qm.ErrorCode(err) {
+	case "":
+	case qm.EBadRequest, qm.EInvalid, qm.ETooLarge:
 		h.b.cfg.Logger.Info("mqtt: telemetry refused", "ident", d.Ident, "reason", qm.ErrorMessage(err))
 		if cl.Properties.ProtocolVersion == 5 {
 			return pk, packets.ErrPayloadFormatInvalid
 		}
 		return pk, packets.CodeSuccessIgnore
-	}
-	ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
-	n, err := h.b.cfg.Points.Write(ctx, d.ID, pts)
-	if err != nil {
-		h.b.cfg.Metrics.Refuse("mqtt", metrics.StoreFailed)
+	default:
 		h.b.cfg.Logger.Error("mqtt: store telemetry", "ident", d.Ident, "err", err)
 		return pk, packets.ErrRejectPacket
 	}
-	h.b.cfg.Metrics.Stored("mqtt", n)
 	// Telemetry goes to storage, not to other clients.
 	return pk, packets.CodeSuccessIgnore
 }

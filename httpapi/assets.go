@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.models.Models(r.Context())
+	ms, err := s.svc.Models.Models(r.Context())
 	ms, page, err := listPage(r, ms, err)
 	return reply(w, http.StatusOK, modelList{ms, page}, err)
 }
@@ -21,11 +21,11 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := &qm.Model{Name: body.Name, ModelNumber: body.ModelNumber, CategoryID: body.CategoryID, ManufacturerID: body.ManufacturerID,
 		DepreciationID: body.DepreciationID, FieldSetID: body.FieldSetID, Notes: body.Notes}
-	return reply(w, http.StatusCreated, m, s.models.CreateModel(r.Context(), m))
+	return reply(w, http.StatusCreated, m, s.svc.Models.CreateModel(r.Context(), m))
 }
 
 func (s *Server) getModel(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models.Model(r.Context(), r.PathValue("id"))
+	m, err := s.svc.Models.Model(r.Context(), r.PathValue("id"))
 	return reply(w, http.StatusOK, m, err)
 }
 
@@ -34,12 +34,12 @@ func (s *Server) updateModel(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	m, err := s.models.UpdateModel(r.Context(), r.PathValue("id"), u)
+	m, err := s.svc.Models.UpdateModel(r.Context(), r.PathValue("id"), u)
 	return reply(w, http.StatusOK, m, err)
 }
 
 func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.models.DeleteModel(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Models.DeleteModel(r.Context(), r.PathValue("id")))
 }
 
 // assetFilterParams are the query parameters that narrow and order a list
@@ -66,16 +66,15 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := assetFilter(r)
 	f.After, f.Limit = p.After, p.Limit
-	page, err := s.assets.Assets(r.Context(), f)
+	page, err := s.svc.Assets.Assets(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	months, err := s.assets.ScheduleMonths(r.Context())
-	out := assetPage{Assets: make([]assetView, len(page.Assets)), pageInfo: pageInfo{Total: page.Total, Next: page.Next}}
+	out := assetPage{Assets: make([]qm.Asset, len(page.Assets)), pageInfo: pageInfo{Total: page.Total, Next: page.Next}}
 	for i, a := range page.Assets {
-		out.Assets[i] = s.view(a, months)
+		out.Assets[i] = *a
 	}
-	return reply(w, http.StatusOK, out, err)
+	return reply(w, http.StatusOK, out, nil)
 }
 
 func (s *Server) createAsset(w http.ResponseWriter, r *http.Request) error {
@@ -86,15 +85,12 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request) error {
 	a := &qm.Asset{Tag: b.Tag, Name: b.Name, Serial: b.Serial, ModelID: b.ModelID, StatusID: b.StatusID, LocationID: b.LocationID,
 		DepartmentID: b.DepartmentID, SupplierID: b.SupplierID, PurchaseDate: b.PurchaseDate, CostCents: b.CostCents,
 		Currency: b.Currency, OrderNumber: b.OrderNumber, WarrantyMonths: b.WarrantyMonths, Notes: b.Notes, Fields: b.Fields}
-	if err := s.assets.CreateAsset(r.Context(), a); err != nil {
-		return err
-	}
-	return s.replyAsset(w, r, http.StatusCreated, a, nil)
+	return reply(w, http.StatusCreated, a, s.svc.Assets.CreateAsset(r.Context(), a))
 }
 
 func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.assets.Asset(r.Context(), r.PathValue("id"))
-	return s.replyAsset(w, r, http.StatusOK, a, err)
+	a, err := s.svc.Assets.Asset(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, a, err)
 }
 
 func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request) error {
@@ -102,31 +98,16 @@ func (s *Server) updateAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	a, err := s.assets.UpdateAsset(r.Context(), r.PathValue("id"), u)
-	return s.replyAsset(w, r, http.StatusOK, a, err)
+	a, err := s.svc.Assets.UpdateAsset(r.Context(), r.PathValue("id"), u)
+	return reply(w, http.StatusOK, a, err)
 }
 
 func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.assets.DeleteAsset(r.Context(), r.PathValue("id")))
-}
-
-// replyAsset answers one asset with what is derived from it, unless err.
-func (s *Server) replyAsset(w http.ResponseWriter, r *http.Request, status int, a *qm.Asset, err error) error {
-	if err != nil {
-		return err
-	}
-	months, err := s.assets.ScheduleMonths(r.Context())
-	return reply(w, status, s.view(a, months), err)
-}
-
-// view derives an asset's warranty end and book value; months maps models
-// to their depreciation schedules.
-func (s *Server) view(a *qm.Asset, months map[string]int) assetView {
-	return assetView{Asset: a, WarrantyEnd: a.WarrantyEnd(), BookValueCents: qm.BookValue(a.CostCents, a.PurchaseDate, months[a.ModelID], s.cfg.Now())}
+	return noContent(w, s.svc.Assets.DeleteAsset(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) listDepreciations(w http.ResponseWriter, r *http.Request) error {
-	ds, err := s.depreciations.Depreciations(r.Context())
+	ds, err := s.svc.Depreciations.Depreciations(r.Context())
 	ds, page, err := listPage(r, ds, err)
 	return reply(w, http.StatusOK, depreciationList{ds, page}, err)
 }
@@ -137,7 +118,7 @@ func (s *Server) createDepreciation(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	d := &qm.Depreciation{Name: b.Name, Months: b.Months, CategoryIDs: b.CategoryIDs}
-	return reply(w, http.StatusCreated, d, s.depreciations.CreateDepreciation(r.Context(), d))
+	return reply(w, http.StatusCreated, d, s.svc.Depreciations.CreateDepreciation(r.Context(), d))
 }
 
 func (s *Server) updateDepreciation(w http.ResponseWriter, r *http.Request) error {
@@ -145,12 +126,12 @@ func (s *Server) updateDepreciation(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	d, err := s.depreciations.UpdateDepreciation(r.Context(), r.PathValue("id"), u)
+	d, err := s.svc.Depreciations.UpdateDepreciation(r.Context(), r.PathValue("id"), u)
 	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) deleteDepreciation(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.depreciations.DeleteDepreciation(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Depreciations.DeleteDepreciation(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) checkOutAsset(w http.ResponseWriter, r *http.Request) error {
@@ -158,8 +139,8 @@ func (s *Server) checkOutAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &co); err != nil {
 		return err
 	}
-	a, err := s.assets.CheckOut(r.Context(), r.PathValue("id"), co)
-	return s.replyAsset(w, r, http.StatusOK, a, err)
+	a, err := s.svc.Assets.CheckOut(r.Context(), r.PathValue("id"), co)
+	return reply(w, http.StatusOK, a, err)
 }
 
 func (s *Server) checkInAsset(w http.ResponseWriter, r *http.Request) error {
@@ -167,18 +148,18 @@ func (s *Server) checkInAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &ci); err != nil {
 		return err
 	}
-	a, err := s.assets.CheckIn(r.Context(), r.PathValue("id"), ci)
-	return s.replyAsset(w, r, http.StatusOK, a, err)
+	a, err := s.svc.Assets.CheckIn(r.Context(), r.PathValue("id"), ci)
+	return reply(w, http.StatusOK, a, err)
 }
 
 func (s *Server) assetHistory(w http.ResponseWriter, r *http.Request) error {
-	es, err := s.assets.History(r.Context(), r.PathValue("id"))
+	es, err := s.svc.Assets.History(r.Context(), r.PathValue("id"))
 	es, page, err := listPage(r, es, err)
 	return reply(w, http.StatusOK, assetHistory{es, page}, err)
 }
 
 func (s *Server) listMaintenances(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.maint.Maintenances(r.Context(), r.PathValue("id"))
+	ms, err := s.svc.Maintenances.Maintenances(r.Context(), r.PathValue("id"))
 	ms, page, err := listPage(r, ms, err)
 	return reply(w, http.StatusOK, maintenanceList{ms, page}, err)
 }
@@ -189,7 +170,7 @@ func (s *Server) addMaintenance(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := &qm.Maintenance{Kind: b.Kind, Title: b.Title, StartedOn: b.StartedOn, CompletedOn: b.CompletedOn, CostCents: b.CostCents, SupplierID: b.SupplierID, Notes: b.Notes}
-	return reply(w, http.StatusCreated, m, s.maint.AddMaintenance(r.Context(), r.PathValue("id"), m))
+	return reply(w, http.StatusCreated, m, s.svc.Maintenances.AddMaintenance(r.Context(), r.PathValue("id"), m))
 }
 
 func (s *Server) updateMaintenance(w http.ResponseWriter, r *http.Request) error {
@@ -197,12 +178,12 @@ func (s *Server) updateMaintenance(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	m, err := s.maint.UpdateMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record"), u)
+	m, err := s.svc.Maintenances.UpdateMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record"), u)
 	return reply(w, http.StatusOK, m, err)
 }
 
 func (s *Server) deleteMaintenance(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.maint.DeleteMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record")))
+	return noContent(w, s.svc.Maintenances.DeleteMaintenance(r.Context(), r.PathValue("id"), r.PathValue("record")))
 }
 
 // fieldFilters reads the custom field filters of a list: field.KEY=VALUE.
@@ -220,7 +201,7 @@ func fieldFilters(q url.Values) map[string]string {
 }
 
 func (s *Server) getTagNumbering(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.assets.TagNumbering(r.Context())
+	n, err := s.svc.Assets.TagNumbering(r.Context())
 	return reply(w, http.StatusOK, n, err)
 }
 
@@ -229,6 +210,6 @@ func (s *Server) setTagNumbering(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &n); err != nil {
 		return err
 	}
-	got, err := s.assets.SetTagNumbering(r.Context(), n)
+	got, err := s.svc.Assets.SetTagNumbering(r.Context(), n)
 	return reply(w, http.StatusOK, got, err)
 }

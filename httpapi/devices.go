@@ -16,17 +16,17 @@ func (s *Server) operatorDevices(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := qm.DeviceFilter{Unassigned: q.Get("unassigned") == "true", After: p.After, Limit: p.Limit + 1}
 	if slug := q.Get("tenant"); slug != "" {
-		t, err := s.cfg.Tenants.Tenant(r.Context(), slug)
+		t, err := s.svc.Tenants.Tenant(r.Context(), slug)
 		if err != nil {
 			return err
 		}
 		f.TenantID = t.ID
 	}
-	ds, err := s.cfg.Devices.Devices(r.Context(), f)
+	ds, err := s.svc.Devices.Devices(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	total, err := s.cfg.Devices.CountDevices(r.Context(), f)
+	total, err := s.svc.Devices.CountDevices(r.Context(), f)
 	ds, page := storePage(p, ds, total, func(d *qm.Device) string { return d.Ident })
 	return reply(w, http.StatusOK, deviceList{ds, page}, err)
 }
@@ -37,7 +37,7 @@ func (s *Server) operatorRegisterDevice(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	d := &qm.Device{Ident: b.Ident, Serial: b.Serial, Kind: b.Kind, Model: b.Model, Firmware: b.Firmware, Notes: b.Notes, IdentOnly: b.IdentOnly}
-	token, err := s.cfg.Devices.RegisterDevice(r.Context(), d)
+	token, err := s.svc.Devices.RegisterDevice(r.Context(), d)
 	return reply(w, http.StatusCreated, deviceCredential{Device: d, Token: token}, err)
 }
 
@@ -53,7 +53,7 @@ func (s *Server) operatorImportDevices(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	tokens, err := s.cfg.Devices.RegisterDevices(r.Context(), list.Devices)
+	tokens, err := s.svc.Devices.RegisterDevices(r.Context(), list.Devices)
 	if err != nil {
 		return list.ByLine(err)
 	}
@@ -65,7 +65,7 @@ func (s *Server) operatorImportDevices(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) operatorDevice(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.cfg.Devices.Device(r.Context(), r.PathValue("device"))
+	d, err := s.svc.Devices.Device(r.Context(), r.PathValue("device"))
 	return reply(w, http.StatusOK, d, err)
 }
 
@@ -76,7 +76,7 @@ func (s *Server) operatorUpdateDevice(w http.ResponseWriter, r *http.Request) er
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	d, err := s.cfg.Devices.UpdateDevice(r.Context(), r.PathValue("device"), u)
+	d, err := s.svc.Devices.UpdateDevice(r.Context(), r.PathValue("device"), u)
 	return reply(w, http.StatusOK, d, err)
 }
 
@@ -87,32 +87,32 @@ func (s *Server) operatorAssignDevice(w http.ResponseWriter, r *http.Request) er
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	t, err := s.cfg.Tenants.Tenant(r.Context(), b.Tenant)
+	t, err := s.svc.Tenants.Tenant(r.Context(), b.Tenant)
 	if qm.ErrorCode(err) == qm.ENotFound {
 		return &qm.Error{Code: qm.EInvalid, Message: "no tenant with slug " + b.Tenant, Fields: map[string]string{"tenant": "no such tenant"}}
 	} else if err != nil {
 		return err
 	}
-	d, token, err := s.cfg.Devices.AssignDevice(r.Context(), r.PathValue("device"), t)
+	d, token, err := s.svc.Devices.AssignDevice(r.Context(), r.PathValue("device"), t)
 	return reply(w, http.StatusOK, deviceCredential{Device: d, Token: token}, err)
 }
 
 func (s *Server) operatorUnassignDevice(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.cfg.Devices.UnassignDevice(r.Context(), r.PathValue("device"))
+	d, err := s.svc.Devices.UnassignDevice(r.Context(), r.PathValue("device"))
 	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) operatorRotateDevice(w http.ResponseWriter, r *http.Request) error {
-	token, err := s.cfg.Devices.RotateToken(r.Context(), r.PathValue("device"))
+	token, err := s.svc.Devices.RotateToken(r.Context(), r.PathValue("device"))
 	if err != nil {
 		return err
 	}
-	d, err := s.cfg.Devices.Device(r.Context(), r.PathValue("device"))
+	d, err := s.svc.Devices.Device(r.Context(), r.PathValue("device"))
 	return reply(w, http.StatusOK, deviceCredential{Device: d, Token: token}, err)
 }
 
 func (s *Server) operatorDeviceCustody(w http.ResponseWriter, r *http.Request) error {
-	cs, err := s.cfg.Devices.Custody(r.Context(), r.PathValue("device"))
+	cs, err := s.svc.Devices.Custody(r.Context(), r.PathValue("device"))
 	cs, page, err := listPage(r, cs, err)
 	return reply(w, http.StatusOK, custodyList{cs, page}, err)
 }

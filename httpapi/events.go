@@ -128,7 +128,7 @@ func (s *Server) stillAllowed(r *http.Request, t *qm.Tenant) (context.Context, b
 func (s *Server) positions(ctx context.Context, ids []string) []fleetPosition {
 	var out []fleetPosition
 	if ids == nil || len(ids) > manyDevices {
-		fds, err := s.fleet.Devices(ctx)
+		fds, err := s.svc.Fleet.Devices(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.cfg.Logger.Error("read the fleet for its events", "err", err)
@@ -154,7 +154,7 @@ func (s *Server) positions(ctx context.Context, ids []string) []fleetPosition {
 		return out
 	}
 	for _, id := range ids {
-		fd, err := s.fleet.Device(ctx, id)
+		fd, err := s.svc.Fleet.Device(ctx, id)
 		if qm.ErrorCode(err) == qm.ENotFound {
 			continue // outside the caller's department, or no longer the tenant's
 		} else if err != nil {

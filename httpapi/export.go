@@ -15,7 +15,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
-	"github.com/quartermaster/qm/sqlstore"
 )
 
 // mediaFile marks, in the route table, a body or answer that is a file of
@@ -41,7 +40,7 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := assetFilter(r)
 	f.Limit = 500
-	page, err := s.assets.Assets(ctx, f)
+	page, err := s.svc.Assets.Assets(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -61,7 +60,7 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 		f.After = page.Next
-		if page, err = s.assets.Assets(ctx, f); err != nil {
+		if page, err = s.svc.Assets.Assets(ctx, f); err != nil {
 			// The header is out: end the file short, and say so in the log.
 			s.cfg.Logger.Error("asset export cut short", "request_id", info(r).id, "err", err)
 			break
@@ -85,7 +84,7 @@ type exportNames struct {
 
 func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 	n := &exportNames{models: map[string]*qm.Model{}}
-	ms, err := s.models.Models(ctx)
+	ms, err := s.svc.Models.Models(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +95,7 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 		list qm.ReferenceList
 		dst  *map[string]string
 	}{{qm.Categories, &n.categories}, {qm.Manufacturers, &n.manufacturers}, {qm.StatusLabels, &n.statuses}, {qm.Suppliers, &n.suppliers}} {
-		refs, err := sqlstore.NewReferenceStore(l.list, s.cfg.Router, s.cfg.Now).List(ctx)
+		refs, err := s.svc.References[l.list.Name].List(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +106,7 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 	}
 	n.locations, n.dep = map[string]string{}, map[string]string{}
 	for after := ""; ; {
-		ls, err := s.locations.Locations(ctx, qm.LocationFilter{Limit: 1000, After: after})
+		ls, err := s.svc.Locations.Locations(ctx, qm.LocationFilter{Limit: 1000, After: after})
 		if err != nil {
 			return nil, err
 		}
@@ -119,14 +118,14 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 		}
 		after = ls[len(ls)-1].ID
 	}
-	ds, err := s.depts.Departments(ctx)
+	ds, err := s.svc.Departments.Departments(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range ds {
 		n.dep[d.ID] = d.Name
 	}
-	members, err := s.members.Members(ctx)
+	members, err := s.svc.Members.Members(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -140,12 +139,12 @@ func (s *Server) exportNames(ctx context.Context) (*exportNames, error) {
 			return t
 		}
 		n.assets[id] = id // an asset out of the caller's sight shows its id
-		if a, err := s.assets.Asset(ctx, id); err == nil {
+		if a, err := s.svc.Assets.Asset(ctx, id); err == nil {
 			n.assets[id] = a.Tag
 		}
 		return n.assets[id]
 	}
-	n.fields, err = s.fields.Fields(ctx)
+	n.fields, err = s.svc.Fields.Fields(ctx)
 	return n, err
 }
 
@@ -221,7 +220,7 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := rd.Import(r.Context(), s.assets)
+	rep, err := rd.Import(r.Context(), s.svc.Assets)
 	if err != nil {
 		return err
 	}

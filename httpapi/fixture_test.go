@@ -18,8 +18,10 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/live"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/postgres"
@@ -152,10 +154,16 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	if err := os.WriteFile(tiles, f.pmtiles, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// As `quartermaster serve` wires them: the point writer tells the
+	// live hub of what it commits.
+	points, hub := sqlstore.NewPointWriter(e, time.Now, 0), live.NewHub()
+	points.Notify(hub)
+	t.Cleanup(hub.Close)
+	t.Cleanup(points.Close)
 	cfg := httpapi.Config{
-		Ready: e.Ready, Logger: quiet, Metrics: f.metrics,
-		Auth:    f.auth,
-		Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e,
+		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub,
+		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: f.auth.HashPassword,
+			Points: ingest.NewIngester(points, f.metrics, time.Now), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
 	}

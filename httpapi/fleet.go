@@ -9,7 +9,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/ingest"
-	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -43,35 +42,24 @@ func (s *Server) deviceScope(ctx context.Context, r *http.Request) (context.Cont
 // NDJSON) from the device the credential names, and answers once they are
 // committed. A batch with any bad point is refused whole, naming each.
 func (s *Server) ingestPoints(w http.ResponseWriter, r *http.Request) error {
-	pts, n, err := s.storeBatch(r)
+	pts, err := ingest.DecodeBatch(r.Body, maxPointsPerRequest)
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		err = errTooLarge
+	}
 	if err != nil {
-		s.cfg.Metrics.Refuse("http", metrics.ReasonFor(err))
+		s.svc.Points.Refused("http", err)
 		return err
 	}
-	s.cfg.Metrics.Stored("http", n)
+	n, err := s.svc.Points.Ingest(r.Context(), "http", deviceOf(r).ID, pts)
+	if err != nil {
+		return err
+	}
 	return reply(w, http.StatusOK, ingestReply{Received: len(pts), Stored: n, Duplicates: len(pts) - n}, nil)
-}
-
-// storeBatch decodes, checks and stores the request's batch, and returns
-// the points and how many were new.
-func (s *Server) storeBatch(r *http.Request) ([]qm.Point, int, error) {
-	pts, err := ingest.DecodeBatch(r.Body, maxPointsPerRequest)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, 0, errTooLarge
-	} else if err != nil {
-		return nil, 0, err
-	}
-	if err := qm.ValidatePoints(pts, s.cfg.Now(), qm.DefaultPointLimits); err != nil {
-		return nil, 0, err
-	}
-	n, err := s.points.Write(r.Context(), deviceOf(r).ID, pts)
-	return pts, n, err
 }
 
 // deviceConfig answers the settings the tenant set for the calling device.
 func (s *Server) deviceConfig(w http.ResponseWriter, r *http.Request) error {
-	fd, err := s.fleet.Device(r.Context(), deviceOf(r).ID)
+	fd, err := s.svc.Fleet.Device(r.Context(), deviceOf(r).ID)
 	if err != nil {
 		return err
 	}
@@ -85,7 +73,7 @@ func (s *Server) listFleetDevices(w http.ResponseWriter, r *http.Request) error 
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	all, err := s.fleet.Devices(r.Context())
+	all, err := s.svc.Fleet.Devices(r.Context())
 	fds := all[:0:0]
 	for _, fd := range all {
 		if f.Match(fd) {
@@ -97,7 +85,7 @@ func (s *Server) listFleetDevices(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) getFleetDevice(w http.ResponseWriter, r *http.Request) error {
-	fd, err := s.fleet.Device(r.Context(), r.PathValue("device"))
+	fd, err := s.svc.Fleet.Device(r.Context(), r.PathValue("device"))
 	return reply(w, http.StatusOK, fd, err)
 }
 
@@ -106,7 +94,7 @@ func (s *Server) updateFleetDevice(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	fd, err := s.fleet.UpdateDevice(r.Context(), r.PathValue("device"), u)
+	fd, err := s.svc.Fleet.UpdateDevice(r.Context(), r.PathValue("device"), u)
 	if err == nil && u.Settings != nil && s.cfg.DeviceSettings != nil {
 		if err := s.cfg.DeviceSettings(r.Context(), fd.Ident, fd.Settings); err != nil {
 			s.cfg.Logger.Error("pass settings on to the device", "ident", fd.Ident, "err", err)
@@ -116,7 +104,7 @@ func (s *Server) updateFleetDevice(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) deviceLatest(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.fleet.Latest(r.Context(), r.PathValue("device"))
+	st, err := s.svc.Fleet.Latest(r.Context(), r.PathValue("device"))
 	return reply(w, http.StatusOK, st, err)
 }
 
@@ -135,7 +123,7 @@ func (s *Server) devicePoints(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.fleet.Points(r.Context(), r.PathValue("device"), qm.PointFilter{From: from, To: to, After: p.After, Limit: p.Limit})
+	page, err := s.svc.Fleet.Points(r.Context(), r.PathValue("device"), qm.PointFilter{From: from, To: to, After: p.After, Limit: p.Limit})
 	if err != nil {
 		return err
 	}
@@ -143,7 +131,7 @@ func (s *Server) devicePoints(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) fleetSummary(w http.ResponseWriter, r *http.Request) error {
-	sum, err := s.fleet.Summary(r.Context())
+	sum, err := s.svc.Fleet.Summary(r.Context())
 	return reply(w, http.StatusOK, sum, err)
 }
 
@@ -151,7 +139,7 @@ func (s *Server) fleetSummary(w http.ResponseWriter, r *http.Request) error {
 // holds that has one, for a map; a transferred device's last position
 // would show it where it no longer is for this tenant.
 func (s *Server) fleetPositions(w http.ResponseWriter, r *http.Request) error {
-	fds, err := s.fleet.Devices(r.Context())
+	fds, err := s.svc.Fleet.Devices(r.Context())
 	if err != nil {
 		return err
 	}
@@ -180,7 +168,7 @@ func positionOf(fd *qm.FleetDevice) (fleetPosition, bool) {
 }
 
 func (s *Server) getFleetSettings(w http.ResponseWriter, r *http.Request) error {
-	fs, err := s.fleet.Settings(r.Context())
+	fs, err := s.svc.Fleet.Settings(r.Context())
 	return reply(w, http.StatusOK, fs, err)
 }
 
@@ -189,7 +177,7 @@ func (s *Server) setFleetSettings(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(r, &fs); err != nil {
 		return err
 	}
-	got, err := s.fleet.SetSettings(r.Context(), fs)
+	got, err := s.svc.Fleet.SetSettings(r.Context(), fs)
 	return reply(w, http.StatusOK, got, err)
 }
 
@@ -221,7 +209,7 @@ func (s *Server) deviceTrips(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	trips, err := s.fleet.Trips(r.Context(), r.PathValue("device"), from, to)
+	trips, err := s.svc.Fleet.Trips(r.Context(), r.PathValue("device"), from, to)
 	trips, page, err := listPage(r, trips, err)
 	return reply(w, http.StatusOK, tripList{trips, page}, err)
 }
@@ -250,7 +238,7 @@ func (s *Server) deviceAggregates(w http.ResponseWriter, r *http.Request) error 
 	if to.Sub(from)/width > maxBuckets {
 		return qm.Errorf(qm.EBadRequest, "that is more than %d buckets: widen the bucket or shorten the range", maxBuckets)
 	}
-	buckets, err := s.fleet.Aggregate(r.Context(), r.PathValue("device"), metric, from, to, width)
+	buckets, err := s.svc.Fleet.Aggregate(r.Context(), r.PathValue("device"), metric, from, to, width)
 	buckets, page, err := listPage(r, buckets, err)
 	return reply(w, http.StatusOK, bucketList{Metric: metric, Bucket: width.String(), Buckets: buckets, pageInfo: page}, err)
 }

@@ -97,11 +97,11 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 		v := tenantView(c.tokenTenant)
 		return reply(w, http.StatusOK, meReply{Principal: c.tokenPrincipal, Tenant: &v}, nil)
 	}
-	ts, err := s.cfg.Identity.TenantsOf(r.Context(), c.user.ID)
+	ts, err := s.svc.Accounts.TenantsOf(r.Context(), c.user.ID)
 	if err != nil {
 		return err
 	}
-	is, err := s.cfg.Identity.PendingInvitations(r.Context(), c.user.Email, s.cfg.Now())
+	is, err := s.svc.Accounts.PendingInvitations(r.Context(), c.user.Email, s.cfg.Now())
 	return reply(w, http.StatusOK, meReply{User: c.user, CSRFToken: auth.CSRFToken(c.session), Tenants: ts, Invitations: is}, err)
 }
 
@@ -118,13 +118,13 @@ func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.cfg.Tenants.Tenants(r.Context())
+	ts, err := s.svc.Tenants.Tenants(r.Context())
 	ts, page, err := listPage(r, ts, err)
 	if err != nil {
 		return err
 	}
 	// Counted for the page only: reading each tenant's data is the cost.
-	as, err := s.cfg.Tenants.Activity(r.Context(), ts)
+	as, err := s.svc.Tenants.Activity(r.Context(), ts)
 	views := make([]operatorTenant, len(ts))
 	for i, t := range ts {
 		if err == nil {
@@ -142,16 +142,16 @@ func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) er
 	if body.Tier == "" {
 		body.Tier = qm.TierPool
 	}
-	t, err := s.cfg.Tenants.CreateTenant(r.Context(), qm.NewTenant{Slug: body.Slug, Name: body.Name, Tier: body.Tier, Server: body.Server})
+	t, err := s.svc.Tenants.CreateTenant(r.Context(), qm.NewTenant{Slug: body.Slug, Name: body.Name, Tier: body.Tier, Server: body.Server})
 	return reply(w, http.StatusCreated, t, err)
 }
 
 func (s *Server) operatorTenant(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
+	t, err := s.svc.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
 	if err != nil {
 		return err
 	}
-	as, err := s.cfg.Tenants.Activity(r.Context(), []*qm.Tenant{t})
+	as, err := s.svc.Tenants.Activity(r.Context(), []*qm.Tenant{t})
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *Server) operatorResume(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, state qm.TenantState) error {
-	t, err := s.cfg.Tenants.SetState(r.Context(), r.PathValue("tenant"), state)
+	t, err := s.svc.Tenants.SetState(r.Context(), r.PathValue("tenant"), state)
 	return reply(w, http.StatusOK, t, err)
 }
 

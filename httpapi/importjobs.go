@@ -15,7 +15,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
-	"github.com/quartermaster/qm/sqlstore"
 )
 
 // importJobs runs imports in the background, a goroutine a job, and knows
@@ -23,8 +22,8 @@ import (
 // so any node can say how one ended.
 type importJobs struct {
 	node   string // this process, among all that share the databases
-	store  *sqlstore.ImportJobStore
-	assets *sqlstore.AssetStore
+	store  qm.ImportJobService
+	assets qm.AssetService
 	logger *slog.Logger
 	// stopping cancels every job when the server stops.
 	stopping context.Context
@@ -39,7 +38,7 @@ type progress struct {
 	bytes, rows atomic.Int64
 }
 
-func newImportJobs(store *sqlstore.ImportJobStore, assets *sqlstore.AssetStore, logger *slog.Logger) *importJobs {
+func newImportJobs(store qm.ImportJobService, assets qm.AssetService, logger *slog.Logger) *importJobs {
 	b := make([]byte, 8)
 	rand.Read(b)
 	stopping, stop := context.WithCancel(context.Background())

@@ -20,7 +20,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 		return &qm.Error{Code: qm.EInvalid, Message: "an invitation sets no password: the person invited chooses their own when accepting",
 			Fields: map[string]string{"password": "not allowed: the person invited sets it"}}
 	}
-	inv, err := s.invitations.Invite(r.Context(), qm.NewInvitation{Email: body.Email, Role: body.Role, DepartmentID: body.DepartmentID, CheckOut: body.CheckOut})
+	inv, err := s.svc.Invitations.Invite(r.Context(), qm.NewInvitation{Email: body.Email, Role: body.Role, DepartmentID: body.DepartmentID, CheckOut: body.CheckOut})
 	return reply(w, http.StatusCreated, inv, err)
 }
 
@@ -28,7 +28,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 // as its admin. The invitation lands in the tenant's audit log as the
 // operator's.
 func (s *Server) operatorInvite(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
+	t, err := s.svc.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
 	if err != nil {
 		return err
 	}
@@ -36,19 +36,19 @@ func (s *Server) operatorInvite(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request) error {
-	is, err := s.invitations.Invitations(r.Context())
+	is, err := s.svc.Invitations.Invitations(r.Context())
 	is, page, err := listPage(r, is, err)
 	return reply(w, http.StatusOK, invitationList{is, page}, err)
 }
 
 func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.invitations.RevokeInvitation(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Invitations.RevokeInvitation(r.Context(), r.PathValue("id")))
 }
 
 // lookupInvitation shows the holder of an invitation's link what it offers
 // and whether to set a password or sign in.
 func (s *Server) lookupInvitation(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.invitations.Lookup(r.Context(), r.PathValue("token"))
+	v, err := s.svc.Invitations.Lookup(r.Context(), r.PathValue("token"))
 	return reply(w, http.StatusOK, v, err)
 }
 
@@ -63,7 +63,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	a, err := s.invitations.Accept(r.Context(), r.PathValue("token"), qm.Acceptance{SignedIn: signedIn, Name: body.Name, Password: body.Password})
+	a, err := s.svc.Invitations.Accept(r.Context(), r.PathValue("token"), qm.Acceptance{SignedIn: signedIn, Name: body.Name, Password: body.Password})
 	if err != nil {
 		return err
 	}

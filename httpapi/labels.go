@@ -60,7 +60,7 @@ func (s *Server) assetLabel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.assets.Asset(r.Context(), r.PathValue("id"))
+	a, err := s.svc.Assets.Asset(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Server) assetLabels(w http.ResponseWriter, r *http.Request) error {
 	}
 	labels := make([]label, 0, len(ids))
 	for _, id := range ids {
-		a, err := s.assets.Asset(r.Context(), strings.TrimSpace(id))
+		a, err := s.svc.Assets.Asset(r.Context(), strings.TrimSpace(id))
 		if err != nil {
 			return err
 		}

@@ -1,13 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"io"
 	"mime"
 	"net/http"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/ingest"
-	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -31,17 +31,28 @@ func (s *Server) OsmAndHandler() http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxOsmAndBody)
-		status, msg, n, reason := s.osmand(r)
-		if status != http.StatusOK {
-			s.cfg.Metrics.Refuse("osmand", reason)
-			if status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Basic realm="quartermaster devices"`)
-			}
-			http.Error(w, msg, status)
-			return
+		ctx, deviceID, pts, err := s.osmand(r)
+		if err != nil {
+			s.svc.Points.Refused("osmand", err)
+		} else {
+			_, err = s.svc.Points.Ingest(ctx, "osmand", deviceID, pts)
 		}
-		s.cfg.Metrics.Stored("osmand", n)
-		w.WriteHeader(http.StatusOK)
+		switch qm.ErrorCode(err) {
+		case "":
+			w.WriteHeader(http.StatusOK)
+		case qm.EUnauthorized, qm.ENotFound, qm.EForbidden, qm.ETenantInert:
+			// Whatever was wrong with the device's credentials, the
+			// answer does not tell which idents exist.
+			w.Header().Set("WWW-Authenticate", `Basic realm="quartermaster devices"`)
+			http.Error(w, osmAndRefused, http.StatusUnauthorized)
+		case qm.ETooLarge:
+			http.Error(w, qm.ErrorMessage(err), http.StatusRequestEntityTooLarge)
+		case qm.EBadRequest, qm.EInvalid:
+			http.Error(w, qm.ErrorMessage(err), http.StatusBadRequest)
+		default:
+			s.cfg.Logger.Error("osmand: store points", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
 	}))
 }
 
@@ -49,10 +60,9 @@ func (s *Server) OsmAndHandler() http.Handler {
 // points from, whatever the reason.
 const osmAndRefused = "unknown device, or its key is missing or wrong"
 
-// osmand decodes, authenticates and stores one request, and returns the
-// status to answer with, the points stored, and for a refusal why (for the
-// device and for the metrics).
-func (s *Server) osmand(r *http.Request) (status int, msg string, stored int, reason string) {
+// osmand decodes and authenticates one request: the points, the device
+// that sent them and the scope of its tenant, to hand to the ingester.
+func (s *Server) osmand(r *http.Request) (context.Context, string, []qm.Point, error) {
 	now := s.cfg.Now()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var ident, key string
@@ -60,51 +70,37 @@ func (s *Server) osmand(r *http.Request) (status int, msg string, stored int, re
 	if r.Method == http.MethodPost && mt == "application/json" {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			return http.StatusRequestEntityTooLarge, "the body is too large", 0, metrics.TooLarge
+			return nil, "", nil, qm.Errorf(qm.ETooLarge, "the body is larger than %d bytes", maxOsmAndBody)
 		}
 		if ident, pts, err = ingest.DecodeOsmAndJSON(body, now); err != nil {
-			return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Malformed
+			return nil, "", nil, err
 		}
 		key = r.URL.Query().Get("key")
 	} else {
 		if err := r.ParseForm(); err != nil {
-			return http.StatusBadRequest, "the query is not readable: " + err.Error(), 0, metrics.Malformed
+			return nil, "", nil, qm.Errorf(qm.EBadRequest, "the query is not readable: %v", err)
 		}
 		q, err := ingest.DecodeOsmAndQuery(r.Form, now)
 		if err != nil {
-			return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Malformed
+			return nil, "", nil, err
 		}
 		ident, key, pts = q.Ident, q.Key, []qm.Point{q.Point}
 	}
 	if user, password, ok := r.BasicAuth(); ok {
 		switch {
 		case user != "" && user != ident:
-			return http.StatusUnauthorized, osmAndRefused, 0, metrics.Unauthorized
+			return nil, "", nil, qm.Errorf(qm.EUnauthorized, "the Basic user is not the device's ident")
 		case password == "":
 		case key != "" && key != password:
-			return http.StatusBadRequest, "give the key once: as the key parameter or as the Basic password", 0, metrics.Malformed
+			return nil, "", nil, qm.Errorf(qm.EBadRequest, "give the key once: as the key parameter or as the Basic password")
 		default:
 			key = password
 		}
 	}
 	d, t, p, err := s.cfg.Auth.DeviceKey(r.Context(), ident, key)
 	if err != nil {
-		switch qm.ErrorCode(err) {
-		case qm.EUnauthorized, qm.ENotFound, qm.EForbidden, qm.ETenantInert:
-			return http.StatusUnauthorized, osmAndRefused, 0, metrics.ReasonFor(err)
-		}
-		s.cfg.Logger.Error("osmand: device lookup", "ident", ident, "err", err)
-		return http.StatusInternalServerError, "internal error", 0, metrics.StoreFailed
+		return nil, "", nil, err
 	}
 	info(r).tenant, info(r).principal = t.Slug, p.Name
-	if err := qm.ValidatePoints(pts, now, qm.DefaultPointLimits); err != nil {
-		return http.StatusBadRequest, qm.ErrorMessage(err), 0, metrics.Invalid
-	}
-	ctx := tenancy.WithPrincipal(tenancy.WithTenant(r.Context(), t), p)
-	n, err := s.points.Write(ctx, d.ID, pts)
-	if err != nil {
-		s.cfg.Logger.Error("osmand: store points", "ident", ident, "err", err)
-		return http.StatusInternalServerError, "internal error", 0, metrics.StoreFailed
-	}
-	return http.StatusOK, "", n, ""
+	return tenancy.WithPrincipal(tenancy.WithTenant(r.Context(), t), p), d.ID, pts, nil
 }

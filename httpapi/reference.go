@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
 )
 
 // referenceHandlers serve one reference list.
@@ -13,8 +12,8 @@ type referenceHandlers struct {
 	refs qm.ReferenceList
 }
 
-func (h referenceHandlers) store(s *Server) *sqlstore.ReferenceStore {
-	return sqlstore.NewReferenceStore(h.refs, s.cfg.Router, s.cfg.Now)
+func (h referenceHandlers) store(s *Server) qm.ReferenceService {
+	return s.svc.References[h.refs.Name]
 }
 
 func (h referenceHandlers) index(s *Server, w http.ResponseWriter, r *http.Request) error {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
-	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -179,12 +178,12 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/t/{tenant}/assets/{id}/label.svg", Tenant, qm.PermAssetsRead, (*Server).assetLabel, nil, svgFile, 200},
 	{"GET", "/api/v1/t/{tenant}/assets/export", Tenant, qm.PermAssetsRead, (*Server).exportAssets, nil, csvFile, 200},
 	{"POST", "/api/v1/t/{tenant}/assets/import", Tenant, qm.PermAssetsWrite, (*Server).importAssets, csvFile, qm.ImportReport{}, 200},
-	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, assetView{}, 201},
-	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, assetView{}, 200},
-	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, assetView{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets", Tenant, qm.PermAssetsWrite, (*Server).createAsset, assetRequest{}, qm.Asset{}, 201},
+	{"GET", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsRead, (*Server).getAsset, nil, qm.Asset{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).updateAsset, qm.AssetUpdate{}, qm.Asset{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/assets/{id}", Tenant, qm.PermAssetsWrite, (*Server).deleteAsset, nil, nil, 204},
-	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkout", Tenant, qm.PermAssetsWrite, (*Server).checkOutAsset, qm.CheckOut{}, assetView{}, 200},
-	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkin", Tenant, qm.PermAssetsWrite, (*Server).checkInAsset, qm.CheckIn{}, assetView{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkout", Tenant, qm.PermAssetsWrite, (*Server).checkOutAsset, qm.CheckOut{}, qm.Asset{}, 200},
+	{"POST", "/api/v1/t/{tenant}/assets/{id}/checkin", Tenant, qm.PermAssetsWrite, (*Server).checkInAsset, qm.CheckIn{}, qm.Asset{}, 200},
 	{"GET", "/api/v1/t/{tenant}/assets/{id}/maintenances", Tenant, qm.PermAssetsRead, (*Server).listMaintenances, nil, maintenanceList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/assets/{id}/maintenances", Tenant, qm.PermAssetsWrite, (*Server).addMaintenance, maintenanceRequest{}, qm.Maintenance{}, 201},
 	{"PATCH", "/api/v1/t/{tenant}/assets/{id}/maintenances/{record}", Tenant, qm.PermAssetsWrite, (*Server).updateMaintenance, qm.MaintenanceUpdate{}, qm.Maintenance{}, 200},
@@ -290,7 +289,7 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 	if rt.Access == Device {
 		ctx, err := s.deviceScope(ctx, r)
 		if err != nil {
-			s.cfg.Metrics.Refuse("http", metrics.ReasonFor(err))
+			s.svc.Points.Refused("http", err)
 		}
 		return ctx, err
 	}
@@ -349,7 +348,7 @@ func (s *Server) tenantOf(r *http.Request, c *caller) (*qm.Tenant, *qm.Principal
 		}
 		return c.tokenTenant, c.tokenPrincipal, nil
 	}
-	t, err := s.cfg.Tenants.Tenant(r.Context(), slug)
+	t, err := s.svc.Tenants.Tenant(r.Context(), slug)
 	if qm.ErrorCode(err) == qm.ENotFound {
 		return nil, nil, errTenantNotFound
 	} else if err != nil {

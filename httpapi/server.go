@@ -22,8 +22,6 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/live"
-	"github.com/quartermaster/qm/metrics"
-	"github.com/quartermaster/qm/sqlstore"
 )
 
 // Config configures the server.
@@ -37,25 +35,17 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Logger receives access and error logs.
 	Logger *slog.Logger
-	// Services the handlers call. Router reaches tenant data.
+	// Auth checks credentials; Services are what the handlers call.
 	Auth     *auth.Authenticator
-	Tenants  *sqlstore.TenantService
-	Identity *sqlstore.Identity
-	Devices  *sqlstore.DeviceStore
-	Router   sqlstore.BatchRouter
+	Services qm.Services
 	// LatestSchemaVersion is the newest tenant schema version this build
 	// knows, shown to the operator beside each tenant's.
 	LatestSchemaVersion int
 	// PublicURL is where users reach the server, for links such as the QR
 	// codes on asset labels (http://127.0.0.1:8080).
 	PublicURL string
-	// Metrics counts telemetry (nil: not counted).
-	Metrics *metrics.Ingest
-	// Points stores telemetry; New makes one when it is nil.
-	Points *sqlstore.PointWriter
-	// Live tells the fleet's event streams of committed points; when nil,
-	// New makes one and, if it makes the point writer too, wires the
-	// writer to it.
+	// Live tells the fleet's event streams of committed points (what
+	// stores them tells it); when nil, New makes one, which hears of none.
 	Live *live.Hub
 	// EventKeepalive is how often an idle event stream sends a comment
 	// and checks its caller's access again (15 s).
@@ -81,31 +71,16 @@ type Config struct {
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg           Config
-	handler       http.Handler
-	locations     *sqlstore.LocationStore
-	tokens        *sqlstore.TokenStore
-	members       *sqlstore.MemberStore
-	invitations   *sqlstore.InvitationStore
-	depts         *sqlstore.DepartmentStore
-	roles         *sqlstore.RoleStore
-	models        *sqlstore.ModelStore
-	assets        *sqlstore.AssetStore
-	licenses      *sqlstore.LicenseStore
-	maint         *sqlstore.MaintenanceStore
-	depreciations *sqlstore.DepreciationStore
-	fields        *sqlstore.FieldStore
-	imports       *importJobs
-	fleet         *sqlstore.FleetStore
-	points        *sqlstore.PointWriter
-	ownsPoints    bool
-	live          *live.Hub
+	cfg     Config
+	handler http.Handler
+	svc     qm.Services
+	imports *importJobs
+	live    *live.Hub
 	// streams is closed when the server shuts down, to end the event
 	// streams, which would otherwise hold the shutdown until its timeout.
 	streams     chan struct{}
 	streamsOnce sync.Once
 	openAPI     map[string]any
-	audit       *sqlstore.AuditStore
 }
 
 // New returns a server for cfg.
@@ -125,33 +100,11 @@ func New(cfg Config) *Server {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
-	s := &Server{cfg: cfg, openAPI: OpenAPI(), live: cfg.Live, streams: make(chan struct{})}
+	s := &Server{cfg: cfg, svc: cfg.Services, openAPI: OpenAPI(), live: cfg.Live, streams: make(chan struct{})}
 	if s.live == nil {
 		s.live = live.NewHub()
 	}
-	s.locations = sqlstore.NewLocationStore(cfg.Router, cfg.Now)
-	s.audit = sqlstore.NewAuditStore(cfg.Router)
-	s.depts = sqlstore.NewDepartmentStore(cfg.Router, cfg.Now)
-	s.roles = sqlstore.NewRoleStore(cfg.Identity, cfg.Router, cfg.Now)
-	s.models = sqlstore.NewModelStore(cfg.Router, cfg.Now)
-	s.invitations = sqlstore.NewInvitationStore(cfg.Identity, cfg.Router, cfg.Tenants, cfg.Auth.HashPassword, cfg.PublicURL, cfg.Now)
-	s.assets = sqlstore.NewAssetStore(cfg.Router, cfg.Identity, cfg.Now).WithInvitations(s.invitations)
-	s.licenses = sqlstore.NewLicenseStore(cfg.Router, cfg.Identity, cfg.Now)
-	s.maint = sqlstore.NewMaintenanceStore(cfg.Router, cfg.Now)
-	s.depreciations = sqlstore.NewDepreciationStore(cfg.Router, cfg.Now)
-	s.fields = sqlstore.NewFieldStore(cfg.Router, cfg.Now)
-	s.imports = newImportJobs(sqlstore.NewImportJobStore(cfg.Router, cfg.Now), s.assets, cfg.Logger)
-	s.fleet = sqlstore.NewFleetStore(cfg.Router, cfg.Devices, cfg.Now)
-	s.points = cfg.Points
-	if s.points == nil {
-		s.points = sqlstore.NewPointWriter(cfg.Router, cfg.Now, 0)
-		s.ownsPoints = true
-		if cfg.Live == nil {
-			s.points.Notify(s.live)
-		}
-	}
-	s.tokens = sqlstore.NewTokenStore(cfg.Identity, cfg.Router, cfg.Now)
-	s.members = sqlstore.NewMemberStore(cfg.Identity, cfg.Router, cfg.Now)
+	s.imports = newImportJobs(s.svc.ImportJobs, s.svc.Assets, cfg.Logger)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
@@ -180,13 +133,9 @@ func (s *Server) console(api http.Handler) http.Handler {
 }
 
 // Close stops the server's background work: it ends the event streams,
-// lets queued telemetry commit, and stops running imports (which roll
-// back).
+// and stops running imports (which roll back).
 func (s *Server) Close() {
 	s.endStreams()
-	if s.ownsPoints {
-		s.points.Close()
-	}
 	s.imports.shutdown()
 }
 

@@ -13,7 +13,7 @@ func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
 	f := qm.LocationFilter{ParentID: r.URL.Query().Get("parent_id"), Limit: qm.MaxLocationPage}
 	var all []*qm.Location
 	for {
-		ls, err := s.locations.Locations(r.Context(), f)
+		ls, err := s.svc.Locations.Locations(r.Context(), f)
 		if err != nil {
 			return err
 		}
@@ -33,11 +33,11 @@ func (s *Server) createLocation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l := &qm.Location{Name: body.Name, ParentID: body.ParentID, Address: body.Address, Notes: body.Notes}
-	return reply(w, http.StatusCreated, l, s.locations.CreateLocation(r.Context(), l))
+	return reply(w, http.StatusCreated, l, s.svc.Locations.CreateLocation(r.Context(), l))
 }
 
 func (s *Server) getLocation(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.locations.Location(r.Context(), r.PathValue("id"))
+	l, err := s.svc.Locations.Location(r.Context(), r.PathValue("id"))
 	return reply(w, http.StatusOK, l, err)
 }
 
@@ -46,16 +46,16 @@ func (s *Server) updateLocation(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	l, err := s.locations.UpdateLocation(r.Context(), r.PathValue("id"), u)
+	l, err := s.svc.Locations.UpdateLocation(r.Context(), r.PathValue("id"), u)
 	return reply(w, http.StatusOK, l, err)
 }
 
 func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.locations.DeleteLocation(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Locations.DeleteLocation(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.tokens.Tokens(r.Context())
+	ts, err := s.svc.Tokens.Tokens(r.Context())
 	ts, page, err := listPage(r, ts, err)
 	return reply(w, http.StatusOK, tokenList{ts, page}, err)
 }
@@ -65,7 +65,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	t, secret, err := s.tokens.CreateToken(r.Context(), qm.NewAPIToken{Name: body.Name, Role: body.Role, ExpiresAt: body.ExpiresAt})
+	t, secret, err := s.svc.Tokens.CreateToken(r.Context(), qm.NewAPIToken{Name: body.Name, Role: body.Role, ExpiresAt: body.ExpiresAt})
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.tokens.RevokeToken(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Tokens.RevokeToken(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
@@ -91,20 +91,20 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if f.Until, err = timeParam(r, "until"); err != nil {
 		return err
 	}
-	entries, err := s.audit.AuditLog(r.Context(), f)
+	entries, err := s.svc.Audit.AuditLog(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	if entries == nil {
 		entries = []*qm.AuditEntry{}
 	}
-	total, err := s.audit.CountAuditLog(r.Context(), f)
+	total, err := s.svc.Audit.CountAuditLog(r.Context(), f)
 	entries, page := storePage(p, entries, total, func(e *qm.AuditEntry) string { return e.ID })
 	return reply(w, http.StatusOK, auditPage{entries, page}, err)
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.members.Members(r.Context())
+	ms, err := s.svc.Members.Members(r.Context())
 	ms, page, err := listPage(r, ms, err)
 	return reply(w, http.StatusOK, memberList{ms, page}, err)
 }
@@ -116,12 +116,11 @@ func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	t, err := s.cfg.Tenants.Tenant(r.Context(), r.PathValue("tenant"))
+	t, until, err := s.svc.Tenants.BreakGlass(r.Context(), r.PathValue("tenant"), body.Reason)
 	if err != nil {
 		return err
 	}
-	until, err := s.cfg.Auth.BreakGlass(r.Context(), s.cfg.Router, t, body.Reason)
-	return reply(w, http.StatusCreated, breakGlassReply{Tenant: t.Slug, Role: qm.BreakGlassRole, ExpiresAt: until}, err)
+	return reply(w, http.StatusCreated, breakGlassReply{Tenant: t.Slug, Role: qm.BreakGlassRole, ExpiresAt: until}, nil)
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
@@ -129,16 +128,16 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	m, err := s.members.UpdateMember(r.Context(), r.PathValue("id"), u)
+	m, err := s.svc.Members.UpdateMember(r.Context(), r.PathValue("id"), u)
 	return reply(w, http.StatusOK, m, err)
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.members.RemoveMember(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Members.RemoveMember(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request) error {
-	ds, err := s.depts.Departments(r.Context())
+	ds, err := s.svc.Departments.Departments(r.Context())
 	ds, page, err := listPage(r, ds, err)
 	return reply(w, http.StatusOK, departmentList{ds, page}, err)
 }
@@ -149,11 +148,11 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	d := &qm.Department{Name: body.Name, ParentID: body.ParentID}
-	return reply(w, http.StatusCreated, d, s.depts.CreateDepartment(r.Context(), d))
+	return reply(w, http.StatusCreated, d, s.svc.Departments.CreateDepartment(r.Context(), d))
 }
 
 func (s *Server) getDepartment(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.depts.Department(r.Context(), r.PathValue("id"))
+	d, err := s.svc.Departments.Department(r.Context(), r.PathValue("id"))
 	return reply(w, http.StatusOK, d, err)
 }
 
@@ -162,16 +161,16 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	d, err := s.depts.UpdateDepartment(r.Context(), r.PathValue("id"), u)
+	d, err := s.svc.Departments.UpdateDepartment(r.Context(), r.PathValue("id"), u)
 	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.depts.DeleteDepartment(r.Context(), r.PathValue("id")))
+	return noContent(w, s.svc.Departments.DeleteDepartment(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
-	rs, err := s.roles.Roles(r.Context())
+	rs, err := s.svc.Roles.Roles(r.Context())
 	rs, page, err := listPage(r, rs, err)
 	return reply(w, http.StatusOK, roleList{rs, page}, err)
 }
@@ -182,9 +181,9 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	role := qm.Role{Name: body.Name, Permissions: body.Permissions}
-	return reply(w, http.StatusCreated, role, s.roles.CreateRole(r.Context(), role))
+	return reply(w, http.StatusCreated, role, s.svc.Roles.CreateRole(r.Context(), role))
 }
 
 func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
-	return noContent(w, s.roles.DeleteRole(r.Context(), r.PathValue("name")))
+	return noContent(w, s.svc.Roles.DeleteRole(r.Context(), r.PathValue("name")))
 }

@@ -256,18 +256,9 @@ type assetRequest struct {
 	Fields map[string]any `json:"fields"`
 }
 
-// assetView is an asset with what is derived from it: the end of its
-// warranty, and its book value today under its model's depreciation
-// schedule.
-type assetView struct {
-	*qm.Asset
-	WarrantyEnd    string `json:"warranty_end,omitempty"`
-	BookValueCents *int64 `json:"book_value_cents,omitempty"`
-}
-
-// assetPage is a page of assets, as qm.AssetPage, with derived values.
+// assetPage is a page of assets, as qm.AssetPage.
 type assetPage struct {
-	Assets []assetView `json:"assets"`
+	Assets []qm.Asset `json:"assets"`
 	pageInfo
 }
 

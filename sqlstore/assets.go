@@ -248,7 +248,10 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 		if err := change.apply(ctx, c, a); err != nil {
 			return err
 		}
-		return Audit(ctx, c, a.CreatedAt, "asset.create", "asset", a.ID, nil, a)
+		if err := Audit(ctx, c, a.CreatedAt, "asset.create", "asset", a.ID, nil, a); err != nil {
+			return err
+		}
+		return s.derive(ctx, c, a)
 	})
 }
 
@@ -269,7 +272,13 @@ func assetValues(a *qm.Asset) []any {
 
 // Asset implements qm.AssetService.
 func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.Asset, error) { return findAsset(ctx, c, id) })
+	return view(ctx, s.router, func(c Conn) (*qm.Asset, error) {
+		a, err := findAsset(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		return a, s.derive(ctx, c, a)
+	})
 }
 
 func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
@@ -438,7 +447,10 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			return fmt.Errorf("list assets: %w", err)
 		}
 		rows.Close()
-		return readFieldValues(ctx, c, page.Assets...)
+		if err := readFieldValues(ctx, c, page.Assets...); err != nil {
+			return err
+		}
+		return s.derive(ctx, c, page.Assets...)
 	})
 	if err != nil {
 		return nil, err
@@ -530,7 +542,10 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		if err := change.apply(ctx, c, a); err != nil {
 			return err
 		}
-		return Audit(ctx, c, a.UpdatedAt, "asset.update", "asset", a.ID, before, a)
+		if err := Audit(ctx, c, a.UpdatedAt, "asset.update", "asset", a.ID, before, a); err != nil {
+			return err
+		}
+		return s.derive(ctx, c, a)
 	})
 	if err != nil {
 		return nil, err

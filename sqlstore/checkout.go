@@ -27,8 +27,10 @@ func (s *AssetStore) CheckOut(ctx context.Context, id string, co qm.CheckOut) (*
 	}
 	var a *qm.Asset
 	err := s.router.Update(ctx, func(c Conn) (err error) {
-		a, err = s.checkOut(ctx, c, id, co)
-		return err
+		if a, err = s.checkOut(ctx, c, id, co); err != nil {
+			return err
+		}
+		return s.derive(ctx, c, a)
 	})
 	return a, err
 }
@@ -168,7 +170,10 @@ func (s *AssetStore) CheckIn(ctx context.Context, id string, ci qm.CheckIn) (*qm
 		if err := s.setHolding(ctx, c, a); err != nil {
 			return err
 		}
-		return Audit(ctx, c, now, "asset.checkin", "asset", a.ID, holdingOf(before, ""), holdingOf(a, ci.Note))
+		if err := Audit(ctx, c, now, "asset.checkin", "asset", a.ID, holdingOf(before, ""), holdingOf(a, ci.Note)); err != nil {
+			return err
+		}
+		return s.derive(ctx, c, a)
 	})
 	return a, err
 }

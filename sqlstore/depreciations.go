@@ -186,29 +186,37 @@ func (s *DepreciationStore) DeleteDepreciation(ctx context.Context, id string) e
 	})
 }
 
-// ScheduleMonths maps each model of the tenant that follows a depreciation
-// schedule, its own or its category's, to the schedule's months.
-func (s *AssetStore) ScheduleMonths(ctx context.Context) (map[string]int, error) {
+// derive fills in the values of assets that follow from the others,
+// today (see qm.Asset.Derive), with the months of the depreciation
+// schedule each one's model follows, its own or its category's.
+func (s *AssetStore) derive(ctx context.Context, c Conn, assets ...*qm.Asset) error {
+	if len(assets) == 0 {
+		return nil
+	}
 	months := map[string]int{}
-	err := s.router.View(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT m.id, COALESCE(own.months, cat.months) FROM models m
-			LEFT JOIN depreciations own ON own.tenant_id = m.tenant_id AND own.id = m.depreciation_id
-			LEFT JOIN depreciation_categories dc ON dc.tenant_id = m.tenant_id AND dc.category_id = m.category_id
-			LEFT JOIN depreciations cat ON cat.tenant_id = dc.tenant_id AND cat.id = dc.depreciation_id
-			WHERE m.tenant_id = $1 AND COALESCE(own.months, cat.months) IS NOT NULL`, c.TenantID())
-		if err != nil {
-			return fmt.Errorf("depreciation schedules: %w", err)
+	rows, err := c.Query(ctx, `SELECT m.id, COALESCE(own.months, cat.months) FROM models m
+		LEFT JOIN depreciations own ON own.tenant_id = m.tenant_id AND own.id = m.depreciation_id
+		LEFT JOIN depreciation_categories dc ON dc.tenant_id = m.tenant_id AND dc.category_id = m.category_id
+		LEFT JOIN depreciations cat ON cat.tenant_id = dc.tenant_id AND cat.id = dc.depreciation_id
+		WHERE m.tenant_id = $1 AND COALESCE(own.months, cat.months) IS NOT NULL`, c.TenantID())
+	if err != nil {
+		return fmt.Errorf("depreciation schedules: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				return err
-			}
-			months[id] = n
-		}
-		return rows.Err()
-	})
-	return months, err
+		months[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("depreciation schedules: %w", err)
+	}
+	today := s.now()
+	for _, a := range assets {
+		a.Derive(months[a.ModelID], today)
+	}
+	return nil
 }

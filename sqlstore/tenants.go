@@ -336,6 +336,29 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	return &after, nil
 }
 
+// BreakGlass implements qm.TenantService.
+func (s *TenantService) BreakGlass(ctx context.Context, slug, reason string) (*qm.Tenant, time.Time, error) {
+	t, err := s.Tenant(ctx, slug)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 500 {
+		return nil, time.Time{}, &qm.Error{Code: qm.EInvalid, Message: "say why, in at most 500 characters", Fields: map[string]string{"reason": "required"}}
+	}
+	p := tenancy.PrincipalFrom(ctx)
+	now := s.now()
+	until := now.Add(qm.BreakGlassFor)
+	ctx = tenancy.WithTenant(ctx, t)
+	err = s.router.Update(ctx, func(c Conn) error {
+		if err := NewIdentity(s.catalog).BreakGlass(ctx, t.ID, p.ID, reason, now, until); err != nil {
+			return err
+		}
+		return Audit(ctx, c, now, "break_glass.start", "tenant", t.ID, nil, map[string]any{"reason": reason, "until": until})
+	})
+	return t, until, err
+}
+
 // Activity tells, for each of ts in order, how many members and devices it
 // has (two grouped catalog queries for all of ts) and, for each tenant
 // whose data is served, how many assets it holds and when its audit log

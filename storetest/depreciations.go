@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/quartermaster/qm"
@@ -26,9 +27,8 @@ func TestDepreciations(t *testing.T, h Harness) {
 	if _, err := models.UpdateModel(ctxA, a.model.ID, qm.ModelUpdate{DepreciationID: ptr(d.ID)}); err != nil {
 		t.Fatal(err)
 	}
-	months, err := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxA)
-	if err != nil || months[a.model.ID] != 36 {
-		t.Fatalf("schedule months: %v, %v", months, err)
+	if got := scheduleOf(t, e, ctxA, a.model.ID); got != 36 {
+		t.Fatalf("the model's assets follow a schedule of %d months, want 36", got)
 	}
 	t.Run("OtherTenant", func(t *testing.T) {
 		_, err := models.UpdateModel(ctxB, b.model.ID, qm.ModelUpdate{DepreciationID: ptr(d.ID)})
@@ -37,8 +37,8 @@ func TestDepreciations(t *testing.T, h Harness) {
 		if ds, err := s.Depreciations(ctxB); err != nil || len(ds) != 0 {
 			t.Fatalf("B lists %v, %v", ds, err)
 		}
-		if months, _ := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxB); len(months) != 0 {
-			t.Fatalf("B sees schedules %v", months)
+		if got := scheduleOf(t, e, ctxB, b.model.ID); got != 0 {
+			t.Fatalf("B's model follows a schedule of %d months, want none", got)
 		}
 	})
 	t.Run("Category", func(t *testing.T) {
@@ -47,11 +47,10 @@ func TestDepreciations(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 		other := mustModel(t, e, ctxA, &qm.Model{Name: "ThinkPad X1", CategoryID: a.category.ID})
-		months, err := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxA)
-		if err != nil || months[a.model.ID] != 36 || months[other.ID] != 60 {
-			t.Fatalf("got months %v, %v; want the model's own 36 and the category's 60", months, err)
+		if own, byCat := scheduleOf(t, e, ctxA, a.model.ID), scheduleOf(t, e, ctxA, other.ID); own != 36 || byCat != 60 {
+			t.Fatalf("got %d and %d months; want the model's own 36 and the category's 60", own, byCat)
 		}
-		_, err = s.UpdateDepreciation(ctxB, byCategory.ID, qm.DepreciationUpdate{Months: ptr(1)})
+		_, err := s.UpdateDepreciation(ctxB, byCategory.ID, qm.DepreciationUpdate{Months: ptr(1)})
 		wantCode(t, err, qm.ENotFound)
 		_, err = s.UpdateDepreciation(ctxA, byCategory.ID, qm.DepreciationUpdate{CategoryIDs: ptr([]string{b.category.ID})})
 		wantCode(t, err, qm.EInvalid) // B's category
@@ -59,8 +58,8 @@ func TestDepreciations(t *testing.T, h Harness) {
 		if err != nil || got.Months != 48 || len(got.CategoryIDs) != 0 {
 			t.Fatalf("update: %+v, %v", got, err)
 		}
-		if months, _ := sqlstore.NewAssetStore(e, e.Identity(), clock()).ScheduleMonths(ctxA); months[other.ID] != 0 {
-			t.Fatalf("a detached category still depreciates: %v", months)
+		if got := scheduleOf(t, e, ctxA, other.ID); got != 0 {
+			t.Fatalf("a detached category still depreciates over %d months", got)
 		}
 		if err := s.DeleteDepreciation(ctxA, byCategory.ID); err != nil {
 			t.Fatal(err)
@@ -73,4 +72,28 @@ func TestDepreciations(t *testing.T, h Harness) {
 	if err := s.DeleteDepreciation(ctxA, d.ID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// scheduleOf says over how many months the assets of model depreciate (0:
+// they do not), from the book value of one bought a month before the test
+// clock's day at a price every schedule here divides.
+func scheduleOf(t *testing.T, e sqlstore.Engine, ctx context.Context, modelID string) int {
+	t.Helper()
+	const cost = 720720
+	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	a := &qm.Asset{ModelID: modelID, CostCents: ptr(int64(cost)), PurchaseDate: "2025-12-02"}
+	if err := s.CreateAsset(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Asset(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if (got.BookValueCents == nil) != (a.BookValueCents == nil) || got.BookValueCents != nil && *got.BookValueCents != *a.BookValueCents {
+		t.Fatalf("the asset read back is worth %v, created %v", got.BookValueCents, a.BookValueCents)
+	}
+	if got.BookValueCents == nil {
+		return 0
+	}
+	return int(cost / (cost - *got.BookValueCents))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/live"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/simulate"
@@ -110,10 +111,12 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer stopJobs()
 	go retention.Run(jobs, time.Hour)
 	m := metrics.New()
+	ingester := ingest.NewIngester(points, &m.Ingest, time.Now)
+	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
-		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: publicURL(*public, *addr),
-		Auth: a, Tenants: e.Tenants(), Identity: e.Identity(), Devices: e.Devices(), Router: e, Points: points, Metrics: &m.Ingest,
-		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
+		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a,
+		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
+		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
 	}
@@ -121,7 +124,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer stop()
 	runs := []func(ready chan<- net.Addr) error{}
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: points, Logger: log, Metrics: &m.Ingest,
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Logger: log, Metrics: &m.Ingest,
 			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig
 		// The inventory tells the broker of every move and rotation made

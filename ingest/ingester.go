@@ -1,0 +1,46 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/metrics"
+)
+
+// Ingester is the one qm.PointIngester: HTTP batches, MQTT and the OsmAnd
+// protocol hand it what they decoded, and it checks, stores and counts
+// the points the same way for all of them.
+type Ingester struct {
+	store   qm.PointStore
+	metrics *metrics.Ingest
+	now     func() time.Time
+}
+
+var _ qm.PointIngester = (*Ingester)(nil)
+
+// NewIngester returns an Ingester storing points in store and counting
+// them in m (nil: not counted).
+func NewIngester(store qm.PointStore, m *metrics.Ingest, now func() time.Time) *Ingester {
+	return &Ingester{store: store, metrics: m, now: now}
+}
+
+// Ingest implements qm.PointIngester.
+func (in *Ingester) Ingest(ctx context.Context, protocol, deviceID string, points []qm.Point) (int, error) {
+	if err := qm.ValidatePoints(points, in.now(), qm.DefaultPointLimits); err != nil {
+		in.Refused(protocol, err)
+		return 0, err
+	}
+	n, err := in.store.Write(ctx, deviceID, points)
+	if err != nil {
+		in.Refused(protocol, err)
+		return 0, err
+	}
+	in.metrics.Stored(protocol, n)
+	return n, nil
+}
+
+// Refused implements qm.PointIngester.
+func (in *Ingester) Refused(protocol string, err error) {
+	in.metrics.Refuse(protocol, metrics.ReasonFor(err))
+}
