@@ -115,3 +115,8 @@ export function memberName(c: Catalog | null, userID: string): string {
 
 /** Words for the kinds of holder. */
 export const holderKinds: Record<string, string> = { user: 'Member', location: 'Location', asset: 'Asset' };
+
+/** Records as the choices of a SelectField: their ids, shown by name. */
+export function choices(list: ReadonlyArray<{ id: string; name: string }> | null | undefined): { value: string; label: string }[] {
+  return (list ?? []).map((x) => ({ value: x.id, label: x.name }));
+}
