@@ -115,3 +115,19 @@ export function memberName(c: Catalog | null, userID: string): string {
 
 /** Words for the kinds of holder. */
 export const holderKinds: Record<string, string> = { user: 'Member', location: 'Location', asset: 'Asset' };
+
+/** Records as the choices of a SelectField: their ids, shown by name. */
+export function choices(list: ReadonlyArray<{ id: string; name: string }> | null | undefined): { value: string; label: string }[] {
+  return (list ?? []).map((x) => ({ value: x.id, label: x.name }));
+}
+
+/** The choices of a choice, multichoice or yes/no custom field. */
+export function fieldChoices(f: Schemas['CustomField']): { value: string; label: string }[] {
+  if (f.type === 'boolean') {
+    return [
+      { value: 'true', label: 'Yes' },
+      { value: 'false', label: 'No' },
+    ];
+  }
+  return (f.choices ?? []).map((c) => ({ value: c, label: c }));
+}

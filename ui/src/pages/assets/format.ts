@@ -31,6 +31,32 @@ export function money(cents: number | null | undefined, currency: string | undef
   return currency ? `${n} ${currency}` : n;
 }
 
+/**
+ * An amount typed in the currency's units ("12", "12.5", "-3.25") as the
+ * cents the API stores, worked out from the digits rather than through a
+ * float, so that every amount with cents is exact; null when empty. What
+ * it cannot read exactly is refused with a message for the field.
+ */
+export function toCents(text: string): { cents: number | null } | { error: string } {
+  const s = text.trim();
+  if (s === '') return { cents: null };
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s);
+  const [, sign = '', whole = '', fraction = ''] = m ?? [];
+  if (!m || (whole === '' && fraction === '')) return { error: 'Write an amount in digits, with a point before the cents, such as 1299.50' };
+  if (fraction.length > 2) return { error: 'An amount has at most two digits after the point' };
+  const cents = Number(whole || '0') * 100 + Number(fraction.padEnd(2, '0'));
+  if (!Number.isSafeInteger(cents)) return { error: 'That amount is too large' };
+  return { cents: sign === '-' ? -cents : cents };
+}
+
+/** Cents as the cost inputs take them: 1299.5 for 129950. */
+export function centsText(cents: number | null | undefined): string {
+  if (cents === null || cents === undefined) return '';
+  const abs = Math.abs(cents);
+  const fraction = String(abs % 100).padStart(2, '0').replace(/0+$/, '');
+  return `${cents < 0 ? '-' : ''}${Math.floor(abs / 100)}${fraction ? `.${fraction}` : ''}`;
+}
+
 /** A custom field's value as the asset holds it. */
 export function fieldValue(f: Schemas['CustomField'] | undefined, v: unknown): string {
   if (v === null || v === undefined || v === '') return '';

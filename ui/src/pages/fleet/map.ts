@@ -100,9 +100,10 @@ async function baseStyle(): Promise<StyleSpecification | string> {
 /**
  * Draws a map into container and resolves once its style has loaded, so
  * callers can add sources and layers. label names the map for assistive
- * technology.
+ * technology. gone says whether the page that asked has been left: the map
+ * is then removed, and the answer is null.
  */
-export async function createMap(container: HTMLElement, label: string): Promise<maplibregl.Map> {
+export async function createMap(container: HTMLElement, label: string, gone: () => boolean): Promise<maplibregl.Map | null> {
   const style = await baseStyle();
   const map = new maplibregl.Map({
     container,
@@ -118,7 +119,30 @@ export async function createMap(container: HTMLElement, label: string): Promise<
     if (map.isStyleLoaded()) resolve();
     else map.once('load', () => resolve());
   });
+  if (gone()) {
+    map.remove();
+    return null;
+  }
   return map;
+}
+
+/**
+ * Calls done once a frame shows the source's data (waiting for idle could
+ * wait long while the data keeps changing).
+ */
+export function whenDrawn(map: maplibregl.Map, source: string, done: () => void): void {
+  const onRender = () => {
+    if (!map.isSourceLoaded(source)) return;
+    map.off('render', onRender);
+    done();
+  };
+  map.on('render', onRender);
+  map.triggerRepaint();
+}
+
+/** Replaces the data of a GeoJSON source the page added. */
+export function setData(map: maplibregl.Map, source: string, data: GeoJSON.FeatureCollection): void {
+  (map.getSource(source) as maplibregl.GeoJSONSource | undefined)?.setData(data);
 }
 
 /** Fits the map to points ([lon, lat]), keeping a close-up of a single one. */
