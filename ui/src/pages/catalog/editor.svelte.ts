@@ -1,0 +1,95 @@
+// What every catalog page does with its entries: one form that adds an
+// entry or changes the one picked from the list, Delete on each entry after
+// asking, and a line saying what was done.
+import type ConfirmDialog from '../../components/ConfirmDialog.svelte';
+import { Action } from '../../lib/action.svelte';
+
+/** An entry of the catalog, as its list shows it. */
+export interface Named {
+  id: string;
+  name: string;
+}
+
+export interface EditorOptions<T extends Named, F> {
+  /** What an entry is called in headings and questions: "field set". */
+  noun: string;
+  /** The id of the form's first input, focused when an entry is picked. */
+  focus: string;
+  /** The form of a new entry. */
+  blank: () => F;
+  /** The form of an entry to change. */
+  from: (entry: T) => F;
+  create: (form: F) => Promise<Named>;
+  update: (entry: T, form: F) => Promise<Named>;
+  remove: (entry: T) => Promise<unknown>;
+  /** Shows the entries again after a change. */
+  reload: () => Promise<unknown>;
+}
+
+export class Editor<T extends Named, F> {
+  /** The entry the form changes, or null when it adds one. */
+  editing = $state<T | null>(null);
+  form = $state() as F;
+  notice = $state('');
+  readonly saving = new Action();
+  readonly deleting = new Action();
+  /** The page's dialog that asks before a delete. */
+  confirm = $state<ConfirmDialog>();
+  readonly noun: string;
+  private readonly options: EditorOptions<T, F>;
+
+  constructor(options: EditorOptions<T, F>) {
+    this.options = options;
+    this.noun = options.noun;
+    this.form = options.blank();
+  }
+
+  /** Empties the form, for a new entry. */
+  reset(): void {
+    this.editing = null;
+    this.form = this.options.blank();
+    this.saving.error = null;
+  }
+
+  /** Fills the form (with an entry to change, or a new one's start) and focuses it. */
+  open(form: F, entry: T | null = null): void {
+    this.editing = entry;
+    this.form = form;
+    this.saving.error = null;
+    this.notice = '';
+    document.getElementById(this.options.focus)?.focus();
+  }
+
+  /** Picks an entry to change. */
+  edit(entry: T): void {
+    this.open(this.options.from(entry), entry);
+  }
+
+  /** Adds the form's entry, or saves the one being changed. */
+  async save(ev: SubmitEvent): Promise<void> {
+    ev.preventDefault();
+    this.notice = '';
+    const entry = this.editing;
+    const form = $state.snapshot(this.form) as F;
+    await this.saving.run(async () => {
+      const saved = entry ? await this.options.update(entry, form) : await this.options.create(form);
+      this.notice = `${entry ? 'Saved' : 'Added'} ${saved.name}.`;
+      this.reset();
+      await this.options.reload();
+    });
+  }
+
+  /** Deletes an entry once the person confirms. */
+  async remove(entry: T): Promise<void> {
+    this.notice = '';
+    await this.deleting.confirmed(
+      () => this.confirm?.ask(`Delete the ${this.noun} “${entry.name}”?`),
+      async () => {
+        await this.options.remove(entry);
+        this.notice = `Deleted ${entry.name}.`;
+        if (this.editing?.id === entry.id) this.reset();
+        await this.options.reload();
+      },
+    );
+  }
+}
