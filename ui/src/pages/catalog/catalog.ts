@@ -1,6 +1,7 @@
 // What the catalog pages share: the API's vocabulary (reference lists and
 // their kinds, field types, seat assignees) and the reference lists' calls.
 import { api, must, type Schemas } from '../../api/client';
+import type { paths } from '../../api/schema';
 import { current, tenantPath } from '../../lib/tenant.svelte';
 import { allPages, pageSize, present, type Page } from './paged.svelte';
 
@@ -20,20 +21,44 @@ export function vocabulary(): Promise<Vocabulary> {
   return vocab.answer;
 }
 
-// Every reference list has the same routes and shapes; the typed client
-// knows them by their literal paths, so calls name categories' and swap in
-// the list's own path segment.
-type Collection = '/api/v1/t/{tenant}/categories';
-type Item = '/api/v1/t/{tenant}/categories/{id}';
+// The tenant's catalog collections share their routes' shape: POST to the
+// collection adds, PATCH and DELETE on /{id} change and delete. Every
+// reference list has the same shapes too; the typed client knows them by
+// their literal paths, so calls on a list name categories' and swap in the
+// list's own path segment.
+type Editable = 'models' | 'depreciations' | 'fields' | 'fieldsets' | 'locations' | 'categories';
+type CollectionOf<K extends Editable> = `/api/v1/t/{tenant}/${K}`;
+type ItemOf<K extends Editable> = `/api/v1/t/{tenant}/${K}/{id}`;
+type Json<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+type Sent<O> = O extends { requestBody: infer R } ? Json<R> : never;
+type Answered<O> = O extends { responses: { 201: infer R } } ? Json<R> : O extends { responses: { 200: infer R } } ? Json<R> : never;
+type Added<K extends Editable> = paths[CollectionOf<K>]['post'];
+type Changed<K extends Editable> = paths[ItemOf<K>]['patch'];
 
-/** The API path of a reference list's collection. */
-export function collection(path: string): Collection {
-  return `/api/v1/t/{tenant}/${path}` as Collection;
+/** The API path of a collection (a reference list's, say). */
+function collection(path: string): CollectionOf<'categories'> {
+  return `/api/v1/t/{tenant}/${path}` as CollectionOf<'categories'>;
 }
 
-/** The API path of one entry of a reference list. */
-export function item(path: string): Item {
-  return `/api/v1/t/{tenant}/${path}/{id}` as Item;
+/** The API path of one entry of a collection. */
+function item(path: string): ItemOf<'categories'> {
+  return `/api/v1/t/{tenant}/${path}/{id}` as ItemOf<'categories'>;
+}
+
+/**
+ * The calls that add, change and delete the entries of one of the tenant's
+ * collections (a reference list by its path, as categories), with the
+ * bodies and answers the API describes for it.
+ */
+export function entryCalls<K extends Editable>(kind: K, path: string = kind) {
+  const entry = (id: string) => ({ path: { ...tenantPath(), id } });
+  return {
+    create: (body: Sent<Added<K>>): Promise<Answered<Added<K>>> =>
+      must(api.POST(collection(path), { params: { path: tenantPath() }, body: body as never })) as Promise<Answered<Added<K>>>,
+    update: (e: { id: string }, body: Sent<Changed<K>>): Promise<Answered<Changed<K>>> =>
+      must(api.PATCH(item(path), { params: entry(e.id), body: body as never })) as Promise<Answered<Changed<K>>>,
+    remove: (e: { id: string }): Promise<unknown> => must(api.DELETE(item(path), { params: entry(e.id) })),
+  };
 }
 
 /** One page of a reference list. */

@@ -15,10 +15,8 @@ export interface EditorOptions<T extends Named, F> {
   noun: string;
   /** The id of the form's first input, focused when an entry is picked. */
   focus: string;
-  /** The form of a new entry. */
-  blank: () => F;
-  /** The form of an entry to change. */
-  from: (entry: T) => F;
+  /** The form of an entry to change, or of a new one. */
+  form: (entry?: T) => F;
   create: (form: F) => Promise<Named>;
   update: (entry: T, form: F) => Promise<Named>;
   remove: (entry: T) => Promise<unknown>;
@@ -41,13 +39,13 @@ export class Editor<T extends Named, F> {
   constructor(options: EditorOptions<T, F>) {
     this.options = options;
     this.noun = options.noun;
-    this.form = options.blank();
+    this.form = options.form();
   }
 
   /** Empties the form, for a new entry. */
   reset(): void {
     this.editing = null;
-    this.form = this.options.blank();
+    this.form = this.options.form();
     this.saving.error = null;
   }
 
@@ -62,7 +60,7 @@ export class Editor<T extends Named, F> {
 
   /** Picks an entry to change. */
   edit(entry: T): void {
-    this.open(this.options.from(entry), entry);
+    this.open(this.options.form(entry), entry);
   }
 
   /** Adds the form's entry, or saves the one being changed. */
