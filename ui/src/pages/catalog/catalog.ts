@@ -77,6 +77,11 @@ export function namesById(items: { id: string; name: string }[]): Map<string, st
   return new Map(items.map((i) => [i.id, i.name]));
 }
 
+/** The names of some ids, for a table cell: "Laptops, Phones". */
+export function namesOf(ids: string[] | null | undefined, names: Map<string, string>): string {
+  return (ids ?? []).map((id) => names.get(id) ?? '').join(', ');
+}
+
 /** A list's name for headings: "Status labels". */
 export function title(l: ReferenceListInfo): string {
   const words = l.name.replaceAll('_', ' ');

@@ -10,10 +10,10 @@ export interface Named {
   name: string;
 }
 
-export interface EditorOptions<T extends Named, F> {
+export interface EditorOptions<T extends Named, F extends { name: string }> {
   /** What an entry is called in headings and questions: "field set". */
   noun: string;
-  /** The id of the form's first input, focused when an entry is picked. */
+  /** The id of the name's input, focused when an entry is picked. */
   focus: string;
   /** The form of an entry to change, or of a new one. */
   form: (entry?: T) => F;
@@ -24,7 +24,7 @@ export interface EditorOptions<T extends Named, F> {
   reload: () => Promise<unknown>;
 }
 
-export class Editor<T extends Named, F> {
+export class Editor<T extends Named, F extends { name: string }> {
   /** The entry the form changes, or null when it adds one. */
   editing = $state<T | null>(null);
   form = $state() as F;
@@ -34,11 +34,14 @@ export class Editor<T extends Named, F> {
   /** The page's dialog that asks before a delete. */
   confirm = $state<ConfirmDialog>();
   readonly noun: string;
+  /** The id of the name's input. */
+  readonly focus: string;
   private readonly options: EditorOptions<T, F>;
 
   constructor(options: EditorOptions<T, F>) {
     this.options = options;
     this.noun = options.noun;
+    this.focus = options.focus;
     this.form = options.form();
   }
 
@@ -55,7 +58,7 @@ export class Editor<T extends Named, F> {
     this.form = form;
     this.saving.error = null;
     this.notice = '';
-    document.getElementById(this.options.focus)?.focus();
+    document.getElementById(this.focus)?.focus();
   }
 
   /** Picks an entry to change. */
