@@ -1,5 +1,6 @@
 // What the catalog pages share: the API's vocabulary (reference lists and
-// their kinds, field types, seat assignees) and the reference lists' calls.
+// their kinds, field types, seat assignees) and the calls that read, add,
+// change and delete the entries of its collections.
 import { api, must, type Schemas } from '../../api/client';
 import type { paths } from '../../api/schema';
 import { current, tenantPath } from '../../lib/tenant.svelte';
@@ -61,10 +62,24 @@ export function entryCalls<K extends Editable>(kind: K, path: string = kind) {
   };
 }
 
+type Listed<K extends Editable> = Answered<paths[CollectionOf<K>]['get']> & { next?: string; total: number };
+type Entry<L> = NonNullable<L> extends ReadonlyArray<infer E> ? NonNullable<E> : never;
+
+/**
+ * What reads one page of one of the tenant's collections (a reference list
+ * by its path, as categories), whose answer holds the entries under key.
+ */
+function pager<K extends Editable, L extends keyof Listed<K>>(kind: K, key: L, path: string = kind) {
+  return async (after: string | undefined, limit = pageSize): Promise<Page<Entry<Listed<K>[L]>>> => {
+    const query = { limit, after };
+    const r = (await must(api.GET(collection(path), { params: { path: tenantPath(), query } }))) as unknown as Listed<K>;
+    return { items: present(r[key] as (Entry<Listed<K>[L]> | null)[] | undefined), next: r.next, total: r.total };
+  };
+}
+
 /** One page of a reference list. */
-export async function referencePage(path: string, after: string | undefined, limit = pageSize): Promise<Page<Reference>> {
-  const r = await must(api.GET(collection(path), { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.items), next: r.next, total: r.total };
+export function referencePage(path: string, after: string | undefined, limit = pageSize): Promise<Page<Reference>> {
+  return pager('categories', 'items', path)(after, limit);
 }
 
 /** Every entry of a reference list, for a picker. */
@@ -95,34 +110,19 @@ export type FieldSet = Schemas['FieldSet'];
 export type Location = Schemas['Location'];
 
 /** One page of the tenant's models. */
-export async function modelPage(after: string | undefined, limit = pageSize): Promise<Page<Model>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/models', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.models), next: r.next, total: r.total };
-}
+export const modelPage = pager('models', 'models');
 
 /** One page of the tenant's depreciation schedules. */
-export async function depreciationPage(after: string | undefined, limit = pageSize): Promise<Page<Depreciation>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/depreciations', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.depreciations), next: r.next, total: r.total };
-}
+export const depreciationPage = pager('depreciations', 'depreciations');
 
 /** One page of the tenant's custom fields. */
-export async function fieldPage(after: string | undefined, limit = pageSize): Promise<Page<CustomField>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/fields', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.fields), next: r.next, total: r.total };
-}
+export const fieldPage = pager('fields', 'fields');
 
 /** One page of the tenant's field sets. */
-export async function fieldSetPage(after: string | undefined, limit = pageSize): Promise<Page<FieldSet>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/fieldsets', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.field_sets), next: r.next, total: r.total };
-}
+export const fieldSetPage = pager('fieldsets', 'field_sets');
 
 /** One page of the tenant's locations. */
-export async function locationPage(after: string | undefined, limit = pageSize): Promise<Page<Location>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/locations', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.locations), next: r.next, total: r.total };
-}
+export const locationPage = pager('locations', 'locations');
 
 /** Every item of a list, for a picker, in pages of 1000. */
 export function everything<T>(page: (after: string | undefined, limit: number) => Promise<Page<T>>): Promise<T[]> {
