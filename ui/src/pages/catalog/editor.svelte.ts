@@ -1,8 +1,9 @@
 // What every catalog page does with its entries: one form that adds an
 // entry or changes the one picked from the list, Delete on each entry after
-// asking, and a line saying what was done.
+// asking, a line saying what was done, and the entries shown again.
 import type ConfirmDialog from '../../components/ConfirmDialog.svelte';
 import { Action } from '../../lib/action.svelte';
+import { Paged, type Page } from './paged.svelte';
 
 /** An entry of the catalog, as its list shows it. */
 export interface Named {
@@ -20,8 +21,10 @@ export interface EditorOptions<T extends Named, F extends { name: string }> {
   create: (form: F) => Promise<Named>;
   update: (entry: T, form: F) => Promise<Named>;
   remove: (entry: T) => Promise<unknown>;
-  /** Shows the entries again after a change. */
-  reload: () => Promise<unknown>;
+  /** Reads a page of the entries, for a table of them a page at a time. */
+  page?: (after: string | undefined) => Promise<Page<T>>;
+  /** Shows the entries again after a change, for a page that lists them otherwise. */
+  reload?: () => Promise<unknown>;
 }
 
 export class Editor<T extends Named, F extends { name: string }> {
@@ -33,6 +36,8 @@ export class Editor<T extends Named, F extends { name: string }> {
   readonly deleting = new Action();
   /** The page's dialog that asks before a delete. */
   confirm = $state<ConfirmDialog>();
+  /** The entries a page at a time, when the options say how to read a page. */
+  readonly rows: Paged<T> | null;
   readonly noun: string;
   /** The id of the name's input. */
   readonly focus: string;
@@ -43,6 +48,12 @@ export class Editor<T extends Named, F extends { name: string }> {
     this.noun = options.noun;
     this.focus = options.focus;
     this.form = options.form();
+    this.rows = options.page ? new Paged(options.page) : null;
+  }
+
+  /** Shows the entries again. */
+  async reload(): Promise<void> {
+    await (this.options.reload ?? (() => this.rows?.reload()))();
   }
 
   /** Empties the form, for a new entry. */
@@ -76,7 +87,7 @@ export class Editor<T extends Named, F extends { name: string }> {
       const saved = entry ? await this.options.update(entry, form) : await this.options.create(form);
       this.notice = `${entry ? 'Saved' : 'Added'} ${saved.name}.`;
       this.reset();
-      await this.options.reload();
+      await this.reload();
     });
   }
 
@@ -89,7 +100,7 @@ export class Editor<T extends Named, F extends { name: string }> {
         await this.options.remove(entry);
         this.notice = `Deleted ${entry.name}.`;
         if (this.editing?.id === entry.id) this.reset();
-        await this.options.reload();
+        await this.reload();
       },
     );
   }
