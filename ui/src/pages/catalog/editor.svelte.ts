@@ -15,7 +15,7 @@ export interface EditorOptions<T extends Named, F extends { name: string }> {
   /** What an entry is called in headings and questions: "field set". */
   noun: string;
   /** The id of the name's input, focused when an entry is picked. */
-  focus: string;
+  nameId: string;
   /** The form of an entry to change, or of a new one. */
   form: (entry?: T) => F;
   create: (form: F) => Promise<Named>;
@@ -40,20 +40,21 @@ export class Editor<T extends Named, F extends { name: string }> {
   readonly rows: Paged<T> | null;
   readonly noun: string;
   /** The id of the name's input. */
-  readonly focus: string;
+  readonly nameId: string;
   private readonly options: EditorOptions<T, F>;
 
   constructor(options: EditorOptions<T, F>) {
     this.options = options;
     this.noun = options.noun;
-    this.focus = options.focus;
+    this.nameId = options.nameId;
     this.form = options.form();
     this.rows = options.page ? new Paged(options.page) : null;
   }
 
   /** Shows the entries again. */
   async reload(): Promise<void> {
-    await (this.options.reload ?? (() => this.rows?.reload()))();
+    if (this.options.reload) await this.options.reload();
+    else await this.rows?.reload();
   }
 
   /** Empties the form, for a new entry. */
@@ -69,7 +70,7 @@ export class Editor<T extends Named, F extends { name: string }> {
     this.form = form;
     this.saving.error = null;
     this.notice = '';
-    document.getElementById(this.focus)?.focus();
+    document.getElementById(this.nameId)?.focus();
   }
 
   /** Picks an entry to change. */
