@@ -1,6 +1,8 @@
 // What the catalog pages share: the API's vocabulary (reference lists and
-// their kinds, field types, seat assignees) and the reference lists' calls.
+// their kinds, field types, seat assignees) and the calls that read, add,
+// change and delete the entries of its collections.
 import { api, must, type Schemas } from '../../api/client';
+import type { paths } from '../../api/schema';
 import { current, tenantPath } from '../../lib/tenant.svelte';
 import { allPages, pageSize, present, type Page } from './paged.svelte';
 
@@ -20,26 +22,64 @@ export function vocabulary(): Promise<Vocabulary> {
   return vocab.answer;
 }
 
-// Every reference list has the same routes and shapes; the typed client
-// knows them by their literal paths, so calls name categories' and swap in
-// the list's own path segment.
-type Collection = '/api/v1/t/{tenant}/categories';
-type Item = '/api/v1/t/{tenant}/categories/{id}';
+// The tenant's catalog collections share their routes' shape: POST to the
+// collection adds, PATCH and DELETE on /{id} change and delete. Every
+// reference list has the same shapes too; the typed client knows them by
+// their literal paths, so calls on a list name categories' and swap in the
+// list's own path segment.
+type Editable = 'models' | 'depreciations' | 'fields' | 'fieldsets' | 'locations' | 'categories';
+type CollectionOf<K extends Editable> = `/api/v1/t/{tenant}/${K}`;
+type ItemOf<K extends Editable> = `/api/v1/t/{tenant}/${K}/{id}`;
+type Json<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+type Sent<O> = O extends { requestBody: infer R } ? Json<R> : never;
+type Answered<O> = O extends { responses: { 201: infer R } } ? Json<R> : O extends { responses: { 200: infer R } } ? Json<R> : never;
+type Added<K extends Editable> = paths[CollectionOf<K>]['post'];
+type Changed<K extends Editable> = paths[ItemOf<K>]['patch'];
 
-/** The API path of a reference list's collection. */
-export function collection(path: string): Collection {
-  return `/api/v1/t/{tenant}/${path}` as Collection;
+/** The API path of a collection (a reference list's, say). */
+function collection(path: string): CollectionOf<'categories'> {
+  return `/api/v1/t/{tenant}/${path}` as CollectionOf<'categories'>;
 }
 
-/** The API path of one entry of a reference list. */
-export function item(path: string): Item {
-  return `/api/v1/t/{tenant}/${path}/{id}` as Item;
+/** The API path of one entry of a collection. */
+function item(path: string): ItemOf<'categories'> {
+  return `/api/v1/t/{tenant}/${path}/{id}` as ItemOf<'categories'>;
+}
+
+/**
+ * The calls that add, change and delete the entries of one of the tenant's
+ * collections (a reference list by its path, as categories), with the
+ * bodies and answers the API describes for it.
+ */
+export function entryCalls<K extends Editable>(kind: K, path: string = kind) {
+  const entry = (id: string) => ({ path: { ...tenantPath(), id } });
+  return {
+    create: (body: Sent<Added<K>>): Promise<Answered<Added<K>>> =>
+      must(api.POST(collection(path), { params: { path: tenantPath() }, body: body as never })) as Promise<Answered<Added<K>>>,
+    update: (e: { id: string }, body: Sent<Changed<K>>): Promise<Answered<Changed<K>>> =>
+      must(api.PATCH(item(path), { params: entry(e.id), body: body as never })) as Promise<Answered<Changed<K>>>,
+    remove: (e: { id: string }): Promise<unknown> => must(api.DELETE(item(path), { params: entry(e.id) })),
+  };
+}
+
+type Listed<K extends Editable> = Answered<paths[CollectionOf<K>]['get']> & { next?: string; total: number };
+type Entry<L> = NonNullable<L> extends ReadonlyArray<infer E> ? NonNullable<E> : never;
+
+/**
+ * What reads one page of one of the tenant's collections (a reference list
+ * by its path, as categories), whose answer holds the entries under key.
+ */
+function pager<K extends Editable, L extends keyof Listed<K>>(kind: K, key: L, path: string = kind) {
+  return async (after: string | undefined, limit = pageSize): Promise<Page<Entry<Listed<K>[L]>>> => {
+    const query = { limit, after };
+    const r = (await must(api.GET(collection(path), { params: { path: tenantPath(), query } }))) as unknown as Listed<K>;
+    return { items: present(r[key] as (Entry<Listed<K>[L]> | null)[] | undefined), next: r.next, total: r.total };
+  };
 }
 
 /** One page of a reference list. */
-export async function referencePage(path: string, after: string | undefined, limit = pageSize): Promise<Page<Reference>> {
-  const r = await must(api.GET(collection(path), { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.items), next: r.next, total: r.total };
+export function referencePage(path: string, after: string | undefined, limit = pageSize): Promise<Page<Reference>> {
+  return pager('categories', 'items', path)(after, limit);
 }
 
 /** Every entry of a reference list, for a picker. */
@@ -50,6 +90,11 @@ export function allReferences(path: string): Promise<Reference[]> {
 /** Names by id, for showing what an id refers to. */
 export function namesById(items: { id: string; name: string }[]): Map<string, string> {
   return new Map(items.map((i) => [i.id, i.name]));
+}
+
+/** The names of some ids, for a table cell: "Laptops, Phones". */
+export function namesOf(ids: string[] | null | undefined, names: Map<string, string>): string {
+  return (ids ?? []).map((id) => names.get(id) ?? '').join(', ');
 }
 
 /** A list's name for headings: "Status labels". */
@@ -65,34 +110,19 @@ export type FieldSet = Schemas['FieldSet'];
 export type Location = Schemas['Location'];
 
 /** One page of the tenant's models. */
-export async function modelPage(after: string | undefined, limit = pageSize): Promise<Page<Model>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/models', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.models), next: r.next, total: r.total };
-}
+export const modelPage = pager('models', 'models');
 
 /** One page of the tenant's depreciation schedules. */
-export async function depreciationPage(after: string | undefined, limit = pageSize): Promise<Page<Depreciation>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/depreciations', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.depreciations), next: r.next, total: r.total };
-}
+export const depreciationPage = pager('depreciations', 'depreciations');
 
 /** One page of the tenant's custom fields. */
-export async function fieldPage(after: string | undefined, limit = pageSize): Promise<Page<CustomField>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/fields', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.fields), next: r.next, total: r.total };
-}
+export const fieldPage = pager('fields', 'fields');
 
 /** One page of the tenant's field sets. */
-export async function fieldSetPage(after: string | undefined, limit = pageSize): Promise<Page<FieldSet>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/fieldsets', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.field_sets), next: r.next, total: r.total };
-}
+export const fieldSetPage = pager('fieldsets', 'field_sets');
 
 /** One page of the tenant's locations. */
-export async function locationPage(after: string | undefined, limit = pageSize): Promise<Page<Location>> {
-  const r = await must(api.GET('/api/v1/t/{tenant}/locations', { params: { path: tenantPath(), query: { limit, after } } }));
-  return { items: present(r.locations), next: r.next, total: r.total };
-}
+export const locationPage = pager('locations', 'locations');
 
 /** Every item of a list, for a picker, in pages of 1000. */
 export function everything<T>(page: (after: string | undefined, limit: number) => Promise<Page<T>>): Promise<T[]> {
