@@ -7,7 +7,7 @@ export class Reading<K> {
   /** Whether a read is under way (or none has ended yet). */
   loading = $state(true);
   /** Whether a read has succeeded. */
-  done = $state(false);
+  loaded = $state(false);
   private last: K | undefined;
   private readFor: (key: K) => Promise<unknown>;
 
@@ -28,7 +28,7 @@ export class Reading<K> {
     this.error = null;
     try {
       await this.readFor(key);
-      this.done = true;
+      this.loaded = true;
     } catch (e) {
       this.error = e;
     } finally {
