@@ -1,4 +1,5 @@
-// Devices and custody name tenants by id; the operator's pages show slugs.
+// How the operator's pages name tenants: devices and custody name them by
+// id, the pages show slugs; and the badge for a tenant's state.
 import { api, must } from '../../api/client';
 import { rows } from '../../lib/list';
 
@@ -6,4 +7,9 @@ import { rows } from '../../lib/list';
 export async function tenantSlugs(): Promise<Map<string, string>> {
   const r = await must(api.GET('/api/v1/operator/tenants', { params: { query: { limit: 1000 } } }));
   return new Map(rows(r.tenants).map((t) => [t.id, t.slug]));
+}
+
+/** The badge class for a tenant's state: active is fine, suspended is bad, anything else (migrating) a warning. */
+export function stateClass(state: string): string {
+  return state === 'active' ? 'ok' : state === 'suspended' ? 'bad' : 'warn';
 }

@@ -1,7 +1,19 @@
 // Departments as a tree, for pickers and the departments page.
-import type { Schemas } from '../../api/client';
+import { api, must, type Schemas } from '../../api/client';
+import { rows } from '../../lib/list';
+import { allPages } from '../catalog/paged.svelte';
 
 export type Department = Schemas['Department'];
+
+/** Every department of a tenant, following the API's pages. */
+export function tenantDepartments(tenant: string): Promise<Department[]> {
+  return allPages(async (after) => {
+    const r = await must(
+      api.GET('/api/v1/t/{tenant}/departments', { params: { path: { tenant }, query: { limit: 1000, ...(after ? { after } : {}) } } }),
+    );
+    return { items: rows(r.departments), next: r.next, total: r.total };
+  });
+}
 
 /** Departments in tree order, each with its depth. */
 export function inTreeOrder(ds: Department[]): Array<{ d: Department; depth: number }> {
@@ -24,7 +36,7 @@ export function inTreeOrder(ds: Department[]): Array<{ d: Department; depth: num
   return out;
 }
 
-/** A department's name indented by its depth, for an <option>. */
-export function optionLabel(d: Department, depth: number): string {
-  return `${'\u00a0\u00a0'.repeat(depth)}${d.name}`;
+/** The choices of a department picker, in tree order, each name indented by its depth; without one department (and so its place) when given. */
+export function departmentOptions(tree: Array<{ d: Department; depth: number }>, except = ''): Array<{ value: string; label: string }> {
+  return tree.filter(({ d }) => d.id !== except).map(({ d, depth }) => ({ value: d.id, label: `${'\u00a0\u00a0'.repeat(depth)}${d.name}` }));
 }
