@@ -46,6 +46,9 @@ type AccountDirectory interface {
 type ImportJobService interface {
 	// StartImportJob records j as running, giving it an id.
 	StartImportJob(ctx context.Context, j *ImportJob) error
+	// ReportProgress records how far running job j has read (BytesRead,
+	// RowsRead), for ImportJob and ImportJobs to tell on any node.
+	ReportProgress(ctx context.Context, j *ImportJob) error
 	// FinishImportJob records how j ended.
 	FinishImportJob(ctx context.Context, j *ImportJob) error
 	// ImportJob returns one job of the tenant. ENotFound.

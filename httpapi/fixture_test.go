@@ -270,7 +270,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	tf.device, token = f.mustDevice(t, tf.t)
 	tf.deviceToken = principal{name: "device " + tf.device.Ident, bearer: token}
 	tf.importJob = &qm.ImportJob{FileName: "old.csv", Options: qm.ImportOptions{DryRun: true}, Bytes: 10, Node: "gone"}
-	jobs := sqlstore.NewImportJobStore(f.e, time.Now)
+	jobs := sqlstore.NewImportJobStore(f.e, f.e.Tenants(), time.Now)
 	if err := jobs.StartImportJob(tf.ctx, tf.importJob); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := sqlstore.NewImportJobStore(f.e, time.Now).ImportJobs(tf.ctx)
+	jobs, err := sqlstore.NewImportJobStore(f.e, f.e.Tenants(), time.Now).ImportJobs(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

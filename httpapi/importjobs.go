@@ -17,9 +17,9 @@ import (
 	"github.com/quartermaster/qm/assetcsv"
 )
 
-// importJobs runs imports in the background, a goroutine a job, and knows
-// how far along the jobs of this process are. The store records each job,
-// so any node can say how one ended.
+// importJobs runs imports in the background, a goroutine a job. The store
+// records each job, and how far a running one has come, so any node can
+// say how one is going or how it ended.
 type importJobs struct {
 	node   string // this process, among all that share the databases
 	store  qm.ImportJobService
@@ -29,9 +29,10 @@ type importJobs struct {
 	stopping context.Context
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
-	mu       sync.Mutex
-	live     map[string]*progress
 }
+
+// progressEvery is how often a running job records how far it has come.
+const progressEvery = time.Second
 
 // progress is how far a running job has read.
 type progress struct {
@@ -42,8 +43,7 @@ func newImportJobs(store qm.ImportJobService, assets qm.AssetService, logger *sl
 	b := make([]byte, 8)
 	rand.Read(b)
 	stopping, stop := context.WithCancel(context.Background())
-	return &importJobs{node: hex.EncodeToString(b), store: store, assets: assets, logger: logger, stopping: stopping, stop: stop,
-		live: map[string]*progress{}}
+	return &importJobs{node: hex.EncodeToString(b), store: store, assets: assets, logger: logger, stopping: stopping, stop: stop}
 }
 
 // shutdown stops the running jobs (their transactions roll back, so
@@ -93,9 +93,6 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 	if err := ij.store.StartImportJob(ctx, j); err != nil {
 		return err
 	}
-	ij.mu.Lock()
-	ij.live[j.ID] = p
-	ij.mu.Unlock()
 	// The job keeps the request's scope (tenant, principal, origin) but
 	// not its end; it ends with the server.
 	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -107,7 +104,9 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 		defer cancel()
 		defer os.Remove(file.Name())
 		defer file.Close()
+		reported := ij.report(jobCtx, j.ID, p)
 		rep, err := rd.Import(jobCtx, countingImporter{ij.assets, &p.rows})
+		reported()
 		j.RowsRead = int(p.rows.Load())
 		switch {
 		case err == nil:
@@ -126,22 +125,38 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 		if err := ij.store.FinishImportJob(context.WithoutCancel(jobCtx), j); err != nil {
 			ij.logger.Error("record the end of an import job", "job", j.ID, "err", err)
 		}
-		ij.mu.Lock()
-		delete(ij.live, j.ID)
-		ij.mu.Unlock()
 	}()
 	return nil
 }
 
-// withProgress fills in how far j has come, when this process runs it.
-func (ij *importJobs) withProgress(j *qm.ImportJob) *qm.ImportJob {
-	ij.mu.Lock()
-	p := ij.live[j.ID]
-	ij.mu.Unlock()
-	if p != nil {
-		j.BytesRead, j.RowsRead = p.bytes.Load(), int(p.rows.Load())
+// report records p, job id's progress, every progressEvery while it
+// changes, until the returned function is called (which waits for it).
+func (ij *importJobs) report(ctx context.Context, id string, p *progress) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		var last int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if p.bytes.Load() == last {
+				continue
+			}
+			last = p.bytes.Load()
+			if err := ij.store.ReportProgress(ctx, &qm.ImportJob{ID: id, BytesRead: last, RowsRead: int(p.rows.Load())}); err != nil {
+				ij.logger.Warn("record an import job's progress", "job", id, "err", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
 	}
-	return j
 }
 
 // importParams are the query parameters importOptions reads.
@@ -194,18 +209,12 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
-	j, err := s.imports.store.ImportJob(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, s.imports.withProgress(j), nil)
+	j, err := s.svc.ImportJobs.ImportJob(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, j, err)
 }
 
 func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
-	js, err := s.imports.store.ImportJobs(r.Context())
+	js, err := s.svc.ImportJobs.ImportJobs(r.Context())
 	js, page, err := listPage(r, js, err)
-	for _, j := range js {
-		s.imports.withProgress(j)
-	}
 	return reply(w, http.StatusOK, importJobList{js, page}, err)
 }

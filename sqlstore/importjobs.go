@@ -12,15 +12,66 @@ import (
 	"github.com/quartermaster/qm/tenancy"
 )
 
-// ImportJobStore records the tenant's background imports.
+// ImportJobStore records the tenant's background imports: each job in the
+// tenant's data, and how far a running one has come in the catalog of
+// tenants (the job's own transaction holds the tenant's database), so any
+// node can say.
 type ImportJobStore struct {
-	router Router
-	now    func() time.Time
+	router  Router
+	catalog Querier
+	now     func() time.Time
 }
 
-// NewImportJobStore returns an ImportJobStore.
-func NewImportJobStore(router Router, now func() time.Time) *ImportJobStore {
-	return &ImportJobStore{router: router, now: now}
+var _ qm.ImportJobService = (*ImportJobStore)(nil)
+
+// NewImportJobStore returns an ImportJobStore; tenants is the catalog the
+// progress of running jobs is kept in.
+func NewImportJobStore(router Router, tenants *TenantService, now func() time.Time) *ImportJobStore {
+	return &ImportJobStore{router: router, catalog: tenants.catalog, now: now}
+}
+
+// ReportProgress records how far running job j has read.
+func (s *ImportJobStore) ReportProgress(ctx context.Context, j *qm.ImportJob) error {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.catalog.Exec(ctx, `INSERT INTO job_progress (tenant_id, job_id, bytes_read, rows_read, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (tenant_id, job_id) DO UPDATE SET bytes_read = excluded.bytes_read, rows_read = excluded.rows_read, updated_at = excluded.updated_at`,
+		t.ID, j.ID, j.BytesRead, j.RowsRead, Timestamp(s.now()))
+	if err != nil {
+		return fmt.Errorf("import job progress: %w", err)
+	}
+	return nil
+}
+
+// withProgress fills in how far the running ones of js have come.
+func (s *ImportJobStore) withProgress(ctx context.Context, tenantID string, js ...*qm.ImportJob) error {
+	running := map[string]*qm.ImportJob{}
+	for _, j := range js {
+		if j.Status == qm.ImportRunning {
+			running[j.ID] = j
+		}
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	rows, err := s.catalog.Query(ctx, `SELECT job_id, bytes_read, rows_read FROM job_progress WHERE tenant_id = $1`, tenantID)
+	if err != nil {
+		return fmt.Errorf("import job progress: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var bytes, n int64
+		if err := rows.Scan(&id, &bytes, &n); err != nil {
+			return fmt.Errorf("import job progress: %w", err)
+		}
+		if j := running[id]; j != nil {
+			j.BytesRead, j.RowsRead = bytes, int(n)
+		}
+	}
+	return rows.Err()
 }
 
 const importJobColumns = `id, status, file_name, options, bytes, rows_read, report, error, node, created_by, started_at, finished_at`
@@ -57,7 +108,9 @@ func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) e
 		b, _ := json.Marshal(j.Report)
 		report = string(b)
 	}
-	return s.router.Update(ctx, func(c Conn) error {
+	var tenantID string
+	err := s.router.Update(ctx, func(c Conn) error {
+		tenantID = c.TenantID()
 		n, err := c.Exec(ctx, `UPDATE import_jobs SET status = $3, rows_read = $4, report = $5, error = $6, finished_at = $7
 			WHERE tenant_id = $1 AND id = $2`, c.TenantID(), j.ID, j.Status, j.RowsRead, report, j.Error, at)
 		if err != nil {
@@ -68,6 +121,14 @@ func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) e
 		}
 		return Audit(ctx, c, at, "import_job.finish", "import_job", j.ID, nil, map[string]any{"status": j.Status, "rows": j.RowsRead, "error": j.Error})
 	})
+	if err != nil {
+		return err
+	}
+	// The job's row says it all now.
+	if _, err := s.catalog.Exec(ctx, `DELETE FROM job_progress WHERE tenant_id = $1 AND job_id = $2`, tenantID, j.ID); err != nil {
+		return fmt.Errorf("import job progress: %w", err)
+	}
+	return nil
 }
 
 // ImportJob returns one job. ENotFound.
@@ -84,7 +145,7 @@ func (s *ImportJobStore) ImportJob(ctx context.Context, id string) (*qm.ImportJo
 		case err != nil:
 			return nil, fmt.Errorf("get import job: %w", err)
 		}
-		return j, nil
+		return j, s.withProgress(ctx, c.TenantID(), j)
 	})
 }
 
@@ -96,7 +157,7 @@ func (s *ImportJobStore) ImportJobs(ctx context.Context) ([]*qm.ImportJob, error
 		if err != nil {
 			return nil, fmt.Errorf("list import jobs: %w", err)
 		}
-		return js, nil
+		return js, s.withProgress(ctx, c.TenantID(), js...)
 	})
 }
 

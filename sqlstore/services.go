@@ -52,7 +52,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Models:        NewModelStore(e, o.Now),
 		References:    refs,
 		Assets:        NewAssetStore(e, id, o.Now).WithInvitations(invitations),
-		ImportJobs:    NewImportJobStore(e, o.Now),
+		ImportJobs:    NewImportJobStore(e, e.Tenants(), o.Now),
 		Licenses:      NewLicenseStore(e, id, o.Now),
 		Maintenances:  NewMaintenanceStore(e, o.Now),
 		Depreciations: NewDepreciationStore(e, o.Now),

@@ -13,13 +13,32 @@ func TestImportJobs(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	_, ctxA := MustTenant(t, e, h.Tier, "job-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "job-b")
-	s := sqlstore.NewImportJobStore(e, clock())
+	s := sqlstore.NewImportJobStore(e, e.Tenants(), clock())
 	j := &qm.ImportJob{FileName: "laptops.csv", Options: qm.ImportOptions{SkipBadRows: true}, Bytes: 1234, Node: "n1"}
 	if err := s.StartImportJob(ctxA, j); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.ImportJob(ctxA, j.ID); err != nil || got.Status != qm.ImportRunning || !got.Options.SkipBadRows || got.Bytes != 1234 || got.Report != nil {
 		t.Fatalf("running job: %+v, %v", got, err)
+	}
+	// The node running the job tells how far it has come; any node (here
+	// another store on the same databases) reads it, and B never does.
+	j.BytesRead, j.RowsRead = 600, 3
+	if err := s.ReportProgress(ctxA, j); err != nil {
+		t.Fatal(err)
+	}
+	other := sqlstore.NewImportJobStore(e, e.Tenants(), clock())
+	if got, err := other.ImportJob(ctxA, j.ID); err != nil || got.BytesRead != 600 || got.RowsRead != 3 {
+		t.Fatalf("another node reads the running job as %+v, %v; want 600 bytes and 3 rows read", got, err)
+	}
+	if js, err := other.ImportJobs(ctxA); err != nil || len(js) != 1 || js[0].BytesRead != 600 {
+		t.Fatalf("another node lists %+v, %v", js, err)
+	}
+	if err := s.ReportProgress(ctxB, &qm.ImportJob{ID: j.ID, BytesRead: 1, RowsRead: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ImportJob(ctxA, j.ID); got.BytesRead != 600 {
+		t.Fatalf("B's report of a job of the same id reached A's: %+v", got)
 	}
 	j.Status, j.RowsRead = qm.ImportDone, 7
 	j.Report = &qm.ImportReport{Rows: 7, Created: 6, Failed: 1, Committed: true, Problems: []qm.ImportProblem{{Line: 3, Errors: []string{"Model is empty"}}},
