@@ -96,8 +96,10 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 }
 
 // Run applies retention every interval while this node holds the lease,
-// until ctx is done.
-func (r *Retention) Run(ctx context.Context, every time.Duration) {
+// until ctx is done. It stops at once then (a run cut short deletes what it
+// had deleted, tenant by tenant), and returns nil: failures are logged and
+// tried again at the next interval.
+func (r *Retention) Run(ctx context.Context, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -112,7 +114,7 @@ func (r *Retention) Run(ctx context.Context, every time.Duration) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 	}

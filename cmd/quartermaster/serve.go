@@ -24,6 +24,7 @@ import (
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/ui"
+	"golang.org/x/sync/errgroup"
 )
 
 // Where serve listens unless told otherwise, and so where simulate sends
@@ -98,6 +99,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		log.Error("some tenants could not be migrated", "err", err)
 	}
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
+	// The point writer and the live hub serve the parts below, so they
+	// close after every part has drained: a point a part still commits
+	// while it drains is acknowledged only once stored.
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	defer points.Close()
 	// Every protocol's points pass the writer, which tells the console's
@@ -107,9 +111,6 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	points.Notify(hub)
 	host, _ := os.Hostname()
 	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()), Logger: log, Now: time.Now}
-	jobs, stopJobs := context.WithCancel(ctx)
-	defer stopJobs()
-	go retention.Run(jobs, time.Hour)
 	m := metrics.New()
 	ingester := ingest.NewIngester(points, &m.Ingest, time.Now)
 	url := publicURL(*public, *addr)
@@ -120,23 +121,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
 	}
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	runs := []func(ready chan<- net.Addr) error{}
-	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Logger: log, Metrics: &m.Ingest,
-			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
-		cfg.DeviceSettings = b.PublishConfig
-		// The inventory tells the broker of every move and rotation made
-		// in this process; the broker catches those made elsewhere itself.
-		e.Devices().Notify(b)
-		runs = append(runs, func(chan<- net.Addr) error { return b.Run(ctx, nil) })
-	}
-	if *metricsAddr != "" {
-		runs = append(runs, func(chan<- net.Addr) error { return serveMetrics(ctx, *metricsAddr, m) })
-	}
-	ready := make(chan net.Addr, 1)
-	runs = append(runs, func(ready chan<- net.Addr) error { return httpapi.New(cfg).Run(ctx, ready) })
+	var vehicles []*simulate.Vehicle
 	if *sim != "" {
 		slug, count, _ := strings.Cut(*sim, ":")
 		n, err := strconv.Atoi(count)
@@ -145,31 +130,41 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		// Its own names, so `quartermaster simulate` (sim-…) beside it does
 		// not take these vehicles' credentials.
-		vehicles, err := simVehicles(ctx, e, "demo", slug, n)
-		if err != nil {
+		if vehicles, err = simVehicles(ctx, e, "demo", slug, n); err != nil {
 			return fmt.Errorf("--simulate: %w", err)
 		}
-		runs = append(runs, func(chan<- net.Addr) error {
-			addr := <-ready
-			log.Info("simulating vehicles", "tenant", slug, "vehicles", n)
-			simulate.Run(ctx, vehicles, &simulate.HTTP{BaseURL: "http://" + addr.String(), Client: &http.Client{Timeout: 10 * time.Second}},
-				5*time.Second, 0, func(err error) { log.Warn("simulated vehicle", "err", err) })
+	}
+	// Every long-running part runs until ctx is done, then drains and
+	// returns; the first to fail ends them all.
+	g, ctx := errgroup.WithContext(ctx)
+	if *mqttAddr != "" {
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Logger: log, Metrics: &m.Ingest,
+			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
+		cfg.DeviceSettings = b.PublishConfig
+		// The inventory tells the broker of every move and rotation made
+		// in this process; the broker catches those made elsewhere itself.
+		e.Devices().Notify(b)
+		g.Go(func() error { return b.Run(ctx, nil) })
+	}
+	api, ready := httpapi.New(cfg), make(chan net.Addr, 1)
+	g.Go(func() error { return api.Run(ctx, ready) })
+	g.Go(func() error { return retention.Run(ctx, time.Hour) })
+	if *metricsAddr != "" {
+		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
+	}
+	if len(vehicles) > 0 {
+		g.Go(func() error {
+			select {
+			case addr := <-ready:
+				log.Info("simulating vehicles", "vehicles", len(vehicles))
+				simulate.Run(ctx, vehicles, &simulate.HTTP{BaseURL: "http://" + addr.String(), Client: &http.Client{Timeout: 10 * time.Second}},
+					5*time.Second, 0, func(err error) { log.Warn("simulated vehicle", "err", err) })
+			case <-ctx.Done():
+			}
 			return nil
 		})
 	}
-	errc := make(chan error, len(runs))
-	for _, run := range runs {
-		go func() { errc <- run(ready) }()
-	}
-	// The first to end (with an error, or because ctx is done) ends all.
-	first := <-errc
-	stop()
-	for range len(runs) - 1 {
-		if err := <-errc; first == nil {
-			first = err
-		}
-	}
-	return first
+	return g.Wait()
 }
 
 // flagsFromEnv sets flags from the environment variables named beside
