@@ -172,7 +172,7 @@ func (assetIndex) AssetsMatching(text string) (string, any, bool) {
 	if utf8.RuneCountInString(text) < 3 {
 		return "", nil, false
 	}
-	return `(SELECT * FROM assets WHERE id = ANY(ARRAY(SELECT * FROM asset_search_ids($1, $%[1]d)))) AS assets`,
+	return `(SELECT * FROM assets WHERE id = ANY(ARRAY(SELECT * FROM asset_search_ids($1, %[1]s)))) AS assets`,
 		sqlstore.LikePattern(text), true
 }
 

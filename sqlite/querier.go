@@ -227,7 +227,7 @@ func (c conn) AssetsMatching(text string) (string, any, bool) {
 	}
 	phrase := `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
 	return `(SELECT r.asset_id FROM asset_search JOIN asset_search_rows r ON r.rowid = asset_search.rowid
-			WHERE asset_search MATCH $%[1]d AND r.tenant_id = $1) AS hits
+			WHERE asset_search MATCH %[1]s AND r.tenant_id = $1) AS hits
 		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true
 }
 

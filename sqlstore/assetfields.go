@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/quartermaster/qm"
 )
@@ -170,16 +169,15 @@ func readFieldValues(ctx context.Context, c Conn, assets ...*qm.Asset) error {
 		return nil
 	}
 	byID := make(map[string]*qm.Asset, len(assets))
-	args := []any{c.TenantID()}
-	marks := make([]string, 0, len(assets))
+	ids := make([]any, 0, len(assets))
 	for _, a := range assets {
 		byID[a.ID] = a
-		args = append(args, a.ID)
-		marks = append(marks, fmt.Sprintf("$%d", len(args)))
+		ids = append(ids, a.ID)
 	}
+	args := Args{c.TenantID()}
 	rows, err := c.Query(ctx, `SELECT v.asset_id, f.key, f.type, v.value FROM asset_field_values v
 		JOIN custom_fields f ON f.tenant_id = v.tenant_id AND f.id = v.field_id
-		WHERE v.tenant_id = $1 AND v.asset_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		WHERE v.tenant_id = $1 AND v.asset_id IN (`+args.List(ids...)+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("read custom field values: %w", err)
 	}
@@ -202,7 +200,7 @@ func readFieldValues(ctx context.Context, c Conn, assets ...*qm.Asset) error {
 // fieldFilter is the condition that keeps the assets whose field key has
 // value (as text), with its arguments appended to args. It returns
 // EBadRequest for an unknown key or a value the field cannot have.
-func fieldFilter(ctx context.Context, c Conn, key, value string, args *[]any) (string, error) {
+func fieldFilter(ctx context.Context, c Conn, key, value string, args *Args) (string, error) {
 	f, err := scanField(c.QueryRow(ctx, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 AND key = $2`, c.TenantID(), key))
 	if err != nil {
 		if errors.Is(err, ErrNoRows) {
@@ -214,16 +212,13 @@ func fieldFilter(ctx context.Context, c Conn, key, value string, args *[]any) (s
 	if err != nil {
 		return "", qm.Errorf(qm.EBadRequest, "filter on %s: %v", f.Name, err)
 	}
-	*args = append(*args, f.ID)
-	cond := fmt.Sprintf(`id IN (SELECT asset_id FROM asset_field_values WHERE tenant_id = $1 AND field_id = $%d`, len(*args))
+	cond := `id IN (SELECT asset_id FROM asset_field_values WHERE tenant_id = $1 AND field_id = ` + args.Add(f.ID)
 	if picked, ok := f.Decode(stored).([]string); ok {
 		for _, p := range picked {
 			q, _ := json.Marshal(p)
-			*args = append(*args, "%"+escapeLike(string(q))+"%")
-			cond += fmt.Sprintf(` AND value LIKE $%d ESCAPE '\'`, len(*args))
+			cond += ` AND value LIKE ` + args.Add("%"+escapeLike(string(q))+"%") + ` ESCAPE '\'`
 		}
 		return cond + ")", nil
 	}
-	*args = append(*args, stored)
-	return cond + fmt.Sprintf(` AND value = $%d)`, len(*args)), nil
+	return cond + ` AND value = ` + args.Add(stored) + `)`, nil
 }

@@ -46,23 +46,44 @@ const defaultTagPrefix = "ASSET-"
 // subtree is a condition on column: the department of the principal in ctx
 // and its descendants, or nothing for a principal not confined to one. It
 // adds its argument to args.
-func subtree(ctx context.Context, column string, args *[]any) string {
+func subtree(ctx context.Context, column string, args *Args) string {
 	dept := tenancy.PrincipalFrom(ctx).DepartmentID
 	if dept == "" {
 		return ""
 	}
-	*args = append(*args, dept)
-	return fmt.Sprintf(` AND %s IN (WITH RECURSIVE sub(id) AS (
-		SELECT id FROM departments WHERE tenant_id = $1 AND id = $%d
+	return ` AND ` + column + ` IN (WITH RECURSIVE sub(id) AS (
+		SELECT id FROM departments WHERE tenant_id = $1 AND id = ` + args.Add(dept) + `
 		UNION
 		SELECT d.id FROM departments d JOIN sub ON d.tenant_id = $1 AND d.parent_id = sub.id
-	) SELECT id FROM sub)`, column, len(*args))
+	) SELECT id FROM sub)`
+}
+
+// departmentsInScope is the department subtree of the principal in ctx,
+// nil for a principal confined to none, who sees every department.
+func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
+	args := Args{c.TenantID()}
+	cond := subtree(ctx, "id", &args)
+	if cond == "" {
+		return nil, nil
+	}
+	ids, err := queryAll(ctx, c, func(r Row) (*string, error) {
+		var id string
+		return &id, r.Scan(&id)
+	}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("departments in scope: %w", err)
+	}
+	in := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		in[*id] = true
+	}
+	return in, nil
 }
 
 // inScope checks that a department-confined principal places an asset in
 // its own part of the tree.
 func inScope(ctx context.Context, c Conn, deptID string) error {
-	args := []any{c.TenantID(), deptID}
+	args := Args{c.TenantID(), deptID}
 	cond := subtree(ctx, "id", &args)
 	if cond == "" {
 		return nil
@@ -238,10 +259,8 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 			}
 			a.Tag = tag
 		}
-		_, err = c.Exec(ctx, `INSERT INTO assets (tenant_id, id, tag, name, serial, model_id, status_id, location_id, department_id,
-			supplier_id, purchase_date, cost_cents, currency, order_number, warranty_months, notes, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			assetArgs(c.TenantID(), a)...)
+		args := Args{c.TenantID()}
+		_, err = c.Exec(ctx, `INSERT INTO assets (tenant_id, `+strings.Join(assetWritten, ", ")+`) VALUES ($1, `+args.List(assetValues(a)...)+`)`, args...)
 		if err != nil {
 			return assetError(err, "create asset")
 		}
@@ -253,10 +272,6 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 		}
 		return s.derive(ctx, c, a)
 	})
-}
-
-func assetArgs(tenantID string, a *qm.Asset) []any {
-	return append([]any{tenantID}, assetValues(a)...)
 }
 
 // assetWritten are the columns of an asset its writer sets, in the order of
@@ -285,7 +300,7 @@ func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
 	if !ValidID(id) {
 		return nil, errAssetNotFound
 	}
-	args := []any{c.TenantID(), id}
+	args := Args{c.TenantID(), id}
 	cond := subtree(ctx, "department_id", &args)
 	a, err := scanAsset(c.QueryRow(ctx, `SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND id = $2`+cond, args...))
 	switch {
@@ -348,19 +363,15 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 	page := &qm.AssetPage{Assets: []*qm.Asset{}}
 	err := s.router.View(ctx, func(c Conn) error {
 		var where strings.Builder
-		args := []any{c.TenantID()}
+		args := Args{c.TenantID()}
 		where.WriteString(`tenant_id = $1`)
-		add := func(cond string, v any) {
-			args = append(args, v)
-			fmt.Fprintf(&where, " AND "+cond, len(args))
-		}
 		for col, v := range map[string]string{"status_id": f.StatusID, "model_id": f.ModelID, "location_id": f.LocationID,
 			"department_id": f.DepartmentID, "holder_id": f.HolderID} {
 			if v != "" {
 				if !ValidID(v) {
 					return nil // no asset has it
 				}
-				add(col+" = $%d", v)
+				where.WriteString(" AND " + col + " = " + args.Add(v))
 			}
 		}
 		// Filters on the model: its category, its manufacturer.
@@ -369,7 +380,7 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 				if !ValidID(v) {
 					return nil
 				}
-				add("model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND "+col+" = $%d)", v)
+				where.WriteString(" AND model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND " + col + " = " + args.Add(v) + ")")
 			}
 		}
 		for _, key := range slices.Sorted(maps.Keys(f.Fields)) {
@@ -380,10 +391,10 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			where.WriteString(" AND " + cond)
 		}
 		if f.HolderType != "" {
-			add("holder_type = $%d", f.HolderType)
+			where.WriteString(" AND holder_type = " + args.Add(f.HolderType))
 		}
 		if f.WarrantyBefore != "" {
-			add("warranty_end < $%d", f.WarrantyBefore) // NULL, no warranty end, never is
+			where.WriteString(" AND warranty_end < " + args.Add(f.WarrantyBefore)) // NULL, no warranty end, never is
 		}
 		// A text search reads the assets its index finds, if it can, and
 		// matches them exactly here: the index may find more.
@@ -391,20 +402,20 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 		var matchingArg any
 		indexed := false
 		if q := strings.TrimSpace(f.Q); q != "" {
-			add(`(LOWER(tag) LIKE $%[1]d ESCAPE '\' OR LOWER(name) LIKE $%[1]d ESCAPE '\' OR LOWER(serial) LIKE $%[1]d ESCAPE '\'
-				OR LOWER(notes) LIKE $%[1]d ESCAPE '\'
-				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE $%[1]d ESCAPE '\'))`, LikePattern(q))
+			fmt.Fprintf(&where, ` AND (LOWER(tag) LIKE %[1]s ESCAPE '\' OR LOWER(name) LIKE %[1]s ESCAPE '\' OR LOWER(serial) LIKE %[1]s ESCAPE '\'
+				OR LOWER(notes) LIKE %[1]s ESCAPE '\'
+				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE %[1]s ESCAPE '\'))`, args.Add(LikePattern(q)))
 			matching, matchingArg, indexed = c.AssetsMatching(q)
 		}
 		where.WriteString(subtree(ctx, "department_id", &args))
 		// from is what a query with arguments args reads: the assets the
 		// index finds, its argument added to args, or the table.
-		from := func(args []any, useIndex bool) (string, []any) {
+		from := func(args Args, useIndex bool) (string, Args) {
 			if !indexed || !useIndex {
 				return "assets", args
 			}
-			args = append(slices.Clip(args), matchingArg)
-			return fmt.Sprintf(matching, len(args)), args
+			args = slices.Clip(args)
+			return fmt.Sprintf(matching, args.Add(matchingArg)), args
 		}
 		countFrom, countArgs := from(args, true)
 		if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM `+countFrom+` WHERE `+where.String(), countArgs...).Scan(&page.Total); err != nil {
@@ -423,15 +434,15 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 				}
 				v = Timestamp(t)
 			}
-			args = append(args, v, after.ID)
-			fmt.Fprintf(&where, " AND (%s %s $%d OR (%s = $%d AND id %s $%d))", sort, op, len(args)-1, sort, len(args)-1, op, len(args))
+			value, id := args.Add(v), args.Add(after.ID)
+			fmt.Fprintf(&where, " AND (%[1]s %[2]s %[3]s OR (%[1]s = %[3]s AND id %[2]s %[4]s))", sort, op, value, id)
 		}
-		args = append(args, f.Limit+1)
+		limit := args.Add(f.Limit + 1)
 		// Many matches are met sooner in the order of the sort than by
 		// fetching and sorting them all.
 		pageFrom, pageArgs := from(args, page.Total <= pageFromIndexMax)
-		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT $%d`,
-			assetColumns, pageFrom, where.String(), sort, dir, dir, len(args)), pageArgs...)
+		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT %s`,
+			assetColumns, pageFrom, where.String(), sort, dir, dir, limit), pageArgs...)
 		if err != nil {
 			return fmt.Errorf("list assets: %w", err)
 		}
@@ -531,11 +542,14 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 			return err
 		}
 		a.UpdatedAt = Timestamp(s.now())
-		args := assetArgs(c.TenantID(), a)
-		args = append(args[:16], a.UpdatedAt) // every column but created_at
-		_, err = c.Exec(ctx, `UPDATE assets SET tag = $3, name = $4, serial = $5, model_id = $6, status_id = $7, location_id = $8,
-			department_id = $9, supplier_id = $10, purchase_date = $11, cost_cents = $12, currency = $13, order_number = $14,
-			warranty_months = $15, notes = $16, updated_at = $17 WHERE tenant_id = $1 AND id = $2`, args...)
+		// Every column the writer sets but the key and created_at.
+		args, set := Args{c.TenantID(), a.ID}, []string{}
+		for i, v := range assetValues(a) {
+			if col := assetWritten[i]; col != "id" && col != "created_at" {
+				set = append(set, col+" = "+args.Add(v))
+			}
+		}
+		_, err = c.Exec(ctx, `UPDATE assets SET `+strings.Join(set, ", ")+` WHERE tenant_id = $1 AND id = $2`, args...)
 		if err != nil {
 			return assetError(err, "update asset")
 		}

@@ -43,9 +43,7 @@ func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.Audi
 	var entries []*qm.AuditEntry
 	err := s.router.View(ctx, func(c Conn) error {
 		where, args := auditWhere(c, f)
-		args = append(args, f.Limit)
-		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_log WHERE %s ORDER BY id DESC LIMIT $%d`,
-			auditColumns, where, len(args)), args...)
+		rows, err := c.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+where+` ORDER BY id DESC LIMIT `+args.Add(f.Limit), args...)
 		if err != nil {
 			return fmt.Errorf("list audit log: %w", err)
 		}
@@ -83,29 +81,27 @@ func (s *AuditStore) CountAuditLog(ctx context.Context, f qm.AuditFilter) (int, 
 }
 
 // auditWhere is the WHERE clause that f selects, and its arguments.
-func auditWhere(c Conn, f qm.AuditFilter) (string, []any) {
-	var where strings.Builder
-	args := []any{c.TenantID()}
-	where.WriteString(`tenant_id = $1`)
+func auditWhere(c Conn, f qm.AuditFilter) (string, Args) {
+	args := Args{c.TenantID()}
+	where := `tenant_id = $1`
 	for _, cond := range []struct {
-		sql string
-		val any
-		set bool
+		column string
+		val    any
+		set    bool
 	}{
-		{`action = $%d`, f.Action, f.Action != ""},
-		{`resource_type = $%d`, f.ResourceType, f.ResourceType != ""},
-		{`resource_id = $%d`, f.ResourceID, f.ResourceID != ""},
-		{`actor_id = $%d`, f.ActorID, f.ActorID != ""},
-		{`at >= $%d`, Timestamp(f.Since), !f.Since.IsZero()},
-		{`at < $%d`, Timestamp(f.Until), !f.Until.IsZero()},
-		{`id < $%d`, f.Before, f.Before != ""},
+		{`action =`, f.Action, f.Action != ""},
+		{`resource_type =`, f.ResourceType, f.ResourceType != ""},
+		{`resource_id =`, f.ResourceID, f.ResourceID != ""},
+		{`actor_id =`, f.ActorID, f.ActorID != ""},
+		{`at >=`, Timestamp(f.Since), !f.Since.IsZero()},
+		{`at <`, Timestamp(f.Until), !f.Until.IsZero()},
+		{`id <`, f.Before, f.Before != ""},
 	} {
 		if cond.set {
-			args = append(args, cond.val)
-			fmt.Fprintf(&where, " AND "+cond.sql, len(args))
+			where += " AND " + cond.column + " " + args.Add(cond.val)
 		}
 	}
-	return where.String(), args
+	return where, args
 }
 
 // Audit records a change in the audit log of the tenant c is bound to,

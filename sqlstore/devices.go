@@ -164,9 +164,7 @@ func (s *DeviceStore) Devices(ctx context.Context, f qm.DeviceFilter) ([]*qm.Dev
 	if !ok {
 		return []*qm.Device{}, nil
 	}
-	args = append(args, f.Limit)
-	ds, err := queryAll(ctx, s.catalog, scanDevice, fmt.Sprintf(`SELECT %s FROM devices WHERE %s ORDER BY ident LIMIT $%d`,
-		deviceColumns, where, len(args)), args...)
+	ds, err := queryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE `+where+` ORDER BY ident LIMIT `+args.Add(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
@@ -189,14 +187,14 @@ func (s *DeviceStore) CountDevices(ctx context.Context, f qm.DeviceFilter) (int,
 
 // deviceWhere is the WHERE clause that f selects and its arguments; ok
 // is false when f can match no device.
-func deviceWhere(f qm.DeviceFilter) (where string, args []any, ok bool) {
-	where, args = `ident > $1`, []any{f.After}
+func deviceWhere(f qm.DeviceFilter) (where string, args Args, ok bool) {
+	where = `ident > ` + args.Add(f.After)
 	switch {
 	case f.TenantID != "":
 		if !ValidID(f.TenantID) {
 			return "", nil, false
 		}
-		where, args = where+` AND tenant_id = $2`, append(args, f.TenantID)
+		where += ` AND tenant_id = ` + args.Add(f.TenantID)
 	case f.Unassigned:
 		where += ` AND tenant_id IS NULL`
 	}

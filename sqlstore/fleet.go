@@ -185,7 +185,7 @@ func (s *FleetStore) details(ctx context.Context, c Conn, out []*qm.FleetDevice)
 		}
 	}
 	now := s.now()
-	visible, err := s.visibleDepartments(ctx, c)
+	visible, err := departmentsInScope(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -198,30 +198,6 @@ func (s *FleetStore) details(ctx context.Context, c Conn, out []*qm.FleetDevice)
 		kept = append(kept, fd)
 	}
 	return kept, nil
-}
-
-// visibleDepartments is the department subtree of a principal confined to
-// one, nil for a principal who sees everything.
-func (s *FleetStore) visibleDepartments(ctx context.Context, c Conn) (map[string]bool, error) {
-	args := []any{c.TenantID()}
-	cond := subtree(ctx, "id", &args)
-	if cond == "" {
-		return nil, nil
-	}
-	rows, err := c.Query(ctx, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
-	if err != nil {
-		return nil, fmt.Errorf("departments in scope: %w", err)
-	}
-	defer rows.Close()
-	visible := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		visible[id] = true
-	}
-	return visible, rows.Err()
 }
 
 // Device returns one of the devices the tenant holds or held. ENotFound.

@@ -202,21 +202,8 @@ func (im *importer) load() error {
 	if err := im.loadInvitees(); err != nil {
 		return err
 	}
-	args := []any{im.c.TenantID()}
-	if cond := subtree(im.ctx, "id", &args); cond != "" {
-		ids, err := queryAll(im.ctx, im.c, func(r Row) (*string, error) {
-			var id string
-			return &id, r.Scan(&id)
-		}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
-		if err != nil {
-			return err
-		}
-		im.scope = map[string]bool{}
-		for _, id := range ids {
-			im.scope[*id] = true
-		}
-	}
-	return nil
+	im.scope, err = departmentsInScope(im.ctx, im.c)
+	return err
 }
 
 // loadTags fills known with the tenant's tags.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // LicenseStore is the qm.LicenseService on any engine and tier.
@@ -148,12 +149,13 @@ func (s *LicenseStore) Seats(ctx context.Context, licenseID string) ([]*qm.Seat,
 		}
 		// A seat given to an asset outside the member's department is
 		// not theirs to see (nor that the asset exists).
-		args := []any{c.TenantID(), licenseID, qm.HolderAsset}
+		args := Args{c.TenantID(), licenseID}
 		visible := ""
-		if cond := subtree(ctx, "department_id", &args); cond != "" {
-			visible = ` AND (assignee_type <> $3 OR assignee_id IN (SELECT CAST(id AS TEXT) FROM assets WHERE tenant_id = $1` + cond + `))`
+		if tenancy.PrincipalFrom(ctx).DepartmentID != "" {
+			visible = ` AND (assignee_type <> ` + args.Add(qm.HolderAsset) + ` OR assignee_id IN (SELECT CAST(id AS TEXT) FROM assets WHERE tenant_id = $1` +
+				subtree(ctx, "department_id", &args) + `))`
 		}
-		rows, err := c.Query(ctx, `SELECT `+seatColumns+` FROM license_seats WHERE tenant_id = $1 AND license_id = $2 AND $3 = $3`+visible+` ORDER BY assigned_at, id`,
+		rows, err := c.Query(ctx, `SELECT `+seatColumns+` FROM license_seats WHERE tenant_id = $1 AND license_id = $2`+visible+` ORDER BY assigned_at, id`,
 			args...)
 		if err != nil {
 			return fmt.Errorf("list seats: %w", err)

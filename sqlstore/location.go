@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,27 +66,22 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 	}
 	var ls []*qm.Location
 	err := s.router.View(ctx, func(c Conn) error {
-		var where strings.Builder
-		args := []any{c.TenantID()}
-		where.WriteString(`tenant_id = $1`)
+		args := Args{c.TenantID()}
+		where := `tenant_id = $1`
 		if f.ParentID != "" {
 			if !ValidID(f.ParentID) {
 				return nil // no location has such a parent
 			}
-			args = append(args, f.ParentID)
-			fmt.Fprintf(&where, ` AND parent_id = $%d`, len(args))
+			where += ` AND parent_id = ` + args.Add(f.ParentID)
 		}
 		if f.After != "" {
 			if !ValidID(f.After) {
 				return qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
 			}
-			args = append(args, f.After)
-			fmt.Fprintf(&where, ` AND id > $%d`, len(args))
+			where += ` AND id > ` + args.Add(f.After)
 		}
-		args = append(args, f.Limit)
 		var err error
-		if ls, err = queryAll(ctx, c, scanLocation, fmt.Sprintf(`SELECT %s FROM locations WHERE %s ORDER BY id LIMIT $%d`,
-			locationColumns, where.String(), len(args)), args...); err != nil {
+		if ls, err = queryAll(ctx, c, scanLocation, `SELECT `+locationColumns+` FROM locations WHERE `+where+` ORDER BY id LIMIT `+args.Add(f.Limit), args...); err != nil {
 			return fmt.Errorf("list locations: %w", err)
 		}
 		return nil

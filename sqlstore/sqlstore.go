@@ -43,7 +43,8 @@ type Conn interface {
 	// and are assets of the tenant, at least every one whose tag, name,
 	// serial, notes or model name contains text, ignoring case; and the one
 	// argument it takes. It names the tenant as $1 and its argument as
-	// $%[1]d, for the caller to number with fmt; the caller still applies
+	// %[1]s, for the caller to fill with fmt and the argument's placeholder
+	// (see Args); the caller still applies
 	// the exact match. ok is false when the index cannot narrow a search
 	// for text (too few characters): the caller reads table assets.
 	AssetsMatching(text string) (from string, arg any, ok bool)

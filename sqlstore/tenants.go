@@ -370,14 +370,13 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 		return out, nil
 	}
 	index := make(map[string]int, len(ts))
-	marks := make([]string, len(ts))
-	args := make([]any, len(ts))
+	ids := make([]any, len(ts))
 	for i, t := range ts {
 		index[t.ID] = i
-		marks[i] = fmt.Sprintf("$%d", i+1)
-		args[i] = t.ID
+		ids[i] = t.ID
 	}
-	in := strings.Join(marks, ", ")
+	var args Args
+	in := args.List(ids...)
 	for _, count := range []struct {
 		table string
 		into  func(a *qm.TenantActivity, n int)
