@@ -19,6 +19,8 @@ const (
 	EUnauthorized     = "unauthenticated"        // no valid credentials
 	EForbidden        = "forbidden"              // the principal lacks the permission
 	ERateLimited      = "rate_limited"           // too many requests or attempts; try later
+	ELimitReached     = "limit_reached"          // the tenant's plan allows no more of it
+	EFeatureDisabled  = "feature_disabled"       // the tenant's plan does not include it
 	ETooLarge         = "too_large"              // the request body is too large
 	EUnsupportedMedia = "unsupported_media_type" // the request body is not JSON
 )
@@ -30,6 +32,8 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// Limit, for ELimitReached and EFeatureDisabled, names what refused.
+	Limit *LimitReached
 }
 
 // Error implements the error interface.

@@ -83,6 +83,11 @@ type Tenant struct {
 	State         TenantState `json:"state"`
 	SchemaVersion int         `json:"schema_version"`
 	CreatedAt     time.Time   `json:"created_at"`
+	// Plan names the tenant's plan; Limits are the limits it works under
+	// (its plan's, with its overrides), read with the tenant at the edge,
+	// so every service enforces them from the scope.
+	Plan   string    `json:"plan"`
+	Limits Effective `json:"-"`
 }
 
 // TenantActivity is what the operator's list tells of a tenant beside its

@@ -26,6 +26,8 @@ var statuses = map[string]int{
 	qm.EUnsupportedMedia: http.StatusUnsupportedMediaType,
 	qm.EInvalid:          http.StatusUnprocessableEntity,
 	qm.ERateLimited:      http.StatusTooManyRequests,
+	qm.ELimitReached:     http.StatusForbidden,
+	qm.EFeatureDisabled:  http.StatusForbidden,
 	qm.ETenantNewer:      http.StatusServiceUnavailable,
 	eMethodNotAllowed:    http.StatusMethodNotAllowed,
 	eUnavailable:         http.StatusServiceUnavailable,
@@ -46,6 +48,7 @@ type errorBody struct {
 		Code      string            `json:"code"`
 		Message   string            `json:"message"`
 		Fields    map[string]string `json:"fields,omitempty"`
+		Limit     *qm.LimitReached  `json:"limit,omitempty"`
 		RequestID string            `json:"request_id"`
 	} `json:"error"`
 }
@@ -59,7 +62,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.RequestID = info(r).id
 	var e *qm.Error
 	if errors.As(err, &e) {
-		body.Error.Fields = e.Fields
+		body.Error.Fields, body.Error.Limit = e.Fields, e.Limit
 	}
 	status, ok := statuses[body.Error.Code]
 	if !ok {

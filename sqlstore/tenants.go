@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,10 @@ func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, router Rout
 }
 
 const tenantColumns = `id, slug, name, tier, engine, server, location, state, schema_version, created_at`
+
+// tenantSelect reads tenants with their plans' limits, for scanTenant.
+const tenantSelect = `SELECT t.id, t.slug, t.name, t.tier, t.engine, t.server, t.location, t.state, t.schema_version, t.created_at,
+	t.plan, t.limit_overrides, COALESCE(p.limits, '{}') FROM tenants t LEFT JOIN plans p ON p.name = t.plan`
 
 // CreateTenant implements qm.TenantService. The catalog row is written
 // first, in state provisioning, so the slug is reserved and the row records
@@ -128,7 +133,7 @@ func (s *TenantService) findTenant(ctx context.Context, column, value string) (*
 	if t, ok := s.cache.get(column+":"+value, now); ok {
 		return t, nil
 	}
-	t, err := scanTenant(s.catalog.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE `+column+` = $1`, value))
+	t, err := scanTenant(s.catalog.QueryRow(ctx, tenantSelect+` WHERE t.`+column+` = $1`, value))
 	switch {
 	case errors.Is(err, ErrNoRows):
 		return nil, errTenantNotFound
@@ -141,7 +146,7 @@ func (s *TenantService) findTenant(ctx context.Context, column, value string) (*
 
 // Tenants implements qm.TenantService.
 func (s *TenantService) Tenants(ctx context.Context) ([]*qm.Tenant, error) {
-	rows, err := s.catalog.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY slug`)
+	rows, err := s.catalog.Query(ctx, tenantSelect+` ORDER BY t.slug`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
@@ -159,10 +164,32 @@ func (s *TenantService) Tenants(ctx context.Context) ([]*qm.Tenant, error) {
 
 func scanTenant(r Row) (*qm.Tenant, error) {
 	var t qm.Tenant
+	var overrides, plan string
 	err := r.Scan(&t.ID, &t.Slug, &t.Name, &t.Tier, &t.Placement.Engine, &t.Placement.Server, &t.Placement.Location,
-		&t.State, &t.SchemaVersion, &t.CreatedAt)
+		&t.State, &t.SchemaVersion, &t.CreatedAt, &t.Plan, &overrides, &plan)
+	if err != nil {
+		return nil, err
+	}
 	t.CreatedAt = t.CreatedAt.UTC()
-	return &t, err
+	limits, err := effectiveLimits(plan, overrides)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
+	}
+	t.Limits = limits
+	return &t, nil
+}
+
+// effectiveLimits lays a tenant's overrides over its plan's limits, both as
+// stored (JSON).
+func effectiveLimits(plan, overrides string) (qm.Effective, error) {
+	var p, o qm.LimitSet
+	if err := json.Unmarshal([]byte(plan), &p); err != nil {
+		return qm.Effective{}, fmt.Errorf("plan limits: %w", err)
+	}
+	if err := json.Unmarshal([]byte(overrides), &o); err != nil {
+		return qm.Effective{}, fmt.Errorf("limit overrides: %w", err)
+	}
+	return qm.EffectiveLimits(p, o), nil
 }
 
 // MigrateTenants brings every tenant's data behind latest to it, at most
