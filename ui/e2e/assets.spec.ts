@@ -250,6 +250,35 @@ test('the viewer sees assets with no editing controls, and the API refuses its c
   expect((await viewer.send('DELETE', `/assets/${asset.id}`)).status).toBe(403);
 });
 
+test('the viewer sees who holds an asset by name, not by id', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+  // The admin checks an asset out to one of the tenant's people.
+  const admin = await playwright.request.newContext({ baseURL });
+  const login = await admin.post('/api/v1/auth/login', { data: { email: demo.acmeAdmin, password: demoPassword } });
+  expect(login.status()).toBe(200);
+  const api = new API(admin, ((await login.json()) as { csrf_token: string }).csrf_token);
+  const u = unique('held');
+  const model = await api.model(`Headset ${u}`, await api.category(`Audio ${u}`));
+  const asset = await api.asset({ model_id: model, name: `Headset ${u}` });
+  const { people } = await api.get<{ people: { user_id: string; name: string; email: string; disabled: boolean }[] }>('/people?limit=1000');
+  const person = people.find((p) => p.name && !p.disabled && p.email !== demo.acmeViewer)!;
+  expect(person, 'a demo person with a name').toBeTruthy();
+  await api.must('POST', `/assets/${asset.id}/checkout`, { holder_type: 'user', holder_id: person.user_id, expected_return: '', note: '' });
+  await admin.dispose();
+
+  // The viewer may not manage people, yet the list and the asset name the holder.
+  await signIn(page, demo.acmeViewer);
+  await page.goto(`/t/acme/assets?q=${u}`);
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: asset.tag }) });
+  await expect(row).toContainText(person.name);
+  await expect(row).not.toContainText(person.user_id);
+
+  await page.getByRole('link', { name: asset.tag }).click();
+  const holder = page.getByRole('region', { name: 'Checked out' });
+  await expect(holder).toContainText(person.name);
+  await expect(holder).toContainText(person.email);
+  await expect(holder).not.toContainText(person.user_id);
+});
+
 test('the list pages through a search a page at a time, with the filter in the address', async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   const api = await API.of(page);
