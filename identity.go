@@ -256,6 +256,26 @@ type MemberService interface {
 	RemoveMember(ctx context.Context, userID string) error
 }
 
+// Person is a member of the tenant as anyone who works with its assets
+// sees them: who they are and whether their account is disabled. Their
+// role and department are for those who manage people (Member).
+type Person struct {
+	UserID   string `json:"user_id"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Disabled bool   `json:"disabled"`
+}
+
+// MemberDirectory names the tenant's people to whoever may read its assets:
+// the holder of an asset or a license seat, and the choices of who to check
+// one out to. People are the whole tenant's, so a member confined to a
+// department reads every one of them.
+type MemberDirectory interface {
+	// People lists the tenant's members by name, then email; when q is not
+	// empty, only those whose name or email holds it, in any case.
+	People(ctx context.Context, q string) ([]*Person, error)
+}
+
 // ValidateRole checks a custom role: a lowercase name of 2 to 63 letters,
 // digits and hyphens that is not a built-in role's, and known permissions.
 func ValidateRole(r Role) error {

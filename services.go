@@ -17,6 +17,7 @@ type Services struct {
 	Departments   DepartmentService
 	Tokens        TokenService
 	Members       MemberService
+	Directory     MemberDirectory
 	Invitations   InvitationService
 	Roles         RoleService
 	Models        ModelService

@@ -118,6 +118,7 @@ var cases = map[string]routeCase{
 		}},
 	"GET /api/v1/t/{tenant}/audit":       {path: tenantPath("/audit"), ok: 200},
 	"GET /api/v1/t/{tenant}/members":     {path: tenantPath("/members"), ok: 200},
+	"GET /api/v1/t/{tenant}/people":      {path: tenantPath("/people"), ok: 200},
 	"GET /api/v1/t/{tenant}/departments": {path: tenantPath("/departments"), ok: 200},
 	"GET /api/v1/t/{tenant}/roles":       {path: tenantPath("/roles"), ok: 200},
 	"POST /api/v1/t/{tenant}/roles": {path: tenantPath("/roles"), ok: 201,

@@ -20,7 +20,8 @@ import (
 // through the accounts they share, on every engine × tier: pre-creating an
 // account another tenant will invite, learning which accounts exist,
 // ending a person's sessions elsewhere, and acting on a role above one's
-// own. It also walks invitations and password resets through their lives.
+// own. It also walks invitations and password resets through their lives,
+// and reads the member directory as those who may not manage people.
 func TestIdentityHostile(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -34,6 +35,7 @@ func TestIdentityHostile(t *testing.T) {
 			t.Run("Me", func(t *testing.T) { testMe(t, f) })
 			t.Run("ResetPassword", func(t *testing.T) { testResetPassword(t, f) })
 			t.Run("CheckOutOnAccept", func(t *testing.T) { testCheckOutOnAccept(t, f) })
+			t.Run("People", func(t *testing.T) { testPeople(t, f) })
 		})
 	}
 }
@@ -457,4 +459,83 @@ func testCheckOutOnAccept(t *testing.T, f *fixture) {
 			t.Errorf("asset %d: held by %q, %v; want %q", i, got.HolderID, err, want)
 		}
 	}
+}
+
+// testPeople: the member directory names the tenant's people to anyone who
+// reads its assets, with their name, email and whether they are disabled,
+// and nothing a manager of people alone may see (role, department); it
+// holds no one of another tenant.
+func testPeople(t *testing.T, f *fixture) {
+	a, b := f.a, f.b
+	tess := &qm.User{Email: "tess@" + a.t.Slug + ".example", Name: "Tess Holder"}
+	if err := f.e.Identity().CreateUser(context.Background(), tess, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.e.Identity().SetMembership(context.Background(), &qm.Membership{TenantID: a.t.ID, UserID: tess.ID, Role: "technician", DepartmentID: a.department.ID}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Earlier cases make some of B's people members of A too; Bea belongs
+	// to B alone.
+	bea, _ := f.mustMember(t, b, "bea@"+b.t.Slug+".example", "viewer")
+	confined, _ := f.confinedAdmin(t, a)
+
+	read := func(t *testing.T, who principal, query string) []map[string]any {
+		t.Helper()
+		res := f.do(t, who, "GET", tenantPath("/people"+query)(a), "")
+		if res.Code != http.StatusOK {
+			t.Fatalf("GET /people%s as %s: got %d %s, want 200", query, who.name, res.Code, res.Body)
+		}
+		if strings.Contains(res.Body.String(), bea.ID) || strings.Contains(res.Body.String(), bea.Email) {
+			t.Errorf("GET /people%s as %s: got %s, naming %s, a member of %s alone", query, who.name, res.Body, bea.Email, b.t.Slug)
+		}
+		var body struct {
+			People []map[string]any `json:"people"`
+		}
+		if err := json.Unmarshal(res.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		return body.People
+	}
+
+	t.Run("NamesAndNothingMore", func(t *testing.T) {
+		people := read(t, a.viewer, "")
+		i := slices.IndexFunc(people, func(p map[string]any) bool { return p["user_id"] == tess.ID })
+		if i < 0 {
+			t.Fatalf("got %v, want %s among them", people, tess.Email)
+		}
+		got, _ := json.Marshal(people[i])
+		want, _ := json.Marshal(map[string]any{"user_id": tess.ID, "name": "Tess Holder", "email": tess.Email, "disabled": false})
+		if string(got) != string(want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+		for _, p := range people {
+			for _, k := range []string{"role", "department_id", "created_at", "last_login_at"} {
+				if _, ok := p[k]; ok {
+					t.Errorf("got %v, holding %s", p, k)
+				}
+			}
+		}
+	})
+	t.Run("Search", func(t *testing.T) {
+		for _, q := range []string{"?q=tess%20HOLDER", "?q=TESS@"} {
+			if people := read(t, a.viewer, q); len(people) != 1 || people[0]["user_id"] != tess.ID {
+				t.Errorf("GET /people%s: got %v, want only %s", q, people, tess.Email)
+			}
+		}
+		if people := read(t, a.viewer, "?q=nobody-is-called-this"); len(people) != 0 {
+			t.Errorf("got %v, want no one", people)
+		}
+	})
+	t.Run("ConfinedReadsEveryone", func(t *testing.T) {
+		people := read(t, confined, "")
+		if !slices.ContainsFunc(people, func(p map[string]any) bool { return p["email"] == "admin@"+a.t.Slug+".example" }) {
+			t.Errorf("got %v, want the whole tenant's people, its admin among them", people)
+		}
+	})
+	t.Run("NeedsAssetsRead", func(t *testing.T) {
+		_, auditor := f.mustMember(t, a, "auditor@"+a.t.Slug+".example", "auditor")
+		if res := f.do(t, auditor, "GET", tenantPath("/people")(a), ""); res.Code != http.StatusForbidden {
+			t.Errorf("GET /people as an auditor: got %d %s, want 403", res.Code, res.Body)
+		}
+	})
 }

@@ -120,6 +120,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/audit":                       {"action", "resource_type", "resource_id", "actor_id", "since", "until"},
 	"GET /api/v1/t/{tenant}/assets":                      assetFilterParams,
 	"GET /api/v1/t/{tenant}/licenses":                    {"expiring_before"},
+	"GET /api/v1/t/{tenant}/people":                      {"q"},
 	"GET /api/v1/t/{tenant}/assets/labels":               {"ids"},
 	"POST /api/v1/t/{tenant}/assets/import":              importParams,
 	"POST /api/v1/t/{tenant}/imports":                    importParams,

@@ -129,6 +129,7 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/t/{tenant}/members", Tenant, qm.PermUsersManage, (*Server).invite, invitationRequest{}, qm.Invitation{}, 201},
 	{"PATCH", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).updateMember, qm.MemberUpdate{}, qm.Member{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/members/{id}", Tenant, qm.PermUsersManage, (*Server).removeMember, nil, nil, 204},
+	{"GET", "/api/v1/t/{tenant}/people", Tenant, qm.PermAssetsRead, (*Server).listPeople, nil, personList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/invitations", Tenant, qm.PermUsersManage, (*Server).listInvitations, nil, invitationList{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/invitations/{id}", Tenant, qm.PermUsersManage, (*Server).revokeInvitation, nil, nil, 204},
 

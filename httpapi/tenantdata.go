@@ -109,6 +109,14 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, memberList{ms, page}, err)
 }
 
+// listPeople answers the member directory, which anyone who reads assets
+// may read, to name holders and choose whom to check out to.
+func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.svc.Directory.People(r.Context(), r.URL.Query().Get("q"))
+	ps, page, err := listPage(r, ps, err)
+	return reply(w, http.StatusOK, personList{ps, page}, err)
+}
+
 // operatorBreakGlass gives the operator an hour's read-only access to a
 // tenant's data, recorded with its reason in the tenant's audit log.
 func (s *Server) operatorBreakGlass(w http.ResponseWriter, r *http.Request) error {

@@ -185,6 +185,13 @@ type memberList struct {
 	pageInfo
 }
 
+// personList is the tenant's member directory: no roles or departments,
+// which are for those who manage people (memberList).
+type personList struct {
+	People []*qm.Person `json:"people"`
+	pageInfo
+}
+
 type departmentRequest struct {
 	Name     string `json:"name"`
 	ParentID string `json:"parent_id"`

@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -17,7 +20,10 @@ type MemberStore struct {
 	now      func() time.Time
 }
 
-var _ qm.MemberService = (*MemberStore)(nil)
+var (
+	_ qm.MemberService   = (*MemberStore)(nil)
+	_ qm.MemberDirectory = (*MemberStore)(nil)
+)
 
 // NewMemberStore returns a MemberStore.
 func NewMemberStore(identity *Identity, router Router, now func() time.Time) *MemberStore {
@@ -45,6 +51,27 @@ func (s *MemberStore) Members(ctx context.Context) ([]*qm.Member, error) {
 		return err
 	})
 	return ms, err
+}
+
+// People implements qm.MemberDirectory. It filters and sorts the members
+// here rather than in SQL: a tenant has thousands of members at most, and
+// both engines then fold case alike.
+func (s *MemberStore) People(ctx context.Context, q string) ([]*qm.Person, error) {
+	ms, err := s.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	ps := []*qm.Person{}
+	for _, m := range ms {
+		if q == "" || strings.Contains(strings.ToLower(m.Name), q) || strings.Contains(strings.ToLower(m.Email), q) {
+			ps = append(ps, &qm.Person{UserID: m.UserID, Name: m.Name, Email: m.Email, Disabled: m.Disabled})
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b *qm.Person) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.Email, b.Email))
+	})
+	return ps, nil
 }
 
 // change loads a member the caller may change (not the caller, and within

@@ -35,6 +35,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 	}
 	id := e.Identity()
 	invitations := NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
+	members := NewMemberStore(id, e, o.Now)
 	refs := map[string]qm.ReferenceService{}
 	for _, list := range qm.ReferenceLists {
 		refs[list.Name] = NewReferenceStore(list, e, o.Now)
@@ -46,7 +47,8 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Locations:     NewLocationStore(e, o.Now),
 		Departments:   NewDepartmentStore(e, o.Now),
 		Tokens:        NewTokenStore(id, e, o.Now),
-		Members:       NewMemberStore(id, e, o.Now),
+		Members:       members,
+		Directory:     members,
 		Invitations:   invitations,
 		Roles:         NewRoleStore(id, e, o.Now),
 		Models:        NewModelStore(e, o.Now),

@@ -1,11 +1,25 @@
 // What the asset journeys share: calls to the API as the signed-in page
 // (with its session cookie and CSRF token), to make the data a journey
 // needs, each journey its own, named uniquely.
-import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page, type PlaywrightWorkerArgs } from '@playwright/test';
+import { demo, demoPassword } from './fixtures';
 
 /** A name no other journey (or run) uses. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/**
+ * Runs make with the API as the demo admin, signed in apart from the page
+ * (which stays the member's whose journey it is), and answers what it made.
+ */
+export async function asAdmin<T>(playwright: PlaywrightWorkerArgs['playwright'], baseURL: string | undefined, make: (api: API) => Promise<T>): Promise<T> {
+  const request = await playwright.request.newContext({ baseURL });
+  try {
+    return await make(await API.signIn(request, demo.acmeAdmin, demoPassword));
+  } finally {
+    await request.dispose();
+  }
 }
 
 /** The API as someone signed in: their cookie, and their CSRF token on changes. */
@@ -22,6 +36,13 @@ export class API {
     expect(me.status()).toBe(200);
     const body = (await me.json()) as { csrf_token: string };
     return new API(page.request, body.csrf_token, tenant);
+  }
+
+  /** The API as someone who signs in with a password on a request context of their own, apart from any page. */
+  static async signIn(request: APIRequestContext, email: string, password: string, tenant = 'acme'): Promise<API> {
+    const login = await request.post('/api/v1/auth/login', { data: { email, password } });
+    expect(login.status()).toBe(200);
+    return new API(request, ((await login.json()) as { csrf_token: string }).csrf_token, tenant);
   }
 
   /** Sends a change; returns the status and the JSON reply. */

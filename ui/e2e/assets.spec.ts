@@ -1,5 +1,5 @@
-import { API, unique } from './assets-helpers';
-import { demo, demoPassword, expect, expectAccessible, signIn, test } from './fixtures';
+import { API, asAdmin, unique } from './assets-helpers';
+import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 
 /** A custom field key from a unique name. */
 const keyOf = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_');
@@ -211,14 +211,11 @@ test('a form with bad values shows the server’s messages beside the fields', {
 
 test('the viewer sees assets with no editing controls, and the API refuses its changes', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
   // The admin makes an asset for the viewer to look at.
-  const admin = await playwright.request.newContext({ baseURL });
-  const login = await admin.post('/api/v1/auth/login', { data: { email: demo.acmeAdmin, password: demoPassword } });
-  expect(login.status()).toBe(200);
-  const api = new API(admin, ((await login.json()) as { csrf_token: string }).csrf_token);
   const u = unique('view');
-  const model = await api.model(`Monitor ${u}`, await api.category(`Screens ${u}`));
-  const asset = await api.asset({ model_id: model, name: `Screen ${u}` });
-  await admin.dispose();
+  const { model, asset } = await asAdmin(playwright, baseURL, async (api) => {
+    const model = await api.model(`Monitor ${u}`, await api.category(`Screens ${u}`));
+    return { model, asset: await api.asset({ model_id: model, name: `Screen ${u}` }) };
+  });
 
   await signIn(page, demo.acmeViewer);
   await page.goto(`/t/acme/assets?q=${u}`);
@@ -248,6 +245,32 @@ test('the viewer sees assets with no editing controls, and the API refuses its c
   expect((await viewer.send('POST', '/assets', { tag: '', name: `Sneaky ${u}`, model_id: model })).status).toBe(403);
   expect((await viewer.send('POST', `/assets/${asset.id}/checkout`, { holder_type: 'location', holder_id: 'x', expected_return: '', note: '' })).status).toBe(403);
   expect((await viewer.send('DELETE', `/assets/${asset.id}`)).status).toBe(403);
+});
+
+test('the viewer sees who holds an asset by name, not by id', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+  // The admin checks an asset out to one of the tenant's people.
+  const u = unique('held');
+  const { asset, person } = await asAdmin(playwright, baseURL, async (api) => {
+    const asset = await api.asset({ model_id: await api.model(`Headset ${u}`, await api.category(`Audio ${u}`)), name: `Headset ${u}` });
+    const { people } = await api.get<{ people: { user_id: string; name: string; email: string; disabled: boolean }[] }>('/people?limit=1000');
+    const person = people.find((p) => p.name && !p.disabled && p.email !== demo.acmeViewer)!;
+    expect(person, 'a demo person with a name').toBeTruthy();
+    await api.must('POST', `/assets/${asset.id}/checkout`, { holder_type: 'user', holder_id: person.user_id, expected_return: '', note: '' });
+    return { asset, person };
+  });
+
+  // The viewer may not manage people, yet the list and the asset name the holder.
+  await signIn(page, demo.acmeViewer);
+  await page.goto(`/t/acme/assets?q=${u}`);
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: asset.tag }) });
+  await expect(row).toContainText(person.name);
+  await expect(row).not.toContainText(person.user_id);
+
+  await page.getByRole('link', { name: asset.tag }).click();
+  const holder = page.getByRole('region', { name: 'Checked out' });
+  await expect(holder).toContainText(person.name);
+  await expect(holder).toContainText(person.email);
+  await expect(holder).not.toContainText(person.user_id);
 });
 
 test('the list pages through a search a page at a time, with the filter in the address', async ({ page }) => {

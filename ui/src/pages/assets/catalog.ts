@@ -1,9 +1,9 @@
 // What the asset pages look names up in: the tenant's models, reference
-// lists, locations, departments, custom fields and field sets (and its
-// members, for those who may list them). Each is a paged list; a page
-// loads them once, a large page at a time, following next.
+// lists, locations, departments, custom fields, field sets and people (the
+// member directory). Each is a paged list; a page loads them once, a large
+// page at a time, following next.
 import { api, must, type Schemas } from '../../api/client';
-import { can } from '../../lib/tenant.svelte';
+import { allPeople, personName, type Person } from '../people/directory';
 
 type Ref = Schemas['Reference'];
 
@@ -17,8 +17,7 @@ export interface Catalog {
   departments: Schemas['Department'][];
   fields: Schemas['CustomField'][];
   fieldSets: Schemas['FieldSet'][];
-  /** Null when the member may not list members (users:manage). */
-  members: Schemas['Member'][] | null;
+  people: Person[];
 }
 
 const big = 1000;
@@ -52,7 +51,7 @@ export async function loadCatalog(tenant: string): Promise<Catalog> {
               : await must(api.GET('/api/v1/t/{tenant}/status-labels', opts));
       return { items: r.items, next: r.next };
     });
-  const [models, categories, manufacturers, suppliers, statuses, locations, departments, fields, fieldSets, members] = await Promise.all([
+  const [models, categories, manufacturers, suppliers, statuses, locations, departments, fields, fieldSets, people] = await Promise.all([
     all<Schemas['Model']>(async (after) => {
       const r = await must(api.GET('/api/v1/t/{tenant}/models', { params: { path, query: q(after) } }));
       return { items: r.models, next: r.next };
@@ -77,14 +76,9 @@ export async function loadCatalog(tenant: string): Promise<Catalog> {
       const r = await must(api.GET('/api/v1/t/{tenant}/fieldsets', { params: { path, query: q(after) } }));
       return { items: r.field_sets, next: r.next };
     }),
-    can('users:manage')
-      ? all<Schemas['Member']>(async (after) => {
-          const r = await must(api.GET('/api/v1/t/{tenant}/members', { params: { path, query: q(after) } }));
-          return { items: r.members, next: r.next };
-        })
-      : Promise.resolve(null),
+    allPeople(tenant),
   ]);
-  return { models, categories, manufacturers, suppliers, statuses, locations, departments, fields, fieldSets, members };
+  return { models, categories, manufacturers, suppliers, statuses, locations, departments, fields, fieldSets, people };
 }
 
 /** The name of the item with the id, or the id when it is not listed. */
@@ -106,11 +100,9 @@ export function fieldsForModel(c: Catalog, modelID: string): Schemas['CustomFiel
   return ids.map((id) => c.fields.find((f) => f.id === id)).filter((f): f is Schemas['CustomField'] => !!f);
 }
 
-/** Who holds a member: their name and email when known. */
+/** The member who holds an asset: their name and email when known. */
 export function memberName(c: Catalog | null, userID: string): string {
-  const m = c?.members?.find((x) => x.user_id === userID);
-  if (!m) return `member ${userID}`;
-  return m.name ? `${m.name} (${m.email})` : m.email;
+  return personName(c?.people, userID);
 }
 
 /** Words for the kinds of holder. */
