@@ -249,6 +249,18 @@ func (s *LimitSet) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Change returns s without the limits of unset (keys, FeaturesKey among
+// them) and with set laid over it. EInvalid for an unknown key.
+func (s LimitSet) Change(set LimitSet, unset []string) (LimitSet, error) {
+	out := s.Over(LimitSet{})
+	for _, key := range unset {
+		if err := out.Unset(key); err != nil {
+			return LimitSet{}, err
+		}
+	}
+	return out.Over(set), nil
+}
+
 // Over returns s with what over sets laid over it.
 func (s LimitSet) Over(over LimitSet) LimitSet {
 	out := LimitSet{Values: map[Limit]float64{}, Features: s.Features}
@@ -427,14 +439,21 @@ type LimitReached struct {
 	Feature Feature `json:"feature,omitempty"`
 }
 
+// TenantCacheTTL is how long a node may work from its copy of a tenant's
+// catalog row: a change of a tenant's limits, or of its plan's, reaches
+// every node within it.
+const TenantCacheTTL = 5 * time.Second
+
 // PlanService manages the plans and every tenant's place on them. Operator
 // only; every change of a tenant's limits is in its audit log, and takes
 // effect on every node within TenantCacheTTL.
 type PlanService interface {
 	// CreatePlan stores p. EInvalid; EConflict for a taken name.
 	CreatePlan(ctx context.Context, p *Plan) error
-	// UpdatePlan replaces the limits of plan name. ENotFound.
-	UpdatePlan(ctx context.Context, name string, limits LimitSet) (*Plan, error)
+	// UpdatePlan sets (set) and removes (unset) limits of plan name; its
+	// tenants work under the change within TenantCacheTTL. ENotFound,
+	// EInvalid.
+	UpdatePlan(ctx context.Context, name string, set LimitSet, unset []string) (*Plan, error)
 	// Plan returns one plan; ENotFound.
 	Plan(ctx context.Context, name string) (*Plan, error)
 	// Plans lists the plans by name.

@@ -11,6 +11,7 @@ import (
 // cmd/quartermaster makes them from a storage engine.
 type Services struct {
 	Tenants       TenantService
+	Plans         PlanService
 	Accounts      AccountDirectory
 	Devices       DeviceInventory
 	Locations     LocationService

@@ -94,6 +94,30 @@ var cases = map[string]routeCase{
 			f.mustTenant(t, tf.t.Tier, slug)
 			return "/api/v1/operator/tenants/" + slug + "/break-glass"
 		}},
+	"GET /api/v1/operator/tenants/{tenant}/limits": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/limits" }, ok: 200},
+	"PATCH /api/v1/operator/tenants/{tenant}/limits": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/limits" }, ok: 200,
+		body: func(*tenantFixture) string { return `{"set":{"max_assets":1000,"features":["fleet"]}}` },
+		// The allowed call limits the tenant: do it on another.
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			slug := fmt.Sprintf("limited-%d", nextSlug())
+			f.mustTenant(t, tf.t.Tier, slug)
+			return "/api/v1/operator/tenants/" + slug + "/limits"
+		}},
+	"GET /api/v1/operator/plans":        {path: static("/api/v1/operator/plans"), ok: 200},
+	"GET /api/v1/operator/plans/{plan}": {path: static("/api/v1/operator/plans/default"), ok: 200},
+	"POST /api/v1/operator/plans": {path: static("/api/v1/operator/plans"), ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"name":"plan-%d","limits":{"max_assets":1000}}`, nextSlug())
+		}},
+	"PATCH /api/v1/operator/plans/{plan}": {path: static("/api/v1/operator/plans/default"), ok: 200,
+		body: func(*tenantFixture) string { return `{"set":{"max_assets":5}}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			name := fmt.Sprintf("plan-%d", nextSlug())
+			if err := sqlstore.NewPlanStore(f.e.Tenants()).CreatePlan(context.Background(), &qm.Plan{Name: name}); err != nil {
+				t.Fatal(err)
+			}
+			return "/api/v1/operator/plans/" + name
+		}},
 	"POST /api/v1/operator/tenants/{tenant}/resume": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/resume" }, ok: 200},
 
 	"GET /api/v1/t/{tenant}":           {path: tenantPath(""), ok: 200},

@@ -447,7 +447,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := []any{ls, toks, len(log), tn.State, depts, members, invitations, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
+	state := []any{ls, toks, len(log), tn.State, tn.Plan, tn.Limits, depts, members, invitations, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
 	for _, list := range qm.ReferenceLists {
 		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {

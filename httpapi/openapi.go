@@ -164,9 +164,29 @@ type schemaGen struct {
 }
 
 var (
-	timeType   = reflect.TypeOf(time.Time{})
-	metricType = reflect.TypeOf(qm.Metric{})
+	timeType      = reflect.TypeOf(time.Time{})
+	metricType    = reflect.TypeOf(qm.Metric{})
+	limitSetType  = reflect.TypeOf(qm.LimitSet{})
+	effectiveType = reflect.TypeOf(qm.Effective{})
 )
+
+// limitsSchema describes limits as qm.LimitSet and qm.Effective write
+// them: a number by limit key, and the features on; all of them when
+// every limit is there (Effective), any of them otherwise.
+func limitsSchema(all bool) map[string]any {
+	props := map[string]any{qm.FeaturesKey: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}
+	required := []any{}
+	for _, d := range qm.Limits {
+		props[string(d.Key)] = map[string]any{"type": "number", "minimum": 0}
+		if all {
+			required = append(required, string(d.Key))
+		}
+	}
+	if all {
+		required = append(required, qm.FeaturesKey)
+	}
+	return map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+}
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch {
@@ -174,6 +194,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == metricType: // a bare number, boolean or string
 		return map[string]any{"type": []any{"number", "boolean", "string"}}
+	case t == limitSetType, t == effectiveType:
+		return limitsSchema(t == effectiveType)
 	case t.Kind() == reflect.Pointer:
 		return map[string]any{"anyOf": []any{g.schema(t.Elem()), map[string]any{"type": "null"}}}
 	case t.Kind() == reflect.Struct && t.Name() == "": // anonymous: inline

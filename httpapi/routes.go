@@ -87,6 +87,12 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/operator/tenants/{tenant}/resume", Operator, "", (*Server).operatorResume, nil, qm.Tenant{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorInvite, invitationRequest{}, qm.Invitation{}, 201},
 	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
+	{"GET", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).tenantLimits, nil, qm.TenantLimits{}, 200},
+	{"PATCH", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).changeTenantLimits, tenantLimitsChange{}, qm.TenantLimits{}, 200},
+	{"GET", "/api/v1/operator/plans", Operator, "", (*Server).listPlans, nil, planList{}, 200},
+	{"POST", "/api/v1/operator/plans", Operator, "", (*Server).createPlan, planRequest{}, qm.Plan{}, 201},
+	{"GET", "/api/v1/operator/plans/{plan}", Operator, "", (*Server).getPlan, nil, qm.Plan{}, 200},
+	{"PATCH", "/api/v1/operator/plans/{plan}", Operator, "", (*Server).updatePlan, limitsChange{}, qm.Plan{}, 200},
 	{"POST", "/ingest/v1/points", Device, "", (*Server).ingestPoints, []ingestPoint{}, ingestReply{}, 200},
 	{"GET", "/ingest/v1/config", Device, "", (*Server).deviceConfig, nil, deviceConfigReply{}, 200},
 

@@ -45,7 +45,19 @@ func (s *PlanStore) CreatePlan(ctx context.Context, p *qm.Plan) error {
 }
 
 // UpdatePlan implements qm.PlanService.
-func (s *PlanStore) UpdatePlan(ctx context.Context, name string, limits qm.LimitSet) (*qm.Plan, error) {
+func (s *PlanStore) UpdatePlan(ctx context.Context, name string, set qm.LimitSet, unset []string) (*qm.Plan, error) {
+	p, err := s.Plan(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	limits, err := p.Limits.Change(set, unset)
+	if err != nil {
+		return nil, err
+	}
+	if p.CreatedAt.IsZero() { // the default plan, never stored
+		p.Limits = limits
+		return p, s.CreatePlan(ctx, p)
+	}
 	b, _ := json.Marshal(limits)
 	n, err := s.tenants.catalog.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), Timestamp(s.tenants.now()))
 	if err != nil {
@@ -137,22 +149,15 @@ func (s *PlanStore) SetTenantPlan(ctx context.Context, slug, plan string) (*qm.T
 
 // SetTenantOverrides implements qm.PlanService.
 func (s *PlanStore) SetTenantOverrides(ctx context.Context, slug string, set qm.LimitSet, unset []string) (*qm.TenantLimits, error) {
-	var problem error
-	tl, err := s.change(ctx, slug, "tenant.limits", func(before *qm.TenantLimits) (string, any, any) {
-		o := before.Overrides
-		for _, key := range unset {
-			if err := o.Unset(key); err != nil && problem == nil {
-				problem = err
-			}
-		}
-		o = o.Over(set)
+	// The keys are checked before anything is written.
+	if _, err := (qm.LimitSet{}).Change(set, unset); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, slug, "tenant.limits", func(before *qm.TenantLimits) (string, any, any) {
+		o, _ := before.Overrides.Change(set, unset)
 		b, _ := json.Marshal(o)
 		return `limit_overrides = $2`, string(b), map[string]any{"overrides": o}
 	})
-	if problem != nil {
-		return nil, problem
-	}
-	return tl, err
 }
 
 // change sets one column of the tenant's catalog row (edit says which, to

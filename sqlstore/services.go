@@ -42,6 +42,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 	}
 	return qm.Services{
 		Tenants:       e.Tenants(),
+		Plans:         NewPlanStore(e.Tenants()),
 		Accounts:      id,
 		Devices:       e.Devices(),
 		Locations:     NewLocationStore(e, o.Now),

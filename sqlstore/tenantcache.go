@@ -10,7 +10,7 @@ import (
 // tenantCacheTTL is how long a node trusts its copy of a catalog row. Every
 // request looks its tenant up; changes made on this node are seen at once,
 // changes made on another node within this time.
-const tenantCacheTTL = 5 * time.Second
+const tenantCacheTTL = qm.TenantCacheTTL
 
 // tenantCache keeps recently read tenants, by "id:" and "slug:" keys.
 type tenantCache struct {

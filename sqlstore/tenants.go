@@ -64,7 +64,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	t := &qm.Tenant{ID: NewID(), Slug: n.Slug, Name: n.Name, Tier: n.Tier, State: qm.StateProvisioning, CreatedAt: Timestamp(s.now())}
+	t := &qm.Tenant{ID: NewID(), Slug: n.Slug, Name: n.Name, Tier: n.Tier, State: qm.StateProvisioning, CreatedAt: Timestamp(s.now()), Plan: qm.DefaultPlan}
 	p, err := s.storage.Place(t.ID, n)
 	if err != nil {
 		return nil, err
