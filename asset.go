@@ -443,6 +443,9 @@ type ImportReport struct {
 	// Invitations are the invitations made (or, when nothing was
 	// committed, that would be made) with InviteMissingUsers.
 	Invitations []ImportInvitation `json:"invitations,omitempty"`
+	// LimitReached, when a cap of the tenant's plan refused rows, names
+	// the first; their lines are among the problems.
+	LimitReached *LimitReached `json:"limit_reached,omitempty"`
 }
 
 // The states of an import job.

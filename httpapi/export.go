@@ -226,8 +226,8 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 	}
 	if e := stoppedByBadRows(rep); e != nil {
 		var stopped importStopped
-		stopped.Error.Code, stopped.Error.Message, stopped.Error.RequestID, stopped.Report = e.Code, e.Message, info(r).id, rep
-		return reply(w, http.StatusUnprocessableEntity, stopped, nil)
+		stopped.Error.Code, stopped.Error.Message, stopped.Error.Limit, stopped.Error.RequestID, stopped.Report = e.Code, e.Message, e.Limit, info(r).id, rep
+		return reply(w, statuses[e.Code], stopped, nil)
 	}
 	return reply(w, http.StatusOK, rep, nil)
 }
@@ -238,6 +238,10 @@ func (s *Server) importAssets(w http.ResponseWriter, r *http.Request) error {
 func stoppedByBadRows(rep *qm.ImportReport) *qm.Error {
 	if rep.Committed || rep.DryRun {
 		return nil
+	}
+	if l := rep.LimitReached; l != nil {
+		return &qm.Error{Code: qm.ELimitReached, Limit: l, Message: fmt.Sprintf("%d of %d rows are bad, some past the tenant's %s of %d: nothing was imported (skip_bad_rows=true imports the good rows up to it)",
+			rep.Failed, rep.Rows, l.Limit, l.Value)}
 	}
 	return qm.Errorf(qm.EInvalid, "%d of %d rows are bad: nothing was imported (skip_bad_rows=true imports the good rows)", rep.Failed, rep.Rows)
 }

@@ -31,6 +31,9 @@ func (s *Server) deviceScope(ctx context.Context, r *http.Request) (context.Cont
 		return nil, qm.Errorf(qm.EUnauthorized, "use Authorization: Bearer <device token>")
 	}
 	d, t, p, err := s.cfg.Auth.DeviceToken(ctx, strings.TrimSpace(secret))
+	if err == nil {
+		err = t.Limits.Feature(qm.FeatureFleet)
+	}
 	if err != nil {
 		return nil, err
 	}

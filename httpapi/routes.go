@@ -61,6 +61,33 @@ func (rt Route) Departmental() bool {
 	return ok && slices.ContainsFunc(departmental, func(prefix string) bool { return strings.HasPrefix(rest, prefix) })
 }
 
+// features are the tenant paths (after /api/v1/t/{tenant}) of the
+// features a plan may turn off, by prefix.
+var features = []struct {
+	prefix  string
+	feature qm.Feature
+}{
+	{"/devices", qm.FeatureFleet}, {"/fleet/", qm.FeatureFleet}, {"/settings/fleet", qm.FeatureFleet},
+	{"/fields", qm.FeatureCustomFields}, // and /fieldsets
+	{"/imports", qm.FeatureImport}, {"/assets/import", qm.FeatureImport},
+	{"/tokens", qm.FeatureAPITokens},
+	{"/assets/labels", qm.FeatureLabels}, {"/assets/{id}/label.svg", qm.FeatureLabels},
+}
+
+// Feature is the feature the route belongs to, "" for none.
+func (rt Route) Feature() qm.Feature {
+	rest, ok := strings.CutPrefix(rt.Path, "/api/v1/t/{tenant}")
+	if !ok {
+		return ""
+	}
+	for _, f := range features {
+		if strings.HasPrefix(rest, f.prefix) {
+			return f.feature
+		}
+	}
+	return ""
+}
+
 // Routes is every route the server answers.
 var Routes = append(baseRoutes, referenceRoutes()...)
 
@@ -338,6 +365,11 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 	case p.DepartmentID != "" && rt.Method != http.MethodGet && !rt.Departmental():
 		return nil, qm.Errorf(qm.EForbidden, "you work within one department: what the whole tenant shares is changed by a member of the whole tenant")
 	}
+	if f := rt.Feature(); f != "" {
+		if err := t.Limits.Feature(f); err != nil {
+			return nil, err
+		}
+	}
 	return tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p), nil
 }
 
@@ -352,6 +384,9 @@ func (s *Server) tenantOf(r *http.Request, c *caller) (*qm.Tenant, *qm.Principal
 	if c.tokenTenant != nil {
 		if c.tokenTenant.Slug != slug {
 			return nil, nil, errTenantNotFound
+		}
+		if err := c.tokenTenant.Limits.Feature(qm.FeatureAPITokens); err != nil {
+			return nil, nil, err
 		}
 		return c.tokenTenant, c.tokenPrincipal, nil
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/metrics"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // Ingester is the one qm.PointIngester: HTTP batches, MQTT and the OsmAnd
@@ -27,6 +28,14 @@ func NewIngester(store qm.PointStore, m *metrics.Ingest, now func() time.Time) *
 
 // Ingest implements qm.PointIngester.
 func (in *Ingester) Ingest(ctx context.Context, protocol, deviceID string, points []qm.Point) (int, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err == nil {
+		err = t.Limits.Feature(qm.FeatureFleet)
+	}
+	if err != nil {
+		in.Refused(protocol, err)
+		return 0, err
+	}
 	if err := qm.ValidatePoints(points, in.now(), qm.DefaultPointLimits); err != nil {
 		in.Refused(protocol, err)
 		return 0, err

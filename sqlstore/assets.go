@@ -244,6 +244,9 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 		if err := s.checkRefs(ctx, c, a); err != nil {
 			return err
 		}
+		if err := room(ctx, c, qm.MaxAssets, 1, countRows(ctx, c, "assets")); err != nil {
+			return err
+		}
 		fc, err := loadFieldCatalog(ctx, c)
 		if err != nil {
 			return err

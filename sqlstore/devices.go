@@ -201,6 +201,27 @@ func deviceWhere(f qm.DeviceFilter) (where string, args Args, ok bool) {
 	return where, args, true
 }
 
+// roomForDevice checks, in q's catalog transaction, that tenant's plan has
+// the fleet and room for one more device. While a cap is set, it locks the
+// tenant's catalog row first, so two assignments at once cannot both take
+// the last place.
+func roomForDevice(ctx context.Context, q Querier, tenant *qm.Tenant) error {
+	if err := tenant.Limits.Feature(qm.FeatureFleet); err != nil {
+		return err
+	}
+	if tenant.Limits.MaxDevices() == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `UPDATE tenants SET plan = plan WHERE id = $1`, tenant.ID); err != nil {
+		return fmt.Errorf("lock tenant %s: %w", tenant.Slug, err)
+	}
+	var n int64
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM devices WHERE tenant_id = $1`, tenant.ID).Scan(&n); err != nil {
+		return fmt.Errorf("count devices of %s: %w", tenant.Slug, err)
+	}
+	return tenant.Limits.Room(qm.MaxDevices, n, 1)
+}
+
 // AssignDevice implements qm.DeviceInventory.
 func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant *qm.Tenant) (*qm.Device, string, error) {
 	var d *qm.Device
@@ -213,6 +234,9 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		}
 		if d.TenantID == tenant.ID {
 			return qm.Errorf(qm.EConflict, "device %s is already assigned to %s", d.Ident, tenant.Slug)
+		}
+		if err := roomForDevice(ctx, q, tenant); err != nil {
+			return err
 		}
 		from = d.TenantID
 		if from != "" {

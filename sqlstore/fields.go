@@ -40,6 +40,9 @@ func (s *FieldStore) CreateField(ctx context.Context, f *qm.CustomField) error {
 	f.CreatedAt = Timestamp(s.now())
 	f.UpdatedAt = f.CreatedAt
 	return s.router.Update(ctx, func(c Conn) error {
+		if err := room(ctx, c, qm.MaxCustomFields, 1, countRows(ctx, c, "custom_fields")); err != nil {
+			return err
+		}
 		_, err := c.Exec(ctx, `INSERT INTO custom_fields (tenant_id, `+fieldColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			c.TenantID(), f.ID, f.Key, f.Name, f.Type, f.Required, f.Unique, f.Pattern, choicesJSON(f.Choices), f.HelpText, f.CreatedAt, f.UpdatedAt)
 		if err != nil {

@@ -223,6 +223,14 @@ func (s *Identity) Tokens(ctx context.Context, tenantID string) ([]*qm.APIToken,
 	return ts, rows.Err()
 }
 
+// countLiveTokens counts the tenant's tokens neither revoked nor expired at
+// now: those a cap on API tokens counts.
+func (s *Identity) countLiveTokens(ctx context.Context, tenantID string, now time.Time) (n int64, err error) {
+	err = s.catalog.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL
+		AND (expires_at IS NULL OR expires_at > $2)`, tenantID, Timestamp(now)).Scan(&n)
+	return n, err
+}
+
 // TouchToken records that a token was used.
 func (s *Identity) TouchToken(ctx context.Context, tenantID, id string, at time.Time) error {
 	_, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, Timestamp(at))

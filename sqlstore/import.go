@@ -69,6 +69,10 @@ type importer struct {
 	// invitees are the people to invite (InviteMissingUsers), by
 	// lower-case name, in the order the file first names them.
 	invitees *invitees
+	// assets counts the tenant's assets, with those this import makes,
+	// while its plan caps them (-1 otherwise) under limits.
+	assets int64
+	limits qm.Effective
 }
 
 // tagUse is the row of the file that has a tag, and whether the import gave
@@ -202,8 +206,42 @@ func (im *importer) load() error {
 	if err := im.loadInvitees(); err != nil {
 		return err
 	}
-	im.scope, err = departmentsInScope(im.ctx, im.c)
+	if im.scope, err = departmentsInScope(im.ctx, im.c); err != nil {
+		return err
+	}
+	// The cap on assets is applied row by row (roomForAsset): a file that
+	// only updates is welcome at the cap.
+	im.assets = -1
+	limits, capped, err := lockCap(im.ctx, im.c, qm.MaxAssets)
+	if err != nil || !capped {
+		return err
+	}
+	im.limits = limits
+	im.assets, err = countRows(im.ctx, im.c, "assets")()
 	return err
+}
+
+// roomForAsset checks that the tenant's plan has room for one more asset,
+// and counts it.
+func (im *importer) roomForAsset() error {
+	if im.assets < 0 {
+		return nil
+	}
+	if err := im.limits.Room(qm.MaxAssets, im.assets, 1); err != nil {
+		return err
+	}
+	im.assets++
+	return nil
+}
+
+// refusedBy is the problem a row has when a cap of the tenant's plan
+// refused it; the report names the first such cap.
+func (im *importer) refusedBy(err error) string {
+	var e *qm.Error
+	if errors.As(err, &e) && e.Limit != nil && im.rep.LimitReached == nil {
+		im.rep.LimitReached = e.Limit
+	}
+	return qm.ErrorMessage(err)
 }
 
 // loadTags fills known with the tenant's tags.
@@ -238,6 +276,9 @@ func (im *importer) named(table, name string) (string, error) {
 	var err error
 	switch table {
 	case "locations":
+		if err := room(im.ctx, im.c, qm.MaxLocations, 1, countRows(im.ctx, im.c, "locations")); err != nil {
+			return "", err
+		}
 		_, err = im.c.Exec(im.ctx, `INSERT INTO locations (tenant_id, id, name, address, notes, created_at, updated_at) VALUES ($1, $2, $3, '', '', $4, $4)`,
 			im.c.TenantID(), id, name, now)
 	case "departments":
@@ -333,7 +374,10 @@ func (im *importer) row(row *qm.ImportRow) error {
 			dst         *string
 		}{{"locations", row.Location, &a.LocationID}, {"suppliers", row.Supplier, &a.SupplierID}, {"status_labels", row.Status, &a.StatusID}} {
 			id, err := im.named(ref.table, ref.name)
-			if err != nil {
+			if qm.ErrorCode(err) == qm.ELimitReached {
+				fail(im.refusedBy(err))
+				break
+			} else if err != nil {
 				return err
 			}
 			*ref.dst = id
@@ -395,6 +439,11 @@ func (im *importer) flush() error {
 					return err
 				}
 				p.problems = append(p.problems, qm.ErrorMessage(err))
+			}
+		}
+		if len(p.problems) == 0 && p.before == nil {
+			if err := im.roomForAsset(); err != nil {
+				p.problems = append(p.problems, im.refusedBy(err))
 			}
 		}
 		if len(p.problems) > 0 {

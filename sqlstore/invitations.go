@@ -62,6 +62,16 @@ func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *q
 	return replaced, nil
 }
 
+// countMembersAndInvited counts what a cap on members counts: the
+// tenant's members, and its open invitations at now but one to email (which
+// a new invitation to it replaces).
+func (s *Identity) countMembersAndInvited(ctx context.Context, tenantID, email string, now time.Time) (n int64, err error) {
+	err = s.catalog.QueryRow(ctx, `SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1)
+		+ (SELECT count(*) FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND email <> $3)`,
+		tenantID, Timestamp(now), email).Scan(&n)
+	return n, err
+}
+
 // Invitation returns one invitation of the tenant. ENotFound.
 func (s *Identity) Invitation(ctx context.Context, tenantID, id string) (*qm.Invitation, error) {
 	if !ValidID(id) {
@@ -243,6 +253,10 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 			return err
 		}
 		inv.Role = role.Name
+		seats := func() (int64, error) { return s.identity.countMembersAndInvited(ctx, c.TenantID(), inv.Email, now) }
+		if err := room(ctx, c, qm.MaxMembers, 1, seats); err != nil {
+			return err
+		}
 		replaced, err := s.identity.CreateInvitation(ctx, c.TenantID(), inv, qm.HashSecret(secret))
 		if err != nil {
 			return err

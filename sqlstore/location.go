@@ -41,6 +41,9 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 		if err := checkParent(ctx, c, "locations", "location", l.ID, l.ParentID); err != nil {
 			return err
 		}
+		if err := room(ctx, c, qm.MaxLocations, 1, countRows(ctx, c, "locations")); err != nil {
+			return err
+		}
 		_, err := c.Exec(ctx, `INSERT INTO locations (tenant_id, `+locationColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)

@@ -47,6 +47,10 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 		if err != nil {
 			return err
 		}
+		live := func() (int64, error) { return s.identity.countLiveTokens(ctx, c.TenantID(), now) }
+		if err := room(ctx, c, qm.MaxAPITokens, 1, live); err != nil {
+			return err
+		}
 		if err := s.identity.CreateToken(ctx, c.TenantID(), t, qm.HashSecret(secret), now); err != nil {
 			return err
 		}
