@@ -315,6 +315,13 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 			return pk, packets.ErrPayloadFormatInvalid
 		}
 		return pk, packets.CodeSuccessIgnore
+	case qm.EFeatureDisabled, qm.ELimitReached:
+		// Not stored, so never acknowledged as stored.
+		h.b.cfg.Logger.Info("mqtt: telemetry refused", "ident", d.Ident, "reason", qm.ErrorMessage(err))
+		if cl.Properties.ProtocolVersion == 5 {
+			return pk, packets.ErrQuotaExceeded
+		}
+		return pk, packets.ErrRejectPacket
 	default:
 		h.b.cfg.Logger.Error("mqtt: store telemetry", "ident", d.Ident, "err", err)
 		return pk, packets.ErrRejectPacket

@@ -73,6 +73,8 @@ func OpenAPI() map[string]any {
 		if body, ok := unprocessable[rt.Method+" "+rt.Path]; ok {
 			op["responses"].(map[string]any)["422"] = map[string]any{"description": "an error, with what the caller needs to mend it",
 				"content": jsonContent(g.schema(reflect.TypeOf(body)))}
+			op["responses"].(map[string]any)["403"] = map[string]any{"description": "a cap of the tenant's plan, or a permission, refused it; " +
+				"past a cap, with what the caller needs to mend it", "content": jsonContent(g.schema(reflect.TypeOf(body)))}
 		}
 		item, _ := paths[rt.Path].(map[string]any)
 		if item == nil {
@@ -108,7 +110,8 @@ func OpenAPI() map[string]any {
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
-// unprocessable are the routes whose 422 carries more than the error.
+// unprocessable are the routes whose 422 (and 403 past a cap) carry more
+// than the error.
 var unprocessable = map[string]any{"POST /api/v1/t/{tenant}/assets/import": importStopped{}}
 
 // ranged are the routes that answer a Range request with 206.

@@ -49,6 +49,8 @@ func (s *Server) OsmAndHandler() http.Handler {
 			http.Error(w, qm.ErrorMessage(err), http.StatusRequestEntityTooLarge)
 		case qm.EBadRequest, qm.EInvalid:
 			http.Error(w, qm.ErrorMessage(err), http.StatusBadRequest)
+		case qm.EFeatureDisabled, qm.ELimitReached:
+			http.Error(w, qm.ErrorMessage(err), http.StatusForbidden)
 		default:
 			s.cfg.Logger.Error("osmand: store points", "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)

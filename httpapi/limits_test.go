@@ -1,0 +1,97 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// TestLimitsAtTheEdges: the operator limits a tenant through the API, and
+// every edge refuses past the limit with the code and the limit named, on
+// every engine × tier: the API's caps and features, the importer, API
+// tokens, and device telemetry by HTTP and OsmAnd.
+func TestLimitsAtTheEdges(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, be)
+			a, b := f.a, f.b
+			limits := "/api/v1/operator/tenants/" + a.t.Slug + "/limits"
+			set := func(body string) {
+				t.Helper()
+				mustStatus(t, f.do(t, f.operator, "PATCH", limits, body), http.StatusOK, "limit "+body)
+			}
+			refused := func(res interface {
+				Result() *http.Response
+			}, status int, code string, what string) map[string]any {
+				t.Helper()
+				var body struct {
+					Error struct {
+						Code  string         `json:"code"`
+						Limit map[string]any `json:"limit"`
+					} `json:"error"`
+				}
+				r := res.Result()
+				json.NewDecoder(r.Body).Decode(&body)
+				if r.StatusCode != status || body.Error.Code != code {
+					t.Fatalf("%s: got %d %q, want %d %s", what, r.StatusCode, body.Error.Code, status, code)
+				}
+				return body.Error.Limit
+			}
+			page := f.do(t, a.admin, "GET", tenantPath("/assets")(a), "")
+			var list struct{ Total int }
+			json.Unmarshal(page.Body.Bytes(), &list)
+
+			t.Run("Caps", func(t *testing.T) {
+				set(fmt.Sprintf(`{"set":{"max_assets":%d}}`, list.Total+1))
+				mustStatus(t, f.do(t, a.admin, "POST", tenantPath("/assets")(a), `{"model_id":"`+a.model.ID+`"}`), http.StatusCreated, "the last asset the cap allows")
+				lim := refused(f.do(t, a.admin, "POST", tenantPath("/assets")(a), `{"model_id":"`+a.model.ID+`"}`), http.StatusForbidden, qm.ELimitReached, "one asset past the cap")
+				if lim["limit"] != "max_assets" || lim["value"] != float64(list.Total+1) || lim["count"] != float64(list.Total+1) {
+					t.Fatalf("the refusal names %v", lim)
+				}
+				res := f.doType(t, a.admin, "POST", tenantPath("/assets/import")(a), "Asset Tag,Model Name,Category\nCAP-1,Dock,Docks\n", "text/csv")
+				if lim := refused(res, http.StatusForbidden, qm.ELimitReached, "an import past the cap"); lim["limit"] != "max_assets" {
+					t.Fatalf("the import's refusal names %v", lim)
+				}
+				// B is on no plan.
+				mustStatus(t, f.do(t, b.admin, "POST", tenantPath("/assets")(b), `{"model_id":"`+b.model.ID+`"}`), http.StatusCreated, "B's asset")
+				// Raised, it takes effect at once on this node.
+				set(`{"unset":["max_assets"]}`)
+				mustStatus(t, f.do(t, a.admin, "POST", tenantPath("/assets")(a), `{"model_id":"`+a.model.ID+`"}`), http.StatusCreated, "an asset after the cap is lifted")
+			})
+			t.Run("Features", func(t *testing.T) {
+				set(`{"set":{"features":["custom_fields"]}}`)
+				defer set(`{"unset":["features"]}`)
+				for _, c := range []struct {
+					who                 principal
+					method, path, ctype string
+					body                string
+					feature             string
+				}{
+					{a.admin, "GET", tenantPath("/assets/" + a.asset.ID + "/label.svg")(a), "", "", "labels"},
+					{a.admin, "GET", tenantPath("/devices")(a), "", "", "fleet"},
+					{a.admin, "POST", tenantPath("/imports")(a), "text/csv", "Asset Tag\nX-1\n", "import"},
+					{a.adminToken, "GET", tenantPath("/locations")(a), "", "", "api_tokens"},
+					{a.deviceToken, "POST", "/ingest/v1/points", "", fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Now().UTC().Format(time.RFC3339)), "fleet"},
+				} {
+					lim := refused(f.doType(t, c.who, c.method, c.path, c.body, c.ctype), http.StatusForbidden, qm.EFeatureDisabled, c.method+" "+c.path)
+					if lim["feature"] != c.feature {
+						t.Errorf("%s %s: the refusal names %v, want feature %s", c.method, c.path, lim, c.feature)
+					}
+				}
+				at := time.Now().Unix()
+				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=1&lon=2&timestamp=%d", a.device.Ident, a.deviceToken.bearer, at), "", ""); res.Code != http.StatusForbidden || !strings.Contains(res.Body.String(), "fleet") {
+					t.Errorf("OsmAnd without the fleet: got %d %s, want 403 naming the fleet", res.Code, res.Body)
+				}
+				// What the plan keeps still works; B keeps everything.
+				mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/fields")(a), ""), http.StatusOK, "custom fields, kept")
+				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/devices")(b), ""), http.StatusOK, "B's devices")
+			})
+		})
+	}
+}
