@@ -114,7 +114,7 @@ func (s *Server) ownTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, tenantHome{tenantView(t), tenancy.PrincipalFrom(r.Context())}, nil)
+	return reply(w, http.StatusOK, tenantHome{tenantView(t), tenancy.PrincipalFrom(r.Context()), t.Limits}, nil)
 }
 
 func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {

@@ -57,11 +57,14 @@ type ownTenantView struct {
 }
 
 // tenantHome is a tenant as its member sees it, with what the member is
-// there (role, permissions, department scope), so a client shows only
-// what the member may do.
+// there (role, permissions, department scope) and what its plan allows, so
+// a client shows only what the member may do.
 type tenantHome struct {
 	ownTenantView
 	Principal *qm.Principal `json:"principal"`
+	// Limits are what the tenant's plan allows, so a client hides the
+	// features it leaves out.
+	Limits qm.Effective `json:"limits"`
 }
 
 type tenantRequest struct {
