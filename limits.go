@@ -387,6 +387,16 @@ func (e Effective) MarshalJSON() ([]byte, error) {
 	return full.MarshalJSON()
 }
 
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Effective) UnmarshalJSON(data []byte) error {
+	var s LimitSet
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	*e = EffectiveLimits(s, LimitSet{})
+	return nil
+}
+
 // The accessors, one a limit.
 func (e Effective) MaxAssets() int64              { return int64(e.Value(MaxAssets)) }
 func (e Effective) MaxDevices() int64             { return int64(e.Value(MaxDevices)) }

@@ -107,6 +107,10 @@ func TestEffectiveLimits(t *testing.T) {
 		t.Fatalf("the default plan turns every feature on: %v", err)
 	}
 	b, _ := json.Marshal(e)
+	var back qm.Effective
+	if err := json.Unmarshal(b, &back); err != nil || back != e {
+		t.Fatalf("effective limits read back from %s: %v", b, err)
+	}
 	if !strings.Contains(string(b), `"max_assets":8`) || !strings.Contains(string(b), `"max_members":0`) || !strings.Contains(string(b), `"features":["fleet","import"]`) {
 		t.Fatalf("effective limits in JSON: %s", b)
 	}

@@ -28,6 +28,11 @@ Usage:
                                                   invite a person (such as the first admin); prints a one-time link
   quartermaster tenant list [--json]
   quartermaster tenant show SLUG [--json]
+  quartermaster tenant set-plan SLUG PLAN         put a tenant on a plan
+  quartermaster tenant limits SLUG [--set key=value]… [--unset key]…
+                                                  show a tenant's limits, or change what differs from its plan
+  quartermaster plan create|update NAME [--set key=value]… [--unset key]…
+  quartermaster plan list|show [NAME] [--json]    plans: named sets of limits (max_assets=500, features=fleet,import, …)
   quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department]
                                                   import assets from CSV (Snipe-IT's columns)
   quartermaster device register --ident IDENT [--serial S] [--kind vehicle|phone|agent]
@@ -94,6 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"serve":    cmdServe,
 		"migrate":  cmdMigrate,
 		"tenant":   cmdTenant,
+		"plan":     cmdPlan,
 		"demo":     cmdDemo,
 		"bench":    cmdBench,
 		"operator": cmdOperator,

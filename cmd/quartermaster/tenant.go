@@ -13,7 +13,7 @@ import (
 
 func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show …  (see quartermaster --help)")
+		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits …  (see quartermaster --help)")
 		return errUsage
 	}
 	switch args[0] {
@@ -23,8 +23,12 @@ func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return tenantInvite(ctx, args[1:], stdout, stderr)
 	case "list", "show":
 		return tenantRead(ctx, args[0], args[1:], stdout, stderr)
+	case "set-plan":
+		return tenantPlan(ctx, args[1:], stdout, stderr)
+	case "limits":
+		return tenantLimits(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list or show\n", args[0])
+	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan or limits\n", args[0])
 	return errUsage
 }
 
