@@ -3,6 +3,7 @@ package qm
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. The HTTP edge maps each to one status, in one
@@ -34,6 +35,8 @@ type Error struct {
 	Fields  map[string]string
 	// Limit, for ELimitReached and EFeatureDisabled, names what refused.
 	Limit *LimitReached
+	// RetryAfter, for ERateLimited, is when trying again may succeed.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.

@@ -31,6 +31,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/metrics"
+	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	Limits Limits
 	// Points takes the telemetry devices publish.
 	Points qm.PointIngester
+	// Rates paces each device's messages at its tenant plan's rate (nil:
+	// paces of the broker's own).
+	Rates *rates.Buckets
 	// Metrics counts what devices send and what is refused (nil: not
 	// counted).
 	Metrics *metrics.Ingest
@@ -106,6 +110,9 @@ func New(cfg Config) *Broker {
 	}
 	cfg.Logger = boundLogger(cfg.Logger)
 	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.Rates == nil {
+		cfg.Rates = rates.New(nil)
+	}
 	b := &Broker{cfg: cfg, custody: map[string]custody{}}
 	b.srv = mqtt.New(&mqtt.Options{
 		InlineClient:             true,
@@ -300,12 +307,23 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
 		return pk, packets.ErrRejectPacket
 	}
-	pts, err := ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
+	// Past a rate, an MQTT 5 client is told its quota is exceeded; an MQTT
+	// 3.1.1 one, which cannot be told, is slowed: the broker stops reading
+	// its connection until the rate allows the message. Either way nothing
+	// is acknowledged that is not stored.
+	v5 := cl.Properties.ProtocolVersion == 5
+	err = h.b.paced(v5, func() error { return h.b.cfg.Rates.MQTTMessage(t, d.ID) })
+	var pts []qm.Point
 	if err != nil {
 		h.b.cfg.Points.Refused("mqtt", err)
 	} else {
-		ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
-		_, err = h.b.cfg.Points.Ingest(ctx, "mqtt", d.ID, pts)
+		pts, err = ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
+		if err != nil {
+			h.b.cfg.Points.Refused("mqtt", err)
+		} else {
+			ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
+			err = h.b.paced(v5, func() error { _, err := h.b.cfg.Points.Ingest(ctx, "mqtt", d.ID, pts); return err })
+		}
 	}
 	switch qm.ErrorCode(err) {
 	case "":
@@ -315,7 +333,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 			return pk, packets.ErrPayloadFormatInvalid
 		}
 		return pk, packets.CodeSuccessIgnore
-	case qm.EFeatureDisabled, qm.ELimitReached:
+	case qm.EFeatureDisabled, qm.ELimitReached, qm.ERateLimited:
 		// Not stored, so never acknowledged as stored.
 		h.b.cfg.Logger.Info("mqtt: telemetry refused", "ident", d.Ident, "reason", qm.ErrorMessage(err))
 		if cl.Properties.ProtocolVersion == 5 {
@@ -328,6 +346,20 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	// Telemetry goes to storage, not to other clients.
 	return pk, packets.CodeSuccessIgnore
+}
+
+// paced runs try until a rate of the tenant's plan no longer refuses it,
+// waiting as long as each refusal says, unless the client can be told
+// (MQTT 5) or the wait cannot end (more at once than the plan allows).
+func (b *Broker) paced(tell bool, try func() error) error {
+	for {
+		err := try()
+		var e *qm.Error
+		if tell || !errors.As(err, &e) || e.Code != qm.ERateLimited || e.RetryAfter <= 0 {
+			return err
+		}
+		time.Sleep(e.RetryAfter)
+	}
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {

@@ -17,6 +17,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
@@ -99,7 +100,7 @@ func newWorld(t *testing.T, limits broker.Limits) *world {
 	points := sqlstore.NewPointWriter(db, time.Now, 0)
 	t.Cleanup(points.Close)
 	w.m = metrics.New()
-	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(points, &w.m.Ingest, time.Now), Metrics: &w.m.Ingest, Devices: db.Devices(), Limits: limits,
+	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(points, nil, &w.m.Ingest, time.Now), Metrics: &w.m.Ingest, Devices: db.Devices(), Limits: limits,
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Auth:   auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})
 	db.Devices().Notify(w.b)
@@ -200,4 +201,59 @@ func TestMQTTWithMosquittoClients(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMQTTPaced: past its tenant's rate, a device over MQTT 5 is told its
+// quota is exceeded, and the message is not stored; one over MQTT 3.1.1,
+// which cannot be told, is slowed, and every message is stored.
+func TestMQTTPaced(t *testing.T) {
+	w := newWorld(t, broker.Limits{})
+	tn, _ := tenancy.FromContext(w.ctxA)
+	limit := func(value string) {
+		t.Helper()
+		var s qm.LimitSet
+		if err := s.Set("mqtt_messages_per_second", value); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlstore.NewPlanStore(w.db.Tenants()).SetTenantOverrides(context.Background(), tn.Slug, s, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topic := "devices/truck-1/telemetry"
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	stored := func() int64 {
+		st, err := w.fleet.Latest(w.ctxA, "truck-1")
+		if err != nil {
+			return 0
+		}
+		return st.Points
+	}
+	// So slow that a second message never comes in time.
+	limit("0.001")
+	if out, ok := w.pub(t, "mqttv5", "truck-1", w.token, topic, point(at, 50)); !ok {
+		t.Fatalf("the first message: %s", out)
+	}
+	if out, ok := w.pub(t, "mqttv5", "truck-1", w.token, topic, point(at.Add(time.Second), 51)); ok && !strings.Contains(out, "failed") {
+		t.Fatalf("a message past the rate was acknowledged: %s", out)
+	}
+	if n := stored(); n != 1 {
+		t.Fatalf("%d points stored, want the first only", n)
+	}
+	// Over 3.1.1, eight messages on one connection at five a second: the
+	// last three wait for their turn, and none is lost.
+	limit("5")
+	var lines strings.Builder
+	for i := range 8 {
+		lines.WriteString(point(at.Add(time.Duration(i+2)*time.Second), 52) + "\n")
+	}
+	cmd := exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
+		"-u", "truck-1", "-P", w.token, "-t", topic, "-l", "-i", "truck-1")
+	cmd.Stdin = strings.NewReader(lines.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("publish eight: %v %s", err, out)
+	}
+	poll.Until(t, "every message slowed, none lost", func() (bool, error) { return stored() == 9, nil })
+	if got := testutil.ToFloat64(w.m.Ingest.Refused.WithLabelValues("mqtt", metrics.RateLimited)); got < 1 {
+		t.Errorf("refusals for the rate: %v, want at least the MQTT 5 one", got)
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quartermaster/qm"
 )
@@ -63,6 +65,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *qm.Error
 	if errors.As(err, &e) {
 		body.Error.Fields, body.Error.Limit = e.Fields, e.Limit
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
+		}
 	}
 	status, ok := statuses[body.Error.Code]
 	if !ok {
@@ -71,6 +76,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.cfg.Logger.Error("internal error", "request_id", body.Error.RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
+}
+
+// retryAfter is d in whole seconds, rounded up, as Retry-After gives it.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -64,6 +64,32 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				set(`{"unset":["max_assets"]}`)
 				mustStatus(t, f.do(t, a.admin, "POST", tenantPath("/assets")(a), `{"model_id":"`+a.model.ID+`"}`), http.StatusCreated, "an asset after the cap is lifted")
 			})
+			t.Run("Rates", func(t *testing.T) {
+				// Rates so slow that no second request comes in time:
+				// which requests pass does not depend on the clock.
+				set(`{"set":{"api_requests_per_second":0.001,"api_burst":2,"points_per_second":0.001,"points_burst":1}}`)
+				defer set(`{"unset":["api_requests_per_second","api_burst","points_per_second","points_burst"]}`)
+				for range 2 {
+					mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/locations")(a), ""), http.StatusOK, "a request of the burst")
+				}
+				res := f.do(t, a.admin, "GET", tenantPath("/locations")(a), "")
+				refused(res, http.StatusTooManyRequests, qm.ERateLimited, "a request past the burst")
+				if ra := res.Header().Get("Retry-After"); ra == "" || ra == "0" {
+					t.Errorf("Retry-After is %q, want the seconds to wait", ra)
+				}
+				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/locations")(b), ""), http.StatusOK, "B, beside A past its rate")
+				point := func(sec int64) string { return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339)) }
+				at := time.Now().Unix()
+				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the first point")
+				res = f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1))
+				refused(res, http.StatusTooManyRequests, qm.ERateLimited, "a point past the rate")
+				if res.Header().Get("Retry-After") == "" {
+					t.Error("no Retry-After on a refused point")
+				}
+				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=1&lon=2&timestamp=%d", a.device.Ident, a.deviceToken.bearer, at+2), "", ""); res.Code != http.StatusTooManyRequests || res.Header().Get("Retry-After") == "" {
+					t.Errorf("OsmAnd past the rate: got %d %q, want 429 with Retry-After", res.Code, res.Header().Get("Retry-After"))
+				}
+			})
 			t.Run("Features", func(t *testing.T) {
 				set(`{"set":{"features":["custom_fields"]}}`)
 				defer set(`{"unset":["features"]}`)

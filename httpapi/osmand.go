@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -51,6 +52,12 @@ func (s *Server) OsmAndHandler() http.Handler {
 			http.Error(w, qm.ErrorMessage(err), http.StatusBadRequest)
 		case qm.EFeatureDisabled, qm.ELimitReached:
 			http.Error(w, qm.ErrorMessage(err), http.StatusForbidden)
+		case qm.ERateLimited:
+			var e *qm.Error
+			if errors.As(err, &e) && e.RetryAfter > 0 {
+				w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
+			}
+			http.Error(w, qm.ErrorMessage(err), http.StatusTooManyRequests)
 		default:
 			s.cfg.Logger.Error("osmand: store points", "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)

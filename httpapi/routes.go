@@ -370,6 +370,9 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 			return nil, err
 		}
 	}
+	if err := s.cfg.Rates.API(t); err != nil {
+		return nil, err
+	}
 	return tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p), nil
 }
 

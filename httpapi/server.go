@@ -22,6 +22,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/live"
+	"github.com/quartermaster/qm/rates"
 )
 
 // Config configures the server.
@@ -38,6 +39,9 @@ type Config struct {
 	// Auth checks credentials; Services are what the handlers call.
 	Auth     *auth.Authenticator
 	Services qm.Services
+	// Rates paces each tenant's requests at its plan's rate (nil: paces
+	// of the server's own; pass the ingester's to share them).
+	Rates *rates.Buckets
 	// LatestSchemaVersion is the newest tenant schema version this build
 	// knows, shown to the operator beside each tenant's.
 	LatestSchemaVersion int
@@ -99,6 +103,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:8080"
+	}
+	if cfg.Rates == nil {
+		cfg.Rates = rates.New(cfg.Now)
 	}
 	s := &Server{cfg: cfg, svc: cfg.Services, openAPI: OpenAPI(), live: cfg.Live, streams: make(chan struct{})}
 	if s.live == nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/metrics"
+	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -15,15 +16,20 @@ import (
 type Ingester struct {
 	store   qm.PointStore
 	metrics *metrics.Ingest
+	rates   *rates.Buckets
 	now     func() time.Time
 }
 
 var _ qm.PointIngester = (*Ingester)(nil)
 
-// NewIngester returns an Ingester storing points in store and counting
+// NewIngester returns an Ingester storing points in store, at the rates
+// each tenant's plan sets in paces (nil: paces of its own), and counting
 // them in m (nil: not counted).
-func NewIngester(store qm.PointStore, m *metrics.Ingest, now func() time.Time) *Ingester {
-	return &Ingester{store: store, metrics: m, now: now}
+func NewIngester(store qm.PointStore, paces *rates.Buckets, m *metrics.Ingest, now func() time.Time) *Ingester {
+	if paces == nil {
+		paces = rates.New(now)
+	}
+	return &Ingester{store: store, rates: paces, metrics: m, now: now}
 }
 
 // Ingest implements qm.PointIngester.
@@ -37,6 +43,11 @@ func (in *Ingester) Ingest(ctx context.Context, protocol, deviceID string, point
 		return 0, err
 	}
 	if err := qm.ValidatePoints(points, in.now(), qm.DefaultPointLimits); err != nil {
+		in.Refused(protocol, err)
+		return 0, err
+	}
+	// Past the rate, nothing is stored, so nothing is acknowledged.
+	if err := in.rates.Points(t, deviceID, len(points)); err != nil {
 		in.Refused(protocol, err)
 		return 0, err
 	}

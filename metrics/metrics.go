@@ -22,6 +22,8 @@ const (
 	UnknownDevice  = "unknown_device"  // no such device, or no tenant holds it
 	ForbiddenTopic = "forbidden_topic" // an MQTT topic not the device's own
 	StoreFailed    = "store_failed"    // the database refused the write
+	RateLimited    = "rate_limited"    // past a rate of the tenant's plan
+	PlanRefused    = "plan"            // past a cap, or a feature, of the tenant's plan
 	// The MQTT broker refuses connections, too.
 	ConnectTimeout  = "connect_timeout"          // no whole CONNECT in time
 	Unauthenticated = "too_many_unauthenticated" // too many connections not yet authenticated
@@ -89,6 +91,10 @@ func ReasonFor(err error) string {
 		return Unauthorized
 	case qm.EForbidden, qm.ENotFound, qm.ETenantInert:
 		return UnknownDevice
+	case qm.ERateLimited:
+		return RateLimited
+	case qm.ELimitReached, qm.EFeatureDisabled:
+		return PlanRefused
 	}
 	return StoreFailed
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/live"
 	"github.com/quartermaster/qm/metrics"
+	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/ui"
@@ -112,10 +113,13 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	host, _ := os.Hostname()
 	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()), Logger: log, Now: time.Now}
 	m := metrics.New()
-	ingester := ingest.NewIngester(points, &m.Ingest, time.Now)
+	// One set of paces for every edge, so a tenant's rates hold across
+	// protocols.
+	paces := rates.New(time.Now)
+	ingester := ingest.NewIngester(points, paces, &m.Ingest, time.Now)
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
-		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a,
+		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
 		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
@@ -138,7 +142,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// returns; the first to fail ends them all.
 	g, ctx := errgroup.WithContext(ctx)
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Logger: log, Metrics: &m.Ingest,
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Logger: log, Metrics: &m.Ingest,
 			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig
 		// The inventory tells the broker of every move and rotation made
