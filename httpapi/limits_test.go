@@ -78,7 +78,9 @@ func TestLimitsAtTheEdges(t *testing.T) {
 					t.Errorf("Retry-After is %q, want the seconds to wait", ra)
 				}
 				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/locations")(b), ""), http.StatusOK, "B, beside A past its rate")
-				point := func(sec int64) string { return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339)) }
+				point := func(sec int64) string {
+					return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339))
+				}
 				at := time.Now().Unix()
 				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the first point")
 				res = f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1))
