@@ -56,7 +56,15 @@ func (s *FleetStore) SetSettings(ctx context.Context, fs qm.FleetSettings) (*qm.
 	if err := fs.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.router.Update(ctx, func(c Conn) error {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if max := t.Limits.MaxRetentionDays(); max > 0 && fs.RetentionDays > max {
+		return nil, &qm.Error{Code: qm.ELimitReached, Message: fmt.Sprintf("the tenant's plan keeps points for at most %d days (max_retention_days)", max),
+			Fields: map[string]string{"retention_days": fmt.Sprintf("at most %d", max)}, Limit: &qm.LimitReached{Limit: qm.MaxRetentionDays, Value: int64(max)}}
+	}
+	err = s.router.Update(ctx, func(c Conn) error {
 		before, err := fleetSettings(ctx, c)
 		if err != nil {
 			return err

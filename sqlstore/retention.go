@@ -61,6 +61,11 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 		if err != nil {
 			return err
 		}
+		// The plan's longest retention wins over a setting made before the
+		// plan shortened it.
+		if t, _ := tenancy.FromContext(ctx); t.Limits.MaxRetentionDays() > 0 {
+			settings.RetentionDays = min(settings.RetentionDays, t.Limits.MaxRetentionDays())
+		}
 		cutoff := micros(r.Now().AddDate(0, 0, -settings.RetentionDays))
 		rows, err := c.Query(ctx, `SELECT device_id FROM device_state WHERE tenant_id = $1`, c.TenantID())
 		if err != nil {

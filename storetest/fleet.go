@@ -345,6 +345,26 @@ func TestRetention(t *testing.T, h Harness) {
 			t.Fatalf("kept %d points, %v; want %d", len(page.Points), err, c.want)
 		}
 	}
+	t.Run("PlanShortensIt", func(t *testing.T) {
+		// B's setting keeps 90 days; its plan, changed since, keeps 20,
+		// and no setting may ask for more.
+		var short qm.LimitSet
+		short.Set("max_retention_days", "20")
+		if _, err := sqlstore.NewPlanStore(e.Tenants()).SetTenantOverrides(context.Background(), tb.Slug, short, nil); err != nil {
+			t.Fatal(err)
+		}
+		n, err := r.RunOnce(context.Background())
+		if err != nil || n != 40-20 {
+			t.Fatalf("deleted %d, %v; want %d of B's", n, err, 40-20)
+		}
+		b, _ := e.Tenants().Tenant(context.Background(), tb.Slug)
+		ctxB := tenancy.WithTenant(context.Background(), b)
+		_, err = fleet.SetSettings(ctxB, qm.FleetSettings{RetentionDays: 21, OfflineMinutes: 10, LowBatteryPct: 20})
+		wantCode(t, err, qm.ELimitReached)
+		if _, err := fleet.SetSettings(ctxB, qm.FleetSettings{RetentionDays: 20, OfflineMinutes: 10, LowBatteryPct: 20}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("Lease", func(t *testing.T) {
 		for _, c := range []struct {
 			holder string
