@@ -31,6 +31,7 @@ type Services struct {
 	Fields        FieldService
 	Fleet         FleetService
 	Audit         AuditService
+	Usage         UsageService
 	Points        PointIngester
 }
 

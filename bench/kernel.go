@@ -526,7 +526,7 @@ func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	api = httpapi.New(httpapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: a, Ready: func(context.Context) error { return nil },
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingest.NewIngester(points, nil, nil, time.Now), Now: time.Now})})
+		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}), Now: time.Now})})
 	return api, func() {
 		api.Close()
 		points.Close()

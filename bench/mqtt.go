@@ -123,7 +123,7 @@ func newMQTTWorld(ctx context.Context, e engine, slug string, n int) (*mqttWorld
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
-	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Logger: quiet, Points: ingest.NewIngester(points, nil, nil, time.Now),
+	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Logger: quiet, Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}),
 		Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})})
 	runCtx, cancel := context.WithCancel(ctx)
 	ready := make(chan net.Addr, 1)

@@ -33,6 +33,7 @@ import (
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/usage"
 )
 
 // Config configures a Broker.
@@ -52,6 +53,8 @@ type Config struct {
 	// Rates paces each device's messages at its tenant plan's rate (nil:
 	// paces of the broker's own).
 	Rates *rates.Buckets
+	// Usage meters each tenant's messages (nil: not metered).
+	Usage *usage.Meter
 	// Metrics counts what devices send and what is refused (nil: not
 	// counted).
 	Metrics *metrics.Ingest
@@ -311,6 +314,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	// 3.1.1 one, which cannot be told, is slowed: the broker stops reading
 	// its connection until the rate allows the message. Either way nothing
 	// is acknowledged that is not stored.
+	h.b.cfg.Usage.Add(t, qm.MeterMQTTMessages, 1)
 	v5 := cl.Properties.ProtocolVersion == 5
 	err = h.b.paced(v5, func() error { return h.b.cfg.Rates.MQTTMessage(t, d.ID) })
 	var pts []qm.Point

@@ -55,7 +55,7 @@ func TestStopWhileDevicesLeave(t *testing.T) {
 	}
 	points := sqlstore.NewPointWriter(db, time.Now, 0)
 	defer points.Close()
-	b := broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(points, nil, nil, time.Now),
+	b := broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}),
 		Auth: auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})
 	runCtx, stop := context.WithCancel(ctx)
 	ready, done := make(chan net.Addr, 1), make(chan error, 1)

@@ -104,6 +104,8 @@ var cases = map[string]routeCase{
 			return "/api/v1/operator/tenants/" + slug + "/limits"
 		}},
 	"GET /api/v1/operator/plans":        {path: static("/api/v1/operator/plans"), ok: 200},
+	"GET /api/v1/operator/usage":        {path: static("/api/v1/operator/usage?format=csv"), ok: 200},
+	"GET /api/v1/t/{tenant}/usage":      {path: tenantPath("/usage"), ok: 200},
 	"GET /api/v1/operator/plans/{plan}": {path: static("/api/v1/operator/plans/default"), ok: 200},
 	"POST /api/v1/operator/plans": {path: static("/api/v1/operator/plans"), ok: 201,
 		body: func(*tenantFixture) string {

@@ -163,7 +163,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: f.auth.HashPassword,
-			Points: ingest.NewIngester(points, nil, f.metrics, time.Now), Now: time.Now}),
+			Points: ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Now: time.Now}), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
 	}

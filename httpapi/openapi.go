@@ -66,6 +66,9 @@ func OpenAPI() map[string]any {
 		default:
 			ok["content"] = jsonContent(g.schema(reflect.TypeOf(rt.Reply)))
 		}
+		if alsoCSV[rt.Method+" "+rt.Path] {
+			ok["content"].(map[string]any)[string(csvFile)] = map[string]any{"schema": map[string]any{"type": "string"}}
+		}
 		op["responses"].(map[string]any)[strconv.Itoa(rt.Status)] = ok
 		if ranged[rt.Method+" "+rt.Path] {
 			op["responses"].(map[string]any)["206"] = map[string]any{"description": "the ranges the Range header asked for", "content": ok["content"]}
@@ -114,6 +117,10 @@ var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 // than the error.
 var unprocessable = map[string]any{"POST /api/v1/t/{tenant}/assets/import": importStopped{}}
 
+// alsoCSV are the routes that answer CSV instead of JSON when asked
+// (format=csv).
+var alsoCSV = map[string]bool{"GET /api/v1/operator/usage": true}
+
 // ranged are the routes that answer a Range request with 206.
 var ranged = map[string]bool{"GET /api/v1/map/tiles.pmtiles": true}
 
@@ -133,6 +140,8 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": {"metric", "bucket", "from", "to"},
 	"GET /api/v1/t/{tenant}/assets/export":               assetFilterParams,
+	"GET /api/v1/t/{tenant}/usage":                       {"from", "to"},
+	"GET /api/v1/operator/usage":                         {"month", "format"},
 }
 
 // operationID names an operation after its method and path, which are

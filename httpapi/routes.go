@@ -116,6 +116,7 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
 	{"GET", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).tenantLimits, nil, qm.TenantLimits{}, 200},
 	{"PATCH", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).changeTenantLimits, tenantLimitsChange{}, qm.TenantLimits{}, 200},
+	{"GET", "/api/v1/operator/usage", Operator, "", (*Server).operatorUsage, nil, usageLines{}, 200},
 	{"GET", "/api/v1/operator/plans", Operator, "", (*Server).listPlans, nil, planList{}, 200},
 	{"POST", "/api/v1/operator/plans", Operator, "", (*Server).createPlan, planRequest{}, qm.Plan{}, 201},
 	{"GET", "/api/v1/operator/plans/{plan}", Operator, "", (*Server).getPlan, nil, qm.Plan{}, 200},
@@ -123,6 +124,7 @@ var baseRoutes = []Route{
 	{"POST", "/ingest/v1/points", Device, "", (*Server).ingestPoints, []ingestPoint{}, ingestReply{}, 200},
 	{"GET", "/ingest/v1/config", Device, "", (*Server).deviceConfig, nil, deviceConfigReply{}, 200},
 
+	{"GET", "/api/v1/t/{tenant}/usage", Tenant, qm.PermSettingsManage, (*Server).tenantUsage, nil, qm.Usage{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices", Tenant, qm.PermDevicesRead, (*Server).listFleetDevices, nil, fleetDeviceList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesRead, (*Server).getFleetDevice, nil, qm.FleetDevice{}, 200},
 	{"PATCH", "/api/v1/t/{tenant}/devices/{device}", Tenant, qm.PermDevicesWrite, (*Server).updateFleetDevice, qm.FleetDeviceUpdate{}, qm.FleetDevice{}, 200},
@@ -373,6 +375,10 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 	if err := s.cfg.Rates.API(t); err != nil {
 		return nil, err
 	}
+	if err := s.cfg.Usage.Allow(t, qm.APIRequestsPerMonth, 1); err != nil {
+		return nil, err
+	}
+	s.cfg.Usage.Add(t, qm.MeterAPIRequests, 1)
 	return tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p), nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/live"
 	"github.com/quartermaster/qm/rates"
+	"github.com/quartermaster/qm/usage"
 )
 
 // Config configures the server.
@@ -42,6 +43,9 @@ type Config struct {
 	// Rates paces each tenant's requests at its plan's rate (nil: paces
 	// of the server's own; pass the ingester's to share them).
 	Rates *rates.Buckets
+	// Usage meters each tenant's requests and holds it to its monthly
+	// quota of them (nil: not metered).
+	Usage *usage.Meter
 	// LatestSchemaVersion is the newest tenant schema version this build
 	// knows, shown to the operator beside each tenant's.
 	LatestSchemaVersion int

@@ -8,59 +8,82 @@ import (
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/usage"
 )
 
 // Ingester is the one qm.PointIngester: HTTP batches, MQTT and the OsmAnd
-// protocol hand it what they decoded, and it checks, stores and counts
-// the points the same way for all of them.
+// protocol hand it what they decoded, and it checks, stores, meters and
+// counts the points the same way for all of them.
 type Ingester struct {
-	store   qm.PointStore
-	metrics *metrics.Ingest
-	rates   *rates.Buckets
-	now     func() time.Time
+	Config
+}
+
+// Config is what an Ingester needs.
+type Config struct {
+	// Store keeps the points.
+	Store qm.PointStore
+	// Rates paces each tenant and device (nil: paces of its own; share
+	// the node's, so a tenant's rates hold across edges).
+	Rates *rates.Buckets
+	// Usage meters each tenant's points and holds it to its monthly quota
+	// (nil: not metered).
+	Usage *usage.Meter
+	// Metrics counts for Prometheus (nil: not counted).
+	Metrics *metrics.Ingest
+	// Now is the clock (time.Now).
+	Now func() time.Time
 }
 
 var _ qm.PointIngester = (*Ingester)(nil)
 
-// NewIngester returns an Ingester storing points in store, at the rates
-// each tenant's plan sets in paces (nil: paces of its own), and counting
-// them in m (nil: not counted).
-func NewIngester(store qm.PointStore, paces *rates.Buckets, m *metrics.Ingest, now func() time.Time) *Ingester {
-	if paces == nil {
-		paces = rates.New(now)
+// NewIngester returns an Ingester for c.
+func NewIngester(c Config) *Ingester {
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	return &Ingester{store: store, rates: paces, metrics: m, now: now}
+	if c.Rates == nil {
+		c.Rates = rates.New(c.Now)
+	}
+	return &Ingester{c}
 }
 
 // Ingest implements qm.PointIngester.
 func (in *Ingester) Ingest(ctx context.Context, protocol, deviceID string, points []qm.Point) (int, error) {
 	t, err := tenancy.FromContext(ctx)
-	if err == nil {
-		err = t.Limits.Feature(qm.FeatureFleet)
-	}
 	if err != nil {
 		in.Refused(protocol, err)
 		return 0, err
 	}
-	if err := qm.ValidatePoints(points, in.now(), qm.DefaultPointLimits); err != nil {
-		in.Refused(protocol, err)
-		return 0, err
-	}
-	// Past the rate, nothing is stored, so nothing is acknowledged.
-	if err := in.rates.Points(t, deviceID, len(points)); err != nil {
-		in.Refused(protocol, err)
-		return 0, err
-	}
-	n, err := in.store.Write(ctx, deviceID, points)
+	n, err := in.ingest(ctx, t, protocol, deviceID, points)
 	if err != nil {
 		in.Refused(protocol, err)
+		in.Usage.Add(t, qm.MeterPointsRefused+"/"+protocol+"/"+metrics.ReasonFor(err), int64(len(points)))
 		return 0, err
 	}
-	in.metrics.Stored(protocol, n)
+	in.Metrics.Stored(protocol, n)
+	in.Usage.Add(t, qm.MeterPointsStored+"/"+protocol, int64(n))
 	return n, nil
+}
+
+// ingest checks points against tenant t's plan and stores them. Nothing
+// over a limit is stored, so nothing over a limit is acknowledged.
+func (in *Ingester) ingest(ctx context.Context, t *qm.Tenant, protocol, deviceID string, points []qm.Point) (int, error) {
+	if err := t.Limits.Feature(qm.FeatureFleet); err != nil {
+		return 0, err
+	}
+	if err := qm.ValidatePoints(points, in.Now(), qm.DefaultPointLimits); err != nil {
+		return 0, err
+	}
+	if err := in.Usage.Allow(t, qm.PointsPerMonth, int64(len(points))); err != nil {
+		return 0, err
+	}
+	if err := in.Rates.Points(t, deviceID, len(points)); err != nil {
+		return 0, err
+	}
+	return in.Store.Write(ctx, deviceID, points)
 }
 
 // Refused implements qm.PointIngester.
 func (in *Ingester) Refused(protocol string, err error) {
-	in.metrics.Refuse(protocol, metrics.ReasonFor(err))
+	in.Metrics.Refuse(protocol, metrics.ReasonFor(err))
 }

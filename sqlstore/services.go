@@ -62,6 +62,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Fields:        NewFieldStore(e, o.Now),
 		Fleet:         NewFleetStore(e, e.Devices(), o.Now),
 		Audit:         NewAuditStore(e),
+		Usage:         NewUsageStore(e.Tenants()),
 		Points:        o.Points,
 	}
 }

@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Tenants", func(t *testing.T) { TestTenants(t, h) })
 	t.Run("Plans", func(t *testing.T) { TestPlans(t, h) })
 	t.Run("Limits", func(t *testing.T) { TestLimits(t, h) })
+	t.Run("Usage", func(t *testing.T) { TestUsage(t, h) })
 	t.Run("Locations", func(t *testing.T) { TestLocations(t, h) })
 	t.Run("Departments", func(t *testing.T) { TestDepartments(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })

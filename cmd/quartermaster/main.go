@@ -18,7 +18,7 @@ import (
 	"github.com/quartermaster/qm/bench"
 )
 
-const usage = `Quartermaster: multi-tenant IT asset and connected-fleet management.
+const helpText = `Quartermaster: multi-tenant IT asset and connected-fleet management.
 
 Usage:
   quartermaster serve   [--addr 127.0.0.1:8080]   run the server (migrates first)
@@ -33,6 +33,7 @@ Usage:
                                                   show a tenant's limits, or change what differs from its plan
   quartermaster plan create|update NAME [--set key=value]… [--unset key]…
   quartermaster plan list|show [NAME] [--json]    plans: named sets of limits (max_assets=500, features=fleet,import, …)
+  quartermaster usage [--month YYYY-MM] [--csv]   every tenant's usage of a month, for billing
   quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department]
                                                   import assets from CSV (Snipe-IT's columns)
   quartermaster device register --ident IDENT [--serial S] [--kind vehicle|phone|agent]
@@ -89,7 +90,7 @@ var errUsage = errors.New("usage")
 // it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, helpText)
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -100,6 +101,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate":  cmdMigrate,
 		"tenant":   cmdTenant,
 		"plan":     cmdPlan,
+		"usage":    cmdUsage,
 		"demo":     cmdDemo,
 		"bench":    cmdBench,
 		"operator": cmdOperator,
@@ -111,7 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "quartermaster: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "quartermaster: unknown command %q\n\n%s", args[0], helpText)
 		return errUsage
 	}
 	return cmd(ctx, args[1:], stdin, stdout, stderr)

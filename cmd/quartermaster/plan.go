@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
@@ -209,5 +211,40 @@ func printTenantLimits(w io.Writer, slug string, tl *qm.TenantLimits, err error,
 		}
 	}
 	fmt.Fprintf(tw, "%s\t%s\t%s\n", qm.FeaturesKey, joinFeatures(on), from(tl.Overrides.Features != nil))
+	return tw.Flush()
+}
+
+// cmdUsage prints every tenant's usage of a month, for billing.
+func cmdUsage(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("usage", stderr)
+	month := fs.String("month", time.Now().UTC().Format("2006-01"), "the month, YYYY-MM")
+	asCSV := fs.Bool("csv", false, "print CSV: month,tenant,meter,value")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	e, err := c.openReady(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	lines, err := sqlstore.NewUsageStore(e.Tenants()).MonthUsage(ctx, *month)
+	switch {
+	case err != nil || *asJSON:
+		return orJSON(stdout, lines, err)
+	case *asCSV:
+		out := csv.NewWriter(stdout)
+		out.Write([]string{"month", "tenant", "meter", "value"})
+		for _, l := range lines {
+			out.Write([]string{l.Month, l.Tenant, l.Meter, strconv.FormatInt(l.Value, 10)})
+		}
+		out.Flush()
+		return out.Error()
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "TENANT\tMETER\t%s\n", *month)
+	for _, l := range lines {
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", l.Tenant, l.Meter, l.Value)
+	}
 	return tw.Flush()
 }

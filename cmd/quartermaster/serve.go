@@ -25,6 +25,7 @@ import (
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/ui"
+	"github.com/quartermaster/qm/usage"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -111,15 +112,18 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer hub.Close()
 	points.Notify(hub)
 	host, _ := os.Hostname()
-	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()), Logger: log, Now: time.Now}
+	node := fmt.Sprintf("%s/%d", host, os.Getpid())
+	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
+	// The meter's node is this run of this process: its counts are its own.
+	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, log)
 	m := metrics.New()
 	// One set of paces for every edge, so a tenant's rates hold across
 	// protocols.
 	paces := rates.New(time.Now)
-	ingester := ingest.NewIngester(points, paces, &m.Ingest, time.Now)
+	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Now: time.Now})
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
-		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces,
+		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
 		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
@@ -142,7 +146,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// returns; the first to fail ends them all.
 	g, ctx := errgroup.WithContext(ctx)
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Logger: log, Metrics: &m.Ingest,
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Usage: meter, Logger: log, Metrics: &m.Ingest,
 			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig
 		// The inventory tells the broker of every move and rotation made
@@ -153,6 +157,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	api, ready := httpapi.New(cfg), make(chan net.Addr, 1)
 	g.Go(func() error { return api.Run(ctx, ready) })
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
+	g.Go(func() error { return meter.Run(ctx) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}
