@@ -52,6 +52,7 @@ export const routes: PageRoute[] = [
 
   { pattern: '/operator/tenants', area: 'operator', load: () => import('./pages/operator/Tenants.svelte') },
   { pattern: '/operator/tenants/:tenant', area: 'operator', load: () => import('./pages/operator/Tenant.svelte') },
+  { pattern: '/operator/plans', area: 'operator', load: () => import('./pages/operator/Plans.svelte') },
   { pattern: '/operator/devices', area: 'operator', load: () => import('./pages/operator/Devices.svelte') },
   { pattern: '/operator/devices/:device', area: 'operator', load: () => import('./pages/operator/Device.svelte') },
   { pattern: '/t/:tenant/fleet', area: 'tenant', feature: 'fleet', load: () => import('./pages/fleet/FleetMap.svelte') },
