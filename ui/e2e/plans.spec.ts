@@ -59,6 +59,15 @@ test('the operator puts a tenant on a plan without labels and with five assets, 
     await admin.getByRole('button', { name: 'Create asset' }).click();
     await expect(admin.getByRole('alert')).toContainText('max_assets');
     await expect(admin.getByRole('alert')).toContainText('allows 5 assets');
+
+    // So is an imported one, in the report's problems.
+    await admin.goto(`/t/${tenant.slug}/assets/import`);
+    const csv = Buffer.from(`Asset Tag,Name,Model,Category\n${uniqueName('IMP')},Imported laptop,Model X,Laptops X\n`);
+    await admin.getByLabel('CSV file').setInputFiles({ name: 'more.csv', mimeType: 'text/csv', buffer: csv });
+    await admin.getByRole('button', { name: 'Preview (dry run)' }).click();
+    const preview = admin.getByRole('region', { name: 'Dry run report' });
+    await expect(preview).toContainText('allows 5 of max_assets');
+    await expect(preview.getByRole('region', { name: 'Problems, by line' })).toContainText('max_assets');
   } finally {
     await context.close();
   }
