@@ -23,6 +23,16 @@ test('the operator puts a tenant on a plan without labels and with five assets, 
   const row = page.getByRole('row').filter({ hasText: plan });
   await expect(row).toContainText('max_assets 5');
   await expect(row).toContainText('api_tokens, custom_fields, fleet, import');
+
+  // Edited: ten devices too.
+  await row.getByRole('button', { name: `Edit plan ${plan}` }).click();
+  const edit = page.getByRole('region', { name: `Edit plan ${plan}` });
+  await expect(edit.getByLabel('Assets (max_assets)')).toHaveValue('5');
+  await edit.getByLabel('Devices (max_devices)').fill('10');
+  await edit.getByRole('button', { name: 'Save plan' }).click();
+  await expect(page.getByRole('status')).toHaveText(`Plan ${plan} saved.`);
+  await expect(row).toContainText('max_assets 5, max_devices 10');
+  await expect(row).toContainText('api_tokens, custom_fields, fleet, import');
   await expectAccessible(page);
 
   // A tenant of the journey's own, moved onto it.
