@@ -1,24 +1,5 @@
-import type { Page } from '@playwright/test';
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
-
-function unique(): string {
-  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-}
-
-/** Creates a tenant through the operator's form and lands on its page. */
-async function createTenant(page: Page): Promise<{ slug: string; name: string }> {
-  const id = unique();
-  const slug = `op-${id}`;
-  const name = `Tenant ${id}`;
-  await page.goto('/operator/tenants');
-  await expect(page.getByRole('heading', { level: 1, name: 'Tenants' })).toBeVisible();
-  await page.getByLabel('Slug').fill(slug);
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByRole('button', { name: 'Create tenant' }).click();
-  await expect(page).toHaveURL(new RegExp(`/operator/tenants/${slug}$`));
-  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
-  return { slug, name };
-}
+import { acceptInvitation, createTenant, inviteLink, unique } from './tenants';
 
 test('the operator creates a tenant and invites its admin, who accepts and lands on its dashboard', { tag: '@journey' }, async ({ page, browser }) => {
   await signIn(page, demo.operator);
@@ -33,27 +14,15 @@ test('the operator creates a tenant and invites its admin, who accepts and lands
   await expectAccessible(page);
 
   const email = `admin-${unique()}@example.org`;
-  await page.getByLabel('Email').fill(email);
-  await page.getByRole('button', { name: 'Invite' }).click();
-  const linkField = page.getByLabel('Invitation link');
-  await expect(linkField).toHaveValue(/\/invite\//);
-  const link = await linkField.inputValue();
+  const link = await inviteLink(page, email);
 
   // The person invited opens the link in a browser of their own.
-  const theirs = await browser.newContext();
+  const { context, page: them } = await acceptInvitation(browser, link, page.url(), { slug, name });
   try {
-    const them = await theirs.newPage();
-    await them.goto(new URL(new URL(link).pathname, page.url()).toString());
-    await expect(them.getByRole('heading', { name: `Join ${name}` })).toBeVisible();
-    await them.getByLabel('Your name').fill('First Admin');
-    await them.getByLabel('Choose a password').fill('a long and private passphrase');
-    await them.getByRole('button', { name: 'Accept and create account' }).click();
-    await expect(them).toHaveURL(new RegExp(`/t/${slug}$`));
-    await expect(them.getByRole('heading', { level: 1, name })).toBeVisible();
     await expect(them.getByRole('button', { name: 'Sign out' })).toBeVisible();
     await expect(them.getByRole('banner').getByText(email)).toBeVisible();
   } finally {
-    await theirs.close();
+    await context.close();
   }
 });
 

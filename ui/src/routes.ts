@@ -2,6 +2,7 @@
 // on first visit, so code for maps and charts ships only to the pages that
 // draw them.
 import type { Component } from 'svelte';
+import type { Feature } from './lib/tenant.svelte';
 
 /** Where a page belongs: the shell draws its navigation from it. */
 export type Area = 'public' | 'account' | 'tenant' | 'operator';
@@ -9,6 +10,8 @@ export type Area = 'public' | 'account' | 'tenant' | 'operator';
 export interface PageRoute {
   pattern: string;
   area: Area;
+  /** The feature of the tenant's plan the page belongs to, if any: without it the shell shows why instead. */
+  feature?: Feature;
   /** The page; it is given the address's named segments as params, if it takes them. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pages take params or nothing
   load: () => Promise<{ default: Component<any> }>;
@@ -25,7 +28,7 @@ export const routes: PageRoute[] = [
 
   { pattern: '/t/:tenant/assets', area: 'tenant', load: () => import('./pages/assets/AssetList.svelte') },
   { pattern: '/t/:tenant/assets/new', area: 'tenant', load: () => import('./pages/assets/AssetForm.svelte') },
-  { pattern: '/t/:tenant/assets/import', area: 'tenant', load: () => import('./pages/assets/AssetImport.svelte') },
+  { pattern: '/t/:tenant/assets/import', area: 'tenant', feature: 'import', load: () => import('./pages/assets/AssetImport.svelte') },
   { pattern: '/t/:tenant/assets/:id', area: 'tenant', load: () => import('./pages/assets/AssetDetail.svelte') },
   { pattern: '/t/:tenant/assets/:id/edit', area: 'tenant', load: () => import('./pages/assets/AssetForm.svelte') },
 
@@ -33,8 +36,8 @@ export const routes: PageRoute[] = [
   { pattern: '/t/:tenant/catalog/models', area: 'tenant', load: () => import('./pages/catalog/Models.svelte') },
   { pattern: '/t/:tenant/catalog/depreciations', area: 'tenant', load: () => import('./pages/catalog/Depreciations.svelte') },
   { pattern: '/t/:tenant/catalog/locations', area: 'tenant', load: () => import('./pages/catalog/Locations.svelte') },
-  { pattern: '/t/:tenant/catalog/fields', area: 'tenant', load: () => import('./pages/catalog/Fields.svelte') },
-  { pattern: '/t/:tenant/catalog/fieldsets', area: 'tenant', load: () => import('./pages/catalog/FieldSets.svelte') },
+  { pattern: '/t/:tenant/catalog/fields', area: 'tenant', feature: 'custom_fields', load: () => import('./pages/catalog/Fields.svelte') },
+  { pattern: '/t/:tenant/catalog/fieldsets', area: 'tenant', feature: 'custom_fields', load: () => import('./pages/catalog/FieldSets.svelte') },
   // Every reference list (categories, manufacturers, …) after the pages above.
   { pattern: '/t/:tenant/catalog/:kind', area: 'tenant', load: () => import('./pages/catalog/ReferenceListPage.svelte') },
   { pattern: '/t/:tenant/licenses', area: 'tenant', load: () => import('./pages/licenses/Licenses.svelte') },
@@ -44,14 +47,15 @@ export const routes: PageRoute[] = [
   { pattern: '/t/:tenant/people', area: 'tenant', load: () => import('./pages/people/Members.svelte') },
   { pattern: '/t/:tenant/people/roles', area: 'tenant', load: () => import('./pages/people/Roles.svelte') },
   { pattern: '/t/:tenant/people/departments', area: 'tenant', load: () => import('./pages/people/Departments.svelte') },
-  { pattern: '/t/:tenant/tokens', area: 'tenant', load: () => import('./pages/people/Tokens.svelte') },
+  { pattern: '/t/:tenant/tokens', area: 'tenant', feature: 'api_tokens', load: () => import('./pages/people/Tokens.svelte') },
   { pattern: '/t/:tenant/audit', area: 'tenant', load: () => import('./pages/audit/Audit.svelte') },
 
   { pattern: '/operator/tenants', area: 'operator', load: () => import('./pages/operator/Tenants.svelte') },
   { pattern: '/operator/tenants/:tenant', area: 'operator', load: () => import('./pages/operator/Tenant.svelte') },
+  { pattern: '/operator/plans', area: 'operator', load: () => import('./pages/operator/Plans.svelte') },
   { pattern: '/operator/devices', area: 'operator', load: () => import('./pages/operator/Devices.svelte') },
   { pattern: '/operator/devices/:device', area: 'operator', load: () => import('./pages/operator/Device.svelte') },
-  { pattern: '/t/:tenant/fleet', area: 'tenant', load: () => import('./pages/fleet/FleetMap.svelte') },
-  { pattern: '/t/:tenant/devices', area: 'tenant', load: () => import('./pages/fleet/Devices.svelte') },
-  { pattern: '/t/:tenant/devices/:id', area: 'tenant', load: () => import('./pages/fleet/Device.svelte') },
+  { pattern: '/t/:tenant/fleet', area: 'tenant', feature: 'fleet', load: () => import('./pages/fleet/FleetMap.svelte') },
+  { pattern: '/t/:tenant/devices', area: 'tenant', feature: 'fleet', load: () => import('./pages/fleet/Devices.svelte') },
+  { pattern: '/t/:tenant/devices/:id', area: 'tenant', feature: 'fleet', load: () => import('./pages/fleet/Device.svelte') },
 ];

@@ -1,6 +1,7 @@
-// The tenant the console is looking at, with what the member may do there.
-// Pages ask can(...) to show only the controls the member's role allows;
-// the server decides regardless.
+// The tenant the console is looking at, with what the member may do there
+// and what its plan includes. Pages ask can(...) and has(...) to show only
+// the controls the member's role and the tenant's plan allow; the server
+// decides regardless.
 import { api, must, type Schemas } from '../api/client';
 
 type TenantHome = Schemas['tenantHome'];
@@ -35,6 +36,23 @@ export function leaveTenant(): void {
 /** Whether the member holds a permission, such as "assets:write", in the current tenant. */
 export function can(permission: string): boolean {
   return current.tenant?.principal?.role.permissions?.includes(permission) ?? false;
+}
+
+/** A part of the product a tenant's plan may leave out. */
+export type Feature = 'fleet' | 'custom_fields' | 'import' | 'api_tokens' | 'labels';
+
+/** What each feature is, in words: the operator's plan forms and the notice of a feature left out name them so. */
+export const featureNames: Record<Feature, string> = {
+  fleet: 'the fleet (devices and the map)',
+  custom_fields: 'custom fields and field sets',
+  import: 'imports',
+  api_tokens: 'API tokens',
+  labels: 'labels',
+};
+
+/** Whether the current tenant's plan includes a feature, such as "labels". */
+export function has(feature: Feature): boolean {
+  return current.tenant?.limits?.features?.includes(feature) ?? false;
 }
 
 /** The API path parameters of the current tenant. */

@@ -1,8 +1,9 @@
 // What the asset pages look names up in: the tenant's models, reference
 // lists, locations, departments, custom fields, field sets and people (the
 // member directory). Each is a paged list; a page loads them once, a large
-// page at a time, following next.
+// page at a time, following next. A plan without custom fields has none.
 import { api, must, type Schemas } from '../../api/client';
+import { has } from '../../lib/tenant.svelte';
 import { allPeople, personName, type Person } from '../people/directory';
 
 type Ref = Schemas['Reference'];
@@ -68,11 +69,11 @@ export async function loadCatalog(tenant: string): Promise<Catalog> {
       const r = await must(api.GET('/api/v1/t/{tenant}/departments', { params: { path, query: q(after) } }));
       return { items: r.departments, next: r.next };
     }),
-    all<Schemas['CustomField']>(async (after) => {
+    !has('custom_fields') ? [] : all<Schemas['CustomField']>(async (after) => {
       const r = await must(api.GET('/api/v1/t/{tenant}/fields', { params: { path, query: q(after) } }));
       return { items: r.fields, next: r.next };
     }),
-    all<Schemas['FieldSet']>(async (after) => {
+    !has('custom_fields') ? [] : all<Schemas['FieldSet']>(async (after) => {
       const r = await must(api.GET('/api/v1/t/{tenant}/fieldsets', { params: { path, query: q(after) } }));
       return { items: r.field_sets, next: r.next };
     }),
