@@ -312,9 +312,12 @@ func validPlanName(name string) bool {
 
 // TenantLimits are a tenant's plan, its overrides, and the limits they make.
 type TenantLimits struct {
-	Plan      string    `json:"plan"`
-	Overrides LimitSet  `json:"overrides"`
-	Effective Effective `json:"effective"`
+	Plan string `json:"plan"`
+	// PlanLimits are what the plan sets; Overrides what differs for the
+	// tenant.
+	PlanLimits LimitSet  `json:"plan_limits"`
+	Overrides  LimitSet  `json:"overrides"`
+	Effective  Effective `json:"effective"`
 }
 
 // Effective are the limits a tenant works under: its plan's with its

@@ -22,7 +22,7 @@ type limitsChange struct {
 // tenantLimitsChange moves a tenant to another plan, changes its
 // overrides, or both.
 type tenantLimitsChange struct {
-	Plan string `json:"plan"`
+	Plan string `json:"plan,omitempty"`
 	limitsChange
 }
 

@@ -132,6 +132,11 @@ func (s *PlanStore) limitsOf(ctx context.Context, t *qm.Tenant) (*qm.TenantLimit
 	if err := json.Unmarshal([]byte(overrides), &tl.Overrides); err != nil {
 		return nil, fmt.Errorf("limits of %s: %w", t.Slug, err)
 	}
+	p, err := s.Plan(ctx, t.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("limits of %s: %w", t.Slug, err)
+	}
+	tl.PlanLimits = p.Limits
 	return tl, nil
 }
 
