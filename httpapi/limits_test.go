@@ -92,6 +92,22 @@ func TestLimitsAtTheEdges(t *testing.T) {
 					t.Errorf("OsmAnd past the rate: got %d %q, want 429 with Retry-After", res.Code, res.Header().Get("Retry-After"))
 				}
 			})
+			t.Run("StoredPoints", func(t *testing.T) {
+				res := f.do(t, f.operator, "GET", "/api/v1/operator/tenants/"+a.t.Slug, "")
+				var view struct {
+					StoredPoints int64 `json:"stored_points"`
+				}
+				json.Unmarshal(res.Body.Bytes(), &view)
+				set(fmt.Sprintf(`{"set":{"max_stored_points":%d}}`, view.StoredPoints+1))
+				defer set(`{"unset":["max_stored_points"]}`)
+				at := time.Now().Unix() + 60 // later than any point the test sent
+				point := func(sec int64) string { return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339)) }
+				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the last point the cap allows")
+				lim := refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1)), http.StatusForbidden, qm.ELimitReached, "a point past the cap")
+				if lim["limit"] != "max_stored_points" {
+					t.Fatalf("the refusal names %v", lim)
+				}
+			})
 			t.Run("Features", func(t *testing.T) {
 				set(`{"set":{"features":["custom_fields"]}}`)
 				defer set(`{"unset":["features"]}`)
