@@ -43,6 +43,10 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				}
 				return body.Error.Limit
 			}
+			// point is a batch of one point at sec, in Unix seconds.
+			point := func(sec int64) string {
+				return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339))
+			}
 			page := f.do(t, a.admin, "GET", tenantPath("/assets")(a), "")
 			var list struct{ Total int }
 			json.Unmarshal(page.Body.Bytes(), &list)
@@ -78,9 +82,6 @@ func TestLimitsAtTheEdges(t *testing.T) {
 					t.Errorf("Retry-After is %q, want the seconds to wait", ra)
 				}
 				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/locations")(b), ""), http.StatusOK, "B, beside A past its rate")
-				point := func(sec int64) string {
-					return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339))
-				}
 				at := time.Now().Unix()
 				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the first point")
 				res = f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1))
@@ -101,7 +102,6 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				set(fmt.Sprintf(`{"set":{"max_stored_points":%d}}`, view.StoredPoints+1))
 				defer set(`{"unset":["max_stored_points"]}`)
 				at := time.Now().Unix() + 60 // later than any point the test sent
-				point := func(sec int64) string { return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339)) }
 				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the last point the cap allows")
 				lim := refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1)), http.StatusForbidden, qm.ELimitReached, "a point past the cap")
 				if lim["limit"] != "max_stored_points" {
