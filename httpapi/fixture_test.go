@@ -147,7 +147,7 @@ func newFixture(t testing.TB, be backend) *fixture {
 // newFixtureWith is newFixture with changes to the server's configuration.
 func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *fixture {
 	e := be.open(t)
-	f := &fixture{e: e, metrics: &metrics.New().Ingest}
+	f := &fixture{e: e, metrics: &metrics.New(0).Ingest}
 	f.auth = auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices(), Passwords: cheap})
 	f.pmtiles = []byte("PMTiles\x03 the rest of a small archive, 0123456789")
 	tiles := filepath.Join(t.TempDir(), "world.pmtiles")

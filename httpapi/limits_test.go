@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/metrics"
 )
 
 // TestLimitsAtTheEdges: the operator limits a tenant through the API, and
@@ -137,5 +139,21 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/devices")(b), ""), http.StatusOK, "B's devices")
 			})
 		})
+	}
+}
+
+// TestLoadFollowsTenants: the server tells the operator's view of load
+// (quartermaster top, the top tenants' Prometheus series) of each
+// tenant's requests, and of nobody else's.
+func TestLoadFollowsTenants(t *testing.T) {
+	load := metrics.NewLoad(5, nil)
+	f := newFixtureWith(t, backends[0], func(c *httpapi.Config) { c.Load = load })
+	for range 3 {
+		mustStatus(t, f.do(t, f.a.admin, "GET", tenantPath("/locations")(f.a), ""), http.StatusOK, "A's locations")
+	}
+	mustStatus(t, f.do(t, f.operator, "GET", "/api/v1/operator/tenants", ""), http.StatusOK, "the operator's list")
+	top := load.Top(0)
+	if len(top) != 1 || top[0].Tenant != f.a.t.Slug || top[0].RequestsPerSecond*metrics.LoadWindow.Seconds() < 3 {
+		t.Fatalf("load: %+v; want tenant-a's three requests, and no other tenant", top)
 	}
 }

@@ -47,8 +47,10 @@ type Config struct {
 	// Usage meters each tenant's points and holds it to its monthly quota
 	// (nil: not metered).
 	Usage *usage.Meter
-	// Metrics counts for Prometheus (nil: not counted).
+	// Metrics counts for Prometheus (nil: not counted), and Load each
+	// tenant's load now (nil: not followed).
 	Metrics *metrics.Ingest
+	Load    *metrics.Load
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -77,9 +79,11 @@ func (in *Ingester) Ingest(ctx context.Context, protocol, deviceID string, point
 	if err != nil {
 		in.Refused(protocol, err)
 		in.Usage.Add(t, qm.MeterPointsRefused+"/"+protocol+"/"+metrics.ReasonFor(err), int64(len(points)))
+		in.Load.Refused(t.Slug, len(points))
 		return 0, err
 	}
 	in.Metrics.Stored(protocol, n)
+	in.Load.Points(t.Slug, n)
 	in.Usage.Add(t, qm.MeterPointsStored+"/"+protocol, int64(n))
 	return n, nil
 }
