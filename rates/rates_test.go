@@ -101,3 +101,30 @@ func TestMQTTMessage(t *testing.T) {
 		t.Fatalf("another device has its own bucket: %v", err)
 	}
 }
+
+// TestShare: with two nodes alive, each takes half of a tenant's rate and
+// burst; a device's own rate is its node's alone.
+func TestShare(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := rates.New(c.now)
+	a := tenanttest.Limited(t, "a", map[string]string{"api_requests_per_second": "4", "api_burst": "4", "mqtt_messages_per_second": "1"})
+	b.SetNodes(2)
+	for i := range 2 {
+		if err := b.API(a); err != nil {
+			t.Fatalf("request %d of this node's burst of 2: %v", i+1, err)
+		}
+	}
+	if wait := retryAfter(t, b.API(a)); wait != 500*time.Millisecond {
+		t.Fatalf("retry after %v, want 500ms (this node's 2 a second)", wait)
+	}
+	if err := b.MQTTMessage(a, "d1"); err != nil {
+		t.Fatalf("a device's own rate is not shared: %v", err)
+	}
+	b.SetNodes(0) // never below one
+	c.t = c.t.Add(time.Second)
+	for i := range 4 {
+		if err := b.API(a); err != nil {
+			t.Fatalf("request %d of the whole burst again: %v", i+1, err)
+		}
+	}
+}

@@ -159,6 +159,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g.Go(func() error { return api.Run(ctx, ready) })
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
 	g.Go(func() error { return meter.Run(ctx) })
+	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), node, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}
