@@ -95,6 +95,43 @@ func TestLimitsAtTheEdges(t *testing.T) {
 					t.Errorf("OsmAnd past the rate: got %d %q, want 429 with Retry-After", res.Code, res.Header().Get("Retry-After"))
 				}
 			})
+			t.Run("Quotas", func(t *testing.T) {
+				// The meter counts this node's use at once; what other
+				// nodes used reaches it at each flush.
+				f.meter.Flush(t.Context())
+				var u struct {
+					Quotas []struct {
+						Quota string `json:"quota"`
+						Used  int64  `json:"used"`
+					} `json:"quotas"`
+				}
+				res := f.do(t, a.admin, "GET", tenantPath("/usage")(a), "")
+				mustStatus(t, res, http.StatusOK, "A's usage")
+				json.Unmarshal(res.Body.Bytes(), &u)
+				var used int64
+				for _, q := range u.Quotas {
+					if q.Quota == "api_requests_per_month" {
+						used = q.Used
+					}
+				}
+				if used == 0 {
+					t.Fatalf("A's usage tells %+v, want its requests counted", u)
+				}
+				// Room for two more requests this month, then none.
+				set(fmt.Sprintf(`{"set":{"api_requests_per_month":%d,"points_per_month":1}}`, used+3))
+				defer set(`{"unset":["api_requests_per_month","points_per_month"]}`)
+				for range 2 {
+					mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/locations")(a), ""), http.StatusOK, "a request of the month's last")
+				}
+				if lim := refused(f.do(t, a.admin, "GET", tenantPath("/locations")(a), ""), http.StatusForbidden, qm.ELimitReached, "a request past the month's quota"); lim["limit"] != "api_requests_per_month" {
+					t.Fatalf("the refusal names %v", lim)
+				}
+				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/locations")(b), ""), http.StatusOK, "B, beside A past its quota")
+				// Points: A stored some already this month; one more is past its quota of one.
+				if lim := refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(time.Now().Unix()+120)), http.StatusForbidden, qm.ELimitReached, "a point past the month's quota"); lim["limit"] != "points_per_month" {
+					t.Fatalf("the refusal names %v", lim)
+				}
+			})
 			t.Run("StoredPoints", func(t *testing.T) {
 				res := f.do(t, f.operator, "GET", "/api/v1/operator/tenants/"+a.t.Slug, "")
 				var view struct {
