@@ -307,3 +307,59 @@ type RoleService interface {
 	// or token holds it.
 	DeleteRole(ctx context.Context, name string) error
 }
+
+// TokenPrefix starts every API token's secret.
+const TokenPrefix = "qmt_"
+
+// DeviceTokenPrefix starts every device credential, so secret scanners can
+// recognise a leaked one.
+const DeviceTokenPrefix = "qmd_"
+
+// Credentials is the catalog of accounts, sessions, password resets, API
+// tokens and memberships, as authentication reads and writes it: one
+// account for many tenants, so an edge between them (see ARCHITECTURE §3).
+type Credentials interface {
+	// UserByEmail returns the account with email and its password hash.
+	// ENotFound.
+	UserByEmail(ctx context.Context, email string) (*User, string, error)
+	// UserByID returns an account. ENotFound.
+	UserByID(ctx context.Context, id string) (*User, error)
+	// SetPassword replaces an account's password hash.
+	SetPassword(ctx context.Context, userID, passwordHash string) error
+	// RecordLogin records a sign-in at at.
+	RecordLogin(ctx context.Context, userID string, at time.Time) error
+	// CreateSession stores a session under the hash of its secret.
+	CreateSession(ctx context.Context, secretHash string, s Session) error
+	// Session returns the session stored under the hash, unless expired at
+	// now. ENotFound.
+	Session(ctx context.Context, secretHash string, now time.Time) (*Session, error)
+	// DeleteSession ends one session; DeleteSessions every session of an
+	// account.
+	DeleteSession(ctx context.Context, secretHash string) error
+	DeleteSessions(ctx context.Context, userID string) error
+	// CreatePasswordReset stores a reset of an account's password under the
+	// hash of its secret; TakePasswordReset uses it up and returns the
+	// account's id. ENotFound.
+	CreatePasswordReset(ctx context.Context, userID, secretHash string, now, expires time.Time) error
+	TakePasswordReset(ctx context.Context, secretHash string, now time.Time) (string, error)
+	// TokenBySecret returns the tenant id and the API token stored under
+	// the hash of its secret. ENotFound.
+	TokenBySecret(ctx context.Context, secretHash string) (string, *APIToken, error)
+	// TouchToken records that a token was used at at.
+	TouchToken(ctx context.Context, tenantID, id string, at time.Time) error
+	// Membership returns an account's membership of a tenant. ENotFound.
+	Membership(ctx context.Context, tenantID, userID string) (*Membership, error)
+	// Role returns a tenant's role, built in or its own. ENotFound.
+	Role(ctx context.Context, tenantID, name string) (Role, error)
+	// BrokenGlass reports whether an operator has break-glass access to a
+	// tenant at now.
+	BrokenGlass(ctx context.Context, tenantID, userID string, now time.Time) (bool, error)
+}
+
+// DeviceCredentials finds devices by the credentials they present.
+type DeviceCredentials interface {
+	// DeviceByToken returns the device whose credential token is. ENotFound.
+	DeviceByToken(ctx context.Context, token string) (*Device, error)
+	// DeviceByIdent returns the device with ident. ENotFound.
+	DeviceByIdent(ctx context.Context, ident string) (*Device, error)
+}

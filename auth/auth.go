@@ -13,7 +13,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
-	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/throttle"
 )
 
@@ -22,10 +21,10 @@ const SessionPrefix = "qms_"
 
 // Config configures an Authenticator.
 type Config struct {
-	Identity *sqlstore.Identity
-	Tenants  *sqlstore.TenantService
+	Identity qm.Credentials
+	Tenants  qm.TenantService
 	// Devices checks device credentials.
-	Devices *sqlstore.DeviceStore
+	Devices qm.DeviceCredentials
 	// Limiter throttles failed sign-ins per account and per client address.
 	Limiter *throttle.Limiter
 	// SessionTTL is how long a session lasts (12 hours).
@@ -167,7 +166,7 @@ const touchEvery = time.Minute
 // Token returns the tenant an API token is bound to and the principal it
 // acts as. EUnauthorized for an unknown, revoked or expired token.
 func (a *Authenticator) Token(ctx context.Context, secret string) (*qm.Tenant, *qm.Principal, error) {
-	if !strings.HasPrefix(secret, sqlstore.TokenPrefix) {
+	if !strings.HasPrefix(secret, qm.TokenPrefix) {
 		return nil, nil, errUnauthenticated
 	}
 	tenantID, tok, err := a.cfg.Identity.TokenBySecret(ctx, qm.HashSecret(secret))
@@ -316,7 +315,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, secret, next string) 
 // credential that is unknown or was rotated; EForbidden for a device no
 // tenant holds; ETenantInert for a tenant that is not active.
 func (a *Authenticator) DeviceToken(ctx context.Context, secret string) (*qm.Device, *qm.Tenant, *qm.Principal, error) {
-	if !strings.HasPrefix(secret, sqlstore.DeviceTokenPrefix) {
+	if !strings.HasPrefix(secret, qm.DeviceTokenPrefix) {
 		return nil, nil, nil, qm.Errorf(qm.EUnauthorized, "present the device's token")
 	}
 	d, err := a.cfg.Devices.DeviceByToken(ctx, secret)

@@ -27,7 +27,10 @@ type DeviceStore struct {
 	observers []qm.DeviceEvents
 }
 
-var _ qm.DeviceInventory = (*DeviceStore)(nil)
+var (
+	_ qm.DeviceInventory   = (*DeviceStore)(nil)
+	_ qm.DeviceCredentials = (*DeviceStore)(nil)
+)
 
 // NewDeviceStore returns the device inventory of the catalog reached by
 // catalog and inTx; router reaches the tenants' audit logs.
@@ -57,10 +60,6 @@ func (s *DeviceStore) changed(ctx context.Context, d *qm.Device, action, from st
 		ev.DeviceChanged(ctx, c)
 	}
 }
-
-// DeviceTokenPrefix starts every device credential, so secret scanners can
-// recognise a leaked one.
-const DeviceTokenPrefix = "qmd_"
 
 const deviceColumns = `id, ident, serial, kind, model, firmware, notes, ident_only, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`
 
@@ -114,7 +113,7 @@ func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]s
 
 // insert stores a valid device with a new credential and returns it.
 func (s *DeviceStore) insert(ctx context.Context, q Querier, d *qm.Device, at time.Time) (string, error) {
-	token := qm.NewSecret(DeviceTokenPrefix)
+	token := qm.NewSecret(qm.DeviceTokenPrefix)
 	d.ID, d.TenantID, d.AssignedAt = NewID(), "", nil
 	d.CreatedAt, d.UpdatedAt, d.TokenRotatedAt = at, at, at
 	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, ident_only, token_hash, token_rotated_at, created_at, updated_at)
@@ -242,7 +241,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		if from != "" {
 			// A transfer: the credential the old tenant's people may know
 			// stops working.
-			token = qm.NewSecret(DeviceTokenPrefix)
+			token = qm.NewSecret(qm.DeviceTokenPrefix)
 			if err := rotate(ctx, q, d, token, at); err != nil {
 				return err
 			}
@@ -362,7 +361,7 @@ func (s *DeviceStore) audit(ctx context.Context, tenantID, action string, d *qm.
 
 // RotateToken implements qm.DeviceInventory.
 func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string, error) {
-	token := qm.NewSecret(DeviceTokenPrefix)
+	token := qm.NewSecret(qm.DeviceTokenPrefix)
 	at := Timestamp(s.now())
 	var d *qm.Device
 	err := s.inTx(ctx, func(q Querier) error {

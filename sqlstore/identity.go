@@ -23,6 +23,8 @@ type tokenEntry struct {
 	token    qm.APIToken
 }
 
+var _ qm.Credentials = (*Identity)(nil)
+
 // NewIdentity returns the identity store of the catalog q reaches.
 func NewIdentity(q Querier) *Identity { return &Identity{catalog: q} }
 

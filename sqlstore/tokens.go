@@ -8,9 +8,6 @@ import (
 	"github.com/quartermaster/qm/tenancy"
 )
 
-// TokenPrefix starts every API token's secret.
-const TokenPrefix = "qmt_"
-
 // TokenStore is the qm.TokenService: tokens live in the catalog, and each
 // change is written to the tenant's audit log.
 type TokenStore struct {
@@ -37,7 +34,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 	if n.ExpiresAt != nil && !n.ExpiresAt.After(now) {
 		return nil, "", &qm.Error{Code: qm.EInvalid, Message: "expiry is in the past", Fields: map[string]string{"expires_at": "in the past"}}
 	}
-	secret := qm.NewSecret(TokenPrefix)
+	secret := qm.NewSecret(qm.TokenPrefix)
 	t := &qm.APIToken{Name: n.Name, Role: n.Role, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
 	err := s.router.Update(ctx, func(c Conn) error {
 		role, err := s.identity.knownRole(ctx, c, n.Role)
