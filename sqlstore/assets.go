@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/tenancy"
 )
 
 // AssetStore is the qm.AssetService on any engine and tier.
@@ -43,67 +42,11 @@ var errAssetNotFound = qm.Errorf(qm.ENotFound, "asset not found")
 // defaultTagPrefix starts the tags the tenant's assets are numbered with.
 const defaultTagPrefix = "ASSET-"
 
-// subtree is a condition on column: the department of the principal in ctx
-// and its descendants, or nothing for a principal not confined to one. It
-// adds its argument to args.
-func subtree(ctx context.Context, column string, args *Args) string {
-	dept := tenancy.PrincipalFrom(ctx).DepartmentID
-	if dept == "" {
-		return ""
-	}
-	return ` AND ` + column + ` IN (WITH RECURSIVE sub(id) AS (
-		SELECT id FROM departments WHERE tenant_id = $1 AND id = ` + args.Add(dept) + `
-		UNION
-		SELECT d.id FROM departments d JOIN sub ON d.tenant_id = $1 AND d.parent_id = sub.id
-	) SELECT id FROM sub)`
-}
-
-// departmentsInScope is the department subtree of the principal in ctx,
-// nil for a principal confined to none, who sees every department.
-func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
-	args := Args{c.TenantID()}
-	cond := subtree(ctx, "id", &args)
-	if cond == "" {
-		return nil, nil
-	}
-	ids, err := queryAll(ctx, c, func(r Row) (*string, error) {
-		var id string
-		return &id, r.Scan(&id)
-	}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
-	if err != nil {
-		return nil, fmt.Errorf("departments in scope: %w", err)
-	}
-	in := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		in[*id] = true
-	}
-	return in, nil
-}
-
-// inScope checks that a department-confined principal places an asset in
-// its own part of the tree.
-func inScope(ctx context.Context, c Conn, deptID string) error {
-	args := Args{c.TenantID(), deptID}
-	cond := subtree(ctx, "id", &args)
-	if cond == "" {
-		return nil
-	}
-	var one int
-	err := c.QueryRow(ctx, `SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2`+cond, args...).Scan(&one)
-	if errors.Is(err, ErrNoRows) {
-		return errOutsideDepartment
-	}
-	return err
-}
-
-var errOutsideDepartment = &qm.Error{Code: qm.EInvalid, Message: "you may place assets only in your own department or below it",
-	Fields: map[string]string{"department_id": "outside your department"}}
-
 // checkRefs checks every reference of a, and fills in defaults: the
 // principal's department, the first deployable status.
 func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
 	if a.DepartmentID == "" {
-		a.DepartmentID = tenancy.PrincipalFrom(ctx).DepartmentID
+		a.DepartmentID = confinedTo(ctx)
 	}
 	if a.StatusID == "" {
 		err := c.QueryRow(ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2 ORDER BY name LIMIT 1`,

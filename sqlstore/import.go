@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/tenancy"
 )
 
 // errImportRolledBack ends an import's transaction without an error of its
@@ -625,7 +624,7 @@ func (im *importer) creation(a *qm.Asset) {
 		a.StatusID = im.status
 	}
 	if a.DepartmentID == "" {
-		a.DepartmentID = tenancyDept(im.ctx)
+		a.DepartmentID = confinedTo(im.ctx)
 	}
 	a.ID = NewID()
 	a.CreatedAt = Timestamp(im.s.now())
@@ -743,6 +742,3 @@ func (im *importer) insert(table string, columns []string, rows [][]any, conflic
 	}
 	return nil
 }
-
-// tenancyDept is the department the principal in ctx is confined to.
-func tenancyDept(ctx context.Context) string { return tenancy.PrincipalFrom(ctx).DepartmentID }

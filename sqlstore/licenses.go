@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/tenancy"
 )
 
 // LicenseStore is the qm.LicenseService on any engine and tier.
@@ -151,7 +150,7 @@ func (s *LicenseStore) Seats(ctx context.Context, licenseID string) ([]*qm.Seat,
 		// not theirs to see (nor that the asset exists).
 		args := Args{c.TenantID(), licenseID}
 		visible := ""
-		if tenancy.PrincipalFrom(ctx).DepartmentID != "" {
+		if confinedTo(ctx) != "" {
 			visible = ` AND (assignee_type <> ` + args.Add(qm.HolderAsset) + ` OR assignee_id IN (SELECT CAST(id AS TEXT) FROM assets WHERE tenant_id = $1` +
 				subtree(ctx, "department_id", &args) + `))`
 		}
