@@ -62,6 +62,7 @@ test('every page a tenant admin has', async ({ page }) => {
     `${t}/tokens`,
     `${t}/audit`,
     `${t}/settings`,
+    `${t}/usage`,
     '/account/password',
     `${t}/no-such-page`,
   ];
@@ -71,7 +72,7 @@ test('every page a tenant admin has', async ({ page }) => {
 test('every page of the operator console', async ({ page }) => {
   await signIn(page, demo.operator);
   const device = await firstId(page, 'operator/devices', 'devices');
-  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/plans', '/operator/devices', `/operator/devices/${device}`]) {
+  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/usage', '/operator/plans', '/operator/devices', `/operator/devices/${device}`]) {
     await check(page, path);
   }
 });

@@ -43,6 +43,7 @@ export const routes: PageRoute[] = [
   { pattern: '/t/:tenant/licenses', area: 'tenant', load: () => import('./pages/licenses/Licenses.svelte') },
   { pattern: '/t/:tenant/licenses/:id', area: 'tenant', load: () => import('./pages/licenses/License.svelte') },
   { pattern: '/t/:tenant/settings', area: 'tenant', load: () => import('./pages/settings/Settings.svelte') },
+  { pattern: '/t/:tenant/usage', area: 'tenant', load: () => import('./pages/usage/Usage.svelte') },
 
   { pattern: '/t/:tenant/people', area: 'tenant', load: () => import('./pages/people/Members.svelte') },
   { pattern: '/t/:tenant/people/roles', area: 'tenant', load: () => import('./pages/people/Roles.svelte') },
@@ -52,6 +53,7 @@ export const routes: PageRoute[] = [
 
   { pattern: '/operator/tenants', area: 'operator', load: () => import('./pages/operator/Tenants.svelte') },
   { pattern: '/operator/tenants/:tenant', area: 'operator', load: () => import('./pages/operator/Tenant.svelte') },
+  { pattern: '/operator/usage', area: 'operator', load: () => import('./pages/operator/Usage.svelte') },
   { pattern: '/operator/plans', area: 'operator', load: () => import('./pages/operator/Plans.svelte') },
   { pattern: '/operator/devices', area: 'operator', load: () => import('./pages/operator/Devices.svelte') },
   { pattern: '/operator/devices/:device', area: 'operator', load: () => import('./pages/operator/Device.svelte') },

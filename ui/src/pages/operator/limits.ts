@@ -35,9 +35,14 @@ const bounds: Record<LimitKey, string> = {
 /** The limits, in order. */
 export const limitKeys = Object.keys(bounds) as LimitKey[];
 
+/** What a limit bounds, in words: Points a month. */
+export function limitName(key: LimitKey): string {
+  return bounds[key] ?? key;
+}
+
 /** A limit's label: what it bounds, and its key. */
 export function limitLabel(key: LimitKey): string {
-  return `${bounds[key]} (${key})`;
+  return `${limitName(key)} (${key})`;
 }
 
 /** The features a plan may turn off, for checkboxes. */
