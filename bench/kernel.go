@@ -23,9 +23,11 @@ import (
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/postgres"
+	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/usage"
 )
 
 // Options says what to measure.
@@ -520,15 +522,25 @@ func setup(ctx context.Context, e engine) error {
 	return nil
 }
 
-// apiServer is the HTTP API on e, made as `quartermaster serve` makes it,
-// with its point writer. stop closes both.
+// apiServer is the HTTP API on e, made as `quartermaster serve` makes it:
+// its point writer, one set of paces for the API and the ingester, and a
+// usage meter that writes its counts as it runs. stop closes them all.
 func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
-	api = httpapi.New(httpapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: a, Ready: func(context.Context) error { return nil },
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}), Now: time.Now})})
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	paces := rates.New(time.Now)
+	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	metered := make(chan error, 1)
+	go func() { metered <- meter.Run(ctx) }()
+	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Now: time.Now})
+	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter,
+		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
 	return api, func() {
 		api.Close()
+		cancel()
+		<-metered
 		points.Close()
 	}
 }
