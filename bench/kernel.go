@@ -55,6 +55,17 @@ type Options struct {
 	// skips it), with IngestSenders senders of IngestBatch points a request.
 	Ingest                     time.Duration
 	IngestSenders, IngestBatch int
+	// Noisy is how long each phase of the noisy-neighbour figure runs (0
+	// skips it): tenant B alone, then beside tenant A's flood at ten times
+	// their plan's NoisyRate API requests a second (and ten times as many
+	// points).
+	Noisy     time.Duration
+	NoisyRate float64
+	// Limits is how long each side of the cost-of-limits figures runs (0
+	// skips them): API reads with Clients connections and ingest with
+	// IngestSenders and IngestBatch, for a tenant on a generous plan and
+	// one on the default plan.
+	Limits time.Duration
 	// MQTT is how long the MQTT publish figure runs (0 skips it), with
 	// MQTTDevices connected devices; IdleDevices is how many idle devices
 	// the memory figure connects (0 skips it).
@@ -193,6 +204,24 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				return nil, fmt.Errorf("%s: ingest: %w", t.name, err)
 			}
 			results = append(results, r)
+		}
+		if o.Limits > 0 {
+			fmt.Fprintf(o.Progress, "%s: API reads and ingest with limits and without, for %v each\n", t.name, o.Limits)
+			rs, err := limitsCost(ctx, e, t.name, o.Clients, o.IngestSenders, o.IngestBatch, o.Limits)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: cost of limits: %w", t.name, err)
+			}
+			results = append(results, rs...)
+		}
+		if o.Noisy > 0 {
+			fmt.Fprintf(o.Progress, "%s: noisy neighbour, %v alone and %v beside the flood\n", t.name, o.Noisy, o.Noisy)
+			rs, err := noisyNeighbour(ctx, e, t.name, o.NoisyRate, o.Noisy)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: noisy neighbour: %w", t.name, err)
+			}
+			results = append(results, rs...)
 		}
 		if o.MQTT > 0 {
 			fmt.Fprintf(o.Progress, "%s: MQTT publishes from %d devices for %v\n", t.name, o.MQTTDevices, o.MQTT)
