@@ -64,11 +64,11 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 	// B's connections are opened, and its first requests answered, before
 	// it is timed, so that neither phase pays for them.
 	if _, err := b.run(ctx, bClient, steady, lead, base.Add(-18*time.Hour)); err != nil {
-		return nil, fmt.Errorf("B warming up: %w", err)
+		return nil, fmt.Errorf("tenant B warming up: %w", err)
 	}
 	alone, err := b.run(ctx, bClient, steady, d, base)
 	if err != nil {
-		return nil, fmt.Errorf("B alone: %w", err)
+		return nil, fmt.Errorf("tenant B alone: %w", err)
 	}
 	// A floods from a little before B's second run to a little after it,
 	// so that B meets the flood from its first request to its last, past
@@ -83,7 +83,7 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 	time.Sleep(lead)
 	beside, err := b.run(ctx, bClient, steady, d, base.Add(-6*time.Hour))
 	if err := errors.Join(err, g.Wait()); err != nil {
-		return nil, fmt.Errorf("B beside A's flood: %w", err)
+		return nil, fmt.Errorf("tenant B beside A's flood: %w", err)
 	}
 	label := fmt.Sprintf("%s pool, plan %g req/s", name, rate)
 	return []Result{
