@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quartermaster/qm/bench"
 	"github.com/quartermaster/qm/internal/pgtest"
 )
 
@@ -21,16 +22,7 @@ func TestBenchLimits(t *testing.T) {
 				args = append(args, "--database-url", pgtest.URL(t))
 			}
 			out := mustRun(t, args...)
-			var results []struct {
-				Name          string  `json:"name"`
-				N             int     `json:"n"`
-				P99NS         int64   `json:"p99_ns"`
-				BaselineP99NS int64   `json:"baseline_p99_ns"`
-				Ratio         float64 `json:"ratio"`
-				Rate          float64 `json:"rate"`
-				BaselineRate  float64 `json:"baseline_rate"`
-				Refused       int     `json:"refused"`
-			}
+			var results []bench.Result
 			if err := json.Unmarshal([]byte(out), &results); err != nil {
 				t.Fatalf("%v in %s", err, out)
 			}
@@ -44,7 +36,7 @@ func TestBenchLimits(t *testing.T) {
 						t.Errorf("%s: got %+v, want rates on and off", r.Name, r)
 					}
 				case strings.HasPrefix(r.Name, "noisy neighbour: B's"):
-					if r.N == 0 || r.P99NS <= 0 || r.BaselineP99NS <= 0 || r.Ratio <= 0 {
+					if r.N == 0 || r.P99 <= 0 || r.BaselineP99 <= 0 || r.Ratio <= 0 {
 						t.Errorf("%s: got %+v, want B's p99 beside the flood and alone", r.Name, r)
 					}
 					if r.Refused != 0 {
