@@ -378,6 +378,8 @@ func reasons(err error) string {
 // committed, with how many were new (a point already stored is skipped).
 type PointStore interface {
 	Write(ctx context.Context, deviceID string, points []Point) (int, error)
+	// StoredPoints counts the points the tenant scoped in ctx keeps.
+	StoredPoints(ctx context.Context) (int64, error)
 }
 
 // PointIngester is where every device protocol hands the points it

@@ -102,6 +102,13 @@ type TenantActivity struct {
 	// schema version this build does not know).
 	Assets       *int       `json:"assets,omitempty"`
 	LastActivity *time.Time `json:"last_activity,omitempty"`
+	// DevicesOnline and DevicesOffline count the devices it holds that
+	// reported within its offline minutes, and those that reported before
+	// but not since (never-seen devices are neither); StoredPoints counts
+	// the points it keeps. Read with Assets.
+	DevicesOnline  *int   `json:"devices_online,omitempty"`
+	DevicesOffline *int   `json:"devices_offline,omitempty"`
+	StoredPoints   *int64 `json:"stored_points,omitempty"`
 }
 
 // NewTenant is what an operator supplies to create a tenant.

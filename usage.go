@@ -2,6 +2,7 @@ package qm
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -92,4 +93,82 @@ type UsageService interface {
 	// MonthUsage returns every tenant's totals of month (YYYY-MM), one
 	// line per tenant and meter, by slug and meter. Operator only.
 	MonthUsage(ctx context.Context, month string) ([]UsageLine, error)
+	// Use tells, for each of ts in order, its quotas this month and the
+	// points refused today. Operator only.
+	Use(ctx context.Context, ts []*Tenant) ([]TenantUse, error)
+}
+
+// TenantUse is what the operator's list tells of a tenant's use: its
+// monthly quotas, and the points refused today (UTC).
+type TenantUse struct {
+	Quotas       []Quota `json:"quotas"`
+	RefusedToday int64   `json:"refused_today"`
+}
+
+// The health of a tenant, as the operator's list tells it.
+const (
+	HealthOK       = "ok"
+	HealthDegraded = "degraded" // served, but something holds it back: a quota or cap reached, refusals, devices gone quiet
+	HealthFailing  = "failing"  // its data is not served as it should be
+)
+
+// TenantHealth is a tenant's health with the reasons for it.
+type TenantHealth struct {
+	State   string   `json:"state"`
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// CapUse is a cap of a tenant's plan beside what the tenant holds.
+type CapUse struct {
+	Limit Limit `json:"limit"`
+	Count int64 `json:"count"`
+	Value int64 `json:"value"` // 0: unlimited
+}
+
+// Caps are t's caps the operator's list shows beside a's counts.
+func Caps(t *Tenant, a TenantActivity) []CapUse {
+	caps := []CapUse{{MaxMembers, int64(a.Members), t.Limits.MaxMembers()}, {MaxDevices, int64(a.Devices), t.Limits.MaxDevices()}}
+	if a.Assets != nil {
+		caps = append(caps, CapUse{MaxAssets, int64(*a.Assets), t.Limits.MaxAssets()})
+	}
+	return caps
+}
+
+// AssessHealth says how tenant t is doing, from its activity a, its use u
+// and the newest schema version this build knows.
+func AssessHealth(t *Tenant, a TenantActivity, u TenantUse, latest int) TenantHealth {
+	var failing, degraded []string
+	switch {
+	case t.State == StateProvisioning:
+		failing = append(failing, "its provisioning has not finished")
+	case t.SchemaVersion > latest:
+		failing = append(failing, fmt.Sprintf("its data is at schema version %d, newer than this build's %d: not served", t.SchemaVersion, latest))
+	case t.SchemaVersion < latest:
+		failing = append(failing, fmt.Sprintf("its data is at schema version %d, behind %d: run quartermaster migrate", t.SchemaVersion, latest))
+	case t.State == StateSuspended:
+		degraded = append(degraded, "suspended: its data is kept, not served")
+	}
+	for _, q := range u.Quotas {
+		if q.State != QuotaOK {
+			degraded = append(degraded, fmt.Sprintf("%s %s: %d of %d used", q.Quota, q.State, q.Used, q.Limit))
+		}
+	}
+	for _, c := range Caps(t, a) {
+		if c.Value > 0 && c.Count >= c.Value {
+			degraded = append(degraded, fmt.Sprintf("%s reached: %d of %d", c.Limit, c.Count, c.Value))
+		}
+	}
+	if u.RefusedToday > 0 {
+		degraded = append(degraded, fmt.Sprintf("%d points refused today", u.RefusedToday))
+	}
+	if a.DevicesOffline != nil && *a.DevicesOffline > *a.DevicesOnline {
+		degraded = append(degraded, fmt.Sprintf("%d of %d devices that reported are offline", *a.DevicesOffline, *a.DevicesOffline+*a.DevicesOnline))
+	}
+	switch {
+	case len(failing) > 0:
+		return TenantHealth{HealthFailing, append(failing, degraded...)}
+	case len(degraded) > 0:
+		return TenantHealth{HealthDegraded, degraded}
+	}
+	return TenantHealth{State: HealthOK}
 }

@@ -99,7 +99,7 @@ func newWorld(t *testing.T, limits broker.Limits) *world {
 	w.other, w.otherToken = register("truck-2", tenants[1])
 	points := sqlstore.NewPointWriter(db, time.Now, 0)
 	t.Cleanup(points.Close)
-	w.m = metrics.New()
+	w.m = metrics.New(0)
 	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(ingest.Config{Store: points, Metrics: &w.m.Ingest, Now: time.Now}), Metrics: &w.m.Ingest, Devices: db.Devices(), Limits: limits,
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Auth:   auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})

@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/usage"
 )
 
 // engine is an opened storage engine as the HTTP tests need it.
@@ -134,6 +135,7 @@ type fixture struct {
 	operator principal
 	a, b     *tenantFixture
 	pmtiles  []byte // the map tiles file the server serves
+	meter    *usage.Meter
 	srv      *httpapi.Server
 
 	serveOnce sync.Once
@@ -147,7 +149,7 @@ func newFixture(t testing.TB, be backend) *fixture {
 // newFixtureWith is newFixture with changes to the server's configuration.
 func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *fixture {
 	e := be.open(t)
-	f := &fixture{e: e, metrics: &metrics.New().Ingest}
+	f := &fixture{e: e, metrics: &metrics.New(0).Ingest}
 	f.auth = auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices(), Passwords: cheap})
 	f.pmtiles = []byte("PMTiles\x03 the rest of a small archive, 0123456789")
 	tiles := filepath.Join(t.TempDir(), "world.pmtiles")
@@ -160,10 +162,11 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	points.Notify(hub)
 	t.Cleanup(hub.Close)
 	t.Cleanup(points.Close)
+	f.meter = usage.New("test-node", sqlstore.NewUsageStore(e.Tenants()), time.Now, quiet)
 	cfg := httpapi.Config{
-		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub,
+		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: f.auth.HashPassword,
-			Points: ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Now: time.Now}), Now: time.Now}),
+			Points: ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now}), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
 	}

@@ -123,15 +123,26 @@ func (s *Server) operatorTenants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Counted for the page only: reading each tenant's data is the cost.
+	views, err := s.tenantViews(r, ts)
+	return reply(w, http.StatusOK, tenantList{Tenants: views, pageInfo: page, LatestSchemaVersion: s.cfg.LatestSchemaVersion}, err)
+}
+
+// tenantViews tells, of each of ts, what it holds, what it used and how
+// it is doing. Read for a page only: reading each tenant's data is the cost.
+func (s *Server) tenantViews(r *http.Request, ts []*qm.Tenant) ([]operatorTenant, error) {
 	as, err := s.svc.Tenants.Activity(r.Context(), ts)
+	if err != nil {
+		return nil, err
+	}
+	us, err := s.svc.Usage.Use(r.Context(), ts)
+	if err != nil {
+		return nil, err
+	}
 	views := make([]operatorTenant, len(ts))
 	for i, t := range ts {
-		if err == nil {
-			views[i] = operatorTenant{t, as[i]}
-		}
+		views[i] = operatorTenant{t, as[i], us[i], qm.Caps(t, as[i]), qm.AssessHealth(t, as[i], us[i], s.cfg.LatestSchemaVersion)}
 	}
-	return reply(w, http.StatusOK, tenantList{Tenants: views, pageInfo: page, LatestSchemaVersion: s.cfg.LatestSchemaVersion}, err)
+	return views, nil
 }
 
 func (s *Server) operatorCreateTenant(w http.ResponseWriter, r *http.Request) error {
@@ -151,11 +162,11 @@ func (s *Server) operatorTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	as, err := s.svc.Tenants.Activity(r.Context(), []*qm.Tenant{t})
+	views, err := s.tenantViews(r, []*qm.Tenant{t})
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, operatorTenantDetail{operatorTenant{t, as[0]}, s.cfg.LatestSchemaVersion}, nil)
+	return reply(w, http.StatusOK, operatorTenantDetail{views[0], s.cfg.LatestSchemaVersion}, nil)
 }
 
 func (s *Server) operatorSuspend(w http.ResponseWriter, r *http.Request) error {

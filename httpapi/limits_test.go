@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/metrics"
 )
 
 // TestLimitsAtTheEdges: the operator limits a tenant through the API, and
@@ -42,6 +44,10 @@ func TestLimitsAtTheEdges(t *testing.T) {
 					t.Fatalf("%s: got %d %q, want %d %s", what, r.StatusCode, body.Error.Code, status, code)
 				}
 				return body.Error.Limit
+			}
+			// point is a batch of one point at sec, in Unix seconds.
+			point := func(sec int64) string {
+				return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339))
 			}
 			page := f.do(t, a.admin, "GET", tenantPath("/assets")(a), "")
 			var list struct{ Total int }
@@ -78,9 +84,6 @@ func TestLimitsAtTheEdges(t *testing.T) {
 					t.Errorf("Retry-After is %q, want the seconds to wait", ra)
 				}
 				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/locations")(b), ""), http.StatusOK, "B, beside A past its rate")
-				point := func(sec int64) string {
-					return fmt.Sprintf(`[{"time":"%s","lat":1,"lon":2}]`, time.Unix(sec, 0).UTC().Format(time.RFC3339))
-				}
 				at := time.Now().Unix()
 				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the first point")
 				res = f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1))
@@ -90,6 +93,58 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				}
 				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=1&lon=2&timestamp=%d", a.device.Ident, a.deviceToken.bearer, at+2), "", ""); res.Code != http.StatusTooManyRequests || res.Header().Get("Retry-After") == "" {
 					t.Errorf("OsmAnd past the rate: got %d %q, want 429 with Retry-After", res.Code, res.Header().Get("Retry-After"))
+				}
+			})
+			t.Run("Quotas", func(t *testing.T) {
+				// The meter counts this node's use at once; what other
+				// nodes used reaches it at each flush.
+				f.meter.Flush(t.Context())
+				var u struct {
+					Quotas []struct {
+						Quota string `json:"quota"`
+						Used  int64  `json:"used"`
+					} `json:"quotas"`
+				}
+				res := f.do(t, a.admin, "GET", tenantPath("/usage")(a), "")
+				mustStatus(t, res, http.StatusOK, "A's usage")
+				json.Unmarshal(res.Body.Bytes(), &u)
+				var used int64
+				for _, q := range u.Quotas {
+					if q.Quota == "api_requests_per_month" {
+						used = q.Used
+					}
+				}
+				if used == 0 {
+					t.Fatalf("A's usage tells %+v, want its requests counted", u)
+				}
+				// Room for two more requests this month, then none.
+				set(fmt.Sprintf(`{"set":{"api_requests_per_month":%d,"points_per_month":1}}`, used+3))
+				defer set(`{"unset":["api_requests_per_month","points_per_month"]}`)
+				for range 2 {
+					mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/locations")(a), ""), http.StatusOK, "a request of the month's last")
+				}
+				if lim := refused(f.do(t, a.admin, "GET", tenantPath("/locations")(a), ""), http.StatusForbidden, qm.ELimitReached, "a request past the month's quota"); lim["limit"] != "api_requests_per_month" {
+					t.Fatalf("the refusal names %v", lim)
+				}
+				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/locations")(b), ""), http.StatusOK, "B, beside A past its quota")
+				// Points: A stored some already this month; one more is past its quota of one.
+				if lim := refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(time.Now().Unix()+120)), http.StatusForbidden, qm.ELimitReached, "a point past the month's quota"); lim["limit"] != "points_per_month" {
+					t.Fatalf("the refusal names %v", lim)
+				}
+			})
+			t.Run("StoredPoints", func(t *testing.T) {
+				res := f.do(t, f.operator, "GET", "/api/v1/operator/tenants/"+a.t.Slug, "")
+				var view struct {
+					StoredPoints int64 `json:"stored_points"`
+				}
+				json.Unmarshal(res.Body.Bytes(), &view)
+				set(fmt.Sprintf(`{"set":{"max_stored_points":%d}}`, view.StoredPoints+1))
+				defer set(`{"unset":["max_stored_points"]}`)
+				at := time.Now().Unix() + 60 // later than any point the test sent
+				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the last point the cap allows")
+				lim := refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1)), http.StatusForbidden, qm.ELimitReached, "a point past the cap")
+				if lim["limit"] != "max_stored_points" {
+					t.Fatalf("the refusal names %v", lim)
 				}
 			})
 			t.Run("Features", func(t *testing.T) {
@@ -121,5 +176,21 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/devices")(b), ""), http.StatusOK, "B's devices")
 			})
 		})
+	}
+}
+
+// TestLoadFollowsTenants: the server tells the operator's view of load
+// (quartermaster top, the top tenants' Prometheus series) of each
+// tenant's requests, and of nobody else's.
+func TestLoadFollowsTenants(t *testing.T) {
+	load := metrics.NewLoad(5, nil)
+	f := newFixtureWith(t, backends[0], func(c *httpapi.Config) { c.Load = load })
+	for range 3 {
+		mustStatus(t, f.do(t, f.a.admin, "GET", tenantPath("/locations")(f.a), ""), http.StatusOK, "A's locations")
+	}
+	mustStatus(t, f.do(t, f.operator, "GET", "/api/v1/operator/tenants", ""), http.StatusOK, "the operator's list")
+	top := load.Top(0)
+	if len(top) != 1 || top[0].Tenant != f.a.t.Slug || top[0].RequestsPerSecond*metrics.LoadWindow.Seconds() < 3 {
+		t.Fatalf("load: %+v; want tenant-a's three requests, and no other tenant", top)
 	}
 }

@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +37,20 @@ func TestOperatorTenantActivity(t *testing.T) {
 				Devices       int        `json:"devices"`
 				Assets        *int       `json:"assets"`
 				LastActivity  *time.Time `json:"last_activity"`
+				Plan          string     `json:"plan"`
+				DevicesOnline *int       `json:"devices_online"`
+				Caps          []struct {
+					Limit        string `json:"limit"`
+					Count, Value int64
+				} `json:"caps"`
+				Quotas []struct {
+					Quota string `json:"quota"`
+					State string `json:"state"`
+				} `json:"quotas"`
+				Health struct {
+					State   string   `json:"state"`
+					Reasons []string `json:"reasons"`
+				} `json:"health"`
 			}
 			list := func() (map[string]item, int) {
 				t.Helper()
@@ -82,6 +98,21 @@ func TestOperatorTenantActivity(t *testing.T) {
 			}
 			if one.Members != a.Members || one.Devices != a.Devices || one.Assets == nil || *one.Assets != wantAssets || one.Latest != latest {
 				t.Errorf("tenant-a's page: got %+v, want the list's counts and latest version %d", one, latest)
+			}
+
+			if a.Plan != "default" || a.DevicesOnline == nil || len(a.Quotas) != 2 || a.Health.State != "ok" {
+				t.Errorf("tenant-a's monitoring: plan %q, devices online %v, quotas %+v, health %+v; want the default plan, a count, two quotas, ok",
+					a.Plan, a.DevicesOnline, a.Quotas, a.Health)
+			}
+			// At its cap of members, tenant-a is degraded, saying why.
+			mustStatus(t, f.do(t, f.operator, "PATCH", "/api/v1/operator/tenants/tenant-a/limits", fmt.Sprintf(`{"set":{"max_members":%d}}`, wantMembers)), http.StatusOK, "cap tenant-a")
+			got, _ = list()
+			a = got["tenant-a"]
+			if a.Health.State != "degraded" || len(a.Health.Reasons) != 1 || !strings.Contains(a.Health.Reasons[0], "max_members reached") {
+				t.Errorf("tenant-a at its cap of members: health %+v; want degraded, naming max_members", a.Health)
+			}
+			if got["tenant-b"].Health.State != "ok" {
+				t.Errorf("tenant-b: health %+v, want ok", got["tenant-b"].Health)
 			}
 
 			mustStatus(t, f.do(t, f.operator, "POST", "/api/v1/operator/tenants/tenant-b/suspend", ""), http.StatusOK, "suspend tenant-b")

@@ -22,6 +22,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/live"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/usage"
 )
@@ -46,6 +47,9 @@ type Config struct {
 	// Usage meters each tenant's requests and holds it to its monthly
 	// quota of them (nil: not metered).
 	Usage *usage.Meter
+	// Load follows each tenant's requests and their latency, for the
+	// operator's view of who loads the server now (nil: not followed).
+	Load *metrics.Load
 	// LatestSchemaVersion is the newest tenant schema version this build
 	// knows, shown to the operator beside each tenant's.
 	LatestSchemaVersion int
@@ -331,9 +335,14 @@ func (s *Server) logged(next http.Handler) http.Handler {
 					s.writeError(sw, r, fmt.Errorf("panic: %v", v))
 				}
 			}
+			took := time.Since(start)
 			s.cfg.Logger.Info("request", "request_id", ri.id, "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr,
+				"status", sw.status, "duration", took.Round(time.Microsecond), "remote", r.RemoteAddr,
 				"tenant", ri.tenant, "principal", ri.principal)
+			s.cfg.Load.Request(ri.tenant, took)
+			if sw.status == http.StatusTooManyRequests {
+				s.cfg.Load.Refused(ri.tenant, 1)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -87,6 +87,9 @@ type tenantList struct {
 type operatorTenant struct {
 	*qm.Tenant
 	qm.TenantActivity
+	qm.TenantUse
+	Caps   []qm.CapUse     `json:"caps"`
+	Health qm.TenantHealth `json:"health"`
 }
 
 // operatorTenantDetail is one tenant as the operator's page shows it, with

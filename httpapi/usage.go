@@ -1,12 +1,11 @@
 package httpapi
 
 import (
-	"encoding/csv"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/usage"
 )
 
 // usageLines is the operator's month of usage, one line per tenant and
@@ -48,11 +47,5 @@ func (s *Server) operatorUsage(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", string(csvFile)+"; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="usage-`+month+`.csv"`)
-	out := csv.NewWriter(w)
-	out.Write([]string{"month", "tenant", "meter", "value"})
-	for _, l := range lines {
-		out.Write([]string{l.Month, l.Tenant, l.Meter, strconv.FormatInt(l.Value, 10)})
-	}
-	out.Flush()
-	return out.Error()
+	return usage.WriteCSV(w, lines)
 }

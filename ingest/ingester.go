@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -16,7 +17,25 @@ import (
 // counts the points the same way for all of them.
 type Ingester struct {
 	Config
+	stored storedCounts
 }
+
+// storedCounts are the points each capped tenant keeps, as last counted,
+// with what this ingester stored since: a cap on stored points is checked
+// against it, and counted again every storedEvery.
+type storedCounts struct {
+	mu sync.Mutex
+	m  map[string]storedCount
+}
+
+type storedCount struct {
+	n  int64
+	at time.Time
+}
+
+// storedEvery is how often a capped tenant's stored points are counted
+// again (retention deletes, other nodes store).
+const storedEvery = 5 * time.Second
 
 // Config is what an Ingester needs.
 type Config struct {
@@ -28,8 +47,10 @@ type Config struct {
 	// Usage meters each tenant's points and holds it to its monthly quota
 	// (nil: not metered).
 	Usage *usage.Meter
-	// Metrics counts for Prometheus (nil: not counted).
+	// Metrics counts for Prometheus (nil: not counted), and Load each
+	// tenant's load now (nil: not followed).
 	Metrics *metrics.Ingest
+	Load    *metrics.Load
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -44,7 +65,7 @@ func NewIngester(c Config) *Ingester {
 	if c.Rates == nil {
 		c.Rates = rates.New(c.Now)
 	}
-	return &Ingester{c}
+	return &Ingester{Config: c, stored: storedCounts{m: map[string]storedCount{}}}
 }
 
 // Ingest implements qm.PointIngester.
@@ -58,9 +79,11 @@ func (in *Ingester) Ingest(ctx context.Context, protocol, deviceID string, point
 	if err != nil {
 		in.Refused(protocol, err)
 		in.Usage.Add(t, qm.MeterPointsRefused+"/"+protocol+"/"+metrics.ReasonFor(err), int64(len(points)))
+		in.Load.Refused(t.Slug, len(points))
 		return 0, err
 	}
 	in.Metrics.Stored(protocol, n)
+	in.Load.Points(t.Slug, n)
 	in.Usage.Add(t, qm.MeterPointsStored+"/"+protocol, int64(n))
 	return n, nil
 }
@@ -77,10 +100,46 @@ func (in *Ingester) ingest(ctx context.Context, t *qm.Tenant, protocol, deviceID
 	if err := in.Usage.Allow(t, qm.PointsPerMonth, int64(len(points))); err != nil {
 		return 0, err
 	}
+	if err := in.roomToStore(ctx, t, int64(len(points))); err != nil {
+		return 0, err
+	}
 	if err := in.Rates.Points(t, deviceID, len(points)); err != nil {
 		return 0, err
 	}
-	return in.Store.Write(ctx, deviceID, points)
+	n, err := in.Store.Write(ctx, deviceID, points)
+	in.storedMore(t, int64(n))
+	return n, err
+}
+
+// roomToStore checks max_stored_points: that tenant t may keep n more.
+func (in *Ingester) roomToStore(ctx context.Context, t *qm.Tenant, n int64) error {
+	if t.Limits.MaxStoredPoints() == 0 {
+		return nil
+	}
+	in.stored.mu.Lock()
+	c, ok := in.stored.m[t.ID]
+	in.stored.mu.Unlock()
+	if now := in.Now(); !ok || now.Sub(c.at) > storedEvery {
+		count, err := in.Store.StoredPoints(ctx)
+		if err != nil {
+			return err
+		}
+		c = storedCount{count, now}
+		in.stored.mu.Lock()
+		in.stored.m[t.ID] = c
+		in.stored.mu.Unlock()
+	}
+	return t.Limits.Room(qm.MaxStoredPoints, c.n, n)
+}
+
+// storedMore counts n points stored for capped tenant t.
+func (in *Ingester) storedMore(t *qm.Tenant, n int64) {
+	in.stored.mu.Lock()
+	defer in.stored.mu.Unlock()
+	if c, ok := in.stored.m[t.ID]; ok {
+		c.n += n
+		in.stored.m[t.ID] = c
+	}
 }
 
 // Refused implements qm.PointIngester.

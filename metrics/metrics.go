@@ -41,11 +41,15 @@ type Ingest struct {
 type Metrics struct {
 	reg    *prometheus.Registry
 	Ingest Ingest
+	// Load is each tenant's load; the top tenants' is exported.
+	Load *Load
 }
 
-// New returns a registry with the Go runtime's metrics and the server's.
-func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+// New returns a registry with the Go runtime's metrics and the server's,
+// with per-tenant series for the topTenants most loaded tenants (bounded,
+// so the series stay few with 100,000 tenants).
+func New(topTenants int) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), Load: NewLoad(topTenants, nil)}
 	m.Ingest = Ingest{
 		Points: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qm_ingest_points_total",
 			Help: "Points stored, by protocol (a resent point counts once)."}, []string{"protocol"}),
@@ -55,7 +59,7 @@ func New() *Metrics {
 			Help: "Devices connected to the embedded MQTT broker."}),
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Ingest.Points, m.Ingest.Refused, m.Ingest.Connected)
+		m.Ingest.Points, m.Ingest.Refused, m.Ingest.Connected, m.Load)
 	return m
 }
 

@@ -6,9 +6,12 @@
 package rates
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -23,6 +26,10 @@ type Buckets struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	swept   time.Time
+	// nodes is how many nodes share each tenant's rates: this node takes
+	// its share of a tenant's rate and burst, as Mimir's global strategy
+	// does. A device's rates are its own node's: a device keeps to one.
+	nodes atomic.Int64
 }
 
 type bucket struct {
@@ -39,7 +46,18 @@ func New(now func() time.Time) *Buckets {
 	if now == nil {
 		now = time.Now
 	}
-	return &Buckets{now: now, buckets: map[string]*bucket{}}
+	b := &Buckets{now: now, buckets: map[string]*bucket{}}
+	b.nodes.Store(1)
+	return b
+}
+
+// SetNodes says how many nodes share the tenants' rates (at least 1).
+func (b *Buckets) SetNodes(n int) { b.nodes.Store(int64(max(1, n))) }
+
+// shared is this node's share of a tenant-wide rate and burst.
+func (b *Buckets) shared(perSecond float64, burst int) (float64, int) {
+	n := b.nodes.Load()
+	return perSecond / float64(n), max(1, burst/int(n))
 }
 
 // take takes n tokens from the bucket key, which refills at perSecond up to
@@ -106,8 +124,8 @@ func burstOf(set int, perSecond, seconds float64) int {
 // API takes one request of tenant t: api_requests_per_second, in bursts of
 // api_burst (one second's worth unless set).
 func (b *Buckets) API(t *qm.Tenant) error {
-	r := t.Limits.APIRequestsPerSecond()
-	return b.take("api:"+t.ID, r, burstOf(t.Limits.APIBurst(), r, 1), 1, "API requests")
+	r, burst := b.shared(t.Limits.APIRequestsPerSecond(), burstOf(t.Limits.APIBurst(), t.Limits.APIRequestsPerSecond(), 1))
+	return b.take("api:"+t.ID, r, burst, 1, "API requests")
 }
 
 // pointSeconds is how many seconds' worth of points a bucket holds unless
@@ -123,8 +141,8 @@ func (b *Buckets) Points(t *qm.Tenant, deviceID string, n int) error {
 	if err != nil {
 		return err
 	}
-	tr := t.Limits.PointsPerSecond()
-	if err := b.take("points:"+t.ID, tr, burstOf(t.Limits.PointsBurst(), tr, pointSeconds), n, "points"); err != nil {
+	tr, burst := b.shared(t.Limits.PointsPerSecond(), burstOf(t.Limits.PointsBurst(), t.Limits.PointsPerSecond(), pointSeconds))
+	if err := b.take("points:"+t.ID, tr, burst, n, "points"); err != nil {
 		if device != nil {
 			device.CancelAt(b.now())
 		}
@@ -138,4 +156,39 @@ func (b *Buckets) Points(t *qm.Tenant, deviceID string, n int) error {
 func (b *Buckets) MQTTMessage(t *qm.Tenant, deviceID string) error {
 	r := t.Limits.MQTTMessagesPerSecond()
 	return b.take("mqtt:"+deviceID, r, burstOf(0, r, 1), 1, "MQTT messages from one device")
+}
+
+// Nodes is where nodes say they are alive, and count those that are.
+type Nodes interface {
+	Heartbeat(ctx context.Context, node string) error
+	LiveNodes(ctx context.Context, within time.Duration) (int, error)
+}
+
+// HeartbeatEvery is how often a node says it is alive; a node silent for
+// three of them no longer takes a share of the rates.
+const HeartbeatEvery = 5 * time.Second
+
+// KeepShare says node is alive every HeartbeatEvery and sets b's share of
+// the tenants' rates from the nodes alive, until ctx is done. A failure is
+// logged, and the share kept, until the next beat.
+func (b *Buckets) KeepShare(ctx context.Context, nodes Nodes, node string, log *slog.Logger) error {
+	tick := time.NewTicker(HeartbeatEvery)
+	defer tick.Stop()
+	for {
+		err := nodes.Heartbeat(ctx, node)
+		var n int
+		if err == nil {
+			n, err = nodes.LiveNodes(ctx, 3*HeartbeatEvery)
+		}
+		if err != nil {
+			log.Error("rates: heartbeat", "err", err)
+		} else {
+			b.SetNodes(n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }

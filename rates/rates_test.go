@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/tenanttest"
 	"github.com/quartermaster/qm/rates"
 )
 
@@ -13,17 +14,6 @@ import (
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
-
-func tenant(t *testing.T, id string, limits map[string]string) *qm.Tenant {
-	t.Helper()
-	var s qm.LimitSet
-	for k, v := range limits {
-		if err := s.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &qm.Tenant{ID: id, Limits: qm.EffectiveLimits(s, qm.LimitSet{})}
-}
 
 func retryAfter(t *testing.T, err error) time.Duration {
 	t.Helper()
@@ -37,8 +27,8 @@ func retryAfter(t *testing.T, err error) time.Duration {
 func TestAPI(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b := rates.New(c.now)
-	a := tenant(t, "a", map[string]string{"api_requests_per_second": "2"})
-	other := tenant(t, "b", nil)
+	a := tenanttest.Limited(t, "a", map[string]string{"api_requests_per_second": "2"})
+	other := tenanttest.Limited(t, "b", nil)
 	for i := range 2 {
 		if err := b.API(a); err != nil {
 			t.Fatalf("request %d of a burst of 2: %v", i+1, err)
@@ -57,7 +47,7 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("after the wait it said: %v", err)
 	}
 	// A new rate takes effect at once, starting full.
-	a = tenant(t, "a", map[string]string{"api_requests_per_second": "10", "api_burst": "5"})
+	a = tenanttest.Limited(t, "a", map[string]string{"api_requests_per_second": "10", "api_burst": "5"})
 	for i := range 5 {
 		if err := b.API(a); err != nil {
 			t.Fatalf("request %d under the new rate: %v", i+1, err)
@@ -73,7 +63,7 @@ func TestPoints(t *testing.T) {
 	b := rates.New(c.now)
 	// 100 points a second for the tenant, in bursts of 1,000 (ten seconds'
 	// worth); 20 a second for each device, in bursts of 200.
-	a := tenant(t, "a", map[string]string{"points_per_second": "100", "device_points_per_second": "20"})
+	a := tenanttest.Limited(t, "a", map[string]string{"points_per_second": "100", "device_points_per_second": "20"})
 	if err := b.Points(a, "d1", 200); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +90,7 @@ func TestPoints(t *testing.T) {
 func TestMQTTMessage(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b := rates.New(c.now)
-	a := tenant(t, "a", map[string]string{"mqtt_messages_per_second": "0.5"})
+	a := tenanttest.Limited(t, "a", map[string]string{"mqtt_messages_per_second": "0.5"})
 	if err := b.MQTTMessage(a, "d1"); err != nil {
 		t.Fatal(err)
 	}
@@ -109,5 +99,32 @@ func TestMQTTMessage(t *testing.T) {
 	}
 	if err := b.MQTTMessage(a, "d2"); err != nil {
 		t.Fatalf("another device has its own bucket: %v", err)
+	}
+}
+
+// TestShare: with two nodes alive, each takes half of a tenant's rate and
+// burst; a device's own rate is its node's alone.
+func TestShare(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := rates.New(c.now)
+	a := tenanttest.Limited(t, "a", map[string]string{"api_requests_per_second": "4", "api_burst": "4", "mqtt_messages_per_second": "1"})
+	b.SetNodes(2)
+	for i := range 2 {
+		if err := b.API(a); err != nil {
+			t.Fatalf("request %d of this node's burst of 2: %v", i+1, err)
+		}
+	}
+	if wait := retryAfter(t, b.API(a)); wait != 500*time.Millisecond {
+		t.Fatalf("retry after %v, want 500ms (this node's 2 a second)", wait)
+	}
+	if err := b.MQTTMessage(a, "d1"); err != nil {
+		t.Fatalf("a device's own rate is not shared: %v", err)
+	}
+	b.SetNodes(0) // never below one
+	c.t = c.t.Add(time.Second)
+	for i := range 4 {
+		if err := b.API(a); err != nil {
+			t.Fatalf("request %d of the whole burst again: %v", i+1, err)
+		}
 	}
 }

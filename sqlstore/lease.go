@@ -20,3 +20,27 @@ func (s *TenantService) TakeLease(ctx context.Context, name, holder string, ttl 
 	}
 	return n == 1, nil
 }
+
+// Heartbeat records that node is alive now.
+func (s *TenantService) Heartbeat(ctx context.Context, node string) error {
+	_, err := s.catalog.Exec(ctx, `INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`,
+		node, Timestamp(s.now()))
+	if err != nil {
+		return fmt.Errorf("heartbeat of %s: %w", node, err)
+	}
+	return nil
+}
+
+// LiveNodes counts the nodes whose heartbeat is younger than within, and
+// forgets those silent for a day.
+func (s *TenantService) LiveNodes(ctx context.Context, within time.Duration) (int, error) {
+	now := s.now()
+	if _, err := s.catalog.Exec(ctx, `DELETE FROM nodes WHERE seen_at < $1`, Timestamp(now.Add(-24*time.Hour))); err != nil {
+		return 0, fmt.Errorf("forget silent nodes: %w", err)
+	}
+	var n int
+	if err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE seen_at >= $1`, Timestamp(now.Add(-within))).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count live nodes: %w", err)
+	}
+	return n, nil
+}

@@ -33,6 +33,14 @@ type PointWriter struct {
 	wg        sync.WaitGroup
 }
 
+// StoredPoints implements qm.PointStore, from the devices' counts.
+func (w *PointWriter) StoredPoints(ctx context.Context) (int64, error) {
+	return view(ctx, w.router, func(c Conn) (n int64, err error) {
+		err = c.QueryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM device_state WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
+		return n, err
+	})
+}
+
 // NewPointWriter returns a writer over router; maxPoints bounds a
 // transaction (0 means 20,000).
 func NewPointWriter(router BatchRouter, now func() time.Time, maxPoints int) *PointWriter {

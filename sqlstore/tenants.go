@@ -363,6 +363,36 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	return &after, nil
 }
 
+// maxHeldCounted bounds the devices of a tenant whose health the
+// operator's list counts one by one; a bigger fleet's is left uncounted.
+const maxHeldCounted = 5000
+
+// heldDevices are the ids of the devices each tenant of in (placeholders,
+// of args) holds now, by tenant id, but for fleets past maxHeldCounted.
+func (s *TenantService) heldDevices(ctx context.Context, in string, args Args) (map[string][]any, error) {
+	held := map[string][]any{}
+	rows, err := s.catalog.Query(ctx, `SELECT tenant_id, id FROM devices WHERE tenant_id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("devices held: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tenant, id string
+		if err := rows.Scan(&tenant, &id); err != nil {
+			return nil, fmt.Errorf("devices held: %w", err)
+		}
+		if len(held[tenant]) <= maxHeldCounted {
+			held[tenant] = append(held[tenant], id)
+		}
+	}
+	for tenant, ids := range held {
+		if len(ids) > maxHeldCounted {
+			delete(held, tenant)
+		}
+	}
+	return held, rows.Err()
+}
+
 // BreakGlass implements qm.TenantService.
 func (s *TenantService) BreakGlass(ctx context.Context, slug, reason string) (*qm.Tenant, time.Time, error) {
 	t, err := s.Tenant(ctx, slug)
@@ -430,15 +460,38 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 			return nil, fmt.Errorf("count %s per tenant: %w", count.table, err)
 		}
 	}
+	held, err := s.heldDevices(ctx, in, args)
+	if err != nil {
+		return nil, err
+	}
 	for i, t := range ts {
 		if t.State != qm.StateActive {
 			continue
 		}
-		var assets int
+		var assets, online, offline int
+		var points int64
 		var last *time.Time
 		err := s.router.View(tenancy.WithTenant(ctx, t), func(c Conn) error {
 			if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM assets WHERE tenant_id = $1`, c.TenantID()).Scan(&assets); err != nil {
 				return fmt.Errorf("count assets: %w", err)
+			}
+			if err := c.QueryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM device_state WHERE tenant_id = $1`, c.TenantID()).Scan(&points); err != nil {
+				return fmt.Errorf("stored points: %w", err)
+			}
+			if len(held[t.ID]) == 0 {
+				return nil
+			}
+			settings, err := fleetSettings(ctx, c)
+			if err != nil {
+				return err
+			}
+			// Of the devices it holds now: the state of one it held
+			// before is its history, not its fleet.
+			args := Args{c.TenantID()}
+			since := args.Add(micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
+			if err := c.QueryRow(ctx, `SELECT COUNT(CASE WHEN last_seen_us >= `+since+` THEN 1 END), COUNT(CASE WHEN last_seen_us < `+since+` THEN 1 END)
+				FROM device_state WHERE tenant_id = $1 AND device_id IN (`+args.List(held[t.ID]...)+`)`, args...).Scan(&online, &offline); err != nil {
+				return fmt.Errorf("devices online: %w", err)
 			}
 			var at time.Time
 			switch err := c.QueryRow(ctx, `SELECT at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1`, c.TenantID()).Scan(&at); {
@@ -453,7 +506,7 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 		})
 		switch qm.ErrorCode(err) {
 		case "":
-			out[i].Assets, out[i].LastActivity = &assets, last
+			out[i].Assets, out[i].LastActivity, out[i].DevicesOnline, out[i].DevicesOffline, out[i].StoredPoints = &assets, last, &online, &offline, &points
 		case qm.ETenantNewer, qm.ETenantInert:
 			// Not served by this build or not now: the counts stay unknown.
 		default:

@@ -150,17 +150,56 @@ func (s *UsageStore) Usage(ctx context.Context, from, to string) (*qm.Usage, err
 	if err != nil {
 		return nil, err
 	}
+	u.Quotas = quotas(t, month[t.ID])
+	return u, nil
+}
+
+// quotas are t's monthly quotas, with its totals of the month by meter.
+func quotas(t *qm.Tenant, month map[string]int64) []qm.Quota {
+	out := make([]qm.Quota, 0, len(qm.Quotas))
 	for _, q := range qm.Quotas {
 		var used int64
-		for meter, v := range month[t.ID] {
+		for meter, v := range month {
 			if qm.InFamily(meter, qm.QuotaMeter[q]) {
 				used += v
 			}
 		}
 		limit := int64(t.Limits.Value(q))
-		u.Quotas = append(u.Quotas, qm.Quota{Quota: q, Used: used, Limit: limit, State: qm.QuotaStateOf(used, limit)})
+		out = append(out, qm.Quota{Quota: q, Used: used, Limit: limit, State: qm.QuotaStateOf(used, limit)})
 	}
-	return u, nil
+	return out
+}
+
+// Use implements qm.UsageService: two grouped reads for all of ts.
+func (s *UsageStore) Use(ctx context.Context, ts []*qm.Tenant) ([]qm.TenantUse, error) {
+	now := s.tenants.now().UTC()
+	month, err := s.Month(ctx, now.Format("2006-01"))
+	if err != nil {
+		return nil, err
+	}
+	refused := map[string]int64{}
+	rows, err := s.tenants.catalog.Query(ctx, `SELECT tenant_id, SUM(value) FROM usage WHERE day = $1 AND meter LIKE $2 GROUP BY tenant_id`,
+		now.Format(time.DateOnly), qm.MeterPointsRefused+"/%")
+	if err != nil {
+		return nil, fmt.Errorf("refusals today: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("refusals today: %w", err)
+		}
+		refused[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("refusals today: %w", err)
+	}
+	out := make([]qm.TenantUse, len(ts))
+	for i, t := range ts {
+		out[i] = qm.TenantUse{Quotas: quotas(t, month[t.ID]), RefusedToday: refused[t.ID]}
+	}
+	return out, nil
 }
 
 // MonthUsage implements qm.UsageService.

@@ -365,6 +365,20 @@ func TestRetention(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("Nodes", func(t *testing.T) {
+		ctx := context.Background()
+		for _, node := range []string{"node-a", "node-b", "node-a"} {
+			if err := e.Tenants().Heartbeat(ctx, node); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := e.Tenants().LiveNodes(ctx, time.Hour); err != nil || n != 2 {
+			t.Fatalf("live nodes: %d, %v; want 2", n, err)
+		}
+		if n, err := e.Tenants().LiveNodes(ctx, -time.Hour); err != nil || n != 0 {
+			t.Fatalf("nodes alive an hour from now: %d, %v; want 0", n, err)
+		}
+	})
 	t.Run("Lease", func(t *testing.T) {
 		for _, c := range []struct {
 			holder string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/tenanttest"
 	"github.com/quartermaster/qm/usage"
 )
 
@@ -65,23 +66,12 @@ func (s *store) QuotaState(_ context.Context, t *qm.Tenant, month string, q qm.Q
 	return true, nil
 }
 
-func tenant(t *testing.T, id string, limits map[string]string) *qm.Tenant {
-	t.Helper()
-	var s qm.LimitSet
-	for k, v := range limits {
-		if err := s.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &qm.Tenant{ID: id, Slug: id, State: qm.StateActive, Limits: qm.EffectiveLimits(s, qm.LimitSet{})}
-}
-
 func TestMeter(t *testing.T) {
 	day := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { return day }
 	st := newStore()
-	a := tenant(t, "a", map[string]string{"points_per_month": "100"})
-	b := tenant(t, "b", nil)
+	a := tenanttest.Limited(t, "a", map[string]string{"points_per_month": "100"})
+	b := tenanttest.Limited(t, "b", nil)
 	one, two := usage.New("node-1", st, now, nil), usage.New("node-2", st, now, nil)
 
 	one.Add(a, qm.MeterPointsStored+"/http", 30)

@@ -34,6 +34,7 @@ Usage:
   quartermaster plan create|update NAME [--set key=value]… [--unset key]…
   quartermaster plan list|show [NAME] [--json]    plans: named sets of limits (max_assets=500, features=fleet,import, …)
   quartermaster usage [--month YYYY-MM] [--csv]   every tenant's usage of a month, for billing
+  quartermaster top [--metrics URL]               the tenants loading a node most, every second (serve --metrics-addr)
   quartermaster assets import --tenant SLUG FILE.csv [--dry-run] [--skip-bad-rows] [--company-as-department]
                                                   import assets from CSV (Snipe-IT's columns)
   quartermaster device register --ident IDENT [--serial S] [--kind vehicle|phone|agent]
@@ -102,6 +103,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"tenant":   cmdTenant,
 		"plan":     cmdPlan,
 		"usage":    cmdUsage,
+		"top":      cmdTop,
 		"demo":     cmdDemo,
 		"bench":    cmdBench,
 		"operator": cmdOperator,

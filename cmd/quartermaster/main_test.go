@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -737,5 +739,30 @@ func TestPlanCommands(t *testing.T) {
 	var tl qm.TenantLimits
 	if err := json.Unmarshal([]byte(cli("tenant", "limits", "acme", "--unset", "max_assets", "--json")), &tl); err != nil || tl.Effective.MaxAssets() != 1 || tl.Plan != "team" {
 		t.Fatalf("after unset: %+v, %v", tl, err)
+	}
+}
+
+// TestTop: top shows the tenants a node's metrics export, busiest first.
+func TestTop(t *testing.T) {
+	m := metrics.New(10)
+	for range 50 {
+		m.Load.Request("acme", time.Millisecond)
+	}
+	m.Load.Points("globex", 2000)
+	m.Load.Refused("initech", 3)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	out := mustRun(t, "top", "--once", "--metrics", srv.URL)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[1], "globex") || !strings.Contains(lines[2], "acme") || !strings.Contains(lines[3], "initech") {
+		t.Fatalf("top:\n%s\nwant globex (200 points/s), acme (5 requests/s), then initech", out)
+	}
+	if !regexp.MustCompile(`acme\s+5\.0\s+0\.0\s+0\.0\s+1ms`).MatchString(lines[2]) {
+		t.Fatalf("acme's line: %q", lines[2])
+	}
+	nothing := httptest.NewServer(http.NotFoundHandler())
+	defer nothing.Close()
+	if _, _, err := runCLI(t, "top", "--once", "--metrics", nothing.URL); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("a URL with no metrics: %v, want the 404 said", err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/usage"
 )
 
 // limitFlags are the --set key=value and --unset key flags of the commands
@@ -63,17 +63,18 @@ func cmdPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "usage: quartermaster plan create NAME [--set key=value]… | update NAME [--set key=value]… [--unset key]… | list | show NAME  [--json]")
 		return errUsage
 	}
-	e, err := c.openReady(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	plans := sqlstore.NewPlanStore(e.Tenants())
+	return c.withEngine(ctx, func(e engine) error {
+		return planCommand(ctx, verb, pos, lf, *asJSON, sqlstore.NewPlanStore(e.Tenants()), stdout)
+	})
+}
+
+// planCommand runs plan VERB on plans.
+func planCommand(ctx context.Context, verb string, pos []string, lf limitFlags, asJSON bool, plans *sqlstore.PlanStore, stdout io.Writer) (err error) {
 	var p *qm.Plan
 	switch verb {
 	case "list":
 		ps, err := plans.Plans(ctx)
-		if err != nil || *asJSON {
+		if err != nil || asJSON {
 			return orJSON(stdout, ps, err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -90,7 +91,7 @@ func cmdPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "show":
 		p, err = plans.Plan(ctx, pos[0])
 	}
-	if err != nil || *asJSON {
+	if err != nil || asJSON {
 		return orJSON(stdout, p, err)
 	}
 	fmt.Fprintf(stdout, "plan %s: %s\n", p.Name, describeLimits(p.Limits))
@@ -130,55 +131,39 @@ func joinFeatures(fs []qm.Feature) string {
 	return strings.Join(names, ",")
 }
 
-// tenantPlan moves a tenant to another plan.
-func tenantPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("tenant set-plan", stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant set-plan SLUG PLAN [--json]")
-		return errUsage
-	}
-	e, err := c.openReady(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	tl, err := sqlstore.NewPlanStore(e.Tenants()).SetTenantPlan(ctx, pos[0], pos[1])
-	return printTenantLimits(stdout, pos[0], tl, err, *asJSON)
-}
-
-// tenantLimits shows a tenant's limits, changing its overrides first when
-// asked to.
-func tenantLimits(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("tenant limits", stderr)
+// tenantLimits runs `tenant set-plan SLUG PLAN`, which moves a tenant to
+// another plan, and `tenant limits SLUG`, which changes its overrides when
+// asked to; both then show its limits.
+func tenantLimits(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("tenant "+verb, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	var lf limitFlags
-	lf.register(fs)
+	want, use := 2, "set-plan SLUG PLAN [--json]"
+	if verb == "limits" {
+		lf.register(fs)
+		want, use = 1, "limits SLUG [--set key=value]… [--unset key]… [--json]"
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant limits SLUG [--set key=value]… [--unset key]… [--json]")
+	if len(pos) != want {
+		fmt.Fprintln(stderr, "usage: quartermaster tenant "+use)
 		return errUsage
 	}
-	e, err := c.openReady(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	plans := sqlstore.NewPlanStore(e.Tenants())
-	var tl *qm.TenantLimits
-	if lf.changes() {
-		tl, err = plans.SetTenantOverrides(ctx, pos[0], lf.set, lf.unset)
-	} else {
-		tl, err = plans.TenantLimits(ctx, pos[0])
-	}
-	return printTenantLimits(stdout, pos[0], tl, err, *asJSON)
+	return c.withEngine(ctx, func(e engine) error {
+		plans := sqlstore.NewPlanStore(e.Tenants())
+		var tl *qm.TenantLimits
+		switch {
+		case verb == "set-plan":
+			tl, err = plans.SetTenantPlan(ctx, pos[0], pos[1])
+		case lf.changes():
+			tl, err = plans.SetTenantOverrides(ctx, pos[0], lf.set, lf.unset)
+		default:
+			tl, err = plans.TenantLimits(ctx, pos[0])
+		}
+		return printTenantLimits(stdout, pos[0], tl, err, *asJSON)
+	})
 }
 
 // printTenantLimits prints a tenant's effective limits, marking those its
@@ -223,23 +208,16 @@ func cmdUsage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	e, err := c.openReady(ctx)
-	if err != nil {
+	var lines []qm.UsageLine
+	err := c.withEngine(ctx, func(e engine) (err error) {
+		lines, err = sqlstore.NewUsageStore(e.Tenants()).MonthUsage(ctx, *month)
 		return err
-	}
-	defer e.Close()
-	lines, err := sqlstore.NewUsageStore(e.Tenants()).MonthUsage(ctx, *month)
+	})
 	switch {
 	case err != nil || *asJSON:
 		return orJSON(stdout, lines, err)
 	case *asCSV:
-		out := csv.NewWriter(stdout)
-		out.Write([]string{"month", "tenant", "meter", "value"})
-		for _, l := range lines {
-			out.Write([]string{l.Month, l.Tenant, l.Meter, strconv.FormatInt(l.Value, 10)})
-		}
-		out.Flush()
-		return out.Error()
+		return usage.WriteCSV(stdout, lines)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "TENANT\tMETER\t%s\n", *month)
@@ -247,4 +225,15 @@ func cmdUsage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(tw, "%s\t%s\t%d\n", l.Tenant, l.Meter, l.Value)
 	}
 	return tw.Flush()
+}
+
+// withEngine opens the configured storage, ready to serve, runs fn with it
+// and closes it.
+func (c *config) withEngine(ctx context.Context, fn func(engine) error) error {
+	e, err := c.openReady(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return fn(e)
 }

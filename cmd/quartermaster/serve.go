@@ -55,6 +55,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	metricsAddr := fs.String("metrics-addr", envOr("QM_METRICS_ADDR", ""), "address to serve Prometheus metrics on, at /metrics; \"\" for none (QM_METRICS_ADDR)")
+	metricsTop := fs.Int("metrics-top-tenants", 20, "export per-tenant series for this many of the most loaded tenants (quartermaster top reads them)")
 	sim := fs.String("simulate", envOr("QM_SIMULATE", ""), "TENANT:N keeps N simulated vehicles of a tenant reporting over HTTP, for demos (QM_SIMULATE)")
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
 	mapStyle := fs.String("map-style", envOr("QM_MAP_STYLE", ""), "URL (http or https) of a MapLibre style JSON the console's maps use instead of their bundled outline (QM_MAP_STYLE)")
@@ -116,14 +117,14 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
 	// The meter's node is this run of this process: its counts are its own.
 	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, log)
-	m := metrics.New()
+	m := metrics.New(*metricsTop)
 	// One set of paces for every edge, so a tenant's rates hold across
 	// protocols.
 	paces := rates.New(time.Now)
-	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Now: time.Now})
+	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
-		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter,
+		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
 		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
@@ -158,6 +159,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g.Go(func() error { return api.Run(ctx, ready) })
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
 	g.Go(func() error { return meter.Run(ctx) })
+	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), node, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}
