@@ -17,11 +17,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
@@ -552,24 +554,29 @@ func setup(ctx context.Context, e engine) error {
 }
 
 // apiServer is the HTTP API on e, made as `quartermaster serve` makes it:
-// its point writer, one set of paces for the API and the ingester, and a
-// usage meter that writes its counts as it runs. stop closes them all.
+// its point writer, its metrics, one set of paces for the API and the
+// ingester, which keeps this node's share of the rates, and a usage meter
+// that writes its counts as it runs. stop closes them all.
 func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	paces := rates.New(time.Now)
 	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, discard)
+	m := metrics.New(20)
 	ctx, cancel := context.WithCancel(context.Background())
-	metered := make(chan error, 1)
-	go func() { metered <- meter.Run(ctx) }()
-	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Now: time.Now})
-	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter,
+	var g errgroup.Group
+	g.Go(func() error { return meter.Run(ctx) })
+	// One node's name for every server of the run, which follow one
+	// another: each takes the whole of the rates, as one node would.
+	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), "bench", discard) })
+	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
+	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter, Load: m.Load,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
 	return api, func() {
 		api.Close()
 		cancel()
-		<-metered
+		g.Wait()
 		points.Close()
 	}
 }
