@@ -15,8 +15,8 @@ import (
 // the default plan, which sets none. Each side runs for d in slots of
 // d/slots, in the order off, on, on, off, off, on, on, off…, so that drift
 // (the machine's other work, the tables growing) favours neither.
-// slots is how many times each side of the cost-of-limits figures runs,
-// alternating: an even number.
+// slots is how many turns each side of a figure that alternates its sides
+// takes (limits off and on; B alone and beside the flood): an even number.
 const slots = 4
 
 func limitsCost(ctx context.Context, e engine, name string, clients, senders, batch int, d time.Duration) ([]Result, error) {

@@ -26,8 +26,8 @@ const quietWorkers, floodWorkers = 4, 32
 
 // noisyNeighbour measures what tenant B meets when tenant A, on the same
 // plan and in the same pool, floods the API: B reads a location and sends
-// batches of points at a fifth of the plan's rates, first alone and then
-// while A sends both at ten times them. Its results are B's reads and
+// batches of points at a fifth of the plan's rates, for d alone and for d
+// while A sends both at ten times them, in turns. Its results are B's reads and
 // batches beside the flood, each with its p99 against that alone, and A's
 // reads and batches, with how many were refused.
 func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d time.Duration) ([]Result, error) {
@@ -60,30 +60,45 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 	defer closeA()
 	bClient, closeB := newClient(2*quietWorkers, 10*time.Second)
 	defer closeB()
-	steady, base, lead := rate/5, time.Now().Add(-24*time.Hour), d/10
+	steady, base := rate/5, time.Now().Add(-24*time.Hour)
 	// B's connections are opened, and its first requests answered, before
 	// it is timed, so that neither phase pays for them.
-	if _, err := b.run(ctx, bClient, steady, lead, base.Add(-18*time.Hour)); err != nil {
+	if _, err := b.run(ctx, bClient, steady, d/10, base); err != nil {
 		return nil, fmt.Errorf("tenant B warming up: %w", err)
 	}
-	alone, err := b.run(ctx, bClient, steady, d, base)
-	if err != nil {
-		return nil, fmt.Errorf("tenant B alone: %w", err)
-	}
-	// A floods from a little before B's second run to a little after it,
-	// so that B meets the flood from its first request to its last, past
-	// A's burst.
-	var flood *traffic
-	var g errgroup.Group
-	g.Go(func() error {
-		var err error
-		flood, err = a.run(ctx, aClient, 10*rate, d+2*lead, base.Add(-12*time.Hour))
-		return err
-	})
-	time.Sleep(lead)
-	beside, err := b.run(ctx, bClient, steady, d, base.Add(-6*time.Hour))
-	if err := errors.Join(err, g.Wait()); err != nil {
-		return nil, fmt.Errorf("tenant B beside A's flood: %w", err)
+	// B runs alone and beside the flood in turns, alone, beside, beside,
+	// alone…, so that drift (the machine's other work, the tables
+	// growing) favours neither phase.
+	slot := d / slots
+	var alone, beside, flood traffic
+	for i := range 2 * slots {
+		from := base.Add(-time.Duration(i+1) * time.Hour) // other rows each slot
+		if i%4 == 0 || i%4 == 3 {
+			t, err := b.run(ctx, bClient, steady, slot, from)
+			if err != nil {
+				return nil, fmt.Errorf("tenant B alone: %w", err)
+			}
+			alone.add(t)
+			continue
+		}
+		// A floods from a little before B's slot to a little after it, so
+		// that B meets the flood from its first request to its last, past
+		// the burst A saved while it was idle.
+		lead := slot / 10
+		var a1 *traffic
+		var g errgroup.Group
+		g.Go(func() error {
+			var err error
+			a1, err = a.run(ctx, aClient, 10*rate, slot+2*lead, from.Add(-30*time.Minute))
+			return err
+		})
+		time.Sleep(lead)
+		t, err := b.run(ctx, bClient, steady, slot, from)
+		if err := errors.Join(err, g.Wait()); err != nil {
+			return nil, fmt.Errorf("tenant B beside A's flood: %w", err)
+		}
+		beside.add(t)
+		flood.add(a1)
 	}
 	label := fmt.Sprintf("%s pool, plan %g req/s", name, rate)
 	return []Result{
@@ -129,6 +144,15 @@ type traffic struct {
 	reads, batches            Sample
 	readAnswers, batchAnswers answers
 	d                         time.Duration
+}
+
+// add adds the traffic of another run to t.
+func (t *traffic) add(o *traffic) {
+	t.reads, t.batches, t.d = append(t.reads, o.reads...), append(t.batches, o.batches...), t.d+o.d
+	for _, a := range [][2]*answers{{&t.readAnswers, &o.readAnswers}, {&t.batchAnswers, &o.batchAnswers}} {
+		a[0].ok.Add(a[1].ok.Load())
+		a[0].limited.Add(a[1].limited.Load())
+	}
 }
 
 // run reads the neighbour's location and sends it batches of points, each
