@@ -217,7 +217,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			results = append(results, rs...)
 		}
 		if o.Noisy > 0 {
-			fmt.Fprintf(o.Progress, "%s: noisy neighbour, %v alone and %v beside the flood\n", t.name, o.Noisy, o.Noisy)
+			fmt.Fprintf(o.Progress, "%s: noisy neighbour, %v alone and %v beside the flood, in turns\n", t.name, o.Noisy, o.Noisy)
 			rs, err := noisyNeighbour(ctx, e, t.name, o.NoisyRate, o.Noisy)
 			if err != nil {
 				e.Close()
