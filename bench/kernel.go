@@ -58,7 +58,7 @@ type Options struct {
 	Ingest                     time.Duration
 	IngestSenders, IngestBatch int
 	// Noisy is how long each phase of the noisy-neighbour figure runs (0
-	// skips it): tenant B alone, then beside tenant A's flood at ten times
+	// skips it): tenant B alone and beside tenant A's flood, in turns, at ten times
 	// their plan's NoisyRate API requests a second (and ten times as many
 	// points).
 	Noisy     time.Duration
