@@ -24,17 +24,22 @@ type Result struct {
 	// are one run (a migration of many tenants).
 	Total time.Duration `json:"total_ns,omitempty"`
 	// Baseline names what the figure is compared with, measured in the
-	// same run; Ratio is Median / BaselineMedian.
+	// same run; Ratio is Median / BaselineMedian, or P99 / BaselineP99
+	// when RatioOf is "p99".
 	Baseline       string        `json:"baseline,omitempty"`
 	BaselineMedian time.Duration `json:"baseline_median_ns,omitempty"`
 	BaselineP99    time.Duration `json:"baseline_p99_ns,omitempty"`
 	Ratio          float64       `json:"ratio,omitempty"`
+	RatioOf        string        `json:"ratio_of,omitempty"`
 	// Rate and BaselineRate are per second, in Unit (requests when
 	// empty), for load figures, whose Ratio is of the rates.
 	Rate         float64 `json:"rate,omitempty"`
 	BaselineRate float64 `json:"baseline_rate,omitempty"`
 	Unit         string  `json:"unit,omitempty"`
-	Target       string  `json:"target,omitempty"`
+	// Refused counts the requests answered 429 rate_limited, for figures
+	// of tenants held to a plan's rates.
+	Refused int    `json:"refused,omitempty"`
+	Target  string `json:"target,omitempty"`
 }
 
 // Sample collects durations.
@@ -88,6 +93,9 @@ func WriteTable(w io.Writer, rs []Result) error {
 		}
 		if r.Baseline != "" {
 			base = round(r.BaselineMedian).String() + " (" + r.Baseline + ")"
+			if r.RatioOf == "p99" {
+				base = "p99 " + round(r.BaselineP99).String() + " (" + r.Baseline + ")"
+			}
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
 		if r.Rate > 0 {
@@ -99,6 +107,9 @@ func WriteTable(w io.Writer, rs []Result) error {
 			if r.Baseline != "" {
 				base = fmt.Sprintf("%.0f %s (%s)", r.BaselineRate, unit, r.Baseline)
 			}
+		}
+		if r.Refused > 0 {
+			total += fmt.Sprintf(", %d refused", r.Refused)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.N, median, p99, total, base, ratio, r.Target)
 	}

@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -60,31 +56,20 @@ func httpIngest(ctx context.Context, e engine, t *target, storage string, sender
 	if err != nil {
 		return Result{}, err
 	}
-	tokens := make([]string, senders)
-	devices := make([]string, senders)
-	for i := range tokens {
-		dev := &qm.Device{Ident: fmt.Sprintf("bench-%d", i)}
-		if tokens[i], err = e.Devices().RegisterDevice(ctx, dev); err == nil {
-			_, _, err = e.Devices().AssignDevice(ctx, dev.ID, tn)
-		}
-		if err != nil {
-			return Result{}, err
-		}
-		devices[i] = dev.ID
-	}
-	api, stop := apiServer(e)
-	defer stop()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tokens, devices, err := devicesOf(ctx, e, tn, senders)
 	if err != nil {
 		return Result{}, err
 	}
-	srv := &http.Server{Handler: api.Handler()}
-	go srv.Serve(ln)
-	defer srv.Close()
-	tr := &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	url := "http://" + ln.Addr().String() + "/ingest/v1/points"
+	api, stop := apiServer(e)
+	defer stop()
+	root, stopServer, err := serveLoopback(api.Handler())
+	if err != nil {
+		return Result{}, err
+	}
+	defer stopServer()
+	client, closeClient := newClient(senders, 30*time.Second)
+	defer closeClient()
+	url := root + "/ingest/v1/points"
 	base := time.Now().Add(-24 * time.Hour)
 	apiSample, apiRate, err := pushPoints(ctx, senders, d, func(i, first int) error {
 		return call(ctx, client, "POST", url, tokens[i], pointBody(base, first, batch))
@@ -110,41 +95,30 @@ func httpIngest(ctx context.Context, e engine, t *target, storage string, sender
 	return r, nil
 }
 
+// devicesOf registers n devices to tenant tn and returns their tokens and
+// ids.
+func devicesOf(ctx context.Context, e engine, tn *qm.Tenant, n int) (tokens, ids []string, err error) {
+	tokens, ids = make([]string, n), make([]string, n)
+	for i := range n {
+		dev := &qm.Device{Ident: fmt.Sprintf("bench-%s-%d", tn.Slug, i)}
+		if tokens[i], err = e.Devices().RegisterDevice(ctx, dev); err == nil {
+			_, _, err = e.Devices().AssignDevice(ctx, dev.ID, tn)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		ids[i] = dev.ID
+	}
+	return tokens, ids, nil
+}
+
 // pushPoints runs senders goroutines for d, each calling send with its
 // number and the number of its next point, and returns the latency of each
 // batch and the points per second.
 func pushPoints(ctx context.Context, senders int, d time.Duration, send func(i, first int) error, batch int) (Sample, float64, error) {
-	var (
-		mu     sync.Mutex
-		all    Sample
-		wg     sync.WaitGroup
-		points atomic.Int64
-		failed error
-	)
-	start := time.Now()
-	deadline := start.Add(d)
-	for i := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine Sample
-			for next := 0; time.Now().Before(deadline); next += batch {
-				if err := mine.Time(func() error { return send(i, next) }); err != nil {
-					mu.Lock()
-					failed = err
-					mu.Unlock()
-					return
-				}
-				points.Add(int64(batch))
-			}
-			mu.Lock()
-			all = append(all, mine...)
-			mu.Unlock()
-		}()
+	all, elapsed, err := drive(ctx, senders, d, 0, func(i, k int) error { return send(i, k*batch) })
+	if err != nil {
+		return nil, 0, err
 	}
-	wg.Wait()
-	if failed != nil {
-		return nil, 0, failed
-	}
-	return all, float64(points.Load()) / time.Since(start).Seconds(), nil
+	return all, float64(len(all)*batch) / elapsed.Seconds(), nil
 }

@@ -17,15 +17,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/postgres"
+	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/usage"
 )
 
 // Options says what to measure.
@@ -53,6 +57,17 @@ type Options struct {
 	// skips it), with IngestSenders senders of IngestBatch points a request.
 	Ingest                     time.Duration
 	IngestSenders, IngestBatch int
+	// Noisy is how long each phase of the noisy-neighbour figure runs (0
+	// skips it): tenant B alone and beside tenant A's flood, in turns, at ten times
+	// their plan's NoisyRate API requests a second (and ten times as many
+	// points).
+	Noisy     time.Duration
+	NoisyRate float64
+	// Limits is how long each side of the cost-of-limits figures runs (0
+	// skips them): API reads with Clients connections and ingest with
+	// IngestSenders and IngestBatch, for a tenant on a generous plan and
+	// one on the default plan.
+	Limits time.Duration
 	// MQTT is how long the MQTT publish figure runs (0 skips it), with
 	// MQTTDevices connected devices; IdleDevices is how many idle devices
 	// the memory figure connects (0 skips it).
@@ -191,6 +206,24 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				return nil, fmt.Errorf("%s: ingest: %w", t.name, err)
 			}
 			results = append(results, r)
+		}
+		if o.Limits > 0 {
+			fmt.Fprintf(o.Progress, "%s: API reads and ingest with limits and without, for %v each\n", t.name, o.Limits)
+			rs, err := limitsCost(ctx, e, t.name, o.Clients, o.IngestSenders, o.IngestBatch, o.Limits)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: cost of limits: %w", t.name, err)
+			}
+			results = append(results, rs...)
+		}
+		if o.Noisy > 0 {
+			fmt.Fprintf(o.Progress, "%s: noisy neighbour, %v alone and %v beside the flood, in turns\n", t.name, o.Noisy, o.Noisy)
+			rs, err := noisyNeighbour(ctx, e, t.name, o.NoisyRate, o.Noisy)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: noisy neighbour: %w", t.name, err)
+			}
+			results = append(results, rs...)
 		}
 		if o.MQTT > 0 {
 			fmt.Fprintf(o.Progress, "%s: MQTT publishes from %d devices for %v\n", t.name, o.MQTTDevices, o.MQTT)
@@ -520,15 +553,30 @@ func setup(ctx context.Context, e engine) error {
 	return nil
 }
 
-// apiServer is the HTTP API on e, made as `quartermaster serve` makes it,
-// with its point writer. stop closes both.
+// apiServer is the HTTP API on e, made as `quartermaster serve` makes it:
+// its point writer, its metrics, one set of paces for the API and the
+// ingester, which keeps this node's share of the rates, and a usage meter
+// that writes its counts as it runs. stop closes them all.
 func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	points := sqlstore.NewPointWriter(e, time.Now, 0)
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
-	api = httpapi.New(httpapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: a, Ready: func(context.Context) error { return nil },
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}), Now: time.Now})})
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	paces := rates.New(time.Now)
+	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, discard)
+	m := metrics.New(20)
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	g.Go(func() error { return meter.Run(ctx) })
+	// One node's name for every server of the run, which follow one
+	// another: each takes the whole of the rates, as one node would.
+	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), "bench", discard) })
+	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
+	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter, Load: m.Load,
+		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
 	return api, func() {
 		api.Close()
+		cancel()
+		g.Wait()
 		points.Close()
 	}
 }

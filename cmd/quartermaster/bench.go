@@ -21,6 +21,9 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	ingestFor := fs.Duration("ingest", 5*time.Second, "how long each side of the telemetry ingest figure runs (0 skips)")
 	senders := fs.Int("ingest-senders", 16, "concurrent senders of the ingest figure")
 	batch := fs.Int("ingest-batch", 1000, "points a request in the ingest figure")
+	limitsFor := fs.Duration("limits", 5*time.Second, "how long each side of the cost-of-limits figures runs: API reads and ingest on a generous plan against the default plan (0 skips)")
+	noisyFor := fs.Duration("noisy", 10*time.Second, "how long each phase of the noisy-neighbour figure runs: B alone and beside A's flood, in turns (0 skips)")
+	noisyRate := fs.Float64("noisy-rate", 200, "API requests a second the noisy-neighbour plan allows (and ten times as many points); B sends a fifth of it, A ten times it")
 	mqttFor := fs.Duration("mqtt", 5*time.Second, "how long the MQTT publish figure runs (0 skips)")
 	mqttDevices := fs.Int("mqtt-devices", 1000, "connected devices of the MQTT publish figure")
 	idle := fs.Int("mqtt-idle", 10000, "idle devices of the MQTT memory figure (0 skips)")
@@ -35,6 +38,7 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	o := bench.Options{PostgresURL: c.databaseURL, Provision: *provision, Reads: *reads, MigrateTenants: *tenants,
 		Ingest: *ingestFor, IngestSenders: *senders, IngestBatch: *batch,
 		MQTT: *mqttFor, MQTTDevices: *mqttDevices, IdleDevices: *idle,
+		Limits: *limitsFor, Noisy: *noisyFor, NoisyRate: *noisyRate,
 		HTTP: *httpFor, Clients: *clients, Logins: *logins, Assets: *assets, AssetTenants: *assetTenants, ImportRows: *importRows, Progress: stderr}
 	if *engines == "" {
 		*engines = "sqlite"
@@ -57,6 +61,9 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if *provision < 1 || *reads < 1 || *tenants < 0 || *clients < 1 || *logins < 0 || *importRows < 0 {
 		return fmt.Errorf("--provision, --reads and --clients must be at least 1, --tenants, --logins and --import-rows at least 0")
+	}
+	if *noisyFor > 0 && !(*noisyRate >= 5) {
+		return fmt.Errorf("--noisy-rate must be at least 5 (B sends a fifth of it, at least one request a second)")
 	}
 	results, err := bench.Run(ctx, o)
 	if err != nil {

@@ -238,6 +238,7 @@ func serveForTest(t *testing.T, args []string, addrs ...string) {
 func TestBench(t *testing.T) {
 	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--http", "200ms", "--clients", "4", "--logins", "2", "--assets", "120", "--asset-tenants", "2",
 		"--ingest", "300ms", "--ingest-senders", "2", "--ingest-batch", "50", "--import-rows", "200", "--mqtt", "300ms", "--mqtt-devices", "5", "--mqtt-idle", "0",
+		"--limits", "0", "--noisy", "0", // TestBenchLimits runs these
 		"--database-url", pgtest.URL(t)}
 	out := mustRun(t, args...)
 	var results []struct {
