@@ -392,4 +392,9 @@ type PointIngester interface {
 	// Refused counts a batch a protocol refused before it could hand it
 	// over (malformed, too large, from an unknown device), for why.
 	Refused(protocol string, err error)
+	// Admit says, taking nothing, whether device deviceID of the tenant in
+	// ctx may send points now at all: a protocol asks before decoding a
+	// batch, so a tenant past its rate costs little (ERateLimited,
+	// EFeatureDisabled).
+	Admit(ctx context.Context, protocol, deviceID string) error
 }

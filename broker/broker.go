@@ -315,17 +315,17 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	// its connection until the rate allows the message. Either way nothing
 	// is acknowledged that is not stored.
 	h.b.cfg.Usage.Add(t, qm.MeterMQTTMessages, 1)
+	ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
 	v5 := cl.Properties.ProtocolVersion == 5
 	err = h.b.paced(v5, func() error { return h.b.cfg.Rates.MQTTMessage(t, d.ID) })
 	var pts []qm.Point
 	if err != nil {
 		h.b.cfg.Points.Refused("mqtt", err)
-	} else {
+	} else if err = h.b.paced(v5, func() error { return h.b.cfg.Points.Admit(ctx, "mqtt", d.ID) }); err == nil {
 		pts, err = ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
 		if err != nil {
 			h.b.cfg.Points.Refused("mqtt", err)
 		} else {
-			ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
 			err = h.b.paced(v5, func() error { _, err := h.b.cfg.Points.Ingest(ctx, "mqtt", d.ID, pts); return err })
 		}
 	}

@@ -45,6 +45,9 @@ func (s *Server) deviceScope(ctx context.Context, r *http.Request) (context.Cont
 // NDJSON) from the device the credential names, and answers once they are
 // committed. A batch with any bad point is refused whole, naming each.
 func (s *Server) ingestPoints(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.Points.Admit(r.Context(), "http", deviceOf(r).ID); err != nil {
+		return err
+	}
 	pts, err := ingest.DecodeBatch(r.Body, maxPointsPerRequest)
 	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
 		err = errTooLarge

@@ -142,6 +142,24 @@ func (in *Ingester) storedMore(t *qm.Tenant, n int64) {
 	}
 }
 
+// Admit implements qm.PointIngester.
+func (in *Ingester) Admit(ctx context.Context, protocol, deviceID string) error {
+	t, err := tenancy.FromContext(ctx)
+	if err == nil {
+		err = t.Limits.Feature(qm.FeatureFleet)
+	}
+	if err == nil {
+		err = in.Rates.PointsSpent(t, deviceID)
+	}
+	if err != nil {
+		in.Refused(protocol, err)
+		if t != nil {
+			in.Load.Refused(t.Slug, 1)
+		}
+	}
+	return err
+}
+
 // Refused implements qm.PointIngester.
 func (in *Ingester) Refused(protocol string, err error) {
 	in.Metrics.Refuse(protocol, metrics.ReasonFor(err))

@@ -151,6 +151,43 @@ func (b *Buckets) Points(t *qm.Tenant, deviceID string, n int) error {
 	return nil
 }
 
+// PointsSpent says, taking nothing, whether tenant t's or device
+// deviceID's points are spent for now: ERateLimited saying when to try
+// again, so a protocol refuses a batch before the work of decoding it.
+func (b *Buckets) PointsSpent(t *qm.Tenant, deviceID string) error {
+	tr, _ := b.shared(t.Limits.PointsPerSecond(), 1)
+	for _, k := range []struct {
+		key       string
+		perSecond float64
+	}{{"device-points:" + deviceID, t.Limits.DevicePointsPerSecond()}, {"points:" + t.ID, tr}} {
+		if err := b.spent(k.key, k.perSecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// spent is ERateLimited when the bucket key holds less than a token now.
+func (b *Buckets) spent(key string, perSecond float64) error {
+	if perSecond <= 0 {
+		return nil
+	}
+	now := b.now()
+	b.mu.Lock()
+	bk := b.buckets[key]
+	var tokens float64 = 1
+	if bk != nil && bk.limiter.Limit() == rate.Limit(perSecond) {
+		tokens = bk.limiter.TokensAt(now)
+	}
+	b.mu.Unlock()
+	if tokens >= 1 {
+		return nil
+	}
+	wait := time.Duration((1 - tokens) / perSecond * float64(time.Second))
+	return &qm.Error{Code: qm.ERateLimited, RetryAfter: wait,
+		Message: fmt.Sprintf("the tenant's plan allows %s points a second: try again in %v", formatRate(perSecond), wait.Round(time.Millisecond))}
+}
+
 // MQTTMessage takes one message that device deviceID of tenant t
 // published: mqtt_messages_per_second, in bursts of one second's worth.
 func (b *Buckets) MQTTMessage(t *qm.Tenant, deviceID string) error {

@@ -128,3 +128,26 @@ func TestShare(t *testing.T) {
 		}
 	}
 }
+
+// TestPointsSpent: a tenant or device out of points is told so before its
+// batch is decoded, and asking takes nothing.
+func TestPointsSpent(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := rates.New(c.now)
+	a := tenanttest.Limited(t, "a", map[string]string{"points_per_second": "1", "points_burst": "2"})
+	for range 3 {
+		if err := b.PointsSpent(a, "d1"); err != nil {
+			t.Fatalf("asking, with points to spare: %v", err)
+		}
+	}
+	if err := b.Points(a, "d1", 2); err != nil {
+		t.Fatal(err)
+	}
+	if wait := retryAfter(t, b.PointsSpent(a, "d1")); wait != time.Second {
+		t.Fatalf("retry after %v, want 1s", wait)
+	}
+	c.t = c.t.Add(time.Second)
+	if err := b.PointsSpent(a, "d1"); err != nil {
+		t.Fatalf("a second later: %v", err)
+	}
+}
