@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,27 +16,13 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
-
-// client returns the path of an MQTT command-line client; it skips the
-// test when there is none, and fails it under CI=true (make test installs
-// mosquitto-clients).
-func client(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing and CI=true: install mosquitto-clients (make test does)", name)
-		}
-		t.Skipf("%s is missing; install mosquitto-clients", name)
-	}
-	return p
-}
 
 // world is a running broker on SQLite with one device of tenant A and one
 // of tenant B; the broker hears of device changes as in serve, and logs to
@@ -125,7 +110,7 @@ func newWorld(t *testing.T, limits broker.Limits) *world {
 // whether it succeeded.
 func (w *world) pub(t *testing.T, version, user, password, topic, message string) (string, bool) {
 	t.Helper()
-	out, err := exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "1",
+	out, err := exec.Command(mqtttest.Client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "1",
 		"-u", user, "-P", password, "-t", topic, "-m", message, "-i", user).CombinedOutput()
 	return string(out), err == nil
 }
@@ -188,7 +173,7 @@ func TestMQTTWithMosquittoClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		sub := func(user, password, topic string) (string, error) {
-			out, err := exec.Command(client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
+			out, err := exec.Command(mqtttest.Client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
 				"-u", user, "-P", password, "-i", user, "-t", topic, "-C", "1", "-W", "2").CombinedOutput()
 			return strings.TrimSpace(string(out)), err
 		}
@@ -246,7 +231,7 @@ func TestMQTTPaced(t *testing.T) {
 	for i := range 8 {
 		lines.WriteString(point(at.Add(time.Duration(i+2)*time.Second), 52) + "\n")
 	}
-	cmd := exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
+	cmd := exec.Command(mqtttest.Client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
 		"-u", "truck-1", "-P", w.token, "-t", topic, "-l", "-i", "truck-1")
 	cmd.Stdin = strings.NewReader(lines.String())
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quartermaster/qm/broker"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/metrics"
 )
@@ -242,7 +243,7 @@ func TestDeviceTracesCleared(t *testing.T) {
 			default:
 			}
 			// And so does a command-line client with the new credential.
-			out, err := exec.Command(client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
+			out, err := exec.Command(mqtttest.Client(t, "mosquitto_sub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
 				"-u", "truck-1", "-P", token, "-i", "truck-1", "-t", broker.ConfigTopic("truck-1"), "-C", "1").CombinedOutput()
 			if err != nil || strings.TrimSpace(string(out)) != `{"apn_password":"secret-of-b"}` {
 				t.Errorf("mosquitto_sub with the new token: %q, %v", out, err)
@@ -307,7 +308,7 @@ func TestQoS2(t *testing.T) {
 		defer cancel()
 	}
 	for i, version := range []string{"mqttv311", "mqttv5"} {
-		out, err := exec.CommandContext(ctx, client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "2",
+		out, err := exec.CommandContext(ctx, mqtttest.Client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", version, "-q", "2",
 			"-u", "truck-1", "-P", w.token, "-i", "truck-1", "-t", "devices/truck-1/telemetry",
 			"-m", point(time.Now().Add(-time.Hour+time.Duration(i)*time.Minute), 50)).CombinedOutput()
 		if err != nil {
@@ -438,7 +439,7 @@ func TestRefusalLogsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, topic := range []string{"devices/truck-2/telemetry", "devices/truck-1/telemetry"} {
-		exec.Command(client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
+		exec.Command(mqtttest.Client(t, "mosquitto_pub"), "-h", w.host, "-p", w.port, "-V", "mqttv311", "-q", "1",
 			"-u", "truck-1", "-P", w.token, "-i", "truck-1", "-t", topic, "-f", big).Run()
 	}
 	w.logs.waitFor(t, "error processing packet", "devices/truck-2/telemetry")

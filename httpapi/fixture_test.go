@@ -136,6 +136,7 @@ type fixture struct {
 	a, b     *tenantFixture
 	pmtiles  []byte // the map tiles file the server serves
 	meter    *usage.Meter
+	ingester *ingest.Ingester // what the API and, when a test starts one, the broker hand points to
 	srv      *httpapi.Server
 
 	serveOnce sync.Once
@@ -163,10 +164,11 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	t.Cleanup(hub.Close)
 	t.Cleanup(points.Close)
 	f.meter = usage.New("test-node", sqlstore.NewUsageStore(e.Tenants()), time.Now, quiet)
+	f.ingester = ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now})
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,
 		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: f.auth.HashPassword,
-			Points: ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now}), Now: time.Now}),
+			Points: f.ingester, Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
 	}

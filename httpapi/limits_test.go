@@ -70,6 +70,29 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				set(`{"unset":["max_assets"]}`)
 				mustStatus(t, f.do(t, a.admin, "POST", tenantPath("/assets")(a), `{"model_id":"`+a.model.ID+`"}`), http.StatusCreated, "an asset after the cap is lifted")
 			})
+			t.Run("EveryCap", func(t *testing.T) {
+				// The fixture's tenant holds at least one of each; a cap of
+				// one leaves no room, whichever path creates.
+				loose, _ := f.mustDevice(t, nil)
+				for _, c := range []struct {
+					limit        string
+					who          principal
+					method, path string
+					body         string
+				}{
+					{"max_locations", a.admin, "POST", tenantPath("/locations")(a), `{"name":"One too many"}`},
+					{"max_custom_fields", a.admin, "POST", tenantPath("/fields")(a), `{"name":"One too many","type":"text"}`},
+					{"max_api_tokens", a.admin, "POST", tenantPath("/tokens")(a), `{"name":"one too many","role":"viewer"}`},
+					{"max_members", a.admin, "POST", tenantPath("/members")(a), `{"email":"one-too-many@example.com","role":"viewer"}`},
+					{"max_devices", f.operator, "POST", "/api/v1/operator/devices/" + loose.Ident + "/assign", `{"tenant":"` + a.t.Slug + `"}`},
+				} {
+					set(`{"set":{"` + c.limit + `":1}}`)
+					if lim := refused(f.do(t, c.who, c.method, c.path, c.body), http.StatusForbidden, qm.ELimitReached, c.method+" "+c.path); lim["limit"] != c.limit {
+						t.Errorf("%s %s: the refusal names %v, want %s", c.method, c.path, lim, c.limit)
+					}
+					set(`{"unset":["` + c.limit + `"]}`)
+				}
+			})
 			t.Run("Rates", func(t *testing.T) {
 				// Rates so slow that no second request comes in time:
 				// which requests pass does not depend on the clock.
@@ -94,6 +117,18 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=1&lon=2&timestamp=%d", a.device.Ident, a.deviceToken.bearer, at+2), "", ""); res.Code != http.StatusTooManyRequests || res.Header().Get("Retry-After") == "" {
 					t.Errorf("OsmAnd past the rate: got %d %q, want 429 with Retry-After", res.Code, res.Header().Get("Retry-After"))
 				}
+			})
+			t.Run("DeviceRate", func(t *testing.T) {
+				// Each device has its own bucket: one device past its rate
+				// does not hold back another of the same tenant.
+				set(`{"set":{"device_points_per_second":0.001}}`)
+				defer set(`{"unset":["device_points_per_second"]}`)
+				_, token := f.mustDevice(t, a.t)
+				other := principal{name: "another device", bearer: token}
+				at := time.Now().Unix() + 30
+				mustStatus(t, f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at)), http.StatusOK, "the device's one point")
+				refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(at+1)), http.StatusTooManyRequests, qm.ERateLimited, "the device's next")
+				mustStatus(t, f.do(t, other, "POST", "/ingest/v1/points", point(at+2)), http.StatusOK, "another device's point")
 			})
 			t.Run("Quotas", func(t *testing.T) {
 				// The meter counts this node's use at once; what other
@@ -130,6 +165,9 @@ func TestLimitsAtTheEdges(t *testing.T) {
 				// Points: A stored some already this month; one more is past its quota of one.
 				if lim := refused(f.do(t, a.deviceToken, "POST", "/ingest/v1/points", point(time.Now().Unix()+120)), http.StatusForbidden, qm.ELimitReached, "a point past the month's quota"); lim["limit"] != "points_per_month" {
 					t.Fatalf("the refusal names %v", lim)
+				}
+				if res := f.sendOsmAnd("GET", fmt.Sprintf("/?id=%s&key=%s&lat=1&lon=2&timestamp=%d", a.device.Ident, a.deviceToken.bearer, time.Now().Unix()+121), "", ""); res.Code != http.StatusForbidden || !strings.Contains(res.Body.String(), "points_per_month") {
+					t.Errorf("OsmAnd past the month's quota: got %d %s, want 403 naming points_per_month", res.Code, res.Body)
 				}
 			})
 			t.Run("StoredPoints", func(t *testing.T) {
