@@ -232,3 +232,57 @@ func TestLoadFollowsTenants(t *testing.T) {
 		t.Fatalf("load: %+v; want tenant-a's three requests, and no other tenant", top)
 	}
 }
+
+// TestFeaturesOff is made from the route table: every tenant route of a
+// feature answers 403 feature_disabled, naming it, when the tenant's plan
+// leaves the feature out, on every engine × tier; and answers as before
+// when the plan has it back.
+func TestFeaturesOff(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, be)
+			a := f.a
+			limits := "/api/v1/operator/tenants/" + a.t.Slug + "/limits"
+			for _, feature := range qm.Features {
+				var others []string
+				for _, g := range qm.Features {
+					if g != feature {
+						others = append(others, `"`+string(g)+`"`)
+					}
+				}
+				mustStatus(t, f.do(t, f.operator, "PATCH", limits, `{"set":{"features":[`+strings.Join(others, ",")+`]}}`), http.StatusOK, "leave out "+string(feature))
+				seen := 0
+				for _, rt := range httpapi.Routes {
+					c := cases[key(rt)]
+					if rt.Feature() != feature || c.stream {
+						continue
+					}
+					seen++
+					who := a.admin
+					if feature == qm.FeatureAPITokens {
+						who = a.adminToken // a token's every route is the feature's
+					}
+					res := f.doType(t, who, rt.Method, c.path(a), body(c, a), c.ctype)
+					var e struct {
+						Error struct {
+							Code  string `json:"code"`
+							Limit struct {
+								Feature string `json:"feature"`
+							} `json:"limit"`
+						} `json:"error"`
+					}
+					json.Unmarshal(res.Body.Bytes(), &e)
+					if res.Code != http.StatusForbidden || e.Error.Code != qm.EFeatureDisabled || e.Error.Limit.Feature != string(feature) {
+						t.Errorf("%s %s without %s: got %d %s, want 403 feature_disabled naming it", rt.Method, rt.Path, feature, res.Code, res.Body)
+					}
+				}
+				if seen == 0 {
+					t.Errorf("no route belongs to feature %s", feature)
+				}
+				mustStatus(t, f.do(t, f.operator, "PATCH", limits, `{"unset":["features"]}`), http.StatusOK, "every feature back")
+			}
+			mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/fields")(a), ""), http.StatusOK, "custom fields, back")
+		})
+	}
+}

@@ -709,36 +709,46 @@ func TestServeMap(t *testing.T) {
 // overrides a limit from the command line; the CLI's own paths (importing
 // assets, creating a token) are held to the tenant's limits like the API.
 func TestPlanCommands(t *testing.T) {
-	flags := storageFlags(t, "sqlite")
-	cli := func(args ...string) string { t.Helper(); return mustRun(t, append(args, flags...)...) }
-	cli("tenant", "create", "--slug", "acme", "--name", "Acme")
-	if out := cli("plan", "create", "team", "--set", "max_assets=1", "--set", "max_api_tokens=1", "--set", "features=fleet,import,api_tokens"); !strings.Contains(out, "plan team: max_assets=1 max_api_tokens=1 features=api_tokens,fleet,import") {
-		t.Fatalf("plan create:\n%s", out)
-	}
-	if out, stderr, err := runCLI(t, append([]string{"plan", "create", "solo", "--set", "max_asets=1"}, flags...)...); err == nil || !strings.Contains(stderr, `unknown limit "max_asets"`) {
-		t.Fatalf("an unknown limit: %v\n%s%s", err, out, stderr)
-	}
-	if out := cli("tenant", "set-plan", "acme", "team"); !strings.Contains(out, "tenant acme on plan team") || !regexp.MustCompile(`max_assets\s+1\s+plan`).MatchString(out) {
-		t.Fatalf("set-plan:\n%s", out)
-	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "two.csv")
-	os.WriteFile(file, []byte("Asset Tag,Model Name,Category\nP-1,Dock,Docks\nP-2,Dock,Docks\n"), 0o600)
-	out, _, err := runCLI(t, append([]string{"assets", "import", "--tenant", "acme", file}, flags...)...)
-	if err == nil || !strings.Contains(out, "max_assets") || !strings.Contains(out, "nothing imported") {
-		t.Fatalf("two assets under a cap of one: %v\n%s", err, out)
-	}
-	if out := cli("tenant", "limits", "acme", "--set", "max_assets=2"); !regexp.MustCompile(`max_assets\s+2\s+override`).MatchString(out) {
-		t.Fatalf("override:\n%s", out)
-	}
-	cli("assets", "import", "--tenant", "acme", file)
-	cli("token", "create", "--tenant", "acme", "--role", "viewer", "--name", "one")
-	if _, _, err := runCLI(t, append([]string{"token", "create", "--tenant", "acme", "--role", "viewer", "--name", "two"}, flags...)...); qm.ErrorCode(err) != qm.ELimitReached {
-		t.Fatalf("a second token under a cap of one: %v", err)
-	}
-	var tl qm.TenantLimits
-	if err := json.Unmarshal([]byte(cli("tenant", "limits", "acme", "--unset", "max_assets", "--json")), &tl); err != nil || tl.Effective.MaxAssets() != 1 || tl.Plan != "team" {
-		t.Fatalf("after unset: %+v, %v", tl, err)
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			flags := storageFlags(t, engine)
+			cli := func(args ...string) string { t.Helper(); return mustRun(t, append(args, flags...)...) }
+			if out := cli("plan", "create", "team", "--set", "max_assets=1", "--set", "max_api_tokens=1", "--set", "features=fleet,import,api_tokens"); !strings.Contains(out, "plan team: max_assets=1 max_api_tokens=1 features=api_tokens,fleet,import") {
+				t.Fatalf("plan create:\n%s", out)
+			}
+			if out, stderr, err := runCLI(t, append([]string{"plan", "create", "solo", "--set", "max_asets=1"}, flags...)...); err == nil || !strings.Contains(stderr, `unknown limit "max_asets"`) {
+				t.Fatalf("an unknown limit: %v\n%s%s", err, out, stderr)
+			}
+			file := filepath.Join(t.TempDir(), "two.csv")
+			os.WriteFile(file, []byte("Asset Tag,Model Name,Category\nP-1,Dock,Docks\nP-2,Dock,Docks\n"), 0o600)
+			tiers := []string{"pool", "silo"}
+			if engine == "postgres" {
+				tiers = append(tiers, "bridge")
+			}
+			for _, tier := range tiers {
+				slug := "acme-" + tier
+				cli("tenant", "create", "--slug", slug, "--name", "Acme", "--tier", tier)
+				if out := cli("tenant", "set-plan", slug, "team"); !strings.Contains(out, "tenant "+slug+" on plan team") || !regexp.MustCompile(`max_assets\s+1\s+plan`).MatchString(out) {
+					t.Fatalf("%s: set-plan:\n%s", tier, out)
+				}
+				out, _, err := runCLI(t, append([]string{"assets", "import", "--tenant", slug, file}, flags...)...)
+				if err == nil || !strings.Contains(out, "max_assets") || !strings.Contains(out, "nothing imported") {
+					t.Fatalf("%s: two assets under a cap of one: %v\n%s", tier, err, out)
+				}
+				if out := cli("tenant", "limits", slug, "--set", "max_assets=2"); !regexp.MustCompile(`max_assets\s+2\s+override`).MatchString(out) {
+					t.Fatalf("%s: override:\n%s", tier, out)
+				}
+				cli("assets", "import", "--tenant", slug, file)
+				cli("token", "create", "--tenant", slug, "--role", "viewer", "--name", "one")
+				if _, _, err := runCLI(t, append([]string{"token", "create", "--tenant", slug, "--role", "viewer", "--name", "two"}, flags...)...); qm.ErrorCode(err) != qm.ELimitReached {
+					t.Fatalf("%s: a second token under a cap of one: %v", tier, err)
+				}
+				var tl qm.TenantLimits
+				if err := json.Unmarshal([]byte(cli("tenant", "limits", slug, "--unset", "max_assets", "--json")), &tl); err != nil || tl.Effective.MaxAssets() != 1 || tl.Plan != "team" {
+					t.Fatalf("%s: after unset: %+v, %v", tier, tl, err)
+				}
+			}
+		})
 	}
 }
 
