@@ -26,10 +26,11 @@ const quietWorkers, floodWorkers = 4, 32
 
 // noisyNeighbour measures what tenant B meets when tenant A, on the same
 // plan and in the same pool, floods the API: B reads a location and sends
-// batches of points at a fifth of the plan's rates, for d alone and for d
-// while A sends both at ten times them, in turns. Its results are B's reads and
-// batches beside the flood, each with its p99 against that alone, and A's
-// reads and batches, with how many were refused.
+// batches of points at a fifth of the plan's rates, for d alone, for d
+// while A sends both at its plan's rates, and for d while A sends them at
+// ten times those, in turns. Its results are B's reads and batches beside
+// A at its plan and beside the flood, each with its p99 against B alone,
+// and A's flooding reads and batches, with how many were refused.
 func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d time.Duration) ([]Result, error) {
 	plan := &qm.Plan{Name: "bench-noisy", Limits: qm.LimitSet{Values: map[qm.Limit]float64{
 		qm.APIRequestsPerSecond: rate, qm.PointsPerSecond: rate * noisyBatch,
@@ -66,14 +67,17 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 	if _, err := b.run(ctx, bClient, steady, d/10, base); err != nil {
 		return nil, fmt.Errorf("tenant B warming up: %w", err)
 	}
-	// B runs alone and beside the flood in turns, alone, beside, beside,
-	// alone…, so that drift (the machine's other work, the tables
-	// growing) favours neither phase.
+	// B runs alone, beside A at its plan's rates, and beside A's flood at
+	// ten times them, in turns (alone, at plan, flood, flood, at plan,
+	// alone…), so that drift (the machine's other work, the tables
+	// growing) favours none of them. Beside A at its plan tells what A's
+	// fair share costs B; beside the flood, what the excess adds.
 	slot := d / slots
-	var alone, beside, flood traffic
-	for i := range 2 * slots {
+	var alone, atPlan, beside, flood traffic
+	for i := range 3 * slots {
 		from := base.Add(-time.Duration(i+1) * time.Hour) // other rows each slot
-		if i%4 == 0 || i%4 == 3 {
+		times := map[int]float64{0: 0, 1: 1, 2: 10, 3: 10, 4: 1, 5: 0}[i%6]
+		if times == 0 {
 			t, err := b.run(ctx, bClient, steady, slot, from)
 			if err != nil {
 				return nil, fmt.Errorf("tenant B alone: %w", err)
@@ -81,27 +85,35 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 			alone.add(t)
 			continue
 		}
-		// A floods from a little before B's slot to a little after it, so
-		// that B meets the flood from its first request to its last, past
-		// the burst A saved while it was idle.
+		// A sends from a little before B's slot to a little after it, so
+		// that B meets it from its first request to its last, past the
+		// burst A saved while it was idle.
 		lead := slot / 10
 		var a1 *traffic
 		var g errgroup.Group
 		g.Go(func() error {
 			var err error
-			a1, err = a.run(ctx, aClient, 10*rate, slot+2*lead, from.Add(-30*time.Minute))
+			a1, err = a.run(ctx, aClient, times*rate, slot+2*lead, from.Add(-30*time.Minute))
 			return err
 		})
 		time.Sleep(lead)
 		t, err := b.run(ctx, bClient, steady, slot, from)
 		if err := errors.Join(err, g.Wait()); err != nil {
-			return nil, fmt.Errorf("tenant B beside A's flood: %w", err)
+			return nil, fmt.Errorf("tenant B beside A at %gx: %w", times, err)
+		}
+		if times == 1 {
+			atPlan.add(t)
+			continue
 		}
 		beside.add(t)
 		flood.add(a1)
 	}
 	label := fmt.Sprintf("%s pool, plan %g req/s", name, rate)
 	return []Result{
+		atPlan.reads.against(fmt.Sprintf("noisy neighbour: B's API reads, %g/s, beside A at its plan, %s", steady, label), alone.reads,
+			atPlan.readAnswers.limited.Load()),
+		atPlan.batches.against(fmt.Sprintf("noisy neighbour: B's ingest, %g/s of %d points, beside A at its plan, %s", steady, noisyBatch, label), alone.batches,
+			atPlan.batchAnswers.limited.Load()),
 		beside.reads.against(fmt.Sprintf("noisy neighbour: B's API reads, %g/s, beside A's flood, %s", steady, label), alone.reads,
 			alone.readAnswers.limited.Load()+beside.readAnswers.limited.Load()),
 		beside.batches.against(fmt.Sprintf("noisy neighbour: B's ingest, %g/s of %d points, beside A's flood, %s", steady, noisyBatch, label), alone.batches,

@@ -336,7 +336,14 @@ func (s *Server) logged(next http.Handler) http.Handler {
 				}
 			}
 			took := time.Since(start)
-			s.cfg.Logger.Info("request", "request_id", ri.id, "method", r.Method, "path", r.URL.Path,
+			// A flood past its rate is counted (metrics, load, usage), not
+			// logged line by line: writing its lines would cost the server
+			// more than refusing it.
+			level := slog.LevelInfo
+			if sw.status == http.StatusTooManyRequests {
+				level = slog.LevelDebug
+			}
+			s.cfg.Logger.Log(r.Context(), level, "request", "request_id", ri.id, "method", r.Method, "path", r.URL.Path,
 				"status", sw.status, "duration", took.Round(time.Microsecond), "remote", r.RemoteAddr,
 				"tenant", ri.tenant, "principal", ri.principal)
 			s.cfg.Load.Request(ri.tenant, took)
