@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/tenancy"
@@ -54,20 +55,53 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, name string, set qm.LimitSet
 	if err != nil {
 		return nil, err
 	}
+	before := p.Limits
 	if p.CreatedAt.IsZero() { // the default plan, never stored
 		p.Limits = limits
-		return p, s.CreatePlan(ctx, p)
+		if err := s.CreatePlan(ctx, p); err != nil {
+			return nil, err
+		}
+	} else {
+		b, _ := json.Marshal(limits)
+		n, err := s.tenants.catalog.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), Timestamp(s.tenants.now()))
+		if err != nil {
+			return nil, fmt.Errorf("update plan: %w", err)
+		}
+		if n == 0 {
+			return nil, errPlanNotFound
+		}
+		s.tenants.cache.clear()
 	}
-	b, _ := json.Marshal(limits)
-	n, err := s.tenants.catalog.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), Timestamp(s.tenants.now()))
-	if err != nil {
-		return nil, fmt.Errorf("update plan: %w", err)
+	if err := s.auditPlanChange(ctx, name, before, limits); err != nil {
+		return nil, err
 	}
-	if n == 0 {
-		return nil, errPlanNotFound
-	}
-	s.tenants.cache.clear()
 	return s.Plan(ctx, name)
+}
+
+// auditPlanChange writes a change of plan name's limits in the audit log of
+// every active tenant on it, whose limits it changed. The change stands
+// whatever happens here; an error names the tenants whose logs lack it.
+func (s *PlanStore) auditPlanChange(ctx context.Context, name string, before, after qm.LimitSet) error {
+	ts, err := s.tenants.Tenants(ctx)
+	if err != nil {
+		return fmt.Errorf("the plan changed, but its tenants could not be listed to log it: %w", err)
+	}
+	var missed []string
+	for _, t := range ts {
+		if t.Plan != name || t.State != qm.StateActive {
+			continue
+		}
+		err := s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c Conn) error {
+			return Audit(ctx, c, s.tenants.now(), "plan.update", "plan", name, map[string]any{"limits": before}, map[string]any{"limits": after})
+		})
+		if err != nil {
+			missed = append(missed, t.Slug)
+		}
+	}
+	if len(missed) > 0 {
+		return fmt.Errorf("plan %s changed, but the audit logs of %s lack it", name, strings.Join(missed, ", "))
+	}
+	return nil
 }
 
 const planColumns = `name, limits, created_at, updated_at`

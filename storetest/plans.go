@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // TestPlans checks plans and each tenant's place on them: what a tenant
@@ -90,6 +91,13 @@ func TestPlans(t *testing.T, h Harness) {
 		}
 		if l := limits(ta.Slug); l.MaxAssets() != 3 || !l.Has(qm.FeatureLabels) {
 			t.Fatal("the tenant does not work under its plan's new limits")
+		}
+		log, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{Action: "plan.update"})
+		if err != nil || len(log) != 1 || log[0].ResourceID != "team" {
+			t.Fatalf("A's log of its plan's change: %+v, %v; want one entry", log, err)
+		}
+		if log, _ := sqlstore.NewAuditStore(e).AuditLog(tenancy.WithTenant(ctx, tb), qm.AuditFilter{Action: "plan.update"}); len(log) != 0 {
+			t.Fatalf("B, on another plan, logged team's change: %+v", log)
 		}
 		_, err = s.UpdatePlan(ctx, "nonesuch", fewer, nil)
 		wantCode(t, err, qm.ENotFound)
