@@ -3,6 +3,7 @@ package qm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -15,6 +16,23 @@ const (
 	MeterPointsRefused = "points_refused"
 	MeterMQTTMessages  = "mqtt_messages"
 )
+
+// Gauges are meters that tell a level each day rather than a count: what
+// the tenant holds (its assets, its members, the points it keeps) and how
+// many of its devices reported that day. A day's value is its last
+// reading; a range's, its last day's.
+var Gauges = []string{MeterAssets, MeterMembers, MeterStoredPoints, MeterDevicesReported}
+
+// The gauge meters.
+const (
+	MeterAssets          = "assets"
+	MeterMembers         = "members"
+	MeterStoredPoints    = "stored_points"
+	MeterDevicesReported = "devices_reported"
+)
+
+// IsGauge reports whether meter is one of the Gauges.
+func IsGauge(meter string) bool { return slices.Contains(Gauges, meter) }
 
 // QuotaMeter is the meter family a monthly quota counts: what a meter name
 // starts with.

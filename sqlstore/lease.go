@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -19,6 +20,31 @@ func (s *TenantService) TakeLease(ctx context.Context, name, holder string, ttl 
 		return false, fmt.Errorf("take lease %s: %w", name, err)
 	}
 	return n == 1, nil
+}
+
+// Every runs job every interval, on the one node holding the lease called
+// name (holder names this node), until ctx is done: the shape of every
+// background job that must run once across the nodes. It stops at once
+// then (a run cut short keeps what it did), and returns nil: a failure is
+// logged and tried again at the next interval; a node that dies loses the
+// lease within two intervals.
+func (s *TenantService) Every(ctx context.Context, name, holder string, every time.Duration, log *slog.Logger, job func(context.Context) error) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if ok, err := s.TakeLease(ctx, name, holder, 2*every); err != nil {
+			log.Error("lease", "job", name, "err", err)
+		} else if ok {
+			if err := job(ctx); err != nil {
+				log.Error("background job", "job", name, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 // Heartbeat records that node is alive now.

@@ -101,26 +101,13 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 }
 
 // Run applies retention every interval while this node holds the lease,
-// until ctx is done. It stops at once then (a run cut short deletes what it
-// had deleted, tenant by tenant), and returns nil: failures are logged and
-// tried again at the next interval.
+// until ctx is done (see TenantService.Every).
 func (r *Retention) Run(ctx context.Context, every time.Duration) error {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		if ok, err := r.Tenants.TakeLease(ctx, "telemetry-retention", r.Holder, 2*every); err != nil {
-			r.log().Error("retention lease", "err", err)
-		} else if ok {
-			if n, err := r.RunOnce(ctx); err != nil {
-				r.log().Error("retention", "err", err)
-			} else if n > 0 {
-				r.log().Info("retention deleted old points", "points", n)
-			}
+	return r.Tenants.Every(ctx, "telemetry-retention", r.Holder, every, r.log(), func(ctx context.Context) error {
+		n, err := r.RunOnce(ctx)
+		if n > 0 {
+			r.log().Info("retention deleted old points", "points", n)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+		return err
+	})
 }

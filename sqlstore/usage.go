@@ -59,7 +59,9 @@ func (s *UsageStore) Month(ctx context.Context, month string) (map[string]map[st
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.tenants.catalog.Query(ctx, `SELECT tenant_id, meter, SUM(value) FROM usage WHERE day >= $1 AND day <= $2 GROUP BY tenant_id, meter`, from, to)
+	// By day, so a gauge keeps its last day's level while a count adds up.
+	rows, err := s.tenants.catalog.Query(ctx, `SELECT tenant_id, meter, SUM(value) FROM usage WHERE day >= $1 AND day <= $2
+		GROUP BY tenant_id, meter, day ORDER BY day`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("usage of %s: %w", month, err)
 	}
@@ -74,10 +76,66 @@ func (s *UsageStore) Month(ctx context.Context, month string) (map[string]map[st
 		if out[id] == nil {
 			out[id] = map[string]int64{}
 		}
-		out[id][meter] = v
+		accumulate(out[id], meter, v)
 	}
 	return out, rows.Err()
 }
+
+// accumulate adds a day's value of meter to totals, in the order of the
+// days: a count adds up, a gauge takes the later day's level.
+func accumulate(totals map[string]int64, meter string, v int64) {
+	if qm.IsGauge(meter) {
+		totals[meter] = v
+		return
+	}
+	totals[meter] += v
+}
+
+// SnapshotGauges writes today's level of every gauge (qm.Gauges) of every
+// active tenant: what it holds, and how many of its devices reported
+// today. Writing it again the same day replaces it.
+func (s *UsageStore) SnapshotGauges(ctx context.Context) error {
+	ts, err := s.tenants.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	var active []*qm.Tenant
+	for _, t := range ts {
+		if t.State == qm.StateActive {
+			active = append(active, t)
+		}
+	}
+	as, err := s.tenants.Activity(ctx, active)
+	if err != nil {
+		return err
+	}
+	now := s.tenants.now().UTC()
+	day := now.Format(time.DateOnly)
+	midnight := micros(now.Truncate(24 * time.Hour))
+	totals := map[usage.Key]int64{}
+	for i, t := range active {
+		a := as[i]
+		if a.Assets == nil {
+			continue // its data is not served by this build
+		}
+		var reported int64
+		err := s.tenants.router.View(tenancy.WithTenant(ctx, t), func(c Conn) error {
+			return c.QueryRow(ctx, `SELECT count(*) FROM device_state WHERE tenant_id = $1 AND last_seen_us >= $2`, c.TenantID(), midnight).Scan(&reported)
+		})
+		if err != nil {
+			return fmt.Errorf("devices of %s that reported today: %w", t.Slug, err)
+		}
+		for meter, v := range map[string]int64{qm.MeterAssets: int64(*a.Assets), qm.MeterMembers: int64(a.Members),
+			qm.MeterStoredPoints: *a.StoredPoints, qm.MeterDevicesReported: reported} {
+			totals[usage.Key{Tenant: t.ID, Day: day, Meter: meter}] = v
+		}
+	}
+	return s.Save(ctx, gaugeNode, totals)
+}
+
+// gaugeNode is the name the gauges are saved under: one reading a day,
+// whichever node took it.
+const gaugeNode = "gauges"
 
 // QuotaState implements usage.Store. A change of state is written to the
 // tenant's audit log in the transaction of its data, with the catalog's
@@ -140,7 +198,7 @@ func (s *UsageStore) Usage(ctx context.Context, from, to string) (*qm.Usage, err
 			return nil, fmt.Errorf("usage: %w", err)
 		}
 		u.Days = append(u.Days, d)
-		u.Totals[d.Meter] += d.Value
+		accumulate(u.Totals, d.Meter, d.Value)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("usage: %w", err)

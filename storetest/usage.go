@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
@@ -50,6 +51,33 @@ func TestUsage(t *testing.T, h Harness) {
 	}
 	_, err = s.MonthUsage(ctx, "November")
 	wantCode(t, err, qm.EBadRequest)
+
+	t.Run("Gauges", func(t *testing.T) {
+		w := mustAssetWorld(t, e, ctxA)
+		for range 3 {
+			if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: w.model.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Read twice the same day: a gauge's level, never added up.
+		for range 2 {
+			if err := s.SnapshotGauges(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		today := time.Now().UTC().Format(time.DateOnly)
+		u, err := s.Usage(ctxA, today, today)
+		if err != nil || u.Totals[qm.MeterAssets] != 3 || u.Totals[qm.MeterStoredPoints] != 0 {
+			t.Fatalf("A's gauges today: %+v, %v; want 3 assets and no stored points", u.Totals, err)
+		}
+		if u, _ := s.Usage(ctxB, today, today); u.Totals[qm.MeterAssets] != 0 {
+			t.Fatalf("B's assets: %d, want none", u.Totals[qm.MeterAssets])
+		}
+		month, err := s.Month(ctx, today[:7])
+		if err != nil || month[ta.ID][qm.MeterAssets] != 3 {
+			t.Fatalf("the month's level of A's assets: %v, %v; want the last day's 3", month[ta.ID], err)
+		}
+	})
 
 	warn := qm.Quota{Quota: qm.PointsPerMonth, Used: 85, Limit: 100, State: qm.QuotaWarning}
 	for i, want := range []bool{true, false} {

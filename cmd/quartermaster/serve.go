@@ -116,7 +116,8 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	node := fmt.Sprintf("%s/%d", host, os.Getpid())
 	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
 	// The meter's node is this run of this process: its counts are its own.
-	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, log)
+	usageStore := sqlstore.NewUsageStore(e.Tenants())
+	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), usageStore, time.Now, log)
 	m := metrics.New(*metricsTop)
 	// One set of paces for every edge, so a tenant's rates hold across
 	// protocols.
@@ -159,6 +160,11 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g.Go(func() error { return api.Run(ctx, ready) })
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
 	g.Go(func() error { return meter.Run(ctx) })
+	// Each tenant's gauges (assets, members, stored points, devices that
+	// reported) are read hourly, by one node.
+	g.Go(func() error {
+		return e.Tenants().Every(ctx, "usage-gauges", node, time.Hour, log, usageStore.SnapshotGauges)
+	})
 	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), node, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })

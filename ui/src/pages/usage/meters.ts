@@ -8,6 +8,11 @@ const families: Record<string, string> = {
   mqtt_messages: 'MQTT messages',
   points_stored: 'Points stored',
   points_refused: 'Points refused',
+  // Gauges: a level each day, not a count (the API's qm.Gauges).
+  assets: 'Assets held',
+  members: 'Members',
+  stored_points: 'Points kept',
+  devices_reported: 'Devices that reported',
 };
 
 const protocols: Record<string, string> = { http: 'HTTP', mqtt: 'MQTT', osmand: 'OsmAnd' };
@@ -44,6 +49,9 @@ const bounding: Record<string, LimitKey[]> = {
   api_requests: ['api_requests_per_month', 'api_requests_per_second', 'api_burst'],
   points_stored: ['points_per_month', 'points_per_second', 'points_burst', 'device_points_per_second', 'max_stored_points'],
   mqtt_messages: ['mqtt_messages_per_second'],
+  assets: ['max_assets'],
+  members: ['max_members'],
+  stored_points: ['max_stored_points'],
 };
 
 /** The limits that bound a meter's family, in order (none for refusals). */
