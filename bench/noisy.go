@@ -56,9 +56,8 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 	if err != nil {
 		return nil, err
 	}
-	// Each tenant has its own connections, as two customers would.
-	aClient, closeA := newClient(2*floodWorkers, 10*time.Second)
-	defer closeA()
+	// A's load comes from a process of its own, as another customer's
+	// would (runApart); B's from this one.
 	bClient, closeB := newClient(2*quietWorkers, 10*time.Second)
 	defer closeB()
 	steady, base := rate/5, time.Now().Add(-24*time.Hour)
@@ -93,7 +92,7 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 		var g errgroup.Group
 		g.Go(func() error {
 			var err error
-			a1, err = a.run(ctx, aClient, times*rate, slot+2*lead, from.Add(-30*time.Minute))
+			a1, err = a.runApart(ctx, times*rate, slot+2*lead, from.Add(-30*time.Minute))
 			return err
 		})
 		time.Sleep(lead)
@@ -126,9 +125,9 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 // neighbour is a pool tenant of the noisy-neighbour figure, ready to read
 // its location and send points through the API at root.
 type neighbour struct {
-	read, ingest string
-	token        string
-	devices      []string // a device's token for each worker
+	Read, Ingest string
+	Token        string
+	Devices      []string // a device's token for each worker
 }
 
 func newNeighbour(ctx context.Context, e engine, slug, plan, root string, workers int) (*neighbour, error) {
@@ -147,7 +146,7 @@ func newNeighbour(ctx context.Context, e engine, slug, plan, root string, worker
 	if err != nil {
 		return nil, err
 	}
-	return &neighbour{read: root + path, ingest: root + "/ingest/v1/points", token: token, devices: devices}, nil
+	return &neighbour{Read: root + path, Ingest: root + "/ingest/v1/points", Token: token, Devices: devices}, nil
 }
 
 // traffic is what a neighbour's run met: the latency of each read and
@@ -170,21 +169,21 @@ func (t *traffic) add(o *traffic) {
 // run reads the neighbour's location and sends it batches of points, each
 // perSecond, for d, from a worker per device; the points start at base.
 func (n *neighbour) run(ctx context.Context, client *http.Client, perSecond float64, d time.Duration, base time.Time) (*traffic, error) {
-	workers := len(n.devices)
+	workers := len(n.Devices)
 	every := time.Duration(float64(workers) / perSecond * float64(time.Second))
 	var t traffic
 	var g errgroup.Group
 	g.Go(func() error {
 		var err error
 		t.reads, t.d, err = drive(ctx, workers, d, every, func(int, int) error {
-			return t.readAnswers.call(ctx, client, "GET", n.read, n.token, nil)
+			return t.readAnswers.call(ctx, client, "GET", n.Read, n.Token, nil)
 		})
 		return err
 	})
 	g.Go(func() error {
 		var err error
 		t.batches, _, err = drive(ctx, workers, d, every, func(w, k int) error {
-			return t.batchAnswers.call(ctx, client, "POST", n.ingest, n.devices[w], pointBody(base, k*noisyBatch, noisyBatch))
+			return t.batchAnswers.call(ctx, client, "POST", n.Ingest, n.Devices[w], pointBody(base, k*noisyBatch, noisyBatch))
 		})
 		return err
 	})

@@ -67,7 +67,7 @@ Storage flags (every command; each has an environment variable):
 `
 
 func main() {
-	if bench.HoldIdleClients() { // the child process of a bench figure
+	if bench.HoldIdleClients() || bench.RunNeighbour() { // the child process of a bench figure
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
