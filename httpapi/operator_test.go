@@ -115,6 +115,14 @@ func TestOperatorTenantActivity(t *testing.T) {
 				t.Errorf("tenant-b: health %+v, want ok", got["tenant-b"].Health)
 			}
 
+			// A tenant without devices still tells its last activity: its
+			// log starts with its creation.
+			mustStatus(t, f.do(t, f.operator, "POST", "/api/v1/operator/tenants", `{"slug":"no-devices","name":"No devices","tier":"`+string(be.tier)+`"}`), http.StatusCreated, "a tenant without devices")
+			got, _ = list()
+			if n := got["no-devices"]; n.LastActivity == nil || n.Assets == nil || n.DevicesOnline == nil {
+				t.Errorf("a tenant without devices: last activity %v, assets %v, devices online %v; want each told", n.LastActivity, n.Assets, n.DevicesOnline)
+			}
+
 			mustStatus(t, f.do(t, f.operator, "POST", "/api/v1/operator/tenants/tenant-b/suspend", ""), http.StatusOK, "suspend tenant-b")
 			got, _ = list()
 			b := got["tenant-b"]

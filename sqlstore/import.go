@@ -199,24 +199,25 @@ func (im *importer) load() error {
 	if err := im.loadExtras(); err != nil {
 		return err
 	}
-	if err := im.loadTags(); err != nil {
+	// The cap on assets is applied row by row (roomForAsset), from the
+	// count loadTags takes, under the cap's lock: a file that only updates
+	// is welcome at the cap.
+	limits, capped, err := lockCap(im.ctx, im.c, qm.MaxAssets)
+	if err != nil {
 		return err
+	}
+	count, err := im.loadTags()
+	if err != nil {
+		return err
+	}
+	im.limits, im.assets = limits, -1
+	if capped {
+		im.assets = count
 	}
 	if err := im.loadInvitees(); err != nil {
 		return err
 	}
-	if im.scope, err = departmentsInScope(im.ctx, im.c); err != nil {
-		return err
-	}
-	// The cap on assets is applied row by row (roomForAsset): a file that
-	// only updates is welcome at the cap.
-	im.assets = -1
-	limits, capped, err := lockCap(im.ctx, im.c, qm.MaxAssets)
-	if err != nil || !capped {
-		return err
-	}
-	im.limits = limits
-	im.assets, err = countRows(im.ctx, im.c, "assets")()
+	im.scope, err = departmentsInScope(im.ctx, im.c)
 	return err
 }
 
@@ -243,17 +244,18 @@ func (im *importer) refusedBy(err error) string {
 	return qm.ErrorMessage(err)
 }
 
-// loadTags fills known with the tenant's tags.
-func (im *importer) loadTags() error {
-	var n int
-	if err := im.c.QueryRow(im.ctx, `SELECT count(*) FROM assets WHERE tenant_id = $1`, im.c.TenantID()).Scan(&n); err != nil {
-		return fmt.Errorf("count assets: %w", err)
+// loadTags fills known with the tenant's tags, and returns how many
+// assets the tenant has.
+func (im *importer) loadTags() (int64, error) {
+	n, err := countRows(im.ctx, im.c, "assets")()
+	if err != nil {
+		return 0, fmt.Errorf("count assets: %w", err)
 	}
-	im.known = newTagFilter(n)
+	im.known = newTagFilter(int(n))
 	if n == 0 {
-		return nil
+		return 0, nil
 	}
-	return Each(im.ctx, im.c, func(r Row) error {
+	return n, Each(im.ctx, im.c, func(r Row) error {
 		var tag string
 		err := r.Scan(&tag)
 		im.known.add(tag)

@@ -363,6 +363,28 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	return &after, nil
 }
 
+// devicesHeard counts, of the devices held (ids), those that reported
+// within the tenant's offline minutes and those that reported before but
+// not since: the state of a device it held before is its history, not its
+// fleet.
+func (s *TenantService) devicesHeard(ctx context.Context, c Conn, held []any) (online, offline int, err error) {
+	if len(held) == 0 {
+		return 0, 0, nil
+	}
+	settings, err := fleetSettings(ctx, c)
+	if err != nil {
+		return 0, 0, err
+	}
+	args := Args{c.TenantID()}
+	since := args.Add(micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
+	err = c.QueryRow(ctx, `SELECT COUNT(CASE WHEN last_seen_us >= `+since+` THEN 1 END), COUNT(CASE WHEN last_seen_us < `+since+` THEN 1 END)
+		FROM device_state WHERE tenant_id = $1 AND device_id IN (`+args.List(held...)+`)`, args...).Scan(&online, &offline)
+	if err != nil {
+		return 0, 0, fmt.Errorf("devices online: %w", err)
+	}
+	return online, offline, nil
+}
+
 // maxHeldCounted bounds the devices of a tenant whose health the
 // operator's list counts one by one; a bigger fleet's is left uncounted.
 const maxHeldCounted = 5000
@@ -472,26 +494,16 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 		var points int64
 		var last *time.Time
 		err := s.router.View(tenancy.WithTenant(ctx, t), func(c Conn) error {
-			if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM assets WHERE tenant_id = $1`, c.TenantID()).Scan(&assets); err != nil {
+			n, err := countRows(ctx, c, "assets")()
+			if err != nil {
 				return fmt.Errorf("count assets: %w", err)
 			}
+			assets = int(n)
 			if err := c.QueryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM device_state WHERE tenant_id = $1`, c.TenantID()).Scan(&points); err != nil {
 				return fmt.Errorf("stored points: %w", err)
 			}
-			if len(held[t.ID]) == 0 {
-				return nil
-			}
-			settings, err := fleetSettings(ctx, c)
-			if err != nil {
+			if online, offline, err = s.devicesHeard(ctx, c, held[t.ID]); err != nil {
 				return err
-			}
-			// Of the devices it holds now: the state of one it held
-			// before is its history, not its fleet.
-			args := Args{c.TenantID()}
-			since := args.Add(micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
-			if err := c.QueryRow(ctx, `SELECT COUNT(CASE WHEN last_seen_us >= `+since+` THEN 1 END), COUNT(CASE WHEN last_seen_us < `+since+` THEN 1 END)
-				FROM device_state WHERE tenant_id = $1 AND device_id IN (`+args.List(held[t.ID]...)+`)`, args...).Scan(&online, &offline); err != nil {
-				return fmt.Errorf("devices online: %w", err)
 			}
 			var at time.Time
 			switch err := c.QueryRow(ctx, `SELECT at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1`, c.TenantID()).Scan(&at); {

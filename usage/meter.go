@@ -54,6 +54,10 @@ type Meter struct {
 	// tenants are the tenants counted lately, as last seen: their quotas
 	// are checked at each flush.
 	tenants map[string]*qm.Tenant
+	// states are the quota states last recorded this month (statesOf), by
+	// tenant and quota; only Flush uses them.
+	states   map[string]string
+	statesOf string
 }
 
 // New returns a Meter for node (a name no other run of any node has)
@@ -66,7 +70,7 @@ func New(node string, store Store, now func() time.Time, log *slog.Logger) *Mete
 		log = slog.Default()
 	}
 	return &Meter{node: node, store: store, now: now, log: log, totals: map[Key]int64{},
-		saved: map[string]map[string]int64{}, pending: map[string]map[string]int64{}, tenants: map[string]*qm.Tenant{}}
+		saved: map[string]map[string]int64{}, pending: map[string]map[string]int64{}, tenants: map[string]*qm.Tenant{}, states: map[string]string{}}
 }
 
 // Add counts n of meter for tenant t, today.
@@ -170,6 +174,10 @@ func (m *Meter) Flush(ctx context.Context) {
 	tenants := m.tenants
 	m.tenants = map[string]*qm.Tenant{}
 	m.mu.Unlock()
+	if m.statesOf != month {
+		clear(m.states)
+		m.statesOf = month
+	}
 	for _, t := range tenants {
 		for _, q := range qm.Quotas {
 			limit := int64(t.Limits.Value(q))
@@ -177,9 +185,17 @@ func (m *Meter) Flush(ctx context.Context) {
 			used := m.used(t.ID, q)
 			m.mu.Unlock()
 			state := qm.Quota{Quota: q, Used: used, Limit: limit, State: qm.QuotaStateOf(used, limit)}
+			// The store is asked only when the state may have changed:
+			// not every tenant every flush.
+			key := t.ID + "/" + string(q)
+			if known, ok := m.states[key]; ok && known == state.State {
+				continue
+			}
 			if _, err := m.store.QuotaState(ctx, t, month, state); err != nil {
 				m.log.Error("usage: quota state", "tenant", t.Slug, "quota", q, "err", err)
+				continue
 			}
+			m.states[key] = state.State
 		}
 	}
 }
