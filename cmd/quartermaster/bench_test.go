@@ -17,7 +17,7 @@ func TestBenchLimits(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			args := []string{"bench", "--json", "--engines", engine, "--provision", "1", "--reads", "1", "--tenants", "0", "--http", "0", "--logins", "0",
 				"--assets", "0", "--import-rows", "0", "--ingest", "0", "--mqtt", "0", "--mqtt-idle", "0",
-				"--clients", "4", "--ingest-senders", "2", "--ingest-batch", "50", "--limits", "300ms", "--noisy", "500ms", "--noisy-rate", "50"}
+				"--clients", "4", "--ingest-senders", "2", "--ingest-batch", "50", "--limits", "300ms", "--noisy", "2s", "--noisy-rate", "50"}
 			if engine == "postgres" {
 				args = append(args, "--database-url", pgtest.URL(t))
 			}
@@ -43,8 +43,15 @@ func TestBenchLimits(t *testing.T) {
 						t.Errorf("%s: got %d refused, want every request of B answered 200", r.Name, r.Refused)
 					}
 				case strings.HasPrefix(r.Name, "noisy neighbour: A's"):
-					if r.Refused == 0 || r.Refused >= r.N {
-						t.Errorf("%s: got %d of %d refused, want A's flood refused past its burst", r.Name, r.Refused, r.N)
+					// Whatever pace A's process reached on this machine, its
+					// plan let through at most a burst (a second's worth)
+					// and the rate's worth of each of its four turns of
+					// 2s/4, stretched by a tenth on each side; half as much
+					// again for the turns' ends.
+					const rate, turns, turn = 50, 4, 0.5 * 1.2
+					allowed := 1.5 * turns * (rate + rate*turn)
+					if accepted := r.N - r.Refused; r.N == 0 || float64(accepted) > allowed || r.Refused >= r.N {
+						t.Errorf("%s: got %d of %d refused, want at most %.0f let through, and not all refused", r.Name, r.Refused, r.N, allowed)
 					}
 				}
 			}
