@@ -35,3 +35,20 @@ test('an admin of one tenant typing another tenant’s address sees not found', 
   expect(await page.locator('main').innerText()).toBe(missing);
   await expectAccessible(page);
 });
+
+test('a page asks for its tenant once, so what it loaded is not loaded again over a form being filled in', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  const asked: Record<string, number> = {};
+  page.on('request', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (r.method() === 'GET' && (path === '/api/v1/t/acme' || path === '/api/v1/t/acme/settings/asset-tags')) asked[path] = (asked[path] ?? 0) + 1;
+  });
+  await page.goto('/t/acme/settings');
+  await page.getByLabel('Prefix').fill('ONCE-');
+  // The settings show only once the tenant has loaded; a second request for
+  // it would have been made before the first answer came back.
+  expect(asked['/api/v1/t/acme']).toBe(1);
+  await expect(page.getByLabel('Offline after (minutes)')).toBeVisible();
+  expect(asked['/api/v1/t/acme/settings/asset-tags']).toBe(1);
+  await expect(page.getByLabel('Prefix')).toHaveValue('ONCE-');
+});

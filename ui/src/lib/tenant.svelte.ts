@@ -12,9 +12,23 @@ export const current = $state<{ slug: string; tenant: TenantHome | null; error: 
   error: null,
 });
 
-/** Loads the tenant named in the address, once per slug. */
+// The slug whose tenant is being asked for now, if any, and how many times
+// one has been asked for (so only the latest ask clears asking).
+let asking = '';
+let asks = 0;
+
+/**
+ * Loads the tenant named in the address, once per slug: a second call while
+ * the first is under way (the effect calling it runs again as this writes
+ * current, say) asks nothing more. Loading it twice would hand pages a second
+ * tenant object, so every page keyed on can() or has() would load again,
+ * over a form being filled in. It reads current, so an effect calling it
+ * runs again when leaveTenant forgets the tenant.
+ */
 export async function enterTenant(slug: string): Promise<void> {
-  if (current.slug === slug && (current.tenant || current.error)) return;
+  if (current.slug === slug && (current.tenant || current.error || asking === slug)) return;
+  asking = slug;
+  const ask = ++asks;
   current.slug = slug;
   current.tenant = null;
   current.error = null;
@@ -23,11 +37,14 @@ export async function enterTenant(slug: string): Promise<void> {
     if (current.slug === slug) current.tenant = t;
   } catch (e) {
     if (current.slug === slug) current.error = e;
+  } finally {
+    if (ask === asks) asking = '';
   }
 }
 
 /** Forgets the loaded tenant, so the next visit asks again (after sign-in, say). */
 export function leaveTenant(): void {
+  asking = '';
   current.slug = '';
   current.tenant = null;
   current.error = null;
