@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("bench", stderr)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (the servers are in this process) to this file, for go tool pprof")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	engines := fs.String("engines", "", "engines to measure, comma-separated: sqlite, postgres (default sqlite, plus postgres when --database-url is set)")
 	provision := fs.Int("provision", 100, "tenants to provision per engine and tier (PostgreSQL silos: at most 50)")
@@ -65,6 +68,13 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *noisyFor > 0 && !(*noisyRate >= 5) {
 		return fmt.Errorf("--noisy-rate must be at least 5 (B sends a fifth of it, at least one request a second)")
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	results, err := bench.Run(ctx, o)
 	if err != nil {
 		return connectionError(err)
@@ -73,4 +83,20 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return bench.WriteJSON(stdout, results)
 	}
 	return bench.WriteTable(stdout, results)
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
