@@ -31,7 +31,7 @@ func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
 		return err
 	}
 	defer release()
-	return fn(viewConn{pool: pool, tenantID: t.ID, schema: schema})
+	return fn(viewConn{pool: pool, Binding: sqlstore.Bind(ctx, t), schema: schema})
 }
 
 // Update implements sqlstore.Router.
@@ -45,7 +45,7 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 		if _, err := q.Exec(ctx, scopeSQL, t.ID, schema); err != nil {
 			return fmt.Errorf("scope transaction: %w", err)
 		}
-		return fn(txConn{Querier: q, tenantID: t.ID})
+		return fn(txConn{Querier: q, Binding: sqlstore.Bind(ctx, t)})
 	})
 }
 
@@ -84,7 +84,7 @@ func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(
 			if _, err := q.Exec(ctx, scopeSQL, tenants[i].ID, schemas[i]); err != nil {
 				return fmt.Errorf("scope transaction: %w", err)
 			}
-			if err := fn(scope, txConn{Querier: q, tenantID: tenants[i].ID}); err != nil {
+			if err := fn(scope, txConn{Querier: q, Binding: sqlstore.Bind(scope, tenants[i])}); err != nil {
 				return err
 			}
 		}
@@ -180,26 +180,22 @@ func (assetIndex) AssetsMatching(text string) (string, any, bool) {
 type txConn struct {
 	sqlstore.Querier
 	assetIndex
-	tenantID string
+	sqlstore.Binding
 }
-
-func (c txConn) TenantID() string { return c.tenantID }
 
 // viewConn is a tenant-bound connection for View: every statement is sent
 // in a batch behind the read scope statement.
 type viewConn struct {
 	assetIndex
-	pool     *pgxpool.Pool
-	tenantID string
-	schema   string
+	sqlstore.Binding
+	pool   *pgxpool.Pool
+	schema string
 }
-
-func (c viewConn) TenantID() string { return c.tenantID }
 
 // send queues the scope and the statement and reads the scope's result.
 func (c viewConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.Queue(viewScopeSQL, c.tenantID, c.schema)
+	b.Queue(viewScopeSQL, c.TenantID(), c.schema)
 	b.Queue(sql, args...)
 	br := c.pool.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {

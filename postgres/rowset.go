@@ -16,7 +16,7 @@ import (
 
 // InsertRows implements sqlstore.Conn: every row travels in one parameter.
 func (c txConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
-	query, args, err := insertRows(c.tenantID, rows, conflict)
+	query, args, err := insertRows(c.TenantID(), rows, conflict)
 	if err != nil {
 		return 0, err
 	}
@@ -43,7 +43,7 @@ func (c txConn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSe
 
 // InsertRows implements sqlstore.Conn: every row travels in one parameter.
 func (c viewConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
-	query, args, err := insertRows(c.tenantID, rows, conflict)
+	query, args, err := insertRows(c.TenantID(), rows, conflict)
 	if err != nil {
 		return 0, err
 	}

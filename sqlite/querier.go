@@ -211,10 +211,8 @@ func (r sqlRows) Close() { r.Rows.Close() }
 // conn is a querier bound to one tenant.
 type conn struct {
 	sqlstore.Querier
-	tenantID string
+	sqlstore.Binding
 }
-
-func (c conn) TenantID() string { return c.tenantID }
 
 // AssetsMatching implements sqlstore.Conn with the FTS5 trigram index of
 // migration 0014: a phrase of text's trigrams, which matches where text is
@@ -281,7 +279,7 @@ func (c conn) insert(rows sqlstore.RowSet, tail string, per int, run func(query 
 		}
 		args = args[:0]
 		for _, values := range part {
-			args = append(append(args, c.tenantID), values...)
+			args = append(append(args, c.TenantID()), values...)
 		}
 		if err := run(query, args); err != nil {
 			return err

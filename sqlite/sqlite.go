@@ -154,7 +154,7 @@ func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
 		return err
 	}
 	defer release()
-	return fn(conn{Querier: d.read(), tenantID: t.ID})
+	return fn(conn{Querier: d.read(), Binding: sqlstore.Bind(ctx, t)})
 }
 
 // Update implements sqlstore.Router.
@@ -165,7 +165,7 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	}
 	defer release()
 	return d.inTx(ctx, func(q sqlstore.Querier) error {
-		return fn(conn{Querier: q, tenantID: t.ID})
+		return fn(conn{Querier: q, Binding: sqlstore.Bind(ctx, t)})
 	})
 }
 
@@ -192,7 +192,7 @@ func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(
 	}
 	return d.inTx(ctx, func(q sqlstore.Querier) error {
 		for i, scope := range scopes {
-			if err := fn(scope, conn{Querier: q, tenantID: tenants[i].ID}); err != nil {
+			if err := fn(scope, conn{Querier: q, Binding: sqlstore.Bind(scope, tenants[i])}); err != nil {
 				return err
 			}
 		}

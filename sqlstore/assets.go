@@ -46,7 +46,7 @@ const defaultTagPrefix = "ASSET-"
 // principal's department, the first deployable status.
 func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
 	if a.DepartmentID == "" {
-		a.DepartmentID = confinedTo(ctx)
+		a.DepartmentID = c.Department()
 	}
 	if a.StatusID == "" {
 		err := c.QueryRow(ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2 ORDER BY name LIMIT 1`,
@@ -247,7 +247,7 @@ func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
 		return nil, errAssetNotFound
 	}
 	args := Args{c.TenantID(), id}
-	cond := subtree(ctx, "department_id", &args)
+	cond := subtree(c, "department_id", &args)
 	a, err := scanAsset(c.QueryRow(ctx, `SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND id = $2`+cond, args...))
 	switch {
 	case errors.Is(err, ErrNoRows):
@@ -353,7 +353,7 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE %[1]s ESCAPE '\'))`, args.Add(LikePattern(q)))
 			matching, matchingArg, indexed = c.AssetsMatching(q)
 		}
-		where.WriteString(subtree(ctx, "department_id", &args))
+		where.WriteString(subtree(c, "department_id", &args))
 		// from is what a query with arguments args reads: the assets the
 		// index finds, its argument added to args, or the table.
 		from := func(args Args, useIndex bool) (string, Args) {

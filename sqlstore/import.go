@@ -626,7 +626,7 @@ func (im *importer) creation(a *qm.Asset) {
 		a.StatusID = im.status
 	}
 	if a.DepartmentID == "" {
-		a.DepartmentID = confinedTo(im.ctx)
+		a.DepartmentID = im.c.Department()
 	}
 	a.ID = NewID()
 	a.CreatedAt = Timestamp(im.s.now())

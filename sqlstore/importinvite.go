@@ -135,7 +135,7 @@ func (s *AssetStore) invite(ctx context.Context, im *importer) {
 	}
 	for i := range im.rep.Invitations {
 		inv := &im.rep.Invitations[i]
-		made, err := s.invitations.Invite(ctx, qm.NewInvitation{Email: inv.Email, Role: im.opts.InviteRole, DepartmentID: confinedTo(ctx),
+		made, err := s.invitations.Invite(ctx, qm.NewInvitation{Email: inv.Email, Role: im.opts.InviteRole, DepartmentID: im.c.Department(),
 			CheckOut: im.invitees.by[inv.Email].ids})
 		if err != nil {
 			inv.Error = qm.ErrorMessage(err)

@@ -150,9 +150,9 @@ func (s *LicenseStore) Seats(ctx context.Context, licenseID string) ([]*qm.Seat,
 		// not theirs to see (nor that the asset exists).
 		args := Args{c.TenantID(), licenseID}
 		visible := ""
-		if confinedTo(ctx) != "" {
+		if c.Department() != "" {
 			visible = ` AND (assignee_type <> ` + args.Add(qm.HolderAsset) + ` OR assignee_id IN (SELECT CAST(id AS TEXT) FROM assets WHERE tenant_id = $1` +
-				subtree(ctx, "department_id", &args) + `))`
+				subtree(c, "department_id", &args) + `))`
 		}
 		rows, err := c.Query(ctx, `SELECT `+seatColumns+` FROM license_seats WHERE tenant_id = $1 AND license_id = $2`+visible+` ORDER BY assigned_at, id`,
 			args...)

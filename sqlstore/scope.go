@@ -11,20 +11,34 @@ import (
 
 // The department scope: a member confined to a department sees and changes
 // only the department-bound data (assets, devices, what hangs off them) of
-// its department's subtree. The scope travels in the context with the
-// principal (tenancy.PrincipalFrom), like the tenant; every query of
-// department-bound data applies it through the functions of this file, and
-// the cross-department suite (httpapi) checks every route against them.
+// its department's subtree. The router binds every connection to the
+// department of the principal it serves, as it binds it to the tenant
+// (Binding); every query of department-bound data applies the
+// connection's department through the functions of this file, and the
+// cross-department suite (httpapi) checks every route against them.
 
-// confinedTo is the department the principal in ctx is confined to, ""
-// for none.
-func confinedTo(ctx context.Context) string { return tenancy.PrincipalFrom(ctx).DepartmentID }
+// Binding is what a Conn is bound to: a tenant, and the department of the
+// principal it serves. The engines embed it in their connections.
+type Binding struct {
+	tenantID, department string
+}
 
-// subtree is a condition on column: the department of the principal in ctx
-// and its descendants, or nothing for a principal not confined to one. It
-// adds its argument to args.
-func subtree(ctx context.Context, column string, args *Args) string {
-	dept := confinedTo(ctx)
+// Bind binds a connection to tenant t, for the principal in ctx.
+func Bind(ctx context.Context, t *qm.Tenant) Binding {
+	return Binding{tenantID: t.ID, department: tenancy.PrincipalFrom(ctx).DepartmentID}
+}
+
+// TenantID implements Conn.
+func (b Binding) TenantID() string { return b.tenantID }
+
+// Department implements Conn.
+func (b Binding) Department() string { return b.department }
+
+// subtree is a condition on column: the department c is bound to and its
+// descendants, or nothing for a connection bound to none. It adds its
+// argument to args.
+func subtree(c Conn, column string, args *Args) string {
+	dept := c.Department()
 	if dept == "" {
 		return ""
 	}
@@ -35,11 +49,11 @@ func subtree(ctx context.Context, column string, args *Args) string {
 	) SELECT id FROM sub)`
 }
 
-// departmentsInScope is the department subtree of the principal in ctx,
-// nil for a principal confined to none, who sees every department.
+// departmentsInScope is the department subtree c is bound to, nil for a
+// connection bound to none, which sees every department.
 func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	args := Args{c.TenantID()}
-	cond := subtree(ctx, "id", &args)
+	cond := subtree(c, "id", &args)
 	if cond == "" {
 		return nil, nil
 	}
@@ -57,11 +71,11 @@ func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	return in, nil
 }
 
-// inScope checks that a department-confined principal places an asset in
-// its own part of the tree.
+// inScope checks that a connection bound to a department places an asset
+// in its part of the tree.
 func inScope(ctx context.Context, c Conn, deptID string) error {
 	args := Args{c.TenantID(), deptID}
-	cond := subtree(ctx, "id", &args)
+	cond := subtree(c, "id", &args)
 	if cond == "" {
 		return nil
 	}

@@ -36,6 +36,11 @@ type Conn interface {
 	// tenant tables names it, in every tier, so one set of queries serves
 	// all of them.
 	TenantID() string
+	// Department is the department whose subtree the principal the
+	// connection serves is confined to, "" for none. Every query of
+	// department-bound data applies it (scope.go), as every query names
+	// TenantID. Engines embed a Binding for both.
+	Department() string
 	// AssetsMatching narrows a text search of the tenant's assets through
 	// the engine's text index, the one part of a query each engine writes
 	// its own way. It returns what to read instead of table assets: a FROM
