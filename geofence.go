@@ -1,6 +1,7 @@
 package qm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -285,4 +286,30 @@ func (g *Geofence) Validate() error {
 		fields["shape"] = "shape is required: a GeoJSON Point with radius_m, a Polygon or a MultiPolygon"
 	}
 	return fieldsError(fields)
+}
+
+// GeofenceUpdate changes the fields that are set.
+type GeofenceUpdate struct {
+	Name  *string `json:"name,omitempty"`
+	Shape *Shape  `json:"shape,omitempty"`
+}
+
+// GeofenceService manages a tenant's geofences. The tenant is taken from
+// the context (package tenancy); a geofence of another tenant is ENotFound,
+// as if it did not exist. Every change is audited.
+type GeofenceService interface {
+	// CreateGeofence validates g, assigns its ID and timestamps, and
+	// stores it. EInvalid; EConflict when the tenant has a geofence of that
+	// name; ELimitReached past max_geofences.
+	CreateGeofence(ctx context.Context, g *Geofence) error
+	// Geofence returns one geofence. ENotFound.
+	Geofence(ctx context.Context, id string) (*Geofence, error)
+	// Geofences lists the tenant's geofences by name.
+	Geofences(ctx context.Context) ([]*Geofence, error)
+	// UpdateGeofence changes the set fields of u and returns the result.
+	// ENotFound, EInvalid, EConflict as for CreateGeofence.
+	UpdateGeofence(ctx context.Context, id string, u GeofenceUpdate) (*Geofence, error)
+	// DeleteGeofence removes a geofence. ENotFound; EConflict while a rule
+	// watches it.
+	DeleteGeofence(ctx context.Context, id string) error
 }

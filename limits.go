@@ -25,6 +25,8 @@ const (
 	MaxCustomFields       Limit = "max_custom_fields"
 	MaxAPITokens          Limit = "max_api_tokens"
 	MaxLocations          Limit = "max_locations"
+	MaxRules              Limit = "max_rules"
+	MaxGeofences          Limit = "max_geofences"
 	APIRequestsPerSecond  Limit = "api_requests_per_second"
 	APIBurst              Limit = "api_burst"
 	PointsPerSecond       Limit = "points_per_second"
@@ -58,6 +60,8 @@ var Limits = []LimitDef{
 	{MaxCustomFields, true, "custom fields"},
 	{MaxAPITokens, true, "API tokens"},
 	{MaxLocations, true, "locations"},
+	{MaxRules, true, "rules"},
+	{MaxGeofences, true, "geofences"},
 	{APIRequestsPerSecond, false, "API requests a second"},
 	{APIBurst, true, "API requests at once"},
 	{PointsPerSecond, false, "points a second"},
@@ -331,7 +335,7 @@ type Effective struct {
 }
 
 // limitCount is len(Limits), which a test checks.
-const limitCount = 16
+const limitCount = 18
 
 // limitIndex is each limit's place in Limits.
 var limitIndex = func() map[Limit]int {
@@ -407,6 +411,8 @@ func (e Effective) MaxMembers() int64             { return int64(e.Value(MaxMemb
 func (e Effective) MaxCustomFields() int64        { return int64(e.Value(MaxCustomFields)) }
 func (e Effective) MaxAPITokens() int64           { return int64(e.Value(MaxAPITokens)) }
 func (e Effective) MaxLocations() int64           { return int64(e.Value(MaxLocations)) }
+func (e Effective) MaxRules() int64               { return int64(e.Value(MaxRules)) }
+func (e Effective) MaxGeofences() int64           { return int64(e.Value(MaxGeofences)) }
 func (e Effective) APIRequestsPerSecond() float64 { return e.Value(APIRequestsPerSecond) }
 func (e Effective) APIBurst() int                 { return int(e.Value(APIBurst)) }
 func (e Effective) PointsPerSecond() float64      { return e.Value(PointsPerSecond) }

@@ -1,6 +1,7 @@
 package qm
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,10 +50,8 @@ type Rule struct {
 	// QuietHours hold back notifications (never alarms) in the tenant's
 	// time zone.
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
-	// ChannelIDs are the notification channels the rule's events go to.
-	ChannelIDs []string  `json:"channel_ids"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 // RuleKind is what a rule watches.
@@ -202,26 +201,21 @@ func clockMinutes(s string) (int, bool) {
 
 // Rules' bounds.
 const (
-	maxRuleNameLen  = 200
-	maxRuleDevices  = 1000
-	maxRuleChannels = 20
-	maxRuleForS     = 7 * 24 * 3600
-	maxWithinDays   = 3650
+	maxRuleNameLen = 200
+	maxRuleDevices = 1000
+	maxRuleForS    = 7 * 24 * 3600
+	maxWithinDays  = 3650
 	// MaxOfflineMinutes is a month: a device silent longer is gone.
 	MaxOfflineMinutes = 31 * 24 * 60
 )
 
-// Normalize trims the name and sorts and deduplicates the lists.
+// Normalize trims the name and the trigger, and sorts and deduplicates
+// the devices.
 func (r *Rule) Normalize() {
 	r.Name = strings.TrimSpace(r.Name)
 	r.Trigger = strings.ToLower(strings.TrimSpace(r.Trigger))
-	for _, ids := range []*[]string{&r.DeviceIDs, &r.ChannelIDs} {
-		slices.Sort(*ids)
-		*ids = slices.Compact(*ids)
-	}
-	if r.ChannelIDs == nil {
-		r.ChannelIDs = []string{}
-	}
+	slices.Sort(r.DeviceIDs)
+	r.DeviceIDs = slices.Compact(r.DeviceIDs)
 }
 
 // Validate checks the rule: a name, a known kind and severity, and the
@@ -243,9 +237,6 @@ func (r *Rule) Validate() error {
 	}
 	if len(r.DeviceIDs) > 0 && !r.Kind.Telemetry() {
 		fields["device_ids"] = fmt.Sprintf("a %s rule watches assets, not devices", r.Kind)
-	}
-	if len(r.ChannelIDs) > maxRuleChannels {
-		fields["channel_ids"] = fmt.Sprintf("at most %d channels", maxRuleChannels)
 	}
 	if q := r.QuietHours; q != nil {
 		for key, v := range map[string]string{"quiet_hours.from": q.From, "quiet_hours.to": q.To} {
@@ -315,4 +306,27 @@ func (r *Rule) checkKind(fields map[string]string) {
 			fields[key] = fmt.Sprintf("a %s rule has no %s", r.Kind, key)
 		}
 	}
+}
+
+// RuleService manages a tenant's rules. The tenant is taken from the
+// context (package tenancy); a rule of another tenant is ENotFound, as if
+// it did not exist. A member confined to a department sees and changes only
+// the rules of its department's subtree, and makes rules only there. Every
+// change is audited.
+type RuleService interface {
+	// CreateRule validates r, assigns its ID and timestamps, and stores
+	// it. EInvalid, also for a geofence, department or device the tenant
+	// does not have; EConflict when the tenant has a rule of that name;
+	// ELimitReached past max_rules.
+	CreateRule(ctx context.Context, r *Rule) error
+	// Rule returns one rule. ENotFound.
+	Rule(ctx context.Context, id string) (*Rule, error)
+	// Rules lists the tenant's rules by name.
+	Rules(ctx context.Context) ([]*Rule, error)
+	// ReplaceRule replaces rule id's definition with r (its ID and
+	// creation time stay) and returns the result. ENotFound; EInvalid and
+	// EConflict as for CreateRule.
+	ReplaceRule(ctx context.Context, id string, r *Rule) (*Rule, error)
+	// DeleteRule removes a rule. ENotFound.
+	DeleteRule(ctx context.Context, id string) error
 }
