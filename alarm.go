@@ -72,7 +72,7 @@ type RuleState struct {
 // it, a point without the metric, say), and whether its clear condition
 // held (only read while the alarm is open and the rule has one). It
 // returns the transition; the alarm's first time is st.Since.
-func (r *Rule) Observe(st *RuleState, at time.Time, held, known, clear bool) Transition {
+func (r *RuleDefinition) Observe(st *RuleState, at time.Time, held, known, clear bool) Transition {
 	if !at.After(st.Last) {
 		return None
 	}
@@ -108,7 +108,7 @@ func (r *Rule) Observe(st *RuleState, at time.Time, held, known, clear bool) Tra
 // Step evaluates a telemetry rule at a device's point p, given in the
 // order the device measured them; fence is the rule's geofence's shape
 // (nil for other kinds). An offline rule's alarm clears at any point.
-func (r *Rule) Step(st *RuleState, p Point, fence *Shape) Transition {
+func (r *RuleDefinition) Step(st *RuleState, p Point, fence *Shape) Transition {
 	held, known := r.holdsAt(p, fence)
 	clear := false
 	if st.Open && r.Clear != nil {
@@ -119,7 +119,7 @@ func (r *Rule) Step(st *RuleState, p Point, fence *Shape) Transition {
 
 // holdsAt is whether a telemetry rule's condition holds at p, and whether
 // p tells at all.
-func (r *Rule) holdsAt(p Point, fence *Shape) (held, known bool) {
+func (r *RuleDefinition) holdsAt(p Point, fence *Shape) (held, known bool) {
 	switch r.Kind {
 	case RuleMetric:
 		return r.Condition.Holds(p)
@@ -148,7 +148,7 @@ func (r *Rule) holdsAt(p Point, fence *Shape) (held, known bool) {
 // Silent evaluates an offline rule for a device last heard from at
 // lastSeen, as of now: the alarm opens once the device has been silent
 // for the rule's minutes, dated from when the silence became too long.
-func (r *Rule) Silent(st *RuleState, lastSeen, now time.Time) Transition {
+func (r *RuleDefinition) Silent(st *RuleState, lastSeen, now time.Time) Transition {
 	due := lastSeen.Add(time.Duration(r.OfflineMinutes) * time.Minute)
 	if now.Before(due) || st.Open {
 		return None
@@ -169,7 +169,7 @@ type AssetFacts struct {
 
 // AssetHolds is whether an asset or license rule's condition holds for a
 // subject with facts f, as of now.
-func (r *Rule) AssetHolds(f AssetFacts, now time.Time) bool {
+func (r *RuleDefinition) AssetHolds(f AssetFacts, now time.Time) bool {
 	within := func(t *time.Time) bool {
 		return t != nil && !t.After(now.AddDate(0, 0, int(r.WithinDays)))
 	}

@@ -10,10 +10,18 @@ import (
 
 // Rule watches a tenant's devices or assets and raises an alarm for each
 // one its condition holds for, and clears it when the condition stops (or,
-// when the rule gives one, when its clear condition holds). What the
-// condition is depends on Kind; the fields of other kinds stay empty.
+// when the rule gives one, when its clear condition holds).
 type Rule struct {
-	ID       string   `json:"id"`
+	ID string `json:"id"`
+	RuleDefinition
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// RuleDefinition is what a tenant says a rule is: all of it but its id and
+// times. What the condition is depends on Kind; the fields of other kinds
+// stay empty.
+type RuleDefinition struct {
 	Name     string   `json:"name"`
 	Kind     RuleKind `json:"kind"`
 	Severity Severity `json:"severity"`
@@ -50,8 +58,6 @@ type Rule struct {
 	// QuietHours hold back notifications (never alarms) in the tenant's
 	// time zone.
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 // RuleKind is what a rule watches.
@@ -211,7 +217,7 @@ const (
 
 // Normalize trims the name and the trigger, and sorts and deduplicates
 // the devices.
-func (r *Rule) Normalize() {
+func (r *RuleDefinition) Normalize() {
 	r.Name = strings.TrimSpace(r.Name)
 	r.Trigger = strings.ToLower(strings.TrimSpace(r.Trigger))
 	slices.Sort(r.DeviceIDs)
@@ -221,7 +227,7 @@ func (r *Rule) Normalize() {
 // Validate checks the rule: a name, a known kind and severity, and the
 // fields its kind needs, in range, and no field of another kind. It
 // returns an EInvalid *Error whose Fields say what is wrong.
-func (r *Rule) Validate() error {
+func (r *RuleDefinition) Validate() error {
 	fields := map[string]string{}
 	switch {
 	case r.Name == "":
@@ -262,7 +268,7 @@ func joinKinds() string {
 }
 
 // checkKind checks the fields of r's kind, and that no other kind's are set.
-func (r *Rule) checkKind(fields map[string]string) {
+func (r *RuleDefinition) checkKind(fields map[string]string) {
 	uses := map[string]bool{}
 	need := func(key string, ok bool, problem string) {
 		uses[key] = true
@@ -314,19 +320,18 @@ func (r *Rule) checkKind(fields map[string]string) {
 // the rules of its department's subtree, and makes rules only there. Every
 // change is audited.
 type RuleService interface {
-	// CreateRule validates r, assigns its ID and timestamps, and stores
-	// it. EInvalid, also for a geofence, department or device the tenant
-	// does not have; EConflict when the tenant has a rule of that name;
-	// ELimitReached past max_rules.
-	CreateRule(ctx context.Context, r *Rule) error
+	// CreateRule validates d and stores it as a new rule. EInvalid, also
+	// for a geofence, department or device the tenant does not have;
+	// EConflict when the tenant has a rule of that name; ELimitReached past
+	// max_rules.
+	CreateRule(ctx context.Context, d RuleDefinition) (*Rule, error)
 	// Rule returns one rule. ENotFound.
 	Rule(ctx context.Context, id string) (*Rule, error)
 	// Rules lists the tenant's rules by name.
 	Rules(ctx context.Context) ([]*Rule, error)
-	// ReplaceRule replaces rule id's definition with r (its ID and
-	// creation time stay) and returns the result. ENotFound; EInvalid and
-	// EConflict as for CreateRule.
-	ReplaceRule(ctx context.Context, id string, r *Rule) (*Rule, error)
+	// ReplaceRule replaces rule id's definition with d and returns the
+	// result. ENotFound; EInvalid and EConflict as for CreateRule.
+	ReplaceRule(ctx context.Context, id string, d RuleDefinition) (*Rule, error)
 	// DeleteRule removes a rule. ENotFound.
 	DeleteRule(ctx context.Context, id string) error
 }

@@ -10,45 +10,45 @@ import (
 )
 
 func TestRuleValidate(t *testing.T) {
-	ok := func(r qm.Rule) qm.Rule {
+	ok := func(r qm.RuleDefinition) qm.RuleDefinition {
 		r.Name, r.Severity = "r", qm.SeverityMajor
 		return r
 	}
 	gt90 := &qm.Comparison{Metric: "coolant_c", Op: ">", Value: qm.NumberMetric(90)}
 	for _, tc := range []struct {
 		name  string
-		rule  qm.Rule
+		rule  qm.RuleDefinition
 		field string // "" for valid
 	}{
-		{"Metric", ok(qm.Rule{Kind: qm.RuleMetric, Condition: gt90, ForS: 30}), ""},
-		{"MetricWithClear", ok(qm.Rule{Kind: qm.RuleMetric, Condition: gt90, Clear: &qm.Comparison{Metric: "coolant_c", Op: "<", Value: qm.NumberMetric(80)}}), ""},
-		{"MetricBoolEquals", ok(qm.Rule{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "door_open", Op: "==", Value: qm.BoolMetric(true)}}), ""},
-		{"Speed", ok(qm.Rule{Kind: qm.RuleSpeed, SpeedKMH: 90, ForS: 10}), ""},
-		{"GeofenceExit", ok(qm.Rule{Kind: qm.RuleGeofence, GeofenceID: "g1", Trigger: "exit"}), ""},
-		{"IgnitionOn", ok(qm.Rule{Kind: qm.RuleIgnition, Trigger: "on"}), ""},
-		{"Battery", ok(qm.Rule{Kind: qm.RuleBattery, BatteryPct: 20}), ""},
-		{"Offline", ok(qm.Rule{Kind: qm.RuleOffline, OfflineMinutes: 15}), ""},
-		{"Warranty", ok(qm.Rule{Kind: qm.RuleWarranty, WithinDays: 30}), ""},
-		{"LicenseSeats", ok(qm.Rule{Kind: qm.RuleLicenseSeats}), ""},
-		{"QuietHours", ok(qm.Rule{Kind: qm.RuleOverdue, QuietHours: &qm.QuietHours{From: "22:00", To: "07:00"}}), ""},
+		{"Metric", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: gt90, ForS: 30}), ""},
+		{"MetricWithClear", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: gt90, Clear: &qm.Comparison{Metric: "coolant_c", Op: "<", Value: qm.NumberMetric(80)}}), ""},
+		{"MetricBoolEquals", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "door_open", Op: "==", Value: qm.BoolMetric(true)}}), ""},
+		{"Speed", ok(qm.RuleDefinition{Kind: qm.RuleSpeed, SpeedKMH: 90, ForS: 10}), ""},
+		{"GeofenceExit", ok(qm.RuleDefinition{Kind: qm.RuleGeofence, GeofenceID: "g1", Trigger: "exit"}), ""},
+		{"IgnitionOn", ok(qm.RuleDefinition{Kind: qm.RuleIgnition, Trigger: "on"}), ""},
+		{"Battery", ok(qm.RuleDefinition{Kind: qm.RuleBattery, BatteryPct: 20}), ""},
+		{"Offline", ok(qm.RuleDefinition{Kind: qm.RuleOffline, OfflineMinutes: 15}), ""},
+		{"Warranty", ok(qm.RuleDefinition{Kind: qm.RuleWarranty, WithinDays: 30}), ""},
+		{"LicenseSeats", ok(qm.RuleDefinition{Kind: qm.RuleLicenseSeats}), ""},
+		{"QuietHours", ok(qm.RuleDefinition{Kind: qm.RuleOverdue, QuietHours: &qm.QuietHours{From: "22:00", To: "07:00"}}), ""},
 
-		{"ErrNoName", qm.Rule{Kind: qm.RuleOverdue, Severity: qm.SeverityInfo}, "name"},
-		{"ErrSeverity", qm.Rule{Name: "r", Kind: qm.RuleOverdue, Severity: "urgent"}, "severity"},
-		{"ErrKind", ok(qm.Rule{Kind: "weather"}), "kind"},
-		{"ErrMetricNoCondition", ok(qm.Rule{Kind: qm.RuleMetric}), "condition"},
-		{"ErrMetricBadOp", ok(qm.Rule{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "rpm", Op: "=>", Value: qm.NumberMetric(1)}}), "condition.op"},
-		{"ErrMetricOrderOnText", ok(qm.Rule{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "dtc", Op: ">", Value: qm.StringMetric("P0301")}}), "condition.op"},
-		{"ErrMetricName", ok(qm.Rule{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "RPM", Op: ">", Value: qm.NumberMetric(1)}}), "condition.metric"},
-		{"ErrMetricNoValue", ok(qm.Rule{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "rpm", Op: ">"}}), "condition.value"},
-		{"ErrNegativeFor", ok(qm.Rule{Kind: qm.RuleSpeed, SpeedKMH: 90, ForS: -1}), "for_s"},
-		{"ErrSpeedZero", ok(qm.Rule{Kind: qm.RuleSpeed}), "speed_kmh"},
-		{"ErrGeofenceTrigger", ok(qm.Rule{Kind: qm.RuleGeofence, GeofenceID: "g1", Trigger: "on"}), "trigger"},
-		{"ErrGeofenceMissing", ok(qm.Rule{Kind: qm.RuleGeofence, Trigger: "enter"}), "geofence_id"},
-		{"ErrBatteryOver100", ok(qm.Rule{Kind: qm.RuleBattery, BatteryPct: 120}), "battery_pct"},
-		{"ErrOfflineZero", ok(qm.Rule{Kind: qm.RuleOffline}), "offline_minutes"},
-		{"ErrForeignField", ok(qm.Rule{Kind: qm.RuleBattery, BatteryPct: 20, SpeedKMH: 90}), "speed_kmh"},
-		{"ErrDevicesOnAssetRule", ok(qm.Rule{Kind: qm.RuleWarranty, DeviceIDs: []string{"d1"}}), "device_ids"},
-		{"ErrQuietHours", ok(qm.Rule{Kind: qm.RuleOverdue, QuietHours: &qm.QuietHours{From: "25:00", To: "07:00"}}), "quiet_hours.from"},
+		{"ErrNoName", qm.RuleDefinition{Kind: qm.RuleOverdue, Severity: qm.SeverityInfo}, "name"},
+		{"ErrSeverity", qm.RuleDefinition{Name: "r", Kind: qm.RuleOverdue, Severity: "urgent"}, "severity"},
+		{"ErrKind", ok(qm.RuleDefinition{Kind: "weather"}), "kind"},
+		{"ErrMetricNoCondition", ok(qm.RuleDefinition{Kind: qm.RuleMetric}), "condition"},
+		{"ErrMetricBadOp", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "rpm", Op: "=>", Value: qm.NumberMetric(1)}}), "condition.op"},
+		{"ErrMetricOrderOnText", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "dtc", Op: ">", Value: qm.StringMetric("P0301")}}), "condition.op"},
+		{"ErrMetricName", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "RPM", Op: ">", Value: qm.NumberMetric(1)}}), "condition.metric"},
+		{"ErrMetricNoValue", ok(qm.RuleDefinition{Kind: qm.RuleMetric, Condition: &qm.Comparison{Metric: "rpm", Op: ">"}}), "condition.value"},
+		{"ErrNegativeFor", ok(qm.RuleDefinition{Kind: qm.RuleSpeed, SpeedKMH: 90, ForS: -1}), "for_s"},
+		{"ErrSpeedZero", ok(qm.RuleDefinition{Kind: qm.RuleSpeed}), "speed_kmh"},
+		{"ErrGeofenceTrigger", ok(qm.RuleDefinition{Kind: qm.RuleGeofence, GeofenceID: "g1", Trigger: "on"}), "trigger"},
+		{"ErrGeofenceMissing", ok(qm.RuleDefinition{Kind: qm.RuleGeofence, Trigger: "enter"}), "geofence_id"},
+		{"ErrBatteryOver100", ok(qm.RuleDefinition{Kind: qm.RuleBattery, BatteryPct: 120}), "battery_pct"},
+		{"ErrOfflineZero", ok(qm.RuleDefinition{Kind: qm.RuleOffline}), "offline_minutes"},
+		{"ErrForeignField", ok(qm.RuleDefinition{Kind: qm.RuleBattery, BatteryPct: 20, SpeedKMH: 90}), "speed_kmh"},
+		{"ErrDevicesOnAssetRule", ok(qm.RuleDefinition{Kind: qm.RuleWarranty, DeviceIDs: []string{"d1"}}), "device_ids"},
+		{"ErrQuietHours", ok(qm.RuleDefinition{Kind: qm.RuleOverdue, QuietHours: &qm.QuietHours{From: "25:00", To: "07:00"}}), "quiet_hours.from"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.rule
@@ -118,7 +118,7 @@ func metricPoint(s int, name string, v float64) qm.Point {
 
 // steps feeds points to r in the order given and returns the transitions
 // as a string, one letter each: . none, R raised, P repeated, C cleared.
-func steps(r *qm.Rule, st *qm.RuleState, fence *qm.Shape, pts ...qm.Point) string {
+func steps(r *qm.RuleDefinition, st *qm.RuleState, fence *qm.Shape, pts ...qm.Point) string {
 	var b strings.Builder
 	for _, p := range pts {
 		b.WriteByte(".RPC"[r.Step(st, p, fence)])
@@ -127,7 +127,7 @@ func steps(r *qm.Rule, st *qm.RuleState, fence *qm.Shape, pts ...qm.Point) strin
 }
 
 func TestRuleStepSpeedForDuration(t *testing.T) {
-	r := &qm.Rule{Kind: qm.RuleSpeed, SpeedKMH: 90, ForS: 10}
+	r := &qm.RuleDefinition{Kind: qm.RuleSpeed, SpeedKMH: 90, ForS: 10}
 	var st qm.RuleState
 	got := steps(r, &st, nil,
 		speedPoint(0, 95),  // starts holding
@@ -153,7 +153,7 @@ func TestRuleStepGeofenceExitInMeasuredOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &qm.Rule{Kind: qm.RuleGeofence, GeofenceID: "depot", Trigger: "exit"}
+	r := &qm.RuleDefinition{Kind: qm.RuleGeofence, GeofenceID: "depot", Trigger: "exit"}
 	var st qm.RuleState
 	got := steps(r, &st, &depot,
 		placePoint(0, 52.5200, 13.4050),  // inside
@@ -167,7 +167,7 @@ func TestRuleStepGeofenceExitInMeasuredOrder(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 
-	enter := &qm.Rule{Kind: qm.RuleGeofence, GeofenceID: "depot", Trigger: "enter"}
+	enter := &qm.RuleDefinition{Kind: qm.RuleGeofence, GeofenceID: "depot", Trigger: "enter"}
 	st = qm.RuleState{}
 	if got := steps(enter, &st, &depot, placePoint(0, 52.53, 13.405), placePoint(10, 52.52, 13.405)); got != ".R" {
 		t.Fatalf("enter: got %q, want .R", got)
@@ -175,7 +175,7 @@ func TestRuleStepGeofenceExitInMeasuredOrder(t *testing.T) {
 }
 
 func TestRuleStepClearCondition(t *testing.T) {
-	r := &qm.Rule{Kind: qm.RuleMetric,
+	r := &qm.RuleDefinition{Kind: qm.RuleMetric,
 		Condition: &qm.Comparison{Metric: "coolant_c", Op: ">", Value: qm.NumberMetric(100)},
 		Clear:     &qm.Comparison{Metric: "coolant_c", Op: "<", Value: qm.NumberMetric(90)}}
 	var st qm.RuleState
@@ -193,7 +193,7 @@ func TestRuleStepClearCondition(t *testing.T) {
 }
 
 func TestRuleStepIgnitionAndBattery(t *testing.T) {
-	on := &qm.Rule{Kind: qm.RuleIgnition, Trigger: "on"}
+	on := &qm.RuleDefinition{Kind: qm.RuleIgnition, Trigger: "on"}
 	var st qm.RuleState
 	ign := func(s int, v bool) qm.Point {
 		return qm.Point{Time: at(s), Metrics: map[string]qm.Metric{"ignition": qm.BoolMetric(v)}}
@@ -201,7 +201,7 @@ func TestRuleStepIgnitionAndBattery(t *testing.T) {
 	if got := steps(on, &st, nil, ign(0, false), ign(1, true), ign(2, true), ign(3, false)); got != ".R.C" {
 		t.Fatalf("ignition on: got %q, want .R.C", got)
 	}
-	low := &qm.Rule{Kind: qm.RuleBattery, BatteryPct: 20}
+	low := &qm.RuleDefinition{Kind: qm.RuleBattery, BatteryPct: 20}
 	st = qm.RuleState{}
 	if got := steps(low, &st, nil, metricPoint(0, "battery_pct", 50), metricPoint(1, "battery_pct", 19.5), metricPoint(2, "battery_pct", 21)); got != ".RC" {
 		t.Fatalf("battery: got %q, want .RC", got)
@@ -209,7 +209,7 @@ func TestRuleStepIgnitionAndBattery(t *testing.T) {
 }
 
 func TestRuleOffline(t *testing.T) {
-	r := &qm.Rule{Kind: qm.RuleOffline, OfflineMinutes: 15}
+	r := &qm.RuleDefinition{Kind: qm.RuleOffline, OfflineMinutes: 15}
 	var st qm.RuleState
 	r.Step(&st, qm.Point{Time: at(0)}, nil)
 	if tr := r.Silent(&st, at(0), at(14*60)); tr != qm.None {
@@ -237,19 +237,19 @@ func TestRuleAssetHolds(t *testing.T) {
 	seats := func(n int64) *int64 { return &n }
 	for _, tc := range []struct {
 		name string
-		rule qm.Rule
+		rule qm.RuleDefinition
 		f    qm.AssetFacts
 		want bool
 	}{
-		{"WarrantyIn10Of30", qm.Rule{Kind: qm.RuleWarranty, WithinDays: 30}, qm.AssetFacts{WarrantyEnds: day(10)}, true},
-		{"WarrantyIn40Of30", qm.Rule{Kind: qm.RuleWarranty, WithinDays: 30}, qm.AssetFacts{WarrantyEnds: day(40)}, false},
-		{"NoWarranty", qm.Rule{Kind: qm.RuleWarranty, WithinDays: 30}, qm.AssetFacts{}, false},
-		{"Overdue", qm.Rule{Kind: qm.RuleOverdue}, qm.AssetFacts{ExpectedCheckin: day(-1)}, true},
-		{"NotYetDue", qm.Rule{Kind: qm.RuleOverdue}, qm.AssetFacts{ExpectedCheckin: day(1)}, false},
-		{"LicenseExpiring", qm.Rule{Kind: qm.RuleLicenseExpiry, WithinDays: 7}, qm.AssetFacts{LicenseExpires: day(7)}, true},
-		{"NoFreeSeat", qm.Rule{Kind: qm.RuleLicenseSeats}, qm.AssetFacts{FreeSeats: seats(0)}, true},
-		{"FreeSeat", qm.Rule{Kind: qm.RuleLicenseSeats}, qm.AssetFacts{FreeSeats: seats(1)}, false},
-		{"MaintenanceDue", qm.Rule{Kind: qm.RuleMaintenanceDue, WithinDays: 0}, qm.AssetFacts{MaintenanceDue: day(0)}, true},
+		{"WarrantyIn10Of30", qm.RuleDefinition{Kind: qm.RuleWarranty, WithinDays: 30}, qm.AssetFacts{WarrantyEnds: day(10)}, true},
+		{"WarrantyIn40Of30", qm.RuleDefinition{Kind: qm.RuleWarranty, WithinDays: 30}, qm.AssetFacts{WarrantyEnds: day(40)}, false},
+		{"NoWarranty", qm.RuleDefinition{Kind: qm.RuleWarranty, WithinDays: 30}, qm.AssetFacts{}, false},
+		{"Overdue", qm.RuleDefinition{Kind: qm.RuleOverdue}, qm.AssetFacts{ExpectedCheckin: day(-1)}, true},
+		{"NotYetDue", qm.RuleDefinition{Kind: qm.RuleOverdue}, qm.AssetFacts{ExpectedCheckin: day(1)}, false},
+		{"LicenseExpiring", qm.RuleDefinition{Kind: qm.RuleLicenseExpiry, WithinDays: 7}, qm.AssetFacts{LicenseExpires: day(7)}, true},
+		{"NoFreeSeat", qm.RuleDefinition{Kind: qm.RuleLicenseSeats}, qm.AssetFacts{FreeSeats: seats(0)}, true},
+		{"FreeSeat", qm.RuleDefinition{Kind: qm.RuleLicenseSeats}, qm.AssetFacts{FreeSeats: seats(1)}, false},
+		{"MaintenanceDue", qm.RuleDefinition{Kind: qm.RuleMaintenanceDue, WithinDays: 0}, qm.AssetFacts{MaintenanceDue: day(0)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.rule.AssetHolds(tc.f, now); got != tc.want {

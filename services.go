@@ -30,6 +30,8 @@ type Services struct {
 	Depreciations DepreciationService
 	Fields        FieldService
 	Fleet         FleetService
+	Geofences     GeofenceService
+	Rules         RuleService
 	Audit         AuditService
 	Usage         UsageService
 	Points        PointIngester

@@ -142,12 +142,13 @@ func (m markers) in(s string) string {
 }
 
 // outsideMarkers name the fixture's department-bound data: its asset (by
-// id and serial; its tag is a prefix of others'), its device and the
-// asset's maintenance record.
+// id and serial; its tag is a prefix of others'), its device, the asset's
+// maintenance record, and its rule (of the whole tenant).
 func outsideMarkers(tf *tenantFixture) markers {
 	return markers{
 		tf.asset.ID: "the asset", tf.asset.Serial: "the asset's serial",
 		tf.device.Ident: "the device", tf.device.ID: "the device", tf.maintenance.ID: "the maintenance record",
+		tf.rule.ID: "the rule",
 	}
 }
 
@@ -168,8 +169,8 @@ func (f *fixture) confinedAdmin(t *testing.T, tf *tenantFixture) (principal, *qm
 }
 
 // outsideSnapshot is what tf holds outside department d, as the system sees
-// it: the assets and devices of other departments (or none), with what
-// hangs off them.
+// it: the assets, devices and rules of other departments (or none), with
+// what hangs off them.
 func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Department) string {
 	t.Helper()
 	page, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
@@ -201,6 +202,11 @@ func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Departm
 		t.Fatal(err)
 	}
 	seats = slices.DeleteFunc(seats, func(st *qm.Seat) bool { return st.AssigneeType != qm.HolderAsset })
-	b, _ := json.Marshal([]any{assets, devices, maint, seats})
+	rules, err := f.rules().Rules(tf.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules = slices.DeleteFunc(rules, func(r *qm.Rule) bool { return r.DepartmentID == d.ID })
+	b, _ := json.Marshal([]any{assets, devices, maint, seats, rules})
 	return string(b)
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -132,6 +133,39 @@ var cases = map[string]routeCase{
 	"DELETE /api/v1/t/{tenant}/locations/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/locations/" + tf.location.ID)(tf) }, ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			return tenantPath("/locations/" + f.mustLocation(t, tf, fmt.Sprintf("Doomed %d", nextSlug())).ID)(tf)
+		}},
+	"GET /api/v1/t/{tenant}/geofences": {path: tenantPath("/geofences"), ok: 200},
+	"POST /api/v1/t/{tenant}/geofences": {path: tenantPath("/geofences"), ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"name":"Yard %d","shape":{"type":"Polygon","coordinates":[[[13,52],[14,52],[14,53],[13,52]]]}}`, nextSlug())
+		}},
+	"GET /api/v1/t/{tenant}/geofences/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/geofences/" + tf.geofence.ID)(tf) }, ok: 200},
+	"PATCH /api/v1/t/{tenant}/geofences/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/geofences/" + tf.geofence.ID)(tf) }, ok: 200,
+		body: func(*tenantFixture) string {
+			return `{"shape":{"type":"Feature","geometry":{"type":"Point","coordinates":[13.4,52.5]},"properties":{"radius_m":250}}}`
+		}},
+	"DELETE /api/v1/t/{tenant}/geofences/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/geofences/" + tf.geofence.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return tenantPath("/geofences/" + f.mustGeofence(t, tf, fmt.Sprintf("Doomed %d", nextSlug())).ID)(tf)
+		}},
+	"GET /api/v1/t/{tenant}/rules": {path: tenantPath("/rules"), ok: 200},
+	"POST /api/v1/t/{tenant}/rules": {path: tenantPath("/rules"), ok: 201,
+		body: func(tf *tenantFixture) string {
+			return fmt.Sprintf(`{"name":"Speeding %d","kind":"speed","severity":"warning","speed_kmh":90,"for_s":10,"device_ids":[%q]}`, nextSlug(), tf.device.ID)
+		}},
+	"GET /api/v1/t/{tenant}/rules/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/rules/" + tf.rule.ID)(tf) }, ok: 200},
+	"PUT /api/v1/t/{tenant}/rules/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/rules/" + tf.rule.ID)(tf) }, ok: 200,
+		body: func(tf *tenantFixture) string {
+			b, _ := json.Marshal(fixtureRule(tf))
+			return string(b)
+		}},
+	"DELETE /api/v1/t/{tenant}/rules/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/rules/" + tf.rule.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			r, err := f.rules().CreateRule(tf.ctx, qm.RuleDefinition{Name: fmt.Sprintf("Doomed %d", nextSlug()), Kind: qm.RuleOverdue, Severity: qm.SeverityInfo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tenantPath("/rules/" + r.ID)(tf)
 		}},
 	"GET /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 200},
 	"POST /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 201,

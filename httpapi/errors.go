@@ -107,6 +107,11 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		// A value that reads itself (a geofence's shape) says what is
+		// wrong with it in the domain's words.
+		if invalid := (*qm.Error)(nil); errors.As(err, &invalid) {
+			return invalid
+		}
 		return qm.Errorf(qm.EBadRequest, "the body is not valid JSON for this request: %s", jsonProblem(err))
 	}
 	if dec.More() {

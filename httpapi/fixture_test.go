@@ -116,6 +116,8 @@ type tenantFixture struct {
 	importJob     *qm.ImportJob
 	device        *qm.Device
 	deviceToken   principal // the device's credential
+	geofence      *qm.Geofence
+	rule          *qm.Rule // of the whole tenant: exit from geofence
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -284,6 +286,10 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		t.Fatal(err)
 	}
 	tf.maintenance = f.mustMaintenance(t, tf)
+	tf.geofence = f.mustGeofence(t, tf, "Depot")
+	if tf.rule, err = f.rules().CreateRule(tf.ctx, fixtureRule(tf)); err != nil {
+		t.Fatal(err)
+	}
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -488,6 +494,31 @@ func (f *fixture) mustMaintenance(t testing.TB, tf *tenantFixture) *qm.Maintenan
 		t.Fatal(err)
 	}
 	return m
+}
+
+// mustGeofence makes a circle of 200 m named name.
+func (f *fixture) mustGeofence(t testing.TB, tf *tenantFixture, name string) *qm.Geofence {
+	t.Helper()
+	shape, err := qm.CircleShape(qm.Position{Lat: 52.52, Lon: 13.405}, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &qm.Geofence{Name: name, Shape: shape}
+	if err := sqlstore.NewGeofenceStore(f.e, time.Now).CreateGeofence(tf.ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// rules returns the rule service as the server has it.
+func (f *fixture) rules() *sqlstore.RuleStore {
+	return sqlstore.NewRuleStore(f.e, sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now), time.Now)
+}
+
+// fixtureRule is the fixture's rule: the device leaves the depot.
+func fixtureRule(tf *tenantFixture) qm.RuleDefinition {
+	return qm.RuleDefinition{Name: "Leaves the depot", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, Enabled: true,
+		GeofenceID: tf.geofence.ID, Trigger: "exit", DeviceIDs: []string{tf.device.ID}}
 }
 
 // mustDepreciation makes a three-year schedule.

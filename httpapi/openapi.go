@@ -180,7 +180,28 @@ var (
 	metricType    = reflect.TypeOf(qm.Metric{})
 	limitSetType  = reflect.TypeOf(qm.LimitSet{})
 	effectiveType = reflect.TypeOf(qm.Effective{})
+	shapeType     = reflect.TypeOf(qm.Shape{})
 )
+
+// shapeSchema describes a geofence's shape as qm.Shape reads and writes
+// it: a GeoJSON Feature (RFC 7946) whose geometry is a Point with the
+// property radius_m (a circle), a Polygon or a MultiPolygon.
+func shapeSchema() map[string]any {
+	geometry := map[string]any{"type": "object", "required": []any{"type", "coordinates"}, "additionalProperties": false,
+		"properties": map[string]any{
+			"type":        map[string]any{"type": "string", "enum": []any{"Point", "Polygon", "MultiPolygon"}},
+			"coordinates": map[string]any{"type": "array", "description": "[longitude, latitude] for a Point; rings of them for a Polygon; polygons of rings for a MultiPolygon"},
+		}}
+	props := map[string]any{"type": "object", "additionalProperties": false,
+		"properties": map[string]any{"radius_m": map[string]any{"type": "number", "description": "a circle's radius in metres"}}}
+	return map[string]any{"type": "object", "required": []any{"type", "geometry"}, "additionalProperties": false,
+		"description": "a GeoJSON Feature: a Point geometry with properties.radius_m is a circle; a Polygon or MultiPolygon is itself",
+		"properties": map[string]any{
+			"type":       map[string]any{"type": "string", "enum": []any{"Feature"}},
+			"geometry":   geometry,
+			"properties": map[string]any{"anyOf": []any{props, map[string]any{"type": "null"}}},
+		}}
+}
 
 // limitsSchema describes limits as qm.LimitSet and qm.Effective write
 // them: a number by limit key, and the features on; all of them when
@@ -208,6 +229,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": []any{"number", "boolean", "string"}}
 	case t == limitSetType, t == effectiveType:
 		return limitsSchema(t == effectiveType)
+	case t == shapeType:
+		return shapeSchema()
 	case t.Kind() == reflect.Pointer:
 		return map[string]any{"anyOf": []any{g.schema(t.Elem()), map[string]any{"type": "null"}}}
 	case t.Kind() == reflect.Struct && t.Name() == "": // anonymous: inline

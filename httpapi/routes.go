@@ -53,7 +53,7 @@ type Route struct {
 // member's department. Every other tenant route reaches what the whole
 // tenant shares, which a member confined to a department may read but not
 // change: a route left off this list is safe, only less useful to them.
-var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats"}
+var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats", "/rules"}
 
 // Departmental reports whether the route's data belongs to a department.
 func (rt Route) Departmental() bool {
@@ -67,7 +67,7 @@ var features = []struct {
 	prefix  string
 	feature qm.Feature
 }{
-	{"/devices", qm.FeatureFleet}, {"/fleet/", qm.FeatureFleet}, {"/settings/fleet", qm.FeatureFleet},
+	{"/devices", qm.FeatureFleet}, {"/fleet/", qm.FeatureFleet}, {"/settings/fleet", qm.FeatureFleet}, {"/geofences", qm.FeatureFleet},
 	{"/fields", qm.FeatureCustomFields}, // and /fieldsets
 	{"/imports", qm.FeatureImport}, {"/assets/import", qm.FeatureImport},
 	{"/tokens", qm.FeatureAPITokens},
@@ -150,6 +150,16 @@ var baseRoutes = []Route{
 
 	{"GET", "/api/v1/t/{tenant}", Tenant, "", (*Server).ownTenant, nil, tenantHome{}, 200},
 
+	{"GET", "/api/v1/t/{tenant}/geofences", Tenant, qm.PermDevicesRead, (*Server).listGeofences, nil, geofenceList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/geofences", Tenant, qm.PermDevicesWrite, (*Server).createGeofence, geofenceRequest{}, qm.Geofence{}, 201},
+	{"GET", "/api/v1/t/{tenant}/geofences/{id}", Tenant, qm.PermDevicesRead, (*Server).getGeofence, nil, qm.Geofence{}, 200},
+	{"PATCH", "/api/v1/t/{tenant}/geofences/{id}", Tenant, qm.PermDevicesWrite, (*Server).updateGeofence, qm.GeofenceUpdate{}, qm.Geofence{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/geofences/{id}", Tenant, qm.PermDevicesWrite, (*Server).deleteGeofence, nil, nil, 204},
+	{"GET", "/api/v1/t/{tenant}/rules", Tenant, qm.PermDevicesRead, (*Server).listRules, nil, ruleList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/rules", Tenant, qm.PermDevicesWrite, (*Server).createRule, qm.RuleDefinition{}, qm.Rule{}, 201},
+	{"GET", "/api/v1/t/{tenant}/rules/{id}", Tenant, qm.PermDevicesRead, (*Server).getRule, nil, qm.Rule{}, 200},
+	{"PUT", "/api/v1/t/{tenant}/rules/{id}", Tenant, qm.PermDevicesWrite, (*Server).replaceRule, qm.RuleDefinition{}, qm.Rule{}, 200},
+	{"DELETE", "/api/v1/t/{tenant}/rules/{id}", Tenant, qm.PermDevicesWrite, (*Server).deleteRule, nil, nil, 204},
 	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations, nil, locationList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation, locationRequest{}, qm.Location{}, 201},
 	{"GET", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsRead, (*Server).getLocation, nil, qm.Location{}, 200},

@@ -478,3 +478,18 @@ type pointPage struct {
 	Points []qm.Point `json:"points"`
 	pageInfo
 }
+
+type geofenceRequest struct {
+	Name  string   `json:"name"`
+	Shape qm.Shape `json:"shape"`
+}
+
+type geofenceList struct {
+	Geofences []*qm.Geofence `json:"geofences"`
+	pageInfo
+}
+
+type ruleList struct {
+	Rules []*qm.Rule `json:"rules"`
+	pageInfo
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // GeofenceStore is the qm.GeofenceService on any engine and tier.
@@ -197,59 +198,58 @@ type ruleSpec struct {
 	QuietHours     *qm.QuietHours `json:"quiet_hours,omitempty"`
 }
 
-func specOf(r *qm.Rule) ruleSpec {
-	return ruleSpec{DeviceIDs: r.DeviceIDs, Condition: r.Condition, Clear: r.Clear, ForS: r.ForS, SpeedKMH: r.SpeedKMH, Trigger: r.Trigger,
-		BatteryPct: r.BatteryPct, OfflineMinutes: r.OfflineMinutes, WithinDays: r.WithinDays, QuietHours: r.QuietHours}
+func specOf(d *qm.RuleDefinition) ruleSpec {
+	return ruleSpec{DeviceIDs: d.DeviceIDs, Condition: d.Condition, Clear: d.Clear, ForS: d.ForS, SpeedKMH: d.SpeedKMH, Trigger: d.Trigger,
+		BatteryPct: d.BatteryPct, OfflineMinutes: d.OfflineMinutes, WithinDays: d.WithinDays, QuietHours: d.QuietHours}
 }
 
-func (sp ruleSpec) apply(r *qm.Rule) {
-	r.DeviceIDs, r.Condition, r.Clear, r.ForS, r.SpeedKMH, r.Trigger = sp.DeviceIDs, sp.Condition, sp.Clear, sp.ForS, sp.SpeedKMH, sp.Trigger
-	r.BatteryPct, r.OfflineMinutes, r.WithinDays, r.QuietHours = sp.BatteryPct, sp.OfflineMinutes, sp.WithinDays, sp.QuietHours
+func (sp ruleSpec) apply(d *qm.RuleDefinition) {
+	d.DeviceIDs, d.Condition, d.Clear, d.ForS, d.SpeedKMH, d.Trigger = sp.DeviceIDs, sp.Condition, sp.Clear, sp.ForS, sp.SpeedKMH, sp.Trigger
+	d.BatteryPct, d.OfflineMinutes, d.WithinDays, d.QuietHours = sp.BatteryPct, sp.OfflineMinutes, sp.WithinDays, sp.QuietHours
 }
 
 // CreateRule implements qm.RuleService.
-func (s *RuleStore) CreateRule(ctx context.Context, r *qm.Rule) error {
-	r.ID = NewID()
-	r.CreatedAt = Timestamp(s.now())
-	r.UpdatedAt = r.CreatedAt
-	return s.write(ctx, nil, r)
+func (s *RuleStore) CreateRule(ctx context.Context, d qm.RuleDefinition) (*qm.Rule, error) {
+	at := Timestamp(s.now())
+	return s.write(ctx, &qm.Rule{ID: NewID(), RuleDefinition: d, CreatedAt: at, UpdatedAt: at}, false)
 }
 
 // ReplaceRule implements qm.RuleService.
-func (s *RuleStore) ReplaceRule(ctx context.Context, id string, r *qm.Rule) (*qm.Rule, error) {
-	if err := s.write(ctx, &id, r); err != nil {
-		return nil, err
-	}
-	return r, nil
+func (s *RuleStore) ReplaceRule(ctx context.Context, id string, d qm.RuleDefinition) (*qm.Rule, error) {
+	return s.write(ctx, &qm.Rule{ID: id, RuleDefinition: d}, true)
 }
 
-// write stores r: a new rule, or the one *id names (whose id and creation
-// time r takes).
-func (s *RuleStore) write(ctx context.Context, id *string, r *qm.Rule) error {
+// write stores r: a new rule, or (replace) the definition of the rule
+// with r's id, whose creation time r takes.
+func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Rule, error) {
 	r.Normalize()
 	if err := r.Validate(); err != nil {
-		return err
+		return nil, err
 	}
-	for _, d := range r.DeviceIDs {
-		if _, err := s.fleet.Device(ctx, d); qm.ErrorCode(err) == qm.ENotFound {
-			return &qm.Error{Code: qm.EInvalid, Message: "unknown device " + d, Fields: map[string]string{"device_ids": "no such device"}}
-		} else if err != nil {
-			return err
+	if r.Kind.Telemetry() {
+		t, err := tenancy.FromContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.Limits.Feature(qm.FeatureFleet); err != nil {
+			return nil, err
 		}
 	}
-	spec, err := json.Marshal(specOf(r))
+	spec, err := json.Marshal(specOf(&r.RuleDefinition))
 	if err != nil {
-		return fmt.Errorf("rule spec: %w", err)
+		return nil, fmt.Errorf("rule spec: %w", err)
 	}
-	return s.router.Update(ctx, func(c Conn) error {
+	err = s.router.Update(ctx, func(c Conn) error {
 		var before *qm.Rule
-		if id != nil {
-			if before, err = findRule(ctx, c, *id); err != nil {
+		if replace {
+			if before, err = findRule(ctx, c, r.ID); err != nil {
 				return err
 			}
-			r.ID, r.CreatedAt, r.UpdatedAt = before.ID, before.CreatedAt, Timestamp(s.now())
+			r.CreatedAt, r.UpdatedAt = before.CreatedAt, Timestamp(s.now())
 		}
-		if err := s.checkRefs(ctx, c, r); err != nil {
+		// Checked after the rule is found, so that a rule out of reach is
+		// not found whatever the body names.
+		if err := s.checkRefs(ctx, c, &r.RuleDefinition); err != nil {
 			return err
 		}
 		if before == nil {
@@ -273,11 +273,25 @@ func (s *RuleStore) write(ctx context.Context, id *string, r *qm.Rule) error {
 		}
 		return Audit(ctx, c, r.UpdatedAt, "rule.update", "rule", r.ID, before, r)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-// checkRefs checks the geofence and department r names, giving a rule of
-// a department-confined principal that principal's department.
-func (s *RuleStore) checkRefs(ctx context.Context, c Conn, r *qm.Rule) error {
+// checkRefs checks the devices, geofence and department r names, giving a
+// rule of a department-confined principal that principal's department.
+// The devices are the fleet's, read beside c.
+func (s *RuleStore) checkRefs(ctx context.Context, c Conn, r *qm.RuleDefinition) error {
+	for _, d := range r.DeviceIDs {
+		if _, err := s.fleet.Device(ctx, d); qm.ErrorCode(err) == qm.ENotFound {
+			// Not named: the id may be of a device the caller must not
+			// learn of, in another department.
+			return &qm.Error{Code: qm.EInvalid, Message: "device_ids names a device that does not exist", Fields: map[string]string{"device_ids": "no such device"}}
+		} else if err != nil {
+			return err
+		}
+	}
 	if r.DepartmentID == "" {
 		r.DepartmentID = c.Department()
 	}
@@ -352,7 +366,7 @@ func scanRule(row Row) (*qm.Rule, error) {
 	if err := json.Unmarshal([]byte(spec), &sp); err != nil {
 		return nil, fmt.Errorf("rule %s: stored spec: %w", r.ID, err)
 	}
-	sp.apply(&r)
+	sp.apply(&r.RuleDefinition)
 	r.Kind, r.Severity, r.DepartmentID, r.GeofenceID = qm.RuleKind(kind), qm.Severity(severity), dept.String, fence.String
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return &r, nil

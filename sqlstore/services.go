@@ -36,6 +36,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 	id := e.Identity()
 	invitations := NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
 	members := NewMemberStore(id, e, o.Now)
+	fleet := NewFleetStore(e, e.Devices(), o.Now)
 	refs := map[string]qm.ReferenceService{}
 	for _, list := range qm.ReferenceLists {
 		refs[list.Name] = NewReferenceStore(list, e, o.Now)
@@ -60,7 +61,9 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Maintenances:  NewMaintenanceStore(e, o.Now),
 		Depreciations: NewDepreciationStore(e, o.Now),
 		Fields:        NewFieldStore(e, o.Now),
-		Fleet:         NewFleetStore(e, e.Devices(), o.Now),
+		Fleet:         fleet,
+		Geofences:     NewGeofenceStore(e, o.Now),
+		Rules:         NewRuleStore(e, fleet, o.Now),
 		Audit:         NewAuditStore(e),
 		Usage:         NewUsageStore(e.Tenants()),
 		Points:        o.Points,

@@ -47,6 +47,19 @@ func onAPlan(t *testing.T, e Engine, tn *qm.Tenant, plan string, limits map[stri
 	return tenancy.WithTenant(ctx, now)
 }
 
+// mustRule makes a rule of d.
+func mustRule(t *testing.T, s qm.RuleService, ctx context.Context, d qm.RuleDefinition) *qm.Rule {
+	t.Helper()
+	r, err := s.CreateRule(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ruleErr is the error of a call that returns a rule.
+func ruleErr(_ *qm.Rule, err error) error { return err }
+
 // TestGeofences checks geofences, with a different-tenant case for each
 // method.
 func TestGeofences(t *testing.T, h Harness) {
@@ -107,10 +120,7 @@ func TestGeofences(t *testing.T, h Harness) {
 	}
 
 	rules := sqlstore.NewRuleStore(e, sqlstore.NewFleetStore(e, e.Devices(), clock()), clock())
-	exit := &qm.Rule{Name: "Leaves the yard", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, GeofenceID: yard.ID, Trigger: "exit", Enabled: true}
-	if err := rules.CreateRule(ctxA, exit); err != nil {
-		t.Fatal(err)
-	}
+	exit := mustRule(t, rules, ctxA, qm.RuleDefinition{Name: "Leaves the yard", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, GeofenceID: yard.ID, Trigger: "exit", Enabled: true})
 	wantCode(t, s.DeleteGeofence(ctxA, yard.ID), qm.EConflict)
 	if err := rules.DeleteRule(ctxA, exit.ID); err != nil {
 		t.Fatal(err)
@@ -145,35 +155,29 @@ func TestRules(t *testing.T, h Harness) {
 	da := mustAssignedDevice(t, e, ta, "rules-a-1")
 	db := mustAssignedDevice(t, e, tb, "rules-b-1")
 
-	hot := &qm.Rule{Name: "Hot engine", Kind: qm.RuleMetric, Severity: qm.SeverityCritical, Enabled: true,
+	hot := mustRule(t, s, ctxA, qm.RuleDefinition{Name: "Hot engine", Kind: qm.RuleMetric, Severity: qm.SeverityCritical, Enabled: true,
 		Condition: &qm.Comparison{Metric: "coolant_c", Op: ">", Value: qm.NumberMetric(105)},
 		Clear:     &qm.Comparison{Metric: "coolant_c", Op: "<", Value: qm.NumberMetric(95)},
-		ForS:      30, DeviceIDs: []string{da.ID, da.ID}, QuietHours: &qm.QuietHours{From: "22:00", To: "06:00"}}
-	if err := s.CreateRule(ctxA, hot); err != nil {
-		t.Fatal(err)
-	}
+		ForS:      30, DeviceIDs: []string{da.ID, da.ID}, QuietHours: &qm.QuietHours{From: "22:00", To: "06:00"}})
 	got, err := s.Rule(ctxA, hot.ID)
 	if err != nil || got.Name != "Hot engine" || got.Kind != qm.RuleMetric || got.Condition == nil || got.Condition.Value != qm.NumberMetric(105) ||
 		got.Clear == nil || got.ForS != 30 || len(got.DeviceIDs) != 1 || got.DeviceIDs[0] != da.ID || got.QuietHours == nil ||
 		got.QuietHours.From != "22:00" || !got.Enabled || got.Severity != qm.SeverityCritical || !got.CreatedAt.Equal(hot.CreatedAt) {
 		t.Fatalf("read back %+v, %v", got, err)
 	}
-	exit := &qm.Rule{Name: "Leaves the depot", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, GeofenceID: depot.ID, Trigger: "exit"}
-	if err := s.CreateRule(ctxA, exit); err != nil {
-		t.Fatal(err)
-	}
+	exit := mustRule(t, s, ctxA, qm.RuleDefinition{Name: "Leaves the depot", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, GeofenceID: depot.ID, Trigger: "exit"})
 
-	for name, bad := range map[string]*qm.Rule{
+	for name, bad := range map[string]qm.RuleDefinition{
 		"unknown geofence": {Name: "x", Kind: qm.RuleGeofence, Severity: qm.SeverityInfo, GeofenceID: sqlstore.NewID(), Trigger: "enter"},
 		"B's device":       {Name: "x", Kind: qm.RuleBattery, Severity: qm.SeverityInfo, BatteryPct: 10, DeviceIDs: []string{db.ID}},
 		"unknown dept":     {Name: "x", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo, DepartmentID: sqlstore.NewID()},
 		"no condition":     {Name: "x", Kind: qm.RuleMetric, Severity: qm.SeverityInfo},
 	} {
-		if err := s.CreateRule(ctxA, bad); qm.ErrorCode(err) != qm.EInvalid {
+		if _, err := s.CreateRule(ctxA, bad); qm.ErrorCode(err) != qm.EInvalid {
 			t.Errorf("%s: got %v, want EInvalid", name, err)
 		}
 	}
-	wantCode(t, s.CreateRule(ctxA, &qm.Rule{Name: "Hot engine", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo}), qm.EConflict)
+	wantCode(t, ruleErr(s.CreateRule(ctxA, qm.RuleDefinition{Name: "Hot engine", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo})), qm.EConflict)
 
 	t.Run("OtherTenant", func(t *testing.T) {
 		_, err := s.Rule(ctxB, hot.ID)
@@ -181,17 +185,17 @@ func TestRules(t *testing.T, h Harness) {
 		if rs, err := s.Rules(ctxB); err != nil || len(rs) != 0 {
 			t.Fatalf("B lists %+v, %v; want none", rs, err)
 		}
-		_, err = s.ReplaceRule(ctxB, hot.ID, &qm.Rule{Name: "Hijacked", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo})
+		_, err = s.ReplaceRule(ctxB, hot.ID, qm.RuleDefinition{Name: "Hijacked", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo})
 		wantCode(t, err, qm.ENotFound)
 		wantCode(t, s.DeleteRule(ctxB, hot.ID), qm.ENotFound)
 		// Nor may B name A's geofence or device.
-		wantCode(t, s.CreateRule(ctxB, &qm.Rule{Name: "x", Kind: qm.RuleGeofence, Severity: qm.SeverityInfo, GeofenceID: depot.ID, Trigger: "enter"}), qm.EInvalid)
-		wantCode(t, s.CreateRule(ctxB, &qm.Rule{Name: "x", Kind: qm.RuleSpeed, Severity: qm.SeverityInfo, SpeedKMH: 90, DeviceIDs: []string{da.ID}}), qm.EInvalid)
+		wantCode(t, ruleErr(s.CreateRule(ctxB, qm.RuleDefinition{Name: "x", Kind: qm.RuleGeofence, Severity: qm.SeverityInfo, GeofenceID: depot.ID, Trigger: "enter"})), qm.EInvalid)
+		wantCode(t, ruleErr(s.CreateRule(ctxB, qm.RuleDefinition{Name: "x", Kind: qm.RuleSpeed, Severity: qm.SeverityInfo, SpeedKMH: 90, DeviceIDs: []string{da.ID}})), qm.EInvalid)
 	})
 
 	// Replacing changes the kind and the fields, and keeps the id and the
 	// creation time.
-	fast := &qm.Rule{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 90, ForS: 10, Enabled: true}
+	fast := qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 90, ForS: 10, Enabled: true}
 	up, err := s.ReplaceRule(ctxA, hot.ID, fast)
 	if err != nil || up.ID != hot.ID || !up.CreatedAt.Equal(hot.CreatedAt) || up.Condition != nil || up.SpeedKMH != 90 || len(up.DeviceIDs) != 0 {
 		t.Fatalf("replace %+v, %v", up, err)
@@ -206,13 +210,9 @@ func TestRules(t *testing.T, h Harness) {
 	t.Run("Cap", func(t *testing.T) {
 		var made []*qm.Rule
 		for _, name := range []string{"Third", "Fourth"} {
-			r := &qm.Rule{Name: name, Kind: qm.RuleOverdue, Severity: qm.SeverityMinor}
-			if err := s.CreateRule(ctxA, r); err != nil {
-				t.Fatal(err)
-			}
-			made = append(made, r)
+			made = append(made, mustRule(t, s, ctxA, qm.RuleDefinition{Name: name, Kind: qm.RuleOverdue, Severity: qm.SeverityMinor}))
 		}
-		err := s.CreateRule(ctxA, &qm.Rule{Name: "Fifth", Kind: qm.RuleOverdue, Severity: qm.SeverityMinor})
+		_, err := s.CreateRule(ctxA, qm.RuleDefinition{Name: "Fifth", Kind: qm.RuleOverdue, Severity: qm.SeverityMinor})
 		wantCode(t, err, qm.ELimitReached)
 		if e, _ := err.(*qm.Error); e.Limit == nil || e.Limit.Limit != qm.MaxRules || e.Limit.Count != 4 {
 			t.Fatalf("the refusal names %+v; want max_rules at 4", e.Limit)
@@ -224,6 +224,13 @@ func TestRules(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("WithoutTheFleet", func(t *testing.T) {
+		tc, _ := MustTenant(t, e, h.Tier, "rules-c")
+		ctxC := onAPlan(t, e, tc, "no-fleet", map[string]string{"features": "import"})
+		wantCode(t, ruleErr(s.CreateRule(ctxC, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityInfo, SpeedKMH: 90})), qm.EFeatureDisabled)
+		mustRule(t, s, ctxC, qm.RuleDefinition{Name: "Warranties", Kind: qm.RuleWarranty, Severity: qm.SeverityInfo, WithinDays: 30})
+	})
+
 	t.Run("DepartmentScope", func(t *testing.T) {
 		depts := sqlstore.NewDepartmentStore(e, clock())
 		north, south := &qm.Department{Name: "North"}, &qm.Department{Name: "South"}
@@ -232,18 +239,12 @@ func TestRules(t *testing.T, h Harness) {
 				t.Fatal(err)
 			}
 		}
-		southern := &qm.Rule{Name: "South's overdue laptops", Kind: qm.RuleOverdue, Severity: qm.SeverityMinor, DepartmentID: south.ID}
-		if err := s.CreateRule(ctxA, southern); err != nil {
-			t.Fatal(err)
-		}
+		southern := mustRule(t, s, ctxA, qm.RuleDefinition{Name: "South's overdue laptops", Kind: qm.RuleOverdue, Severity: qm.SeverityMinor, DepartmentID: south.ID})
 		confined := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "north@example.com",
 			Role: qm.BuiltInRoles[1], DepartmentID: north.ID})
 		// North's member makes a rule, which is North's; sees only it; and
 		// cannot read, change or delete South's, nor make one for South.
-		mine := &qm.Rule{Name: "North's warranties", Kind: qm.RuleWarranty, Severity: qm.SeverityInfo, WithinDays: 30}
-		if err := s.CreateRule(confined, mine); err != nil {
-			t.Fatal(err)
-		}
+		mine := mustRule(t, s, confined, qm.RuleDefinition{Name: "North's warranties", Kind: qm.RuleWarranty, Severity: qm.SeverityInfo, WithinDays: 30})
 		if mine.DepartmentID != north.ID {
 			t.Fatalf("the confined member's rule is in %q, want North", mine.DepartmentID)
 		}
@@ -252,10 +253,10 @@ func TestRules(t *testing.T, h Harness) {
 		}
 		_, err := s.Rule(confined, southern.ID)
 		wantCode(t, err, qm.ENotFound)
-		_, err = s.ReplaceRule(confined, southern.ID, &qm.Rule{Name: "x", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo})
+		_, err = s.ReplaceRule(confined, southern.ID, qm.RuleDefinition{Name: "x", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo})
 		wantCode(t, err, qm.ENotFound)
 		wantCode(t, s.DeleteRule(confined, southern.ID), qm.ENotFound)
-		wantCode(t, s.CreateRule(confined, &qm.Rule{Name: "y", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo, DepartmentID: south.ID}), qm.EInvalid)
+		wantCode(t, ruleErr(s.CreateRule(confined, qm.RuleDefinition{Name: "y", Kind: qm.RuleOverdue, Severity: qm.SeverityInfo, DepartmentID: south.ID})), qm.EInvalid)
 		// A rule of the whole tenant is not North's either.
 		_, err = s.Rule(confined, exit.ID)
 		wantCode(t, err, qm.ENotFound)

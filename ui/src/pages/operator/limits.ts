@@ -20,6 +20,8 @@ const bounds: Record<LimitKey, string> = {
   max_custom_fields: 'Custom fields',
   max_api_tokens: 'API tokens',
   max_locations: 'Locations',
+  max_rules: 'Rules',
+  max_geofences: 'Geofences',
   api_requests_per_second: 'API requests a second',
   api_burst: 'API requests at once',
   points_per_second: 'Points a second',
