@@ -1,6 +1,9 @@
 package qm
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Alarm is the state of one rule for one subject (a device, an asset or a
 // license): at most one alarm of a rule and subject is open (not cleared)
@@ -9,12 +12,15 @@ import "time"
 // (or its clear condition holds); a cleared alarm may still be
 // acknowledged.
 type Alarm struct {
-	ID          string   `json:"id"`
-	RuleID      string   `json:"rule_id"`
-	RuleName    string   `json:"rule_name"`
-	Severity    Severity `json:"severity"`
-	SubjectType string   `json:"subject_type"`
-	SubjectID   string   `json:"subject_id"`
+	ID       string   `json:"id"`
+	RuleID   string   `json:"rule_id"`
+	RuleName string   `json:"rule_name"`
+	Severity Severity `json:"severity"`
+	// DepartmentID is the rule's department when it raised the alarm:
+	// members confined to another see neither.
+	DepartmentID string `json:"department_id,omitempty"`
+	SubjectType  string `json:"subject_type"`
+	SubjectID    string `json:"subject_id"`
 	// FirstAt is when the condition began to hold; LastAt the last time
 	// it was seen holding; Repeats how many times it began to hold again
 	// while the alarm was open.
@@ -65,6 +71,15 @@ type RuleState struct {
 	Since   time.Time `json:"since"`
 	// Open says whether the alarm is raised and not cleared.
 	Open bool `json:"open"`
+	// Muted says the alarm was cleared by hand while its condition held:
+	// it is not raised again until the condition stops holding.
+	Muted bool `json:"muted,omitempty"`
+}
+
+// ClearByHand clears the alarm st tracks as a member does: it stays
+// cleared until the condition stops holding and holds anew.
+func (st *RuleState) ClearByHand() {
+	st.Open, st.Muted = false, st.Holding
 }
 
 // Observe moves st on by one observation at time at: whether the rule's
@@ -85,7 +100,7 @@ func (r *RuleDefinition) Observe(st *RuleState, at time.Time, held, known, clear
 		return Cleared
 	}
 	if !held {
-		st.Holding, st.Since = false, time.Time{}
+		st.Holding, st.Since, st.Muted = false, time.Time{}, false
 		if st.Open && r.Clear == nil {
 			st.Open = false
 			return Cleared
@@ -98,7 +113,7 @@ func (r *RuleDefinition) Observe(st *RuleState, at time.Time, held, known, clear
 			return Repeated
 		}
 	}
-	if !st.Open && at.Sub(st.Since) >= time.Duration(r.ForS)*time.Second {
+	if !st.Open && !st.Muted && at.Sub(st.Since) >= time.Duration(r.ForS)*time.Second {
 		st.Open = true
 		return Raised
 	}
@@ -186,4 +201,66 @@ func (r *RuleDefinition) AssetHolds(f AssetFacts, now time.Time) bool {
 		return f.FreeSeats != nil && *f.FreeSeats <= 0
 	}
 	return false
+}
+
+// AlarmEvent is one change of an alarm: raised, repeated, acknowledged or
+// cleared. Each is kept, and notified.
+type AlarmEvent struct {
+	ID      string    `json:"id"`
+	AlarmID string    `json:"alarm_id"`
+	Kind    string    `json:"kind"` // raised, repeated, acknowledged, cleared
+	At      time.Time `json:"at"`
+	// By names who acknowledged or cleared it by hand; empty for what the
+	// rule did.
+	By          string   `json:"by,omitempty"`
+	RuleID      string   `json:"rule_id"`
+	RuleName    string   `json:"rule_name"`
+	Severity    Severity `json:"severity"`
+	SubjectType string   `json:"subject_type"`
+	SubjectID   string   `json:"subject_id"`
+}
+
+// The kinds of alarm event besides the transitions' own.
+const (
+	EventAcknowledged = "acknowledged"
+)
+
+// AlarmFilter narrows a list of alarms: open (not cleared) only, of a
+// severity, of a subject; 0 Limit means 100.
+type AlarmFilter struct {
+	Open      bool
+	Severity  Severity
+	SubjectID string
+	Limit     int
+}
+
+// AlarmService reads and handles a tenant's alarms. The tenant is taken
+// from the context (package tenancy); an alarm of another tenant is
+// ENotFound. A member confined to a department sees and handles only the
+// alarms of its department's rules. Acknowledging and clearing are audited.
+type AlarmService interface {
+	// Alarms lists alarms, newest first.
+	Alarms(ctx context.Context, f AlarmFilter) ([]*Alarm, error)
+	// Alarm returns one alarm. ENotFound.
+	Alarm(ctx context.Context, id string) (*Alarm, error)
+	// AcknowledgeAlarm records that the member in ctx has seen alarm id,
+	// open or cleared. ENotFound; EConflict when it is acknowledged.
+	AcknowledgeAlarm(ctx context.Context, id string) (*Alarm, error)
+	// ClearAlarm clears an open alarm by hand: the rule raises it again
+	// only once its condition stops holding and holds anew. ENotFound;
+	// EConflict when it is cleared.
+	ClearAlarm(ctx context.Context, id string) (*Alarm, error)
+	// AlarmEvents lists the events of the tenant's alarms, newest first,
+	// of one alarm when alarmID is set; at most limit (0 means 100).
+	AlarmEvents(ctx context.Context, alarmID string, limit int) ([]*AlarmEvent, error)
+}
+
+// AlarmEvaluator evaluates the rules that watch a device over the points it
+// stored since they last looked, in the order the device measured them,
+// and keeps what they raise and clear. The tenant is taken from the
+// context.
+type AlarmEvaluator interface {
+	// EvaluateDevice runs the tenant's telemetry rules over device
+	// deviceID's new points, and returns the events it caused.
+	EvaluateDevice(ctx context.Context, deviceID string) ([]*AlarmEvent, error)
 }

@@ -192,6 +192,19 @@ func TestRuleStepClearCondition(t *testing.T) {
 	}
 }
 
+func TestRuleClearByHand(t *testing.T) {
+	r := &qm.RuleDefinition{Kind: qm.RuleSpeed, SpeedKMH: 90}
+	var st qm.RuleState
+	if got := steps(r, &st, nil, speedPoint(0, 95)); got != "R" {
+		t.Fatalf("got %q, want R", got)
+	}
+	st.ClearByHand()
+	// Still speeding: not raised again until it slows and speeds anew.
+	if got := steps(r, &st, nil, speedPoint(1, 96), speedPoint(2, 97), speedPoint(3, 50), speedPoint(4, 95)); got != "...R" {
+		t.Fatalf("after clearing by hand: got %q, want ...R", got)
+	}
+}
+
 func TestRuleStepIgnitionAndBattery(t *testing.T) {
 	on := &qm.RuleDefinition{Kind: qm.RuleIgnition, Trigger: "on"}
 	var st qm.RuleState

@@ -264,6 +264,9 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 			}
 			return Audit(ctx, c, r.CreatedAt, "rule.create", "rule", r.ID, nil, r)
 		}
+		if err := closeRule(ctx, c, before, r.UpdatedAt); err != nil {
+			return err
+		}
 		_, err = c.Exec(ctx, `UPDATE rules SET name = $3, kind = $4, severity = $5, enabled = $6, department_id = $7, geofence_id = $8,
 			spec = $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2`,
 			c.TenantID(), r.ID, r.Name, string(r.Kind), string(r.Severity), r.Enabled, nullable(r.DepartmentID), nullable(r.GeofenceID),
@@ -332,10 +335,14 @@ func (s *RuleStore) DeleteRule(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		at := Timestamp(s.now())
+		if err := closeRule(ctx, c, before, at); err != nil {
+			return err
+		}
 		if _, err := c.Exec(ctx, `DELETE FROM rules WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete rule: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "rule.delete", "rule", id, before, nil)
+		return Audit(ctx, c, at, "rule.delete", "rule", id, before, nil)
 	})
 }
 
