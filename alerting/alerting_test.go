@@ -1,0 +1,149 @@
+package alerting_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/alerting"
+	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// raisedEvent is what an evaluation told.
+type raisedEvent struct {
+	tenantID string
+	events   []*qm.AlarmEvent
+}
+
+// TestEvaluatorAfterCommit: points committed through the writer are
+// evaluated in the background, and their alarm's event is told, with the
+// tenant it belongs to.
+func TestEvaluatorAfterCommit(t *testing.T) {
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if err := db.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme", Tier: qm.TierPool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := tenancy.WithTenant(ctx, tn)
+	d := &qm.Device{Ident: "truck-1"}
+	if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Truncate(time.Second)
+	fleet := sqlstore.NewFleetStore(db, db.Devices(), time.Now)
+	rules := sqlstore.NewRuleStore(db, fleet, func() time.Time { return start.Add(-time.Hour) })
+	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 90, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	told := make(chan raisedEvent, 10)
+	ev := alerting.New(sqlstore.NewAlarmStore(db, time.Now), db.Tenants(), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func(tenantID string, events []*qm.AlarmEvent) { told <- raisedEvent{tenantID, events} })
+	w := sqlstore.NewPointWriter(db, time.Now, 0)
+	t.Cleanup(w.Close)
+	w.Notify(ev)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ev.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+
+	speed := func(s int, kmh float64) qm.Point {
+		return qm.Point{Time: start.Add(time.Duration(s) * time.Second), Position: &qm.Position{Lat: 52.5, Lon: 13.4, SpeedKMH: &kmh}}
+	}
+	if _, err := w.Write(scope, d.ID, []qm.Point{speed(0, 50), speed(1, 120)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-told:
+		if got.tenantID != tn.ID || len(got.events) != 1 || got.events[0].Kind != "raised" || got.events[0].RuleName != "Speeding" ||
+			got.events[0].SubjectID != d.ID || !got.events[0].At.Equal(start.Add(time.Second)) {
+			t.Fatalf("told %+v", got)
+		}
+	case <-poll.After(t):
+		t.Fatal("gave up waiting for the alarm to be raised")
+	}
+	if _, err := w.Write(scope, d.ID, []qm.Point{speed(2, 40)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-told:
+		if len(got.events) != 1 || got.events[0].Kind != "cleared" {
+			t.Fatalf("told %+v", got)
+		}
+	case <-poll.After(t):
+		t.Fatal("gave up waiting for the alarm to clear")
+	}
+}
+
+// countingAlarms counts evaluations per device and says when they begin.
+type countingAlarms struct {
+	began chan string
+	gate  chan struct{}
+	count map[string]int
+}
+
+func (c *countingAlarms) EvaluateDevice(ctx context.Context, deviceID string) ([]*qm.AlarmEvent, error) {
+	c.count[deviceID]++
+	c.began <- deviceID
+	<-c.gate
+	return nil, nil
+}
+
+type oneTenant struct{ t *qm.Tenant }
+
+func (o oneTenant) TenantByID(context.Context, string) (*qm.Tenant, error) { return o.t, nil }
+
+// TestEvaluatorCoalesces: news of a device that waits its turn is merged,
+// so a device reporting often is evaluated once per turn, and devices are
+// taken in the order their news came.
+func TestEvaluatorCoalesces(t *testing.T) {
+	alarms := &countingAlarms{began: make(chan string), gate: make(chan struct{}), count: map[string]int{}}
+	ev := alerting.New(alarms, oneTenant{&qm.Tenant{ID: "t", Slug: "t"}}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- ev.Run(ctx) }()
+
+	ev.PointsCommitted("t", []string{"a"})
+	if got := <-alarms.began; got != "a" { // a is being evaluated, and waits at the gate
+		t.Fatalf("first: %s", got)
+	}
+	for range 5 {
+		ev.PointsCommitted("t", []string{"b", "a"})
+	}
+	alarms.gate <- struct{}{}
+	for _, want := range []string{"b", "a"} {
+		if got := <-alarms.began; got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+		alarms.gate <- struct{}{}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if alarms.count["a"] != 2 || alarms.count["b"] != 1 {
+		t.Fatalf("evaluations %v: want a twice (before and after its news), b once", alarms.count)
+	}
+}
