@@ -21,7 +21,9 @@ import (
 // 25 is for servers relaying to each other and is often blocked for
 // everyone else. 465 is submission over TLS from the first byte (RFC 8314).
 const (
-	DefaultPort    = 587
+	// DefaultPort is the port of smtp:// URLs that name none.
+	DefaultPort = 587
+	// DefaultTLSPort is the port of smtps:// URLs that name none.
 	DefaultTLSPort = 465
 )
 

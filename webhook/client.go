@@ -15,7 +15,10 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultTimeout   = 10 * time.Second
+	// DefaultTimeout bounds one attempt: receivers should answer at once
+	// and do their work later, and a slow one must not hold a dispatcher.
+	DefaultTimeout = 10 * time.Second
+	// DefaultUserAgent names the sender to receivers and their logs.
 	DefaultUserAgent = "Quartermaster-Webhook/1"
 )
 

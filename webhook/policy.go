@@ -13,24 +13,6 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-// Where a webhook may go. A tenant names the URL, and the server makes the
-// request from inside the operator's network, so without a fence a tenant
-// could reach the cloud metadata service, the database or an admin page on
-// localhost and read the answers back through the delivery log. The fence
-// has two parts:
-//
-//   - CheckURL, when an endpoint is saved, on every delivery and on every
-//     redirect: the URL's form, and any address written in it literally.
-//   - The dial guard, on every connection the Client opens: the address the
-//     connection is about to reach, after DNS resolution. This is the part
-//     that cannot be talked round: a name that resolves to 127.0.0.1, a name
-//     whose answer changes between the check and the request (DNS
-//     rebinding), and a redirect to such a name all end at the guard.
-//
-// The operator's --webhook-allow-private (allowPrivate here) turns both
-// address checks off, for a server whose tenants are trusted and whose
-// receivers sit on a private network, and for tests on loopback.
-
 // maxURLLen bounds a webhook URL; longer ones are not worth storing.
 const maxURLLen = 2048
 

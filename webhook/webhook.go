@@ -32,6 +32,33 @@
 // so a recorded request cannot be replayed later. Verify does all of that,
 // for Go receivers and for this package's tests. Keys other than t and v1 are
 // ignored, so a later scheme can be added beside v1.
+//
+// # Where a webhook may go
+//
+// A tenant names the URL, and the server makes the request from inside the
+// operator's network, so without a fence a tenant could send requests to the
+// cloud metadata service, a database or an admin page on localhost, and map
+// the network from what the delivery log says of each answer (a status, a
+// latency, an error). The fence has two parts:
+//
+//   - CheckURL, when an endpoint is saved, before every delivery and on
+//     every redirect: http or https, a host, no credentials, and no literal
+//     address that CheckAddr refuses.
+//   - The dial guard, on every connection the Client opens: the address the
+//     connection is about to reach, after DNS resolution, must pass
+//     CheckAddr. This is the part that cannot be talked round: a name that
+//     resolves to 127.0.0.1, a name whose answer changes between the check
+//     and the request (DNS rebinding), and a redirect to such a name all end
+//     here. The Client uses no proxy, so the address judged is the
+//     receiver's own.
+//
+// A delivery follows at most 3 redirects, each checked again by CheckURL,
+// never from https to http, and each dialled through the guard.
+//
+// The operator's --webhook-allow-private (Options.AllowPrivate, and the
+// allowPrivate of CheckURL) turns the address checks off, for a server whose
+// tenants are trusted and whose receivers sit on a private network, and for
+// tests on loopback; the rest of CheckURL still applies.
 package webhook
 
 import (
@@ -47,8 +74,12 @@ import (
 
 // The headers of a delivery; the package comment says what each holds.
 const (
-	HeaderEvent     = "X-Quartermaster-Event"
+	// HeaderEvent carries the event id, the same on every attempt.
+	HeaderEvent = "X-Quartermaster-Event"
+	// HeaderTimestamp carries the time of signing in unix seconds, the t
+	// of the signature, for receivers that log it.
 	HeaderTimestamp = "X-Quartermaster-Timestamp"
+	// HeaderSignature carries "t=<unix seconds>,v1=<hex HMAC-SHA256>".
 	HeaderSignature = "X-Quartermaster-Signature"
 )
 
