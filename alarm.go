@@ -225,8 +225,12 @@ const (
 	EventAcknowledged = "acknowledged"
 )
 
+// MaxAlarmList is the most alarms, or alarm events, one list holds: the
+// newest.
+const MaxAlarmList = 1000
+
 // AlarmFilter narrows a list of alarms: open (not cleared) only, of a
-// severity, of a subject; 0 Limit means 100.
+// severity, of a subject; Limit 0 means 100, and at most MaxAlarmList.
 type AlarmFilter struct {
 	Open      bool
 	Severity  Severity
@@ -251,7 +255,8 @@ type AlarmService interface {
 	// EConflict when it is cleared.
 	ClearAlarm(ctx context.Context, id string) (*Alarm, error)
 	// AlarmEvents lists the events of the tenant's alarms, newest first,
-	// of one alarm when alarmID is set; at most limit (0 means 100).
+	// of one alarm when alarmID is set; at most limit (0 means 100, and at
+	// most MaxAlarmList). ENotFound for an alarm out of reach.
 	AlarmEvents(ctx context.Context, alarmID string, limit int) ([]*AlarmEvent, error)
 }
 

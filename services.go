@@ -32,6 +32,7 @@ type Services struct {
 	Fleet         FleetService
 	Geofences     GeofenceService
 	Rules         RuleService
+	Alarms        AlarmService
 	Audit         AuditService
 	Usage         UsageService
 	Points        PointIngester

@@ -143,12 +143,13 @@ func (m markers) in(s string) string {
 
 // outsideMarkers name the fixture's department-bound data: its asset (by
 // id and serial; its tag is a prefix of others'), its device, the asset's
-// maintenance record, and its rule (of the whole tenant).
+// maintenance record, and its rule (of the whole tenant) and that rule's
+// alarm.
 func outsideMarkers(tf *tenantFixture) markers {
 	return markers{
 		tf.asset.ID: "the asset", tf.asset.Serial: "the asset's serial",
 		tf.device.Ident: "the device", tf.device.ID: "the device", tf.maintenance.ID: "the maintenance record",
-		tf.rule.ID: "the rule",
+		tf.rule.ID: "the rule", tf.alarm.ID: "the alarm",
 	}
 }
 
@@ -207,6 +208,11 @@ func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Departm
 		t.Fatal(err)
 	}
 	rules = slices.DeleteFunc(rules, func(r *qm.Rule) bool { return r.DepartmentID == d.ID })
-	b, _ := json.Marshal([]any{assets, devices, maint, seats, rules})
+	alarms, err := sqlstore.NewAlarmStore(f.e, time.Now).Alarms(tf.ctx, qm.AlarmFilter{Limit: qm.MaxAlarmList})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarms = slices.DeleteFunc(alarms, func(a *qm.Alarm) bool { return a.DepartmentID == d.ID })
+	b, _ := json.Marshal([]any{assets, devices, maint, seats, rules, alarms})
 	return string(b)
 }

@@ -167,6 +167,16 @@ var cases = map[string]routeCase{
 			}
 			return tenantPath("/rules/" + r.ID)(tf)
 		}},
+	"GET /api/v1/t/{tenant}/alarms":             {path: tenantPath("/alarms"), ok: 200},
+	"GET /api/v1/t/{tenant}/alarms/{id}":        {path: func(tf *tenantFixture) string { return tenantPath("/alarms/" + tf.alarm.ID)(tf) }, ok: 200},
+	"GET /api/v1/t/{tenant}/alarms/{id}/events": {path: func(tf *tenantFixture) string { return tenantPath("/alarms/" + tf.alarm.ID + "/events")(tf) }, ok: 200},
+	"GET /api/v1/t/{tenant}/events":             {path: tenantPath("/events"), ok: 200},
+	"POST /api/v1/t/{tenant}/alarms/{id}/acknowledge": {path: func(tf *tenantFixture) string { return tenantPath("/alarms/" + tf.alarm.ID + "/acknowledge")(tf) }, ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return disposableAlarm(t, f, tf, "acknowledge")
+		}},
+	"POST /api/v1/t/{tenant}/alarms/{id}/clear": {path: func(tf *tenantFixture) string { return tenantPath("/alarms/" + tf.alarm.ID + "/clear")(tf) }, ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string { return disposableAlarm(t, f, tf, "clear") }},
 	"GET /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 200},
 	"POST /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 201,
 		body: func(*tenantFixture) string { return `{"name":"ci","role":"viewer"}` }},

@@ -117,7 +117,9 @@ type tenantFixture struct {
 	device        *qm.Device
 	deviceToken   principal // the device's credential
 	geofence      *qm.Geofence
-	rule          *qm.Rule // of the whole tenant: exit from geofence
+	rule          *qm.Rule   // of the whole tenant: exit from geofence
+	alarmDevice   *qm.Device // a device of the rules' alarms
+	alarm         *qm.Alarm  // the rule's, for the alarm device
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -290,6 +292,8 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	if tf.rule, err = f.rules().CreateRule(tf.ctx, fixtureRule(tf)); err != nil {
 		t.Fatal(err)
 	}
+	tf.alarmDevice, _ = f.mustDevice(t, tf.t)
+	tf.alarm = f.mustAlarm(t, tf, tf.rule)
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
@@ -515,10 +519,57 @@ func (f *fixture) rules() *sqlstore.RuleStore {
 	return sqlstore.NewRuleStore(f.e, sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now), time.Now)
 }
 
-// fixtureRule is the fixture's rule: the device leaves the depot.
+// mustAlarm raises rule r's alarm for the fixture's alarm device: just
+// after r was defined, the device is 1 km north of the depot, fast, with
+// the ignition on and its battery flat, and is evaluated. (A device of
+// its own, so that these points, newer than the suite's, never hide the
+// suite's from the other device's latest state.)
+func (f *fixture) mustAlarm(t testing.TB, tf *tenantFixture, r *qm.Rule) *qm.Alarm {
+	t.Helper()
+	w := sqlstore.NewPointWriter(f.e, time.Now, 0)
+	defer w.Close()
+	var pts []qm.Point
+	for i := range 3 {
+		speed := 150.0
+		pts = append(pts, qm.Point{Time: r.UpdatedAt.Add(time.Duration(i+1) * time.Millisecond),
+			Position: &qm.Position{Lat: 52.53 + float64(i)*0.001, Lon: 13.405, SpeedKMH: &speed},
+			Metrics:  map[string]qm.Metric{"ignition": qm.BoolMetric(true), "battery_pct": qm.NumberMetric(1)}})
+	}
+	if _, err := w.Write(tf.ctx, tf.alarmDevice.ID, pts); err != nil {
+		t.Fatal(err)
+	}
+	alarms := sqlstore.NewAlarmStore(f.e, time.Now)
+	if _, err := alarms.EvaluateDevice(tf.ctx, tf.alarmDevice.ID); err != nil {
+		t.Fatal(err)
+	}
+	as, err := alarms.Alarms(tf.ctx, qm.AlarmFilter{Open: true, SubjectID: tf.alarmDevice.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if a.RuleID == r.ID {
+			return a
+		}
+	}
+	t.Fatalf("rule %s raised no alarm for the device: open are %+v", r.Name, as)
+	return nil
+}
+
+// disposableAlarm raises the alarm of a new rule, for a route that changes
+// it.
+func disposableAlarm(t *testing.T, f *fixture, tf *tenantFixture, action string) string {
+	r, err := f.rules().CreateRule(tf.ctx, qm.RuleDefinition{Name: fmt.Sprintf("Flat %d", nextSlug()), Kind: qm.RuleBattery, Severity: qm.SeverityMinor,
+		BatteryPct: 5, Enabled: true, DeviceIDs: []string{tf.alarmDevice.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenantPath("/alarms/" + f.mustAlarm(t, tf, r).ID + "/" + action)(tf)
+}
+
+// fixtureRule is the fixture's rule: a device leaves the depot.
 func fixtureRule(tf *tenantFixture) qm.RuleDefinition {
 	return qm.RuleDefinition{Name: "Leaves the depot", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, Enabled: true,
-		GeofenceID: tf.geofence.ID, Trigger: "exit", DeviceIDs: []string{tf.device.ID}}
+		GeofenceID: tf.geofence.ID, Trigger: "exit"}
 }
 
 // mustDepreciation makes a three-year schedule.

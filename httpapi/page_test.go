@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // listRoutes are the routes of the table that answer a list: a GET whose
@@ -59,6 +61,28 @@ var seeders = map[string]func(t *testing.T, f *fixture, tf *tenantFixture){
 	"GET /api/v1/operator/devices/{device}/custody":      seedCustody,
 	"GET /api/v1/t/{tenant}/assets/{id}/history":         seedHistory,
 	"GET /api/v1/t/{tenant}/invitations":                 seedInvitation,
+	"GET /api/v1/t/{tenant}/alarms":                      seedAlarm,
+	"GET /api/v1/t/{tenant}/events":                      seedAlarm,
+	"GET /api/v1/t/{tenant}/alarms/{id}/events":          seedAcknowledgement,
+}
+
+// seedAlarm raises one more alarm, of a rule of its own.
+func seedAlarm(t *testing.T, f *fixture, tf *tenantFixture) {
+	t.Helper()
+	r, err := f.rules().CreateRule(tf.ctx, qm.RuleDefinition{Name: fmt.Sprintf("Seeded %d", nextSlug()), Kind: qm.RuleSpeed, Severity: qm.SeverityInfo,
+		SpeedKMH: 100, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustAlarm(t, tf, r)
+}
+
+// seedAcknowledgement acknowledges the fixture's alarm: an event more.
+func seedAcknowledgement(t *testing.T, f *fixture, tf *tenantFixture) {
+	t.Helper()
+	if _, err := sqlstore.NewAlarmStore(f.e, time.Now).AcknowledgeAlarm(tf.ctx, tf.alarm.ID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // seedInvitation invites one more person to tf.

@@ -53,7 +53,7 @@ type Route struct {
 // member's department. Every other tenant route reaches what the whole
 // tenant shares, which a member confined to a department may read but not
 // change: a route left off this list is safe, only less useful to them.
-var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats", "/rules"}
+var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats", "/rules", "/alarms", "/events"}
 
 // Departmental reports whether the route's data belongs to a department.
 func (rt Route) Departmental() bool {
@@ -160,6 +160,12 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/t/{tenant}/rules/{id}", Tenant, qm.PermDevicesRead, (*Server).getRule, nil, qm.Rule{}, 200},
 	{"PUT", "/api/v1/t/{tenant}/rules/{id}", Tenant, qm.PermDevicesWrite, (*Server).replaceRule, qm.RuleDefinition{}, qm.Rule{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/rules/{id}", Tenant, qm.PermDevicesWrite, (*Server).deleteRule, nil, nil, 204},
+	{"GET", "/api/v1/t/{tenant}/alarms", Tenant, qm.PermDevicesRead, (*Server).listAlarms, nil, alarmList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/alarms/{id}", Tenant, qm.PermDevicesRead, (*Server).getAlarm, nil, qm.Alarm{}, 200},
+	{"POST", "/api/v1/t/{tenant}/alarms/{id}/acknowledge", Tenant, qm.PermDevicesWrite, (*Server).acknowledgeAlarm, nil, qm.Alarm{}, 200},
+	{"POST", "/api/v1/t/{tenant}/alarms/{id}/clear", Tenant, qm.PermDevicesWrite, (*Server).clearAlarm, nil, qm.Alarm{}, 200},
+	{"GET", "/api/v1/t/{tenant}/alarms/{id}/events", Tenant, qm.PermDevicesRead, (*Server).listAlarmEvents, nil, alarmEventList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/events", Tenant, qm.PermDevicesRead, (*Server).listAlarmEvents, nil, alarmEventList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations, nil, locationList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation, locationRequest{}, qm.Location{}, 201},
 	{"GET", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsRead, (*Server).getLocation, nil, qm.Location{}, 200},

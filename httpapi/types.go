@@ -493,3 +493,13 @@ type ruleList struct {
 	Rules []*qm.Rule `json:"rules"`
 	pageInfo
 }
+
+type alarmList struct {
+	Alarms []*qm.Alarm `json:"alarms"`
+	pageInfo
+}
+
+type alarmEventList struct {
+	Events []*qm.AlarmEvent `json:"events"`
+	pageInfo
+}

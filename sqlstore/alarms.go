@@ -322,7 +322,7 @@ func utcOrNil(t sql.NullTime) *time.Time {
 
 // Alarms implements qm.AlarmService.
 func (s *AlarmStore) Alarms(ctx context.Context, f qm.AlarmFilter) ([]*qm.Alarm, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 || f.Limit > qm.MaxAlarmList {
 		f.Limit = 100
 	}
 	return view(ctx, s.router, func(c Conn) ([]*qm.Alarm, error) {
@@ -429,7 +429,7 @@ func (s *AlarmStore) handle(ctx context.Context, id, action string, do func(Conn
 
 // AlarmEvents implements qm.AlarmService.
 func (s *AlarmStore) AlarmEvents(ctx context.Context, alarmID string, limit int) ([]*qm.AlarmEvent, error) {
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 || limit > qm.MaxAlarmList {
 		limit = 100
 	}
 	return view(ctx, s.router, func(c Conn) ([]*qm.AlarmEvent, error) {

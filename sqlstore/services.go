@@ -64,6 +64,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Fleet:         fleet,
 		Geofences:     NewGeofenceStore(e, o.Now),
 		Rules:         NewRuleStore(e, fleet, o.Now),
+		Alarms:        NewAlarmStore(e, o.Now),
 		Audit:         NewAuditStore(e),
 		Usage:         NewUsageStore(e.Tenants()),
 		Points:        o.Points,

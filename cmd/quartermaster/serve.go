@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quartermaster/qm/alerting"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/httpapi"
@@ -112,6 +113,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	hub := live.NewHub()
 	defer hub.Close()
 	points.Notify(hub)
+	// And the tenants' rules, evaluated over them in the background.
+	evaluator := alerting.New(sqlstore.NewAlarmStore(e, time.Now), e.Tenants(), log, nil)
+	points.Notify(evaluator)
 	host, _ := os.Hostname()
 	node := fmt.Sprintf("%s/%d", host, os.Getpid())
 	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
@@ -159,6 +163,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	api, ready := httpapi.New(cfg), make(chan net.Addr, 1)
 	g.Go(func() error { return api.Run(ctx, ready) })
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
+	g.Go(func() error { return evaluator.Run(ctx) })
 	g.Go(func() error { return meter.Run(ctx) })
 	// Each tenant's gauges (assets, members, stored points, devices that
 	// reported) are read hourly, by one node.
