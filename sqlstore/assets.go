@@ -435,18 +435,6 @@ func sortValue(a *qm.Asset, sort string) string {
 	return a.Tag
 }
 
-// LikePattern makes a LIKE pattern, with \ as its escape character, that
-// finds q anywhere, ignoring case: q is lower-cased, its own % and _ are
-// matched literally.
-func LikePattern(q string) string {
-	return "%" + escapeLike(strings.ToLower(q)) + "%"
-}
-
-// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // UpdateAsset implements qm.AssetService.
 func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdate) (*qm.Asset, error) {
 	var a *qm.Asset

@@ -535,3 +535,5 @@ func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
 	d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt = d.TokenRotatedAt.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return &d, nil
 }
+
+var errFleetDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")

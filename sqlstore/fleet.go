@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -34,21 +33,9 @@ func NewFleetStore(router Router, inventory *DeviceStore, now func() time.Time) 
 	return &FleetStore{router: router, inventory: inventory, now: now}
 }
 
-var errFleetDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")
-
 // Settings returns the tenant's fleet settings.
 func (s *FleetStore) Settings(ctx context.Context) (*qm.FleetSettings, error) {
 	return view(ctx, s.router, func(c Conn) (*qm.FleetSettings, error) { return fleetSettings(ctx, c) })
-}
-
-func fleetSettings(ctx context.Context, c Conn) (*qm.FleetSettings, error) {
-	fs := qm.DefaultFleetSettings
-	err := c.QueryRow(ctx, `SELECT retention_days, offline_minutes, low_battery_pct FROM fleet_settings WHERE tenant_id = $1`, c.TenantID()).
-		Scan(&fs.RetentionDays, &fs.OfflineMinutes, &fs.LowBatteryPct)
-	if err != nil && !errors.Is(err, ErrNoRows) {
-		return nil, fmt.Errorf("fleet settings: %w", err)
-	}
-	return &fs, nil
 }
 
 // SetSettings changes the tenant's fleet settings. EInvalid.

@@ -269,14 +269,6 @@ func scanToken(r Row, extra ...any) (*qm.APIToken, error) {
 	return &t, nil
 }
 
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	u := t.Time.UTC()
-	return &u
-}
-
 func nullTime(t *time.Time) any {
 	if t == nil {
 		return nil

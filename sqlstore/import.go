@@ -717,18 +717,6 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
-// assignments sets each of columns but those kept to the value the
-// conflicting row would have had.
-func assignments(columns []string, kept ...string) string {
-	var set []string
-	for _, col := range columns {
-		if !slices.Contains(kept, col) {
-			set = append(set, col+" = excluded."+col)
-		}
-	}
-	return strings.Join(set, ", ")
-}
-
 // insert adds rows, rows of the columns of table, with conflict as the
 // ON CONFLICT clause.
 func (im *importer) insert(table string, columns []string, rows [][]any, conflict string) error {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/quartermaster/qm"
 )
 
@@ -180,43 +178,4 @@ func scanLocation(r Row) (*qm.Location, error) {
 	l.CreatedAt = l.CreatedAt.UTC()
 	l.UpdatedAt = l.UpdatedAt.UTC()
 	return &l, nil
-}
-
-// NewID returns a new resource id: a UUIDv7, so ids sort by creation time
-// and index well, and reveal nothing about other tenants' counts.
-func NewID() string {
-	return uuid.Must(uuid.NewV7()).String()
-}
-
-// ValidID reports whether s is an id in canonical form. Anything else
-// cannot name a resource, so lookups treat it as not found without asking
-// the database.
-func ValidID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if r != '-' {
-				return false
-			}
-		case (r < '0' || r > '9') && (r < 'a' || r > 'f'):
-			return false
-		}
-	}
-	return true
-}
-
-// Timestamp returns t as stored: UTC, to the microsecond, the finest both
-// engines keep.
-func Timestamp(t time.Time) time.Time {
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }

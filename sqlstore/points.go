@@ -18,12 +18,6 @@ type DevicePoints struct {
 	Points   []qm.Point
 }
 
-// micros is t in microseconds since 1970, as points store times.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-// fromMicros is the time of a stored microsecond count, in UTC.
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
 // pointColumns are the columns of a point a writer sets, in the order of
 // pointValues.
 var pointColumns = []string{"device_id", "t_us", "lat", "lon", "altitude_m", "speed_kmh", "heading", "accuracy_m", "metrics", "received_us"}

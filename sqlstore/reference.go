@@ -158,9 +158,9 @@ func scanReference(r Row) (*qm.Reference, error) {
 	return &ref, nil
 }
 
-// seedStatusLabels gives a new tenant the default status labels, as part of
-// its creation (audited as that).
-func seedStatusLabels(ctx context.Context, c Conn, now time.Time) error {
+// SeedStatusLabels gives a new tenant the default status labels, as part of
+// its creation (audited as that): the engines' Seed of TenantService.
+func SeedStatusLabels(ctx context.Context, c Conn, now time.Time) error {
 	s := &ReferenceStore{list: qm.StatusLabels}
 	for _, d := range qm.DefaultStatusLabels {
 		r := d
@@ -170,11 +170,4 @@ func seedStatusLabels(ctx context.Context, c Conn, now time.Time) error {
 		}
 	}
 	return nil
-}
-
-// setIf sets *dst to *src when src is set.
-func setIf[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }

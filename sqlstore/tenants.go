@@ -36,17 +36,24 @@ type TenantService struct {
 	inTx    TxFunc
 	storage Storage
 	router  Router
+	seed    Seed
 	now     func() time.Time
 	cache   tenantCache
 }
 
 var _ qm.TenantService = (*TenantService)(nil)
 
+// Seed gives a new tenant's data what every tenant starts with, in the
+// transaction that starts its audit log with its creation at now. The
+// data plane owns what that is (SeedStatusLabels); the catalog only calls
+// it.
+type Seed func(ctx context.Context, c Conn, now time.Time) error
+
 // NewTenantService returns a TenantService over the catalog reached by
-// catalog and inTx, provisioning storage with storage and writing tenants'
-// audit logs through router.
-func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, router Router, now func() time.Time) *TenantService {
-	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, now: now}
+// catalog and inTx, provisioning storage with storage, writing tenants'
+// audit logs through router and seeding new tenants' data with seed.
+func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, router Router, seed Seed, now func() time.Time) *TenantService {
+	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now}
 }
 
 const tenantColumns = `id, slug, name, tier, engine, server, location, state, schema_version, created_at`
@@ -90,7 +97,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 			if err != nil {
 				return err
 			}
-			return seedStatusLabels(ctx, c, t.CreatedAt)
+			return s.seed(ctx, c, t.CreatedAt)
 		})
 	}
 	if err == nil {
