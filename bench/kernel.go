@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -416,7 +417,7 @@ func sqliteTarget() (*target, error) {
 		name: "sqlite", tiers: []qm.Tier{qm.TierPool, qm.TierSilo}, migs: migs, migrateTier: qm.TierSilo,
 		newStorage: func(context.Context) (string, error) { return os.MkdirTemp(dir, "data-") },
 		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
-			db, err := sqlite.Open(sqlite.Config{DataDir: storage, Options: sqlstore.Options{TenantMigrations: m}})
+			db, err := sqlite.Open(sqlite.Config{DataDir: storage, Options: engines.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
 			}
@@ -494,7 +495,7 @@ func postgresTarget(ctx context.Context, adminURL string) (*target, error) {
 			return name, nil
 		},
 		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
-			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), Options: sqlstore.Options{TenantMigrations: m}})
+			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), Options: engines.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
 			}
@@ -572,7 +573,7 @@ func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), "bench", discard) })
 	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
 	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter, Load: m.Load,
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
 	return api, func() {
 		api.Close()
 		cancel()

@@ -27,6 +27,7 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -51,7 +52,7 @@ type backend struct {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func openSQLite(t testing.TB) engine {
-	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir(), Options: sqlstore.Options{Logger: quiet}})
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir(), Options: engines.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func openSQLite(t testing.TB) engine {
 }
 
 func openPostgres(t testing.TB) engine {
-	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: sqlstore.Options{Logger: quiet}})
+	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: engines.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	f.ingester = ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now})
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: f.auth.HashPassword,
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: f.auth.HashPassword,
 			Points: f.ingester, Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),

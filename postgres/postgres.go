@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
 //go:embed migrations
@@ -65,7 +66,7 @@ type Config struct {
 	MaxConns int32
 	// Options are the shared settings; at most 64 silo databases have a
 	// pool open by default.
-	sqlstore.Options
+	engines.Options
 }
 
 // DB is the PostgreSQL engine, opened.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
 //go:embed migrations
@@ -34,7 +35,7 @@ type Config struct {
 	DataDir string
 	// Options are the shared settings; at most 256 silo files are open by
 	// default.
-	sqlstore.Options
+	engines.Options
 }
 
 // server is the only server name SQLite placements carry.

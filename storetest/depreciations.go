@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
 // TestDepreciations checks depreciation schedules and models naming them,
@@ -77,7 +78,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 // scheduleOf says over how many months the assets of model depreciate (0:
 // they do not), from the book value of one bought a month before the test
 // clock's day at a price every schedule here divides.
-func scheduleOf(t *testing.T, e sqlstore.Engine, ctx context.Context, modelID string) int {
+func scheduleOf(t *testing.T, e engines.Engine, ctx context.Context, modelID string) int {
 	t.Helper()
 	const cost = 720720
 	s := sqlstore.NewAssetStore(e, e.Identity(), clock())

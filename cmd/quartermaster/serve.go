@@ -24,6 +24,7 @@ import (
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/ui"
 	"github.com/quartermaster/qm/usage"
 	"golang.org/x/sync/errgroup"
@@ -126,7 +127,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
 		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),

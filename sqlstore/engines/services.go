@@ -1,0 +1,75 @@
+// Package engines holds what the SQL engines (packages sqlite and
+// postgres) have in common above the router: the Options they take, the
+// Engine they open, and the domain's Services built on one. It sits at the
+// top of sqlstore's packages, the one that imports them all (catalog,
+// dataplane, telemetry), so that none of them needs to know the others'
+// stores.
+package engines
+
+import (
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+)
+
+// Engine is an opened storage engine (package sqlite or postgres): the
+// router to every tenant's data, and the catalog's services.
+type Engine interface {
+	sqlstore.BatchRouter
+	Tenants() *sqlstore.TenantService
+	Identity() *sqlstore.Identity
+	Devices() *sqlstore.DeviceStore
+}
+
+// ServiceOptions are what the services need beyond storage.
+type ServiceOptions struct {
+	// HashPassword hashes the password of a person who accepts an
+	// invitation as a new account.
+	HashPassword func(string) (string, error)
+	// PublicURL is where people reach the server, for invitation links.
+	PublicURL string
+	// Points is where the device protocols hand telemetry.
+	Points qm.PointIngester
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+// Services returns the domain's services on e.
+func Services(e Engine, o ServiceOptions) qm.Services {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	id := e.Identity()
+	invitations := sqlstore.NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
+	members := sqlstore.NewMemberStore(id, e, o.Now)
+	refs := map[string]qm.ReferenceService{}
+	for _, list := range qm.ReferenceLists {
+		refs[list.Name] = sqlstore.NewReferenceStore(list, e, o.Now)
+	}
+	return qm.Services{
+		Tenants:       e.Tenants(),
+		Plans:         sqlstore.NewPlanStore(e.Tenants()),
+		Accounts:      id,
+		Devices:       e.Devices(),
+		Locations:     sqlstore.NewLocationStore(e, o.Now),
+		Departments:   sqlstore.NewDepartmentStore(e, o.Now),
+		Tokens:        sqlstore.NewTokenStore(id, e, o.Now),
+		Members:       members,
+		Directory:     members,
+		Invitations:   invitations,
+		Roles:         sqlstore.NewRoleStore(id, e, o.Now),
+		Models:        sqlstore.NewModelStore(e, o.Now),
+		References:    refs,
+		Assets:        sqlstore.NewAssetStore(e, id, o.Now).WithInvitations(invitations),
+		ImportJobs:    sqlstore.NewImportJobStore(e, e.Tenants(), o.Now),
+		Licenses:      sqlstore.NewLicenseStore(e, id, o.Now),
+		Maintenances:  sqlstore.NewMaintenanceStore(e, o.Now),
+		Depreciations: sqlstore.NewDepreciationStore(e, o.Now),
+		Fields:        sqlstore.NewFieldStore(e, o.Now),
+		Fleet:         sqlstore.NewFleetStore(e, e.Devices(), o.Now),
+		Audit:         sqlstore.NewAuditStore(e),
+		Usage:         sqlstore.NewUsageStore(e.Tenants()),
+		Points:        o.Points,
+	}
+}
