@@ -29,6 +29,7 @@ import (
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -559,7 +560,7 @@ func setup(ctx context.Context, e engine) error {
 // ingester, which keeps this node's share of the rates, and a usage meter
 // that writes its counts as it runs. stop closes them all.
 func apiServer(e engine) (api *httpapi.Server, stop func()) {
-	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	points := telemetry.NewPointWriter(e, time.Now, 0)
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	paces := rates.New(time.Now)

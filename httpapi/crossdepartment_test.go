@@ -13,6 +13,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
 // TestCrossDepartment: a member confined to a department can neither read,
@@ -182,7 +183,7 @@ func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Departm
 			assets = append(assets, x)
 		}
 	}
-	fleet, err := sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
+	fleet, err := telemetry.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

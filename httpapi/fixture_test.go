@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -160,7 +161,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	}
 	// As `quartermaster serve` wires them: the point writer tells the
 	// live hub of what it commits.
-	points, hub := sqlstore.NewPointWriter(e, time.Now, 0), live.NewHub()
+	points, hub := telemetry.NewPointWriter(e, time.Now, 0), live.NewHub()
 	points.Notify(hub)
 	t.Cleanup(hub.Close)
 	t.Cleanup(points.Close)
@@ -437,7 +438,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fleet, err := sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
+	fleet, err := telemetry.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,19 +65,19 @@ func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
 		{"departments", "department_id", "department", a.DepartmentID, false},
 		{"suppliers", "supplier_id", "supplier", a.SupplierID, false},
 	} {
-		if err := refExists(ctx, c, ref.table, ref.field, ref.noun, ref.id, ref.required); err != nil {
+		if err := RefExists(ctx, c, ref.table, ref.field, ref.noun, ref.id, ref.required); err != nil {
 			return err
 		}
 	}
 	if a.DepartmentID == "" {
 		return nil // only a principal confined to no department gets here
 	}
-	return inScope(ctx, c, a.DepartmentID)
+	return InScope(ctx, c, a.DepartmentID)
 }
 
 // TagNumbering implements qm.AssetService.
 func (s *AssetStore) TagNumbering(ctx context.Context) (*qm.TagNumbering, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.TagNumbering, error) { return tagNumbering(ctx, c) })
+	return View(ctx, s.router, func(c Conn) (*qm.TagNumbering, error) { return tagNumbering(ctx, c) })
 }
 
 func tagNumbering(ctx context.Context, c Conn) (*qm.TagNumbering, error) {
@@ -227,14 +227,14 @@ var assetWritten = []string{"id", "tag", "name", "serial", "model_id", "status_i
 
 // assetValues are the values of a's assetWritten columns.
 func assetValues(a *qm.Asset) []any {
-	return []any{a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, nullable(a.LocationID), nullable(a.DepartmentID),
-		nullable(a.SupplierID), nullable(a.PurchaseDate), a.CostCents, a.Currency, a.OrderNumber, a.WarrantyMonths, a.Notes, a.CreatedAt, a.UpdatedAt}
+	return []any{a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, Nullable(a.LocationID), Nullable(a.DepartmentID),
+		Nullable(a.SupplierID), Nullable(a.PurchaseDate), a.CostCents, a.Currency, a.OrderNumber, a.WarrantyMonths, a.Notes, a.CreatedAt, a.UpdatedAt}
 }
 
 // Asset implements qm.AssetService.
 func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.Asset, error) {
-		a, err := findAsset(ctx, c, id)
+	return View(ctx, s.router, func(c Conn) (*qm.Asset, error) {
+		a, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +242,9 @@ func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
 	})
 }
 
-func findAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
+// FindAsset reads the asset with id of the tenant c is bound to, with its
+// field values, within c's department scope: ENotFound for any other.
+func FindAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
 	if !ValidID(id) {
 		return nil, errAssetNotFound
 	}
@@ -439,7 +441,7 @@ func sortValue(a *qm.Asset, sort string) string {
 func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdate) (*qm.Asset, error) {
 	var a *qm.Asset
 	err := s.router.Update(ctx, func(c Conn) error {
-		before, err := findAsset(ctx, c, id)
+		before, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return err
 		}
@@ -449,7 +451,7 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		for dst, src := range map[*string]*string{&a.Tag: u.Tag, &a.Name: u.Name, &a.Serial: u.Serial, &a.ModelID: u.ModelID,
 			&a.StatusID: u.StatusID, &a.LocationID: u.LocationID, &a.DepartmentID: u.DepartmentID, &a.SupplierID: u.SupplierID,
 			&a.PurchaseDate: u.PurchaseDate, &a.Currency: u.Currency, &a.OrderNumber: u.OrderNumber, &a.Notes: u.Notes} {
-			setIf(dst, src)
+			SetIf(dst, src)
 		}
 		if u.CostCents != nil {
 			a.CostCents = u.CostCents
@@ -504,7 +506,7 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 // DeleteAsset implements qm.AssetService.
 func (s *AssetStore) DeleteAsset(ctx context.Context, id string) error {
 	return s.router.Update(ctx, func(c Conn) error {
-		before, err := findAsset(ctx, c, id)
+		before, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return err
 		}

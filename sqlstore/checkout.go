@@ -39,7 +39,7 @@ func (s *AssetStore) CheckOut(ctx context.Context, id string, co qm.CheckOut) (*
 // refuses with application errors only, before writing anything, so a
 // caller may skip one refused asset and carry on in the same transaction.
 func (s *AssetStore) checkOut(ctx context.Context, c Conn, id string, co qm.CheckOut) (*qm.Asset, error) {
-	before, err := findAsset(ctx, c, id)
+	before, err := FindAsset(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (s *AssetStore) checkHolder(ctx context.Context, c Conn, a *qm.Asset, co qm
 			return err
 		}
 	case qm.HolderLocation:
-		if err := refExists(ctx, c, "locations", "holder_id", "location", co.HolderID, true); err != nil {
+		if err := RefExists(ctx, c, "locations", "holder_id", "location", co.HolderID, true); err != nil {
 			return bad
 		}
 	case qm.HolderAsset:
@@ -104,7 +104,7 @@ var errHoldingLoop = &qm.Error{Code: qm.EInvalid, Message: "an asset cannot hold
 // that does not exist), and is neither the asset itself nor one it holds,
 // however far down a chain of holders.
 func holderAsset(ctx context.Context, c Conn, id, holderID string) error {
-	if _, err := findAsset(ctx, c, holderID); err != nil {
+	if _, err := FindAsset(ctx, c, holderID); err != nil {
 		return err
 	}
 	if id == "" {
@@ -142,7 +142,7 @@ func (s *AssetStore) setHolding(ctx context.Context, c Conn, a *qm.Asset) error 
 	}
 	_, err := c.Exec(ctx, `UPDATE assets SET holder_type = $3, holder_id = $4, checked_out_at = $5, expected_return = $6,
 		location_id = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2`,
-		c.TenantID(), a.ID, a.HolderType, a.HolderID, out, nullable(a.ExpectedReturn), nullable(a.LocationID), a.UpdatedAt)
+		c.TenantID(), a.ID, a.HolderType, a.HolderID, out, Nullable(a.ExpectedReturn), Nullable(a.LocationID), a.UpdatedAt)
 	return err
 }
 
@@ -150,14 +150,14 @@ func (s *AssetStore) setHolding(ctx context.Context, c Conn, a *qm.Asset) error 
 func (s *AssetStore) CheckIn(ctx context.Context, id string, ci qm.CheckIn) (*qm.Asset, error) {
 	var a *qm.Asset
 	err := s.router.Update(ctx, func(c Conn) error {
-		before, err := findAsset(ctx, c, id)
+		before, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		if before.HolderType == "" {
 			return qm.Errorf(qm.EConflict, "asset %s is not checked out", before.Tag)
 		}
-		if err := refExists(ctx, c, "locations", "location_id", "location", ci.LocationID, false); err != nil {
+		if err := RefExists(ctx, c, "locations", "location_id", "location", ci.LocationID, false); err != nil {
 			return err
 		}
 		after := *before

@@ -41,7 +41,7 @@ func (s *DepartmentStore) CreateDepartment(ctx context.Context, d *qm.Department
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO departments (tenant_id, `+departmentColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.TenantID(), d.ID, d.Name, nullable(d.ParentID), d.CreatedAt, d.UpdatedAt)
+			c.TenantID(), d.ID, d.Name, Nullable(d.ParentID), d.CreatedAt, d.UpdatedAt)
 		if err != nil {
 			return departmentError(err, "create department")
 		}
@@ -51,13 +51,13 @@ func (s *DepartmentStore) CreateDepartment(ctx context.Context, d *qm.Department
 
 // Department implements qm.DepartmentService.
 func (s *DepartmentStore) Department(ctx context.Context, id string) (*qm.Department, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
 }
 
 // Departments implements qm.DepartmentService.
 func (s *DepartmentStore) Departments(ctx context.Context) ([]*qm.Department, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.Department, error) {
-		ds, err := queryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID())
+	return View(ctx, s.router, func(c Conn) ([]*qm.Department, error) {
+		ds, err := QueryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list departments: %w", err)
 		}
@@ -75,8 +75,8 @@ func (s *DepartmentStore) UpdateDepartment(ctx context.Context, id string, u qm.
 		}
 		after := *before
 		d = &after
-		setIf(&d.Name, u.Name)
-		setIf(&d.ParentID, u.ParentID)
+		SetIf(&d.Name, u.Name)
+		SetIf(&d.ParentID, u.ParentID)
 		d.Normalize()
 		if err := d.Validate(); err != nil {
 			return err
@@ -86,7 +86,7 @@ func (s *DepartmentStore) UpdateDepartment(ctx context.Context, id string, u qm.
 		}
 		d.UpdatedAt = Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE departments SET name = $3, parent_id = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), d.ID, d.Name, nullable(d.ParentID), d.UpdatedAt)
+			c.TenantID(), d.ID, d.Name, Nullable(d.ParentID), d.UpdatedAt)
 		if err != nil {
 			return departmentError(err, "update department")
 		}

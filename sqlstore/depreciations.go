@@ -54,7 +54,7 @@ func depreciationError(err error, op string) error {
 // attachCategories makes the categories d lists, and only those, follow d.
 func attachCategories(ctx context.Context, c Conn, d *qm.Depreciation) error {
 	for _, id := range d.CategoryIDs {
-		if err := refExists(ctx, c, "categories", "category_ids", "category", id, true); err != nil {
+		if err := RefExists(ctx, c, "categories", "category_ids", "category", id, true); err != nil {
 			return err
 		}
 	}
@@ -73,8 +73,8 @@ func attachCategories(ctx context.Context, c Conn, d *qm.Depreciation) error {
 
 // Depreciations implements qm.DepreciationService.
 func (s *DepreciationStore) Depreciations(ctx context.Context) ([]*qm.Depreciation, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.Depreciation, error) {
-		ds, err := queryAll(ctx, c, scanDepreciation, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return View(ctx, s.router, func(c Conn) ([]*qm.Depreciation, error) {
+		ds, err := QueryAll(ctx, c, scanDepreciation, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list depreciations: %w", err)
 		}
@@ -139,9 +139,9 @@ func (s *DepreciationStore) UpdateDepreciation(ctx context.Context, id string, u
 		}
 		after := *before
 		d = &after
-		setIf(&d.Name, u.Name)
-		setIf(&d.Months, u.Months)
-		setIf(&d.CategoryIDs, u.CategoryIDs)
+		SetIf(&d.Name, u.Name)
+		SetIf(&d.Months, u.Months)
+		SetIf(&d.CategoryIDs, u.CategoryIDs)
 		d.CategoryIDs = nonNil(d.CategoryIDs)
 		if err := d.Validate(); err != nil {
 			return err

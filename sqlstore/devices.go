@@ -65,6 +65,11 @@ const deviceColumns = `id, ident, serial, kind, model, firmware, notes, ident_on
 
 var errDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")
 
+// ErrFleetDeviceNotFound is the answer of a tenant's fleet for a device it
+// neither holds nor held (HeldBy), or that lies outside the principal's
+// department.
+var ErrFleetDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")
+
 // RegisterDevice implements qm.DeviceInventory.
 func (s *DeviceStore) RegisterDevice(ctx context.Context, d *qm.Device) (string, error) {
 	d.Normalize()
@@ -163,7 +168,7 @@ func (s *DeviceStore) Devices(ctx context.Context, f qm.DeviceFilter) ([]*qm.Dev
 	if !ok {
 		return []*qm.Device{}, nil
 	}
-	ds, err := queryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE `+where+` ORDER BY ident LIMIT `+args.Add(f.Limit), args...)
+	ds, err := QueryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE `+where+` ORDER BY ident LIMIT `+args.Add(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
@@ -340,7 +345,7 @@ func (s *DeviceStore) move(ctx context.Context, q Querier, d *qm.Device, tenantI
 			return fmt.Errorf("move device: %w", err)
 		}
 	}
-	_, err := q.Exec(ctx, `UPDATE devices SET tenant_id = $2, assigned_at = $3, updated_at = $4 WHERE id = $1`, d.ID, nullable(tenantID), d.AssignedAt, at)
+	_, err := q.Exec(ctx, `UPDATE devices SET tenant_id = $2, assigned_at = $3, updated_at = $4 WHERE id = $1`, d.ID, Nullable(tenantID), d.AssignedAt, at)
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
@@ -414,16 +419,16 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 	return cs, rows.Err()
 }
 
-// heldBy returns a device the tenant with id tenantID holds or held, and
+// HeldBy returns a device the tenant with id tenantID holds or held, and
 // for one it gave up, when it last held it (nil while it holds it).
 // ENotFound for any other device, exactly as for one that does not exist:
 // one query answers both, so not even the time taken tells them apart.
-func (s *DeviceStore) heldBy(ctx context.Context, tenantID, idOrIdent string) (*qm.Device, *time.Time, error) {
+func (s *DeviceStore) HeldBy(ctx context.Context, tenantID, idOrIdent string) (*qm.Device, *time.Time, error) {
 	column := "ident"
 	if ValidID(idOrIdent) {
 		column = "id"
 	} else if !qm.ValidIdent(idOrIdent) {
-		return nil, nil, errFleetDeviceNotFound
+		return nil, nil, ErrFleetDeviceNotFound
 	}
 	var until sql.NullTime
 	d, err := scanDeviceAnd(s.catalog.QueryRow(ctx, `SELECT `+deviceColumnsOf("d")+`, c.until_at FROM devices d
@@ -431,24 +436,24 @@ func (s *DeviceStore) heldBy(ctx context.Context, tenantID, idOrIdent string) (*
 		WHERE d.`+column+` = $1 ORDER BY c.until_at DESC LIMIT 1`, idOrIdent, tenantID), &until)
 	switch {
 	case errors.Is(err, ErrNoRows):
-		return nil, nil, errFleetDeviceNotFound
+		return nil, nil, ErrFleetDeviceNotFound
 	case err != nil:
 		return nil, nil, fmt.Errorf("get device: %w", err)
 	case d.TenantID == tenantID:
 		return d, nil, nil
 	case !until.Valid:
-		return nil, nil, errFleetDeviceNotFound
+		return nil, nil, ErrFleetDeviceNotFound
 	}
 	return d, timePtr(until), nil
 }
 
-// formerDevices lists by ident the devices the tenant with id tenantID
+// FormerDevices lists by ident the devices the tenant with id tenantID
 // held and gave up, each with when it last held it.
-func (s *DeviceStore) formerDevices(ctx context.Context, tenantID string) ([]*qm.Device, map[string]time.Time, error) {
+func (s *DeviceStore) FormerDevices(ctx context.Context, tenantID string) ([]*qm.Device, map[string]time.Time, error) {
 	if !ValidID(tenantID) {
 		return nil, nil, nil
 	}
-	ds, err := queryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices
+	ds, err := QueryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices
 		WHERE id IN (SELECT device_id FROM device_custody WHERE tenant_id = $1) AND (tenant_id IS NULL OR tenant_id <> $1) ORDER BY ident`, tenantID)
 	if err != nil || len(ds) == 0 {
 		return nil, nil, err
@@ -535,5 +540,3 @@ func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
 	d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt = d.TokenRotatedAt.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return &d, nil
 }
-
-var errFleetDeviceNotFound = qm.Errorf(qm.ENotFound, "device not found")

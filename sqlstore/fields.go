@@ -70,7 +70,7 @@ func fieldError(err error, op string) error {
 
 // Field implements qm.FieldService.
 func (s *FieldStore) Field(ctx context.Context, id string) (*qm.CustomField, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.CustomField, error) { return findField(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.CustomField, error) { return findField(ctx, c, id) })
 }
 
 func findField(ctx context.Context, c Conn, id string) (*qm.CustomField, error) {
@@ -89,11 +89,11 @@ func findField(ctx context.Context, c Conn, id string) (*qm.CustomField, error) 
 
 // Fields implements qm.FieldService.
 func (s *FieldStore) Fields(ctx context.Context) ([]*qm.CustomField, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.CustomField, error) { return allFields(ctx, c) })
+	return View(ctx, s.router, func(c Conn) ([]*qm.CustomField, error) { return allFields(ctx, c) })
 }
 
 func allFields(ctx context.Context, c Conn) ([]*qm.CustomField, error) {
-	fs, err := queryAll(ctx, c, scanField, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	fs, err := QueryAll(ctx, c, scanField, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 	if err != nil {
 		return nil, fmt.Errorf("list custom fields: %w", err)
 	}
@@ -112,12 +112,12 @@ func (s *FieldStore) UpdateField(ctx context.Context, id string, u qm.CustomFiel
 		}
 		after := *before
 		f = &after
-		setIf(&f.Name, u.Name)
-		setIf(&f.Required, u.Required)
-		setIf(&f.Unique, u.Unique)
-		setIf(&f.Pattern, u.Pattern)
-		setIf(&f.Choices, u.Choices)
-		setIf(&f.HelpText, u.HelpText)
+		SetIf(&f.Name, u.Name)
+		SetIf(&f.Required, u.Required)
+		SetIf(&f.Unique, u.Unique)
+		SetIf(&f.Pattern, u.Pattern)
+		SetIf(&f.Choices, u.Choices)
+		SetIf(&f.HelpText, u.HelpText)
 		f.Normalize()
 		if err := f.Validate(); err != nil {
 			return err
@@ -221,7 +221,7 @@ func writeMembers(ctx context.Context, c Conn, fs *qm.FieldSet) error {
 		ids                []string
 	}{{"custom_fields", "field_ids", "custom field", fs.FieldIDs}, {"categories", "category_ids", "category", fs.CategoryIDs}} {
 		for _, id := range ref.ids {
-			if err := refExists(ctx, c, ref.table, ref.field, ref.noun, id, true); err != nil {
+			if err := RefExists(ctx, c, ref.table, ref.field, ref.noun, id, true); err != nil {
 				return err
 			}
 		}
@@ -248,7 +248,7 @@ func writeMembers(ctx context.Context, c Conn, fs *qm.FieldSet) error {
 
 // FieldSet implements qm.FieldService.
 func (s *FieldStore) FieldSet(ctx context.Context, id string) (*qm.FieldSet, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.FieldSet, error) { return findFieldSet(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.FieldSet, error) { return findFieldSet(ctx, c, id) })
 }
 
 func findFieldSet(ctx context.Context, c Conn, id string) (*qm.FieldSet, error) {
@@ -267,8 +267,8 @@ func findFieldSet(ctx context.Context, c Conn, id string) (*qm.FieldSet, error) 
 
 // FieldSets implements qm.FieldService.
 func (s *FieldStore) FieldSets(ctx context.Context) ([]*qm.FieldSet, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.FieldSet, error) {
-		sets, err := queryAll(ctx, c, scanFieldSet, `SELECT id, name, created_at, updated_at FROM field_sets WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return View(ctx, s.router, func(c Conn) ([]*qm.FieldSet, error) {
+		sets, err := QueryAll(ctx, c, scanFieldSet, `SELECT id, name, created_at, updated_at FROM field_sets WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list field sets: %w", err)
 		}
@@ -323,9 +323,9 @@ func (s *FieldStore) UpdateFieldSet(ctx context.Context, id string, u qm.FieldSe
 		}
 		after := *before
 		fs = &after
-		setIf(&fs.Name, u.Name)
-		setIf(&fs.FieldIDs, u.FieldIDs)
-		setIf(&fs.CategoryIDs, u.CategoryIDs)
+		SetIf(&fs.Name, u.Name)
+		SetIf(&fs.FieldIDs, u.FieldIDs)
+		SetIf(&fs.CategoryIDs, u.CategoryIDs)
 		fs.FieldIDs, fs.CategoryIDs = nonNil(fs.FieldIDs), nonNil(fs.CategoryIDs)
 		if err := fs.Validate(); err != nil {
 			return err

@@ -8,11 +8,11 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-// fleetSettings reads the fleet settings of the tenant c is bound to: the
+// FleetSettings reads the fleet settings of the tenant c is bound to: the
 // defaults for a tenant that never set them. The catalog's health view of a
 // tenant reads them as the fleet store does.
 
-func fleetSettings(ctx context.Context, c Conn) (*qm.FleetSettings, error) {
+func FleetSettings(ctx context.Context, c Conn) (*qm.FleetSettings, error) {
 	fs := qm.DefaultFleetSettings
 	err := c.QueryRow(ctx, `SELECT retention_days, offline_minutes, low_battery_pct FROM fleet_settings WHERE tenant_id = $1`, c.TenantID()).
 		Scan(&fs.RetentionDays, &fs.OfflineMinutes, &fs.LowBatteryPct)

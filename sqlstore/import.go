@@ -217,7 +217,7 @@ func (im *importer) load() error {
 	if err := im.loadInvitees(); err != nil {
 		return err
 	}
-	im.scope, err = departmentsInScope(im.ctx, im.c)
+	im.scope, err = DepartmentsInScope(im.ctx, im.c)
 	return err
 }
 

@@ -133,7 +133,7 @@ func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) e
 
 // ImportJob returns one job. ENotFound.
 func (s *ImportJobStore) ImportJob(ctx context.Context, id string) (*qm.ImportJob, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.ImportJob, error) {
+	return View(ctx, s.router, func(c Conn) (*qm.ImportJob, error) {
 		notFound := qm.Errorf(qm.ENotFound, "import job not found")
 		if !ValidID(id) {
 			return nil, notFound
@@ -151,8 +151,8 @@ func (s *ImportJobStore) ImportJob(ctx context.Context, id string) (*qm.ImportJo
 
 // ImportJobs lists the latest 100 jobs, newest first.
 func (s *ImportJobStore) ImportJobs(ctx context.Context) ([]*qm.ImportJob, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.ImportJob, error) {
-		js, err := queryAll(ctx, c, scanImportJob, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1
+	return View(ctx, s.router, func(c Conn) ([]*qm.ImportJob, error) {
+		js, err := QueryAll(ctx, c, scanImportJob, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1
 			ORDER BY started_at DESC, id DESC LIMIT 100`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list import jobs: %w", err)

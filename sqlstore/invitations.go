@@ -282,7 +282,7 @@ func (s *InvitationStore) assetsToCheckOut(ctx context.Context, c Conn, ids []st
 	}
 	var out []string
 	for _, id := range ids {
-		if _, err := findAsset(ctx, c, id); qm.ErrorCode(err) == qm.ENotFound {
+		if _, err := FindAsset(ctx, c, id); qm.ErrorCode(err) == qm.ENotFound {
 			return nil, &qm.Error{Code: qm.EInvalid, Message: "unknown asset " + id, Fields: map[string]string{"check_out": "no such asset"}}
 		} else if err != nil {
 			return nil, err

@@ -41,12 +41,12 @@ func (s *LicenseStore) CreateLicense(ctx context.Context, l *qm.License) error {
 	l.CreatedAt = Timestamp(s.now())
 	l.UpdatedAt = l.CreatedAt
 	return s.router.Update(ctx, func(c Conn) error {
-		if err := refExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", l.ManufacturerID, false); err != nil {
+		if err := RefExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", l.ManufacturerID, false); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO licenses (tenant_id, id, name, product_key, manufacturer_id, seats, expires_on, notes, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.TenantID(), l.ID, l.Name, l.ProductKey, nullable(l.ManufacturerID), l.Seats, nullable(l.ExpiresOn), l.Notes, l.CreatedAt, l.UpdatedAt)
+			c.TenantID(), l.ID, l.Name, l.ProductKey, Nullable(l.ManufacturerID), l.Seats, Nullable(l.ExpiresOn), l.Notes, l.CreatedAt, l.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("create license: %w", err)
 		}
@@ -56,7 +56,7 @@ func (s *LicenseStore) CreateLicense(ctx context.Context, l *qm.License) error {
 
 // License implements qm.LicenseService.
 func (s *LicenseStore) License(ctx context.Context, id string) (*qm.License, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.License, error) { return findLicense(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.License, error) { return findLicense(ctx, c, id) })
 }
 
 // Licenses implements qm.LicenseService.
@@ -69,8 +69,8 @@ func (s *LicenseStore) Licenses(ctx context.Context, f qm.LicenseFilter) ([]*qm.
 		query = `SELECT ` + licenseColumns + ` FROM licenses l WHERE l.tenant_id = $1 AND l.expires_on IS NOT NULL AND l.expires_on < $2 ORDER BY l.expires_on, l.id`
 		args = append(args, f.ExpiringBefore)
 	}
-	return view(ctx, s.router, func(c Conn) ([]*qm.License, error) {
-		ls, err := queryAll(ctx, c, scanLicense, query, append([]any{c.TenantID()}, args...)...)
+	return View(ctx, s.router, func(c Conn) ([]*qm.License, error) {
+		ls, err := QueryAll(ctx, c, scanLicense, query, append([]any{c.TenantID()}, args...)...)
 		if err != nil {
 			return nil, fmt.Errorf("list licenses: %w", err)
 		}
@@ -88,12 +88,12 @@ func (s *LicenseStore) UpdateLicense(ctx context.Context, id string, u qm.Licens
 		}
 		after := *before
 		l = &after
-		setIf(&l.Name, u.Name)
-		setIf(&l.ProductKey, u.ProductKey)
-		setIf(&l.ManufacturerID, u.ManufacturerID)
-		setIf(&l.Seats, u.Seats)
-		setIf(&l.ExpiresOn, u.ExpiresOn)
-		setIf(&l.Notes, u.Notes)
+		SetIf(&l.Name, u.Name)
+		SetIf(&l.ProductKey, u.ProductKey)
+		SetIf(&l.ManufacturerID, u.ManufacturerID)
+		SetIf(&l.Seats, u.Seats)
+		SetIf(&l.ExpiresOn, u.ExpiresOn)
+		SetIf(&l.Notes, u.Notes)
 		l.Normalize()
 		if err := l.Validate(); err != nil {
 			return err
@@ -102,13 +102,13 @@ func (s *LicenseStore) UpdateLicense(ctx context.Context, id string, u qm.Licens
 			return &qm.Error{Code: qm.EInvalid, Message: fmt.Sprintf("%d seats are assigned: free some before cutting the seats to %d", l.UsedSeats, l.Seats),
 				Fields: map[string]string{"seats": "fewer than assigned"}}
 		}
-		if err := refExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", l.ManufacturerID, false); err != nil {
+		if err := RefExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", l.ManufacturerID, false); err != nil {
 			return err
 		}
 		l.UpdatedAt = Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE licenses SET name = $3, product_key = $4, manufacturer_id = $5, seats = $6, expires_on = $7, notes = $8,
 			updated_at = $9 WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), l.ID, l.Name, l.ProductKey, nullable(l.ManufacturerID), l.Seats, nullable(l.ExpiresOn), l.Notes, l.UpdatedAt)
+			c.TenantID(), l.ID, l.Name, l.ProductKey, Nullable(l.ManufacturerID), l.Seats, Nullable(l.ExpiresOn), l.Notes, l.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("update license: %w", err)
 		}
@@ -197,7 +197,7 @@ func (s *LicenseStore) AssignSeat(ctx context.Context, licenseID, assigneeType, 
 				return err
 			}
 		case qm.HolderAsset:
-			if _, err := findAsset(ctx, c, assigneeID); qm.ErrorCode(err) == qm.ENotFound {
+			if _, err := FindAsset(ctx, c, assigneeID); qm.ErrorCode(err) == qm.ENotFound {
 				return bad
 			} else if err != nil {
 				return err
@@ -245,7 +245,7 @@ func (s *LicenseStore) FreeSeat(ctx context.Context, licenseID, seatID string) e
 			return err
 		}
 		if st.AssigneeType == qm.HolderAsset {
-			if _, err := findAsset(ctx, c, st.AssigneeID); qm.ErrorCode(err) == qm.ENotFound {
+			if _, err := FindAsset(ctx, c, st.AssigneeID); qm.ErrorCode(err) == qm.ENotFound {
 				return qm.Errorf(qm.ENotFound, "seat not found") // given to an asset outside the member's department
 			} else if err != nil {
 				return err

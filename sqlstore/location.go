@@ -44,7 +44,7 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 		}
 		_, err := c.Exec(ctx, `INSERT INTO locations (tenant_id, `+locationColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)
+			c.TenantID(), l.ID, l.Name, Nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)
 		if err != nil {
 			return locationError(err, "create location")
 		}
@@ -54,7 +54,7 @@ func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) erro
 
 // Location implements qm.LocationService.
 func (s *LocationStore) Location(ctx context.Context, id string) (*qm.Location, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
 }
 
 // Locations implements qm.LocationService.
@@ -82,7 +82,7 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 			where += ` AND id > ` + args.Add(f.After)
 		}
 		var err error
-		if ls, err = queryAll(ctx, c, scanLocation, `SELECT `+locationColumns+` FROM locations WHERE `+where+` ORDER BY id LIMIT `+args.Add(f.Limit), args...); err != nil {
+		if ls, err = QueryAll(ctx, c, scanLocation, `SELECT `+locationColumns+` FROM locations WHERE `+where+` ORDER BY id LIMIT `+args.Add(f.Limit), args...); err != nil {
 			return fmt.Errorf("list locations: %w", err)
 		}
 		return nil
@@ -111,7 +111,7 @@ func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.Loca
 		l.UpdatedAt = Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE locations SET name = $3, parent_id = $4, address = $5, notes = $6, updated_at = $7
 			WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), l.ID, l.Name, nullable(l.ParentID), l.Address, l.Notes, l.UpdatedAt)
+			c.TenantID(), l.ID, l.Name, Nullable(l.ParentID), l.Address, l.Notes, l.UpdatedAt)
 		if err != nil {
 			return locationError(err, "update location")
 		}

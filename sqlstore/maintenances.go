@@ -31,11 +31,11 @@ var errMaintenanceNotFound = qm.Errorf(qm.ENotFound, "maintenance record not fou
 func (s *MaintenanceStore) Maintenances(ctx context.Context, assetID string) ([]*qm.Maintenance, error) {
 	ms := []*qm.Maintenance{}
 	err := s.router.View(ctx, func(c Conn) error {
-		if _, err := findAsset(ctx, c, assetID); err != nil {
+		if _, err := FindAsset(ctx, c, assetID); err != nil {
 			return err
 		}
 		var err error
-		if ms, err = queryAll(ctx, c, scanMaintenance, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
+		if ms, err = QueryAll(ctx, c, scanMaintenance, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
 			ORDER BY started_on DESC, id DESC`, c.TenantID(), assetID); err != nil {
 			return fmt.Errorf("list maintenance: %w", err)
 		}
@@ -54,15 +54,15 @@ func (s *MaintenanceStore) AddMaintenance(ctx context.Context, assetID string, m
 	m.CreatedAt = Timestamp(s.now())
 	m.UpdatedAt = m.CreatedAt
 	return s.router.Update(ctx, func(c Conn) error {
-		if _, err := findAsset(ctx, c, assetID); err != nil {
+		if _, err := FindAsset(ctx, c, assetID); err != nil {
 			return err
 		}
-		if err := refExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
+		if err := RefExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO maintenances (tenant_id, id, asset_id, kind, title, started_on, completed_on, cost_cents, supplier_id, notes, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, c.TenantID(), m.ID, m.AssetID, m.Kind, m.Title, m.StartedOn,
-			nullable(m.CompletedOn), m.CostCents, nullable(m.SupplierID), m.Notes, m.CreatedAt, m.UpdatedAt)
+			Nullable(m.CompletedOn), m.CostCents, Nullable(m.SupplierID), m.Notes, m.CreatedAt, m.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("add maintenance: %w", err)
 		}
@@ -80,12 +80,12 @@ func (s *MaintenanceStore) UpdateMaintenance(ctx context.Context, assetID, id st
 		}
 		after := *before
 		m = &after
-		setIf(&m.Kind, u.Kind)
-		setIf(&m.Title, u.Title)
-		setIf(&m.StartedOn, u.StartedOn)
-		setIf(&m.CompletedOn, u.CompletedOn)
-		setIf(&m.SupplierID, u.SupplierID)
-		setIf(&m.Notes, u.Notes)
+		SetIf(&m.Kind, u.Kind)
+		SetIf(&m.Title, u.Title)
+		SetIf(&m.StartedOn, u.StartedOn)
+		SetIf(&m.CompletedOn, u.CompletedOn)
+		SetIf(&m.SupplierID, u.SupplierID)
+		SetIf(&m.Notes, u.Notes)
 		if u.CostCents != nil {
 			m.CostCents = u.CostCents
 		}
@@ -93,13 +93,13 @@ func (s *MaintenanceStore) UpdateMaintenance(ctx context.Context, assetID, id st
 		if err := m.Validate(); err != nil {
 			return err
 		}
-		if err := refExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
+		if err := RefExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
 			return err
 		}
 		m.UpdatedAt = Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE maintenances SET kind = $3, title = $4, started_on = $5, completed_on = $6, cost_cents = $7,
 			supplier_id = $8, notes = $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), m.ID, m.Kind, m.Title, m.StartedOn,
-			nullable(m.CompletedOn), m.CostCents, nullable(m.SupplierID), m.Notes, m.UpdatedAt)
+			Nullable(m.CompletedOn), m.CostCents, Nullable(m.SupplierID), m.Notes, m.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("update maintenance: %w", err)
 		}
@@ -127,7 +127,7 @@ func (s *MaintenanceStore) DeleteMaintenance(ctx context.Context, assetID, id st
 
 // findMaintenance returns a record of an asset the caller can see.
 func findMaintenance(ctx context.Context, c Conn, assetID, id string) (*qm.Maintenance, error) {
-	if _, err := findAsset(ctx, c, assetID); err != nil {
+	if _, err := FindAsset(ctx, c, assetID); err != nil {
 		return nil, err
 	}
 	if !ValidID(id) {

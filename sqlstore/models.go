@@ -27,10 +27,10 @@ const modelColumns = `id, name, model_number, category_id, manufacturer_id, depr
 
 var errModelNotFound = qm.Errorf(qm.ENotFound, "model not found")
 
-// refExists checks that id names a row of table (a constant of the
+// RefExists checks that id names a row of table (a constant of the
 // caller's) in the tenant c is bound to; "" passes unless required. The
 // composite foreign key is the backstop; this gives the field's message.
-func refExists(ctx context.Context, c Conn, table, field, noun, id string, required bool) error {
+func RefExists(ctx context.Context, c Conn, table, field, noun, id string, required bool) error {
 	if id == "" && !required {
 		return nil
 	}
@@ -47,16 +47,16 @@ func refExists(ctx context.Context, c Conn, table, field, noun, id string, requi
 }
 
 func (s *ModelStore) checkRefs(ctx context.Context, c Conn, m *qm.Model) error {
-	if err := refExists(ctx, c, "categories", "category_id", "category", m.CategoryID, true); err != nil {
+	if err := RefExists(ctx, c, "categories", "category_id", "category", m.CategoryID, true); err != nil {
 		return err
 	}
-	if err := refExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", m.ManufacturerID, false); err != nil {
+	if err := RefExists(ctx, c, "manufacturers", "manufacturer_id", "manufacturer", m.ManufacturerID, false); err != nil {
 		return err
 	}
-	if err := refExists(ctx, c, "depreciations", "depreciation_id", "depreciation schedule", m.DepreciationID, false); err != nil {
+	if err := RefExists(ctx, c, "depreciations", "depreciation_id", "depreciation schedule", m.DepreciationID, false); err != nil {
 		return err
 	}
-	return refExists(ctx, c, "field_sets", "field_set_id", "field set", m.FieldSetID, false)
+	return RefExists(ctx, c, "field_sets", "field_set_id", "field set", m.FieldSetID, false)
 }
 
 // CreateModel implements qm.ModelService.
@@ -79,7 +79,7 @@ func (s *ModelStore) CreateModel(ctx context.Context, m *qm.Model) error {
 // insertModel writes a new model and its audit entry.
 func insertModel(ctx context.Context, c Conn, m *qm.Model) error {
 	_, err := c.Exec(ctx, `INSERT INTO models (tenant_id, `+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nullable(m.DepreciationID), nullable(m.FieldSetID),
+		c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, Nullable(m.ManufacturerID), Nullable(m.DepreciationID), Nullable(m.FieldSetID),
 		m.Notes, m.CreatedAt, m.UpdatedAt)
 	if err != nil {
 		return modelError(err, "create model")
@@ -89,13 +89,13 @@ func insertModel(ctx context.Context, c Conn, m *qm.Model) error {
 
 // Model implements qm.ModelService.
 func (s *ModelStore) Model(ctx context.Context, id string) (*qm.Model, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.Model, error) { return findModel(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.Model, error) { return findModel(ctx, c, id) })
 }
 
 // Models implements qm.ModelService.
 func (s *ModelStore) Models(ctx context.Context) ([]*qm.Model, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.Model, error) {
-		ms, err := queryAll(ctx, c, scanModel, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID())
+	return View(ctx, s.router, func(c Conn) ([]*qm.Model, error) {
+		ms, err := QueryAll(ctx, c, scanModel, `SELECT `+modelColumns+` FROM models WHERE tenant_id = $1 ORDER BY name, model_number`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list models: %w", err)
 		}
@@ -113,13 +113,13 @@ func (s *ModelStore) UpdateModel(ctx context.Context, id string, u qm.ModelUpdat
 		}
 		after := *before
 		m = &after
-		setIf(&m.Name, u.Name)
-		setIf(&m.ModelNumber, u.ModelNumber)
-		setIf(&m.CategoryID, u.CategoryID)
-		setIf(&m.ManufacturerID, u.ManufacturerID)
-		setIf(&m.DepreciationID, u.DepreciationID)
-		setIf(&m.FieldSetID, u.FieldSetID)
-		setIf(&m.Notes, u.Notes)
+		SetIf(&m.Name, u.Name)
+		SetIf(&m.ModelNumber, u.ModelNumber)
+		SetIf(&m.CategoryID, u.CategoryID)
+		SetIf(&m.ManufacturerID, u.ManufacturerID)
+		SetIf(&m.DepreciationID, u.DepreciationID)
+		SetIf(&m.FieldSetID, u.FieldSetID)
+		SetIf(&m.Notes, u.Notes)
 		m.Normalize()
 		if err := m.Validate(); err != nil {
 			return err
@@ -130,7 +130,7 @@ func (s *ModelStore) UpdateModel(ctx context.Context, id string, u qm.ModelUpdat
 		m.UpdatedAt = Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE models SET name = $3, model_number = $4, category_id = $5, manufacturer_id = $6, depreciation_id = $7,
 			field_set_id = $8, notes = $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, nullable(m.ManufacturerID), nullable(m.DepreciationID), nullable(m.FieldSetID),
+			c.TenantID(), m.ID, m.Name, m.ModelNumber, m.CategoryID, Nullable(m.ManufacturerID), Nullable(m.DepreciationID), Nullable(m.FieldSetID),
 			m.Notes, m.UpdatedAt)
 		if err != nil {
 			return modelError(err, "update model")

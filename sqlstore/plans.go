@@ -136,7 +136,7 @@ func (s *PlanStore) Plan(ctx context.Context, name string) (*qm.Plan, error) {
 // Plans implements qm.PlanService; the default plan is listed even when
 // never stored.
 func (s *PlanStore) Plans(ctx context.Context) ([]*qm.Plan, error) {
-	ps, err := queryAll(ctx, s.tenants.catalog, scanPlan, `SELECT `+planColumns+` FROM plans ORDER BY name`)
+	ps, err := QueryAll(ctx, s.tenants.catalog, scanPlan, `SELECT `+planColumns+` FROM plans ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list plans: %w", err)
 	}

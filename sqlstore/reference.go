@@ -65,13 +65,13 @@ func (s *ReferenceStore) insert(ctx context.Context, c Conn, r *qm.Reference) er
 
 // Get implements qm.ReferenceService.
 func (s *ReferenceStore) Get(ctx context.Context, id string) (*qm.Reference, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
+	return View(ctx, s.router, func(c Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
 }
 
 // List implements qm.ReferenceService.
 func (s *ReferenceStore) List(ctx context.Context) ([]*qm.Reference, error) {
-	return view(ctx, s.router, func(c Conn) ([]*qm.Reference, error) {
-		rs, err := queryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return View(ctx, s.router, func(c Conn) ([]*qm.Reference, error) {
+		rs, err := QueryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", s.list.Name, err)
 		}
@@ -89,9 +89,9 @@ func (s *ReferenceStore) Update(ctx context.Context, id string, u qm.ReferenceUp
 		}
 		after := *before
 		r = &after
-		setIf(&r.Name, u.Name)
-		setIf(&r.Kind, u.Kind)
-		setIf(&r.Notes, u.Notes)
+		SetIf(&r.Name, u.Name)
+		SetIf(&r.Kind, u.Kind)
+		SetIf(&r.Notes, u.Notes)
 		s.list.Normalize(r)
 		if err := s.list.Validate(r); err != nil {
 			return err

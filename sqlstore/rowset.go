@@ -20,9 +20,9 @@ type RowSet struct {
 // holds, not as a string.
 type JSON string
 
-// assignments sets each of columns but those kept to the value the
+// Assignments sets each of columns but those kept to the value the
 // conflicting row would have had.
-func assignments(columns []string, kept ...string) string {
+func Assignments(columns []string, kept ...string) string {
 	var set []string
 	for _, col := range columns {
 		if !slices.Contains(kept, col) {

@@ -49,15 +49,15 @@ func subtree(c Conn, column string, args *Args) string {
 	) SELECT id FROM sub)`
 }
 
-// departmentsInScope is the department subtree c is bound to, nil for a
+// DepartmentsInScope is the department subtree c is bound to, nil for a
 // connection bound to none, which sees every department.
-func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
+func DepartmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	args := Args{c.TenantID()}
 	cond := subtree(c, "id", &args)
 	if cond == "" {
 		return nil, nil
 	}
-	ids, err := queryAll(ctx, c, func(r Row) (*string, error) {
+	ids, err := QueryAll(ctx, c, func(r Row) (*string, error) {
 		var id string
 		return &id, r.Scan(&id)
 	}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
@@ -71,9 +71,9 @@ func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	return in, nil
 }
 
-// inScope checks that a connection bound to a department places an asset
+// InScope checks that a connection bound to a department places an asset
 // in its part of the tree.
-func inScope(ctx context.Context, c Conn, deptID string) error {
+func InScope(ctx context.Context, c Conn, deptID string) error {
 	args := Args{c.TenantID(), deptID}
 	cond := subtree(c, "id", &args)
 	if cond == "" {

@@ -164,9 +164,9 @@ func Each(ctx context.Context, q Querier, fn func(Row) error, query string, args
 	return rows.Err()
 }
 
-// queryAll runs a query and scans every row it returns with scan. It
+// QueryAll runs a query and scans every row it returns with scan. It
 // returns an empty slice, never nil, for no rows.
-func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
+func QueryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
 	all := []*T{}
 	err := Each(ctx, q, func(r Row) error {
 		v, err := scan(r)
@@ -179,9 +179,9 @@ func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error),
 	return all, nil
 }
 
-// view runs read on a read connection of the tenant in ctx and returns
+// View runs read on a read connection of the tenant in ctx and returns
 // what it found.
-func view[V any](ctx context.Context, r Router, read func(Conn) (V, error)) (V, error) {
+func View[V any](ctx context.Context, r Router, read func(Conn) (V, error)) (V, error) {
 	var v V
 	err := r.View(ctx, func(c Conn) (err error) {
 		v, err = read(c)

@@ -378,12 +378,12 @@ func (s *TenantService) devicesHeard(ctx context.Context, c Conn, held []any) (o
 	if len(held) == 0 {
 		return 0, 0, nil
 	}
-	settings, err := fleetSettings(ctx, c)
+	settings, err := FleetSettings(ctx, c)
 	if err != nil {
 		return 0, 0, err
 	}
 	args := Args{c.TenantID()}
-	since := args.Add(micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
+	since := args.Add(Micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
 	err = c.QueryRow(ctx, `SELECT COUNT(CASE WHEN last_seen_us >= `+since+` THEN 1 END), COUNT(CASE WHEN last_seen_us < `+since+` THEN 1 END)
 		FROM device_state WHERE tenant_id = $1 AND device_id IN (`+args.List(held...)+`)`, args...).Scan(&online, &offline)
 	if err != nil {

@@ -111,7 +111,7 @@ func (s *UsageStore) SnapshotGauges(ctx context.Context) error {
 	}
 	now := s.tenants.now().UTC()
 	day := now.Format(time.DateOnly)
-	midnight := micros(now.Truncate(24 * time.Hour))
+	midnight := Micros(now.Truncate(24 * time.Hour))
 	totals := map[usage.Key]int64{}
 	for i, t := range active {
 		a := as[i]

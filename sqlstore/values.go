@@ -43,8 +43,8 @@ func Timestamp(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
-// nullable binds s, or NULL for "".
-func nullable(s string) any {
+// Nullable binds s, or NULL for "".
+func Nullable(s string) any {
 	if s == "" {
 		return nil
 	}
@@ -60,14 +60,14 @@ func timePtr(t sql.NullTime) *time.Time {
 	return &u
 }
 
-// micros is t in microseconds since 1970, as points store times.
-func micros(t time.Time) int64 { return t.UnixMicro() }
+// Micros is t in microseconds since 1970, as points store times.
+func Micros(t time.Time) int64 { return t.UnixMicro() }
 
-// fromMicros is the time of a stored microsecond count, in UTC.
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+// FromMicros is the time of a stored microsecond count, in UTC.
+func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// setIf sets *dst to *src when src is set.
-func setIf[T any](dst *T, src *T) {
+// SetIf sets *dst to *src when src is set.
+func SetIf[T any](dst *T, src *T) {
 	if src != nil {
 		*dst = *src
 	}

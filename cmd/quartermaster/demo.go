@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -242,7 +243,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 // linked.
 func demoVehicles(ctx context.Context, e engine, t *qm.Tenant, n int) (int, error) {
 	inv := e.Devices()
-	fleet := sqlstore.NewFleetStore(e, inv, time.Now)
+	fleet := telemetry.NewFleetStore(e, inv, time.Now)
 	assets := sqlstore.NewAssetStore(e, e.Identity(), time.Now)
 	linked := 0
 	for i := 1; i <= n; i++ {

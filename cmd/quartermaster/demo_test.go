@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -100,7 +101,7 @@ func checkDemo(t *testing.T, e engine) demoSnapshot {
 		t.Error("no laptop has the custom field OS = macOS")
 	}
 
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), time.Now)
+	fleet := telemetry.NewFleetStore(e, e.Devices(), time.Now)
 	for i := 1; i <= 3; i++ {
 		ident := simIdent("demo", "acme", i)
 		d, err := e.Devices().Device(ctx, ident)

@@ -25,6 +25,7 @@ import (
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/ui"
 	"github.com/quartermaster/qm/usage"
 	"golang.org/x/sync/errgroup"
@@ -106,7 +107,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// The point writer and the live hub serve the parts below, so they
 	// close after every part has drained: a point a part still commits
 	// while it drains is acknowledged only once stored.
-	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	points := telemetry.NewPointWriter(e, time.Now, 0)
 	defer points.Close()
 	// Every protocol's points pass the writer, which tells the console's
 	// live map of them.
@@ -115,7 +116,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	points.Notify(hub)
 	host, _ := os.Hostname()
 	node := fmt.Sprintf("%s/%d", host, os.Getpid())
-	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
+	retention := &telemetry.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
 	// The meter's node is this run of this process: its counts are its own.
 	usageStore := sqlstore.NewUsageStore(e.Tenants())
 	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), usageStore, time.Now, log)

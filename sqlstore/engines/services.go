@@ -11,6 +11,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
 // Engine is an opened storage engine (package sqlite or postgres): the
@@ -67,7 +68,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Maintenances:  sqlstore.NewMaintenanceStore(e, o.Now),
 		Depreciations: sqlstore.NewDepreciationStore(e, o.Now),
 		Fields:        sqlstore.NewFieldStore(e, o.Now),
-		Fleet:         sqlstore.NewFleetStore(e, e.Devices(), o.Now),
+		Fleet:         telemetry.NewFleetStore(e, e.Devices(), o.Now),
 		Audit:         sqlstore.NewAuditStore(e),
 		Usage:         sqlstore.NewUsageStore(e.Tenants()),
 		Points:        o.Points,

@@ -1,4 +1,4 @@
-package sqlstore
+package telemetry
 
 import (
 	"encoding/json"

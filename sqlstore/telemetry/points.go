@@ -1,4 +1,10 @@
-package sqlstore
+// Package telemetry is the tenant's telemetry on SQL: the points devices
+// send and the latest state of each device (points.go), the group-commit
+// writer every protocol hands points to (PointWriter), the retention that
+// trims history, and the fleet a tenant sees (FleetStore). It reads the
+// device inventory of package catalog and the assets of package dataplane,
+// and neither of those reads it.
+package telemetry
 
 import (
 	"context"
@@ -10,6 +16,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // DevicePoints are points one device sent.
@@ -31,7 +38,7 @@ func pointValues(deviceID string, p *qm.Point, received int64) []any {
 	if len(p.Metrics) > 0 {
 		metrics = encodeMetrics(p.Metrics)
 	}
-	return []any{deviceID, micros(p.Time), lat, lon, alt, speed, heading, accuracy, metrics, received}
+	return []any{deviceID, sqlstore.Micros(p.Time), lat, lon, alt, speed, heading, accuracy, metrics, received}
 }
 
 // WritePoints stores the points of batches, each the points one device
@@ -42,8 +49,8 @@ func pointValues(deviceID string, p *qm.Point, received int64) []any {
 // earlier in batches, is not stored again: a device may send a batch again
 // before it hears that the first one was stored. received is when the
 // points arrived. It returns how many points of each batch were new.
-func WritePoints(ctx context.Context, c Conn, batches []DevicePoints, received time.Time) ([]int, error) {
-	rec := micros(received)
+func WritePoints(ctx context.Context, c sqlstore.Conn, batches []DevicePoints, received time.Time) ([]int, error) {
+	rec := sqlstore.Micros(received)
 	added, err := insertPoints(ctx, c, batches, rec)
 	if err != nil {
 		return nil, err
@@ -70,7 +77,7 @@ type pointKey struct {
 // engine pays for round trips, and returns how many of each batch were new:
 // the database names the rows it added, and each is counted to the first
 // batch that holds it.
-func insertPoints(ctx context.Context, c Conn, batches []DevicePoints, received int64) ([]int, error) {
+func insertPoints(ctx context.Context, c sqlstore.Conn, batches []DevicePoints, received int64) ([]int, error) {
 	total := 0
 	for _, b := range batches {
 		total += len(b.Points)
@@ -79,7 +86,7 @@ func insertPoints(ctx context.Context, c Conn, batches []DevicePoints, received 
 	rows := make([][]any, 0, total)
 	for i, b := range batches {
 		for j := range b.Points {
-			k := pointKey{b.DeviceID, micros(b.Points[j].Time)}
+			k := pointKey{b.DeviceID, sqlstore.Micros(b.Points[j].Time)}
 			if _, ok := owner[k]; ok {
 				continue
 			}
@@ -88,8 +95,8 @@ func insertPoints(ctx context.Context, c Conn, batches []DevicePoints, received 
 		}
 	}
 	added := make([]int, len(batches))
-	err := c.InsertRowsReturning(ctx, RowSet{Table: "points", Columns: pointColumns, Rows: rows}, `ON CONFLICT (tenant_id, device_id, t_us) DO NOTHING`,
-		"device_id, t_us", func(r Row) error {
+	err := c.InsertRowsReturning(ctx, sqlstore.RowSet{Table: "points", Columns: pointColumns, Rows: rows}, `ON CONFLICT (tenant_id, device_id, t_us) DO NOTHING`,
+		"device_id, t_us", func(r sqlstore.Row) error {
 			var k pointKey
 			if err := r.Scan(&k.device, &k.t); err != nil {
 				return err
@@ -229,7 +236,7 @@ var stateWritten = []string{"device_id", "last_seen_us", "t_us", "pos_t_us", "la
 	"accuracy_m", "metrics", "points"}
 
 // stateUpsert writes a device's state over the one stored.
-var stateUpsert = `ON CONFLICT (tenant_id, device_id) DO UPDATE SET ` + assignments(stateWritten, "device_id")
+var stateUpsert = `ON CONFLICT (tenant_id, device_id) DO UPDATE SET ` + sqlstore.Assignments(stateWritten, "device_id")
 
 // stateRow is a device's row of device_state as the writer reads and
 // writes it: the values of stateWritten, in order, after the device id and
@@ -245,7 +252,7 @@ type stateRow struct {
 const stateQuery = `SELECT device_id, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics, points
 	FROM device_state WHERE tenant_id = $1 AND device_id = %[1]s`
 
-func scanStateRow(r Row) (string, *stateRow, error) {
+func scanStateRow(r sqlstore.Row) (string, *stateRow, error) {
 	var id, metrics string
 	var posT sql.NullInt64
 	var pos [6]sql.NullFloat64
@@ -274,7 +281,7 @@ func scanStateRow(r Row) (string, *stateRow, error) {
 // pays for round trips, and writes them in another, whatever the number of
 // devices. Two nodes writing one device at the same moment may each miss
 // the other's metrics until the next point.
-func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, added map[string]int, received int64) error {
+func updateStates(ctx context.Context, c sqlstore.Conn, points map[string][]qm.Point, added map[string]int, received int64) error {
 	if len(points) == 0 {
 		return nil
 	}
@@ -283,7 +290,7 @@ func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, add
 		ids = append(ids, []any{id})
 	}
 	stored := make(map[string]*stateRow, len(points))
-	err := c.QueryRows(ctx, stateQuery, RowSet{Table: "device_state", Columns: []string{"device_id"}, Rows: ids}, func(r Row) error {
+	err := c.QueryRows(ctx, stateQuery, sqlstore.RowSet{Table: "device_state", Columns: []string{"device_id"}, Rows: ids}, func(r sqlstore.Row) error {
 		id, st, err := scanStateRow(r)
 		stored[id] = st
 		return err
@@ -302,7 +309,7 @@ func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, add
 		}
 		for i := range pts {
 			p := &pts[i]
-			pt := micros(p.Time)
+			pt := sqlstore.Micros(p.Time)
 			st.t = max(st.t, pt)
 			if pos := p.Position; pos != nil && (st.position[0] == nil || pt >= st.posT) {
 				st.posT, st.position = pt, [6]any{pos.Lat, pos.Lon, floatOrNil(pos.AltitudeM), floatOrNil(pos.SpeedKMH),
@@ -325,7 +332,7 @@ func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, add
 		rows = append(rows, append([]any{id, received, st.t, posT}, append(st.position[:],
 			string(appendStoredMetrics(nil, st.metrics)), st.points+int64(added[id]))...))
 	}
-	if _, err := c.InsertRows(ctx, RowSet{Table: "device_state", Columns: stateWritten, Rows: rows}, stateUpsert); err != nil {
+	if _, err := c.InsertRows(ctx, sqlstore.RowSet{Table: "device_state", Columns: stateWritten, Rows: rows}, stateUpsert); err != nil {
 		return fmt.Errorf("write device states: %w", err)
 	}
 	return nil
@@ -333,7 +340,7 @@ func updateStates(ctx context.Context, c Conn, points map[string][]qm.Point, add
 
 const stateColumns = `device_id, last_seen_us, t_us, pos_t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics, points`
 
-func scanState(r Row) (*qm.DeviceState, error) {
+func scanState(r sqlstore.Row) (*qm.DeviceState, error) {
 	var s qm.DeviceState
 	var seen, t int64
 	var posT sql.NullInt64
@@ -342,9 +349,9 @@ func scanState(r Row) (*qm.DeviceState, error) {
 	if err := r.Scan(&s.DeviceID, &seen, &t, &posT, &lat, &lon, &alt, &speed, &heading, &accuracy, &metricsJSON, &s.Points); err != nil {
 		return nil, err
 	}
-	s.LastSeen, s.Time = fromMicros(seen), fromMicros(t)
+	s.LastSeen, s.Time = sqlstore.FromMicros(seen), sqlstore.FromMicros(t)
 	if posT.Valid && lat.Valid && lon.Valid {
-		pt := fromMicros(posT.Int64)
+		pt := sqlstore.FromMicros(posT.Int64)
 		s.PositionTime = &pt
 		s.Position = &qm.Position{Lat: lat.Float64, Lon: lon.Float64, AltitudeM: floatPtr(alt), SpeedKMH: floatPtr(speed),
 			Heading: floatPtr(heading), AccuracyM: floatPtr(accuracy)}
@@ -359,7 +366,7 @@ func scanState(r Row) (*qm.DeviceState, error) {
 		if err := v.UnmarshalJSON(m.V); err != nil {
 			return nil, fmt.Errorf("device state metric %s: %w", name, err)
 		}
-		s.Metrics[name] = qm.MetricValue{Value: v, Time: fromMicros(m.T)}
+		s.Metrics[name] = qm.MetricValue{Value: v, Time: sqlstore.FromMicros(m.T)}
 	}
 	return &s, nil
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package telemetry
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -14,8 +15,8 @@ import (
 // retention. It is a background job: on several nodes, the one holding its
 // lease runs it.
 type Retention struct {
-	Tenants *TenantService
-	Router  Router
+	Tenants *sqlstore.TenantService
+	Router  sqlstore.Router
 	// Holder names this node for the lease.
 	Holder string
 	// Logger receives what fails (slog.Default when nil).
@@ -56,8 +57,8 @@ func (r *Retention) RunOnce(ctx context.Context) (int64, error) {
 // each delete walks the primary key.
 func (r *Retention) apply(ctx context.Context) (int64, error) {
 	var deleted int64
-	err := r.Router.Update(ctx, func(c Conn) error {
-		settings, err := fleetSettings(ctx, c)
+	err := r.Router.Update(ctx, func(c sqlstore.Conn) error {
+		settings, err := sqlstore.FleetSettings(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -66,7 +67,7 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 		if t, _ := tenancy.FromContext(ctx); t.Limits.MaxRetentionDays() > 0 {
 			settings.RetentionDays = min(settings.RetentionDays, t.Limits.MaxRetentionDays())
 		}
-		cutoff := micros(r.Now().AddDate(0, 0, -settings.RetentionDays))
+		cutoff := sqlstore.Micros(r.Now().AddDate(0, 0, -settings.RetentionDays))
 		rows, err := c.Query(ctx, `SELECT device_id FROM device_state WHERE tenant_id = $1`, c.TenantID())
 		if err != nil {
 			return fmt.Errorf("retention: %w", err)
@@ -92,7 +93,7 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 			deleted += n
 		}
 		if deleted > 0 {
-			return Audit(ctx, c, r.Now(), "telemetry.retention", "points", "", nil,
+			return sqlstore.Audit(ctx, c, r.Now(), "telemetry.retention", "points", "", nil,
 				map[string]any{"deleted": deleted, "older_than_days": settings.RetentionDays})
 		}
 		return nil

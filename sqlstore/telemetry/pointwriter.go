@@ -1,4 +1,4 @@
-package sqlstore
+package telemetry
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -20,7 +21,7 @@ import (
 // transaction by taking one request from each tenant in turn, so a tenant
 // that floods waits behind its own requests, not others behind it.
 type PointWriter struct {
-	router BatchRouter
+	router sqlstore.BatchRouter
 	now    func() time.Time
 	// maxPoints bounds the points of one transaction (a request is never
 	// split, so one may exceed it).
@@ -35,7 +36,7 @@ type PointWriter struct {
 
 // StoredPoints implements qm.PointStore, from the devices' counts.
 func (w *PointWriter) StoredPoints(ctx context.Context) (int64, error) {
-	return view(ctx, w.router, func(c Conn) (n int64, err error) {
+	return sqlstore.View(ctx, w.router, func(c sqlstore.Conn) (n int64, err error) {
 		err = c.QueryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM device_state WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
 		return n, err
 	})
@@ -43,7 +44,7 @@ func (w *PointWriter) StoredPoints(ctx context.Context) (int64, error) {
 
 // NewPointWriter returns a writer over router; maxPoints bounds a
 // transaction (0 means 20,000).
-func NewPointWriter(router BatchRouter, now func() time.Time, maxPoints int) *PointWriter {
+func NewPointWriter(router sqlstore.BatchRouter, now func() time.Time, maxPoints int) *PointWriter {
 	if maxPoints <= 0 {
 		maxPoints = 20000
 	}
@@ -224,7 +225,7 @@ func (w *PointWriter) transact(scopes []context.Context, byTenant map[context.Co
 	received := w.now()
 	// The transaction belongs to no one request: it outlives a client that
 	// gives up, whose points may then be stored without an answer.
-	return w.router.UpdateEach(context.Background(), scopes, func(scope context.Context, c Conn) error {
+	return w.router.UpdateEach(context.Background(), scopes, func(scope context.Context, c sqlstore.Conn) error {
 		reqs := byTenant[scope]
 		batches := make([]DevicePoints, len(reqs))
 		for i, req := range reqs {

@@ -1,4 +1,4 @@
-package sqlstore
+package telemetry
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -23,19 +24,19 @@ import (
 // history it owns: the points a tenant stored are its own whoever holds
 // the device now, and were only ever written under its tenant id.
 type FleetStore struct {
-	router    Router
-	inventory *DeviceStore
+	router    sqlstore.Router
+	inventory *sqlstore.DeviceStore
 	now       func() time.Time
 }
 
 // NewFleetStore returns a FleetStore.
-func NewFleetStore(router Router, inventory *DeviceStore, now func() time.Time) *FleetStore {
+func NewFleetStore(router sqlstore.Router, inventory *sqlstore.DeviceStore, now func() time.Time) *FleetStore {
 	return &FleetStore{router: router, inventory: inventory, now: now}
 }
 
 // Settings returns the tenant's fleet settings.
 func (s *FleetStore) Settings(ctx context.Context) (*qm.FleetSettings, error) {
-	return view(ctx, s.router, func(c Conn) (*qm.FleetSettings, error) { return fleetSettings(ctx, c) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.FleetSettings, error) { return sqlstore.FleetSettings(ctx, c) })
 }
 
 // SetSettings changes the tenant's fleet settings. EInvalid.
@@ -51,8 +52,8 @@ func (s *FleetStore) SetSettings(ctx context.Context, fs qm.FleetSettings) (*qm.
 		return nil, &qm.Error{Code: qm.ELimitReached, Message: fmt.Sprintf("the tenant's plan keeps points for at most %d days (max_retention_days)", max),
 			Fields: map[string]string{"retention_days": fmt.Sprintf("at most %d", max)}, Limit: &qm.LimitReached{Limit: qm.MaxRetentionDays, Value: int64(max)}}
 	}
-	err = s.router.Update(ctx, func(c Conn) error {
-		before, err := fleetSettings(ctx, c)
+	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
+		before, err := sqlstore.FleetSettings(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -62,7 +63,7 @@ func (s *FleetStore) SetSettings(ctx context.Context, fs qm.FleetSettings) (*qm.
 		if err != nil {
 			return fmt.Errorf("fleet settings: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "fleet_settings.update", "settings", "", before, fs)
+		return sqlstore.Audit(ctx, c, s.now(), "fleet_settings.update", "settings", "", before, fs)
 	})
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func (s *FleetStore) held(ctx context.Context, idOrIdent string) (*qm.FleetDevic
 	if err != nil {
 		return nil, err
 	}
-	d, until, err := s.inventory.heldBy(ctx, t.ID, idOrIdent)
+	d, until, err := s.inventory.HeldBy(ctx, t.ID, idOrIdent)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ func (s *FleetStore) Devices(ctx context.Context) ([]*qm.FleetDevice, error) {
 		}
 		f.After = ds[len(ds)-1].Ident
 	}
-	former, until, err := s.inventory.formerDevices(ctx, t.ID)
+	former, until, err := s.inventory.FormerDevices(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +128,13 @@ func (s *FleetStore) Devices(ctx context.Context) ([]*qm.FleetDevice, error) {
 		all = append(all, fleetDevice(d, &at))
 	}
 	slices.SortFunc(all, func(a, b *qm.FleetDevice) int { return strings.Compare(a.Ident, b.Ident) })
-	return view(ctx, s.router, func(c Conn) ([]*qm.FleetDevice, error) { return s.details(ctx, c, all) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.FleetDevice, error) { return s.details(ctx, c, all) })
 }
 
 // details joins the tenant's details and state to devices, leaving out
 // those outside the principal's department.
-func (s *FleetStore) details(ctx context.Context, c Conn, out []*qm.FleetDevice) ([]*qm.FleetDevice, error) {
-	settings, err := fleetSettings(ctx, c)
+func (s *FleetStore) details(ctx context.Context, c sqlstore.Conn, out []*qm.FleetDevice) ([]*qm.FleetDevice, error) {
+	settings, err := sqlstore.FleetSettings(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func (s *FleetStore) details(ctx context.Context, c Conn, out []*qm.FleetDevice)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("fleet devices: %w", err)
 	}
-	states, err := queryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE `+where, args...)
+	states, err := sqlstore.QueryAll(ctx, c, scanState, `SELECT `+stateColumns+` FROM device_state WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("device states: %w", err)
 	}
@@ -180,7 +181,7 @@ func (s *FleetStore) details(ctx context.Context, c Conn, out []*qm.FleetDevice)
 		}
 	}
 	now := s.now()
-	visible, err := departmentsInScope(ctx, c)
+	visible, err := sqlstore.DepartmentsInScope(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -201,16 +202,16 @@ func (s *FleetStore) Device(ctx context.Context, idOrIdent string) (*qm.FleetDev
 	if err != nil {
 		return nil, err
 	}
-	return view(ctx, s.router, func(c Conn) (*qm.FleetDevice, error) { return s.one(ctx, c, fd) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.FleetDevice, error) { return s.one(ctx, c, fd) })
 }
 
-func (s *FleetStore) one(ctx context.Context, c Conn, fd *qm.FleetDevice) (*qm.FleetDevice, error) {
+func (s *FleetStore) one(ctx context.Context, c sqlstore.Conn, fd *qm.FleetDevice) (*qm.FleetDevice, error) {
 	fds, err := s.details(ctx, c, []*qm.FleetDevice{fd})
 	if err != nil {
 		return nil, err
 	}
 	if len(fds) == 0 {
-		return nil, errFleetDeviceNotFound // outside the principal's department
+		return nil, sqlstore.ErrFleetDeviceNotFound // outside the principal's department
 	}
 	return fds[0], nil
 }
@@ -225,7 +226,7 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 		return nil, err
 	}
 	var fd *qm.FleetDevice
-	err = s.router.Update(ctx, func(c Conn) error {
+	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.one(ctx, c, d)
 		if err != nil {
 			return err
@@ -238,23 +239,23 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 		}
 		after := *before
 		fd = &after
-		setIf(&fd.Name, u.Name)
-		setIf(&fd.AssetID, u.AssetID)
-		setIf(&fd.DepartmentID, u.DepartmentID)
-		setIf(&fd.Settings, u.Settings)
+		sqlstore.SetIf(&fd.Name, u.Name)
+		sqlstore.SetIf(&fd.AssetID, u.AssetID)
+		sqlstore.SetIf(&fd.DepartmentID, u.DepartmentID)
+		sqlstore.SetIf(&fd.Settings, u.Settings)
 		if len([]rune(fd.Name)) > 200 {
 			return &qm.Error{Code: qm.EInvalid, Message: "name is longer than 200 characters", Fields: map[string]string{"name": "too long"}}
 		}
 		if fd.AssetID != "" {
-			if _, err := findAsset(ctx, c, fd.AssetID); err != nil {
+			if _, err := sqlstore.FindAsset(ctx, c, fd.AssetID); err != nil {
 				return &qm.Error{Code: qm.EInvalid, Message: "unknown asset", Fields: map[string]string{"asset_id": "no such asset"}}
 			}
 		}
-		if err := refExists(ctx, c, "departments", "department_id", "department", fd.DepartmentID, false); err != nil {
+		if err := sqlstore.RefExists(ctx, c, "departments", "department_id", "department", fd.DepartmentID, false); err != nil {
 			return err
 		}
 		if fd.DepartmentID != "" {
-			if err := inScope(ctx, c, fd.DepartmentID); err != nil {
+			if err := sqlstore.InScope(ctx, c, fd.DepartmentID); err != nil {
 				return err
 			}
 		}
@@ -262,15 +263,15 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 		if err != nil || len(settings) > 16<<10 {
 			return &qm.Error{Code: qm.EInvalid, Message: "settings must be a JSON object of at most 16 KiB", Fields: map[string]string{"settings": "too large"}}
 		}
-		at := Timestamp(s.now())
+		at := sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `INSERT INTO fleet_devices (tenant_id, device_id, name, asset_id, department_id, settings, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (tenant_id, device_id) DO UPDATE SET name = excluded.name,
 			asset_id = excluded.asset_id, department_id = excluded.department_id, settings = excluded.settings, updated_at = excluded.updated_at`,
-			c.TenantID(), d.ID, fd.Name, nullable(fd.AssetID), nullable(fd.DepartmentID), string(settings), at)
+			c.TenantID(), d.ID, fd.Name, sqlstore.Nullable(fd.AssetID), sqlstore.Nullable(fd.DepartmentID), string(settings), at)
 		if err != nil {
 			return fmt.Errorf("update device: %w", err)
 		}
-		return Audit(ctx, c, at, "device.update", "device", d.ID, deviceDetails(before), deviceDetails(fd))
+		return sqlstore.Audit(ctx, c, at, "device.update", "device", d.ID, deviceDetails(before), deviceDetails(fd))
 	})
 	if err != nil {
 		return nil, err
@@ -317,10 +318,10 @@ func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFil
 	}
 	from, to := int64(-1<<62), int64(1<<62)
 	if !f.From.IsZero() {
-		from = micros(f.From)
+		from = sqlstore.Micros(f.From)
 	}
 	if !f.To.IsZero() {
-		to = micros(f.To)
+		to = sqlstore.Micros(f.To)
 	}
 	rangeFrom := from
 	if f.After != "" {
@@ -335,7 +336,7 @@ func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFil
 		from = max(from, cur.T+1)
 	}
 	page := &qm.PointPage{Points: []qm.Point{}}
-	err = s.router.View(ctx, func(c Conn) error {
+	err = s.router.View(ctx, func(c sqlstore.Conn) error {
 		if err := c.QueryRow(ctx, `SELECT count(*) FROM points WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4`,
 			c.TenantID(), fd.ID, rangeFrom, to).Scan(&page.Total); err != nil {
 			return fmt.Errorf("count points: %w", err)
@@ -350,13 +351,13 @@ func (s *FleetStore) Points(ctx context.Context, idOrIdent string, f qm.PointFil
 	}
 	if len(page.Points) > f.Limit {
 		page.Points = page.Points[:f.Limit]
-		b, _ := json.Marshal(pointCursor{T: micros(page.Points[f.Limit-1].Time)})
+		b, _ := json.Marshal(pointCursor{T: sqlstore.Micros(page.Points[f.Limit-1].Time)})
 		page.Next = base64.RawURLEncoding.EncodeToString(b)
 	}
 	return page, nil
 }
 
-func scanPoint(r Row) (qm.Point, error) {
+func scanPoint(r sqlstore.Row) (qm.Point, error) {
 	var p qm.Point
 	var t int64
 	var lat, lon, alt, speed, heading, accuracy sql.NullFloat64
@@ -364,7 +365,7 @@ func scanPoint(r Row) (qm.Point, error) {
 	if err := r.Scan(&t, &lat, &lon, &alt, &speed, &heading, &accuracy, &metrics); err != nil {
 		return p, err
 	}
-	p.Time = fromMicros(t)
+	p.Time = sqlstore.FromMicros(t)
 	if lat.Valid && lon.Valid {
 		p.Position = &qm.Position{Lat: lat.Float64, Lon: lon.Float64, AltitudeM: floatPtr(alt), SpeedKMH: floatPtr(speed),
 			Heading: floatPtr(heading), AccuracyM: floatPtr(accuracy)}
@@ -415,9 +416,9 @@ func (s *FleetStore) eachPoint(ctx context.Context, idOrIdent string, from, to t
 	if err != nil {
 		return err
 	}
-	return s.router.View(ctx, func(c Conn) error {
+	return s.router.View(ctx, func(c sqlstore.Conn) error {
 		n := 0
-		return readPoints(ctx, c, fd.ID, micros(from), micros(to), maxScanned+1, func(p qm.Point) error {
+		return readPoints(ctx, c, fd.ID, sqlstore.Micros(from), sqlstore.Micros(to), maxScanned+1, func(p qm.Point) error {
 			if n++; n > maxScanned {
 				return qm.Errorf(qm.EInvalid, "the range holds more than %d points: ask for a shorter one", maxScanned)
 			}
@@ -429,7 +430,7 @@ func (s *FleetStore) eachPoint(ctx context.Context, idOrIdent string, from, to t
 
 // readPoints calls fn with a device's points with from ≤ t_us < to, oldest
 // first, at most limit of them, until fn fails.
-func readPoints(ctx context.Context, c Conn, deviceID string, from, to int64, limit int, fn func(qm.Point) error) error {
+func readPoints(ctx context.Context, c sqlstore.Conn, deviceID string, from, to int64, limit int, fn func(qm.Point) error) error {
 	rows, err := c.Query(ctx, `SELECT t_us, lat, lon, altitude_m, speed_kmh, heading, accuracy_m, metrics FROM points
 		WHERE tenant_id = $1 AND device_id = $2 AND t_us >= $3 AND t_us < $4 ORDER BY t_us LIMIT $5`,
 		c.TenantID(), deviceID, from, to, limit)
