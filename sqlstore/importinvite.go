@@ -58,7 +58,7 @@ func (im *importer) loadInvitees() error {
 	if !im.opts.InviteMissingUsers {
 		return nil
 	}
-	if _, err := im.s.identity.mayInvite(im.ctx, im.c, im.opts.InviteRole); err != nil {
+	if _, err := mayInvite(im.ctx, im.s.identity, im.c, im.opts.InviteRole); err != nil {
 		return err
 	}
 	im.invitees = &invitees{by: map[string]*invitee{}}

@@ -27,7 +27,7 @@ var _ qm.ImportJobService = (*ImportJobStore)(nil)
 // NewImportJobStore returns an ImportJobStore; tenants is the catalog the
 // progress of running jobs is kept in.
 func NewImportJobStore(router Router, tenants *TenantService, now func() time.Time) *ImportJobStore {
-	return &ImportJobStore{router: router, catalog: tenants.catalog, now: now}
+	return &ImportJobStore{router: router, catalog: tenants.Catalog(), now: now}
 }
 
 // ReportProgress records how far running job j has read.

@@ -88,7 +88,7 @@ func (s *MemberStore) change(ctx context.Context, userID, action string, fn func
 		if p := tenancy.PrincipalFrom(ctx); p.Kind == qm.PrincipalUser && p.ID == userID {
 			return qm.Errorf(qm.EForbidden, "you cannot change or remove your own membership")
 		}
-		if err := s.identity.mayActOnRole(ctx, c, before.Role); err != nil {
+		if err := mayActOnRole(ctx, s.identity, c, before.Role); err != nil {
 			return err
 		}
 		if after, err = fn(c, before); err != nil {
@@ -104,7 +104,7 @@ func (s *MemberStore) UpdateMember(ctx context.Context, userID string, u qm.Memb
 	return s.change(ctx, userID, "member.update", func(c Conn, before *qm.Member) (*qm.Member, error) {
 		m := qm.Membership{TenantID: c.TenantID(), UserID: userID, Role: before.Role, DepartmentID: before.DepartmentID}
 		if u.Role != nil {
-			role, err := s.identity.knownRole(ctx, c, *u.Role)
+			role, err := knownRole(ctx, s.identity, c, *u.Role)
 			if err == nil {
 				err = tenancy.PrincipalFrom(ctx).MayActOn(role)
 			}

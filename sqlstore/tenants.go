@@ -56,6 +56,10 @@ func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, router Rout
 	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now}
 }
 
+// Catalog is the catalog s reads and writes, for the stores that keep
+// their own bookkeeping there (the progress of import jobs).
+func (s *TenantService) Catalog() Querier { return s.catalog }
+
 const tenantColumns = `id, slug, name, tier, engine, server, location, state, schema_version, created_at`
 
 // tenantSelect reads tenants with their plans' limits, for scanTenant.

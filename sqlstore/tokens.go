@@ -37,7 +37,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 	secret := qm.NewSecret(qm.TokenPrefix)
 	t := &qm.APIToken{Name: n.Name, Role: n.Role, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
 	err := s.router.Update(ctx, func(c Conn) error {
-		role, err := s.identity.knownRole(ctx, c, n.Role)
+		role, err := knownRole(ctx, s.identity, c, n.Role)
 		if err == nil {
 			err = tenancy.PrincipalFrom(ctx).MayActOn(role)
 		}
@@ -77,7 +77,7 @@ func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := s.identity.mayActOnRole(ctx, c, before.Role); err != nil {
+		if err := mayActOnRole(ctx, s.identity, c, before.Role); err != nil {
 			return err
 		}
 		now := s.now()
