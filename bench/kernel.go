@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
@@ -316,7 +317,7 @@ func pointReads(ctx context.Context, e engine, t *target, storage string, tier q
 		return Result{}, err
 	}
 	tctx := tenancy.WithTenant(ctx, tn)
-	store := sqlstore.NewLocationStore(e, time.Now)
+	store := dataplane.NewLocationStore(e, time.Now)
 	loc := &qm.Location{Name: "Point", Address: "1 Main St"}
 	if err := store.CreateLocation(tctx, loc); err != nil {
 		return Result{}, err

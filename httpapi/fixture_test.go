@@ -27,6 +27,7 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
@@ -238,7 +239,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 			tf.viewerID = u.ID
 		}
 	}
-	tokens := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now)
+	tokens := dataplane.NewTokenStore(f.e.Identity(), f.e, time.Now)
 	for _, m := range []struct {
 		role string
 		p    *principal
@@ -251,13 +252,13 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		tf.token = tok
 	}
 	tf.location = f.mustLocation(t, tf, "HQ")
-	if err := sqlstore.NewRoleStore(f.e.Identity(), f.e, time.Now).CreateRole(tf.ctx, qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead}}); err != nil {
+	if err := dataplane.NewRoleStore(f.e.Identity(), f.e, time.Now).CreateRole(tf.ctx, qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead}}); err != nil {
 		t.Fatal(err)
 	}
 	tf.refs = map[string]*qm.Reference{}
 	for _, list := range qm.ReferenceLists {
 		r := &qm.Reference{Name: "Fixture " + list.Noun}
-		if err := sqlstore.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
+		if err := dataplane.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		tf.refs[list.Name] = r
@@ -265,11 +266,11 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	tf.depreciation = f.mustDepreciation(t, tf)
 	tf.field, tf.fieldSet = f.mustField(t, tf)
 	tf.model = &qm.Model{Name: "Fixture model", CategoryID: tf.refs["categories"].ID, DepreciationID: tf.depreciation.ID}
-	if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
+	if err := dataplane.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
 		t.Fatal(err)
 	}
 	tf.asset = &qm.Asset{ModelID: tf.model.ID, Serial: "SN-" + slug, Fields: map[string]any{tf.field.Key: "B-" + slug}}
-	if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
+	if err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
 		t.Fatal(err)
 	}
 	tf.license, tf.seat = f.mustLicense(t, tf)
@@ -277,7 +278,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	tf.device, token = f.mustDevice(t, tf.t)
 	tf.deviceToken = principal{name: "device " + tf.device.Ident, bearer: token}
 	tf.importJob = &qm.ImportJob{FileName: "old.csv", Options: qm.ImportOptions{DryRun: true}, Bytes: 10, Node: "gone"}
-	jobs := sqlstore.NewImportJobStore(f.e, f.e.Tenants(), time.Now)
+	jobs := dataplane.NewImportJobStore(f.e, f.e.Tenants(), time.Now)
 	if err := jobs.StartImportJob(tf.ctx, tf.importJob); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	}
 	tf.maintenance = f.mustMaintenance(t, tf)
 	tf.department = &qm.Department{Name: "Logistics"}
-	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
+	if err := dataplane.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
 	}
 	tf.invitation, tf.inviteSecret = f.mustInvitation(t, tf, "new@"+slug+".example", "viewer")
@@ -299,8 +300,8 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 }
 
 // invitations returns the invitation service as the server has it.
-func (f *fixture) invitations() *sqlstore.InvitationStore {
-	return sqlstore.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), f.auth.HashPassword, "", time.Now)
+func (f *fixture) invitations() *dataplane.InvitationStore {
+	return dataplane.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), f.auth.HashPassword, "", time.Now)
 }
 
 // mustInvitation invites email to tf with role, as the system, and returns
@@ -334,7 +335,7 @@ func (f *fixture) mustJoin(t testing.TB, tf *tenantFixture, u *qm.User, role str
 func (f *fixture) mustLocation(t testing.TB, tf *tenantFixture, name string) *qm.Location {
 	t.Helper()
 	l := &qm.Location{Name: name}
-	if err := sqlstore.NewLocationStore(f.e, time.Now).CreateLocation(tf.ctx, l); err != nil {
+	if err := dataplane.NewLocationStore(f.e, time.Now).CreateLocation(tf.ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	return l
@@ -381,11 +382,11 @@ func (f *fixture) doType(t testing.TB, p principal, method, path, body, ctype st
 // nothing.
 func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	t.Helper()
-	ls, err := sqlstore.NewLocationStore(f.e, time.Now).Locations(tf.ctx, qm.LocationFilter{Limit: 1000})
+	ls, err := dataplane.NewLocationStore(f.e, time.Now).Locations(tf.ctx, qm.LocationFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	toks, err := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now).Tokens(tf.ctx)
+	toks, err := dataplane.NewTokenStore(f.e.Identity(), f.e, time.Now).Tokens(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +403,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	for _, tok := range toks {
 		tok.LastUsedAt = nil // using a token is not a change
 	}
-	depts, err := sqlstore.NewDepartmentStore(f.e, time.Now).Departments(tf.ctx)
+	depts, err := dataplane.NewDepartmentStore(f.e, time.Now).Departments(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,23 +419,23 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	models, err := sqlstore.NewModelStore(f.e, time.Now).Models(tf.ctx)
+	models, err := dataplane.NewModelStore(f.e, time.Now).Models(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
+	assets, err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	licenses, err := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now).Licenses(tf.ctx, qm.LicenseFilter{})
+	licenses, err := dataplane.NewLicenseStore(f.e, f.e.Identity(), time.Now).Licenses(tf.ctx, qm.LicenseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	maint, err := sqlstore.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
+	maint, err := dataplane.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
 	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
 		t.Fatal(err)
 	}
-	deps, err := sqlstore.NewDepreciationStore(f.e, time.Now).Depreciations(tf.ctx)
+	deps, err := dataplane.NewDepreciationStore(f.e, time.Now).Depreciations(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,21 +443,21 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := sqlstore.NewFieldStore(f.e, time.Now).Fields(tf.ctx)
+	fields, err := dataplane.NewFieldStore(f.e, time.Now).Fields(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sets, err := sqlstore.NewFieldStore(f.e, time.Now).FieldSets(tf.ctx)
+	sets, err := dataplane.NewFieldStore(f.e, time.Now).FieldSets(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := sqlstore.NewImportJobStore(f.e, f.e.Tenants(), time.Now).ImportJobs(tf.ctx)
+	jobs, err := dataplane.NewImportJobStore(f.e, f.e.Tenants(), time.Now).ImportJobs(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	state := []any{ls, toks, len(log), tn.State, tn.Plan, tn.Limits, depts, members, invitations, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
 	for _, list := range qm.ReferenceLists {
-		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
+		rs, err := dataplane.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -470,7 +471,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 // asset.
 func (f *fixture) mustLicense(t testing.TB, tf *tenantFixture) (*qm.License, *qm.Seat) {
 	t.Helper()
-	s := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now)
+	s := dataplane.NewLicenseStore(f.e, f.e.Identity(), time.Now)
 	l := &qm.License{Name: fmt.Sprintf("Office %d", time.Now().UnixNano()), Seats: 5}
 	if err := s.CreateLicense(tf.ctx, l); err != nil {
 		t.Fatal(err)
@@ -486,7 +487,7 @@ func (f *fixture) mustLicense(t testing.TB, tf *tenantFixture) (*qm.License, *qm
 func (f *fixture) mustMaintenance(t testing.TB, tf *tenantFixture) *qm.Maintenance {
 	t.Helper()
 	m := &qm.Maintenance{Kind: "repair", Title: "Fixture repair", StartedOn: "2026-01-01"}
-	if err := sqlstore.NewMaintenanceStore(f.e, time.Now).AddMaintenance(tf.ctx, tf.asset.ID, m); err != nil {
+	if err := dataplane.NewMaintenanceStore(f.e, time.Now).AddMaintenance(tf.ctx, tf.asset.ID, m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -496,7 +497,7 @@ func (f *fixture) mustMaintenance(t testing.TB, tf *tenantFixture) *qm.Maintenan
 func (f *fixture) mustDepreciation(t testing.TB, tf *tenantFixture) *qm.Depreciation {
 	t.Helper()
 	d := &qm.Depreciation{Name: fmt.Sprintf("3 years %d", time.Now().UnixNano()), Months: 36}
-	if err := sqlstore.NewDepreciationStore(f.e, time.Now).CreateDepreciation(tf.ctx, d); err != nil {
+	if err := dataplane.NewDepreciationStore(f.e, time.Now).CreateDepreciation(tf.ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -506,7 +507,7 @@ func (f *fixture) mustDepreciation(t testing.TB, tf *tenantFixture) *qm.Deprecia
 // attached to the fixture's category.
 func (f *fixture) mustField(t testing.TB, tf *tenantFixture) (*qm.CustomField, *qm.FieldSet) {
 	t.Helper()
-	s := sqlstore.NewFieldStore(f.e, time.Now)
+	s := dataplane.NewFieldStore(f.e, time.Now)
 	n := time.Now().UnixNano()
 	field := &qm.CustomField{Key: fmt.Sprintf("barcode_%d", n), Name: fmt.Sprintf("Barcode %d", n), Type: qm.FieldText, Unique: true}
 	if err := s.CreateField(tf.ctx, field); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
@@ -139,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("serving pool: %w", err)
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, sqlstore.SeedStatusLabels, cfg.Now)
+	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
 	db.identity = sqlstore.NewIdentity(querier{db.admin})
 	db.devices = sqlstore.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
@@ -80,7 +81,7 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, sqlstore.SeedStatusLabels, cfg.Now)
+	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
 	db.identity = sqlstore.NewIdentity(db.catalog.querier())
 	db.devices = sqlstore.NewDeviceStore(db.catalog.querier(), db.catalog.inTx, db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)

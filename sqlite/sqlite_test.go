@@ -10,6 +10,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/storetest"
 )
@@ -103,7 +104,7 @@ func TestSiloFilesBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewLocationStore(db, time.Now)
+	s := dataplane.NewLocationStore(db, time.Now)
 	for i := range 10 {
 		_, ctx := storetest.MustTenant(t, db, qm.TierSilo, fmt.Sprintf("silo-%d", i))
 		storetest.MustLocation(t, s, ctx, "HQ", "")

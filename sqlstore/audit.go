@@ -26,8 +26,8 @@ func NewAuditStore(router Router) *AuditStore { return &AuditStore{router: route
 
 const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, resource_type, resource_id, changes, remote_addr, request_id`
 
-// auditColumnList is auditColumns, one name each.
-var auditColumnList = strings.Split(auditColumns, ", ")
+// AuditColumnList is auditColumns, one name each.
+var AuditColumnList = strings.Split(auditColumns, ", ")
 
 // AuditLog implements qm.AuditService.
 func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.AuditEntry, error) {
@@ -110,7 +110,7 @@ func auditWhere(c Conn, f qm.AuditFilter) (string, Args) {
 // are the resource as it was and is (nil for a creation or a deletion);
 // the fields that differ are recorded, secrets and timestamps left out.
 func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, resourceID string, before, after any) error {
-	entry, err := auditEntry(ctx, now, action, resourceType, resourceID, before, after)
+	entry, err := AuditEntry(ctx, now, action, resourceType, resourceID, before, after)
 	if err != nil {
 		return err
 	}
@@ -122,8 +122,8 @@ func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, res
 	return nil
 }
 
-// auditEntry returns the values of auditColumns of the entry Audit writes.
-func auditEntry(ctx context.Context, now time.Time, action, resourceType, resourceID string, before, after any) ([]any, error) {
+// AuditEntry returns the values of auditColumns of the entry Audit writes.
+func AuditEntry(ctx context.Context, now time.Time, action, resourceType, resourceID string, before, after any) ([]any, error) {
 	changes, err := Changes(before, after)
 	if err != nil {
 		return nil, fmt.Errorf("audit %s: %w", action, err)

@@ -413,7 +413,7 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 		if err := rows.Scan(&c.TenantID, &c.From, &until); err != nil {
 			return nil, fmt.Errorf("device custody: %w", err)
 		}
-		c.From, c.Until = c.From.UTC(), timePtr(until)
+		c.From, c.Until = c.From.UTC(), TimePtr(until)
 		cs = append(cs, c)
 	}
 	return cs, rows.Err()
@@ -444,7 +444,7 @@ func (s *DeviceStore) HeldBy(ctx context.Context, tenantID, idOrIdent string) (*
 	case !until.Valid:
 		return nil, nil, ErrFleetDeviceNotFound
 	}
-	return d, timePtr(until), nil
+	return d, TimePtr(until), nil
 }
 
 // FormerDevices lists by ident the devices the tenant with id tenantID
@@ -536,7 +536,7 @@ func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.TenantID, d.AssignedAt = tenant.String, timePtr(assigned)
+	d.TenantID, d.AssignedAt = tenant.String, TimePtr(assigned)
 	d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt = d.TokenRotatedAt.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return &d, nil
 }

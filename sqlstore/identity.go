@@ -75,7 +75,7 @@ func scanUser(r Row, extra ...any) (*qm.User, error) {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
-	u.LastLoginAt = timePtr(last)
+	u.LastLoginAt = TimePtr(last)
 	return &u, nil
 }
 
@@ -225,9 +225,9 @@ func (s *Identity) Tokens(ctx context.Context, tenantID string) ([]*qm.APIToken,
 	return ts, rows.Err()
 }
 
-// countLiveTokens counts the tenant's tokens neither revoked nor expired at
+// CountLiveTokens counts the tenant's tokens neither revoked nor expired at
 // now: those a cap on API tokens counts.
-func (s *Identity) countLiveTokens(ctx context.Context, tenantID string, now time.Time) (n int64, err error) {
+func (s *Identity) CountLiveTokens(ctx context.Context, tenantID string, now time.Time) (n int64, err error) {
 	err = s.catalog.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > $2)`, tenantID, Timestamp(now)).Scan(&n)
 	return n, err
@@ -265,7 +265,7 @@ func scanToken(r Row, extra ...any) (*qm.APIToken, error) {
 		return nil, fmt.Errorf("get token: %w", err)
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
-	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(expires), timePtr(used), timePtr(revoked)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = TimePtr(expires), TimePtr(used), TimePtr(revoked)
 	return &t, nil
 }
 

@@ -14,12 +14,12 @@ import (
 
 const invitationColumns = `id, email, role, department_id, invited_by, created_at, expires_at, accepted_at, revoked_at, check_out`
 
-// errInvitationNotFound is the answer for an invitation the tenant does
+// ErrInvitationNotFound is the answer for an invitation the tenant does
 // not have.
-var errInvitationNotFound = qm.Errorf(qm.ENotFound, "invitation not found")
+var ErrInvitationNotFound = qm.Errorf(qm.ENotFound, "invitation not found")
 
-// errNoSuchLink is the answer to a link that names no invitation at all.
-var errNoSuchLink = qm.Errorf(qm.ENotFound, "no such invitation: check the link, or ask for a new one")
+// ErrNoSuchLink is the answer to a link that names no invitation at all.
+var ErrNoSuchLink = qm.Errorf(qm.ENotFound, "no such invitation: check the link, or ask for a new one")
 
 // CreateInvitation stores an invitation of the tenant under the hash of its
 // secret, assigning its ID, replacing the tenant's open invitation to the
@@ -63,10 +63,10 @@ func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *q
 	return replaced, nil
 }
 
-// countMembersAndInvited counts what a cap on members counts: the
+// CountMembersAndInvited counts what a cap on members counts: the
 // tenant's members, and its open invitations at now but one to email (which
 // a new invitation to it replaces).
-func (s *Identity) countMembersAndInvited(ctx context.Context, tenantID, email string, now time.Time) (n int64, err error) {
+func (s *Identity) CountMembersAndInvited(ctx context.Context, tenantID, email string, now time.Time) (n int64, err error) {
 	err = s.catalog.QueryRow(ctx, `SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1)
 		+ (SELECT count(*) FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND email <> $3)`,
 		tenantID, Timestamp(now), email).Scan(&n)
@@ -76,7 +76,7 @@ func (s *Identity) countMembersAndInvited(ctx context.Context, tenantID, email s
 // Invitation returns one invitation of the tenant. ENotFound.
 func (s *Identity) Invitation(ctx context.Context, tenantID, id string) (*qm.Invitation, error) {
 	if !ValidID(id) {
-		return nil, errInvitationNotFound
+		return nil, ErrInvitationNotFound
 	}
 	return scanInvitation(s.catalog.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 }
@@ -87,7 +87,7 @@ func (s *Identity) InvitationBySecret(ctx context.Context, secretHash string) (s
 	var tenantID string
 	inv, err := scanInvitation(s.catalog.QueryRow(ctx, `SELECT `+invitationColumns+`, tenant_id FROM invitations WHERE secret_hash = $1`, secretHash), &tenantID)
 	if qm.ErrorCode(err) == qm.ENotFound {
-		return "", nil, errNoSuchLink
+		return "", nil, ErrNoSuchLink
 	}
 	return tenantID, inv, err
 }
@@ -161,12 +161,12 @@ func (s *Identity) TenantsOf(ctx context.Context, userID string) ([]qm.TenantMem
 // ENotFound.
 func (s *Identity) RevokeInvitation(ctx context.Context, tenantID, id string, at time.Time) error {
 	if !ValidID(id) {
-		return errInvitationNotFound
+		return ErrInvitationNotFound
 	}
 	n, err := s.catalog.Exec(ctx, `UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL`,
 		tenantID, id, Timestamp(at))
 	if err == nil && n == 0 {
-		return errInvitationNotFound
+		return ErrInvitationNotFound
 	}
 	return err
 }
@@ -195,12 +195,12 @@ func scanInvitation(r Row, extra ...any) (*qm.Invitation, error) {
 	err := r.Scan(append([]any{&inv.ID, &inv.Email, &inv.Role, &inv.DepartmentID, &inv.InvitedBy, &inv.CreatedAt, &inv.ExpiresAt, &accepted, &revoked, &checkOut}, extra...)...)
 	switch {
 	case errors.Is(err, ErrNoRows):
-		return nil, errInvitationNotFound
+		return nil, ErrInvitationNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get invitation: %w", err)
 	}
 	inv.CreatedAt, inv.ExpiresAt = inv.CreatedAt.UTC(), inv.ExpiresAt.UTC()
-	inv.AcceptedAt, inv.RevokedAt = timePtr(accepted), timePtr(revoked)
+	inv.AcceptedAt, inv.RevokedAt = TimePtr(accepted), TimePtr(revoked)
 	inv.CheckOut = strings.Fields(checkOut)
 	return &inv, nil
 }

@@ -505,7 +505,7 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 		var points int64
 		var last *time.Time
 		err := s.router.View(tenancy.WithTenant(ctx, t), func(c Conn) error {
-			n, err := countRows(ctx, c, "assets")()
+			n, err := CountRows(ctx, c, "assets")()
 			if err != nil {
 				return fmt.Errorf("count assets: %w", err)
 			}

@@ -51,8 +51,8 @@ func Nullable(s string) any {
 	return s
 }
 
-// timePtr is a nullable time column as scanned: nil for NULL, else in UTC.
-func timePtr(t sql.NullTime) *time.Time {
+// TimePtr is a nullable time column as scanned: nil for NULL, else in UTC.
+func TimePtr(t sql.NullTime) *time.Time {
 	if !t.Valid {
 		return nil
 	}
@@ -77,10 +77,10 @@ func SetIf[T any](dst *T, src *T) {
 // finds q anywhere, ignoring case: q is lower-cased, its own % and _ are
 // matched literally.
 func LikePattern(q string) string {
-	return "%" + escapeLike(strings.ToLower(q)) + "%"
+	return "%" + EscapeLike(strings.ToLower(q)) + "%"
 }
 
-// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
-func escapeLike(s string) string {
+// EscapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

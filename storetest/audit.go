@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -14,7 +15,7 @@ import (
 // that the log is append-only, and that no tenant reads another's log.
 func TestAudit(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	s := sqlstore.NewLocationStore(e, clock())
+	s := dataplane.NewLocationStore(e, clock())
 	a := sqlstore.NewAuditStore(e)
 	_, ctxA := MustTenant(t, e, h.Tier, "audit-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "audit-b")

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
@@ -16,7 +16,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "dep-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "dep-b")
 	b := mustAssetWorld(t, e, ctxB)
-	s := sqlstore.NewDepreciationStore(e, clock())
+	s := dataplane.NewDepreciationStore(e, clock())
 	d := &qm.Depreciation{Name: "Laptops, 3 years", Months: 36}
 	if err := s.CreateDepreciation(ctxA, d); err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 	wantCode(t, s.CreateDepreciation(ctxA, &qm.Depreciation{Name: "Laptops, 3 years", Months: 12}), qm.EConflict)
 	wantCode(t, s.CreateDepreciation(ctxA, &qm.Depreciation{Name: "Never", Months: 0}), qm.EInvalid)
 	a := mustAssetWorld(t, e, ctxA)
-	models := sqlstore.NewModelStore(e, clock())
+	models := dataplane.NewModelStore(e, clock())
 	if _, err := models.UpdateModel(ctxA, a.model.ID, qm.ModelUpdate{DepreciationID: ptr(d.ID)}); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 func scheduleOf(t *testing.T, e engines.Engine, ctx context.Context, modelID string) int {
 	t.Helper()
 	const cost = 720720
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	a := &qm.Asset{ModelID: modelID, CostCents: ptr(int64(cost)), PurchaseDate: "2025-12-02"}
 	if err := s.CreateAsset(ctx, a); err != nil {
 		t.Fatal(err)

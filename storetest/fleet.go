@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
@@ -120,7 +121,7 @@ func TestFleet(t *testing.T, h Harness) {
 	})
 	t.Run("Devices", func(t *testing.T) {
 		loc := &qm.Department{Name: "Logistics"}
-		if err := sqlstore.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, loc); err != nil {
+		if err := dataplane.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, loc); err != nil {
 			t.Fatal(err)
 		}
 		fd, err := fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{Name: ptr("Van 7"), DepartmentID: ptr(loc.ID),
@@ -131,7 +132,7 @@ func TestFleet(t *testing.T, h Harness) {
 		_, err = fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{AssetID: ptr(sqlstore.NewID())})
 		wantFields(t, err, qm.EInvalid, "asset_id")
 		other := &qm.Department{Name: "Sales"}
-		if err := sqlstore.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, other); err != nil {
+		if err := dataplane.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, other); err != nil {
 			t.Fatal(err)
 		}
 		in := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, Name: "in", DepartmentID: loc.ID})
@@ -405,7 +406,7 @@ func TestFleetTransfer(t *testing.T, h Harness) {
 	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	d := mustAssignedDevice(t, e, ta, "move-1")
 	start := now.Add(-3 * time.Hour)
-	depts := sqlstore.NewDepartmentStore(e, clockNow)
+	depts := dataplane.NewDepartmentStore(e, clockNow)
 	logistics, sales := &qm.Department{Name: "Logistics"}, &qm.Department{Name: "Sales"}
 	for _, dep := range []*qm.Department{logistics, sales} {
 		if err := depts.CreateDepartment(ctxA, dep); err != nil {

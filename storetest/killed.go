@@ -13,6 +13,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // Environment variables that turn a test binary into a child process that a
@@ -98,7 +99,7 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewLocationStore(e, clock())
+	s := dataplane.NewLocationStore(e, clock())
 	for i := range tenants {
 		_, tctx := MustTenant(t, e, h.Tier, fmt.Sprintf("killed-%d", i))
 		MustLocation(t, s, tctx, "HQ", "")
@@ -130,7 +131,7 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2 := sqlstore.NewLocationStore(e2, clock())
+	s2 := dataplane.NewLocationStore(e2, clock())
 	for _, tn := range ts {
 		if tn.SchemaVersion != latest {
 			t.Errorf("tenant %s at version %d, want %d", tn.Slug, tn.SchemaVersion, latest)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // hasExtraColumn reports whether the tenant's locations table has the column
@@ -109,7 +110,7 @@ func TestMigrations(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := sqlstore.NewLocationStore(old, clock())
+		s := dataplane.NewLocationStore(old, clock())
 		_, err = s.Locations(scoped(tn), qm.LocationFilter{})
 		wantCode(t, err, qm.ETenantNewer)
 		rep, err := old.Tenants().MigrateTenants(ctx, len(h.Migrations), 1, nil)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/usage"
 )
 
@@ -55,7 +56,7 @@ func TestUsage(t *testing.T, h Harness) {
 	t.Run("Gauges", func(t *testing.T) {
 		w := mustAssetWorld(t, e, ctxA)
 		for range 3 {
-			if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: w.model.ID}); err != nil {
+			if err := dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: w.model.ID}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
@@ -178,7 +179,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 		return err
 	}
 	tctx := tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
-	page, err := sqlstore.NewAssetStore(e, e.Identity(), time.Now).Assets(tctx, qm.AssetFilter{Limit: 1})
+	page, err := dataplane.NewAssetStore(e, e.Identity(), time.Now).Assets(tctx, qm.AssetFilter{Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -244,7 +245,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 func demoVehicles(ctx context.Context, e engine, t *qm.Tenant, n int) (int, error) {
 	inv := e.Devices()
 	fleet := telemetry.NewFleetStore(e, inv, time.Now)
-	assets := sqlstore.NewAssetStore(e, e.Identity(), time.Now)
+	assets := dataplane.NewAssetStore(e, e.Identity(), time.Now)
 	linked := 0
 	for i := 1; i <= n; i++ {
 		ident := simIdent("demo", t.Slug, i)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
@@ -42,32 +43,32 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		o.Now = time.Now
 	}
 	id := e.Identity()
-	invitations := sqlstore.NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
-	members := sqlstore.NewMemberStore(id, e, o.Now)
+	invitations := dataplane.NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
+	members := dataplane.NewMemberStore(id, e, o.Now)
 	refs := map[string]qm.ReferenceService{}
 	for _, list := range qm.ReferenceLists {
-		refs[list.Name] = sqlstore.NewReferenceStore(list, e, o.Now)
+		refs[list.Name] = dataplane.NewReferenceStore(list, e, o.Now)
 	}
 	return qm.Services{
 		Tenants:       e.Tenants(),
 		Plans:         sqlstore.NewPlanStore(e.Tenants()),
 		Accounts:      id,
 		Devices:       e.Devices(),
-		Locations:     sqlstore.NewLocationStore(e, o.Now),
-		Departments:   sqlstore.NewDepartmentStore(e, o.Now),
-		Tokens:        sqlstore.NewTokenStore(id, e, o.Now),
+		Locations:     dataplane.NewLocationStore(e, o.Now),
+		Departments:   dataplane.NewDepartmentStore(e, o.Now),
+		Tokens:        dataplane.NewTokenStore(id, e, o.Now),
 		Members:       members,
 		Directory:     members,
 		Invitations:   invitations,
-		Roles:         sqlstore.NewRoleStore(id, e, o.Now),
-		Models:        sqlstore.NewModelStore(e, o.Now),
+		Roles:         dataplane.NewRoleStore(id, e, o.Now),
+		Models:        dataplane.NewModelStore(e, o.Now),
 		References:    refs,
-		Assets:        sqlstore.NewAssetStore(e, id, o.Now).WithInvitations(invitations),
-		ImportJobs:    sqlstore.NewImportJobStore(e, e.Tenants(), o.Now),
-		Licenses:      sqlstore.NewLicenseStore(e, id, o.Now),
-		Maintenances:  sqlstore.NewMaintenanceStore(e, o.Now),
-		Depreciations: sqlstore.NewDepreciationStore(e, o.Now),
-		Fields:        sqlstore.NewFieldStore(e, o.Now),
+		Assets:        dataplane.NewAssetStore(e, id, o.Now).WithInvitations(invitations),
+		ImportJobs:    dataplane.NewImportJobStore(e, e.Tenants(), o.Now),
+		Licenses:      dataplane.NewLicenseStore(e, id, o.Now),
+		Maintenances:  dataplane.NewMaintenanceStore(e, o.Now),
+		Depreciations: dataplane.NewDepreciationStore(e, o.Now),
+		Fields:        dataplane.NewFieldStore(e, o.Now),
 		Fleet:         telemetry.NewFleetStore(e, e.Devices(), o.Now),
 		Audit:         sqlstore.NewAuditStore(e),
 		Usage:         sqlstore.NewUsageStore(e.Tenants()),

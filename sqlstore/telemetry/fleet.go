@@ -13,6 +13,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -247,11 +248,11 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 			return &qm.Error{Code: qm.EInvalid, Message: "name is longer than 200 characters", Fields: map[string]string{"name": "too long"}}
 		}
 		if fd.AssetID != "" {
-			if _, err := sqlstore.FindAsset(ctx, c, fd.AssetID); err != nil {
+			if _, err := dataplane.FindAsset(ctx, c, fd.AssetID); err != nil {
 				return &qm.Error{Code: qm.EInvalid, Message: "unknown asset", Fields: map[string]string{"asset_id": "no such asset"}}
 			}
 		}
-		if err := sqlstore.RefExists(ctx, c, "departments", "department_id", "department", fd.DepartmentID, false); err != nil {
+		if err := dataplane.RefExists(ctx, c, "departments", "department_id", "department", fd.DepartmentID, false); err != nil {
 			return err
 		}
 		if fd.DepartmentID != "" {

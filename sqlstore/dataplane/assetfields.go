@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // fieldCatalog is a tenant's custom fields, read once for a write or an
@@ -17,7 +18,7 @@ type fieldCatalog struct {
 	byModel map[string]map[string]bool // model id → ids of its fields
 }
 
-func loadFieldCatalog(ctx context.Context, c Conn) (*fieldCatalog, error) {
+func loadFieldCatalog(ctx context.Context, c sqlstore.Conn) (*fieldCatalog, error) {
 	fs, err := allFields(ctx, c)
 	if err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func loadFieldCatalog(ctx context.Context, c Conn) (*fieldCatalog, error) {
 
 // forModel returns the ids of the fields a model's assets have: those of
 // the set the model names and of the sets attached to its category.
-func (fc *fieldCatalog) forModel(ctx context.Context, c Conn, modelID string) (map[string]bool, error) {
+func (fc *fieldCatalog) forModel(ctx context.Context, c sqlstore.Conn, modelID string) (map[string]bool, error) {
 	if ids, ok := fc.byModel[modelID]; ok {
 		return ids, nil
 	}
@@ -69,7 +70,7 @@ type fieldChange map[*qm.CustomField]string
 // is reported at once, by "fields.<key>": unknown fields, fields the
 // asset's model does not have, wrong values, and required fields left
 // without a value.
-func (fc *fieldCatalog) check(ctx context.Context, c Conn, a *qm.Asset, given map[string]any) (fieldChange, error) {
+func (fc *fieldCatalog) check(ctx context.Context, c sqlstore.Conn, a *qm.Asset, given map[string]any) (fieldChange, error) {
 	has, err := fc.forModel(ctx, c, a.ModelID)
 	if err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func (fc *fieldCatalog) check(ctx context.Context, c Conn, a *qm.Asset, given ma
 }
 
 // apply writes the changes for asset a and sets a.Fields to match.
-func (change fieldChange) apply(ctx context.Context, c Conn, a *qm.Asset) error {
+func (change fieldChange) apply(ctx context.Context, c sqlstore.Conn, a *qm.Asset) error {
 	change.values(a)
 	return change.store(ctx, c, a.ID)
 }
@@ -137,7 +138,7 @@ func (change fieldChange) values(a *qm.Asset) {
 }
 
 // store writes the changes for the asset with id assetID.
-func (change fieldChange) store(ctx context.Context, c Conn, assetID string) error {
+func (change fieldChange) store(ctx context.Context, c sqlstore.Conn, assetID string) error {
 	for f, stored := range change {
 		if stored == "" {
 			if _, err := c.Exec(ctx, `DELETE FROM asset_field_values WHERE tenant_id = $1 AND asset_id = $2 AND field_id = $3`,
@@ -153,7 +154,7 @@ func (change fieldChange) store(ctx context.Context, c Conn, assetID string) err
 		_, err := c.Exec(ctx, `INSERT INTO asset_field_values (tenant_id, asset_id, field_id, value, unique_value) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_id, asset_id, field_id) DO UPDATE SET value = excluded.value, unique_value = excluded.unique_value`,
 			c.TenantID(), assetID, f.ID, stored, unique)
-		if IsConstraint(err, Unique) {
+		if sqlstore.IsConstraint(err, sqlstore.Unique) {
 			return &qm.Error{Code: qm.EConflict, Message: "another asset has this " + f.Name,
 				Fields: map[string]string{"fields." + f.Key: "another asset has this value"}}
 		} else if err != nil {
@@ -164,7 +165,7 @@ func (change fieldChange) store(ctx context.Context, c Conn, assetID string) err
 }
 
 // readFieldValues fills in the custom field values of assets.
-func readFieldValues(ctx context.Context, c Conn, assets ...*qm.Asset) error {
+func readFieldValues(ctx context.Context, c sqlstore.Conn, assets ...*qm.Asset) error {
 	if len(assets) == 0 {
 		return nil
 	}
@@ -174,7 +175,7 @@ func readFieldValues(ctx context.Context, c Conn, assets ...*qm.Asset) error {
 		byID[a.ID] = a
 		ids = append(ids, a.ID)
 	}
-	args := Args{c.TenantID()}
+	args := sqlstore.Args{c.TenantID()}
 	rows, err := c.Query(ctx, `SELECT v.asset_id, f.key, f.type, v.value FROM asset_field_values v
 		JOIN custom_fields f ON f.tenant_id = v.tenant_id AND f.id = v.field_id
 		WHERE v.tenant_id = $1 AND v.asset_id IN (`+args.List(ids...)+`)`, args...)
@@ -200,10 +201,10 @@ func readFieldValues(ctx context.Context, c Conn, assets ...*qm.Asset) error {
 // fieldFilter is the condition that keeps the assets whose field key has
 // value (as text), with its arguments appended to args. It returns
 // EBadRequest for an unknown key or a value the field cannot have.
-func fieldFilter(ctx context.Context, c Conn, key, value string, args *Args) (string, error) {
+func fieldFilter(ctx context.Context, c sqlstore.Conn, key, value string, args *sqlstore.Args) (string, error) {
 	f, err := scanField(c.QueryRow(ctx, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 AND key = $2`, c.TenantID(), key))
 	if err != nil {
-		if errors.Is(err, ErrNoRows) {
+		if errors.Is(err, sqlstore.ErrNoRows) {
 			return "", qm.Errorf(qm.EBadRequest, "no custom field has the key %q", key)
 		}
 		return "", fmt.Errorf("filter by custom field: %w", err)
@@ -216,7 +217,7 @@ func fieldFilter(ctx context.Context, c Conn, key, value string, args *Args) (st
 	if picked, ok := f.Decode(stored).([]string); ok {
 		for _, p := range picked {
 			q, _ := json.Marshal(p)
-			cond += ` AND value LIKE ` + args.Add("%"+escapeLike(string(q))+"%") + ` ESCAPE '\'`
+			cond += ` AND value LIKE ` + args.Add("%"+sqlstore.EscapeLike(string(q))+"%") + ` ESCAPE '\'`
 		}
 		return cond + ")", nil
 	}

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"cmp"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // errImportRolledBack ends an import's transaction without an error of its
@@ -31,7 +32,7 @@ const importBatch = 500
 type importer struct {
 	s      *AssetStore
 	ctx    context.Context
-	c      Conn
+	c      sqlstore.Conn
 	opts   qm.ImportOptions
 	names  map[string]map[string]string // table → lower-case name → id
 	models map[string]string            // lower name + "\x00" + model number → id
@@ -113,9 +114,9 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 	}
 	rep := &qm.ImportReport{DryRun: opts.DryRun, Made: map[string]int{}, Problems: []qm.ImportProblem{}}
 	var im *importer
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		im = &importer{s: s, ctx: ctx, c: c, opts: opts, rep: rep, names: map[string]map[string]string{}, models: map[string]string{},
-			tags: map[string]tagUse{}, started: Timestamp(s.now())}
+			tags: map[string]tagUse{}, started: sqlstore.Timestamp(s.now())}
 		if err := im.load(); err != nil {
 			return err
 		}
@@ -140,7 +141,7 @@ func (s *AssetStore) Import(ctx context.Context, next func() (*qm.ImportRow, err
 		if opts.DryRun || rep.Failed > 0 && !opts.SkipBadRows {
 			return errImportRolledBack
 		}
-		return Audit(ctx, c, s.now(), "assets.import", "asset", "", nil,
+		return sqlstore.Audit(ctx, c, s.now(), "assets.import", "asset", "", nil,
 			map[string]any{"rows": rep.Rows, "created": rep.Created, "updated": rep.Updated, "failed": rep.Failed})
 	})
 	switch {
@@ -178,7 +179,7 @@ func (im *importer) load() error {
 	}
 	err := im.c.QueryRow(im.ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2 ORDER BY name LIMIT 1`,
 		im.c.TenantID(), qm.StatusDeployable).Scan(&im.status)
-	if err != nil && !errors.Is(err, ErrNoRows) {
+	if err != nil && !errors.Is(err, sqlstore.ErrNoRows) {
 		return err
 	}
 	rows, err := im.c.Query(im.ctx, `SELECT id, name, model_number FROM models WHERE tenant_id = $1`, im.c.TenantID())
@@ -202,7 +203,7 @@ func (im *importer) load() error {
 	// The cap on assets is applied row by row (roomForAsset), from the
 	// count loadTags takes, under the cap's lock: a file that only updates
 	// is welcome at the cap.
-	limits, capped, err := lockCap(im.ctx, im.c, qm.MaxAssets)
+	limits, capped, err := sqlstore.LockCap(im.ctx, im.c, qm.MaxAssets)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func (im *importer) load() error {
 	if err := im.loadInvitees(); err != nil {
 		return err
 	}
-	im.scope, err = DepartmentsInScope(im.ctx, im.c)
+	im.scope, err = sqlstore.DepartmentsInScope(im.ctx, im.c)
 	return err
 }
 
@@ -247,7 +248,7 @@ func (im *importer) refusedBy(err error) string {
 // loadTags fills known with the tenant's tags, and returns how many
 // assets the tenant has.
 func (im *importer) loadTags() (int64, error) {
-	n, err := countRows(im.ctx, im.c, "assets")()
+	n, err := sqlstore.CountRows(im.ctx, im.c, "assets")()
 	if err != nil {
 		return 0, fmt.Errorf("count assets: %w", err)
 	}
@@ -255,7 +256,7 @@ func (im *importer) loadTags() (int64, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	return n, Each(im.ctx, im.c, func(r Row) error {
+	return n, sqlstore.Each(im.ctx, im.c, func(r sqlstore.Row) error {
 		var tag string
 		err := r.Scan(&tag)
 		im.known.add(tag)
@@ -272,12 +273,12 @@ func (im *importer) named(table, name string) (string, error) {
 	if id, ok := im.names[table][strings.ToLower(name)]; ok {
 		return id, nil
 	}
-	now := Timestamp(im.s.now())
-	id := NewID()
+	now := sqlstore.Timestamp(im.s.now())
+	id := sqlstore.NewID()
 	var err error
 	switch table {
 	case "locations":
-		if err := room(im.ctx, im.c, qm.MaxLocations, 1, countRows(im.ctx, im.c, "locations")); err != nil {
+		if err := sqlstore.Room(im.ctx, im.c, qm.MaxLocations, 1, sqlstore.CountRows(im.ctx, im.c, "locations")); err != nil {
 			return "", err
 		}
 		_, err = im.c.Exec(im.ctx, `INSERT INTO locations (tenant_id, id, name, address, notes, created_at, updated_at) VALUES ($1, $2, $3, '', '', $4, $4)`,
@@ -299,7 +300,7 @@ func (im *importer) named(table, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("make %s %q: %w", table, name, err)
 	}
-	if err := Audit(im.ctx, im.c, now, "import.make", table, id, nil, map[string]any{"name": name}); err != nil {
+	if err := sqlstore.Audit(im.ctx, im.c, now, "import.make", table, id, nil, map[string]any{"name": name}); err != nil {
 		return "", err
 	}
 	im.names[table][strings.ToLower(name)] = id
@@ -324,8 +325,8 @@ func (im *importer) model(row *qm.ImportRow) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	now := Timestamp(im.s.now())
-	m := &qm.Model{ID: NewID(), Name: row.Model, ModelNumber: row.ModelNumber, CategoryID: cat, ManufacturerID: maker, Notes: row.ModelNotes, CreatedAt: now, UpdatedAt: now}
+	now := sqlstore.Timestamp(im.s.now())
+	m := &qm.Model{ID: sqlstore.NewID(), Name: row.Model, ModelNumber: row.ModelNumber, CategoryID: cat, ManufacturerID: maker, Notes: row.ModelNotes, CreatedAt: now, UpdatedAt: now}
 	m.Normalize()
 	if err := m.Validate(); err != nil {
 		return "", err
@@ -479,7 +480,7 @@ func (im *importer) flush() error {
 			im.rep.Created++
 			im.record(p.line, p.after.Tag, "create")
 		} else {
-			p.after = merge(p.before, p.after, Timestamp(im.s.now()))
+			p.after = merge(p.before, p.after, sqlstore.Timestamp(im.s.now()))
 			im.rep.Updated++
 			im.record(p.line, p.after.Tag, "update")
 		}
@@ -512,7 +513,7 @@ func (im *importer) write(batch []pending) error {
 				continue
 			}
 			var entry []any
-			if entry, m.err = auditEntry(im.ctx, p.after.UpdatedAt, "asset.import", "asset", p.after.ID, p.before, p.after); m.err != nil {
+			if entry, m.err = sqlstore.AuditEntry(im.ctx, p.after.UpdatedAt, "asset.import", "asset", p.after.ID, p.before, p.after); m.err != nil {
 				break
 			}
 			m.entries = append(m.entries, entry)
@@ -556,7 +557,7 @@ func (im *importer) write(batch []pending) error {
 	if err = cmp.Or(err, m.err); err != nil {
 		return err
 	}
-	return im.insert("audit_log", auditColumnList, m.entries, "")
+	return im.insert("audit_log", sqlstore.AuditColumnList, m.entries, "")
 }
 
 // seen reports whether a row of the batch has tag, written there or given
@@ -577,7 +578,7 @@ func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 		}
 	}
 	found := map[string]*qm.Asset{}
-	err := im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`, maybe, func(r Row) error {
+	err := im.eachTag(`SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND tag = %s`, maybe, func(r sqlstore.Row) error {
 		a, err := scanAsset(r)
 		if err == nil {
 			found[a.Tag] = a
@@ -592,7 +593,7 @@ func (im *importer) find(tags []string) (map[string]*qm.Asset, error) {
 
 // eachTag runs query, which names a tag %s, for each of tags, and calls fn
 // with each row it returns.
-func (im *importer) eachTag(query string, tags []string, fn func(Row) error) error {
+func (im *importer) eachTag(query string, tags []string, fn func(sqlstore.Row) error) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -600,7 +601,7 @@ func (im *importer) eachTag(query string, tags []string, fn func(Row) error) err
 	for i, tag := range tags {
 		rows[i] = []any{tag}
 	}
-	return im.c.QueryRows(im.ctx, query, RowSet{Table: "assets", Columns: []string{"tag"}, Rows: rows}, fn, im.c.TenantID())
+	return im.c.QueryRows(im.ctx, query, sqlstore.RowSet{Table: "assets", Columns: []string{"tag"}, Rows: rows}, fn, im.c.TenantID())
 }
 
 // check checks that a, with before the asset with its tag (nil for none),
@@ -609,7 +610,7 @@ func (im *importer) eachTag(query string, tags []string, fn func(Row) error) err
 // tenant's own, so no other reference needs a check.
 func (im *importer) check(a, before *qm.Asset) error {
 	if im.scope != nil && a.DepartmentID != "" && !im.scope[a.DepartmentID] {
-		return errOutsideDepartment
+		return sqlstore.ErrOutsideDepartment
 	}
 	switch {
 	case before == nil && a.StatusID == "" && im.status == "":
@@ -628,8 +629,8 @@ func (im *importer) creation(a *qm.Asset) {
 	if a.DepartmentID == "" {
 		a.DepartmentID = im.c.Department()
 	}
-	a.ID = NewID()
-	a.CreatedAt = Timestamp(im.s.now())
+	a.ID = sqlstore.NewID()
+	a.CreatedAt = sqlstore.Timestamp(im.s.now())
 	a.UpdatedAt = a.CreatedAt
 }
 
@@ -723,8 +724,8 @@ func (im *importer) insert(table string, columns []string, rows [][]any, conflic
 	if len(rows) == 0 {
 		return nil
 	}
-	_, err := im.c.InsertRows(im.ctx, RowSet{Table: table, Columns: columns, Rows: rows}, conflict)
-	if IsConstraint(err, Unique) {
+	_, err := im.c.InsertRows(im.ctx, sqlstore.RowSet{Table: table, Columns: columns, Rows: rows}, conflict)
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		// Only another writer can have taken a tag this import found free.
 		return qm.Errorf(qm.EConflict, "an asset with a tag of this file was made while it was imported: import it again")
 	} else if err != nil {

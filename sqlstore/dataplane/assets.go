@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // AssetStore is the qm.AssetService on any engine and tier.
 type AssetStore struct {
-	router   Router
-	identity *Identity
+	router   sqlstore.Router
+	identity *sqlstore.Identity
 	now      func() time.Time
 	// invitations invites the people an import checks assets out to who
 	// are not members, when asked to (nil: nobody can be).
@@ -29,7 +30,7 @@ var _ qm.AssetService = (*AssetStore)(nil)
 
 // NewAssetStore returns an AssetStore; identity tells who the tenant's
 // users are, for check-outs to them.
-func NewAssetStore(router Router, identity *Identity, now func() time.Time) *AssetStore {
+func NewAssetStore(router sqlstore.Router, identity *sqlstore.Identity, now func() time.Time) *AssetStore {
 	return &AssetStore{router: router, identity: identity, now: now}
 }
 
@@ -44,14 +45,14 @@ const defaultTagPrefix = "ASSET-"
 
 // checkRefs checks every reference of a, and fills in defaults: the
 // principal's department, the first deployable status.
-func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
+func (s *AssetStore) checkRefs(ctx context.Context, c sqlstore.Conn, a *qm.Asset) error {
 	if a.DepartmentID == "" {
 		a.DepartmentID = c.Department()
 	}
 	if a.StatusID == "" {
 		err := c.QueryRow(ctx, `SELECT id FROM status_labels WHERE tenant_id = $1 AND kind = $2 ORDER BY name LIMIT 1`,
 			c.TenantID(), qm.StatusDeployable).Scan(&a.StatusID)
-		if err != nil && !errors.Is(err, ErrNoRows) {
+		if err != nil && !errors.Is(err, sqlstore.ErrNoRows) {
 			return err
 		}
 	}
@@ -72,18 +73,18 @@ func (s *AssetStore) checkRefs(ctx context.Context, c Conn, a *qm.Asset) error {
 	if a.DepartmentID == "" {
 		return nil // only a principal confined to no department gets here
 	}
-	return InScope(ctx, c, a.DepartmentID)
+	return sqlstore.InScope(ctx, c, a.DepartmentID)
 }
 
 // TagNumbering implements qm.AssetService.
 func (s *AssetStore) TagNumbering(ctx context.Context) (*qm.TagNumbering, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.TagNumbering, error) { return tagNumbering(ctx, c) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.TagNumbering, error) { return tagNumbering(ctx, c) })
 }
 
-func tagNumbering(ctx context.Context, c Conn) (*qm.TagNumbering, error) {
+func tagNumbering(ctx context.Context, c sqlstore.Conn) (*qm.TagNumbering, error) {
 	n := &qm.TagNumbering{Prefix: defaultTagPrefix, Next: 1}
 	err := c.QueryRow(ctx, `SELECT prefix, next FROM asset_tag_counters WHERE tenant_id = $1`, c.TenantID()).Scan(&n.Prefix, &n.Next)
-	if err != nil && !errors.Is(err, ErrNoRows) {
+	if err != nil && !errors.Is(err, sqlstore.ErrNoRows) {
 		return nil, fmt.Errorf("tag numbering: %w", err)
 	}
 	return n, nil
@@ -95,7 +96,7 @@ func (s *AssetStore) SetTagNumbering(ctx context.Context, n qm.TagNumbering) (*q
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := tagNumbering(ctx, c)
 		if err != nil {
 			return err
@@ -103,7 +104,7 @@ func (s *AssetStore) SetTagNumbering(ctx context.Context, n qm.TagNumbering) (*q
 		if err := setTagNumbering(ctx, c, n); err != nil {
 			return err
 		}
-		return Audit(ctx, c, s.now(), "asset_tags.update", "settings", "", before, n)
+		return sqlstore.Audit(ctx, c, s.now(), "asset_tags.update", "settings", "", before, n)
 	})
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func (s *AssetStore) SetTagNumbering(ctx context.Context, n qm.TagNumbering) (*q
 	return &n, nil
 }
 
-func setTagNumbering(ctx context.Context, c Conn, n qm.TagNumbering) error {
+func setTagNumbering(ctx context.Context, c sqlstore.Conn, n qm.TagNumbering) error {
 	_, err := c.Exec(ctx, `INSERT INTO asset_tag_counters (tenant_id, prefix, next) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant_id) DO UPDATE SET prefix = excluded.prefix, next = excluded.next`, c.TenantID(), n.Prefix, n.Next)
 	if err != nil {
@@ -121,7 +122,7 @@ func setTagNumbering(ctx context.Context, c Conn, n qm.TagNumbering) error {
 }
 
 // nextTag returns the tenant's next free automatic tag.
-func (s *AssetStore) nextTag(ctx context.Context, c Conn) (string, error) {
+func (s *AssetStore) nextTag(ctx context.Context, c sqlstore.Conn) (string, error) {
 	var counter tagCounter
 	for range maxTagTries {
 		tag, err := counter.take(ctx, c)
@@ -129,7 +130,7 @@ func (s *AssetStore) nextTag(ctx context.Context, c Conn) (string, error) {
 			return "", err
 		}
 		var one int
-		if err := c.QueryRow(ctx, `SELECT 1 FROM assets WHERE tenant_id = $1 AND tag = $2`, c.TenantID(), tag).Scan(&one); errors.Is(err, ErrNoRows) {
+		if err := c.QueryRow(ctx, `SELECT 1 FROM assets WHERE tenant_id = $1 AND tag = $2`, c.TenantID(), tag).Scan(&one); errors.Is(err, sqlstore.ErrNoRows) {
 			return tag, counter.save(ctx, c)
 		} else if err != nil {
 			return "", err
@@ -152,7 +153,7 @@ type tagCounter struct {
 }
 
 // take returns the next tag in line, free or not.
-func (t *tagCounter) take(ctx context.Context, c Conn) (string, error) {
+func (t *tagCounter) take(ctx context.Context, c sqlstore.Conn) (string, error) {
 	if !t.read {
 		n, err := tagNumbering(ctx, c)
 		if err != nil {
@@ -165,7 +166,7 @@ func (t *tagCounter) take(ctx context.Context, c Conn) (string, error) {
 }
 
 // save stores the counter past the tags taken.
-func (t *tagCounter) save(ctx context.Context, c Conn) error {
+func (t *tagCounter) save(ctx context.Context, c sqlstore.Conn) error {
 	if !t.read {
 		return nil
 	}
@@ -178,16 +179,16 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	a.ID = NewID()
-	a.CreatedAt = Timestamp(s.now())
+	a.ID = sqlstore.NewID()
+	a.CreatedAt = sqlstore.Timestamp(s.now())
 	a.UpdatedAt = a.CreatedAt
 	given := a.Fields
 	a.Fields = nil
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if err := s.checkRefs(ctx, c, a); err != nil {
 			return err
 		}
-		if err := room(ctx, c, qm.MaxAssets, 1, countRows(ctx, c, "assets")); err != nil {
+		if err := sqlstore.Room(ctx, c, qm.MaxAssets, 1, sqlstore.CountRows(ctx, c, "assets")); err != nil {
 			return err
 		}
 		fc, err := loadFieldCatalog(ctx, c)
@@ -205,7 +206,7 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 			}
 			a.Tag = tag
 		}
-		args := Args{c.TenantID()}
+		args := sqlstore.Args{c.TenantID()}
 		_, err = c.Exec(ctx, `INSERT INTO assets (tenant_id, `+strings.Join(assetWritten, ", ")+`) VALUES ($1, `+args.List(assetValues(a)...)+`)`, args...)
 		if err != nil {
 			return assetError(err, "create asset")
@@ -213,7 +214,7 @@ func (s *AssetStore) CreateAsset(ctx context.Context, a *qm.Asset) error {
 		if err := change.apply(ctx, c, a); err != nil {
 			return err
 		}
-		if err := Audit(ctx, c, a.CreatedAt, "asset.create", "asset", a.ID, nil, a); err != nil {
+		if err := sqlstore.Audit(ctx, c, a.CreatedAt, "asset.create", "asset", a.ID, nil, a); err != nil {
 			return err
 		}
 		return s.derive(ctx, c, a)
@@ -227,13 +228,13 @@ var assetWritten = []string{"id", "tag", "name", "serial", "model_id", "status_i
 
 // assetValues are the values of a's assetWritten columns.
 func assetValues(a *qm.Asset) []any {
-	return []any{a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, Nullable(a.LocationID), Nullable(a.DepartmentID),
-		Nullable(a.SupplierID), Nullable(a.PurchaseDate), a.CostCents, a.Currency, a.OrderNumber, a.WarrantyMonths, a.Notes, a.CreatedAt, a.UpdatedAt}
+	return []any{a.ID, a.Tag, a.Name, a.Serial, a.ModelID, a.StatusID, sqlstore.Nullable(a.LocationID), sqlstore.Nullable(a.DepartmentID),
+		sqlstore.Nullable(a.SupplierID), sqlstore.Nullable(a.PurchaseDate), a.CostCents, a.Currency, a.OrderNumber, a.WarrantyMonths, a.Notes, a.CreatedAt, a.UpdatedAt}
 }
 
 // Asset implements qm.AssetService.
 func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.Asset, error) {
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.Asset, error) {
 		a, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return nil, err
@@ -244,15 +245,15 @@ func (s *AssetStore) Asset(ctx context.Context, id string) (*qm.Asset, error) {
 
 // FindAsset reads the asset with id of the tenant c is bound to, with its
 // field values, within c's department scope: ENotFound for any other.
-func FindAsset(ctx context.Context, c Conn, id string) (*qm.Asset, error) {
-	if !ValidID(id) {
+func FindAsset(ctx context.Context, c sqlstore.Conn, id string) (*qm.Asset, error) {
+	if !sqlstore.ValidID(id) {
 		return nil, errAssetNotFound
 	}
-	args := Args{c.TenantID(), id}
-	cond := subtree(c, "department_id", &args)
+	args := sqlstore.Args{c.TenantID(), id}
+	cond := sqlstore.Subtree(c, "department_id", &args)
 	a, err := scanAsset(c.QueryRow(ctx, `SELECT `+assetColumns+` FROM assets WHERE tenant_id = $1 AND id = $2`+cond, args...))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errAssetNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get asset: %w", err)
@@ -304,19 +305,19 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 		if err == nil {
 			err = json.Unmarshal(b, &after)
 		}
-		if err != nil || !ValidID(after.ID) {
+		if err != nil || !sqlstore.ValidID(after.ID) {
 			return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
 		}
 	}
 	page := &qm.AssetPage{Assets: []*qm.Asset{}}
-	err := s.router.View(ctx, func(c Conn) error {
+	err := s.router.View(ctx, func(c sqlstore.Conn) error {
 		var where strings.Builder
-		args := Args{c.TenantID()}
+		args := sqlstore.Args{c.TenantID()}
 		where.WriteString(`tenant_id = $1`)
 		for col, v := range map[string]string{"status_id": f.StatusID, "model_id": f.ModelID, "location_id": f.LocationID,
 			"department_id": f.DepartmentID, "holder_id": f.HolderID} {
 			if v != "" {
-				if !ValidID(v) {
+				if !sqlstore.ValidID(v) {
 					return nil // no asset has it
 				}
 				where.WriteString(" AND " + col + " = " + args.Add(v))
@@ -325,7 +326,7 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 		// Filters on the model: its category, its manufacturer.
 		for col, v := range map[string]string{"category_id": f.CategoryID, "manufacturer_id": f.ManufacturerID} {
 			if v != "" {
-				if !ValidID(v) {
+				if !sqlstore.ValidID(v) {
 					return nil
 				}
 				where.WriteString(" AND model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND " + col + " = " + args.Add(v) + ")")
@@ -352,13 +353,13 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 		if q := strings.TrimSpace(f.Q); q != "" {
 			fmt.Fprintf(&where, ` AND (LOWER(tag) LIKE %[1]s ESCAPE '\' OR LOWER(name) LIKE %[1]s ESCAPE '\' OR LOWER(serial) LIKE %[1]s ESCAPE '\'
 				OR LOWER(notes) LIKE %[1]s ESCAPE '\'
-				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE %[1]s ESCAPE '\'))`, args.Add(LikePattern(q)))
+				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE %[1]s ESCAPE '\'))`, args.Add(sqlstore.LikePattern(q)))
 			matching, matchingArg, indexed = c.AssetsMatching(q)
 		}
-		where.WriteString(subtree(c, "department_id", &args))
+		where.WriteString(sqlstore.Subtree(c, "department_id", &args))
 		// from is what a query with arguments args reads: the assets the
 		// index finds, its argument added to args, or the table.
-		from := func(args Args, useIndex bool) (string, Args) {
+		from := func(args sqlstore.Args, useIndex bool) (string, sqlstore.Args) {
 			if !indexed || !useIndex {
 				return "assets", args
 			}
@@ -380,7 +381,7 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 				if err != nil {
 					return qm.Errorf(qm.EBadRequest, "the cursor is not one this list gave")
 				}
-				v = Timestamp(t)
+				v = sqlstore.Timestamp(t)
 			}
 			value, id := args.Add(v), args.Add(after.ID)
 			fmt.Fprintf(&where, " AND (%[1]s %[2]s %[3]s OR (%[1]s = %[3]s AND id %[2]s %[4]s))", sort, op, value, id)
@@ -440,7 +441,7 @@ func sortValue(a *qm.Asset, sort string) string {
 // UpdateAsset implements qm.AssetService.
 func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdate) (*qm.Asset, error) {
 	var a *qm.Asset
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return err
@@ -451,7 +452,7 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		for dst, src := range map[*string]*string{&a.Tag: u.Tag, &a.Name: u.Name, &a.Serial: u.Serial, &a.ModelID: u.ModelID,
 			&a.StatusID: u.StatusID, &a.LocationID: u.LocationID, &a.DepartmentID: u.DepartmentID, &a.SupplierID: u.SupplierID,
 			&a.PurchaseDate: u.PurchaseDate, &a.Currency: u.Currency, &a.OrderNumber: u.OrderNumber, &a.Notes: u.Notes} {
-			SetIf(dst, src)
+			sqlstore.SetIf(dst, src)
 		}
 		if u.CostCents != nil {
 			a.CostCents = u.CostCents
@@ -477,9 +478,9 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		if err != nil {
 			return err
 		}
-		a.UpdatedAt = Timestamp(s.now())
+		a.UpdatedAt = sqlstore.Timestamp(s.now())
 		// Every column the writer sets but the key and created_at.
-		args, set := Args{c.TenantID(), a.ID}, []string{}
+		args, set := sqlstore.Args{c.TenantID(), a.ID}, []string{}
 		for i, v := range assetValues(a) {
 			if col := assetWritten[i]; col != "id" && col != "created_at" {
 				set = append(set, col+" = "+args.Add(v))
@@ -492,7 +493,7 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 		if err := change.apply(ctx, c, a); err != nil {
 			return err
 		}
-		if err := Audit(ctx, c, a.UpdatedAt, "asset.update", "asset", a.ID, before, a); err != nil {
+		if err := sqlstore.Audit(ctx, c, a.UpdatedAt, "asset.update", "asset", a.ID, before, a); err != nil {
 			return err
 		}
 		return s.derive(ctx, c, a)
@@ -505,7 +506,7 @@ func (s *AssetStore) UpdateAsset(ctx context.Context, id string, u qm.AssetUpdat
 
 // DeleteAsset implements qm.AssetService.
 func (s *AssetStore) DeleteAsset(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return err
@@ -513,11 +514,11 @@ func (s *AssetStore) DeleteAsset(ctx context.Context, id string) error {
 		if _, err := c.Exec(ctx, `DELETE FROM assets WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete asset: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "asset.delete", "asset", id, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "asset.delete", "asset", id, before, nil)
 	})
 }
 
-func scanAsset(r Row) (*qm.Asset, error) {
+func scanAsset(r sqlstore.Row) (*qm.Asset, error) {
 	var a qm.Asset
 	var loc, dept, supplier, purchased, expected sql.NullString
 	var cost, warranty sql.NullInt64
@@ -528,7 +529,7 @@ func scanAsset(r Row) (*qm.Asset, error) {
 		return nil, err
 	}
 	a.LocationID, a.DepartmentID, a.SupplierID, a.PurchaseDate = loc.String, dept.String, supplier.String, purchased.String
-	a.CheckedOutAt, a.ExpectedReturn = timePtr(out), expected.String
+	a.CheckedOutAt, a.ExpectedReturn = sqlstore.TimePtr(out), expected.String
 	if cost.Valid {
 		a.CostCents = &cost.Int64
 	}
@@ -541,7 +542,7 @@ func scanAsset(r Row) (*qm.Asset, error) {
 }
 
 func assetError(err error, op string) error {
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "another asset has this tag", Fields: map[string]string{"tag": "already taken"}}
 	}
 	return fmt.Errorf("%s: %w", op, err)

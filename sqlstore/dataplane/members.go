@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"cmp"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -15,8 +16,8 @@ import (
 // each change is written to the tenant's audit log. It changes memberships
 // only: people join by accepting an invitation (InvitationStore).
 type MemberStore struct {
-	identity *Identity
-	router   Router
+	identity *sqlstore.Identity
+	router   sqlstore.Router
 	now      func() time.Time
 }
 
@@ -26,13 +27,13 @@ var (
 )
 
 // NewMemberStore returns a MemberStore.
-func NewMemberStore(identity *Identity, router Router, now func() time.Time) *MemberStore {
+func NewMemberStore(identity *sqlstore.Identity, router sqlstore.Router, now func() time.Time) *MemberStore {
 	return &MemberStore{identity: identity, router: router, now: now}
 }
 
 // knownDepartment checks that a department id given for a membership names
 // one of the tenant's departments ("" for none).
-func knownDepartment(ctx context.Context, c Conn, id string) error {
+func knownDepartment(ctx context.Context, c sqlstore.Conn, id string) error {
 	if id == "" {
 		return nil
 	}
@@ -46,7 +47,7 @@ func knownDepartment(ctx context.Context, c Conn, id string) error {
 // Members implements qm.MemberService.
 func (s *MemberStore) Members(ctx context.Context) ([]*qm.Member, error) {
 	var ms []*qm.Member
-	err := s.router.View(ctx, func(c Conn) (err error) {
+	err := s.router.View(ctx, func(c sqlstore.Conn) (err error) {
 		ms, err = s.identity.Members(ctx, c.TenantID())
 		return err
 	})
@@ -78,9 +79,9 @@ func (s *MemberStore) People(ctx context.Context, q string) ([]*qm.Person, error
 // its role), runs fn and audits the change. The person's sessions are left
 // alone: a role is read anew at every request, per tenant, so a change here
 // has its effect here, and none in the person's other tenants.
-func (s *MemberStore) change(ctx context.Context, userID, action string, fn func(c Conn, before *qm.Member) (*qm.Member, error)) (*qm.Member, error) {
+func (s *MemberStore) change(ctx context.Context, userID, action string, fn func(c sqlstore.Conn, before *qm.Member) (*qm.Member, error)) (*qm.Member, error) {
 	var after *qm.Member
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.identity.Member(ctx, c.TenantID(), userID)
 		if err != nil {
 			return err
@@ -94,14 +95,14 @@ func (s *MemberStore) change(ctx context.Context, userID, action string, fn func
 		if after, err = fn(c, before); err != nil {
 			return err
 		}
-		return Audit(ctx, c, s.now(), action, "member", userID, before, after)
+		return sqlstore.Audit(ctx, c, s.now(), action, "member", userID, before, after)
 	})
 	return after, err
 }
 
 // UpdateMember implements qm.MemberService.
 func (s *MemberStore) UpdateMember(ctx context.Context, userID string, u qm.MemberUpdate) (*qm.Member, error) {
-	return s.change(ctx, userID, "member.update", func(c Conn, before *qm.Member) (*qm.Member, error) {
+	return s.change(ctx, userID, "member.update", func(c sqlstore.Conn, before *qm.Member) (*qm.Member, error) {
 		m := qm.Membership{TenantID: c.TenantID(), UserID: userID, Role: before.Role, DepartmentID: before.DepartmentID}
 		if u.Role != nil {
 			role, err := knownRole(ctx, s.identity, c, *u.Role)
@@ -128,7 +129,7 @@ func (s *MemberStore) UpdateMember(ctx context.Context, userID string, u qm.Memb
 
 // RemoveMember implements qm.MemberService.
 func (s *MemberStore) RemoveMember(ctx context.Context, userID string) error {
-	_, err := s.change(ctx, userID, "member.remove", func(c Conn, _ *qm.Member) (*qm.Member, error) {
+	_, err := s.change(ctx, userID, "member.remove", func(c sqlstore.Conn, _ *qm.Member) (*qm.Member, error) {
 		return nil, s.identity.RemoveMembership(ctx, c.TenantID(), userID)
 	})
 	return err

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // FieldStore is the qm.FieldService on any engine and tier.
 type FieldStore struct {
-	router Router
+	router sqlstore.Router
 	now    func() time.Time
 }
 
 var _ qm.FieldService = (*FieldStore)(nil)
 
 // NewFieldStore returns a FieldStore.
-func NewFieldStore(router Router, now func() time.Time) *FieldStore {
+func NewFieldStore(router sqlstore.Router, now func() time.Time) *FieldStore {
 	return &FieldStore{router: router, now: now}
 }
 
@@ -36,11 +37,11 @@ func (s *FieldStore) CreateField(ctx context.Context, f *qm.CustomField) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	f.ID = NewID()
-	f.CreatedAt = Timestamp(s.now())
+	f.ID = sqlstore.NewID()
+	f.CreatedAt = sqlstore.Timestamp(s.now())
 	f.UpdatedAt = f.CreatedAt
-	return s.router.Update(ctx, func(c Conn) error {
-		if err := room(ctx, c, qm.MaxCustomFields, 1, countRows(ctx, c, "custom_fields")); err != nil {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
+		if err := sqlstore.Room(ctx, c, qm.MaxCustomFields, 1, sqlstore.CountRows(ctx, c, "custom_fields")); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO custom_fields (tenant_id, `+fieldColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -48,7 +49,7 @@ func (s *FieldStore) CreateField(ctx context.Context, f *qm.CustomField) error {
 		if err != nil {
 			return fieldError(err, "create custom field")
 		}
-		return Audit(ctx, c, f.CreatedAt, "custom_field.create", "custom_field", f.ID, nil, f)
+		return sqlstore.Audit(ctx, c, f.CreatedAt, "custom_field.create", "custom_field", f.ID, nil, f)
 	})
 }
 
@@ -61,7 +62,7 @@ func choicesJSON(choices []string) string {
 }
 
 func fieldError(err error, op string) error {
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "another custom field has this key or name",
 			Fields: map[string]string{"key": "key and name must be unique", "name": "key and name must be unique"}}
 	}
@@ -70,16 +71,16 @@ func fieldError(err error, op string) error {
 
 // Field implements qm.FieldService.
 func (s *FieldStore) Field(ctx context.Context, id string) (*qm.CustomField, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.CustomField, error) { return findField(ctx, c, id) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.CustomField, error) { return findField(ctx, c, id) })
 }
 
-func findField(ctx context.Context, c Conn, id string) (*qm.CustomField, error) {
-	if !ValidID(id) {
+func findField(ctx context.Context, c sqlstore.Conn, id string) (*qm.CustomField, error) {
+	if !sqlstore.ValidID(id) {
 		return nil, errFieldNotFound
 	}
 	f, err := scanField(c.QueryRow(ctx, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errFieldNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get custom field: %w", err)
@@ -89,11 +90,11 @@ func findField(ctx context.Context, c Conn, id string) (*qm.CustomField, error) 
 
 // Fields implements qm.FieldService.
 func (s *FieldStore) Fields(ctx context.Context) ([]*qm.CustomField, error) {
-	return View(ctx, s.router, func(c Conn) ([]*qm.CustomField, error) { return allFields(ctx, c) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.CustomField, error) { return allFields(ctx, c) })
 }
 
-func allFields(ctx context.Context, c Conn) ([]*qm.CustomField, error) {
-	fs, err := QueryAll(ctx, c, scanField, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+func allFields(ctx context.Context, c sqlstore.Conn) ([]*qm.CustomField, error) {
+	fs, err := sqlstore.QueryAll(ctx, c, scanField, `SELECT `+fieldColumns+` FROM custom_fields WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 	if err != nil {
 		return nil, fmt.Errorf("list custom fields: %w", err)
 	}
@@ -105,24 +106,24 @@ func allFields(ctx context.Context, c Conn) ([]*qm.CustomField, error) {
 // checked again when the asset is next written.
 func (s *FieldStore) UpdateField(ctx context.Context, id string, u qm.CustomFieldUpdate) (*qm.CustomField, error) {
 	var f *qm.CustomField
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findField(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		after := *before
 		f = &after
-		SetIf(&f.Name, u.Name)
-		SetIf(&f.Required, u.Required)
-		SetIf(&f.Unique, u.Unique)
-		SetIf(&f.Pattern, u.Pattern)
-		SetIf(&f.Choices, u.Choices)
-		SetIf(&f.HelpText, u.HelpText)
+		sqlstore.SetIf(&f.Name, u.Name)
+		sqlstore.SetIf(&f.Required, u.Required)
+		sqlstore.SetIf(&f.Unique, u.Unique)
+		sqlstore.SetIf(&f.Pattern, u.Pattern)
+		sqlstore.SetIf(&f.Choices, u.Choices)
+		sqlstore.SetIf(&f.HelpText, u.HelpText)
 		f.Normalize()
 		if err := f.Validate(); err != nil {
 			return err
 		}
-		f.UpdatedAt = Timestamp(s.now())
+		f.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE custom_fields SET name = $3, required = $4, is_unique = $5, pattern = $6, choices = $7, help_text = $8,
 			updated_at = $9 WHERE tenant_id = $1 AND id = $2`,
 			c.TenantID(), f.ID, f.Name, f.Required, f.Unique, f.Pattern, choicesJSON(f.Choices), f.HelpText, f.UpdatedAt)
@@ -132,14 +133,14 @@ func (s *FieldStore) UpdateField(ctx context.Context, id string, u qm.CustomFiel
 		if f.Unique != before.Unique {
 			_, err = c.Exec(ctx, `UPDATE asset_field_values SET unique_value = CASE WHEN $3 THEN value END WHERE tenant_id = $1 AND field_id = $2`,
 				c.TenantID(), f.ID, f.Unique)
-			if IsConstraint(err, Unique) {
+			if sqlstore.IsConstraint(err, sqlstore.Unique) {
 				return &qm.Error{Code: qm.EConflict, Message: "assets share values of this field: make them differ before making it unique",
 					Fields: map[string]string{"unique": "assets share values"}}
 			} else if err != nil {
 				return fmt.Errorf("update custom field: %w", err)
 			}
 		}
-		return Audit(ctx, c, f.UpdatedAt, "custom_field.update", "custom_field", f.ID, before, f)
+		return sqlstore.Audit(ctx, c, f.UpdatedAt, "custom_field.update", "custom_field", f.ID, before, f)
 	})
 	if err != nil {
 		return nil, err
@@ -149,7 +150,7 @@ func (s *FieldStore) UpdateField(ctx context.Context, id string, u qm.CustomFiel
 
 // DeleteField implements qm.FieldService.
 func (s *FieldStore) DeleteField(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findField(ctx, c, id)
 		if err != nil {
 			return err
@@ -157,11 +158,11 @@ func (s *FieldStore) DeleteField(ctx context.Context, id string) error {
 		if _, err := c.Exec(ctx, `DELETE FROM custom_fields WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete custom field: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "custom_field.delete", "custom_field", id, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "custom_field.delete", "custom_field", id, before, nil)
 	})
 }
 
-func scanField(r Row) (*qm.CustomField, error) {
+func scanField(r sqlstore.Row) (*qm.CustomField, error) {
 	var f qm.CustomField
 	var choices string
 	if err := r.Scan(&f.ID, &f.Key, &f.Name, &f.Type, &f.Required, &f.Unique, &f.Pattern, &choices, &f.HelpText, &f.CreatedAt, &f.UpdatedAt); err != nil {
@@ -182,11 +183,11 @@ func (s *FieldStore) CreateFieldSet(ctx context.Context, fs *qm.FieldSet) error 
 	if err := fs.Validate(); err != nil {
 		return err
 	}
-	fs.ID = NewID()
-	fs.CreatedAt = Timestamp(s.now())
+	fs.ID = sqlstore.NewID()
+	fs.CreatedAt = sqlstore.Timestamp(s.now())
 	fs.UpdatedAt = fs.CreatedAt
 	fs.FieldIDs, fs.CategoryIDs = nonNil(fs.FieldIDs), nonNil(fs.CategoryIDs)
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		_, err := c.Exec(ctx, `INSERT INTO field_sets (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)`,
 			c.TenantID(), fs.ID, fs.Name, fs.CreatedAt, fs.UpdatedAt)
 		if err != nil {
@@ -195,7 +196,7 @@ func (s *FieldStore) CreateFieldSet(ctx context.Context, fs *qm.FieldSet) error 
 		if err := writeMembers(ctx, c, fs); err != nil {
 			return err
 		}
-		return Audit(ctx, c, fs.CreatedAt, "field_set.create", "field_set", fs.ID, nil, fs)
+		return sqlstore.Audit(ctx, c, fs.CreatedAt, "field_set.create", "field_set", fs.ID, nil, fs)
 	})
 }
 
@@ -207,7 +208,7 @@ func nonNil(ids []string) []string {
 }
 
 func fieldSetError(err error, op string) error {
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "a field set with this name already exists", Fields: map[string]string{"name": "already taken"}}
 	}
 	return fmt.Errorf("%s: %w", op, err)
@@ -215,7 +216,7 @@ func fieldSetError(err error, op string) error {
 
 // writeMembers replaces the fields and categories of a set with those fs
 // lists, each checked to be the tenant's.
-func writeMembers(ctx context.Context, c Conn, fs *qm.FieldSet) error {
+func writeMembers(ctx context.Context, c sqlstore.Conn, fs *qm.FieldSet) error {
 	for _, ref := range []struct {
 		table, field, noun string
 		ids                []string
@@ -248,16 +249,16 @@ func writeMembers(ctx context.Context, c Conn, fs *qm.FieldSet) error {
 
 // FieldSet implements qm.FieldService.
 func (s *FieldStore) FieldSet(ctx context.Context, id string) (*qm.FieldSet, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.FieldSet, error) { return findFieldSet(ctx, c, id) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.FieldSet, error) { return findFieldSet(ctx, c, id) })
 }
 
-func findFieldSet(ctx context.Context, c Conn, id string) (*qm.FieldSet, error) {
-	if !ValidID(id) {
+func findFieldSet(ctx context.Context, c sqlstore.Conn, id string) (*qm.FieldSet, error) {
+	if !sqlstore.ValidID(id) {
 		return nil, errFieldSetNotFound
 	}
 	fs, err := scanFieldSet(c.QueryRow(ctx, `SELECT id, name, created_at, updated_at FROM field_sets WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errFieldSetNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get field set: %w", err)
@@ -267,8 +268,8 @@ func findFieldSet(ctx context.Context, c Conn, id string) (*qm.FieldSet, error) 
 
 // FieldSets implements qm.FieldService.
 func (s *FieldStore) FieldSets(ctx context.Context) ([]*qm.FieldSet, error) {
-	return View(ctx, s.router, func(c Conn) ([]*qm.FieldSet, error) {
-		sets, err := QueryAll(ctx, c, scanFieldSet, `SELECT id, name, created_at, updated_at FROM field_sets WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.FieldSet, error) {
+		sets, err := sqlstore.QueryAll(ctx, c, scanFieldSet, `SELECT id, name, created_at, updated_at FROM field_sets WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list field sets: %w", err)
 		}
@@ -277,7 +278,7 @@ func (s *FieldStore) FieldSets(ctx context.Context) ([]*qm.FieldSet, error) {
 }
 
 // readMembers fills in the fields and categories of sets.
-func readMembers(ctx context.Context, c Conn, sets []*qm.FieldSet) error {
+func readMembers(ctx context.Context, c sqlstore.Conn, sets []*qm.FieldSet) error {
 	byID := map[string]*qm.FieldSet{}
 	for _, fs := range sets {
 		byID[fs.ID] = fs
@@ -316,21 +317,21 @@ func readMembers(ctx context.Context, c Conn, sets []*qm.FieldSet) error {
 // UpdateFieldSet implements qm.FieldService.
 func (s *FieldStore) UpdateFieldSet(ctx context.Context, id string, u qm.FieldSetUpdate) (*qm.FieldSet, error) {
 	var fs *qm.FieldSet
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findFieldSet(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		after := *before
 		fs = &after
-		SetIf(&fs.Name, u.Name)
-		SetIf(&fs.FieldIDs, u.FieldIDs)
-		SetIf(&fs.CategoryIDs, u.CategoryIDs)
+		sqlstore.SetIf(&fs.Name, u.Name)
+		sqlstore.SetIf(&fs.FieldIDs, u.FieldIDs)
+		sqlstore.SetIf(&fs.CategoryIDs, u.CategoryIDs)
 		fs.FieldIDs, fs.CategoryIDs = nonNil(fs.FieldIDs), nonNil(fs.CategoryIDs)
 		if err := fs.Validate(); err != nil {
 			return err
 		}
-		fs.UpdatedAt = Timestamp(s.now())
+		fs.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE field_sets SET name = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), fs.ID, fs.Name, fs.UpdatedAt)
 		if err != nil {
 			return fieldSetError(err, "update field set")
@@ -338,7 +339,7 @@ func (s *FieldStore) UpdateFieldSet(ctx context.Context, id string, u qm.FieldSe
 		if err := writeMembers(ctx, c, fs); err != nil {
 			return err
 		}
-		return Audit(ctx, c, fs.UpdatedAt, "field_set.update", "field_set", fs.ID, before, fs)
+		return sqlstore.Audit(ctx, c, fs.UpdatedAt, "field_set.update", "field_set", fs.ID, before, fs)
 	})
 	if err != nil {
 		return nil, err
@@ -349,7 +350,7 @@ func (s *FieldStore) UpdateFieldSet(ctx context.Context, id string, u qm.FieldSe
 // DeleteFieldSet implements qm.FieldService. Models are checked here, not
 // left to a foreign key: SQLite could not add one to the models table.
 func (s *FieldStore) DeleteFieldSet(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findFieldSet(ctx, c, id)
 		if err != nil {
 			return err
@@ -364,11 +365,11 @@ func (s *FieldStore) DeleteFieldSet(ctx context.Context, id string) error {
 		if _, err := c.Exec(ctx, `DELETE FROM field_sets WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete field set: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "field_set.delete", "field_set", id, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "field_set.delete", "field_set", id, before, nil)
 	})
 }
 
-func scanFieldSet(r Row) (*qm.FieldSet, error) {
+func scanFieldSet(r sqlstore.Row) (*qm.FieldSet, error) {
 	fs := qm.FieldSet{FieldIDs: []string{}, CategoryIDs: []string{}}
 	if err := r.Scan(&fs.ID, &fs.Name, &fs.CreatedAt, &fs.UpdatedAt); err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // LocationStore is the qm.LocationService on any engine and tier.
 type LocationStore struct {
-	router Router
+	router sqlstore.Router
 	now    func() time.Time
 }
 
@@ -20,7 +21,7 @@ var _ qm.LocationService = (*LocationStore)(nil)
 
 // NewLocationStore returns a LocationStore whose queries run on router's
 // connections, stamping times with now.
-func NewLocationStore(router Router, now func() time.Time) *LocationStore {
+func NewLocationStore(router sqlstore.Router, now func() time.Time) *LocationStore {
 	return &LocationStore{router: router, now: now}
 }
 
@@ -29,32 +30,32 @@ const locationColumns = `id, name, parent_id, address, notes, created_at, update
 // CreateLocation implements qm.LocationService.
 func (s *LocationStore) CreateLocation(ctx context.Context, l *qm.Location) error {
 	l.Normalize()
-	l.ID = NewID()
+	l.ID = sqlstore.NewID()
 	if err := l.Validate(); err != nil {
 		return err
 	}
-	l.CreatedAt = Timestamp(s.now())
+	l.CreatedAt = sqlstore.Timestamp(s.now())
 	l.UpdatedAt = l.CreatedAt
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if err := checkParent(ctx, c, "locations", "location", l.ID, l.ParentID); err != nil {
 			return err
 		}
-		if err := room(ctx, c, qm.MaxLocations, 1, countRows(ctx, c, "locations")); err != nil {
+		if err := sqlstore.Room(ctx, c, qm.MaxLocations, 1, sqlstore.CountRows(ctx, c, "locations")); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO locations (tenant_id, `+locationColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			c.TenantID(), l.ID, l.Name, Nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)
+			c.TenantID(), l.ID, l.Name, sqlstore.Nullable(l.ParentID), l.Address, l.Notes, l.CreatedAt, l.UpdatedAt)
 		if err != nil {
 			return locationError(err, "create location")
 		}
-		return Audit(ctx, c, l.CreatedAt, "location.create", "location", l.ID, nil, l)
+		return sqlstore.Audit(ctx, c, l.CreatedAt, "location.create", "location", l.ID, nil, l)
 	})
 }
 
 // Location implements qm.LocationService.
 func (s *LocationStore) Location(ctx context.Context, id string) (*qm.Location, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.Location, error) { return findLocation(ctx, c, id) })
 }
 
 // Locations implements qm.LocationService.
@@ -66,23 +67,23 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 		f.Limit = qm.MaxLocationPage
 	}
 	var ls []*qm.Location
-	err := s.router.View(ctx, func(c Conn) error {
-		args := Args{c.TenantID()}
+	err := s.router.View(ctx, func(c sqlstore.Conn) error {
+		args := sqlstore.Args{c.TenantID()}
 		where := `tenant_id = $1`
 		if f.ParentID != "" {
-			if !ValidID(f.ParentID) {
+			if !sqlstore.ValidID(f.ParentID) {
 				return nil // no location has such a parent
 			}
 			where += ` AND parent_id = ` + args.Add(f.ParentID)
 		}
 		if f.After != "" {
-			if !ValidID(f.After) {
+			if !sqlstore.ValidID(f.After) {
 				return qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.After)
 			}
 			where += ` AND id > ` + args.Add(f.After)
 		}
 		var err error
-		if ls, err = QueryAll(ctx, c, scanLocation, `SELECT `+locationColumns+` FROM locations WHERE `+where+` ORDER BY id LIMIT `+args.Add(f.Limit), args...); err != nil {
+		if ls, err = sqlstore.QueryAll(ctx, c, scanLocation, `SELECT `+locationColumns+` FROM locations WHERE `+where+` ORDER BY id LIMIT `+args.Add(f.Limit), args...); err != nil {
 			return fmt.Errorf("list locations: %w", err)
 		}
 		return nil
@@ -93,7 +94,7 @@ func (s *LocationStore) Locations(ctx context.Context, f qm.LocationFilter) ([]*
 // UpdateLocation implements qm.LocationService.
 func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.LocationUpdate) (*qm.Location, error) {
 	var l *qm.Location
-	err := s.router.Update(ctx, func(c Conn) (err error) {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) (err error) {
 		before, err := findLocation(ctx, c, id)
 		if err != nil {
 			return err
@@ -108,14 +109,14 @@ func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.Loca
 		if err := checkParent(ctx, c, "locations", "location", l.ID, l.ParentID); err != nil {
 			return err
 		}
-		l.UpdatedAt = Timestamp(s.now())
+		l.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE locations SET name = $3, parent_id = $4, address = $5, notes = $6, updated_at = $7
 			WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), l.ID, l.Name, Nullable(l.ParentID), l.Address, l.Notes, l.UpdatedAt)
+			c.TenantID(), l.ID, l.Name, sqlstore.Nullable(l.ParentID), l.Address, l.Notes, l.UpdatedAt)
 		if err != nil {
 			return locationError(err, "update location")
 		}
-		return Audit(ctx, c, l.UpdatedAt, "location.update", "location", l.ID, before, l)
+		return sqlstore.Audit(ctx, c, l.UpdatedAt, "location.update", "location", l.ID, before, l)
 	})
 	if err != nil {
 		return nil, err
@@ -125,31 +126,31 @@ func (s *LocationStore) UpdateLocation(ctx context.Context, id string, u qm.Loca
 
 // DeleteLocation implements qm.LocationService.
 func (s *LocationStore) DeleteLocation(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findLocation(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		_, err = c.Exec(ctx, `DELETE FROM locations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
-		if IsConstraint(err, ForeignKey) {
+		if sqlstore.IsConstraint(err, sqlstore.ForeignKey) {
 			return qm.Errorf(qm.EConflict, "location has child locations: move or delete them first")
 		}
 		if err != nil {
 			return fmt.Errorf("delete location: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "location.delete", "location", id, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "location.delete", "location", id, before, nil)
 	})
 }
 
 var errLocationNotFound = qm.Errorf(qm.ENotFound, "location not found")
 
-func findLocation(ctx context.Context, c Conn, id string) (*qm.Location, error) {
-	if !ValidID(id) {
+func findLocation(ctx context.Context, c sqlstore.Conn, id string) (*qm.Location, error) {
+	if !sqlstore.ValidID(id) {
 		return nil, errLocationNotFound
 	}
 	l, err := scanLocation(c.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errLocationNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get location: %w", err)
@@ -161,14 +162,14 @@ func locationError(err error, op string) error {
 	switch {
 	case err == nil:
 		return nil
-	case IsConstraint(err, Unique):
+	case sqlstore.IsConstraint(err, sqlstore.Unique):
 		return &qm.Error{Code: qm.EConflict, Message: "a location with this name already exists under the same parent",
 			Fields: map[string]string{"name": "already taken"}}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func scanLocation(r Row) (*qm.Location, error) {
+func scanLocation(r sqlstore.Row) (*qm.Location, error) {
 	var l qm.Location
 	var parent sql.NullString
 	if err := r.Scan(&l.ID, &l.Name, &parent, &l.Address, &l.Notes, &l.CreatedAt, &l.UpdatedAt); err != nil {

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -8,20 +8,21 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // ReferenceStore is the qm.ReferenceService of one reference list: one
 // table, named by the list, on any engine and tier.
 type ReferenceStore struct {
 	list   qm.ReferenceList
-	router Router
+	router sqlstore.Router
 	now    func() time.Time
 }
 
 var _ qm.ReferenceService = (*ReferenceStore)(nil)
 
 // NewReferenceStore returns the store of list.
-func NewReferenceStore(list qm.ReferenceList, router Router, now func() time.Time) *ReferenceStore {
+func NewReferenceStore(list qm.ReferenceList, router sqlstore.Router, now func() time.Time) *ReferenceStore {
 	return &ReferenceStore{list: list, router: router, now: now}
 }
 
@@ -42,19 +43,19 @@ func (s *ReferenceStore) Create(ctx context.Context, r *qm.Reference) error {
 	if err := s.list.Validate(r); err != nil {
 		return err
 	}
-	r.ID = NewID()
-	r.CreatedAt = Timestamp(s.now())
+	r.ID = sqlstore.NewID()
+	r.CreatedAt = sqlstore.Timestamp(s.now())
 	r.UpdatedAt = r.CreatedAt
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if err := s.insert(ctx, c, r); err != nil {
 			return err
 		}
-		return Audit(ctx, c, r.CreatedAt, s.action("create"), s.list.Noun, r.ID, nil, r)
+		return sqlstore.Audit(ctx, c, r.CreatedAt, s.action("create"), s.list.Noun, r.ID, nil, r)
 	})
 }
 
 // insert writes r on a connection already in a transaction.
-func (s *ReferenceStore) insert(ctx context.Context, c Conn, r *qm.Reference) error {
+func (s *ReferenceStore) insert(ctx context.Context, c sqlstore.Conn, r *qm.Reference) error {
 	_, err := c.Exec(ctx, `INSERT INTO `+s.list.Name+` (tenant_id, `+referenceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		c.TenantID(), r.ID, r.Name, r.Kind, r.Notes, r.CreatedAt, r.UpdatedAt)
 	if err != nil {
@@ -65,13 +66,13 @@ func (s *ReferenceStore) insert(ctx context.Context, c Conn, r *qm.Reference) er
 
 // Get implements qm.ReferenceService.
 func (s *ReferenceStore) Get(ctx context.Context, id string) (*qm.Reference, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.Reference, error) { return s.find(ctx, c, id) })
 }
 
 // List implements qm.ReferenceService.
 func (s *ReferenceStore) List(ctx context.Context) ([]*qm.Reference, error) {
-	return View(ctx, s.router, func(c Conn) ([]*qm.Reference, error) {
-		rs, err := QueryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Reference, error) {
+		rs, err := sqlstore.QueryAll(ctx, c, scanReference, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", s.list.Name, err)
 		}
@@ -82,27 +83,27 @@ func (s *ReferenceStore) List(ctx context.Context) ([]*qm.Reference, error) {
 // Update implements qm.ReferenceService.
 func (s *ReferenceStore) Update(ctx context.Context, id string, u qm.ReferenceUpdate) (*qm.Reference, error) {
 	var r *qm.Reference
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.find(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		after := *before
 		r = &after
-		SetIf(&r.Name, u.Name)
-		SetIf(&r.Kind, u.Kind)
-		SetIf(&r.Notes, u.Notes)
+		sqlstore.SetIf(&r.Name, u.Name)
+		sqlstore.SetIf(&r.Kind, u.Kind)
+		sqlstore.SetIf(&r.Notes, u.Notes)
 		s.list.Normalize(r)
 		if err := s.list.Validate(r); err != nil {
 			return err
 		}
-		r.UpdatedAt = Timestamp(s.now())
+		r.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE `+s.list.Name+` SET name = $3, kind = $4, notes = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2`,
 			c.TenantID(), r.ID, r.Name, r.Kind, r.Notes, r.UpdatedAt)
 		if err != nil {
 			return s.conflict(err, "update")
 		}
-		return Audit(ctx, c, r.UpdatedAt, s.action("update"), s.list.Noun, r.ID, before, r)
+		return sqlstore.Audit(ctx, c, r.UpdatedAt, s.action("update"), s.list.Noun, r.ID, before, r)
 	})
 	if err != nil {
 		return nil, err
@@ -112,29 +113,29 @@ func (s *ReferenceStore) Update(ctx context.Context, id string, u qm.ReferenceUp
 
 // Delete implements qm.ReferenceService.
 func (s *ReferenceStore) Delete(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.find(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		_, err = c.Exec(ctx, `DELETE FROM `+s.list.Name+` WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
-		if IsConstraint(err, ForeignKey) {
+		if sqlstore.IsConstraint(err, sqlstore.ForeignKey) {
 			return qm.Errorf(qm.EConflict, "the %s %q is in use", s.list.Noun, before.Name)
 		}
 		if err != nil {
 			return fmt.Errorf("delete %s: %w", s.list.Noun, err)
 		}
-		return Audit(ctx, c, s.now(), s.action("delete"), s.list.Noun, id, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), s.action("delete"), s.list.Noun, id, before, nil)
 	})
 }
 
-func (s *ReferenceStore) find(ctx context.Context, c Conn, id string) (*qm.Reference, error) {
-	if !ValidID(id) {
+func (s *ReferenceStore) find(ctx context.Context, c sqlstore.Conn, id string) (*qm.Reference, error) {
+	if !sqlstore.ValidID(id) {
 		return nil, s.notFound()
 	}
 	r, err := scanReference(c.QueryRow(ctx, `SELECT `+referenceColumns+` FROM `+s.list.Name+` WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, s.notFound()
 	case err != nil:
 		return nil, fmt.Errorf("get %s: %w", s.list.Noun, err)
@@ -143,13 +144,13 @@ func (s *ReferenceStore) find(ctx context.Context, c Conn, id string) (*qm.Refer
 }
 
 func (s *ReferenceStore) conflict(err error, op string) error {
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "a " + s.list.Noun + " with this name already exists", Fields: map[string]string{"name": "already taken"}}
 	}
 	return fmt.Errorf("%s %s: %w", op, s.list.Noun, err)
 }
 
-func scanReference(r Row) (*qm.Reference, error) {
+func scanReference(r sqlstore.Row) (*qm.Reference, error) {
 	var ref qm.Reference
 	if err := r.Scan(&ref.ID, &ref.Name, &ref.Kind, &ref.Notes, &ref.CreatedAt, &ref.UpdatedAt); err != nil {
 		return nil, err
@@ -160,11 +161,11 @@ func scanReference(r Row) (*qm.Reference, error) {
 
 // SeedStatusLabels gives a new tenant the default status labels, as part of
 // its creation (audited as that): the engines' Seed of TenantService.
-func SeedStatusLabels(ctx context.Context, c Conn, now time.Time) error {
+func SeedStatusLabels(ctx context.Context, c sqlstore.Conn, now time.Time) error {
 	s := &ReferenceStore{list: qm.StatusLabels}
 	for _, d := range qm.DefaultStatusLabels {
 		r := d
-		r.ID, r.CreatedAt, r.UpdatedAt = NewID(), Timestamp(now), Timestamp(now)
+		r.ID, r.CreatedAt, r.UpdatedAt = sqlstore.NewID(), sqlstore.Timestamp(now), sqlstore.Timestamp(now)
 		if err := s.insert(ctx, c, &r); err != nil {
 			return err
 		}

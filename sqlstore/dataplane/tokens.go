@@ -1,25 +1,26 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // TokenStore is the qm.TokenService: tokens live in the catalog, and each
 // change is written to the tenant's audit log.
 type TokenStore struct {
-	identity *Identity
-	router   Router
+	identity *sqlstore.Identity
+	router   sqlstore.Router
 	now      func() time.Time
 }
 
 var _ qm.TokenService = (*TokenStore)(nil)
 
 // NewTokenStore returns a TokenStore.
-func NewTokenStore(identity *Identity, router Router, now func() time.Time) *TokenStore {
+func NewTokenStore(identity *sqlstore.Identity, router sqlstore.Router, now func() time.Time) *TokenStore {
 	return &TokenStore{identity: identity, router: router, now: now}
 }
 
@@ -36,7 +37,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 	}
 	secret := qm.NewSecret(qm.TokenPrefix)
 	t := &qm.APIToken{Name: n.Name, Role: n.Role, CreatedBy: p.Name, ExpiresAt: n.ExpiresAt}
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		role, err := knownRole(ctx, s.identity, c, n.Role)
 		if err == nil {
 			err = tenancy.PrincipalFrom(ctx).MayActOn(role)
@@ -44,14 +45,14 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 		if err != nil {
 			return err
 		}
-		live := func() (int64, error) { return s.identity.countLiveTokens(ctx, c.TenantID(), now) }
-		if err := room(ctx, c, qm.MaxAPITokens, 1, live); err != nil {
+		live := func() (int64, error) { return s.identity.CountLiveTokens(ctx, c.TenantID(), now) }
+		if err := sqlstore.Room(ctx, c, qm.MaxAPITokens, 1, live); err != nil {
 			return err
 		}
 		if err := s.identity.CreateToken(ctx, c.TenantID(), t, qm.HashSecret(secret), now); err != nil {
 			return err
 		}
-		return Audit(ctx, c, now, "token.create", "token", t.ID, nil, t)
+		return sqlstore.Audit(ctx, c, now, "token.create", "token", t.ID, nil, t)
 	})
 	if err != nil {
 		return nil, "", err
@@ -62,7 +63,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, n qm.NewAPIToken) (*qm.API
 // Tokens implements qm.TokenService.
 func (s *TokenStore) Tokens(ctx context.Context) ([]*qm.APIToken, error) {
 	var ts []*qm.APIToken
-	err := s.router.View(ctx, func(c Conn) (err error) {
+	err := s.router.View(ctx, func(c sqlstore.Conn) (err error) {
 		ts, err = s.identity.Tokens(ctx, c.TenantID())
 		return err
 	})
@@ -72,7 +73,7 @@ func (s *TokenStore) Tokens(ctx context.Context) ([]*qm.APIToken, error) {
 // RevokeToken implements qm.TokenService. Only one whose role covers the
 // token's may revoke it.
 func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.identity.Token(ctx, c.TenantID(), id)
 		if err != nil {
 			return err
@@ -86,6 +87,6 @@ func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
 		}
 		after := *before
 		after.RevokedAt = &now
-		return Audit(ctx, c, now, "token.revoke", "token", id, before, &after)
+		return sqlstore.Audit(ctx, c, now, "token.revoke", "token", id, before, &after)
 	})
 }

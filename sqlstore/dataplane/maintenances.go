@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // MaintenanceStore is the qm.MaintenanceService on any engine and tier.
 type MaintenanceStore struct {
-	router Router
+	router sqlstore.Router
 	now    func() time.Time
 }
 
 var _ qm.MaintenanceService = (*MaintenanceStore)(nil)
 
 // NewMaintenanceStore returns a MaintenanceStore.
-func NewMaintenanceStore(router Router, now func() time.Time) *MaintenanceStore {
+func NewMaintenanceStore(router sqlstore.Router, now func() time.Time) *MaintenanceStore {
 	return &MaintenanceStore{router: router, now: now}
 }
 
@@ -30,12 +31,12 @@ var errMaintenanceNotFound = qm.Errorf(qm.ENotFound, "maintenance record not fou
 // Maintenances implements qm.MaintenanceService.
 func (s *MaintenanceStore) Maintenances(ctx context.Context, assetID string) ([]*qm.Maintenance, error) {
 	ms := []*qm.Maintenance{}
-	err := s.router.View(ctx, func(c Conn) error {
+	err := s.router.View(ctx, func(c sqlstore.Conn) error {
 		if _, err := FindAsset(ctx, c, assetID); err != nil {
 			return err
 		}
 		var err error
-		if ms, err = QueryAll(ctx, c, scanMaintenance, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
+		if ms, err = sqlstore.QueryAll(ctx, c, scanMaintenance, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2
 			ORDER BY started_on DESC, id DESC`, c.TenantID(), assetID); err != nil {
 			return fmt.Errorf("list maintenance: %w", err)
 		}
@@ -50,10 +51,10 @@ func (s *MaintenanceStore) AddMaintenance(ctx context.Context, assetID string, m
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	m.ID, m.AssetID = NewID(), assetID
-	m.CreatedAt = Timestamp(s.now())
+	m.ID, m.AssetID = sqlstore.NewID(), assetID
+	m.CreatedAt = sqlstore.Timestamp(s.now())
 	m.UpdatedAt = m.CreatedAt
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if _, err := FindAsset(ctx, c, assetID); err != nil {
 			return err
 		}
@@ -62,30 +63,30 @@ func (s *MaintenanceStore) AddMaintenance(ctx context.Context, assetID string, m
 		}
 		_, err := c.Exec(ctx, `INSERT INTO maintenances (tenant_id, id, asset_id, kind, title, started_on, completed_on, cost_cents, supplier_id, notes, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, c.TenantID(), m.ID, m.AssetID, m.Kind, m.Title, m.StartedOn,
-			Nullable(m.CompletedOn), m.CostCents, Nullable(m.SupplierID), m.Notes, m.CreatedAt, m.UpdatedAt)
+			sqlstore.Nullable(m.CompletedOn), m.CostCents, sqlstore.Nullable(m.SupplierID), m.Notes, m.CreatedAt, m.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("add maintenance: %w", err)
 		}
-		return Audit(ctx, c, m.CreatedAt, "asset.maintenance", "asset", assetID, nil, m)
+		return sqlstore.Audit(ctx, c, m.CreatedAt, "asset.maintenance", "asset", assetID, nil, m)
 	})
 }
 
 // UpdateMaintenance implements qm.MaintenanceService.
 func (s *MaintenanceStore) UpdateMaintenance(ctx context.Context, assetID, id string, u qm.MaintenanceUpdate) (*qm.Maintenance, error) {
 	var m *qm.Maintenance
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findMaintenance(ctx, c, assetID, id)
 		if err != nil {
 			return err
 		}
 		after := *before
 		m = &after
-		SetIf(&m.Kind, u.Kind)
-		SetIf(&m.Title, u.Title)
-		SetIf(&m.StartedOn, u.StartedOn)
-		SetIf(&m.CompletedOn, u.CompletedOn)
-		SetIf(&m.SupplierID, u.SupplierID)
-		SetIf(&m.Notes, u.Notes)
+		sqlstore.SetIf(&m.Kind, u.Kind)
+		sqlstore.SetIf(&m.Title, u.Title)
+		sqlstore.SetIf(&m.StartedOn, u.StartedOn)
+		sqlstore.SetIf(&m.CompletedOn, u.CompletedOn)
+		sqlstore.SetIf(&m.SupplierID, u.SupplierID)
+		sqlstore.SetIf(&m.Notes, u.Notes)
 		if u.CostCents != nil {
 			m.CostCents = u.CostCents
 		}
@@ -96,14 +97,14 @@ func (s *MaintenanceStore) UpdateMaintenance(ctx context.Context, assetID, id st
 		if err := RefExists(ctx, c, "suppliers", "supplier_id", "supplier", m.SupplierID, false); err != nil {
 			return err
 		}
-		m.UpdatedAt = Timestamp(s.now())
+		m.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE maintenances SET kind = $3, title = $4, started_on = $5, completed_on = $6, cost_cents = $7,
 			supplier_id = $8, notes = $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), m.ID, m.Kind, m.Title, m.StartedOn,
-			Nullable(m.CompletedOn), m.CostCents, Nullable(m.SupplierID), m.Notes, m.UpdatedAt)
+			sqlstore.Nullable(m.CompletedOn), m.CostCents, sqlstore.Nullable(m.SupplierID), m.Notes, m.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("update maintenance: %w", err)
 		}
-		return Audit(ctx, c, m.UpdatedAt, "asset.maintenance", "asset", assetID, before, m)
+		return sqlstore.Audit(ctx, c, m.UpdatedAt, "asset.maintenance", "asset", assetID, before, m)
 	})
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func (s *MaintenanceStore) UpdateMaintenance(ctx context.Context, assetID, id st
 
 // DeleteMaintenance implements qm.MaintenanceService.
 func (s *MaintenanceStore) DeleteMaintenance(ctx context.Context, assetID, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findMaintenance(ctx, c, assetID, id)
 		if err != nil {
 			return err
@@ -121,22 +122,22 @@ func (s *MaintenanceStore) DeleteMaintenance(ctx context.Context, assetID, id st
 		if _, err := c.Exec(ctx, `DELETE FROM maintenances WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete maintenance: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "asset.maintenance", "asset", assetID, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "asset.maintenance", "asset", assetID, before, nil)
 	})
 }
 
 // findMaintenance returns a record of an asset the caller can see.
-func findMaintenance(ctx context.Context, c Conn, assetID, id string) (*qm.Maintenance, error) {
+func findMaintenance(ctx context.Context, c sqlstore.Conn, assetID, id string) (*qm.Maintenance, error) {
 	if _, err := FindAsset(ctx, c, assetID); err != nil {
 		return nil, err
 	}
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return nil, errMaintenanceNotFound
 	}
 	m, err := scanMaintenance(c.QueryRow(ctx, `SELECT `+maintenanceColumns+` FROM maintenances WHERE tenant_id = $1 AND asset_id = $2 AND id = $3`,
 		c.TenantID(), assetID, id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errMaintenanceNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get maintenance: %w", err)
@@ -144,7 +145,7 @@ func findMaintenance(ctx context.Context, c Conn, assetID, id string) (*qm.Maint
 	return m, nil
 }
 
-func scanMaintenance(r Row) (*qm.Maintenance, error) {
+func scanMaintenance(r sqlstore.Row) (*qm.Maintenance, error) {
 	var m qm.Maintenance
 	var completed, supplier sql.NullString
 	var cost sql.NullInt64

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -17,8 +18,8 @@ import (
 // tenants (the job's own transaction holds the tenant's database), so any
 // node can say.
 type ImportJobStore struct {
-	router  Router
-	catalog Querier
+	router  sqlstore.Router
+	catalog sqlstore.Querier
 	now     func() time.Time
 }
 
@@ -26,7 +27,7 @@ var _ qm.ImportJobService = (*ImportJobStore)(nil)
 
 // NewImportJobStore returns an ImportJobStore; tenants is the catalog the
 // progress of running jobs is kept in.
-func NewImportJobStore(router Router, tenants *TenantService, now func() time.Time) *ImportJobStore {
+func NewImportJobStore(router sqlstore.Router, tenants *sqlstore.TenantService, now func() time.Time) *ImportJobStore {
 	return &ImportJobStore{router: router, catalog: tenants.Catalog(), now: now}
 }
 
@@ -38,7 +39,7 @@ func (s *ImportJobStore) ReportProgress(ctx context.Context, j *qm.ImportJob) er
 	}
 	_, err = s.catalog.Exec(ctx, `INSERT INTO job_progress (tenant_id, job_id, bytes_read, rows_read, updated_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (tenant_id, job_id) DO UPDATE SET bytes_read = excluded.bytes_read, rows_read = excluded.rows_read, updated_at = excluded.updated_at`,
-		t.ID, j.ID, j.BytesRead, j.RowsRead, Timestamp(s.now()))
+		t.ID, j.ID, j.BytesRead, j.RowsRead, sqlstore.Timestamp(s.now()))
 	if err != nil {
 		return fmt.Errorf("import job progress: %w", err)
 	}
@@ -79,16 +80,16 @@ const importJobColumns = `id, status, file_name, options, bytes, rows_read, repo
 // StartImportJob records j as running; it sets the id, the start and who
 // started it.
 func (s *ImportJobStore) StartImportJob(ctx context.Context, j *qm.ImportJob) error {
-	j.ID, j.Status, j.StartedAt = NewID(), qm.ImportRunning, Timestamp(s.now())
+	j.ID, j.Status, j.StartedAt = sqlstore.NewID(), qm.ImportRunning, sqlstore.Timestamp(s.now())
 	j.CreatedBy = tenancy.PrincipalFrom(ctx).Name
 	opts, _ := json.Marshal(j.Options)
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		_, err := c.Exec(ctx, `INSERT INTO import_jobs (tenant_id, id, status, file_name, options, bytes, node, created_by, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.TenantID(), j.ID, j.Status, j.FileName, string(opts), j.Bytes, j.Node, j.CreatedBy, j.StartedAt)
 		if err != nil {
 			return fmt.Errorf("start import job: %w", err)
 		}
-		return Audit(ctx, c, j.StartedAt, "import_job.start", "import_job", j.ID, nil, j)
+		return sqlstore.Audit(ctx, c, j.StartedAt, "import_job.start", "import_job", j.ID, nil, j)
 	})
 }
 
@@ -98,7 +99,7 @@ func (s *ImportJobStore) StartImportJob(ctx context.Context, j *qm.ImportJob) er
 // shown to anyone who may read assets. (Inviting the email again gives a
 // new link, with the same assets to check out.) ENotFound.
 func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) error {
-	at := Timestamp(s.now())
+	at := sqlstore.Timestamp(s.now())
 	j.FinishedAt = &at
 	var report any
 	if j.Report != nil {
@@ -109,7 +110,7 @@ func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) e
 		report = string(b)
 	}
 	var tenantID string
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		tenantID = c.TenantID()
 		n, err := c.Exec(ctx, `UPDATE import_jobs SET status = $3, rows_read = $4, report = $5, error = $6, finished_at = $7
 			WHERE tenant_id = $1 AND id = $2`, c.TenantID(), j.ID, j.Status, j.RowsRead, report, j.Error, at)
@@ -119,7 +120,7 @@ func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) e
 		if n == 0 {
 			return qm.Errorf(qm.ENotFound, "import job not found")
 		}
-		return Audit(ctx, c, at, "import_job.finish", "import_job", j.ID, nil, map[string]any{"status": j.Status, "rows": j.RowsRead, "error": j.Error})
+		return sqlstore.Audit(ctx, c, at, "import_job.finish", "import_job", j.ID, nil, map[string]any{"status": j.Status, "rows": j.RowsRead, "error": j.Error})
 	})
 	if err != nil {
 		return err
@@ -133,14 +134,14 @@ func (s *ImportJobStore) FinishImportJob(ctx context.Context, j *qm.ImportJob) e
 
 // ImportJob returns one job. ENotFound.
 func (s *ImportJobStore) ImportJob(ctx context.Context, id string) (*qm.ImportJob, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.ImportJob, error) {
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.ImportJob, error) {
 		notFound := qm.Errorf(qm.ENotFound, "import job not found")
-		if !ValidID(id) {
+		if !sqlstore.ValidID(id) {
 			return nil, notFound
 		}
 		j, err := scanImportJob(c.QueryRow(ctx, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 		switch {
-		case errors.Is(err, ErrNoRows):
+		case errors.Is(err, sqlstore.ErrNoRows):
 			return nil, notFound
 		case err != nil:
 			return nil, fmt.Errorf("get import job: %w", err)
@@ -151,8 +152,8 @@ func (s *ImportJobStore) ImportJob(ctx context.Context, id string) (*qm.ImportJo
 
 // ImportJobs lists the latest 100 jobs, newest first.
 func (s *ImportJobStore) ImportJobs(ctx context.Context) ([]*qm.ImportJob, error) {
-	return View(ctx, s.router, func(c Conn) ([]*qm.ImportJob, error) {
-		js, err := QueryAll(ctx, c, scanImportJob, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.ImportJob, error) {
+		js, err := sqlstore.QueryAll(ctx, c, scanImportJob, `SELECT `+importJobColumns+` FROM import_jobs WHERE tenant_id = $1
 			ORDER BY started_at DESC, id DESC LIMIT 100`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list import jobs: %w", err)
@@ -161,7 +162,7 @@ func (s *ImportJobStore) ImportJobs(ctx context.Context) ([]*qm.ImportJob, error
 	})
 }
 
-func scanImportJob(r Row) (*qm.ImportJob, error) {
+func scanImportJob(r sqlstore.Row) (*qm.ImportJob, error) {
 	var j qm.ImportJob
 	var opts string
 	var report sql.NullString
@@ -179,7 +180,7 @@ func scanImportJob(r Row) (*qm.ImportJob, error) {
 			return nil, fmt.Errorf("import job report: %w", err)
 		}
 	}
-	j.StartedAt, j.FinishedAt = j.StartedAt.UTC(), timePtr(finished)
+	j.StartedAt, j.FinishedAt = j.StartedAt.UTC(), sqlstore.TimePtr(finished)
 	if j.Status == qm.ImportDone {
 		j.BytesRead = j.Bytes
 	}

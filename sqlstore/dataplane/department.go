@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // DepartmentStore is the qm.DepartmentService on any engine and tier.
 type DepartmentStore struct {
-	router Router
+	router sqlstore.Router
 	now    func() time.Time
 }
 
 var _ qm.DepartmentService = (*DepartmentStore)(nil)
 
 // NewDepartmentStore returns a DepartmentStore.
-func NewDepartmentStore(router Router, now func() time.Time) *DepartmentStore {
+func NewDepartmentStore(router sqlstore.Router, now func() time.Time) *DepartmentStore {
 	return &DepartmentStore{router: router, now: now}
 }
 
@@ -30,34 +31,34 @@ var errDepartmentNotFound = qm.Errorf(qm.ENotFound, "department not found")
 // CreateDepartment implements qm.DepartmentService.
 func (s *DepartmentStore) CreateDepartment(ctx context.Context, d *qm.Department) error {
 	d.Normalize()
-	d.ID = NewID()
+	d.ID = sqlstore.NewID()
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	d.CreatedAt = Timestamp(s.now())
+	d.CreatedAt = sqlstore.Timestamp(s.now())
 	d.UpdatedAt = d.CreatedAt
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if err := checkParent(ctx, c, "departments", "department", d.ID, d.ParentID); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `INSERT INTO departments (tenant_id, `+departmentColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.TenantID(), d.ID, d.Name, Nullable(d.ParentID), d.CreatedAt, d.UpdatedAt)
+			c.TenantID(), d.ID, d.Name, sqlstore.Nullable(d.ParentID), d.CreatedAt, d.UpdatedAt)
 		if err != nil {
 			return departmentError(err, "create department")
 		}
-		return Audit(ctx, c, d.CreatedAt, "department.create", "department", d.ID, nil, d)
+		return sqlstore.Audit(ctx, c, d.CreatedAt, "department.create", "department", d.ID, nil, d)
 	})
 }
 
 // Department implements qm.DepartmentService.
 func (s *DepartmentStore) Department(ctx context.Context, id string) (*qm.Department, error) {
-	return View(ctx, s.router, func(c Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.Department, error) { return findDepartment(ctx, c, id) })
 }
 
 // Departments implements qm.DepartmentService.
 func (s *DepartmentStore) Departments(ctx context.Context) ([]*qm.Department, error) {
-	return View(ctx, s.router, func(c Conn) ([]*qm.Department, error) {
-		ds, err := QueryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID())
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Department, error) {
+		ds, err := sqlstore.QueryAll(ctx, c, scanDepartment, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 ORDER BY name, id`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list departments: %w", err)
 		}
@@ -68,15 +69,15 @@ func (s *DepartmentStore) Departments(ctx context.Context) ([]*qm.Department, er
 // UpdateDepartment implements qm.DepartmentService.
 func (s *DepartmentStore) UpdateDepartment(ctx context.Context, id string, u qm.DepartmentUpdate) (*qm.Department, error) {
 	var d *qm.Department
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findDepartment(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		after := *before
 		d = &after
-		SetIf(&d.Name, u.Name)
-		SetIf(&d.ParentID, u.ParentID)
+		sqlstore.SetIf(&d.Name, u.Name)
+		sqlstore.SetIf(&d.ParentID, u.ParentID)
 		d.Normalize()
 		if err := d.Validate(); err != nil {
 			return err
@@ -84,13 +85,13 @@ func (s *DepartmentStore) UpdateDepartment(ctx context.Context, id string, u qm.
 		if err := checkParent(ctx, c, "departments", "department", d.ID, d.ParentID); err != nil {
 			return err
 		}
-		d.UpdatedAt = Timestamp(s.now())
+		d.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE departments SET name = $3, parent_id = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID(), d.ID, d.Name, Nullable(d.ParentID), d.UpdatedAt)
+			c.TenantID(), d.ID, d.Name, sqlstore.Nullable(d.ParentID), d.UpdatedAt)
 		if err != nil {
 			return departmentError(err, "update department")
 		}
-		return Audit(ctx, c, d.UpdatedAt, "department.update", "department", d.ID, before, d)
+		return sqlstore.Audit(ctx, c, d.UpdatedAt, "department.update", "department", d.ID, before, d)
 	})
 	if err != nil {
 		return nil, err
@@ -100,29 +101,29 @@ func (s *DepartmentStore) UpdateDepartment(ctx context.Context, id string, u qm.
 
 // DeleteDepartment implements qm.DepartmentService.
 func (s *DepartmentStore) DeleteDepartment(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findDepartment(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		_, err = c.Exec(ctx, `DELETE FROM departments WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id)
-		if IsConstraint(err, ForeignKey) {
+		if sqlstore.IsConstraint(err, sqlstore.ForeignKey) {
 			return qm.Errorf(qm.EConflict, "department has sub-departments: move or delete them first")
 		}
 		if err != nil {
 			return fmt.Errorf("delete department: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "department.delete", "department", id, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "department.delete", "department", id, before, nil)
 	})
 }
 
-func findDepartment(ctx context.Context, c Conn, id string) (*qm.Department, error) {
-	if !ValidID(id) {
+func findDepartment(ctx context.Context, c sqlstore.Conn, id string) (*qm.Department, error) {
+	if !sqlstore.ValidID(id) {
 		return nil, errDepartmentNotFound
 	}
 	d, err := scanDepartment(c.QueryRow(ctx, `SELECT `+departmentColumns+` FROM departments WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errDepartmentNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get department: %w", err)
@@ -130,7 +131,7 @@ func findDepartment(ctx context.Context, c Conn, id string) (*qm.Department, err
 	return d, nil
 }
 
-func scanDepartment(r Row) (*qm.Department, error) {
+func scanDepartment(r sqlstore.Row) (*qm.Department, error) {
 	var d qm.Department
 	var parent sql.NullString
 	if err := r.Scan(&d.ID, &d.Name, &parent, &d.CreatedAt, &d.UpdatedAt); err != nil {
@@ -142,7 +143,7 @@ func scanDepartment(r Row) (*qm.Department, error) {
 }
 
 func departmentError(err error, op string) error {
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "a department with this name already exists under the same parent",
 			Fields: map[string]string{"name": "already taken"}}
 	}

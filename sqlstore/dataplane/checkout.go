@@ -1,10 +1,11 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // holding is what a check-out or check-in changes, for the audit log.
@@ -26,7 +27,7 @@ func (s *AssetStore) CheckOut(ctx context.Context, id string, co qm.CheckOut) (*
 		return nil, err
 	}
 	var a *qm.Asset
-	err := s.router.Update(ctx, func(c Conn) (err error) {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) (err error) {
 		if a, err = s.checkOut(ctx, c, id, co); err != nil {
 			return err
 		}
@@ -38,7 +39,7 @@ func (s *AssetStore) CheckOut(ctx context.Context, id string, co qm.CheckOut) (*
 // checkOut checks out an asset within c's transaction, and audits it. It
 // refuses with application errors only, before writing anything, so a
 // caller may skip one refused asset and carry on in the same transaction.
-func (s *AssetStore) checkOut(ctx context.Context, c Conn, id string, co qm.CheckOut) (*qm.Asset, error) {
+func (s *AssetStore) checkOut(ctx context.Context, c sqlstore.Conn, id string, co qm.CheckOut) (*qm.Asset, error) {
 	before, err := FindAsset(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func (s *AssetStore) checkOut(ctx context.Context, c Conn, id string, co qm.Chec
 	}
 	after := *before
 	a := &after
-	now := Timestamp(s.now())
+	now := sqlstore.Timestamp(s.now())
 	a.HolderType, a.HolderID, a.ExpectedReturn, a.CheckedOutAt, a.UpdatedAt = co.HolderType, co.HolderID, co.ExpectedReturn, &now, now
 	if co.HolderType == qm.HolderLocation {
 		a.LocationID = co.HolderID
@@ -66,12 +67,12 @@ func (s *AssetStore) checkOut(ctx context.Context, c Conn, id string, co qm.Chec
 	if err := s.setHolding(ctx, c, a); err != nil {
 		return nil, err
 	}
-	return a, Audit(ctx, c, now, "asset.checkout", "asset", a.ID, holdingOf(before, ""), holdingOf(a, co.Note))
+	return a, sqlstore.Audit(ctx, c, now, "asset.checkout", "asset", a.ID, holdingOf(before, ""), holdingOf(a, co.Note))
 }
 
 // checkHolder checks that the holder exists in the tenant: a member, one of
 // its locations, or another of its assets that a may be checked out to.
-func (s *AssetStore) checkHolder(ctx context.Context, c Conn, a *qm.Asset, co qm.CheckOut) error {
+func (s *AssetStore) checkHolder(ctx context.Context, c sqlstore.Conn, a *qm.Asset, co qm.CheckOut) error {
 	bad := &qm.Error{Code: qm.EInvalid, Message: "unknown " + co.HolderType + " to check out to", Fields: map[string]string{"holder_id": "no such " + co.HolderType}}
 	switch co.HolderType {
 	case qm.HolderUser:
@@ -103,7 +104,7 @@ var errHoldingLoop = &qm.Error{Code: qm.EInvalid, Message: "an asset cannot hold
 // is an asset the principal may see (ENotFound otherwise, as for an asset
 // that does not exist), and is neither the asset itself nor one it holds,
 // however far down a chain of holders.
-func holderAsset(ctx context.Context, c Conn, id, holderID string) error {
+func holderAsset(ctx context.Context, c sqlstore.Conn, id, holderID string) error {
 	if _, err := FindAsset(ctx, c, holderID); err != nil {
 		return err
 	}
@@ -135,21 +136,21 @@ func holderAsset(ctx context.Context, c Conn, id, holderID string) error {
 // maxHoldingChain bounds how many assets may hold each other in a row.
 const maxHoldingChain = 100
 
-func (s *AssetStore) setHolding(ctx context.Context, c Conn, a *qm.Asset) error {
+func (s *AssetStore) setHolding(ctx context.Context, c sqlstore.Conn, a *qm.Asset) error {
 	var out any
 	if a.CheckedOutAt != nil {
 		out = *a.CheckedOutAt
 	}
 	_, err := c.Exec(ctx, `UPDATE assets SET holder_type = $3, holder_id = $4, checked_out_at = $5, expected_return = $6,
 		location_id = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2`,
-		c.TenantID(), a.ID, a.HolderType, a.HolderID, out, Nullable(a.ExpectedReturn), Nullable(a.LocationID), a.UpdatedAt)
+		c.TenantID(), a.ID, a.HolderType, a.HolderID, out, sqlstore.Nullable(a.ExpectedReturn), sqlstore.Nullable(a.LocationID), a.UpdatedAt)
 	return err
 }
 
 // CheckIn implements qm.AssetService.
 func (s *AssetStore) CheckIn(ctx context.Context, id string, ci qm.CheckIn) (*qm.Asset, error) {
 	var a *qm.Asset
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := FindAsset(ctx, c, id)
 		if err != nil {
 			return err
@@ -162,7 +163,7 @@ func (s *AssetStore) CheckIn(ctx context.Context, id string, ci qm.CheckIn) (*qm
 		}
 		after := *before
 		a = &after
-		now := Timestamp(s.now())
+		now := sqlstore.Timestamp(s.now())
 		a.HolderType, a.HolderID, a.ExpectedReturn, a.CheckedOutAt, a.UpdatedAt = "", "", "", nil, now
 		if ci.LocationID != "" {
 			a.LocationID = ci.LocationID
@@ -170,7 +171,7 @@ func (s *AssetStore) CheckIn(ctx context.Context, id string, ci qm.CheckIn) (*qm
 		if err := s.setHolding(ctx, c, a); err != nil {
 			return err
 		}
-		if err := Audit(ctx, c, now, "asset.checkin", "asset", a.ID, holdingOf(before, ""), holdingOf(a, ci.Note)); err != nil {
+		if err := sqlstore.Audit(ctx, c, now, "asset.checkin", "asset", a.ID, holdingOf(before, ""), holdingOf(a, ci.Note)); err != nil {
 			return err
 		}
 		return s.derive(ctx, c, a)
@@ -184,5 +185,5 @@ func (s *AssetStore) History(ctx context.Context, id string) ([]*qm.AuditEntry, 
 	if _, err := s.Asset(ctx, id); err != nil {
 		return nil, err
 	}
-	return NewAuditStore(s.router).AuditLog(ctx, qm.AuditFilter{ResourceType: "asset", ResourceID: id, Limit: 500})
+	return sqlstore.NewAuditStore(s.router).AuditLog(ctx, qm.AuditFilter{ResourceType: "asset", ResourceID: id, Limit: 500})
 }

@@ -1,10 +1,11 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // checkParent makes sure a resource's new parent exists in the tenant and is
@@ -12,12 +13,12 @@ import (
 // of the caller's) holds the tree in id and parent_id; noun names its rows
 // in messages. The composite foreign key is the backstop; this gives the
 // clear message.
-func checkParent(ctx context.Context, c Conn, table, noun, id, parentID string) error {
+func checkParent(ctx context.Context, c sqlstore.Conn, table, noun, id, parentID string) error {
 	if parentID == "" {
 		return nil
 	}
 	unknown := &qm.Error{Code: qm.EInvalid, Message: "parent " + noun + " not found", Fields: map[string]string{"parent_id": "no such " + noun}}
-	if !ValidID(parentID) {
+	if !sqlstore.ValidID(parentID) {
 		return unknown
 	}
 	// Walk up from the new parent; meeting the resource means a cycle.

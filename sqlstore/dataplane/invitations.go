@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -15,10 +16,10 @@ import (
 // one, its revocation and its acceptance are written to the tenant's audit
 // log.
 type InvitationStore struct {
-	identity *Identity
+	identity *sqlstore.Identity
 	assets   *AssetStore
-	router   Router
-	tenants  *TenantService
+	router   sqlstore.Router
+	tenants  *sqlstore.TenantService
 	hash     func(password string) (string, error)
 	now      func() time.Time
 	// publicURL starts the links handed out ("" for bare paths).
@@ -29,7 +30,7 @@ var _ qm.InvitationService = (*InvitationStore)(nil)
 
 // NewInvitationStore returns an InvitationStore that hashes new accounts'
 // passwords with hash and starts links with publicURL.
-func NewInvitationStore(identity *Identity, router Router, tenants *TenantService, hash func(string) (string, error), publicURL string, now func() time.Time) *InvitationStore {
+func NewInvitationStore(identity *sqlstore.Identity, router sqlstore.Router, tenants *sqlstore.TenantService, hash func(string) (string, error), publicURL string, now func() time.Time) *InvitationStore {
 	return &InvitationStore{identity: identity, assets: NewAssetStore(router, identity, now), router: router, tenants: tenants,
 		hash: hash, now: now, publicURL: strings.TrimSuffix(publicURL, "/")}
 }
@@ -47,7 +48,7 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 	secret := qm.NewLinkSecret(qm.InvitationPrefix)
 	p := tenancy.PrincipalFrom(ctx)
 	inv := &qm.Invitation{Email: n.Email, DepartmentID: n.DepartmentID, InvitedBy: p.Name, CreatedAt: now, ExpiresAt: now.Add(n.TTL)}
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		role, err := mayInvite(ctx, s.identity, c, n.Role)
 		if err == nil {
 			err = knownDepartment(ctx, c, n.DepartmentID)
@@ -59,15 +60,15 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 			return err
 		}
 		inv.Role = role.Name
-		seats := func() (int64, error) { return s.identity.countMembersAndInvited(ctx, c.TenantID(), inv.Email, now) }
-		if err := room(ctx, c, qm.MaxMembers, 1, seats); err != nil {
+		seats := func() (int64, error) { return s.identity.CountMembersAndInvited(ctx, c.TenantID(), inv.Email, now) }
+		if err := sqlstore.Room(ctx, c, qm.MaxMembers, 1, seats); err != nil {
 			return err
 		}
 		replaced, err := s.identity.CreateInvitation(ctx, c.TenantID(), inv, qm.HashSecret(secret))
 		if err != nil {
 			return err
 		}
-		return Audit(ctx, c, now, "invitation.create", "invitation", inv.ID, replaced, inv)
+		return sqlstore.Audit(ctx, c, now, "invitation.create", "invitation", inv.ID, replaced, inv)
 	})
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func (s *InvitationStore) Invite(ctx context.Context, n qm.NewInvitation) (*qm.I
 
 // assetsToCheckOut checks that the caller may check out assets and can see
 // each one, and returns their ids without repeats.
-func (s *InvitationStore) assetsToCheckOut(ctx context.Context, c Conn, ids []string) ([]string, error) {
+func (s *InvitationStore) assetsToCheckOut(ctx context.Context, c sqlstore.Conn, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -103,7 +104,7 @@ func (s *InvitationStore) assetsToCheckOut(ctx context.Context, c Conn, ids []st
 // Invitations implements qm.InvitationService.
 func (s *InvitationStore) Invitations(ctx context.Context) ([]*qm.Invitation, error) {
 	var is []*qm.Invitation
-	err := s.router.View(ctx, func(c Conn) (err error) {
+	err := s.router.View(ctx, func(c sqlstore.Conn) (err error) {
 		is, err = s.identity.OpenInvitations(ctx, c.TenantID())
 		return err
 	})
@@ -112,13 +113,13 @@ func (s *InvitationStore) Invitations(ctx context.Context) ([]*qm.Invitation, er
 
 // RevokeInvitation implements qm.InvitationService.
 func (s *InvitationStore) RevokeInvitation(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.identity.Invitation(ctx, c.TenantID(), id)
 		if err != nil {
 			return err
 		}
 		if before.AcceptedAt != nil || before.RevokedAt != nil {
-			return errInvitationNotFound
+			return sqlstore.ErrInvitationNotFound
 		}
 		if err := mayActOnRole(ctx, s.identity, c, before.Role); err != nil {
 			return err
@@ -129,7 +130,7 @@ func (s *InvitationStore) RevokeInvitation(ctx context.Context, id string) error
 		}
 		after := *before
 		after.RevokedAt = &now
-		return Audit(ctx, c, now, "invitation.revoke", "invitation", id, before, &after)
+		return sqlstore.Audit(ctx, c, now, "invitation.revoke", "invitation", id, before, &after)
 	})
 }
 
@@ -153,7 +154,7 @@ func (s *InvitationStore) Lookup(ctx context.Context, secret string) (*qm.Invita
 // bySecret returns a usable invitation and its tenant, which must be active.
 func (s *InvitationStore) bySecret(ctx context.Context, secret string) (*qm.Tenant, *qm.Invitation, error) {
 	if !strings.HasPrefix(secret, qm.InvitationPrefix) {
-		return nil, nil, errNoSuchLink
+		return nil, nil, sqlstore.ErrNoSuchLink
 	}
 	tenantID, inv, err := s.identity.InvitationBySecret(ctx, qm.HashSecret(secret))
 	if err != nil {
@@ -175,7 +176,7 @@ func (s *InvitationStore) bySecret(ctx context.Context, secret string) (*qm.Tena
 // checkOutOnAccept checks the invitation's assets out to u, skipping any
 // that is no longer available (gone, held, not deployable): the invitation
 // was a promise, not a reservation. It returns the ids checked out.
-func (s *InvitationStore) checkOutOnAccept(ctx context.Context, c Conn, inv *qm.Invitation, u *qm.User) ([]string, error) {
+func (s *InvitationStore) checkOutOnAccept(ctx context.Context, c sqlstore.Conn, inv *qm.Invitation, u *qm.User) ([]string, error) {
 	var done []string
 	for _, id := range inv.CheckOut {
 		_, err := s.assets.checkOut(ctx, c, id, qm.CheckOut{HolderType: qm.HolderUser, HolderID: u.ID, Note: "on accepting invitation " + inv.ID})
@@ -225,7 +226,7 @@ func (s *InvitationStore) Accept(ctx context.Context, secret string, a qm.Accept
 	}
 	ctx = tenancy.WithTenant(ctx, tn)
 	res := &qm.Accepted{Tenant: tn, Role: inv.Role}
-	err = s.router.Update(ctx, func(c Conn) error {
+	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if _, err := knownRole(ctx, s.identity, c, inv.Role); qm.ErrorCode(err) == qm.EInvalid {
 			return qm.Errorf(qm.EInvalid, "the role this invitation offers no longer exists; ask for a new invitation")
 		} else if err != nil {
@@ -262,7 +263,7 @@ func (s *InvitationStore) Accept(ctx context.Context, secret string, a qm.Accept
 		} else if err := s.identity.SetMembership(ctx, &qm.Membership{TenantID: tn.ID, UserID: u.ID, Role: inv.Role, DepartmentID: inv.DepartmentID}, now); err != nil {
 			return err
 		}
-		if err := Audit(actx, c, now, "invitation.accept", "invitation", inv.ID, nil, accepted); err != nil {
+		if err := sqlstore.Audit(actx, c, now, "invitation.accept", "invitation", inv.ID, nil, accepted); err != nil {
 			return err
 		}
 		res.CheckedOut, err = s.checkOutOnAccept(actx, c, inv, u)

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // DepreciationStore is the qm.DepreciationService on any engine and tier.
 type DepreciationStore struct {
-	router Router
+	router sqlstore.Router
 	now    func() time.Time
 }
 
 var _ qm.DepreciationService = (*DepreciationStore)(nil)
 
 // NewDepreciationStore returns a DepreciationStore.
-func NewDepreciationStore(router Router, now func() time.Time) *DepreciationStore {
+func NewDepreciationStore(router sqlstore.Router, now func() time.Time) *DepreciationStore {
 	return &DepreciationStore{router: router, now: now}
 }
 
@@ -27,11 +28,11 @@ func (s *DepreciationStore) CreateDepreciation(ctx context.Context, d *qm.Deprec
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	d.ID = NewID()
-	d.CreatedAt = Timestamp(s.now())
+	d.ID = sqlstore.NewID()
+	d.CreatedAt = sqlstore.Timestamp(s.now())
 	d.UpdatedAt = d.CreatedAt
 	d.CategoryIDs = nonNil(d.CategoryIDs)
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		_, err := c.Exec(ctx, `INSERT INTO depreciations (tenant_id, id, name, months, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			c.TenantID(), d.ID, d.Name, d.Months, d.CreatedAt, d.UpdatedAt)
 		if err != nil {
@@ -40,19 +41,19 @@ func (s *DepreciationStore) CreateDepreciation(ctx context.Context, d *qm.Deprec
 		if err := attachCategories(ctx, c, d); err != nil {
 			return err
 		}
-		return Audit(ctx, c, d.CreatedAt, "depreciation.create", "depreciation", d.ID, nil, d)
+		return sqlstore.Audit(ctx, c, d.CreatedAt, "depreciation.create", "depreciation", d.ID, nil, d)
 	})
 }
 
 func depreciationError(err error, op string) error {
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "a schedule with this name already exists", Fields: map[string]string{"name": "already taken"}}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
 // attachCategories makes the categories d lists, and only those, follow d.
-func attachCategories(ctx context.Context, c Conn, d *qm.Depreciation) error {
+func attachCategories(ctx context.Context, c sqlstore.Conn, d *qm.Depreciation) error {
 	for _, id := range d.CategoryIDs {
 		if err := RefExists(ctx, c, "categories", "category_ids", "category", id, true); err != nil {
 			return err
@@ -73,8 +74,8 @@ func attachCategories(ctx context.Context, c Conn, d *qm.Depreciation) error {
 
 // Depreciations implements qm.DepreciationService.
 func (s *DepreciationStore) Depreciations(ctx context.Context) ([]*qm.Depreciation, error) {
-	return View(ctx, s.router, func(c Conn) ([]*qm.Depreciation, error) {
-		ds, err := QueryAll(ctx, c, scanDepreciation, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Depreciation, error) {
+		ds, err := sqlstore.QueryAll(ctx, c, scanDepreciation, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 ORDER BY name`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("list depreciations: %w", err)
 		}
@@ -82,7 +83,7 @@ func (s *DepreciationStore) Depreciations(ctx context.Context) ([]*qm.Depreciati
 	})
 }
 
-func scanDepreciation(r Row) (*qm.Depreciation, error) {
+func scanDepreciation(r sqlstore.Row) (*qm.Depreciation, error) {
 	d := qm.Depreciation{CategoryIDs: []string{}}
 	if err := r.Scan(&d.ID, &d.Name, &d.Months, &d.CreatedAt, &d.UpdatedAt); err != nil {
 		return nil, err
@@ -92,7 +93,7 @@ func scanDepreciation(r Row) (*qm.Depreciation, error) {
 }
 
 // readCategories fills in the categories of ds.
-func readCategories(ctx context.Context, c Conn, ds []*qm.Depreciation) error {
+func readCategories(ctx context.Context, c sqlstore.Conn, ds []*qm.Depreciation) error {
 	byID := map[string]*qm.Depreciation{}
 	for _, d := range ds {
 		byID[d.ID] = d
@@ -114,14 +115,14 @@ func readCategories(ctx context.Context, c Conn, ds []*qm.Depreciation) error {
 	return rows.Err()
 }
 
-func findDepreciation(ctx context.Context, c Conn, id string) (*qm.Depreciation, error) {
+func findDepreciation(ctx context.Context, c sqlstore.Conn, id string) (*qm.Depreciation, error) {
 	notFound := qm.Errorf(qm.ENotFound, "depreciation schedule not found")
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return nil, notFound
 	}
 	d, err := scanDepreciation(c.QueryRow(ctx, `SELECT id, name, months, created_at, updated_at FROM depreciations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, notFound
 	case err != nil:
 		return nil, fmt.Errorf("get depreciation: %w", err)
@@ -132,21 +133,21 @@ func findDepreciation(ctx context.Context, c Conn, id string) (*qm.Depreciation,
 // UpdateDepreciation implements qm.DepreciationService.
 func (s *DepreciationStore) UpdateDepreciation(ctx context.Context, id string, u qm.DepreciationUpdate) (*qm.Depreciation, error) {
 	var d *qm.Depreciation
-	err := s.router.Update(ctx, func(c Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := findDepreciation(ctx, c, id)
 		if err != nil {
 			return err
 		}
 		after := *before
 		d = &after
-		SetIf(&d.Name, u.Name)
-		SetIf(&d.Months, u.Months)
-		SetIf(&d.CategoryIDs, u.CategoryIDs)
+		sqlstore.SetIf(&d.Name, u.Name)
+		sqlstore.SetIf(&d.Months, u.Months)
+		sqlstore.SetIf(&d.CategoryIDs, u.CategoryIDs)
 		d.CategoryIDs = nonNil(d.CategoryIDs)
 		if err := d.Validate(); err != nil {
 			return err
 		}
-		d.UpdatedAt = Timestamp(s.now())
+		d.UpdatedAt = sqlstore.Timestamp(s.now())
 		_, err = c.Exec(ctx, `UPDATE depreciations SET name = $3, months = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2`,
 			c.TenantID(), d.ID, d.Name, d.Months, d.UpdatedAt)
 		if err != nil {
@@ -155,7 +156,7 @@ func (s *DepreciationStore) UpdateDepreciation(ctx context.Context, id string, u
 		if err := attachCategories(ctx, c, d); err != nil {
 			return err
 		}
-		return Audit(ctx, c, d.UpdatedAt, "depreciation.update", "depreciation", d.ID, before, d)
+		return sqlstore.Audit(ctx, c, d.UpdatedAt, "depreciation.update", "depreciation", d.ID, before, d)
 	})
 	if err != nil {
 		return nil, err
@@ -167,7 +168,7 @@ func (s *DepreciationStore) UpdateDepreciation(ctx context.Context, id string, u
 // here, not left to a foreign key: SQLite could not add one to the
 // existing models table. Categories that followed it follow none.
 func (s *DepreciationStore) DeleteDepreciation(ctx context.Context, id string) error {
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		d, err := findDepreciation(ctx, c, id)
 		if err != nil {
 			return err
@@ -182,14 +183,14 @@ func (s *DepreciationStore) DeleteDepreciation(ctx context.Context, id string) e
 		if _, err := c.Exec(ctx, `DELETE FROM depreciations WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete depreciation: %w", err)
 		}
-		return Audit(ctx, c, s.now(), "depreciation.delete", "depreciation", id, d, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "depreciation.delete", "depreciation", id, d, nil)
 	})
 }
 
 // derive fills in the values of assets that follow from the others,
 // today (see qm.Asset.Derive), with the months of the depreciation
 // schedule each one's model follows, its own or its category's.
-func (s *AssetStore) derive(ctx context.Context, c Conn, assets ...*qm.Asset) error {
+func (s *AssetStore) derive(ctx context.Context, c sqlstore.Conn, assets ...*qm.Asset) error {
 	if len(assets) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package sqlstore
+package dataplane
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // maxChanges bounds the rows a report lists with what was done to them.
@@ -120,7 +121,7 @@ func (im *importer) holder(row *qm.ImportRow, p *pending, fail func(string)) err
 		}
 		p.holderTag = row.HolderName
 	}
-	now := Timestamp(im.s.now())
+	now := sqlstore.Timestamp(im.s.now())
 	p.asset.HolderType, p.asset.HolderID, p.asset.CheckedOutAt = row.HolderType, id, &now
 	return nil
 }
@@ -181,7 +182,7 @@ func (im *importer) fieldsAndHolder(p *pending, before *qm.Asset) error {
 		switch {
 		case err == nil && (before == nil || owner != before.ID):
 			return qm.Errorf(qm.EInvalid, "another asset has %s %q", f.Name, stored)
-		case err != nil && !errors.Is(err, ErrNoRows):
+		case err != nil && !errors.Is(err, sqlstore.ErrNoRows):
 			return err
 		}
 	}

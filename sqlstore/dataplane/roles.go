@@ -1,31 +1,32 @@
-package sqlstore
+package dataplane
 
 import (
 	"context"
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // RoleStore is the qm.RoleService.
 type RoleStore struct {
-	identity *Identity
-	router   Router
+	identity *sqlstore.Identity
+	router   sqlstore.Router
 	now      func() time.Time
 }
 
 var _ qm.RoleService = (*RoleStore)(nil)
 
 // NewRoleStore returns a RoleStore.
-func NewRoleStore(identity *Identity, router Router, now func() time.Time) *RoleStore {
+func NewRoleStore(identity *sqlstore.Identity, router sqlstore.Router, now func() time.Time) *RoleStore {
 	return &RoleStore{identity: identity, router: router, now: now}
 }
 
 // Roles implements qm.RoleService.
 func (s *RoleStore) Roles(ctx context.Context) ([]qm.Role, error) {
 	rs := append([]qm.Role{}, qm.BuiltInRoles...)
-	err := s.router.View(ctx, func(c Conn) error {
+	err := s.router.View(ctx, func(c sqlstore.Conn) error {
 		custom, err := s.identity.CustomRoles(ctx, c.TenantID())
 		rs = append(rs, custom...)
 		return err
@@ -42,12 +43,12 @@ func (s *RoleStore) CreateRole(ctx context.Context, r qm.Role) error {
 	if err := tenancy.PrincipalFrom(ctx).MayActOn(r); err != nil {
 		return err
 	}
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		now := s.now()
 		if err := s.identity.CreateRole(ctx, c.TenantID(), r, now); err != nil {
 			return err
 		}
-		return Audit(ctx, c, now, "role.create", "role", r.Name, nil, r)
+		return sqlstore.Audit(ctx, c, now, "role.create", "role", r.Name, nil, r)
 	})
 }
 
@@ -56,7 +57,7 @@ func (s *RoleStore) DeleteRole(ctx context.Context, name string) error {
 	if _, ok := qm.BuiltInRole(name); ok {
 		return qm.Errorf(qm.EInvalid, "%s is a built-in role", name)
 	}
-	return s.router.Update(ctx, func(c Conn) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
 		before, err := s.identity.Role(ctx, c.TenantID(), name)
 		if err != nil {
 			return err
@@ -67,12 +68,12 @@ func (s *RoleStore) DeleteRole(ctx context.Context, name string) error {
 		if err := s.identity.DeleteRole(ctx, c.TenantID(), name); err != nil {
 			return err
 		}
-		return Audit(ctx, c, s.now(), "role.delete", "role", name, before, nil)
+		return sqlstore.Audit(ctx, c, s.now(), "role.delete", "role", name, before, nil)
 	})
 }
 
 // knownRole returns the role of the tenant c is bound to, or EInvalid.
-func knownRole(ctx context.Context, s *Identity, c Conn, name string) (qm.Role, error) {
+func knownRole(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name string) (qm.Role, error) {
 	r, err := s.Role(ctx, c.TenantID(), name)
 	if qm.ErrorCode(err) == qm.ENotFound {
 		return r, &qm.Error{Code: qm.EInvalid, Message: "unknown role " + name, Fields: map[string]string{"role": "unknown role"}}
@@ -85,7 +86,7 @@ func knownRole(ctx context.Context, s *Identity, c Conn, name string) (qm.Role, 
 // inviting its missing holders): the principal in ctx manages users, and
 // their role covers the one offered. The operator and the system act as
 // the platform. EForbidden; EInvalid for an unknown role.
-func mayInvite(ctx context.Context, s *Identity, c Conn, name string) (qm.Role, error) {
+func mayInvite(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name string) (qm.Role, error) {
 	p := tenancy.PrincipalFrom(ctx)
 	if p.Kind != qm.PrincipalOperator && p.Kind != qm.PrincipalSystem && !p.Can(qm.PermUsersManage) {
 		return qm.Role{}, qm.Errorf(qm.EForbidden, "your role %s does not allow %s, to invite people", p.Role.Name, qm.PermUsersManage)
@@ -101,7 +102,7 @@ func mayInvite(ctx context.Context, s *Identity, c Conn, name string) (qm.Role, 
 // the role something already holds (a member, a token, an invitation). A
 // custom role deleted since counts as holding every permission, so that
 // only one who holds them all may act on what still names it.
-func mayActOnRole(ctx context.Context, s *Identity, c Conn, name string) error {
+func mayActOnRole(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name string) error {
 	r, err := s.Role(ctx, c.TenantID(), name)
 	if qm.ErrorCode(err) == qm.ENotFound {
 		r, err = qm.Role{Name: name, Permissions: qm.Permissions}, nil
