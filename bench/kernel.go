@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
@@ -92,9 +93,9 @@ type Options struct {
 type engine interface {
 	sqlstore.BatchRouter
 	Setup(ctx context.Context) error
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	Close() error
 }
 
@@ -565,7 +566,7 @@ func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	paces := rates.New(time.Now)
-	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, discard)
+	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), catalog.NewUsageStore(e.Tenants()), time.Now, discard)
 	m := metrics.New(20)
 	ctx, cancel := context.WithCancel(context.Background())
 	var g errgroup.Group

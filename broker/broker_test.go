@@ -20,7 +20,7 @@ import (
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
@@ -201,7 +201,7 @@ func TestMQTTPaced(t *testing.T) {
 		if err := s.Set("mqtt_messages_per_second", value); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sqlstore.NewPlanStore(w.db.Tenants()).SetTenantOverrides(context.Background(), tn.Slug, s, nil); err != nil {
+		if _, err := catalog.NewPlanStore(w.db.Tenants()).SetTenantOverrides(context.Background(), tn.Slug, s, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
@@ -116,7 +116,7 @@ var cases = map[string]routeCase{
 		body: func(*tenantFixture) string { return `{"set":{"max_assets":5}}` },
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			name := fmt.Sprintf("plan-%d", nextSlug())
-			if err := sqlstore.NewPlanStore(f.e.Tenants()).CreatePlan(context.Background(), &qm.Plan{Name: name}); err != nil {
+			if err := catalog.NewPlanStore(f.e.Tenants()).CreatePlan(context.Background(), &qm.Plan{Name: name}); err != nil {
 				t.Fatal(err)
 			}
 			return "/api/v1/operator/plans/" + name

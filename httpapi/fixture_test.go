@@ -27,6 +27,7 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
@@ -37,9 +38,9 @@ import (
 // engine is an opened storage engine as the HTTP tests need it.
 type engine interface {
 	sqlstore.BatchRouter
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	Ready(ctx context.Context) error
 	LatestVersion() int
 }
@@ -166,7 +167,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	points.Notify(hub)
 	t.Cleanup(hub.Close)
 	t.Cleanup(points.Close)
-	f.meter = usage.New("test-node", sqlstore.NewUsageStore(e.Tenants()), time.Now, quiet)
+	f.meter = usage.New("test-node", catalog.NewUsageStore(e.Tenants()), time.Now, quiet)
 	f.ingester = ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now})
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 )
@@ -79,9 +80,9 @@ type DB struct {
 	silos             *sqlstore.Cache[siloPool]
 	catalogMigrations []sqlstore.Migration
 	tenantMigrations  []sqlstore.Migration
-	tenants           *sqlstore.TenantService
-	identity          *sqlstore.Identity
-	devices           *sqlstore.DeviceStore
+	tenants           *catalog.TenantService
+	identity          *catalog.Identity
+	devices           *catalog.DeviceStore
 	poolVersion       atomic.Int64
 	mainDatabase      string
 
@@ -140,9 +141,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("serving pool: %w", err)
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
-	db.identity = sqlstore.NewIdentity(querier{db.admin})
-	db.devices = sqlstore.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
+	db.tenants = catalog.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
+	db.identity = catalog.NewIdentity(querier{db.admin})
+	db.devices = catalog.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -320,13 +321,13 @@ func (db *DB) openSilo(key string) (siloPool, error) {
 }
 
 // Tenants returns the tenant catalog.
-func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+func (db *DB) Tenants() *catalog.TenantService { return db.tenants }
 
 // Identity returns the catalog's users, sessions and tokens.
-func (db *DB) Identity() *sqlstore.Identity { return db.identity }
+func (db *DB) Identity() *catalog.Identity { return db.identity }
 
 // Devices returns the device inventory.
-func (db *DB) Devices() *sqlstore.DeviceStore { return db.devices }
+func (db *DB) Devices() *catalog.DeviceStore { return db.devices }
 
 // LatestVersion returns the newest tenant schema version this build knows.
 func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 // The scope statements bind the current transaction to a tenant. Both
@@ -96,7 +97,7 @@ var _ sqlstore.BatchRouter = (*DB)(nil)
 
 // route finds the pool and schema holding the data of the tenant in ctx.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, func(), error) {
-	t, err := sqlstore.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	t, err := catalog.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}

@@ -9,12 +9,13 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 // storage is the engine's sqlstore.Storage.
 type storage struct{ db *DB }
 
-var _ sqlstore.Storage = storage{}
+var _ catalog.Storage = storage{}
 
 // compactID is a tenant id without hyphens, for names of schemas and
 // databases.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 )
@@ -50,9 +51,9 @@ type DB struct {
 	silos             *sqlstore.Cache[*database]
 	catalogMigrations []sqlstore.Migration
 	tenantMigrations  []sqlstore.Migration
-	tenants           *sqlstore.TenantService
-	identity          *sqlstore.Identity
-	devices           *sqlstore.DeviceStore
+	tenants           *catalog.TenantService
+	identity          *catalog.Identity
+	devices           *catalog.DeviceStore
 	poolVersion       atomic.Int64
 
 	stopSweeping func()
@@ -81,9 +82,9 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
-	db.identity = sqlstore.NewIdentity(db.catalog.querier())
-	db.devices = sqlstore.NewDeviceStore(db.catalog.querier(), db.catalog.inTx, db.tenants, db, cfg.Now)
+	db.tenants = catalog.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
+	db.identity = catalog.NewIdentity(db.catalog.querier())
+	db.devices = catalog.NewDeviceStore(db.catalog.querier(), db.catalog.inTx, db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -129,13 +130,13 @@ func (db *DB) migratePool(ctx context.Context) (int, error) {
 }
 
 // Tenants returns the tenant catalog.
-func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+func (db *DB) Tenants() *catalog.TenantService { return db.tenants }
 
 // Identity returns the catalog's users, sessions and tokens.
-func (db *DB) Identity() *sqlstore.Identity { return db.identity }
+func (db *DB) Identity() *catalog.Identity { return db.identity }
 
 // Devices returns the device inventory.
-func (db *DB) Devices() *sqlstore.DeviceStore { return db.devices }
+func (db *DB) Devices() *catalog.DeviceStore { return db.devices }
 
 // LatestVersion returns the newest tenant schema version this build knows.
 func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }
@@ -208,7 +209,7 @@ func noRelease() {}
 
 // route finds the file holding the data of the tenant scoped in ctx.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) {
-	t, err := sqlstore.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	t, err := catalog.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -231,7 +232,7 @@ func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) 
 // storage is the engine's sqlstore.Storage.
 type storage struct{ db *DB }
 
-var _ sqlstore.Storage = storage{}
+var _ catalog.Storage = storage{}
 
 // Place implements sqlstore.Storage.
 func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {

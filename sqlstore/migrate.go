@@ -82,7 +82,9 @@ const (
 	version INTEGER PRIMARY KEY,
 	name TEXT NOT NULL
 )`
-	selectVersion = `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`
+	// SelectVersion reads the version a schema is at, for those that know
+	// the version table is there (the catalog's readiness check).
+	SelectVersion = `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`
 	insertVersion = `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`
 )
 
@@ -94,7 +96,7 @@ func Version(ctx context.Context, inTx TxFunc) (int, error) {
 		if _, err := q.Exec(ctx, createVersionTable); err != nil {
 			return err
 		}
-		return q.QueryRow(ctx, selectVersion).Scan(&v)
+		return q.QueryRow(ctx, SelectVersion).Scan(&v)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)

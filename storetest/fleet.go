@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
@@ -352,7 +353,7 @@ func TestRetention(t *testing.T, h Harness) {
 		// and no setting may ask for more.
 		var short qm.LimitSet
 		short.Set("max_retention_days", "20")
-		if _, err := sqlstore.NewPlanStore(e.Tenants()).SetTenantOverrides(context.Background(), tb.Slug, short, nil); err != nil {
+		if _, err := catalog.NewPlanStore(e.Tenants()).SetTenantOverrides(context.Background(), tb.Slug, short, nil); err != nil {
 			t.Fatal(err)
 		}
 		n, err := r.RunOnce(context.Background())

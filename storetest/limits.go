@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
@@ -19,7 +19,7 @@ func TestLimits(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ta, _ := MustTenant(t, e, h.Tier, "caps-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "caps-b")
-	plans := sqlstore.NewPlanStore(e.Tenants())
+	plans := catalog.NewPlanStore(e.Tenants())
 	var small qm.LimitSet
 	for k, v := range map[string]string{"max_assets": "2", "max_locations": "2", "max_custom_fields": "1", "max_api_tokens": "1",
 		"max_members": "2", "max_devices": "1"} {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -17,7 +18,7 @@ func TestPlans(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ta, ctxA := MustTenant(t, e, h.Tier, "plan-a")
 	tb, _ := MustTenant(t, e, h.Tier, "plan-b")
-	s := sqlstore.NewPlanStore(e.Tenants())
+	s := catalog.NewPlanStore(e.Tenants())
 	limits := func(slug string) qm.Effective {
 		t.Helper()
 		tn, err := e.Tenants().Tenant(ctx, slug)

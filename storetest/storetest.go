@@ -10,15 +10,16 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // Engine is an opened storage engine as the suite sees it.
 type Engine interface {
 	sqlstore.BatchRouter
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	LatestVersion() int
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/usage"
 )
@@ -20,7 +21,7 @@ func TestUsage(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ta, ctxA := MustTenant(t, e, h.Tier, "use-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "use-b")
-	s := sqlstore.NewUsageStore(e.Tenants())
+	s := catalog.NewUsageStore(e.Tenants())
 	save := func(node string, totals map[usage.Key]int64) {
 		t.Helper()
 		if err := s.Save(ctx, node, totals); err != nil {

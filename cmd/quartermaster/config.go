@@ -17,6 +17,7 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
@@ -119,9 +120,9 @@ func (c *config) logger() (*slog.Logger, error) {
 type engine interface {
 	sqlstore.BatchRouter
 	Setup(ctx context.Context) error
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	LatestVersion() int
 	Ready(ctx context.Context) error
 	Close() error

@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
@@ -120,7 +121,7 @@ var demoTenants = []demoTenant{
 var demoHash = sync.OnceValues(func() (string, error) { return password.Hash(demoPassword) })
 
 // demoUser returns the demo user with the email, creating it if missing.
-func demoUser(ctx context.Context, id *sqlstore.Identity, email, name string, operator bool) (*qm.User, error) {
+func demoUser(ctx context.Context, id *catalog.Identity, email, name string, operator bool) (*qm.User, error) {
 	u, _, err := id.UserByEmail(ctx, email)
 	if qm.ErrorCode(err) != qm.ENotFound {
 		return u, err

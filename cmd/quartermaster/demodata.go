@@ -10,6 +10,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
@@ -258,7 +259,7 @@ type demoStores struct {
 	maintenance  *dataplane.MaintenanceStore
 }
 
-func newDemoStores(r sqlstore.Router, id *sqlstore.Identity) *demoStores {
+func newDemoStores(r sqlstore.Router, id *catalog.Identity) *demoStores {
 	s := &demoStores{refs: map[string]*dataplane.ReferenceStore{},
 		locations: dataplane.NewLocationStore(r, time.Now), departments: dataplane.NewDepartmentStore(r, time.Now),
 		depreciation: dataplane.NewDepreciationStore(r, time.Now), fields: dataplane.NewFieldStore(r, time.Now),

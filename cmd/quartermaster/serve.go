@@ -23,7 +23,7 @@ import (
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/simulate"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/ui"
@@ -118,7 +118,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	node := fmt.Sprintf("%s/%d", host, os.Getpid())
 	retention := &telemetry.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
 	// The meter's node is this run of this process: its counts are its own.
-	usageStore := sqlstore.NewUsageStore(e.Tenants())
+	usageStore := catalog.NewUsageStore(e.Tenants())
 	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), usageStore, time.Now, log)
 	m := metrics.New(*metricsTop)
 	// One set of paces for every edge, so a tenant's rates hold across

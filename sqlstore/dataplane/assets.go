@@ -14,12 +14,13 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 // AssetStore is the qm.AssetService on any engine and tier.
 type AssetStore struct {
 	router   sqlstore.Router
-	identity *sqlstore.Identity
+	identity *catalog.Identity
 	now      func() time.Time
 	// invitations invites the people an import checks assets out to who
 	// are not members, when asked to (nil: nobody can be).
@@ -30,7 +31,7 @@ var _ qm.AssetService = (*AssetStore)(nil)
 
 // NewAssetStore returns an AssetStore; identity tells who the tenant's
 // users are, for check-outs to them.
-func NewAssetStore(router sqlstore.Router, identity *sqlstore.Identity, now func() time.Time) *AssetStore {
+func NewAssetStore(router sqlstore.Router, identity *catalog.Identity, now func() time.Time) *AssetStore {
 	return &AssetStore{router: router, identity: identity, now: now}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -27,7 +28,7 @@ var _ qm.ImportJobService = (*ImportJobStore)(nil)
 
 // NewImportJobStore returns an ImportJobStore; tenants is the catalog the
 // progress of running jobs is kept in.
-func NewImportJobStore(router sqlstore.Router, tenants *sqlstore.TenantService, now func() time.Time) *ImportJobStore {
+func NewImportJobStore(router sqlstore.Router, tenants *catalog.TenantService, now func() time.Time) *ImportJobStore {
 	return &ImportJobStore{router: router, catalog: tenants.Catalog(), now: now}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -16,10 +17,10 @@ import (
 // one, its revocation and its acceptance are written to the tenant's audit
 // log.
 type InvitationStore struct {
-	identity *sqlstore.Identity
+	identity *catalog.Identity
 	assets   *AssetStore
 	router   sqlstore.Router
-	tenants  *sqlstore.TenantService
+	tenants  *catalog.TenantService
 	hash     func(password string) (string, error)
 	now      func() time.Time
 	// publicURL starts the links handed out ("" for bare paths).
@@ -30,7 +31,7 @@ var _ qm.InvitationService = (*InvitationStore)(nil)
 
 // NewInvitationStore returns an InvitationStore that hashes new accounts'
 // passwords with hash and starts links with publicURL.
-func NewInvitationStore(identity *sqlstore.Identity, router sqlstore.Router, tenants *sqlstore.TenantService, hash func(string) (string, error), publicURL string, now func() time.Time) *InvitationStore {
+func NewInvitationStore(identity *catalog.Identity, router sqlstore.Router, tenants *catalog.TenantService, hash func(string) (string, error), publicURL string, now func() time.Time) *InvitationStore {
 	return &InvitationStore{identity: identity, assets: NewAssetStore(router, identity, now), router: router, tenants: tenants,
 		hash: hash, now: now, publicURL: strings.TrimSuffix(publicURL, "/")}
 }
@@ -119,7 +120,7 @@ func (s *InvitationStore) RevokeInvitation(ctx context.Context, id string) error
 			return err
 		}
 		if before.AcceptedAt != nil || before.RevokedAt != nil {
-			return sqlstore.ErrInvitationNotFound
+			return catalog.ErrInvitationNotFound
 		}
 		if err := mayActOnRole(ctx, s.identity, c, before.Role); err != nil {
 			return err
@@ -154,7 +155,7 @@ func (s *InvitationStore) Lookup(ctx context.Context, secret string) (*qm.Invita
 // bySecret returns a usable invitation and its tenant, which must be active.
 func (s *InvitationStore) bySecret(ctx context.Context, secret string) (*qm.Tenant, *qm.Invitation, error) {
 	if !strings.HasPrefix(secret, qm.InvitationPrefix) {
-		return nil, nil, sqlstore.ErrNoSuchLink
+		return nil, nil, catalog.ErrNoSuchLink
 	}
 	tenantID, inv, err := s.identity.InvitationBySecret(ctx, qm.HashSecret(secret))
 	if err != nil {

@@ -9,12 +9,13 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 // LicenseStore is the qm.LicenseService on any engine and tier.
 type LicenseStore struct {
 	router   sqlstore.Router
-	identity *sqlstore.Identity
+	identity *catalog.Identity
 	now      func() time.Time
 }
 
@@ -22,7 +23,7 @@ var _ qm.LicenseService = (*LicenseStore)(nil)
 
 // NewLicenseStore returns a LicenseStore; identity tells who the tenant's
 // members are, for seats assigned to them.
-func NewLicenseStore(router sqlstore.Router, identity *sqlstore.Identity, now func() time.Time) *LicenseStore {
+func NewLicenseStore(router sqlstore.Router, identity *catalog.Identity, now func() time.Time) *LicenseStore {
 	return &LicenseStore{router: router, identity: identity, now: now}
 }
 

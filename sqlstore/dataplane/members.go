@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -16,7 +17,7 @@ import (
 // each change is written to the tenant's audit log. It changes memberships
 // only: people join by accepting an invitation (InvitationStore).
 type MemberStore struct {
-	identity *sqlstore.Identity
+	identity *catalog.Identity
 	router   sqlstore.Router
 	now      func() time.Time
 }
@@ -27,7 +28,7 @@ var (
 )
 
 // NewMemberStore returns a MemberStore.
-func NewMemberStore(identity *sqlstore.Identity, router sqlstore.Router, now func() time.Time) *MemberStore {
+func NewMemberStore(identity *catalog.Identity, router sqlstore.Router, now func() time.Time) *MemberStore {
 	return &MemberStore{identity: identity, router: router, now: now}
 }
 

@@ -6,12 +6,13 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // RoleStore is the qm.RoleService.
 type RoleStore struct {
-	identity *sqlstore.Identity
+	identity *catalog.Identity
 	router   sqlstore.Router
 	now      func() time.Time
 }
@@ -19,7 +20,7 @@ type RoleStore struct {
 var _ qm.RoleService = (*RoleStore)(nil)
 
 // NewRoleStore returns a RoleStore.
-func NewRoleStore(identity *sqlstore.Identity, router sqlstore.Router, now func() time.Time) *RoleStore {
+func NewRoleStore(identity *catalog.Identity, router sqlstore.Router, now func() time.Time) *RoleStore {
 	return &RoleStore{identity: identity, router: router, now: now}
 }
 
@@ -73,7 +74,7 @@ func (s *RoleStore) DeleteRole(ctx context.Context, name string) error {
 }
 
 // knownRole returns the role of the tenant c is bound to, or EInvalid.
-func knownRole(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name string) (qm.Role, error) {
+func knownRole(ctx context.Context, s *catalog.Identity, c sqlstore.Conn, name string) (qm.Role, error) {
 	r, err := s.Role(ctx, c.TenantID(), name)
 	if qm.ErrorCode(err) == qm.ENotFound {
 		return r, &qm.Error{Code: qm.EInvalid, Message: "unknown role " + name, Fields: map[string]string{"role": "unknown role"}}
@@ -86,7 +87,7 @@ func knownRole(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name 
 // inviting its missing holders): the principal in ctx manages users, and
 // their role covers the one offered. The operator and the system act as
 // the platform. EForbidden; EInvalid for an unknown role.
-func mayInvite(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name string) (qm.Role, error) {
+func mayInvite(ctx context.Context, s *catalog.Identity, c sqlstore.Conn, name string) (qm.Role, error) {
 	p := tenancy.PrincipalFrom(ctx)
 	if p.Kind != qm.PrincipalOperator && p.Kind != qm.PrincipalSystem && !p.Can(qm.PermUsersManage) {
 		return qm.Role{}, qm.Errorf(qm.EForbidden, "your role %s does not allow %s, to invite people", p.Role.Name, qm.PermUsersManage)
@@ -102,7 +103,7 @@ func mayInvite(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name 
 // the role something already holds (a member, a token, an invitation). A
 // custom role deleted since counts as holding every permission, so that
 // only one who holds them all may act on what still names it.
-func mayActOnRole(ctx context.Context, s *sqlstore.Identity, c sqlstore.Conn, name string) error {
+func mayActOnRole(ctx context.Context, s *catalog.Identity, c sqlstore.Conn, name string) error {
 	r, err := s.Role(ctx, c.TenantID(), name)
 	if qm.ErrorCode(err) == qm.ENotFound {
 		r, err = qm.Role{Name: name, Permissions: qm.Permissions}, nil

@@ -6,13 +6,14 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // TokenStore is the qm.TokenService: tokens live in the catalog, and each
 // change is written to the tenant's audit log.
 type TokenStore struct {
-	identity *sqlstore.Identity
+	identity *catalog.Identity
 	router   sqlstore.Router
 	now      func() time.Time
 }
@@ -20,7 +21,7 @@ type TokenStore struct {
 var _ qm.TokenService = (*TokenStore)(nil)
 
 // NewTokenStore returns a TokenStore.
-func NewTokenStore(identity *sqlstore.Identity, router sqlstore.Router, now func() time.Time) *TokenStore {
+func NewTokenStore(identity *catalog.Identity, router sqlstore.Router, now func() time.Time) *TokenStore {
 	return &TokenStore{identity: identity, router: router, now: now}
 }
 

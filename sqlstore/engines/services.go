@@ -11,6 +11,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
@@ -19,9 +20,9 @@ import (
 // router to every tenant's data, and the catalog's services.
 type Engine interface {
 	sqlstore.BatchRouter
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 }
 
 // ServiceOptions are what the services need beyond storage.
@@ -51,7 +52,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 	}
 	return qm.Services{
 		Tenants:       e.Tenants(),
-		Plans:         sqlstore.NewPlanStore(e.Tenants()),
+		Plans:         catalog.NewPlanStore(e.Tenants()),
 		Accounts:      id,
 		Devices:       e.Devices(),
 		Locations:     dataplane.NewLocationStore(e, o.Now),
@@ -71,7 +72,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Fields:        dataplane.NewFieldStore(e, o.Now),
 		Fleet:         telemetry.NewFleetStore(e, e.Devices(), o.Now),
 		Audit:         sqlstore.NewAuditStore(e),
-		Usage:         sqlstore.NewUsageStore(e.Tenants()),
+		Usage:         catalog.NewUsageStore(e.Tenants()),
 		Points:        o.Points,
 	}
 }

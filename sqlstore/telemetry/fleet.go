@@ -13,6 +13,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
@@ -26,12 +27,12 @@ import (
 // the device now, and were only ever written under its tenant id.
 type FleetStore struct {
 	router    sqlstore.Router
-	inventory *sqlstore.DeviceStore
+	inventory *catalog.DeviceStore
 	now       func() time.Time
 }
 
 // NewFleetStore returns a FleetStore.
-func NewFleetStore(router sqlstore.Router, inventory *sqlstore.DeviceStore, now func() time.Time) *FleetStore {
+func NewFleetStore(router sqlstore.Router, inventory *catalog.DeviceStore, now func() time.Time) *FleetStore {
 	return &FleetStore{router: router, inventory: inventory, now: now}
 }
 
@@ -212,7 +213,7 @@ func (s *FleetStore) one(ctx context.Context, c sqlstore.Conn, fd *qm.FleetDevic
 		return nil, err
 	}
 	if len(fds) == 0 {
-		return nil, sqlstore.ErrFleetDeviceNotFound // outside the principal's department
+		return nil, catalog.ErrFleetDeviceNotFound // outside the principal's department
 	}
 	return fds[0], nil
 }

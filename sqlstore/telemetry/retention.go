@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -15,7 +16,7 @@ import (
 // retention. It is a background job: on several nodes, the one holding its
 // lease runs it.
 type Retention struct {
-	Tenants *sqlstore.TenantService
+	Tenants *catalog.TenantService
 	Router  sqlstore.Router
 	// Holder names this node for the lease.
 	Holder string

@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // DeviceStore is the qm.DeviceInventory on any engine: the catalog's device
 // tables, and the audit logs of the tenants devices move between.
 type DeviceStore struct {
-	catalog Querier
-	inTx    TxFunc
+	catalog sqlstore.Querier
+	inTx    sqlstore.TxFunc
 	tenants *TenantService
-	router  Router
+	router  sqlstore.Router
 	now     func() time.Time
 	creds   credentialCache[qm.Device]
 
@@ -34,7 +35,7 @@ var (
 
 // NewDeviceStore returns the device inventory of the catalog reached by
 // catalog and inTx; router reaches the tenants' audit logs.
-func NewDeviceStore(catalog Querier, inTx TxFunc, tenants *TenantService, router Router, now func() time.Time) *DeviceStore {
+func NewDeviceStore(catalog sqlstore.Querier, inTx sqlstore.TxFunc, tenants *TenantService, router sqlstore.Router, now func() time.Time) *DeviceStore {
 	return &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
 }
 
@@ -76,7 +77,7 @@ func (s *DeviceStore) RegisterDevice(ctx context.Context, d *qm.Device) (string,
 	if err := d.Validate(); err != nil {
 		return "", err
 	}
-	return s.insert(ctx, s.catalog, d, Timestamp(s.now()))
+	return s.insert(ctx, s.catalog, d, sqlstore.Timestamp(s.now()))
 }
 
 // RegisterDevices implements qm.DeviceInventory.
@@ -96,8 +97,8 @@ func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]s
 		return nil, &qm.Error{Code: qm.EInvalid, Message: fmt.Sprintf("%d of %d devices are invalid: nothing was registered", len(problems), len(ds)), Fields: problems}
 	}
 	tokens := make([]string, len(ds))
-	at := Timestamp(s.now())
-	err := s.inTx(ctx, func(q Querier) error {
+	at := sqlstore.Timestamp(s.now())
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
 		for i, d := range ds {
 			var err error
 			if tokens[i], err = s.insert(ctx, q, d, at); qm.ErrorCode(err) == qm.EConflict {
@@ -117,14 +118,14 @@ func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]s
 }
 
 // insert stores a valid device with a new credential and returns it.
-func (s *DeviceStore) insert(ctx context.Context, q Querier, d *qm.Device, at time.Time) (string, error) {
+func (s *DeviceStore) insert(ctx context.Context, q sqlstore.Querier, d *qm.Device, at time.Time) (string, error) {
 	token := qm.NewSecret(qm.DeviceTokenPrefix)
-	d.ID, d.TenantID, d.AssignedAt = NewID(), "", nil
+	d.ID, d.TenantID, d.AssignedAt = sqlstore.NewID(), "", nil
 	d.CreatedAt, d.UpdatedAt, d.TokenRotatedAt = at, at, at
 	_, err := q.Exec(ctx, `INSERT INTO devices (id, ident, serial, kind, model, firmware, notes, ident_only, token_hash, token_rotated_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		d.ID, d.Ident, d.Serial, d.Kind, d.Model, d.Firmware, d.Notes, d.IdentOnly, qm.HashSecret(token), d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt)
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return "", &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a device with ident %q is already registered", d.Ident),
 			Fields: map[string]string{"ident": "already registered"}}
 	}
@@ -139,16 +140,16 @@ func (s *DeviceStore) Device(ctx context.Context, idOrIdent string) (*qm.Device,
 	return findDevice(ctx, s.catalog, idOrIdent)
 }
 
-func findDevice(ctx context.Context, q Querier, idOrIdent string) (*qm.Device, error) {
+func findDevice(ctx context.Context, q sqlstore.Querier, idOrIdent string) (*qm.Device, error) {
 	column := "ident"
-	if ValidID(idOrIdent) {
+	if sqlstore.ValidID(idOrIdent) {
 		column = "id"
 	} else if !qm.ValidIdent(idOrIdent) {
 		return nil, errDeviceNotFound
 	}
 	d, err := scanDevice(q.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE `+column+` = $1`, idOrIdent))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errDeviceNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get device: %w", err)
@@ -168,7 +169,7 @@ func (s *DeviceStore) Devices(ctx context.Context, f qm.DeviceFilter) ([]*qm.Dev
 	if !ok {
 		return []*qm.Device{}, nil
 	}
-	ds, err := QueryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE `+where+` ORDER BY ident LIMIT `+args.Add(f.Limit), args...)
+	ds, err := sqlstore.QueryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices WHERE `+where+` ORDER BY ident LIMIT `+args.Add(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
@@ -191,11 +192,11 @@ func (s *DeviceStore) CountDevices(ctx context.Context, f qm.DeviceFilter) (int,
 
 // deviceWhere is the WHERE clause that f selects and its arguments; ok
 // is false when f can match no device.
-func deviceWhere(f qm.DeviceFilter) (where string, args Args, ok bool) {
+func deviceWhere(f qm.DeviceFilter) (where string, args sqlstore.Args, ok bool) {
 	where = `ident > ` + args.Add(f.After)
 	switch {
 	case f.TenantID != "":
-		if !ValidID(f.TenantID) {
+		if !sqlstore.ValidID(f.TenantID) {
 			return "", nil, false
 		}
 		where += ` AND tenant_id = ` + args.Add(f.TenantID)
@@ -209,7 +210,7 @@ func deviceWhere(f qm.DeviceFilter) (where string, args Args, ok bool) {
 // the fleet and room for one more device. While a cap is set, it locks the
 // tenant's catalog row first, so two assignments at once cannot both take
 // the last place.
-func roomForDevice(ctx context.Context, q Querier, tenant *qm.Tenant) error {
+func roomForDevice(ctx context.Context, q sqlstore.Querier, tenant *qm.Tenant) error {
 	if err := tenant.Limits.Feature(qm.FeatureFleet); err != nil {
 		return err
 	}
@@ -230,8 +231,8 @@ func roomForDevice(ctx context.Context, q Querier, tenant *qm.Tenant) error {
 func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant *qm.Tenant) (*qm.Device, string, error) {
 	var d *qm.Device
 	var from, token string
-	at := Timestamp(s.now())
-	err := s.inTx(ctx, func(q Querier) error {
+	at := sqlstore.Timestamp(s.now())
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -277,8 +278,8 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 func (s *DeviceStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.DeviceUpdate) (*qm.Device, error) {
 	var d *qm.Device
 	var before qm.Device
-	at := Timestamp(s.now())
-	err := s.inTx(ctx, func(q Querier) error {
+	at := sqlstore.Timestamp(s.now())
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -314,8 +315,8 @@ func (s *DeviceStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.D
 func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm.Device, error) {
 	var d *qm.Device
 	var from string
-	at := Timestamp(s.now())
-	err := s.inTx(ctx, func(q Querier) error {
+	at := sqlstore.Timestamp(s.now())
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -334,7 +335,7 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 
 // move closes the device's custody, if any, and opens tenantID's ("" for
 // none), inside a catalog transaction.
-func (s *DeviceStore) move(ctx context.Context, q Querier, d *qm.Device, tenantID string, at time.Time) error {
+func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device, tenantID string, at time.Time) error {
 	if _, err := q.Exec(ctx, `UPDATE device_custody SET until_at = $2 WHERE device_id = $1 AND until_at IS NULL`, d.ID, at); err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
@@ -345,7 +346,7 @@ func (s *DeviceStore) move(ctx context.Context, q Querier, d *qm.Device, tenantI
 			return fmt.Errorf("move device: %w", err)
 		}
 	}
-	_, err := q.Exec(ctx, `UPDATE devices SET tenant_id = $2, assigned_at = $3, updated_at = $4 WHERE id = $1`, d.ID, Nullable(tenantID), d.AssignedAt, at)
+	_, err := q.Exec(ctx, `UPDATE devices SET tenant_id = $2, assigned_at = $3, updated_at = $4 WHERE id = $1`, d.ID, sqlstore.Nullable(tenantID), d.AssignedAt, at)
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
@@ -359,17 +360,17 @@ func (s *DeviceStore) audit(ctx context.Context, tenantID, action string, d *qm.
 	if err != nil {
 		return fmt.Errorf("%s: %w", action, err)
 	}
-	return s.router.Update(tenancy.WithTenant(ctx, t), func(c Conn) error {
-		return Audit(ctx, c, at, action, "device", d.ID, nil, details)
+	return s.router.Update(tenancy.WithTenant(ctx, t), func(c sqlstore.Conn) error {
+		return sqlstore.Audit(ctx, c, at, action, "device", d.ID, nil, details)
 	})
 }
 
 // RotateToken implements qm.DeviceInventory.
 func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string, error) {
 	token := qm.NewSecret(qm.DeviceTokenPrefix)
-	at := Timestamp(s.now())
+	at := sqlstore.Timestamp(s.now())
 	var d *qm.Device
-	err := s.inTx(ctx, func(q Querier) error {
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -386,7 +387,7 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 	return token, nil
 }
 
-func rotate(ctx context.Context, q Querier, d *qm.Device, token string, at time.Time) error {
+func rotate(ctx context.Context, q sqlstore.Querier, d *qm.Device, token string, at time.Time) error {
 	d.TokenRotatedAt, d.UpdatedAt = at, at
 	_, err := q.Exec(ctx, `UPDATE devices SET token_hash = $2, token_rotated_at = $3, updated_at = $3 WHERE id = $1`, d.ID, qm.HashSecret(token), at)
 	if err != nil {
@@ -413,7 +414,7 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 		if err := rows.Scan(&c.TenantID, &c.From, &until); err != nil {
 			return nil, fmt.Errorf("device custody: %w", err)
 		}
-		c.From, c.Until = c.From.UTC(), TimePtr(until)
+		c.From, c.Until = c.From.UTC(), sqlstore.TimePtr(until)
 		cs = append(cs, c)
 	}
 	return cs, rows.Err()
@@ -425,7 +426,7 @@ func (s *DeviceStore) Custody(ctx context.Context, idOrIdent string) ([]qm.Custo
 // one query answers both, so not even the time taken tells them apart.
 func (s *DeviceStore) HeldBy(ctx context.Context, tenantID, idOrIdent string) (*qm.Device, *time.Time, error) {
 	column := "ident"
-	if ValidID(idOrIdent) {
+	if sqlstore.ValidID(idOrIdent) {
 		column = "id"
 	} else if !qm.ValidIdent(idOrIdent) {
 		return nil, nil, ErrFleetDeviceNotFound
@@ -435,7 +436,7 @@ func (s *DeviceStore) HeldBy(ctx context.Context, tenantID, idOrIdent string) (*
 		LEFT JOIN device_custody c ON c.device_id = d.id AND c.tenant_id = $2 AND c.until_at IS NOT NULL
 		WHERE d.`+column+` = $1 ORDER BY c.until_at DESC LIMIT 1`, idOrIdent, tenantID), &until)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, nil, ErrFleetDeviceNotFound
 	case err != nil:
 		return nil, nil, fmt.Errorf("get device: %w", err)
@@ -444,16 +445,16 @@ func (s *DeviceStore) HeldBy(ctx context.Context, tenantID, idOrIdent string) (*
 	case !until.Valid:
 		return nil, nil, ErrFleetDeviceNotFound
 	}
-	return d, TimePtr(until), nil
+	return d, sqlstore.TimePtr(until), nil
 }
 
 // FormerDevices lists by ident the devices the tenant with id tenantID
 // held and gave up, each with when it last held it.
 func (s *DeviceStore) FormerDevices(ctx context.Context, tenantID string) ([]*qm.Device, map[string]time.Time, error) {
-	if !ValidID(tenantID) {
+	if !sqlstore.ValidID(tenantID) {
 		return nil, nil, nil
 	}
-	ds, err := QueryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices
+	ds, err := sqlstore.QueryAll(ctx, s.catalog, scanDevice, `SELECT `+deviceColumns+` FROM devices
 		WHERE id IN (SELECT device_id FROM device_custody WHERE tenant_id = $1) AND (tenant_id IS NULL OR tenant_id <> $1) ORDER BY ident`, tenantID)
 	if err != nil || len(ds) == 0 {
 		return nil, nil, err
@@ -489,7 +490,7 @@ func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Devi
 	}
 	d, err := scanDevice(s.catalog.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE token_hash = $1`, hash))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, qm.Errorf(qm.EUnauthorized, "unknown or revoked device credential")
 	case err != nil:
 		return nil, fmt.Errorf("device by token: %w", err)
@@ -523,11 +524,11 @@ func deviceColumnsOf(alias string) string {
 	return alias + "." + strings.ReplaceAll(deviceColumns, ", ", ", "+alias+".")
 }
 
-func scanDevice(r Row) (*qm.Device, error) { return scanDeviceAnd(r) }
+func scanDevice(r sqlstore.Row) (*qm.Device, error) { return scanDeviceAnd(r) }
 
 // scanDeviceAnd reads deviceColumns, then the columns after them into
 // more.
-func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
+func scanDeviceAnd(r sqlstore.Row, more ...any) (*qm.Device, error) {
 	var d qm.Device
 	var tenant sql.NullString
 	var assigned sql.NullTime
@@ -536,7 +537,7 @@ func scanDeviceAnd(r Row, more ...any) (*qm.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.TenantID, d.AssignedAt = tenant.String, TimePtr(assigned)
+	d.TenantID, d.AssignedAt = tenant.String, sqlstore.TimePtr(assigned)
 	d.TokenRotatedAt, d.CreatedAt, d.UpdatedAt = d.TokenRotatedAt.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return &d, nil
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -32,11 +33,11 @@ func (s *PlanStore) CreatePlan(ctx context.Context, p *qm.Plan) error {
 		return err
 	}
 	limits, _ := json.Marshal(p.Limits)
-	p.CreatedAt = Timestamp(s.tenants.now())
+	p.CreatedAt = sqlstore.Timestamp(s.tenants.now())
 	p.UpdatedAt = p.CreatedAt
 	_, err := s.tenants.catalog.Exec(ctx, `INSERT INTO plans (name, limits, created_at, updated_at) VALUES ($1, $2, $3, $4)`,
 		p.Name, string(limits), p.CreatedAt, p.UpdatedAt)
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a plan named %q exists", p.Name), Fields: map[string]string{"name": "already taken"}}
 	} else if err != nil {
 		return fmt.Errorf("create plan: %w", err)
@@ -63,7 +64,7 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, name string, set qm.LimitSet
 		}
 	} else {
 		b, _ := json.Marshal(limits)
-		n, err := s.tenants.catalog.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), Timestamp(s.tenants.now()))
+		n, err := s.tenants.catalog.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), sqlstore.Timestamp(s.tenants.now()))
 		if err != nil {
 			return nil, fmt.Errorf("update plan: %w", err)
 		}
@@ -91,8 +92,8 @@ func (s *PlanStore) auditPlanChange(ctx context.Context, name string, before, af
 		if t.Plan != name || t.State != qm.StateActive {
 			continue
 		}
-		err := s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c Conn) error {
-			return Audit(ctx, c, s.tenants.now(), "plan.update", "plan", name, map[string]any{"limits": before}, map[string]any{"limits": after})
+		err := s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c sqlstore.Conn) error {
+			return sqlstore.Audit(ctx, c, s.tenants.now(), "plan.update", "plan", name, map[string]any{"limits": before}, map[string]any{"limits": after})
 		})
 		if err != nil {
 			missed = append(missed, t.Slug)
@@ -106,7 +107,7 @@ func (s *PlanStore) auditPlanChange(ctx context.Context, name string, before, af
 
 const planColumns = `name, limits, created_at, updated_at`
 
-func scanPlan(r Row) (*qm.Plan, error) {
+func scanPlan(r sqlstore.Row) (*qm.Plan, error) {
 	var p qm.Plan
 	var limits string
 	if err := r.Scan(&p.Name, &limits, &p.CreatedAt, &p.UpdatedAt); err != nil {
@@ -123,9 +124,9 @@ func scanPlan(r Row) (*qm.Plan, error) {
 func (s *PlanStore) Plan(ctx context.Context, name string) (*qm.Plan, error) {
 	p, err := scanPlan(s.tenants.catalog.QueryRow(ctx, `SELECT `+planColumns+` FROM plans WHERE name = $1`, name))
 	switch {
-	case errors.Is(err, ErrNoRows) && name == qm.DefaultPlan:
+	case errors.Is(err, sqlstore.ErrNoRows) && name == qm.DefaultPlan:
 		return &qm.Plan{Name: qm.DefaultPlan}, nil
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errPlanNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get plan: %w", err)
@@ -136,7 +137,7 @@ func (s *PlanStore) Plan(ctx context.Context, name string) (*qm.Plan, error) {
 // Plans implements qm.PlanService; the default plan is listed even when
 // never stored.
 func (s *PlanStore) Plans(ctx context.Context) ([]*qm.Plan, error) {
-	ps, err := QueryAll(ctx, s.tenants.catalog, scanPlan, `SELECT `+planColumns+` FROM plans ORDER BY name`)
+	ps, err := sqlstore.QueryAll(ctx, s.tenants.catalog, scanPlan, `SELECT `+planColumns+` FROM plans ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list plans: %w", err)
 	}
@@ -218,8 +219,8 @@ func (s *PlanStore) change(ctx context.Context, slug, action string, edit func(b
 		return nil, err
 	}
 	set, value, after := edit(before)
-	err = s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c Conn) error {
-		if err := Audit(ctx, c, s.tenants.now(), action, "tenant", t.ID, before, after); err != nil {
+	err = s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c sqlstore.Conn) error {
+		if err := sqlstore.Audit(ctx, c, s.tenants.now(), action, "tenant", t.ID, before, after); err != nil {
 			return err
 		}
 		_, err := s.tenants.catalog.Exec(ctx, `UPDATE tenants SET `+set+` WHERE id = $1`, t.ID, value)

@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -33,7 +34,7 @@ func (s *UsageStore) Save(ctx context.Context, node string, totals map[usage.Key
 	if len(totals) == 0 {
 		return nil
 	}
-	return s.tenants.inTx(ctx, func(q Querier) error {
+	return s.tenants.inTx(ctx, func(q sqlstore.Querier) error {
 		for k, v := range totals {
 			if _, err := q.Exec(ctx, `INSERT INTO usage (node, tenant_id, day, meter, value) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (tenant_id, day, meter, node) DO UPDATE SET value = excluded.value`, node, k.Tenant, k.Day, k.Meter, v); err != nil {
@@ -111,7 +112,7 @@ func (s *UsageStore) SnapshotGauges(ctx context.Context) error {
 	}
 	now := s.tenants.now().UTC()
 	day := now.Format(time.DateOnly)
-	midnight := Micros(now.Truncate(24 * time.Hour))
+	midnight := sqlstore.Micros(now.Truncate(24 * time.Hour))
 	totals := map[usage.Key]int64{}
 	for i, t := range active {
 		a := as[i]
@@ -119,7 +120,7 @@ func (s *UsageStore) SnapshotGauges(ctx context.Context) error {
 			continue // its data is not served by this build
 		}
 		var reported int64
-		err := s.tenants.router.View(tenancy.WithTenant(ctx, t), func(c Conn) error {
+		err := s.tenants.router.View(tenancy.WithTenant(ctx, t), func(c sqlstore.Conn) error {
 			return c.QueryRow(ctx, `SELECT count(*) FROM device_state WHERE tenant_id = $1 AND last_seen_us >= $2`, c.TenantID(), midnight).Scan(&reported)
 		})
 		if err != nil {
@@ -145,7 +146,7 @@ func (s *UsageStore) QuotaState(ctx context.Context, t *qm.Tenant, month string,
 	err := s.tenants.catalog.QueryRow(ctx, `SELECT state FROM quota_states WHERE tenant_id = $1 AND month = $2 AND quota = $3`,
 		t.ID, month, string(q.Quota)).Scan(&before)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		before = qm.QuotaOK
 	case err != nil:
 		return false, fmt.Errorf("quota state: %w", err)
@@ -153,8 +154,8 @@ func (s *UsageStore) QuotaState(ctx context.Context, t *qm.Tenant, month string,
 	if before == q.State || t.State != qm.StateActive {
 		return false, nil
 	}
-	err = s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c Conn) error {
-		if err := Audit(ctx, c, s.tenants.now(), "quota."+q.State, "quota", string(q.Quota), map[string]string{"state": before}, q); err != nil {
+	err = s.tenants.router.Update(tenancy.WithTenant(ctx, t), func(c sqlstore.Conn) error {
+		if err := sqlstore.Audit(ctx, c, s.tenants.now(), "quota."+q.State, "quota", string(q.Quota), map[string]string{"state": before}, q); err != nil {
 			return err
 		}
 		_, err := s.tenants.catalog.Exec(ctx, `INSERT INTO quota_states (tenant_id, month, quota, state) VALUES ($1, $2, $3, $4)

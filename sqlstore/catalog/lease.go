@@ -1,8 +1,9 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
 	"fmt"
+	"github.com/quartermaster/qm/sqlstore"
 	"log/slog"
 	"time"
 )
@@ -15,7 +16,7 @@ func (s *TenantService) TakeLease(ctx context.Context, name, holder string, ttl 
 	now := s.now()
 	n, err := s.catalog.Exec(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE leases.holder = excluded.holder OR leases.expires_at < $4`, name, holder, Timestamp(now.Add(ttl)), Timestamp(now))
+		WHERE leases.holder = excluded.holder OR leases.expires_at < $4`, name, holder, sqlstore.Timestamp(now.Add(ttl)), sqlstore.Timestamp(now))
 	if err != nil {
 		return false, fmt.Errorf("take lease %s: %w", name, err)
 	}
@@ -50,7 +51,7 @@ func (s *TenantService) Every(ctx context.Context, name, holder string, every ti
 // Heartbeat records that node is alive now.
 func (s *TenantService) Heartbeat(ctx context.Context, node string) error {
 	_, err := s.catalog.Exec(ctx, `INSERT INTO nodes (name, seen_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`,
-		node, Timestamp(s.now()))
+		node, sqlstore.Timestamp(s.now()))
 	if err != nil {
 		return fmt.Errorf("heartbeat of %s: %w", node, err)
 	}
@@ -61,11 +62,11 @@ func (s *TenantService) Heartbeat(ctx context.Context, node string) error {
 // forgets those silent for a day.
 func (s *TenantService) LiveNodes(ctx context.Context, within time.Duration) (int, error) {
 	now := s.now()
-	if _, err := s.catalog.Exec(ctx, `DELETE FROM nodes WHERE seen_at < $1`, Timestamp(now.Add(-24*time.Hour))); err != nil {
+	if _, err := s.catalog.Exec(ctx, `DELETE FROM nodes WHERE seen_at < $1`, sqlstore.Timestamp(now.Add(-24*time.Hour))); err != nil {
 		return 0, fmt.Errorf("forget silent nodes: %w", err)
 	}
 	var n int
-	if err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE seen_at >= $1`, Timestamp(now.Add(-within))).Scan(&n); err != nil {
+	if err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE seen_at >= $1`, sqlstore.Timestamp(now.Add(-within))).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count live nodes: %w", err)
 	}
 	return n, nil

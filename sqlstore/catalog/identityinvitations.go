@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 const invitationColumns = `id, email, role, department_id, invited_by, created_at, expires_at, accepted_at, revoked_at, check_out`
@@ -26,8 +27,8 @@ var ErrNoSuchLink = qm.Errorf(qm.ENotFound, "no such invitation: check the link,
 // same email, which it returns (nil if there was none). The replaced
 // invitation's assets to check out are added to the new one's.
 func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *qm.Invitation, secretHash string) (*qm.Invitation, error) {
-	inv.ID = NewID()
-	inv.CreatedAt, inv.ExpiresAt = Timestamp(inv.CreatedAt), Timestamp(inv.ExpiresAt)
+	inv.ID = sqlstore.NewID()
+	inv.CreatedAt, inv.ExpiresAt = sqlstore.Timestamp(inv.CreatedAt), sqlstore.Timestamp(inv.ExpiresAt)
 	replaced, err := scanInvitation(s.catalog.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations
 		WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL`, tenantID, inv.Email))
 	if qm.ErrorCode(err) == qm.ENotFound {
@@ -53,7 +54,7 @@ func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *q
 		_, err = s.catalog.Exec(ctx, `INSERT INTO invitations (tenant_id, id, email, role, department_id, secret_hash, invited_by, created_at, expires_at, check_out)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, tenantID, inv.ID, inv.Email, inv.Role, inv.DepartmentID, secretHash, inv.InvitedBy,
 			inv.CreatedAt, inv.ExpiresAt, strings.Join(inv.CheckOut, " "))
-		if !IsConstraint(err, Unique) {
+		if !sqlstore.IsConstraint(err, sqlstore.Unique) {
 			break
 		}
 	}
@@ -69,13 +70,13 @@ func (s *Identity) CreateInvitation(ctx context.Context, tenantID string, inv *q
 func (s *Identity) CountMembersAndInvited(ctx context.Context, tenantID, email string, now time.Time) (n int64, err error) {
 	err = s.catalog.QueryRow(ctx, `SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1)
 		+ (SELECT count(*) FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND email <> $3)`,
-		tenantID, Timestamp(now), email).Scan(&n)
+		tenantID, sqlstore.Timestamp(now), email).Scan(&n)
 	return n, err
 }
 
 // Invitation returns one invitation of the tenant. ENotFound.
 func (s *Identity) Invitation(ctx context.Context, tenantID, id string) (*qm.Invitation, error) {
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return nil, ErrInvitationNotFound
 	}
 	return scanInvitation(s.catalog.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE tenant_id = $1 AND id = $2`, tenantID, id))
@@ -121,7 +122,7 @@ func (s *Identity) invitations(ctx context.Context, query string, args ...any) (
 func (s *Identity) PendingInvitations(ctx context.Context, email string, now time.Time) ([]qm.PendingInvitation, error) {
 	rows, err := s.catalog.Query(ctx, `SELECT t.name, i.role, i.expires_at FROM invitations i JOIN tenants t ON t.id = i.tenant_id
 		WHERE i.email = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 AND t.state = $3
-		ORDER BY i.expires_at, t.name`, email, Timestamp(now), qm.StateActive)
+		ORDER BY i.expires_at, t.name`, email, sqlstore.Timestamp(now), qm.StateActive)
 	if err != nil {
 		return nil, fmt.Errorf("list pending invitations: %w", err)
 	}
@@ -160,11 +161,11 @@ func (s *Identity) TenantsOf(ctx context.Context, userID string) ([]qm.TenantMem
 // RevokeInvitation marks an open invitation of the tenant revoked.
 // ENotFound.
 func (s *Identity) RevokeInvitation(ctx context.Context, tenantID, id string, at time.Time) error {
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return ErrInvitationNotFound
 	}
 	n, err := s.catalog.Exec(ctx, `UPDATE invitations SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL`,
-		tenantID, id, Timestamp(at))
+		tenantID, id, sqlstore.Timestamp(at))
 	if err == nil && n == 0 {
 		return ErrInvitationNotFound
 	}
@@ -176,31 +177,31 @@ func (s *Identity) RevokeInvitation(ctx context.Context, tenantID, id string, at
 // why for the other, or for an invitation used, revoked or expired.
 func (s *Identity) UseInvitation(ctx context.Context, tenantID string, inv *qm.Invitation, now time.Time) error {
 	n, err := s.catalog.Exec(ctx, `UPDATE invitations SET accepted_at = $3
-		WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3`, tenantID, inv.ID, Timestamp(now))
+		WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3`, tenantID, inv.ID, sqlstore.Timestamp(now))
 	if err != nil {
 		return fmt.Errorf("use invitation: %w", err)
 	}
 	if n == 0 {
 		return qm.Errorf(qm.ENotFound, "this invitation was already used")
 	}
-	at := Timestamp(now)
+	at := sqlstore.Timestamp(now)
 	inv.AcceptedAt = &at
 	return nil
 }
 
-func scanInvitation(r Row, extra ...any) (*qm.Invitation, error) {
+func scanInvitation(r sqlstore.Row, extra ...any) (*qm.Invitation, error) {
 	var inv qm.Invitation
 	var accepted, revoked sql.NullTime
 	var checkOut string
 	err := r.Scan(append([]any{&inv.ID, &inv.Email, &inv.Role, &inv.DepartmentID, &inv.InvitedBy, &inv.CreatedAt, &inv.ExpiresAt, &accepted, &revoked, &checkOut}, extra...)...)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, ErrInvitationNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get invitation: %w", err)
 	}
 	inv.CreatedAt, inv.ExpiresAt = inv.CreatedAt.UTC(), inv.ExpiresAt.UTC()
-	inv.AcceptedAt, inv.RevokedAt = TimePtr(accepted), TimePtr(revoked)
+	inv.AcceptedAt, inv.RevokedAt = sqlstore.TimePtr(accepted), sqlstore.TimePtr(revoked)
 	inv.CheckOut = strings.Fields(checkOut)
 	return &inv, nil
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -32,10 +33,10 @@ type Storage interface {
 // TenantService is the qm.TenantService on any engine: the catalog's tenant
 // table plus the engine's Storage.
 type TenantService struct {
-	catalog Querier
-	inTx    TxFunc
+	catalog sqlstore.Querier
+	inTx    sqlstore.TxFunc
 	storage Storage
-	router  Router
+	router  sqlstore.Router
 	seed    Seed
 	now     func() time.Time
 	cache   tenantCache
@@ -47,18 +48,18 @@ var _ qm.TenantService = (*TenantService)(nil)
 // transaction that starts its audit log with its creation at now. The
 // data plane owns what that is (SeedStatusLabels); the catalog only calls
 // it.
-type Seed func(ctx context.Context, c Conn, now time.Time) error
+type Seed func(ctx context.Context, c sqlstore.Conn, now time.Time) error
 
 // NewTenantService returns a TenantService over the catalog reached by
 // catalog and inTx, provisioning storage with storage, writing tenants'
 // audit logs through router and seeding new tenants' data with seed.
-func NewTenantService(catalog Querier, inTx TxFunc, storage Storage, router Router, seed Seed, now func() time.Time) *TenantService {
+func NewTenantService(catalog sqlstore.Querier, inTx sqlstore.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time) *TenantService {
 	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now}
 }
 
 // Catalog is the catalog s reads and writes, for the stores that keep
 // their own bookkeeping there (the progress of import jobs).
-func (s *TenantService) Catalog() Querier { return s.catalog }
+func (s *TenantService) Catalog() sqlstore.Querier { return s.catalog }
 
 const tenantColumns = `id, slug, name, tier, engine, server, location, state, schema_version, created_at`
 
@@ -75,7 +76,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	t := &qm.Tenant{ID: NewID(), Slug: n.Slug, Name: n.Name, Tier: n.Tier, State: qm.StateProvisioning, CreatedAt: Timestamp(s.now()), Plan: qm.DefaultPlan}
+	t := &qm.Tenant{ID: sqlstore.NewID(), Slug: n.Slug, Name: n.Name, Tier: n.Tier, State: qm.StateProvisioning, CreatedAt: sqlstore.Timestamp(s.now()), Plan: qm.DefaultPlan}
 	p, err := s.storage.Place(t.ID, n)
 	if err != nil {
 		return nil, err
@@ -83,7 +84,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 	t.Placement = p
 	_, err = s.catalog.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		t.ID, t.Slug, t.Name, string(t.Tier), string(p.Engine), p.Server, p.Location, string(t.State), 0, t.CreatedAt)
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return nil, &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a tenant with slug %q already exists", n.Slug),
 			Fields: map[string]string{"slug": "already taken"}}
 	}
@@ -95,8 +96,8 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 		// The tenant's log starts with its creation, by whoever made it.
 		active := *t
 		active.State, active.SchemaVersion = qm.StateActive, v
-		err = s.router.Update(tenancy.WithTenant(ctx, &active), func(c Conn) error {
-			err := Audit(ctx, c, t.CreatedAt, "tenant.create", "tenant", t.ID, nil,
+		err = s.router.Update(tenancy.WithTenant(ctx, &active), func(c sqlstore.Conn) error {
+			err := sqlstore.Audit(ctx, c, t.CreatedAt, "tenant.create", "tenant", t.ID, nil,
 				map[string]any{"slug": t.Slug, "name": t.Name, "tier": t.Tier})
 			if err != nil {
 				return err
@@ -131,7 +132,7 @@ func (s *TenantService) Tenant(ctx context.Context, slug string) (*qm.Tenant, er
 
 // TenantByID implements qm.TenantService.
 func (s *TenantService) TenantByID(ctx context.Context, id string) (*qm.Tenant, error) {
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return nil, errTenantNotFound
 	}
 	return s.findTenant(ctx, "id", id)
@@ -146,7 +147,7 @@ func (s *TenantService) findTenant(ctx context.Context, column, value string) (*
 	}
 	t, err := scanTenant(s.catalog.QueryRow(ctx, tenantSelect+` WHERE t.`+column+` = $1`, value))
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errTenantNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get tenant: %w", err)
@@ -173,7 +174,7 @@ func (s *TenantService) Tenants(ctx context.Context) ([]*qm.Tenant, error) {
 	return ts, rows.Err()
 }
 
-func scanTenant(r Row) (*qm.Tenant, error) {
+func scanTenant(r sqlstore.Row) (*qm.Tenant, error) {
 	var t qm.Tenant
 	var overrides, plan string
 	err := r.Scan(&t.ID, &t.Slug, &t.Name, &t.Tier, &t.Placement.Engine, &t.Placement.Server, &t.Placement.Location,
@@ -206,12 +207,12 @@ func effectiveLimits(plan, overrides string) (qm.Effective, error) {
 // MigrateTenants brings every tenant's data behind latest to it, at most
 // parallel places at a time, and records each tenant's new version. Pool
 // tenants share one place and are migrated together.
-func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int, progress func(Progress)) (RunReport, error) {
+func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int, progress func(sqlstore.Progress)) (sqlstore.RunReport, error) {
 	tenants, err := s.Tenants(ctx)
 	if err != nil {
-		return RunReport{}, err
+		return sqlstore.RunReport{}, err
 	}
-	var targets []Target
+	var targets []sqlstore.Target
 	byPlace := map[qm.Placement]int{}
 	for _, t := range tenants {
 		if t.SchemaVersion >= latest || t.State == qm.StateProvisioning {
@@ -226,18 +227,18 @@ func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int
 				name = fmt.Sprintf("pool (%s)", t.Placement.Location)
 			}
 			t := t
-			targets = append(targets, Target{Name: name, Migrate: func(ctx context.Context) (int, error) {
+			targets = append(targets, sqlstore.Target{Name: name, Migrate: func(ctx context.Context) (int, error) {
 				return s.storage.MigrateData(ctx, t)
 			}})
 		}
 		targets[i].Tenants = append(targets[i].Tenants, t)
 	}
-	return RunMigrations(ctx, targets, parallel, s.recordVersion, progress), nil
+	return sqlstore.RunMigrations(ctx, targets, parallel, s.recordVersion, progress), nil
 }
 
 func (s *TenantService) recordVersion(ctx context.Context, tenants []*qm.Tenant, v int) error {
 	defer s.cache.clear()
-	return s.inTx(ctx, func(q Querier) error {
+	return s.inTx(ctx, func(q sqlstore.Querier) error {
 		for _, t := range tenants {
 			if _, err := q.Exec(ctx, `UPDATE tenants SET schema_version = $2 WHERE id = $1`, t.ID, v); err != nil {
 				return fmt.Errorf("record schema version of %s: %w", t.Slug, err)
@@ -287,7 +288,7 @@ func ScopedTenant(ctx context.Context, latest int, log *slog.Logger) (*qm.Tenant
 // and holds no tenant whose data is behind tenantLatest.
 func (s *TenantService) Ready(ctx context.Context, catalogLatest, tenantLatest int) error {
 	var v, behind int
-	if err := s.catalog.QueryRow(ctx, selectVersion).Scan(&v); err != nil {
+	if err := s.catalog.QueryRow(ctx, sqlstore.SelectVersion).Scan(&v); err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	if v != catalogLatest {
@@ -351,8 +352,8 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	after := *t
 	after.State = state
 	audit := func(active *qm.Tenant) error {
-		return s.router.Update(tenancy.WithTenant(ctx, active), func(c Conn) error {
-			return Audit(ctx, c, s.now(), "tenant."+map[qm.TenantState]string{qm.StateActive: "resume", qm.StateSuspended: "suspend"}[state],
+		return s.router.Update(tenancy.WithTenant(ctx, active), func(c sqlstore.Conn) error {
+			return sqlstore.Audit(ctx, c, s.now(), "tenant."+map[qm.TenantState]string{qm.StateActive: "resume", qm.StateSuspended: "suspend"}[state],
 				"tenant", t.ID, map[string]any{"state": t.State}, map[string]any{"state": state})
 		})
 	}
@@ -378,16 +379,16 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 // within the tenant's offline minutes and those that reported before but
 // not since: the state of a device it held before is its history, not its
 // fleet.
-func (s *TenantService) devicesHeard(ctx context.Context, c Conn, held []any) (online, offline int, err error) {
+func (s *TenantService) devicesHeard(ctx context.Context, c sqlstore.Conn, held []any) (online, offline int, err error) {
 	if len(held) == 0 {
 		return 0, 0, nil
 	}
-	settings, err := FleetSettings(ctx, c)
+	settings, err := sqlstore.FleetSettings(ctx, c)
 	if err != nil {
 		return 0, 0, err
 	}
-	args := Args{c.TenantID()}
-	since := args.Add(Micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
+	args := sqlstore.Args{c.TenantID()}
+	since := args.Add(sqlstore.Micros(s.now().Add(-time.Duration(settings.OfflineMinutes) * time.Minute)))
 	err = c.QueryRow(ctx, `SELECT COUNT(CASE WHEN last_seen_us >= `+since+` THEN 1 END), COUNT(CASE WHEN last_seen_us < `+since+` THEN 1 END)
 		FROM device_state WHERE tenant_id = $1 AND device_id IN (`+args.List(held...)+`)`, args...).Scan(&online, &offline)
 	if err != nil {
@@ -402,7 +403,7 @@ const maxHeldCounted = 5000
 
 // heldDevices are the ids of the devices each tenant of in (placeholders,
 // of args) holds now, by tenant id, but for fleets past maxHeldCounted.
-func (s *TenantService) heldDevices(ctx context.Context, in string, args Args) (map[string][]any, error) {
+func (s *TenantService) heldDevices(ctx context.Context, in string, args sqlstore.Args) (map[string][]any, error) {
 	held := map[string][]any{}
 	rows, err := s.catalog.Query(ctx, `SELECT tenant_id, id FROM devices WHERE tenant_id IN (`+in+`)`, args...)
 	if err != nil {
@@ -440,11 +441,11 @@ func (s *TenantService) BreakGlass(ctx context.Context, slug, reason string) (*q
 	now := s.now()
 	until := now.Add(qm.BreakGlassFor)
 	ctx = tenancy.WithTenant(ctx, t)
-	err = s.router.Update(ctx, func(c Conn) error {
+	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if err := NewIdentity(s.catalog).BreakGlass(ctx, t.ID, p.ID, reason, now, until); err != nil {
 			return err
 		}
-		return Audit(ctx, c, now, "break_glass.start", "tenant", t.ID, nil, map[string]any{"reason": reason, "until": until})
+		return sqlstore.Audit(ctx, c, now, "break_glass.start", "tenant", t.ID, nil, map[string]any{"reason": reason, "until": until})
 	})
 	return t, until, err
 }
@@ -465,7 +466,7 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 		index[t.ID] = i
 		ids[i] = t.ID
 	}
-	var args Args
+	var args sqlstore.Args
 	in := args.List(ids...)
 	for _, count := range []struct {
 		table string
@@ -504,8 +505,8 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 		var assets, online, offline int
 		var points int64
 		var last *time.Time
-		err := s.router.View(tenancy.WithTenant(ctx, t), func(c Conn) error {
-			n, err := CountRows(ctx, c, "assets")()
+		err := s.router.View(tenancy.WithTenant(ctx, t), func(c sqlstore.Conn) error {
+			n, err := sqlstore.CountRows(ctx, c, "assets")()
 			if err != nil {
 				return fmt.Errorf("count assets: %w", err)
 			}
@@ -518,7 +519,7 @@ func (s *TenantService) Activity(ctx context.Context, ts []*qm.Tenant) ([]qm.Ten
 			}
 			var at time.Time
 			switch err := c.QueryRow(ctx, `SELECT at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1`, c.TenantID()).Scan(&at); {
-			case errors.Is(err, ErrNoRows):
+			case errors.Is(err, sqlstore.ErrNoRows):
 			case err != nil:
 				return fmt.Errorf("newest audit entry: %w", err)
 			default:

@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // Identity is the catalog's store of users, memberships, sessions and API
 // tokens, on any engine. Secrets arrive hashed; nothing here sees one.
 type Identity struct {
-	catalog Querier
+	catalog sqlstore.Querier
 	tokens  credentialCache[tokenEntry]
 }
 
@@ -26,7 +27,7 @@ type tokenEntry struct {
 var _ qm.Credentials = (*Identity)(nil)
 
 // NewIdentity returns the identity store of the catalog q reaches.
-func NewIdentity(q Querier) *Identity { return &Identity{catalog: q} }
+func NewIdentity(q sqlstore.Querier) *Identity { return &Identity{catalog: q} }
 
 const userColumns = `id, email, name, operator, disabled, created_at, last_login_at`
 
@@ -35,10 +36,10 @@ var errUserNotFound = qm.Errorf(qm.ENotFound, "user not found")
 // CreateUser stores u with the given password hash, assigning its ID and
 // creation time. EConflict when the email is taken.
 func (s *Identity) CreateUser(ctx context.Context, u *qm.User, passwordHash string, now time.Time) error {
-	u.ID, u.CreatedAt = NewID(), Timestamp(now)
+	u.ID, u.CreatedAt = sqlstore.NewID(), sqlstore.Timestamp(now)
 	_, err := s.catalog.Exec(ctx, `INSERT INTO users (id, email, name, password_hash, operator, disabled, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.Email, u.Name, passwordHash, u.Operator, u.Disabled, u.CreatedAt)
-	if IsConstraint(err, Unique) {
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a user with email %q already exists", u.Email),
 			Fields: map[string]string{"email": "already taken"}}
 	}
@@ -58,30 +59,30 @@ func (s *Identity) UserByEmail(ctx context.Context, email string) (*qm.User, str
 
 // UserByID returns the user. ENotFound.
 func (s *Identity) UserByID(ctx context.Context, id string) (*qm.User, error) {
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return nil, errUserNotFound
 	}
 	return scanUser(s.catalog.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 }
 
-func scanUser(r Row, extra ...any) (*qm.User, error) {
+func scanUser(r sqlstore.Row, extra ...any) (*qm.User, error) {
 	var u qm.User
 	var last sql.NullTime
 	err := r.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Operator, &u.Disabled, &u.CreatedAt, &last}, extra...)...)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errUserNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get user: %w", err)
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
-	u.LastLoginAt = TimePtr(last)
+	u.LastLoginAt = sqlstore.TimePtr(last)
 	return &u, nil
 }
 
 // RecordLogin sets the user's last login time.
 func (s *Identity) RecordLogin(ctx context.Context, userID string, at time.Time) error {
-	_, err := s.catalog.Exec(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, userID, Timestamp(at))
+	_, err := s.catalog.Exec(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, userID, sqlstore.Timestamp(at))
 	return err
 }
 
@@ -97,7 +98,7 @@ func (s *Identity) SetPassword(ctx context.Context, userID, passwordHash string)
 // SetMembership adds the user to the tenant, or changes the role and
 // department the user has there.
 func (s *Identity) SetMembership(ctx context.Context, m *qm.Membership, now time.Time) error {
-	m.CreatedAt = Timestamp(now)
+	m.CreatedAt = sqlstore.Timestamp(now)
 	n, err := s.catalog.Exec(ctx, `UPDATE memberships SET role = $3, department_id = $4 WHERE tenant_id = $1 AND user_id = $2`,
 		m.TenantID, m.UserID, m.Role, m.DepartmentID)
 	if err == nil && n == 0 {
@@ -116,7 +117,7 @@ func (s *Identity) Membership(ctx context.Context, tenantID, userID string) (*qm
 	err := s.catalog.QueryRow(ctx, `SELECT tenant_id, user_id, role, department_id, created_at FROM memberships
 		WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID).Scan(&m.TenantID, &m.UserID, &m.Role, &m.DepartmentID, &m.CreatedAt)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, qm.Errorf(qm.ENotFound, "membership not found")
 	case err != nil:
 		return nil, fmt.Errorf("get membership: %w", err)
@@ -127,7 +128,7 @@ func (s *Identity) Membership(ctx context.Context, tenantID, userID string) (*qm
 // CreateSession stores a session under the hash of its secret.
 func (s *Identity) CreateSession(ctx context.Context, secretHash string, sess qm.Session) error {
 	_, err := s.catalog.Exec(ctx, `INSERT INTO sessions (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		secretHash, sess.UserID, Timestamp(sess.CreatedAt), Timestamp(sess.ExpiresAt))
+		secretHash, sess.UserID, sqlstore.Timestamp(sess.CreatedAt), sqlstore.Timestamp(sess.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -141,7 +142,7 @@ func (s *Identity) Session(ctx context.Context, secretHash string, now time.Time
 	err := s.catalog.QueryRow(ctx, `SELECT user_id, created_at, expires_at FROM sessions WHERE secret_hash = $1`, secretHash).
 		Scan(&sess.UserID, &sess.CreatedAt, &sess.ExpiresAt)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, qm.Errorf(qm.ENotFound, "session not found")
 	case err != nil:
 		return nil, fmt.Errorf("get session: %w", err)
@@ -169,7 +170,7 @@ const tokenColumns = `id, name, role, created_by, created_at, expires_at, last_u
 // CreateToken stores a token of the tenant under the hash of its secret,
 // assigning its ID and creation time.
 func (s *Identity) CreateToken(ctx context.Context, tenantID string, t *qm.APIToken, secretHash string, now time.Time) error {
-	t.ID, t.CreatedAt = NewID(), Timestamp(now)
+	t.ID, t.CreatedAt = sqlstore.NewID(), sqlstore.Timestamp(now)
 	_, err := s.catalog.Exec(ctx, `INSERT INTO api_tokens (tenant_id, id, name, role, secret_hash, created_by, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, t.ID, t.Name, t.Role, secretHash, t.CreatedBy, t.CreatedAt, nullTime(t.ExpiresAt))
 	if err != nil {
@@ -201,7 +202,7 @@ func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string
 
 // Token returns one token of the tenant. ENotFound.
 func (s *Identity) Token(ctx context.Context, tenantID, id string) (*qm.APIToken, error) {
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return nil, errTokenNotFound
 	}
 	return scanToken(s.catalog.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = $1 AND id = $2`, tenantID, id))
@@ -229,24 +230,24 @@ func (s *Identity) Tokens(ctx context.Context, tenantID string) ([]*qm.APIToken,
 // now: those a cap on API tokens counts.
 func (s *Identity) CountLiveTokens(ctx context.Context, tenantID string, now time.Time) (n int64, err error) {
 	err = s.catalog.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL
-		AND (expires_at IS NULL OR expires_at > $2)`, tenantID, Timestamp(now)).Scan(&n)
+		AND (expires_at IS NULL OR expires_at > $2)`, tenantID, sqlstore.Timestamp(now)).Scan(&n)
 	return n, err
 }
 
 // TouchToken records that a token was used.
 func (s *Identity) TouchToken(ctx context.Context, tenantID, id string, at time.Time) error {
-	_, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, Timestamp(at))
+	_, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, sqlstore.Timestamp(at))
 	s.tokens.clear()
 	return err
 }
 
 // RevokeToken marks a token of the tenant revoked. ENotFound.
 func (s *Identity) RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error {
-	if !ValidID(id) {
+	if !sqlstore.ValidID(id) {
 		return errTokenNotFound
 	}
 	n, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
-		tenantID, id, Timestamp(at))
+		tenantID, id, sqlstore.Timestamp(at))
 	s.tokens.clear()
 	if err == nil && n == 0 {
 		return errTokenNotFound
@@ -254,18 +255,18 @@ func (s *Identity) RevokeToken(ctx context.Context, tenantID, id string, at time
 	return err
 }
 
-func scanToken(r Row, extra ...any) (*qm.APIToken, error) {
+func scanToken(r sqlstore.Row, extra ...any) (*qm.APIToken, error) {
 	var t qm.APIToken
 	var expires, used, revoked sql.NullTime
 	err := r.Scan(append([]any{&t.ID, &t.Name, &t.Role, &t.CreatedBy, &t.CreatedAt, &expires, &used, &revoked}, extra...)...)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errTokenNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get token: %w", err)
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
-	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = TimePtr(expires), TimePtr(used), TimePtr(revoked)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = sqlstore.TimePtr(expires), sqlstore.TimePtr(used), sqlstore.TimePtr(revoked)
 	return &t, nil
 }
 
@@ -273,7 +274,7 @@ func nullTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return Timestamp(*t)
+	return sqlstore.Timestamp(*t)
 }
 
 const memberColumns = `u.id, u.email, u.name, m.role, m.department_id, u.disabled, m.created_at`
@@ -299,7 +300,7 @@ func (s *Identity) Members(ctx context.Context, tenantID string) ([]*qm.Member, 
 
 // Member returns one member of a tenant. ENotFound.
 func (s *Identity) Member(ctx context.Context, tenantID, userID string) (*qm.Member, error) {
-	if !ValidID(userID) {
+	if !sqlstore.ValidID(userID) {
 		return nil, errMemberNotFound
 	}
 	return scanMember(s.catalog.QueryRow(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
@@ -317,11 +318,11 @@ func (s *Identity) RemoveMembership(ctx context.Context, tenantID, userID string
 
 var errMemberNotFound = qm.Errorf(qm.ENotFound, "member not found")
 
-func scanMember(r Row) (*qm.Member, error) {
+func scanMember(r sqlstore.Row) (*qm.Member, error) {
 	var m qm.Member
 	err := r.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.DepartmentID, &m.Disabled, &m.CreatedAt)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errMemberNotFound
 	case err != nil:
 		return nil, fmt.Errorf("get member: %w", err)
@@ -333,7 +334,7 @@ func scanMember(r Row) (*qm.Member, error) {
 // BreakGlass records an operator's time-limited access to a tenant.
 func (s *Identity) BreakGlass(ctx context.Context, tenantID, userID, reason string, now, until time.Time) error {
 	_, err := s.catalog.Exec(ctx, `INSERT INTO break_glass (tenant_id, user_id, reason, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		tenantID, userID, reason, Timestamp(now), Timestamp(until))
+		tenantID, userID, reason, sqlstore.Timestamp(now), sqlstore.Timestamp(until))
 	if err != nil {
 		return fmt.Errorf("record break-glass access: %w", err)
 	}
@@ -345,7 +346,7 @@ func (s *Identity) BreakGlass(ctx context.Context, tenantID, userID, reason stri
 func (s *Identity) BrokenGlass(ctx context.Context, tenantID, userID string, now time.Time) (bool, error) {
 	var n int
 	err := s.catalog.QueryRow(ctx, `SELECT COUNT(*) FROM break_glass WHERE tenant_id = $1 AND user_id = $2 AND expires_at > $3`,
-		tenantID, userID, Timestamp(now)).Scan(&n)
+		tenantID, userID, sqlstore.Timestamp(now)).Scan(&n)
 	return n > 0, err
 }
 
@@ -356,7 +357,7 @@ func (s *Identity) CreatePasswordReset(ctx context.Context, userID, secretHash s
 		return fmt.Errorf("replace password reset: %w", err)
 	}
 	_, err := s.catalog.Exec(ctx, `INSERT INTO password_resets (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		secretHash, userID, Timestamp(now), Timestamp(expires))
+		secretHash, userID, sqlstore.Timestamp(now), sqlstore.Timestamp(expires))
 	if err != nil {
 		return fmt.Errorf("create password reset: %w", err)
 	}
@@ -369,7 +370,7 @@ func (s *Identity) TakePasswordReset(ctx context.Context, secretHash string, now
 	var userID string
 	var expires time.Time
 	err := s.catalog.QueryRow(ctx, `SELECT user_id, expires_at FROM password_resets WHERE secret_hash = $1`, secretHash).Scan(&userID, &expires)
-	if errors.Is(err, ErrNoRows) {
+	if errors.Is(err, sqlstore.ErrNoRows) {
 		return "", qm.Errorf(qm.ENotFound, "no such password reset: it was used, or the link is wrong")
 	} else if err != nil {
 		return "", fmt.Errorf("get password reset: %w", err)

@@ -1,4 +1,4 @@
-package sqlstore
+package catalog
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // Role returns the role a tenant knows by name: a built-in one, or one of
@@ -19,7 +20,7 @@ func (s *Identity) Role(ctx context.Context, tenantID, name string) (qm.Role, er
 	var perms string
 	err := s.catalog.QueryRow(ctx, `SELECT permissions FROM roles WHERE tenant_id = $1 AND name = $2`, tenantID, name).Scan(&perms)
 	switch {
-	case errors.Is(err, ErrNoRows):
+	case errors.Is(err, sqlstore.ErrNoRows):
 		return qm.Role{}, qm.Errorf(qm.ENotFound, "role %s not found", name)
 	case err != nil:
 		return qm.Role{}, fmt.Errorf("get role: %w", err)
@@ -52,8 +53,8 @@ func (s *Identity) CreateRole(ctx context.Context, tenantID string, r qm.Role, n
 		perms[i] = string(p)
 	}
 	_, err := s.catalog.Exec(ctx, `INSERT INTO roles (tenant_id, name, permissions, created_at) VALUES ($1, $2, $3, $4)`,
-		tenantID, r.Name, strings.Join(perms, " "), Timestamp(now))
-	if IsConstraint(err, Unique) {
+		tenantID, r.Name, strings.Join(perms, " "), sqlstore.Timestamp(now))
+	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: "a role named " + r.Name + " already exists", Fields: map[string]string{"name": "already taken"}}
 	}
 	return err
