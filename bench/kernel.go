@@ -31,6 +31,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
@@ -106,12 +107,12 @@ type target struct {
 	name       string
 	tiers      []qm.Tier
 	newStorage func(ctx context.Context) (string, error)
-	open       func(ctx context.Context, storage string, migs []sqlstore.Migration) (engine, error)
+	open       func(ctx context.Context, storage string, migs []schema.Migration) (engine, error)
 	direct     func(ctx context.Context, storage string, t *qm.Tenant) (pointRead, func(), error)
 	// raw inserts points into a pool tenant's table straight through the
 	// driver.
 	raw  func(ctx context.Context, storage string, t *qm.Tenant) (rawInsert, func(), error)
-	migs []sqlstore.Migration
+	migs []schema.Migration
 	// migrateTier is the tier whose per-tenant places the migration figure
 	// migrates.
 	migrateTier qm.Tier
@@ -375,7 +376,7 @@ func migrate(ctx context.Context, t *target, n int, progress io.Writer) ([]Resul
 		}
 	}
 	e.Close()
-	newer := sqlstore.Append(t.migs, "bench_step", "ALTER TABLE locations ADD COLUMN bench_note TEXT")
+	newer := schema.Append(t.migs, "bench_step", "ALTER TABLE locations ADD COLUMN bench_note TEXT")
 	if e, err = t.open(ctx, storage, newer); err != nil {
 		return nil, err
 	}
@@ -385,7 +386,7 @@ func migrate(ctx context.Context, t *target, n int, progress io.Writer) ([]Resul
 	for i := range runs {
 		fmt.Fprintf(progress, "%s: migrate run %d\n", t.name, i+1)
 		start := time.Now()
-		rep, err := e.Tenants().MigrateTenants(ctx, sqlstore.Latest(newer), 8, nil)
+		rep, err := e.Tenants().MigrateTenants(ctx, schema.Latest(newer), 8, nil)
 		runs[i] = time.Since(start)
 		if err != nil {
 			return nil, err
@@ -419,7 +420,7 @@ func sqliteTarget() (*target, error) {
 	return &target{
 		name: "sqlite", tiers: []qm.Tier{qm.TierPool, qm.TierSilo}, migs: migs, migrateTier: qm.TierSilo,
 		newStorage: func(context.Context) (string, error) { return os.MkdirTemp(dir, "data-") },
-		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
+		open: func(ctx context.Context, storage string, m []schema.Migration) (engine, error) {
 			db, err := sqlite.Open(sqlite.Config{DataDir: storage, Options: engines.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
@@ -497,7 +498,7 @@ func postgresTarget(ctx context.Context, adminURL string) (*target, error) {
 			}
 			return name, nil
 		},
-		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
+		open: func(ctx context.Context, storage string, m []schema.Migration) (engine, error) {
 			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), Options: engines.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err

@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 //go:embed migrations
@@ -35,8 +36,8 @@ var migrations embed.FS
 
 // Migrations returns the embedded migrations of the catalog and of tenant
 // data.
-func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
-	return sqlstore.LoadEngineMigrations(migrations)
+func Migrations() (catalog, tenant []schema.Migration, err error) {
+	return schema.LoadEngineMigrations(migrations)
 }
 
 // Names of the places data lives. SiloSchema is the schema of a silo
@@ -78,8 +79,8 @@ type DB struct {
 	admin             *pgxpool.Pool              // privileged, main database, search_path catalog
 	serve             *pgxpool.Pool              // serving role, main database
 	silos             *sqlstore.Cache[siloPool]
-	catalogMigrations []sqlstore.Migration
-	tenantMigrations  []sqlstore.Migration
+	catalogMigrations []schema.Migration
+	tenantMigrations  []schema.Migration
 	tenants           *catalog.TenantService
 	identity          *catalog.Identity
 	devices           *catalog.DeviceStore
@@ -199,7 +200,7 @@ func (db *DB) Setup(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := sqlstore.Migrate(ctx, schemaTx(db.admin, catalogSchema), db.catalogMigrations); err != nil {
+	if _, err := schema.Migrate(ctx, schemaTx(db.admin, catalogSchema), db.catalogMigrations); err != nil {
 		return fmt.Errorf("migrate catalog: %w", err)
 	}
 	_, err := db.migratePool(ctx)
@@ -207,7 +208,7 @@ func (db *DB) Setup(ctx context.Context) error {
 }
 
 func (db *DB) migratePool(ctx context.Context) (int, error) {
-	v, err := sqlstore.Migrate(ctx, schemaTx(db.admin, poolSchema), db.tenantMigrations)
+	v, err := schema.Migrate(ctx, schemaTx(db.admin, poolSchema), db.tenantMigrations)
 	if err != nil {
 		return v, fmt.Errorf("migrate pool: %w", err)
 	}
@@ -330,12 +331,12 @@ func (db *DB) Identity() *catalog.Identity { return db.identity }
 func (db *DB) Devices() *catalog.DeviceStore { return db.devices }
 
 // LatestVersion returns the newest tenant schema version this build knows.
-func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }
+func (db *DB) LatestVersion() int { return schema.Latest(db.tenantMigrations) }
 
 // Ready reports whether the catalog is reachable and every tenant's data is
 // at the newest version.
 func (db *DB) Ready(ctx context.Context) error {
-	return db.tenants.Ready(ctx, sqlstore.Latest(db.catalogMigrations), db.LatestVersion())
+	return db.tenants.Ready(ctx, schema.Latest(db.catalogMigrations), db.LatestVersion())
 }
 
 // ConnectError says which server could not be reached, and why.

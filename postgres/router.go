@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 // The scope statements bind the current transaction to a tenant. Both
@@ -142,7 +143,7 @@ func inTx(ctx context.Context, b beginner, fn func(sqlstore.Querier) error) erro
 
 // schemaTx returns a TxFunc on b whose transactions have the search path
 // set to schema.
-func schemaTx(b beginner, schema string) sqlstore.TxFunc {
+func schemaTx(b beginner, schema string) schema.TxFunc {
 	return func(ctx context.Context, fn func(sqlstore.Querier) error) error {
 		return inTx(ctx, b, func(q sqlstore.Querier) error {
 			if err := setSearchPath(ctx, q, schema); err != nil {

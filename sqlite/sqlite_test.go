@@ -9,9 +9,9 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -43,7 +43,7 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 func openStorage(t *testing.T, dir string) storetest.Storage {
 	return storetest.Storage{
 		ID: dir,
-		Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
+		Open: func(t *testing.T, migs []schema.Migration) (storetest.Engine, error) {
 			return mustOpen(t, sqlite.Config{DataDir: dir, Options: engines.Options{TenantMigrations: migs}})
 		},
 		TenantPlaces: func(t *testing.T) []string {

@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -215,7 +216,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 	t.Run("Backfill", func(t *testing.T) {
 		// Assets written before the migration that makes the text index
 		// are found once it has run.
-		i := slices.IndexFunc(h.Migrations, func(m sqlstore.Migration) bool { return strings.HasSuffix(m.Name, "_asset_search") })
+		i := slices.IndexFunc(h.Migrations, func(m schema.Migration) bool { return strings.HasSuffix(m.Name, "_asset_search") })
 		if i < 0 {
 			t.Fatal("no asset_search migration")
 		}

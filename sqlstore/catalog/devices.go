@@ -11,6 +11,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -18,7 +19,7 @@ import (
 // tables, and the audit logs of the tenants devices move between.
 type DeviceStore struct {
 	catalog sqlstore.Querier
-	inTx    sqlstore.TxFunc
+	inTx    schema.TxFunc
 	tenants *TenantService
 	router  sqlstore.Router
 	now     func() time.Time
@@ -35,7 +36,7 @@ var (
 
 // NewDeviceStore returns the device inventory of the catalog reached by
 // catalog and inTx; router reaches the tenants' audit logs.
-func NewDeviceStore(catalog sqlstore.Querier, inTx sqlstore.TxFunc, tenants *TenantService, router sqlstore.Router, now func() time.Time) *DeviceStore {
+func NewDeviceStore(catalog sqlstore.Querier, inTx schema.TxFunc, tenants *TenantService, router sqlstore.Router, now func() time.Time) *DeviceStore {
 	return &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -34,7 +35,7 @@ type Storage interface {
 // table plus the engine's Storage.
 type TenantService struct {
 	catalog sqlstore.Querier
-	inTx    sqlstore.TxFunc
+	inTx    schema.TxFunc
 	storage Storage
 	router  sqlstore.Router
 	seed    Seed
@@ -53,7 +54,7 @@ type Seed func(ctx context.Context, c sqlstore.Conn, now time.Time) error
 // NewTenantService returns a TenantService over the catalog reached by
 // catalog and inTx, provisioning storage with storage, writing tenants'
 // audit logs through router and seeding new tenants' data with seed.
-func NewTenantService(catalog sqlstore.Querier, inTx sqlstore.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time) *TenantService {
+func NewTenantService(catalog sqlstore.Querier, inTx schema.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time) *TenantService {
 	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now}
 }
 
@@ -207,12 +208,12 @@ func effectiveLimits(plan, overrides string) (qm.Effective, error) {
 // MigrateTenants brings every tenant's data behind latest to it, at most
 // parallel places at a time, and records each tenant's new version. Pool
 // tenants share one place and are migrated together.
-func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int, progress func(sqlstore.Progress)) (sqlstore.RunReport, error) {
+func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int, progress func(schema.Progress)) (schema.RunReport, error) {
 	tenants, err := s.Tenants(ctx)
 	if err != nil {
-		return sqlstore.RunReport{}, err
+		return schema.RunReport{}, err
 	}
-	var targets []sqlstore.Target
+	var targets []schema.Target
 	byPlace := map[qm.Placement]int{}
 	for _, t := range tenants {
 		if t.SchemaVersion >= latest || t.State == qm.StateProvisioning {
@@ -227,13 +228,13 @@ func (s *TenantService) MigrateTenants(ctx context.Context, latest, parallel int
 				name = fmt.Sprintf("pool (%s)", t.Placement.Location)
 			}
 			t := t
-			targets = append(targets, sqlstore.Target{Name: name, Migrate: func(ctx context.Context) (int, error) {
+			targets = append(targets, schema.Target{Name: name, Migrate: func(ctx context.Context) (int, error) {
 				return s.storage.MigrateData(ctx, t)
 			}})
 		}
 		targets[i].Tenants = append(targets[i].Tenants, t)
 	}
-	return sqlstore.RunMigrations(ctx, targets, parallel, s.recordVersion, progress), nil
+	return schema.RunMigrations(ctx, targets, parallel, s.recordVersion, progress), nil
 }
 
 func (s *TenantService) recordVersion(ctx context.Context, tenants []*qm.Tenant, v int) error {
@@ -288,7 +289,7 @@ func ScopedTenant(ctx context.Context, latest int, log *slog.Logger) (*qm.Tenant
 // and holds no tenant whose data is behind tenantLatest.
 func (s *TenantService) Ready(ctx context.Context, catalogLatest, tenantLatest int) error {
 	var v, behind int
-	if err := s.catalog.QueryRow(ctx, sqlstore.SelectVersion).Scan(&v); err != nil {
+	if err := s.catalog.QueryRow(ctx, schema.SelectVersion).Scan(&v); err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	if v != catalogLatest {

@@ -1,7 +1,7 @@
 package engines
 
 import (
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -17,7 +17,7 @@ type Options struct {
 	SiloIdle     time.Duration
 	// TenantMigrations replaces the embedded tenant migrations (tests and
 	// benchmarks add steps with it).
-	TenantMigrations []sqlstore.Migration
+	TenantMigrations []schema.Migration
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// Logger receives the engine's logs (slog.Default()).
@@ -27,7 +27,7 @@ type Options struct {
 // Prepare fills in defaults, maxOpenSilos being the engine's, and loads the
 // engine's embedded migrations from fsys (see LoadEngineMigrations), the
 // tenant ones replaced by TenantMigrations when set.
-func (o *Options) Prepare(maxOpenSilos int, fsys fs.FS) (catalog, tenant []sqlstore.Migration, err error) {
+func (o *Options) Prepare(maxOpenSilos int, fsys fs.FS) (catalog, tenant []schema.Migration, err error) {
 	if o.MaxOpenSilos <= 0 {
 		o.MaxOpenSilos = maxOpenSilos
 	}
@@ -40,7 +40,7 @@ func (o *Options) Prepare(maxOpenSilos int, fsys fs.FS) (catalog, tenant []sqlst
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if catalog, tenant, err = sqlstore.LoadEngineMigrations(fsys); err != nil {
+	if catalog, tenant, err = schema.LoadEngineMigrations(fsys); err != nil {
 		return nil, nil, err
 	}
 	if o.TenantMigrations != nil {

@@ -1,4 +1,9 @@
-package sqlstore
+// Package schema brings a database's schema to the newest version: the
+// versioned migrations each engine embeds (their .sql files stay in
+// sqlite/migrations and postgres/migrations), the table that records the
+// version a schema is at, and the runner that migrates every place tenant
+// data lives (RunMigrations).
+package schema
 
 import (
 	"context"
@@ -10,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 )
 
 // Migration is one versioned step of a schema, read from a file named
@@ -73,7 +79,7 @@ func Latest(ms []Migration) int {
 // TxFunc runs fn in one transaction of the database being migrated,
 // committing when fn returns nil. Engines set up the transaction (a search
 // path, say) before calling fn.
-type TxFunc func(ctx context.Context, fn func(Querier) error) error
+type TxFunc func(ctx context.Context, fn func(sqlstore.Querier) error) error
 
 // The version table is not a tenant table: it describes the schema it sits
 // in, whatever tenants that schema holds.
@@ -92,7 +98,7 @@ const (
 // a database never migrated.
 func Version(ctx context.Context, inTx TxFunc) (int, error) {
 	var v int
-	err := inTx(ctx, func(q Querier) error {
+	err := inTx(ctx, func(q sqlstore.Querier) error {
 		if _, err := q.Exec(ctx, createVersionTable); err != nil {
 			return err
 		}
@@ -118,7 +124,7 @@ func Migrate(ctx context.Context, inTx TxFunc, ms []Migration) (int, error) {
 		return v, qm.Errorf(qm.ETenantNewer, "data is at schema version %d, newer than this build knows (%d): run a newer quartermaster", v, latest)
 	}
 	for _, m := range ms[v:] {
-		err := inTx(ctx, func(q Querier) error {
+		err := inTx(ctx, func(q sqlstore.Querier) error {
 			if _, err := q.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
