@@ -393,7 +393,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	}
 	// Every change is audited, so the newest entries show any change a
 	// refused request made; reading them all would dominate the suite.
-	log, err := sqlstore.NewAuditStore(f.e).AuditLog(tf.ctx, qm.AuditFilter{Limit: 20})
+	log, err := dataplane.NewAuditStore(f.e).AuditLog(tf.ctx, qm.AuditFilter{Limit: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

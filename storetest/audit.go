@@ -16,7 +16,7 @@ import (
 func TestAudit(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	s := dataplane.NewLocationStore(e, clock())
-	a := sqlstore.NewAuditStore(e)
+	a := dataplane.NewAuditStore(e)
 	_, ctxA := MustTenant(t, e, h.Tier, "audit-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "audit-b")
 	alice := &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "alice@example.com"}

@@ -139,7 +139,7 @@ func TestImport(t *testing.T, h Harness) {
 			if err != nil || p.Total != 1 || p.Assets[0].Tag != tag || *p.Assets[0].CostCents != 1250 {
 				t.Fatalf("asset %s: got %+v, %v", tag, p, err)
 			}
-			log, err := sqlstore.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: p.Assets[0].ID})
+			log, err := dataplane.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: p.Assets[0].ID})
 			if err != nil || len(log) != 1 || log[0].Action != "asset.import" || log[0].Changes["tag"].After != tag || log[0].Changes["tag"].Before != nil {
 				t.Fatalf("audit of %s: got %+v, %v; want its import", tag, log, err)
 			}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/usage"
@@ -87,11 +86,11 @@ func TestUsage(t *testing.T, h Harness) {
 			t.Fatalf("warning, time %d: changed %v, %v; want %v", i+1, changed, err, want)
 		}
 	}
-	log, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "quota"})
+	log, err := dataplane.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "quota"})
 	if err != nil || len(log) != 1 || log[0].Action != "quota.warning" {
 		t.Fatalf("A's log of quotas: %+v, %v; want the warning once", log, err)
 	}
-	if log, _ := sqlstore.NewAuditStore(e).AuditLog(ctxB, qm.AuditFilter{ResourceType: "quota"}); len(log) != 0 {
+	if log, _ := dataplane.NewAuditStore(e).AuditLog(ctxB, qm.AuditFilter{ResourceType: "quota"}); len(log) != 0 {
 		t.Fatalf("B's log has A's quota: %+v", log)
 	}
 }

@@ -185,5 +185,5 @@ func (s *AssetStore) History(ctx context.Context, id string) ([]*qm.AuditEntry, 
 	if _, err := s.Asset(ctx, id); err != nil {
 		return nil, err
 	}
-	return sqlstore.NewAuditStore(s.router).AuditLog(ctx, qm.AuditFilter{ResourceType: "asset", ResourceID: id, Limit: 500})
+	return NewAuditStore(s.router).AuditLog(ctx, qm.AuditFilter{ResourceType: "asset", ResourceID: id, Limit: 500})
 }

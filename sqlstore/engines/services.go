@@ -71,7 +71,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Depreciations: dataplane.NewDepreciationStore(e, o.Now),
 		Fields:        dataplane.NewFieldStore(e, o.Now),
 		Fleet:         telemetry.NewFleetStore(e, e.Devices(), o.Now),
-		Audit:         sqlstore.NewAuditStore(e),
+		Audit:         dataplane.NewAuditStore(e),
 		Usage:         catalog.NewUsageStore(e.Tenants()),
 		Points:        o.Points,
 	}
