@@ -141,12 +141,12 @@ func inTx(ctx context.Context, b beginner, fn func(sqlstore.Querier) error) erro
 	return nil
 }
 
-// schemaTx returns a TxFunc on b whose transactions have the search path
-// set to schema.
-func schemaTx(b beginner, schema string) schema.TxFunc {
+// schemaTx returns a schema.TxFunc on b whose transactions have the search
+// path set to the schema called name.
+func schemaTx(b beginner, name string) schema.TxFunc {
 	return func(ctx context.Context, fn func(sqlstore.Querier) error) error {
 		return inTx(ctx, b, func(q sqlstore.Querier) error {
-			if err := setSearchPath(ctx, q, schema); err != nil {
+			if err := setSearchPath(ctx, q, name); err != nil {
 				return err
 			}
 			return fn(q)

@@ -47,8 +47,8 @@ var _ qm.TenantService = (*TenantService)(nil)
 
 // Seed gives a new tenant's data what every tenant starts with, in the
 // transaction that starts its audit log with its creation at now. The
-// data plane owns what that is (SeedStatusLabels); the catalog only calls
-// it.
+// data plane owns what that is (dataplane.SeedStatusLabels); the catalog
+// only calls it.
 type Seed func(ctx context.Context, c sqlstore.Conn, now time.Time) error
 
 // NewTenantService returns a TenantService over the catalog reached by

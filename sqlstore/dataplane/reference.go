@@ -160,7 +160,8 @@ func scanReference(r sqlstore.Row) (*qm.Reference, error) {
 }
 
 // SeedStatusLabels gives a new tenant the default status labels, as part of
-// its creation (audited as that): the engines' Seed of TenantService.
+// its creation (audited as that): the catalog.Seed the engines give
+// catalog.NewTenantService.
 func SeedStatusLabels(ctx context.Context, c sqlstore.Conn, now time.Time) error {
 	s := &ReferenceStore{list: qm.StatusLabels}
 	for _, d := range qm.DefaultStatusLabels {

@@ -25,8 +25,8 @@ type Options struct {
 }
 
 // Prepare fills in defaults, maxOpenSilos being the engine's, and loads the
-// engine's embedded migrations from fsys (see LoadEngineMigrations), the
-// tenant ones replaced by TenantMigrations when set.
+// engine's embedded migrations from fsys (see schema.LoadEngineMigrations),
+// the tenant ones replaced by TenantMigrations when set.
 func (o *Options) Prepare(maxOpenSilos int, fsys fs.FS) (catalog, tenant []schema.Migration, err error) {
 	if o.MaxOpenSilos <= 0 {
 		o.MaxOpenSilos = maxOpenSilos

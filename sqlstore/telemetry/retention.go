@@ -103,7 +103,7 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 }
 
 // Run applies retention every interval while this node holds the lease,
-// until ctx is done (see TenantService.Every).
+// until ctx is done (see catalog.TenantService.Every).
 func (r *Retention) Run(ctx context.Context, every time.Duration) error {
 	return r.Tenants.Every(ctx, "telemetry-retention", r.Holder, every, r.log(), func(ctx context.Context) error {
 		n, err := r.RunOnce(ctx)
