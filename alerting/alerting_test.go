@@ -11,7 +11,8 @@ import (
 	"github.com/quartermaster/qm/alerting"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -47,16 +48,16 @@ func TestEvaluatorAfterCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().UTC().Truncate(time.Second)
-	fleet := sqlstore.NewFleetStore(db, db.Devices(), time.Now)
-	rules := sqlstore.NewRuleStore(db, fleet, func() time.Time { return start.Add(-time.Hour) })
+	fleet := telemetry.NewFleetStore(db, db.Devices(), time.Now)
+	rules := alerts.NewRuleStore(db, fleet, func() time.Time { return start.Add(-time.Hour) })
 	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 90, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 
 	told := make(chan raisedEvent, 10)
-	ev := alerting.New(sqlstore.NewAlarmStore(db, time.Now), db.Tenants(), slog.New(slog.NewTextHandler(io.Discard, nil)),
+	ev := alerting.New(alerts.NewAlarmStore(db, time.Now), db.Tenants(), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		func(tenantID string, events []*qm.AlarmEvent) { told <- raisedEvent{tenantID, events} })
-	w := sqlstore.NewPointWriter(db, time.Now, 0)
+	w := telemetry.NewPointWriter(db, time.Now, 0)
 	t.Cleanup(w.Close)
 	w.Notify(ev)
 	runCtx, stop := context.WithCancel(ctx)

@@ -9,7 +9,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/throttle"
 )
@@ -94,7 +94,7 @@ func TestAuthenticator(t *testing.T) {
 			t.Fatal(err)
 		}
 		exp := now.Add(time.Hour)
-		_, secret, err := sqlstore.NewTokenStore(db.Identity(), db, clock).CreateToken(tenancy.WithTenant(ctx, tn), qm.NewAPIToken{Name: "ci", Role: "viewer", ExpiresAt: &exp})
+		_, secret, err := dataplane.NewTokenStore(db.Identity(), db, clock).CreateToken(tenancy.WithTenant(ctx, tn), qm.NewAPIToken{Name: "ci", Role: "viewer", ExpiresAt: &exp})
 		if err != nil {
 			t.Fatal(err)
 		}

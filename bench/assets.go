@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -16,18 +17,18 @@ import (
 // the models and the deployable status.
 func assetWorld(ctx context.Context, e engine, models int) ([]string, string, error) {
 	cat := &qm.Reference{Name: "Laptops"}
-	if err := sqlstore.NewReferenceStore(qm.Categories, e, time.Now).Create(ctx, cat); err != nil {
+	if err := dataplane.NewReferenceStore(qm.Categories, e, time.Now).Create(ctx, cat); err != nil {
 		return nil, "", err
 	}
 	var ids []string
 	for i := range models {
 		m := &qm.Model{Name: fmt.Sprintf("Model %d", i), CategoryID: cat.ID}
-		if err := sqlstore.NewModelStore(e, time.Now).CreateModel(ctx, m); err != nil {
+		if err := dataplane.NewModelStore(e, time.Now).CreateModel(ctx, m); err != nil {
 			return nil, "", err
 		}
 		ids = append(ids, m.ID)
 	}
-	labels, err := sqlstore.NewReferenceStore(qm.StatusLabels, e, time.Now).List(ctx)
+	labels, err := dataplane.NewReferenceStore(qm.StatusLabels, e, time.Now).List(ctx)
 	if err != nil || len(labels) == 0 {
 		return nil, "", fmt.Errorf("status labels: %v", err)
 	}
@@ -94,7 +95,7 @@ func assetList(ctx context.Context, e engine, name string, n, others, reads int,
 	if err != nil {
 		return nil, err
 	}
-	labels, err := sqlstore.NewReferenceStore(qm.StatusLabels, e, time.Now).List(tctx)
+	labels, err := dataplane.NewReferenceStore(qm.StatusLabels, e, time.Now).List(tctx)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func assetList(ctx context.Context, e engine, name string, n, others, reads int,
 	if err := loadAssets(tctx, e, n, models, statuses); err != nil {
 		return nil, err
 	}
-	store := sqlstore.NewAssetStore(e, e.Identity(), time.Now)
+	store := dataplane.NewAssetStore(e, e.Identity(), time.Now)
 	figures := []struct {
 		label string
 		f     func(i int) qm.AssetFilter

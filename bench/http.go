@@ -15,7 +15,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/password"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -57,10 +57,10 @@ func apiRead(ctx context.Context, e engine, name string, concurrency int, d time
 func readable(ctx context.Context, e engine, tn *qm.Tenant) (loc *qm.Location, path, token string, err error) {
 	tctx := tenancy.WithTenant(ctx, tn)
 	loc = &qm.Location{Name: "Point", Address: "1 Main St"}
-	if err := sqlstore.NewLocationStore(e, time.Now).CreateLocation(tctx, loc); err != nil {
+	if err := dataplane.NewLocationStore(e, time.Now).CreateLocation(tctx, loc); err != nil {
 		return nil, "", "", err
 	}
-	_, token, err = sqlstore.NewTokenStore(e.Identity(), e, time.Now).CreateToken(tctx, qm.NewAPIToken{Name: "bench", Role: "viewer"})
+	_, token, err = dataplane.NewTokenStore(e.Identity(), e, time.Now).CreateToken(tctx, qm.NewAPIToken{Name: "bench", Role: "viewer"})
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -32,7 +32,7 @@ func importAssets(ctx context.Context, e engine, name string, rows int) ([]Resul
 			return nil, err
 		}
 		start := time.Now()
-		rep, err := r.Import(tenancy.WithTenant(ctx, tn), sqlstore.NewAssetStore(e, e.Identity(), time.Now))
+		rep, err := r.Import(tenancy.WithTenant(ctx, tn), dataplane.NewAssetStore(e, e.Identity(), time.Now))
 		total := time.Since(start)
 		switch {
 		case err != nil:

@@ -28,6 +28,11 @@ import (
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -89,9 +94,9 @@ type Options struct {
 type engine interface {
 	sqlstore.BatchRouter
 	Setup(ctx context.Context) error
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	Close() error
 }
 
@@ -102,12 +107,12 @@ type target struct {
 	name       string
 	tiers      []qm.Tier
 	newStorage func(ctx context.Context) (string, error)
-	open       func(ctx context.Context, storage string, migs []sqlstore.Migration) (engine, error)
+	open       func(ctx context.Context, storage string, migs []schema.Migration) (engine, error)
 	direct     func(ctx context.Context, storage string, t *qm.Tenant) (pointRead, func(), error)
 	// raw inserts points into a pool tenant's table straight through the
 	// driver.
 	raw  func(ctx context.Context, storage string, t *qm.Tenant) (rawInsert, func(), error)
-	migs []sqlstore.Migration
+	migs []schema.Migration
 	// migrateTier is the tier whose per-tenant places the migration figure
 	// migrates.
 	migrateTier qm.Tier
@@ -314,7 +319,7 @@ func pointReads(ctx context.Context, e engine, t *target, storage string, tier q
 		return Result{}, err
 	}
 	tctx := tenancy.WithTenant(ctx, tn)
-	store := sqlstore.NewLocationStore(e, time.Now)
+	store := dataplane.NewLocationStore(e, time.Now)
 	loc := &qm.Location{Name: "Point", Address: "1 Main St"}
 	if err := store.CreateLocation(tctx, loc); err != nil {
 		return Result{}, err
@@ -371,7 +376,7 @@ func migrate(ctx context.Context, t *target, n int, progress io.Writer) ([]Resul
 		}
 	}
 	e.Close()
-	newer := sqlstore.Append(t.migs, "bench_step", "ALTER TABLE locations ADD COLUMN bench_note TEXT")
+	newer := schema.Append(t.migs, "bench_step", "ALTER TABLE locations ADD COLUMN bench_note TEXT")
 	if e, err = t.open(ctx, storage, newer); err != nil {
 		return nil, err
 	}
@@ -381,7 +386,7 @@ func migrate(ctx context.Context, t *target, n int, progress io.Writer) ([]Resul
 	for i := range runs {
 		fmt.Fprintf(progress, "%s: migrate run %d\n", t.name, i+1)
 		start := time.Now()
-		rep, err := e.Tenants().MigrateTenants(ctx, sqlstore.Latest(newer), 8, nil)
+		rep, err := e.Tenants().MigrateTenants(ctx, schema.Latest(newer), 8, nil)
 		runs[i] = time.Since(start)
 		if err != nil {
 			return nil, err
@@ -415,8 +420,8 @@ func sqliteTarget() (*target, error) {
 	return &target{
 		name: "sqlite", tiers: []qm.Tier{qm.TierPool, qm.TierSilo}, migs: migs, migrateTier: qm.TierSilo,
 		newStorage: func(context.Context) (string, error) { return os.MkdirTemp(dir, "data-") },
-		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
-			db, err := sqlite.Open(sqlite.Config{DataDir: storage, Options: sqlstore.Options{TenantMigrations: m}})
+		open: func(ctx context.Context, storage string, m []schema.Migration) (engine, error) {
+			db, err := sqlite.Open(sqlite.Config{DataDir: storage, Options: engines.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
 			}
@@ -493,8 +498,8 @@ func postgresTarget(ctx context.Context, adminURL string) (*target, error) {
 			}
 			return name, nil
 		},
-		open: func(ctx context.Context, storage string, m []sqlstore.Migration) (engine, error) {
-			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), Options: sqlstore.Options{TenantMigrations: m}})
+		open: func(ctx context.Context, storage string, m []schema.Migration) (engine, error) {
+			db, err := postgres.Open(ctx, postgres.Config{URL: withDB(storage), Options: engines.Options{TenantMigrations: m}})
 			if err != nil {
 				return nil, err
 			}
@@ -558,11 +563,11 @@ func setup(ctx context.Context, e engine) error {
 // ingester, which keeps this node's share of the rates, and a usage meter
 // that writes its counts as it runs. stop closes them all.
 func apiServer(e engine) (api *httpapi.Server, stop func()) {
-	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	points := telemetry.NewPointWriter(e, time.Now, 0)
 	a := auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	paces := rates.New(time.Now)
-	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), sqlstore.NewUsageStore(e.Tenants()), time.Now, discard)
+	meter := usage.New(fmt.Sprintf("bench/%d", time.Now().UnixNano()), catalog.NewUsageStore(e.Tenants()), time.Now, discard)
 	m := metrics.New(20)
 	ctx, cancel := context.WithCancel(context.Background())
 	var g errgroup.Group
@@ -572,7 +577,7 @@ func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), "bench", discard) })
 	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
 	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter, Load: m.Load,
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})
 	return api, func() {
 		api.Close()
 		cancel()

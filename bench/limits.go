@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 // limitsCost measures what checking a tenant's limits costs: the API read
@@ -26,7 +26,7 @@ func limitsCost(ctx context.Context, e engine, name string, clients, senders, ba
 	}
 	// Retention's bound is no check on a request.
 	delete(generous, qm.MaxRetentionDays)
-	plans := sqlstore.NewPlanStore(e.Tenants())
+	plans := catalog.NewPlanStore(e.Tenants())
 	if err := plans.CreatePlan(ctx, &qm.Plan{Name: "bench-generous", Limits: qm.LimitSet{Values: generous}}); err != nil {
 		return nil, err
 	}

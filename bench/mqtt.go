@@ -21,7 +21,7 @@ import (
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/ingest"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
 // mqttConn is a minimal MQTT 3.1.1 client: just enough to connect and to
@@ -122,7 +122,7 @@ func newMQTTWorld(ctx context.Context, e engine, slug string, n int) (*mqttWorld
 		}
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	points := telemetry.NewPointWriter(e, time.Now, 0)
 	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Logger: quiet, Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}),
 		Auth: auth.New(auth.Config{Identity: e.Identity(), Tenants: e.Tenants(), Devices: e.Devices()})})
 	runCtx, cancel := context.WithCancel(ctx)

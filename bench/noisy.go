@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 // noisyBatch is how many points each request of the noisy-neighbour figure
@@ -38,7 +38,7 @@ func noisyNeighbour(ctx context.Context, e engine, name string, rate float64, d 
 		// says: A's flood spends it at once, and is then held to the rate.
 		qm.PointsBurst: math.Ceil(rate * noisyBatch),
 	}}}
-	if err := sqlstore.NewPlanStore(e.Tenants()).CreatePlan(ctx, plan); err != nil {
+	if err := catalog.NewPlanStore(e.Tenants()).CreatePlan(ctx, plan); err != nil {
 		return nil, err
 	}
 	api, stop := apiServer(e)
@@ -135,7 +135,7 @@ func newNeighbour(ctx context.Context, e engine, slug, plan, root string, worker
 	if err != nil {
 		return nil, err
 	}
-	if _, err := sqlstore.NewPlanStore(e.Tenants()).SetTenantPlan(ctx, slug, plan); err != nil {
+	if _, err := catalog.NewPlanStore(e.Tenants()).SetTenantPlan(ctx, slug, plan); err != nil {
 		return nil, err
 	}
 	_, path, token, err := readable(ctx, e, tn)

@@ -20,7 +20,8 @@ import (
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -33,7 +34,7 @@ type world struct {
 	host, port        string
 	db                *sqlite.DB
 	dir               string // db's data directory
-	fleet             *sqlstore.FleetStore
+	fleet             *telemetry.FleetStore
 	ctxA, ctxB        context.Context
 	tenantB           *qm.Tenant
 	dev, other        *qm.Device
@@ -59,7 +60,7 @@ func newWorld(t *testing.T, limits broker.Limits) *world {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := mustOpenSQLite(t, dir)
-	w := &world{db: db, dir: dir, fleet: sqlstore.NewFleetStore(db, db.Devices(), time.Now), logs: newLogSink()}
+	w := &world{db: db, dir: dir, fleet: telemetry.NewFleetStore(db, db.Devices(), time.Now), logs: newLogSink()}
 	var tenants []*qm.Tenant
 	for _, slug := range []string{"mqtt-a", "mqtt-b"} {
 		tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: slug, Name: slug, Tier: qm.TierPool})
@@ -82,7 +83,7 @@ func newWorld(t *testing.T, limits broker.Limits) *world {
 	}
 	w.dev, w.token = register("truck-1", tenants[0])
 	w.other, w.otherToken = register("truck-2", tenants[1])
-	points := sqlstore.NewPointWriter(db, time.Now, 0)
+	points := telemetry.NewPointWriter(db, time.Now, 0)
 	t.Cleanup(points.Close)
 	w.m = metrics.New(0)
 	w.b = broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(ingest.Config{Store: points, Metrics: &w.m.Ingest, Now: time.Now}), Metrics: &w.m.Ingest, Devices: db.Devices(), Limits: limits,
@@ -200,7 +201,7 @@ func TestMQTTPaced(t *testing.T) {
 		if err := s.Set("mqtt_messages_per_second", value); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sqlstore.NewPlanStore(w.db.Tenants()).SetTenantOverrides(context.Background(), tn.Slug, s, nil); err != nil {
+		if _, err := catalog.NewPlanStore(w.db.Tenants()).SetTenantOverrides(context.Background(), tn.Slug, s, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
 // mqttString is s as MQTT writes a string: its length, then its bytes.
@@ -53,7 +53,7 @@ func TestStopWhileDevicesLeave(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	points := sqlstore.NewPointWriter(db, time.Now, 0)
+	points := telemetry.NewPointWriter(db, time.Now, 0)
 	defer points.Close()
 	b := broker.New(broker.Config{Addr: "127.0.0.1:0", Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now}),
 		Auth: auth.New(auth.Config{Identity: db.Identity(), Tenants: db.Tenants(), Devices: db.Devices()})})

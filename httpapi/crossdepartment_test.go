@@ -12,7 +12,9 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
 // TestCrossDepartment: a member confined to a department can neither read,
@@ -158,7 +160,7 @@ func outsideMarkers(tf *tenantFixture) markers {
 func (f *fixture) confinedAdmin(t *testing.T, tf *tenantFixture) (principal, *qm.Department) {
 	t.Helper()
 	d := &qm.Department{Name: "Confined"}
-	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, d); err != nil {
+	if err := dataplane.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	email := fmt.Sprintf("confined%d@%s.example", nextSlug(), tf.t.Slug)
@@ -174,7 +176,7 @@ func (f *fixture) confinedAdmin(t *testing.T, tf *tenantFixture) (principal, *qm
 // what hangs off them.
 func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Department) string {
 	t.Helper()
-	page, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
+	page, err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +186,7 @@ func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Departm
 			assets = append(assets, x)
 		}
 	}
-	fleet, err := sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
+	fleet, err := telemetry.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,11 +196,11 @@ func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Departm
 			devices = append(devices, x)
 		}
 	}
-	maint, err := sqlstore.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
+	maint, err := dataplane.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
 	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
 		t.Fatal(err)
 	}
-	seats, err := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now).Seats(tf.ctx, tf.license.ID)
+	seats, err := dataplane.NewLicenseStore(f.e, f.e.Identity(), time.Now).Seats(tf.ctx, tf.license.ID)
 	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
 		t.Fatal(err)
 	}
@@ -208,7 +210,7 @@ func (f *fixture) outsideSnapshot(t *testing.T, tf *tenantFixture, d *qm.Departm
 		t.Fatal(err)
 	}
 	rules = slices.DeleteFunc(rules, func(r *qm.Rule) bool { return r.DepartmentID == d.ID })
-	alarms, err := sqlstore.NewAlarmStore(f.e, time.Now).Alarms(tf.ctx, qm.AlarmFilter{Limit: qm.MaxAlarmList})
+	alarms, err := alerts.NewAlarmStore(f.e, time.Now).Alarms(tf.ctx, qm.AlarmFilter{Limit: qm.MaxAlarmList})
 	if err != nil {
 		t.Fatal(err)
 	}

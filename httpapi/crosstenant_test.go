@@ -13,7 +13,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // routeCase says how to call one route of the table.
@@ -116,7 +117,7 @@ var cases = map[string]routeCase{
 		body: func(*tenantFixture) string { return `{"set":{"max_assets":5}}` },
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			name := fmt.Sprintf("plan-%d", nextSlug())
-			if err := sqlstore.NewPlanStore(f.e.Tenants()).CreatePlan(context.Background(), &qm.Plan{Name: name}); err != nil {
+			if err := catalog.NewPlanStore(f.e.Tenants()).CreatePlan(context.Background(), &qm.Plan{Name: name}); err != nil {
 				t.Fatal(err)
 			}
 			return "/api/v1/operator/plans/" + name
@@ -211,7 +212,7 @@ var cases = map[string]routeCase{
 	"DELETE /api/v1/t/{tenant}/departments/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/departments/" + tf.department.ID)(tf) }, ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			d := &qm.Department{Name: fmt.Sprintf("Doomed %d", nextSlug())}
-			if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, d); err != nil {
+			if err := dataplane.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, d); err != nil {
 				t.Fatal(err)
 			}
 			return tenantPath("/departments/" + d.ID)(tf)
@@ -380,7 +381,7 @@ func TestCrossTenant(t *testing.T) {
 				}
 			})
 			t.Run("AssetListNamesOtherTenantsData", func(t *testing.T) {
-				if _, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CheckOut(b.ctx, b.asset.ID,
+				if _, err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).CheckOut(b.ctx, b.asset.ID,
 					qm.CheckOut{HolderType: qm.HolderUser, HolderID: b.viewerID}); err != nil {
 					t.Fatal(err)
 				}
@@ -678,7 +679,7 @@ func init() {
 	cases["DELETE /api/v1/t/{tenant}/models/{id}"] = routeCase{path: byID("/models", model), ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			m := &qm.Model{Name: fmt.Sprintf("Doomed %d", nextSlug()), CategoryID: tf.refs["categories"].ID}
-			if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, m); err != nil {
+			if err := dataplane.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, m); err != nil {
 				t.Fatal(err)
 			}
 			return tenantPath("/models/" + m.ID)(tf)
@@ -689,7 +690,7 @@ func init() {
 		},
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			a := &qm.Asset{ModelID: tf.model.ID}
-			if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, a); err != nil {
+			if err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, a); err != nil {
 				t.Fatal(err)
 			}
 			return tenantPath("/assets/" + a.ID + "/checkout")(tf)
@@ -697,7 +698,7 @@ func init() {
 	cases["POST /api/v1/t/{tenant}/assets/{id}/checkin"] = routeCase{path: func(tf *tenantFixture) string { return byID("/assets", asset)(tf) + "/checkin" }, ok: 200,
 		body: func(*tenantFixture) string { return `{"note":"back"}` },
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
-			s := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now)
+			s := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now)
 			a := &qm.Asset{ModelID: tf.model.ID}
 			if err := s.CreateAsset(tf.ctx, a); err != nil {
 				t.Fatal(err)
@@ -812,7 +813,7 @@ func init() {
 	cases["DELETE /api/v1/t/{tenant}/assets/{id}"] = routeCase{path: byID("/assets", asset), ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			a := &qm.Asset{ModelID: tf.model.ID}
-			if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, a); err != nil {
+			if err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, a); err != nil {
 				t.Fatal(err)
 			}
 			return tenantPath("/assets/" + a.ID)(tf)
@@ -829,7 +830,7 @@ func init() {
 		cases["DELETE /api/v1/t/{tenant}"+seg+"/{id}"] = routeCase{path: byID, ok: 204,
 			disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 				r := &qm.Reference{Name: fmt.Sprintf("Doomed %d", nextSlug())}
-				if err := sqlstore.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
+				if err := dataplane.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
 					t.Fatal(err)
 				}
 				return tenantPath(seg + "/" + r.ID)(tf)

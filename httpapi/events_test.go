@@ -17,7 +17,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/internal/poll"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // serve returns the fixture's handler on a real listener (streams need a
@@ -208,7 +208,7 @@ func TestFleetEvents(t *testing.T) {
 			// A's device in A's department, another in a second one, and a
 			// member confined to the first.
 			other := &qm.Department{Name: "Workshop"}
-			if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(a.ctx, other); err != nil {
+			if err := dataplane.NewDepartmentStore(f.e, time.Now).CreateDepartment(a.ctx, other); err != nil {
 				t.Fatal(err)
 			}
 			outside, outsideToken := f.mustDevice(t, a.t)

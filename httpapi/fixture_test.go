@@ -27,6 +27,11 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
@@ -34,9 +39,9 @@ import (
 // engine is an opened storage engine as the HTTP tests need it.
 type engine interface {
 	sqlstore.BatchRouter
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	Ready(ctx context.Context) error
 	LatestVersion() int
 }
@@ -51,7 +56,7 @@ type backend struct {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func openSQLite(t testing.TB) engine {
-	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir(), Options: sqlstore.Options{Logger: quiet}})
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir(), Options: engines.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +68,7 @@ func openSQLite(t testing.TB) engine {
 }
 
 func openPostgres(t testing.TB) engine {
-	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: sqlstore.Options{Logger: quiet}})
+	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: engines.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,15 +168,15 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	}
 	// As `quartermaster serve` wires them: the point writer tells the
 	// live hub of what it commits.
-	points, hub := sqlstore.NewPointWriter(e, time.Now, 0), live.NewHub()
+	points, hub := telemetry.NewPointWriter(e, time.Now, 0), live.NewHub()
 	points.Notify(hub)
 	t.Cleanup(hub.Close)
 	t.Cleanup(points.Close)
-	f.meter = usage.New("test-node", sqlstore.NewUsageStore(e.Tenants()), time.Now, quiet)
+	f.meter = usage.New("test-node", catalog.NewUsageStore(e.Tenants()), time.Now, quiet)
 	f.ingester = ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now})
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: f.auth.HashPassword,
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: f.auth.HashPassword,
 			Points: f.ingester, Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
@@ -240,7 +245,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 			tf.viewerID = u.ID
 		}
 	}
-	tokens := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now)
+	tokens := dataplane.NewTokenStore(f.e.Identity(), f.e, time.Now)
 	for _, m := range []struct {
 		role string
 		p    *principal
@@ -253,13 +258,13 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 		tf.token = tok
 	}
 	tf.location = f.mustLocation(t, tf, "HQ")
-	if err := sqlstore.NewRoleStore(f.e.Identity(), f.e, time.Now).CreateRole(tf.ctx, qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead}}); err != nil {
+	if err := dataplane.NewRoleStore(f.e.Identity(), f.e, time.Now).CreateRole(tf.ctx, qm.Role{Name: "auditor", Permissions: []qm.Permission{qm.PermAuditRead}}); err != nil {
 		t.Fatal(err)
 	}
 	tf.refs = map[string]*qm.Reference{}
 	for _, list := range qm.ReferenceLists {
 		r := &qm.Reference{Name: "Fixture " + list.Noun}
-		if err := sqlstore.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
+		if err := dataplane.NewReferenceStore(list, f.e, time.Now).Create(tf.ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		tf.refs[list.Name] = r
@@ -267,11 +272,11 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	tf.depreciation = f.mustDepreciation(t, tf)
 	tf.field, tf.fieldSet = f.mustField(t, tf)
 	tf.model = &qm.Model{Name: "Fixture model", CategoryID: tf.refs["categories"].ID, DepreciationID: tf.depreciation.ID}
-	if err := sqlstore.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
+	if err := dataplane.NewModelStore(f.e, time.Now).CreateModel(tf.ctx, tf.model); err != nil {
 		t.Fatal(err)
 	}
 	tf.asset = &qm.Asset{ModelID: tf.model.ID, Serial: "SN-" + slug, Fields: map[string]any{tf.field.Key: "B-" + slug}}
-	if err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
+	if err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).CreateAsset(tf.ctx, tf.asset); err != nil {
 		t.Fatal(err)
 	}
 	tf.license, tf.seat = f.mustLicense(t, tf)
@@ -279,7 +284,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	tf.device, token = f.mustDevice(t, tf.t)
 	tf.deviceToken = principal{name: "device " + tf.device.Ident, bearer: token}
 	tf.importJob = &qm.ImportJob{FileName: "old.csv", Options: qm.ImportOptions{DryRun: true}, Bytes: 10, Node: "gone"}
-	jobs := sqlstore.NewImportJobStore(f.e, f.e.Tenants(), time.Now)
+	jobs := dataplane.NewImportJobStore(f.e, f.e.Tenants(), time.Now)
 	if err := jobs.StartImportJob(tf.ctx, tf.importJob); err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +300,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	tf.alarmDevice, _ = f.mustDevice(t, tf.t)
 	tf.alarm = f.mustAlarm(t, tf, tf.rule)
 	tf.department = &qm.Department{Name: "Logistics"}
-	if err := sqlstore.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
+	if err := dataplane.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)
 	}
 	tf.invitation, tf.inviteSecret = f.mustInvitation(t, tf, "new@"+slug+".example", "viewer")
@@ -307,8 +312,8 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 }
 
 // invitations returns the invitation service as the server has it.
-func (f *fixture) invitations() *sqlstore.InvitationStore {
-	return sqlstore.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), f.auth.HashPassword, "", time.Now)
+func (f *fixture) invitations() *dataplane.InvitationStore {
+	return dataplane.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), f.auth.HashPassword, "", time.Now)
 }
 
 // mustInvitation invites email to tf with role, as the system, and returns
@@ -342,7 +347,7 @@ func (f *fixture) mustJoin(t testing.TB, tf *tenantFixture, u *qm.User, role str
 func (f *fixture) mustLocation(t testing.TB, tf *tenantFixture, name string) *qm.Location {
 	t.Helper()
 	l := &qm.Location{Name: name}
-	if err := sqlstore.NewLocationStore(f.e, time.Now).CreateLocation(tf.ctx, l); err != nil {
+	if err := dataplane.NewLocationStore(f.e, time.Now).CreateLocation(tf.ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	return l
@@ -389,17 +394,17 @@ func (f *fixture) doType(t testing.TB, p principal, method, path, body, ctype st
 // nothing.
 func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	t.Helper()
-	ls, err := sqlstore.NewLocationStore(f.e, time.Now).Locations(tf.ctx, qm.LocationFilter{Limit: 1000})
+	ls, err := dataplane.NewLocationStore(f.e, time.Now).Locations(tf.ctx, qm.LocationFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	toks, err := sqlstore.NewTokenStore(f.e.Identity(), f.e, time.Now).Tokens(tf.ctx)
+	toks, err := dataplane.NewTokenStore(f.e.Identity(), f.e, time.Now).Tokens(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Every change is audited, so the newest entries show any change a
 	// refused request made; reading them all would dominate the suite.
-	log, err := sqlstore.NewAuditStore(f.e).AuditLog(tf.ctx, qm.AuditFilter{Limit: 20})
+	log, err := dataplane.NewAuditStore(f.e).AuditLog(tf.ctx, qm.AuditFilter{Limit: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +415,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	for _, tok := range toks {
 		tok.LastUsedAt = nil // using a token is not a change
 	}
-	depts, err := sqlstore.NewDepartmentStore(f.e, time.Now).Departments(tf.ctx)
+	depts, err := dataplane.NewDepartmentStore(f.e, time.Now).Departments(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,45 +431,45 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	models, err := sqlstore.NewModelStore(f.e, time.Now).Models(tf.ctx)
+	models, err := dataplane.NewModelStore(f.e, time.Now).Models(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets, err := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
+	assets, err := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now).Assets(tf.ctx, qm.AssetFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	licenses, err := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now).Licenses(tf.ctx, qm.LicenseFilter{})
+	licenses, err := dataplane.NewLicenseStore(f.e, f.e.Identity(), time.Now).Licenses(tf.ctx, qm.LicenseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	maint, err := sqlstore.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
+	maint, err := dataplane.NewMaintenanceStore(f.e, time.Now).Maintenances(tf.ctx, tf.asset.ID)
 	if err != nil && qm.ErrorCode(err) != qm.ENotFound {
 		t.Fatal(err)
 	}
-	deps, err := sqlstore.NewDepreciationStore(f.e, time.Now).Depreciations(tf.ctx)
+	deps, err := dataplane.NewDepreciationStore(f.e, time.Now).Depreciations(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fleet, err := sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
+	fleet, err := telemetry.NewFleetStore(f.e, f.e.Devices(), time.Now).Devices(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := sqlstore.NewFieldStore(f.e, time.Now).Fields(tf.ctx)
+	fields, err := dataplane.NewFieldStore(f.e, time.Now).Fields(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sets, err := sqlstore.NewFieldStore(f.e, time.Now).FieldSets(tf.ctx)
+	sets, err := dataplane.NewFieldStore(f.e, time.Now).FieldSets(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := sqlstore.NewImportJobStore(f.e, f.e.Tenants(), time.Now).ImportJobs(tf.ctx)
+	jobs, err := dataplane.NewImportJobStore(f.e, f.e.Tenants(), time.Now).ImportJobs(tf.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	state := []any{ls, toks, len(log), tn.State, tn.Plan, tn.Limits, depts, members, invitations, roles, models, assets, licenses, maint, deps, fleet, fields, sets, jobs}
 	for _, list := range qm.ReferenceLists {
-		rs, err := sqlstore.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
+		rs, err := dataplane.NewReferenceStore(list, f.e, time.Now).List(tf.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -478,7 +483,7 @@ func (f *fixture) snapshot(t testing.TB, tf *tenantFixture) string {
 // asset.
 func (f *fixture) mustLicense(t testing.TB, tf *tenantFixture) (*qm.License, *qm.Seat) {
 	t.Helper()
-	s := sqlstore.NewLicenseStore(f.e, f.e.Identity(), time.Now)
+	s := dataplane.NewLicenseStore(f.e, f.e.Identity(), time.Now)
 	l := &qm.License{Name: fmt.Sprintf("Office %d", time.Now().UnixNano()), Seats: 5}
 	if err := s.CreateLicense(tf.ctx, l); err != nil {
 		t.Fatal(err)
@@ -494,7 +499,7 @@ func (f *fixture) mustLicense(t testing.TB, tf *tenantFixture) (*qm.License, *qm
 func (f *fixture) mustMaintenance(t testing.TB, tf *tenantFixture) *qm.Maintenance {
 	t.Helper()
 	m := &qm.Maintenance{Kind: "repair", Title: "Fixture repair", StartedOn: "2026-01-01"}
-	if err := sqlstore.NewMaintenanceStore(f.e, time.Now).AddMaintenance(tf.ctx, tf.asset.ID, m); err != nil {
+	if err := dataplane.NewMaintenanceStore(f.e, time.Now).AddMaintenance(tf.ctx, tf.asset.ID, m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -508,15 +513,15 @@ func (f *fixture) mustGeofence(t testing.TB, tf *tenantFixture, name string) *qm
 		t.Fatal(err)
 	}
 	g := &qm.Geofence{Name: name, Shape: shape}
-	if err := sqlstore.NewGeofenceStore(f.e, time.Now).CreateGeofence(tf.ctx, g); err != nil {
+	if err := alerts.NewGeofenceStore(f.e, time.Now).CreateGeofence(tf.ctx, g); err != nil {
 		t.Fatal(err)
 	}
 	return g
 }
 
 // rules returns the rule service as the server has it.
-func (f *fixture) rules() *sqlstore.RuleStore {
-	return sqlstore.NewRuleStore(f.e, sqlstore.NewFleetStore(f.e, f.e.Devices(), time.Now), time.Now)
+func (f *fixture) rules() *alerts.RuleStore {
+	return alerts.NewRuleStore(f.e, telemetry.NewFleetStore(f.e, f.e.Devices(), time.Now), time.Now)
 }
 
 // mustAlarm raises rule r's alarm for the fixture's alarm device: just
@@ -526,7 +531,7 @@ func (f *fixture) rules() *sqlstore.RuleStore {
 // suite's from the other device's latest state.)
 func (f *fixture) mustAlarm(t testing.TB, tf *tenantFixture, r *qm.Rule) *qm.Alarm {
 	t.Helper()
-	w := sqlstore.NewPointWriter(f.e, time.Now, 0)
+	w := telemetry.NewPointWriter(f.e, time.Now, 0)
 	defer w.Close()
 	var pts []qm.Point
 	for i := range 3 {
@@ -538,7 +543,7 @@ func (f *fixture) mustAlarm(t testing.TB, tf *tenantFixture, r *qm.Rule) *qm.Ala
 	if _, err := w.Write(tf.ctx, tf.alarmDevice.ID, pts); err != nil {
 		t.Fatal(err)
 	}
-	alarms := sqlstore.NewAlarmStore(f.e, time.Now)
+	alarms := alerts.NewAlarmStore(f.e, time.Now)
 	if _, err := alarms.EvaluateDevice(tf.ctx, tf.alarmDevice.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +581,7 @@ func fixtureRule(tf *tenantFixture) qm.RuleDefinition {
 func (f *fixture) mustDepreciation(t testing.TB, tf *tenantFixture) *qm.Depreciation {
 	t.Helper()
 	d := &qm.Depreciation{Name: fmt.Sprintf("3 years %d", time.Now().UnixNano()), Months: 36}
-	if err := sqlstore.NewDepreciationStore(f.e, time.Now).CreateDepreciation(tf.ctx, d); err != nil {
+	if err := dataplane.NewDepreciationStore(f.e, time.Now).CreateDepreciation(tf.ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -586,7 +591,7 @@ func (f *fixture) mustDepreciation(t testing.TB, tf *tenantFixture) *qm.Deprecia
 // attached to the fixture's category.
 func (f *fixture) mustField(t testing.TB, tf *tenantFixture) (*qm.CustomField, *qm.FieldSet) {
 	t.Helper()
-	s := sqlstore.NewFieldStore(f.e, time.Now)
+	s := dataplane.NewFieldStore(f.e, time.Now)
 	n := time.Now().UnixNano()
 	field := &qm.CustomField{Key: fmt.Sprintf("barcode_%d", n), Name: fmt.Sprintf("Barcode %d", n), Type: qm.FieldText, Unique: true}
 	if err := s.CreateField(tf.ctx, field); err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/password"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestIdentityHostile tries, as an attacker would, to reach across tenants
@@ -275,7 +275,7 @@ func testInvitationLifecycle(t *testing.T, f *fixture) {
 	}
 
 	past := func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }
-	old, err := sqlstore.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), password.Hash, "", past).Invite(a.ctx, qm.NewInvitation{Email: "late@example.com", Role: "viewer"})
+	old, err := dataplane.NewInvitationStore(f.e.Identity(), f.e, f.e.Tenants(), password.Hash, "", past).Invite(a.ctx, qm.NewInvitation{Email: "late@example.com", Role: "viewer"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func testResetPassword(t *testing.T, f *fixture) {
 // who may check assets out, and an asset gone meanwhile is skipped.
 func testCheckOutOnAccept(t *testing.T, f *fixture) {
 	a, b := f.a, f.b
-	assets := sqlstore.NewAssetStore(f.e, f.e.Identity(), time.Now)
+	assets := dataplane.NewAssetStore(f.e, f.e.Identity(), time.Now)
 	var ids []string
 	for range 3 {
 		asset := &qm.Asset{ModelID: a.model.ID}

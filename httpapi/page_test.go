@@ -13,7 +13,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
 )
 
 // listRoutes are the routes of the table that answer a list: a GET whose
@@ -80,7 +80,7 @@ func seedAlarm(t *testing.T, f *fixture, tf *tenantFixture) {
 // seedAcknowledgement acknowledges the fixture's alarm: an event more.
 func seedAcknowledgement(t *testing.T, f *fixture, tf *tenantFixture) {
 	t.Helper()
-	if _, err := sqlstore.NewAlarmStore(f.e, time.Now).AcknowledgeAlarm(tf.ctx, tf.alarm.ID); err != nil {
+	if _, err := alerts.NewAlarmStore(f.e, time.Now).AcknowledgeAlarm(tf.ctx, tf.alarm.ID); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/postgres"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -28,7 +28,7 @@ func BenchmarkPointRead(b *testing.B) {
 	if err := db.Setup(ctx); err != nil {
 		b.Fatal(err)
 	}
-	s := sqlstore.NewLocationStore(db, time.Now)
+	s := dataplane.NewLocationStore(db, time.Now)
 	tn, tctx := storetest.MustTenant(b, db, qm.TierPool, "bench")
 	loc := storetest.MustLocation(b, s, tctx, "HQ", "")
 	b.Run("Kernel", func(b *testing.B) {

@@ -25,6 +25,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 //go:embed migrations
@@ -32,8 +36,8 @@ var migrations embed.FS
 
 // Migrations returns the embedded migrations of the catalog and of tenant
 // data.
-func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
-	return sqlstore.LoadEngineMigrations(migrations)
+func Migrations() (catalog, tenant []schema.Migration, err error) {
+	return schema.LoadEngineMigrations(migrations)
 }
 
 // Names of the places data lives. SiloSchema is the schema of a silo
@@ -65,7 +69,7 @@ type Config struct {
 	MaxConns int32
 	// Options are the shared settings; at most 64 silo databases have a
 	// pool open by default.
-	sqlstore.Options
+	engines.Options
 }
 
 // DB is the PostgreSQL engine, opened.
@@ -75,11 +79,11 @@ type DB struct {
 	admin             *pgxpool.Pool              // privileged, main database, search_path catalog
 	serve             *pgxpool.Pool              // serving role, main database
 	silos             *sqlstore.Cache[siloPool]
-	catalogMigrations []sqlstore.Migration
-	tenantMigrations  []sqlstore.Migration
-	tenants           *sqlstore.TenantService
-	identity          *sqlstore.Identity
-	devices           *sqlstore.DeviceStore
+	catalogMigrations []schema.Migration
+	tenantMigrations  []schema.Migration
+	tenants           *catalog.TenantService
+	identity          *catalog.Identity
+	devices           *catalog.DeviceStore
 	poolVersion       atomic.Int64
 	mainDatabase      string
 
@@ -138,9 +142,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("serving pool: %w", err)
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, cfg.Now)
-	db.identity = sqlstore.NewIdentity(querier{db.admin})
-	db.devices = sqlstore.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
+	db.tenants = catalog.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
+	db.identity = catalog.NewIdentity(querier{db.admin})
+	db.devices = catalog.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -196,7 +200,7 @@ func (db *DB) Setup(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := sqlstore.Migrate(ctx, schemaTx(db.admin, catalogSchema), db.catalogMigrations); err != nil {
+	if _, err := schema.Migrate(ctx, schemaTx(db.admin, catalogSchema), db.catalogMigrations); err != nil {
 		return fmt.Errorf("migrate catalog: %w", err)
 	}
 	_, err := db.migratePool(ctx)
@@ -204,7 +208,7 @@ func (db *DB) Setup(ctx context.Context) error {
 }
 
 func (db *DB) migratePool(ctx context.Context) (int, error) {
-	v, err := sqlstore.Migrate(ctx, schemaTx(db.admin, poolSchema), db.tenantMigrations)
+	v, err := schema.Migrate(ctx, schemaTx(db.admin, poolSchema), db.tenantMigrations)
 	if err != nil {
 		return v, fmt.Errorf("migrate pool: %w", err)
 	}
@@ -318,21 +322,21 @@ func (db *DB) openSilo(key string) (siloPool, error) {
 }
 
 // Tenants returns the tenant catalog.
-func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+func (db *DB) Tenants() *catalog.TenantService { return db.tenants }
 
 // Identity returns the catalog's users, sessions and tokens.
-func (db *DB) Identity() *sqlstore.Identity { return db.identity }
+func (db *DB) Identity() *catalog.Identity { return db.identity }
 
 // Devices returns the device inventory.
-func (db *DB) Devices() *sqlstore.DeviceStore { return db.devices }
+func (db *DB) Devices() *catalog.DeviceStore { return db.devices }
 
 // LatestVersion returns the newest tenant schema version this build knows.
-func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }
+func (db *DB) LatestVersion() int { return schema.Latest(db.tenantMigrations) }
 
 // Ready reports whether the catalog is reachable and every tenant's data is
 // at the newest version.
 func (db *DB) Ready(ctx context.Context) error {
-	return db.tenants.Ready(ctx, sqlstore.Latest(db.catalogMigrations), db.LatestVersion())
+	return db.tenants.Ready(ctx, schema.Latest(db.catalogMigrations), db.LatestVersion())
 }
 
 // ConnectError says which server could not be reached, and why.

@@ -11,7 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/postgres"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -69,7 +69,7 @@ func openStorage(t *testing.T, url string) storetest.Storage {
 	dbName := strings.TrimPrefix(mustParseURL(t, url).Path, "/")
 	return storetest.Storage{
 		ID: url,
-		Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
+		Open: func(t *testing.T, migs []schema.Migration) (storetest.Engine, error) {
 			cfg := config(t, url)
 			cfg.TenantMigrations = migs
 			return mustOpen(t, cfg)

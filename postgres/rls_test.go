@@ -14,6 +14,7 @@ import (
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -36,7 +37,7 @@ func TestRowSecurityBackstop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewLocationStore(db, time.Now)
+	s := dataplane.NewLocationStore(db, time.Now)
 	tnA, ctxA := storetest.MustTenant(t, db, qm.TierPool, "rls-a")
 	tnB, ctxB := storetest.MustTenant(t, db, qm.TierPool, "rls-b")
 	storetest.MustTenant(t, db, qm.TierBridge, "rls-bridge")
@@ -151,14 +152,14 @@ func TestRowSecurityBackstop(t *testing.T) {
 		}
 	})
 	t.Run("SearchOnlyThroughItsFunction", func(t *testing.T) {
-		assets := sqlstore.NewAssetStore(db, db.Identity(), time.Now)
+		assets := dataplane.NewAssetStore(db, db.Identity(), time.Now)
 		for _, c := range []context.Context{ctxA, ctxB} {
 			cat := &qm.Reference{Name: "Laptops"}
-			if err := sqlstore.NewReferenceStore(qm.Categories, db, time.Now).Create(c, cat); err != nil {
+			if err := dataplane.NewReferenceStore(qm.Categories, db, time.Now).Create(c, cat); err != nil {
 				t.Fatal(err)
 			}
 			m := &qm.Model{Name: "Latitude", CategoryID: cat.ID}
-			if err := sqlstore.NewModelStore(db, time.Now).CreateModel(c, m); err != nil {
+			if err := dataplane.NewModelStore(db, time.Now).CreateModel(c, m); err != nil {
 				t.Fatal(err)
 			}
 			if err := assets.CreateAsset(c, &qm.Asset{Name: "Secret laptop", ModelID: m.ID}); err != nil {

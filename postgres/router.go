@@ -10,6 +10,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 // The scope statements bind the current transaction to a tenant. Both
@@ -96,7 +98,7 @@ var _ sqlstore.BatchRouter = (*DB)(nil)
 
 // route finds the pool and schema holding the data of the tenant in ctx.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, func(), error) {
-	t, err := sqlstore.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	t, err := catalog.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
@@ -139,12 +141,12 @@ func inTx(ctx context.Context, b beginner, fn func(sqlstore.Querier) error) erro
 	return nil
 }
 
-// schemaTx returns a TxFunc on b whose transactions have the search path
-// set to schema.
-func schemaTx(b beginner, schema string) sqlstore.TxFunc {
+// schemaTx returns a schema.TxFunc on b whose transactions have the search
+// path set to the schema called name.
+func schemaTx(b beginner, name string) schema.TxFunc {
 	return func(ctx context.Context, fn func(sqlstore.Querier) error) error {
 		return inTx(ctx, b, func(q sqlstore.Querier) error {
-			if err := setSearchPath(ctx, q, schema); err != nil {
+			if err := setSearchPath(ctx, q, name); err != nil {
 				return err
 			}
 			return fn(q)

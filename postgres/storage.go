@@ -9,18 +9,20 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
-// storage is the engine's sqlstore.Storage.
+// storage is the engine's catalog.Storage.
 type storage struct{ db *DB }
 
-var _ sqlstore.Storage = storage{}
+var _ catalog.Storage = storage{}
 
 // compactID is a tenant id without hyphens, for names of schemas and
 // databases.
 func compactID(id string) string { return strings.ReplaceAll(id, "-", "") }
 
-// Place implements sqlstore.Storage.
+// Place implements catalog.Storage.
 func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 	p := qm.Placement{Engine: qm.EnginePostgres, Server: MainServer}
 	if n.Server != "" {
@@ -47,7 +49,7 @@ func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 	return p, nil
 }
 
-// Provision implements sqlstore.Storage. A bridge schema is created and
+// Provision implements catalog.Storage. A bridge schema is created and
 // migrated in one transaction, so it exists whole or not at all. A silo
 // database cannot be created inside a transaction; its contents are, and
 // Deprovision drops a database left half made.
@@ -95,21 +97,21 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 	return v, tx.Commit(ctx)
 }
 
-// createAndMigrate creates schema and migrates it, all inside the one
-// transaction q runs in.
-func (s storage) createAndMigrate(ctx context.Context, q sqlstore.Querier, schema string) (int, error) {
-	id := pgx.Identifier{schema}.Sanitize()
+// createAndMigrate creates the schema called name and migrates it, all
+// inside the one transaction q runs in.
+func (s storage) createAndMigrate(ctx context.Context, q sqlstore.Querier, name string) (int, error) {
+	id := pgx.Identifier{name}.Sanitize()
 	if _, err := q.Exec(ctx, `CREATE SCHEMA `+id+`; GRANT USAGE ON SCHEMA `+id+` TO `+servingGroup); err != nil {
-		return 0, fmt.Errorf("create schema %s: %w", schema, err)
+		return 0, fmt.Errorf("create schema %s: %w", name, err)
 	}
-	if err := setSearchPath(ctx, q, schema); err != nil {
+	if err := setSearchPath(ctx, q, name); err != nil {
 		return 0, err
 	}
 	sameTx := func(_ context.Context, fn func(sqlstore.Querier) error) error { return fn(q) }
-	return sqlstore.Migrate(ctx, sameTx, s.db.tenantMigrations)
+	return schema.Migrate(ctx, sameTx, s.db.tenantMigrations)
 }
 
-// Deprovision implements sqlstore.Storage. Pool tenants own no schema.
+// Deprovision implements catalog.Storage. Pool tenants own no schema.
 func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 	switch t.Tier {
 	case qm.TierBridge:
@@ -128,20 +130,20 @@ func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 	return nil
 }
 
-// MigrateData implements sqlstore.Storage.
+// MigrateData implements catalog.Storage.
 func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	switch t.Tier {
 	case qm.TierPool:
 		return s.db.migratePool(ctx)
 	case qm.TierBridge:
-		return sqlstore.Migrate(ctx, schemaTx(s.db.admin, t.Placement.Location), s.db.tenantMigrations)
+		return schema.Migrate(ctx, schemaTx(s.db.admin, t.Placement.Location), s.db.tenantMigrations)
 	}
 	conn, err := s.db.adminConn(ctx, t.Placement.Server, t.Placement.Location)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return sqlstore.Migrate(ctx, schemaTx(conn, SiloSchema), s.db.tenantMigrations)
+	return schema.Migrate(ctx, schemaTx(conn, SiloSchema), s.db.tenantMigrations)
 }
 
 // siloKey names a silo database in the cache: server and database.

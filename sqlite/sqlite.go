@@ -17,6 +17,10 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 //go:embed migrations
@@ -24,8 +28,8 @@ var migrations embed.FS
 
 // Migrations returns the embedded migrations of the catalog and of tenant
 // data.
-func Migrations() (catalog, tenant []sqlstore.Migration, err error) {
-	return sqlstore.LoadEngineMigrations(migrations)
+func Migrations() (catalog, tenant []schema.Migration, err error) {
+	return schema.LoadEngineMigrations(migrations)
 }
 
 // Config configures the engine. Zero values take the defaults.
@@ -34,7 +38,7 @@ type Config struct {
 	DataDir string
 	// Options are the shared settings; at most 256 silo files are open by
 	// default.
-	sqlstore.Options
+	engines.Options
 }
 
 // server is the only server name SQLite placements carry.
@@ -46,11 +50,11 @@ type DB struct {
 	catalog           *database
 	pool              *database
 	silos             *sqlstore.Cache[*database]
-	catalogMigrations []sqlstore.Migration
-	tenantMigrations  []sqlstore.Migration
-	tenants           *sqlstore.TenantService
-	identity          *sqlstore.Identity
-	devices           *sqlstore.DeviceStore
+	catalogMigrations []schema.Migration
+	tenantMigrations  []schema.Migration
+	tenants           *catalog.TenantService
+	identity          *catalog.Identity
+	devices           *catalog.DeviceStore
 	poolVersion       atomic.Int64
 
 	stopSweeping func()
@@ -79,9 +83,9 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = sqlstore.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, cfg.Now)
-	db.identity = sqlstore.NewIdentity(db.catalog.querier())
-	db.devices = sqlstore.NewDeviceStore(db.catalog.querier(), db.catalog.inTx, db.tenants, db, cfg.Now)
+	db.tenants = catalog.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
+	db.identity = catalog.NewIdentity(db.catalog.querier())
+	db.devices = catalog.NewDeviceStore(db.catalog.querier(), db.catalog.inTx, db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
 }
@@ -110,7 +114,7 @@ func (db *DB) Close() error {
 
 // Setup brings the catalog and the pool file to the newest version.
 func (db *DB) Setup(ctx context.Context) error {
-	if _, err := sqlstore.Migrate(ctx, db.catalog.inTx, db.catalogMigrations); err != nil {
+	if _, err := schema.Migrate(ctx, db.catalog.inTx, db.catalogMigrations); err != nil {
 		return fmt.Errorf("migrate catalog: %w", err)
 	}
 	_, err := db.migratePool(ctx)
@@ -118,7 +122,7 @@ func (db *DB) Setup(ctx context.Context) error {
 }
 
 func (db *DB) migratePool(ctx context.Context) (int, error) {
-	v, err := sqlstore.Migrate(ctx, db.pool.inTx, db.tenantMigrations)
+	v, err := schema.Migrate(ctx, db.pool.inTx, db.tenantMigrations)
 	if err != nil {
 		return v, fmt.Errorf("migrate pool: %w", err)
 	}
@@ -127,21 +131,21 @@ func (db *DB) migratePool(ctx context.Context) (int, error) {
 }
 
 // Tenants returns the tenant catalog.
-func (db *DB) Tenants() *sqlstore.TenantService { return db.tenants }
+func (db *DB) Tenants() *catalog.TenantService { return db.tenants }
 
 // Identity returns the catalog's users, sessions and tokens.
-func (db *DB) Identity() *sqlstore.Identity { return db.identity }
+func (db *DB) Identity() *catalog.Identity { return db.identity }
 
 // Devices returns the device inventory.
-func (db *DB) Devices() *sqlstore.DeviceStore { return db.devices }
+func (db *DB) Devices() *catalog.DeviceStore { return db.devices }
 
 // LatestVersion returns the newest tenant schema version this build knows.
-func (db *DB) LatestVersion() int { return sqlstore.Latest(db.tenantMigrations) }
+func (db *DB) LatestVersion() int { return schema.Latest(db.tenantMigrations) }
 
 // Ready reports whether the catalog is reachable and every tenant's data is
 // at the newest version.
 func (db *DB) Ready(ctx context.Context) error {
-	return db.tenants.Ready(ctx, sqlstore.Latest(db.catalogMigrations), db.LatestVersion())
+	return db.tenants.Ready(ctx, schema.Latest(db.catalogMigrations), db.LatestVersion())
 }
 
 // OpenSilos returns how many silo files are open now.
@@ -206,7 +210,7 @@ func noRelease() {}
 
 // route finds the file holding the data of the tenant scoped in ctx.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) {
-	t, err := sqlstore.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	t, err := catalog.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -226,12 +230,12 @@ func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) 
 	return nil, nil, nil, fmt.Errorf("tenant %s: tier %s is not served by sqlite", t.Slug, t.Tier)
 }
 
-// storage is the engine's sqlstore.Storage.
+// storage is the engine's catalog.Storage.
 type storage struct{ db *DB }
 
-var _ sqlstore.Storage = storage{}
+var _ catalog.Storage = storage{}
 
-// Place implements sqlstore.Storage.
+// Place implements catalog.Storage.
 func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 	switch {
 	case n.Server != "":
@@ -247,7 +251,7 @@ func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 		Fields:  map[string]string{"tier": "bridge needs PostgreSQL"}}
 }
 
-// Provision implements sqlstore.Storage. A silo file is created exclusively:
+// Provision implements catalog.Storage. A silo file is created exclusively:
 // an existing file is never taken over.
 func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 	if t.Tier == qm.TierPool {
@@ -264,10 +268,10 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 		return 0, err
 	}
 	defer d.Close()
-	return sqlstore.Migrate(ctx, d.inTx, s.db.tenantMigrations)
+	return schema.Migrate(ctx, d.inTx, s.db.tenantMigrations)
 }
 
-// Deprovision implements sqlstore.Storage. Pool tenants own no file; their
+// Deprovision implements catalog.Storage. Pool tenants own no file; their
 // rows are removed with the tenant's data.
 func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 	if t.Tier != qm.TierSilo {
@@ -284,7 +288,7 @@ func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 	return errors.Join(errs...)
 }
 
-// MigrateData implements sqlstore.Storage.
+// MigrateData implements catalog.Storage.
 func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	if t.Tier == qm.TierPool {
 		return s.db.migratePool(ctx)
@@ -294,5 +298,5 @@ func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 		return 0, err
 	}
 	defer release()
-	return sqlstore.Migrate(ctx, d.inTx, s.db.tenantMigrations)
+	return schema.Migrate(ctx, d.inTx, s.db.tenantMigrations)
 }

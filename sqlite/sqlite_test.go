@@ -9,7 +9,9 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -41,8 +43,8 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 func openStorage(t *testing.T, dir string) storetest.Storage {
 	return storetest.Storage{
 		ID: dir,
-		Open: func(t *testing.T, migs []sqlstore.Migration) (storetest.Engine, error) {
-			return mustOpen(t, sqlite.Config{DataDir: dir, Options: sqlstore.Options{TenantMigrations: migs}})
+		Open: func(t *testing.T, migs []schema.Migration) (storetest.Engine, error) {
+			return mustOpen(t, sqlite.Config{DataDir: dir, Options: engines.Options{TenantMigrations: migs}})
 		},
 		TenantPlaces: func(t *testing.T) []string {
 			entries, err := os.ReadDir(filepath.Join(dir, "tenants"))
@@ -98,11 +100,11 @@ func TestIncompleteProvisioning(t *testing.T) {
 // TestSiloFilesBounded checks that silo files are opened on first use and no
 // more than MaxOpenSilos stay open however many tenants are served.
 func TestSiloFilesBounded(t *testing.T) {
-	db, err := mustOpen(t, sqlite.Config{DataDir: t.TempDir(), Options: sqlstore.Options{MaxOpenSilos: 3}})
+	db, err := mustOpen(t, sqlite.Config{DataDir: t.TempDir(), Options: engines.Options{MaxOpenSilos: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewLocationStore(db, time.Now)
+	s := dataplane.NewLocationStore(db, time.Now)
 	for i := range 10 {
 		_, ctx := storetest.MustTenant(t, db, qm.TierSilo, fmt.Sprintf("silo-%d", i))
 		storetest.MustLocation(t, s, ctx, "HQ", "")

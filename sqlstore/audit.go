@@ -10,99 +10,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/tenancy"
 )
 
-// AuditStore is the qm.AuditService on any engine and tier.
-type AuditStore struct {
-	router Router
-}
+// AuditColumns are the columns of table audit_log, in the order AuditEntry
+// gives their values.
+const AuditColumns = `id, at, actor_kind, actor_id, actor_name, action, resource_type, resource_id, changes, remote_addr, request_id`
 
-var _ qm.AuditService = (*AuditStore)(nil)
-
-// NewAuditStore returns an AuditStore reading through router.
-func NewAuditStore(router Router) *AuditStore { return &AuditStore{router: router} }
-
-const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, resource_type, resource_id, changes, remote_addr, request_id`
-
-// auditColumnList is auditColumns, one name each.
-var auditColumnList = strings.Split(auditColumns, ", ")
-
-// AuditLog implements qm.AuditService.
-func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.AuditEntry, error) {
-	switch {
-	case f.Limit <= 0:
-		f.Limit = 50
-	case f.Limit > 1000:
-		f.Limit = 1000
-	}
-	if f.Before != "" && !ValidID(f.Before) {
-		return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.Before)
-	}
-	var entries []*qm.AuditEntry
-	err := s.router.View(ctx, func(c Conn) error {
-		where, args := auditWhere(c, f)
-		rows, err := c.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+where+` ORDER BY id DESC LIMIT `+args.Add(f.Limit), args...)
-		if err != nil {
-			return fmt.Errorf("list audit log: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e qm.AuditEntry
-			var changes string
-			if err := rows.Scan(&e.ID, &e.At, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.ResourceType,
-				&e.ResourceID, &changes, &e.RemoteAddr, &e.RequestID); err != nil {
-				return fmt.Errorf("list audit log: %w", err)
-			}
-			if err := json.Unmarshal([]byte(changes), &e.Changes); err != nil {
-				return fmt.Errorf("audit entry %s: changes: %w", e.ID, err)
-			}
-			e.At = e.At.UTC()
-			entries = append(entries, &e)
-		}
-		return rows.Err()
-	})
-	return entries, err
-}
-
-// CountAuditLog implements qm.AuditService.
-func (s *AuditStore) CountAuditLog(ctx context.Context, f qm.AuditFilter) (int, error) {
-	f.Before = ""
-	var n int
-	err := s.router.View(ctx, func(c Conn) error {
-		where, args := auditWhere(c, f)
-		if err := c.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, args...).Scan(&n); err != nil {
-			return fmt.Errorf("count audit log: %w", err)
-		}
-		return nil
-	})
-	return n, err
-}
-
-// auditWhere is the WHERE clause that f selects, and its arguments.
-func auditWhere(c Conn, f qm.AuditFilter) (string, Args) {
-	args := Args{c.TenantID()}
-	where := `tenant_id = $1`
-	for _, cond := range []struct {
-		column string
-		val    any
-		set    bool
-	}{
-		{`action =`, f.Action, f.Action != ""},
-		{`resource_type =`, f.ResourceType, f.ResourceType != ""},
-		{`resource_id =`, f.ResourceID, f.ResourceID != ""},
-		{`actor_id =`, f.ActorID, f.ActorID != ""},
-		{`at >=`, Timestamp(f.Since), !f.Since.IsZero()},
-		{`at <`, Timestamp(f.Until), !f.Until.IsZero()},
-		{`id <`, f.Before, f.Before != ""},
-	} {
-		if cond.set {
-			where += " AND " + cond.column + " " + args.Add(cond.val)
-		}
-	}
-	return where, args
-}
+// AuditColumnList is AuditColumns, one name each.
+var AuditColumnList = strings.Split(AuditColumns, ", ")
 
 // Audit records a change in the audit log of the tenant c is bound to,
 // inside the caller's transaction, so the change and its record commit or
@@ -110,11 +26,11 @@ func auditWhere(c Conn, f qm.AuditFilter) (string, Args) {
 // are the resource as it was and is (nil for a creation or a deletion);
 // the fields that differ are recorded, secrets and timestamps left out.
 func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, resourceID string, before, after any) error {
-	entry, err := auditEntry(ctx, now, action, resourceType, resourceID, before, after)
+	entry, err := AuditEntry(ctx, now, action, resourceType, resourceID, before, after)
 	if err != nil {
 		return err
 	}
-	_, err = c.Exec(ctx, `INSERT INTO audit_log (tenant_id, `+auditColumns+`)
+	_, err = c.Exec(ctx, `INSERT INTO audit_log (tenant_id, `+AuditColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, append([]any{c.TenantID()}, entry...)...)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
@@ -122,8 +38,8 @@ func Audit(ctx context.Context, c Conn, now time.Time, action, resourceType, res
 	return nil
 }
 
-// auditEntry returns the values of auditColumns of the entry Audit writes.
-func auditEntry(ctx context.Context, now time.Time, action, resourceType, resourceID string, before, after any) ([]any, error) {
+// AuditEntry returns the values of AuditColumns of the entry Audit writes.
+func AuditEntry(ctx context.Context, now time.Time, action, resourceType, resourceID string, before, after any) ([]any, error) {
 	changes, err := Changes(before, after)
 	if err != nil {
 		return nil, fmt.Errorf("audit %s: %w", action, err)

@@ -8,17 +8,17 @@ import (
 	"github.com/quartermaster/qm/tenancy"
 )
 
-// room checks, in c's transaction, that the tenant in ctx may add adding
+// Room checks, in c's transaction, that the tenant in ctx may add adding
 // more of what cap key counts, as count tells: ELimitReached naming the cap,
 // its value and the count. While a cap is set, it first locks the tenant's
 // row of limit_locks for key, so two transactions at once cannot both take
 // the last place (on SQLite, writers take turns anyway); a tenant without
 // the cap pays nothing.
-func room(ctx context.Context, c Conn, key qm.Limit, adding int64, count func() (int64, error)) error {
+func Room(ctx context.Context, c Conn, key qm.Limit, adding int64, count func() (int64, error)) error {
 	if adding <= 0 {
 		return nil
 	}
-	limits, capped, err := lockCap(ctx, c, key)
+	limits, capped, err := LockCap(ctx, c, key)
 	if err != nil || !capped {
 		return err
 	}
@@ -29,10 +29,10 @@ func room(ctx context.Context, c Conn, key qm.Limit, adding int64, count func() 
 	return limits.Room(key, n, adding)
 }
 
-// lockCap returns the limits of the tenant in ctx and whether they cap key;
+// LockCap returns the limits of the tenant in ctx and whether they cap key;
 // when they do, it has locked the tenant's row of limit_locks for key in
 // c's transaction.
-func lockCap(ctx context.Context, c Conn, key qm.Limit) (qm.Effective, bool, error) {
+func LockCap(ctx context.Context, c Conn, key qm.Limit) (qm.Effective, bool, error) {
 	t, err := tenancy.FromContext(ctx)
 	if err != nil {
 		return qm.Effective{}, false, err
@@ -47,8 +47,8 @@ func lockCap(ctx context.Context, c Conn, key qm.Limit) (qm.Effective, bool, err
 	return t.Limits, true, nil
 }
 
-// countRows is a count of the tenant's rows of table, for room.
-func countRows(ctx context.Context, c Conn, table string) func() (int64, error) {
+// CountRows is a count of the tenant's rows of table, for Room.
+func CountRows(ctx context.Context, c Conn, table string) func() (int64, error) {
 	return func() (n int64, err error) {
 		err = c.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
 		return n, err

@@ -34,10 +34,10 @@ func (b Binding) TenantID() string { return b.tenantID }
 // Department implements Conn.
 func (b Binding) Department() string { return b.department }
 
-// subtree is a condition on column: the department c is bound to and its
+// Subtree is a condition on column: the department c is bound to and its
 // descendants, or nothing for a connection bound to none. It adds its
 // argument to args.
-func subtree(c Conn, column string, args *Args) string {
+func Subtree(c Conn, column string, args *Args) string {
 	dept := c.Department()
 	if dept == "" {
 		return ""
@@ -49,15 +49,15 @@ func subtree(c Conn, column string, args *Args) string {
 	) SELECT id FROM sub)`
 }
 
-// departmentsInScope is the department subtree c is bound to, nil for a
+// DepartmentsInScope is the department subtree c is bound to, nil for a
 // connection bound to none, which sees every department.
-func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
+func DepartmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	args := Args{c.TenantID()}
-	cond := subtree(c, "id", &args)
+	cond := Subtree(c, "id", &args)
 	if cond == "" {
 		return nil, nil
 	}
-	ids, err := queryAll(ctx, c, func(r Row) (*string, error) {
+	ids, err := QueryAll(ctx, c, func(r Row) (*string, error) {
 		var id string
 		return &id, r.Scan(&id)
 	}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
@@ -71,21 +71,23 @@ func departmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	return in, nil
 }
 
-// inScope checks that a connection bound to a department places an asset
+// InScope checks that a connection bound to a department places an asset
 // in its part of the tree.
-func inScope(ctx context.Context, c Conn, deptID string) error {
+func InScope(ctx context.Context, c Conn, deptID string) error {
 	args := Args{c.TenantID(), deptID}
-	cond := subtree(c, "id", &args)
+	cond := Subtree(c, "id", &args)
 	if cond == "" {
 		return nil
 	}
 	var one int
 	err := c.QueryRow(ctx, `SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2`+cond, args...).Scan(&one)
 	if errors.Is(err, ErrNoRows) {
-		return errOutsideDepartment
+		return ErrOutsideDepartment
 	}
 	return err
 }
 
-var errOutsideDepartment = &qm.Error{Code: qm.EInvalid, Message: "you may place assets only in your own department or below it",
+// ErrOutsideDepartment is the answer to placing an asset outside the
+// department subtree the connection is bound to.
+var ErrOutsideDepartment = &qm.Error{Code: qm.EInvalid, Message: "you may place assets only in your own department or below it",
 	Fields: map[string]string{"department_id": "outside your department"}}

@@ -1,13 +1,31 @@
 // Package sqlstore is the engine-independent half of Quartermaster's SQL
-// storage: the tenant-bound connection every data-plane query runs on, the
-// queries themselves (one set for every engine and tier, but for the text
-// index each engine keeps: Conn.AssetsMatching), migrations and the cache of
-// per-tenant databases.
+// storage, in packages whose folders show its parts:
+//
+//   - sqlstore (this package): the connection and placement router the
+//     engines implement (Querier, Conn, Router, BatchRouter, Binding), and
+//     what every store shares: placeholders (Args), row sets, errors
+//     (ErrNoRows, ConstraintError), ids and timestamps, the department
+//     scope (scope.go), limit caps (Room), the audit writer (Audit), the
+//     tenant's fleet settings, and the cache of open per-tenant databases.
+//   - schema: migrations, the version table and the migration runner.
+//   - catalog: the control plane: tenants, plans, usage, identity
+//     (accounts, sessions, tokens, roles, invitations) and the device
+//     inventory.
+//   - dataplane: the stores of a tenant's own data and of its people.
+//   - telemetry: points, the point writer, retention and the fleet.
+//   - engines: what the engines share above the router (Options, Engine)
+//     and the domain's Services built on one.
+//
+// Dependencies point one way: schema builds on this package, catalog on
+// schema, dataplane on catalog, telemetry on dataplane, engines on all of
+// them. A helper two of them need lives in the lowest package both import,
+// so each has one home.
 //
 // Engine packages (sqlite, postgres) provide a Router that turns the tenant
-// scope in a context into a Conn bound to that tenant's placement; the stores
-// here run their queries on that Conn and name the tenant in every query
-// through Conn.TenantID.
+// scope in a context into a Conn bound to that tenant's placement; the
+// stores run their queries on that Conn and name the tenant in every query
+// through Conn.TenantID. One set of queries serves every engine and tier,
+// but for the text index each engine keeps: Conn.AssetsMatching.
 package sqlstore
 
 import (
@@ -164,9 +182,9 @@ func Each(ctx context.Context, q Querier, fn func(Row) error, query string, args
 	return rows.Err()
 }
 
-// queryAll runs a query and scans every row it returns with scan. It
+// QueryAll runs a query and scans every row it returns with scan. It
 // returns an empty slice, never nil, for no rows.
-func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
+func QueryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
 	all := []*T{}
 	err := Each(ctx, q, func(r Row) error {
 		v, err := scan(r)
@@ -179,9 +197,9 @@ func queryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error),
 	return all, nil
 }
 
-// view runs read on a read connection of the tenant in ctx and returns
+// View runs read on a read connection of the tenant in ctx and returns
 // what it found.
-func view[V any](ctx context.Context, r Router, read func(Conn) (V, error)) (V, error) {
+func View[V any](ctx context.Context, r Router, read func(Conn) (V, error)) (V, error) {
 	var v V
 	err := r.View(ctx, func(c Conn) (err error) {
 		v, err = read(c)

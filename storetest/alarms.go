@@ -8,6 +8,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -21,9 +23,9 @@ func TestAlarms(t *testing.T, h Harness) {
 	_, ctxB := MustTenant(t, e, h.Tier, "alarms-b")
 	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	da := mustAssignedDevice(t, e, ta, "alarms-a-1")
-	rules := sqlstore.NewRuleStore(e, fleet, clock())
-	s := sqlstore.NewAlarmStore(e, clockNow)
-	fences := sqlstore.NewGeofenceStore(e, clock())
+	rules := alerts.NewRuleStore(e, fleet, clock())
+	s := alerts.NewAlarmStore(e, clockNow)
+	fences := alerts.NewGeofenceStore(e, clock())
 	depot := &qm.Geofence{Name: "Depot", Shape: mustShape(t, depotJSON)} // 200 m around 52.52, 13.405
 	if err := fences.CreateGeofence(ctxA, depot); err != nil {
 		t.Fatal(err)
@@ -173,7 +175,7 @@ func TestAlarms(t *testing.T, h Harness) {
 	})
 
 	t.Run("DepartmentScope", func(t *testing.T) {
-		depts := sqlstore.NewDepartmentStore(e, clock())
+		depts := dataplane.NewDepartmentStore(e, clock())
 		north := &qm.Department{Name: "North"}
 		if err := depts.CreateDepartment(ctxA, north); err != nil {
 			t.Fatal(err)

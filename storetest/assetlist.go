@@ -10,6 +10,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -27,11 +29,11 @@ func mustListWorld(t *testing.T, e Engine, ctx context.Context) *listWorld {
 	w := &listWorld{assetWorld: mustAssetWorld(t, e, ctx), dell: &qm.Reference{Name: "Dell"}, hp: &qm.Reference{Name: "HP"},
 		byTag: map[string]*qm.Asset{}}
 	for _, m := range []*qm.Reference{w.dell, w.hp} {
-		if err := sqlstore.NewReferenceStore(qm.Manufacturers, e, clock()).Create(ctx, m); err != nil {
+		if err := dataplane.NewReferenceStore(qm.Manufacturers, e, clock()).Create(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	models := sqlstore.NewModelStore(e, clock())
+	models := dataplane.NewModelStore(e, clock())
 	if _, err := models.UpdateModel(ctx, w.model.ID, qm.ModelUpdate{ManufacturerID: &w.dell.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func mustListWorld(t *testing.T, e Engine, ctx context.Context) *listWorld {
 	if err := models.CreateModel(ctx, w.elite); err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	for _, a := range []*qm.Asset{
 		// Warranty to 2025-03-02: January 31 plus a month overflows.
 		{Tag: "LAP-1", Name: "Alice's laptop", Serial: "SN-0001", ModelID: w.model.ID, Notes: "bought at 50% off_sale",
@@ -85,7 +87,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "search-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "search-b")
 	a, b := mustListWorld(t, e, ctxA), mustListWorld(t, e, ctxB)
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 
 	t.Run("Match", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -141,7 +143,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 				t.Errorf("after update, search %q: got %v, want %v", q, got, want)
 			}
 		}
-		if _, err := sqlstore.NewModelStore(e, clock()).UpdateModel(ctxA, a.elite.ID, qm.ModelUpdate{Name: ptr("ProBook 450")}); err != nil {
+		if _, err := dataplane.NewModelStore(e, clock()).UpdateModel(ctxA, a.elite.ID, qm.ModelUpdate{Name: ptr("ProBook 450")}); err != nil {
 			t.Fatal(err)
 		}
 		for q, want := range map[string][]string{"elitebook": {}, "probook": {"DOCK-1", "LAP-2", "TMP-1"}} {
@@ -161,7 +163,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 	})
 	t.Run("DepartmentScope", func(t *testing.T) {
 		north := &qm.Department{Name: "North"}
-		if err := sqlstore.NewDepartmentStore(e, clock()).CreateDepartment(ctxA, north); err != nil {
+		if err := dataplane.NewDepartmentStore(e, clock()).CreateDepartment(ctxA, north); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.UpdateAsset(ctxA, a.byTag["LAP-1"].ID, qm.AssetUpdate{DepartmentID: &north.ID}); err != nil {
@@ -214,7 +216,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 	t.Run("Backfill", func(t *testing.T) {
 		// Assets written before the migration that makes the text index
 		// are found once it has run.
-		i := slices.IndexFunc(h.Migrations, func(m sqlstore.Migration) bool { return strings.HasSuffix(m.Name, "_asset_search") })
+		i := slices.IndexFunc(h.Migrations, func(m schema.Migration) bool { return strings.HasSuffix(m.Name, "_asset_search") })
 		if i < 0 {
 			t.Fatal("no asset_search migration")
 		}
@@ -226,7 +228,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 		tn, ctxOld := MustTenant(t, older, h.Tier, "search-old")
 		w := mustAssetWorld(t, older, ctxOld)
 		old := &qm.Asset{Tag: "OLD-1", Name: "Heirloom", Serial: "SN-OLD", ModelID: w.model.ID}
-		if err := sqlstore.NewAssetStore(older, older.Identity(), clock()).CreateAsset(ctxOld, old); err != nil {
+		if err := dataplane.NewAssetStore(older, older.Identity(), clock()).CreateAsset(ctxOld, old); err != nil {
 			t.Fatal(err)
 		}
 		newer, err := st.Open(t, h.Migrations)
@@ -236,7 +238,7 @@ func TestAssetSearch(t *testing.T, h Harness) {
 		if rep, err := newer.Tenants().MigrateTenants(context.Background(), len(h.Migrations), 1, nil); err != nil || len(rep.Failures) != 0 {
 			t.Fatalf("migrate: %+v, %v", rep, err)
 		}
-		s := sqlstore.NewAssetStore(newer, newer.Identity(), clock())
+		s := dataplane.NewAssetStore(newer, newer.Identity(), clock())
 		for _, q := range []string{"heirloom", "sn-old", "latitude"} {
 			if got := mustTags(t, s, scoped(tn), qm.AssetFilter{Q: q}); !slices.Equal(got, []string{"OLD-1"}) {
 				t.Errorf("search %q after migrating: got %v, want OLD-1", q, got)
@@ -272,11 +274,11 @@ func TestAssetFilters(t *testing.T, h Harness) {
 	tnA, ctxA := MustTenant(t, e, h.Tier, "filter-a")
 	tnB, ctxB := MustTenant(t, e, h.Tier, "filter-b")
 	a, b := mustListWorld(t, e, ctxA), mustListWorld(t, e, ctxB)
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	alice := mustMember(t, e, tnA, "alice@filter-a.example")
 	bob := mustMember(t, e, tnB, "bob@filter-b.example")
 	room := &qm.Location{Name: "Store room"}
-	if err := sqlstore.NewLocationStore(e, clock()).CreateLocation(ctxA, room); err != nil {
+	if err := dataplane.NewLocationStore(e, clock()).CreateLocation(ctxA, room); err != nil {
 		t.Fatal(err)
 	}
 	for _, co := range []struct {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -26,7 +27,7 @@ func mustAssetWorld(t *testing.T, e Engine, ctx context.Context) *assetWorld {
 		list qm.ReferenceList
 		ref  *qm.Reference
 	}{{qm.Categories, w.category}, {qm.StatusLabels, w.broken}} {
-		if err := sqlstore.NewReferenceStore(r.list, e, clock()).Create(ctx, r.ref); err != nil {
+		if err := dataplane.NewReferenceStore(r.list, e, clock()).Create(ctx, r.ref); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,7 +38,7 @@ func mustAssetWorld(t *testing.T, e Engine, ctx context.Context) *assetWorld {
 // mustModel creates m.
 func mustModel(t *testing.T, e Engine, ctx context.Context, m *qm.Model) *qm.Model {
 	t.Helper()
-	if err := sqlstore.NewModelStore(e, clock()).CreateModel(ctx, m); err != nil {
+	if err := dataplane.NewModelStore(e, clock()).CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -63,7 +64,7 @@ func TestModels(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "model-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "model-b")
 	a, b := mustAssetWorld(t, e, ctxA), mustAssetWorld(t, e, ctxB)
-	s := sqlstore.NewModelStore(e, clock())
+	s := dataplane.NewModelStore(e, clock())
 	wantCode(t, s.CreateModel(ctxA, &qm.Model{Name: "Latitude 5440", CategoryID: a.category.ID}), qm.EConflict)
 	wantCode(t, s.CreateModel(ctxA, &qm.Model{Name: "X"}), qm.EInvalid)
 	wantCode(t, s.CreateModel(ctxA, &qm.Model{Name: "X", CategoryID: b.category.ID}), qm.EInvalid) // B's category
@@ -83,7 +84,7 @@ func TestModels(t *testing.T, h Harness) {
 		_, err = s.UpdateModel(ctxA, a.model.ID, qm.ModelUpdate{CategoryID: ptr(b.category.ID)})
 		wantCode(t, err, qm.EInvalid)
 	})
-	if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: a.model.ID}); err != nil {
+	if err := dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: a.model.ID}); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, s.DeleteModel(ctxA, a.model.ID), qm.EConflict)
@@ -96,7 +97,7 @@ func TestAssets(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "asset-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "asset-b")
 	a, b := mustAssetWorld(t, e, ctxA), mustAssetWorld(t, e, ctxB)
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	mustAsset := func(ctx context.Context, x *qm.Asset) *qm.Asset {
 		t.Helper()
 		if err := s.CreateAsset(ctx, x); err != nil {
@@ -260,7 +261,7 @@ func TestAssets(t *testing.T, h Harness) {
 			wantCode(t, err, qm.ENotFound)
 		})
 		room := &qm.Location{Name: "Store room"}
-		if err := sqlstore.NewLocationStore(e, clock()).CreateLocation(ctxA, room); err != nil {
+		if err := dataplane.NewLocationStore(e, clock()).CreateLocation(ctxA, room); err != nil {
 			t.Fatal(err)
 		}
 		got, err = s.CheckIn(ctxA, x.ID, qm.CheckIn{LocationID: room.ID, Note: "back"})
@@ -270,7 +271,7 @@ func TestAssets(t *testing.T, h Harness) {
 		_, err = s.CheckIn(ctxA, x.ID, qm.CheckIn{})
 		wantCode(t, err, qm.EConflict)
 		bLoc := &qm.Location{Name: "B's room"}
-		sqlstore.NewLocationStore(e, clock()).CreateLocation(ctxB, bLoc)
+		dataplane.NewLocationStore(e, clock()).CreateLocation(ctxB, bLoc)
 		bAsset := mustAsset(ctxB, &qm.Asset{ModelID: b.model.ID})
 		for _, co := range []qm.CheckOut{
 			{HolderType: qm.HolderUser, HolderID: bob},         // B's member
@@ -306,7 +307,7 @@ func TestAssets(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("DepartmentScope", func(t *testing.T) {
-		depts := sqlstore.NewDepartmentStore(e, clock())
+		depts := dataplane.NewDepartmentStore(e, clock())
 		north, south := &qm.Department{Name: "North"}, &qm.Department{Name: "South"}
 		for _, d := range []*qm.Department{north, south} {
 			if err := depts.CreateDepartment(ctxA, d); err != nil {

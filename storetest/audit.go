@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -14,8 +15,8 @@ import (
 // that the log is append-only, and that no tenant reads another's log.
 func TestAudit(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	s := sqlstore.NewLocationStore(e, clock())
-	a := sqlstore.NewAuditStore(e)
+	s := dataplane.NewLocationStore(e, clock())
+	a := dataplane.NewAuditStore(e)
 	_, ctxA := MustTenant(t, e, h.Tier, "audit-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "audit-b")
 	alice := &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "alice@example.com"}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestUpdateEach checks one transaction for several tenants: each part is
@@ -30,7 +31,7 @@ func TestUpdateEach(t *testing.T, h Harness) {
 	}
 	count := func(ctx context.Context, resource string) int {
 		t.Helper()
-		es, err := sqlstore.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{Action: "test.each"})
+		es, err := dataplane.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{Action: "test.each"})
 		if err != nil {
 			t.Fatal(err)
 		}

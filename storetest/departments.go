@@ -6,13 +6,14 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestDepartments checks every method of qm.DepartmentService, with a
 // different-tenant case for each.
 func TestDepartments(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	s := sqlstore.NewDepartmentStore(e, clock())
+	s := dataplane.NewDepartmentStore(e, clock())
 	_, ctxA := MustTenant(t, e, h.Tier, "dept-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "dept-b")
 	mustDept := func(ctx context.Context, name, parent string) *qm.Department {

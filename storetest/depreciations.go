@@ -5,7 +5,8 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
 // TestDepreciations checks depreciation schedules and models naming them,
@@ -15,7 +16,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "dep-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "dep-b")
 	b := mustAssetWorld(t, e, ctxB)
-	s := sqlstore.NewDepreciationStore(e, clock())
+	s := dataplane.NewDepreciationStore(e, clock())
 	d := &qm.Depreciation{Name: "Laptops, 3 years", Months: 36}
 	if err := s.CreateDepreciation(ctxA, d); err != nil {
 		t.Fatal(err)
@@ -23,7 +24,7 @@ func TestDepreciations(t *testing.T, h Harness) {
 	wantCode(t, s.CreateDepreciation(ctxA, &qm.Depreciation{Name: "Laptops, 3 years", Months: 12}), qm.EConflict)
 	wantCode(t, s.CreateDepreciation(ctxA, &qm.Depreciation{Name: "Never", Months: 0}), qm.EInvalid)
 	a := mustAssetWorld(t, e, ctxA)
-	models := sqlstore.NewModelStore(e, clock())
+	models := dataplane.NewModelStore(e, clock())
 	if _, err := models.UpdateModel(ctxA, a.model.ID, qm.ModelUpdate{DepreciationID: ptr(d.ID)}); err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +78,10 @@ func TestDepreciations(t *testing.T, h Harness) {
 // scheduleOf says over how many months the assets of model depreciate (0:
 // they do not), from the book value of one bought a month before the test
 // clock's day at a price every schedule here divides.
-func scheduleOf(t *testing.T, e sqlstore.Engine, ctx context.Context, modelID string) int {
+func scheduleOf(t *testing.T, e engines.Engine, ctx context.Context, modelID string) int {
 	t.Helper()
 	const cost = 720720
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	a := &qm.Asset{ModelID: modelID, CostCents: ptr(int64(cost)), PurchaseDate: "2025-12-02"}
 	if err := s.CreateAsset(ctx, a); err != nil {
 		t.Fatal(err)

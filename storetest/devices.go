@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // auditActions lists the actions of the audit entries of ctx's tenant
 // about resource id, newest first.
 func auditActions(t *testing.T, e Engine, ctx context.Context, id string) []string {
 	t.Helper()
-	entries, err := sqlstore.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: id})
+	entries, err := dataplane.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

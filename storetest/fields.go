@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // wantFields fails the test unless err is an application error with the
@@ -32,8 +32,8 @@ func TestCustomFields(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "field-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "field-b")
 	a, b := mustAssetWorld(t, e, ctxA), mustAssetWorld(t, e, ctxB)
-	s := sqlstore.NewFieldStore(e, clock())
-	assets := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewFieldStore(e, clock())
+	assets := dataplane.NewAssetStore(e, e.Identity(), clock())
 	mustField := func(ctx context.Context, f *qm.CustomField) *qm.CustomField {
 		t.Helper()
 		if err := s.CreateField(ctx, f); err != nil {
@@ -75,7 +75,7 @@ func TestCustomFields(t *testing.T, h Harness) {
 	if err := s.CreateFieldSet(ctxA, audit); err != nil {
 		t.Fatal(err)
 	}
-	models := sqlstore.NewModelStore(e, clock())
+	models := dataplane.NewModelStore(e, clock())
 	if _, err := models.UpdateModel(ctxA, a.model.ID, qm.ModelUpdate{FieldSetID: ptr(laptop.ID)}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,9 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -40,12 +43,12 @@ func track(start time.Time, n int) []qm.Point {
 
 // fleetAtNoon returns a fixed server clock (and its time), and a point
 // writer and a fleet view of e that run on it.
-func fleetAtNoon(t *testing.T, e Engine) (time.Time, func() time.Time, *sqlstore.PointWriter, *sqlstore.FleetStore) {
+func fleetAtNoon(t *testing.T, e Engine) (time.Time, func() time.Time, *telemetry.PointWriter, *telemetry.FleetStore) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	clockNow := func() time.Time { return now }
-	w := sqlstore.NewPointWriter(e, clockNow, 0)
+	w := telemetry.NewPointWriter(e, clockNow, 0)
 	t.Cleanup(w.Close)
-	return now, clockNow, w, sqlstore.NewFleetStore(e, e.Devices(), clockNow)
+	return now, clockNow, w, telemetry.NewFleetStore(e, e.Devices(), clockNow)
 }
 
 // TestFleet checks telemetry storage through the group-commit writer, the
@@ -119,7 +122,7 @@ func TestFleet(t *testing.T, h Harness) {
 	})
 	t.Run("Devices", func(t *testing.T) {
 		loc := &qm.Department{Name: "Logistics"}
-		if err := sqlstore.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, loc); err != nil {
+		if err := dataplane.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, loc); err != nil {
 			t.Fatal(err)
 		}
 		fd, err := fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{Name: ptr("Van 7"), DepartmentID: ptr(loc.ID),
@@ -130,7 +133,7 @@ func TestFleet(t *testing.T, h Harness) {
 		_, err = fleet.UpdateDevice(ctxA, da.Ident, qm.FleetDeviceUpdate{AssetID: ptr(sqlstore.NewID())})
 		wantFields(t, err, qm.EInvalid, "asset_id")
 		other := &qm.Department{Name: "Sales"}
-		if err := sqlstore.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, other); err != nil {
+		if err := dataplane.NewDepartmentStore(e, clockNow).CreateDepartment(ctxA, other); err != nil {
 			t.Fatal(err)
 		}
 		in := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, Name: "in", DepartmentID: loc.ID})
@@ -185,7 +188,7 @@ func TestFleet(t *testing.T, h Harness) {
 	t.Run("TwoNodes", func(t *testing.T) {
 		// Two writers (two nodes) take turns on one device: each one's
 		// remembered state goes stale, and neither may lose the other's.
-		other := sqlstore.NewPointWriter(e, clockNow, 0)
+		other := telemetry.NewPointWriter(e, clockNow, 0)
 		defer other.Close()
 		dev := mustAssignedDevice(t, e, ta, "fleet-a-2")
 		for i := range 6 {
@@ -212,7 +215,7 @@ func TestFleet(t *testing.T, h Harness) {
 		if n, err := w.Write(ctxA, x.ID, track(day, 2)); err != nil || n != 2 {
 			t.Fatalf("first write: %d, %v", n, err)
 		}
-		batches := []sqlstore.DevicePoints{
+		batches := []telemetry.DevicePoints{
 			{DeviceID: x.ID, Points: track(day, 5)},                           // 2 stored before, 3 new
 			{DeviceID: y.ID, Points: track(day, 3)},                           // another device, the same times: 3 new
 			{DeviceID: x.ID, Points: track(day.Add(3*time.Minute), 4)},        // 2 resent in this transaction, 2 new
@@ -222,7 +225,7 @@ func TestFleet(t *testing.T, h Harness) {
 		}
 		var added []int
 		err := e.UpdateEach(context.Background(), []context.Context{ctxA}, func(scope context.Context, c sqlstore.Conn) (err error) {
-			added, err = sqlstore.WritePoints(scope, c, batches, now)
+			added, err = telemetry.WritePoints(scope, c, batches, now)
 			return err
 		})
 		if want := []int{3, 3, 2, 0, 1, 0}; err != nil || fmt.Sprint(added) != fmt.Sprint(want) {
@@ -248,7 +251,7 @@ func TestFleet(t *testing.T, h Harness) {
 		// statement: each device's state is read and written, none lost
 		// between two statements.
 		devices := make([]*qm.Device, 120)
-		batches := make([]sqlstore.DevicePoints, len(devices))
+		batches := make([]telemetry.DevicePoints, len(devices))
 		for i := range devices {
 			devices[i] = mustAssignedDevice(t, e, ta, fmt.Sprintf("fleet-many-%d", i))
 			batches[i].DeviceID = devices[i].ID
@@ -258,7 +261,7 @@ func TestFleet(t *testing.T, h Harness) {
 				batches[i].Points = track(start.Add(time.Duration(round)*time.Minute), 1)
 			}
 			err := e.UpdateEach(context.Background(), []context.Context{ctxA}, func(scope context.Context, c sqlstore.Conn) error {
-				_, err := sqlstore.WritePoints(scope, c, batches, now)
+				_, err := telemetry.WritePoints(scope, c, batches, now)
 				return err
 			})
 			if err != nil {
@@ -330,7 +333,7 @@ func TestRetention(t *testing.T, h Harness) {
 	if _, err := fleet.SetSettings(ctxA, qm.FleetSettings{RetentionDays: 7, OfflineMinutes: 10, LowBatteryPct: 20}); err != nil {
 		t.Fatal(err)
 	}
-	r := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: "node-1", Now: clockNow}
+	r := &telemetry.Retention{Tenants: e.Tenants(), Router: e, Holder: "node-1", Now: clockNow}
 	n, err := r.RunOnce(context.Background())
 	if err != nil || n != 40-7 {
 		t.Fatalf("deleted %d, %v; want %d (B keeps 90 days)", n, err, 40-7)
@@ -350,7 +353,7 @@ func TestRetention(t *testing.T, h Harness) {
 		// and no setting may ask for more.
 		var short qm.LimitSet
 		short.Set("max_retention_days", "20")
-		if _, err := sqlstore.NewPlanStore(e.Tenants()).SetTenantOverrides(context.Background(), tb.Slug, short, nil); err != nil {
+		if _, err := catalog.NewPlanStore(e.Tenants()).SetTenantOverrides(context.Background(), tb.Slug, short, nil); err != nil {
 			t.Fatal(err)
 		}
 		n, err := r.RunOnce(context.Background())
@@ -404,7 +407,7 @@ func TestFleetTransfer(t *testing.T, h Harness) {
 	now, clockNow, w, fleet := fleetAtNoon(t, e)
 	d := mustAssignedDevice(t, e, ta, "move-1")
 	start := now.Add(-3 * time.Hour)
-	depts := sqlstore.NewDepartmentStore(e, clockNow)
+	depts := dataplane.NewDepartmentStore(e, clockNow)
 	logistics, sales := &qm.Department{Name: "Logistics"}, &qm.Department{Name: "Sales"}
 	for _, dep := range []*qm.Department{logistics, sales} {
 		if err := depts.CreateDepartment(ctxA, dep); err != nil {

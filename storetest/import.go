@@ -10,6 +10,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -20,7 +21,7 @@ IMP-2,Bob's laptop,Laptops,Dell,Latitude 5440,5440,SN-2,HQ,,31/01/2025,1299,,,Lo
 `
 
 // importFile imports csv into the tenant in ctx, as every edge does.
-func importFile(ctx context.Context, s *sqlstore.AssetStore, csv string, opts qm.ImportOptions) (*qm.ImportReport, error) {
+func importFile(ctx context.Context, s *dataplane.AssetStore, csv string, opts qm.ImportOptions) (*qm.ImportReport, error) {
 	r, err := assetcsv.NewReader(strings.NewReader(csv), opts)
 	if err != nil {
 		return nil, err
@@ -35,9 +36,9 @@ func TestImport(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "import-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "import-b")
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	bCategory := &qm.Reference{Name: "Laptops"}
-	if err := sqlstore.NewReferenceStore(qm.Categories, e, clock()).Create(ctxB, bCategory); err != nil {
+	if err := dataplane.NewReferenceStore(qm.Categories, e, clock()).Create(ctxB, bCategory); err != nil {
 		t.Fatal(err)
 	}
 	run := func(csv string, opts qm.ImportOptions) *qm.ImportReport {
@@ -138,7 +139,7 @@ func TestImport(t *testing.T, h Harness) {
 			if err != nil || p.Total != 1 || p.Assets[0].Tag != tag || *p.Assets[0].CostCents != 1250 {
 				t.Fatalf("asset %s: got %+v, %v", tag, p, err)
 			}
-			log, err := sqlstore.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: p.Assets[0].ID})
+			log, err := dataplane.NewAuditStore(e).AuditLog(ctx, qm.AuditFilter{ResourceID: p.Assets[0].ID})
 			if err != nil || len(log) != 1 || log[0].Action != "asset.import" || log[0].Changes["tag"].After != tag || log[0].Changes["tag"].Before != nil {
 				t.Fatalf("audit of %s: got %+v, %v; want its import", tag, log, err)
 			}
@@ -168,7 +169,7 @@ func TestImport(t *testing.T, h Harness) {
 	})
 	t.Run("DepartmentScope", func(t *testing.T) {
 		_, ctx := MustTenant(t, e, h.Tier, "import-scope")
-		depts := sqlstore.NewDepartmentStore(e, clock())
+		depts := dataplane.NewDepartmentStore(e, clock())
 		north, south := &qm.Department{Name: "North"}, &qm.Department{Name: "South"}
 		for _, d := range []*qm.Department{north, south} {
 			if err := depts.CreateDepartment(ctx, d); err != nil {
@@ -231,7 +232,7 @@ func TestImport(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("CustomFieldsAndHolders", func(t *testing.T) {
-		fields := sqlstore.NewFieldStore(e, clock())
+		fields := dataplane.NewFieldStore(e, clock())
 		ram := &qm.CustomField{Name: "RAM (GB)", Type: qm.FieldNumber, Required: true}
 		barcode := &qm.CustomField{Name: "Barcode", Type: qm.FieldText, Unique: true}
 		for _, f := range []*qm.CustomField{ram, barcode} {
@@ -240,7 +241,7 @@ func TestImport(t *testing.T, h Harness) {
 			}
 		}
 		servers := &qm.Reference{Name: "Servers"}
-		if err := sqlstore.NewReferenceStore(qm.Categories, e, clock()).Create(ctxA, servers); err != nil {
+		if err := dataplane.NewReferenceStore(qm.Categories, e, clock()).Create(ctxA, servers); err != nil {
 			t.Fatal(err)
 		}
 		if err := fields.CreateFieldSet(ctxA, &qm.FieldSet{Name: "Server", FieldIDs: []string{ram.ID, barcode.ID}, CategoryIDs: []string{servers.ID}}); err != nil {
@@ -323,7 +324,7 @@ func TestImport(t *testing.T, h Harness) {
 		if a := p.Assets[1]; a.Notes != "Screen cracked –\nsent for repair" {
 			t.Fatalf("notes across lines: got %q", a.Notes)
 		}
-		labels, err := sqlstore.NewReferenceStore(qm.StatusLabels, e, clock()).List(ctx)
+		labels, err := dataplane.NewReferenceStore(qm.StatusLabels, e, clock()).List(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +338,7 @@ func TestImport(t *testing.T, h Harness) {
 	})
 	t.Run("InviteMissingUsers", func(t *testing.T) { testInviteMissingUsers(t, h, e) })
 	t.Run("OtherTenantsNamesNotLinked", func(t *testing.T) {
-		cats, err := sqlstore.NewReferenceStore(qm.Categories, e, clock()).List(ctxA)
+		cats, err := dataplane.NewReferenceStore(qm.Categories, e, clock()).List(ctxA)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // BenchmarkImport imports assetcsv.Sample(rows) into a new pool tenant of
@@ -18,7 +18,7 @@ import (
 // storage, making the tenant and what the tenant has before are not timed.
 func BenchmarkImport(b *testing.B, rows int, open func(b *testing.B) Engine) {
 	csv := assetcsv.Sample(rows)
-	run := func(b *testing.B, s *sqlstore.AssetStore, tn *qm.Tenant, csv []byte) *qm.ImportReport {
+	run := func(b *testing.B, s *dataplane.AssetStore, tn *qm.Tenant, csv []byte) *qm.ImportReport {
 		rep, err := importFile(scoped(tn), s, string(csv), qm.ImportOptions{})
 		if err != nil || !rep.Committed || rep.Failed > 0 {
 			b.Fatalf("import: %+v, %v", rep, err)
@@ -38,7 +38,7 @@ func BenchmarkImport(b *testing.B, rows int, open func(b *testing.B) Engine) {
 			for n := 0; b.Loop(); n++ {
 				b.StopTimer()
 				e := open(b)
-				s := sqlstore.NewAssetStore(e, e.Identity(), time.Now)
+				s := dataplane.NewAssetStore(e, e.Identity(), time.Now)
 				tn, _ := MustTenant(b, e, qm.TierPool, fmt.Sprintf("bench-%d", n))
 				if bc.before != nil {
 					run(b, s, tn, bc.before)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -28,8 +28,8 @@ const inviteCSV = "Asset Tag,Model Name,Category,Checkout Type,Checked Out To: E
 // the role offered can ask for it.
 func testInviteMissingUsers(t *testing.T, h Harness, e Engine) {
 	tn, ctx := MustTenant(t, e, h.Tier, "import-invite")
-	invitations := sqlstore.NewInvitationStore(e.Identity(), e, e.Tenants(), func(p string) (string, error) { return "hash:" + p, nil }, "", clock())
-	s := sqlstore.NewAssetStore(e, e.Identity(), clock()).WithInvitations(invitations)
+	invitations := dataplane.NewInvitationStore(e.Identity(), e, e.Tenants(), func(p string) (string, error) { return "hash:" + p, nil }, "", clock())
+	s := dataplane.NewAssetStore(e, e.Identity(), clock()).WithInvitations(invitations)
 	open := func(t *testing.T) []*qm.Invitation {
 		t.Helper()
 		is, err := invitations.Invitations(ctx)

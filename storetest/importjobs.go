@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestImportJobs checks the record of background imports, with a
@@ -13,7 +13,7 @@ func TestImportJobs(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	_, ctxA := MustTenant(t, e, h.Tier, "job-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "job-b")
-	s := sqlstore.NewImportJobStore(e, e.Tenants(), clock())
+	s := dataplane.NewImportJobStore(e, e.Tenants(), clock())
 	j := &qm.ImportJob{FileName: "laptops.csv", Options: qm.ImportOptions{SkipBadRows: true}, Bytes: 1234, Node: "n1"}
 	if err := s.StartImportJob(ctxA, j); err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestImportJobs(t *testing.T, h Harness) {
 	if err := s.ReportProgress(ctxA, j); err != nil {
 		t.Fatal(err)
 	}
-	other := sqlstore.NewImportJobStore(e, e.Tenants(), clock())
+	other := dataplane.NewImportJobStore(e, e.Tenants(), clock())
 	if got, err := other.ImportJob(ctxA, j.ID); err != nil || got.BytesRead != 600 || got.RowsRead != 3 {
 		t.Fatalf("another node reads the running job as %+v, %v; want 600 bytes and 3 rows read", got, err)
 	}

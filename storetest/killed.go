@@ -12,7 +12,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/poll"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 // Environment variables that turn a test binary into a child process that a
@@ -66,15 +67,15 @@ func Child(t *testing.T, h Harness) {
 	st := h.OpenStorage(t, id)
 	switch os.Getenv(childTaskEnv) {
 	case "migrate":
-		newer := sqlstore.Append(h.Migrations, "killed_extra", slowStep)
+		newer := schema.Append(h.Migrations, "killed_extra", slowStep)
 		e, _ := st.Open(t, newer)
-		e.Tenants().MigrateTenants(context.Background(), sqlstore.Latest(newer), 1, func(p sqlstore.Progress) {
+		e.Tenants().MigrateTenants(context.Background(), schema.Latest(newer), 1, func(p schema.Progress) {
 			fmt.Printf("migrated %d/%d\n", p.Done, p.Total)
 		})
 	case "provision":
 		// The pool is already at this version (the parent's step was
 		// instant), so only the new tenant's storage runs the slow step.
-		e, _ := st.Open(t, sqlstore.Append(h.Migrations, "stall", h.StallSQL))
+		e, _ := st.Open(t, schema.Append(h.Migrations, "stall", h.StallSQL))
 		fmt.Println("provisioning")
 		e.Tenants().CreateTenant(context.Background(), qm.NewTenant{Slug: "stuck", Name: "Stuck", Tier: h.Tier})
 	}
@@ -98,7 +99,7 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewLocationStore(e, clock())
+	s := dataplane.NewLocationStore(e, clock())
 	for i := range tenants {
 		_, tctx := MustTenant(t, e, h.Tier, fmt.Sprintf("killed-%d", i))
 		MustLocation(t, s, tctx, "HQ", "")
@@ -109,8 +110,8 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 	cmd.Process.Kill()
 	cmd.Wait()
 
-	newer := sqlstore.Append(h.Migrations, "killed_extra", slowStep)
-	latest := sqlstore.Latest(newer)
+	newer := schema.Append(h.Migrations, "killed_extra", slowStep)
+	latest := schema.Latest(newer)
 	e2, err := st.Open(t, newer)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func TestKilledMigration(t *testing.T, h Harness, childTest string, tenants int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2 := sqlstore.NewLocationStore(e2, clock())
+	s2 := dataplane.NewLocationStore(e2, clock())
 	for _, tn := range ts {
 		if tn.SchemaVersion != latest {
 			t.Errorf("tenant %s at version %d, want %d", tn.Slug, tn.SchemaVersion, latest)
@@ -151,12 +152,12 @@ func TestIncompleteProvisioning(t *testing.T, h Harness, childTest string) {
 	st := h.NewStorage(t)
 	// Bring the pool to the version the child will know, with an instant
 	// step in place of the stall.
-	if _, err := st.Open(t, sqlstore.Append(h.Migrations, "stall", "SELECT 1")); err != nil {
+	if _, err := st.Open(t, schema.Append(h.Migrations, "stall", "SELECT 1")); err != nil {
 		t.Fatal(err)
 	}
 	cmd, lines := startChild(t, childTest, st, h.Tier, "provision")
 	waitFor(t, lines, "provisioning", 1)
-	e, err := st.Open(t, sqlstore.Append(h.Migrations, "stall", "SELECT 1"))
+	e, err := st.Open(t, schema.Append(h.Migrations, "stall", "SELECT 1"))
 	if err != nil {
 		t.Fatal(err)
 	}

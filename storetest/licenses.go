@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestLicenses checks licenses and seats, with a different-tenant case for
@@ -14,10 +14,10 @@ func TestLicenses(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	tnA, ctxA := MustTenant(t, e, h.Tier, "lic-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "lic-b")
-	s := sqlstore.NewLicenseStore(e, e.Identity(), clock())
+	s := dataplane.NewLicenseStore(e, e.Identity(), clock())
 	a := mustAssetWorld(t, e, ctxA)
 	asset := &qm.Asset{ModelID: a.model.ID}
-	if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, asset); err != nil {
+	if err := dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, asset); err != nil {
 		t.Fatal(err)
 	}
 	u := &qm.User{Email: "seat@a.example", Name: "Seat"}
@@ -46,7 +46,7 @@ func TestLicenses(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 		extra := &qm.Asset{ModelID: a.model.ID}
-		sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, extra)
+		dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, extra)
 		_, err = s.AssignSeat(ctxA, office.ID, qm.HolderAsset, extra.ID)
 		wantCode(t, err, qm.EConflict) // none free
 		got, err := s.License(ctxA, office.ID)
@@ -75,7 +75,7 @@ func TestLicenses(t *testing.T, h Harness) {
 	t.Run("OtherTenant", func(t *testing.T) {
 		b := mustAssetWorld(t, e, ctxB)
 		bAsset := &qm.Asset{ModelID: b.model.ID}
-		sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxB, bAsset)
+		dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxB, bAsset)
 		_, err := s.License(ctxB, office.ID)
 		wantCode(t, err, qm.ENotFound)
 		_, err = s.UpdateLicense(ctxB, office.ID, qm.LicenseUpdate{Name: ptr("hijacked")})

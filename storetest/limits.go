@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -18,7 +19,7 @@ func TestLimits(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ta, _ := MustTenant(t, e, h.Tier, "caps-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "caps-b")
-	plans := sqlstore.NewPlanStore(e.Tenants())
+	plans := catalog.NewPlanStore(e.Tenants())
 	var small qm.LimitSet
 	for k, v := range map[string]string{"max_assets": "2", "max_locations": "2", "max_custom_fields": "1", "max_api_tokens": "1",
 		"max_members": "2", "max_devices": "1"} {
@@ -52,7 +53,7 @@ func TestLimits(t *testing.T, h Harness) {
 	}
 	w := mustAssetWorld(t, e, ctxA)
 	wb := mustAssetWorld(t, e, ctxB)
-	assets := sqlstore.NewAssetStore(e, e.Identity(), clock())
+	assets := dataplane.NewAssetStore(e, e.Identity(), clock())
 
 	t.Run("Assets", func(t *testing.T) {
 		for range 2 {
@@ -77,7 +78,7 @@ func TestLimits(t *testing.T, h Harness) {
 		}
 		tn, _ = e.Tenants().Tenant(context.Background(), tn.Slug)
 		ctx = tenancy.WithTenant(context.Background(), tn)
-		s := sqlstore.NewLocationStore(e, clock())
+		s := dataplane.NewLocationStore(e, clock())
 		errs := make(chan error, 8)
 		for i := range 8 {
 			go func() { errs <- s.CreateLocation(ctx, &qm.Location{Name: fmt.Sprintf("Racer %d", i)}) }()
@@ -124,7 +125,7 @@ func TestLimits(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("Locations", func(t *testing.T) {
-		s := sqlstore.NewLocationStore(e, clock())
+		s := dataplane.NewLocationStore(e, clock())
 		ls, err := s.Locations(ctxA, qm.LocationFilter{})
 		if err != nil {
 			t.Fatal(err)
@@ -137,14 +138,14 @@ func TestLimits(t *testing.T, h Harness) {
 		wantLimit(t, s.CreateLocation(ctxA, &qm.Location{Name: "One too many"}), qm.MaxLocations, 2)
 	})
 	t.Run("CustomFields", func(t *testing.T) {
-		s := sqlstore.NewFieldStore(e, clock())
+		s := dataplane.NewFieldStore(e, clock())
 		if err := s.CreateField(ctxA, &qm.CustomField{Name: "RAM", Type: qm.FieldNumber}); err != nil {
 			t.Fatal(err)
 		}
 		wantLimit(t, s.CreateField(ctxA, &qm.CustomField{Name: "Colour", Type: qm.FieldText}), qm.MaxCustomFields, 1)
 	})
 	t.Run("APITokens", func(t *testing.T) {
-		s := sqlstore.NewTokenStore(e.Identity(), e, clock())
+		s := dataplane.NewTokenStore(e.Identity(), e, clock())
 		tok, _, err := s.CreateToken(ctxA, qm.NewAPIToken{Name: "ci", Role: "viewer"})
 		if err != nil {
 			t.Fatal(err)
@@ -161,7 +162,7 @@ func TestLimits(t *testing.T, h Harness) {
 	})
 	t.Run("Members", func(t *testing.T) {
 		mustMember(t, e, ta, "one@caps.example")
-		s := sqlstore.NewInvitationStore(e.Identity(), e, e.Tenants(), func(string) (string, error) { return "h", nil }, "", clock())
+		s := dataplane.NewInvitationStore(e.Identity(), e, e.Tenants(), func(string) (string, error) { return "h", nil }, "", clock())
 		if _, err := s.Invite(ctxA, qm.NewInvitation{Email: "two@caps.example", Role: "viewer"}); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -35,7 +36,7 @@ func mustGet(t *testing.T, s qm.LocationService, ctx context.Context, id string)
 // across two tenants, and without a tenant.
 func TestLocations(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
-	s := sqlstore.NewLocationStore(e, clock())
+	s := dataplane.NewLocationStore(e, clock())
 	_, ctxA := MustTenant(t, e, h.Tier, "tenant-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "tenant-b")
 

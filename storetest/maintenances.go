@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestMaintenances checks maintenance records, with a different-tenant case
@@ -15,10 +15,10 @@ func TestMaintenances(t *testing.T, h Harness) {
 	_, ctxB := MustTenant(t, e, h.Tier, "maint-b")
 	a := mustAssetWorld(t, e, ctxA)
 	asset := &qm.Asset{ModelID: a.model.ID}
-	if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, asset); err != nil {
+	if err := dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, asset); err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewMaintenanceStore(e, clock())
+	s := dataplane.NewMaintenanceStore(e, clock())
 	cost := int64(8900)
 	m := &qm.Maintenance{Kind: "repair", Title: "New screen", StartedOn: "2026-02-01", CompletedOn: "2026-02-03", CostCents: &cost}
 	if err := s.AddMaintenance(ctxA, asset.ID, m); err != nil {

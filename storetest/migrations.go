@@ -6,6 +6,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 // hasExtraColumn reports whether the tenant's locations table has the column
@@ -35,7 +37,7 @@ func TestMigrations(t *testing.T, h Harness) {
 	for _, slug := range slugs {
 		MustTenant(t, e1, h.Tier, slug)
 	}
-	newer := sqlstore.Append(h.Migrations, "test_extra", "ALTER TABLE locations ADD COLUMN test_extra TEXT")
+	newer := schema.Append(h.Migrations, "test_extra", "ALTER TABLE locations ADD COLUMN test_extra TEXT")
 	latest := len(newer)
 
 	e2, err := st.Open(t, newer)
@@ -52,7 +54,7 @@ func TestMigrations(t *testing.T, h Harness) {
 		// known version, for the next run to finish.
 		ictx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		rep, err := e2.Tenants().MigrateTenants(ictx, latest, 1, func(p sqlstore.Progress) {
+		rep, err := e2.Tenants().MigrateTenants(ictx, latest, 1, func(p schema.Progress) {
 			if p.Err == nil {
 				cancel()
 			}
@@ -65,8 +67,8 @@ func TestMigrations(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("Complete", func(t *testing.T) {
-		var done []sqlstore.Progress
-		rep, err := e2.Tenants().MigrateTenants(ctx, latest, 3, func(p sqlstore.Progress) { done = append(done, p) })
+		var done []schema.Progress
+		rep, err := e2.Tenants().MigrateTenants(ctx, latest, 3, func(p schema.Progress) { done = append(done, p) })
 		if err != nil || len(rep.Failures) != 0 {
 			t.Fatalf("got %v, failures %+v", err, rep.Failures)
 		}
@@ -109,7 +111,7 @@ func TestMigrations(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := sqlstore.NewLocationStore(old, clock())
+		s := dataplane.NewLocationStore(old, clock())
 		_, err = s.Locations(scoped(tn), qm.LocationFilter{})
 		wantCode(t, err, qm.ETenantNewer)
 		rep, err := old.Tenants().MigrateTenants(ctx, len(h.Migrations), 1, nil)

@@ -5,7 +5,8 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -17,7 +18,7 @@ func TestPlans(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ta, ctxA := MustTenant(t, e, h.Tier, "plan-a")
 	tb, _ := MustTenant(t, e, h.Tier, "plan-b")
-	s := sqlstore.NewPlanStore(e.Tenants())
+	s := catalog.NewPlanStore(e.Tenants())
 	limits := func(slug string) qm.Effective {
 		t.Helper()
 		tn, err := e.Tenants().Tenant(ctx, slug)
@@ -70,7 +71,7 @@ func TestPlans(t *testing.T, h Harness) {
 		if err != nil || tl.Effective.MaxAssets() != 5 || tl.Effective.MaxDevices() != 2 || len(tl.Overrides.Values) != 1 {
 			t.Fatalf("max_assets unset: %+v, %v; want the plan's 5 back and the devices kept", tl, err)
 		}
-		log, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "tenant"})
+		log, err := dataplane.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "tenant"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,11 +93,11 @@ func TestPlans(t *testing.T, h Harness) {
 		if l := limits(ta.Slug); l.MaxAssets() != 3 || !l.Has(qm.FeatureLabels) {
 			t.Fatal("the tenant does not work under its plan's new limits")
 		}
-		log, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{Action: "plan.update"})
+		log, err := dataplane.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{Action: "plan.update"})
 		if err != nil || len(log) != 1 || log[0].ResourceID != "team" {
 			t.Fatalf("A's log of its plan's change: %+v, %v; want one entry", log, err)
 		}
-		if log, _ := sqlstore.NewAuditStore(e).AuditLog(tenancy.WithTenant(ctx, tb), qm.AuditFilter{Action: "plan.update"}); len(log) != 0 {
+		if log, _ := dataplane.NewAuditStore(e).AuditLog(tenancy.WithTenant(ctx, tb), qm.AuditFilter{Action: "plan.update"}); len(log) != 0 {
 			t.Fatalf("B, on another plan, logged team's change: %+v", log)
 		}
 		_, err = s.UpdatePlan(ctx, "nonesuch", fewer, nil)

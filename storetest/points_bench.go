@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
 
 // BenchmarkGroupCommit has devices devices of a pool tenant write one point
@@ -34,7 +34,7 @@ func BenchmarkGroupCommit(b *testing.B, devices int, open func(b *testing.B) Eng
 			b.Fatal(err)
 		}
 	}
-	w := sqlstore.NewPointWriter(e, time.Now, 0)
+	w := telemetry.NewPointWriter(e, time.Now, 0)
 	defer w.Close()
 	base := time.Now().Add(-time.Hour)
 	var (

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestReferenceLists checks every reference list's store, with a
@@ -16,14 +16,14 @@ func TestReferenceLists(t *testing.T, h Harness) {
 	_, ctxA := MustTenant(t, e, h.Tier, "ref-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "ref-b")
 	t.Run("DefaultStatusLabels", func(t *testing.T) {
-		got, err := sqlstore.NewReferenceStore(qm.StatusLabels, e, clock()).List(ctxA)
+		got, err := dataplane.NewReferenceStore(qm.StatusLabels, e, clock()).List(ctxA)
 		if err != nil || len(got) != len(qm.DefaultStatusLabels) {
 			t.Fatalf("got %d labels, %v; want %d", len(got), err, len(qm.DefaultStatusLabels))
 		}
 	})
 	for _, list := range qm.ReferenceLists {
 		t.Run(list.Name, func(t *testing.T) {
-			s := sqlstore.NewReferenceStore(list, e, clock())
+			s := dataplane.NewReferenceStore(list, e, clock())
 			kind := ""
 			if list.Kinds != nil {
 				kind = list.Kinds[len(list.Kinds)-1]
@@ -71,7 +71,7 @@ func TestReferenceLists(t *testing.T, h Harness) {
 	}
 }
 
-func mustList(t *testing.T, s *sqlstore.ReferenceStore, ctx context.Context) []*qm.Reference {
+func mustList(t *testing.T, s *dataplane.ReferenceStore, ctx context.Context) []*qm.Reference {
 	t.Helper()
 	rs, err := s.List(ctx)
 	if err != nil {

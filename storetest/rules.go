@@ -7,6 +7,10 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -33,7 +37,7 @@ func onAPlan(t *testing.T, e Engine, tn *qm.Tenant, plan string, limits map[stri
 			t.Fatal(err)
 		}
 	}
-	plans := sqlstore.NewPlanStore(e.Tenants())
+	plans := catalog.NewPlanStore(e.Tenants())
 	if err := plans.CreatePlan(ctx, &qm.Plan{Name: plan, Limits: set}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,7 @@ func TestGeofences(t *testing.T, h Harness) {
 	ta, _ := MustTenant(t, e, h.Tier, "fence-a")
 	_, ctxB := MustTenant(t, e, h.Tier, "fence-b")
 	ctxA := onAPlan(t, e, ta, "two-fences", map[string]string{"max_geofences": "2"})
-	s := sqlstore.NewGeofenceStore(e, clock())
+	s := alerts.NewGeofenceStore(e, clock())
 
 	depot := &qm.Geofence{Name: " Depot ", Shape: mustShape(t, depotJSON)}
 	if err := s.CreateGeofence(ctxA, depot); err != nil {
@@ -119,7 +123,7 @@ func TestGeofences(t *testing.T, h Harness) {
 		t.Fatalf("A lists %+v, %v; want Depot and Yard", gs, err)
 	}
 
-	rules := sqlstore.NewRuleStore(e, sqlstore.NewFleetStore(e, e.Devices(), clock()), clock())
+	rules := alerts.NewRuleStore(e, telemetry.NewFleetStore(e, e.Devices(), clock()), clock())
 	exit := mustRule(t, rules, ctxA, qm.RuleDefinition{Name: "Leaves the yard", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, GeofenceID: yard.ID, Trigger: "exit", Enabled: true})
 	wantCode(t, s.DeleteGeofence(ctxA, yard.ID), qm.EConflict)
 	if err := rules.DeleteRule(ctxA, exit.ID); err != nil {
@@ -131,7 +135,7 @@ func TestGeofences(t *testing.T, h Harness) {
 	_, err = s.Geofence(ctxA, yard.ID)
 	wantCode(t, err, qm.ENotFound)
 
-	entries, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "geofence"})
+	entries, err := dataplane.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "geofence"})
 	if err != nil || len(entries) != 4 || entries[0].Action != "geofence.delete" || entries[3].Action != "geofence.create" {
 		t.Fatalf("audit %+v, %v: want create, create, update, delete", entries, err)
 	}
@@ -145,9 +149,9 @@ func TestRules(t *testing.T, h Harness) {
 	ta, _ := MustTenant(t, e, h.Tier, "rules-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "rules-b")
 	ctxA := onAPlan(t, e, ta, "four-rules", map[string]string{"max_rules": "4"})
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), clock())
-	s := sqlstore.NewRuleStore(e, fleet, clock())
-	fences := sqlstore.NewGeofenceStore(e, clock())
+	fleet := telemetry.NewFleetStore(e, e.Devices(), clock())
+	s := alerts.NewRuleStore(e, fleet, clock())
+	fences := alerts.NewGeofenceStore(e, clock())
 	depot := &qm.Geofence{Name: "Depot", Shape: mustShape(t, depotJSON)}
 	if err := fences.CreateGeofence(ctxA, depot); err != nil {
 		t.Fatal(err)
@@ -232,7 +236,7 @@ func TestRules(t *testing.T, h Harness) {
 	})
 
 	t.Run("DepartmentScope", func(t *testing.T) {
-		depts := sqlstore.NewDepartmentStore(e, clock())
+		depts := dataplane.NewDepartmentStore(e, clock())
 		north, south := &qm.Department{Name: "North"}, &qm.Department{Name: "South"}
 		for _, d := range []*qm.Department{north, south} {
 			if err := depts.CreateDepartment(ctxA, d); err != nil {
@@ -262,7 +266,7 @@ func TestRules(t *testing.T, h Harness) {
 		wantCode(t, err, qm.ENotFound)
 	})
 
-	entries, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "rule", ResourceID: hot.ID})
+	entries, err := dataplane.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "rule", ResourceID: hot.ID})
 	if err != nil || len(entries) != 2 || entries[0].Action != "rule.update" || entries[1].Action != "rule.create" {
 		t.Fatalf("audit %+v, %v: want create then update", entries, err)
 	}

@@ -10,15 +10,17 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/tenancy"
 )
 
 // Engine is an opened storage engine as the suite sees it.
 type Engine interface {
 	sqlstore.BatchRouter
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	LatestVersion() int
 }
 
@@ -30,7 +32,7 @@ type Storage struct {
 	// embedded ones), runs Setup, and returns the engine with Setup's
 	// error. Each call opens the same storage again; engines are closed
 	// when the test ends.
-	Open func(t *testing.T, migrations []sqlstore.Migration) (Engine, error)
+	Open func(t *testing.T, migrations []schema.Migration) (Engine, error)
 	// TenantPlaces lists the per-tenant places (files, schemas, databases)
 	// that exist in the storage.
 	TenantPlaces func(t *testing.T) []string
@@ -49,7 +51,7 @@ type Harness struct {
 	// place when the test ends.
 	OpenStorage func(t *testing.T, id string) Storage
 	// Migrations are the engine's embedded tenant migrations.
-	Migrations []sqlstore.Migration
+	Migrations []schema.Migration
 	// StallSQL is a statement that takes far longer than a test (a minute
 	// or more), for a child process to be killed in.
 	StallSQL string

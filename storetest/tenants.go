@@ -6,6 +6,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 // TestTenants checks creating and reading tenants, and that a failed
@@ -96,7 +97,7 @@ func TestTenants(t *testing.T, h Harness) {
 	})
 	if h.Tier != qm.TierPool {
 		t.Run("FailedProvisioningLeavesNothing", func(t *testing.T) {
-			broken := sqlstore.Append(h.Migrations, "broken", "THIS IS NOT SQL")
+			broken := schema.Append(h.Migrations, "broken", "THIS IS NOT SQL")
 			st := h.NewStorage(t)
 			e, _ := st.Open(t, broken) // the pool's migration fails too; the catalog is fine
 			_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "doomed", Name: "Doomed", Tier: h.Tier})

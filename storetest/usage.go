@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/usage"
 )
 
@@ -19,7 +20,7 @@ func TestUsage(t *testing.T, h Harness) {
 	ctx := context.Background()
 	ta, ctxA := MustTenant(t, e, h.Tier, "use-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "use-b")
-	s := sqlstore.NewUsageStore(e.Tenants())
+	s := catalog.NewUsageStore(e.Tenants())
 	save := func(node string, totals map[usage.Key]int64) {
 		t.Helper()
 		if err := s.Save(ctx, node, totals); err != nil {
@@ -55,7 +56,7 @@ func TestUsage(t *testing.T, h Harness) {
 	t.Run("Gauges", func(t *testing.T) {
 		w := mustAssetWorld(t, e, ctxA)
 		for range 3 {
-			if err := sqlstore.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: w.model.ID}); err != nil {
+			if err := dataplane.NewAssetStore(e, e.Identity(), clock()).CreateAsset(ctxA, &qm.Asset{ModelID: w.model.ID}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -85,11 +86,11 @@ func TestUsage(t *testing.T, h Harness) {
 			t.Fatalf("warning, time %d: changed %v, %v; want %v", i+1, changed, err, want)
 		}
 	}
-	log, err := sqlstore.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "quota"})
+	log, err := dataplane.NewAuditStore(e).AuditLog(ctxA, qm.AuditFilter{ResourceType: "quota"})
 	if err != nil || len(log) != 1 || log[0].Action != "quota.warning" {
 		t.Fatalf("A's log of quotas: %+v, %v; want the warning once", log, err)
 	}
-	if log, _ := sqlstore.NewAuditStore(e).AuditLog(ctxB, qm.AuditFilter{ResourceType: "quota"}); len(log) != 0 {
+	if log, _ := dataplane.NewAuditStore(e).AuditLog(ctxB, qm.AuditFilter{ResourceType: "quota"}); len(log) != 0 {
 		t.Fatalf("B's log has A's quota: %+v", log)
 	}
 }

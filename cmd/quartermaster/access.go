@@ -15,7 +15,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -122,7 +122,7 @@ func cmdToken(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fmt.Errorf("tenant %q: %w", *slug, err)
 	}
 	ctx = tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
-	tok, secret, err := sqlstore.NewTokenStore(e.Identity(), e, time.Now).CreateToken(ctx, qm.NewAPIToken{Name: *name, Role: *role, ExpiresAt: expiresAt})
+	tok, secret, err := dataplane.NewTokenStore(e.Identity(), e, time.Now).CreateToken(ctx, qm.NewAPIToken{Name: *name, Role: *role, ExpiresAt: expiresAt})
 	if err != nil {
 		return err
 	}

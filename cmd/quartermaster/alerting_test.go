@@ -8,7 +8,8 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlite"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -30,7 +31,7 @@ func TestServeRaisesAlarms(t *testing.T) {
 	}
 	scope := tenancy.WithTenant(ctx, tn)
 	// Every simulated report has a battery voltage above zero.
-	rule, err := sqlstore.NewRuleStore(db, sqlstore.NewFleetStore(db, db.Devices(), time.Now), time.Now).CreateRule(scope, qm.RuleDefinition{
+	rule, err := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), time.Now), time.Now).CreateRule(scope, qm.RuleDefinition{
 		Name: "Reporting", Kind: qm.RuleMetric, Severity: qm.SeverityInfo, Enabled: true,
 		Condition: &qm.Comparison{Metric: "battery_v", Op: ">", Value: qm.NumberMetric(0)}})
 	if err != nil {
@@ -39,7 +40,7 @@ func TestServeRaisesAlarms(t *testing.T) {
 	addr := freeAddr(t)
 	serveForTest(t, append([]string{"--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, flags...), addr)
 	mustRun(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "2", "--reports", "1", "--rate", "100", "--server", "http://" + addr}, flags...)...)
-	alarms := sqlstore.NewAlarmStore(db, time.Now)
+	alarms := alerts.NewAlarmStore(db, time.Now)
 	poll.Until(t, "both simulated vehicles have the rule's alarm", func() (bool, error) {
 		as, err := alarms.Alarms(scope, qm.AlarmFilter{Open: true})
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/assetcsv"
 	"github.com/quartermaster/qm/password"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -60,8 +60,8 @@ func cmdAssets(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	ctx = tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
 	start := time.Now()
-	invitations := sqlstore.NewInvitationStore(e.Identity(), e, e.Tenants(), password.Hash, *public, time.Now)
-	rep, err := r.Import(ctx, sqlstore.NewAssetStore(e, e.Identity(), time.Now).WithInvitations(invitations))
+	invitations := dataplane.NewInvitationStore(e.Identity(), e, e.Tenants(), password.Hash, *public, time.Now)
+	rep, err := r.Import(ctx, dataplane.NewAssetStore(e, e.Identity(), time.Now).WithInvitations(invitations))
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}

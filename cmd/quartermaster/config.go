@@ -17,6 +17,8 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/engines"
 )
 
 // config is what every command needs to reach storage. Flags win over the
@@ -118,9 +120,9 @@ func (c *config) logger() (*slog.Logger, error) {
 type engine interface {
 	sqlstore.BatchRouter
 	Setup(ctx context.Context) error
-	Tenants() *sqlstore.TenantService
-	Identity() *sqlstore.Identity
-	Devices() *sqlstore.DeviceStore
+	Tenants() *catalog.TenantService
+	Identity() *catalog.Identity
+	Devices() *catalog.DeviceStore
 	LatestVersion() int
 	Ready(ctx context.Context) error
 	Close() error
@@ -137,7 +139,7 @@ func (c *config) open(ctx context.Context) (engine, error) {
 		if len(c.pgServers) > 0 {
 			return nil, errors.New("--pg-server needs --database-url: silo servers are PostgreSQL")
 		}
-		return sqlite.Open(sqlite.Config{DataDir: c.dataDir, Options: sqlstore.Options{Logger: log}})
+		return sqlite.Open(sqlite.Config{DataDir: c.dataDir, Options: engines.Options{Logger: log}})
 	}
 	if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
 		return nil, errors.New("--database-url must be a postgres:// URL")
@@ -145,7 +147,7 @@ func (c *config) open(ctx context.Context) (engine, error) {
 	db, err := postgres.Open(ctx, postgres.Config{
 		URL: c.databaseURL, Servers: c.pgServers,
 		ServingRole: c.servingRole, ServingPassword: os.Getenv("QM_SERVING_PASSWORD"),
-		Options: sqlstore.Options{Logger: log},
+		Options: engines.Options{Logger: log},
 	})
 	if err != nil {
 		return nil, connectionError(err)

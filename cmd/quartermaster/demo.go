@@ -11,6 +11,9 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -118,7 +121,7 @@ var demoTenants = []demoTenant{
 var demoHash = sync.OnceValues(func() (string, error) { return password.Hash(demoPassword) })
 
 // demoUser returns the demo user with the email, creating it if missing.
-func demoUser(ctx context.Context, id *sqlstore.Identity, email, name string, operator bool) (*qm.User, error) {
+func demoUser(ctx context.Context, id *catalog.Identity, email, name string, operator bool) (*qm.User, error) {
 	u, _, err := id.UserByEmail(ctx, email)
 	if qm.ErrorCode(err) != qm.ENotFound {
 		return u, err
@@ -177,7 +180,7 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 		return err
 	}
 	tctx := tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
-	page, err := sqlstore.NewAssetStore(e, e.Identity(), time.Now).Assets(tctx, qm.AssetFilter{Limit: 1})
+	page, err := dataplane.NewAssetStore(e, e.Identity(), time.Now).Assets(tctx, qm.AssetFilter{Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -242,8 +245,8 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 // linked.
 func demoVehicles(ctx context.Context, e engine, t *qm.Tenant, n int) (int, error) {
 	inv := e.Devices()
-	fleet := sqlstore.NewFleetStore(e, inv, time.Now)
-	assets := sqlstore.NewAssetStore(e, e.Identity(), time.Now)
+	fleet := telemetry.NewFleetStore(e, inv, time.Now)
+	assets := dataplane.NewAssetStore(e, e.Identity(), time.Now)
 	linked := 0
 	for i := 1; i <= n; i++ {
 		ident := simIdent("demo", t.Slug, i)

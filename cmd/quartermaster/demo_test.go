@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -42,7 +43,7 @@ func checkDemo(t *testing.T, e engine) demoSnapshot {
 	}
 	tctx := tenancy.WithTenant(ctx, acme)
 	var n demoSnapshot
-	assets := sqlstore.NewAssetStore(e, e.Identity(), time.Now)
+	assets := dataplane.NewAssetStore(e, e.Identity(), time.Now)
 	count := func(f qm.AssetFilter) int {
 		t.Helper()
 		f.Limit = 1
@@ -67,7 +68,7 @@ func checkDemo(t *testing.T, e engine) demoSnapshot {
 		t.Errorf("got %d assets, %d with a warranty ending within 30 days; want at least 250, and some", n.assets, n.warranties)
 	}
 
-	licenses, err := sqlstore.NewLicenseStore(e, e.Identity(), time.Now).Licenses(tctx, qm.LicenseFilter{})
+	licenses, err := dataplane.NewLicenseStore(e, e.Identity(), time.Now).Licenses(tctx, qm.LicenseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func checkDemo(t *testing.T, e engine) demoSnapshot {
 		t.Errorf("licenses %d with %d seats taken, one nearly full %v, one expiring within 30 days %v: want seats taken, both", n.licenses, n.seats, nearlyFull, expiring)
 	}
 
-	fields := sqlstore.NewFieldStore(e, time.Now)
+	fields := dataplane.NewFieldStore(e, time.Now)
 	sets, err := fields.FieldSets(tctx)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +101,7 @@ func checkDemo(t *testing.T, e engine) demoSnapshot {
 		t.Error("no laptop has the custom field OS = macOS")
 	}
 
-	fleet := sqlstore.NewFleetStore(e, e.Devices(), time.Now)
+	fleet := telemetry.NewFleetStore(e, e.Devices(), time.Now)
 	for i := 1; i <= 3; i++ {
 		ident := simIdent("demo", "acme", i)
 		d, err := e.Devices().Device(ctx, ident)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // demoModel is a model of a demo tenant and how many of it the tenant has;
@@ -246,25 +248,25 @@ func demoFields(rng *rand.Rand, m *demoModel, n int) map[string]any {
 
 // demoStores are the stores a tenant is seeded through.
 type demoStores struct {
-	refs         map[string]*sqlstore.ReferenceStore // by list name
-	locations    *sqlstore.LocationStore
-	departments  *sqlstore.DepartmentStore
-	depreciation *sqlstore.DepreciationStore
-	fields       *sqlstore.FieldStore
-	models       *sqlstore.ModelStore
-	assets       *sqlstore.AssetStore
-	licenses     *sqlstore.LicenseStore
-	maintenance  *sqlstore.MaintenanceStore
+	refs         map[string]*dataplane.ReferenceStore // by list name
+	locations    *dataplane.LocationStore
+	departments  *dataplane.DepartmentStore
+	depreciation *dataplane.DepreciationStore
+	fields       *dataplane.FieldStore
+	models       *dataplane.ModelStore
+	assets       *dataplane.AssetStore
+	licenses     *dataplane.LicenseStore
+	maintenance  *dataplane.MaintenanceStore
 }
 
-func newDemoStores(r sqlstore.Router, id *sqlstore.Identity) *demoStores {
-	s := &demoStores{refs: map[string]*sqlstore.ReferenceStore{},
-		locations: sqlstore.NewLocationStore(r, time.Now), departments: sqlstore.NewDepartmentStore(r, time.Now),
-		depreciation: sqlstore.NewDepreciationStore(r, time.Now), fields: sqlstore.NewFieldStore(r, time.Now),
-		models: sqlstore.NewModelStore(r, time.Now), assets: sqlstore.NewAssetStore(r, id, time.Now),
-		licenses: sqlstore.NewLicenseStore(r, id, time.Now), maintenance: sqlstore.NewMaintenanceStore(r, time.Now)}
+func newDemoStores(r sqlstore.Router, id *catalog.Identity) *demoStores {
+	s := &demoStores{refs: map[string]*dataplane.ReferenceStore{},
+		locations: dataplane.NewLocationStore(r, time.Now), departments: dataplane.NewDepartmentStore(r, time.Now),
+		depreciation: dataplane.NewDepreciationStore(r, time.Now), fields: dataplane.NewFieldStore(r, time.Now),
+		models: dataplane.NewModelStore(r, time.Now), assets: dataplane.NewAssetStore(r, id, time.Now),
+		licenses: dataplane.NewLicenseStore(r, id, time.Now), maintenance: dataplane.NewMaintenanceStore(r, time.Now)}
 	for _, l := range qm.ReferenceLists {
-		s.refs[l.Name] = sqlstore.NewReferenceStore(l, r, time.Now)
+		s.refs[l.Name] = dataplane.NewReferenceStore(l, r, time.Now)
 	}
 	return s
 }

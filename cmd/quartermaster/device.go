@@ -12,7 +12,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/devicecsv"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 )
 
 const deviceUsage = `usage:
@@ -187,7 +187,7 @@ func cmdDevice(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 // registerCSV registers every device of a file and prints each one's
 // credential.
-func registerCSV(ctx context.Context, inv *sqlstore.DeviceStore, name string, asJSON bool, stdout io.Writer) error {
+func registerCSV(ctx context.Context, inv *catalog.DeviceStore, name string, asJSON bool, stdout io.Writer) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
 func cmdMigrate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -52,7 +52,7 @@ func migrateTenants(ctx context.Context, e engine, parallel int, out io.Writer) 
 	}
 	latest := e.LatestVersion()
 	start := time.Now()
-	rep, err := e.Tenants().MigrateTenants(ctx, latest, parallel, func(p sqlstore.Progress) {
+	rep, err := e.Tenants().MigrateTenants(ctx, latest, parallel, func(p schema.Progress) {
 		if p.Err != nil {
 			fmt.Fprintf(out, "[%d/%d] FAILED %s: %v\n", p.Done, p.Total, p.Target, p.Err)
 			return

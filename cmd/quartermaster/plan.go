@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/usage"
 )
 
@@ -64,12 +64,12 @@ func cmdPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return errUsage
 	}
 	return c.withEngine(ctx, func(e engine) error {
-		return planCommand(ctx, verb, pos, lf, *asJSON, sqlstore.NewPlanStore(e.Tenants()), stdout)
+		return planCommand(ctx, verb, pos, lf, *asJSON, catalog.NewPlanStore(e.Tenants()), stdout)
 	})
 }
 
 // planCommand runs plan VERB on plans.
-func planCommand(ctx context.Context, verb string, pos []string, lf limitFlags, asJSON bool, plans *sqlstore.PlanStore, stdout io.Writer) (err error) {
+func planCommand(ctx context.Context, verb string, pos []string, lf limitFlags, asJSON bool, plans *catalog.PlanStore, stdout io.Writer) (err error) {
 	var p *qm.Plan
 	switch verb {
 	case "list":
@@ -152,7 +152,7 @@ func tenantLimits(ctx context.Context, verb string, args []string, stdout, stder
 		return errUsage
 	}
 	return c.withEngine(ctx, func(e engine) error {
-		plans := sqlstore.NewPlanStore(e.Tenants())
+		plans := catalog.NewPlanStore(e.Tenants())
 		var tl *qm.TenantLimits
 		switch {
 		case verb == "set-plan":
@@ -210,7 +210,7 @@ func cmdUsage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	var lines []qm.UsageLine
 	err := c.withEngine(ctx, func(e engine) (err error) {
-		lines, err = sqlstore.NewUsageStore(e.Tenants()).MonthUsage(ctx, *month)
+		lines, err = catalog.NewUsageStore(e.Tenants()).MonthUsage(ctx, *month)
 		return err
 	})
 	switch {

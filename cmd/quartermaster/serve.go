@@ -24,7 +24,10 @@ import (
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/simulate"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/ui"
 	"github.com/quartermaster/qm/usage"
 	"golang.org/x/sync/errgroup"
@@ -106,7 +109,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// The point writer and the live hub serve the parts below, so they
 	// close after every part has drained: a point a part still commits
 	// while it drains is acknowledged only once stored.
-	points := sqlstore.NewPointWriter(e, time.Now, 0)
+	points := telemetry.NewPointWriter(e, time.Now, 0)
 	defer points.Close()
 	// Every protocol's points pass the writer, which tells the console's
 	// live map of them.
@@ -114,13 +117,13 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer hub.Close()
 	points.Notify(hub)
 	// And the tenants' rules, evaluated over them in the background.
-	evaluator := alerting.New(sqlstore.NewAlarmStore(e, time.Now), e.Tenants(), log, nil)
+	evaluator := alerting.New(alerts.NewAlarmStore(e, time.Now), e.Tenants(), log, nil)
 	points.Notify(evaluator)
 	host, _ := os.Hostname()
 	node := fmt.Sprintf("%s/%d", host, os.Getpid())
-	retention := &sqlstore.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
+	retention := &telemetry.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
 	// The meter's node is this run of this process: its counts are its own.
-	usageStore := sqlstore.NewUsageStore(e.Tenants())
+	usageStore := catalog.NewUsageStore(e.Tenants())
 	meter := usage.New(fmt.Sprintf("%s/%d", node, time.Now().UnixNano()), usageStore, time.Now, log)
 	m := metrics.New(*metricsTop)
 	// One set of paces for every edge, so a tenant's rates hold across
@@ -130,7 +133,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
-		Services: sqlstore.Services(e, sqlstore.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
 		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),

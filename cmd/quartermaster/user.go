@@ -11,7 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/password"
-	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -57,7 +57,7 @@ func publicURLFlag(fs *flag.FlagSet) *string {
 // line, and prints the invitation's one-time link.
 func invite(ctx context.Context, e engine, t *qm.Tenant, email, role, publicURL string, stdout, stderr io.Writer) error {
 	ctx = tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), cliOperator)
-	inv, err := sqlstore.NewInvitationStore(e.Identity(), e, e.Tenants(), password.Hash, publicURL, time.Now).
+	inv, err := dataplane.NewInvitationStore(e.Identity(), e, e.Tenants(), password.Hash, publicURL, time.Now).
 		Invite(ctx, qm.NewInvitation{Email: email, Role: role})
 	if err != nil {
 		return err

@@ -1,0 +1,459 @@
+package alerts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// AlarmStore is the qm.AlarmService and qm.AlarmEvaluator on any engine and
+// tier.
+type AlarmStore struct {
+	router sqlstore.Router
+	now    func() time.Time
+}
+
+var (
+	_ qm.AlarmService   = (*AlarmStore)(nil)
+	_ qm.AlarmEvaluator = (*AlarmStore)(nil)
+)
+
+// NewAlarmStore returns an AlarmStore.
+func NewAlarmStore(router sqlstore.Router, now func() time.Time) *AlarmStore {
+	return &AlarmStore{router: router, now: now}
+}
+
+// maxEvaluatedPoints bounds the points one evaluation reads at a time; a
+// device with more new points is evaluated in several rounds, in order.
+const maxEvaluatedPoints = 5000
+
+// watch is a rule being evaluated for one subject: the rule, its state,
+// the shape of its geofence, and the last time its condition held while
+// its alarm was open.
+type watch struct {
+	rule  *qm.Rule
+	state qm.RuleState
+	fence *qm.Shape
+	held  time.Time
+}
+
+// EvaluateDevice implements qm.AlarmEvaluator. It runs in one transaction:
+// the states, alarms and events it writes commit together, or not at all,
+// and evaluation resumes from the states after a restart.
+func (s *AlarmStore) EvaluateDevice(ctx context.Context, deviceID string) ([]*qm.AlarmEvent, error) {
+	var events []*qm.AlarmEvent
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
+		events = nil
+		ws, err := s.watching(ctx, c, deviceID)
+		if err != nil || len(ws) == 0 {
+			return err
+		}
+		read := 0
+		for {
+			from := ws[0].state.Last
+			for _, w := range ws[1:] {
+				from = minTime(from, w.state.Last)
+			}
+			var pts []qm.Point
+			if err := telemetry.ReadPoints(ctx, c, deviceID, sqlstore.Micros(from)+1, maxMicros, maxEvaluatedPoints, func(p qm.Point) error {
+				pts = append(pts, p)
+				return nil
+			}); err != nil {
+				return err
+			}
+			read += len(pts)
+			for _, p := range pts {
+				for _, w := range ws {
+					if tr := w.rule.Step(&w.state, p, w.fence); tr != qm.None {
+						ev, err := s.transition(ctx, c, w, deviceID, tr, p.Time)
+						if err != nil {
+							return err
+						}
+						events = append(events, ev)
+					}
+					if w.state.Open && w.state.Holding {
+						w.held = p.Time
+					}
+				}
+			}
+			if len(pts) < maxEvaluatedPoints {
+				break
+			}
+		}
+		if read == 0 {
+			return nil
+		}
+		return s.saveWatches(ctx, c, ws, deviceID)
+	})
+	return events, err
+}
+
+// maxMicros is past any point's time.
+const maxMicros = 1<<63 - 1
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// watching returns the tenant's enabled telemetry rules that watch device
+// deviceID (all devices, the devices listed, or those of a department's
+// subtree), with their states for it. A rule that has no state yet for
+// the device starts from when it was last defined: points measured
+// before it are not its business.
+func (s *AlarmStore) watching(ctx context.Context, c sqlstore.Conn, deviceID string) ([]*watch, error) {
+	rules, err := sqlstore.QueryAll(ctx, c, scanRule, `SELECT `+ruleColumns+` FROM rules WHERE tenant_id = $1 AND enabled ORDER BY id`, c.TenantID())
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	rules = slices.DeleteFunc(rules, func(r *qm.Rule) bool {
+		return !r.Kind.Telemetry() || len(r.DeviceIDs) > 0 && !slices.Contains(r.DeviceIDs, deviceID)
+	})
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	depts, err := deviceDepartments(ctx, c, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	states, err := ruleStates(ctx, c, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	var ws []*watch
+	for _, r := range rules {
+		if r.DepartmentID != "" && !depts[r.DepartmentID] {
+			continue
+		}
+		w := &watch{rule: r, state: qm.RuleState{Last: r.UpdatedAt}}
+		if st, ok := states[r.ID]; ok {
+			w.state = st
+		}
+		if r.GeofenceID != "" {
+			g, err := findGeofence(ctx, c, r.GeofenceID)
+			if err != nil {
+				return nil, err
+			}
+			w.fence = &g.Shape
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
+
+// deviceDepartments is the department of device deviceID and every one
+// above it: a rule of any of them watches the device.
+func deviceDepartments(ctx context.Context, c sqlstore.Conn, deviceID string) (map[string]bool, error) {
+	ids, err := sqlstore.QueryAll(ctx, c, scanID, `WITH RECURSIVE up(id, parent_id) AS (
+			SELECT d.id, d.parent_id FROM departments d JOIN fleet_devices f ON f.tenant_id = d.tenant_id AND f.department_id = d.id
+			WHERE f.tenant_id = $1 AND f.device_id = $2
+			UNION
+			SELECT p.id, p.parent_id FROM departments p JOIN up ON p.tenant_id = $1 AND p.id = up.parent_id
+		) SELECT id FROM up`, c.TenantID(), deviceID)
+	if err != nil {
+		return nil, fmt.Errorf("device's departments: %w", err)
+	}
+	in := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		in[*id] = true
+	}
+	return in, nil
+}
+
+func scanID(r sqlstore.Row) (*string, error) {
+	var id string
+	return &id, r.Scan(&id)
+}
+
+// ruleStates returns the states of the rules for one subject, by rule.
+func ruleStates(ctx context.Context, c sqlstore.Conn, subjectID string) (map[string]qm.RuleState, error) {
+	states := map[string]qm.RuleState{}
+	err := sqlstore.Each(ctx, c, func(r sqlstore.Row) error {
+		var ruleID, text string
+		if err := r.Scan(&ruleID, &text); err != nil {
+			return err
+		}
+		var st qm.RuleState
+		if err := json.Unmarshal([]byte(text), &st); err != nil {
+			return fmt.Errorf("rule %s: stored state: %w", ruleID, err)
+		}
+		states[ruleID] = st
+		return nil
+	}, `SELECT rule_id, state FROM rule_states WHERE tenant_id = $1 AND subject_id = $2`, c.TenantID(), subjectID)
+	if err != nil {
+		return nil, fmt.Errorf("rule states: %w", err)
+	}
+	return states, nil
+}
+
+// saveWatches stores the states, and moves the open alarms' last time on.
+func (s *AlarmStore) saveWatches(ctx context.Context, c sqlstore.Conn, ws []*watch, subjectID string) error {
+	for _, w := range ws {
+		if err := saveState(ctx, c, w.rule.ID, subjectID, w.state); err != nil {
+			return err
+		}
+		if !w.held.IsZero() {
+			if _, err := c.Exec(ctx, `UPDATE alarms SET last_at = $4 WHERE tenant_id = $1 AND rule_id = $2 AND subject_id = $3 AND cleared_at IS NULL`,
+				c.TenantID(), w.rule.ID, subjectID, sqlstore.Timestamp(w.held)); err != nil {
+				return fmt.Errorf("alarm's last time: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func saveState(ctx context.Context, c sqlstore.Conn, ruleID, subjectID string, st qm.RuleState) error {
+	text, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = c.Exec(ctx, `INSERT INTO rule_states (tenant_id, rule_id, subject_id, state) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, rule_id, subject_id) DO UPDATE SET state = excluded.state`, c.TenantID(), ruleID, subjectID, string(text))
+	if err != nil {
+		return fmt.Errorf("save rule state: %w", err)
+	}
+	return nil
+}
+
+// transition writes what tr does to w's alarm for the subject, at the
+// measured time at, and returns its event.
+func (s *AlarmStore) transition(ctx context.Context, c sqlstore.Conn, w *watch, subjectID string, tr qm.Transition, at time.Time) (*qm.AlarmEvent, error) {
+	r := w.rule
+	ev := &qm.AlarmEvent{ID: sqlstore.NewID(), Kind: tr.String(), At: sqlstore.Timestamp(at), RuleID: r.ID, RuleName: r.Name, Severity: r.Severity,
+		SubjectType: r.Kind.Subject(), SubjectID: subjectID}
+	var err error
+	switch tr {
+	case qm.Raised:
+		ev.AlarmID = sqlstore.NewID()
+		_, err = c.Exec(ctx, `INSERT INTO alarms (tenant_id, id, rule_id, rule_name, severity, department_id, subject_type, subject_id, first_at, last_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			c.TenantID(), ev.AlarmID, r.ID, r.Name, string(r.Severity), sqlstore.Nullable(r.DepartmentID), ev.SubjectType, subjectID, sqlstore.Timestamp(w.state.Since), ev.At)
+	default:
+		err = c.QueryRow(ctx, `SELECT id FROM alarms WHERE tenant_id = $1 AND rule_id = $2 AND subject_id = $3 AND cleared_at IS NULL`,
+			c.TenantID(), r.ID, subjectID).Scan(&ev.AlarmID)
+		if errors.Is(err, sqlstore.ErrNoRows) {
+			return nil, fmt.Errorf("rule %s, subject %s: %s, but no alarm is open", r.ID, subjectID, tr)
+		}
+		if err == nil && tr == qm.Repeated {
+			_, err = c.Exec(ctx, `UPDATE alarms SET repeats = repeats + 1, last_at = $3 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), ev.AlarmID, ev.At)
+		} else if err == nil {
+			_, err = c.Exec(ctx, `UPDATE alarms SET cleared_at = $3 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), ev.AlarmID, ev.At)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alarm %s: %w", tr, err)
+	}
+	return ev, addEvent(ctx, c, ev)
+}
+
+func addEvent(ctx context.Context, c sqlstore.Conn, ev *qm.AlarmEvent) error {
+	_, err := c.Exec(ctx, `INSERT INTO alarm_events (tenant_id, id, alarm_id, kind, at, by_name) VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.TenantID(), ev.ID, ev.AlarmID, ev.Kind, ev.At, ev.By)
+	if err != nil {
+		return fmt.Errorf("alarm event: %w", err)
+	}
+	return nil
+}
+
+// closeRule clears the open alarms of a rule whose definition ends (it is
+// replaced or deleted), by the principal in ctx, and forgets its states.
+func closeRule(ctx context.Context, c sqlstore.Conn, r *qm.Rule, at time.Time) error {
+	open, err := sqlstore.QueryAll(ctx, c, scanAlarm, `SELECT `+alarmColumns+` FROM alarms WHERE tenant_id = $1 AND rule_id = $2 AND cleared_at IS NULL`,
+		c.TenantID(), r.ID)
+	if err != nil {
+		return fmt.Errorf("open alarms: %w", err)
+	}
+	for _, a := range open {
+		if err := clearAlarm(ctx, c, a, at); err != nil {
+			return err
+		}
+	}
+	if _, err := c.Exec(ctx, `DELETE FROM rule_states WHERE tenant_id = $1 AND rule_id = $2`, c.TenantID(), r.ID); err != nil {
+		return fmt.Errorf("forget rule states: %w", err)
+	}
+	return nil
+}
+
+// clearAlarm clears open alarm a at at, by the principal in ctx.
+func clearAlarm(ctx context.Context, c sqlstore.Conn, a *qm.Alarm, at time.Time) error {
+	if _, err := c.Exec(ctx, `UPDATE alarms SET cleared_at = $3 WHERE tenant_id = $1 AND id = $2`, c.TenantID(), a.ID, at); err != nil {
+		return fmt.Errorf("clear alarm: %w", err)
+	}
+	a.ClearedAt = &at
+	return addEvent(ctx, c, &qm.AlarmEvent{ID: sqlstore.NewID(), AlarmID: a.ID, Kind: qm.Cleared.String(), At: at, By: tenancy.PrincipalFrom(ctx).Name})
+}
+
+const alarmColumns = `id, rule_id, rule_name, severity, department_id, subject_type, subject_id, first_at, last_at, repeats,
+	acknowledged_by, acknowledged_at, cleared_at`
+
+var errAlarmNotFound = qm.Errorf(qm.ENotFound, "alarm not found")
+
+func scanAlarm(r sqlstore.Row) (*qm.Alarm, error) {
+	var a qm.Alarm
+	var severity string
+	var dept, ackBy sql.NullString
+	var ackAt, cleared sql.NullTime
+	if err := r.Scan(&a.ID, &a.RuleID, &a.RuleName, &severity, &dept, &a.SubjectType, &a.SubjectID, &a.FirstAt, &a.LastAt, &a.Repeats,
+		&ackBy, &ackAt, &cleared); err != nil {
+		return nil, err
+	}
+	a.Severity, a.DepartmentID, a.AcknowledgedBy = qm.Severity(severity), dept.String, ackBy.String
+	a.FirstAt, a.LastAt = a.FirstAt.UTC(), a.LastAt.UTC()
+	a.AcknowledgedAt, a.ClearedAt = sqlstore.TimePtr(ackAt), sqlstore.TimePtr(cleared)
+	return &a, nil
+}
+
+// Alarms implements qm.AlarmService.
+func (s *AlarmStore) Alarms(ctx context.Context, f qm.AlarmFilter) ([]*qm.Alarm, error) {
+	if f.Limit <= 0 || f.Limit > qm.MaxAlarmList {
+		f.Limit = 100
+	}
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Alarm, error) {
+		args := sqlstore.Args{c.TenantID()}
+		where := `tenant_id = $1` + sqlstore.Subtree(c, "department_id", &args)
+		if f.Open {
+			where += ` AND cleared_at IS NULL`
+		}
+		if f.Severity != "" {
+			where += ` AND severity = ` + args.Add(string(f.Severity))
+		}
+		if f.SubjectID != "" {
+			if !sqlstore.ValidID(f.SubjectID) {
+				return []*qm.Alarm{}, nil
+			}
+			where += ` AND subject_id = ` + args.Add(f.SubjectID)
+		}
+		as, err := sqlstore.QueryAll(ctx, c, scanAlarm, `SELECT `+alarmColumns+` FROM alarms WHERE `+where+` ORDER BY first_at DESC, id DESC LIMIT `+args.Add(f.Limit), args...)
+		if err != nil {
+			return nil, fmt.Errorf("list alarms: %w", err)
+		}
+		return as, nil
+	})
+}
+
+// Alarm implements qm.AlarmService.
+func (s *AlarmStore) Alarm(ctx context.Context, id string) (*qm.Alarm, error) {
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.Alarm, error) { return findAlarm(ctx, c, id) })
+}
+
+func findAlarm(ctx context.Context, c sqlstore.Conn, id string) (*qm.Alarm, error) {
+	if !sqlstore.ValidID(id) {
+		return nil, errAlarmNotFound
+	}
+	args := sqlstore.Args{c.TenantID(), id}
+	a, err := scanAlarm(c.QueryRow(ctx, `SELECT `+alarmColumns+` FROM alarms WHERE tenant_id = $1 AND id = $2`+sqlstore.Subtree(c, "department_id", &args), args...))
+	switch {
+	case errors.Is(err, sqlstore.ErrNoRows):
+		return nil, errAlarmNotFound
+	case err != nil:
+		return nil, fmt.Errorf("get alarm: %w", err)
+	}
+	return a, nil
+}
+
+// AcknowledgeAlarm implements qm.AlarmService.
+func (s *AlarmStore) AcknowledgeAlarm(ctx context.Context, id string) (*qm.Alarm, error) {
+	return s.handle(ctx, id, "alarm.acknowledge", func(c sqlstore.Conn, a *qm.Alarm, at time.Time) error {
+		if a.AcknowledgedAt != nil {
+			return qm.Errorf(qm.EConflict, "the alarm was acknowledged by %s at %s", a.AcknowledgedBy, a.AcknowledgedAt.Format(time.RFC3339))
+		}
+		by := tenancy.PrincipalFrom(ctx).Name
+		if _, err := c.Exec(ctx, `UPDATE alarms SET acknowledged_by = $3, acknowledged_at = $4 WHERE tenant_id = $1 AND id = $2`,
+			c.TenantID(), a.ID, by, at); err != nil {
+			return fmt.Errorf("acknowledge alarm: %w", err)
+		}
+		a.AcknowledgedBy, a.AcknowledgedAt = by, &at
+		return addEvent(ctx, c, &qm.AlarmEvent{ID: sqlstore.NewID(), AlarmID: a.ID, Kind: qm.EventAcknowledged, At: at, By: by})
+	})
+}
+
+// ClearAlarm implements qm.AlarmService.
+func (s *AlarmStore) ClearAlarm(ctx context.Context, id string) (*qm.Alarm, error) {
+	return s.handle(ctx, id, "alarm.clear", func(c sqlstore.Conn, a *qm.Alarm, at time.Time) error {
+		if a.ClearedAt != nil {
+			return qm.Errorf(qm.EConflict, "the alarm was cleared at %s", a.ClearedAt.Format(time.RFC3339))
+		}
+		states, err := ruleStates(ctx, c, a.SubjectID)
+		if err != nil {
+			return err
+		}
+		if st, ok := states[a.RuleID]; ok {
+			st.ClearByHand()
+			if err := saveState(ctx, c, a.RuleID, a.SubjectID, st); err != nil {
+				return err
+			}
+		}
+		return clearAlarm(ctx, c, a, at)
+	})
+}
+
+// handle runs do on alarm id in a transaction, and audits the change as
+// action.
+func (s *AlarmStore) handle(ctx context.Context, id, action string, do func(sqlstore.Conn, *qm.Alarm, time.Time) error) (*qm.Alarm, error) {
+	var a *qm.Alarm
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
+		before, err := findAlarm(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		a = &after
+		at := sqlstore.Timestamp(s.now())
+		if err := do(c, a, at); err != nil {
+			return err
+		}
+		return sqlstore.Audit(ctx, c, at, action, "alarm", id, before, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// AlarmEvents implements qm.AlarmService.
+func (s *AlarmStore) AlarmEvents(ctx context.Context, alarmID string, limit int) ([]*qm.AlarmEvent, error) {
+	if limit <= 0 || limit > qm.MaxAlarmList {
+		limit = 100
+	}
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.AlarmEvent, error) {
+		args := sqlstore.Args{c.TenantID()}
+		where := `e.tenant_id = $1` + sqlstore.Subtree(c, "a.department_id", &args)
+		if alarmID != "" {
+			if !sqlstore.ValidID(alarmID) {
+				return nil, errAlarmNotFound
+			}
+			if _, err := findAlarm(ctx, c, alarmID); err != nil {
+				return nil, err
+			}
+			where += ` AND e.alarm_id = ` + args.Add(alarmID)
+		}
+		evs, err := sqlstore.QueryAll(ctx, c, scanAlarmEvent, `SELECT e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id
+			FROM alarm_events e JOIN alarms a ON a.tenant_id = e.tenant_id AND a.id = e.alarm_id
+			WHERE `+where+` ORDER BY e.at DESC, e.id DESC LIMIT `+args.Add(limit), args...)
+		if err != nil {
+			return nil, fmt.Errorf("list alarm events: %w", err)
+		}
+		return evs, nil
+	})
+}
+
+func scanAlarmEvent(r sqlstore.Row) (*qm.AlarmEvent, error) {
+	var ev qm.AlarmEvent
+	var severity string
+	if err := r.Scan(&ev.ID, &ev.AlarmID, &ev.Kind, &ev.At, &ev.By, &ev.RuleID, &ev.RuleName, &severity, &ev.SubjectType, &ev.SubjectID); err != nil {
+		return nil, err
+	}
+	ev.Severity, ev.At = qm.Severity(severity), ev.At.UTC()
+	return &ev, nil
+}

@@ -1,0 +1,55 @@
+package catalog
+
+import (
+	"sync"
+	"time"
+
+	"github.com/quartermaster/qm"
+)
+
+// tenantCacheTTL is how long a node trusts its copy of a catalog row. Every
+// request looks its tenant up; changes made on this node are seen at once,
+// changes made on another node within this time.
+const tenantCacheTTL = qm.TenantCacheTTL
+
+// tenantCache keeps recently read tenants, by "id:" and "slug:" keys.
+type tenantCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedTenant
+}
+
+type cachedTenant struct {
+	t       qm.Tenant
+	expires time.Time
+}
+
+// get returns a copy of the cached tenant under key, if fresh.
+func (c *tenantCache) get(key string, now time.Time) (*qm.Tenant, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || now.After(e.expires) {
+		return nil, false
+	}
+	t := e.t
+	return &t, true
+}
+
+// put caches t under both its keys.
+func (c *tenantCache) put(t *qm.Tenant, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) > 100000 {
+		c.entries = map[string]cachedTenant{}
+	}
+	e := cachedTenant{t: *t, expires: now.Add(tenantCacheTTL)}
+	c.entries["id:"+t.ID] = e
+	c.entries["slug:"+t.Slug] = e
+}
+
+// clear forgets everything: called after this node changes the catalog.
+func (c *tenantCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = nil
+}
