@@ -58,6 +58,8 @@ type RuleDefinition struct {
 	// QuietHours hold back notifications (never alarms) in the tenant's
 	// time zone.
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
+	// ChannelIDs are the channels the rule's events are sent to.
+	ChannelIDs []string `json:"channel_ids,omitempty"`
 }
 
 // RuleKind is what a rule watches.
@@ -207,21 +209,24 @@ func clockMinutes(s string) (int, bool) {
 
 // Rules' bounds.
 const (
-	maxRuleNameLen = 200
-	maxRuleDevices = 1000
-	maxRuleForS    = 7 * 24 * 3600
-	maxWithinDays  = 3650
+	maxRuleNameLen  = 200
+	maxRuleDevices  = 1000
+	maxRuleChannels = 20
+	maxRuleForS     = 7 * 24 * 3600
+	maxWithinDays   = 3650
 	// MaxOfflineMinutes is a month: a device silent longer is gone.
 	MaxOfflineMinutes = 31 * 24 * 60
 )
 
 // Normalize trims the name and the trigger, and sorts and deduplicates
-// the devices.
+// the devices and the channels.
 func (r *RuleDefinition) Normalize() {
 	r.Name = strings.TrimSpace(r.Name)
 	r.Trigger = strings.ToLower(strings.TrimSpace(r.Trigger))
-	slices.Sort(r.DeviceIDs)
-	r.DeviceIDs = slices.Compact(r.DeviceIDs)
+	for _, ids := range []*[]string{&r.DeviceIDs, &r.ChannelIDs} {
+		slices.Sort(*ids)
+		*ids = slices.Compact(*ids)
+	}
 }
 
 // Validate checks the rule: a name, a known kind and severity, and the
@@ -240,6 +245,9 @@ func (r *RuleDefinition) Validate() error {
 	}
 	if len(r.DeviceIDs) > maxRuleDevices {
 		fields["device_ids"] = fmt.Sprintf("at most %d devices", maxRuleDevices)
+	}
+	if len(r.ChannelIDs) > maxRuleChannels {
+		fields["channel_ids"] = fmt.Sprintf("at most %d channels", maxRuleChannels)
 	}
 	if len(r.DeviceIDs) > 0 && !r.Kind.Telemetry() {
 		fields["device_ids"] = fmt.Sprintf("a %s rule watches assets, not devices", r.Kind)

@@ -33,6 +33,7 @@ type Services struct {
 	Geofences     GeofenceService
 	Rules         RuleService
 	Alarms        AlarmService
+	Channels      ChannelService
 	Audit         AuditService
 	Usage         UsageService
 	Points        PointIngester

@@ -178,6 +178,23 @@ var cases = map[string]routeCase{
 		}},
 	"POST /api/v1/t/{tenant}/alarms/{id}/clear": {path: func(tf *tenantFixture) string { return tenantPath("/alarms/" + tf.alarm.ID + "/clear")(tf) }, ok: 200,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string { return disposableAlarm(t, f, tf, "clear") }},
+	"GET /api/v1/t/{tenant}/notification-channels": {path: tenantPath("/notification-channels"), ok: 200},
+	"POST /api/v1/t/{tenant}/notification-channels": {path: tenantPath("/notification-channels"), ok: 201,
+		body: func(*tenantFixture) string {
+			return fmt.Sprintf(`{"name":"Desk %d","kind":"email","enabled":true,"emails":["desk@example.com"]}`, nextSlug())
+		}},
+	"GET /api/v1/t/{tenant}/notification-channels/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/notification-channels/" + tf.channel.ID)(tf) }, ok: 200},
+	"PUT /api/v1/t/{tenant}/notification-channels/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/notification-channels/" + tf.channel.ID)(tf) }, ok: 200,
+		body: func(*tenantFixture) string {
+			return `{"name":"Hooks","kind":"webhook","enabled":true,"url":"https://hooks.example.com/qm?v=2"}`
+		}},
+	"DELETE /api/v1/t/{tenant}/notification-channels/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/notification-channels/" + tf.channel.ID)(tf) }, ok: 204,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return tenantPath("/notification-channels/" + f.mustChannel(t, tf, fmt.Sprintf("Doomed %d", nextSlug())).ID)(tf)
+		}},
+	"GET /api/v1/t/{tenant}/notification-channels/{id}/deliveries": {path: func(tf *tenantFixture) string {
+		return tenantPath("/notification-channels/" + tf.channel.ID + "/deliveries")(tf)
+	}, ok: 200},
 	"GET /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 200},
 	"POST /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 201,
 		body: func(*tenantFixture) string { return `{"name":"ci","role":"viewer"}` }},

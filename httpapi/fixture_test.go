@@ -34,6 +34,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
+	"github.com/quartermaster/qm/webhook"
 )
 
 // engine is an opened storage engine as the HTTP tests need it.
@@ -124,7 +125,8 @@ type tenantFixture struct {
 	geofence      *qm.Geofence
 	rule          *qm.Rule   // of the whole tenant: exit from geofence
 	alarmDevice   *qm.Device // a device of the rules' alarms
-	alarm         *qm.Alarm  // the rule's, for the alarm device
+	channel       *qm.Channel
+	alarm         *qm.Alarm // the rule's, for the alarm device
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -294,6 +296,7 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	}
 	tf.maintenance = f.mustMaintenance(t, tf)
 	tf.geofence = f.mustGeofence(t, tf, "Depot")
+	tf.channel = f.mustChannel(t, tf, "Hooks")
 	if tf.rule, err = f.rules().CreateRule(tf.ctx, fixtureRule(tf)); err != nil {
 		t.Fatal(err)
 	}
@@ -519,6 +522,22 @@ func (f *fixture) mustGeofence(t testing.TB, tf *tenantFixture, name string) *qm
 	return g
 }
 
+// channels returns the channel service as the server has it: webhooks
+// only to public addresses.
+func (f *fixture) channels() *alerts.ChannelStore {
+	return alerts.NewChannelStore(f.e, func(u string) error { return webhook.CheckURL(u, false) }, time.Now)
+}
+
+// mustChannel makes a webhook channel named name.
+func (f *fixture) mustChannel(t testing.TB, tf *tenantFixture, name string) *qm.Channel {
+	t.Helper()
+	ch, _, err := f.channels().CreateChannel(tf.ctx, qm.ChannelDefinition{Name: name, Kind: qm.ChannelWebhook, Enabled: true, URL: "https://hooks.example.com/qm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
 // rules returns the rule service as the server has it.
 func (f *fixture) rules() *alerts.RuleStore {
 	return alerts.NewRuleStore(f.e, telemetry.NewFleetStore(f.e, f.e.Devices(), time.Now), time.Now)
@@ -574,7 +593,7 @@ func disposableAlarm(t *testing.T, f *fixture, tf *tenantFixture, action string)
 // fixtureRule is the fixture's rule: a device leaves the depot.
 func fixtureRule(tf *tenantFixture) qm.RuleDefinition {
 	return qm.RuleDefinition{Name: "Leaves the depot", Kind: qm.RuleGeofence, Severity: qm.SeverityMajor, Enabled: true,
-		GeofenceID: tf.geofence.ID, Trigger: "exit"}
+		GeofenceID: tf.geofence.ID, Trigger: "exit", ChannelIDs: []string{tf.channel.ID}}
 }
 
 // mustDepreciation makes a three-year schedule.

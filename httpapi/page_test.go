@@ -13,6 +13,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 )
 
@@ -53,17 +54,18 @@ var notLists = map[string]string{
 // seeders make a second row for lists whose fixture holds fewer than two
 // and whose route has no POST beside it that the cross-tenant suite knows.
 var seeders = map[string]func(t *testing.T, f *fixture, tf *tenantFixture){
-	"GET /api/v1/t/{tenant}/devices":                     seedFleet,
-	"GET /api/v1/t/{tenant}/devices/{device}/points":     seedFleet,
-	"GET /api/v1/t/{tenant}/devices/{device}/trips":      seedFleet,
-	"GET /api/v1/t/{tenant}/devices/{device}/aggregates": seedFleet,
-	"GET /api/v1/t/{tenant}/fleet/positions":             seedFleet,
-	"GET /api/v1/operator/devices/{device}/custody":      seedCustody,
-	"GET /api/v1/t/{tenant}/assets/{id}/history":         seedHistory,
-	"GET /api/v1/t/{tenant}/invitations":                 seedInvitation,
-	"GET /api/v1/t/{tenant}/alarms":                      seedAlarm,
-	"GET /api/v1/t/{tenant}/events":                      seedAlarm,
-	"GET /api/v1/t/{tenant}/alarms/{id}/events":          seedAcknowledgement,
+	"GET /api/v1/t/{tenant}/devices":                               seedFleet,
+	"GET /api/v1/t/{tenant}/devices/{device}/points":               seedFleet,
+	"GET /api/v1/t/{tenant}/devices/{device}/trips":                seedFleet,
+	"GET /api/v1/t/{tenant}/devices/{device}/aggregates":           seedFleet,
+	"GET /api/v1/t/{tenant}/fleet/positions":                       seedFleet,
+	"GET /api/v1/operator/devices/{device}/custody":                seedCustody,
+	"GET /api/v1/t/{tenant}/assets/{id}/history":                   seedHistory,
+	"GET /api/v1/t/{tenant}/invitations":                           seedInvitation,
+	"GET /api/v1/t/{tenant}/alarms":                                seedAlarm,
+	"GET /api/v1/t/{tenant}/events":                                seedAlarm,
+	"GET /api/v1/t/{tenant}/alarms/{id}/events":                    seedAcknowledgement,
+	"GET /api/v1/t/{tenant}/notification-channels/{id}/deliveries": seedDeliveries,
 }
 
 // seedAlarm raises one more alarm, of a rule of its own.
@@ -82,6 +84,17 @@ func seedAcknowledgement(t *testing.T, f *fixture, tf *tenantFixture) {
 	t.Helper()
 	if _, err := alerts.NewAlarmStore(f.e, time.Now).AcknowledgeAlarm(tf.ctx, tf.alarm.ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// seedDeliveries logs two attempts at the fixture's channel.
+func seedDeliveries(t *testing.T, f *fixture, tf *tenantFixture) {
+	t.Helper()
+	n := &qm.Notification{Event: &qm.AlarmEvent{ID: sqlstore.NewID()}, Channel: tf.channel}
+	for _, status := range []int{503, 200} {
+		if err := alerts.NewOutboxStore(f.e).Delivered(tf.ctx, n, qm.DeliveryAttempt{At: time.Now(), Status: status}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

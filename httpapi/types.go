@@ -503,3 +503,20 @@ type alarmEventList struct {
 	Events []*qm.AlarmEvent `json:"events"`
 	pageInfo
 }
+
+type channelList struct {
+	Channels []*qm.Channel `json:"channels"`
+	pageInfo
+}
+
+// newChannel is a created channel with a webhook's signing secret, shown
+// this once.
+type newChannel struct {
+	Channel *qm.Channel `json:"channel"`
+	Secret  string      `json:"secret,omitempty"`
+}
+
+type deliveryList struct {
+	Deliveries []*qm.DeliveryAttempt `json:"deliveries"`
+	pageInfo
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/quartermaster/qm/internal/smtptest"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -128,33 +129,33 @@ func TestSend(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := &backend{}
-			s := MustSender(t, "smtp", "", startServer(t, be, serverOptions{}), nil)
+			be := &smtptest.Backend{}
+			s := MustSender(t, "smtp", "", smtptest.Start(t, be, smtptest.Options{}), nil)
 			s.Now = func() time.Time { return sentAt }
 			if err := s.Send(context.Background(), tc.msg); err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			got := be.delivered()
+			got := be.Delivered()
 			if len(got) != 1 {
 				t.Fatalf("got %d messages, want 1", len(got))
 			}
 			d := got[0]
-			if d.from != "alerts@qm.example" {
-				t.Errorf("got envelope sender %q, want alerts@qm.example", d.from)
+			if d.From != "alerts@qm.example" {
+				t.Errorf("got envelope sender %q, want alerts@qm.example", d.From)
 			}
 			var wantTo []string
 			for _, to := range tc.msg.To {
 				a, _ := mail.ParseAddress(to)
 				wantTo = append(wantTo, a.Address)
 			}
-			if !slices.Equal(d.to, wantTo) {
-				t.Errorf("got envelope recipients %q, want %q", d.to, wantTo)
+			if !slices.Equal(d.To, wantTo) {
+				t.Errorf("got envelope recipients %q, want %q", d.To, wantTo)
 			}
-			if d.tls {
+			if d.TLS {
 				t.Error("got TLS from a server that offers none")
 			}
 
-			h, parts := MustRead(t, d.data)
+			h, parts := MustRead(t, d.Data)
 			var dec mime.WordDecoder
 			if subject, err := dec.DecodeHeader(h.Get("Subject")); err != nil || subject != tc.msg.Subject {
 				t.Errorf("got subject %q (%v), want %q", subject, err, tc.msg.Subject)
@@ -184,7 +185,7 @@ func TestSend(t *testing.T) {
 			if !slices.Equal(parts, tc.wantParts) {
 				t.Errorf("got parts %q, want %q", parts, tc.wantParts)
 			}
-			for _, line := range strings.Split(string(d.data), "\r\n") {
+			for _, line := range strings.Split(string(d.Data), "\r\n") {
 				if len(line) > maxLine {
 					t.Errorf("got a %d-byte line, want at most %d", len(line), maxLine)
 				}
@@ -205,24 +206,24 @@ func mustAddress(t *testing.T, s string) *mail.Address {
 var hello = Message{From: "alerts@qm.example", To: []string{"ops@tenant.example"}, Subject: "Hello", Text: "Hello."}
 
 func TestSendTLS(t *testing.T) {
-	serverTLS, clientTLS := MustCertificate(t)
+	serverTLS, clientTLS := smtptest.MustCertificate(t)
 	for _, tc := range []struct {
 		name      string
 		scheme    string
-		server    serverOptions
+		server    smtptest.Options
 		clientTLS *tls.Config
 		want      string // "" for delivered over TLS
 	}{
-		{name: "STARTTLS", scheme: "smtp", server: serverOptions{starttls: serverTLS}, clientTLS: clientTLS},
-		{name: "ImplicitTLS", scheme: "smtps", server: serverOptions{implicit: serverTLS}, clientTLS: clientTLS},
-		{name: "ErrSTARTTLSUntrusted", scheme: "smtp", server: serverOptions{starttls: serverTLS}, want: "certificate"},
-		{name: "ErrImplicitTLSUntrusted", scheme: "smtps", server: serverOptions{implicit: serverTLS}, want: "certificate"},
+		{name: "STARTTLS", scheme: "smtp", server: smtptest.Options{STARTTLS: serverTLS}, clientTLS: clientTLS},
+		{name: "ImplicitTLS", scheme: "smtps", server: smtptest.Options{Implicit: serverTLS}, clientTLS: clientTLS},
+		{name: "ErrSTARTTLSUntrusted", scheme: "smtp", server: smtptest.Options{STARTTLS: serverTLS}, want: "certificate"},
+		{name: "ErrImplicitTLSUntrusted", scheme: "smtps", server: smtptest.Options{Implicit: serverTLS}, want: "certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := &backend{}
-			s := MustSender(t, tc.scheme, "", startServer(t, be, tc.server), tc.clientTLS)
+			be := &smtptest.Backend{}
+			s := MustSender(t, tc.scheme, "", smtptest.Start(t, be, tc.server), tc.clientTLS)
 			err := s.Send(context.Background(), hello)
-			got := be.delivered()
+			got := be.Delivered()
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("got %v, want an error about the %s", err, tc.want)
@@ -235,7 +236,7 @@ func TestSendTLS(t *testing.T) {
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			if len(got) != 1 || !got[0].tls {
+			if len(got) != 1 || !got[0].TLS {
 				t.Errorf("got %+v, want one message over TLS", got)
 			}
 		})
@@ -243,7 +244,7 @@ func TestSendTLS(t *testing.T) {
 }
 
 func TestSendAuth(t *testing.T) {
-	serverTLS, clientTLS := MustCertificate(t)
+	serverTLS, clientTLS := smtptest.MustCertificate(t)
 	const password = "p@ss:wörd/1"
 	for _, tc := range []struct {
 		name string
@@ -257,19 +258,19 @@ func TestSendAuth(t *testing.T) {
 		{name: "ErrNoTLS", user: "alice:p%40ss%3Aw%C3%B6rd%2F1@", tls: false, want: "does not offer AUTH"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := &backend{username: "alice", password: password}
-			o := serverOptions{}
+			be := &smtptest.Backend{Username: "alice", Password: password}
+			o := smtptest.Options{}
 			if tc.tls {
-				o.starttls = serverTLS
+				o.STARTTLS = serverTLS
 			}
-			s := MustSender(t, "smtp", tc.user, startServer(t, be, o), clientTLS)
+			s := MustSender(t, "smtp", tc.user, smtptest.Start(t, be, o), clientTLS)
 			err := s.Send(context.Background(), hello)
-			got := be.delivered()
+			got := be.Delivered()
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("send: %v", err)
 				}
-				if len(got) != 1 || got[0].authAs != "alice" || !got[0].tls {
+				if len(got) != 1 || got[0].AuthAs != "alice" || !got[0].TLS {
 					t.Errorf("got %+v, want one message from alice over TLS", got)
 				}
 				return
@@ -288,22 +289,22 @@ func TestSendAuth(t *testing.T) {
 }
 
 func TestSendRecipientRefused(t *testing.T) {
-	be := &backend{refuse: "nobody@tenant.example"}
-	s := MustSender(t, "smtp", "", startServer(t, be, serverOptions{}), nil)
+	be := &smtptest.Backend{Refuse: "nobody@tenant.example"}
+	s := MustSender(t, "smtp", "", smtptest.Start(t, be, smtptest.Options{}), nil)
 	m := hello
 	m.To = []string{"ops@tenant.example", "Nobody <nobody@tenant.example>"}
 	err := s.Send(context.Background(), m)
 	if err == nil || !strings.Contains(err.Error(), "refused recipient nobody@tenant.example") || !strings.Contains(err.Error(), "No such user here") {
 		t.Errorf("got %v, want the refused recipient and the server's reason", err)
 	}
-	if got := be.delivered(); len(got) != 0 {
+	if got := be.Delivered(); len(got) != 0 {
 		t.Errorf("got %d messages, want none", len(got))
 	}
 }
 
 func TestSendInvalid(t *testing.T) {
-	be := &backend{}
-	s := MustSender(t, "smtp", "", startServer(t, be, serverOptions{}), nil)
+	be := &smtptest.Backend{}
+	s := MustSender(t, "smtp", "", smtptest.Start(t, be, smtptest.Options{}), nil)
 	with := func(f func(*Message)) Message {
 		m := hello
 		m.Header = map[string]string{}
@@ -341,7 +342,7 @@ func TestSendInvalid(t *testing.T) {
 			}
 		})
 	}
-	if got := be.delivered(); len(got) != 0 {
+	if got := be.Delivered(); len(got) != 0 {
 		t.Errorf("got %d messages, want none", len(got))
 	}
 }

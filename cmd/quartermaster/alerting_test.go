@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,4 +54,22 @@ func TestServeRaisesAlarms(t *testing.T) {
 		}
 		return len(as) == 2, nil
 	})
+}
+
+// TestServeMailFlags: a mail server or sender that cannot be used stops
+// serve at once, saying which flag is wrong.
+func TestServeMailFlags(t *testing.T) {
+	flags := []string{"--data-dir", t.TempDir(), "--addr", freeAddr(t), "--osmand-addr", "", "--mqtt-addr", ""}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--smtp-url", "ftp://mail.example.com"}, "--smtp-url"},
+		{[]string{"--smtp-url", "smtp://mail.example.com", "--smtp-from", "not an address"}, "--smtp-from"},
+	} {
+		_, _, err := runCLI(t, append(append([]string{"serve"}, tc.args...), flags...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve %v: got %v, want an error naming %s", tc.args, err, tc.want)
+		}
+	}
 }

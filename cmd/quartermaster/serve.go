@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/live"
+	"github.com/quartermaster/qm/mail"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/simulate"
@@ -30,6 +32,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/ui"
 	"github.com/quartermaster/qm/usage"
+	"github.com/quartermaster/qm/webhook"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -64,7 +67,14 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	public := fs.String("public-url", envOr("QM_PUBLIC_URL", ""), "where users reach the server, for links such as label QR codes (QM_PUBLIC_URL; default http://ADDR)")
 	mapStyle := fs.String("map-style", envOr("QM_MAP_STYLE", ""), "URL (http or https) of a MapLibre style JSON the console's maps use instead of their bundled outline (QM_MAP_STYLE)")
 	mapPMTiles := fs.String("map-pmtiles", envOr("QM_MAP_PMTILES", ""), "PMTiles file of map tiles the server serves to the console, at /api/v1/map/tiles.pmtiles (QM_MAP_PMTILES)")
+	smtpURL := fs.String("smtp-url", envOr("QM_SMTP_URL", ""), "mail server for e-mail notifications: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (QM_SMTP_URL)")
+	smtpFrom := fs.String("smtp-from", envOr("QM_SMTP_FROM", ""), "sender address of e-mail notifications (QM_SMTP_FROM; default quartermaster@ the mail server's host)")
+	allowPrivate := fs.Bool("webhook-allow-private", false, "let tenants' webhooks reach loopback, private, link-local and metadata addresses: only where every tenant is trusted")
 	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	sender, from, err := mailSender(*smtpURL, *smtpFrom)
+	if err != nil {
 		return err
 	}
 	mapOrigins, err := mapStyleOrigins(*mapStyle)
@@ -116,11 +126,17 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	hub := live.NewHub()
 	defer hub.Close()
 	points.Notify(hub)
-	// And the tenants' rules, evaluated over them in the background.
-	evaluator := alerting.New(alerts.NewAlarmStore(e, time.Now), e.Tenants(), log, nil)
-	points.Notify(evaluator)
 	host, _ := os.Hostname()
 	node := fmt.Sprintf("%s/%d", host, os.Getpid())
+	// And the tenants' rules, evaluated over them in the background; the
+	// events they cause leave through the outbox, sent by the node
+	// holding the lease.
+	dispatcher := alerting.NewDispatcher(alerting.DispatchConfig{
+		Outbox: alerts.NewOutboxStore(e), Tenants: e.Tenants(), Lease: e.Tenants().TakeLease, Holder: node,
+		Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: *allowPrivate}), Mail: sender, From: from, Now: time.Now, Log: log,
+	})
+	evaluator := alerting.New(alerts.NewAlarmStore(e, time.Now), e.Tenants(), log, dispatcher.Raised)
+	points.Notify(evaluator)
 	retention := &telemetry.Retention{Tenants: e.Tenants(), Router: e, Holder: node, Logger: log, Now: time.Now}
 	// The meter's node is this run of this process: its counts are its own.
 	usageStore := catalog.NewUsageStore(e.Tenants())
@@ -133,7 +149,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
-		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, Now: time.Now}),
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, WebhookAllowPrivate: *allowPrivate, Now: time.Now}),
 		Live:     hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
@@ -167,6 +183,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g.Go(func() error { return api.Run(ctx, ready) })
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
 	g.Go(func() error { return evaluator.Run(ctx) })
+	g.Go(func() error { return dispatcher.Run(ctx) })
 	g.Go(func() error { return meter.Run(ctx) })
 	// Each tenant's gauges (assets, members, stored points, devices that
 	// reported) are read hourly, by one node.
@@ -265,4 +282,23 @@ func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics) error {
 		return err
 	}
 	return nil
+}
+
+// mailSender is the sender of e-mail notifications the flags name: nil,
+// and e-mail channels fail saying so, when no mail server is set.
+func mailSender(rawURL, from string) (*mail.Sender, string, error) {
+	if rawURL == "" {
+		return nil, "", nil
+	}
+	cfg, err := mail.ParseURL(rawURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("--smtp-url: %w", err)
+	}
+	if from == "" {
+		from = "quartermaster@" + cfg.Host
+	}
+	if a, err := netmail.ParseAddress(from); err != nil || a.Address != from {
+		return nil, "", fmt.Errorf("--smtp-from: %q is not an e-mail address", from)
+	}
+	return &mail.Sender{Config: cfg}, from, nil
 }

@@ -254,7 +254,23 @@ func (s *AlarmStore) transition(ctx context.Context, c sqlstore.Conn, w *watch, 
 	if err != nil {
 		return nil, fmt.Errorf("alarm %s: %w", tr, err)
 	}
-	return ev, addEvent(ctx, c, ev)
+	if err := addEvent(ctx, c, ev); err != nil {
+		return nil, err
+	}
+	return ev, s.enqueue(ctx, c, ev)
+}
+
+// enqueue puts ev in the outbox, for each enabled channel of its rule, in
+// the transaction that made it: it is sent if and only if it happened.
+func (s *AlarmStore) enqueue(ctx context.Context, c sqlstore.Conn, ev *qm.AlarmEvent) error {
+	now := sqlstore.Timestamp(s.now())
+	_, err := c.Exec(ctx, `INSERT INTO outbox (tenant_id, event_id, channel_id, due_at, created_at)
+		SELECT $1, $2, rc.channel_id, $3, $3 FROM rule_channels rc JOIN channels ch ON ch.tenant_id = rc.tenant_id AND ch.id = rc.channel_id
+		WHERE rc.tenant_id = $1 AND rc.rule_id = $4 AND ch.enabled`, c.TenantID(), ev.ID, now, ev.RuleID)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
 }
 
 func addEvent(ctx context.Context, c sqlstore.Conn, ev *qm.AlarmEvent) error {

@@ -269,6 +269,9 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 			if err != nil {
 				return nameTaken(err, "rule", "create rule")
 			}
+			if err := setChannels(ctx, c, r); err != nil {
+				return err
+			}
 			return sqlstore.Audit(ctx, c, r.CreatedAt, "rule.create", "rule", r.ID, nil, r)
 		}
 		if err := closeRule(ctx, c, before, r.UpdatedAt); err != nil {
@@ -281,6 +284,9 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 		if err != nil {
 			return nameTaken(err, "rule", "update rule")
 		}
+		if err := setChannels(ctx, c, r); err != nil {
+			return err
+		}
 		return sqlstore.Audit(ctx, c, r.UpdatedAt, "rule.update", "rule", r.ID, before, r)
 	})
 	if err != nil {
@@ -289,7 +295,7 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 	return r, nil
 }
 
-// checkRefs checks the devices, geofence and department r names, giving a
+// checkRefs checks the devices, geofence, channels and department r names, giving a
 // rule of a department-confined principal that principal's department.
 // The devices are the fleet's, read beside c.
 func (s *RuleStore) checkRefs(ctx context.Context, c sqlstore.Conn, r *qm.RuleDefinition) error {
@@ -307,6 +313,11 @@ func (s *RuleStore) checkRefs(ctx context.Context, c sqlstore.Conn, r *qm.RuleDe
 	}
 	if err := dataplane.RefExists(ctx, c, "geofences", "geofence_id", "geofence", r.GeofenceID, false); err != nil {
 		return err
+	}
+	for _, ch := range r.ChannelIDs {
+		if err := dataplane.RefExists(ctx, c, "channels", "channel_ids", "channel", ch, true); err != nil {
+			return err
+		}
 	}
 	if err := dataplane.RefExists(ctx, c, "departments", "department_id", "department", r.DepartmentID, false); err != nil {
 		return err
@@ -331,8 +342,46 @@ func (s *RuleStore) Rules(ctx context.Context) ([]*qm.Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list rules: %w", err)
 		}
-		return rs, nil
+		return rs, attachChannels(ctx, c, rs)
 	})
+}
+
+// setChannels makes r's channels those it lists.
+func setChannels(ctx context.Context, c sqlstore.Conn, r *qm.Rule) error {
+	if _, err := c.Exec(ctx, `DELETE FROM rule_channels WHERE tenant_id = $1 AND rule_id = $2`, c.TenantID(), r.ID); err != nil {
+		return fmt.Errorf("rule channels: %w", err)
+	}
+	for _, ch := range r.ChannelIDs {
+		if _, err := c.Exec(ctx, `INSERT INTO rule_channels (tenant_id, rule_id, channel_id) VALUES ($1, $2, $3)`, c.TenantID(), r.ID, ch); err != nil {
+			return fmt.Errorf("rule channels: %w", err)
+		}
+	}
+	return nil
+}
+
+// attachChannels reads the channels of rules rs.
+func attachChannels(ctx context.Context, c sqlstore.Conn, rs []*qm.Rule) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*qm.Rule, len(rs))
+	for _, r := range rs {
+		byID[r.ID] = r
+	}
+	err := sqlstore.Each(ctx, c, func(row sqlstore.Row) error {
+		var rule, ch string
+		if err := row.Scan(&rule, &ch); err != nil {
+			return err
+		}
+		if r := byID[rule]; r != nil {
+			r.ChannelIDs = append(r.ChannelIDs, ch)
+		}
+		return nil
+	}, `SELECT rule_id, channel_id FROM rule_channels WHERE tenant_id = $1 ORDER BY channel_id`, c.TenantID())
+	if err != nil {
+		return fmt.Errorf("rule channels: %w", err)
+	}
+	return nil
 }
 
 // DeleteRule implements qm.RuleService.
@@ -366,7 +415,7 @@ func findRule(ctx context.Context, c sqlstore.Conn, id string) (*qm.Rule, error)
 	case err != nil:
 		return nil, fmt.Errorf("get rule: %w", err)
 	}
-	return r, nil
+	return r, attachChannels(ctx, c, []*qm.Rule{r})
 }
 
 func scanRule(row sqlstore.Row) (*qm.Rule, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
+	"github.com/quartermaster/qm/webhook"
 )
 
 // Engine is an opened storage engine (package sqlite or postgres): the
@@ -35,6 +36,9 @@ type ServiceOptions struct {
 	PublicURL string
 	// Points is where the device protocols hand telemetry.
 	Points qm.PointIngester
+	// WebhookAllowPrivate lets tenants' webhooks reach loopback, private,
+	// link-local and metadata addresses (--webhook-allow-private).
+	WebhookAllowPrivate bool
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -76,6 +80,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Geofences:     alerts.NewGeofenceStore(e, o.Now),
 		Rules:         alerts.NewRuleStore(e, fleet, o.Now),
 		Alarms:        alerts.NewAlarmStore(e, o.Now),
+		Channels:      alerts.NewChannelStore(e, func(u string) error { return webhook.CheckURL(u, o.WebhookAllowPrivate) }, o.Now),
 		Audit:         dataplane.NewAuditStore(e),
 		Usage:         catalog.NewUsageStore(e.Tenants()),
 		Points:        o.Points,

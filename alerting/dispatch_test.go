@@ -1,0 +1,189 @@
+package alerting_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/alerting"
+	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/internal/smtptest"
+	qmmail "github.com/quartermaster/qm/mail"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
+	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/webhook"
+)
+
+// receiver is a tenant's webhook endpoint: it verifies each delivery's
+// signature, keeps the payloads, and fails the first delivery of each
+// event kind listed in failFirst.
+type receiver struct {
+	t      *testing.T
+	secret []byte
+
+	mu        sync.Mutex
+	failFirst map[string]bool
+	got       []alerting.Payload
+	refused   int
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err := webhook.Verify(rc.secret, r.Header.Get(webhook.HeaderSignature), body, time.Now(), 0); err != nil {
+		rc.t.Errorf("a delivery with a bad signature: %v", err)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var p alerting.Payload
+	if err := json.Unmarshal(body, &p); err != nil || p.ID != r.Header.Get(webhook.HeaderEvent) {
+		rc.t.Errorf("payload %s (%v), event header %q", body, err, r.Header.Get(webhook.HeaderEvent))
+	}
+	if rc.failFirst[p.Event.Kind] {
+		rc.failFirst[p.Event.Kind] = false
+		rc.refused++
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+		return
+	}
+	rc.got = append(rc.got, p)
+}
+
+func (rc *receiver) payloads() []alerting.Payload {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]alerting.Payload(nil), rc.got...)
+}
+
+// TestDispatch: an alarm's events reach the rule's webhook, signed, once
+// each (a refused delivery is retried with the same event id), and its
+// e-mail channel, through a real SMTP server; the delivery log says so.
+func TestDispatch(t *testing.T) {
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if err := db.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme", Tier: qm.TierPool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := tenancy.WithTenant(ctx, tn)
+	d := &qm.Device{Ident: "truck-1"}
+	if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
+		t.Fatal(err)
+	}
+
+	rc := &receiver{t: t, failFirst: map[string]bool{"cleared": true}}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	be := &smtptest.Backend{}
+	port := smtptest.Start(t, be, smtptest.Options{})
+	smtp, err := qmmail.ParseURL("smtp://127.0.0.1:" + strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The receiver listens on loopback: this server's operator allows it.
+	channels := alerts.NewChannelStore(db, func(u string) error { return webhook.CheckURL(u, true) }, time.Now)
+	hook, secret, err := channels.CreateChannel(scope, qm.ChannelDefinition{Name: "Dispatch desk", Kind: qm.ChannelWebhook, Enabled: true, URL: srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.secret = []byte(secret)
+	inbox, _, err := channels.CreateChannel(scope, qm.ChannelDefinition{Name: "Fleet manager", Kind: qm.ChannelEmail, Enabled: true, Emails: []string{"fleet@acme.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Truncate(time.Second)
+	rules := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), time.Now), func() time.Time { return start.Add(-time.Hour) })
+	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityMajor, SpeedKMH: 90, Enabled: true,
+		ChannelIDs: []string{hook.ID, inbox.ID}}); err != nil {
+		t.Fatal(err)
+	}
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dispatcher := alerting.NewDispatcher(alerting.DispatchConfig{
+		Outbox: alerts.NewOutboxStore(db), Tenants: db.Tenants(), Lease: db.Tenants().TakeLease, Holder: "test",
+		Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true}), Mail: &qmmail.Sender{Config: smtp}, From: "alerts@qm.example",
+		Backoff: func(int, string) time.Duration { return 0 }, Now: time.Now, Log: quiet,
+	})
+	evaluator := alerting.New(alerts.NewAlarmStore(db, time.Now), db.Tenants(), quiet, dispatcher.Raised)
+	w := telemetry.NewPointWriter(db, time.Now, 0)
+	t.Cleanup(w.Close)
+	w.Notify(evaluator)
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{evaluator.Run, dispatcher.Run} {
+		wg.Go(func() {
+			if err := run(runCtx); err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() { stop(); wg.Wait() })
+
+	speed := func(s int, kmh float64) qm.Point {
+		return qm.Point{Time: start.Add(time.Duration(s) * time.Second), Position: &qm.Position{Lat: 52.5, Lon: 13.4, SpeedKMH: &kmh}}
+	}
+	if _, err := w.Write(scope, d.ID, []qm.Point{speed(0, 120), speed(1, 40)}); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "the webhook has the raise and the clear", func() (bool, error) { return len(rc.payloads()) == 2, nil })
+	got := rc.payloads()
+	if got[0].Type != "alarm.raised" || got[1].Type != "alarm.cleared" || got[0].Tenant != "acme" || got[0].Event.SubjectID != d.ID ||
+		got[0].Event.RuleName != "Speeding" || got[0].Event.AlarmID != got[1].Event.AlarmID {
+		t.Fatalf("webhook payloads %+v", got)
+	}
+	poll.Until(t, "the mail has both", func() (bool, error) { return len(be.Delivered()) == 2, nil })
+	for _, m := range be.Delivered() {
+		msg, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject := msg.Header.Get("Subject")
+		if m.From != "alerts@qm.example" || len(m.To) != 1 || m.To[0] != "fleet@acme.example" || !strings.Contains(subject, "Speeding") || !strings.HasPrefix(subject, "[acme] major") {
+			t.Fatalf("mail from %s to %v, subject %q", m.From, m.To, subject)
+		}
+	}
+
+	// The refused clear was tried again: the log holds the 503, then the
+	// 200, for the same event; nothing more waits.
+	log, err := channels.Deliveries(scope, hook.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string][]int{}
+	for i := len(log) - 1; i >= 0; i-- {
+		statuses[log[i].EventID] = append(statuses[log[i].EventID], log[i].Status)
+	}
+	if len(log) != 3 || len(statuses[got[1].ID]) != 2 || statuses[got[1].ID][0] != 503 || statuses[got[1].ID][1] != 200 || rc.refused != 1 {
+		t.Fatalf("delivery log %+v: want the raise's 200, and the clear's 503 then 200", log)
+	}
+	poll.Until(t, "the outbox is empty", func() (bool, error) {
+		_, waiting, err := alerts.NewOutboxStore(db).Pending(scope)
+		return !waiting, err
+	})
+	if ch, err := channels.Channel(scope, hook.ID); err != nil || ch.FailingSince != nil {
+		t.Fatalf("the webhook, delivered to last: %+v, %v; want it not failing", ch, err)
+	}
+}
