@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Rules", func(t *testing.T) { TestRules(t, h) })
 	t.Run("Alarms", func(t *testing.T) { TestAlarms(t, h) })
 	t.Run("Channels", func(t *testing.T) { TestChannels(t, h) })
+	t.Run("ScheduledRules", func(t *testing.T) { TestScheduledRules(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
 	t.Run("Models", func(t *testing.T) { TestModels(t, h) })
 	t.Run("Assets", func(t *testing.T) { TestAssets(t, h) })

@@ -184,6 +184,11 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g.Go(func() error { return retention.Run(ctx, time.Hour) })
 	g.Go(func() error { return evaluator.Run(ctx) })
 	g.Go(func() error { return dispatcher.Run(ctx) })
+	// Silences, dates and seats are looked at every minute, by one node.
+	scheduler := alerts.NewScheduler(alerts.NewAlarmStore(e, time.Now), telemetry.NewFleetStore(e, e.Devices(), time.Now), time.Now)
+	g.Go(func() error {
+		return e.Tenants().Every(ctx, "alert-schedule", node, time.Minute, log, alerting.ScheduledJob(scheduler, e.Tenants(), log, dispatcher.Raised))
+	})
 	g.Go(func() error { return meter.Run(ctx) })
 	// Each tenant's gauges (assets, members, stored points, devices that
 	// reported) are read hourly, by one node.

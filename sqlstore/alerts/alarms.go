@@ -178,19 +178,25 @@ func scanID(r sqlstore.Row) (*string, error) {
 
 // ruleStates returns the states of the rules for one subject, by rule.
 func ruleStates(ctx context.Context, c sqlstore.Conn, subjectID string) (map[string]qm.RuleState, error) {
+	return readStates(ctx, c, `SELECT rule_id, state FROM rule_states WHERE tenant_id = $1 AND subject_id = $2`, subjectID)
+}
+
+// readStates runs query, which selects a key and a state for the tenant
+// ($1) and arg ($2), and returns the states by key.
+func readStates(ctx context.Context, c sqlstore.Conn, query, arg string) (map[string]qm.RuleState, error) {
 	states := map[string]qm.RuleState{}
 	err := sqlstore.Each(ctx, c, func(r sqlstore.Row) error {
-		var ruleID, text string
-		if err := r.Scan(&ruleID, &text); err != nil {
+		var key, text string
+		if err := r.Scan(&key, &text); err != nil {
 			return err
 		}
 		var st qm.RuleState
 		if err := json.Unmarshal([]byte(text), &st); err != nil {
-			return fmt.Errorf("rule %s: stored state: %w", ruleID, err)
+			return fmt.Errorf("stored rule state: %w", err)
 		}
-		states[ruleID] = st
+		states[key] = st
 		return nil
-	}, `SELECT rule_id, state FROM rule_states WHERE tenant_id = $1 AND subject_id = $2`, c.TenantID(), subjectID)
+	}, query, c.TenantID(), arg)
 	if err != nil {
 		return nil, fmt.Errorf("rule states: %w", err)
 	}
