@@ -104,7 +104,7 @@ func TestDispatch(t *testing.T) {
 	}
 
 	// The receiver listens on loopback: this server's operator allows it.
-	channels := alerts.NewChannelStore(db, func(u string) error { return webhook.CheckURL(u, true) }, time.Now)
+	channels := alerts.NewChannelStore(db, func(ctx context.Context, u string) error { return webhook.CheckTarget(ctx, u, true) }, time.Now)
 	hook, secret, err := channels.CreateChannel(scope, qm.ChannelDefinition{Name: "Dispatch desk", Kind: qm.ChannelWebhook, Enabled: true, URL: srv.URL + "/hook"})
 	if err != nil {
 		t.Fatal(err)

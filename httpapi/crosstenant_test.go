@@ -186,7 +186,7 @@ var cases = map[string]routeCase{
 	"GET /api/v1/t/{tenant}/notification-channels/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/notification-channels/" + tf.channel.ID)(tf) }, ok: 200},
 	"PUT /api/v1/t/{tenant}/notification-channels/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/notification-channels/" + tf.channel.ID)(tf) }, ok: 200,
 		body: func(*tenantFixture) string {
-			return `{"name":"Hooks","kind":"webhook","enabled":true,"url":"https://hooks.example.com/qm?v=2"}`
+			return `{"name":"Hooks","kind":"webhook","enabled":true,"url":"https://93.184.215.14/qm?v=2"}`
 		}},
 	"DELETE /api/v1/t/{tenant}/notification-channels/{id}": {path: func(tf *tenantFixture) string { return tenantPath("/notification-channels/" + tf.channel.ID)(tf) }, ok: 204,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {

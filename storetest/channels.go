@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestChannels(t *testing.T, h Harness) {
 	da := mustAssignedDevice(t, e, ta, "chan-a-1")
 	// The operator's policy, as webhook.CheckURL would say it for private
 	// addresses.
-	policy := func(u string) error {
+	policy := func(_ context.Context, u string) error {
 		if strings.Contains(u, "10.0.0.1") {
 			return errors.New("the address 10.0.0.1 is private")
 		}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/quartermaster/qm"
 )
@@ -217,4 +219,38 @@ func (g guard) control(_ context.Context, network, address string, _ syscall.Raw
 		return nil
 	}
 	return CheckAddr(ap.Addr())
+}
+
+// resolveTimeout bounds CheckTarget's look-up: a slow resolver must not
+// hold a tenant's request.
+const resolveTimeout = 3 * time.Second
+
+// CheckTarget is CheckURL, and, unless allowPrivate, the name's addresses
+// too, as a tenant saves an endpoint: a name that resolves to an address
+// the dial guard refuses (localhost, a name an attacker points at the
+// metadata service) is refused now, with a message, rather than failing
+// every delivery later. A name that does not resolve yet is accepted: the
+// dial guard judges it at every delivery, so a name changed later to
+// point inside is refused then.
+func CheckTarget(ctx context.Context, raw string, allowPrivate bool) error {
+	if err := CheckURL(raw, allowPrivate); err != nil || allowPrivate {
+		return err
+	}
+	u, _ := url.Parse(raw) // CheckURL parsed it
+	host := u.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil // a literal address, which CheckURL judged
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if err := CheckAddr(a.Unmap()); err != nil {
+			return qm.Errorf(qm.EInvalid, "webhook URL's host %s resolves to %s, inside the server's network", host, a.Unmap())
+		}
+	}
+	return nil
 }

@@ -145,3 +145,29 @@ func TestCheckAddrInvalid(t *testing.T) {
 		t.Errorf("got %v, want ErrForbiddenAddress", err)
 	}
 }
+
+func TestCheckTarget(t *testing.T) {
+	for _, tc := range []struct {
+		url          string
+		allowPrivate bool
+		refused      bool
+	}{
+		{"http://localhost:8080/hook", false, true}, // a name for loopback
+		{"http://127.0.0.1/hook", false, true},
+		{"http://169.254.169.254/latest/meta-data", false, true},
+		{"http://10.1.2.3/hook", false, true},
+		{"http://localhost:8080/hook", true, false},
+		{"https://203.0.113.7/hook", false, true},           // documentation range
+		{"https://no-such-name.invalid/hook", false, false}, // judged at every dial
+		{"https://8.8.8.8/hook", false, false},              // public
+		{"ftp://example.com/hook", true, true},              // never
+	} {
+		err := CheckTarget(context.Background(), tc.url, tc.allowPrivate)
+		if (err != nil) != tc.refused {
+			t.Errorf("CheckTarget(%s, allowPrivate %v): got %v, want refused %v", tc.url, tc.allowPrivate, err, tc.refused)
+		}
+		if err != nil && qm.ErrorCode(err) != qm.EInvalid {
+			t.Errorf("CheckTarget(%s): got %v, want an EInvalid error to show the tenant", tc.url, err)
+		}
+	}
+}

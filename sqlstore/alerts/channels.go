@@ -20,15 +20,15 @@ const WebhookSecretPrefix = "qmw_"
 type ChannelStore struct {
 	router sqlstore.Router
 	// checkURL says whether a webhook's URL may be reached, under the
-	// operator's policy (webhook.CheckURL).
-	checkURL func(string) error
+	// operator's policy (webhook.CheckTarget).
+	checkURL func(context.Context, string) error
 	now      func() time.Time
 }
 
 var _ qm.ChannelService = (*ChannelStore)(nil)
 
 // NewChannelStore returns a ChannelStore; checkURL vets a webhook's URL.
-func NewChannelStore(router sqlstore.Router, checkURL func(string) error, now func() time.Time) *ChannelStore {
+func NewChannelStore(router sqlstore.Router, checkURL func(context.Context, string) error, now func() time.Time) *ChannelStore {
 	return &ChannelStore{router: router, checkURL: checkURL, now: now}
 }
 
@@ -37,7 +37,7 @@ const channelColumns = `id, name, kind, enabled, url, emails, failing_since, dis
 var errChannelNotFound = qm.Errorf(qm.ENotFound, "channel not found")
 
 // check validates d, and a webhook's URL under the operator's policy.
-func (s *ChannelStore) check(d *qm.ChannelDefinition) error {
+func (s *ChannelStore) check(ctx context.Context, d *qm.ChannelDefinition) error {
 	d.Normalize()
 	if err := d.Validate(); err != nil {
 		return err
@@ -45,7 +45,7 @@ func (s *ChannelStore) check(d *qm.ChannelDefinition) error {
 	if d.Kind != qm.ChannelWebhook {
 		return nil
 	}
-	if err := s.checkURL(d.URL); err != nil {
+	if err := s.checkURL(ctx, d.URL); err != nil {
 		msg := err.Error()
 		if e := (*qm.Error)(nil); errors.As(err, &e) {
 			msg = e.Message
@@ -57,7 +57,7 @@ func (s *ChannelStore) check(d *qm.ChannelDefinition) error {
 
 // CreateChannel implements qm.ChannelService.
 func (s *ChannelStore) CreateChannel(ctx context.Context, d qm.ChannelDefinition) (*qm.Channel, string, error) {
-	if err := s.check(&d); err != nil {
+	if err := s.check(ctx, &d); err != nil {
 		return nil, "", err
 	}
 	at := sqlstore.Timestamp(s.now())
@@ -105,7 +105,7 @@ func (s *ChannelStore) ReplaceChannel(ctx context.Context, id string, d qm.Chann
 		if err != nil {
 			return err
 		}
-		if err := s.check(&d); err != nil {
+		if err := s.check(ctx, &d); err != nil {
 			return err
 		}
 		if d.Kind != before.Kind {

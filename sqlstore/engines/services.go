@@ -7,6 +7,7 @@
 package engines
 
 import (
+	"context"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -80,7 +81,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Geofences:     alerts.NewGeofenceStore(e, o.Now),
 		Rules:         alerts.NewRuleStore(e, fleet, o.Now),
 		Alarms:        alerts.NewAlarmStore(e, o.Now),
-		Channels:      alerts.NewChannelStore(e, func(u string) error { return webhook.CheckURL(u, o.WebhookAllowPrivate) }, o.Now),
+		Channels:      alerts.NewChannelStore(e, func(ctx context.Context, u string) error { return webhook.CheckTarget(ctx, u, o.WebhookAllowPrivate) }, o.Now),
 		Audit:         dataplane.NewAuditStore(e),
 		Usage:         catalog.NewUsageStore(e.Tenants()),
 		Points:        o.Points,
