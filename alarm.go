@@ -254,6 +254,14 @@ type AlarmService interface {
 	// only once its condition stops holding and holds anew. ENotFound;
 	// EConflict when it is cleared.
 	ClearAlarm(ctx context.Context, id string) (*Alarm, error)
+	// Unread lists the events of the alarms the member in ctx sees that it
+	// has not read, newest first, at most limit (0 means 50, and at most
+	// MaxAlarmList), and how many there are. EForbidden for a principal
+	// that is not a member (an API token).
+	Unread(ctx context.Context, limit int) ([]*AlarmEvent, int, error)
+	// MarkRead marks, for the member in ctx, every event up to eventID
+	// read. ENotFound for an event it cannot see; EForbidden as for Unread.
+	MarkRead(ctx context.Context, eventID string) error
 	// AlarmEvents lists the events of the tenant's alarms, newest first,
 	// of one alarm when alarmID is set; at most limit (0 means 100, and at
 	// most MaxAlarmList). ENotFound for an alarm out of reach.

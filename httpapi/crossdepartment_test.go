@@ -151,7 +151,7 @@ func outsideMarkers(tf *tenantFixture) markers {
 	return markers{
 		tf.asset.ID: "the asset", tf.asset.Serial: "the asset's serial",
 		tf.device.Ident: "the device", tf.device.ID: "the device", tf.maintenance.ID: "the maintenance record",
-		tf.rule.ID: "the rule", tf.alarm.ID: "the alarm",
+		tf.rule.ID: "the rule", tf.alarm.ID: "the alarm", tf.event.ID: "the alarm's event",
 	}
 }
 

@@ -178,6 +178,9 @@ var cases = map[string]routeCase{
 		}},
 	"POST /api/v1/t/{tenant}/alarms/{id}/clear": {path: func(tf *tenantFixture) string { return tenantPath("/alarms/" + tf.alarm.ID + "/clear")(tf) }, ok: 200,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string { return disposableAlarm(t, f, tf, "clear") }},
+	"GET /api/v1/t/{tenant}/notifications": {path: tenantPath("/notifications"), ok: 200},
+	"POST /api/v1/t/{tenant}/notifications/read": {path: tenantPath("/notifications/read"), ok: 204,
+		body: func(tf *tenantFixture) string { return `{"event_id":"` + tf.event.ID + `"}` }},
 	"GET /api/v1/t/{tenant}/notification-channels": {path: tenantPath("/notification-channels"), ok: 200},
 	"POST /api/v1/t/{tenant}/notification-channels": {path: tenantPath("/notification-channels"), ok: 201,
 		body: func(*tenantFixture) string {

@@ -126,7 +126,8 @@ type tenantFixture struct {
 	rule          *qm.Rule   // of the whole tenant: exit from geofence
 	alarmDevice   *qm.Device // a device of the rules' alarms
 	channel       *qm.Channel
-	alarm         *qm.Alarm // the rule's, for the alarm device
+	alarm         *qm.Alarm      // the rule's, for the alarm device
+	event         *qm.AlarmEvent // the alarm's raise
 	seat          *qm.Seat
 	viewerID      string
 	token         *qm.APIToken
@@ -302,6 +303,11 @@ func (f *fixture) mustTenant(t testing.TB, tier qm.Tier, slug string) *tenantFix
 	}
 	tf.alarmDevice, _ = f.mustDevice(t, tf.t)
 	tf.alarm = f.mustAlarm(t, tf, tf.rule)
+	evs, err := alerts.NewAlarmStore(f.e, time.Now).AlarmEvents(tf.ctx, tf.alarm.ID, 0)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("the alarm's events: %+v, %v", evs, err)
+	}
+	tf.event = evs[0]
 	tf.department = &qm.Department{Name: "Logistics"}
 	if err := dataplane.NewDepartmentStore(f.e, time.Now).CreateDepartment(tf.ctx, tf.department); err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ type Route struct {
 // member's department. Every other tenant route reaches what the whole
 // tenant shares, which a member confined to a department may read but not
 // change: a route left off this list is safe, only less useful to them.
-var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats", "/rules", "/alarms", "/events"}
+var departmental = []string{"/assets", "/imports", "/devices/", "/licenses/{id}/seats", "/rules", "/alarms", "/events", "/notifications"}
 
 // Departmental reports whether the route's data belongs to a department.
 func (rt Route) Departmental() bool {
@@ -166,6 +166,8 @@ var baseRoutes = []Route{
 	{"POST", "/api/v1/t/{tenant}/alarms/{id}/clear", Tenant, qm.PermDevicesWrite, (*Server).clearAlarm, nil, qm.Alarm{}, 200},
 	{"GET", "/api/v1/t/{tenant}/alarms/{id}/events", Tenant, qm.PermDevicesRead, (*Server).listAlarmEvents, nil, alarmEventList{}, 200},
 	{"GET", "/api/v1/t/{tenant}/events", Tenant, qm.PermDevicesRead, (*Server).listAlarmEvents, nil, alarmEventList{}, 200},
+	{"GET", "/api/v1/t/{tenant}/notifications", Tenant, qm.PermDevicesRead, (*Server).listUnread, nil, unreadList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/notifications/read", Tenant, qm.PermDevicesRead, (*Server).markRead, markReadRequest{}, nil, 204},
 	{"GET", "/api/v1/t/{tenant}/notification-channels", Tenant, qm.PermDevicesRead, (*Server).listChannels, nil, channelList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/notification-channels", Tenant, qm.PermSettingsManage, (*Server).createChannel, qm.ChannelDefinition{}, newChannel{}, 201},
 	{"GET", "/api/v1/t/{tenant}/notification-channels/{id}", Tenant, qm.PermDevicesRead, (*Server).getChannel, nil, qm.Channel{}, 200},

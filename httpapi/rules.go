@@ -151,3 +151,19 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	as, page, err := listPage(r, as, err)
 	return reply(w, http.StatusOK, deliveryList{as, page}, err)
 }
+
+// listUnread pages through the newest of the member's unread events (the
+// store's cap); unread counts them all.
+func (s *Server) listUnread(w http.ResponseWriter, r *http.Request) error {
+	evs, n, err := s.svc.Alarms.Unread(r.Context(), qm.MaxAlarmList)
+	evs, page, err := listPage(r, evs, err)
+	return reply(w, http.StatusOK, unreadList{Events: evs, Unread: n, pageInfo: page}, err)
+}
+
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request) error {
+	var body markReadRequest
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	return noContent(w, s.svc.Alarms.MarkRead(r.Context(), body.EventID))
+}

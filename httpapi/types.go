@@ -520,3 +520,16 @@ type deliveryList struct {
 	Deliveries []*qm.DeliveryAttempt `json:"deliveries"`
 	pageInfo
 }
+
+// unreadList is a page of the member's unread events, newest first, and
+// how many are unread in all (total counts the newest 1,000 at most).
+type unreadList struct {
+	Events []*qm.AlarmEvent `json:"events"`
+	Unread int              `json:"unread"`
+	pageInfo
+}
+
+type markReadRequest struct {
+	// EventID is the newest event read: it and every one before it are.
+	EventID string `json:"event_id"`
+}

@@ -211,6 +211,44 @@ func TestAlarms(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("Unread", func(t *testing.T) {
+		all, err := s.AlarmEvents(ctxA, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, n, err := s.Unread(member, 2)
+		if err != nil || n != len(all) || len(evs) != 2 || evs[0].ID < evs[1].ID {
+			t.Fatalf("unread: %d of %d, %+v, %v; want every event unread, the newest written first", len(evs), n, eventKinds(evs), err)
+		}
+		// Read up to the second newest: the newest stays unread.
+		if err := s.MarkRead(member, evs[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if left, n, err := s.Unread(member, 0); err != nil || n != 1 || left[0].ID != evs[0].ID {
+			t.Fatalf("after reading all but the newest: %+v, %d, %v", eventKinds(left), n, err)
+		}
+		// Reading an older event never marks newer ones unread again.
+		if err := s.MarkRead(member, all[len(all)-1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, n, _ := s.Unread(member, 0); n != 1 {
+			t.Fatalf("after reading an older event: %d unread, want 1", n)
+		}
+		// Another member has read nothing.
+		other := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "other@example.com", Role: qm.BuiltInRoles[0]})
+		if _, n, _ := s.Unread(other, 0); n != len(all) {
+			t.Fatalf("another member: %d unread, want %d", n, len(all))
+		}
+		token := tenancy.WithPrincipal(ctxA, &qm.Principal{Kind: qm.PrincipalToken, ID: sqlstore.NewID(), Name: "ci token", Role: qm.BuiltInRoles[0]})
+		_, _, err = s.Unread(token, 0)
+		wantCode(t, err, qm.EForbidden)
+		bMember := tenancy.WithPrincipal(ctxB, &qm.Principal{Kind: qm.PrincipalUser, ID: sqlstore.NewID(), Name: "b@example.com", Role: qm.BuiltInRoles[0]})
+		wantCode(t, s.MarkRead(bMember, evs[0].ID), qm.ENotFound)
+		if evs, n, err := s.Unread(bMember, 0); err != nil || n != 0 || len(evs) != 0 {
+			t.Fatalf("B's member: %d unread, %v", n, err)
+		}
+	})
+
 	t.Run("DeletedRule", func(t *testing.T) {
 		// An alarm outlives its rule, cleared.
 		if err := rules.DeleteRule(ctxA, exit.ID); err != nil {

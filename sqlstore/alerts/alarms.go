@@ -450,7 +450,7 @@ func (s *AlarmStore) AlarmEvents(ctx context.Context, alarmID string, limit int)
 	}
 	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.AlarmEvent, error) {
 		args := sqlstore.Args{c.TenantID()}
-		where := `e.tenant_id = $1` + sqlstore.Subtree(c, "a.department_id", &args)
+		from := visibleEvents(c, &args)
 		if alarmID != "" {
 			if !sqlstore.ValidID(alarmID) {
 				return nil, errAlarmNotFound
@@ -458,17 +458,19 @@ func (s *AlarmStore) AlarmEvents(ctx context.Context, alarmID string, limit int)
 			if _, err := findAlarm(ctx, c, alarmID); err != nil {
 				return nil, err
 			}
-			where += ` AND e.alarm_id = ` + args.Add(alarmID)
+			from += ` AND e.alarm_id = ` + args.Add(alarmID)
 		}
-		evs, err := sqlstore.QueryAll(ctx, c, scanAlarmEvent, `SELECT e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id
-			FROM alarm_events e JOIN alarms a ON a.tenant_id = e.tenant_id AND a.id = e.alarm_id
-			WHERE `+where+` ORDER BY e.at DESC, e.id DESC LIMIT `+args.Add(limit), args...)
+		evs, err := sqlstore.QueryAll(ctx, c, scanAlarmEvent, `SELECT `+eventColumns+` `+from+` ORDER BY e.at DESC, e.id DESC LIMIT `+args.Add(limit), args...)
 		if err != nil {
 			return nil, fmt.Errorf("list alarm events: %w", err)
 		}
 		return evs, nil
 	})
 }
+
+// eventColumns are what scanAlarmEvent reads, of e (alarm_events) and a
+// (alarms).
+const eventColumns = `e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id`
 
 func scanAlarmEvent(r sqlstore.Row) (*qm.AlarmEvent, error) {
 	var ev qm.AlarmEvent
@@ -479,3 +481,79 @@ func scanAlarmEvent(r sqlstore.Row) (*qm.AlarmEvent, error) {
 	ev.Severity, ev.At = qm.Severity(severity), ev.At.UTC()
 	return &ev, nil
 }
+
+// reader is the member in ctx, whose unread list it is.
+func reader(ctx context.Context) (string, error) {
+	p := tenancy.PrincipalFrom(ctx)
+	if p.Kind != qm.PrincipalUser {
+		return "", qm.Errorf(qm.EForbidden, "only a member has an unread list, not %s", p.Name)
+	}
+	return p.ID, nil
+}
+
+// visibleEvents is the FROM and WHERE of the events the member c serves
+// sees: of its department's alarms, when confined to one.
+func visibleEvents(c sqlstore.Conn, args *sqlstore.Args) string {
+	return `FROM alarm_events e JOIN alarms a ON a.tenant_id = e.tenant_id AND a.id = e.alarm_id
+		WHERE e.tenant_id = $1` + sqlstore.Subtree(c, "a.department_id", args)
+}
+
+// Unread implements qm.AlarmService.
+func (s *AlarmStore) Unread(ctx context.Context, limit int) ([]*qm.AlarmEvent, int, error) {
+	user, err := reader(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 || limit > qm.MaxAlarmList {
+		limit = 50
+	}
+	var evs []*qm.AlarmEvent
+	var n int
+	err = s.router.View(ctx, func(c sqlstore.Conn) error {
+		args := sqlstore.Args{c.TenantID()}
+		from := visibleEvents(c, &args) + ` AND NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.tenant_id = $1 AND r.user_id = ` +
+			args.Add(user) + ` AND r.last_event_id >= e.id)`
+		if err := c.QueryRow(ctx, `SELECT count(*) `+from, args...).Scan(&n); err != nil {
+			return fmt.Errorf("count unread: %w", err)
+		}
+		var err error
+		evs, err = sqlstore.QueryAll(ctx, c, scanAlarmEvent, `SELECT `+eventColumns+` `+from+` ORDER BY e.id DESC LIMIT `+args.Add(limit), args...)
+		if err != nil {
+			return fmt.Errorf("unread: %w", err)
+		}
+		return nil
+	})
+	return evs, n, err
+}
+
+// MarkRead implements qm.AlarmService.
+func (s *AlarmStore) MarkRead(ctx context.Context, eventID string) error {
+	user, err := reader(ctx)
+	if err != nil {
+		return err
+	}
+	if !sqlstore.ValidID(eventID) {
+		return errEventNotFound
+	}
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
+		args := sqlstore.Args{c.TenantID()}
+		var one int
+		err := c.QueryRow(ctx, `SELECT 1 `+visibleEvents(c, &args)+` AND e.id = `+args.Add(eventID), args...).Scan(&one)
+		switch {
+		case errors.Is(err, sqlstore.ErrNoRows):
+			return errEventNotFound
+		case err != nil:
+			return fmt.Errorf("mark read: %w", err)
+		}
+		// Never back: reading an older event leaves the newer read.
+		_, err = c.Exec(ctx, `INSERT INTO notification_reads (tenant_id, user_id, last_event_id) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_id = excluded.last_event_id
+			WHERE notification_reads.last_event_id < excluded.last_event_id`, c.TenantID(), user, eventID)
+		if err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
+		return nil
+	})
+}
+
+var errEventNotFound = qm.Errorf(qm.ENotFound, "event not found")
