@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -20,7 +22,22 @@ import (
 type AlarmStore struct {
 	router sqlstore.Router
 	now    func() time.Time
+
+	mu       sync.Mutex
+	compiled map[string]*compiledRules // by tenant id
 }
+
+// compiledRules are a tenant's enabled rules that read points, with the
+// shapes of their geofences, as of a version of its rules: read once,
+// not for every device's every batch.
+type compiledRules struct {
+	version int64
+	rules   []*qm.Rule
+	fences  map[string]*qm.Shape
+}
+
+// maxCompiled bounds the tenants whose rules a node keeps compiled.
+const maxCompiled = 10000
 
 var (
 	_ qm.AlarmService   = (*AlarmStore)(nil)
@@ -29,21 +46,33 @@ var (
 
 // NewAlarmStore returns an AlarmStore.
 func NewAlarmStore(router sqlstore.Router, now func() time.Time) *AlarmStore {
-	return &AlarmStore{router: router, now: now}
+	return &AlarmStore{router: router, now: now, compiled: map[string]*compiledRules{}}
 }
 
 // maxEvaluatedPoints bounds the points one evaluation reads at a time; a
 // device with more new points is evaluated in several rounds, in order.
 const maxEvaluatedPoints = 5000
 
-// watch is a rule being evaluated for one subject: the rule, its state,
-// the shape of its geofence, and the last time its condition held while
-// its alarm was open.
+// watch is a rule being evaluated for one subject: the rule, its state
+// (and as stored, to write it only when it changes), the shape of its
+// geofence, and the last time its condition held while its alarm was open.
 type watch struct {
-	rule  *qm.Rule
-	state qm.RuleState
-	fence *qm.Shape
-	held  time.Time
+	rule   *qm.Rule
+	state  qm.RuleState
+	stored *qm.RuleState
+	fence  *qm.Shape
+	held   time.Time
+}
+
+// sameState reports whether two states differ only in how far they have
+// read: the device's cursor keeps that.
+func sameState(a qm.RuleState, b *qm.RuleState) bool {
+	if b == nil {
+		return false
+	}
+	c := *b
+	a.Last, c.Last = time.Time{}, time.Time{}
+	return a == c
 }
 
 // EvaluateDevice implements qm.AlarmEvaluator. It runs in one transaction:
@@ -57,7 +86,7 @@ func (s *AlarmStore) EvaluateDevice(ctx context.Context, deviceID string) ([]*qm
 		if err != nil || len(ws) == 0 {
 			return err
 		}
-		read := 0
+		read, last := 0, time.Time{}
 		for {
 			from := ws[0].state.Last
 			for _, w := range ws[1:] {
@@ -71,6 +100,9 @@ func (s *AlarmStore) EvaluateDevice(ctx context.Context, deviceID string) ([]*qm
 				return err
 			}
 			read += len(pts)
+			if len(pts) > 0 {
+				last = pts[len(pts)-1].Time
+			}
 			for _, p := range pts {
 				for _, w := range ws {
 					if tr := w.rule.Step(&w.state, p, w.fence); tr != qm.None {
@@ -92,6 +124,10 @@ func (s *AlarmStore) EvaluateDevice(ctx context.Context, deviceID string) ([]*qm
 		if read == 0 {
 			return nil
 		}
+		if _, err := c.Exec(ctx, `INSERT INTO rule_cursors (tenant_id, device_id, t_us) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id, device_id) DO UPDATE SET t_us = excluded.t_us`, c.TenantID(), deviceID, sqlstore.Micros(last)); err != nil {
+			return fmt.Errorf("rule cursor: %w", err)
+		}
 		return s.saveWatches(ctx, c, ws, deviceID)
 	})
 	return events, err
@@ -109,16 +145,16 @@ func minTime(a, b time.Time) time.Time {
 
 // watching returns the tenant's enabled telemetry rules that watch device
 // deviceID (all devices, the devices listed, or those of a department's
-// subtree), with their states for it. A rule that has no state yet for
-// the device starts from when it was last defined: points measured
-// before it are not its business.
+// subtree), with their states for it. Each reads on from the device's
+// cursor, or from when it was last defined, whichever is later: points
+// measured before it are not its business.
 func (s *AlarmStore) watching(ctx context.Context, c sqlstore.Conn, deviceID string) ([]*watch, error) {
-	rules, err := sqlstore.QueryAll(ctx, c, scanRule, `SELECT `+ruleColumns+` FROM rules WHERE tenant_id = $1 AND enabled ORDER BY id`, c.TenantID())
+	cr, err := s.compile(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+		return nil, err
 	}
-	rules = slices.DeleteFunc(rules, func(r *qm.Rule) bool {
-		return !r.Kind.Telemetry() || len(r.DeviceIDs) > 0 && !slices.Contains(r.DeviceIDs, deviceID)
+	rules := slices.DeleteFunc(slices.Clone(cr.rules), func(r *qm.Rule) bool {
+		return len(r.DeviceIDs) > 0 && !slices.Contains(r.DeviceIDs, deviceID)
 	})
 	if len(rules) == 0 {
 		return nil, nil
@@ -131,25 +167,73 @@ func (s *AlarmStore) watching(ctx context.Context, c sqlstore.Conn, deviceID str
 	if err != nil {
 		return nil, err
 	}
+	var cursor time.Time
+	var us int64
+	switch err := c.QueryRow(ctx, `SELECT t_us FROM rule_cursors WHERE tenant_id = $1 AND device_id = $2`, c.TenantID(), deviceID).Scan(&us); {
+	case err == nil:
+		cursor = sqlstore.FromMicros(us)
+	case !errors.Is(err, sqlstore.ErrNoRows):
+		return nil, fmt.Errorf("rule cursor: %w", err)
+	}
 	var ws []*watch
 	for _, r := range rules {
 		if r.DepartmentID != "" && !depts[r.DepartmentID] {
 			continue
 		}
-		w := &watch{rule: r, state: qm.RuleState{Last: r.UpdatedAt}}
+		w := &watch{rule: r}
 		if st, ok := states[r.ID]; ok {
-			w.state = st
+			w.state, w.stored = st, &st
 		}
-		if r.GeofenceID != "" {
-			g, err := findGeofence(ctx, c, r.GeofenceID)
-			if err != nil {
-				return nil, err
+		for _, t := range []time.Time{cursor, r.UpdatedAt} {
+			if t.After(w.state.Last) {
+				w.state.Last = t
 			}
-			w.fence = &g.Shape
 		}
+		w.fence = cr.fences[r.GeofenceID]
 		ws = append(ws, w)
 	}
 	return ws, nil
+}
+
+// compile returns the tenant's compiled rules, read anew when its rules'
+// version moved on since they were kept.
+func (s *AlarmStore) compile(ctx context.Context, c sqlstore.Conn) (*compiledRules, error) {
+	var version int64
+	err := c.QueryRow(ctx, `SELECT version FROM rule_versions WHERE tenant_id = $1`, c.TenantID()).Scan(&version)
+	if err != nil && !errors.Is(err, sqlstore.ErrNoRows) {
+		return nil, fmt.Errorf("rules' version: %w", err)
+	}
+	s.mu.Lock()
+	cr := s.compiled[c.TenantID()]
+	s.mu.Unlock()
+	if cr != nil && cr.version == version {
+		return cr, nil
+	}
+	cr = &compiledRules{version: version, fences: map[string]*qm.Shape{}}
+	if cr.rules, err = sqlstore.QueryAll(ctx, c, scanRule, `SELECT `+ruleColumns+` FROM rules WHERE tenant_id = $1 AND enabled ORDER BY id`, c.TenantID()); err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	cr.rules = slices.DeleteFunc(cr.rules, func(r *qm.Rule) bool { return !r.Kind.Telemetry() })
+	for _, r := range cr.rules {
+		if r.GeofenceID == "" || cr.fences[r.GeofenceID] != nil {
+			continue
+		}
+		g, err := findGeofence(ctx, c, r.GeofenceID)
+		if err != nil {
+			return nil, err
+		}
+		cr.fences[r.GeofenceID] = &g.Shape
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.compiled) >= maxCompiled {
+		for id := range s.compiled { // any one: the next use reads it again
+			delete(s.compiled, id)
+			break
+		}
+	}
+	s.compiled[c.TenantID()] = cr
+	return cr, nil
 }
 
 // deviceDepartments is the department of device deviceID and every one
@@ -203,17 +287,31 @@ func readStates(ctx context.Context, c sqlstore.Conn, query, arg string) (map[st
 	return states, nil
 }
 
-// saveWatches stores the states, and moves the open alarms' last time on.
+// saveWatches stores the states that changed (a rule that never held
+// keeps none), and moves the open alarms' last time on.
 func (s *AlarmStore) saveWatches(ctx context.Context, c sqlstore.Conn, ws []*watch, subjectID string) error {
+	held := map[time.Time][]string{} // when the condition last held → the rules
 	for _, w := range ws {
-		if err := saveState(ctx, c, w.rule.ID, subjectID, w.state); err != nil {
-			return err
+		if !sameState(w.state, w.stored) && (w.stored != nil || !sameState(w.state, &qm.RuleState{})) {
+			if err := saveState(ctx, c, w.rule.ID, subjectID, w.state); err != nil {
+				return err
+			}
 		}
 		if !w.held.IsZero() {
-			if _, err := c.Exec(ctx, `UPDATE alarms SET last_at = $4 WHERE tenant_id = $1 AND rule_id = $2 AND subject_id = $3 AND cleared_at IS NULL`,
-				c.TenantID(), w.rule.ID, subjectID, sqlstore.Timestamp(w.held)); err != nil {
-				return fmt.Errorf("alarm's last time: %w", err)
-			}
+			held[w.held] = append(held[w.held], w.rule.ID)
+		}
+	}
+	// One statement for the open alarms whose condition last held at the
+	// same point: usually all of them, at the batch's last point.
+	for at, rules := range held {
+		args := sqlstore.Args{c.TenantID(), subjectID, sqlstore.Timestamp(at)}
+		in := make([]string, len(rules))
+		for i, id := range rules {
+			in[i] = args.Add(id)
+		}
+		if _, err := c.Exec(ctx, `UPDATE alarms SET last_at = $3 WHERE tenant_id = $1 AND subject_id = $2 AND cleared_at IS NULL AND rule_id IN (`+
+			strings.Join(in, ", ")+`)`, args...); err != nil {
+			return fmt.Errorf("alarms' last time: %w", err)
 		}
 	}
 	return nil

@@ -58,7 +58,7 @@ func (s *GeofenceStore) CreateGeofence(ctx context.Context, g *qm.Geofence) erro
 		if err != nil {
 			return nameTaken(err, "geofence", "create geofence")
 		}
-		return sqlstore.Audit(ctx, c, g.CreatedAt, "geofence.create", "geofence", g.ID, nil, g)
+		return changed(ctx, c, g.CreatedAt, "geofence.create", "geofence", g.ID, nil, g)
 	})
 }
 
@@ -104,7 +104,7 @@ func (s *GeofenceStore) UpdateGeofence(ctx context.Context, id string, u qm.Geof
 		if err != nil {
 			return nameTaken(err, "geofence", "update geofence")
 		}
-		return sqlstore.Audit(ctx, c, g.UpdatedAt, "geofence.update", "geofence", id, before, g)
+		return changed(ctx, c, g.UpdatedAt, "geofence.update", "geofence", id, before, g)
 	})
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func (s *GeofenceStore) DeleteGeofence(ctx context.Context, id string) error {
 		if _, err := c.Exec(ctx, `DELETE FROM geofences WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete geofence: %w", err)
 		}
-		return sqlstore.Audit(ctx, c, s.now(), "geofence.delete", "geofence", id, before, nil)
+		return changed(ctx, c, s.now(), "geofence.delete", "geofence", id, before, nil)
 	})
 }
 
@@ -272,7 +272,7 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 			if err := setChannels(ctx, c, r); err != nil {
 				return err
 			}
-			return sqlstore.Audit(ctx, c, r.CreatedAt, "rule.create", "rule", r.ID, nil, r)
+			return changed(ctx, c, r.CreatedAt, "rule.create", "rule", r.ID, nil, r)
 		}
 		if err := closeRule(ctx, c, before, r.UpdatedAt); err != nil {
 			return err
@@ -287,7 +287,7 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 		if err := setChannels(ctx, c, r); err != nil {
 			return err
 		}
-		return sqlstore.Audit(ctx, c, r.UpdatedAt, "rule.update", "rule", r.ID, before, r)
+		return changed(ctx, c, r.UpdatedAt, "rule.update", "rule", r.ID, before, r)
 	})
 	if err != nil {
 		return nil, err
@@ -398,7 +398,7 @@ func (s *RuleStore) DeleteRule(ctx context.Context, id string) error {
 		if _, err := c.Exec(ctx, `DELETE FROM rules WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id); err != nil {
 			return fmt.Errorf("delete rule: %w", err)
 		}
-		return sqlstore.Audit(ctx, c, at, "rule.delete", "rule", id, before, nil)
+		return changed(ctx, c, at, "rule.delete", "rule", id, before, nil)
 	})
 }
 
@@ -433,4 +433,16 @@ func scanRule(row sqlstore.Row) (*qm.Rule, error) {
 	r.Kind, r.Severity, r.DepartmentID, r.GeofenceID = qm.RuleKind(kind), qm.Severity(severity), dept.String, fence.String
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return &r, nil
+}
+
+// changed records a change of the tenant's rules or geofences: in its
+// audit log, and in its rules' version, so that every node's compiled
+// rules (AlarmStore) know they are stale.
+func changed(ctx context.Context, c sqlstore.Conn, at time.Time, action, resourceType, resourceID string, before, after any) error {
+	_, err := c.Exec(ctx, `INSERT INTO rule_versions (tenant_id, version) VALUES ($1, 1)
+		ON CONFLICT (tenant_id) DO UPDATE SET version = rule_versions.version + 1`, c.TenantID())
+	if err != nil {
+		return fmt.Errorf("rules' version: %w", err)
+	}
+	return sqlstore.Audit(ctx, c, at, action, resourceType, resourceID, before, after)
 }

@@ -76,7 +76,8 @@ func (s *Scheduler) Evaluate(ctx context.Context) ([]*qm.AlarmEvent, error) {
 					}
 					tr = r.Observe(&st, now, held, true, false)
 				}
-				ev, err := s.record(ctx, c, r, sub.id, tr, st, known && st == states[sub.id])
+				prev := states[sub.id]
+				ev, err := s.record(ctx, c, r, sub.id, tr, st, known && sameState(st, &prev))
 				if err != nil {
 					return err
 				}
@@ -91,7 +92,7 @@ func (s *Scheduler) Evaluate(ctx context.Context) ([]*qm.AlarmEvent, error) {
 				}
 				before := st
 				tr := r.Observe(&st, now, false, true, false)
-				ev, err := s.record(ctx, c, r, id, tr, st, st == before)
+				ev, err := s.record(ctx, c, r, id, tr, st, sameState(st, &before))
 				if err != nil {
 					return err
 				}
