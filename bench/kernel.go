@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/alerting"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/ingest"
@@ -28,6 +29,7 @@ import (
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
@@ -73,6 +75,10 @@ type Options struct {
 	// IngestSenders and IngestBatch, for a tenant on a generous plan and
 	// one on the default plan.
 	Limits time.Duration
+	// Rules is how long each side of the cost-of-rules figure runs (0
+	// skips it): ingest with IngestSenders and IngestBatch for a tenant
+	// with 100 rules and 1,000 geofences and one with none.
+	Rules time.Duration
 	// MQTT is how long the MQTT publish figure runs (0 skips it), with
 	// MQTTDevices connected devices; IdleDevices is how many idle devices
 	// the memory figure connects (0 skips it).
@@ -220,6 +226,15 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				return nil, fmt.Errorf("%s: cost of limits: %w", t.name, err)
 			}
 			results = append(results, rs...)
+		}
+		if o.Rules > 0 {
+			fmt.Fprintf(o.Progress, "%s: ingest with %d rules and without, for %v each\n", t.name, benchRules, o.Rules)
+			r, err := rulesCost(ctx, e, t.name, o.IngestSenders, o.IngestBatch, o.Rules)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: cost of rules: %w", t.name, err)
+			}
+			results = append(results, r)
 		}
 		if o.Noisy > 0 {
 			fmt.Fprintf(o.Progress, "%s: noisy neighbour, %v alone and %v beside the flood, in turns\n", t.name, o.Noisy, o.Noisy)
@@ -575,6 +590,10 @@ func apiServer(e engine) (api *httpapi.Server, stop func()) {
 	// One node's name for every server of the run, which follow one
 	// another: each takes the whole of the rates, as one node would.
 	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), "bench", discard) })
+	// The tenants' rules run over what commits, as in serve.
+	evaluator := alerting.New(alerts.NewAlarmStore(e, time.Now), e.Tenants(), discard, nil)
+	points.Notify(evaluator)
+	g.Go(func() error { return evaluator.Run(ctx) })
 	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
 	api = httpapi.New(httpapi.Config{Logger: discard, Auth: a, Ready: func(context.Context) error { return nil }, Rates: paces, Usage: meter, Load: m.Load,
 		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, Points: ingester, Now: time.Now})})

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -31,10 +32,10 @@ func limitsCost(ctx context.Context, e engine, name string, clients, senders, ba
 		return nil, err
 	}
 	type side struct {
-		path, token       string
-		devices           []string
-		reads, batches    Sample
-		readRate, ptsRate float64
+		ingestSide
+		path, token string
+		reads       Sample
+		readRate    float64
 	}
 	var off, on side
 	for _, s := range []struct {
@@ -68,9 +69,36 @@ func limitsCost(ctx context.Context, e engine, name string, clients, senders, ba
 		}
 		s.reads, s.readRate = append(s.reads, sample...), s.readRate+rate/slots
 	}
-	root, stopServer, err := serveLoopback(api.Handler())
-	if err != nil {
+	sides := make([]*ingestSide, len(order))
+	for i, s := range order {
+		sides[i] = &s.ingestSide
+	}
+	if err := ingestTurns(ctx, api.Handler(), sides, senders, batch, d); err != nil {
 		return nil, err
+	}
+	reads := on.reads.Compared(fmt.Sprintf("api GET location, limits on vs off, %d conns, %s pool", clients, name), "≥ 0.95x req/s", "limits off", off.reads)
+	reads.Rate, reads.BaselineRate, reads.Ratio = on.readRate, off.readRate, on.readRate/off.readRate
+	ingest := on.batches.Compared(fmt.Sprintf("ingest HTTP, limits on vs off, %d points a request, %d senders, %s pool", batch, senders, name),
+		"≥ 0.95x points/s", "limits off", off.batches)
+	ingest.Rate, ingest.BaselineRate, ingest.Ratio, ingest.Unit = on.ptsRate, off.ptsRate, on.ptsRate/off.ptsRate, "points/s"
+	return []Result{reads, ingest}, nil
+}
+
+// ingestSide is one side of an ingest figure that alternates its sides:
+// the tenant's devices' tokens, and the batches it sent at what rate.
+type ingestSide struct {
+	devices []string
+	batches Sample
+	ptsRate float64
+}
+
+// ingestTurns sends HTTP ingest as each side of order in turn, each for
+// d/slots (order holds each side slots times), from senders devices in
+// batches of batch points.
+func ingestTurns(ctx context.Context, h http.Handler, order []*ingestSide, senders, batch int, d time.Duration) error {
+	root, stopServer, err := serveLoopback(h)
+	if err != nil {
+		return err
 	}
 	defer stopServer()
 	client, closeClient := newClient(senders, 30*time.Second)
@@ -81,14 +109,9 @@ func limitsCost(ctx context.Context, e engine, name string, clients, senders, ba
 			return call(ctx, client, "POST", root+"/ingest/v1/points", s.devices[i], pointBody(base, first, batch))
 		}, batch)
 		if err != nil {
-			return nil, fmt.Errorf("ingest: %w", err)
+			return fmt.Errorf("ingest: %w", err)
 		}
 		s.batches, s.ptsRate = append(s.batches, sample...), s.ptsRate+rate/slots
 	}
-	reads := on.reads.Compared(fmt.Sprintf("api GET location, limits on vs off, %d conns, %s pool", clients, name), "≥ 0.95x req/s", "limits off", off.reads)
-	reads.Rate, reads.BaselineRate, reads.Ratio = on.readRate, off.readRate, on.readRate/off.readRate
-	ingest := on.batches.Compared(fmt.Sprintf("ingest HTTP, limits on vs off, %d points a request, %d senders, %s pool", batch, senders, name),
-		"≥ 0.95x points/s", "limits off", off.batches)
-	ingest.Rate, ingest.BaselineRate, ingest.Ratio, ingest.Unit = on.ptsRate, off.ptsRate, on.ptsRate/off.ptsRate, "points/s"
-	return []Result{reads, ingest}, nil
+	return nil
 }

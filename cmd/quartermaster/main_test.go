@@ -239,6 +239,7 @@ func TestBench(t *testing.T) {
 	args := []string{"bench", "--json", "--provision", "2", "--reads", "20", "--tenants", "3", "--http", "200ms", "--clients", "4", "--logins", "2", "--assets", "120", "--asset-tenants", "2",
 		"--ingest", "300ms", "--ingest-senders", "2", "--ingest-batch", "50", "--import-rows", "200", "--mqtt", "300ms", "--mqtt-devices", "5", "--mqtt-idle", "0",
 		"--limits", "0", "--noisy", "0", // TestBenchLimits runs these
+		"--rules", "300ms",
 		"--database-url", pgtest.URL(t)}
 	out := mustRun(t, args...)
 	var results []struct {
@@ -272,8 +273,8 @@ func TestBench(t *testing.T) {
 			}
 		}
 	}
-	if rates != 4 { // ingest and MQTT, on each engine
-		t.Fatalf("got %d telemetry figures, want 4:\n%s", rates, out)
+	if rates != 6 { // ingest, ingest with rules against none, and MQTT, on each engine
+		t.Fatalf("got %d telemetry figures, want 6:\n%s", rates, out)
 	}
 	imports := 0
 	for _, r := range results {
