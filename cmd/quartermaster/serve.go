@@ -126,8 +126,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	hub := live.NewHub()
 	defer hub.Close()
 	points.Notify(hub)
-	host, _ := os.Hostname()
-	node := fmt.Sprintf("%s/%d", host, os.Getpid())
+	node := nodeName(*addr)
 	// And the tenants' rules, evaluated over them in the background; the
 	// events they cause leave through the outbox, sent by the node
 	// holding the lease.
@@ -306,4 +305,16 @@ func mailSender(rawURL, from string) (*mail.Sender, string, error) {
 		return nil, "", fmt.Errorf("--smtp-from: %q is not an e-mail address", from)
 	}
 	return &mail.Sender{Config: cfg}, from, nil
+}
+
+// nodeName names this node in leases and heartbeats: its host and the
+// address it serves, the same after a restart, so a node killed and
+// started again takes its leases back at once instead of waiting for them
+// to expire. A node on a port the kernel picks is named by its process.
+func nodeName(addr string) string {
+	host, _ := os.Hostname()
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		return fmt.Sprintf("%s/pid-%d", host, os.Getpid())
+	}
+	return host + "/" + addr
 }
