@@ -31,3 +31,30 @@ func TestWebhookTargetsInside(t *testing.T) {
 		t.Fatalf("a public webhook: got %d %s, want 201 with its secret", res.Code, res.Body)
 	}
 }
+
+// TestAlarmFilters: the alarm list narrows to open alarms, a severity, a
+// subject; a filter it cannot read is refused, saying why.
+func TestAlarmFilters(t *testing.T) {
+	f := newFixture(t, backends[0])
+	a := f.a
+	for _, tc := range []struct {
+		query string
+		code  int
+		finds bool
+	}{
+		{"", 200, true},
+		{"?open=true", 200, true},
+		{"?severity=major", 200, true},
+		{"?severity=info", 200, false},
+		{"?subject_id=" + a.alarmDevice.ID, 200, true},
+		{"?subject_id=" + a.device.ID, 200, false},
+		{"?open=maybe", 400, false},
+		{"?severity=urgent", 400, false},
+		{"?colour=red", 400, false},
+	} {
+		res := f.do(t, a.admin, "GET", tenantPath("/alarms"+tc.query)(a), "")
+		if res.Code != tc.code || strings.Contains(res.Body.String(), a.alarm.ID) != tc.finds {
+			t.Errorf("GET /alarms%s: got %d %s, want %d, the fixture's alarm listed %v", tc.query, res.Code, res.Body, tc.code, tc.finds)
+		}
+	}
+}

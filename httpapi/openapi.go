@@ -142,6 +142,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/t/{tenant}/assets/export":               assetFilterParams,
 	"GET /api/v1/t/{tenant}/usage":                       {"from", "to"},
 	"GET /api/v1/operator/usage":                         {"month", "format"},
+	"GET /api/v1/t/{tenant}/alarms":                      {"open", "severity", "subject_id"},
 }
 
 // operationID names an operation after its method and path, which are
