@@ -276,4 +276,7 @@ type AlarmEvaluator interface {
 	// EvaluateDevice runs the tenant's telemetry rules over device
 	// deviceID's new points, and returns the events it caused.
 	EvaluateDevice(ctx context.Context, deviceID string) ([]*AlarmEvent, error)
+	// Behind lists the tenant's devices with points newer than the rules
+	// have read: committed by a node that stopped before evaluating them.
+	Behind(ctx context.Context) ([]string, error)
 }

@@ -66,8 +66,43 @@ func (e *Evaluator) PointsCommitted(tenantID string, deviceIDs []string) {
 	}
 }
 
-// Run evaluates queued devices, oldest news first, until ctx ends.
+// CatchUp queues every device of every active tenant with points the
+// rules have not read: those a node committed and then stopped before
+// evaluating. Run calls it as it starts; it stops early when ctx ends.
+func (e *Evaluator) CatchUp(ctx context.Context) {
+	all, ok := e.tenants.(TenantSource)
+	if !ok {
+		return
+	}
+	ts, err := all.Tenants(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("alerting: catch up: tenants", "err", err)
+		}
+		return
+	}
+	for _, t := range ts {
+		if ctx.Err() != nil {
+			return
+		}
+		if t.State != qm.StateActive {
+			continue
+		}
+		ids, err := e.alarms.Behind(tenancy.WithTenant(ctx, t))
+		if err != nil {
+			e.log.Warn("alerting: catch up", "tenant", t.Slug, "err", err)
+			continue
+		}
+		if len(ids) > 0 {
+			e.PointsCommitted(t.ID, ids)
+		}
+	}
+}
+
+// Run catches up, then evaluates queued devices, oldest news first, until
+// ctx ends.
 func (e *Evaluator) Run(ctx context.Context) error {
+	e.CatchUp(ctx)
 	for {
 		select {
 		case <-ctx.Done():

@@ -112,6 +112,8 @@ func (c *countingAlarms) EvaluateDevice(ctx context.Context, deviceID string) ([
 	return nil, nil
 }
 
+func (c *countingAlarms) Behind(context.Context) ([]string, error) { return nil, nil }
+
 type oneTenant struct{ t *qm.Tenant }
 
 func (o oneTenant) TenantByID(context.Context, string) (*qm.Tenant, error) { return o.t, nil }
@@ -146,5 +148,62 @@ func TestEvaluatorCoalesces(t *testing.T) {
 	}
 	if alarms.count["a"] != 2 || alarms.count["b"] != 1 {
 		t.Fatalf("evaluations %v: want a twice (before and after its news), b once", alarms.count)
+	}
+}
+
+// TestEvaluatorCatchesUp: points a node committed and did not evaluate
+// before it stopped are evaluated when an evaluator starts.
+func TestEvaluatorCatchesUp(t *testing.T) {
+	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if err := db.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme", Tier: qm.TierPool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := tenancy.WithTenant(ctx, tn)
+	d := &qm.Device{Ident: "truck-1"}
+	if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC()
+	rules := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), time.Now), func() time.Time { return start.Add(-time.Hour) })
+	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 90, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The writer of a node that stops before its evaluator hears of it.
+	w := telemetry.NewPointWriter(db, time.Now, 0)
+	kmh := 120.0
+	if _, err := w.Write(scope, d.ID, []qm.Point{{Time: start, Position: &qm.Position{Lat: 52.5, Lon: 13.4, SpeedKMH: &kmh}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	told := make(chan raisedEvent, 1)
+	ev := alerting.New(alerts.NewAlarmStore(db, time.Now), db.Tenants(), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func(tenantID string, events []*qm.AlarmEvent) { told <- raisedEvent{tenantID, events} })
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ev.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	select {
+	case got := <-told:
+		if len(got.events) != 1 || got.events[0].Kind != "raised" || got.events[0].SubjectID != d.ID {
+			t.Fatalf("told %+v", got)
+		}
+	case <-poll.After(t):
+		t.Fatal("gave up waiting for the missed point's alarm")
+	}
+	if behind, err := alerts.NewAlarmStore(db, time.Now).Behind(scope); err != nil || len(behind) != 0 {
+		t.Fatalf("behind after catching up: %v, %v", behind, err)
 	}
 }

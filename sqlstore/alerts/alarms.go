@@ -655,3 +655,30 @@ func (s *AlarmStore) MarkRead(ctx context.Context, eventID string) error {
 }
 
 var errEventNotFound = qm.Errorf(qm.ENotFound, "event not found")
+
+// Behind implements qm.AlarmEvaluator. A tenant without rules has no
+// cursors: its devices are listed, and their evaluation finds nothing to
+// do.
+func (s *AlarmStore) Behind(ctx context.Context) ([]string, error) {
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]string, error) {
+		var version int64
+		err := c.QueryRow(ctx, `SELECT version FROM rule_versions WHERE tenant_id = $1`, c.TenantID()).Scan(&version)
+		switch {
+		case errors.Is(err, sqlstore.ErrNoRows):
+			return nil, nil // never had a rule
+		case err != nil:
+			return nil, fmt.Errorf("rules' version: %w", err)
+		}
+		ids, err := sqlstore.QueryAll(ctx, c, scanID, `SELECT s.device_id FROM device_state s
+			LEFT JOIN rule_cursors r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id
+			WHERE s.tenant_id = $1 AND (r.t_us IS NULL OR r.t_us < s.t_us)`, c.TenantID())
+		if err != nil {
+			return nil, fmt.Errorf("devices behind: %w", err)
+		}
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = *id
+		}
+		return out, nil
+	})
+}
