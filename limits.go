@@ -27,6 +27,7 @@ const (
 	MaxLocations          Limit = "max_locations"
 	MaxRules              Limit = "max_rules"
 	MaxGeofences          Limit = "max_geofences"
+	NotificationsPerHour  Limit = "notifications_per_hour"
 	APIRequestsPerSecond  Limit = "api_requests_per_second"
 	APIBurst              Limit = "api_burst"
 	PointsPerSecond       Limit = "points_per_second"
@@ -62,6 +63,7 @@ var Limits = []LimitDef{
 	{MaxLocations, true, "locations"},
 	{MaxRules, true, "rules"},
 	{MaxGeofences, true, "geofences"},
+	{NotificationsPerHour, true, "notifications an hour"},
 	{APIRequestsPerSecond, false, "API requests a second"},
 	{APIBurst, true, "API requests at once"},
 	{PointsPerSecond, false, "points a second"},
@@ -335,7 +337,7 @@ type Effective struct {
 }
 
 // limitCount is len(Limits), which a test checks.
-const limitCount = 18
+const limitCount = 19
 
 // limitIndex is each limit's place in Limits.
 var limitIndex = func() map[Limit]int {
@@ -413,6 +415,7 @@ func (e Effective) MaxAPITokens() int64           { return int64(e.Value(MaxAPIT
 func (e Effective) MaxLocations() int64           { return int64(e.Value(MaxLocations)) }
 func (e Effective) MaxRules() int64               { return int64(e.Value(MaxRules)) }
 func (e Effective) MaxGeofences() int64           { return int64(e.Value(MaxGeofences)) }
+func (e Effective) NotificationsPerHour() int64   { return int64(e.Value(NotificationsPerHour)) }
 func (e Effective) APIRequestsPerSecond() float64 { return e.Value(APIRequestsPerSecond) }
 func (e Effective) APIBurst() int                 { return int(e.Value(APIBurst)) }
 func (e Effective) PointsPerSecond() float64      { return e.Value(PointsPerSecond) }

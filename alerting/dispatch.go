@@ -13,6 +13,7 @@ import (
 	"github.com/quartermaster/qm/mail"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/webhook"
+	"golang.org/x/time/rate"
 )
 
 // TenantSource finds tenants: one by id, for a tenant the evaluator
@@ -61,6 +62,16 @@ type Dispatcher struct {
 	mu   sync.Mutex
 	due  map[string]time.Time // tenant id → when its next notification is due
 	wake chan struct{}
+	// paces hold each tenant to its plan's notifications_per_hour, as a
+	// token bucket that holds an hour's worth; only the dispatcher's
+	// goroutine reads them.
+	paces map[string]*pace
+}
+
+// pace is a tenant's notification bucket, for the limit it was made for.
+type pace struct {
+	perHour int64
+	bucket  *rate.Limiter
 }
 
 // NewDispatcher returns a Dispatcher.
@@ -71,7 +82,7 @@ func NewDispatcher(cfg DispatchConfig) *Dispatcher {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 30 * time.Second
 	}
-	return &Dispatcher{cfg: cfg, due: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	return &Dispatcher{cfg: cfg, due: map[string]time.Time{}, wake: make(chan struct{}, 1), paces: map[string]*pace{}}
 }
 
 // Poke says tenant tenantID has notifications due now. It never blocks.
@@ -207,6 +218,12 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 		if ctx.Err() != nil {
 			return
 		}
+		if wait := d.paceOf(t).wait(d.cfg.Now()); wait > 0 {
+			// Past the plan's notifications an hour: the rest wait their
+			// turn, never dropped.
+			d.schedule(t.ID, d.cfg.Now().Add(wait))
+			return
+		}
 		a := d.deliver(ctx, t, n)
 		if a.Error == "" {
 			err = outbox.Delivered(ctx, n, a)
@@ -220,6 +237,34 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 	if at, ok, err := outbox.Pending(ctx); err == nil && ok {
 		d.schedule(t.ID, at)
 	}
+}
+
+// paceOf returns tenant t's bucket, made anew when its limit changed.
+func (d *Dispatcher) paceOf(t *qm.Tenant) *pace {
+	perHour := t.Limits.NotificationsPerHour()
+	p := d.paces[t.ID]
+	if p == nil || p.perHour != perHour {
+		p = &pace{perHour: perHour}
+		if perHour > 0 {
+			p.bucket = rate.NewLimiter(rate.Limit(float64(perHour)/3600), int(perHour))
+		}
+		d.paces[t.ID] = p
+	}
+	return p
+}
+
+// wait takes a notification's token at now, and says how long to wait
+// instead when there is none (0: send it).
+func (p *pace) wait(now time.Time) time.Duration {
+	if p.bucket == nil {
+		return 0
+	}
+	r := p.bucket.ReserveN(now, 1)
+	if delay := r.DelayFrom(now); delay > 0 {
+		r.CancelAt(now)
+		return delay
+	}
+	return 0
 }
 
 // failed records a failed attempt: retried after its backoff, given up a

@@ -22,6 +22,7 @@ const bounds: Record<LimitKey, string> = {
   max_locations: 'Locations',
   max_rules: 'Rules',
   max_geofences: 'Geofences',
+  notifications_per_hour: 'Notifications an hour',
   api_requests_per_second: 'API requests a second',
   api_burst: 'API requests at once',
   points_per_second: 'Points a second',
