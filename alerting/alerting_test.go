@@ -16,16 +16,17 @@ import (
 	"github.com/quartermaster/qm/tenancy"
 )
 
-// raisedEvent is what an evaluation told.
-type raisedEvent struct {
-	tenantID string
-	events   []*qm.AlarmEvent
+// world is what the tests evaluate in: SQLite with tenant acme, which
+// holds one device.
+type world struct {
+	db    *sqlite.DB
+	tn    *qm.Tenant
+	scope context.Context // scoped to acme
+	d     *qm.Device
 }
 
-// TestEvaluatorAfterCommit: points committed through the writer are
-// evaluated in the background, and their alarm's event is told, with the
-// tenant it belongs to.
-func TestEvaluatorAfterCommit(t *testing.T) {
+func newWorld(t testing.TB) world {
+	t.Helper()
 	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +40,6 @@ func TestEvaluatorAfterCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := tenancy.WithTenant(ctx, tn)
 	d := &qm.Device{Ident: "truck-1"}
 	if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
 		t.Fatal(err)
@@ -47,6 +47,21 @@ func TestEvaluatorAfterCommit(t *testing.T) {
 	if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
 		t.Fatal(err)
 	}
+	return world{db: db, tn: tn, scope: tenancy.WithTenant(ctx, tn), d: d}
+}
+
+// raisedEvent is what an evaluation told.
+type raisedEvent struct {
+	tenantID string
+	events   []*qm.AlarmEvent
+}
+
+// TestEvaluatorAfterCommit: points committed through the writer are
+// evaluated in the background, and their alarm's event is told, with the
+// tenant it belongs to.
+func TestEvaluatorAfterCommit(t *testing.T) {
+	w0 := newWorld(t)
+	db, tn, scope, d, ctx := w0.db, w0.tn, w0.scope, w0.d, t.Context()
 	start := time.Now().UTC().Truncate(time.Second)
 	fleet := telemetry.NewFleetStore(db, db.Devices(), time.Now)
 	rules := alerts.NewRuleStore(db, fleet, func() time.Time { return start.Add(-time.Hour) })
@@ -154,27 +169,8 @@ func TestEvaluatorCoalesces(t *testing.T) {
 // TestEvaluatorCatchesUp: points a node committed and did not evaluate
 // before it stopped are evaluated when an evaluator starts.
 func TestEvaluatorCatchesUp(t *testing.T) {
-	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := t.Context()
-	if err := db.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme", Tier: qm.TierPool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope := tenancy.WithTenant(ctx, tn)
-	d := &qm.Device{Ident: "truck-1"}
-	if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
-		t.Fatal(err)
-	}
+	w0 := newWorld(t)
+	db, scope, d, ctx := w0.db, w0.scope, w0.d, t.Context()
 	start := time.Now().UTC()
 	rules := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), time.Now), func() time.Time { return start.Add(-time.Hour) })
 	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 90, Enabled: true}); err != nil {

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
-	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
-	"github.com/quartermaster/qm/tenancy"
 )
 
 // BenchmarkEvaluateDevice times the evaluation of a device's new batch of
@@ -18,27 +16,8 @@ import (
 func BenchmarkEvaluateDevice(b *testing.B) {
 	for _, n := range []int{0, 100} {
 		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
-			db, err := sqlite.Open(sqlite.Config{DataDir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			ctx := b.Context()
-			if err := db.Setup(ctx); err != nil {
-				b.Fatal(err)
-			}
-			tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme", Tier: qm.TierPool})
-			if err != nil {
-				b.Fatal(err)
-			}
-			scope := tenancy.WithTenant(ctx, tn)
-			d := &qm.Device{Ident: "truck"}
-			if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
-				b.Fatal(err)
-			}
+			w0 := newWorld(b)
+			db, scope, d := w0.db, w0.scope, w0.d
 			start := time.Now().UTC()
 			then := func() time.Time { return start.Add(-time.Hour) }
 			fleet := telemetry.NewFleetStore(db, db.Devices(), time.Now)

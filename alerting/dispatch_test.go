@@ -19,10 +19,8 @@ import (
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/internal/smtptest"
 	qmmail "github.com/quartermaster/qm/mail"
-	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
-	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/webhook"
 )
 
@@ -71,27 +69,8 @@ func (rc *receiver) payloads() []alerting.Payload {
 // each (a refused delivery is retried with the same event id), and its
 // e-mail channel, through a real SMTP server; the delivery log says so.
 func TestDispatch(t *testing.T) {
-	db, err := sqlite.Open(sqlite.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := t.Context()
-	if err := db.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Acme", Tier: qm.TierPool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope := tenancy.WithTenant(ctx, tn)
-	d := &qm.Device{Ident: "truck-1"}
-	if _, err := db.Devices().RegisterDevice(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.Devices().AssignDevice(ctx, d.ID, tn); err != nil {
-		t.Fatal(err)
-	}
+	w0 := newWorld(t)
+	db, scope, d, ctx := w0.db, w0.scope, w0.d, t.Context()
 
 	rc := &receiver{t: t, failFirst: map[string]bool{"cleared": true}}
 	srv := httptest.NewServer(rc)

@@ -73,15 +73,7 @@ func testDurability(t *testing.T, storage []string) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	argv, _ := json.Marshal(append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestDurabilityServer$", "-test.count=1")
-		cmd.Env = append(os.Environ(), durabilityChild+"="+string(argv))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	start := childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))
 
 	// Each sender sends batches of points a millisecond apart, from its own
 	// clock, and remembers the batches the server acknowledged.
@@ -213,4 +205,18 @@ func waitServing(t *testing.T, client *http.Client, url string) {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK, nil
 	})
+}
+
+// childServer returns a function that starts quartermaster with argv in a
+// child process (TestDurabilityServer), to be killed.
+func childServer(t *testing.T, argv []string) func() *exec.Cmd {
+	args, _ := json.Marshal(argv)
+	return func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestDurabilityServer$", "-test.count=1")
+		cmd.Env = append(os.Environ(), durabilityChild+"="+string(args))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
 }

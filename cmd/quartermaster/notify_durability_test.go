@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,21 +66,8 @@ func TestNotifyDurability(t *testing.T) {
 	rc := &deliveries{t: t, seen: map[string]int{}}
 	receiver := httptest.NewServer(rc)
 	t.Cleanup(receiver.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	argv, _ := json.Marshal(append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", "", "--webhook-allow-private"}, storage...))
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestDurabilityServer$", "-test.count=1")
-		cmd.Env = append(os.Environ(), durabilityChild+"="+string(argv))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	addr := freeAddr(t)
+	start := childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", "", "--webhook-allow-private"}, storage...))
 	client := &http.Client{Timeout: 5 * time.Second}
 	api := "http://" + addr + "/api/v1/t/alerts"
 
