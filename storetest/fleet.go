@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
@@ -333,10 +334,24 @@ func TestRetention(t *testing.T, h Harness) {
 	if _, err := fleet.SetSettings(ctxA, qm.FleetSettings{RetentionDays: 7, OfflineMinutes: 10, LowBatteryPct: 20}); err != nil {
 		t.Fatal(err)
 	}
+	// A rule, defined two months ago, held for A's points of 35 to 39 days
+	// ago: its alarm cleared 34 days ago, past A's retention.
+	alarms := alerts.NewAlarmStore(e, clockNow)
+	mustRule(t, alerts.NewRuleStore(e, fleet, func() time.Time { return now.AddDate(0, -2, 0) }), ctxA, qm.RuleDefinition{Name: "Old", Kind: qm.RuleMetric,
+		Severity: qm.SeverityInfo, Enabled: true, Condition: &qm.Comparison{Metric: "n", Op: ">=", Value: qm.NumberMetric(35)}})
+	if evs, err := alarms.EvaluateDevice(ctxA, da.ID); err != nil || len(evs) != 2 {
+		t.Fatalf("evaluate: %d events, %v; want a raise and a clear", len(evs), err)
+	}
 	r := &telemetry.Retention{Tenants: e.Tenants(), Router: e, Holder: "node-1", Now: clockNow}
 	n, err := r.RunOnce(context.Background())
 	if err != nil || n != 40-7 {
 		t.Fatalf("deleted %d, %v; want %d (B keeps 90 days)", n, err, 40-7)
+	}
+	if as, err := alarms.Alarms(ctxA, qm.AlarmFilter{}); err != nil || len(as) != 0 {
+		t.Fatalf("alarms kept: %+v, %v; want the one cleared 34 days ago gone", as, err)
+	}
+	if evs, err := alarms.AlarmEvents(ctxA, "", 0); err != nil || len(evs) != 0 {
+		t.Fatalf("events kept: %d, %v; want none", len(evs), err)
 	}
 	for _, c := range []struct {
 		ctx  context.Context

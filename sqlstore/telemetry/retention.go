@@ -13,7 +13,8 @@ import (
 )
 
 // Retention deletes every tenant's points older than the tenant's
-// retention. It is a background job: on several nodes, the one holding its
+// retention, and its alarms cleared before then (with their events) and
+// delivery attempts. It is a background job: on several nodes, the one holding its
 // lease runs it.
 type Retention struct {
 	Tenants *catalog.TenantService
@@ -93,9 +94,21 @@ func (r *Retention) apply(ctx context.Context) (int64, error) {
 			}
 			deleted += n
 		}
-		if deleted > 0 {
+		// Alarms cleared before the cutoff go too, with their events and
+		// the outbox rows of those (by cascade), and so does the delivery
+		// log's tail.
+		before := sqlstore.Timestamp(r.Now().AddDate(0, 0, -settings.RetentionDays))
+		alarms, err := c.Exec(ctx, `DELETE FROM alarms WHERE tenant_id = $1 AND cleared_at < $2`, c.TenantID(), before)
+		if err != nil {
+			return fmt.Errorf("retention of alarms: %w", err)
+		}
+		attempts, err := c.Exec(ctx, `DELETE FROM deliveries WHERE tenant_id = $1 AND at < $2`, c.TenantID(), before)
+		if err != nil {
+			return fmt.Errorf("retention of the delivery log: %w", err)
+		}
+		if deleted > 0 || alarms > 0 || attempts > 0 {
 			return sqlstore.Audit(ctx, c, r.Now(), "telemetry.retention", "points", "", nil,
-				map[string]any{"deleted": deleted, "older_than_days": settings.RetentionDays})
+				map[string]any{"deleted": deleted, "alarms": alarms, "deliveries": attempts, "older_than_days": settings.RetentionDays})
 		}
 		return nil
 	})
