@@ -135,6 +135,10 @@ type Notification struct {
 	Attempts int
 	// Since is when the notification entered the outbox.
 	Since time.Time
+	// QuietHours are its rule's, read in the tenant's time zone, Location:
+	// in them, the notification waits.
+	QuietHours *QuietHours
+	Location   *time.Location
 }
 
 // DeliveryAttempt is how one attempt to send a notification went, for
@@ -160,6 +164,8 @@ type Outbox interface {
 	// unless giveUp; disable turns the channel off for failing too long,
 	// saying why.
 	Failed(ctx context.Context, n *Notification, a DeliveryAttempt, retryAt time.Time, giveUp bool, disable string) error
+	// Defer makes n due at until: its rule's quiet hours end then.
+	Defer(ctx context.Context, n *Notification, until time.Time) error
 	// Pending reports the time the tenant's next notification is due, and
 	// whether any is waiting.
 	Pending(ctx context.Context) (time.Time, bool, error)

@@ -8,6 +8,7 @@ package qm
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -197,4 +198,41 @@ type TenantService interface {
 	// reason, in the tenant's audit log; it returns the tenant and when the
 	// access ends. ENotFound; EInvalid without a reason. Operator only.
 	BreakGlass(ctx context.Context, slug, reason string) (*Tenant, time.Time, error)
+}
+
+// GeneralSettings are a tenant's settings that are not of one part of the
+// product: its time zone (an IANA name, such as "Europe/Berlin"), in which
+// its rules' quiet hours are read.
+type GeneralSettings struct {
+	TimeZone string `json:"time_zone"`
+}
+
+// DefaultGeneralSettings are a new tenant's.
+var DefaultGeneralSettings = GeneralSettings{TimeZone: "UTC"}
+
+// Validate checks that the time zone is one the server knows. EInvalid.
+func (s *GeneralSettings) Validate() error {
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
+		return &Error{Code: EInvalid, Message: fmt.Sprintf("time zone %q is not an IANA time zone, such as Europe/Berlin", s.TimeZone),
+			Fields: map[string]string{"time_zone": "unknown time zone"}}
+	}
+	return nil
+}
+
+// Location is the time zone, UTC when it cannot be read.
+func (s *GeneralSettings) Location() *time.Location {
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// SettingsService reads and changes a tenant's general settings. The
+// tenant is taken from the context; a change is audited.
+type SettingsService interface {
+	// Settings returns the tenant's settings, the defaults when never set.
+	Settings(ctx context.Context) (*GeneralSettings, error)
+	// SetSettings changes them. EInvalid.
+	SetSettings(ctx context.Context, s GeneralSettings) (*GeneralSettings, error)
 }

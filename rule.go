@@ -198,6 +198,18 @@ func (q *QuietHours) Contains(t time.Time, loc *time.Location) bool {
 	return now >= from || now < to
 }
 
+// End returns when the quiet hours t falls in end: the next To, read in
+// loc, after t.
+func (q *QuietHours) End(t time.Time, loc *time.Location) time.Time {
+	to, _ := clockMinutes(q.To)
+	local := t.In(loc)
+	end := time.Date(local.Year(), local.Month(), local.Day(), to/60, to%60, 0, 0, loc)
+	if !end.After(local) {
+		end = time.Date(local.Year(), local.Month(), local.Day()+1, to/60, to%60, 0, 0, loc)
+	}
+	return end
+}
+
 // clockMinutes reads "HH:MM" as minutes past midnight.
 func clockMinutes(s string) (int, bool) {
 	t, err := time.Parse("15:04", s)

@@ -399,3 +399,20 @@ func FuzzShapeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestQuietHoursEnd(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	night := &qm.QuietHours{From: "22:00", To: "07:00"}
+	for _, tc := range []struct{ at, want string }{
+		{"2026-11-28T21:30:00Z", "2026-11-29T06:00:00Z"}, // 22:30 in Berlin: until 07:00 the next morning
+		{"2026-11-29T05:00:00Z", "2026-11-29T06:00:00Z"}, // 06:00 in Berlin: until 07:00 that morning
+	} {
+		at, _ := time.Parse(time.RFC3339, tc.at)
+		if got := night.End(at, berlin).UTC().Format(time.RFC3339); got != tc.want {
+			t.Errorf("quiet hours from %s end %s, want %s", tc.at, got, tc.want)
+		}
+	}
+}

@@ -34,6 +34,7 @@ type Services struct {
 	Rules         RuleService
 	Alarms        AlarmService
 	Channels      ChannelService
+	Settings      SettingsService
 	Audit         AuditService
 	Usage         UsageService
 	Points        PointIngester

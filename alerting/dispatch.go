@@ -218,6 +218,14 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 		if ctx.Err() != nil {
 			return
 		}
+		if q := n.QuietHours; q != nil && q.Contains(d.cfg.Now(), n.Location) {
+			// The rule's quiet hours: it waits for their end.
+			until := q.End(d.cfg.Now(), n.Location)
+			if err := outbox.Defer(ctx, n, until); err != nil {
+				d.cfg.Log.Warn("notify: defer", "tenant", t.Slug, "event_id", n.Event.ID, "err", err)
+			}
+			continue
+		}
 		if wait := d.paceOf(t).wait(d.cfg.Now()); wait > 0 {
 			// Past the plan's notifications an hour: the rest wait their
 			// turn, never dropped.

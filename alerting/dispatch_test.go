@@ -20,6 +20,7 @@ import (
 	"github.com/quartermaster/qm/internal/smtptest"
 	qmmail "github.com/quartermaster/qm/mail"
 	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/webhook"
 )
@@ -164,5 +165,58 @@ func TestDispatch(t *testing.T) {
 	})
 	if ch, err := channels.Channel(scope, hook.ID); err != nil || ch.FailingSince != nil {
 		t.Fatalf("the webhook, delivered to last: %+v, %v; want it not failing", ch, err)
+	}
+}
+
+// TestDispatchQuietHours: in its rule's quiet hours, read in the tenant's
+// time zone, a notification waits for their end, unsent.
+func TestDispatchQuietHours(t *testing.T) {
+	w0 := newWorld(t)
+	db, scope, d := w0.db, w0.scope, w0.d
+	// 22:30 in Berlin.
+	now := time.Date(2026, 11, 28, 21, 30, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	if _, err := dataplane.NewSettingsStore(db, clock).SetSettings(scope, qm.GeneralSettings{TimeZone: "Europe/Berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	rc := &receiver{t: t, failFirst: map[string]bool{}}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	channels := alerts.NewChannelStore(db, func(ctx context.Context, u string) error { return webhook.CheckTarget(ctx, u, true) }, clock)
+	hook, secret, err := channels.CreateChannel(scope, qm.ChannelDefinition{Name: "Night desk", Kind: qm.ChannelWebhook, Enabled: true, URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.secret = []byte(secret)
+	rules := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), clock), func() time.Time { return now.Add(-time.Hour) })
+	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Flat", Kind: qm.RuleBattery, Severity: qm.SeverityMinor, BatteryPct: 20, Enabled: true,
+		ChannelIDs: []string{hook.ID}, QuietHours: &qm.QuietHours{From: "22:00", To: "07:00"}}); err != nil {
+		t.Fatal(err)
+	}
+	w := telemetry.NewPointWriter(db, clock, 0)
+	t.Cleanup(w.Close)
+	if _, err := w.Write(scope, d.ID, []qm.Point{{Time: now.Add(-time.Minute), Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(3)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := alerts.NewAlarmStore(db, clock).EvaluateDevice(scope, d.ID); err != nil || len(evs) != 1 {
+		t.Fatalf("evaluate: %+v, %v", evs, err)
+	}
+	outbox := alerts.NewOutboxStore(db)
+	dispatcher := alerting.NewDispatcher(alerting.DispatchConfig{
+		Outbox: outbox, Tenants: db.Tenants(), Lease: db.Tenants().TakeLease, Holder: "test",
+		Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true}), Now: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	runCtx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- dispatcher.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	dispatcher.Poke(w0.tn.ID)
+	morning := time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC) // 07:00 in Berlin
+	poll.Until(t, "the notification waits for 07:00 in Berlin", func() (bool, error) {
+		at, ok, err := outbox.Pending(scope)
+		return ok && at.Equal(morning), err
+	})
+	if got := rc.payloads(); len(got) != 0 {
+		t.Fatalf("sent in the quiet hours: %+v", got)
 	}
 }

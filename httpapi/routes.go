@@ -215,6 +215,8 @@ var baseRoutes = []Route{
 
 	{"GET", "/api/v1/t/{tenant}/catalog", Tenant, qm.PermAssetsRead, (*Server).catalogVocabulary, nil, catalogVocabulary{}, 200},
 
+	{"GET", "/api/v1/t/{tenant}/settings/general", Tenant, "", (*Server).getSettings, nil, qm.GeneralSettings{}, 200},
+	{"PUT", "/api/v1/t/{tenant}/settings/general", Tenant, qm.PermSettingsManage, (*Server).setSettings, qm.GeneralSettings{}, qm.GeneralSettings{}, 200},
 	{"GET", "/api/v1/t/{tenant}/settings/asset-tags", Tenant, qm.PermAssetsRead, (*Server).getTagNumbering, nil, qm.TagNumbering{}, 200},
 	{"PUT", "/api/v1/t/{tenant}/settings/asset-tags", Tenant, qm.PermSettingsManage, (*Server).setTagNumbering, qm.TagNumbering{}, qm.TagNumbering{}, 200},
 

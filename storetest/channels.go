@@ -3,12 +3,14 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestChannels checks notification channels and the outbox: an alarm's
@@ -145,6 +147,52 @@ func TestChannels(t *testing.T, h Harness) {
 	if err != nil || on.DisabledReason != "" || on.FailingSince != nil {
 		t.Fatalf("enabled again: %+v, %v", on, err)
 	}
+
+	t.Run("QuietHours", func(t *testing.T) {
+		settings := dataplane.NewSettingsStore(e, clockNow)
+		if gs, err := settings.Settings(ctxA); err != nil || gs.TimeZone != "UTC" {
+			t.Fatalf("default settings: %+v, %v", gs, err)
+		}
+		_, err := settings.SetSettings(ctxA, qm.GeneralSettings{TimeZone: "Mars/Olympus"})
+		wantCode(t, err, qm.EInvalid)
+		if _, err := settings.SetSettings(ctxA, qm.GeneralSettings{TimeZone: "Europe/Berlin"}); err != nil {
+			t.Fatal(err)
+		}
+		if gs, err := settings.Settings(ctxB); err != nil || gs.TimeZone != "UTC" {
+			t.Fatalf("B's settings: %+v, %v; want its own default", gs, err)
+		}
+		quiet := mustRule(t, rules, ctxA, qm.RuleDefinition{Name: "Quiet", Kind: qm.RuleBattery, Severity: qm.SeverityMinor, BatteryPct: 20, Enabled: true,
+			ChannelIDs: []string{hook.ID}, QuietHours: &qm.QuietHours{From: "22:00", To: "07:00"}})
+		if _, err := w.Write(ctxA, da.ID, []qm.Point{{Time: now.Add(time.Second), Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(5)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := alerts.NewAlarmStore(e, clockNow).EvaluateDevice(ctxA, da.ID); err != nil {
+			t.Fatal(err)
+		}
+		due, err := outbox.DueNotifications(ctxA, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n *qm.Notification
+		for _, d := range due {
+			if d.Event.RuleID == quiet.ID {
+				n = d
+			}
+		}
+		if n == nil || n.QuietHours == nil || n.QuietHours.From != "22:00" || n.Location.String() != "Europe/Berlin" {
+			t.Fatalf("the quiet rule's notification: %+v", n)
+		}
+		until := now.Add(19 * time.Hour)
+		if err := outbox.Defer(ctxA, n, until); err != nil {
+			t.Fatal(err)
+		}
+		if later, _ := outbox.DueNotifications(ctxA, now, 10); slices.ContainsFunc(later, func(d *qm.Notification) bool { return d.Event.ID == n.Event.ID }) {
+			t.Fatal("a deferred notification is still due")
+		}
+		if then, _ := outbox.DueNotifications(ctxA, until, 10); !slices.ContainsFunc(then, func(d *qm.Notification) bool { return d.Event.ID == n.Event.ID }) {
+			t.Fatal("the deferred notification is not due when the quiet hours end")
+		}
+	})
 
 	// A deleted channel leaves its rules.
 	if err := s.DeleteChannel(ctxA, inbox.ID); err != nil {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	// Time zones (tenants' quiet hours) without the host's database.
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+	_ "time/tzdata"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/bench"

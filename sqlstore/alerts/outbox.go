@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,13 +28,15 @@ const waiting = `o.delivered_at IS NULL AND o.given_up_at IS NULL AND ch.enabled
 // DueNotifications implements qm.Outbox.
 func (s *OutboxStore) DueNotifications(ctx context.Context, now time.Time, limit int) ([]*qm.Notification, error) {
 	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Notification, error) {
-		ns, err := sqlstore.QueryAll(ctx, c, scanNotification, `SELECT o.attempts, o.created_at, ch.secret,
+		ns, err := sqlstore.QueryAll(ctx, c, scanNotification, `SELECT o.attempts, o.created_at, ch.secret, COALESCE(r.spec, '{}'), COALESCE(ts.time_zone, 'UTC'),
 			ch.id, ch.name, ch.kind, ch.enabled, ch.url, ch.emails, ch.failing_since, ch.disabled_reason, ch.created_at, ch.updated_at,
 			e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id
 			FROM outbox o
 			JOIN channels ch ON ch.tenant_id = o.tenant_id AND ch.id = o.channel_id
 			JOIN alarm_events e ON e.tenant_id = o.tenant_id AND e.id = o.event_id
 			JOIN alarms a ON a.tenant_id = e.tenant_id AND a.id = e.alarm_id
+			LEFT JOIN rules r ON r.tenant_id = a.tenant_id AND r.id = a.rule_id
+			LEFT JOIN tenant_settings ts ON ts.tenant_id = o.tenant_id
 			WHERE o.tenant_id = $1 AND `+waiting+` AND o.due_at <= $2
 			ORDER BY o.due_at, o.created_at, e.id LIMIT $3`, c.TenantID(), sqlstore.Timestamp(now), limit)
 		if err != nil {
@@ -48,11 +51,18 @@ func scanNotification(r sqlstore.Row) (*qm.Notification, error) {
 	var chScan channelScan
 	var ev qm.AlarmEvent
 	var severity string
-	dest := append([]any{&n.Attempts, &n.Since, &n.Secret}, chScan.dest()...)
+	var spec string
+	gs := qm.GeneralSettings{}
+	dest := append([]any{&n.Attempts, &n.Since, &n.Secret, &spec, &gs.TimeZone}, chScan.dest()...)
 	dest = append(dest, &ev.ID, &ev.AlarmID, &ev.Kind, &ev.At, &ev.By, &ev.RuleID, &ev.RuleName, &severity, &ev.SubjectType, &ev.SubjectID)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
+	var sp ruleSpec
+	if err := json.Unmarshal([]byte(spec), &sp); err != nil {
+		return nil, fmt.Errorf("rule %s: stored spec: %w", ev.RuleID, err)
+	}
+	n.QuietHours, n.Location = sp.QuietHours, gs.Location()
 	n.Channel = chScan.channel()
 	ev.Severity, ev.At, n.Since = qm.Severity(severity), ev.At.UTC(), n.Since.UTC()
 	n.Event = &ev
@@ -117,6 +127,18 @@ func logAttempt(ctx context.Context, c sqlstore.Conn, n *qm.Notification, a qm.D
 		return fmt.Errorf("delivery log: %w", err)
 	}
 	return nil
+}
+
+// Defer implements qm.Outbox.
+func (s *OutboxStore) Defer(ctx context.Context, n *qm.Notification, until time.Time) error {
+	return s.router.Update(ctx, func(c sqlstore.Conn) error {
+		_, err := c.Exec(ctx, `UPDATE outbox SET due_at = $4 WHERE tenant_id = $1 AND event_id = $2 AND channel_id = $3`,
+			c.TenantID(), n.Event.ID, n.Channel.ID, sqlstore.Timestamp(until))
+		if err != nil {
+			return fmt.Errorf("defer notification: %w", err)
+		}
+		return nil
+	})
 }
 
 // Pending implements qm.Outbox.

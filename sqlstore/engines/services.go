@@ -81,6 +81,7 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Geofences:     alerts.NewGeofenceStore(e, o.Now),
 		Rules:         alerts.NewRuleStore(e, fleet, o.Now),
 		Alarms:        alerts.NewAlarmStore(e, o.Now),
+		Settings:      dataplane.NewSettingsStore(e, o.Now),
 		Channels:      alerts.NewChannelStore(e, func(ctx context.Context, u string) error { return webhook.CheckTarget(ctx, u, o.WebhookAllowPrivate) }, o.Now),
 		Audit:         dataplane.NewAuditStore(e),
 		Usage:         catalog.NewUsageStore(e.Tenants()),
