@@ -17,7 +17,7 @@ func TestBenchLimits(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			args := []string{"bench", "--json", "--engines", engine, "--provision", "1", "--reads", "1", "--tenants", "0", "--http", "0", "--logins", "0",
 				"--assets", "0", "--import-rows", "0", "--ingest", "0", "--mqtt", "0", "--mqtt-idle", "0",
-				"--clients", "4", "--ingest-senders", "2", "--ingest-batch", "50", "--limits", "300ms", "--noisy", "2s", "--noisy-rate", "50"}
+				"--clients", "4", "--ingest-senders", "2", "--ingest-batch", "50", "--limits", "300ms", "--noisy", "2s", "--noisy-rate", "50", "--rules", "0"}
 			if engine == "postgres" {
 				args = append(args, "--database-url", pgtest.URL(t))
 			}
