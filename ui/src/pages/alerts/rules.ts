@@ -95,7 +95,8 @@ function comparedValue(typed: string): number | boolean | string {
 /** The definition the form describes, with the fields of its kind alone. */
 export function ruleDefinition(f: RuleForm): RuleDefinition {
   const has = new Set(kindOf(f.kind).fields);
-  const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+  // A number input's bound value is a number once typed in, whatever the form's type says.
+  const num = (s: string | number) => (String(s).trim() === '' ? undefined : Number(s));
   const d: RuleDefinition = {
     name: f.name,
     kind: f.kind,
