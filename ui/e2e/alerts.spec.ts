@@ -225,3 +225,40 @@ test('the viewer sees alarms and rules but changes nothing', { tag: '@journey' }
   expect((await viewer.send('POST', `/alarms/${alarm}/acknowledge`)).status).toBe(403);
   expect((await viewer.send('POST', `/alarms/${alarm}/clear`)).status).toBe(403);
 });
+
+test('the admin changes a rule and a channel', async ({ page, playwright, baseURL }) => {
+  const u = unique('changed');
+  const rule = `Slow ${u}`;
+  const channel = `Pager ${u}`;
+  await asAdmin(playwright, baseURL, async (api) => {
+    await api.must('POST', '/notification-channels', { name: channel, kind: 'webhook', enabled: true, url: `https://hooks.example.com/${u}` });
+    await api.must('POST', '/rules', { name: rule, kind: 'speed', severity: 'minor', enabled: false, speed_kmh: 90, for_s: 30 });
+  });
+  await signIn(page, demo.acmeAdmin);
+
+  // The form opens with the rule's values, its kind's fields alone.
+  await page.goto('/t/acme/rules');
+  await expect(page.getByRole('row').filter({ hasText: rule })).toContainText('speed over 90 km/h for 30 s');
+  await page.getByRole('button', { name: `Edit ${rule}` }).click();
+  await expect(page.getByRole('heading', { name: `Edit rule “${rule}”` })).toBeVisible();
+  await expect(page.getByLabel('Speed limit (km/h)')).toHaveValue('90');
+  await expect(page.getByLabel('Enabled')).not.toBeChecked();
+  await expect(page.getByLabel('Metric', { exact: true })).toHaveCount(0);
+  await page.getByLabel('Speed limit (km/h)').fill('110');
+  await page.getByLabel(channel).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Saved ${rule}.` })).toBeVisible();
+  const row = page.getByRole('row').filter({ hasText: rule });
+  await expect(row).toContainText('speed over 110 km/h for 30 s');
+  await expect(row).toContainText(channel);
+
+  // A webhook turned off.
+  await page.goto('/t/acme/notification-channels');
+  await page.getByRole('button', { name: `Edit ${channel}` }).click();
+  await expect(page.getByLabel('URL')).toHaveValue(`https://hooks.example.com/${u}`);
+  await page.getByLabel('Enabled').uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Saved ${channel}.` })).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: channel })).toContainText('Disabled');
+  await expect(page.getByLabel(/^Signing secret/)).toHaveCount(0);
+});
