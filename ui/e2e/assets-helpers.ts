@@ -46,7 +46,7 @@ export class API {
   }
 
   /** Sends a change; returns the status and the JSON reply. */
-  async send(method: 'POST' | 'PATCH' | 'DELETE', path: string, data?: unknown): Promise<{ status: number; body: unknown }> {
+  async send(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, data?: unknown): Promise<{ status: number; body: unknown }> {
     const r = await this.request.fetch(`/api/v1/t/${this.tenant}${path}`, {
       method,
       data,
@@ -57,7 +57,7 @@ export class API {
   }
 
   /** Sends a change that must succeed, and returns the reply. */
-  async must<T = Record<string, unknown>>(method: 'POST' | 'PATCH' | 'DELETE', path: string, data?: unknown): Promise<T> {
+  async must<T = Record<string, unknown>>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, data?: unknown): Promise<T> {
     const r = await this.send(method, path, data);
     expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
     return r.body as T;

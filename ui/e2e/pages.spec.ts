@@ -4,6 +4,7 @@
 // sideways scrolling, and has no serious or critical accessibility
 // violation.
 import type { Page } from '@playwright/test';
+import { API, unique } from './assets-helpers';
 import { demo, expect, expectAccessible, pageChecks, signIn, test } from './fixtures';
 
 test.use({ viewport: { width: 360, height: 740 } });
@@ -39,6 +40,9 @@ test('every page a tenant admin has', async ({ page }) => {
   const asset = await firstId(page, 't/acme/assets', 'assets');
   const license = await firstId(page, 't/acme/licenses', 'licenses');
   const device = await firstId(page, 't/acme/devices', 'devices');
+  const channel = await API.of(page).then((api) =>
+    api.must<{ channel: { id: string } }>('POST', '/notification-channels', { name: unique('Pages'), kind: 'email', enabled: true, emails: ['pages@example.com'] }),
+  );
   const t = '/t/acme';
   const paths = [
     t,
@@ -56,6 +60,12 @@ test('every page a tenant admin has', async ({ page }) => {
     `${t}/fleet`,
     `${t}/devices`,
     `${t}/devices/${device}`,
+    `${t}/alarms`,
+    `${t}/alarms?open=true&severity=critical`,
+    `${t}/rules`,
+    `${t}/geofences`,
+    `${t}/notification-channels`,
+    `${t}/notification-channels/${channel.channel.id}`,
     `${t}/people`,
     `${t}/people/roles`,
     `${t}/people/departments`,

@@ -21,6 +21,8 @@ export class Paged<T> {
   loading = $state(false);
   loaded = $state(false);
   error: unknown = $state(null);
+  /** How many pages are shown: 1 after a reload, one more for each more(). */
+  pages = $state(0);
   private fetchPage: (after: string | undefined) => Promise<Page<T>>;
   private generation = 0;
 
@@ -39,6 +41,7 @@ export class Paged<T> {
       this.items = p.items;
       this.next = p.next || undefined;
       this.total = p.total;
+      this.pages = 1;
       this.loaded = true;
     } catch (e) {
       if (gen === this.generation) this.error = e;
@@ -58,6 +61,7 @@ export class Paged<T> {
       this.items = [...this.items, ...p.items];
       this.next = p.next || undefined;
       this.total = p.total;
+      this.pages++;
     } catch (e) {
       if (gen === this.generation) this.error = e;
     } finally {
