@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quartermaster/qm"
@@ -306,6 +307,42 @@ func TestAssets(t *testing.T, h Harness) {
 			t.Fatalf("check-out note not in history: %+v", hist[1].Changes)
 		}
 	})
+	t.Run("TagsAtOnce", func(t *testing.T) {
+		// Assets made at once, none with a tag, each get their own.
+		const makers, each = 8, 4
+		var wg sync.WaitGroup
+		errs := make(chan error, makers*each)
+		tags := make(chan string, makers*each)
+		for range makers {
+			wg.Go(func() {
+				for range each {
+					x := &qm.Asset{ModelID: a.model.ID}
+					if err := s.CreateAsset(ctxA, x); err != nil {
+						errs <- err
+						continue
+					}
+					tags <- x.Tag
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		close(tags)
+		for err := range errs {
+			t.Errorf("an asset made beside others: %v", err)
+		}
+		seen := map[string]bool{}
+		for tag := range tags {
+			if seen[tag] {
+				t.Errorf("tag %s given twice", tag)
+			}
+			seen[tag] = true
+		}
+		if len(seen) != makers*each {
+			t.Fatalf("%d distinct tags, want %d", len(seen), makers*each)
+		}
+	})
+
 	t.Run("DepartmentScope", func(t *testing.T) {
 		depts := dataplane.NewDepartmentStore(e, clock())
 		north, south := &qm.Department{Name: "North"}, &qm.Department{Name: "South"}

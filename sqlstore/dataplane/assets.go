@@ -156,6 +156,14 @@ type tagCounter struct {
 // take returns the next tag in line, free or not.
 func (t *tagCounter) take(ctx context.Context, c sqlstore.Conn) (string, error) {
 	if !t.read {
+		// The counter's row is locked first (made at the defaults if
+		// need be), so two transactions numbering at once take turns and
+		// the second reads what the first left, not the number it took.
+		_, err := c.Exec(ctx, `INSERT INTO asset_tag_counters (tenant_id, prefix, next) VALUES ($1, $2, 1)
+			ON CONFLICT (tenant_id) DO UPDATE SET next = asset_tag_counters.next`, c.TenantID(), defaultTagPrefix)
+		if err != nil {
+			return "", fmt.Errorf("lock tag numbering: %w", err)
+		}
 		n, err := tagNumbering(ctx, c)
 		if err != nil {
 			return "", err
