@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
@@ -230,6 +231,9 @@ func seedDemoTenant(ctx context.Context, e engine, d *demoTenant, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	if err := demoRules(tctx, e); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "created demo tenant %s (%s): %d assets, %d checked out, %d licenses, %d members",
 		t.Slug, where(t), n.assets, n.out, n.licenses, len(users))
 	if linked > 0 {
@@ -288,4 +292,22 @@ func demoVehicles(ctx context.Context, e engine, t *qm.Tenant, n int) (int, erro
 		}
 	}
 	return linked, nil
+}
+
+// demoRules gives a demo tenant rules to watch its fleet and its assets
+// with, so its console has alarms to show: the simulated vans drive at 30
+// to 70 km/h, and some assets' warranties end soon.
+func demoRules(ctx context.Context, e engine) error {
+	rules := alerts.NewRuleStore(e, telemetry.NewFleetStore(e, e.Devices(), time.Now), time.Now)
+	for _, d := range []qm.RuleDefinition{
+		{Name: "Faster than 60 km/h", Kind: qm.RuleSpeed, Severity: qm.SeverityWarning, SpeedKMH: 60, ForS: 20, Enabled: true},
+		{Name: "Silent for 15 minutes", Kind: qm.RuleOffline, Severity: qm.SeverityMajor, OfflineMinutes: 15, Enabled: true},
+		{Name: "Warranty ends within 30 days", Kind: qm.RuleWarranty, Severity: qm.SeverityInfo, WithinDays: 30, Enabled: true},
+		{Name: "Overdue", Kind: qm.RuleOverdue, Severity: qm.SeverityMinor, Enabled: true},
+	} {
+		if _, err := rules.CreateRule(ctx, d); err != nil && qm.ErrorCode(err) != qm.EFeatureDisabled {
+			return fmt.Errorf("demo rule %s: %w", d.Name, err)
+		}
+	}
+	return nil
 }
