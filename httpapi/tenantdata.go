@@ -195,3 +195,17 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, s.svc.Roles.DeleteRole(r.Context(), r.PathValue("name")))
 }
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	gs, err := s.svc.Settings.Settings(r.Context())
+	return reply(w, http.StatusOK, gs, err)
+}
+
+func (s *Server) setSettings(w http.ResponseWriter, r *http.Request) error {
+	var gs qm.GeneralSettings
+	if err := decode(r, &gs); err != nil {
+		return err
+	}
+	got, err := s.svc.Settings.SetSettings(r.Context(), gs)
+	return reply(w, http.StatusOK, got, err)
+}

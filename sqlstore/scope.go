@@ -57,16 +57,9 @@ func DepartmentsInScope(ctx context.Context, c Conn) (map[string]bool, error) {
 	if cond == "" {
 		return nil, nil
 	}
-	ids, err := QueryAll(ctx, c, func(r Row) (*string, error) {
-		var id string
-		return &id, r.Scan(&id)
-	}, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
+	in, err := QueryIDs(ctx, c, `SELECT id FROM departments WHERE tenant_id = $1`+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("departments in scope: %w", err)
-	}
-	in := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		in[*id] = true
 	}
 	return in, nil
 }

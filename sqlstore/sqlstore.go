@@ -197,6 +197,24 @@ func QueryAll[T any](ctx context.Context, q Querier, scan func(Row) (*T, error),
 	return all, nil
 }
 
+// QueryIDs runs a query that selects one text column (ids, mostly) and
+// returns its values as a set.
+func QueryIDs(ctx context.Context, q Querier, query string, args ...any) (map[string]bool, error) {
+	set := map[string]bool{}
+	err := Each(ctx, q, func(r Row) error {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		set[id] = true
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
 // View runs read on a read connection of the tenant in ctx and returns
 // what it found.
 func View[V any](ctx context.Context, r Router, read func(Conn) (V, error)) (V, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -159,9 +160,12 @@ func (s *AlarmStore) watching(ctx context.Context, c sqlstore.Conn, deviceID str
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	depts, err := deviceDepartments(ctx, c, deviceID)
-	if err != nil {
-		return nil, err
+	// The device's departments matter only to rules of a department.
+	var depts map[string]bool
+	if slices.ContainsFunc(rules, func(r *qm.Rule) bool { return r.DepartmentID != "" }) {
+		if depts, err = deviceDepartments(ctx, c, deviceID); err != nil {
+			return nil, err
+		}
 	}
 	states, err := ruleStates(ctx, c, deviceID)
 	if err != nil {
@@ -239,7 +243,7 @@ func (s *AlarmStore) compile(ctx context.Context, c sqlstore.Conn) (*compiledRul
 // deviceDepartments is the department of device deviceID and every one
 // above it: a rule of any of them watches the device.
 func deviceDepartments(ctx context.Context, c sqlstore.Conn, deviceID string) (map[string]bool, error) {
-	ids, err := sqlstore.QueryAll(ctx, c, scanID, `WITH RECURSIVE up(id, parent_id) AS (
+	in, err := sqlstore.QueryIDs(ctx, c, `WITH RECURSIVE up(id, parent_id) AS (
 			SELECT d.id, d.parent_id FROM departments d JOIN fleet_devices f ON f.tenant_id = d.tenant_id AND f.department_id = d.id
 			WHERE f.tenant_id = $1 AND f.device_id = $2
 			UNION
@@ -248,16 +252,7 @@ func deviceDepartments(ctx context.Context, c sqlstore.Conn, deviceID string) (m
 	if err != nil {
 		return nil, fmt.Errorf("device's departments: %w", err)
 	}
-	in := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		in[*id] = true
-	}
 	return in, nil
-}
-
-func scanID(r sqlstore.Row) (*string, error) {
-	var id string
-	return &id, r.Scan(&id)
 }
 
 // ruleStates returns the states of the rules for one subject, by rule.
@@ -669,16 +664,12 @@ func (s *AlarmStore) Behind(ctx context.Context) ([]string, error) {
 		case err != nil:
 			return nil, fmt.Errorf("rules' version: %w", err)
 		}
-		ids, err := sqlstore.QueryAll(ctx, c, scanID, `SELECT s.device_id FROM device_state s
+		ids, err := sqlstore.QueryIDs(ctx, c, `SELECT s.device_id FROM device_state s
 			LEFT JOIN rule_cursors r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id
 			WHERE s.tenant_id = $1 AND (r.t_us IS NULL OR r.t_us < s.t_us)`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("devices behind: %w", err)
 		}
-		out := make([]string, len(ids))
-		for i, id := range ids {
-			out[i] = *id
-		}
-		return out, nil
+		return slices.Sorted(maps.Keys(ids)), nil
 	})
 }

@@ -368,6 +368,12 @@ func attachChannels(ctx context.Context, c sqlstore.Conn, rs []*qm.Rule) error {
 	for _, r := range rs {
 		byID[r.ID] = r
 	}
+	// One rule's channels, or every rule's for a list.
+	args := sqlstore.Args{c.TenantID()}
+	where := ``
+	if len(rs) == 1 {
+		where = ` AND rule_id = ` + args.Add(rs[0].ID)
+	}
 	err := sqlstore.Each(ctx, c, func(row sqlstore.Row) error {
 		var rule, ch string
 		if err := row.Scan(&rule, &ch); err != nil {
@@ -377,7 +383,7 @@ func attachChannels(ctx context.Context, c sqlstore.Conn, rs []*qm.Rule) error {
 			r.ChannelIDs = append(r.ChannelIDs, ch)
 		}
 		return nil
-	}, `SELECT rule_id, channel_id FROM rule_channels WHERE tenant_id = $1 ORDER BY channel_id`, c.TenantID())
+	}, `SELECT rule_id, channel_id FROM rule_channels WHERE tenant_id = $1`+where+` ORDER BY channel_id`, args...)
 	if err != nil {
 		return fmt.Errorf("rule channels: %w", err)
 	}
