@@ -21,6 +21,9 @@ type Alarm struct {
 	DepartmentID string `json:"department_id,omitempty"`
 	SubjectType  string `json:"subject_type"`
 	SubjectID    string `json:"subject_id"`
+	// SubjectName is the subject's name as it is now (an asset's tag when
+	// it has no name); empty for a subject deleted since.
+	SubjectName string `json:"subject_name,omitempty"`
 	// FirstAt is when the condition began to hold; LastAt the last time
 	// it was seen holding; Repeats how many times it began to hold again
 	// while the alarm was open.
@@ -218,11 +221,15 @@ type AlarmEvent struct {
 	Severity    Severity `json:"severity"`
 	SubjectType string   `json:"subject_type"`
 	SubjectID   string   `json:"subject_id"`
+	SubjectName string   `json:"subject_name,omitempty"` // as the Alarm's
 }
 
 // The kinds of alarm event besides the transitions' own.
 const (
 	EventAcknowledged = "acknowledged"
+	// EventTest is a test notification's, of no alarm, that a member
+	// sends a channel.
+	EventTest = "test"
 )
 
 // MaxAlarmList is the most alarms, or alarm events, one list holds: the

@@ -149,6 +149,19 @@ type DeliveryAttempt struct {
 	Status  int           `json:"status"` // the HTTP status; 250 for mail accepted, 0 for no answer
 	Latency time.Duration `json:"latency_ns"`
 	Error   string        `json:"error,omitempty"`
+	// Test marks a test delivery, asked for by a member.
+	Test bool `json:"test,omitempty"`
+}
+
+// ChannelTester sends a channel a test notification now, so a tenant sees
+// that its webhook or mailbox is reached before an alarm depends on it.
+// The tenant is taken from the context.
+type ChannelTester interface {
+	// TestChannel sends channel id (on or off) a test event, logs the
+	// attempt in its delivery log and returns it: an attempt that failed
+	// is no error, its Error says why. A test counts toward the plan's
+	// notifications an hour. ENotFound; ERateLimited past that limit.
+	TestChannel(ctx context.Context, id string) (*DeliveryAttempt, error)
 }
 
 // Outbox is the tenant's notifications waiting to be sent. The tenant is
@@ -169,4 +182,11 @@ type Outbox interface {
 	// Pending reports the time the tenant's next notification is due, and
 	// whether any is waiting.
 	Pending(ctx context.Context) (time.Time, bool, error)
+	// TestNotification returns a test event, new, at at, to send to
+	// channel id, on or off, now; it is in no outbox. ENotFound.
+	TestNotification(ctx context.Context, id string, at time.Time) (*Notification, error)
+	// Tested logs the attempt a at the test notification n in its
+	// channel's delivery log; whether the channel is failing is its
+	// alarms' notifications' to say.
+	Tested(ctx context.Context, n *Notification, a DeliveryAttempt) error
 }

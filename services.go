@@ -34,6 +34,7 @@ type Services struct {
 	Rules         RuleService
 	Alarms        AlarmService
 	Channels      ChannelService
+	ChannelTests  ChannelTester
 	Settings      SettingsService
 	Audit         AuditService
 	Usage         UsageService

@@ -63,10 +63,11 @@ type Dispatcher struct {
 	due  map[string]time.Time // tenant id → when its next notification is due
 	wake chan struct{}
 	// paces hold each tenant to its plan's notifications_per_hour, as a
-	// token bucket that holds an hour's worth; only the dispatcher's
-	// goroutine reads them.
+	// token bucket that holds an hour's worth, tests included.
 	paces map[string]*pace
 }
+
+var _ qm.ChannelTester = (*Dispatcher)(nil)
 
 // pace is a tenant's notification bucket, for the limit it was made for.
 type pace struct {
@@ -226,7 +227,7 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 			}
 			continue
 		}
-		if wait := d.paceOf(t).wait(d.cfg.Now()); wait > 0 {
+		if wait := d.take(t); wait > 0 {
 			// Past the plan's notifications an hour: the rest wait their
 			// turn, never dropped.
 			d.schedule(t.ID, d.cfg.Now().Add(wait))
@@ -247,7 +248,16 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 	}
 }
 
+// take takes one of tenant t's notifications an hour, and says how long
+// to wait instead when none is left (0: send it).
+func (d *Dispatcher) take(t *qm.Tenant) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.paceOf(t).wait(d.cfg.Now())
+}
+
 // paceOf returns tenant t's bucket, made anew when its limit changed.
+// d.mu is held.
 func (d *Dispatcher) paceOf(t *qm.Tenant) *pace {
 	perHour := t.Limits.NotificationsPerHour()
 	p := d.paces[t.ID]
@@ -288,10 +298,37 @@ func (d *Dispatcher) failed(ctx context.Context, outbox qm.Outbox, n *qm.Notific
 	return outbox.Failed(ctx, n, a, now.Add(d.cfg.Backoff(n.Attempts+1, n.Event.ID)), giveUp, disable)
 }
 
+// TestChannel implements qm.ChannelTester: it sends at once, on any
+// node, whichever holds the lease.
+func (d *Dispatcher) TestChannel(ctx context.Context, id string) (*qm.DeliveryAttempt, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.cfg.Outbox.TestNotification(ctx, id, d.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if wait := d.take(t); wait > 0 {
+		e := qm.Errorf(qm.ERateLimited, "the tenant's plan allows %d notifications an hour, tests included, and they are sent; try again in %s",
+			t.Limits.NotificationsPerHour(), wait.Round(time.Second))
+		e.RetryAfter = wait
+		return nil, e
+	}
+	a := d.deliver(ctx, t, n)
+	if err := d.cfg.Outbox.Tested(ctx, n, a); err != nil {
+		return nil, err
+	}
+	a.Test = true
+	return &a, nil
+}
+
 // Payload is the JSON body of a webhook, and what an e-mail says.
 type Payload struct {
-	ID     string         `json:"id"`   // the event's: the same on every retry
-	Type   string         `json:"type"` // alarm.raised, alarm.repeated, alarm.cleared
+	ID string `json:"id"` // the event's: the same on every retry
+	// Type is alarm.raised, alarm.repeated or alarm.cleared, or
+	// channel.test for a test a member sent.
+	Type   string         `json:"type"`
 	Tenant string         `json:"tenant"`
 	Event  *qm.AlarmEvent `json:"event"`
 }
@@ -299,6 +336,9 @@ type Payload struct {
 // deliver makes one attempt at n.
 func (d *Dispatcher) deliver(ctx context.Context, t *qm.Tenant, n *qm.Notification) qm.DeliveryAttempt {
 	p := Payload{ID: n.Event.ID, Type: "alarm." + n.Event.Kind, Tenant: t.Slug, Event: n.Event}
+	if n.Event.Kind == qm.EventTest {
+		p.Type = "channel.test"
+	}
 	switch n.Channel.Kind {
 	case qm.ChannelWebhook:
 		body, err := json.Marshal(p)
@@ -318,7 +358,7 @@ func (d *Dispatcher) deliver(ctx context.Context, t *qm.Tenant, n *qm.Notificati
 			out.Error = "no mail server: the operator sets one with --smtp-url"
 			return out
 		}
-		err := d.cfg.Mail.Send(ctx, message(d.cfg.From, n.Channel.Emails, p))
+		err := d.cfg.Mail.Send(ctx, message(d.cfg.From, n.Channel, p))
 		out.Latency = time.Since(start)
 		if err != nil {
 			out.Error = err.Error()
@@ -330,14 +370,29 @@ func (d *Dispatcher) deliver(ctx context.Context, t *qm.Tenant, n *qm.Notificati
 	return qm.DeliveryAttempt{EventID: n.Event.ID, At: d.cfg.Now(), Error: fmt.Sprintf("unknown channel kind %q", n.Channel.Kind)}
 }
 
-// message is the e-mail telling p.
-func message(from string, to []string, p Payload) mail.Message {
+// message is the e-mail to channel ch telling p.
+func message(from string, ch *qm.Channel, p Payload) mail.Message {
 	ev := p.Event
-	subject := fmt.Sprintf("[%s] %s %s: %s", p.Tenant, ev.Severity, ev.Kind, ev.RuleName)
-	text := fmt.Sprintf("Rule %q (%s) %s the alarm of %s %s at %s.\n\nEvent %s, alarm %s, tenant %s.\n",
-		ev.RuleName, ev.Severity, ev.Kind, ev.SubjectType, ev.SubjectID, ev.At.Format(time.RFC3339), ev.ID, ev.AlarmID, p.Tenant)
-	htmlBody := fmt.Sprintf("<p>Rule <strong>%s</strong> (%s) %s the alarm of %s <code>%s</code> at %s.</p><p>Event %s, alarm %s, tenant %s.</p>",
-		html.EscapeString(ev.RuleName), html.EscapeString(string(ev.Severity)), html.EscapeString(ev.Kind), html.EscapeString(ev.SubjectType),
-		html.EscapeString(ev.SubjectID), ev.At.Format(time.RFC3339), html.EscapeString(ev.ID), html.EscapeString(ev.AlarmID), html.EscapeString(p.Tenant))
-	return mail.Message{From: from, To: to, Subject: subject, Text: text, HTML: htmlBody}
+	if ev.Kind == qm.EventTest {
+		text := fmt.Sprintf("This is a test of the channel %q of %s in Quartermaster: the alarms of the rules that name it arrive here.\n\nEvent %s.\n",
+			ch.Name, p.Tenant, ev.ID)
+		htmlBody := fmt.Sprintf("<p>This is a test of the channel <strong>%s</strong> of %s in Quartermaster: the alarms of the rules that name it arrive here.</p><p>Event %s.</p>",
+			html.EscapeString(ch.Name), html.EscapeString(p.Tenant), html.EscapeString(ev.ID))
+		return mail.Message{From: from, To: ch.Emails, Subject: fmt.Sprintf("[%s] test of %s", p.Tenant, ch.Name), Text: text, HTML: htmlBody}
+	}
+	// The subject by its name where it has one, and always by its id.
+	subject := ev.SubjectType + " " + ev.SubjectID
+	if ev.SubjectName != "" {
+		subject = fmt.Sprintf("%s %s (%s)", ev.SubjectType, ev.SubjectName, ev.SubjectID)
+	}
+	title := fmt.Sprintf("[%s] %s %s: %s", p.Tenant, ev.Severity, ev.Kind, ev.RuleName)
+	if ev.SubjectName != "" {
+		title += ", " + ev.SubjectName
+	}
+	text := fmt.Sprintf("Rule %q (%s) %s the alarm of %s at %s.\n\nEvent %s, alarm %s, tenant %s.\n",
+		ev.RuleName, ev.Severity, ev.Kind, subject, ev.At.Format(time.RFC3339), ev.ID, ev.AlarmID, p.Tenant)
+	htmlBody := fmt.Sprintf("<p>Rule <strong>%s</strong> (%s) %s the alarm of %s at %s.</p><p>Event %s, alarm %s, tenant %s.</p>",
+		html.EscapeString(ev.RuleName), html.EscapeString(string(ev.Severity)), html.EscapeString(ev.Kind), html.EscapeString(subject),
+		ev.At.Format(time.RFC3339), html.EscapeString(ev.ID), html.EscapeString(ev.AlarmID), html.EscapeString(p.Tenant))
+	return mail.Message{From: from, To: ch.Emails, Subject: title, Text: text, HTML: htmlBody}
 }

@@ -95,7 +95,12 @@ func TestDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().UTC().Truncate(time.Second)
-	rules := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), time.Now), func() time.Time { return start.Add(-time.Hour) })
+	fleet := telemetry.NewFleetStore(db, db.Devices(), time.Now)
+	truck := "Truck 1"
+	if _, err := fleet.UpdateDevice(scope, d.ID, qm.FleetDeviceUpdate{Name: &truck}); err != nil {
+		t.Fatal(err)
+	}
+	rules := alerts.NewRuleStore(db, fleet, func() time.Time { return start.Add(-time.Hour) })
 	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityMajor, SpeedKMH: 90, Enabled: true,
 		ChannelIDs: []string{hook.ID, inbox.ID}}); err != nil {
 		t.Fatal(err)
@@ -131,7 +136,7 @@ func TestDispatch(t *testing.T) {
 	poll.Until(t, "the webhook has the raise and the clear", func() (bool, error) { return len(rc.payloads()) == 2, nil })
 	got := rc.payloads()
 	if got[0].Type != "alarm.raised" || got[1].Type != "alarm.cleared" || got[0].Tenant != "acme" || got[0].Event.SubjectID != d.ID ||
-		got[0].Event.RuleName != "Speeding" || got[0].Event.AlarmID != got[1].Event.AlarmID {
+		got[0].Event.SubjectName != "Truck 1" || got[0].Event.RuleName != "Speeding" || got[0].Event.AlarmID != got[1].Event.AlarmID {
 		t.Fatalf("webhook payloads %+v", got)
 	}
 	poll.Until(t, "the mail has both", func() (bool, error) { return len(be.Delivered()) == 2, nil })
@@ -141,7 +146,7 @@ func TestDispatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		subject := msg.Header.Get("Subject")
-		if m.From != "alerts@qm.example" || len(m.To) != 1 || m.To[0] != "fleet@acme.example" || !strings.Contains(subject, "Speeding") || !strings.HasPrefix(subject, "[acme] major") {
+		if m.From != "alerts@qm.example" || len(m.To) != 1 || m.To[0] != "fleet@acme.example" || !strings.Contains(subject, "Speeding, Truck 1") || !strings.HasPrefix(subject, "[acme] major") {
 			t.Fatalf("mail from %s to %v, subject %q", m.From, m.To, subject)
 		}
 	}

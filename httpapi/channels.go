@@ -45,5 +45,12 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, deliveryList{as, page}, err)
 }
 
+// testChannel sends the channel a test notification at once, and answers
+// how it went.
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.svc.ChannelTests.TestChannel(r.Context(), r.PathValue("id"))
+	return reply(w, http.StatusOK, a, err)
+}
+
 // listUnread pages through the newest of the member's unread events (the
 // store's cap); unread counts them all.

@@ -26,8 +26,9 @@ type routeCase struct {
 	body func(tf *tenantFixture) string
 	// ok is the status of an allowed call.
 	ok int
-	// disposable, for routes that destroy what they name, makes a fresh
-	// resource for the allowed call and returns the path to it.
+	// disposable, for routes that destroy what they name (or send to it),
+	// makes a fresh resource for the allowed call and returns the path to
+	// it.
 	disposable func(t *testing.T, f *fixture, tf *tenantFixture) string
 	// ctype is the body's content type when not JSON.
 	ctype string
@@ -201,6 +202,18 @@ var cases = map[string]routeCase{
 	"GET /api/v1/t/{tenant}/notification-channels/{id}/deliveries": {path: func(tf *tenantFixture) string {
 		return tenantPath("/notification-channels/" + tf.channel.ID + "/deliveries")(tf)
 	}, ok: 200},
+	// The allowed test goes to an e-mail channel, and fails at once: the
+	// fixture has no mail server. Channel tests are TestChannelTest's.
+	"POST /api/v1/t/{tenant}/notification-channels/{id}/test": {path: func(tf *tenantFixture) string {
+		return tenantPath("/notification-channels/" + tf.channel.ID + "/test")(tf)
+	}, ok: 200, disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+		ch, _, err := f.channels().CreateChannel(tf.ctx, qm.ChannelDefinition{Name: fmt.Sprintf("Desk %d", nextSlug()), Kind: qm.ChannelEmail, Enabled: true,
+			Emails: []string{"desk@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tenantPath("/notification-channels/" + ch.ID + "/test")(tf)
+	}},
 	"GET /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 200},
 	"POST /api/v1/t/{tenant}/tokens": {path: tenantPath("/tokens"), ok: 201,
 		body: func(*tenantFixture) string { return `{"name":"ci","role":"viewer"}` }},

@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/alerting"
 	"github.com/quartermaster/qm/auth"
 	"github.com/quartermaster/qm/httpapi"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/live"
+	qmmail "github.com/quartermaster/qm/mail"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/password"
 	"github.com/quartermaster/qm/postgres"
@@ -180,7 +182,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,
 		Services: engines.Services(e, engines.ServiceOptions{HashPassword: f.auth.HashPassword,
-			Points: f.ingester, Now: time.Now}),
+			Points: f.ingester, ChannelTests: f.dispatcher(nil, nil), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
 	}
@@ -542,6 +544,17 @@ func (f *fixture) mustChannel(t testing.TB, tf *tenantFixture, name string) *qm.
 		t.Fatal(err)
 	}
 	return ch
+}
+
+// dispatcher returns a dispatcher as the server has it, sending webhooks
+// with hooks (nil: one that, like the server's, refuses private targets),
+// and e-mail with mail (nil: none).
+func (f *fixture) dispatcher(hooks *webhook.Client, mail *qmmail.Sender) *alerting.Dispatcher {
+	if hooks == nil {
+		hooks = webhook.NewClient(webhook.Options{})
+	}
+	return alerting.NewDispatcher(alerting.DispatchConfig{Outbox: alerts.NewOutboxStore(f.e), Tenants: f.e.Tenants(), Webhooks: hooks, Mail: mail,
+		From: "alerts@qm.example", Now: time.Now, Log: quiet})
 }
 
 // rules returns the rule service as the server has it.

@@ -174,6 +174,7 @@ var baseRoutes = []Route{
 	{"PUT", "/api/v1/t/{tenant}/notification-channels/{id}", Tenant, qm.PermSettingsManage, (*Server).replaceChannel, qm.ChannelDefinition{}, qm.Channel{}, 200},
 	{"DELETE", "/api/v1/t/{tenant}/notification-channels/{id}", Tenant, qm.PermSettingsManage, (*Server).deleteChannel, nil, nil, 204},
 	{"GET", "/api/v1/t/{tenant}/notification-channels/{id}/deliveries", Tenant, qm.PermDevicesRead, (*Server).listDeliveries, nil, deliveryList{}, 200},
+	{"POST", "/api/v1/t/{tenant}/notification-channels/{id}/test", Tenant, qm.PermSettingsManage, (*Server).testChannel, nil, qm.DeliveryAttempt{}, 200},
 	{"GET", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsRead, (*Server).listLocations, nil, locationList{}, 200},
 	{"POST", "/api/v1/t/{tenant}/locations", Tenant, qm.PermAssetsWrite, (*Server).createLocation, locationRequest{}, qm.Location{}, 201},
 	{"GET", "/api/v1/t/{tenant}/locations/{id}", Tenant, qm.PermAssetsRead, (*Server).getLocation, nil, qm.Location{}, 200},

@@ -32,6 +32,10 @@ func TestScheduledRules(t *testing.T, h Harness) {
 	rules := alerts.NewRuleStore(e, fleet, func() time.Time { return now.Add(-24 * time.Hour) })
 
 	da := mustAssignedDevice(t, e, ta, "sched-a-1")
+	van := "Van 7"
+	if _, err := fleet.UpdateDevice(ctxA, da.ID, qm.FleetDeviceUpdate{Name: &van}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.Write(ctxA, da.ID, []qm.Point{{Time: now.Add(-time.Minute), Position: &qm.Position{Lat: 52.5, Lon: 13.4}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +123,11 @@ func TestScheduledRules(t *testing.T, h Harness) {
 	}
 	subjects := map[string]string{}
 	for _, al := range open {
-		subjects[al.RuleName] = al.SubjectType + " " + al.SubjectID
+		subjects[al.RuleName] = al.SubjectType + " " + al.SubjectID + " " + al.SubjectName
 	}
-	if subjects["Warranty"] != "asset "+laptop.ID || subjects["Seats"] != "license "+lic.ID || subjects["Silent"] != "device "+da.ID || len(open) != 3 {
+	// Each named as it is now: the laptop, which has no name, by its tag.
+	if subjects["Warranty"] != "asset "+laptop.ID+" "+laptop.Tag || subjects["Seats"] != "license "+lic.ID+" CAD" ||
+		subjects["Silent"] != "device "+da.ID+" Van 7" || len(open) != 3 {
 		t.Fatalf("open alarms by rule: %v", subjects)
 	}
 

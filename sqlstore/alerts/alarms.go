@@ -384,7 +384,7 @@ func addEvent(ctx context.Context, c sqlstore.Conn, ev *qm.AlarmEvent) error {
 // closeRule clears the open alarms of a rule whose definition ends (it is
 // replaced or deleted), by the principal in ctx, and forgets its states.
 func closeRule(ctx context.Context, c sqlstore.Conn, r *qm.Rule, at time.Time) error {
-	open, err := sqlstore.QueryAll(ctx, c, scanAlarm, `SELECT `+alarmColumns+` FROM alarms WHERE tenant_id = $1 AND rule_id = $2 AND cleared_at IS NULL`,
+	open, err := sqlstore.QueryAll(ctx, c, scanAlarm, `SELECT `+alarmColumns+` FROM alarms a WHERE a.tenant_id = $1 AND a.rule_id = $2 AND a.cleared_at IS NULL`,
 		c.TenantID(), r.ID)
 	if err != nil {
 		return fmt.Errorf("open alarms: %w", err)
@@ -409,8 +409,17 @@ func clearAlarm(ctx context.Context, c sqlstore.Conn, a *qm.Alarm, at time.Time)
 	return addEvent(ctx, c, &qm.AlarmEvent{ID: sqlstore.NewID(), AlarmID: a.ID, Kind: qm.Cleared.String(), At: at, By: tenancy.PrincipalFrom(ctx).Name})
 }
 
-const alarmColumns = `id, rule_id, rule_name, severity, department_id, subject_type, subject_id, first_at, last_at, repeats,
-	acknowledged_by, acknowledged_at, cleared_at`
+// alarmColumns are what scanAlarm reads, of alarms a.
+const alarmColumns = `a.id, a.rule_id, a.rule_name, a.severity, a.department_id, a.subject_type, a.subject_id, a.first_at, a.last_at, a.repeats,
+	a.acknowledged_by, a.acknowledged_at, a.cleared_at, ` + subjectName
+
+// subjectName is the name of alarm a's subject as it is now: a device's,
+// an asset's (its tag when it has none) or a license's; empty for a
+// subject deleted since, or a device without a name.
+const subjectName = `COALESCE(CASE a.subject_type
+	WHEN 'device' THEN (SELECT NULLIF(d.name, '') FROM fleet_devices d WHERE d.tenant_id = a.tenant_id AND d.device_id = a.subject_id)
+	WHEN 'asset' THEN (SELECT COALESCE(NULLIF(x.name, ''), x.tag) FROM assets x WHERE x.tenant_id = a.tenant_id AND x.id = a.subject_id)
+	WHEN 'license' THEN (SELECT l.name FROM licenses l WHERE l.tenant_id = a.tenant_id AND l.id = a.subject_id) END, '')`
 
 var errAlarmNotFound = qm.Errorf(qm.ENotFound, "alarm not found")
 
@@ -420,7 +429,7 @@ func scanAlarm(r sqlstore.Row) (*qm.Alarm, error) {
 	var dept, ackBy sql.NullString
 	var ackAt, cleared sql.NullTime
 	if err := r.Scan(&a.ID, &a.RuleID, &a.RuleName, &severity, &dept, &a.SubjectType, &a.SubjectID, &a.FirstAt, &a.LastAt, &a.Repeats,
-		&ackBy, &ackAt, &cleared); err != nil {
+		&ackBy, &ackAt, &cleared, &a.SubjectName); err != nil {
 		return nil, err
 	}
 	a.Severity, a.DepartmentID, a.AcknowledgedBy = qm.Severity(severity), dept.String, ackBy.String
@@ -436,20 +445,20 @@ func (s *AlarmStore) Alarms(ctx context.Context, f qm.AlarmFilter) ([]*qm.Alarm,
 	}
 	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Alarm, error) {
 		args := sqlstore.Args{c.TenantID()}
-		where := `tenant_id = $1` + sqlstore.Subtree(c, "department_id", &args)
+		where := `a.tenant_id = $1` + sqlstore.Subtree(c, "a.department_id", &args)
 		if f.Open {
-			where += ` AND cleared_at IS NULL`
+			where += ` AND a.cleared_at IS NULL`
 		}
 		if f.Severity != "" {
-			where += ` AND severity = ` + args.Add(string(f.Severity))
+			where += ` AND a.severity = ` + args.Add(string(f.Severity))
 		}
 		if f.SubjectID != "" {
 			if !sqlstore.ValidID(f.SubjectID) {
 				return []*qm.Alarm{}, nil
 			}
-			where += ` AND subject_id = ` + args.Add(f.SubjectID)
+			where += ` AND a.subject_id = ` + args.Add(f.SubjectID)
 		}
-		as, err := sqlstore.QueryAll(ctx, c, scanAlarm, `SELECT `+alarmColumns+` FROM alarms WHERE `+where+` ORDER BY first_at DESC, id DESC LIMIT `+args.Add(f.Limit), args...)
+		as, err := sqlstore.QueryAll(ctx, c, scanAlarm, `SELECT `+alarmColumns+` FROM alarms a WHERE `+where+` ORDER BY a.first_at DESC, a.id DESC LIMIT `+args.Add(f.Limit), args...)
 		if err != nil {
 			return nil, fmt.Errorf("list alarms: %w", err)
 		}
@@ -467,7 +476,7 @@ func findAlarm(ctx context.Context, c sqlstore.Conn, id string) (*qm.Alarm, erro
 		return nil, errAlarmNotFound
 	}
 	args := sqlstore.Args{c.TenantID(), id}
-	a, err := scanAlarm(c.QueryRow(ctx, `SELECT `+alarmColumns+` FROM alarms WHERE tenant_id = $1 AND id = $2`+sqlstore.Subtree(c, "department_id", &args), args...))
+	a, err := scanAlarm(c.QueryRow(ctx, `SELECT `+alarmColumns+` FROM alarms a WHERE a.tenant_id = $1 AND a.id = $2`+sqlstore.Subtree(c, "a.department_id", &args), args...))
 	switch {
 	case errors.Is(err, sqlstore.ErrNoRows):
 		return nil, errAlarmNotFound
@@ -563,16 +572,22 @@ func (s *AlarmStore) AlarmEvents(ctx context.Context, alarmID string, limit int)
 
 // eventColumns are what scanAlarmEvent reads, of e (alarm_events) and a
 // (alarms).
-const eventColumns = `e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id`
+const eventColumns = `e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id, ` + subjectName
 
 func scanAlarmEvent(r sqlstore.Row) (*qm.AlarmEvent, error) {
 	var ev qm.AlarmEvent
 	var severity string
-	if err := r.Scan(&ev.ID, &ev.AlarmID, &ev.Kind, &ev.At, &ev.By, &ev.RuleID, &ev.RuleName, &severity, &ev.SubjectType, &ev.SubjectID); err != nil {
+	if err := r.Scan(eventDest(&ev, &severity)...); err != nil {
 		return nil, err
 	}
 	ev.Severity, ev.At = qm.Severity(severity), ev.At.UTC()
 	return &ev, nil
+}
+
+// eventDest are the destinations of eventColumns in ev, the severity's
+// in severity.
+func eventDest(ev *qm.AlarmEvent, severity *string) []any {
+	return []any{&ev.ID, &ev.AlarmID, &ev.Kind, &ev.At, &ev.By, &ev.RuleID, &ev.RuleName, severity, &ev.SubjectType, &ev.SubjectID, &ev.SubjectName}
 }
 
 // reader is the member in ctx, whose unread list it is.

@@ -202,12 +202,12 @@ func (s *ChannelStore) Deliveries(ctx context.Context, id string, limit int) ([]
 		as, err := sqlstore.QueryAll(ctx, c, func(r sqlstore.Row) (*qm.DeliveryAttempt, error) {
 			var a qm.DeliveryAttempt
 			var us int64
-			if err := r.Scan(&a.EventID, &a.At, &a.Status, &us, &a.Error); err != nil {
+			if err := r.Scan(&a.EventID, &a.At, &a.Status, &us, &a.Error, &a.Test); err != nil {
 				return nil, err
 			}
 			a.At, a.Latency = a.At.UTC(), time.Duration(us)*time.Microsecond
 			return &a, nil
-		}, `SELECT event_id, at, status, latency_us, error FROM deliveries WHERE tenant_id = $1 AND channel_id = $2 ORDER BY at DESC, id DESC LIMIT $3`,
+		}, `SELECT event_id, at, status, latency_us, error, test FROM deliveries WHERE tenant_id = $1 AND channel_id = $2 ORDER BY at DESC, id DESC LIMIT $3`,
 			c.TenantID(), id, limit)
 		if err != nil {
 			return nil, fmt.Errorf("delivery log: %w", err)

@@ -30,7 +30,7 @@ func (s *OutboxStore) DueNotifications(ctx context.Context, now time.Time, limit
 	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) ([]*qm.Notification, error) {
 		ns, err := sqlstore.QueryAll(ctx, c, scanNotification, `SELECT o.attempts, o.created_at, ch.secret, COALESCE(r.spec, '{}'), COALESCE(ts.time_zone, 'UTC'),
 			ch.id, ch.name, ch.kind, ch.enabled, ch.url, ch.emails, ch.failing_since, ch.disabled_reason, ch.created_at, ch.updated_at,
-			e.id, e.alarm_id, e.kind, e.at, e.by_name, a.rule_id, a.rule_name, a.severity, a.subject_type, a.subject_id
+			`+eventColumns+`
 			FROM outbox o
 			JOIN channels ch ON ch.tenant_id = o.tenant_id AND ch.id = o.channel_id
 			JOIN alarm_events e ON e.tenant_id = o.tenant_id AND e.id = o.event_id
@@ -54,7 +54,7 @@ func scanNotification(r sqlstore.Row) (*qm.Notification, error) {
 	var spec string
 	gs := qm.GeneralSettings{}
 	dest := append([]any{&n.Attempts, &n.Since, &n.Secret, &spec, &gs.TimeZone}, chScan.dest()...)
-	dest = append(dest, &ev.ID, &ev.AlarmID, &ev.Kind, &ev.At, &ev.By, &ev.RuleID, &ev.RuleName, &severity, &ev.SubjectType, &ev.SubjectID)
+	dest = append(dest, eventDest(&ev, &severity)...)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func scanNotification(r sqlstore.Row) (*qm.Notification, error) {
 // Delivered implements qm.Outbox.
 func (s *OutboxStore) Delivered(ctx context.Context, n *qm.Notification, a qm.DeliveryAttempt) error {
 	return s.router.Update(ctx, func(c sqlstore.Conn) error {
-		if err := logAttempt(ctx, c, n, a); err != nil {
+		if err := logDelivery(ctx, c, n, a); err != nil {
 			return err
 		}
 		if _, err := c.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, delivered_at = $4 WHERE tenant_id = $1 AND event_id = $2 AND channel_id = $3`,
@@ -87,7 +87,7 @@ func (s *OutboxStore) Delivered(ctx context.Context, n *qm.Notification, a qm.De
 // Failed implements qm.Outbox.
 func (s *OutboxStore) Failed(ctx context.Context, n *qm.Notification, a qm.DeliveryAttempt, retryAt time.Time, giveUp bool, disable string) error {
 	return s.router.Update(ctx, func(c sqlstore.Conn) error {
-		if err := logAttempt(ctx, c, n, a); err != nil {
+		if err := logDelivery(ctx, c, n, a); err != nil {
 			return err
 		}
 		at := sqlstore.Timestamp(a.At)
@@ -120,9 +120,10 @@ func (s *OutboxStore) Failed(ctx context.Context, n *qm.Notification, a qm.Deliv
 	})
 }
 
-func logAttempt(ctx context.Context, c sqlstore.Conn, n *qm.Notification, a qm.DeliveryAttempt) error {
-	_, err := c.Exec(ctx, `INSERT INTO deliveries (tenant_id, id, channel_id, event_id, at, status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.TenantID(), sqlstore.NewID(), n.Channel.ID, n.Event.ID, sqlstore.Timestamp(a.At), a.Status, a.Latency.Microseconds(), a.Error)
+// logDelivery writes attempt a at n to its channel's delivery log.
+func logDelivery(ctx context.Context, c sqlstore.Conn, n *qm.Notification, a qm.DeliveryAttempt) error {
+	_, err := c.Exec(ctx, `INSERT INTO deliveries (tenant_id, id, channel_id, event_id, at, status, latency_us, error, test) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.TenantID(), sqlstore.NewID(), n.Channel.ID, n.Event.ID, sqlstore.Timestamp(a.At), a.Status, a.Latency.Microseconds(), a.Error, a.Test)
 	if err != nil {
 		return fmt.Errorf("delivery log: %w", err)
 	}
@@ -159,4 +160,30 @@ func (s *OutboxStore) Pending(ctx context.Context) (time.Time, bool, error) {
 		return nil
 	})
 	return due, found, err
+}
+
+// TestNotification implements qm.Outbox.
+func (s *OutboxStore) TestNotification(ctx context.Context, id string, at time.Time) (*qm.Notification, error) {
+	return sqlstore.View(ctx, s.router, func(c sqlstore.Conn) (*qm.Notification, error) {
+		if !sqlstore.ValidID(id) {
+			return nil, errChannelNotFound
+		}
+		n := &qm.Notification{Event: &qm.AlarmEvent{ID: sqlstore.NewID(), Kind: qm.EventTest, At: at.UTC()}, Since: at.UTC()}
+		var cs channelScan
+		err := c.QueryRow(ctx, `SELECT `+channelColumns+`, secret FROM channels WHERE tenant_id = $1 AND id = $2`, c.TenantID(), id).Scan(append(cs.dest(), &n.Secret)...)
+		switch {
+		case errors.Is(err, sqlstore.ErrNoRows):
+			return nil, errChannelNotFound
+		case err != nil:
+			return nil, fmt.Errorf("channel to test: %w", err)
+		}
+		n.Channel = cs.channel()
+		return n, nil
+	})
+}
+
+// Tested implements qm.Outbox.
+func (s *OutboxStore) Tested(ctx context.Context, n *qm.Notification, a qm.DeliveryAttempt) error {
+	a.Test = true
+	return s.router.Update(ctx, func(c sqlstore.Conn) error { return logDelivery(ctx, c, n, a) })
 }

@@ -37,6 +37,9 @@ type ServiceOptions struct {
 	PublicURL string
 	// Points is where the device protocols hand telemetry.
 	Points qm.PointIngester
+	// ChannelTests sends the channels' test notifications (the
+	// alerting.Dispatcher).
+	ChannelTests qm.ChannelTester
 	// WebhookAllowPrivate lets tenants' webhooks reach loopback, private,
 	// link-local and metadata addresses (--webhook-allow-private).
 	WebhookAllowPrivate bool
@@ -86,5 +89,6 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		Audit:         dataplane.NewAuditStore(e),
 		Usage:         catalog.NewUsageStore(e.Tenants()),
 		Points:        o.Points,
+		ChannelTests:  o.ChannelTests,
 	}
 }
