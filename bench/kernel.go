@@ -77,7 +77,8 @@ type Options struct {
 	Limits time.Duration
 	// Rules is how long each side of the cost-of-rules figure runs (0
 	// skips it): ingest with IngestSenders and IngestBatch for a tenant
-	// with 100 rules and 1,000 geofences and one with none.
+	// with 100 rules and 1,000 geofences and one with none; and the
+	// latency figure from a point's commit to its webhook.
 	Rules time.Duration
 	// MQTT is how long the MQTT publish figure runs (0 skips it), with
 	// MQTTDevices connected devices; IdleDevices is how many idle devices
@@ -234,7 +235,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				e.Close()
 				return nil, fmt.Errorf("%s: cost of rules: %w", t.name, err)
 			}
-			results = append(results, r)
+			fmt.Fprintf(o.Progress, "%s: a point's commit to its webhook, one at a time, for %v\n", t.name, o.Rules)
+			l, err := webhookLatency(ctx, e, t.name, o.Rules)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: webhook latency: %w", t.name, err)
+			}
+			results = append(results, r, l)
 		}
 		if o.Noisy > 0 {
 			fmt.Fprintf(o.Progress, "%s: noisy neighbour, %v alone and %v beside the flood, in turns\n", t.name, o.Noisy, o.Noisy)

@@ -3,12 +3,19 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/alerting"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
+	"github.com/quartermaster/qm/webhook"
+	"golang.org/x/sync/errgroup"
 )
 
 // The rules figure's load: a tenant's rules, 7 in 10 watching one of its
@@ -94,4 +101,84 @@ func makeRules(ctx context.Context, e engine, n int) error {
 		}
 	}
 	return nil
+}
+
+// webhookLatency measures the time from a point's commit to the webhook
+// its alarm's event causes arriving at a receiver on this machine, one
+// point at a time for d: a pool tenant with benchRules rules and
+// benchGeofences geofences, and one more rule, speed over 90 km/h, that
+// sends to the receiver; the points go fast and slow by turns, so each
+// raises or clears its alarm. The evaluator and the dispatcher run as in
+// serve.
+func webhookLatency(ctx context.Context, e engine, name string, d time.Duration) (Result, error) {
+	tn, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "rules-hook", Name: "Rules", Tier: qm.TierPool})
+	if err != nil {
+		return Result{}, err
+	}
+	scope := tenancy.WithTenant(ctx, tn)
+	_, ids, err := devicesOf(ctx, e, tn, 1)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := makeRules(scope, e, benchRules); err != nil {
+		return Result{}, err
+	}
+	arrived := make(chan time.Time, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		io.Copy(io.Discard, r.Body)
+		arrived <- at
+	}))
+	defer receiver.Close()
+	// The receiver is on loopback: the bench's operator allows it.
+	channels := alerts.NewChannelStore(e, func(context.Context, string) error { return nil }, time.Now)
+	hook, _, err := channels.CreateChannel(scope, qm.ChannelDefinition{Name: "Bench", Kind: qm.ChannelWebhook, Enabled: true, URL: receiver.URL})
+	if err != nil {
+		return Result{}, err
+	}
+	rules := alerts.NewRuleStore(e, telemetry.NewFleetStore(e, e.Devices(), time.Now), func() time.Time { return time.Now().AddDate(0, -1, 0) })
+	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Speeding", Kind: qm.RuleSpeed, Severity: qm.SeverityMajor, SpeedKMH: 90, Enabled: true,
+		ChannelIDs: []string{hook.ID}}); err != nil {
+		return Result{}, err
+	}
+
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dispatcher := alerting.NewDispatcher(alerting.DispatchConfig{
+		Outbox: alerts.NewOutboxStore(e), Tenants: e.Tenants(), Lease: e.Tenants().TakeLease, Holder: "bench",
+		Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true}), Now: time.Now, Log: discard,
+	})
+	evaluator := alerting.New(alerts.NewAlarmStore(e, time.Now), e.Tenants(), discard, dispatcher.Raised)
+	points := telemetry.NewPointWriter(e, time.Now, 0)
+	defer points.Close()
+	points.Notify(evaluator)
+	runCtx, cancel := context.WithCancel(ctx)
+	var g errgroup.Group
+	g.Go(func() error { return evaluator.Run(runCtx) })
+	g.Go(func() error { return dispatcher.Run(runCtx) })
+	defer func() { cancel(); g.Wait() }()
+
+	var s Sample
+	// The points were measured in the last hour, a second apart.
+	began := time.Now()
+	start := began.Add(-time.Hour)
+	for i := 0; time.Since(began) < d; i++ {
+		kmh := 40.0
+		if i%2 == 0 {
+			kmh = 120
+		}
+		p := qm.Point{Time: start.Add(time.Duration(i) * time.Second), Position: &qm.Position{Lat: 52.5, Lon: 13.4, SpeedKMH: &kmh}}
+		if _, err := points.Write(scope, ids[0], []qm.Point{p}); err != nil {
+			return Result{}, err
+		}
+		committed := time.Now()
+		select {
+		case at := <-arrived:
+			s = append(s, at.Sub(committed))
+		case <-time.After(30 * time.Second):
+			return Result{}, fmt.Errorf("point %d: no webhook within 30 s of its commit", i)
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+	}
+	return s.Result(fmt.Sprintf("a point's commit to its webhook's arrival, %d rules and %d geofences, %s pool", benchRules+1, benchGeofences, name), ""), nil
 }

@@ -25,7 +25,7 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	senders := fs.Int("ingest-senders", 16, "concurrent senders of the ingest figure")
 	batch := fs.Int("ingest-batch", 1000, "points a request in the ingest figure")
 	limitsFor := fs.Duration("limits", 5*time.Second, "how long each side of the cost-of-limits figures runs: API reads and ingest on a generous plan against the default plan (0 skips)")
-	rulesFor := fs.Duration("rules", 5*time.Second, "how long each side of the cost-of-rules figure runs: ingest for a tenant with 100 rules and 1,000 geofences against one with none (0 skips)")
+	rulesFor := fs.Duration("rules", 5*time.Second, "how long each side of the cost-of-rules figure runs: ingest for a tenant with 100 rules and 1,000 geofences against one with none, then the time from a point's commit to its webhook (0 skips)")
 	noisyFor := fs.Duration("noisy", 10*time.Second, "how long each phase of the noisy-neighbour figure runs: B alone and beside A's flood, in turns (0 skips)")
 	noisyRate := fs.Float64("noisy-rate", 200, "API requests a second the noisy-neighbour plan allows (and ten times as many points); B sends a fifth of it, A ten times it")
 	mqttFor := fs.Duration("mqtt", 5*time.Second, "how long the MQTT publish figure runs (0 skips)")
