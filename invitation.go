@@ -36,6 +36,11 @@ type Invitation struct {
 	// Link is the one-time link, set only in the reply that creates the
 	// invitation: only a hash of its secret is kept.
 	Link string `json:"link,omitempty"`
+	// Mailed says the link was e-mailed to Email, MailError why it could
+	// not be, in the reply that creates the invitation, when the operator
+	// set a mail server.
+	Mailed    bool   `json:"mailed,omitempty"`
+	MailError string `json:"mail_error,omitempty"`
 }
 
 // InvitationState says where an invitation stands at a given time.

@@ -152,7 +152,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	url := publicURL(*public, *addr)
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
-		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, ChannelTests: dispatcher,
+		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, ChannelTests: dispatcher, Mail: sender, MailFrom: from,
 			WebhookAllowPrivate: *allowPrivate, Now: time.Now}),
 		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/mail"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/catalog"
@@ -40,6 +41,9 @@ type ServiceOptions struct {
 	// ChannelTests sends the channels' test notifications (the
 	// alerting.Dispatcher).
 	ChannelTests qm.ChannelTester
+	// Mail, when set, e-mails invitations' links, from MailFrom.
+	Mail     *mail.Sender
+	MailFrom string
 	// WebhookAllowPrivate lets tenants' webhooks reach loopback, private,
 	// link-local and metadata addresses (--webhook-allow-private).
 	WebhookAllowPrivate bool
@@ -53,7 +57,10 @@ func Services(e Engine, o ServiceOptions) qm.Services {
 		o.Now = time.Now
 	}
 	id := e.Identity()
-	invitations := dataplane.NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
+	var invitations qm.InvitationService = dataplane.NewInvitationStore(id, e, e.Tenants(), o.HashPassword, o.PublicURL, o.Now)
+	if o.Mail != nil {
+		invitations = &mail.Invitations{InvitationService: invitations, Sender: o.Mail, From: o.MailFrom}
+	}
 	members := dataplane.NewMemberStore(id, e, o.Now)
 	fleet := telemetry.NewFleetStore(e, e.Devices(), o.Now)
 	refs := map[string]qm.ReferenceService{}
