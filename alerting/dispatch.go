@@ -40,6 +40,9 @@ type DispatchConfig struct {
 	Webhooks *webhook.Client
 	Mail     *mail.Sender
 	From     string
+	// Managers are the addresses told by e-mail when one of the tenant's
+	// channels is turned off for failing (SettingsManagers; nil: none).
+	Managers func(ctx context.Context) ([]string, error)
 	// Backoff is how long to wait before the attempt-th retry (webhook.Backoff).
 	Backoff func(attempt int, key string) time.Duration
 	// Sweep is how often every tenant's outbox is looked at, for what no
@@ -215,9 +218,13 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 		d.cfg.Log.Warn("notify: due notifications", "tenant", t.Slug, "err", err)
 		return
 	}
+	off := map[string]bool{} // channels turned off in this batch: the rest of theirs wait
 	for _, n := range ns {
 		if ctx.Err() != nil {
 			return
+		}
+		if off[n.Channel.ID] {
+			continue
 		}
 		if q := n.QuietHours; q != nil && q.Contains(d.cfg.Now(), n.Location) {
 			// The rule's quiet hours: it waits for their end.
@@ -237,7 +244,7 @@ func (d *Dispatcher) sendTenant(ctx context.Context, t *qm.Tenant) {
 		if a.Error == "" {
 			err = outbox.Delivered(ctx, n, a)
 		} else {
-			err = d.failed(ctx, outbox, n, a)
+			off[n.Channel.ID], err = d.failed(ctx, t, outbox, n, a)
 		}
 		if err != nil {
 			d.cfg.Log.Warn("notify: record delivery", "tenant", t.Slug, "event_id", n.Event.ID, "err", err)
@@ -287,15 +294,40 @@ func (p *pace) wait(now time.Time) time.Duration {
 
 // failed records a failed attempt: retried after its backoff, given up a
 // day after the event, and the channel turned off once it has failed for
-// a day.
-func (d *Dispatcher) failed(ctx context.Context, outbox qm.Outbox, n *qm.Notification, a qm.DeliveryAttempt) error {
+// a day, which tenant t's managers are told, and failed reports.
+func (d *Dispatcher) failed(ctx context.Context, t *qm.Tenant, outbox qm.Outbox, n *qm.Notification, a qm.DeliveryAttempt) (bool, error) {
 	now := d.cfg.Now()
 	giveUp := now.Sub(n.Since) >= webhook.GiveUpAfter
 	disable := ""
 	if n.Channel.FailingSince != nil && webhook.ShouldDisable(*n.Channel.FailingSince, now) {
 		disable = fmt.Sprintf("every delivery since %s failed; the last: %s", n.Channel.FailingSince.Format(time.RFC3339), a.Error)
 	}
-	return outbox.Failed(ctx, n, a, now.Add(d.cfg.Backoff(n.Attempts+1, n.Event.ID)), giveUp, disable)
+	if err := outbox.Failed(ctx, n, a, now.Add(d.cfg.Backoff(n.Attempts+1, n.Event.ID)), giveUp, disable); err != nil || disable == "" {
+		return false, err
+	}
+	d.tellDisabled(ctx, t, n.Channel, disable)
+	return true, nil
+}
+
+// tellDisabled e-mails tenant t's managers that channel ch was turned off,
+// and why. The channel's page and the audit log say so too, so a mail
+// that fails is logged, not retried.
+func (d *Dispatcher) tellDisabled(ctx context.Context, t *qm.Tenant, ch *qm.Channel, why string) {
+	if d.cfg.Mail == nil || d.cfg.Managers == nil {
+		return
+	}
+	to, err := d.cfg.Managers(ctx)
+	if err == nil && len(to) > 0 {
+		text := fmt.Sprintf("Quartermaster turned off the notification channel %q of %s: %s.\n\nThe alarms of the rules that name it are no longer sent to it. "+
+			"Once its receiver works, send it a test and turn it on again (Notification channels, %s, Edit).\n", ch.Name, t.Name, why, ch.Name)
+		body := fmt.Sprintf("<p>Quartermaster turned off the notification channel <strong>%s</strong> of %s: %s.</p><p>The alarms of the rules that name it are no longer sent to it. "+
+			"Once its receiver works, send it a test and turn it on again (Notification channels, %s, Edit).</p>",
+			html.EscapeString(ch.Name), html.EscapeString(t.Name), html.EscapeString(why), html.EscapeString(ch.Name))
+		err = d.cfg.Mail.Send(ctx, mail.Message{From: d.cfg.From, To: to, Subject: fmt.Sprintf("[%s] channel %s turned off", t.Slug, ch.Name), Text: text, HTML: body})
+	}
+	if err != nil {
+		d.cfg.Log.Warn("notify: tell the managers of a channel turned off", "tenant", t.Slug, "channel", ch.ID, "err", err)
+	}
 }
 
 // TestChannel implements qm.ChannelTester: it sends at once, on any

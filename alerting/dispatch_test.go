@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,5 +225,107 @@ func TestDispatchQuietHours(t *testing.T) {
 	})
 	if got := rc.payloads(); len(got) != 0 {
 		t.Fatalf("sent in the quiet hours: %+v", got)
+	}
+}
+
+// TestDispatchTurnsOff: a webhook failing for a day is turned off, once,
+// whatever else waits for it, and the tenant's members who manage its
+// settings (an admin, a custom role with settings:manage; not a viewer,
+// nor a disabled admin) are told by e-mail, through a real SMTP server.
+func TestDispatchTurnsOff(t *testing.T) {
+	w0 := newWorld(t)
+	db, scope, d := w0.db, w0.scope, w0.d
+	start := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := start
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	roles := dataplane.NewRoleStore(db.Identity(), db, clock)
+	if err := roles.CreateRole(scope, qm.Role{Name: "desk", Permissions: []qm.Permission{qm.PermDevicesRead, qm.PermSettingsManage}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		email, role string
+		disabled    bool
+	}{{"boss@acme.example", "admin", false}, {"desk@acme.example", "desk", false}, {"eve@acme.example", "viewer", false}, {"gone@acme.example", "admin", true}} {
+		u := &qm.User{Email: m.email, Name: m.email, Disabled: m.disabled}
+		if err := db.Identity().CreateUser(scope, u, "h", start); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Identity().SetMembership(scope, &qm.Membership{TenantID: w0.tn.ID, UserID: u.ID, Role: m.role}, start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	t.Cleanup(srv.Close)
+	channels := alerts.NewChannelStore(db, func(ctx context.Context, u string) error { return webhook.CheckTarget(ctx, u, true) }, clock)
+	hook, _, err := channels.CreateChannel(scope, qm.ChannelDefinition{Name: "Desk hook", Kind: qm.ChannelWebhook, Enabled: true, URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := alerts.NewRuleStore(db, telemetry.NewFleetStore(db, db.Devices(), clock), func() time.Time { return start.Add(-time.Hour) })
+	if _, err := rules.CreateRule(scope, qm.RuleDefinition{Name: "Flat", Kind: qm.RuleBattery, Severity: qm.SeverityMinor, BatteryPct: 20, Enabled: true,
+		ChannelIDs: []string{hook.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	w := telemetry.NewPointWriter(db, clock, 0)
+	t.Cleanup(w.Close)
+	battery := func(at time.Time, pct float64) {
+		t.Helper()
+		if _, err := w.Write(scope, d.ID, []qm.Point{{Time: at, Metrics: map[string]qm.Metric{"battery_pct": qm.NumberMetric(pct)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if evs, err := alerts.NewAlarmStore(db, clock).EvaluateDevice(scope, d.ID); err != nil || len(evs) != 1 {
+			t.Fatalf("evaluate: %+v, %v", evs, err)
+		}
+	}
+	battery(start.Add(-time.Minute), 3)
+	be := &smtptest.Backend{}
+	smtp, err := qmmail.ParseURL("smtp://127.0.0.1:" + strconv.Itoa(smtptest.Start(t, be, smtptest.Options{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatcher := alerting.NewDispatcher(alerting.DispatchConfig{
+		Outbox: alerts.NewOutboxStore(db), Tenants: db.Tenants(), Lease: db.Tenants().TakeLease, Holder: "test",
+		Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: true, Now: clock}), Mail: &qmmail.Sender{Config: smtp}, From: "alerts@qm.example",
+		Managers: alerting.SettingsManagers(dataplane.NewMemberStore(db.Identity(), db, clock), roles),
+		Backoff:  func(int, string) time.Duration { return time.Hour }, Now: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	runCtx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- dispatcher.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	dispatcher.Poke(w0.tn.ID)
+	poll.Until(t, "the first delivery fails", func() (bool, error) {
+		ch, err := channels.Channel(scope, hook.ID)
+		return err == nil && ch.FailingSince != nil, err
+	})
+
+	// A day on, the battery is charged: the raise's retry and the clear
+	// wait for the channel; the first to fail turns it off.
+	mu.Lock()
+	now = start.Add(25 * time.Hour)
+	mu.Unlock()
+	battery(now.Add(-time.Minute), 90)
+	dispatcher.Poke(w0.tn.ID)
+	poll.Until(t, "the managers are told", func() (bool, error) { return len(be.Delivered()) > 0, nil })
+	ch, err := channels.Channel(scope, hook.ID)
+	if err != nil || ch.Enabled || !strings.Contains(ch.DisabledReason, "500") {
+		t.Fatalf("the channel: %+v, %v; want it off, saying why", ch, err)
+	}
+	ms := be.Delivered()
+	to := append([]string(nil), ms[0].To...)
+	slices.Sort(to)
+	if len(ms) != 1 || !slices.Equal(to, []string{"boss@acme.example", "desk@acme.example"}) || !strings.Contains(string(ms[0].Data), "Desk hook") {
+		t.Fatalf("%d mails, the first to %v:\n%s", len(ms), to, ms[0].Data)
+	}
+	if n := hits.Load(); n != 2 {
+		t.Fatalf("%d deliveries tried; want 2, the raise's and its retry, none to the channel once off", n)
+	}
+	if log, err := dataplane.NewAuditStore(db).AuditLog(scope, qm.AuditFilter{Action: "channel.disable"}); err != nil || len(log) != 1 {
+		t.Fatalf("audit of the channel turned off: %+v, %v; want one entry", log, err)
 	}
 }

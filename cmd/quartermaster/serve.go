@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster/qm/simulate"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/ui"
@@ -137,6 +138,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	dispatcher := alerting.NewDispatcher(alerting.DispatchConfig{
 		Outbox: alerts.NewOutboxStore(e), Tenants: e.Tenants(), Lease: e.Tenants().TakeLease, Holder: node,
 		Webhooks: webhook.NewClient(webhook.Options{AllowPrivate: *allowPrivate}), Mail: sender, From: from, Now: time.Now, Log: log,
+		Managers: alerting.SettingsManagers(dataplane.NewMemberStore(e.Identity(), e, time.Now), dataplane.NewRoleStore(e.Identity(), e, time.Now)),
 	})
 	evaluator := alerting.New(alerts.NewAlarmStore(e, time.Now), e.Tenants(), log, dispatcher.Raised)
 	points.Notify(evaluator)
