@@ -262,3 +262,112 @@ test('the admin changes a rule and a channel', async ({ page, playwright, baseUR
   await expect(page.getByRole('row').filter({ hasText: channel })).toContainText('Disabled');
   await expect(page.getByLabel(/^Signing secret/)).toHaveCount(0);
 });
+
+/** The geofence map's canvas, once it has drawn, and its centre in the page. */
+async function geofenceCanvas(page: Page) {
+  await expect(page.getByRole('status').filter({ hasText: /Map shows \d+ geofences?\./ })).toBeVisible({ timeout: 60_000 });
+  const canvas = page.getByRole('region', { name: 'Geofence map' }).locator('canvas');
+  const box = await canvas.boundingBox();
+  expect(box).not.toBeNull();
+  return { canvas, x: box!.width / 2, y: box!.height / 2, pageX: box!.x + box!.width / 2, pageY: box!.y + box!.height / 2 };
+}
+
+type Shape = { geometry: { type: string; coordinates: unknown[] }; properties?: { radius_m?: number } | null };
+
+/** A geofence as the API answers it, by name. */
+async function geofenceNamed(api: API, name: string): Promise<{ id: string; shape: Shape }> {
+  const { geofences } = await api.get<{ geofences: { id: string; name: string; shape: Shape }[] }>('/geofences?limit=1000');
+  const g = geofences.find((x) => x.name === name);
+  expect(g, `geofence ${name}`).toBeTruthy();
+  return g!;
+}
+
+test('a polygon geofence is drawn on the map a point at a time', async ({ page }) => {
+  const fence = `Drawn ${unique('poly')}`;
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/geofences');
+  await page.getByLabel('Name', { exact: true }).fill(fence);
+  await page.getByLabel('Polygon').check();
+  const map = await geofenceCanvas(page);
+  const drawing = page.getByRole('status').filter({ hasText: /Drawing:/ });
+  await expect(drawing).toContainText('Drawing: 0 points');
+
+  // Five clicks, one of them undone, then the first point again closes it.
+  const corners = [
+    [-90, -60],
+    [70, -70],
+    [100, 40],
+    [10, 90],
+    [-80, 50],
+  ];
+  for (const [dx, dy] of corners) await map.canvas.click({ position: { x: map.x + dx!, y: map.y + dy! } });
+  await map.canvas.click({ position: { x: map.x - 30, y: map.y + 100 } });
+  await expect(drawing).toContainText('Drawing: 6 points');
+  await page.getByRole('button', { name: 'Undo last point' }).click();
+  await expect(drawing).toContainText('Drawing: 5 points');
+  const points = page.getByLabel('Points, one a line: latitude, longitude');
+  await expect(points).toHaveValue(/^([-\d.]+, [-\d.]+\n){4}[-\d.]+, [-\d.]+$/);
+  await map.canvas.click({ position: { x: map.x + corners[0]![0]!, y: map.y + corners[0]![1]! } });
+  await expect(page.getByRole('status').filter({ hasText: 'Polygon of 5 points.' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Finish' })).toBeDisabled();
+  await expectAccessible(page);
+  await add(page, 'Add geofence', fence);
+  await expect(page.getByRole('row').filter({ hasText: fence })).toContainText('Polygon with 5 points');
+
+  // The API holds a Polygon whose ring closes on its first point.
+  const g = await geofenceNamed(await API.of(page), fence);
+  expect(g.shape.geometry.type).toBe('Polygon');
+  const ring = g.shape.geometry.coordinates[0] as number[][];
+  expect(ring).toHaveLength(6);
+  expect(ring[5]).toEqual(ring[0]);
+
+  // Changed: the points typed replace those drawn.
+  await page.getByRole('button', { name: `Edit ${fence}` }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Polygon of 5 points.' })).toBeVisible();
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(drawing).toContainText('Drawing: 0 points');
+  await points.fill('52.50, 13.40\n52.51, 13.40\n52.51, 13.42\n52.50, 13.42');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Saved ${fence}.` })).toBeVisible();
+  const typed = await geofenceNamed(await API.of(page), fence);
+  expect(typed.shape.geometry.coordinates).toEqual([
+    [
+      [13.4, 52.5],
+      [13.4, 52.51],
+      [13.42, 52.51],
+      [13.42, 52.5],
+      [13.4, 52.5],
+    ],
+  ]);
+});
+
+test('a circle geofence is moved by dragging its centre, and its radius typed', async ({ page, playwright, baseURL }) => {
+  const fence = `Moved ${unique('circle')}`;
+  await asAdmin(playwright, baseURL, (api) =>
+    api.must('POST', '/geofences', { name: fence, shape: { type: 'Feature', geometry: { type: 'Point', coordinates: [13.4, 52.5] }, properties: { radius_m: 300 } } }),
+  );
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/geofences');
+  const map = await geofenceCanvas(page);
+  await page.getByRole('button', { name: `Edit ${fence}` }).click();
+  await expect(page.getByLabel('Latitude')).toHaveValue('52.5');
+
+  // The map shows the circle in its middle: its centre is dragged south-east.
+  await page.mouse.move(map.pageX, map.pageY);
+  await page.mouse.down();
+  await page.mouse.move(map.pageX + 80, map.pageY + 40, { steps: 8 });
+  await page.mouse.up();
+  const lat = page.getByLabel('Latitude');
+  const lon = page.getByLabel('Longitude');
+  await expect.poll(async () => Number(await lat.inputValue()), { message: 'the centre moves south' }).toBeLessThan(52.5);
+  await expect.poll(async () => Number(await lon.inputValue()), { message: 'the centre moves east' }).toBeGreaterThan(13.4);
+  const moved = [Number(await lon.inputValue()), Number(await lat.inputValue())];
+  await page.getByLabel('Radius (m)').fill('450');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Saved ${fence}.` })).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: fence })).toContainText('Circle of 450 m');
+
+  const g = await geofenceNamed(await API.of(page), fence);
+  expect(g.shape.geometry).toEqual({ type: 'Point', coordinates: moved });
+  expect(g.shape.properties?.radius_m).toBe(450);
+});
