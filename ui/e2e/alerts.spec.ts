@@ -3,6 +3,7 @@
 // vehicles meet, then handles the alarms it raises; the viewer sees the
 // alarms and rules but changes nothing, and the API refuses it too.
 import type { Page } from '@playwright/test';
+import { raiseAlarm } from './alarms';
 import { API, asAdmin, unique } from './assets-helpers';
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 
@@ -110,8 +111,8 @@ test('the admin routes alarms to channels and handles them', { tag: '@journey' }
   await expect(alarms.first()).toContainText('Open');
   await expectAccessible(page);
 
-  // One vehicle's alarm: the row names the vehicle and links to its page.
-  const vehicle = await alarms.first().getByRole('link').innerText();
+  // One vehicle's alarm: the row names the vehicle and links to its page (and to the alarm's).
+  const vehicle = await alarms.first().getByRole('link').filter({ hasNotText: rule }).innerText();
   const alarm = alarms.filter({ has: page.getByRole('link', { name: vehicle, exact: true }) });
   await alarm.getByRole('button', { name: 'Acknowledge' }).click();
   await expect(alarm).toContainText(/Acknowledged by \S+/);
@@ -125,7 +126,7 @@ test('the admin routes alarms to channels and handles them', { tag: '@journey' }
   await expect(page).not.toHaveURL(/open=/);
   await expect(alarm).toContainText('Cleared');
   await expect(alarm.getByRole('button')).toHaveCount(0);
-  await alarm.getByRole('link', { name: vehicle }).click();
+  await alarm.getByRole('link', { name: vehicle, exact: true }).click();
   await expect(page).toHaveURL(/\/t\/acme\/devices\/[^/]+$/);
   await expect(page.getByText(vehicle).first()).toBeVisible();
 
@@ -370,4 +371,81 @@ test('a circle geofence is moved by dragging its centre, and its radius typed', 
   const g = await geofenceNamed(await API.of(page), fence);
   expect(g.shape.geometry).toEqual({ type: 'Point', coordinates: moved });
   expect(g.shape.properties?.radius_m).toBe(450);
+});
+
+test('an alarm’s page shows its facts, acknowledges and clears it, and lists its events', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+  const rule = `Paged ${unique('alarm')}`;
+  const made = await asAdmin(playwright, baseURL, (api) => raiseAlarm(api, rule, 'demo-acme-3', 'major'));
+  await signIn(page, demo.acmeAdmin);
+
+  // The alarm list links to it.
+  await page.goto('/t/acme/alarms?open=true&severity=major');
+  await page.getByRole('link', { name: `Alarm ${rule} on ${made.name}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/acme/alarms/${made.alarm}$`));
+  await expect(page.getByRole('heading', { level: 1, name: `${rule} on ${made.name}` })).toBeVisible();
+  await expect(page.getByRole('definition').filter({ hasText: 'major' })).toBeVisible();
+  await expect(page.getByRole('definition').filter({ hasText: /^Open$/ })).toBeVisible();
+  const events = page.getByRole('region', { name: 'Events' });
+  await expect(events.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Raised', exact: true }) })).toContainText('the rule');
+  await expectAccessible(page);
+
+  await page.getByRole('button', { name: 'Acknowledge' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Acknowledged.' })).toBeVisible();
+  await expect(page.getByRole('definition').filter({ hasText: /^by \S+/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Acknowledge' })).toHaveCount(0);
+  const acknowledged = events.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Acknowledged', exact: true }) });
+  await expect(acknowledged).toHaveCount(1);
+  await expect(acknowledged).not.toContainText('the rule');
+
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Cleared.' })).toBeVisible();
+  await expect(events.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Cleared', exact: true }) })).toHaveCount(1);
+  await expect(page.getByRole('button', { name: 'Clear' })).toHaveCount(0);
+
+  // Its subject's link leads to the vehicle.
+  await page.getByRole('link', { name: made.name, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/acme/devices/${made.device}$`));
+
+  await page.goto('/t/acme/alarms/no-such-alarm');
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
+
+test('the bell counts unread alarm events, and marking them read lowers the count', async ({ page, playwright, baseURL }) => {
+  const u = unique('bell');
+  await asAdmin(playwright, baseURL, (api) => Promise.all([raiseAlarm(api, `Rung ${u}`, 'demo-acme-1', 'minor'), raiseAlarm(api, `Rang ${u}`, 'demo-acme-2', 'info')]));
+  // The viewer's reading is this journey's alone.
+  await signIn(page, demo.acmeViewer);
+  const bell = page.getByRole('button', { name: /^Notifications: \d+ unread$/ });
+  const count = async () => Number(/(\d+) unread/.exec((await bell.getAttribute('aria-label')) ?? '')?.[1] ?? NaN);
+  await expect.poll(count, { message: 'the raised alarms are unread' }).toBeGreaterThan(1);
+
+  await bell.click();
+  const panel = page.getByRole('dialog', { name: /\d+ unread/ });
+  await expect(panel).toBeVisible();
+  await expect(panel).toBeFocused();
+  await expect(panel.getByRole('listitem').nth(1)).toBeVisible();
+  await expectAccessible(page);
+
+  // Escape closes it, and the bell has the focus again.
+  await page.keyboard.press('Escape');
+  await expect(panel).toBeHidden();
+  await expect(bell).toBeFocused();
+
+  // An event links to its alarm; following it closes the panel.
+  await page.keyboard.press('Enter');
+  await expect(panel).toBeVisible();
+  await panel.getByRole('listitem').first().getByRole('link').click();
+  await expect(page).toHaveURL(/\/t\/acme\/alarms\/[^/]+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(panel).toBeHidden();
+
+  // Marking the oldest event listed read marks those before it too, but not the newer.
+  const before = await count();
+  await bell.click();
+  await panel.getByRole('button', { name: /^Mark read: / }).last().click();
+  await expect.poll(count, { message: 'the count drops after marking one read' }).toBeLessThan(before);
+  const some = await count();
+  expect(some).toBeGreaterThan(0);
+  await panel.getByRole('button', { name: 'Mark all read' }).click();
+  await expect.poll(count, { message: 'the count drops after marking all read' }).toBeLessThan(some);
 });
