@@ -312,6 +312,15 @@ test('a polygon geofence is drawn on the map a point at a time', async ({ page }
   await expect(page.getByRole('status').filter({ hasText: 'Polygon of 5 points.' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Finish' })).toBeDisabled();
   await expectAccessible(page);
+
+  // A point dragged moves its line of the points, and only it.
+  const drawnLines = (await points.inputValue()).split('\n');
+  await page.mouse.move(map.pageX + corners[2]![0]!, map.pageY + corners[2]![1]!);
+  await page.mouse.down();
+  await page.mouse.move(map.pageX + corners[2]![0]! + 30, map.pageY + corners[2]![1]! + 20, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(async () => (await points.inputValue()).split('\n')[2], { message: 'the third point moves' }).not.toBe(drawnLines[2]);
+  expect((await points.inputValue()).split('\n').filter((line, i) => line !== drawnLines[i])).toHaveLength(1);
   await add(page, 'Add geofence', fence);
   await expect(page.getByRole('row').filter({ hasText: fence })).toContainText('Polygon with 5 points');
 
