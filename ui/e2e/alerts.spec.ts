@@ -3,6 +3,7 @@
 // vehicles meet, then handles the alarms it raises; the viewer sees the
 // alarms and rules but changes nothing, and the API refuses it too.
 import type { Page } from '@playwright/test';
+import { raiseAlarm } from './alarms';
 import { API, asAdmin, unique } from './assets-helpers';
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 
@@ -118,8 +119,8 @@ test('the admin routes alarms to channels and handles them', { tag: '@journey' }
   await expect(alarms.first()).toContainText('Open');
   await expectAccessible(page);
 
-  // One vehicle's alarm: the row names the vehicle and links to its page.
-  const vehicle = await alarms.first().getByRole('link').innerText();
+  // One vehicle's alarm: the row names the vehicle and links to its page (and to the alarm's).
+  const vehicle = await alarms.first().getByRole('link').filter({ hasNotText: rule }).innerText();
   const alarm = alarms.filter({ has: page.getByRole('link', { name: vehicle, exact: true }) });
   await alarm.getByRole('button', { name: 'Acknowledge' }).click();
   await expect(alarm).toContainText(/Acknowledged by \S+/);
@@ -133,7 +134,7 @@ test('the admin routes alarms to channels and handles them', { tag: '@journey' }
   await expect(page).not.toHaveURL(/open=/);
   await expect(alarm).toContainText('Cleared');
   await expect(alarm.getByRole('button')).toHaveCount(0);
-  await alarm.getByRole('link', { name: vehicle }).click();
+  await alarm.getByRole('link', { name: vehicle, exact: true }).click();
   await expect(page).toHaveURL(/\/t\/acme\/devices\/[^/]+$/);
   await expect(page.getByText(vehicle).first()).toBeVisible();
 
@@ -269,4 +270,199 @@ test('the admin changes a rule and a channel', async ({ page, playwright, baseUR
   await expect(page.getByRole('status').filter({ hasText: `Saved ${channel}.` })).toBeVisible();
   await expect(page.getByRole('row').filter({ hasText: channel })).toContainText('Disabled');
   await expect(page.getByLabel(/^Signing secret/)).toHaveCount(0);
+});
+
+/** The geofence map's canvas, once it has drawn, and its centre in the page. */
+async function geofenceCanvas(page: Page) {
+  await expect(page.getByRole('status').filter({ hasText: /Map shows \d+ geofences?\./ })).toBeVisible({ timeout: 60_000 });
+  const canvas = page.getByRole('region', { name: 'Geofence map' }).locator('canvas');
+  const box = await canvas.boundingBox();
+  expect(box).not.toBeNull();
+  return { canvas, x: box!.width / 2, y: box!.height / 2, pageX: box!.x + box!.width / 2, pageY: box!.y + box!.height / 2 };
+}
+
+type Shape = { geometry: { type: string; coordinates: unknown[] }; properties?: { radius_m?: number } | null };
+
+/** A geofence as the API answers it, by name. */
+async function geofenceNamed(api: API, name: string): Promise<{ id: string; shape: Shape }> {
+  const { geofences } = await api.get<{ geofences: { id: string; name: string; shape: Shape }[] }>('/geofences?limit=1000');
+  const g = geofences.find((x) => x.name === name);
+  expect(g, `geofence ${name}`).toBeTruthy();
+  return g!;
+}
+
+test('a polygon geofence is drawn on the map a point at a time', async ({ page }) => {
+  const fence = `Drawn ${unique('poly')}`;
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/geofences');
+  await page.getByLabel('Name', { exact: true }).fill(fence);
+  await page.getByLabel('Polygon').check();
+  const map = await geofenceCanvas(page);
+  const drawing = page.getByRole('status').filter({ hasText: /Drawing:/ });
+  await expect(drawing).toContainText('Drawing: 0 points');
+
+  // Five clicks, one of them undone, then the first point again closes it.
+  const corners = [
+    [-90, -60],
+    [70, -70],
+    [100, 40],
+    [10, 90],
+    [-80, 50],
+  ];
+  for (const [dx, dy] of corners) await map.canvas.click({ position: { x: map.x + dx!, y: map.y + dy! } });
+  await map.canvas.click({ position: { x: map.x - 30, y: map.y + 100 } });
+  await expect(drawing).toContainText('Drawing: 6 points');
+  await page.getByRole('button', { name: 'Undo last point' }).click();
+  await expect(drawing).toContainText('Drawing: 5 points');
+  const points = page.getByLabel('Points, one a line: latitude, longitude');
+  await expect(points).toHaveValue(/^([-\d.]+, [-\d.]+\n){4}[-\d.]+, [-\d.]+$/);
+  await map.canvas.click({ position: { x: map.x + corners[0]![0]!, y: map.y + corners[0]![1]! } });
+  await expect(page.getByRole('status').filter({ hasText: 'Polygon of 5 points.' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Finish' })).toBeDisabled();
+  await expectAccessible(page);
+
+  // A point dragged moves its line of the points, and only it.
+  const drawnLines = (await points.inputValue()).split('\n');
+  await page.mouse.move(map.pageX + corners[2]![0]!, map.pageY + corners[2]![1]!);
+  await page.mouse.down();
+  await page.mouse.move(map.pageX + corners[2]![0]! + 30, map.pageY + corners[2]![1]! + 20, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(async () => (await points.inputValue()).split('\n')[2], { message: 'the third point moves' }).not.toBe(drawnLines[2]);
+  expect((await points.inputValue()).split('\n').filter((line, i) => line !== drawnLines[i])).toHaveLength(1);
+  await add(page, 'Add geofence', fence);
+  await expect(page.getByRole('row').filter({ hasText: fence })).toContainText('Polygon with 5 points');
+
+  // The API holds a Polygon whose ring closes on its first point.
+  const g = await geofenceNamed(await API.of(page), fence);
+  expect(g.shape.geometry.type).toBe('Polygon');
+  const ring = g.shape.geometry.coordinates[0] as number[][];
+  expect(ring).toHaveLength(6);
+  expect(ring[5]).toEqual(ring[0]);
+
+  // Changed: the points typed replace those drawn.
+  await page.getByRole('button', { name: `Edit ${fence}` }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Polygon of 5 points.' })).toBeVisible();
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(drawing).toContainText('Drawing: 0 points');
+  await points.fill('52.50, 13.40\n52.51, 13.40\n52.51, 13.42\n52.50, 13.42');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Saved ${fence}.` })).toBeVisible();
+  const typed = await geofenceNamed(await API.of(page), fence);
+  expect(typed.shape.geometry.coordinates).toEqual([
+    [
+      [13.4, 52.5],
+      [13.4, 52.51],
+      [13.42, 52.51],
+      [13.42, 52.5],
+      [13.4, 52.5],
+    ],
+  ]);
+});
+
+test('a circle geofence is moved by dragging its centre, and its radius typed', async ({ page, playwright, baseURL }) => {
+  const fence = `Moved ${unique('circle')}`;
+  await asAdmin(playwright, baseURL, (api) =>
+    api.must('POST', '/geofences', { name: fence, shape: { type: 'Feature', geometry: { type: 'Point', coordinates: [13.4, 52.5] }, properties: { radius_m: 300 } } }),
+  );
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/geofences');
+  const map = await geofenceCanvas(page);
+  await page.getByRole('button', { name: `Edit ${fence}` }).click();
+  await expect(page.getByLabel('Latitude')).toHaveValue('52.5');
+
+  // The map shows the circle in its middle: its centre is dragged south-east.
+  await page.mouse.move(map.pageX, map.pageY);
+  await page.mouse.down();
+  await page.mouse.move(map.pageX + 80, map.pageY + 40, { steps: 8 });
+  await page.mouse.up();
+  const lat = page.getByLabel('Latitude');
+  const lon = page.getByLabel('Longitude');
+  await expect.poll(async () => Number(await lat.inputValue()), { message: 'the centre moves south' }).toBeLessThan(52.5);
+  await expect.poll(async () => Number(await lon.inputValue()), { message: 'the centre moves east' }).toBeGreaterThan(13.4);
+  const moved = [Number(await lon.inputValue()), Number(await lat.inputValue())];
+  await page.getByLabel('Radius (m)').fill('450');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Saved ${fence}.` })).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: fence })).toContainText('Circle of 450 m');
+
+  const g = await geofenceNamed(await API.of(page), fence);
+  expect(g.shape.geometry).toEqual({ type: 'Point', coordinates: moved });
+  expect(g.shape.properties?.radius_m).toBe(450);
+});
+
+test('an alarm’s page shows its facts, acknowledges and clears it, and lists its events', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+  const rule = `Paged ${unique('alarm')}`;
+  const made = await asAdmin(playwright, baseURL, (api) => raiseAlarm(api, rule, 'demo-acme-3', 'major'));
+  await signIn(page, demo.acmeAdmin);
+
+  // The alarm list links to it.
+  await page.goto('/t/acme/alarms?open=true&severity=major');
+  await page.getByRole('link', { name: `Alarm ${rule} on ${made.name}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/acme/alarms/${made.alarm}$`));
+  await expect(page.getByRole('heading', { level: 1, name: `${rule} on ${made.name}` })).toBeVisible();
+  await expect(page.getByRole('definition').filter({ hasText: 'major' })).toBeVisible();
+  await expect(page.getByRole('definition').filter({ hasText: /^Open$/ })).toBeVisible();
+  const events = page.getByRole('region', { name: 'Events' });
+  await expect(events.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Raised', exact: true }) })).toContainText('the rule');
+  await expectAccessible(page);
+
+  await page.getByRole('button', { name: 'Acknowledge' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Acknowledged.' })).toBeVisible();
+  await expect(page.getByRole('definition').filter({ hasText: /^by \S+/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Acknowledge' })).toHaveCount(0);
+  const acknowledged = events.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Acknowledged', exact: true }) });
+  await expect(acknowledged).toHaveCount(1);
+  await expect(acknowledged).not.toContainText('the rule');
+
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Cleared.' })).toBeVisible();
+  await expect(events.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Cleared', exact: true }) })).toHaveCount(1);
+  await expect(page.getByRole('button', { name: 'Clear' })).toHaveCount(0);
+
+  // Its subject's link leads to the vehicle.
+  await page.getByRole('link', { name: made.name, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/acme/devices/${made.device}$`));
+
+  await page.goto('/t/acme/alarms/no-such-alarm');
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
+
+test('the bell counts unread alarm events, and marking them read lowers the count', async ({ page, playwright, baseURL }) => {
+  const u = unique('bell');
+  await asAdmin(playwright, baseURL, (api) => Promise.all([raiseAlarm(api, `Rung ${u}`, 'demo-acme-1', 'minor'), raiseAlarm(api, `Rang ${u}`, 'demo-acme-2', 'info')]));
+  // The viewer's reading is this journey's alone.
+  await signIn(page, demo.acmeViewer);
+  const bell = page.getByRole('button', { name: /^Notifications: \d+ unread$/ });
+  const count = async () => Number(/(\d+) unread/.exec((await bell.getAttribute('aria-label')) ?? '')?.[1] ?? NaN);
+  await expect.poll(count, { message: 'the raised alarms are unread' }).toBeGreaterThan(1);
+
+  await bell.click();
+  const panel = page.getByRole('dialog', { name: /\d+ unread/ });
+  await expect(panel).toBeVisible();
+  await expect(panel).toBeFocused();
+  await expect(panel.getByRole('listitem').nth(1)).toBeVisible();
+  await expectAccessible(page);
+
+  // Escape closes it, and the bell has the focus again.
+  await page.keyboard.press('Escape');
+  await expect(panel).toBeHidden();
+  await expect(bell).toBeFocused();
+
+  // An event links to its alarm; following it closes the panel.
+  await page.keyboard.press('Enter');
+  await expect(panel).toBeVisible();
+  await panel.getByRole('listitem').first().getByRole('link').click();
+  await expect(page).toHaveURL(/\/t\/acme\/alarms\/[^/]+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(panel).toBeHidden();
+
+  // Marking the oldest event listed read marks those before it too, but not the newer.
+  const before = await count();
+  await bell.click();
+  await panel.getByRole('button', { name: /^Mark read: / }).last().click();
+  await expect.poll(count, { message: 'the count drops after marking one read' }).toBeLessThan(before);
+  const some = await count();
+  expect(some).toBeGreaterThan(0);
+  await panel.getByRole('button', { name: 'Mark all read' }).click();
+  await expect.poll(count, { message: 'the count drops after marking all read' }).toBeLessThan(some);
 });

@@ -1,5 +1,7 @@
-import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 import type { Page } from '@playwright/test';
+import { raiseAlarm } from './alarms';
+import { asAdmin, unique } from './assets-helpers';
+import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 
 /** The device list's row of a device, by its ident (the list names a device by its name when it has one). */
 function deviceRow(page: Page, ident: string) {
@@ -34,8 +36,8 @@ test('a simulated vehicle moves on the live map', { tag: '@journey' }, async ({ 
   await expect.poll(where, { timeout: 45_000, message: 'the vehicle’s position changes' }).not.toBe(first);
   await expectAccessible(page);
 
-  // Its entry links to the vehicle's page.
-  await vehicle.getByRole('link').click();
+  // Its entry links to the vehicle's page (first, before any of its alarms).
+  await vehicle.getByRole('link').first().click();
   await expect(page.getByRole('heading', { name: 'Latest' })).toBeVisible();
   await expect(page.getByText(/demo-acme-1(?!\d)/).first()).toBeVisible();
 });
@@ -119,4 +121,27 @@ test('the server’s message for a wrong field shows beside it', async ({ page }
   // Nothing was saved: cancelling shows the device as it was.
   await page.getByRole('button', { name: 'Cancel' }).click();
   await expect(page.getByRole('button', { name: 'Edit device' })).toBeVisible();
+});
+
+test('a vehicle with an open alarm wears its colour on the map and links to the alarm', async ({ page, playwright, baseURL }) => {
+  const rule = `Ringed ${unique('fleet')}`;
+  const made = await asAdmin(playwright, baseURL, (api) => raiseAlarm(api, rule, 'demo-acme-2', 'critical'));
+  await signIn(page, demo.acmeAdmin);
+  await page.goto('/t/acme/fleet');
+  await expect(page.getByRole('status').filter({ hasText: /Map shows [1-9]\d* vehicles?\.\s+[1-9]\d* with open alarms\./ })).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole('list', { name: 'Legend' })).toContainText('Critical or major alarm');
+
+  // Its entry lists the alarm, gravest first, and links to it.
+  const alarms = page.getByRole('list', { name: `Open alarms of ${made.name}` });
+  await expect(alarms.getByRole('listitem').first()).toContainText('critical');
+  await expect(alarms.getByRole('link', { name: rule })).toBeVisible();
+
+  // The geofences can be drawn beneath the vehicles.
+  await page.getByLabel('Show geofences').check();
+  await expect(page.getByRole('list', { name: 'Legend' })).toContainText('Geofence');
+  await expectAccessible(page);
+
+  await alarms.getByRole('link', { name: rule }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/acme/alarms/${made.alarm}$`));
+  await expect(page.getByRole('heading', { level: 1, name: `${rule} on ${made.name}` })).toBeVisible();
 });

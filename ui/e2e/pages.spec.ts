@@ -4,6 +4,7 @@
 // sideways scrolling, and has no serious or critical accessibility
 // violation.
 import type { Page } from '@playwright/test';
+import { raiseAlarm } from './alarms';
 import { API, unique } from './assets-helpers';
 import { demo, expect, expectAccessible, pageChecks, signIn, test } from './fixtures';
 
@@ -40,6 +41,7 @@ test('every page a tenant admin has', async ({ page }) => {
   const asset = await firstId(page, 't/acme/assets', 'assets');
   const license = await firstId(page, 't/acme/licenses', 'licenses');
   const device = await firstId(page, 't/acme/devices', 'devices');
+  const alarm = await API.of(page).then((api) => raiseAlarm(api, unique('Pages'), 'demo-acme-3', 'info'));
   const channel = await API.of(page).then((api) =>
     api.must<{ channel: { id: string } }>('POST', '/notification-channels', { name: unique('Pages'), kind: 'email', enabled: true, emails: ['pages@example.com'] }),
   );
@@ -62,6 +64,7 @@ test('every page a tenant admin has', async ({ page }) => {
     `${t}/devices/${device}`,
     `${t}/alarms`,
     `${t}/alarms?open=true&severity=critical`,
+    `${t}/alarms/${alarm.alarm}`,
     `${t}/rules`,
     `${t}/geofences`,
     `${t}/notification-channels`,

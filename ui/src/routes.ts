@@ -60,6 +60,7 @@ export const routes: PageRoute[] = [
   { pattern: '/t/:tenant/fleet', area: 'tenant', feature: 'fleet', load: () => import('./pages/fleet/FleetMap.svelte') },
   { pattern: '/t/:tenant/devices', area: 'tenant', feature: 'fleet', load: () => import('./pages/fleet/Devices.svelte') },
   { pattern: '/t/:tenant/alarms', area: 'tenant', load: () => import('./pages/alerts/Alarms.svelte') },
+  { pattern: '/t/:tenant/alarms/:id', area: 'tenant', load: () => import('./pages/alerts/Alarm.svelte') },
   { pattern: '/t/:tenant/rules', area: 'tenant', load: () => import('./pages/alerts/Rules.svelte') },
   { pattern: '/t/:tenant/geofences', area: 'tenant', feature: 'fleet', load: () => import('./pages/alerts/Geofences.svelte') },
   { pattern: '/t/:tenant/notification-channels', area: 'tenant', load: () => import('./pages/alerts/Channels.svelte') },

@@ -145,11 +145,31 @@ export function setData(map: maplibregl.Map, source: string, data: GeoJSON.Featu
   (map.getSource(source) as maplibregl.GeoJSONSource | undefined)?.setData(data);
 }
 
-/** Fits the map to points ([lon, lat]), keeping a close-up of a single one. */
-export function fitTo(map: maplibregl.Map, points: Array<[number, number]>, animate = true): void {
+/** Fits the map to points ([lon, lat]), keeping a close-up of a single one (no closer than maxZoom). */
+export function fitTo(map: maplibregl.Map, points: Array<[number, number]>, animate = true, maxZoom = 13): void {
   const first = points[0];
   if (!first) return;
   const bounds = new maplibregl.LngLatBounds(first, first);
   for (const p of points) bounds.extend(p);
-  map.fitBounds(bounds, { padding: 48, maxZoom: 13, animate });
+  map.fitBounds(bounds, { padding: 48, maxZoom, animate });
+}
+
+/**
+ * Adds a GeoJSON source of areas (geofences), drawn as a translucent fill
+ * with its outline, below the layer named before if given.
+ */
+export function addAreas(
+  map: maplibregl.Map,
+  source: string,
+  data: GeoJSON.FeatureCollection,
+  look: { color: string; opacity: number; before?: string },
+): void {
+  map.addSource(source, { type: 'geojson', data });
+  map.addLayer({ id: `${source}-fill`, type: 'fill', source, paint: { 'fill-color': look.color, 'fill-opacity': look.opacity } }, look.before);
+  map.addLayer({ id: `${source}-line`, type: 'line', source, paint: { 'line-color': look.color, 'line-width': 1.5 } }, look.before);
+}
+
+/** Shows or hides the areas addAreas drew. */
+export function showAreas(map: maplibregl.Map, source: string, shown: boolean): void {
+  for (const layer of [`${source}-fill`, `${source}-line`]) map.setLayoutProperty(layer, 'visibility', shown ? 'visible' : 'none');
 }
