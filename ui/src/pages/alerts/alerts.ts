@@ -111,7 +111,7 @@ export function severityRank(s: string): number {
 }
 
 /** What an alarm is about, as an alarm and its events name it. */
-type Subject = Pick<Alarm, 'subject_type' | 'subject_id'>;
+type Subject = Pick<Alarm, 'subject_type' | 'subject_id' | 'subject_name'>;
 
 /** The console's page of an alarm's subject: a device, a license or an asset. */
 export function subjectHref(tenant: string, a: Subject): string {
@@ -127,9 +127,10 @@ export function alarmHref(tenant: string, id: string): string {
   return `/t/${encodeURIComponent(tenant)}/alarms/${encodeURIComponent(id)}`;
 }
 
-/** An alarm's subject by the name given, or by its kind and id. */
-export function subjectName(a: Subject, name?: string): string {
-  return name || `${a.subject_type} ${a.subject_id}`;
+/** An alarm's subject by its name as the server gives it, else the one
+ * given (a device's ident, say), else by its kind and id. */
+export function subjectName(a: Subject, fallback?: string): string {
+  return a.subject_name || fallback || `${a.subject_type} ${a.subject_id}`;
 }
 
 /** What may be done to an alarm by hand. */
