@@ -62,7 +62,15 @@ const (
 	StateActive TenantState = "active"
 	// StateSuspended is a tenant whose data is kept but not served.
 	StateSuspended TenantState = "suspended"
+	// StateDeleting is a tenant deleted by the operator: not served, its
+	// devices back in the inventory, purged at its DeleteAfter unless
+	// restored before.
+	StateDeleting TenantState = "deleting"
 )
+
+// DefaultDeleteGrace is how long a deleted tenant can be restored before
+// it is purged, unless the operator says otherwise.
+const DefaultDeleteGrace = 7 * 24 * time.Hour
 
 // Placement says where a tenant's data lives. Location is engine and tier
 // specific: a file path relative to the data directory for SQLite, a schema
@@ -84,6 +92,10 @@ type Tenant struct {
 	State         TenantState `json:"state"`
 	SchemaVersion int         `json:"schema_version"`
 	CreatedAt     time.Time   `json:"created_at"`
+	// DeleteAfter, for a tenant deleting, is when it is purged; DeletedBy
+	// who deleted it.
+	DeleteAfter *time.Time `json:"delete_after,omitempty"`
+	DeletedBy   string     `json:"deleted_by,omitempty"`
 	// Plan names the tenant's plan; Limits are the limits it works under
 	// (its plan's, with its overrides), read with the tenant at the edge,
 	// so every service enforces them from the scope.
@@ -189,6 +201,23 @@ type TenantService interface {
 	// now is. ENotFound; EInvalid for a state other than active or
 	// suspended. Operator only.
 	SetState(ctx context.Context, slug string, state TenantState) (*Tenant, error)
+	// DeleteTenant deletes the tenant with the given slug: it stops being
+	// served at once (members, tokens and device credentials refused), its
+	// devices go back to the inventory, and it is purged after grace (0:
+	// DefaultDeleteGrace) unless restored before. ENotFound; EConflict for
+	// a tenant already deleting or still provisioning. Operator only.
+	DeleteTenant(ctx context.Context, slug string, grace time.Duration) (*Tenant, error)
+	// RestoreTenant brings a tenant deleting back into service, whole,
+	// with the devices it held that are still in the inventory. ENotFound;
+	// EConflict for a tenant not deleting. Operator only.
+	RestoreTenant(ctx context.Context, slug string) (*Tenant, []string, error)
+	// PurgeTenant purges a tenant deleting now, whatever its grace: every
+	// row, schema, database or file of its data, its part of the catalog,
+	// verified gone, leaving a tombstone. ENotFound; EConflict for a
+	// tenant not deleting. Operator only.
+	PurgeTenant(ctx context.Context, slug string) (*Tombstone, error)
+	// Tombstones lists the tenants purged, newest first. Operator only.
+	Tombstones(ctx context.Context) ([]*Tombstone, error)
 	// Activity says, for each of ts in order, how many members, devices
 	// and assets it has and when its audit log last grew. Its work grows
 	// with len(ts): callers pass a page. Operator only.
@@ -235,4 +264,26 @@ type SettingsService interface {
 	Settings(ctx context.Context) (*GeneralSettings, error)
 	// SetSettings changes them. EInvalid.
 	SetSettings(ctx context.Context, s GeneralSettings) (*GeneralSettings, error)
+}
+
+// Tombstone is what the catalog keeps of a tenant purged: who it was, who
+// deleted it and when, what the purge removed, and whether nothing of it
+// was found after.
+type Tombstone struct {
+	TenantID  string    `json:"tenant_id"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	Tier      Tier      `json:"tier"`
+	Engine    Engine    `json:"engine"`
+	DeletedAt time.Time `json:"deleted_at"`
+	DeletedBy string    `json:"deleted_by"`
+	PurgedAt  time.Time `json:"purged_at"`
+	// Removed counts the rows removed from the catalog, by table (the
+	// tenant's own data went with its storage, or by row from the pool:
+	// counted there too, as "data").
+	Removed map[string]int64 `json:"removed"`
+	// Verified says nothing of the tenant was found after the purge;
+	// Remains names what was, when something was.
+	Verified bool             `json:"verified"`
+	Remains  map[string]int64 `json:"remains,omitempty"`
 }

@@ -111,9 +111,25 @@ func (s storage) createAndMigrate(ctx context.Context, q sqlstore.Querier, name 
 	return schema.Migrate(ctx, sameTx, s.db.tenantMigrations)
 }
 
-// Deprovision implements catalog.Storage. Pool tenants own no schema.
+// Deprovision implements catalog.Storage: a pool tenant's rows are
+// deleted in one transaction, as the tables' owner (the audit log is
+// append-only to the serving role) with the tenant's scope set for their
+// row-level security.
 func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 	switch t.Tier {
+	case qm.TierPool:
+		return inTx(ctx, s.db.admin, func(q sqlstore.Querier) error {
+			tables, err := tenantTables(ctx, q, poolSchema, t)
+			if err != nil {
+				return err
+			}
+			for _, name := range schema.PurgeOrder(tables) {
+				if _, err := q.Exec(ctx, `DELETE FROM `+pgx.Identifier{poolSchema, name}.Sanitize()+` WHERE tenant_id = $1`, t.ID); err != nil {
+					return fmt.Errorf("delete tenant %s from %s: %w", t.Slug, name, err)
+				}
+			}
+			return nil
+		})
 	case qm.TierBridge:
 		_, err := s.db.admin.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{t.Placement.Location}.Sanitize()+` CASCADE`)
 		return err
@@ -128,6 +144,98 @@ func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 		return err
 	}
 	return nil
+}
+
+// tenantTables lists the tables of schema nsp that have a tenant_id, as
+// PostgreSQL's own catalog has them, and sets t's scope for their
+// row-level security in the transaction q runs in.
+func tenantTables(ctx context.Context, q sqlstore.Querier, nsp string, t *qm.Tenant) ([]string, error) {
+	if _, err := q.Exec(ctx, `SELECT set_config('qm.tenant_id', $1, true)`, t.ID); err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attname = 'tenant_id' AND NOT a.attisdropped`, nsp)
+	if err != nil {
+		return nil, fmt.Errorf("tables of %s: %w", nsp, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// Forget implements catalog.Storage.
+func (s storage) Forget(ctx context.Context, t *qm.Tenant) error {
+	return inTx(ctx, s.db.admin, func(q sqlstore.Querier) error {
+		tables, err := tenantTables(ctx, q, catalogSchema, t)
+		if err != nil {
+			return err
+		}
+		return catalog.ForgetIn(ctx, q, t, tables, func(name string) string { return pgx.Identifier{catalogSchema, name}.Sanitize() })
+	})
+}
+
+// Remains implements catalog.Storage.
+func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error) {
+	left := map[string]int64{}
+	count := func(nsp string, skip func(string) bool) error {
+		return inTx(ctx, s.db.admin, func(q sqlstore.Querier) error {
+			tables, err := tenantTables(ctx, q, nsp, t)
+			if err != nil {
+				return err
+			}
+			for _, name := range tables {
+				if skip(name) {
+					continue
+				}
+				var n int64
+				if err := q.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{nsp, name}.Sanitize()+` WHERE tenant_id = $1`, t.ID).Scan(&n); err != nil {
+					return fmt.Errorf("count tenant %s in %s.%s: %w", t.Slug, nsp, name, err)
+				}
+				if n > 0 {
+					left[nsp+"."+name] = n
+				}
+			}
+			return nil
+		})
+	}
+	if err := count(catalogSchema, catalog.Keeps); err != nil {
+		return nil, err
+	}
+	switch t.Tier {
+	case qm.TierPool:
+		return left, count(poolSchema, func(string) bool { return false })
+	case qm.TierBridge:
+		var n int64
+		if err := s.db.admin.QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, t.Placement.Location).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			left["schema "+t.Placement.Location] = n
+		}
+		return left, nil
+	}
+	admin, err := s.db.adminConn(ctx, t.Placement.Server, "")
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	var n int64
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, t.Placement.Location).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		left["database "+t.Placement.Location] = n
+	}
+	return left, nil
 }
 
 // MigrateData implements catalog.Storage.

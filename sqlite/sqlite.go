@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -271,11 +272,27 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 	return schema.Migrate(ctx, d.inTx, s.db.tenantMigrations)
 }
 
-// Deprovision implements catalog.Storage. Pool tenants own no file; their
-// rows are removed with the tenant's data.
+// Deprovision implements catalog.Storage: a pool tenant's rows are
+// deleted in one transaction, its audit log with them (named in
+// tenant_purges, which the append-only trigger heeds); a silo's file is
+// removed.
 func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
-	if t.Tier != qm.TierSilo {
-		return nil
+	if t.Tier == qm.TierPool {
+		return s.db.pool.inTx(ctx, func(q sqlstore.Querier) error {
+			tables, err := tenantTables(ctx, q)
+			if err != nil {
+				return err
+			}
+			if _, err := q.Exec(ctx, `INSERT INTO tenant_purges (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING`, t.ID); err != nil {
+				return fmt.Errorf("mark tenant %s purged: %w", t.Slug, err)
+			}
+			for _, name := range append(schema.PurgeOrder(slices.DeleteFunc(tables, isPurges)), purges) {
+				if _, err := q.Exec(ctx, `DELETE FROM `+quote(name)+` WHERE tenant_id = $1`, t.ID); err != nil {
+					return fmt.Errorf("delete tenant %s from %s: %w", t.Slug, name, err)
+				}
+			}
+			return nil
+		})
 	}
 	s.db.silos.Remove(t.Placement.Location)
 	p := s.db.path(t.Placement.Location)
@@ -286,6 +303,86 @@ func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// purges is the table that lets a purge delete a tenant's audit log.
+const purges = "tenant_purges"
+
+func isPurges(name string) bool { return name == purges }
+
+// tenantTables lists the tables of q's database that have a tenant_id,
+// as SQLite's own schema has them. Their names are SQLite's, from
+// sqlite_master: safe to quote.
+func tenantTables(ctx context.Context, q sqlstore.Querier) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND p.name = 'tenant_id'`)
+	if err != nil {
+		return nil, fmt.Errorf("tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// quote quotes a table's name as SQLite found it.
+func quote(name string) string { return `"` + name + `"` }
+
+// Forget implements catalog.Storage.
+func (s storage) Forget(ctx context.Context, t *qm.Tenant) error {
+	return s.db.catalog.inTx(ctx, func(q sqlstore.Querier) error {
+		tables, err := tenantTables(ctx, q)
+		if err != nil {
+			return err
+		}
+		return catalog.ForgetIn(ctx, q, t, tables, quote)
+	})
+}
+
+// Remains implements catalog.Storage.
+func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error) {
+	left := map[string]int64{}
+	count := func(d *database, prefix string, skip func(string) bool) error {
+		q := d.read()
+		tables, err := tenantTables(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, name := range tables {
+			if skip(name) {
+				continue
+			}
+			var n int64
+			if err := q.QueryRow(ctx, `SELECT count(*) FROM `+quote(name)+` WHERE tenant_id = $1`, t.ID).Scan(&n); err != nil {
+				return fmt.Errorf("count tenant %s in %s%s: %w", t.Slug, prefix, name, err)
+			}
+			if n > 0 {
+				left[prefix+name] = n
+			}
+		}
+		return nil
+	}
+	if err := count(s.db.catalog, "catalog.", catalog.Keeps); err != nil {
+		return nil, err
+	}
+	if t.Tier == qm.TierPool {
+		return left, count(s.db.pool, "pool.", func(string) bool { return false })
+	}
+	p := s.db.path(t.Placement.Location)
+	for _, f := range []string{p, p + "-wal", p + "-shm"} {
+		if _, err := os.Stat(f); err == nil {
+			left["file "+filepath.Base(f)] = 1
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return left, nil
 }
 
 // MigrateData implements catalog.Storage.

@@ -70,6 +70,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Alarms", func(t *testing.T) { TestAlarms(t, h) })
 	t.Run("Channels", func(t *testing.T) { TestChannels(t, h) })
 	t.Run("ScheduledRules", func(t *testing.T) { TestScheduledRules(t, h) })
+	t.Run("DeleteTenant", func(t *testing.T) { TestDeleteTenant(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
 	t.Run("Models", func(t *testing.T) { TestModels(t, h) })
 	t.Run("Assets", func(t *testing.T) { TestAssets(t, h) })

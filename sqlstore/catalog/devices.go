@@ -37,7 +37,9 @@ var (
 // NewDeviceStore returns the device inventory of the catalog reached by
 // catalog and inTx; router reaches the tenants' audit logs.
 func NewDeviceStore(catalog sqlstore.Querier, inTx schema.TxFunc, tenants *TenantService, router sqlstore.Router, now func() time.Time) *DeviceStore {
-	return &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
+	s := &DeviceStore{catalog: catalog, inTx: inTx, tenants: tenants, router: router, now: now}
+	tenants.devices = s
+	return s
 }
 
 // Notify makes ev hear of every device change this store commits from now

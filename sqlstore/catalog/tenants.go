@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,9 +24,23 @@ type Storage interface {
 	// Provision creates t's storage at the newest schema version and returns
 	// that version. On error it may leave a part behind for Deprovision.
 	Provision(ctx context.Context, t *qm.Tenant) (int, error)
-	// Deprovision removes whatever Provision created for t. It is safe to
-	// call for storage that was never (or only partly) created.
+	// Deprovision removes whatever Provision created for t, and every row
+	// of t in the shared pool. It is safe to call for storage that was
+	// never (or only partly) created.
 	Deprovision(ctx context.Context, t *qm.Tenant) error
+	// Forget deletes t's rows from every catalog table that has a
+	// tenant_id (memberships, tokens, invitations, roles, break-glass
+	// grants, custody, usage, job progress), found in the engine's own
+	// record of its tables, all but its record in tenants (Keeps), and
+	// frees its devices.
+	Forget(ctx context.Context, t *qm.Tenant) error
+	// Remains says what is left of t's data, read from the engine's own
+	// record of what exists (not from a list of tables kept in code): for
+	// a pool tenant the rows with its id in each table of the pool that
+	// has a tenant_id, by table; for a bridge or silo tenant its schema,
+	// database or file, if it is still there; and its rows in the
+	// catalog's tables but tenants. Nothing left: empty.
+	Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error)
 	// MigrateData brings the place t's data lives in to the newest version
 	// and returns it. For a pool tenant that migrates the whole pool.
 	MigrateData(ctx context.Context, t *qm.Tenant) (int, error)
@@ -41,6 +56,9 @@ type TenantService struct {
 	seed    Seed
 	now     func() time.Time
 	cache   tenantCache
+	// devices is the inventory a deleted tenant's devices go back to: the
+	// engine's DeviceStore, which sets it.
+	devices *DeviceStore
 }
 
 var _ qm.TenantService = (*TenantService)(nil)
@@ -66,7 +84,7 @@ const tenantColumns = `id, slug, name, tier, engine, server, location, state, sc
 
 // tenantSelect reads tenants with their plans' limits, for scanTenant.
 const tenantSelect = `SELECT t.id, t.slug, t.name, t.tier, t.engine, t.server, t.location, t.state, t.schema_version, t.created_at,
-	t.plan, t.limit_overrides, COALESCE(p.limits, '{}') FROM tenants t LEFT JOIN plans p ON p.name = t.plan`
+	t.delete_after, t.deleted_by, t.plan, t.limit_overrides, COALESCE(p.limits, '{}') FROM tenants t LEFT JOIN plans p ON p.name = t.plan`
 
 // CreateTenant implements qm.TenantService. The catalog row is written
 // first, in state provisioning, so the slug is reserved and the row records
@@ -178,12 +196,18 @@ func (s *TenantService) Tenants(ctx context.Context) ([]*qm.Tenant, error) {
 func scanTenant(r sqlstore.Row) (*qm.Tenant, error) {
 	var t qm.Tenant
 	var overrides, plan string
+	var deleteAfter sql.NullTime
 	err := r.Scan(&t.ID, &t.Slug, &t.Name, &t.Tier, &t.Placement.Engine, &t.Placement.Server, &t.Placement.Location,
-		&t.State, &t.SchemaVersion, &t.CreatedAt, &t.Plan, &overrides, &plan)
+		&t.State, &t.SchemaVersion, &t.CreatedAt, &deleteAfter, &t.DeletedBy, &t.Plan, &overrides, &plan)
 	if err != nil {
 		return nil, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
+	// The catalog keeps a tenant deleting as suspended, with the time it
+	// is purged.
+	if t.DeleteAfter = sqlstore.TimePtr(deleteAfter); t.DeleteAfter != nil {
+		t.State = qm.StateDeleting
+	}
 	limits, err := effectiveLimits(plan, overrides)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
@@ -344,6 +368,9 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	t, err := s.Tenant(ctx, slug)
 	if err != nil {
 		return nil, err
+	}
+	if t.State == qm.StateDeleting {
+		return nil, qm.Errorf(qm.EConflict, "tenant %s is being deleted: restore it first", t.Slug)
 	}
 	if t.State == state || t.State == qm.StateProvisioning {
 		return t, nil

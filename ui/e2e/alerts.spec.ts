@@ -136,7 +136,7 @@ test('the admin routes alarms to channels and handles them', { tag: '@journey' }
   await expect(alarm.getByRole('button')).toHaveCount(0);
   await alarm.getByRole('link', { name: vehicle, exact: true }).click();
   await expect(page).toHaveURL(/\/t\/acme\/devices\/[^/]+$/);
-  await expect(page.getByText(vehicle).first()).toBeVisible();
+  await expect(page.locator('#main').getByText(vehicle).first()).toBeVisible();
 
   // The rule goes, and its geofence after it.
   await page.goto('/t/acme/rules');

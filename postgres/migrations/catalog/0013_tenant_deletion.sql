@@ -1,0 +1,25 @@
+-- A tenant being deleted is suspended, not served, with the time it is
+-- purged, who deleted it and when, and the devices it gave back to the inventory
+-- (ids, one a line), which a restore takes back when they are still free.
+ALTER TABLE tenants ADD COLUMN delete_after timestamptz;
+ALTER TABLE tenants ADD COLUMN deleted_by text NOT NULL DEFAULT '';
+ALTER TABLE tenants ADD COLUMN deleted_at timestamptz;
+ALTER TABLE tenants ADD COLUMN released_devices text NOT NULL DEFAULT '';
+
+-- What is kept of a tenant purged: who it was, who deleted it and when,
+-- what the purge removed (JSON: rows by table) and what was found after
+-- (JSON, empty when nothing was). Keyed by the tenant's id under another
+-- name: a tombstone is no row of the tenant's.
+CREATE TABLE tombstones (
+	purged_tenant uuid PRIMARY KEY,
+	slug          text NOT NULL,
+	name          text NOT NULL,
+	tier          text NOT NULL,
+	engine        text NOT NULL,
+	deleted_at    timestamptz NOT NULL,
+	deleted_by    text NOT NULL,
+	purged_at     timestamptz NOT NULL,
+	removed       text NOT NULL,
+	verified      boolean NOT NULL,
+	remains       text NOT NULL
+);
