@@ -73,6 +73,24 @@ var cases = map[string]routeCase{
 			f.mustTenant(t, tf.t.Tier, "suspend-me")
 			return "/api/v1/operator/tenants/suspend-me/suspend"
 		}},
+	// Deletions go to tenants of their own, named after the fixture's, whose
+	// slug the body confirms.
+	"DELETE /api/v1/operator/tenants/{tenant}": {path: operatorPath(""), ok: 200,
+		body: func(tf *tenantFixture) string { return `{"confirm":"gone-` + tf.t.Slug + `","grace_hours":48}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			f.mustTenant(t, tf.t.Tier, "gone-"+tf.t.Slug)
+			return "/api/v1/operator/tenants/gone-" + tf.t.Slug
+		}},
+	"POST /api/v1/operator/tenants/{tenant}/restore": {path: operatorPath("/restore"), ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/tenants/" + f.mustDeleted(t, tf, "back-"+tf.t.Slug) + "/restore"
+		}},
+	"POST /api/v1/operator/tenants/{tenant}/purge": {path: operatorPath("/purge"), ok: 200,
+		body: func(tf *tenantFixture) string { return `{"confirm":"purged-` + tf.t.Slug + `"}` },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/tenants/" + f.mustDeleted(t, tf, "purged-"+tf.t.Slug) + "/purge"
+		}},
+	"GET /api/v1/operator/tombstones": {path: static("/api/v1/operator/tombstones"), ok: 200},
 	"POST /api/v1/operator/tenants/{tenant}/members": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/members" }, ok: 201,
 		body: func(*tenantFixture) string {
 			return fmt.Sprintf(`{"email":"first%d@example.com","role":"admin"}`, nextSlug())
@@ -278,6 +296,12 @@ var slugs atomic.Int64
 // nextSlug numbers what the suites create, unique across the backends that
 // run side by side.
 func nextSlug() int { return int(slugs.Add(1)) }
+
+// operatorPath is the path of the fixture's tenant under the operator's
+// routes, with rest.
+func operatorPath(rest string) func(tf *tenantFixture) string {
+	return func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + rest }
+}
 
 func between(s, from, to string) string {
 	_, after, _ := strings.Cut(s, from)

@@ -546,6 +546,17 @@ func (f *fixture) mustChannel(t testing.TB, tf *tenantFixture, name string) *qm.
 	return ch
 }
 
+// mustDeleted makes a tenant of tf's tier called slug, deletes it and
+// returns its slug.
+func (f *fixture) mustDeleted(t testing.TB, tf *tenantFixture, slug string) string {
+	t.Helper()
+	f.mustTenant(t, tf.t.Tier, slug)
+	if _, err := f.e.Tenants().DeleteTenant(context.Background(), slug, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return slug
+}
+
 // dispatcher returns a dispatcher as the server has it, sending webhooks
 // with hooks (nil: one that, like the server's, refuses private targets),
 // and e-mail with mail (nil: none).

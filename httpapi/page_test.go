@@ -66,6 +66,18 @@ var seeders = map[string]func(t *testing.T, f *fixture, tf *tenantFixture){
 	"GET /api/v1/t/{tenant}/events":                                seedAlarm,
 	"GET /api/v1/t/{tenant}/alarms/{id}/events":                    seedAcknowledgement,
 	"GET /api/v1/t/{tenant}/notification-channels/{id}/deliveries": seedDeliveries,
+	"GET /api/v1/operator/tombstones":                              seedTombstone,
+}
+
+// seedTombstone purges two more tenants.
+func seedTombstone(t *testing.T, f *fixture, tf *tenantFixture) {
+	t.Helper()
+	for range 2 {
+		slug := f.mustDeleted(t, tf, fmt.Sprintf("tomb-%d", nextSlug()))
+		if _, err := f.e.Tenants().PurgeTenant(context.Background(), slug); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // seedAlarm raises one more alarm, of a rule of its own.

@@ -33,6 +33,10 @@ Usage:
   quartermaster tenant set-plan SLUG PLAN         put a tenant on a plan
   quartermaster tenant limits SLUG [--set key=value]… [--unset key]…
                                                   show a tenant's limits, or change what differs from its plan
+  quartermaster tenant delete SLUG [--grace 168h] [--now [--yes]]
+                                                  take a tenant out of service; purged after the grace (or now), verified
+  quartermaster tenant restore SLUG               bring a tenant being deleted back, whole
+  quartermaster tenant tombstones [--json]        the tenants purged: what went, and whether anything remained
   quartermaster plan create|update NAME [--set key=value]… [--unset key]…
   quartermaster plan list|show [NAME] [--json]    plans: named sets of limits (max_assets=500, features=fleet,import, …)
   quartermaster usage [--month YYYY-MM] [--csv]   every tenant's usage of a month, for billing

@@ -70,6 +70,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mapPMTiles := fs.String("map-pmtiles", envOr("QM_MAP_PMTILES", ""), "PMTiles file of map tiles the server serves to the console, at /api/v1/map/tiles.pmtiles (QM_MAP_PMTILES)")
 	smtpURL := fs.String("smtp-url", envOr("QM_SMTP_URL", ""), "mail server for e-mail notifications: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (QM_SMTP_URL)")
 	smtpFrom := fs.String("smtp-from", envOr("QM_SMTP_FROM", ""), "sender address of e-mail notifications (QM_SMTP_FROM; default quartermaster@ the mail server's host)")
+	purgeEvery := fs.Duration("purge-every", time.Hour, "how often tenants deleted and past their grace are purged, by one node")
 	scheduleEvery := fs.Duration("rules-every", time.Minute, "how often the rules that time decides (offline, warranty, license, overdue, maintenance) are looked at, by one node")
 	allowPrivate := fs.Bool("webhook-allow-private", false, "let tenants' webhooks reach loopback, private, link-local and metadata addresses: only where every tenant is trusted")
 	if err := parseNone(fs, args); err != nil {
@@ -195,6 +196,10 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	scheduler := alerts.NewScheduler(alerts.NewAlarmStore(e, time.Now), telemetry.NewFleetStore(e, e.Devices(), time.Now), time.Now)
 	g.Go(func() error {
 		return e.Tenants().Every(ctx, "alert-schedule", node, *scheduleEvery, log, alerting.ScheduledJob(scheduler, e.Tenants(), log, dispatcher.Raised))
+	})
+	// Tenants deleted and past their grace are purged, by one node.
+	g.Go(func() error {
+		return e.Tenants().Every(ctx, "tenant-purge", node, *purgeEvery, log, func(ctx context.Context) error { return e.Tenants().PurgeDue(ctx, log) })
 	})
 	g.Go(func() error { return meter.Run(ctx) })
 	// Each tenant's gauges (assets, members, stored points, devices that

@@ -13,7 +13,7 @@ import (
 
 func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits …  (see quartermaster --help)")
+		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits|delete|restore|tombstones …  (see quartermaster --help)")
 		return errUsage
 	}
 	switch args[0] {
@@ -25,8 +25,14 @@ func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return tenantRead(ctx, args[0], args[1:], stdout, stderr)
 	case "set-plan", "limits":
 		return tenantLimits(ctx, args[0], args[1:], stdout, stderr)
+	case "delete":
+		return tenantDelete(ctx, args[1:], stdin, stdout, stderr)
+	case "restore":
+		return tenantRestore(ctx, args[1:], stdout, stderr)
+	case "tombstones":
+		return tenantTombstones(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan or limits\n", args[0])
+	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan, limits, delete, restore or tombstones\n", args[0])
 	return errUsage
 }
 
@@ -89,10 +95,8 @@ func tenantInvite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer e.Close()
 	t, err := e.Tenants().Tenant(ctx, pos[0])
-	if qm.ErrorCode(err) == qm.ENotFound {
-		return qm.Errorf(qm.ENotFound, "no tenant with slug %q", pos[0])
-	} else if err != nil {
-		return err
+	if err != nil {
+		return noTenant(pos[0], err)
 	}
 	return invite(ctx, e, t, *email, *role, *public, stdout, stderr)
 }
@@ -115,19 +119,21 @@ func tenantRead(ctx context.Context, verb string, args []string, stdout, stderr 
 	defer e.Close()
 	if verb == "show" {
 		t, err := e.Tenants().Tenant(ctx, pos[0])
-		if qm.ErrorCode(err) == qm.ENotFound {
-			return qm.Errorf(qm.ENotFound, "no tenant with slug %q", pos[0])
-		} else if err != nil {
-			return err
+		if err != nil {
+			return noTenant(pos[0], err)
 		}
 		if *asJSON {
 			return printJSON(stdout, t)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		for _, kv := range [][2]any{
+		facts := [][2]any{
 			{"id", t.ID}, {"slug", t.Slug}, {"name", t.Name}, {"tier", t.Tier}, {"state", t.State},
 			{"schema version", t.SchemaVersion}, {"placement", where(t)}, {"created", t.CreatedAt.Format(time.RFC3339)},
-		} {
+		}
+		if t.DeleteAfter != nil {
+			facts = append(facts, [2]any{"purged at", t.DeleteAfter.Format(time.RFC3339)}, [2]any{"deleted by", t.DeletedBy})
+		}
+		for _, kv := range facts {
 			fmt.Fprintf(tw, "%s:\t%v\n", kv[0], kv[1])
 		}
 		return tw.Flush()
