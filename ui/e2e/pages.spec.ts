@@ -85,7 +85,7 @@ test('every page a tenant admin has', async ({ page }) => {
 test('every page of the operator console', async ({ page }) => {
   await signIn(page, demo.operator);
   const device = await firstId(page, 'operator/devices', 'devices');
-  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/usage', '/operator/plans', '/operator/devices', `/operator/devices/${device}`]) {
+  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/usage', '/operator/plans', '/operator/devices', `/operator/devices/${device}`, '/operator/tombstones']) {
     await check(page, path);
   }
 });

@@ -9,7 +9,12 @@ export async function tenantSlugs(): Promise<Map<string, string>> {
   return new Map(rows(r.tenants).map((t) => [t.id, t.slug]));
 }
 
-/** The badge class for a tenant's state: active is fine, suspended is bad, anything else (migrating) a warning. */
+const stateClasses: Record<string, string> = { active: 'ok', suspended: 'bad', deleting: 'gone' };
+
+/**
+ * The badge class for a tenant's state: active is fine, suspended is bad,
+ * deleting is on its way out (gone), anything else (provisioning) a warning.
+ */
 export function stateClass(state: string): string {
-  return state === 'active' ? 'ok' : state === 'suspended' ? 'bad' : 'warn';
+  return stateClasses[state] ?? 'warn';
 }
