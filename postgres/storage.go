@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -153,23 +155,14 @@ func tenantTables(ctx context.Context, q sqlstore.Querier, nsp string, t *qm.Ten
 	if _, err := q.Exec(ctx, `SELECT set_config('qm.tenant_id', $1, true)`, t.ID); err != nil {
 		return nil, err
 	}
-	rows, err := q.Query(ctx, `SELECT c.relname FROM pg_class c
+	names, err := sqlstore.QueryIDs(ctx, q, `SELECT c.relname FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid
 		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attname = 'tenant_id' AND NOT a.attisdropped`, nsp)
 	if err != nil {
 		return nil, fmt.Errorf("tables of %s: %w", nsp, err)
 	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+	return slices.Sorted(maps.Keys(names)), nil
 }
 
 // Forget implements catalog.Storage.
@@ -186,33 +179,21 @@ func (s storage) Forget(ctx context.Context, t *qm.Tenant) error {
 // Remains implements catalog.Storage.
 func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error) {
 	left := map[string]int64{}
-	count := func(nsp string, skip func(string) bool) error {
+	count := func(nsp string) error {
 		return inTx(ctx, s.db.admin, func(q sqlstore.Querier) error {
 			tables, err := tenantTables(ctx, q, nsp, t)
 			if err != nil {
 				return err
 			}
-			for _, name := range tables {
-				if skip(name) {
-					continue
-				}
-				var n int64
-				if err := q.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{nsp, name}.Sanitize()+` WHERE tenant_id = $1`, t.ID).Scan(&n); err != nil {
-					return fmt.Errorf("count tenant %s in %s.%s: %w", t.Slug, nsp, name, err)
-				}
-				if n > 0 {
-					left[nsp+"."+name] = n
-				}
-			}
-			return nil
+			return catalog.CountIn(ctx, q, t, tables, func(name string) string { return pgx.Identifier{nsp, name}.Sanitize() }, nsp+".", left)
 		})
 	}
-	if err := count(catalogSchema, catalog.Keeps); err != nil {
+	if err := count(catalogSchema); err != nil {
 		return nil, err
 	}
 	switch t.Tier {
 	case qm.TierPool:
-		return left, count(poolSchema, func(string) bool { return false })
+		return left, count(poolSchema)
 	case qm.TierBridge:
 		var n int64
 		if err := s.db.admin.QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, t.Placement.Location).Scan(&n); err != nil {

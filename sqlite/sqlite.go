@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -314,21 +315,12 @@ func isPurges(name string) bool { return name == purges }
 // as SQLite's own schema has them. Their names are SQLite's, from
 // sqlite_master: safe to quote.
 func tenantTables(ctx context.Context, q sqlstore.Querier) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+	names, err := sqlstore.QueryIDs(ctx, q, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
 		WHERE m.type = 'table' AND p.name = 'tenant_id'`)
 	if err != nil {
 		return nil, fmt.Errorf("tables: %w", err)
 	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+	return slices.Sorted(maps.Keys(names)), nil
 }
 
 // quote quotes a table's name as SQLite found it.
@@ -348,31 +340,19 @@ func (s storage) Forget(ctx context.Context, t *qm.Tenant) error {
 // Remains implements catalog.Storage.
 func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error) {
 	left := map[string]int64{}
-	count := func(d *database, prefix string, skip func(string) bool) error {
+	count := func(d *database, prefix string) error {
 		q := d.read()
 		tables, err := tenantTables(ctx, q)
 		if err != nil {
 			return err
 		}
-		for _, name := range tables {
-			if skip(name) {
-				continue
-			}
-			var n int64
-			if err := q.QueryRow(ctx, `SELECT count(*) FROM `+quote(name)+` WHERE tenant_id = $1`, t.ID).Scan(&n); err != nil {
-				return fmt.Errorf("count tenant %s in %s%s: %w", t.Slug, prefix, name, err)
-			}
-			if n > 0 {
-				left[prefix+name] = n
-			}
-		}
-		return nil
+		return catalog.CountIn(ctx, q, t, tables, quote, prefix, left)
 	}
-	if err := count(s.db.catalog, "catalog.", catalog.Keeps); err != nil {
+	if err := count(s.db.catalog, "catalog."); err != nil {
 		return nil, err
 	}
 	if t.Tier == qm.TierPool {
-		return left, count(s.db.pool, "pool.", func(string) bool { return false })
+		return left, count(s.db.pool, "pool.")
 	}
 	p := s.db.path(t.Placement.Location)
 	for _, f := range []string{p, p + "-wal", p + "-shm"} {

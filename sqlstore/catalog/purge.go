@@ -43,6 +43,25 @@ func ForgetIn(ctx context.Context, q sqlstore.Querier, t *qm.Tenant, tables []st
 	return nil
 }
 
+// CountIn adds to left the rows of tenant t in each of tables (but
+// those Keeps), as prefix+table, when there are any. quote quotes a
+// table's name for the engine.
+func CountIn(ctx context.Context, q sqlstore.Querier, t *qm.Tenant, tables []string, quote func(string) string, prefix string, left map[string]int64) error {
+	for _, name := range tables {
+		if Keeps(name) {
+			continue
+		}
+		var n int64
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM `+quote(name)+` WHERE tenant_id = $1`, t.ID).Scan(&n); err != nil {
+			return fmt.Errorf("count tenant %s in %s%s: %w", t.Slug, prefix, name, err)
+		}
+		if n > 0 {
+			left[prefix+name] = n
+		}
+	}
+	return nil
+}
+
 // asOperator is the principal a change by the operator in ctx is recorded
 // under.
 func asOperator(ctx context.Context) string { return tenancy.PrincipalFrom(ctx).Name }
