@@ -334,7 +334,8 @@ func (im *importer) verify(scope context.Context, body []byte) error {
 // transaction, and returns how many rows it held.
 func (im *importer) table(scope context.Context, t *qm.Tenant, tb table, columns []Column) (int64, error) {
 	hash := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(im.tr, hash), 1<<16)
+	size := &counter{}
+	br := bufio.NewReaderSize(io.TeeReader(im.tr, io.MultiWriter(hash, size)), 1<<16)
 	f := File{Name: tableFile(tb.name)}
 	names := make([]string, len(columns))
 	for i, c := range columns {
@@ -410,9 +411,17 @@ func (im *importer) table(scope context.Context, t *qm.Tenant, tb table, columns
 	if len(waiting) > 0 {
 		return 0, invalid("%s: %d rows name a parent it does not hold", f.Name, len(waiting))
 	}
-	f.SHA256 = hex.EncodeToString(hash.Sum(nil))
+	f.SHA256, f.Bytes = hex.EncodeToString(hash.Sum(nil)), size.n
 	im.sums[f.Name] = f
 	return f.Rows, nil
+}
+
+// counter counts the bytes written to it.
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }
 
 // row turns a line of an archive into the values to bind for columns.
