@@ -33,6 +33,10 @@ Usage:
   quartermaster tenant set-plan SLUG PLAN         put a tenant on a plan
   quartermaster tenant limits SLUG [--set key=value]… [--unset key]…
                                                   show a tenant's limits, or change what differs from its plan
+  quartermaster tenant export SLUG -o FILE[.gz]   write a tenant to an archive (manifest with counts and hashes, no secrets)
+  quartermaster tenant import FILE --slug NEW [--tier pool|bridge|silo] [--server NAME]
+                                                  make a new tenant of an archive, verified before it is served;
+                                                  prints new invitation links, device credentials and webhook secrets once
   quartermaster plan create|update NAME [--set key=value]… [--unset key]…
   quartermaster plan list|show [NAME] [--json]    plans: named sets of limits (max_assets=500, features=fleet,import, …)
   quartermaster usage [--month YYYY-MM] [--csv]   every tenant's usage of a month, for billing

@@ -25,6 +25,10 @@ func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return tenantRead(ctx, args[0], args[1:], stdout, stderr)
 	case "set-plan", "limits":
 		return tenantLimits(ctx, args[0], args[1:], stdout, stderr)
+	case "export":
+		return tenantExport(ctx, args[1:], stdout, stderr)
+	case "import":
+		return tenantImport(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan or limits\n", args[0])
 	return errUsage
