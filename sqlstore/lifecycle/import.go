@@ -491,7 +491,6 @@ func bindValue(k Kind, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	wrong := fmt.Errorf("%v is not a %s value", v, k)
 	switch k {
 	case KindText, KindDate:
 		if s, ok := v.(string); ok {
@@ -526,7 +525,7 @@ func bindValue(k Kind, v any) (any, error) {
 		}
 		return sqlstore.JSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 	}
-	return nil, wrong
+	return nil, fmt.Errorf("%v is not a %s value", v, k)
 }
 
 // catalogPart gives the new tenant its roles, members, invitations and
