@@ -172,12 +172,3 @@ func columnsSQL(engine qm.Engine) string {
 	}
 	return `SELECT name FROM pragma_table_xinfo($1) WHERE hidden = 0 AND name <> 'tenant_id'`
 }
-
-// columnNames are the names of t's columns.
-func (t table) columnNames() []string {
-	names := make([]string, len(t.columns))
-	for i, c := range t.columns {
-		names[i] = c.Name
-	}
-	return names
-}
