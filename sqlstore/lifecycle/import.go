@@ -309,22 +309,28 @@ func (im *importer) verify(scope context.Context, body []byte) error {
 		case got.Rows != want.Rows:
 			return invalid("%s holds %d rows, its manifest says %d", want.Name, got.Rows, want.Rows)
 		}
-		if want.Table == "" {
-			continue
+		hf := im.header.File(want.Name)
+		if (hf == nil) != (want.Table == "") || hf != nil && (hf.Table != want.Table || !slices.Equal(hf.Columns, want.Columns)) {
+			return invalid("%s and %s disagree on %s", manifestFile, headerFile, want.Name)
 		}
-		if hf := im.header.File(want.Name); hf == nil || !slices.Equal(hf.Columns, want.Columns) {
-			return invalid("%s and %s disagree on the columns of %s", manifestFile, headerFile, want.Table)
+	}
+	// The tables as stored: the header's names, which readHeader checked
+	// are this build's.
+	for _, hf := range im.header.Files {
+		listed := m.File(hf.Name)
+		if listed == nil {
+			return invalid("its manifest does not list %s", hf.Name)
 		}
 		stored, err := sqlstore.View(scope, im.e, func(c sqlstore.Conn) (int64, error) {
 			var n int64
-			err := c.QueryRow(scope, `SELECT count(*) FROM `+want.Table+` WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
+			err := c.QueryRow(scope, `SELECT count(*) FROM `+tables[hf.Table].name+` WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
 			return n, err
 		})
 		if err != nil {
-			return fmt.Errorf("count %s: %w", want.Table, err)
+			return fmt.Errorf("count %s: %w", hf.Table, err)
 		}
-		if stored != want.Rows {
-			return fmt.Errorf("table %s holds %d of the tenant's rows after the import, the archive %d", want.Table, stored, want.Rows)
+		if stored != listed.Rows {
+			return fmt.Errorf("table %s holds %d of the tenant's rows after the import, the archive %d", hf.Table, stored, listed.Rows)
 		}
 	}
 	return nil
