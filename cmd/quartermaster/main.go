@@ -37,6 +37,10 @@ Usage:
                                                   take a tenant out of service; purged after the grace (or now), verified
   quartermaster tenant restore SLUG               bring a tenant being deleted back, whole
   quartermaster tenant tombstones [--json]        the tenants purged: what went, and whether anything remained
+  quartermaster tenant export SLUG -o FILE[.gz]   write a tenant to an archive (manifest with counts and hashes, no secrets)
+  quartermaster tenant import FILE --slug NEW [--tier pool|bridge|silo] [--server NAME]
+                                                  make a new tenant of an archive, verified before it is served;
+                                                  prints new invitation links, device credentials and webhook secrets once
   quartermaster plan create|update NAME [--set key=value]… [--unset key]…
   quartermaster plan list|show [NAME] [--json]    plans: named sets of limits (max_assets=500, features=fleet,import, …)
   quartermaster usage [--month YYYY-MM] [--csv]   every tenant's usage of a month, for billing
