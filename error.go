@@ -17,6 +17,7 @@ const (
 	ENoTenant         = "no_tenant"              // tenant data reached without a tenant scope
 	ETenantNewer      = "tenant_too_new"         // tenant data is at a schema version this build does not know
 	ETenantInert      = "tenant_inactive"        // the tenant is not active
+	EUnavailable      = "unavailable"            // briefly not served (a tenant moving); try again after RetryAfter
 	EUnauthorized     = "unauthenticated"        // no valid credentials
 	EForbidden        = "forbidden"              // the principal lacks the permission
 	ERateLimited      = "rate_limited"           // too many requests or attempts; try later

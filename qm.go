@@ -66,7 +66,20 @@ const (
 	// devices back in the inventory, purged at its DeleteAfter unless
 	// restored before.
 	StateDeleting TenantState = "deleting"
+	// StateMoving is a tenant whose data is being copied to another tier
+	// or server: briefly not served (requests are answered 503 with
+	// Retry-After), then served from its new place.
+	StateMoving TenantState = "moving"
 )
+
+// MovingRetry is when a request to a tenant moving is asked to come back.
+const MovingRetry = 5 * time.Second
+
+// Moving is the answer to a request for tenant t while it moves:
+// EUnavailable, to be tried again after MovingRetry.
+func Moving(t *Tenant) error {
+	return &Error{Code: EUnavailable, Message: fmt.Sprintf("tenant %s is moving to new storage: try again in a few seconds", t.Slug), RetryAfter: MovingRetry}
+}
 
 // DefaultDeleteGrace is how long a deleted tenant can be restored before
 // it is purged, unless the operator says otherwise.

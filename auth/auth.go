@@ -365,6 +365,9 @@ func (a *Authenticator) device(ctx context.Context, d *qm.Device) (*qm.Tenant, *
 	if err != nil {
 		return nil, nil, err
 	}
+	if t.State == qm.StateMoving {
+		return nil, nil, qm.Moving(t)
+	}
 	if t.State != qm.StateActive {
 		return nil, nil, qm.Errorf(qm.ETenantInert, "the tenant of device %s is %s", d.Ident, t.State)
 	}

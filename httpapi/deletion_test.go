@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -80,4 +81,32 @@ func TestDeleteTenantAPI(t *testing.T) {
 	}
 	mustStatus(t, f.do(t, f.operator, "POST", "/api/v1/operator/tenants", `{"slug":"`+a.t.Slug+`","name":"Again","tier":"pool"}`), http.StatusCreated, "the slug again")
 	mustStatus(t, f.do(t, b.admin, "GET", assets(b), ""), http.StatusOK, "the neighbour, after")
+}
+
+// TestMovingTenant: while a tenant moves, its members, tokens and devices
+// are answered 503 with Retry-After, to come back; its neighbour is
+// served; once the move ends, so is it.
+func TestMovingTenant(t *testing.T) {
+	f := newFixture(t, backends[0])
+	a, b := f.a, f.b
+	from, to, err := f.e.Tenants().BeginMove(context.Background(), a.t.Slug, qm.TierSilo, "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	point := fmt.Sprintf(`[{"time":"%s","lat":52.5,"lon":13.4}]`, time.Now().UTC().Format(time.RFC3339Nano))
+	for _, call := range []struct {
+		who          principal
+		method, path string
+		body         string
+	}{{a.admin, "GET", tenantPath("/assets")(a), ""}, {a.adminToken, "GET", tenantPath("/assets")(a), ""}, {a.deviceToken, "POST", "/ingest/v1/points", point}} {
+		res := f.do(t, call.who, call.method, call.path, call.body)
+		if res.Code != http.StatusServiceUnavailable || res.Header().Get("Retry-After") == "" {
+			t.Fatalf("%s %s as %s while moving: %d %v %s, want 503 with Retry-After", call.method, call.path, call.who.name, res.Code, res.Header(), res.Body)
+		}
+	}
+	mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/assets")(b), ""), http.StatusOK, "the neighbour")
+	if err := f.e.Tenants().AbortMove(context.Background(), from, to); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/assets")(a), ""), http.StatusOK, "after the move ends")
 }

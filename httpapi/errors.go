@@ -32,15 +32,11 @@ var statuses = map[string]int{
 	qm.EFeatureDisabled:  http.StatusForbidden,
 	qm.ETenantNewer:      http.StatusServiceUnavailable,
 	eMethodNotAllowed:    http.StatusMethodNotAllowed,
-	eUnavailable:         http.StatusServiceUnavailable,
+	qm.EUnavailable:      http.StatusServiceUnavailable,
 }
 
-// HTTP matters, so not domain codes: a method a path does not take, and a
-// server that cannot serve yet.
-const (
-	eMethodNotAllowed = "method_not_allowed"
-	eUnavailable      = "unavailable"
-)
+// An HTTP matter, so not a domain code: a method a path does not take.
+const eMethodNotAllowed = "method_not_allowed"
 
 var errTooLarge = qm.Errorf(qm.ETooLarge, "the request body is too large")
 

@@ -24,7 +24,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
 		s.cfg.Logger.Warn("not ready", "err", err)
-		return qm.Errorf(eUnavailable, "storage is not ready")
+		return qm.Errorf(qm.EUnavailable, "storage is not ready")
 	}
 	writeJSON(w, http.StatusOK, statusReply{"ready"})
 	return nil

@@ -391,6 +391,8 @@ func (s *Server) scope(r *http.Request, rt Route) (context.Context, error) {
 	switch {
 	case t.State == qm.StateSuspended:
 		return nil, qm.Errorf(qm.ETenantInert, "tenant %s is suspended; its data is kept, but not served", t.Slug)
+	case t.State == qm.StateMoving:
+		return nil, qm.Moving(t)
 	case t.State != qm.StateActive:
 		return nil, errTenantNotFound
 	case rt.Permission != "" && !p.Can(rt.Permission):

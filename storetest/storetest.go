@@ -71,6 +71,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Channels", func(t *testing.T) { TestChannels(t, h) })
 	t.Run("ScheduledRules", func(t *testing.T) { TestScheduledRules(t, h) })
 	t.Run("DeleteTenant", func(t *testing.T) { TestDeleteTenant(t, h) })
+	t.Run("MoveTenant", func(t *testing.T) { TestMoveTenant(t, h) })
+	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
 	t.Run("ExportImport", func(t *testing.T) { TestExportImport(t, h) })
 	t.Run("ImportRefused", func(t *testing.T) { TestImportRefused(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })

@@ -33,6 +33,8 @@ Usage:
   quartermaster tenant set-plan SLUG PLAN         put a tenant on a plan
   quartermaster tenant limits SLUG [--set key=value]… [--unset key]…
                                                   show a tenant's limits, or change what differs from its plan
+  quartermaster tenant move SLUG --tier pool|bridge|silo [--server NAME]
+                                                  copy a tenant to another tier or server, verified; 503 while it moves
   quartermaster tenant delete SLUG [--grace 168h] [--now [--yes]]
                                                   take a tenant out of service; purged after the grace (or now), verified
   quartermaster tenant restore SLUG               bring a tenant being deleted back, whole

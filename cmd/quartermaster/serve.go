@@ -197,6 +197,17 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	g.Go(func() error {
 		return e.Tenants().Every(ctx, "alert-schedule", node, *scheduleEvery, log, alerting.ScheduledJob(scheduler, e.Tenants(), log, dispatcher.Raised))
 	})
+	// A move whose mover died is rolled back (or, once switched, its old
+	// copy removed) when its lease runs out: this node's own at once.
+	g.Go(func() error {
+		return e.Tenants().Every(ctx, "move-recovery", node, time.Minute, log, func(ctx context.Context) error {
+			done, err := e.Tenants().RecoverMoves(ctx, node)
+			if len(done) > 0 {
+				log.Warn("moves left by a process that died were ended", "tenants", done)
+			}
+			return err
+		})
+	})
 	// Tenants deleted and past their grace are purged, by one node.
 	g.Go(func() error {
 		return e.Tenants().Every(ctx, "tenant-purge", node, *purgeEvery, log, func(ctx context.Context) error { return e.Tenants().PurgeDue(ctx, log) })

@@ -13,7 +13,7 @@ import (
 
 func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits|export|import|delete|restore|tombstones …  (see quartermaster --help)")
+		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits|export|import|move|delete|restore|tombstones …  (see quartermaster --help)")
 		return errUsage
 	}
 	switch args[0] {
@@ -25,6 +25,8 @@ func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return tenantRead(ctx, args[0], args[1:], stdout, stderr)
 	case "set-plan", "limits":
 		return tenantLimits(ctx, args[0], args[1:], stdout, stderr)
+	case "move":
+		return tenantMove(ctx, args[1:], stdout, stderr)
 	case "delete":
 		return tenantDelete(ctx, args[1:], stdin, stdout, stderr)
 	case "restore":
@@ -36,7 +38,7 @@ func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case "import":
 		return tenantImport(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan, limits, export, import, delete, restore or tombstones\n", args[0])
+	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan, limits, export, import, move, delete, restore or tombstones\n", args[0])
 	return errUsage
 }
 

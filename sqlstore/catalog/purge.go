@@ -84,6 +84,8 @@ func (s *TenantService) DeleteTenant(ctx context.Context, slug string, grace tim
 		return nil, qm.Errorf(qm.EConflict, "tenant %s is already being deleted; it is purged at %s", t.Slug, t.DeleteAfter.Format(time.RFC3339))
 	case qm.StateProvisioning:
 		return nil, qm.Errorf(qm.EConflict, "tenant %s is still being created", t.Slug)
+	case qm.StateMoving:
+		return nil, qm.Errorf(qm.EConflict, "tenant %s is moving: delete it once the move ends", t.Slug)
 	}
 	at := sqlstore.Timestamp(s.now())
 	after := sqlstore.Timestamp(at.Add(grace))
@@ -202,6 +204,12 @@ func (s *TenantService) RestoreTenant(ctx context.Context, slug string) (*qm.Ten
 	err = s.auditAs(ctx, &active, at, "tenant.restore", map[string]any{"state": qm.StateDeleting},
 		map[string]any{"state": qm.StateActive, "devices_back": back, "devices_held_elsewhere": len(kept)})
 	return &active, kept, err
+}
+
+// Remains says what is left of t's data at t's placement (Storage.Remains):
+// after a move, of its old copy.
+func (s *TenantService) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error) {
+	return s.storage.Remains(ctx, t)
 }
 
 // PurgeTenant implements qm.TenantService.

@@ -84,7 +84,7 @@ const tenantColumns = `id, slug, name, tier, engine, server, location, state, sc
 
 // tenantSelect reads tenants with their plans' limits, for scanTenant.
 const tenantSelect = `SELECT t.id, t.slug, t.name, t.tier, t.engine, t.server, t.location, t.state, t.schema_version, t.created_at,
-	t.delete_after, t.deleted_by, t.plan, t.limit_overrides, COALESCE(p.limits, '{}') FROM tenants t LEFT JOIN plans p ON p.name = t.plan`
+	t.delete_after, t.deleted_by, t.moving_to, t.plan, t.limit_overrides, COALESCE(p.limits, '{}') FROM tenants t LEFT JOIN plans p ON p.name = t.plan`
 
 // CreateTenant implements qm.TenantService. The catalog row is written
 // first, in state provisioning, so the slug is reserved and the row records
@@ -197,8 +197,9 @@ func scanTenant(r sqlstore.Row) (*qm.Tenant, error) {
 	var t qm.Tenant
 	var overrides, plan string
 	var deleteAfter sql.NullTime
+	var movingTo string
 	err := r.Scan(&t.ID, &t.Slug, &t.Name, &t.Tier, &t.Placement.Engine, &t.Placement.Server, &t.Placement.Location,
-		&t.State, &t.SchemaVersion, &t.CreatedAt, &deleteAfter, &t.DeletedBy, &t.Plan, &overrides, &plan)
+		&t.State, &t.SchemaVersion, &t.CreatedAt, &deleteAfter, &t.DeletedBy, &movingTo, &t.Plan, &overrides, &plan)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +208,10 @@ func scanTenant(r sqlstore.Row) (*qm.Tenant, error) {
 	// is purged.
 	if t.DeleteAfter = sqlstore.TimePtr(deleteAfter); t.DeleteAfter != nil {
 		t.State = qm.StateDeleting
+	}
+	// And a tenant moving as suspended, with where it goes.
+	if movingTo != "" {
+		t.State = qm.StateMoving
 	}
 	limits, err := effectiveLimits(plan, overrides)
 	if err != nil {
@@ -369,8 +374,11 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	if err != nil {
 		return nil, err
 	}
-	if t.State == qm.StateDeleting {
+	switch t.State {
+	case qm.StateDeleting:
 		return nil, qm.Errorf(qm.EConflict, "tenant %s is being deleted: restore it first", t.Slug)
+	case qm.StateMoving:
+		return nil, qm.Errorf(qm.EConflict, "tenant %s is moving: its state is its own again when the move ends", t.Slug)
 	}
 	if t.State == state || t.State == qm.StateProvisioning {
 		return t, nil

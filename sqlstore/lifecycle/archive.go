@@ -159,6 +159,9 @@ type Progress struct {
 type ExportOptions struct {
 	// Progress, when set, hears of each table written.
 	Progress func(Progress)
+	// move marks a move's copy, which never leaves the process: the
+	// webhooks' secrets stay in it, for the tenant keeps its channels.
+	move bool
 }
 
 // ImportOptions say where an archive goes.

@@ -52,7 +52,7 @@ func Export(ctx context.Context, e Engine, slug string, w io.Writer, opts Export
 	for _, name := range schema.TenantTables {
 		m.Files = append(m.Files, File{Name: tableFile(name), Table: name, Columns: tables[name].columns})
 	}
-	x := &exporter{e: e, t: t, m: m, tw: tar.NewWriter(w)}
+	x := &exporter{e: e, t: t, m: m, tw: tar.NewWriter(w), move: opts.move}
 	// The router serves active tenants only; the export reads this one's
 	// data in whatever state it is, as the catalog's own changes do.
 	served := *t
@@ -106,6 +106,7 @@ type exporter struct {
 	m     *Manifest
 	scope context.Context
 	tw    *tar.Writer
+	move  bool // a move's copy: secrets kept
 }
 
 // entry writes a file of the archive from memory.
@@ -327,7 +328,9 @@ func (x *exporter) neutral(name string, columns []Column, row []any) {
 			row[id] = selfRef
 		}
 	case "channels":
-		row[column(columns, "secret")] = ""
+		if !x.move {
+			row[column(columns, "secret")] = ""
+		}
 	}
 }
 

@@ -110,6 +110,9 @@ type importer struct {
 	// users renames the accounts that have another id here than in the
 	// archive, where the data names them.
 	users map[string]string
+	// tablesOnly loads the tables and leaves the catalog: a move's, whose
+	// tenant keeps its own.
+	tablesOnly bool
 }
 
 // readHeader reads header.json and refuses an archive this build cannot
@@ -269,6 +272,9 @@ func (im *importer) load(ctx context.Context, t *qm.Tenant) error {
 	}
 	if err := im.verify(scope, body); err != nil {
 		return err
+	}
+	if im.tablesOnly {
+		return nil
 	}
 	return im.catalogPart(ctx, t)
 }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore/lifecycle"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// tenantMove moves a tenant to another tier (or PostgreSQL server),
+// printing each table copied; the tenant is answered 503 while it moves.
+func tenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("tenant move", stderr)
+	tier := fs.String("tier", "", "the tier to move to: pool, bridge or silo")
+	server := fs.String("server", "", "the PostgreSQL server of a silo (a --pg-server name)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *tier == "" {
+		fmt.Fprintln(stderr, "usage: quartermaster tenant move SLUG --tier pool|bridge|silo [--server NAME]")
+		return errUsage
+	}
+	e, err := c.openReady(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	from, err := e.Tenants().Tenant(ctx, pos[0])
+	if err != nil {
+		return noTenant(pos[0], err)
+	}
+	start := time.Now()
+	t, err := lifecycle.Move(tenancy.WithPrincipal(ctx, cliOperator), e, pos[0], lifecycle.MoveOptions{Tier: qm.Tier(*tier), Server: *server,
+		Holder: nodeName(""), Progress: progressTo(stderr)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "moved tenant %s from %s (%s) to %s (%s) in %v; the old copy is removed\n",
+		t.Slug, from.Tier, where(from), t.Tier, where(t), time.Since(start).Round(time.Millisecond))
+	return nil
+}

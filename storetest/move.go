@@ -1,0 +1,152 @@
+package storetest
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore/alerts"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/lifecycle"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// TestMoveTenant moves a tenant from the harness's tier through every
+// other tier the engine hosts and back, so the harnesses of an engine
+// together move it between every pair: after each move every table holds
+// the same rows, byte for byte; it serves the same assets, with the same
+// id and slug, from its new place; its webhook keeps its secret and its
+// device its credential; nothing is left at the old place; a neighbour
+// is untouched. A move to where it is, or of a tenant deleting, is
+// refused.
+func TestMoveTenant(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	ctx := context.Background()
+	f := MustFillTenant(t, e, h.Tier, "mover")
+	MustFillTenant(t, e, h.Tier, "stayer")
+	_, stayed := MustExport(t, e, "stayer")
+	_, before := MustExport(t, e, "mover")
+	secretOf := func(tn *qm.Tenant) string {
+		t.Helper()
+		scope := tenancy.WithTenant(ctx, tn)
+		chs, err := alerts.NewChannelStore(e, nil, clock()).Channels(scope)
+		if err != nil || len(chs) == 0 {
+			t.Fatalf("channels: %+v, %v", chs, err)
+		}
+		n, err := alerts.NewOutboxStore(e).TestNotification(scope, chs[0].ID, clock()())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Secret
+	}
+	secret := secretOf(f.Tenant)
+	assets := func(tn *qm.Tenant) []string {
+		t.Helper()
+		page, err := dataplane.NewAssetStore(e, e.Identity(), clock()).Assets(tenancy.WithTenant(ctx, tn), qm.AssetFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tags []string
+		for _, a := range page.Assets {
+			tags = append(tags, a.ID+" "+a.Tag+" "+a.Name)
+		}
+		return tags
+	}
+	served := assets(f.Tenant)
+
+	_, err := lifecycle.Move(ctx, e, "mover", lifecycle.MoveOptions{Tier: h.Tier, Holder: "test"})
+	wantCode(t, err, qm.EInvalid)
+	route := []qm.Tier{}
+	for _, tier := range qm.Tiers {
+		if tier != h.Tier {
+			route = append(route, tier)
+		}
+	}
+	route = append(route, h.Tier)
+	at := f.Tenant
+	for _, tier := range route {
+		var progress []string
+		moved, err := lifecycle.Move(ctx, e, "mover", lifecycle.MoveOptions{Tier: tier, Holder: "test",
+			Progress: func(p lifecycle.Progress) { progress = append(progress, p.Table) }})
+		if qm.ErrorCode(err) == qm.EInvalid && strings.Contains(qm.ErrorMessage(err), "PostgreSQL") {
+			continue // a tier this engine does not host
+		}
+		if err != nil {
+			t.Fatalf("move %s → %s: %v", at.Tier, tier, err)
+		}
+		if moved.ID != f.Tenant.ID || moved.Tier != tier || moved.State != qm.StateActive || moved.Placement == at.Placement || len(progress) == 0 {
+			t.Fatalf("moved %s → %s: %+v, progress %v", at.Tier, tier, moved, progress)
+		}
+		_, after := MustExport(t, e, "mover")
+		SameTables(t, before, after)
+		if got := assets(moved); !slices.Equal(got, served) || len(served) == 0 {
+			t.Fatalf("after the move to %s it serves %v, before %v", tier, got, served)
+		}
+		if got := secretOf(moved); got != secret || secret == "" {
+			t.Fatalf("after the move to %s the webhook's secret is %q, was %q", tier, got, secret)
+		}
+		if d, err := e.Devices().Device(ctx, f.Device.ID); err != nil || d.TenantID != moved.ID {
+			t.Fatalf("the device after the move: %+v, %v", d, err)
+		}
+		left, err := e.Tenants().Remains(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The catalog rows are the tenant's still; nothing of its data is
+		// at the old place.
+		for what := range left {
+			if !strings.HasPrefix(what, "catalog.") {
+				t.Fatalf("after the move %s → %s, left at the old place: %v", at.Tier, tier, left)
+			}
+		}
+		at = moved
+	}
+	_, now := MustExport(t, e, "stayer")
+	SameTables(t, stayed, now)
+
+	if _, err := e.Tenants().DeleteTenant(ctx, "mover", 0); err != nil {
+		t.Fatal(err)
+	}
+	other := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier })[0]
+	_, err = lifecycle.Move(ctx, e, "mover", lifecycle.MoveOptions{Tier: other, Holder: "test"})
+	wantCode(t, err, qm.EConflict)
+}
+
+// TestMoveRecovered: a mover that dies after the move began leaves the
+// tenant moving (not served, 503) with half a copy; the next start of
+// its node (the same holder) rolls it back: the tenant is served again
+// from where it was, whole, and the copy is gone.
+func TestMoveRecovered(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	ctx := context.Background()
+	f := MustFillTenant(t, e, h.Tier, "halfway")
+	_, before := MustExport(t, e, "halfway")
+	other := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier || tier == qm.TierBridge })[0]
+	from, to, err := e.Tenants().BeginMove(ctx, "halfway", other, "", "node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn, err := e.Tenants().Tenant(ctx, "halfway"); err != nil || tn.State != qm.StateMoving {
+		t.Fatalf("while moving: %+v, %v", tn, err)
+	}
+	// The dead mover's lease is another holder's until it runs out.
+	if got, err := e.Tenants().RecoverMoves(ctx, "node-2"); err != nil || len(got) != 0 {
+		t.Fatalf("another node recovered %v, %v; want none while the lease lasts", got, err)
+	}
+	got, err := e.Tenants().RecoverMoves(ctx, "node-1")
+	if err != nil || !slices.Equal(got, []string{"halfway"}) {
+		t.Fatalf("recovered %v, %v", got, err)
+	}
+	tn, err := e.Tenants().Tenant(ctx, "halfway")
+	if err != nil || tn.State != qm.StateActive || tn.Placement != from.Placement || tn.ID != f.Tenant.ID {
+		t.Fatalf("after the roll back: %+v, %v", tn, err)
+	}
+	_, after := MustExport(t, e, "halfway")
+	SameTables(t, before, after)
+	if left, err := e.Tenants().Remains(ctx, to); err != nil || slices.ContainsFunc(slices.Collect(maps.Keys(left)), func(k string) bool { return !strings.HasPrefix(k, "catalog.") }) {
+		t.Fatalf("the copy rolled back left %v, %v", left, err)
+	}
+}
