@@ -93,6 +93,9 @@ type Options struct {
 	// ImportRows is how many assets the import figure reads from CSV (0
 	// skips it).
 	ImportRows int
+	// MovePoints are the sizes, in points, of the tenants the move figure
+	// moves from the pool to a silo (none skips it).
+	MovePoints []int
 	// Progress receives a line per step.
 	Progress io.Writer
 }
@@ -275,6 +278,15 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			if err != nil {
 				e.Close()
 				return nil, err
+			}
+			results = append(results, rs...)
+		}
+		if len(o.MovePoints) > 0 {
+			fmt.Fprintf(o.Progress, "%s: moves of tenants of %v points, pool to silo\n", t.name, o.MovePoints)
+			rs, err := moveTimes(ctx, e, t.name, o.MovePoints)
+			if err != nil {
+				e.Close()
+				return nil, fmt.Errorf("%s: move: %w", t.name, err)
 			}
 			results = append(results, rs...)
 		}

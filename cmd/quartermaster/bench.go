@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	assets := fs.Int("assets", 100000, "assets of the big tenant in the asset list figure (0 skips)")
 	assetTenants := fs.Int("asset-tenants", 1000, "other pool tenants beside it, with 20 assets each")
 	importRows := fs.Int("import-rows", 100000, "assets to import from CSV in the import figure (0 skips)")
+	movePoints := fs.String("move", "10000", "points of the tenants the move figure moves from the pool to a silo, comma-separated (empty skips)")
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +46,13 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		MQTT: *mqttFor, MQTTDevices: *mqttDevices, IdleDevices: *idle,
 		Limits: *limitsFor, Rules: *rulesFor, Noisy: *noisyFor, NoisyRate: *noisyRate,
 		HTTP: *httpFor, Clients: *clients, Logins: *logins, Assets: *assets, AssetTenants: *assetTenants, ImportRows: *importRows, Progress: stderr}
+	for _, f := range strings.FieldsFunc(*movePoints, func(r rune) bool { return r == ',' }) {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--move wants point counts such as 10000,1000000; got %q", f)
+		}
+		o.MovePoints = append(o.MovePoints, n)
+	}
 	if *engines == "" {
 		*engines = "sqlite"
 		if c.databaseURL != "" {
