@@ -295,8 +295,7 @@ type Tombstone struct {
 	// tenant's own data went with its storage, or by row from the pool:
 	// counted there too, as "data").
 	Removed map[string]int64 `json:"removed"`
-	// Verified says nothing of the tenant was found after the purge;
-	// Remains names what was, when something was.
-	Verified bool             `json:"verified"`
-	Remains  map[string]int64 `json:"remains,omitempty"`
+	// Verified says nothing of the tenant was found after the purge: a
+	// purge that finds something writes no tombstone, and is tried again.
+	Verified bool `json:"verified"`
 }

@@ -225,8 +225,8 @@ func (s *TenantService) PurgeTenant(ctx context.Context, slug string) (*qm.Tombs
 }
 
 // purge removes t whole: what it holds, counted first, then its data and
-// its part of the catalog; then it looks for anything left, and writes
-// the tombstone with what it found as it removes t's record.
+// its part of the catalog; then it looks for anything left, and only when
+// nothing is found writes the tombstone as it removes t's record.
 func (s *TenantService) purge(ctx context.Context, t *qm.Tenant) (*qm.Tombstone, error) {
 	defer s.cache.clear()
 	held, err := s.storage.Remains(ctx, t)
@@ -243,8 +243,13 @@ func (s *TenantService) purge(ctx context.Context, t *qm.Tenant) (*qm.Tombstone,
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: verify: %w", t.Slug, err)
 	}
+	if len(left) > 0 {
+		// No tombstone for a purge not verified: the tenant stays
+		// deleting, and the next purge goes again.
+		return nil, fmt.Errorf("purge %s: found after it: %v; the tenant stays deleting, for the next purge", t.Slug, left)
+	}
 	ts := &qm.Tombstone{TenantID: t.ID, Slug: t.Slug, Name: t.Name, Tier: t.Tier, Engine: t.Placement.Engine, DeletedBy: t.DeletedBy,
-		PurgedAt: sqlstore.Timestamp(s.now()), Removed: held, Verified: len(left) == 0, Remains: left}
+		PurgedAt: sqlstore.Timestamp(s.now()), Removed: held, Verified: true}
 	if err := s.catalog.QueryRow(ctx, `SELECT deleted_at FROM tenants WHERE id = $1`, t.ID).Scan(&ts.DeletedAt); err != nil {
 		return nil, fmt.Errorf("purge %s: %w", t.Slug, err)
 	}
@@ -252,14 +257,10 @@ func (s *TenantService) purge(ctx context.Context, t *qm.Tenant) (*qm.Tombstone,
 	if err != nil {
 		return nil, err
 	}
-	remains, err := json.Marshal(left)
-	if err != nil {
-		return nil, err
-	}
 	err = s.inTx(ctx, func(q sqlstore.Querier) error {
-		if _, err := q.Exec(ctx, `INSERT INTO tombstones (purged_tenant, slug, name, tier, engine, deleted_at, deleted_by, purged_at, removed, verified, remains)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, ts.TenantID, ts.Slug, ts.Name, string(ts.Tier), string(ts.Engine), ts.DeletedAt, ts.DeletedBy,
-			ts.PurgedAt, string(removed), ts.Verified, string(remains)); err != nil {
+		if _, err := q.Exec(ctx, `INSERT INTO tombstones (purged_tenant, slug, name, tier, engine, deleted_at, deleted_by, purged_at, removed, verified)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, ts.TenantID, ts.Slug, ts.Name, string(ts.Tier), string(ts.Engine), ts.DeletedAt, ts.DeletedBy,
+			ts.PurgedAt, string(removed), ts.Verified); err != nil {
 			return fmt.Errorf("tombstone of %s: %w", t.Slug, err)
 		}
 		_, err := q.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, t.ID)
@@ -289,7 +290,7 @@ func (s *TenantService) PurgeDue(ctx context.Context, log *slog.Logger) error {
 			errs = append(errs, err)
 			continue
 		}
-		log.Info("tenant purged", "tenant", ts.Slug, "id", ts.TenantID, "verified", ts.Verified, "remains", ts.Remains)
+		log.Info("tenant purged", "tenant", ts.Slug, "id", ts.TenantID, "removed", ts.Removed)
 	}
 	return errors.Join(errs...)
 }
@@ -298,17 +299,14 @@ func (s *TenantService) PurgeDue(ctx context.Context, log *slog.Logger) error {
 func (s *TenantService) Tombstones(ctx context.Context) ([]*qm.Tombstone, error) {
 	return sqlstore.QueryAll(ctx, s.catalog, func(r sqlstore.Row) (*qm.Tombstone, error) {
 		var ts qm.Tombstone
-		var removed, remains string
-		if err := r.Scan(&ts.TenantID, &ts.Slug, &ts.Name, &ts.Tier, &ts.Engine, &ts.DeletedAt, &ts.DeletedBy, &ts.PurgedAt, &removed, &ts.Verified, &remains); err != nil {
+		var removed string
+		if err := r.Scan(&ts.TenantID, &ts.Slug, &ts.Name, &ts.Tier, &ts.Engine, &ts.DeletedAt, &ts.DeletedBy, &ts.PurgedAt, &removed, &ts.Verified); err != nil {
 			return nil, err
 		}
 		ts.DeletedAt, ts.PurgedAt = ts.DeletedAt.UTC(), ts.PurgedAt.UTC()
 		if err := json.Unmarshal([]byte(removed), &ts.Removed); err != nil {
 			return nil, fmt.Errorf("tombstone of %s: %w", ts.Slug, err)
 		}
-		if err := json.Unmarshal([]byte(remains), &ts.Remains); err != nil {
-			return nil, fmt.Errorf("tombstone of %s: %w", ts.Slug, err)
-		}
 		return &ts, nil
-	}, `SELECT purged_tenant, slug, name, tier, engine, deleted_at, deleted_by, purged_at, removed, verified, remains FROM tombstones ORDER BY purged_at DESC, slug`)
+	}, `SELECT purged_tenant, slug, name, tier, engine, deleted_at, deleted_by, purged_at, removed, verified FROM tombstones ORDER BY purged_at DESC, slug`)
 }

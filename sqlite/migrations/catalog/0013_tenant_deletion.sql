@@ -7,9 +7,9 @@ ALTER TABLE tenants ADD COLUMN deleted_at TIMESTAMP;
 ALTER TABLE tenants ADD COLUMN released_devices TEXT NOT NULL DEFAULT '';
 
 -- What is kept of a tenant purged: who it was, who deleted it and when,
--- what the purge removed (JSON: rows by table) and what was found after
--- (JSON, empty when nothing was). Keyed by the tenant's id under another
--- name: a tombstone is no row of the tenant's.
+-- what the purge removed (JSON: rows by table), and that nothing was
+-- found after (a purge that finds something writes none). Keyed by the
+-- tenant's id under another name: a tombstone is no row of the tenant's.
 CREATE TABLE tombstones (
 	purged_tenant TEXT PRIMARY KEY,
 	slug          TEXT NOT NULL,
@@ -20,6 +20,5 @@ CREATE TABLE tombstones (
 	deleted_by    TEXT NOT NULL,
 	purged_at     TIMESTAMP NOT NULL,
 	removed       TEXT NOT NULL,
-	verified      BOOLEAN NOT NULL,
-	remains       TEXT NOT NULL
+	verified      BOOLEAN NOT NULL
 );
