@@ -64,8 +64,8 @@ type exportJobList struct {
 // became of its people, devices and webhooks; the secrets in it are shown
 // this once.
 type importedTenant struct {
-	Tenant *qm.Tenant             `json:"tenant"`
-	Report *qm.TenantImportReport `json:"report"`
+	Tenant qm.Tenant             `json:"tenant"`
+	Report qm.TenantImportReport `json:"report"`
 }
 
 // exports runs tenant exports in the background, a goroutine a job, and
@@ -382,7 +382,7 @@ func (s *Server) importTenant(w http.ResponseWriter, r *http.Request) error {
 	for i := range rep.Invited {
 		rep.Invited[i].Link = base + rep.Invited[i].Link
 	}
-	return reply(w, http.StatusCreated, importedTenant{t, rep}, nil)
+	return reply(w, http.StatusCreated, importedTenant{*t, *rep}, nil)
 }
 
 // bodyWatch notes a body cut for being too large, which the import
