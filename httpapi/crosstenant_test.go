@@ -91,6 +91,28 @@ var cases = map[string]routeCase{
 			return "/api/v1/operator/tenants/" + f.mustDeleted(t, tf, "purged-"+tf.t.Slug) + "/purge"
 		}},
 	"GET /api/v1/operator/tombstones": {path: static("/api/v1/operator/tombstones"), ok: 200},
+	"POST /api/v1/operator/tenants/{tenant}/exports": {path: operatorPath("/exports"), ok: 202,
+		settle: func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder) {
+			var j exportJob
+			json.Unmarshal(res.Body.Bytes(), &j)
+			f.mustExportEnd(t, j.ID)
+		}},
+	"GET /api/v1/operator/exports": {path: static("/api/v1/operator/exports"), ok: 200},
+	"GET /api/v1/operator/exports/{id}": {path: static("/api/v1/operator/exports/0123456789abcdef0123456789abcdef"), ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/exports/" + f.mustExport(t, tf).ID
+		}},
+	"GET /api/v1/operator/exports/{id}/archive": {path: static("/api/v1/operator/exports/0123456789abcdef0123456789abcdef/archive"), ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/exports/" + f.mustExport(t, tf).ID + "/archive"
+		}},
+	// An import makes a tenant of its own, of an archive of the fixture's.
+	"POST /api/v1/operator/imports": {path: static("/api/v1/operator/imports?slug=never-made"), ok: 201, ctype: "application/gzip",
+		body: func(tf *tenantFixture) string { return string(archiveOf(tf)) },
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			f.mustArchive(t, tf)
+			return fmt.Sprintf("/api/v1/operator/imports?slug=imported-%d&tier=%s", nextSlug(), tf.t.Tier)
+		}},
 	"POST /api/v1/operator/tenants/{tenant}/members": {path: func(tf *tenantFixture) string { return "/api/v1/operator/tenants/" + tf.t.Slug + "/members" }, ok: 201,
 		body: func(*tenantFixture) string {
 			return fmt.Sprintf(`{"email":"first%d@example.com","role":"admin"}`, nextSlug())

@@ -33,6 +33,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/lifecycle"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
@@ -185,6 +186,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 			Points: f.ingester, ChannelTests: f.dispatcher(nil, nil), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
+		Archives:            lifecycle.NewArchiver(e), ExportDir: t.TempDir(),
 	}
 	if configure != nil {
 		configure(&cfg)

@@ -122,7 +122,7 @@ var unprocessable = map[string]any{"POST /api/v1/t/{tenant}/assets/import": impo
 var alsoCSV = map[string]bool{"GET /api/v1/operator/usage": true}
 
 // ranged are the routes that answer a Range request with 206.
-var ranged = map[string]bool{"GET /api/v1/map/tiles.pmtiles": true}
+var ranged = map[string]bool{"GET /api/v1/map/tiles.pmtiles": true, "GET /api/v1/operator/exports/{id}/archive": true}
 
 // queryParams lists the query parameters routes read.
 var queryParams = map[string][]string{
@@ -135,6 +135,8 @@ var queryParams = map[string][]string{
 	"POST /api/v1/t/{tenant}/assets/import":              importParams,
 	"POST /api/v1/t/{tenant}/imports":                    importParams,
 	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
+	"GET /api/v1/operator/exports":                       {"tenant"},
+	"POST /api/v1/operator/imports":                      tenantImportParams,
 	"GET /api/v1/t/{tenant}/devices":                     {"health", "q"},
 	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},
 	"GET /api/v1/t/{tenant}/devices/{device}/trips":      {"from", "to"},

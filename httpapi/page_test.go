@@ -67,6 +67,7 @@ var seeders = map[string]func(t *testing.T, f *fixture, tf *tenantFixture){
 	"GET /api/v1/t/{tenant}/alarms/{id}/events":                    seedAcknowledgement,
 	"GET /api/v1/t/{tenant}/notification-channels/{id}/deliveries": seedDeliveries,
 	"GET /api/v1/operator/tombstones":                              seedTombstone,
+	"GET /api/v1/operator/exports":                                 seedExports,
 }
 
 // seedTombstone purges two more tenants.
@@ -78,6 +79,13 @@ func seedTombstone(t *testing.T, f *fixture, tf *tenantFixture) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// seedExports exports the tenant twice.
+func seedExports(t *testing.T, f *fixture, tf *tenantFixture) {
+	t.Helper()
+	f.mustExport(t, tf)
+	f.mustExport(t, tf)
 }
 
 // seedAlarm raises one more alarm, of a rule of its own.

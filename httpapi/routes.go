@@ -115,6 +115,11 @@ var baseRoutes = []Route{
 	{"DELETE", "/api/v1/operator/tenants/{tenant}", Operator, "", (*Server).operatorDeleteTenant, deleteRequest{}, qm.Tenant{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/restore", Operator, "", (*Server).operatorRestoreTenant, nil, restoreReply{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/purge", Operator, "", (*Server).operatorPurgeTenant, purgeRequest{}, qm.Tombstone{}, 200},
+	{"POST", "/api/v1/operator/tenants/{tenant}/exports", Operator, "", (*Server).startExport, nil, exportJob{}, 202},
+	{"GET", "/api/v1/operator/exports", Operator, "", (*Server).listExports, nil, exportJobList{}, 200},
+	{"GET", "/api/v1/operator/exports/{id}", Operator, "", (*Server).getExport, nil, exportJob{}, 200},
+	{"GET", "/api/v1/operator/exports/{id}/archive", Operator, "", (*Server).downloadExport, nil, archiveFile, 200},
+	{"POST", "/api/v1/operator/imports", Operator, "", (*Server).importTenant, archiveFile, importedTenant{}, 201},
 	{"GET", "/api/v1/operator/tombstones", Operator, "", (*Server).operatorTombstones, nil, tombstoneList{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorInvite, invitationRequest{}, qm.Invitation{}, 201},
 	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
@@ -274,6 +279,7 @@ var bodyLimits = map[string]int64{
 	"POST /api/v1/t/{tenant}/assets/import": 512 << 20,
 	"POST /api/v1/t/{tenant}/imports":       8 << 30,
 	"POST /api/v1/operator/devices/import":  64 << 20,
+	"POST /api/v1/operator/imports":         64 << 30,
 	"POST /ingest/v1/points":                16 << 20,
 }
 

@@ -75,6 +75,12 @@ type Config struct {
 	// Console, when set, serves every path outside the API (/api/,
 	// /ingest/, /healthz, /readyz): the web console.
 	Console http.Handler
+	// Archives exports and imports whole tenants, for the operator (nil:
+	// the server does neither).
+	Archives qm.TenantArchiver
+	// ExportDir is the directory, the server's own, where tenant exports
+	// are kept until they expire; anything else in it is removed.
+	ExportDir string
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).
@@ -87,6 +93,7 @@ type Server struct {
 	handler http.Handler
 	svc     qm.Services
 	imports *importJobs
+	exports *exports
 	live    *live.Hub
 	// streams is closed when the server shuts down, to end the event
 	// streams, which would otherwise hold the shutdown until its timeout.
@@ -120,6 +127,7 @@ func New(cfg Config) *Server {
 		s.live = live.NewHub()
 	}
 	s.imports = newImportJobs(s.svc.ImportJobs, s.svc.Assets, cfg.Logger)
+	s.exports = newExports(cfg.ExportDir, cfg.Archives, cfg.Now, cfg.Logger)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
@@ -148,10 +156,12 @@ func (s *Server) console(api http.Handler) http.Handler {
 }
 
 // Close stops the server's background work: it ends the event streams,
-// and stops running imports (which roll back).
+// stops running imports (which roll back) and running exports (whose
+// partial archives are removed).
 func (s *Server) Close() {
 	s.endStreams()
 	s.imports.shutdown()
+	s.exports.shutdown()
 }
 
 // endStreams ends the event streams open now and those opened later.

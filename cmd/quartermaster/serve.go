@@ -12,6 +12,7 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
+	"github.com/quartermaster/qm/sqlstore/lifecycle"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/ui"
 	"github.com/quartermaster/qm/usage"
@@ -153,6 +155,11 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	paces := rates.New(time.Now)
 	ingester := ingest.NewIngester(ingest.Config{Store: points, Rates: paces, Usage: meter, Metrics: &m.Ingest, Load: m.Load, Now: time.Now})
 	url := publicURL(*public, *addr)
+	exportDir, removeExports, err := c.exportDir()
+	if err != nil {
+		return err
+	}
+	defer removeExports()
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
 		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, ChannelTests: dispatcher, Mail: sender, MailFrom: from,
@@ -160,6 +167,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
+		Archives:            lifecycle.NewArchiver(e), ExportDir: exportDir,
 	}
 	var vehicles []*simulate.Vehicle
 	if *sim != "" {
@@ -235,6 +243,28 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		})
 	}
 	return g.Wait()
+}
+
+// exportDir is the directory, created 0700, where the server keeps the
+// tenant exports the operator downloads: <data-dir>/exports on SQLite, a
+// temporary directory of this process on PostgreSQL (whose data dir is
+// not the server's), removed by remove. The server removes whatever in it
+// is not a current export's.
+func (c *config) exportDir() (dir string, remove func(), err error) {
+	if c.databaseURL != "" {
+		if dir, err = os.MkdirTemp("", "qm-exports-*"); err != nil {
+			return "", nil, fmt.Errorf("the export directory: %w", err)
+		}
+		return dir, func() { os.RemoveAll(dir) }, nil
+	}
+	dir = filepath.Join(c.dataDir, "exports")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("the export directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("the export directory: %w", err)
+	}
+	return dir, func() {}, nil
 }
 
 // flagsFromEnv sets flags from the environment variables named beside

@@ -148,12 +148,7 @@ type DeviceRecord struct {
 }
 
 // Progress reports one table exported or imported.
-type Progress struct {
-	Table string
-	// N is the table's place among Total tables, from 1.
-	N, Total int
-	Rows     int64
-}
+type Progress = qm.ArchiveProgress
 
 // ExportOptions tune Export.
 type ExportOptions struct {
@@ -178,56 +173,18 @@ type ImportOptions struct {
 	Progress func(Progress)
 }
 
-// ImportReport says what an import did with what the catalog of the
-// server it lands on could not take as it was.
-type ImportReport struct {
-	Tables []TableReport `json:"tables"`
-	// Members are the archive's members who have an account here: members
-	// again, with their role and department.
-	Members []string `json:"members"`
-	// Invited are the members with no account here and the archive's open
-	// invitations: each has a new link, shown once.
-	Invited []Invited `json:"invited"`
-	// Devices are the devices the tenant held, each assigned with a new
-	// credential or skipped, and why.
-	Devices []DeviceOutcome `json:"devices"`
-	// Webhooks are the webhook channels, each with a new signing secret
-	// (the archive holds none), shown once.
-	Webhooks []WebhookSecret `json:"webhooks"`
-	// Notes are anything else the import changed, such as a plan this
-	// server lacks.
-	Notes []string `json:"notes"`
-}
-
-// TableReport is one table loaded.
-type TableReport struct {
-	Table string `json:"table"`
-	Rows  int64  `json:"rows"`
-}
-
-// Invited is a person invited by an import.
-type Invited struct {
-	Email string `json:"email"`
-	Role  string `json:"role"`
-	// Link is the path of the one-time link (qm.InvitationPath), to go
-	// after the server's public URL.
-	Link string `json:"link"`
-	// WasMember says the person was a member where the archive was made.
-	WasMember bool `json:"was_member"`
-}
-
-// DeviceOutcome is what an import did with one device.
-type DeviceOutcome struct {
-	Ident string `json:"ident"`
-	// Token is the device's new credential when it was assigned: shown
-	// once, never stored.
-	Token string `json:"token,omitempty"`
-	// Skipped says why the device was not assigned.
-	Skipped string `json:"skipped,omitempty"`
-}
-
-// WebhookSecret is a webhook channel's new signing secret.
-type WebhookSecret struct {
-	Channel string `json:"channel"`
-	Secret  string `json:"secret"`
-}
+// The report of an import is the domain's, so the HTTP API can answer it
+// without knowing this package.
+type (
+	// ImportReport says what an import did with what the catalog of the
+	// server it lands on could not take as it was.
+	ImportReport = qm.TenantImportReport
+	// TableReport is one table loaded.
+	TableReport = qm.ImportedTable
+	// Invited is a person invited by an import.
+	Invited = qm.ArchiveInvitation
+	// DeviceOutcome is what an import did with one device.
+	DeviceOutcome = qm.ImportedDevice
+	// WebhookSecret is a webhook channel's new signing secret.
+	WebhookSecret = qm.ImportedWebhook
+)

@@ -16,9 +16,11 @@ export async function createTenant(page: Page): Promise<{ slug: string; name: st
   const name = `Tenant ${id}`;
   await page.goto('/operator/tenants');
   await expect(page.getByRole('heading', { level: 1, name: 'Tenants' })).toBeVisible();
-  await page.getByLabel('Slug').fill(slug);
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByRole('button', { name: 'Create tenant' }).click();
+  // The page's other form (import) has fields of like names.
+  const form = page.getByRole('region', { name: 'New tenant', exact: true });
+  await form.getByLabel('Slug', { exact: true }).fill(slug);
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByRole('button', { name: 'Create tenant' }).click();
   await expect(page).toHaveURL(new RegExp(`/operator/tenants/${slug}$`));
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
   return { slug, name };
