@@ -100,7 +100,7 @@ func newExports(dir string, archiver qm.TenantArchiver, now func() time.Time, lo
 
 // errNoArchives answers on a server configured without an archiver or a
 // directory for archives.
-var errNoArchives = qm.Errorf(eUnavailable, "this server does not export or import tenants")
+var errNoArchives = qm.Errorf(qm.EUnavailable, "this server does not export or import tenants")
 
 func (x *exports) ready() error {
 	if x.dir == "" || x.archiver == nil {
