@@ -36,8 +36,9 @@ func (p place) at(t *qm.Tenant) *qm.Tenant {
 
 // BeginMove starts moving tenant slug to tier (on server, for a
 // PostgreSQL silo): it takes the move's lease for holder, records the
-// move, which stops the tenant being served (StateMoving), and makes the
-// storage at the new place. It returns the tenant at its place and at the
+// move, which stops the tenant being served (StateMoving), makes the
+// storage at the new place, and waits until every other node serving
+// sees the tenant moving. It returns the tenant at its place and at the
 // new one, both as active, to copy from and to. EInvalid for a tier or
 // server the engine cannot host, or the place the tenant is in; EConflict
 // for a tenant not active or suspended, or already moving.
@@ -74,18 +75,51 @@ func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier
 		t.ID, string(qm.StateSuspended), string(rec))
 	switch {
 	case err != nil:
-		return nil, nil, fmt.Errorf("move tenant %s: %w", t.Slug, err)
+		err = fmt.Errorf("move tenant %s: %w", t.Slug, err)
 	case res == 0:
-		return nil, nil, qm.Errorf(qm.EConflict, "tenant %s is moving or being deleted", t.Slug)
+		err = qm.Errorf(qm.EConflict, "tenant %s is moving or being deleted", t.Slug)
+	}
+	if err != nil {
+		return nil, nil, errors.Join(err, s.ReleaseMove(context.WithoutCancel(ctx), t.ID, holder))
 	}
 	from = place{Tier: t.Tier, Placement: t.Placement}.at(t)
 	from.State = qm.StateActive
 	to = target.at(from)
+	if err := s.awaitOthers(ctx, holder); err != nil {
+		undo := context.WithoutCancel(ctx)
+		return nil, nil, errors.Join(err, s.AbortMove(undo, from, to), s.ReleaseMove(undo, t.ID, holder))
+	}
 	if _, err := s.storage.Provision(ctx, to); err != nil {
 		err = fmt.Errorf("move tenant %s: make its new storage: %w", t.Slug, err)
-		return nil, nil, errors.Join(err, s.AbortMove(context.WithoutCancel(ctx), from, to))
+		undo := context.WithoutCancel(ctx)
+		return nil, nil, errors.Join(err, s.AbortMove(undo, from, to), s.ReleaseMove(undo, t.ID, holder))
 	}
 	return from, to, nil
+}
+
+// liveWithin is how recent a node's heartbeat is for it to count as
+// serving: three of its beats (rates.HeartbeatEvery).
+const liveWithin = 15 * time.Second
+
+// awaitOthers waits, when any node but holder serves, until each has let
+// go of its copy of the tenant (qm.TenantCacheTTL) and so sees it moving:
+// no node writes where the move reads after this. A node that beats later
+// reads the tenant afresh.
+func (s *TenantService) awaitOthers(ctx context.Context, holder string) error {
+	var others int
+	err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE seen_at >= $1 AND name != $2`,
+		sqlstore.Timestamp(s.now().Add(-liveWithin)), holder).Scan(&others)
+	if err != nil || others == 0 {
+		return err
+	}
+	wait := time.NewTimer(qm.TenantCacheTTL + time.Second)
+	defer wait.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wait.C:
+		return nil
+	}
 }
 
 // FinishMove points the catalog at the tenant's new place, from, in one
@@ -152,6 +186,13 @@ func (s *TenantService) moving(ctx context.Context, id string) (place, error) {
 	return p, json.Unmarshal([]byte(rec), &p)
 }
 
+// ReleaseMove lets go of the lease of tenant id's move, when holder has
+// it: the move is over, and the next may start at once.
+func (s *TenantService) ReleaseMove(ctx context.Context, id, holder string) error {
+	_, err := s.catalog.Exec(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, moveLeaseName(id), holder)
+	return err
+}
+
 // RenewMove renews the lease of tenant id's move for holder; false when
 // another holds it now.
 func (s *TenantService) RenewMove(ctx context.Context, id, holder string) (bool, error) {
@@ -202,6 +243,9 @@ func (s *TenantService) RecoverMoves(ctx context.Context, holder string) ([]stri
 				continue
 			}
 			err = s.dropOldCopy(ctx, from.at(t))
+		}
+		if err == nil {
+			err = s.ReleaseMove(ctx, m.id, holder)
 		}
 		if err != nil {
 			errs = append(errs, err)

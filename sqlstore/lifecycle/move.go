@@ -40,6 +40,8 @@ func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Ten
 	if err != nil {
 		return nil, err
 	}
+	// Over, whichever way, the move lets the next start at once.
+	defer ts.ReleaseMove(context.WithoutCancel(ctx), from.ID, opts.Holder)
 	copyCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	// The lease says the move is alive; losing it means another process
