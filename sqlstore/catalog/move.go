@@ -101,10 +101,11 @@ func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier
 // serving: three of its beats (rates.HeartbeatEvery).
 const liveWithin = 15 * time.Second
 
-// awaitOthers waits, when any node but holder serves, until each has let
-// go of its copy of the tenant (qm.TenantCacheTTL) and so sees it moving:
-// no node writes where the move reads after this. A node that beats later
-// reads the tenant afresh.
+// awaitOthers waits, when any node but holder ("" for none) serves,
+// until each has let go of its copy of the tenant (qm.TenantCacheTTL)
+// and so sees what the catalog says of it now (moving, deleting): no
+// node writes where a move reads, or a purge looks, after this. A node
+// that beats later reads the tenant afresh.
 func (s *TenantService) awaitOthers(ctx context.Context, holder string) error {
 	var others int
 	err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE seen_at >= $1 AND name != $2`,

@@ -229,6 +229,18 @@ func (s *TenantService) PurgeTenant(ctx context.Context, slug string) (*qm.Tombs
 // nothing is found writes the tombstone as it removes t's record.
 func (s *TenantService) purge(ctx context.Context, t *qm.Tenant) (*qm.Tombstone, error) {
 	defer s.cache.clear()
+	var deletedAt time.Time
+	if err := s.catalog.QueryRow(ctx, `SELECT deleted_at FROM tenants WHERE id = $1`, t.ID).Scan(&deletedAt); err != nil {
+		return nil, fmt.Errorf("purge %s: %w", t.Slug, err)
+	}
+	// Deleted a moment ago (a purge --now), the tenant may still be served
+	// by a node trusting its copy: the purge waits until none does, so
+	// nothing is written after it looks.
+	if s.now().Sub(deletedAt) <= qm.TenantCacheTTL {
+		if err := s.awaitOthers(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
 	held, err := s.storage.Remains(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: count its data: %w", t.Slug, err)
@@ -249,10 +261,7 @@ func (s *TenantService) purge(ctx context.Context, t *qm.Tenant) (*qm.Tombstone,
 		return nil, fmt.Errorf("purge %s: found after it: %v; the tenant stays deleting, for the next purge", t.Slug, left)
 	}
 	ts := &qm.Tombstone{TenantID: t.ID, Slug: t.Slug, Name: t.Name, Tier: t.Tier, Engine: t.Placement.Engine, DeletedBy: t.DeletedBy,
-		PurgedAt: sqlstore.Timestamp(s.now()), Removed: held, Verified: true}
-	if err := s.catalog.QueryRow(ctx, `SELECT deleted_at FROM tenants WHERE id = $1`, t.ID).Scan(&ts.DeletedAt); err != nil {
-		return nil, fmt.Errorf("purge %s: %w", t.Slug, err)
-	}
+		DeletedAt: deletedAt.UTC(), PurgedAt: sqlstore.Timestamp(s.now()), Removed: held, Verified: true}
 	removed, err := json.Marshal(held)
 	if err != nil {
 		return nil, err
