@@ -85,15 +85,12 @@ type exports struct {
 	mu   sync.Mutex
 	jobs map[string]*exportJob
 
-	// stopping cancels every job when the server stops.
-	stopping context.Context
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	// running are the exports under way, stopped with the server.
+	running *background
 }
 
 func newExports(dir string, archiver qm.TenantArchiver, now func() time.Time, logger *slog.Logger) *exports {
-	stopping, stop := context.WithCancel(context.Background())
-	x := &exports{dir: dir, archiver: archiver, now: now, logger: logger, jobs: map[string]*exportJob{}, stopping: stopping, stop: stop}
+	x := &exports{dir: dir, archiver: archiver, now: now, logger: logger, jobs: map[string]*exportJob{}, running: newBackground()}
 	x.sweep()
 	return x
 }
@@ -111,10 +108,7 @@ func (x *exports) ready() error {
 
 // shutdown stops the running exports (their partial archives are
 // removed) and waits until each has.
-func (x *exports) shutdown() {
-	x.stop()
-	x.wg.Wait()
-}
+func (x *exports) shutdown() { x.running.shutdown() }
 
 func (x *exports) archivePath(id string) string { return filepath.Join(x.dir, id+".qmx.gz") }
 func (x *exports) partPath(id string) string    { return filepath.Join(x.dir, id+".part") }
@@ -210,13 +204,7 @@ func (x *exports) start(ctx context.Context, slug string) (exportJob, error) {
 	x.jobs[j.ID] = j
 	started := *j
 	x.mu.Unlock()
-	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(x.stopping, cancel)
-	x.wg.Add(1)
-	go func() {
-		defer x.wg.Done()
-		defer stop()
-		defer cancel()
+	x.running.Go(ctx, func(jobCtx context.Context) {
 		size, err := x.write(jobCtx, j.ID, slug, file)
 		x.update(j.ID, func(j *exportJob) {
 			j.ExpiresAt = x.now().Add(exportLife)
@@ -232,7 +220,7 @@ func (x *exports) start(ctx context.Context, slug string) (exportJob, error) {
 		if err != nil && jobCtx.Err() == nil && qm.ErrorCode(err) == qm.EInternal {
 			x.logger.Error("tenant export failed", "job", j.ID, "tenant", slug, "err", err)
 		}
-	}()
+	})
 	return started, nil
 }
 

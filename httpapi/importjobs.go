@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,10 +24,8 @@ type importJobs struct {
 	store  qm.ImportJobService
 	assets qm.AssetService
 	logger *slog.Logger
-	// stopping cancels every job when the server stops.
-	stopping context.Context
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	// running are the jobs under way, stopped with the server.
+	running *background
 }
 
 // progressEvery is how often a running job records how far it has come.
@@ -42,16 +39,12 @@ type progress struct {
 func newImportJobs(store qm.ImportJobService, assets qm.AssetService, logger *slog.Logger) *importJobs {
 	b := make([]byte, 8)
 	rand.Read(b)
-	stopping, stop := context.WithCancel(context.Background())
-	return &importJobs{node: hex.EncodeToString(b), store: store, assets: assets, logger: logger, stopping: stopping, stop: stop}
+	return &importJobs{node: hex.EncodeToString(b), store: store, assets: assets, logger: logger, running: newBackground()}
 }
 
 // shutdown stops the running jobs (their transactions roll back, so
 // nothing is half-imported) and waits until each has recorded so.
-func (ij *importJobs) shutdown() {
-	ij.stop()
-	ij.wg.Wait()
-}
+func (ij *importJobs) shutdown() { ij.running.shutdown() }
 
 // countingReader counts the bytes read through it.
 type countingReader struct {
@@ -93,15 +86,7 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 	if err := ij.store.StartImportJob(ctx, j); err != nil {
 		return err
 	}
-	// The job keeps the request's scope (tenant, principal, origin) but
-	// not its end; it ends with the server.
-	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ij.stopping, cancel)
-	ij.wg.Add(1)
-	go func() {
-		defer ij.wg.Done()
-		defer stop()
-		defer cancel()
+	ij.running.Go(ctx, func(jobCtx context.Context) {
 		defer os.Remove(file.Name())
 		defer file.Close()
 		reported := ij.report(jobCtx, j.ID, p)
@@ -125,7 +110,7 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 		if err := ij.store.FinishImportJob(context.WithoutCancel(jobCtx), j); err != nil {
 			ij.logger.Error("record the end of an import job", "job", j.ID, "err", err)
 		}
-	}()
+	})
 	return nil
 }
 

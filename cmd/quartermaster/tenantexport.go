@@ -34,10 +34,8 @@ func tenantExport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer e.Close()
-	if _, err := e.Tenants().Tenant(ctx, pos[0]); qm.ErrorCode(err) == qm.ENotFound {
-		return qm.Errorf(qm.ENotFound, "no tenant with slug %q", pos[0])
-	} else if err != nil {
-		return err
+	if _, err := e.Tenants().Tenant(ctx, pos[0]); err != nil {
+		return noTenant(pos[0], err)
 	}
 
 	var w io.Writer = stdout
