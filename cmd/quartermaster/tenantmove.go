@@ -4,12 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore/lifecycle"
 	"github.com/quartermaster/qm/tenancy"
 )
+
+// moveHoldEnv, set in a test's child process to a table's name, holds
+// tenant move once it has copied that table, until the process is
+// killed: the test's SIGKILL lands in the middle of the copy every time.
+const moveHoldEnv = "QM_TEST_HOLD_MOVE_AFTER"
 
 // tenantMove moves a tenant to another tier (or PostgreSQL server),
 // printing each table copied; the tenant is answered 503 while it moves.
@@ -35,8 +41,17 @@ func tenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return noTenant(pos[0], err)
 	}
 	start := time.Now()
+	progress := progressTo(stderr)
+	if hold := os.Getenv(moveHoldEnv); hold != "" {
+		progress = func(p lifecycle.Progress) {
+			progressTo(stderr)(p)
+			if p.Table == hold {
+				<-ctx.Done() // until the test kills it
+			}
+		}
+	}
 	t, err := lifecycle.Move(tenancy.WithPrincipal(ctx, cliOperator), e, pos[0], lifecycle.MoveOptions{Tier: qm.Tier(*tier), Server: *server,
-		Holder: nodeName(""), Progress: progressTo(stderr)})
+		Holder: nodeName(""), Progress: progress})
 	if err != nil {
 		return err
 	}
