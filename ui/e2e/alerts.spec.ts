@@ -390,7 +390,7 @@ test('a circle geofence is moved by dragging its centre, and its radius typed', 
   expect(g.shape.properties?.radius_m).toBe(450);
 });
 
-test('an alarm’s page shows its facts, acknowledges and clears it, and lists its events', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+test('an alarm’s page shows its facts, acknowledges and clears it, and lists its events', async ({ page, playwright, baseURL }) => {
   const rule = `Paged ${unique('alarm')}`;
   const made = await asAdmin(playwright, baseURL, (api) => raiseAlarm(api, rule, 'demo-acme-3', 'major'));
   await signIn(page, demo.acmeAdmin);

@@ -11,7 +11,7 @@ async function confirmWith(page: Page, typed: string, button: string): Promise<v
   await page.getByRole('button', { name: button }).click();
 }
 
-test('the operator deletes a tenant, restores it, deletes it again and purges it', { tag: '@journey' }, async ({ page }) => {
+test('the operator deletes a tenant, restores it, deletes it again and purges it', async ({ page }) => {
   await signIn(page, demo.operator);
   const { slug, name } = await createTenant(page);
 

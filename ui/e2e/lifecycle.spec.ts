@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 import { createTenant, unique } from './tenants';
 
-test('the operator exports a tenant, downloads it and imports it under a new slug', { tag: '@journey' }, async ({ page }, testInfo) => {
+test('the operator exports a tenant, downloads it and imports it under a new slug', async ({ page }, testInfo) => {
   await signIn(page, demo.operator);
   const { slug, name } = await createTenant(page);
 
