@@ -43,8 +43,9 @@ func tenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	start := time.Now()
 	progress := progressTo(stderr)
 	if hold := os.Getenv(moveHoldEnv); hold != "" {
+		print := progress
 		progress = func(p lifecycle.Progress) {
-			progressTo(stderr)(p)
+			print(p)
 			if p.Table == hold {
 				<-ctx.Done() // until the test kills it
 			}

@@ -336,6 +336,30 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 	return d, s.audit(ctx, from, "device.unassign", d, map[string]any{"device_id": d.ID, "ident": d.Ident}, at)
 }
 
+// moveFrom moves device id from tenant from to tenant to ("" for the
+// inventory) when it is still where from says, telling the observers
+// (the broker cuts a device off), and returns it as it now is, moved or
+// left. The tenants' logs are its caller's to write.
+func (s *DeviceStore) moveFrom(ctx context.Context, id, from, to, action string, at time.Time) (*qm.Device, error) {
+	var d *qm.Device
+	moved := false
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+		var err error
+		if d, err = findDevice(ctx, q, id); err != nil || d.TenantID != from {
+			return err
+		}
+		moved = true
+		return s.move(ctx, q, d, to, at)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if moved {
+		s.changed(ctx, d, action, from)
+	}
+	return d, nil
+}
+
 // move closes the device's custody, if any, and opens tenantID's ("" for
 // none), inside a catalog transaction.
 func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device, tenantID string, at time.Time) error {

@@ -117,34 +117,11 @@ func (s *TenantService) releaseDevices(ctx context.Context, t *qm.Tenant, at tim
 	}
 	released := slices.Sorted(maps.Keys(ids))
 	for _, id := range released {
-		if err := s.moveDevice(ctx, id, t.ID, "", qm.DeviceUnassigned, at); err != nil {
+		if _, err := s.devices.moveFrom(ctx, id, t.ID, "", qm.DeviceUnassigned, at); err != nil {
 			return nil, err
 		}
 	}
 	return released, nil
-}
-
-// moveDevice moves device id from tenant from to tenant to ("" for the
-// inventory) when it is still where from says, telling the inventory's
-// observers (the broker cuts a device off); otherwise it leaves it.
-func (s *TenantService) moveDevice(ctx context.Context, id, from, to, action string, at time.Time) error {
-	var d *qm.Device
-	err := s.devices.inTx(ctx, func(q sqlstore.Querier) error {
-		var err error
-		if d, err = findDevice(ctx, q, id); err != nil {
-			return err
-		}
-		if d.TenantID != from {
-			d = nil
-			return nil
-		}
-		return s.devices.move(ctx, q, d, to, at)
-	})
-	if err != nil || d == nil {
-		return err
-	}
-	s.devices.changed(ctx, d, action, from)
-	return nil
 }
 
 // auditAs writes to t's log, served for the while as an active tenant.
@@ -186,10 +163,7 @@ func (s *TenantService) RestoreTenant(ctx context.Context, slug string) (*qm.Ten
 	var kept []string
 	back := 0
 	for _, id := range strings.Fields(released) {
-		if err := s.moveDevice(ctx, id, "", t.ID, qm.DeviceAssigned, at); err != nil {
-			return nil, nil, err
-		}
-		d, err := findDevice(ctx, s.catalog, id)
+		d, err := s.devices.moveFrom(ctx, id, "", t.ID, qm.DeviceAssigned, at)
 		switch {
 		case errors.Is(err, errDeviceNotFound):
 			continue // deleted from the inventory since
