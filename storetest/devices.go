@@ -46,7 +46,7 @@ func (h *heardChanges) want(t *testing.T, n int, action, from string) {
 // log records what concerned it, and that every committed change (and
 // nothing else) is announced to the inventory's observers.
 func TestDevices(t *testing.T, h Harness) {
-	e := MustOpen(t, h)
+	e := MustOpenEmpty(t, h)
 	ta, ctxA := MustTenant(t, e, h.Tier, "dev-a")
 	tb, ctxB := MustTenant(t, e, h.Tier, "dev-b")
 	s := e.Devices()
@@ -171,7 +171,7 @@ func TestDevices(t *testing.T, h Harness) {
 
 // TestDeviceBulk checks registering many devices at once: all or none.
 func TestDeviceBulk(t *testing.T, h Harness) {
-	e := MustOpen(t, h)
+	e := MustOpenEmpty(t, h)
 	s := e.Devices()
 	ctx := context.Background()
 	_, err := s.RegisterDevices(ctx, []*qm.Device{{Ident: "bulk-1"}, {Ident: "bad ident"}, {Ident: "bulk-1"}})

@@ -253,7 +253,7 @@ func TestExportImport(t *testing.T, h Harness) {
 
 	// A third copy on a fresh server of the same engine: the device is
 	// free there, so it is the copy's, with a new credential.
-	other := MustOpen(t, h)
+	other := MustOpenEmpty(t, h)
 	copied, rep, err = lifecycle.Import(ctx, other, bytes.NewReader(archive), lifecycle.ImportOptions{Slug: "moved"})
 	if err != nil {
 		t.Fatalf("import elsewhere: %v", err)

@@ -6,6 +6,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/quartermaster/qm"
@@ -55,10 +56,24 @@ type Harness struct {
 	// StallSQL is a statement that takes far longer than a test (a minute
 	// or more), for a child process to be killed in.
 	StallSQL string
+
+	// shared is the storage Run opens once for the cases that read and
+	// write only their own tenants' data; nil outside Run.
+	shared *sharedStorage
+}
+
+// sharedStorage is one engine opened on first use and closed when the
+// test that made it (Run's) ends.
+type sharedStorage struct {
+	t    *testing.T
+	once sync.Once
+	e    Engine
+	err  error
 }
 
 // Run runs the whole suite.
 func Run(t *testing.T, h Harness) {
+	h.shared = &sharedStorage{t: t}
 	t.Run("Tenants", func(t *testing.T) { TestTenants(t, h) })
 	t.Run("Plans", func(t *testing.T) { TestPlans(t, h) })
 	t.Run("Limits", func(t *testing.T) { TestLimits(t, h) })
@@ -98,8 +113,27 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
 }
 
-// MustOpen opens fresh storage with the embedded migrations.
+// MustOpen returns storage with the embedded migrations for a case that
+// touches only tenants it creates itself (under slugs no other case uses):
+// within Run, every such case shares one storage per tier, so opening and
+// migrating it is paid once rather than by each case.
 func MustOpen(t *testing.T, h Harness) Engine {
+	t.Helper()
+	if h.shared == nil {
+		return MustOpenEmpty(t, h)
+	}
+	s := h.shared
+	s.once.Do(func() { s.e, s.err = h.NewStorage(s.t).Open(s.t, nil) })
+	if s.err != nil {
+		t.Fatalf("open: %v", s.err)
+	}
+	return s.e
+}
+
+// MustOpenEmpty opens fresh, empty storage with the embedded migrations,
+// for a case that reads the whole catalog (every tenant, device, account
+// or plan) or the storage's places.
+func MustOpenEmpty(t *testing.T, h Harness) Engine {
 	t.Helper()
 	e, err := h.NewStorage(t).Open(t, nil)
 	if err != nil {

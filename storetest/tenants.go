@@ -44,7 +44,7 @@ func TestTenants(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("List", func(t *testing.T) {
-		e := MustOpen(t, h)
+		e := MustOpenEmpty(t, h)
 		for _, slug := range []string{"zeta", "alpha", "mid-one"} {
 			MustTenant(t, e, h.Tier, slug)
 		}
@@ -61,7 +61,7 @@ func TestTenants(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("ErrSlugTaken", func(t *testing.T) {
-		e := MustOpen(t, h)
+		e := MustOpenEmpty(t, h)
 		first, _ := MustTenant(t, e, h.Tier, "acme")
 		_, err := e.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "acme", Name: "Other", Tier: h.Tier})
 		wantCode(t, err, qm.EConflict)
@@ -71,7 +71,7 @@ func TestTenants(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		e := MustOpen(t, h)
+		e := MustOpenEmpty(t, h)
 		for _, n := range []qm.NewTenant{
 			{Slug: "ab", Name: "x", Tier: h.Tier},
 			{Slug: "Acme", Name: "x", Tier: h.Tier},
@@ -87,7 +87,7 @@ func TestTenants(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		e := MustOpen(t, h)
+		e := MustOpenEmpty(t, h)
 		_, err := e.Tenants().Tenant(ctx, "nobody")
 		wantCode(t, err, qm.ENotFound)
 		_, err = e.Tenants().TenantByID(ctx, sqlstore.NewID())
