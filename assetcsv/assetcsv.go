@@ -6,6 +6,7 @@
 package assetcsv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/csvfile"
+	xcurrency "golang.org/x/text/currency"
 )
 
 // field is what a column holds.
@@ -167,6 +169,7 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 	}
 	a := &row.Asset
 	var holder holderCells
+	var cost string
 	for i, v := range rec.Fields {
 		if i >= len(rd.cols) {
 			if strings.TrimSpace(v) != "" {
@@ -241,17 +244,7 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 				a.PurchaseDate = d
 			}
 		case fPurchaseCost:
-			if v != "" {
-				cents, cur, err := ParseCost(v)
-				if err != nil {
-					row.Errors = append(row.Errors, "Purchase Cost: "+err.Error())
-				} else {
-					a.CostCents = &cents
-					if a.Currency == "" {
-						a.Currency = cur
-					}
-				}
-			}
+			cost = v // read once the row's currency is known, wherever its column is
 		case fWarrantyMonths:
 			if v != "" {
 				n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(v), "months"), " "))
@@ -261,6 +254,15 @@ func (rd *Reader) Next() (*qm.ImportRow, error) {
 					a.WarrantyMonths = &n
 				}
 			}
+		}
+	}
+	if cost != "" {
+		minor, cur, err := ParseCost(cost, a.Currency)
+		if err != nil {
+			row.Errors = append(row.Errors, "Purchase Cost: "+err.Error())
+		} else {
+			a.CostCents = &minor
+			a.Currency = cmp.Or(a.Currency, cur)
 		}
 	}
 	if row.Model == "" {
@@ -341,9 +343,15 @@ var (
 	separators = strings.NewReplacer(".", "", ",", "")
 )
 
-// ParseCost reads an amount of money into cents, with the currency its sign
-// or code names: "$1,299.00", "1.299,00 €", "EUR 12", "1 299,5".
-func ParseCost(s string) (int64, string, error) {
+// ParseCost reads an amount of money into the currency's minor units
+// (cents for USD or EUR, yen for JPY, fils for BHD), with the currency its
+// sign or code names: "$1,299.00", "1.299,00 €", "EUR 12", "1 299,5".
+// currency, the row's own (its Currency column) when it has one, decides
+// the minor unit over what the amount names; either way the currency
+// answered is the amount's. The digits are read exactly, never through a
+// float, and an amount with more digits after the point than its currency
+// has (¥12.5) is refused.
+func ParseCost(s, currency string) (int64, string, error) {
 	orig, cur := s, ""
 	for sign, code := range currencySigns {
 		if strings.Contains(s, sign) {
@@ -358,19 +366,84 @@ func ParseCost(s string) (int64, string, error) {
 			s, cur = strings.TrimSpace(s[:len(s)-3]), code
 		}
 	}
+	unit := cmp.Or(currency, cur)
+	digits := MinorDigits(unit)
 	s = spaces.Replace(s)
-	// The last separator followed by one or two digits is the decimal one;
-	// every other is a thousands separator.
-	if i := strings.LastIndexAny(s, ".,"); i >= 0 && len(s)-i-1 <= 2 && len(s)-i-1 > 0 {
-		s = separators.Replace(s[:i]) + "." + s[i+1:]
-	} else {
-		s = separators.Replace(s)
+	whole, fraction := s, ""
+	if i := strings.LastIndexAny(s, ".,"); i >= 0 && isDecimalPoint(s, i, digits) {
+		whole, fraction = s[:i], s[i+1:]
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 1e13 {
+	whole = separators.Replace(whole)
+	n, err := strconv.ParseUint(whole+fraction+strings.Repeat("0", max(digits-len(fraction), 0)), 10, 63)
+	if err != nil || whole+fraction == "" {
 		return 0, "", fmt.Errorf("%q is not an amount of money", orig)
 	}
-	return int64(f*100 + 0.5), cur, nil
+	if len(fraction) > digits {
+		return 0, "", fmt.Errorf("%q has %s", orig, digitsAllowed(unit, digits))
+	}
+	return int64(n), cur, nil
+}
+
+// isDecimalPoint says whether the separator at i, the last, in an amount
+// of a currency with digits minor digits is its decimal point: it is
+// unless three digits follow it, which group thousands (1,234 JPY;
+// 12.345.678), but in a currency that has three (1.234 BHD) when no other
+// separator is like it.
+func isDecimalPoint(s string, i, digits int) bool {
+	switch after := len(s) - i - 1; after {
+	case 0:
+		return false
+	case 3:
+		return digits == 3 && strings.Count(s, s[i:i+1]) == 1
+	default:
+		return true
+	}
+}
+
+// digitsAllowed says how many digits an amount of the currency has after
+// its point, for a message about an amount that has more.
+func digitsAllowed(currency string, digits int) string {
+	switch {
+	case digits == 0:
+		return fmt.Sprintf("digits after the point, and %s has no minor unit: write a whole amount", currency)
+	case currency == "":
+		return fmt.Sprintf("more than %d digits after the point", digits)
+	default:
+		return fmt.Sprintf("more than %d digits after the point, as many as %s has", digits, currency)
+	}
+}
+
+// MinorDigits is how many digits a currency's amounts have after the
+// point (its minor unit's exponent, from CLDR's data): 2 for USD and EUR,
+// 0 for JPY, 3 for BHD and KWD; 2 for an empty or unknown code. The API's
+// cost_cents are amounts in these minor units.
+func MinorDigits(currency string) int {
+	unit, err := xcurrency.ParseISO(strings.ToUpper(currency))
+	if err != nil {
+		return 2
+	}
+	scale, _ := xcurrency.Standard.Rounding(unit)
+	return scale
+}
+
+// FormatCost writes an amount in a currency's minor units as ParseCost
+// reads it back: 1299.50 for 129950 cents of EUR, 1234 for 1234 yen.
+func FormatCost(minor int64, currency string) string {
+	digits := MinorDigits(currency)
+	s := strconv.FormatInt(minor, 10)
+	if digits == 0 {
+		return s
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	if len(s) <= digits {
+		s = strings.Repeat("0", digits-len(s)+1) + s
+	}
+	s = s[:len(s)-digits] + "." + s[len(s)-digits:]
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 func isCode(s string) bool {

@@ -1,6 +1,7 @@
 package assetcsv_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,27 +89,64 @@ func TestDates(t *testing.T) {
 
 func TestParseCost(t *testing.T) {
 	for _, tc := range []struct {
-		in    string
-		cents int64
-		cur   string
-		bad   bool
+		in, currency string // currency: the row's Currency column
+		minor        int64
+		cur          string
+		bad          string // what the error says, if the amount is refused
 	}{
-		{"1299", 129900, "", false}, {"$1,299.00", 129900, "USD", false}, {"1.299,00 €", 129900, "EUR", false},
-		{"EUR 12", 1200, "EUR", false}, {"1 299,5", 129950, "", false}, {"£0.99", 99, "GBP", false},
-		{"12.345.678", 1234567800, "", false}, {"-5", 0, "", true}, {"free", 0, "", true}, {"", 0, "", true},
+		{in: "1299", minor: 129900}, {in: "$1,299.00", minor: 129900, cur: "USD"}, {in: "1.299,00 €", minor: 129900, cur: "EUR"},
+		{in: "EUR 12", minor: 1200, cur: "EUR"}, {in: "1 299,5", minor: 129950}, {in: "£0.99", minor: 99, cur: "GBP"},
+		{in: "12.345.678", minor: 1234567800}, {in: "-5", bad: "not an amount"}, {in: "free", bad: "not an amount"},
+		{in: "", bad: "not an amount"}, {in: "1e9", bad: "not an amount"}, {in: "0.1255", bad: "more than 2 digits after the point"},
+		// Yen have no minor unit: the amount is the yen, and a fraction is refused.
+		{in: "¥1,234", minor: 1234, cur: "JPY"}, {in: "1234", currency: "JPY", minor: 1234}, {in: "1.234", currency: "jpy", minor: 1234},
+		{in: "¥12.5", bad: "JPY has no minor unit"}, {in: "12,5", currency: "JPY", bad: "JPY has no minor unit"},
+		// Bahraini and Kuwaiti amounts have three digits after the point.
+		{in: "BHD 1.234", minor: 1234, cur: "BHD"}, {in: "1,234", currency: "KWD", minor: 1234}, {in: "1,234.5", currency: "KWD", minor: 1234500},
+		{in: "1.234.567", currency: "BHD", minor: 1234567000}, {in: "0.0005", currency: "BHD", bad: "more than 3 digits after the point, as many as BHD has"},
+		// The row's currency decides the scale over the sign.
+		{in: "$1,234", currency: "JPY", minor: 1234, cur: "USD"},
+		// A code no table knows has two digits, as the browser gives it.
+		{in: "12.5", currency: "QQQ", minor: 1250},
 	} {
-		t.Run(tc.in, func(t *testing.T) {
-			cents, cur, err := assetcsv.ParseCost(tc.in)
-			if tc.bad {
-				if err == nil {
-					t.Fatalf("got %d %s, want an error", cents, cur)
+		t.Run(tc.in+" "+tc.currency, func(t *testing.T) {
+			minor, cur, err := assetcsv.ParseCost(tc.in, tc.currency)
+			if tc.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.bad) {
+					t.Fatalf("got %d %s, %v; want an error saying %q", minor, cur, err, tc.bad)
 				}
 				return
 			}
-			if err != nil || cents != tc.cents || cur != tc.cur {
-				t.Fatalf("got %d %q, %v; want %d %q", cents, cur, err, tc.cents, tc.cur)
+			if err != nil || minor != tc.minor || cur != tc.cur {
+				t.Fatalf("got %d %q, %v; want %d %q", minor, cur, err, tc.minor, tc.cur)
 			}
 		})
+	}
+}
+
+func TestMinorDigits(t *testing.T) {
+	for cur, want := range map[string]int{"USD": 2, "EUR": 2, "JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "jpy": 0, "": 2, "QQQ": 2} {
+		if got := assetcsv.MinorDigits(cur); got != want {
+			t.Errorf("%q: got %d, want %d", cur, got, want)
+		}
+	}
+}
+
+func TestFormatCost(t *testing.T) {
+	for _, tc := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{129950, "EUR", "1299.50"}, {5, "USD", "0.05"}, {0, "", "0.00"}, {1234, "JPY", "1234"}, {1234, "BHD", "1.234"}, {7, "KWD", "0.007"}, {-150, "EUR", "-1.50"},
+	} {
+		got := assetcsv.FormatCost(tc.minor, tc.currency)
+		if got != tc.want {
+			t.Errorf("%d %s: got %q, want %q", tc.minor, tc.currency, got, tc.want)
+		}
+		if back, _, err := assetcsv.ParseCost(got, tc.currency); tc.minor >= 0 && (err != nil || back != tc.minor) {
+			t.Errorf("%q %s read back as %d, %v; want %d", got, tc.currency, back, err, tc.minor)
+		}
 	}
 }
 
@@ -269,14 +307,25 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// FuzzParseCost checks that an accepted amount is never negative.
+// FuzzParseCost checks that an accepted amount is never negative, and that
+// its export reads back the same.
 func FuzzParseCost(f *testing.F) {
 	for _, s := range []string{"$1,299.00", "1.299,00 €", "EUR 12", "-1", "1e9"} {
-		f.Add(s)
+		f.Add(s, "")
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if cents, _, err := assetcsv.ParseCost(s); err == nil && cents < 0 {
-			t.Fatalf("%q gave %d cents", s, cents)
+	f.Add("¥1,234", "JPY")
+	f.Add("1.234", "BHD")
+	f.Fuzz(func(t *testing.T, s, currency string) {
+		minor, cur, err := assetcsv.ParseCost(s, currency)
+		if err != nil {
+			return
+		}
+		if minor < 0 {
+			t.Fatalf("%q gave %d", s, minor)
+		}
+		unit := cmp.Or(currency, cur)
+		if back, _, err := assetcsv.ParseCost(assetcsv.FormatCost(minor, unit), unit); err != nil || back != minor {
+			t.Fatalf("%q in %q: %d written as %q reads back as %d, %v", s, unit, minor, assetcsv.FormatCost(minor, unit), back, err)
 		}
 	})
 }

@@ -155,7 +155,7 @@ func (n *exportNames) row(a *qm.Asset) []string {
 	}
 	cost, months := "", ""
 	if a.CostCents != nil {
-		cost = strconv.FormatFloat(float64(*a.CostCents)/100, 'f', 2, 64)
+		cost = assetcsv.FormatCost(*a.CostCents, a.Currency)
 	}
 	if a.WarrantyMonths != nil {
 		months = strconv.Itoa(*a.WarrantyMonths)

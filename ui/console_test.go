@@ -54,11 +54,15 @@ func TestConsole(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	vehicles := []string{"--simulate", "acme:3"}
 	env := []string{"QM_CHROMIUM=" + chromium()}
-	env = append(env, "QM_SQLITE_URL="+startServer(t, bin, "--data-dir", t.TempDir()))
+	env = append(env, "QM_SQLITE_URL="+startServer(t, bin, []string{"--data-dir", t.TempDir()}, vehicles...))
 	if dbURL != "" {
-		env = append(env, "QM_POSTGRES_URL="+startServer(t, bin, "--database-url", dbURL))
+		env = append(env, "QM_POSTGRES_URL="+startServer(t, bin, []string{"--database-url", dbURL}, vehicles...))
 	}
+	// The base map from a PMTiles file, on a server of its own so that the
+	// others keep drawing the bundled outlines; no vehicle moves its map.
+	env = append(env, "QM_PMTILES_URL="+startServer(t, bin, []string{"--data-dir", t.TempDir()}, "--map-pmtiles", writeWorldPMTiles(t)))
 	shots := os.Getenv("QM_SCREENSHOTS") // where to write the README's pictures, if anywhere
 	if shots != "" {
 		abs, err := filepath.Abs(shots)
@@ -96,15 +100,15 @@ func chromium() string {
 
 var listening = regexp.MustCompile(`msg=listening listener=api addr=(\S+)`)
 
-// startServer seeds the demo data into fresh storage (flags), serves it on
-// a port of the system's choosing with three simulated vehicles, and
-// returns its URL once it is ready. The server stops when the test ends.
-func startServer(t *testing.T, bin string, storage ...string) string {
+// startServer seeds the demo data into fresh storage, serves it on a
+// port of the system's choosing with the flags given, and returns its URL
+// once it is ready. The server stops when the test ends.
+func startServer(t *testing.T, bin string, storage []string, flags ...string) string {
 	t.Helper()
 	if out, err := exec.Command(bin, append([]string{"demo"}, storage...)...).CombinedOutput(); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--osmand-addr", "", "--simulate", "acme:3"}, storage...)
+	args := append(append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--osmand-addr", ""}, storage...), flags...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

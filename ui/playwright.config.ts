@@ -8,6 +8,8 @@ import { defineConfig, type Project } from '@playwright/test';
 // that no engine changes (accessibility, phone width, every control),
 // run on the first only. Storage itself is proven on every engine and
 // tier by the Go conformance suites.
+// The journeys tagged @pmtiles draw the base map from a PMTiles file, on a
+// server of their own (QM_PMTILES_URL, on SQLite) and on it alone.
 const engines: Project[] = [];
 for (const [name, url] of [
   ['sqlite', process.env.QM_SQLITE_URL],
@@ -15,10 +17,13 @@ for (const [name, url] of [
 ] as const) {
   if (!url) continue;
   const first = engines.length === 0;
-  engines.push({ name, use: { baseURL: url }, metadata: { pageChecks: first }, grep: first ? undefined : /@journey/ });
+  engines.push({ name, use: { baseURL: url }, metadata: { pageChecks: first }, grep: first ? undefined : /@journey/, grepInvert: /@pmtiles/ });
 }
 if (engines.length === 0) {
   throw new Error('set QM_SQLITE_URL and/or QM_POSTGRES_URL to a running server (go test ./ui starts them)');
+}
+if (process.env.QM_PMTILES_URL) {
+  engines.push({ name: 'pmtiles', use: { baseURL: process.env.QM_PMTILES_URL }, metadata: { pageChecks: false }, grep: /@pmtiles/ });
 }
 
 export default defineConfig({

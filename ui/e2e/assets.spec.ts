@@ -209,6 +209,49 @@ test('a form with bad values shows the server’s messages beside the fields', {
   await expect(page.getByRole('region', { name: 'Custom fields' })).toContainText('64');
 });
 
+test('a cost is typed and shown in its currency’s own minor unit: whole yen, fils in thousandths', async ({ page }) => {
+  await signIn(page, demo.acmeAdmin);
+  const api = await API.of(page);
+  const u = unique('yen');
+  await api.model(`Camera ${u}`, await api.category(`Cameras ${u}`));
+  const shown = (amount: number, currency: string) => page.evaluate(([n, c]) => new Intl.NumberFormat(undefined, { style: 'currency', currency: c }).format(n), [amount, currency] as const);
+
+  await page.goto('/t/acme/assets/new');
+  await page.getByLabel('Model').selectOption({ label: `Camera ${u}` });
+  await page.getByLabel('Name', { exact: true }).fill(`Camera ${u}`);
+  await page.getByLabel('Currency').fill('JPY');
+  const cost = page.getByLabel('Cost');
+  await expect(cost).toHaveAccessibleDescription(/such as 1299$/);
+  // Yen have no fraction: refused beside the field, before the server is asked.
+  await cost.fill('12.5');
+  await page.getByRole('button', { name: 'Create asset' }).click();
+  await expect(cost).toHaveAttribute('aria-invalid', 'true');
+  await expect(cost).toHaveAccessibleDescription(/JPY has no minor unit: write a whole amount/);
+  await expect(page.getByRole('heading', { name: 'New asset' })).toBeVisible();
+  await expectAccessible(page);
+
+  await cost.fill('1234');
+  await page.getByRole('button', { name: 'Create asset' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: new RegExp(`Camera ${u}`) })).toBeVisible();
+  const details = page.getByRole('region', { name: 'Details' });
+  await expect(details).toContainText(`Cost${await shown(1234, 'JPY')}`);
+  const id = /\/assets\/([^/]+)$/.exec(page.url())![1]!;
+  expect((await api.get<{ cost_cents: number; currency: string }>(`/assets/${id}`)).cost_cents).toBe(1234);
+
+  // The form shows the yen as typed; in dinars of Bahrain, three digits
+  // after the point are the fils.
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await expect(cost).toHaveValue('1234');
+  await page.getByLabel('Currency').fill('BHD');
+  await cost.fill('1.2345');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(cost).toHaveAccessibleDescription(/An amount in BHD has at most 3 digits after the point/);
+  await cost.fill('1.5');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(details).toContainText(`Cost${await shown(1.5, 'BHD')}`);
+  expect((await api.get<{ cost_cents: number }>(`/assets/${id}`)).cost_cents).toBe(1500);
+});
+
 test('the viewer sees assets with no editing controls, and the API refuses its changes', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
   // The admin makes an asset for the viewer to look at.
   const u = unique('view');

@@ -1,7 +1,7 @@
-import type { Page } from '@playwright/test';
+import type { Page, PlaywrightWorkerArgs } from '@playwright/test';
 import { raiseAlarm } from './alarms';
 import { asAdmin, unique } from './assets-helpers';
-import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+import { demo, demoPassword, expect, expectAccessible, signIn, test } from './fixtures';
 
 /** The device list's row of a device, by its ident (the list names a device by its name when it has one). */
 function deviceRow(page: Page, ident: string) {
@@ -144,4 +144,74 @@ test('a vehicle with an open alarm wears its colour on the map and links to the 
   await alarms.getByRole('link', { name: rule }).click();
   await expect(page).toHaveURL(new RegExp(`/t/acme/alarms/${made.alarm}$`));
   await expect(page.getByRole('heading', { level: 1, name: `${rule} on ${made.name}` })).toBeVisible();
+});
+
+/** A point as a device reports it to the ingest API. */
+type Report = { time: string; lat: number; lon: number; speed_kmh: number; metrics: Record<string, boolean> };
+
+/**
+ * Registers a vehicle in the operator's inventory, assigns it to acme and
+ * sends its reports through the ingest API with its credential, as the
+ * device itself would; answers its id and ident.
+ */
+async function reportingVehicle(playwright: PlaywrightWorkerArgs['playwright'], baseURL: string | undefined, reports: Report[]): Promise<{ id: string; ident: string }> {
+  const request = await playwright.request.newContext({ baseURL });
+  try {
+    const login = await request.post('/api/v1/auth/login', { data: { email: demo.operator, password: demoPassword } });
+    expect(login.status()).toBe(200);
+    const headers = { 'X-CSRF-Token': ((await login.json()) as { csrf_token: string }).csrf_token };
+    const ident = unique('trip');
+    const made = await request.post('/api/v1/operator/devices', { headers, data: { ident, kind: 'vehicle' } });
+    expect(made.status(), await made.text()).toBe(201);
+    const { id, token: registered } = (await made.json()) as { id: string; token: string };
+    const assigned = await request.post(`/api/v1/operator/devices/${id}/assign`, { headers, data: { tenant: 'acme' } });
+    expect(assigned.status(), await assigned.text()).toBe(200);
+    // A first assignment keeps the credential; a move to another tenant would answer a new one.
+    const token = ((await assigned.json()) as { token?: string }).token || registered;
+    const sent = await request.post('/ingest/v1/points', { headers: { Authorization: `Bearer ${token}` }, data: reports });
+    expect(sent.status(), await sent.text()).toBe(200);
+    expect(((await sent.json()) as { stored: number }).stored).toBe(reports.length);
+    return { id, ident };
+  } finally {
+    await request.dispose();
+  }
+}
+
+test('a vehicle’s trip is listed with its distance and duration and drawn on its map', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+  // Ten reports a minute apart, driving north along a meridian from the
+  // ignition turning on to it turning off: 9 steps of 0.01° of latitude
+  // (1.112 km each on the server's sphere), nine minutes.
+  const start = Date.now() - 30 * 60_000;
+  const reports: Report[] = Array.from({ length: 10 }, (_, i) => ({
+    time: new Date(start + i * 60_000).toISOString(),
+    lat: 52.5 + i * 0.01,
+    lon: 13.4,
+    speed_kmh: i === 0 || i === 9 ? 0 : 67,
+    metrics: { ignition: i < 9 },
+  }));
+  const { id, ident } = await reportingVehicle(playwright, baseURL, reports);
+
+  await signIn(page, demo.acmeAdmin);
+  await page.goto(`/t/acme/devices/${id}`);
+  await expect(page.getByRole('heading', { level: 1, name: ident })).toBeVisible();
+  const trips = page.getByRole('table', { name: 'Trips in the chosen range' });
+  const trip = trips.getByRole('row').filter({ has: page.getByRole('button', { name: 'Show on map' }) });
+  await expect(trip).toHaveCount(1);
+  const started = await page.evaluate((t) => new Date(t).toLocaleString(), reports[0]!.time);
+  await expect(trip.getByRole('cell')).toHaveText([started, '9 min', '10.01 km', '67 km/h', 'Show on map']);
+
+  await trip.getByRole('button', { name: 'Show on map' }).click();
+  await expect(trip.getByRole('button', { name: 'Show on map' })).toHaveAttribute('aria-pressed', 'true');
+  const drawn = page.getByRole('status').filter({ hasText: /^Trip drawn from/ });
+  await expect(drawn).toBeVisible({ timeout: 60_000 });
+  // The map's own rendered start and end are the first and last reports.
+  const ends = /from ([\d.]+), ([\d.]+) \(green\) to ([\d.]+), ([\d.]+) \(red\)/.exec(await drawn.innerText());
+  expect(ends, await drawn.innerText()).not.toBeNull();
+  const [startLat, startLon, endLat, endLon] = ends!.slice(1).map(Number);
+  expect(startLat).toBeCloseTo(reports[0]!.lat, 3);
+  expect(startLon).toBeCloseTo(reports[0]!.lon, 3);
+  expect(endLat).toBeCloseTo(reports[9]!.lat, 3);
+  expect(endLon).toBeCloseTo(reports[9]!.lon, 3);
+  await expect(page.getByLabel(`Map of the trip that started ${started}`)).toHaveCount(1);
+  await expectAccessible(page);
 });

@@ -128,13 +128,14 @@ export async function createMap(container: HTMLElement, label: string, gone: () 
 
 /**
  * Calls done once a frame shows the source's data (waiting for idle could
- * wait long while the data keeps changing).
+ * wait long while the data keeps changing); done answers false to be
+ * called again on a later frame, when what it reads has not been drawn yet.
  */
-export function whenDrawn(map: maplibregl.Map, source: string, done: () => void): void {
+export function whenDrawn(map: maplibregl.Map, source: string, done: () => boolean | void): void {
   const onRender = () => {
     if (!map.isSourceLoaded(source)) return;
+    if (done() === false) return;
     map.off('render', onRender);
-    done();
   };
   map.on('render', onRender);
   map.triggerRepaint();
