@@ -3,11 +3,12 @@ import { defineConfig, type Project } from '@playwright/test';
 // The journeys run against servers that ui/console_test.go (go test)
 // starts: one on SQLite (QM_SQLITE_URL) and one on PostgreSQL
 // (QM_POSTGRES_URL), each with the demo data. Each engine is a project.
-// The journeys the issue names (tagged @journey: a person's whole task,
-// through storage) run on both; the rest, which check pages and forms
-// that no engine changes (accessibility, phone width, every control),
-// run on the first only. Storage itself is proven on every engine and
-// tier by the Go conformance suites.
+// The console's own journeys (tagged @journey: a person's whole task,
+// through storage, as the console's issue lists them) run on both; the
+// rest, which check pages and forms that no engine changes
+// (accessibility, phone width, every control) and the journeys of later
+// features (alerts, plans, usage, trips), run on the first only. Storage
+// itself is proven on every engine and tier by the Go suites.
 // The journeys tagged @pmtiles draw the base map from a PMTiles file, on a
 // server of their own (QM_PMTILES_URL, on SQLite) and on it alone.
 const engines: Project[] = [];

@@ -13,7 +13,7 @@ async function add(page: Page, button: string, name: string): Promise<void> {
   await expect(page.getByRole('status').filter({ hasText: `Added ${name}.` })).toBeVisible();
 }
 
-test('the admin routes alarms to channels and handles them', { tag: '@journey' }, async ({ page }) => {
+test('the admin routes alarms to channels and handles them', async ({ page }) => {
   test.setTimeout(240_000);
   const u = unique('alert');
   const hook = `Hook ${u}`;
@@ -173,7 +173,7 @@ test('a geofence a rule watches cannot be deleted', async ({ page, playwright, b
   await expect(page.getByRole('row').filter({ hasText: fence })).toContainText('Circle of 150 m');
 });
 
-test('the viewer sees alarms and rules but changes nothing', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+test('the viewer sees alarms and rules but changes nothing', async ({ page, playwright, baseURL }) => {
   const u = unique('seen');
   const rule = `Idle ${u}`;
   const made = await asAdmin(playwright, baseURL, async (api) => {

@@ -290,7 +290,7 @@ test('the viewer sees assets with no editing controls, and the API refuses its c
   expect((await viewer.send('DELETE', `/assets/${asset.id}`)).status).toBe(403);
 });
 
-test('the viewer sees who holds an asset by name, not by id', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+test('the viewer sees who holds an asset by name, not by id', async ({ page, playwright, baseURL }) => {
   // The admin checks an asset out to one of the tenant's people.
   const u = unique('held');
   const { asset, person } = await asAdmin(playwright, baseURL, async (api) => {

@@ -177,7 +177,7 @@ async function reportingVehicle(playwright: PlaywrightWorkerArgs['playwright'], 
   }
 }
 
-test('a vehicle’s trip is listed with its distance and duration and drawn on its map', { tag: '@journey' }, async ({ page, playwright, baseURL }) => {
+test('a vehicle’s trip is listed with its distance and duration and drawn on its map', async ({ page, playwright, baseURL }) => {
   // Ten reports a minute apart, driving north along a meridian from the
   // ignition turning on to it turning off: 9 steps of 0.01° of latitude
   // (1.112 km each on the server's sphere), nine minutes.

@@ -6,7 +6,7 @@ import { API, unique as uniqueName } from './assets-helpers';
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 import { acceptInvitation, createTenant, inviteLink, unique } from './tenants';
 
-test('the operator puts a tenant on a plan without labels and with five assets, and its admin works within it', { tag: '@journey' }, async ({ page, browser }) => {
+test('the operator puts a tenant on a plan without labels and with five assets, and its admin works within it', async ({ page, browser }) => {
   await signIn(page, demo.operator);
 
   // A plan of five assets and every feature but labels.

@@ -1,6 +1,6 @@
 import { demo, expect, expectAccessible, signIn, test } from './fixtures';
 
-test('the admin sees what the tenant used this month, its quotas and its limits', { tag: '@journey' }, async ({ page }) => {
+test('the admin sees what the tenant used this month, its quotas and its limits', async ({ page }) => {
   await signIn(page, demo.acmeAdmin);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Usage' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Usage' })).toBeVisible();
@@ -31,7 +31,7 @@ test('the admin sees what the tenant used this month, its quotas and its limits'
   await expect(page).toHaveURL(new RegExp(`from=${today}`));
 });
 
-test("the operator sees each tenant's health and downloads the month's usage as CSV", { tag: '@journey' }, async ({ page }) => {
+test("the operator sees each tenant's health and downloads the month's usage as CSV", async ({ page }) => {
   await signIn(page, demo.operator);
   await page.goto('/operator/tenants');
   await expect(page.getByRole('columnheader', { name: 'Health' })).toBeVisible();
