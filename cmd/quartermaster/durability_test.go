@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,65 +58,22 @@ func testDurability(t *testing.T, storage []string) {
 	const senders = 8
 	tokens := make([]string, senders)
 	for i := range tokens {
-		out := mustRun(t, append([]string{"device", "register", "--ident", fmt.Sprintf("unit-%d", i), "--json"}, storage...)...)
-		var reg struct{ Token string }
-		if err := json.Unmarshal([]byte(out), &reg); err != nil {
-			t.Fatal(err)
-		}
-		tokens[i] = reg.Token
-		mustRun(t, append([]string{"device", "assign", fmt.Sprintf("unit-%d", i), "--tenant", "durable"}, storage...)...)
+		tokens[i] = deviceOf(t, storage, fmt.Sprintf("unit-%d", i), "durable")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	start := childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))
 
 	// Each sender sends batches of points a millisecond apart, from its own
 	// clock, and remembers the batches the server acknowledged.
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	acked := make([]map[int64]bool, senders)
 	var batches atomic.Int64 // acknowledged, by every run
 	ctx, stopSending := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 5 * time.Second}
-	for i := range senders {
-		acked[i] = map[int64]bool{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := int64(0)
-			for ctx.Err() == nil {
-				var body bytes.Buffer
-				batch := make([]int64, 50)
-				body.WriteByte('[')
-				for j := range batch {
-					batch[j] = next
-					next++
-					if j > 0 {
-						body.WriteByte(',')
-					}
-					fmt.Fprintf(&body, `{"time":"%s","metrics":{"seq":%d}}`, base.Add(time.Duration(batch[j])*time.Millisecond).Format(time.RFC3339Nano), batch[j])
-				}
-				body.WriteByte(']')
-				req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/ingest/v1/points", &body)
-				req.Header.Set("Authorization", "Bearer "+tokens[i])
-				res, err := client.Do(req)
-				if err != nil {
-					time.Sleep(20 * time.Millisecond) // the server is down
-					continue
-				}
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					for _, seq := range batch {
-						acked[i][seq] = true
-					}
-					batches.Add(1)
-				}
-			}
-		}()
+	sent := make([]*pointSender, senders)
+	for i := range sent {
+		sent[i] = &pointSender{token: tokens[i], acked: map[int64]bool{}, batches: &batches}
+		wg.Go(func() { sent[i].run(ctx, client, addr, base) })
 	}
 	// Each run of the server is killed once it has acknowledged some
 	// batches of its own (a different number each time, so kills land at
@@ -146,36 +102,104 @@ func testDurability(t *testing.T, storage []string) {
 	secret := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "durable", "--role", "viewer", "--name", "check"}, storage...)...))
 	total, totalAcked := 0, 0
 	waitServing(t, client, "http://"+addr+"/readyz")
-	for i := range senders {
-		stored := map[int64]int{}
-		after := ""
-		for {
-			url := fmt.Sprintf("http://%s/api/v1/t/durable/devices/unit-%d/points?limit=5000&after=%s", addr, i, after)
-			var page qm.PointPage
-			if err := getJSON(client, url, secret, &page); err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range page.Points {
-				seq, _ := p.Metrics["seq"].Number()
-				stored[int64(seq)]++
-			}
-			if page.Next == "" {
-				break
-			}
-			after = page.Next
-		}
-		for seq := range acked[i] {
-			if stored[seq] != 1 {
-				t.Errorf("unit-%d: acknowledged point %d is stored %d times", i, seq, stored[seq])
-			}
-		}
+	for i, p := range sent {
+		stored := storedPoints(t, client, addr, "durable", fmt.Sprintf("unit-%d", i), secret)
+		mustBeOnce(t, fmt.Sprintf("unit-%d: acknowledged point", i), p.acked, stored)
 		total += len(stored)
-		totalAcked += len(acked[i])
+		totalAcked += len(p.acked)
 	}
 	if totalAcked == 0 {
 		t.Fatal("the server acknowledged nothing: the test proved nothing")
 	}
 	t.Logf("10 kills: %d points acknowledged, %d stored (the rest were never acknowledged)", totalAcked, total)
+}
+
+// deviceOf registers a device, assigns it to tenant, and returns its
+// credential.
+func deviceOf(t *testing.T, storage []string, ident, tenant string) string {
+	t.Helper()
+	out := mustRun(t, append([]string{"device", "register", "--ident", ident, "--json"}, storage...)...)
+	var reg struct{ Token string }
+	if err := json.Unmarshal([]byte(out), &reg); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, append([]string{"device", "assign", ident, "--tenant", tenant}, storage...)...)
+	return reg.Token
+}
+
+// pointSender sends one device's points over HTTP, in batches of 50 a
+// millisecond apart from base, each numbered by its metric "seq", and
+// remembers the numbers the server acknowledged (200), until ctx ends.
+type pointSender struct {
+	token   string
+	acked   map[int64]bool
+	batches *atomic.Int64 // acknowledged batches, counted with other senders
+}
+
+func (s *pointSender) run(ctx context.Context, client *http.Client, addr string, base time.Time) {
+	next := int64(0)
+	for ctx.Err() == nil {
+		var body bytes.Buffer
+		batch := make([]int64, 50)
+		body.WriteByte('[')
+		for j := range batch {
+			batch[j] = next
+			next++
+			if j > 0 {
+				body.WriteByte(',')
+			}
+			fmt.Fprintf(&body, `{"time":"%s","metrics":{"seq":%d}}`, base.Add(time.Duration(batch[j])*time.Millisecond).Format(time.RFC3339Nano), batch[j])
+		}
+		body.WriteByte(']')
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/ingest/v1/points", &body)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		res, err := client.Do(req)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond) // the server is down
+			continue
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			for _, seq := range batch {
+				s.acked[seq] = true
+			}
+			s.batches.Add(1)
+		}
+	}
+}
+
+// storedPoints reads back every point of a device through the API of the
+// server at addr, counting each "seq".
+func storedPoints(t *testing.T, client *http.Client, addr, tenant, device, secret string) map[int64]int {
+	t.Helper()
+	stored := map[int64]int{}
+	after := ""
+	for {
+		url := fmt.Sprintf("http://%s/api/v1/t/%s/devices/%s/points?limit=5000&after=%s", addr, tenant, device, after)
+		var page qm.PointPage
+		if err := getJSON(client, url, secret, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page.Points {
+			seq, _ := p.Metrics["seq"].Number()
+			stored[int64(seq)]++
+		}
+		if page.Next == "" {
+			return stored
+		}
+		after = page.Next
+	}
+}
+
+// mustBeOnce fails the test unless every acknowledged key is stored
+// exactly once.
+func mustBeOnce[K comparable](t *testing.T, what string, acked map[K]bool, stored map[K]int) {
+	t.Helper()
+	for k := range acked {
+		if stored[k] != 1 {
+			t.Errorf("%s %v is stored %d times", what, k, stored[k])
+		}
+	}
 }
 
 // getJSON GETs url with a bearer token.

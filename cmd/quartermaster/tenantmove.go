@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -15,6 +16,7 @@ import (
 // moveHoldEnv, set in a test's child process to a table's name, holds
 // tenant move once it has copied that table, until the process is
 // killed: the test's SIGKILL lands in the middle of the copy every time.
+// Set to "TABLE:FILE", it holds until FILE exists, then goes on.
 const moveHoldEnv = "QM_TEST_HOLD_MOVE_AFTER"
 
 // tenantMove moves a tenant to another tier (or PostgreSQL server),
@@ -43,11 +45,12 @@ func tenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	start := time.Now()
 	progress := progressTo(stderr)
 	if hold := os.Getenv(moveHoldEnv); hold != "" {
+		table, release, _ := strings.Cut(hold, ":")
 		print := progress
 		progress = func(p lifecycle.Progress) {
 			print(p)
-			if p.Table == hold {
-				<-ctx.Done() // until the test kills it
+			if p.Table == table {
+				holdUntil(ctx, release)
 			}
 		}
 	}
@@ -59,4 +62,25 @@ func tenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "moved tenant %s from %s (%s) to %s (%s) in %v; the old copy is removed\n",
 		t.Slug, from.Tier, where(from), t.Tier, where(t), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// holdUntil returns once file exists, or never when file is "" (the test
+// kills the process).
+func holdUntil(ctx context.Context, file string) {
+	if file == "" {
+		<-ctx.Done()
+		return
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(file); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
