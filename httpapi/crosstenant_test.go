@@ -106,6 +106,21 @@ var cases = map[string]routeCase{
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			return "/api/v1/operator/exports/" + f.mustExport(t, tf).ID + "/archive"
 		}},
+	// A move moves a tenant of its own, on the fixture's tier.
+	"POST /api/v1/operator/tenants/{tenant}/moves": {path: operatorPath("/moves"), ok: 202, body: moveBody,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/tenants/" + f.mustTenant(t, tf.t.Tier, fmt.Sprintf("moving-%d", nextSlug())).t.Slug + "/moves"
+		},
+		settle: func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder) {
+			var j moveJob
+			json.Unmarshal(res.Body.Bytes(), &j)
+			f.mustMoveEnd(t, j.ID)
+		}},
+	"GET /api/v1/operator/moves": {path: static("/api/v1/operator/moves"), ok: 200},
+	"GET /api/v1/operator/moves/{id}": {path: static("/api/v1/operator/moves/0123456789abcdef0123456789abcdef"), ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/moves/" + f.mustMove(t, tf).ID
+		}},
 	// An import makes a tenant of its own, of an archive of the fixture's.
 	"POST /api/v1/operator/imports": {path: static("/api/v1/operator/imports?slug=never-made"), ok: 201, ctype: "application/gzip",
 		body: func(tf *tenantFixture) string { return string(archiveOf(tf)) },
