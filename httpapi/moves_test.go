@@ -47,19 +47,7 @@ func moveBody(tf *tenantFixture) string { return `{"tier":"` + string(otherTier(
 // mustMoveEnd waits until move id is no longer running, and returns it.
 func (f *fixture) mustMoveEnd(t *testing.T, id string) moveJob {
 	t.Helper()
-	var j moveJob
-	poll.Until(t, "move "+id+" ends", func() (bool, error) {
-		res := f.do(t, f.operator, "GET", "/api/v1/operator/moves/"+id, "")
-		if res.Code != http.StatusOK {
-			return false, fmt.Errorf("GET the move: %d %s", res.Code, res.Body)
-		}
-		j = moveJob{}
-		if err := json.Unmarshal(res.Body.Bytes(), &j); err != nil {
-			return false, err
-		}
-		return j.State != "running", nil
-	})
-	return j
+	return mustJobEnd[moveJob](t, f, "/api/v1/operator/moves/"+id)
 }
 
 // startMove asks the API to move slug as body says, and returns the job.
