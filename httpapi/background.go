@@ -148,7 +148,7 @@ func (t *jobTable[J, P]) get(id string) (J, error) {
 	j, ok := t.jobs[id]
 	if !ok || t.expired(j) {
 		var none J
-		return none, qm.Errorf(qm.ENotFound, "no %s %q (a %s is kept for %v after it ends)", t.kind, id, t.kind, t.life)
+		return none, qm.Errorf(qm.ENotFound, "no %s %q (one is kept for %v after it ends)", t.kind, id, t.life)
 	}
 	return *j, nil
 }

@@ -25,9 +25,8 @@ const archiveFile = mediaFile("application/gzip")
 const exportLife = 24 * time.Hour
 
 // exportJob is an export of a whole tenant, run in the background, whose
-// archive the operator downloads.
-// Its head's ExpiresAt is when the job and its archive are forgotten: a
-// day after the export ended.
+// archive the operator downloads. Its head's ExpiresAt is when the job
+// and its archive are forgotten: a day after the export ended.
 type exportJob struct {
 	jobHead
 	// Progress is the last table written.

@@ -87,7 +87,7 @@ func seedMoves(t *testing.T, f *fixture, tf *tenantFixture) {
 }
 
 // heldMover is the server's mover, which holds the first move once it
-// has copied its first table, until released.
+// has copied its first table, until released or stopped.
 type heldMover struct {
 	qm.TenantMover
 	once     sync.Once
@@ -101,10 +101,23 @@ func (h *heldMover) MoveTenant(ctx context.Context, slug string, opts qm.TenantM
 		progress(p)
 		h.once.Do(func() {
 			close(h.held)
-			<-h.released
+			select {
+			case <-h.released:
+			case <-ctx.Done(): // the server stops
+			}
 		})
 	}
 	return h.TenantMover.MoveTenant(ctx, slug, opts)
+}
+
+// mustHold waits until the move is held.
+func (h *heldMover) mustHold(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.held:
+	case <-poll.After(t):
+		t.Fatal("gave up waiting until the move copies its first table")
+	}
 }
 
 // TestMove moves a tenant with an asset from pool to silo through the
@@ -137,11 +150,7 @@ func TestMove(t *testing.T) {
 			release := sync.OnceFunc(func() { close(hold.released) })
 			t.Cleanup(release)
 			t.Run("WhileMoving", func(t *testing.T) {
-				select {
-				case <-hold.held:
-				case <-poll.After(t):
-					t.Fatal("gave up waiting until the move copies its first table")
-				}
+				hold.mustHold(t)
 				for _, who := range []principal{a.admin, a.adminToken} {
 					res := f.do(t, who, "GET", tenantPath("/assets")(a), "")
 					if res.Code != http.StatusServiceUnavailable || res.Header().Get("Retry-After") == "" {
@@ -236,5 +245,30 @@ func TestMove(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestMoveStopped stops the server while a move copies: the move's job
+// says it failed, and the tenant is served where it was, whole.
+func TestMoveStopped(t *testing.T) {
+	hold := &heldMover{held: make(chan struct{}), released: make(chan struct{})}
+	f := newFixtureWith(t, backends[0], func(c *httpapi.Config) { hold.TenantMover, c.Moves = c.Moves, hold })
+	a := f.a
+	before := assetsOf(t, f, a.admin, a.t.Slug)
+	j := f.startMove(t, a.t.Slug, `{"tier":"silo"}`)
+	hold.mustHold(t)
+	f.srv.Close() // returns once the move has ended
+
+	if j = f.mustMoveEnd(t, j.ID); j.State != "failed" || j.Error != "the server stopped before the move finished" || j.FinishedAt == nil {
+		t.Fatalf("the move stopped: %+v", j)
+	}
+	res := f.do(t, f.operator, "GET", "/api/v1/operator/tenants/"+a.t.Slug, "")
+	var back qm.Tenant
+	json.Unmarshal(res.Body.Bytes(), &back)
+	if back.Tier != qm.TierPool || back.State != qm.StateActive {
+		t.Fatalf("the tenant after its move stopped: %d %s", res.Code, res.Body)
+	}
+	if after := assetsOf(t, f, a.admin, a.t.Slug); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("assets after the move stopped: got %v, want %v", after, before)
 	}
 }
