@@ -23,6 +23,37 @@ type TenantArchiver interface {
 	ImportTenant(ctx context.Context, r io.Reader, opts TenantImport) (*Tenant, *TenantImportReport, error)
 }
 
+// TenantMover moves a whole tenant to another tier or server of the same
+// engine while the server runs.
+type TenantMover interface {
+	// MoveTenant moves tenant slug where opts say, keeping its id, slug,
+	// catalog and secrets, and returns it at its new place. opts.Begun,
+	// when set, hears once the tenant is moving (not served: 503) and
+	// before anything is copied; opts.Progress of each table copied. It
+	// returns before Begun for a move refused: ENotFound; EInvalid (with
+	// the field) for a tier or server the engine cannot host, or the
+	// place the tenant is in; EConflict for a tenant not active or
+	// suspended, or moving already. A move that fails later is rolled
+	// back whole. Operator only.
+	MoveTenant(ctx context.Context, slug string, opts TenantMove) (*Tenant, error)
+}
+
+// TenantMove says where a tenant moves, who moves it, and who hears of
+// it.
+type TenantMove struct {
+	// Tier is the tier it moves to; Server the PostgreSQL server of a
+	// silo (empty: the main one).
+	Tier   Tier
+	Server string
+	// Holder names the mover in the move's lease.
+	Holder string
+	// Begun, when set, hears that the move has begun: the tenant at its
+	// place and at the new one.
+	Begun func(from, to *Tenant)
+	// Progress, when set, hears of each table copied.
+	Progress func(ArchiveProgress)
+}
+
 // ArchiveProgress is one table of an archive exported or imported.
 type ArchiveProgress struct {
 	Table string `json:"table"`

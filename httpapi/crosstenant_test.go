@@ -92,11 +92,7 @@ var cases = map[string]routeCase{
 		}},
 	"GET /api/v1/operator/tombstones": {path: static("/api/v1/operator/tombstones"), ok: 200},
 	"POST /api/v1/operator/tenants/{tenant}/exports": {path: operatorPath("/exports"), ok: 202,
-		settle: func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder) {
-			var j exportJob
-			json.Unmarshal(res.Body.Bytes(), &j)
-			f.mustExportEnd(t, j.ID)
-		}},
+		settle: settleJob[exportJob]("/api/v1/operator/exports/")},
 	"GET /api/v1/operator/exports": {path: static("/api/v1/operator/exports"), ok: 200},
 	"GET /api/v1/operator/exports/{id}": {path: static("/api/v1/operator/exports/0123456789abcdef0123456789abcdef"), ok: 200,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
@@ -105,6 +101,17 @@ var cases = map[string]routeCase{
 	"GET /api/v1/operator/exports/{id}/archive": {path: static("/api/v1/operator/exports/0123456789abcdef0123456789abcdef/archive"), ok: 200,
 		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
 			return "/api/v1/operator/exports/" + f.mustExport(t, tf).ID + "/archive"
+		}},
+	// A move moves a tenant of its own, on the fixture's tier.
+	"POST /api/v1/operator/tenants/{tenant}/moves": {path: operatorPath("/moves"), ok: 202, body: moveBody,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/tenants/" + f.mustTenant(t, tf.t.Tier, fmt.Sprintf("moving-%d", nextSlug())).t.Slug + "/moves"
+		},
+		settle: settleJob[moveJob]("/api/v1/operator/moves/")},
+	"GET /api/v1/operator/moves": {path: static("/api/v1/operator/moves"), ok: 200},
+	"GET /api/v1/operator/moves/{id}": {path: static("/api/v1/operator/moves/0123456789abcdef0123456789abcdef"), ok: 200,
+		disposable: func(t *testing.T, f *fixture, tf *tenantFixture) string {
+			return "/api/v1/operator/moves/" + f.mustMove(t, tf).ID
 		}},
 	// An import makes a tenant of its own, of an archive of the fixture's.
 	"POST /api/v1/operator/imports": {path: static("/api/v1/operator/imports?slug=never-made"), ok: 201, ctype: "application/gzip",

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,9 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -28,28 +24,13 @@ const archiveFile = mediaFile("application/gzip")
 // export ended.
 const exportLife = 24 * time.Hour
 
-// States of an export job.
-const (
-	exportRunning = "running"
-	exportDone    = "done"
-	exportFailed  = "failed"
-)
-
 // exportJob is an export of a whole tenant, run in the background, whose
-// archive the operator downloads.
+// archive the operator downloads. Its head's ExpiresAt is when the job
+// and its archive are forgotten: a day after the export ended.
 type exportJob struct {
-	ID     string `json:"id"`
-	Tenant string `json:"tenant"`
-	// State is running, done or failed.
-	State string `json:"state"`
+	jobHead
 	// Progress is the last table written.
 	Progress qm.ArchiveProgress `json:"progress"`
-	// Error says why a failed export failed.
-	Error     string    `json:"error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	// ExpiresAt is when the job and its archive are forgotten: a day after
-	// the export ended (while it runs, a day after it started).
-	ExpiresAt time.Time `json:"expires_at"`
 	// Bytes is the archive's size, so far while it runs.
 	Bytes int64 `json:"bytes"`
 }
@@ -70,27 +51,18 @@ type importedTenant struct {
 
 // exports runs tenant exports in the background, a goroutine a job, and
 // keeps their archives in dir, each written under <id>.part and renamed
-// to <id>.qmx.gz once whole.
-//
-// The jobs live in this process's memory: a server restarted forgets
-// them, and its janitor removes their archives. A deployment of several
-// nodes behind one address needs the shared job store of issue 14, since
-// a job's state and its archive are on the node that ran it.
+// to <id>.qmx.gz once whole. The jobs live in this process's memory
+// (jobTable), and so do their archives on its disk: a server restarted
+// forgets them, and its janitor removes the archives.
 type exports struct {
 	dir      string
 	archiver qm.TenantArchiver
-	now      func() time.Time
 	logger   *slog.Logger
-
-	mu   sync.Mutex
-	jobs map[string]*exportJob
-
-	// running are the exports under way, stopped with the server.
-	running *background
+	jobs     *jobTable[exportJob, *exportJob]
 }
 
 func newExports(dir string, archiver qm.TenantArchiver, now func() time.Time, logger *slog.Logger) *exports {
-	x := &exports{dir: dir, archiver: archiver, now: now, logger: logger, jobs: map[string]*exportJob{}, running: newBackground()}
+	x := &exports{dir: dir, archiver: archiver, logger: logger, jobs: newJobTable[exportJob]("export", exportLife, now, logger)}
 	x.sweep()
 	return x
 }
@@ -108,7 +80,7 @@ func (x *exports) ready() error {
 
 // shutdown stops the running exports (their partial archives are
 // removed) and waits until each has.
-func (x *exports) shutdown() { x.running.shutdown() }
+func (x *exports) shutdown() { x.jobs.shutdown() }
 
 func (x *exports) archivePath(id string) string { return filepath.Join(x.dir, id+".qmx.gz") }
 func (x *exports) partPath(id string) string    { return filepath.Join(x.dir, id+".part") }
@@ -121,18 +93,7 @@ func (x *exports) sweep() {
 	if x.dir == "" {
 		return
 	}
-	now := x.now()
-	x.mu.Lock()
-	for id, j := range x.jobs {
-		if j.State != exportRunning && !now.Before(j.ExpiresAt) {
-			delete(x.jobs, id)
-		}
-	}
-	keep := map[string]bool{}
-	for id := range x.jobs {
-		keep[id] = true
-	}
-	x.mu.Unlock()
+	keep := x.jobs.forget()
 	entries, err := os.ReadDir(x.dir)
 	if err != nil {
 		x.logger.Warn("read the export directory", "dir", x.dir, "err", err)
@@ -149,77 +110,22 @@ func (x *exports) sweep() {
 	}
 }
 
-// get returns a copy of job id. ENotFound, also for a job expired.
-func (x *exports) get(id string) (exportJob, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	j, ok := x.jobs[id]
-	if !ok || (j.State != exportRunning && !x.now().Before(j.ExpiresAt)) {
-		return exportJob{}, qm.Errorf(qm.ENotFound, "no export %q (an export's archive is kept for %v)", id, exportLife)
-	}
-	return *j, nil
-}
-
-// list returns copies of the jobs, of the tenant when not empty, newest
-// first.
-func (x *exports) list(tenant string) []exportJob {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	out := []exportJob{}
-	for _, j := range x.jobs {
-		if tenant == "" || j.Tenant == tenant {
-			out = append(out, *j)
-		}
-	}
-	slices.SortFunc(out, func(a, b exportJob) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-	return out
-}
-
-// update changes job id under the lock.
-func (x *exports) update(id string, change func(j *exportJob)) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if j, ok := x.jobs[id]; ok {
-		change(j)
-	}
-}
-
 // start records an export of tenant slug and runs it in the background,
 // with ctx's principal but not its end.
 func (x *exports) start(ctx context.Context, slug string) (exportJob, error) {
-	b := make([]byte, 16)
-	rand.Read(b)
-	now := x.now()
-	j := &exportJob{ID: hex.EncodeToString(b), Tenant: slug, State: exportRunning, CreatedAt: now, ExpiresAt: now.Add(exportLife)}
+	j := &exportJob{jobHead: x.jobs.newHead(slug)}
 	file, err := os.OpenFile(x.partPath(j.ID), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return exportJob{}, err
 	}
-	x.mu.Lock()
-	x.jobs[j.ID] = j
 	started := *j
-	x.mu.Unlock()
-	x.running.Go(ctx, func(jobCtx context.Context) {
+	x.jobs.add(j)
+	x.jobs.running.Go(ctx, func(jobCtx context.Context) {
 		size, err := x.write(jobCtx, j.ID, slug, file)
-		x.update(j.ID, func(j *exportJob) {
-			j.ExpiresAt = x.now().Add(exportLife)
-			switch {
-			case err == nil:
-				j.State, j.Bytes = exportDone, size
-			case jobCtx.Err() != nil:
-				j.State, j.Error = exportFailed, "the server stopped before the export finished"
-			default:
-				j.State, j.Error = exportFailed, qm.ErrorMessage(err)
-			}
-		})
-		if err != nil && jobCtx.Err() == nil && qm.ErrorCode(err) == qm.EInternal {
-			x.logger.Error("tenant export failed", "job", j.ID, "tenant", slug, "err", err)
+		if err == nil {
+			x.jobs.update(j.ID, func(j *exportJob) { j.Bytes = size })
 		}
+		x.jobs.finish(jobCtx, j.ID, err)
 	})
 	return started, nil
 }
@@ -237,7 +143,7 @@ func (x *exports) write(ctx context.Context, id, slug string, file *os.File) (si
 	buf := bufio.NewWriterSize(counted, 1<<16)
 	zw := gzip.NewWriter(buf)
 	err = x.archiver.ExportTenant(ctx, slug, zw, func(p qm.ArchiveProgress) {
-		x.update(id, func(j *exportJob) { j.Progress, j.Bytes = p, counted.n })
+		x.jobs.update(id, func(j *exportJob) { j.Progress, j.Bytes = p, counted.n })
 	})
 	if err != nil {
 		return 0, err
@@ -297,13 +203,13 @@ func (s *Server) startExport(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) error {
 	s.exports.sweep()
-	j, err := s.exports.get(r.PathValue("id"))
+	j, err := s.exports.jobs.get(r.PathValue("id"))
 	return reply(w, http.StatusOK, j, err)
 }
 
 func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
 	s.exports.sweep()
-	js, page, err := listPage(r, s.exports.list(r.URL.Query().Get("tenant")), nil)
+	js, page, err := listPage(r, s.exports.jobs.list(r.URL.Query().Get("tenant")), nil)
 	return reply(w, http.StatusOK, exportJobList{js, page}, err)
 }
 
@@ -311,11 +217,11 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
 // that says whose and when, while it is kept.
 func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request) error {
 	s.exports.sweep()
-	j, err := s.exports.get(r.PathValue("id"))
+	j, err := s.exports.jobs.get(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if j.State != exportDone {
+	if j.State != jobDone {
 		return qm.Errorf(qm.EConflict, "export %s is %s: it has no archive", j.ID, j.State)
 	}
 	f, err := os.Open(s.exports.archivePath(j.ID))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
@@ -35,23 +36,52 @@ type exportJob struct {
 	Bytes     int64     `json:"bytes"`
 }
 
+// backgroundJob is a job the operator follows, as the API answers it.
+type backgroundJob interface {
+	exportJob | moveJob
+	running() bool
+}
+
+func (j exportJob) running() bool { return j.State == "running" }
+func (j moveJob) running() bool   { return j.State == "running" }
+
+// mustJobEnd waits until the job at path is no longer running, and
+// returns it.
+func mustJobEnd[J backgroundJob](t *testing.T, f *fixture, path string) J {
+	t.Helper()
+	var j J
+	poll.Until(t, path+" ends", func() (bool, error) {
+		res := f.do(t, f.operator, "GET", path, "")
+		if res.Code != http.StatusOK {
+			return false, fmt.Errorf("GET the job: %d %s", res.Code, res.Body)
+		}
+		var zero J
+		j = zero
+		if err := json.Unmarshal(res.Body.Bytes(), &j); err != nil {
+			return false, err
+		}
+		return !j.running(), nil
+	})
+	return j
+}
+
+// settleJob is a cross-tenant case's settle for a route that starts a job
+// whose path is at plus its id: it waits until the job ends.
+func settleJob[J backgroundJob](at string) func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder) {
+	return func(t *testing.T, f *fixture, who principal, res *httptest.ResponseRecorder) {
+		var started struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(res.Body.Bytes(), &started)
+		mustJobEnd[J](t, f, at+started.ID)
+	}
+}
+
 // mustExportEnd waits until export id is no longer running, and returns
 // it.
 func (f *fixture) mustExportEnd(t *testing.T, id string) exportJob {
 	t.Helper()
-	var j exportJob
-	poll.Until(t, "export "+id+" ends", func() (bool, error) {
-		res := f.do(t, f.operator, "GET", "/api/v1/operator/exports/"+id, "")
-		if res.Code != http.StatusOK {
-			return false, fmt.Errorf("GET the export: %d %s", res.Code, res.Body)
-		}
-		j = exportJob{}
-		if err := json.Unmarshal(res.Body.Bytes(), &j); err != nil {
-			return false, err
-		}
-		return j.State != "running", nil
-	})
-	return j
+	return mustJobEnd[exportJob](t, f, "/api/v1/operator/exports/"+id)
 }
 
 // mustExport exports tf through the API and waits until it is done.

@@ -180,13 +180,14 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	t.Cleanup(points.Close)
 	f.meter = usage.New("test-node", catalog.NewUsageStore(e.Tenants()), time.Now, quiet)
 	f.ingester = ingest.NewIngester(ingest.Config{Store: points, Metrics: f.metrics, Usage: f.meter, Now: time.Now})
+	archiver := lifecycle.NewArchiver(e)
 	cfg := httpapi.Config{
 		Ready: e.Ready, Logger: quiet, Auth: f.auth, Live: hub, Usage: f.meter,
 		Services: engines.Services(e, engines.ServiceOptions{HashPassword: f.auth.HashPassword,
 			Points: f.ingester, ChannelTests: f.dispatcher(nil, nil), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
-		Archives:            lifecycle.NewArchiver(e), ExportDir: t.TempDir(),
+		Archives:            archiver, ExportDir: t.TempDir(), Moves: archiver, Node: "test-node",
 	}
 	if configure != nil {
 		configure(&cfg)

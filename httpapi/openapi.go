@@ -136,6 +136,7 @@ var queryParams = map[string][]string{
 	"POST /api/v1/t/{tenant}/imports":                    importParams,
 	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
 	"GET /api/v1/operator/exports":                       {"tenant"},
+	"GET /api/v1/operator/moves":                         {"tenant"},
 	"POST /api/v1/operator/imports":                      tenantImportParams,
 	"GET /api/v1/t/{tenant}/devices":                     {"health", "q"},
 	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},

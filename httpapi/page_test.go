@@ -68,6 +68,7 @@ var seeders = map[string]func(t *testing.T, f *fixture, tf *tenantFixture){
 	"GET /api/v1/t/{tenant}/notification-channels/{id}/deliveries": seedDeliveries,
 	"GET /api/v1/operator/tombstones":                              seedTombstone,
 	"GET /api/v1/operator/exports":                                 seedExports,
+	"GET /api/v1/operator/moves":                                   seedMoves,
 }
 
 // seedTombstone purges two more tenants.

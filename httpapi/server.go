@@ -81,6 +81,11 @@ type Config struct {
 	// ExportDir is the directory, the server's own, where tenant exports
 	// are kept until they expire; anything else in it is removed.
 	ExportDir string
+	// Moves moves tenants between tiers and servers, for the operator
+	// (nil: the server does not).
+	Moves qm.TenantMover
+	// Node names this node in leases, as its other background jobs do.
+	Node string
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).
@@ -94,6 +99,7 @@ type Server struct {
 	svc     qm.Services
 	imports *importJobs
 	exports *exports
+	moves   *moves
 	live    *live.Hub
 	// streams is closed when the server shuts down, to end the event
 	// streams, which would otherwise hold the shutdown until its timeout.
@@ -128,6 +134,7 @@ func New(cfg Config) *Server {
 	}
 	s.imports = newImportJobs(s.svc.ImportJobs, s.svc.Assets, cfg.Logger)
 	s.exports = newExports(cfg.ExportDir, cfg.Archives, cfg.Now, cfg.Logger)
+	s.moves = newMoves(cfg.Moves, cfg.Node, cfg.Now, cfg.Logger)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))
@@ -156,12 +163,13 @@ func (s *Server) console(api http.Handler) http.Handler {
 }
 
 // Close stops the server's background work: it ends the event streams,
-// stops running imports (which roll back) and running exports (whose
-// partial archives are removed).
+// stops running imports (which roll back), running exports (whose
+// partial archives are removed) and running moves (rolled back).
 func (s *Server) Close() {
 	s.endStreams()
 	s.imports.shutdown()
 	s.exports.shutdown()
+	s.moves.jobs.shutdown()
 }
 
 // endStreams ends the event streams open now and those opened later.

@@ -160,6 +160,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer removeExports()
+	archiver := lifecycle.NewArchiver(e)
 	cfg := httpapi.Config{
 		Addr: *addr, OsmAndAddr: *osmand, Ready: e.Ready, Logger: log, PublicURL: url, Auth: a, Rates: paces, Usage: meter, Load: m.Load,
 		Services: engines.Services(e, engines.ServiceOptions{HashPassword: a.HashPassword, PublicURL: url, Points: ingester, ChannelTests: dispatcher, Mail: sender, MailFrom: from,
@@ -167,7 +168,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
-		Archives:            lifecycle.NewArchiver(e), ExportDir: exportDir,
+		Archives:            archiver, ExportDir: exportDir, Moves: archiver, Node: node,
 	}
 	var vehicles []*simulate.Vehicle
 	if *sim != "" {

@@ -7,13 +7,16 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-// Archiver is Export and Import as the domain's qm.TenantArchiver, for the
-// HTTP API.
+// Archiver is Export, Import and Move as the domain's qm.TenantArchiver
+// and qm.TenantMover, for the HTTP API.
 type Archiver struct {
 	e Engine
 }
 
-var _ qm.TenantArchiver = (*Archiver)(nil)
+var (
+	_ qm.TenantArchiver = (*Archiver)(nil)
+	_ qm.TenantMover    = (*Archiver)(nil)
+)
 
 // NewArchiver returns the archiver of engine e.
 func NewArchiver(e Engine) *Archiver { return &Archiver{e: e} }
@@ -31,4 +34,9 @@ func (a *Archiver) ImportTenant(ctx context.Context, r io.Reader, opts qm.Tenant
 		return nil, nil, err
 	}
 	return t, &rep, nil
+}
+
+// MoveTenant calls Move.
+func (a *Archiver) MoveTenant(ctx context.Context, slug string, opts qm.TenantMove) (*qm.Tenant, error) {
+	return Move(ctx, a.e, slug, opts)
 }

@@ -11,17 +11,9 @@ import (
 	"github.com/quartermaster/qm"
 )
 
-// MoveOptions say where a tenant moves.
-type MoveOptions struct {
-	// Tier is the tier it moves to; Server the PostgreSQL server of a
-	// silo (empty: the main one).
-	Tier   qm.Tier
-	Server string
-	// Holder names the mover in the move's lease (this node).
-	Holder string
-	// Progress, when set, hears of each table copied.
-	Progress func(Progress)
-}
+// MoveOptions say where a tenant moves, who moves it (Holder: this node,
+// in the move's lease), and who hears of it.
+type MoveOptions = qm.TenantMove
 
 // Move moves tenant slug to another tier or server of the same engine,
 // keeping its id, slug, catalog and secrets. While it copies, the tenant
@@ -39,6 +31,9 @@ func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Ten
 	from, to, err := ts.BeginMove(ctx, slug, opts.Tier, opts.Server, opts.Holder)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Begun != nil {
+		opts.Begun(from, to)
 	}
 	// Over, whichever way, the move lets the next start at once.
 	defer ts.ReleaseMove(context.WithoutCancel(ctx), from.ID, opts.Holder)
