@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -101,17 +102,26 @@ func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier
 // serving: three of its beats (rates.HeartbeatEvery).
 const liveWithin = 15 * time.Second
 
-// awaitOthers waits, when any node but holder ("" for none) serves,
-// until each has let go of its copy of the tenant (qm.TenantCacheTTL)
-// and so sees what the catalog says of it now (moving, deleting): no
-// node writes where a move reads, or a purge looks, after this. A node
-// that beats later reads the tenant afresh.
+// awaitOthers waits, when any node but holder's serves, until each has
+// let go of its copy of the tenant (qm.TenantCacheTTL) and so sees what
+// the catalog says of it now (moving, deleting): no node writes where a
+// move reads, or a purge looks, after this. A node that beats later
+// reads the tenant afresh. Holder is a node's name, or "NODE/…" for
+// work running inside node NODE (a move the API started), or "" for
+// none; that node's own copy is cleared by the caller already.
 func (s *TenantService) awaitOthers(ctx context.Context, holder string) error {
-	var others int
-	err := s.catalog.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE seen_at >= $1 AND name != $2`,
-		sqlstore.Timestamp(s.now().Add(-liveWithin)), holder).Scan(&others)
-	if err != nil || others == 0 {
+	live, err := sqlstore.QueryIDs(ctx, s.catalog, `SELECT name FROM nodes WHERE seen_at >= $1`, sqlstore.Timestamp(s.now().Add(-liveWithin)))
+	if err != nil {
 		return err
+	}
+	others := 0
+	for name := range live {
+		if name != holder && !strings.HasPrefix(holder, name+"/") {
+			others++
+		}
+	}
+	if others == 0 {
+		return nil
 	}
 	wait := time.NewTimer(qm.TenantCacheTTL + time.Second)
 	defer wait.Stop()
