@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -151,21 +152,28 @@ func (s *pointSender) run(ctx context.Context, client *http.Client, addr string,
 			fmt.Fprintf(&body, `{"time":"%s","metrics":{"seq":%d}}`, base.Add(time.Duration(batch[j])*time.Millisecond).Format(time.RFC3339Nano), batch[j])
 		}
 		body.WriteByte(']')
-		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/ingest/v1/points", &body)
-		req.Header.Set("Authorization", "Bearer "+s.token)
-		res, err := client.Do(req)
-		if err != nil {
-			time.Sleep(20 * time.Millisecond) // the server is down
-			continue
-		}
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
+		if post(ctx, client, "http://"+addr+"/ingest/v1/points", s.token, &body) == http.StatusOK {
 			for _, seq := range batch {
 				s.acked[seq] = true
 			}
 			s.batches.Add(1)
 		}
 	}
+}
+
+// post POSTs a JSON body with a bearer token and returns the status, or
+// 0, after a pause, when the server could not be reached (it is down).
+func post(ctx context.Context, client *http.Client, url, token string, body io.Reader) int {
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		time.Sleep(20 * time.Millisecond)
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // storedPoints reads back every point of a device through the API of the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -148,16 +147,7 @@ type apiWriter struct {
 func (w *apiWriter) run(ctx context.Context, client *http.Client, addr string) {
 	for n := 0; ctx.Err() == nil; n++ {
 		name := fmt.Sprintf("written-%d", n)
-		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/api/v1/t/busy/locations", bytes.NewBufferString(`{"name":"`+name+`"}`))
-		req.Header.Set("Authorization", "Bearer "+w.token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			time.Sleep(20 * time.Millisecond) // the server is down
-			continue
-		}
-		res.Body.Close()
-		if res.StatusCode == http.StatusCreated {
+		if post(ctx, client, "http://"+addr+"/api/v1/t/busy/locations", w.token, strings.NewReader(`{"name":"`+name+`"}`)) == http.StatusCreated {
 			w.acked[name] = true
 			w.count.Add(1)
 		}

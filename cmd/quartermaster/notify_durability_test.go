@@ -89,15 +89,7 @@ func TestNotifyDurability(t *testing.T) {
 	wg.Go(func() {
 		for seq := 0; ctx.Err() == nil; {
 			body := fmt.Sprintf(`[{"time":"%s","metrics":{"phase":%d}}]`, time.Now().UTC().Format(time.RFC3339Nano), seq%2)
-			req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/ingest/v1/points", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+reg.Token)
-			res, err := client.Do(req)
-			if err != nil {
-				time.Sleep(20 * time.Millisecond) // the server is down
-				continue
-			}
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if post(ctx, client, "http://"+addr+"/ingest/v1/points", reg.Token, strings.NewReader(body)) == http.StatusOK {
 				seq++
 			}
 		}
