@@ -47,6 +47,13 @@ func (b *background) shutdown() {
 	b.wg.Wait()
 }
 
+// randomHex is n random bytes in hex: an id no one can guess.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
 // States of a background job the operator follows.
 const (
 	jobRunning = "running"
@@ -107,10 +114,8 @@ func (t *jobTable[J, P]) shutdown() { t.running.shutdown() }
 
 // newHead is the head of a new job of tenant, running from now.
 func (t *jobTable[J, P]) newHead(tenant string) jobHead {
-	b := make([]byte, 16)
-	rand.Read(b)
 	now := t.now()
-	return jobHead{ID: hex.EncodeToString(b), Tenant: tenant, State: jobRunning, CreatedAt: now, ExpiresAt: now.Add(t.life)}
+	return jobHead{ID: randomHex(16), Tenant: tenant, State: jobRunning, CreatedAt: now, ExpiresAt: now.Add(t.life)}
 }
 
 // add records j.

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -37,9 +35,7 @@ type progress struct {
 }
 
 func newImportJobs(store qm.ImportJobService, assets qm.AssetService, logger *slog.Logger) *importJobs {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return &importJobs{node: hex.EncodeToString(b), store: store, assets: assets, logger: logger, running: newBackground()}
+	return &importJobs{node: randomHex(8), store: store, assets: assets, logger: logger, running: newBackground()}
 }
 
 // shutdown stops the running jobs (their transactions roll back, so

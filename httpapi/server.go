@@ -6,8 +6,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -340,9 +338,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		b := make([]byte, 8)
-		rand.Read(b)
-		ri := &requestInfo{id: hex.EncodeToString(b)}
+		ri := &requestInfo{id: randomHex(8)}
 		w.Header().Set("X-Request-Id", ri.id)
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, ri))
 		sw := &statusWriter{ResponseWriter: w}
