@@ -3,6 +3,7 @@ package qm
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // TenantArchiver exports a whole tenant to a portable archive and imports
@@ -28,9 +29,11 @@ type TenantArchiver interface {
 type TenantMover interface {
 	// MoveTenant moves tenant slug where opts say, keeping its id, slug,
 	// catalog and secrets, and returns it at its new place. opts.Begun,
-	// when set, hears once the tenant is moving (not served: 503) and
-	// before anything is copied; opts.Progress of each table copied. It
-	// returns before Begun for a move refused: ENotFound; EInvalid (with
+	// when set, hears once the tenant is moving (served on while its data
+	// is copied) and before anything is copied; opts.Progress of each
+	// table copied; opts.Paused once its writes pause for the last pass
+	// (not served: 503); opts.Switched once it is served from its new
+	// place. It returns before Begun for a move refused: ENotFound; EInvalid (with
 	// the field) for a tier or server the engine cannot host, or the
 	// place the tenant is in; EConflict for a tenant not active or
 	// suspended, or moving already. A move that fails later is rolled
@@ -52,6 +55,11 @@ type TenantMove struct {
 	Begun func(from, to *Tenant)
 	// Progress, when set, hears of each table copied.
 	Progress func(ArchiveProgress)
+	// Paused, when set, hears that the tenant's writes are paused for the
+	// last pass; Switched, that it is served from its new place, and how
+	// long its writes were paused.
+	Paused   func()
+	Switched func(pause time.Duration)
 }
 
 // ArchiveProgress is one table of an archive exported or imported.

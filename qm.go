@@ -66,14 +66,15 @@ const (
 	// devices back in the inventory, purged at its DeleteAfter unless
 	// restored before.
 	StateDeleting TenantState = "deleting"
-	// StateMoving is a tenant whose data is being copied to another tier
-	// or server: briefly not served (requests are answered 503 with
+	// StateMoving is a tenant at the end of a move to another tier or
+	// server (Moving), its writes paused while the last changes are
+	// copied: not served for a moment (requests are answered 503 with
 	// Retry-After), then served from its new place.
 	StateMoving TenantState = "moving"
 )
 
 // MovingRetry is when a request to a tenant moving is asked to come back.
-const MovingRetry = 5 * time.Second
+const MovingRetry = time.Second
 
 // Moving is the answer to a request for tenant t while it moves:
 // EUnavailable, to be tried again after MovingRetry.
@@ -109,6 +110,10 @@ type Tenant struct {
 	// who deleted it.
 	DeleteAfter *time.Time `json:"delete_after,omitempty"`
 	DeletedBy   string     `json:"deleted_by,omitempty"`
+	// Moving says a move is copying the tenant's data to another tier or
+	// server; it is served meanwhile, but for a short pause of its
+	// writes at the end (StateMoving).
+	Moving bool `json:"moving,omitempty"`
 	// Plan names the tenant's plan; Limits are the limits it works under
 	// (its plan's, with its overrides), read with the tenant at the edge,
 	// so every service enforces them from the scope.

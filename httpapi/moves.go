@@ -38,6 +38,10 @@ type moveJob struct {
 	// rows; Rows counts the rows of every table copied so far.
 	Progress qm.ArchiveProgress `json:"progress"`
 	Rows     int64              `json:"rows"`
+	// PausedAt is when the tenant's writes paused for the last pass, and
+	// PauseMS how long they stayed paused, once the tenant is switched.
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	PauseMS  *int64     `json:"pause_ms,omitempty"`
 }
 
 // moveJobList is a page of move jobs.
@@ -83,6 +87,14 @@ func (m *moves) start(ctx context.Context, slug string, req moveRequest) (moveJo
 			Progress: func(p qm.ArchiveProgress) {
 				m.jobs.update(head.ID, func(j *moveJob) { j.Progress, j.Rows = p, j.Rows+p.Rows })
 			},
+			Paused: func() {
+				at := m.jobs.now().UTC()
+				m.jobs.update(head.ID, func(j *moveJob) { j.PausedAt = &at })
+			},
+			Switched: func(pause time.Duration) {
+				ms := pause.Milliseconds()
+				m.jobs.update(head.ID, func(j *moveJob) { j.PauseMS = &ms })
+			},
 		})
 		if !moving {
 			begun <- err
@@ -97,8 +109,8 @@ func (m *moves) start(ctx context.Context, slug string, req moveRequest) (moveJo
 }
 
 // startMove answers 202 with a job moving the tenant in the background,
-// once it is moving (answered 503 until the move ends); GET the job to
-// follow it.
+// once it is moving (served on while its data is copied, then answered
+// 503 for the short pause of the last pass); GET the job to follow it.
 func (s *Server) startMove(w http.ResponseWriter, r *http.Request) error {
 	s.moves.jobs.forget()
 	var req moveRequest

@@ -22,6 +22,8 @@ type moveJob struct {
 	State      string     `json:"state"`
 	Error      string     `json:"error"`
 	FinishedAt *time.Time `json:"finished_at"`
+	PausedAt   *time.Time `json:"paused_at"`
+	PauseMS    *int64     `json:"pause_ms"`
 	From       struct {
 		Tier qm.Tier `json:"tier"`
 	} `json:"from"`
@@ -87,7 +89,8 @@ func seedMoves(t *testing.T, f *fixture, tf *tenantFixture) {
 }
 
 // heldMover is the server's mover, which holds the first move once it
-// has copied its first table, until released or stopped.
+// has paused the tenant's writes for the last pass, until released or
+// stopped.
 type heldMover struct {
 	qm.TenantMover
 	once     sync.Once
@@ -96,9 +99,9 @@ type heldMover struct {
 }
 
 func (h *heldMover) MoveTenant(ctx context.Context, slug string, opts qm.TenantMove) (*qm.Tenant, error) {
-	progress := opts.Progress
-	opts.Progress = func(p qm.ArchiveProgress) {
-		progress(p)
+	paused := opts.Paused
+	opts.Paused = func() {
+		paused()
 		h.once.Do(func() {
 			close(h.held)
 			select {
@@ -116,13 +119,14 @@ func (h *heldMover) mustHold(t *testing.T) {
 	select {
 	case <-h.held:
 	case <-poll.After(t):
-		t.Fatal("gave up waiting until the move copies its first table")
+		t.Fatal("gave up waiting until the move pauses the tenant's writes")
 	}
 }
 
 // TestMove moves a tenant with an asset from pool to silo through the
 // operator's API: the job follows the copy table by table, the tenant is
-// answered 503 while it moves, and afterwards it is served from the silo
+// answered 503 while its writes pause for the last pass (the job tells
+// when, and then how long), and afterwards it is served from the silo
 // with its asset; a move to where it is, to no tier, or of a tenant
 // moving is refused, and nobody but the operator may move or look.
 func TestMove(t *testing.T) {
@@ -161,8 +165,8 @@ func TestMove(t *testing.T) {
 				res := f.do(t, f.operator, "GET", "/api/v1/operator/moves/"+j.ID, "")
 				var held moveJob
 				json.Unmarshal(res.Body.Bytes(), &held)
-				if held.State != "running" || held.Progress.N != 1 || held.Progress.Total < 2 {
-					t.Errorf("the move held after its first table: %d %s", res.Code, res.Body)
+				if held.State != "running" || held.Progress.N == 0 || held.Progress.N >= held.Progress.Total || held.PausedAt == nil || held.PauseMS != nil {
+					t.Errorf("the move held in its pause, after its first pass: %d %s", res.Code, res.Body)
 				}
 				res = f.do(t, f.operator, "POST", "/api/v1/operator/tenants/"+a.t.Slug+"/moves", `{"tier":"silo"}`)
 				if res.Code != http.StatusConflict {
@@ -172,7 +176,7 @@ func TestMove(t *testing.T) {
 			release()
 
 			j = f.mustMoveEnd(t, j.ID)
-			if j.State != "done" || j.Progress.Total == 0 || j.Progress.N != j.Progress.Total || j.Rows == 0 || j.FinishedAt == nil {
+			if j.State != "done" || j.Progress.Total == 0 || j.Progress.N != j.Progress.Total || j.Rows == 0 || j.FinishedAt == nil || j.PauseMS == nil {
 				t.Fatalf("the move done: %+v", j)
 			}
 			res = f.do(t, f.operator, "GET", "/api/v1/operator/tenants/"+a.t.Slug, "")

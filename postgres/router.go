@@ -10,7 +10,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
-	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
@@ -96,26 +95,37 @@ func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(
 
 var _ sqlstore.BatchRouter = (*DB)(nil)
 
-// route finds the pool and schema holding the data of the tenant in ctx.
+// route finds the pool and schema holding the data of the tenant in ctx,
+// and admits the work at the node's gate: release ends both.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, func(), error) {
-	t, err := catalog.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	t, leave, err := db.tenants.Scoped(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
+	pool, schema, release, err := db.place(t)
+	if err != nil {
+		leave()
+		return nil, nil, "", nil, err
+	}
+	return t, pool, schema, func() { release(); leave() }, nil
+}
+
+// place finds the pool and schema holding tenant t's data.
+func (db *DB) place(t *qm.Tenant) (*pgxpool.Pool, string, func(), error) {
 	if t.Placement.Engine != qm.EnginePostgres {
-		return nil, nil, "", nil, fmt.Errorf("tenant %s is placed on %s, not postgres", t.Slug, t.Placement.Engine)
+		return nil, "", nil, fmt.Errorf("tenant %s is placed on %s, not postgres", t.Slug, t.Placement.Engine)
 	}
 	switch t.Tier {
 	case qm.TierPool, qm.TierBridge:
-		return t, db.serve, t.Placement.Location, noRelease, nil
+		return db.serve, t.Placement.Location, noRelease, nil
 	case qm.TierSilo:
 		pool, release, err := db.silos.Acquire(siloKey(t.Placement))
 		if err != nil {
-			return nil, nil, "", nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
+			return nil, "", nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
 		}
-		return t, pool.Pool, SiloSchema, release, nil
+		return pool.Pool, SiloSchema, release, nil
 	}
-	return nil, nil, "", nil, fmt.Errorf("tenant %s: unknown tier %s", t.Slug, t.Tier)
+	return nil, "", nil, fmt.Errorf("tenant %s: unknown tier %s", t.Slug, t.Tier)
 }
 
 func noRelease() {}

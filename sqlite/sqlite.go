@@ -210,26 +210,37 @@ var _ sqlstore.BatchRouter = (*DB)(nil)
 
 func noRelease() {}
 
-// route finds the file holding the data of the tenant scoped in ctx.
+// route finds the file holding the data of the tenant scoped in ctx,
+// and admits the work at the node's gate: release ends both.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) {
-	t, err := catalog.ScopedTenant(ctx, db.LatestVersion(), db.cfg.Logger)
+	t, leave, err := db.tenants.Scoped(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	d, release, err := db.place(t)
+	if err != nil {
+		leave()
+		return nil, nil, nil, err
+	}
+	return t, d, func() { release(); leave() }, nil
+}
+
+// place finds the file holding tenant t's data.
+func (db *DB) place(t *qm.Tenant) (*database, func(), error) {
 	if t.Placement.Engine != qm.EngineSQLite {
-		return nil, nil, nil, fmt.Errorf("tenant %s is placed on %s, not sqlite", t.Slug, t.Placement.Engine)
+		return nil, nil, fmt.Errorf("tenant %s is placed on %s, not sqlite", t.Slug, t.Placement.Engine)
 	}
 	switch t.Tier {
 	case qm.TierPool:
-		return t, db.pool, noRelease, nil
+		return db.pool, noRelease, nil
 	case qm.TierSilo:
 		d, release, err := db.silos.Acquire(t.Placement.Location)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
+			return nil, nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
 		}
-		return t, d, release, nil
+		return d, release, nil
 	}
-	return nil, nil, nil, fmt.Errorf("tenant %s: tier %s is not served by sqlite", t.Slug, t.Tier)
+	return nil, nil, fmt.Errorf("tenant %s: tier %s is not served by sqlite", t.Slug, t.Tier)
 }
 
 // storage is the engine's catalog.Storage.

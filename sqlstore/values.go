@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,6 +16,13 @@ import (
 // and index well, and reveal nothing about other tenants' counts.
 func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
+}
+
+// FirstID returns the least id NewID returns at t or later: UUIDv7 ids
+// begin with their time in milliseconds, so ids compare as their times.
+func FirstID(t time.Time) string {
+	ms := t.UnixMilli()
+	return fmt.Sprintf("%08x-%04x-7000-8000-000000000000", ms>>16, ms&0xffff)
 }
 
 // ValidID reports whether s is an id in canonical form. Anything else

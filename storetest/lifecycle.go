@@ -24,6 +24,8 @@ import (
 type Filled struct {
 	Tenant *qm.Tenant
 	Device *qm.Device
+	// ModelID is the model of its assets.
+	ModelID string
 	// Secrets are credentials the tenant's data was made with, which no
 	// archive may hold.
 	Secrets []string
@@ -129,7 +131,7 @@ func MustFillTenant(t *testing.T, e Engine, tier qm.Tier, slug string) Filled {
 	if evs, err := alerts.NewAlarmStore(e, time.Now).EvaluateDevice(ctx, d.ID); err != nil || len(evs) != 1 {
 		t.Fatalf("%s's alarm: %+v, %v", slug, evs, err)
 	}
-	return Filled{Tenant: tn, Device: d, Secrets: []string{token, secret}}
+	return Filled{Tenant: tn, Device: d, ModelID: model.ID, Secrets: []string{token, secret}}
 }
 
 // MustExport exports the tenant with the slug, and returns the archive and

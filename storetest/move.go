@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/lifecycle"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -115,10 +117,79 @@ func TestMoveTenant(t *testing.T, h Harness) {
 	wantCode(t, err, qm.EConflict)
 }
 
+// TestMoveOnline moves a tenant that is written to while it moves. After
+// the first pass has copied its points and audit log, an asset, points
+// and their log entries are written as any request would: the tenant is
+// served, at its old place. Once its writes pause, a request with the
+// tenant as it was before is answered 503 (the gate), and the old copy
+// holds still; the new place then serves exactly that copy, table for
+// table, the writes made during the move included. A request still
+// carrying the tenant at its old place is refused after the move too.
+func TestMoveOnline(t *testing.T, h Harness) {
+	e := MustOpen(t, h)
+	ctx := context.Background()
+	f := MustFillTenant(t, e, h.Tier, "online")
+	other := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier || tier == qm.TierBridge })[0]
+	assets := dataplane.NewAssetStore(e, e.Identity(), clock())
+	pw := telemetry.NewPointWriter(e, time.Now, 0)
+	defer pw.Close()
+	var during *qm.Asset
+	var atPause *lifecycle.Manifest
+	written := func(p lifecycle.Progress) {
+		if p.Table != "points" || during != nil {
+			return
+		}
+		// Served while it moves, as any request finds it.
+		tn, err := e.Tenants().Tenant(ctx, "online")
+		if err != nil || tn.State != qm.StateActive || !tn.Moving {
+			t.Errorf("during the first pass: %+v, %v; want active and moving", tn, err)
+			return
+		}
+		scope := tenancy.WithTenant(ctx, tn)
+		during = &qm.Asset{Name: "Bought during the move", ModelID: f.ModelID}
+		if err := assets.CreateAsset(scope, during); err != nil {
+			t.Errorf("an asset during the move: %v", err)
+		}
+		if _, err := pw.Write(scope, f.Device.ID, track(time.Now().Add(-30*time.Minute), 5)); err != nil {
+			t.Errorf("points during the move: %v", err)
+		}
+	}
+	paused := func() {
+		if tn, err := e.Tenants().Tenant(ctx, "online"); err != nil || tn.State != qm.StateMoving {
+			t.Errorf("while paused: %+v, %v; want moving", tn, err)
+		}
+		err := assets.CreateAsset(tenancy.WithTenant(ctx, f.Tenant), &qm.Asset{Name: "Too late", ModelID: f.ModelID})
+		if qm.ErrorCode(err) != qm.EUnavailable {
+			t.Errorf("an asset while paused, by a request that found the tenant before: %v; want %s", err, qm.EUnavailable)
+		}
+		_, atPause = MustExport(t, e, "online")
+	}
+	moved, err := lifecycle.Move(ctx, e, "online", lifecycle.MoveOptions{Tier: other, Holder: "test", Progress: written, Paused: paused})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during == nil || during.ID == "" || atPause == nil {
+		t.Fatalf("the move wrote during its first pass %+v, paused %v", during, atPause != nil)
+	}
+	_, after := MustExport(t, e, "online")
+	SameTables(t, atPause, after)
+	if got, err := assets.Asset(tenancy.WithTenant(ctx, moved), during.ID); err != nil || got.Name != during.Name {
+		t.Fatalf("the asset written during the move, at the new place: %+v, %v", got, err)
+	}
+	if pts := atPause.File("tables/points.jsonl"); pts == nil || pts.Rows < 25 {
+		t.Fatalf("points at the pause: %+v; want the 20 filled and the 5 written during the move", pts)
+	}
+	err = assets.CreateAsset(tenancy.WithTenant(ctx, f.Tenant), &qm.Asset{Name: "Stale", ModelID: f.ModelID})
+	if qm.ErrorCode(err) != qm.EUnavailable {
+		t.Fatalf("an asset after the move, by a request that found the tenant at its old place: %v; want %s", err, qm.EUnavailable)
+	}
+}
+
 // TestMoveRecovered: a mover that dies after the move began leaves the
-// tenant moving (not served, 503) with half a copy; the next start of
-// its node (the same holder) rolls it back: the tenant is served again
-// from where it was, whole, and the copy is gone.
+// tenant moving (served on while copied; then, once its writes paused,
+// not served: 503) with half a copy; the next start of its node (the same
+// holder) rolls it back: the tenant is served again from where it was,
+// whole, and the copy is gone.
 func TestMoveRecovered(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ctx := context.Background()
@@ -129,8 +200,14 @@ func TestMoveRecovered(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tn, err := e.Tenants().Tenant(ctx, "halfway"); err != nil || tn.State != qm.StateActive || !tn.Moving {
+		t.Fatalf("while copied: %+v, %v", tn, err)
+	}
+	if err := e.Tenants().PauseMove(ctx, from, "node-1"); err != nil {
+		t.Fatal(err)
+	}
 	if tn, err := e.Tenants().Tenant(ctx, "halfway"); err != nil || tn.State != qm.StateMoving {
-		t.Fatalf("while moving: %+v, %v", tn, err)
+		t.Fatalf("while paused: %+v, %v", tn, err)
 	}
 	// The dead mover's lease is another holder's until it runs out.
 	if got, err := e.Tenants().RecoverMoves(ctx, "node-2"); err != nil || len(got) != 0 {
@@ -141,8 +218,12 @@ func TestMoveRecovered(t *testing.T, h Harness) {
 		t.Fatalf("recovered %v, %v", got, err)
 	}
 	tn, err := e.Tenants().Tenant(ctx, "halfway")
-	if err != nil || tn.State != qm.StateActive || tn.Placement != from.Placement || tn.ID != f.Tenant.ID {
+	if err != nil || tn.State != qm.StateActive || tn.Moving || tn.Placement != from.Placement || tn.ID != f.Tenant.ID {
 		t.Fatalf("after the roll back: %+v, %v", tn, err)
+	}
+	// Served again, to a request that found it before the pause too.
+	if _, err := dataplane.NewAssetStore(e, e.Identity(), clock()).Assets(tenancy.WithTenant(ctx, f.Tenant), qm.AssetFilter{Limit: 1}); err != nil {
+		t.Fatalf("assets after the roll back: %v", err)
 	}
 	_, after := MustExport(t, e, "halfway")
 	SameTables(t, before, after)

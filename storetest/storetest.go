@@ -87,6 +87,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ScheduledRules", func(t *testing.T) { TestScheduledRules(t, h) })
 	t.Run("DeleteTenant", func(t *testing.T) { TestDeleteTenant(t, h) })
 	t.Run("MoveTenant", func(t *testing.T) { TestMoveTenant(t, h) })
+	t.Run("MoveOnline", func(t *testing.T) { TestMoveOnline(t, h) })
 	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
 	t.Run("ExportImport", func(t *testing.T) { TestExportImport(t, h) })
 	t.Run("ImportRefused", func(t *testing.T) { TestImportRefused(t, h) })

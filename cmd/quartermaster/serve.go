@@ -228,6 +228,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return e.Tenants().Every(ctx, "usage-gauges", node, time.Hour, log, usageStore.SnapshotGauges)
 	})
 	g.Go(func() error { return paces.KeepShare(ctx, e.Tenants(), node, log) })
+	// A node that beats counts as serving: a move waits until it has
+	// paused the tenant's writes here too.
+	g.Go(func() error { return e.Tenants().WatchMoves(ctx, node, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}

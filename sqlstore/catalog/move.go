@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,11 +23,15 @@ const MoveLease = time.Minute
 func moveLeaseName(id string) string { return "move/" + id }
 
 // place is where a tenant's data lives, as the catalog records a move's
-// ends: its tier and placement, and the state it had before the move.
+// ends: its tier and placement; and, once the move pauses the tenant's
+// writes, the pause's id and the state the tenant had before it.
 type place struct {
 	Tier      qm.Tier        `json:"tier"`
 	Placement qm.Placement   `json:"placement"`
+	Paused    string         `json:"paused,omitempty"`
 	State     qm.TenantState `json:"state,omitempty"`
+	// rec is the record as read from the catalog.
+	rec string
 }
 
 // at returns t as it would be at p.
@@ -37,12 +43,11 @@ func (p place) at(t *qm.Tenant) *qm.Tenant {
 
 // BeginMove starts moving tenant slug to tier (on server, for a
 // PostgreSQL silo): it takes the move's lease for holder, records the
-// move, which stops the tenant being served (StateMoving), makes the
-// storage at the new place, and waits until every other node serving
-// sees the tenant moving. It returns the tenant at its place and at the
-// new one, both as active, to copy from and to. EInvalid for a tier or
-// server the engine cannot host, or the place the tenant is in; EConflict
-// for a tenant not active or suspended, or already moving.
+// move (the tenant is served on meanwhile: Moving) and makes the storage
+// at the new place. It returns the tenant at its place and at the new
+// one, both as active, to copy from and to. EInvalid for a tier or
+// server the engine cannot host, or the place the tenant is in;
+// EConflict for a tenant not active or suspended, or already moving.
 func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier, server, holder string) (from, to *qm.Tenant, err error) {
 	defer s.cache.clear()
 	t, err := s.Tenant(ctx, slug)
@@ -67,13 +72,13 @@ func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier
 	if ok, err := s.TakeLease(ctx, moveLeaseName(t.ID), holder, MoveLease); err != nil || !ok {
 		return nil, nil, errors.Join(err, qm.Errorf(qm.EConflict, "tenant %s is being moved by another process", t.Slug))
 	}
-	target := place{Tier: tier, Placement: p, State: t.State}
+	target := place{Tier: tier, Placement: p}
 	rec, err := json.Marshal(target)
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, moving_to = $3 WHERE id = $1 AND moving_to = '' AND moved_from = '' AND delete_after IS NULL`,
-		t.ID, string(qm.StateSuspended), string(rec))
+	res, err := s.catalog.Exec(ctx, `UPDATE tenants SET moving_to = $2 WHERE id = $1 AND moving_to = '' AND moved_from = '' AND delete_after IS NULL`,
+		t.ID, string(rec))
 	switch {
 	case err != nil:
 		err = fmt.Errorf("move tenant %s: %w", t.Slug, err)
@@ -84,12 +89,8 @@ func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier
 		return nil, nil, errors.Join(err, s.ReleaseMove(context.WithoutCancel(ctx), t.ID, holder))
 	}
 	from = place{Tier: t.Tier, Placement: t.Placement}.at(t)
-	from.State = qm.StateActive
+	from.State, from.Moving = qm.StateActive, false
 	to = target.at(from)
-	if err := s.awaitOthers(ctx, holder); err != nil {
-		undo := context.WithoutCancel(ctx)
-		return nil, nil, errors.Join(err, s.AbortMove(undo, from, to), s.ReleaseMove(undo, t.ID, holder))
-	}
 	if _, err := s.storage.Provision(ctx, to); err != nil {
 		err = fmt.Errorf("move tenant %s: make its new storage: %w", t.Slug, err)
 		undo := context.WithoutCancel(ctx)
@@ -98,30 +99,177 @@ func (s *TenantService) BeginMove(ctx context.Context, slug string, tier qm.Tier
 	return from, to, nil
 }
 
+// PauseMove pauses the writes of tenant from, which is moving: the
+// catalog stops serving it (StateMoving), this node's gate admits no
+// more work for it and drains what is in flight, and PauseMove waits
+// until every other node serving has done the same (WatchMoves), or
+// FenceWait has passed (EUnavailable: the caller rolls the move back).
+// After it, nothing writes the tenant's old copy until FinishMove or
+// AbortMove. Holder is the move's, as for awaitOthers.
+func (s *TenantService) PauseMove(ctx context.Context, from *qm.Tenant, holder string) error {
+	defer s.cache.clear()
+	var rec, state string
+	if err := s.catalog.QueryRow(ctx, `SELECT moving_to, state FROM tenants WHERE id = $1`, from.ID).Scan(&rec, &state); err != nil {
+		return fmt.Errorf("pause tenant %s: %w", from.Slug, err)
+	}
+	var target place
+	if rec == "" || json.Unmarshal([]byte(rec), &target) != nil || target.Paused != "" {
+		return qm.Errorf(qm.EConflict, "tenant %s is not moving, or paused already", from.Slug)
+	}
+	target.Paused, target.State = sqlstore.NewID(), qm.TenantState(state)
+	paused, err := json.Marshal(target)
+	if err != nil {
+		return err
+	}
+	// The state and the record as read: a change between (a suspension)
+	// makes the statement miss, and the caller try the move again.
+	res, err := s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, moving_to = $3 WHERE id = $1 AND moving_to = $4 AND state = $5`,
+		from.ID, string(qm.StateSuspended), string(paused), rec, state)
+	switch {
+	case err != nil:
+		return fmt.Errorf("pause tenant %s: %w", from.Slug, err)
+	case res == 0:
+		return qm.Errorf(qm.EConflict, "tenant %s changed while its writes were being paused", from.Slug)
+	}
+	s.cache.clear()
+	if err := s.gate.pause(ctx, from.ID, target.Paused); err != nil {
+		return err
+	}
+	return s.awaitFences(ctx, holder, from, target.Paused)
+}
+
+// FenceWait is how long a move waits for the nodes serving to confirm
+// its pause before it gives up and rolls back.
+const FenceWait = 30 * time.Second
+
+// fencePoll is how often a mover looks for the nodes' confirmations, and
+// WatchMoves for pauses: a pause costs about two of it.
+const fencePoll = 50 * time.Millisecond
+
+// awaitFences waits until every node seen alive but holder's has
+// confirmed pause of tenant t in move_fences. A node that dies stops
+// counting once its heartbeat is older than liveWithin.
+func (s *TenantService) awaitFences(ctx context.Context, holder string, t *qm.Tenant, pause string) error {
+	give := time.NewTimer(FenceWait)
+	defer give.Stop()
+	tick := time.NewTicker(fencePoll)
+	defer tick.Stop()
+	for {
+		others, err := s.otherNodes(ctx, holder)
+		if err != nil {
+			return err
+		}
+		fenced, err := sqlstore.QueryIDs(ctx, s.catalog, `SELECT node FROM move_fences WHERE tenant_id = $1 AND pause = $2`, t.ID, pause)
+		if err != nil {
+			return fmt.Errorf("pause tenant %s: %w", t.Slug, err)
+		}
+		var waiting []string
+		for _, name := range others {
+			if !fenced[name] {
+				waiting = append(waiting, name)
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-give.C:
+			return qm.Errorf(qm.EUnavailable, "tenant %s: nodes %s did not confirm the pause of its writes within %v", t.Slug,
+				strings.Join(waiting, ", "), FenceWait)
+		case <-tick.C:
+		}
+	}
+}
+
+// WatchMoves keeps node's gate in step with the moves in the catalog,
+// until ctx is done: it pauses there every tenant whose move has paused
+// its writes, confirming each pause in move_fences once the work in
+// flight is over, and lifts the pause when the move has switched or
+// rolled back. Every node that serves runs it beside its heartbeat.
+func (s *TenantService) WatchMoves(ctx context.Context, node string, log *slog.Logger) error {
+	tick := time.NewTicker(fencePoll)
+	defer tick.Stop()
+	confirmed := map[string]string{} // pauses confirmed or being, by tenant
+	for {
+		if err := s.watchMoves(ctx, node, confirmed, log); err != nil {
+			log.Error("watch tenant moves", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// watchMoves looks once (WatchMoves).
+func (s *TenantService) watchMoves(ctx context.Context, node string, confirmed map[string]string, log *slog.Logger) error {
+	pauses := map[string]string{}
+	err := sqlstore.Each(ctx, s.catalog, func(r sqlstore.Row) error {
+		var id, rec string
+		var p place
+		if err := r.Scan(&id, &rec); err != nil {
+			return err
+		}
+		if json.Unmarshal([]byte(rec), &p) == nil && p.Paused != "" {
+			pauses[id] = p.Paused
+		}
+		return nil
+	}, `SELECT id, moving_to FROM tenants WHERE moving_to != ''`)
+	if err != nil {
+		return err
+	}
+	for id, pause := range pauses {
+		if confirmed[id] == pause {
+			continue
+		}
+		confirmed[id] = pause
+		s.cache.clear()
+		// A tenant's drain may take a while; the others are not held up.
+		go func() {
+			err := s.gate.pause(ctx, id, pause)
+			if err == nil {
+				_, err = s.catalog.Exec(ctx, `INSERT INTO move_fences (tenant_id, node, pause) VALUES ($1, $2, $3)
+					ON CONFLICT (tenant_id, node) DO UPDATE SET pause = excluded.pause`, id, node, pause)
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Error("pause a tenant moving", "tenant", id, "err", err)
+			}
+		}()
+	}
+	for id, pause := range s.gate.pausedIDs() {
+		if pauses[id] == pause {
+			continue
+		}
+		s.cache.clear()
+		t, err := s.TenantByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		s.gate.lift(id, pause, t.Placement)
+	}
+	for id := range confirmed {
+		if _, ok := pauses[id]; !ok {
+			delete(confirmed, id)
+		}
+	}
+	return nil
+}
+
 // liveWithin is how recent a node's heartbeat is for it to count as
 // serving: three of its beats (rates.HeartbeatEvery).
 const liveWithin = 15 * time.Second
 
 // awaitOthers waits, when any node but holder's serves, until each has
 // let go of its copy of the tenant (qm.TenantCacheTTL) and so sees what
-// the catalog says of it now (moving, deleting): no node writes where a
-// move reads, or a purge looks, after this. A node that beats later
-// reads the tenant afresh. Holder is a node's name, or "NODE/…" for
-// work running inside node NODE (a move the API started), or "" for
-// none; that node's own copy is cleared by the caller already.
+// the catalog says of it now (deleting): no node writes where a purge
+// looks after this. A node that beats later reads the tenant afresh.
 func (s *TenantService) awaitOthers(ctx context.Context, holder string) error {
-	live, err := sqlstore.QueryIDs(ctx, s.catalog, `SELECT name FROM nodes WHERE seen_at >= $1`, sqlstore.Timestamp(s.now().Add(-liveWithin)))
-	if err != nil {
+	others, err := s.otherNodes(ctx, holder)
+	if err != nil || len(others) == 0 {
 		return err
-	}
-	others := 0
-	for name := range live {
-		if name != holder && !strings.HasPrefix(holder, name+"/") {
-			others++
-		}
-	}
-	if others == 0 {
-		return nil
 	}
 	wait := time.NewTimer(qm.TenantCacheTTL + time.Second)
 	defer wait.Stop()
@@ -133,14 +281,38 @@ func (s *TenantService) awaitOthers(ctx context.Context, holder string) error {
 	}
 }
 
-// FinishMove points the catalog at the tenant's new place, from, in one
-// statement, serving it from there in the state it had; then it removes
-// the old copy, to (recorded until it is gone, for RecoverMoves).
+// otherNodes lists the nodes seen alive but holder's. Holder is a node's
+// name, or "NODE/…" for work running inside node NODE (a move the API
+// started), or "" for none; that node's own gate and cache are the
+// caller's to see to.
+func (s *TenantService) otherNodes(ctx context.Context, holder string) ([]string, error) {
+	live, err := sqlstore.QueryIDs(ctx, s.catalog, `SELECT name FROM nodes WHERE seen_at >= $1`, sqlstore.Timestamp(s.now().Add(-liveWithin)))
+	if err != nil {
+		return nil, err
+	}
+	var others []string
+	for name := range live {
+		if name != holder && !strings.HasPrefix(holder, name+"/") {
+			others = append(others, name)
+		}
+	}
+	slices.Sort(others)
+	return others, nil
+}
+
+// FinishMove points the catalog at the tenant's new place, to, in one
+// statement, serving it from there in the state it had, and lifts the
+// pause (PauseMove) at this node's gate; then it removes the old copy,
+// at from (recorded until it is gone, for RecoverMoves). EConflict for a
+// move whose writes are not paused, or that was rolled back.
 func (s *TenantService) FinishMove(ctx context.Context, from, to *qm.Tenant) error {
 	defer s.cache.clear()
 	target, err := s.moving(ctx, from.ID)
 	if err != nil {
 		return err
+	}
+	if target.Paused == "" {
+		return qm.Errorf(qm.EConflict, "tenant %s is still written: pause the move first", from.Slug)
 	}
 	old, err := json.Marshal(place{Tier: from.Tier, Placement: from.Placement})
 	if err != nil {
@@ -148,15 +320,25 @@ func (s *TenantService) FinishMove(ctx context.Context, from, to *qm.Tenant) err
 	}
 	p := to.Placement
 	res, err := s.catalog.Exec(ctx, `UPDATE tenants SET tier = $2, engine = $3, server = $4, location = $5, state = $6, moving_to = '', moved_from = $7
-		WHERE id = $1 AND moving_to != ''`, from.ID, string(to.Tier), string(p.Engine), p.Server, p.Location, string(target.State), string(old))
+		WHERE id = $1 AND moving_to = $8`, from.ID, string(to.Tier), string(p.Engine), p.Server, p.Location, string(target.State), string(old), target.rec)
 	switch {
 	case err != nil:
 		return fmt.Errorf("move tenant %s: switch: %w", from.Slug, err)
 	case res == 0:
 		return qm.Errorf(qm.EConflict, "tenant %s is no longer moving: the move was rolled back", from.Slug)
 	}
-	s.cache.clear()
+	s.lift(ctx, from, target.Paused, to.Placement)
 	return s.dropOldCopy(ctx, from)
+}
+
+// lift ends tenant t's pause at this node's gate, serving it at at, and
+// forgets the nodes' confirmations of it.
+func (s *TenantService) lift(ctx context.Context, t *qm.Tenant, pause string, at qm.Placement) {
+	s.cache.clear()
+	s.gate.lift(t.ID, pause, at)
+	// The move is over whether or not this goes: what is left is
+	// overwritten by the next pause, and purged with the tenant.
+	_, _ = s.catalog.Exec(ctx, `DELETE FROM move_fences WHERE tenant_id = $1`, t.ID)
 }
 
 // dropOldCopy removes the copy a finished move left at from, and its
@@ -170,7 +352,8 @@ func (s *TenantService) dropOldCopy(ctx context.Context, from *qm.Tenant) error 
 }
 
 // AbortMove rolls a move back: it removes what was copied to to, and
-// serves the tenant from where it is, in the state it had.
+// serves the tenant from where it is, in the state it had before a
+// pause.
 func (s *TenantService) AbortMove(ctx context.Context, from, to *qm.Tenant) error {
 	defer s.cache.clear()
 	target, err := s.moving(ctx, from.ID)
@@ -180,8 +363,15 @@ func (s *TenantService) AbortMove(ctx context.Context, from, to *qm.Tenant) erro
 	if err := s.storage.Deprovision(ctx, to); err != nil {
 		return fmt.Errorf("roll back the move of %s: %w", from.Slug, err)
 	}
-	_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, moving_to = '' WHERE id = $1`, from.ID, string(target.State))
-	return err
+	if target.Paused == "" {
+		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET moving_to = '' WHERE id = $1`, from.ID)
+		return err
+	}
+	if _, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, moving_to = '' WHERE id = $1`, from.ID, string(target.State)); err != nil {
+		return err
+	}
+	s.lift(ctx, from, target.Paused, from.Placement)
+	return nil
 }
 
 // moving reads where tenant id is moving to.
@@ -194,7 +384,11 @@ func (s *TenantService) moving(ctx context.Context, id string) (place, error) {
 	if rec == "" {
 		return p, qm.Errorf(qm.EConflict, "tenant %s is not moving", id)
 	}
-	return p, json.Unmarshal([]byte(rec), &p)
+	if err := json.Unmarshal([]byte(rec), &p); err != nil {
+		return p, fmt.Errorf("read the move of %s: %w", id, err)
+	}
+	p.rec = rec
+	return p, nil
 }
 
 // ReleaseMove lets go of the lease of tenant id's move, when holder has

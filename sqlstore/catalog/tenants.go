@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -56,6 +55,7 @@ type TenantService struct {
 	seed    Seed
 	now     func() time.Time
 	cache   tenantCache
+	gate    gate
 	// devices is the inventory a deleted tenant's devices go back to: the
 	// engine's DeviceStore, which sets it.
 	devices *DeviceStore
@@ -209,9 +209,18 @@ func scanTenant(r sqlstore.Row) (*qm.Tenant, error) {
 	if t.DeleteAfter = sqlstore.TimePtr(deleteAfter); t.DeleteAfter != nil {
 		t.State = qm.StateDeleting
 	}
-	// And a tenant moving as suspended, with where it goes.
+	// A tenant moving is served while its data is copied; while its
+	// writes pause for the last changes, the catalog keeps it as
+	// suspended, with where it goes.
 	if movingTo != "" {
-		t.State = qm.StateMoving
+		var p place
+		if err := json.Unmarshal([]byte(movingTo), &p); err != nil {
+			return nil, fmt.Errorf("tenant %s: its move: %w", t.Slug, err)
+		}
+		t.Moving = true
+		if p.Paused != "" {
+			t.State = qm.StateMoving
+		}
 	}
 	limits, err := effectiveLimits(plan, overrides)
 	if err != nil {
@@ -292,26 +301,6 @@ func (s *TenantService) Behind(ctx context.Context, latest int) ([]*qm.Tenant, e
 		}
 	}
 	return behind, nil
-}
-
-// ScopedTenant returns the tenant in ctx if its data may be served by a
-// build whose newest schema version is latest: it must be active and its
-// data must not be newer than this build knows. Routers call it before
-// handing out a connection.
-func ScopedTenant(ctx context.Context, latest int, log *slog.Logger) (*qm.Tenant, error) {
-	t, err := tenancy.FromContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case t.SchemaVersion > latest:
-		log.Error("refusing to serve tenant: its data is at a newer schema version than this build knows; upgrade the server",
-			"tenant", t.Slug, "tenant_version", t.SchemaVersion, "known_version", latest)
-		return nil, qm.Errorf(qm.ETenantNewer, "tenant %s is at schema version %d, newer than this server's %d", t.Slug, t.SchemaVersion, latest)
-	case t.State != qm.StateActive:
-		return nil, qm.Errorf(qm.ETenantInert, "tenant %s is %s", t.Slug, t.State)
-	}
-	return t, nil
 }
 
 // Ready reports whether the catalog answers, is at version catalogLatest,

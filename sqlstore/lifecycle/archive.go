@@ -157,6 +157,10 @@ type ExportOptions struct {
 	// move marks a move's copy, which never leaves the process: the
 	// webhooks' secrets stay in it, for the tenant keeps its channels.
 	move bool
+	// tables, for a move, are the tables to copy (nil: all); since, for
+	// its last pass, limits the growing tables to the rows written since.
+	tables []string
+	since  time.Time
 }
 
 // ImportOptions say where an archive goes.

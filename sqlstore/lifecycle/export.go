@@ -49,15 +49,20 @@ func Export(ctx context.Context, e Engine, slug string, w io.Writer, opts Export
 	}
 	m := &Manifest{Format: FormatVersion, SchemaVersion: t.SchemaVersion, Engine: t.Placement.Engine, Tier: t.Tier,
 		TenantID: t.ID, Slug: t.Slug, CreatedAt: sqlstore.Timestamp(time.Now())}
-	for _, name := range schema.TenantTables {
+	names := schema.TenantTables
+	if opts.tables != nil {
+		names = opts.tables
+	}
+	for _, name := range names {
 		m.Files = append(m.Files, File{Name: tableFile(name), Table: name, Columns: tables[name].columns})
 	}
-	x := &exporter{e: e, t: t, m: m, tw: tar.NewWriter(w), move: opts.move}
+	x := &exporter{e: e, t: t, m: m, tw: tar.NewWriter(w), move: opts.move, since: opts.since}
 	// The router serves active tenants only; the export reads this one's
-	// data in whatever state it is, as the catalog's own changes do.
+	// data in whatever state it is, as the catalog's own changes do, and
+	// reads it while a move pauses its writes (it writes nothing).
 	served := *t
 	served.State = qm.StateActive
-	x.scope = tenancy.WithTenant(ctx, &served)
+	x.scope = catalog.Unfenced(tenancy.WithTenant(ctx, &served))
 
 	header, err := json.Marshal(m)
 	if err != nil {
@@ -76,14 +81,14 @@ func Export(ctx context.Context, e Engine, slug string, w io.Writer, opts Export
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
-	for i, name := range schema.TenantTables {
+	for i, name := range names {
 		f, err := x.table(ctx, tables[name], spool)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: table %s: %w", t.Slug, name, err)
 		}
 		m.Files = append(m.Files, f)
 		if opts.Progress != nil {
-			opts.Progress(Progress{Table: name, N: i + 1, Total: len(schema.TenantTables), Rows: f.Rows})
+			opts.Progress(Progress{Table: name, N: i + 1, Total: len(names), Rows: f.Rows})
 		}
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
@@ -106,7 +111,8 @@ type exporter struct {
 	m     *Manifest
 	scope context.Context
 	tw    *tar.Writer
-	move  bool // a move's copy: secrets kept
+	move  bool      // a move's copy: secrets kept
+	since time.Time // a move's last pass: the rows of growing tables since
 }
 
 // entry writes a file of the archive from memory.
@@ -276,7 +282,11 @@ func (x *exporter) table(ctx context.Context, tb table, spool *os.File) (File, e
 			return err
 		}
 		dest, values := scanners(tb.columns)
-		rows, err := c.Query(ctx, tb.selectSQL(x.t.Placement.Engine), c.TenantID())
+		query, args := tb.selectSQL(x.t.Placement.Engine, ""), []any{c.TenantID()}
+		if g, ok := growing[tb.name]; ok && !x.since.IsZero() {
+			query, args = tb.selectSQL(x.t.Placement.Engine, g.column), append(args, g.bind(x.since))
+		}
+		rows, err := c.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}

@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
+	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/schema"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // MoveOptions say where a tenant moves, who moves it (Holder: this node,
@@ -16,16 +21,26 @@ import (
 type MoveOptions = qm.TenantMove
 
 // Move moves tenant slug to another tier or server of the same engine,
-// keeping its id, slug, catalog and secrets. While it copies, the tenant
-// is not served: requests are answered 503 with Retry-After (StateMoving)
-// so nothing is written to the old copy after it is read. The copy is the
-// export's stream, loaded into the new place as an import loads it, and
-// verified against the export's manifest (every table's rows and SHA-256,
-// and its rows as stored); then one catalog statement serves the tenant
-// from there, and the old copy is removed. Killed at any point, the next
-// RecoverMoves (serve and migrate run it) rolls the move back, or, once
-// switched, removes the old copy: the tenant is served from exactly one
-// place at every moment. Operator only.
+// keeping its id, slug, catalog and secrets, while it is served. The copy
+// is the export's stream, loaded into the new place as an import loads
+// it, and verified against the export's manifest (every table's rows and
+// SHA-256, and its rows as stored). It goes in two passes:
+//
+//   - while the tenant works, the tables it only adds to (growing: the
+//     points and the audit log, nearly all of a busy tenant's rows);
+//   - then its writes pause on every node (PauseMove: requests are
+//     answered 503 with Retry-After, StateMoving) for the last pass:
+//     every other table, and the rows of the growing ones written since
+//     the first pass began (less sinceMargin, for transactions that
+//     committed late), added to what the first pass copied. A growing
+//     table then holds as many rows at the new place as at the old, or
+//     the move rolls back.
+//
+// Then one catalog statement serves the tenant from the new place, and
+// the old copy is removed. Killed at any point, the next RecoverMoves
+// (serve and migrate run it) rolls the move back, or, once switched,
+// removes the old copy: the tenant is served from exactly one place at
+// every moment. Operator only.
 func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Tenant, error) {
 	ts := e.Tenants()
 	from, to, err := ts.BeginMove(ctx, slug, opts.Tier, opts.Server, opts.Holder)
@@ -58,7 +73,7 @@ func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Ten
 			}
 		}
 	}()
-	err = copyTenant(copyCtx, e, slug, to, opts.Progress)
+	paused, err := copyTenant(copyCtx, e, from, to, opts)
 	stop(nil)
 	<-renewed
 	if err != nil {
@@ -67,23 +82,74 @@ func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Ten
 	if err := ts.FinishMove(context.WithoutCancel(ctx), from, to); err != nil {
 		return nil, err
 	}
+	if opts.Switched != nil {
+		opts.Switched(time.Since(paused))
+	}
 	return ts.Tenant(ctx, slug)
 }
 
 // moveRenew is how often a mover renews its lease: well within it.
 const moveRenew = 15 * time.Second
 
-// copyTenant streams tenant slug's export into to's storage and verifies
-// it there.
-func copyTenant(ctx context.Context, e Engine, slug string, to *qm.Tenant, progress func(Progress)) error {
+// sinceMargin is how far before the first pass began the last pass looks
+// for rows of the growing tables: a row written in a transaction that
+// began before the first pass's read and committed after it is newer
+// than this, for no write of a served tenant lasts as long.
+const sinceMargin = time.Minute
+
+// copyTenant copies tenant from to to in the two passes of Move, and
+// returns when the tenant's writes paused.
+func copyTenant(ctx context.Context, e Engine, from, to *qm.Tenant, opts MoveOptions) (time.Time, error) {
+	var first []string
+	for _, name := range schema.TenantTables {
+		if _, ok := growing[name]; ok {
+			first = append(first, name)
+		}
+	}
+	total := len(first) + len(schema.TenantTables)
+	progress := func(done int) func(Progress) {
+		return func(p Progress) {
+			if opts.Progress != nil {
+				p.N, p.Total = done+p.N, total
+				opts.Progress(p)
+			}
+		}
+	}
+	began := time.Now()
+	err := copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, tables: first}, nil, progress(0))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := e.Tenants().PauseMove(ctx, from, opts.Holder); err != nil {
+		return time.Time{}, err
+	}
+	paused := time.Now()
+	if opts.Paused != nil {
+		opts.Paused()
+	}
+	merge := map[string]bool{}
+	for _, name := range first {
+		merge[name] = true
+	}
+	err = copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, since: began.Add(-sinceMargin)}, merge, progress(len(first)))
+	if err != nil {
+		return paused, err
+	}
+	return paused, sameRows(ctx, e, from, to, first)
+}
+
+// copyPass streams tenant slug's export, as opts limit it, into to's
+// storage and verifies it there; the tables of merge are added to.
+func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts ExportOptions, merge map[string]bool, progress func(Progress)) error {
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
 	go func() {
-		_, err := Export(ctx, e, slug, pw, ExportOptions{move: true})
+		_, err := Export(ctx, e, slug, pw, opts)
 		pw.CloseWithError(err)
 		exported <- err
 	}()
-	im := &importer{e: e, tr: tar.NewReader(pr), opts: ImportOptions{Progress: progress}, rep: &ImportReport{}, sums: map[string]File{}, tablesOnly: true}
+	im := &importer{e: e, tr: tar.NewReader(pr), opts: ImportOptions{Progress: progress}, rep: &ImportReport{}, sums: map[string]File{},
+		tablesOnly: true, merge: merge}
 	err := im.readHeader(e.LatestVersion())
 	if err == nil {
 		err = im.readCatalog(ctx)
@@ -94,4 +160,33 @@ func copyTenant(ctx context.Context, e Engine, slug string, to *qm.Tenant, progr
 	// Whatever the loader left unread goes, so the export ends.
 	pr.CloseWithError(errors.Join(err, io.ErrClosedPipe))
 	return errors.Join(err, <-exported)
+}
+
+// sameRows checks that each of the named tables holds as many of the
+// tenant's rows at to as at from: the new place holds only rows copied
+// from the old, which deletes none of them while the tenant moves, so the
+// same count is the same rows.
+func sameRows(ctx context.Context, e Engine, from, to *qm.Tenant, names []string) error {
+	count := func(t *qm.Tenant, name string) (int64, error) {
+		scope := catalog.Unfenced(tenancy.WithTenant(ctx, t))
+		return sqlstore.View(scope, e, func(c sqlstore.Conn) (int64, error) {
+			var n int64
+			err := c.QueryRow(scope, `SELECT count(*) FROM `+name+` WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
+			return n, err
+		})
+	}
+	for _, name := range slices.Sorted(slices.Values(names)) {
+		old, err := count(from, name)
+		if err != nil {
+			return fmt.Errorf("count %s: %w", name, err)
+		}
+		moved, err := count(to, name)
+		if err != nil {
+			return fmt.Errorf("count %s: %w", name, err)
+		}
+		if old != moved {
+			return fmt.Errorf("table %s holds %d of the tenant's rows at its old place and %d at its new one", name, old, moved)
+		}
+	}
+	return nil
 }

@@ -3,8 +3,10 @@ package lifecycle
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
@@ -130,14 +132,31 @@ func init() {
 	}
 }
 
+// growing are the tables a tenant served only adds rows to, none changed
+// or deleted (the points, whose retention pauses while the tenant moves,
+// and the audit log), each with the column that says when a row was
+// written and how to bind a time to compare with it: the time a point
+// was received, and the time in an entry's id (the time the entry names
+// is the store's clock, which a test may set anywhere). A move copies them
+// while the tenant is served, and in its pause only the rows written
+// since (Move).
+var growing = map[string]struct {
+	column string
+	bind   func(time.Time) any
+}{
+	"points":    {"received_us", func(t time.Time) any { return sqlstore.Micros(t) }},
+	"audit_log": {"id", func(t time.Time) any { return sqlstore.FirstID(t) }},
+}
+
 // textKeys are the key columns that hold text rather than ids, which
 // PostgreSQL must order byte by byte (COLLATE "C") to order them as SQLite
 // does: the same order on both engines gives the same bytes.
 var textKeys = map[string]bool{"limit_locks.name": true}
 
 // selectSQL reads every row of t's tenant (the connection's, $1) in the
-// order of its key.
-func (t table) selectSQL(engine qm.Engine) string {
+// order of its key; or, given a column since, those whose since is at or
+// after $2.
+func (t table) selectSQL(engine qm.Engine, since string) string {
 	cols := make([]string, len(t.columns))
 	for i, c := range t.columns {
 		cols[i] = c.Name
@@ -155,6 +174,9 @@ func (t table) selectSQL(engine qm.Engine) string {
 		}
 	}
 	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + t.name + " WHERE tenant_id = $1"
+	if since != "" {
+		q += " AND " + since + " >= $2"
+	}
 	if len(order) > 0 {
 		q += " ORDER BY " + strings.Join(order, ", ")
 	}

@@ -33,8 +33,8 @@ func (r *Retention) log() *slog.Logger {
 	return r.Logger
 }
 
-// RunOnce applies every active tenant's retention now and returns how
-// many points it deleted. A tenant that fails is logged and skipped.
+// RunOnce applies every active tenant's retention now, but to a tenant
+// moving, and returns how many points it deleted. A tenant that fails is logged and skipped.
 func (r *Retention) RunOnce(ctx context.Context) (int64, error) {
 	ts, err := r.Tenants.Tenants(ctx)
 	if err != nil {
@@ -42,7 +42,9 @@ func (r *Retention) RunOnce(ctx context.Context) (int64, error) {
 	}
 	var total int64
 	for _, t := range ts {
-		if t.State != qm.StateActive {
+		// A tenant moving keeps its points until it has moved: a move
+		// counts on the rows it copied staying (lifecycle.Move).
+		if t.State != qm.StateActive || t.Moving {
 			continue
 		}
 		n, err := r.apply(tenancy.WithTenant(ctx, t))
