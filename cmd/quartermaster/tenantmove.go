@@ -54,13 +54,16 @@ func tenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
+	var pause time.Duration
 	t, err := lifecycle.Move(tenancy.WithPrincipal(ctx, cliOperator), e, pos[0], lifecycle.MoveOptions{Tier: qm.Tier(*tier), Server: *server,
-		Holder: nodeName(""), Progress: progress})
+		Holder: nodeName(""), Progress: progress,
+		Paused:   func() { fmt.Fprintln(stderr, "writes paused for the last pass") },
+		Switched: func(d time.Duration) { pause = d }})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "moved tenant %s from %s (%s) to %s (%s) in %v; the old copy is removed\n",
-		t.Slug, from.Tier, where(from), t.Tier, where(t), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "moved tenant %s from %s (%s) to %s (%s) in %v, its writes paused for %v; the old copy is removed\n",
+		t.Slug, from.Tier, where(from), t.Tier, where(t), time.Since(start).Round(time.Millisecond), pause.Round(time.Millisecond))
 	return nil
 }
 

@@ -62,7 +62,7 @@ func (b *lockedBuffer) String() string {
 }
 
 // TestMoveKilled: `tenant move` killed with SIGKILL in the middle of its
-// copy leaves the tenant moving (not served) and half a copy; the
+// copy leaves the tenant moving (served on) and half a copy; the
 // recovery of its node (the same holder, as a node restarted is) rolls
 // it back: served from the pool again, every table as it was, nothing
 // at the silo. Moved again, it arrives whole.
@@ -112,7 +112,7 @@ func TestMoveKilled(t *testing.T) {
 			cmd.Wait()
 			poll.Until(t, "the tenant shows moving", func() (bool, error) {
 				tn, err := e.Tenants().Tenant(ctx, "roamer")
-				return err == nil && tn.State == qm.StateMoving, err
+				return err == nil && tn.Moving, err
 			})
 
 			host, _ := os.Hostname()

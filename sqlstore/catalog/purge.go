@@ -84,7 +84,8 @@ func (s *TenantService) DeleteTenant(ctx context.Context, slug string, grace tim
 		return nil, qm.Errorf(qm.EConflict, "tenant %s is already being deleted; it is purged at %s", t.Slug, t.DeleteAfter.Format(time.RFC3339))
 	case qm.StateProvisioning:
 		return nil, qm.Errorf(qm.EConflict, "tenant %s is still being created", t.Slug)
-	case qm.StateMoving:
+	}
+	if t.Moving {
 		return nil, qm.Errorf(qm.EConflict, "tenant %s is moving: delete it once the move ends", t.Slug)
 	}
 	at := sqlstore.Timestamp(s.now())

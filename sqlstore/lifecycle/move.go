@@ -27,12 +27,13 @@ type MoveOptions = qm.TenantMove
 // SHA-256, and its rows as stored). It goes in two passes:
 //
 //   - while the tenant works, the tables it only adds to (growing: the
-//     points and the audit log, nearly all of a busy tenant's rows);
+//     points and the audit log, nearly all of a busy tenant's rows), and
+//     again the rows written meanwhile while there are many;
 //   - then its writes pause on every node (PauseMove: requests are
 //     answered 503 with Retry-After, StateMoving) for the last pass:
 //     every other table, and the rows of the growing ones written since
-//     the first pass began (less sinceMargin, for transactions that
-//     committed late), added to what the first pass copied. A growing
+//     the pass before began (less sinceMargin, for transactions that
+//     committed late), added to what the passes before copied. A growing
 //     table then holds as many rows at the new place as at the old, or
 //     the move rolls back.
 //
@@ -91,19 +92,32 @@ func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Ten
 // moveRenew is how often a mover renews its lease: well within it.
 const moveRenew = 15 * time.Second
 
-// sinceMargin is how far before the first pass began the last pass looks
-// for rows of the growing tables: a row written in a transaction that
-// began before the first pass's read and committed after it is newer
-// than this, for no write of a served tenant lasts as long.
-const sinceMargin = time.Minute
+// sinceMargin is how far before a pass began the next looks for rows of
+// the growing tables: a row written in a transaction that began before
+// the pass's read and committed after it is newer than this, for no write
+// of a served tenant lasts as long. Should one last longer, its rows are
+// missing at the new place, the counts differ (sameRows) and the move
+// rolls back: nothing is lost.
+const sinceMargin = 10 * time.Second
 
-// copyTenant copies tenant from to to in the two passes of Move, and
-// returns when the tenant's writes paused.
+// Catch-up passes: while a pass of the growing tables copies at least
+// quietRows rows (written while the pass before ran), another follows
+// while the tenant works, up to catchUps of them, so the pause copies
+// little.
+const (
+	quietRows = 10000
+	catchUps  = 4
+)
+
+// copyTenant copies tenant from to to in the passes of Move, and returns
+// when the tenant's writes paused.
 func copyTenant(ctx context.Context, e Engine, from, to *qm.Tenant, opts MoveOptions) (time.Time, error) {
 	var first []string
+	merge := map[string]bool{}
 	for _, name := range schema.TenantTables {
 		if _, ok := growing[name]; ok {
 			first = append(first, name)
+			merge[name] = true
 		}
 	}
 	total := len(first) + len(schema.TenantTables)
@@ -116,7 +130,12 @@ func copyTenant(ctx context.Context, e Engine, from, to *qm.Tenant, opts MoveOpt
 		}
 	}
 	began := time.Now()
-	err := copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, tables: first}, nil, progress(0))
+	copied, err := copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, tables: first}, nil, progress(0))
+	for i := 0; err == nil && i < catchUps && copied >= quietRows; i++ {
+		next := time.Now()
+		copied, err = copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, tables: first, since: began.Add(-sinceMargin)}, merge, progress(0))
+		began = next
+	}
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -127,20 +146,16 @@ func copyTenant(ctx context.Context, e Engine, from, to *qm.Tenant, opts MoveOpt
 	if opts.Paused != nil {
 		opts.Paused()
 	}
-	merge := map[string]bool{}
-	for _, name := range first {
-		merge[name] = true
-	}
-	err = copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, since: began.Add(-sinceMargin)}, merge, progress(len(first)))
-	if err != nil {
+	if _, err := copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, since: began.Add(-sinceMargin)}, merge, progress(len(first))); err != nil {
 		return paused, err
 	}
 	return paused, sameRows(ctx, e, from, to, first)
 }
 
 // copyPass streams tenant slug's export, as opts limit it, into to's
-// storage and verifies it there; the tables of merge are added to.
-func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts ExportOptions, merge map[string]bool, progress func(Progress)) error {
+// storage and verifies it there; the tables of merge are added to. It
+// returns how many rows it read.
+func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts ExportOptions, merge map[string]bool, progress func(Progress)) (int64, error) {
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
 	go func() {
@@ -159,7 +174,11 @@ func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts Ex
 	}
 	// Whatever the loader left unread goes, so the export ends.
 	pr.CloseWithError(errors.Join(err, io.ErrClosedPipe))
-	return errors.Join(err, <-exported)
+	var rows int64
+	for _, t := range im.rep.Tables {
+		rows += t.Rows
+	}
+	return rows, errors.Join(err, <-exported)
 }
 
 // sameRows checks that each of the named tables holds as many of the

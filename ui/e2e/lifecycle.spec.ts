@@ -83,7 +83,7 @@ test('the operator moves a tenant from pool to silo and watches it copy', async 
     const move = page.getByRole('region', { name: 'Move', exact: true });
     await move.getByLabel('Move to tier').selectOption('silo');
     await move.getByRole('button', { name: 'Move tenant' }).click();
-    await expect(move.getByRole('status')).toHaveText(/^Moved from pool to silo: (\d+) tables, [\d,]+ rows, verified\.$/);
+    await expect(move.getByRole('status')).toHaveText(/^Moved from pool to silo: (\d+) tables, [\d,]+ rows, verified; writes paused for \d+\.\d s\.$/);
     await expect(move.getByRole('progressbar')).toHaveCount(0);
     await expect(page.getByRole('definition').filter({ hasText: /^silo$/ })).toBeVisible();
     await expectAccessible(page);
