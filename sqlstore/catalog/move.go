@@ -302,9 +302,9 @@ func (s *TenantService) otherNodes(ctx context.Context, holder string) ([]string
 
 // FinishMove points the catalog at the tenant's new place, to, in one
 // statement, serving it from there in the state it had, and lifts the
-// pause (PauseMove) at this node's gate; then it removes the old copy,
-// at from (recorded until it is gone, for RecoverMoves). EConflict for a
-// move whose writes are not paused, or that was rolled back.
+// pause (PauseMove) at this node's gate. The old copy, at from, is
+// recorded until DropOldCopy (or RecoverMoves) removes it. EConflict for
+// a move whose writes are not paused, or that was rolled back.
 func (s *TenantService) FinishMove(ctx context.Context, from, to *qm.Tenant) error {
 	defer s.cache.clear()
 	target, err := s.moving(ctx, from.ID)
@@ -328,7 +328,7 @@ func (s *TenantService) FinishMove(ctx context.Context, from, to *qm.Tenant) err
 		return qm.Errorf(qm.EConflict, "tenant %s is no longer moving: the move was rolled back", from.Slug)
 	}
 	s.lift(ctx, from, target.Paused, to.Placement)
-	return s.dropOldCopy(ctx, from)
+	return nil
 }
 
 // lift ends tenant t's pause at this node's gate, serving it at at, and
@@ -341,9 +341,9 @@ func (s *TenantService) lift(ctx context.Context, t *qm.Tenant, pause string, at
 	_, _ = s.catalog.Exec(ctx, `DELETE FROM move_fences WHERE tenant_id = $1`, t.ID)
 }
 
-// dropOldCopy removes the copy a finished move left at from, and its
+// DropOldCopy removes the copy a finished move left at from, and its
 // record.
-func (s *TenantService) dropOldCopy(ctx context.Context, from *qm.Tenant) error {
+func (s *TenantService) DropOldCopy(ctx context.Context, from *qm.Tenant) error {
 	if err := s.storage.Deprovision(ctx, from); err != nil {
 		return fmt.Errorf("move tenant %s: remove the old copy: %w", from.Slug, err)
 	}
@@ -447,7 +447,7 @@ func (s *TenantService) RecoverMoves(ctx context.Context, holder string) ([]stri
 				errs = append(errs, fmt.Errorf("the move of %s: %w", t.Slug, err))
 				continue
 			}
-			err = s.dropOldCopy(ctx, from.at(t))
+			err = s.DropOldCopy(ctx, from.at(t))
 		}
 		if err == nil {
 			err = s.ReleaseMove(ctx, m.id, holder)

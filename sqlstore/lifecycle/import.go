@@ -113,9 +113,11 @@ type importer struct {
 	// tablesOnly loads the tables and leaves the catalog: a move's, whose
 	// tenant keeps its own.
 	tablesOnly bool
-	// merge are the tables a move's last pass adds to: rows there already
-	// stay, and the mover counts the whole table.
-	merge map[string]bool
+	// merge are the tables a move's passes after the first add to: rows
+	// there already stay, and the mover checks the whole table; inserted,
+	// when set, adds up the rows each table gained, across passes.
+	merge    map[string]bool
+	inserted map[string]int64
 }
 
 // readHeader reads header.json and refuses an archive this build cannot
@@ -370,7 +372,10 @@ func (im *importer) table(scope context.Context, t *qm.Tenant, tb table, columns
 			return nil
 		}
 		err := im.e.Update(scope, func(c sqlstore.Conn) error {
-			_, err := c.InsertRows(scope, batch, conflict)
+			n, err := c.InsertRows(scope, batch, conflict)
+			if err == nil && im.inserted != nil {
+				im.inserted[tb.name] += n
+			}
 			return err
 		})
 		batch.Rows = batch.Rows[:0]

@@ -86,6 +86,9 @@ func Move(ctx context.Context, e Engine, slug string, opts MoveOptions) (*qm.Ten
 	if opts.Switched != nil {
 		opts.Switched(time.Since(paused))
 	}
+	if err := ts.DropOldCopy(context.WithoutCancel(ctx), from); err != nil {
+		return nil, err
+	}
 	return ts.Tenant(ctx, slug)
 }
 
@@ -129,11 +132,17 @@ func copyTenant(ctx context.Context, e Engine, from, to *qm.Tenant, opts MoveOpt
 			}
 		}
 	}
+	// What each growing table gained at the new place, pass by pass.
+	inserted := map[string]int64{}
+	pass := func(opts ExportOptions, merge map[string]bool, done int) (int64, error) {
+		opts.move = true
+		return copyPass(ctx, e, from.Slug, to, opts, merge, inserted, progress(done))
+	}
 	began := time.Now()
-	copied, err := copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, tables: first}, nil, progress(0))
+	copied, err := pass(ExportOptions{tables: first}, nil, 0)
 	for i := 0; err == nil && i < catchUps && copied >= quietRows; i++ {
 		next := time.Now()
-		copied, err = copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, tables: first, since: began.Add(-sinceMargin)}, merge, progress(0))
+		copied, err = pass(ExportOptions{tables: first, since: began.Add(-sinceMargin)}, merge, 0)
 		began = next
 	}
 	if err != nil {
@@ -146,16 +155,18 @@ func copyTenant(ctx context.Context, e Engine, from, to *qm.Tenant, opts MoveOpt
 	if opts.Paused != nil {
 		opts.Paused()
 	}
-	if _, err := copyPass(ctx, e, from.Slug, to, ExportOptions{move: true, since: began.Add(-sinceMargin)}, merge, progress(len(first))); err != nil {
+	if _, err := pass(ExportOptions{since: began.Add(-sinceMargin)}, merge, len(first)); err != nil {
 		return paused, err
 	}
-	return paused, sameRows(ctx, e, from, to, first)
+	return paused, sameRows(ctx, e, from, first, inserted)
 }
 
 // copyPass streams tenant slug's export, as opts limit it, into to's
-// storage and verifies it there; the tables of merge are added to. It
-// returns how many rows it read.
-func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts ExportOptions, merge map[string]bool, progress func(Progress)) (int64, error) {
+// storage and verifies it there; the tables of merge are added to, and
+// inserted adds up the rows each table gains. It returns how many rows it
+// read.
+func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts ExportOptions, merge map[string]bool, inserted map[string]int64,
+	progress func(Progress)) (int64, error) {
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
 	go func() {
@@ -164,7 +175,7 @@ func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts Ex
 		exported <- err
 	}()
 	im := &importer{e: e, tr: tar.NewReader(pr), opts: ImportOptions{Progress: progress}, rep: &ImportReport{}, sums: map[string]File{},
-		tablesOnly: true, merge: merge}
+		tablesOnly: true, merge: merge, inserted: inserted}
 	err := im.readHeader(e.LatestVersion())
 	if err == nil {
 		err = im.readCatalog(ctx)
@@ -182,29 +193,23 @@ func copyPass(ctx context.Context, e Engine, slug string, to *qm.Tenant, opts Ex
 }
 
 // sameRows checks that each of the named tables holds as many of the
-// tenant's rows at to as at from: the new place holds only rows copied
-// from the old, which deletes none of them while the tenant moves, so the
-// same count is the same rows.
-func sameRows(ctx context.Context, e Engine, from, to *qm.Tenant, names []string) error {
-	count := func(t *qm.Tenant, name string) (int64, error) {
-		scope := catalog.Unfenced(tenancy.WithTenant(ctx, t))
-		return sqlstore.View(scope, e, func(c sqlstore.Conn) (int64, error) {
+// tenant's rows at its old place, from, as the passes inserted at the new
+// one: the new place holds only rows copied from the old, which deletes
+// none of them while the tenant moves, so the same count is the same
+// rows.
+func sameRows(ctx context.Context, e Engine, from *qm.Tenant, names []string, inserted map[string]int64) error {
+	scope := catalog.Unfenced(tenancy.WithTenant(ctx, from))
+	for _, name := range slices.Sorted(slices.Values(names)) {
+		old, err := sqlstore.View(scope, e, func(c sqlstore.Conn) (int64, error) {
 			var n int64
 			err := c.QueryRow(scope, `SELECT count(*) FROM `+name+` WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
 			return n, err
 		})
-	}
-	for _, name := range slices.Sorted(slices.Values(names)) {
-		old, err := count(from, name)
 		if err != nil {
 			return fmt.Errorf("count %s: %w", name, err)
 		}
-		moved, err := count(to, name)
-		if err != nil {
-			return fmt.Errorf("count %s: %w", name, err)
-		}
-		if old != moved {
-			return fmt.Errorf("table %s holds %d of the tenant's rows at its old place and %d at its new one", name, old, moved)
+		if old != inserted[name] {
+			return fmt.Errorf("table %s holds %d of the tenant's rows at its old place and %d at its new one", name, old, inserted[name])
 		}
 	}
 	return nil
