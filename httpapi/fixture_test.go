@@ -71,8 +71,12 @@ func openSQLite(t testing.TB) engine {
 	return db
 }
 
+// openPostgres opens a fresh database; when the test ends, every statement
+// the API's requests sent as the serving role must have named its tenant
+// for Citus (pgtest.CheckRouting).
 func openPostgres(t testing.TB) engine {
-	db, err := postgres.Open(t.Context(), postgres.Config{URL: pgtest.NewDatabase(t), Options: engines.Options{Logger: quiet}})
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(t.Context(), postgres.Config{URL: url, Tracer: pgtest.CheckRouting(t, url), Options: engines.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	ServingPassword string
 	// MaxConns bounds the serving pool of the main database (4 × CPUs).
 	MaxConns int32
+	// Tracer, when set, sees every statement the serving role sends;
+	// tests check them with it (pgtest.CheckRouting).
+	Tracer pgx.QueryTracer
 	// Options are the shared settings; at most 64 silo databases have a
 	// pool open by default.
 	engines.Options
@@ -85,6 +88,7 @@ type DB struct {
 	identity          *catalog.Identity
 	devices           *catalog.DeviceStore
 	poolVersion       atomic.Int64
+	keepsSearchFrom   int // see keepsSearchFrom
 	mainDatabase      string
 
 	stopSweeping func()
@@ -106,7 +110,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs}
+	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs,
+		keepsSearchFrom: keepsSearchFrom(tenantMigs)}
 	urls := map[string]string{MainServer: cfg.URL}
 	for name, u := range cfg.Servers {
 		if name == MainServer {
@@ -119,6 +124,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("server %s: invalid database URL: %w", name, errors.Unwrap(err))
 		}
+		// Citus carries a transaction's SET LOCAL to its workers, as the
+		// tenant's scope needs (scopeStatements), only with this; PostgreSQL
+		// without Citus keeps it as a setting nobody reads.
+		pc.ConnConfig.RuntimeParams["citus.propagate_set_commands"] = "local"
 		db.servers[name] = pc
 	}
 	main := db.servers[MainServer]
@@ -173,6 +182,7 @@ func (db *DB) servingConfig(pc *pgxpool.Config, schema string) *pgxpool.Config {
 	sc.ConnConfig.User = db.cfg.ServingRole
 	sc.ConnConfig.Password = db.cfg.ServingPassword
 	sc.ConnConfig.RuntimeParams["search_path"] = schema
+	sc.ConnConfig.Tracer = db.cfg.Tracer
 	return sc
 }
 

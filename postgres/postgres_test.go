@@ -65,13 +65,20 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 	}
 }
 
+// openStorage opens the storage of database url. When the test ends, every
+// statement its engines sent as the serving role must have named its
+// tenant for Citus (pgtest.CheckRouting), and the search index must hold
+// the text of every asset (mustKeepSearch).
 func openStorage(t *testing.T, url string) storetest.Storage {
 	dbName := strings.TrimPrefix(mustParseURL(t, url).Path, "/")
+	t.Cleanup(func() { mustKeepSearch(t, url) })
+	routing := pgtest.CheckRouting(t, url)
 	return storetest.Storage{
 		ID: url,
 		Open: func(t *testing.T, migs []schema.Migration) (storetest.Engine, error) {
 			cfg := config(t, url)
 			cfg.TenantMigrations = migs
+			cfg.Tracer = routing
 			return mustOpen(t, cfg)
 		},
 		TenantPlaces: func(t *testing.T) []string {
@@ -115,5 +122,22 @@ func TestIncompleteProvisioning(t *testing.T) {
 		t.Run(string(tier), func(t *testing.T) {
 			storetest.TestIncompleteProvisioning(t, harness(t, tier), "TestChild")
 		})
+	}
+}
+
+// mustKeepSearch fails the test unless the search index of every schema
+// of database url holds the text of each asset it has, and nothing else:
+// whatever wrote assets or models kept it (search.go).
+func mustKeepSearch(t *testing.T, url string) {
+	for _, nsp := range names(t, url, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relname = 'asset_search' AND c.relkind = 'r'`) {
+		s := pgx.Identifier{nsp}.Sanitize()
+		for _, stale := range names(t, url, `SELECT coalesce(s.asset_id, want.id)::text || ': ' || coalesce(s.text, '(none)') || ' for ' || coalesce(want.text, '(no asset)')
+			FROM (SELECT a.tenant_id, a.id, `+s+`.asset_search_text(a.tag, a.name, a.serial, a.notes, m.name) AS text
+				FROM `+s+`.assets a LEFT JOIN `+s+`.models m ON m.tenant_id = a.tenant_id AND m.id = a.model_id) want
+			FULL JOIN `+s+`.asset_search s ON s.tenant_id = want.tenant_id AND s.asset_id = want.id
+			WHERE want.text IS DISTINCT FROM s.text`) {
+			t.Errorf("%s: stale search text: %s", nsp, stale)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -77,7 +78,7 @@ func TestRowSecurityBackstop(t *testing.T) {
 	})
 	t.Run("ScopedSeesOnlyItsOwn", func(t *testing.T) {
 		err := pgx.BeginFunc(ctx, serving, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT set_config('qm.tenant_id', $1, true)`, tnA.ID); err != nil {
+			if _, err := tx.Exec(ctx, `SET LOCAL qm.tenant_id = '`+tnA.ID+`'`); err != nil {
 				return err
 			}
 			rows, err := tx.Query(ctx, `SELECT tenant_id::text FROM locations`)
@@ -170,7 +171,7 @@ func TestRowSecurityBackstop(t *testing.T) {
 			t.Error("the serving role read asset_search")
 		}
 		err := pgx.BeginFunc(ctx, serving, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT set_config('qm.tenant_id', $1, true)`, tnA.ID); err != nil {
+			if _, err := tx.Exec(ctx, `SET LOCAL qm.tenant_id = '`+tnA.ID+`'`); err != nil {
 				return err
 			}
 			for tenant, want := range map[string]int{tnA.ID: 1, tnB.ID: 0} {
@@ -188,6 +189,15 @@ func TestRowSecurityBackstop(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("NoTriggerCitusRefuses", func(t *testing.T) {
+		// Citus distributes no table with triggers of ours (foreign keys'
+		// are PostgreSQL's own, internal).
+		if got := names(t, dbURL, `SELECT t.tgrelid::regclass::text || ' ' || t.tgname FROM pg_trigger t
+			JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE NOT t.tgisinternal AND n.nspname NOT IN ('catalog', 'pg_catalog', 'information_schema')`); len(got) != 0 {
+			t.Fatalf("tenant tables with triggers: %v", got)
+		}
+	})
 	t.Run("ServingRoleIsPlain", func(t *testing.T) {
 		var super, bypass bool
 		var owned int
@@ -203,6 +213,88 @@ func TestRowSecurityBackstop(t *testing.T) {
 		}
 		if super || bypass || owned != 0 {
 			t.Fatalf("serving role: superuser %v, bypassrls %v, owns %d objects", super, bypass, owned)
+		}
+	})
+}
+
+// TestScopeEndsWithItsTransaction checks, on a serving pool of one
+// connection, that the scope a request's transaction sets (tenant, search
+// path, read-only) is there for its statements and gone from the
+// connection the next request gets: after a write, a write rolled back,
+// a read, and a read that failed.
+func TestScopeEndsWithItsTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, err := mustOpen(t, postgres.Config{URL: pgtest.NewDatabase(t), MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bridge tenant: its search path is not the connection's own.
+	tn, ctxT := storetest.MustTenant(t, db, qm.TierBridge, "scope")
+	const scopeOf = `SELECT pg_backend_pid(), coalesce(current_setting('qm.tenant_id', true), ''), current_setting('search_path'),
+		current_setting('transaction_read_only')`
+	type scope struct {
+		pid                    int
+		tenant, path, readOnly string
+	}
+	read := func(row interface{ Scan(...any) error }) (scope, error) {
+		var s scope
+		err := row.Scan(&s.pid, &s.tenant, &s.path, &s.readOnly)
+		return s, err
+	}
+	errOnPurpose := errors.New("roll back on purpose")
+	for _, tc := range []struct {
+		name     string
+		run      func(inside *scope) error
+		wantErr  error
+		readOnly string
+	}{
+		{"Update", func(inside *scope) error {
+			return db.Update(ctxT, func(c sqlstore.Conn) (err error) { *inside, err = read(c.QueryRow(ctx, scopeOf)); return err })
+		}, nil, "off"},
+		{"RolledBack", func(inside *scope) error {
+			return db.Update(ctxT, func(c sqlstore.Conn) error {
+				var err error
+				if *inside, err = read(c.QueryRow(ctx, scopeOf)); err != nil {
+					return err
+				}
+				return errOnPurpose
+			})
+		}, errOnPurpose, "off"},
+		{"View", func(inside *scope) error {
+			return db.View(ctxT, func(c sqlstore.Conn) (err error) { *inside, err = read(c.QueryRow(ctx, scopeOf)); return err })
+		}, nil, "on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var inside scope
+			if err := tc.run(&inside); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("got error %v, want %v", err, tc.wantErr)
+			}
+			if want := (scope{inside.pid, tn.ID, tn.Placement.Location, tc.readOnly}); inside != want {
+				t.Fatalf("inside the transaction: got %+v, want %+v", inside, want)
+			}
+			after, err := read(postgres.ServingPool(db).QueryRow(ctx, scopeOf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (scope{inside.pid, "", "pool", "off"}); after != want {
+				t.Fatalf("on the same connection after it: got %+v, want %+v", after, want)
+			}
+		})
+	}
+	t.Run("FailedView", func(t *testing.T) {
+		err := db.View(ctxT, func(c sqlstore.Conn) error {
+			var n int
+			return c.QueryRow(ctx, `SELECT 1 / (count(*) - count(*))::int FROM locations WHERE tenant_id = $1`, c.TenantID()).Scan(&n)
+		})
+		if err == nil {
+			t.Fatal("a division by zero succeeded")
+		}
+		after, err := read(postgres.ServingPool(db).QueryRow(ctx, scopeOf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.tenant != "" || after.path != "pool" || after.readOnly != "off" {
+			t.Fatalf("after a failed read: got %+v", after)
 		}
 	})
 }

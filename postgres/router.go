@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -13,26 +14,64 @@ import (
 	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
-// The scope statements bind the current transaction to a tenant. Both
-// settings are transaction-local (the true in set_config), so a pooled
-// connection can never carry one tenant's scope into another's request.
-// Reads also make the transaction read-only, as SQLite's readers are.
-const (
-	scopeSQL     = `SELECT set_config('qm.tenant_id', $1, true), set_config('search_path', $2, true)`
-	viewScopeSQL = `SELECT set_config('qm.tenant_id', $1, true), set_config('search_path', $2, true), set_config('transaction_read_only', 'on', true)`
-)
+// scopeStatements returns the statements that bind the current transaction to
+// tenant id and its schema: the tenant for row-level security, and the
+// search path. Both are SET LOCAL, transaction-local, so a pooled
+// connection can never carry one tenant's scope into another's request;
+// and SET LOCAL is what Citus carries to the workers that run the policies
+// of a distributed table (with citus.propagate_set_commands, which every
+// connection sets: see Open), where set_config never arrives. SET takes no
+// parameters, so the id goes into the statement's text, and only once
+// sqlstore.ValidID finds it a uuid in canonical form, which no quote or
+// backslash passes.
+func scopeStatements(id, schema string) ([]string, error) {
+	tenant, err := setTenantSQL(id)
+	if err != nil {
+		return nil, err
+	}
+	return []string{tenant, `SET LOCAL search_path = ` + pgx.Identifier{schema}.Sanitize()}, nil
+}
+
+// setTenantSQL is the statement that sets the tenant of the transaction
+// for row-level security to id.
+func setTenantSQL(id string) (string, error) {
+	if !sqlstore.ValidID(id) {
+		return "", fmt.Errorf("scope transaction: tenant id %q is not a uuid", id)
+	}
+	return `SET LOCAL qm.tenant_id = '` + id + `'`, nil
+}
+
+// setScope binds the transaction q runs in to tenant id and its schema, in
+// one round trip: a statement without arguments goes out in the simple
+// protocol, which takes several.
+func setScope(ctx context.Context, q sqlstore.Querier, id, schema string) error {
+	stmts, err := scopeStatements(id, schema)
+	if err != nil {
+		return err
+	}
+	if _, err := q.Exec(ctx, strings.Join(stmts, "; ")); err != nil {
+		return fmt.Errorf("scope transaction: %w", err)
+	}
+	return nil
+}
 
 // View implements sqlstore.Router. Each statement goes out in one batch
-// behind the scope statement: PostgreSQL runs a batch up to its Sync as one
-// implicit transaction, so the scope holds for exactly that statement and
-// costs no extra round trip.
+// with its transaction: BEGIN READ ONLY, the scope statements, the
+// statement, COMMIT, so the scope holds for exactly that statement and
+// costs no extra round trip. A statement that fails leaves its transaction
+// aborted, and pgxpool closes a connection given back in a transaction
+// rather than reuse it.
 func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	t, pool, schema, release, err := db.route(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return fn(viewConn{pool: pool, Binding: sqlstore.Bind(ctx, t), schema: schema})
+	stmts, err := scopeStatements(t.ID, schema)
+	if err != nil {
+		return err
+	}
+	return fn(viewConn{pool: pool, Binding: sqlstore.Bind(ctx, t), scope: stmts})
 }
 
 // Update implements sqlstore.Router.
@@ -43,10 +82,10 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	}
 	defer release()
 	return inTx(ctx, pool, func(q sqlstore.Querier) error {
-		if _, err := q.Exec(ctx, scopeSQL, t.ID, schema); err != nil {
-			return fmt.Errorf("scope transaction: %w", err)
+		if err := setScope(ctx, q, t.ID, schema); err != nil {
+			return err
 		}
-		return fn(txConn{Querier: q, Binding: sqlstore.Bind(ctx, t)})
+		return fn(db.txConn(ctx, q, t))
 	})
 }
 
@@ -82,10 +121,10 @@ func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(
 	}
 	return inTx(ctx, pool, func(q sqlstore.Querier) error {
 		for i, scope := range scopes {
-			if _, err := q.Exec(ctx, scopeSQL, tenants[i].ID, schemas[i]); err != nil {
-				return fmt.Errorf("scope transaction: %w", err)
+			if err := setScope(ctx, q, tenants[i].ID, schemas[i]); err != nil {
+				return err
 			}
-			if err := fn(scope, txConn{Querier: q, Binding: sqlstore.Bind(scope, tenants[i])}); err != nil {
+			if err := fn(scope, db.txConn(scope, q, tenants[i])); err != nil {
 				return err
 			}
 		}
@@ -193,26 +232,38 @@ type txConn struct {
 	sqlstore.Querier
 	assetIndex
 	sqlstore.Binding
+	keepsSearch bool // see search.go
 }
 
 // viewConn is a tenant-bound connection for View: every statement is sent
-// in a batch behind the read scope statement.
+// in a batch of its own read-only transaction, behind the scope statement.
 type viewConn struct {
 	assetIndex
 	sqlstore.Binding
-	pool   *pgxpool.Pool
-	schema string
+	pool  *pgxpool.Pool
+	scope []string
 }
 
-// send queues the scope and the statement and reads the scope's result.
+// send queues the statement in its transaction and reads the results
+// before the statement's. Closing the batch reads the commit's. The batch
+// goes out in the extended protocol, where pgx prepares each statement
+// once a connection, in a cache of 512 it empties least recently used
+// first: the tenant's SET LOCAL, whose text names it, costs a connection
+// a prepared statement for each tenant it serves.
 func (c viewConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.Queue(viewScopeSQL, c.TenantID(), c.schema)
+	b.Queue(`BEGIN READ ONLY`)
+	for _, stmt := range c.scope {
+		b.Queue(stmt)
+	}
 	b.Queue(sql, args...)
+	b.Queue(`COMMIT`)
 	br := c.pool.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, fmt.Errorf("scope statement: %w", err)
+	for range 1 + len(c.scope) {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, fmt.Errorf("scope statement: %w", err)
+		}
 	}
 	return br, nil
 }
@@ -222,8 +273,10 @@ func (c viewConn) Exec(ctx context.Context, sql string, args ...any) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	defer br.Close()
 	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return 0, mapError(err)
 	}

@@ -152,7 +152,11 @@ func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 // PostgreSQL's own catalog has them, and sets t's scope for their
 // row-level security in the transaction q runs in.
 func tenantTables(ctx context.Context, q sqlstore.Querier, nsp string, t *qm.Tenant) ([]string, error) {
-	if _, err := q.Exec(ctx, `SELECT set_config('qm.tenant_id', $1, true)`, t.ID); err != nil {
+	setTenant, err := setTenantSQL(t.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.Exec(ctx, setTenant); err != nil {
 		return nil, err
 	}
 	names, err := sqlstore.QueryIDs(ctx, q, `SELECT c.relname FROM pg_class c

@@ -25,7 +25,9 @@
 // scope in a context into a Conn bound to that tenant's placement; the
 // stores run their queries on that Conn and name the tenant in every query
 // through Conn.TenantID. One set of queries serves every engine and tier,
-// but for the text index each engine keeps: Conn.AssetsMatching.
+// but for the text index each engine keeps, and reads through
+// Conn.AssetsMatching: the engine keeps it current as assets and models
+// are written through its Conn, so no store does.
 package sqlstore
 
 import (

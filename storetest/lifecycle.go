@@ -168,11 +168,13 @@ func SameTables(t testing.TB, a, b *lifecycle.Manifest) {
 }
 
 // mustServeSameAssets fails unless both tenants list the same assets,
-// field values and all.
+// field values and all, and find the same ones by text search: the copy's
+// search index follows the rows it was given.
 func mustServeSameAssets(t *testing.T, e Engine, a, b *qm.Tenant) {
 	t.Helper()
+	s := dataplane.NewAssetStore(e, e.Identity(), clock())
 	list := func(tn *qm.Tenant) []*qm.Asset {
-		page, err := dataplane.NewAssetStore(e, e.Identity(), clock()).Assets(tenancy.WithTenant(context.Background(), tn), qm.AssetFilter{Limit: 100})
+		page, err := s.Assets(tenancy.WithTenant(context.Background(), tn), qm.AssetFilter{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,6 +183,12 @@ func mustServeSameAssets(t *testing.T, e Engine, a, b *qm.Tenant) {
 	got, want := list(b), list(a)
 	if len(got) != len(want) || len(want) == 0 {
 		t.Fatalf("%s serves %d assets, %s %d", b.Slug, len(got), a.Slug, len(want))
+	}
+	for _, q := range []string{"latitude 5440", "laptop <c>"} { // a model's name, an asset's
+		found, wanted := mustTags(t, s, scoped(b), qm.AssetFilter{Q: q}), mustTags(t, s, scoped(a), qm.AssetFilter{Q: q})
+		if !slices.Equal(found, wanted) || len(wanted) == 0 {
+			t.Errorf("search %q: %s finds %v, %s %v", q, b.Slug, found, a.Slug, wanted)
+		}
 	}
 	for i := range want {
 		g, w := got[i], want[i]

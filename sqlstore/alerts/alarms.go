@@ -415,11 +415,13 @@ const alarmColumns = `a.id, a.rule_id, a.rule_name, a.severity, a.department_id,
 
 // subjectName is the name of alarm a's subject as it is now: a device's,
 // an asset's (its tag when it has none) or a license's; empty for a
-// subject deleted since, or a device without a name.
+// subject deleted since, or a device without a name. Each look-up names
+// the tenant, $1 of the query, by itself: Citus routes a subquery by its
+// own conditions, not by those of the query around it.
 const subjectName = `COALESCE(CASE a.subject_type
-	WHEN 'device' THEN (SELECT NULLIF(d.name, '') FROM fleet_devices d WHERE d.tenant_id = a.tenant_id AND d.device_id = a.subject_id)
-	WHEN 'asset' THEN (SELECT COALESCE(NULLIF(x.name, ''), x.tag) FROM assets x WHERE x.tenant_id = a.tenant_id AND x.id = a.subject_id)
-	WHEN 'license' THEN (SELECT l.name FROM licenses l WHERE l.tenant_id = a.tenant_id AND l.id = a.subject_id) END, '')`
+	WHEN 'device' THEN (SELECT NULLIF(d.name, '') FROM fleet_devices d WHERE d.tenant_id = $1 AND d.device_id = a.subject_id)
+	WHEN 'asset' THEN (SELECT COALESCE(NULLIF(x.name, ''), x.tag) FROM assets x WHERE x.tenant_id = $1 AND x.id = a.subject_id)
+	WHEN 'license' THEN (SELECT l.name FROM licenses l WHERE l.tenant_id = $1 AND l.id = a.subject_id) END, '')`
 
 var errAlarmNotFound = qm.Errorf(qm.ENotFound, "alarm not found")
 

@@ -167,7 +167,7 @@ func (s *Scheduler) subjects(ctx context.Context, c sqlstore.Conn, rules []*qm.R
 			}
 			sub.facts = qm.AssetFacts{LicenseExpires: day(expires), FreeSeats: &free}
 			return &sub, nil
-		}, `SELECT l.id, CAST(l.expires_on AS TEXT), l.seats - (SELECT count(*) FROM license_seats s WHERE s.tenant_id = l.tenant_id AND s.license_id = l.id)
+		}, `SELECT l.id, CAST(l.expires_on AS TEXT), l.seats - (SELECT count(*) FROM license_seats s WHERE s.tenant_id = $1 AND s.license_id = l.id)
 			FROM licenses l WHERE l.tenant_id = $1`, c.TenantID())
 		if err != nil {
 			return nil, fmt.Errorf("licenses: %w", err)

@@ -27,8 +27,10 @@ func NewLicenseStore(router sqlstore.Router, identity *catalog.Identity, now fun
 	return &LicenseStore{router: router, identity: identity, now: now}
 }
 
+// licenseColumns are what scanLicense reads, of licenses l; the count of
+// seats names the tenant, $1 of the query, by itself, for Citus.
 const licenseColumns = `l.id, l.name, l.product_key, l.manufacturer_id, l.seats,
-	(SELECT COUNT(*) FROM license_seats s WHERE s.tenant_id = l.tenant_id AND s.license_id = l.id),
+	(SELECT COUNT(*) FROM license_seats s WHERE s.tenant_id = $1 AND s.license_id = l.id),
 	CAST(l.expires_on AS TEXT), l.notes, l.created_at, l.updated_at`
 
 var errLicenseNotFound = qm.Errorf(qm.ENotFound, "license not found")

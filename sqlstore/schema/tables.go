@@ -11,7 +11,8 @@ import (
 // each comes after every table it references: copy a tenant in this order,
 // delete it in reverse. Rows of a table referencing itself (locations,
 // departments) go parents first by their own column. The asset search
-// index is not here: each engine keeps its own, by triggers on assets,
+// index is not here: each engine keeps its own as assets are written
+// (SQLite by triggers, PostgreSQL in its connection: postgres/search.go),
 // so it follows the assets (DerivedTables names it). The conformance
 // suite holds this list to the tables the migrations make.
 var TenantTables = []string{
@@ -57,7 +58,7 @@ var TenantTables = []string{
 }
 
 // DerivedTables are the tables with a tenant_id an engine keeps from
-// TenantTables by itself (by triggers), by engine.
+// TenantTables by itself, by engine.
 var DerivedTables = map[string][]string{
 	"postgres": {"asset_search"},
 	"sqlite":   {"asset_search_rows"},
@@ -65,8 +66,8 @@ var DerivedTables = map[string][]string{
 
 // PurgeOrder orders the tables of a store that have a tenant_id for
 // deleting a tenant's rows: those of TenantTables in reverse, then the
-// rest (what the engine derives, emptied by then through its triggers,
-// and anything newer than this list) by name.
+// rest (what the engine derives, and anything newer than this list) by
+// name.
 func PurgeOrder(tables []string) []string {
 	rank := map[string]int{}
 	for i, name := range TenantTables {
