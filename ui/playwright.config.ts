@@ -51,6 +51,10 @@ export default defineConfig({
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
+        // Nothing past this machine: every request but to the loopback
+        // (which Chromium never proxies) goes to a port where nothing
+        // listens, and fails; the guard in e2e/fixtures.ts reports it.
+        '--proxy-server=127.0.0.1:9',
         ...(process.env.QM_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean),
       ],
     },

@@ -3,7 +3,7 @@
 // whole world, land in the style's `earth` layer over all of it and sea in
 // its `water` layer over the southern half.
 import type { Locator } from '@playwright/test';
-import { demo, expect, signIn, test } from './fixtures';
+import { demo, expect, signedIn, test } from './fixtures';
 
 /** The colours of the console's base map (src/pages/fleet/map.ts). */
 const land = [0xf5, 0xf3, 0xee];
@@ -43,7 +43,7 @@ test('the fleet map draws its base map from the server’s PMTiles file, read by
   page.on('response', (r) => {
     if (new URL(r.url()).pathname === '/api/v1/map/tiles.pmtiles') ranges.push(r.status());
   });
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await page.goto('/t/acme/fleet');
   await expect(page.getByText('Map shows 0 vehicles.')).toBeVisible({ timeout: 60_000 });
   const canvas = page.getByRole('region', { name: 'Fleet map' }).locator('canvas');

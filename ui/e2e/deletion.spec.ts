@@ -2,7 +2,7 @@
 // is restored whole, then purged at once; its tombstone says it was
 // verified, and the tenant is gone.
 import type { Page } from '@playwright/test';
-import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+import { demo, expect, expectAccessible, signedIn, test } from './fixtures';
 import { createTenant } from './tenants';
 
 /** Types a confirmation on the tenant's page and sends the form of the button named. */
@@ -12,7 +12,7 @@ async function confirmWith(page: Page, typed: string, button: string): Promise<v
 }
 
 test('the operator deletes a tenant, restores it, deletes it again and purges it', async ({ page }) => {
-  await signIn(page, demo.operator);
+  await signedIn(page, demo.operator);
   const { slug, name } = await createTenant(page);
 
   // A slip of the slug is refused beside the field.

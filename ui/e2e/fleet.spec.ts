@@ -1,7 +1,7 @@
 import type { Page, PlaywrightWorkerArgs } from '@playwright/test';
 import { raiseAlarm } from './alarms';
 import { asAdmin, unique } from './assets-helpers';
-import { demo, demoPassword, expect, expectAccessible, signIn, test } from './fixtures';
+import { demo, demoPassword, expect, expectAccessible, signedIn, test } from './fixtures';
 
 /** The device list's row of a device, by its ident (the list names a device by its name when it has one). */
 function deviceRow(page: Page, ident: string) {
@@ -18,7 +18,7 @@ async function openVehicle(page: Page, ident: string): Promise<void> {
 }
 
 test('a simulated vehicle moves on the live map', { tag: '@journey' }, async ({ page }) => {
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await page.goto('/t/acme/fleet');
   await expect(page.getByRole('heading', { level: 1, name: 'Fleet map' })).toBeVisible();
   // The map drew (its style and the vehicles loaded) with WebGL.
@@ -34,7 +34,6 @@ test('a simulated vehicle moves on the live map', { tag: '@journey' }, async ({ 
   const first = await where();
   expect(first).toMatch(/\d/);
   await expect.poll(where, { timeout: 45_000, message: 'the vehicle’s position changes' }).not.toBe(first);
-  await expectAccessible(page);
 
   // Its entry links to the vehicle's page (first, before any of its alarms).
   await vehicle.getByRole('link').first().click();
@@ -43,7 +42,7 @@ test('a simulated vehicle moves on the live map', { tag: '@journey' }, async ({ 
 });
 
 test('a vehicle’s chart shows its points', { tag: '@journey' }, async ({ page }) => {
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await openVehicle(page, 'demo-acme-2');
   await expect(page.getByRole('rowheader', { name: 'battery' })).toBeVisible();
   await page.getByLabel('Metric').selectOption({ label: 'battery' });
@@ -56,18 +55,16 @@ test('a vehicle’s chart shows its points', { tag: '@journey' }, async ({ page 
   const points = /from ([\d,.\s]+) points?/.exec(await status.innerText())?.[1]?.replace(/\D/g, '');
   expect(Number(points)).toBeGreaterThan(0);
   await expect(page.getByRole('img', { name: /battery over the chosen range/ }).locator('canvas')).toHaveCount(1);
-  await expectAccessible(page);
 
   // The editing controls are there for the admin.
   await expect(page.getByRole('button', { name: 'Edit device' })).toBeVisible();
 });
 
 test('the device list filters by health', async ({ page }) => {
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await page.goto('/t/acme/devices');
   await expect(page.getByRole('heading', { level: 1, name: 'Devices' })).toBeVisible();
   await expect(deviceRow(page, 'demo-acme-1')).toBeVisible();
-  await expectAccessible(page);
 
   await page.getByLabel('Health').selectOption({ label: 'Online' });
   await expect(page).toHaveURL(/health=online/);
@@ -90,23 +87,22 @@ test('the device list filters by health', async ({ page }) => {
 });
 
 test('a viewer sees a device without editing controls', async ({ page }) => {
-  await signIn(page, demo.acmeViewer);
+  await signedIn(page, demo.acmeViewer);
   await openVehicle(page, 'demo-acme-1');
   await expect(page.getByRole('heading', { name: 'Chart' })).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Trips' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Edit device' })).toHaveCount(0);
   await expect(page.getByLabel('Name')).toHaveCount(0);
-  await expectAccessible(page);
 });
 
 test('an unknown device is not found', async ({ page }) => {
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await page.goto('/t/acme/devices/no-such-device');
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
 
 test('the server’s message for a wrong field shows beside it', async ({ page }) => {
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await openVehicle(page, 'demo-acme-3');
   await page.getByRole('button', { name: 'Edit device' }).click();
   // The asset finder asks the asset list.
@@ -126,7 +122,7 @@ test('the server’s message for a wrong field shows beside it', async ({ page }
 test('a vehicle with an open alarm wears its colour on the map and links to the alarm', async ({ page, playwright, baseURL }) => {
   const rule = `Ringed ${unique('fleet')}`;
   const made = await asAdmin(playwright, baseURL, (api) => raiseAlarm(api, rule, 'demo-acme-2', 'critical'));
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await page.goto('/t/acme/fleet');
   await expect(page.getByRole('status').filter({ hasText: /Map shows [1-9]\d* vehicles?\.\s+[1-9]\d* with open alarms\./ })).toBeVisible({ timeout: 60_000 });
   await expect(page.getByRole('list', { name: 'Legend' })).toContainText('Critical or major alarm');
@@ -191,7 +187,7 @@ test('a vehicle’s trip is listed with its distance and duration and drawn on i
   }));
   const { id, ident } = await reportingVehicle(playwright, baseURL, reports);
 
-  await signIn(page, demo.acmeAdmin);
+  await signedIn(page, demo.acmeAdmin);
   await page.goto(`/t/acme/devices/${id}`);
   await expect(page.getByRole('heading', { level: 1, name: ident })).toBeVisible();
   const trips = page.getByRole('table', { name: 'Trips in the chosen range' });

@@ -1,8 +1,8 @@
-import { demo, expect, expectAccessible, signIn, test } from './fixtures';
+import { demo, expect, expectAccessible, signedIn, test } from './fixtures';
 import { acceptInvitation, createTenant, inviteLink, unique } from './tenants';
 
 test('the operator creates a tenant and invites its admin, who accepts and lands on its dashboard', { tag: '@journey' }, async ({ page, browser }) => {
-  await signIn(page, demo.operator);
+  await signedIn(page, demo.operator);
   await page.goto('/operator/tenants');
   await expect(page.getByRole('columnheader', { name: 'Last activity' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Acme Corp' })).toBeVisible();
@@ -11,7 +11,6 @@ test('the operator creates a tenant and invites its admin, who accepts and lands
   const { slug, name } = await createTenant(page);
   await expect(page.getByText(/Schema version/)).toBeVisible();
   await expect(page.getByText('up to date')).toBeVisible();
-  await expectAccessible(page);
 
   const email = `admin-${unique()}@example.org`;
   const link = await inviteLink(page, email);
@@ -27,12 +26,11 @@ test('the operator creates a tenant and invites its admin, who accepts and lands
 });
 
 test('the operator registers a device, assigns it to a tenant and sees its custody history', async ({ page }) => {
-  await signIn(page, demo.operator);
+  await signedIn(page, demo.operator);
   const { slug } = await createTenant(page);
 
   await page.goto('/operator/devices');
   await expect(page.getByRole('heading', { level: 1, name: 'Device inventory' })).toBeVisible();
-  await expectAccessible(page);
   const ident = `dev-${unique()}`;
   await page.getByLabel('Ident').fill(ident);
   await page.getByLabel('Serial').fill(`SN-${ident}`);
@@ -47,7 +45,6 @@ test('the operator registers a device, assigns it to a tenant and sees its custo
   await expect(page.getByRole('status').filter({ hasText: `held by ${slug}` })).toBeVisible();
   const history = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Until' }) });
   await expect(history.getByRole('row').filter({ hasText: slug })).toContainText('now');
-  await expectAccessible(page);
 
   // The inventory filtered by the tenant lists it.
   await page.goto(`/operator/devices?tenant=${slug}`);
@@ -56,7 +53,7 @@ test('the operator registers a device, assigns it to a tenant and sees its custo
 });
 
 test('the operator suspends and resumes a tenant', async ({ page }) => {
-  await signIn(page, demo.operator);
+  await signedIn(page, demo.operator);
   const { name } = await createTenant(page);
   page.on('dialog', (d) => d.accept());
 

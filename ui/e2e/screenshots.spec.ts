@@ -2,7 +2,7 @@
 // QM_SCREENSHOTS set to a folder (make screenshots), this journey signs in
 // as the demo admin and photographs the dashboard, the asset list and the
 // live fleet map once each shows its data.
-import { demo, expect, signIn, test } from './fixtures';
+import { demo, expect, signedIn, test } from './fixtures';
 
 const dir = process.env.QM_SCREENSHOTS;
 
@@ -12,7 +12,7 @@ test.describe('screenshots', () => {
 
   test('the demo admin’s console, for the README', async ({ page }, info) => {
     test.skip(info.project.name !== 'sqlite', 'one engine is enough for pictures');
-    await signIn(page, demo.acmeAdmin);
+    await signedIn(page, demo.acmeAdmin);
     await page.goto('/t/acme');
     await expect(page.getByRole('heading', { level: 1, name: 'Acme Corp' })).toBeVisible();
     await expect(page.locator('main [aria-busy="true"]')).toHaveCount(0);
