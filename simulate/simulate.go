@@ -247,9 +247,15 @@ func (m *MQTT) Close() {
 
 // Run has every vehicle report a point each interval, reports times each
 // (0: until ctx is done). Failures are passed to onError and the vehicle
-// carries on (a device keeps trying); a report that fails counts as one of
-// its reports. It returns how many points were delivered: acknowledged by
-// the server.
+// carries on, as a device does: it keeps the points not acknowledged
+// (the newest keepUnsent) and sends them again with its next report, so
+// a server that answers 503 for a moment (a tenant moving) loses none. A
+// report that fails counts as one of its reports. It returns how many
+// points were delivered: acknowledged by the server.
+// keepUnsent is how many points a simulated vehicle keeps while the server
+// does not take them.
+const keepUnsent = 1000
+
 func Run(ctx context.Context, vehicles []*Vehicle, s Sender, every time.Duration, reports int, onError func(error)) int64 {
 	var wg sync.WaitGroup
 	var delivered atomic.Int64
@@ -265,14 +271,18 @@ func Run(ctx context.Context, vehicles []*Vehicle, s Sender, every time.Duration
 			}
 			tick := time.NewTicker(every)
 			defer tick.Stop()
+			var unsent []qm.Point
 			for n := 1; ; n++ {
-				if err := s.Send(ctx, v, []qm.Point{v.At(time.Now())}); err != nil {
+				unsent = append(unsent, v.At(time.Now()))
+				unsent = unsent[max(0, len(unsent)-keepUnsent):]
+				if err := s.Send(ctx, v, unsent); err != nil {
 					if ctx.Err() != nil {
 						return
 					}
 					onError(err)
 				} else {
-					delivered.Add(1)
+					delivered.Add(int64(len(unsent)))
+					unsent = unsent[:0]
 				}
 				if n == reports {
 					return

@@ -2,6 +2,8 @@ package simulate
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -52,15 +54,21 @@ func TestVehicle(t *testing.T) {
 	}
 }
 
-// TestRunReports checks that each vehicle reports as often as asked, and
-// that only what the server accepted counts as delivered.
+// TestRunReports checks that each vehicle reports as often as asked, that
+// only what the server accepted counts as delivered, and that a report
+// refused is sent again with the next.
 func TestRunReports(t *testing.T) {
 	var mu sync.Mutex
-	got := map[string]int{}
+	got, points := map[string]int{}, map[string][]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		ident := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer token-")
+		var batch []map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&batch); err != nil {
+			t.Error(err)
+		}
+		points[ident] = append(points[ident], len(batch))
 		if got[ident]++; ident == "2" && got[ident] == 2 {
 			http.Error(w, "no", http.StatusServiceUnavailable)
 		}
@@ -73,8 +81,11 @@ func TestRunReports(t *testing.T) {
 	}
 	var failed atomic.Int64
 	delivered := Run(t.Context(), vehicles, &HTTP{BaseURL: srv.URL, Client: srv.Client()}, time.Millisecond, 4, func(error) { failed.Add(1) })
-	if delivered != 11 || failed.Load() != 1 {
-		t.Errorf("got %d delivered and %d failed, want 11 and 1", delivered, failed.Load())
+	if delivered != 12 || failed.Load() != 1 {
+		t.Errorf("got %d delivered and %d failed, want 12 and 1", delivered, failed.Load())
+	}
+	if got := fmt.Sprint(points["2"]); got != "[1 1 2 1]" {
+		t.Errorf("vehicle 2 sent batches of %s points, want [1 1 2 1]: the refused one again with the next", got)
 	}
 	for ident, n := range got {
 		if n != 4 {
