@@ -83,14 +83,19 @@ func TestDeleteTenantAPI(t *testing.T) {
 	mustStatus(t, f.do(t, b.admin, "GET", assets(b), ""), http.StatusOK, "the neighbour, after")
 }
 
-// TestMovingTenant: while a tenant moves, its members, tokens and devices
-// are answered 503 with Retry-After, to come back; its neighbour is
-// served; once the move ends, so is it.
+// TestMovingTenant: while a tenant's data is copied it is served; while
+// its writes pause for the last pass, its members, tokens and devices are
+// answered 503 with Retry-After, to come back; its neighbour is served;
+// once the move ends, so is it.
 func TestMovingTenant(t *testing.T) {
 	f := newFixture(t, backends[0])
 	a, b := f.a, f.b
 	from, to, err := f.e.Tenants().BeginMove(context.Background(), a.t.Slug, qm.TierSilo, "", "test")
 	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, f.do(t, a.admin, "GET", tenantPath("/assets")(a), ""), http.StatusOK, "while its data is copied")
+	if err := f.e.Tenants().PauseMove(context.Background(), from, "test"); err != nil {
 		t.Fatal(err)
 	}
 	point := fmt.Sprintf(`[{"time":"%s","lat":52.5,"lon":13.4}]`, time.Now().UTC().Format(time.RFC3339Nano))
@@ -101,7 +106,7 @@ func TestMovingTenant(t *testing.T) {
 	}{{a.admin, "GET", tenantPath("/assets")(a), ""}, {a.adminToken, "GET", tenantPath("/assets")(a), ""}, {a.deviceToken, "POST", "/ingest/v1/points", point}} {
 		res := f.do(t, call.who, call.method, call.path, call.body)
 		if res.Code != http.StatusServiceUnavailable || res.Header().Get("Retry-After") == "" {
-			t.Fatalf("%s %s as %s while moving: %d %v %s, want 503 with Retry-After", call.method, call.path, call.who.name, res.Code, res.Header(), res.Body)
+			t.Fatalf("%s %s as %s while paused: %d %v %s, want 503 with Retry-After", call.method, call.path, call.who.name, res.Code, res.Header(), res.Body)
 		}
 	}
 	mustStatus(t, f.do(t, b.admin, "GET", tenantPath("/assets")(b), ""), http.StatusOK, "the neighbour")
