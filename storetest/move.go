@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/alerts"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/lifecycle"
@@ -182,6 +185,76 @@ func TestMoveOnline(t *testing.T, h Harness) {
 	err = assets.CreateAsset(tenancy.WithTenant(ctx, f.Tenant), &qm.Asset{Name: "Stale", ModelID: f.ModelID})
 	if qm.ErrorCode(err) != qm.EUnavailable {
 		t.Fatalf("an asset after the move, by a request that found the tenant at its old place: %v; want %s", err, qm.EUnavailable)
+	}
+}
+
+// TestMoveFenced moves a tenant from one node while another serves it
+// (two engines on one storage, as two processes are): the other node
+// beats, watches the moves (WatchMoves), and has a write of the tenant in
+// flight when the move pauses its writes. The move waits for that write:
+// it is at the new place afterwards, and the other node, still holding
+// the tenant as it was, can write the old place no more.
+func TestMoveFenced(t *testing.T, h Harness) {
+	st := h.NewStorage(t)
+	mover, err := st.Open(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.Open(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	f := MustFillTenant(t, other, h.Tier, "fenced")
+	if err := other.Tenants().Heartbeat(ctx, "node-b"); err != nil {
+		t.Fatal(err)
+	}
+	watched := make(chan error, 1)
+	go func() { watched <- other.Tenants().WatchMoves(ctx, "node-b", slog.New(slog.DiscardHandler)) }()
+	defer func() { stop(); <-watched }()
+
+	inFlight, release, written := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		written <- other.Update(tenancy.WithTenant(ctx, f.Tenant), func(c sqlstore.Conn) error {
+			close(inFlight)
+			<-release
+			return sqlstore.Audit(ctx, c, time.Now(), "test.fenced", "tenant", f.Tenant.ID, nil, nil)
+		})
+	}()
+	<-inFlight
+	tier := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier || tier == qm.TierBridge })[0]
+	moved := make(chan error, 1)
+	go func() {
+		_, err := lifecycle.Move(ctx, mover, "fenced", lifecycle.MoveOptions{Tier: tier, Holder: "node-a"})
+		moved <- err
+	}()
+	// The write ends once the move has paused the tenant's writes.
+	poll.Until(t, "the move pauses the tenant's writes", func() (bool, error) {
+		tn, err := mover.Tenants().Tenant(ctx, "fenced")
+		return err == nil && tn.State == qm.StateMoving, err
+	})
+	close(release)
+	if err := <-written; err != nil {
+		t.Fatalf("the write in flight when the move paused: %v", err)
+	}
+	if err := <-moved; err != nil {
+		t.Fatal(err)
+	}
+	tn, err := mover.Tenants().Tenant(ctx, "fenced")
+	if err != nil || tn.Tier != tier {
+		t.Fatalf("after the move: %+v, %v", tn, err)
+	}
+	var n int
+	err = mover.View(tenancy.WithTenant(ctx, tn), func(c sqlstore.Conn) error {
+		return c.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'test.fenced'`, c.TenantID()).Scan(&n)
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("the write in flight, at the new place: %d, %v; want 1", n, err)
+	}
+	err = other.Update(tenancy.WithTenant(ctx, f.Tenant), func(c sqlstore.Conn) error { return nil })
+	if qm.ErrorCode(err) != qm.EUnavailable {
+		t.Fatalf("the other node, with the tenant as it was, after the move: %v; want %s", err, qm.EUnavailable)
 	}
 }
 

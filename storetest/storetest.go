@@ -88,6 +88,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DeleteTenant", func(t *testing.T) { TestDeleteTenant(t, h) })
 	t.Run("MoveTenant", func(t *testing.T) { TestMoveTenant(t, h) })
 	t.Run("MoveOnline", func(t *testing.T) { TestMoveOnline(t, h) })
+	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })
 	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
 	t.Run("ExportImport", func(t *testing.T) { TestExportImport(t, h) })
 	t.Run("ImportRefused", func(t *testing.T) { TestImportRefused(t, h) })
