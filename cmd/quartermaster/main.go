@@ -18,6 +18,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/bench"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 const helpText = `Quartermaster: multi-tenant IT asset and connected-fleet management.
@@ -129,6 +130,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		fmt.Fprintf(stderr, "quartermaster: unknown command %q\n\n%s", args[0], helpText)
 		return errUsage
+	}
+	// Every command but serve is the operator at the command line, in the
+	// audit logs; serve's requests carry their own principals, and its
+	// jobs (the purge) act as the system.
+	if args[0] != "serve" {
+		ctx = tenancy.WithPrincipal(ctx, cliOperator)
 	}
 	return cmd(ctx, args[1:], stdin, stdout, stderr)
 }
