@@ -40,6 +40,8 @@ Usage:
                                                   take a tenant out of service; purged after the grace (or now), verified
   quartermaster tenant restore SLUG               bring a tenant being deleted back, whole
   quartermaster tenant tombstones [--json]        the tenants purged: what went, and whether anything remained
+  quartermaster audit [--tenant SLUG] [--action ACTION] [--limit 100] [--json]
+                                                  the operator's audit log, newest first: who did what to which tenant
   quartermaster tenant export SLUG -o FILE[.gz]   write a tenant to an archive (manifest with counts and hashes, no secrets)
   quartermaster tenant import FILE --slug NEW [--tier pool|bridge|silo] [--server NAME]
                                                   make a new tenant of an archive, verified before it is served;
@@ -114,6 +116,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"serve":    cmdServe,
 		"migrate":  cmdMigrate,
 		"tenant":   cmdTenant,
+		"audit":    cmdAudit,
 		"plan":     cmdPlan,
 		"usage":    cmdUsage,
 		"top":      cmdTop,
