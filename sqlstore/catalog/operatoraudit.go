@@ -54,14 +54,9 @@ func placeDetails(t *qm.Tenant) map[string]any {
 
 // OperatorAudit implements qm.TenantService.
 func (s *TenantService) OperatorAudit(ctx context.Context, f qm.OperatorAuditFilter) ([]*qm.OperatorAuditEntry, error) {
-	switch {
-	case f.Limit <= 0:
-		f.Limit = 50
-	case f.Limit > 1000:
-		f.Limit = 1000
-	}
-	if f.Before != "" && !sqlstore.ValidID(f.Before) {
-		return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.Before)
+	var err error
+	if f.Limit, err = sqlstore.AuditPage(f.Limit, f.Before); err != nil {
+		return nil, err
 	}
 	where, args := operatorAuditWhere(f)
 	entries, err := sqlstore.QueryAll(ctx, s.catalog, scanOperatorEntry,
