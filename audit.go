@@ -50,3 +50,36 @@ type AuditService interface {
 	// cursor is ignored).
 	CountAuditLog(ctx context.Context, f AuditFilter) (int, error)
 }
+
+// OperatorAuditEntry is one action of the operator (or of the server's own
+// jobs, as the system) on a tenant, a plan or the device inventory, in the
+// operator's audit log. The catalog keeps it beyond the tenant's purge, so
+// the tenant is named by text: its id and slug as they were.
+type OperatorAuditEntry struct {
+	ID        string        `json:"id"`
+	At        time.Time     `json:"at"`
+	ActorKind PrincipalKind `json:"actor_kind"`
+	ActorID   string        `json:"actor_id,omitempty"`
+	ActorName string        `json:"actor_name"`
+	// Action is what was done: tenant.create, tenant.purge, device.assign…
+	Action     string `json:"action"`
+	TenantID   string `json:"tenant_id,omitempty"`
+	TenantSlug string `json:"tenant_slug,omitempty"`
+	// Details say what the action did: for a purge, the rows removed by
+	// table and the verification; for a move, where from and where to.
+	Details    map[string]any `json:"details"`
+	RemoteAddr string         `json:"remote_addr,omitempty"`
+	RequestID  string         `json:"request_id,omitempty"`
+}
+
+// OperatorAuditFilter narrows the operator's audit log. Entries come
+// newest first.
+type OperatorAuditFilter struct {
+	// Tenant is a tenant's slug; Action an action, such as tenant.purge.
+	Tenant string
+	Action string
+	// Before is a cursor: only entries older than the entry with this ID.
+	Before string
+	// Limit: 0 means 50; more than 1000 is cut to 1000.
+	Limit int
+}

@@ -245,6 +245,14 @@ type TenantService interface {
 	// reason, in the tenant's audit log; it returns the tenant and when the
 	// access ends. ENotFound; EInvalid without a reason. Operator only.
 	BreakGlass(ctx context.Context, slug, reason string) (*Tenant, time.Time, error)
+	// OperatorAudit lists the entries of the operator's audit log that f
+	// selects: every action above that changes a tenant, and those of
+	// PlanService and DeviceInventory, each written with its change.
+	// EBadRequest for a cursor the log did not give. Operator only.
+	OperatorAudit(ctx context.Context, f OperatorAuditFilter) ([]*OperatorAuditEntry, error)
+	// CountOperatorAudit counts the entries f selects, on every page (the
+	// cursor is ignored). Operator only.
+	CountOperatorAudit(ctx context.Context, f OperatorAuditFilter) (int, error)
 }
 
 // GeneralSettings are a tenant's settings that are not of one part of the

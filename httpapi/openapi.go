@@ -137,6 +137,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/operator/devices":                       {"tenant", "unassigned"},
 	"GET /api/v1/operator/exports":                       {"tenant"},
 	"GET /api/v1/operator/moves":                         {"tenant"},
+	"GET /api/v1/operator/audit":                         {"tenant", "action"},
 	"POST /api/v1/operator/imports":                      tenantImportParams,
 	"GET /api/v1/t/{tenant}/devices":                     {"health", "q"},
 	"GET /api/v1/t/{tenant}/devices/{device}/points":     {"from", "to"},

@@ -39,12 +39,13 @@ type pageSize struct{ Default, Max int }
 var defaultPageSize = pageSize{100, 1000}
 
 // pageSizes are the lists whose stores page in other sizes: points come
-// in bulk, assets, devices and the audit log in smaller pages (the stores
+// in bulk, assets, devices and the audit logs in smaller pages (the stores
 // read one row more than the maximum, to know whether more follow).
 var pageSizes = map[string]pageSize{
 	"GET /api/v1/t/{tenant}/devices/{device}/points": {500, 5000},
 	"GET /api/v1/t/{tenant}/assets":                  {50, 500},
 	"GET /api/v1/t/{tenant}/audit":                   {50, 500},
+	"GET /api/v1/operator/audit":                     {50, 500},
 	"GET /api/v1/operator/devices":                   {100, 500},
 }
 

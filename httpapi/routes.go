@@ -124,6 +124,7 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/operator/moves/{id}", Operator, "", (*Server).getMove, nil, moveJob{}, 200},
 	{"POST", "/api/v1/operator/imports", Operator, "", (*Server).importTenant, archiveFile, importedTenant{}, 201},
 	{"GET", "/api/v1/operator/tombstones", Operator, "", (*Server).operatorTombstones, nil, tombstoneList{}, 200},
+	{"GET", "/api/v1/operator/audit", Operator, "", (*Server).operatorAudit, nil, operatorAuditPage{}, 200},
 	{"POST", "/api/v1/operator/tenants/{tenant}/members", Operator, "", (*Server).operatorInvite, invitationRequest{}, qm.Invitation{}, 201},
 	{"POST", "/api/v1/operator/tenants/{tenant}/break-glass", Operator, "", (*Server).operatorBreakGlass, breakGlassRequest{}, breakGlassReply{}, 201},
 	{"GET", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).tenantLimits, nil, qm.TenantLimits{}, 200},

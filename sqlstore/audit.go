@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/tenancy"
 )
 
@@ -165,4 +166,20 @@ func valueEnd(obj []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// AuditPage is how many entries an audit log reads for a page of limit
+// (0: 50; more than 1000: 1000), and EBadRequest for a cursor (before, the
+// id of the entry the page starts after) the log never gave.
+func AuditPage(limit int, before string) (int, error) {
+	if before != "" && !ValidID(before) {
+		return 0, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", before)
+	}
+	switch {
+	case limit <= 0:
+		return 50, nil
+	case limit > 1000:
+		return 1000, nil
+	}
+	return limit, nil
 }

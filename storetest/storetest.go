@@ -86,6 +86,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Channels", func(t *testing.T) { TestChannels(t, h) })
 	t.Run("ScheduledRules", func(t *testing.T) { TestScheduledRules(t, h) })
 	t.Run("DeleteTenant", func(t *testing.T) { TestDeleteTenant(t, h) })
+	t.Run("OperatorAudit", func(t *testing.T) { TestOperatorAudit(t, h) })
 	t.Run("MoveTenant", func(t *testing.T) { TestMoveTenant(t, h) })
 	t.Run("MoveOnline", func(t *testing.T) { TestMoveOnline(t, h) })
 	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })

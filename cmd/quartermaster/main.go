@@ -18,6 +18,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/bench"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 const helpText = `Quartermaster: multi-tenant IT asset and connected-fleet management.
@@ -39,6 +40,8 @@ Usage:
                                                   take a tenant out of service; purged after the grace (or now), verified
   quartermaster tenant restore SLUG               bring a tenant being deleted back, whole
   quartermaster tenant tombstones [--json]        the tenants purged: what went, and whether anything remained
+  quartermaster audit [--tenant SLUG] [--action ACTION] [--limit 100] [--json]
+                                                  the operator's audit log, newest first: who did what to which tenant
   quartermaster tenant export SLUG -o FILE[.gz]   write a tenant to an archive (manifest with counts and hashes, no secrets)
   quartermaster tenant import FILE --slug NEW [--tier pool|bridge|silo] [--server NAME]
                                                   make a new tenant of an archive, verified before it is served;
@@ -113,6 +116,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"serve":    cmdServe,
 		"migrate":  cmdMigrate,
 		"tenant":   cmdTenant,
+		"audit":    cmdAudit,
 		"plan":     cmdPlan,
 		"usage":    cmdUsage,
 		"top":      cmdTop,
@@ -129,6 +133,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		fmt.Fprintf(stderr, "quartermaster: unknown command %q\n\n%s", args[0], helpText)
 		return errUsage
+	}
+	// Every command but serve is the operator at the command line, in the
+	// audit logs; serve's requests carry their own principals, and its
+	// jobs (the purge) act as the system.
+	if args[0] != "serve" {
+		ctx = tenancy.WithPrincipal(ctx, cliOperator)
 	}
 	return cmd(ctx, args[1:], stdin, stdout, stderr)
 }

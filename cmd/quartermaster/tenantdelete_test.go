@@ -11,8 +11,8 @@ import (
 
 // TestTenantDeleteCommands: an operator deletes a tenant (out of service,
 // with its purge time), restores it, then purges it at once after typing
-// its slug again (a wrong slug deletes nothing); the tombstone is listed
-// and the slug is free again.
+// its slug again (a wrong slug deletes nothing); the tombstone is listed,
+// each step is in the operator's audit log, and the slug is free again.
 func TestTenantDeleteCommands(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
@@ -57,6 +57,23 @@ func TestTenantDeleteCommands(t *testing.T) {
 			if err := json.Unmarshal([]byte(mustRun(t, with("tenant", "tombstones", "--json")...)), &stones); err != nil || len(stones) != 1 ||
 				stones[0].Slug != "gone-co" || !stones[0].Verified || stones[0].DeletedBy != cliOperator.Name {
 				t.Fatalf("tombstones %+v, %v", stones, err)
+			}
+			var entries []qm.OperatorAuditEntry
+			if err := json.Unmarshal([]byte(mustRun(t, with("audit", "--tenant", "gone-co", "--json")...)), &entries); err != nil || len(entries) != 5 {
+				t.Fatalf("the operator's audit log of gone-co: %+v, %v", entries, err)
+			}
+			var actions []string
+			for _, e := range entries {
+				actions = append(actions, e.Action)
+				if e.ActorName != cliOperator.Name || e.TenantID != stones[0].TenantID {
+					t.Errorf("entry %+v: want by %q, of tenant %s", e, cliOperator.Name, stones[0].TenantID)
+				}
+			}
+			if got, want := strings.Join(actions, " "), "tenant.purge tenant.delete tenant.restore tenant.delete tenant.create"; got != want {
+				t.Errorf("the operator's audit log of gone-co: got %s, want %s", got, want)
+			}
+			if out := mustRun(t, with("audit", "--action", "tenant.purge")...); !strings.Contains(out, "gone-co") || !strings.Contains(out, `"verified":true`) {
+				t.Errorf("audit --action tenant.purge: %s", out)
 			}
 			mustRun(t, with("tenant", "create", "--slug", "gone-co", "--name", "Gone Co again")...)
 		})

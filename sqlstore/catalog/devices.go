@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -135,7 +136,25 @@ func (s *DeviceStore) insert(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return "", fmt.Errorf("register device: %w", err)
 	}
-	return token, nil
+	return token, recordOperator(ctx, q, at, "device.register", nil, deviceDetails(d))
+}
+
+// deviceDetails names device d in an entry of the operator's audit log.
+func deviceDetails(d *qm.Device) map[string]any {
+	return map[string]any{"device_id": d.ID, "ident": d.Ident}
+}
+
+// tenantRef is the tenant with id, as much as the operator's audit log
+// names: nil for none.
+func tenantRef(ctx context.Context, q sqlstore.Querier, id string) (*qm.Tenant, error) {
+	if id == "" {
+		return nil, nil
+	}
+	t := &qm.Tenant{ID: id}
+	if err := q.QueryRow(ctx, `SELECT slug FROM tenants WHERE id = $1`, id).Scan(&t.Slug); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
+	}
+	return t, nil
 }
 
 // Device implements qm.DeviceInventory.
@@ -247,6 +266,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 			return err
 		}
 		from = d.TenantID
+		action, details := "device.assign", deviceDetails(d)
 		if from != "" {
 			// A transfer: the credential the old tenant's people may know
 			// stops working.
@@ -254,8 +274,16 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 			if err := rotate(ctx, q, d, token, at); err != nil {
 				return err
 			}
+			old, err := tenantRef(ctx, q, from)
+			if err != nil {
+				return err
+			}
+			action, details["from_tenant"] = "device.transfer", old.Slug
 		}
-		return s.move(ctx, q, d, tenant.ID, at)
+		if err := s.move(ctx, q, d, tenant.ID, at); err != nil {
+			return err
+		}
+		return recordOperator(ctx, q, at, action, tenant, details)
 	})
 	if err != nil {
 		return nil, "", err
@@ -299,7 +327,7 @@ func (s *DeviceStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.D
 		if err != nil {
 			return fmt.Errorf("update device: %w", err)
 		}
-		return nil
+		return s.recordHeld(ctx, q, at, "device.update", d, &before)
 	})
 	if err != nil {
 		return nil, err
@@ -326,6 +354,9 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 		}
 		if from = d.TenantID; from == "" {
 			return qm.Errorf(qm.EConflict, "device %s is not assigned to a tenant", d.Ident)
+		}
+		if err := s.recordHeld(ctx, q, at, "device.unassign", d, nil); err != nil {
+			return err
 		}
 		return s.move(ctx, q, d, "", at)
 	})
@@ -380,6 +411,25 @@ func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device
 	return nil
 }
 
+// recordHeld writes action on device d in the operator's audit log, in
+// the catalog transaction q runs in, naming the tenant holding it, if
+// any, and the fields changed from before (nil: none).
+func (s *DeviceStore) recordHeld(ctx context.Context, q sqlstore.Querier, at time.Time, action string, d, before *qm.Device) error {
+	t, err := tenantRef(ctx, q, d.TenantID)
+	if err != nil {
+		return err
+	}
+	details := deviceDetails(d)
+	if before != nil {
+		changes, err := sqlstore.Changes(before, d)
+		if err != nil {
+			return err
+		}
+		details["changes"] = json.RawMessage(changes)
+	}
+	return recordOperator(ctx, q, at, action, t, details)
+}
+
 // audit records a change of custody in the log of the tenant with id
 // tenantID.
 func (s *DeviceStore) audit(ctx context.Context, tenantID, action string, d *qm.Device, details map[string]any, at time.Time) error {
@@ -402,7 +452,10 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
 		}
-		return rotate(ctx, q, d, token, at)
+		if err := rotate(ctx, q, d, token, at); err != nil {
+			return err
+		}
+		return s.recordHeld(ctx, q, at, "device.rotate_token", d, nil)
 	})
 	if err != nil {
 		return "", err

@@ -328,7 +328,7 @@ func (s *TenantService) FinishMove(ctx context.Context, from, to *qm.Tenant) err
 		return qm.Errorf(qm.EConflict, "tenant %s is no longer moving: the move was rolled back", from.Slug)
 	}
 	s.lift(ctx, from, target.Paused, to.Placement)
-	return nil
+	return s.recordMove(ctx, "tenant.move", from, to)
 }
 
 // lift ends tenant t's pause at this node's gate, serving it at at, and
@@ -362,6 +362,9 @@ func (s *TenantService) AbortMove(ctx context.Context, from, to *qm.Tenant) erro
 	}
 	if err := s.storage.Deprovision(ctx, to); err != nil {
 		return fmt.Errorf("roll back the move of %s: %w", from.Slug, err)
+	}
+	if err := s.recordMove(ctx, "tenant.move_abort", from, to); err != nil {
+		return err
 	}
 	if target.Paused == "" {
 		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET moving_to = '' WHERE id = $1`, from.ID)

@@ -32,6 +32,14 @@ func (s *PlanStore) CreatePlan(ctx context.Context, p *qm.Plan) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	if err := s.insert(ctx, p); err != nil {
+		return err
+	}
+	return recordOperator(ctx, s.tenants.catalog, p.CreatedAt, "plan.create", nil, map[string]any{"plan": p.Name, "limits": p.Limits})
+}
+
+// insert stores plan p, valid.
+func (s *PlanStore) insert(ctx context.Context, p *qm.Plan) error {
 	limits, _ := json.Marshal(p.Limits)
 	p.CreatedAt = sqlstore.Timestamp(s.tenants.now())
 	p.UpdatedAt = p.CreatedAt
@@ -59,7 +67,7 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, name string, set qm.LimitSet
 	before := p.Limits
 	if p.CreatedAt.IsZero() { // the default plan, never stored
 		p.Limits = limits
-		if err := s.CreatePlan(ctx, p); err != nil {
+		if err := s.insert(ctx, p); err != nil {
 			return nil, err
 		}
 	} else {
@@ -72,6 +80,10 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, name string, set qm.LimitSet
 			return nil, errPlanNotFound
 		}
 		s.tenants.cache.clear()
+	}
+	err = recordOperator(ctx, s.tenants.catalog, s.tenants.now(), "plan.update", nil, map[string]any{"plan": name, "before": before, "after": limits})
+	if err != nil {
+		return nil, err
 	}
 	if err := s.auditPlanChange(ctx, name, before, limits); err != nil {
 		return nil, err
@@ -223,8 +235,11 @@ func (s *PlanStore) change(ctx context.Context, slug, action string, edit func(b
 		if err := sqlstore.Audit(ctx, c, s.tenants.now(), action, "tenant", t.ID, before, after); err != nil {
 			return err
 		}
-		_, err := s.tenants.catalog.Exec(ctx, `UPDATE tenants SET `+set+` WHERE id = $1`, t.ID, value)
-		return err
+		if _, err := s.tenants.catalog.Exec(ctx, `UPDATE tenants SET `+set+` WHERE id = $1`, t.ID, value); err != nil {
+			return err
+		}
+		return recordOperator(ctx, s.tenants.catalog, s.tenants.now(), action, t, map[string]any{
+			"before": map[string]any{"plan": before.Plan, "overrides": before.Overrides}, "after": after})
 	})
 	s.tenants.cache.clear()
 	if err != nil {

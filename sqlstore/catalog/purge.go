@@ -99,8 +99,14 @@ func (s *TenantService) DeleteTenant(ctx context.Context, slug string, grace tim
 		map[string]any{"state": qm.StateDeleting, "delete_after": after, "devices_released": len(released)}); err != nil {
 		return nil, err
 	}
-	_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, delete_after = $3, deleted_by = $4, deleted_at = $5, released_devices = $6 WHERE id = $1`,
-		t.ID, string(qm.StateSuspended), after, by, at, strings.Join(released, "\n"))
+	err = s.inTx(ctx, func(q sqlstore.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE tenants SET state = $2, delete_after = $3, deleted_by = $4, deleted_at = $5, released_devices = $6 WHERE id = $1`,
+			t.ID, string(qm.StateSuspended), after, by, at, strings.Join(released, "\n"))
+		if err != nil {
+			return err
+		}
+		return recordOperator(ctx, q, at, "tenant.delete", t, map[string]any{"from": t.State, "delete_after": after, "devices_released": released})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("delete tenant %s: %w", t.Slug, err)
 	}
@@ -178,7 +184,8 @@ func (s *TenantService) RestoreTenant(ctx context.Context, slug string) (*qm.Ten
 	}
 	err = s.auditAs(ctx, &active, at, "tenant.restore", map[string]any{"state": qm.StateDeleting},
 		map[string]any{"state": qm.StateActive, "devices_back": back, "devices_held_elsewhere": len(kept)})
-	return &active, kept, err
+	return &active, kept, errors.Join(err, recordOperator(ctx, s.catalog, at, "tenant.restore", t,
+		map[string]any{"devices_back": back, "devices_held_elsewhere": kept}))
 }
 
 // Remains says what is left of t's data at t's placement (Storage.Remains):
@@ -247,7 +254,13 @@ func (s *TenantService) purge(ctx context.Context, t *qm.Tenant) (*qm.Tombstone,
 			ts.PurgedAt, string(removed), ts.Verified); err != nil {
 			return fmt.Errorf("tombstone of %s: %w", t.Slug, err)
 		}
-		_, err := q.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, t.ID)
+		// The entry says what the tombstone says.
+		err := recordOperator(ctx, q, ts.PurgedAt, "tenant.purge", t, map[string]any{"deleted_by": ts.DeletedBy, "deleted_at": ts.DeletedAt,
+			"removed": ts.Removed, "verified": ts.Verified})
+		if err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, t.ID)
 		return err
 	})
 	if err != nil {

@@ -55,7 +55,7 @@ func (s *TenantService) ImportTenant(ctx context.Context, n qm.NewTenant, plan s
 		}
 	}
 	if err == nil {
-		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, schema_version = $3 WHERE id = $1`, t.ID, string(qm.StateActive), v)
+		err = s.activate(ctx, t, v, "tenant.import", map[string]any{"name": t.Name, "plan": plan, "overrides": overrides})
 	}
 	if err != nil {
 		// As CreateTenant: the cleanup outlives a cancelled request.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 		})
 	}
 	if err == nil {
-		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, schema_version = $3 WHERE id = $1`, t.ID, string(qm.StateActive), v)
+		err = s.activate(ctx, t, v, "tenant.create", map[string]any{"name": t.Name, "plan": t.Plan})
 	}
 	if err != nil {
 		// Undo with a context that outlives a cancelled request: leaving
@@ -142,6 +143,19 @@ func (s *TenantService) CreateTenant(ctx context.Context, n qm.NewTenant) (*qm.T
 	}
 	t.State, t.SchemaVersion = qm.StateActive, v
 	return t, nil
+}
+
+// activate puts tenant t, provisioned at schema version v, in service,
+// with action (tenant.create, tenant.import) in the operator's audit log,
+// in one transaction; details are added to where t's data lives.
+func (s *TenantService) activate(ctx context.Context, t *qm.Tenant, v int, action string, details map[string]any) error {
+	maps.Copy(details, placeDetails(t))
+	return s.inTx(ctx, func(q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, `UPDATE tenants SET state = $2, schema_version = $3 WHERE id = $1`, t.ID, string(qm.StateActive), v); err != nil {
+			return err
+		}
+		return recordOperator(ctx, q, t.CreatedAt, action, t, details)
+	})
 }
 
 // Tenant implements qm.TenantService.
@@ -376,9 +390,10 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 	// after a resumption; the router serves only active tenants.
 	after := *t
 	after.State = state
+	action := "tenant." + map[qm.TenantState]string{qm.StateActive: "resume", qm.StateSuspended: "suspend"}[state]
 	audit := func(active *qm.Tenant) error {
 		return s.router.Update(tenancy.WithTenant(ctx, active), func(c sqlstore.Conn) error {
-			return sqlstore.Audit(ctx, c, s.now(), "tenant."+map[qm.TenantState]string{qm.StateActive: "resume", qm.StateSuspended: "suspend"}[state],
+			return sqlstore.Audit(ctx, c, s.now(), action,
 				"tenant", t.ID, map[string]any{"state": t.State}, map[string]any{"state": state})
 		})
 	}
@@ -387,7 +402,12 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 			return nil, err
 		}
 	}
-	_, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state))
+	err = s.inTx(ctx, func(q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state)); err != nil {
+			return err
+		}
+		return recordOperator(ctx, q, s.now(), action, t, map[string]any{"from": t.State, "to": state})
+	})
 	s.cache.clear()
 	if err != nil {
 		return nil, fmt.Errorf("set tenant state: %w", err)
@@ -468,6 +488,9 @@ func (s *TenantService) BreakGlass(ctx context.Context, slug, reason string) (*q
 	ctx = tenancy.WithTenant(ctx, t)
 	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
 		if err := NewIdentity(s.catalog).BreakGlass(ctx, t.ID, p.ID, reason, now, until); err != nil {
+			return err
+		}
+		if err := recordOperator(ctx, s.catalog, now, "tenant.break_glass", t, map[string]any{"reason": reason, "until": until}); err != nil {
 			return err
 		}
 		return sqlstore.Audit(ctx, c, now, "break_glass.start", "tenant", t.ID, nil, map[string]any{"reason": reason, "until": until})

@@ -21,17 +21,12 @@ func NewAuditStore(router sqlstore.Router) *AuditStore { return &AuditStore{rout
 
 // AuditLog implements qm.AuditService.
 func (s *AuditStore) AuditLog(ctx context.Context, f qm.AuditFilter) ([]*qm.AuditEntry, error) {
-	switch {
-	case f.Limit <= 0:
-		f.Limit = 50
-	case f.Limit > 1000:
-		f.Limit = 1000
-	}
-	if f.Before != "" && !sqlstore.ValidID(f.Before) {
-		return nil, qm.Errorf(qm.EBadRequest, "the cursor %q is not one this list gave", f.Before)
+	var err error
+	if f.Limit, err = sqlstore.AuditPage(f.Limit, f.Before); err != nil {
+		return nil, err
 	}
 	var entries []*qm.AuditEntry
-	err := s.router.View(ctx, func(c sqlstore.Conn) error {
+	err = s.router.View(ctx, func(c sqlstore.Conn) error {
 		where, args := auditWhere(c, f)
 		rows, err := c.Query(ctx, `SELECT `+sqlstore.AuditColumns+` FROM audit_log WHERE `+where+` ORDER BY id DESC LIMIT `+args.Add(f.Limit), args...)
 		if err != nil {

@@ -101,7 +101,14 @@ func Export(ctx context.Context, e Engine, slug string, w io.Writer, opts Export
 	if err := x.tw.Close(); err != nil {
 		return nil, fmt.Errorf("export %s: %w", t.Slug, err)
 	}
-	return m, nil
+	if x.move {
+		return m, nil // a pass of a move, which records itself
+	}
+	var rows int64
+	for _, f := range m.Files {
+		rows += f.Rows
+	}
+	return m, e.Tenants().RecordOperator(ctx, t, "tenant.export", map[string]any{"schema_version": m.SchemaVersion, "files": len(m.Files), "rows": rows})
 }
 
 // exporter writes one archive.

@@ -1,6 +1,7 @@
 // The operator deletes a tenant: the slug typed again, a grace in which it
 // is restored whole, then purged at once; its tombstone says it was
-// verified, and the tenant is gone.
+// verified, the operator's audit log has each step by the operator, and
+// the tenant is gone.
 import type { Page } from '@playwright/test';
 import { demo, expect, expectAccessible, signedIn, test } from './fixtures';
 import { createTenant } from './tenants';
@@ -43,6 +44,16 @@ test('the operator deletes a tenant, restores it, deletes it again and purges it
   await row.getByText(/rows from \d+ tables/).click();
   await expect(row.getByRole('listitem').first()).toHaveText(/^\S+: [\d,]+$/);
   await expectAccessible(page);
+
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Tenant (slug)').fill(slug);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(new RegExp(`/operator/audit\\?tenant=${slug}$`));
+  const actions = page.getByRole('rowheader');
+  await expect(actions).toHaveText(['tenant.purge', 'tenant.delete', 'tenant.restore', 'tenant.delete', 'tenant.create']);
+  const purge = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'tenant.purge' }) });
+  await expect(purge.getByRole('cell').nth(1)).toContainText(demo.operator);
+  await expect(purge.getByRole('cell').last()).toContainText('"verified":true');
 
   await page.goto(`/operator/tenants/${slug}`);
   await expect(page.getByRole('heading', { level: 1, name: 'Not found' })).toBeVisible();

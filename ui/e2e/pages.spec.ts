@@ -91,7 +91,7 @@ for (const [part, from, to] of [[1, 0, 13], [2, 13, 24], [3, 24, Infinity]] as c
 test('every page of the operator console', async ({ page }) => {
   await signedIn(page, demo.operator);
   const device = await firstId(page, 'operator/devices', 'devices');
-  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/usage', '/operator/plans', '/operator/devices', `/operator/devices/${device}`, '/operator/tombstones']) {
+  for (const path of ['/operator/tenants', '/operator/tenants/acme', '/operator/usage', '/operator/plans', '/operator/devices', `/operator/devices/${device}`, '/operator/tombstones', '/operator/audit']) {
     await check(page, path);
   }
 });

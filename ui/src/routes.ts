@@ -54,6 +54,7 @@ export const routes: PageRoute[] = [
   { pattern: '/operator/tenants', area: 'operator', load: () => import('./pages/operator/Tenants.svelte') },
   { pattern: '/operator/tenants/:tenant', area: 'operator', load: () => import('./pages/operator/Tenant.svelte') },
   { pattern: '/operator/tombstones', area: 'operator', load: () => import('./pages/operator/Tombstones.svelte') },
+  { pattern: '/operator/audit', area: 'operator', load: () => import('./pages/operator/AuditLog.svelte') },
   { pattern: '/operator/usage', area: 'operator', load: () => import('./pages/operator/Usage.svelte') },
   { pattern: '/operator/plans', area: 'operator', load: () => import('./pages/operator/Plans.svelte') },
   { pattern: '/operator/devices', area: 'operator', load: () => import('./pages/operator/Devices.svelte') },
