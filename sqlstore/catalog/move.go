@@ -319,16 +319,22 @@ func (s *TenantService) FinishMove(ctx context.Context, from, to *qm.Tenant) err
 		return err
 	}
 	p := to.Placement
-	res, err := s.catalog.Exec(ctx, `UPDATE tenants SET tier = $2, engine = $3, server = $4, location = $5, state = $6, moving_to = '', moved_from = $7
-		WHERE id = $1 AND moving_to = $8`, from.ID, string(to.Tier), string(p.Engine), p.Server, p.Location, string(target.State), string(old), target.rec)
-	switch {
-	case err != nil:
-		return fmt.Errorf("move tenant %s: switch: %w", from.Slug, err)
-	case res == 0:
-		return qm.Errorf(qm.EConflict, "tenant %s is no longer moving: the move was rolled back", from.Slug)
+	err = s.inTx(ctx, func(q sqlstore.Querier) error {
+		res, err := q.Exec(ctx, `UPDATE tenants SET tier = $2, engine = $3, server = $4, location = $5, state = $6, moving_to = '', moved_from = $7
+			WHERE id = $1 AND moving_to = $8`, from.ID, string(to.Tier), string(p.Engine), p.Server, p.Location, string(target.State), string(old), target.rec)
+		switch {
+		case err != nil:
+			return fmt.Errorf("move tenant %s: switch: %w", from.Slug, err)
+		case res == 0:
+			return qm.Errorf(qm.EConflict, "tenant %s is no longer moving: the move was rolled back", from.Slug)
+		}
+		return s.recordMove(ctx, q, "tenant.move", from, to)
+	})
+	if err != nil {
+		return err
 	}
 	s.lift(ctx, from, target.Paused, to.Placement)
-	return s.recordMove(ctx, "tenant.move", from, to)
+	return nil
 }
 
 // lift ends tenant t's pause at this node's gate, serving it at at, and
@@ -363,14 +369,18 @@ func (s *TenantService) AbortMove(ctx context.Context, from, to *qm.Tenant) erro
 	if err := s.storage.Deprovision(ctx, to); err != nil {
 		return fmt.Errorf("roll back the move of %s: %w", from.Slug, err)
 	}
-	if err := s.recordMove(ctx, "tenant.move_abort", from, to); err != nil {
-		return err
+	// Paused, the tenant gets back the state it had; else it has its own.
+	state := qm.TenantState("")
+	if target.Paused != "" {
+		state = target.State
 	}
-	if target.Paused == "" {
-		_, err = s.catalog.Exec(ctx, `UPDATE tenants SET moving_to = '' WHERE id = $1`, from.ID)
-		return err
-	}
-	if _, err = s.catalog.Exec(ctx, `UPDATE tenants SET state = $2, moving_to = '' WHERE id = $1`, from.ID, string(target.State)); err != nil {
+	err = s.inTx(ctx, func(q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, `UPDATE tenants SET state = COALESCE(NULLIF($2, ''), state), moving_to = '' WHERE id = $1`, from.ID, string(state)); err != nil {
+			return err
+		}
+		return s.recordMove(ctx, q, "tenant.move_abort", from, to)
+	})
+	if err != nil || target.Paused == "" {
 		return err
 	}
 	s.lift(ctx, from, target.Paused, from.Placement)

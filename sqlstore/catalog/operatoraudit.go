@@ -118,6 +118,6 @@ func scanOperatorEntry(r sqlstore.Row) (*qm.OperatorAuditEntry, error) {
 // recordMove writes how a move of tenant from to to ended (action:
 // tenant.move when switched, tenant.move_abort when rolled back), with
 // where from and where to.
-func (s *TenantService) recordMove(ctx context.Context, action string, from, to *qm.Tenant) error {
-	return recordOperator(ctx, s.catalog, s.now(), action, from, map[string]any{"from": placeDetails(from), "to": placeDetails(to)})
+func (s *TenantService) recordMove(ctx context.Context, q sqlstore.Querier, action string, from, to *qm.Tenant) error {
+	return recordOperator(ctx, q, s.now(), action, from, map[string]any{"from": placeDetails(from), "to": placeDetails(to)})
 }
