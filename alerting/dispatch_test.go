@@ -154,11 +154,14 @@ func TestDispatch(t *testing.T) {
 	}
 
 	// The refused clear was tried again: the log holds the 503, then the
-	// 200, for the same event; nothing more waits.
-	log, err := channels.Deliveries(scope, hook.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// 200, for the same event; nothing more waits. The dispatcher logs an
+	// attempt once the webhook has answered it.
+	var log []*qm.DeliveryAttempt
+	poll.Until(t, "the delivery log has every attempt", func() (bool, error) {
+		var err error
+		log, err = channels.Deliveries(scope, hook.ID, 0)
+		return len(log) >= 3, err
+	})
 	statuses := map[string][]int{}
 	for i := len(log) - 1; i >= 0; i-- {
 		statuses[log[i].EventID] = append(statuses[log[i].EventID], log[i].Status)
