@@ -290,8 +290,9 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 // OnPublish stores a telemetry publish before it is acknowledged. A bad
 // payload is refused (MQTT 5: PUBACK 0x99 payload format invalid; 3.1.1,
 // which has no negative acknowledgement: acknowledged and dropped, and
-// counted); a failure to store leaves it unacknowledged, so the device
-// sends it again.
+// counted); a failure to store (a tenant moving, storage down) leaves it
+// unacknowledged and ends the connection (server busy), so the device
+// connects again and sends it again.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
@@ -345,7 +346,15 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		}
 		return pk, packets.ErrRejectPacket
 	default:
-		h.b.cfg.Logger.Error("mqtt: store telemetry", "ident", d.Ident, "err", err)
+		// Not stored: the connection ends, for a device sends what was
+		// not acknowledged again when it connects again (MQTT 3.1.1
+		// §4.4), and only then; left connected, it would wait on it.
+		if qm.ErrorCode(err) == qm.EUnavailable {
+			h.b.cfg.Logger.Info("mqtt: telemetry not stored, for now", "ident", d.Ident, "reason", qm.ErrorMessage(err))
+		} else {
+			h.b.cfg.Logger.Error("mqtt: store telemetry", "ident", d.Ident, "err", err)
+		}
+		h.b.srv.DisconnectClient(cl, packets.ErrServerBusy)
 		return pk, packets.ErrRejectPacket
 	}
 	// Telemetry goes to storage, not to other clients.
