@@ -572,7 +572,8 @@ func (s *DeviceStore) FormerDevices(ctx context.Context, tenantID string) ([]*qm
 // DeviceByToken returns the device whose credential token is, for the
 // ingest edge. EUnauthorized for a credential that is not one, or that
 // was rotated. Found devices are kept for a few seconds: a rotation on this
-// node takes effect at once, on another within credentialTTL.
+// node takes effect at once, on another as its WatchChanges reads it
+// (within credentialTTL if it misses it).
 func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Device, error) {
 	hash := qm.HashSecret(token)
 	now := time.Now()

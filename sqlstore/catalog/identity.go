@@ -193,7 +193,7 @@ var errTokenNotFound = qm.Errorf(qm.ENotFound, "token not found")
 //
 // Every API request looks its token up, so found tokens are kept for a few
 // seconds: a revocation on this node takes effect at once, on another node
-// within credentialTTL.
+// as its WatchChanges reads it (within credentialTTL if it misses it).
 func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string, *qm.APIToken, error) {
 	now := time.Now()
 	if e, ok := s.tokens.get(secretHash, now); ok {

@@ -14,7 +14,8 @@ import (
 
 // PlanStore is the qm.PlanService: plans in the catalog, and each tenant's
 // plan and overrides in its catalog row, read with the tenant (scanTenant),
-// so a change reaches every node as its tenant cache expires.
+// so a change reaches every node as it forgets its cached tenants
+// (WatchChanges).
 type PlanStore struct {
 	tenants *TenantService
 }
