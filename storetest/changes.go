@@ -39,15 +39,7 @@ func (h *heardOn) has(ident, action string) bool {
 // what it cached before. Only the published change can make it: a change
 // that forgets to publish keeps B waiting until the test fails.
 func TestCatalogChanges(t *testing.T, h Harness) {
-	st := h.NewStorage(t)
-	a, err := st.Open(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.Open(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := MustOpenNodes(t, h)
 	b.Tenants().SetCacheTTL(time.Hour)
 	heard := &heardOn{}
 	b.Devices().Notify(heard)
@@ -74,17 +66,21 @@ func TestCatalogChanges(t *testing.T, h Harness) {
 	tn, _ := MustTenant(t, a, h.Tier, "changed")
 	other, _ := MustTenant(t, a, h.Tier, "changed-to")
 	plans := catalog.NewPlanStore(a.Tenants())
-	var team qm.LimitSet
-	team.Set("max_assets", "5")
-	if err := plans.CreatePlan(ctx, &qm.Plan{Name: "team", Limits: team}); err != nil {
+	maxAssets := func(n string) qm.LimitSet {
+		var l qm.LimitSet
+		l.Set("max_assets", n)
+		return l
+	}
+	if err := plans.CreatePlan(ctx, &qm.Plan{Name: "team", Limits: maxAssets("5")}); err != nil {
 		t.Fatal(err)
 	}
-	maxAssets := func() (int64, error) {
-		got, err := b.Tenants().Tenant(ctx, tn.Slug)
-		if err != nil {
-			return 0, err
+	// maxAssetsIs reports whether node B has tn work under want assets
+	// at most.
+	maxAssetsIs := func(want int64) func() (bool, error) {
+		return func() (bool, error) {
+			got, err := b.Tenants().Tenant(ctx, tn.Slug)
+			return err == nil && got.Limits.MaxAssets() == want, err
 		}
-		return got.Limits.MaxAssets(), nil
 	}
 	now := time.Now()
 	device := func(ident string) (*qm.Device, string) {
@@ -147,35 +143,22 @@ func TestCatalogChanges(t *testing.T, h Harness) {
 				}
 		}},
 		{"PlanSet", func(t *testing.T) (func() (bool, error), func() error) {
-			return func() (bool, error) {
-					n, err := maxAssets()
-					return n == 0, err
-				}, func() error {
-					_, err := plans.SetTenantPlan(ctx, tn.Slug, "team")
-					return err
-				}
+			return maxAssetsIs(0), func() error {
+				_, err := plans.SetTenantPlan(ctx, tn.Slug, "team")
+				return err
+			}
 		}},
 		{"PlanChanged", func(t *testing.T) (func() (bool, error), func() error) {
-			return func() (bool, error) {
-					n, err := maxAssets()
-					return n == 5, err
-				}, func() error {
-					var seven qm.LimitSet
-					seven.Set("max_assets", "7")
-					_, err := plans.UpdatePlan(ctx, "team", seven, nil)
-					return err
-				}
+			return maxAssetsIs(5), func() error {
+				_, err := plans.UpdatePlan(ctx, "team", maxAssets("7"), nil)
+				return err
+			}
 		}},
 		{"OverrideChanged", func(t *testing.T) (func() (bool, error), func() error) {
-			return func() (bool, error) {
-					n, err := maxAssets()
-					return n == 7, err
-				}, func() error {
-					var nine qm.LimitSet
-					nine.Set("max_assets", "9")
-					_, err := plans.SetTenantOverrides(ctx, tn.Slug, nine, nil)
-					return err
-				}
+			return maxAssetsIs(7), func() error {
+				_, err := plans.SetTenantOverrides(ctx, tn.Slug, maxAssets("9"), nil)
+				return err
+			}
 		}},
 		{"DeviceRotated", func(t *testing.T) (func() (bool, error), func() error) {
 			d, token := device("rotated-1")

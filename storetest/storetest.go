@@ -146,6 +146,20 @@ func MustOpenEmpty(t *testing.T, h Harness) Engine {
 	return e
 }
 
+// MustOpenNodes opens fresh storage twice, as two nodes serving it.
+func MustOpenNodes(t *testing.T, h Harness) (a, b Engine) {
+	t.Helper()
+	st := h.NewStorage(t)
+	var err error
+	if a, err = st.Open(t, nil); err == nil {
+		b, err = st.Open(t, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 // MustTenant creates a tenant of the harness's tier and returns it with a
 // context scoped to it.
 func MustTenant(t testing.TB, e Engine, tier qm.Tier, slug string) (*qm.Tenant, context.Context) {
