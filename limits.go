@@ -462,19 +462,22 @@ type LimitReached struct {
 }
 
 // TenantCacheTTL is how long a node may work from its copy of a tenant's
-// catalog row: a change of a tenant's limits, or of its plan's, reaches
-// every node within it.
+// catalog row when it misses the published change of it: a change of a
+// tenant's limits, or of its plan's, reaches every node as soon as its
+// watcher of the catalog's changes reads it, and within this time if
+// that fails.
 const TenantCacheTTL = 5 * time.Second
 
 // PlanService manages the plans and every tenant's place on them. Operator
 // only; every change of a tenant's limits is in its audit log, and takes
-// effect on every node within TenantCacheTTL.
+// effect on every node as soon as the node reads the published change
+// (within TenantCacheTTL if it misses it).
 type PlanService interface {
 	// CreatePlan stores p. EInvalid; EConflict for a taken name.
 	CreatePlan(ctx context.Context, p *Plan) error
 	// UpdatePlan sets (set) and removes (unset) limits of plan name; its
-	// tenants work under the change within TenantCacheTTL. ENotFound,
-	// EInvalid.
+	// tenants work under the change as every change of limits takes
+	// effect. ENotFound, EInvalid.
 	UpdatePlan(ctx context.Context, name string, set LimitSet, unset []string) (*Plan, error)
 	// Plan returns one plan; ENotFound.
 	Plan(ctx context.Context, name string) (*Plan, error)

@@ -85,8 +85,9 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = catalog.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, dataplane.SeedStatusLabels, cfg.Now)
-	db.identity = catalog.NewIdentity(db.catalog.querier())
+	// SQLite has no notices: WatchChanges polls.
+	db.tenants = catalog.NewTenantService(db.catalog.querier(), db.catalog.inTx, storage{db}, db, dataplane.SeedStatusLabels, cfg.Now, nil)
+	db.identity = catalog.NewIdentity(db.catalog.querier(), db.tenants)
 	db.devices = catalog.NewDeviceStore(db.catalog.querier(), db.catalog.inTx, db.tenants, db, cfg.Now)
 	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil

@@ -195,15 +195,7 @@ func TestMoveOnline(t *testing.T, h Harness) {
 // it is at the new place afterwards, and the other node, still holding
 // the tenant as it was, can write the old place no more.
 func TestMoveFenced(t *testing.T, h Harness) {
-	st := h.NewStorage(t)
-	mover, err := st.Open(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := st.Open(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mover, other := MustOpenNodes(t, h)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	f := MustFillTenant(t, other, h.Tier, "fenced")

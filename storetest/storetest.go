@@ -91,6 +91,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("MoveOnline", func(t *testing.T) { TestMoveOnline(t, h) })
 	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })
 	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
+	t.Run("CatalogChanges", func(t *testing.T) { TestCatalogChanges(t, h) })
 	t.Run("ExportImport", func(t *testing.T) { TestExportImport(t, h) })
 	t.Run("ImportRefused", func(t *testing.T) { TestImportRefused(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
@@ -143,6 +144,20 @@ func MustOpenEmpty(t *testing.T, h Harness) Engine {
 		t.Fatalf("open: %v", err)
 	}
 	return e
+}
+
+// MustOpenNodes opens fresh storage twice, as two nodes serving it.
+func MustOpenNodes(t *testing.T, h Harness) (a, b Engine) {
+	t.Helper()
+	st := h.NewStorage(t)
+	var err error
+	if a, err = st.Open(t, nil); err == nil {
+		b, err = st.Open(t, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
 }
 
 // MustTenant creates a tenant of the harness's tier and returns it with a

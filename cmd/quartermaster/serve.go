@@ -231,6 +231,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// A node that beats counts as serving: a move waits until it has
 	// paused the tenant's writes here too.
 	g.Go(func() error { return e.Tenants().WatchMoves(ctx, node, log) })
+	// What other nodes change of tenants, tokens and devices is forgotten
+	// here within a moment, not only as the caches expire.
+	g.Go(func() error { return e.Tenants().WatchChanges(ctx, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}

@@ -56,11 +56,15 @@ func (s *DeviceStore) Notify(ev qm.DeviceEvents) {
 // custody or credential goes through here.
 func (s *DeviceStore) changed(ctx context.Context, d *qm.Device, action, from string) {
 	s.creds.clear()
+	copied := *d
+	s.notify(ctx, qm.DeviceChange{Device: &copied, Action: action, FromTenantID: from})
+}
+
+// notify tells the observers of c.
+func (s *DeviceStore) notify(ctx context.Context, c qm.DeviceChange) {
 	s.mu.Lock()
 	observers := s.observers
 	s.mu.Unlock()
-	copied := *d
-	c := qm.DeviceChange{Device: &copied, Action: action, FromTenantID: from}
 	for _, ev := range observers {
 		ev.DeviceChanged(ctx, c)
 	}
@@ -252,7 +256,7 @@ func roomForDevice(ctx context.Context, q sqlstore.Querier, tenant *qm.Tenant) e
 // AssignDevice implements qm.DeviceInventory.
 func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant *qm.Tenant) (*qm.Device, string, error) {
 	var d *qm.Device
-	var from, token string
+	var from, token, change string
 	at := sqlstore.Timestamp(s.now())
 	err := s.inTx(ctx, func(q sqlstore.Querier) error {
 		var err error
@@ -267,7 +271,9 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 		}
 		from = d.TenantID
 		action, details := "device.assign", deviceDetails(d)
+		change = qm.DeviceAssigned
 		if from != "" {
+			change = qm.DeviceTransferred
 			// A transfer: the credential the old tenant's people may know
 			// stops working.
 			token = qm.NewSecret(qm.DeviceTokenPrefix)
@@ -280,7 +286,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 			}
 			action, details["from_tenant"] = "device.transfer", old.Slug
 		}
-		if err := s.move(ctx, q, d, tenant.ID, at); err != nil {
+		if err := s.move(ctx, q, d, tenant.ID, change, at); err != nil {
 			return err
 		}
 		return recordOperator(ctx, q, at, action, tenant, details)
@@ -288,11 +294,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 	if err != nil {
 		return nil, "", err
 	}
-	action := qm.DeviceAssigned
-	if from != "" {
-		action = qm.DeviceTransferred
-	}
-	s.changed(ctx, d, action, from)
+	s.changed(ctx, d, change, from)
 	// Neither tenant's log names the other: who holds the device now is
 	// none of the old holder's business, nor who held it before of the new.
 	details := map[string]any{"device_id": d.ID, "ident": d.Ident}
@@ -327,6 +329,11 @@ func (s *DeviceStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.D
 		if err != nil {
 			return fmt.Errorf("update device: %w", err)
 		}
+		// How the device may authenticate (ident_only) is in the nodes'
+		// cached credentials; the device keeps its connections.
+		if err := s.tenants.publish(ctx, q, changeDevice, d.ID, ""); err != nil {
+			return err
+		}
 		return s.recordHeld(ctx, q, at, "device.update", d, &before)
 	})
 	if err != nil {
@@ -358,7 +365,7 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 		if err := s.recordHeld(ctx, q, at, "device.unassign", d, nil); err != nil {
 			return err
 		}
-		return s.move(ctx, q, d, "", at)
+		return s.move(ctx, q, d, "", qm.DeviceUnassigned, at)
 	})
 	if err != nil {
 		return nil, err
@@ -380,7 +387,7 @@ func (s *DeviceStore) moveFrom(ctx context.Context, id, from, to, action string,
 			return err
 		}
 		moved = true
-		return s.move(ctx, q, d, to, at)
+		return s.move(ctx, q, d, to, action, at)
 	})
 	if err != nil {
 		return nil, err
@@ -392,8 +399,9 @@ func (s *DeviceStore) moveFrom(ctx context.Context, id, from, to, action string,
 }
 
 // move closes the device's custody, if any, and opens tenantID's ("" for
-// none), inside a catalog transaction.
-func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device, tenantID string, at time.Time) error {
+// none), inside a catalog transaction, publishing the change (action, a
+// qm.DeviceChange action).
+func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device, tenantID, action string, at time.Time) error {
 	if _, err := q.Exec(ctx, `UPDATE device_custody SET until_at = $2 WHERE device_id = $1 AND until_at IS NULL`, d.ID, at); err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
@@ -408,7 +416,7 @@ func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
-	return nil
+	return s.tenants.publish(ctx, q, changeDevice, d.ID, action)
 }
 
 // recordHeld writes action on device d in the operator's audit log, in
@@ -453,6 +461,9 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 			return err
 		}
 		if err := rotate(ctx, q, d, token, at); err != nil {
+			return err
+		}
+		if err := s.tenants.publish(ctx, q, changeDevice, d.ID, qm.DeviceRotated); err != nil {
 			return err
 		}
 		return s.recordHeld(ctx, q, at, "device.rotate_token", d, nil)
@@ -561,7 +572,8 @@ func (s *DeviceStore) FormerDevices(ctx context.Context, tenantID string) ([]*qm
 // DeviceByToken returns the device whose credential token is, for the
 // ingest edge. EUnauthorized for a credential that is not one, or that
 // was rotated. Found devices are kept for a few seconds: a rotation on this
-// node takes effect at once, on another within credentialTTL.
+// node takes effect at once, on another as its WatchChanges reads it
+// (within credentialTTL if it misses it).
 func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Device, error) {
 	hash := qm.HashSecret(token)
 	now := time.Now()

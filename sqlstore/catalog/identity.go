@@ -15,6 +15,7 @@ import (
 // tokens, on any engine. Secrets arrive hashed; nothing here sees one.
 type Identity struct {
 	catalog sqlstore.Querier
+	tenants *TenantService
 	tokens  credentialCache[tokenEntry]
 }
 
@@ -26,8 +27,14 @@ type tokenEntry struct {
 
 var _ qm.Credentials = (*Identity)(nil)
 
-// NewIdentity returns the identity store of the catalog q reaches.
-func NewIdentity(q sqlstore.Querier) *Identity { return &Identity{catalog: q} }
+// NewIdentity returns the identity store of the catalog q reaches, whose
+// cached tokens tenants' WatchChanges forgets when another node changes
+// them.
+func NewIdentity(q sqlstore.Querier, tenants *TenantService) *Identity {
+	s := &Identity{catalog: q, tenants: tenants}
+	tenants.identity = s
+	return s
+}
 
 const userColumns = `id, email, name, operator, disabled, created_at, last_login_at`
 
@@ -186,7 +193,7 @@ var errTokenNotFound = qm.Errorf(qm.ENotFound, "token not found")
 //
 // Every API request looks its token up, so found tokens are kept for a few
 // seconds: a revocation on this node takes effect at once, on another node
-// within credentialTTL.
+// as its WatchChanges reads it (within credentialTTL if it misses it).
 func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string, *qm.APIToken, error) {
 	now := time.Now()
 	if e, ok := s.tokens.get(secretHash, now); ok {
@@ -246,13 +253,18 @@ func (s *Identity) RevokeToken(ctx context.Context, tenantID, id string, at time
 	if !sqlstore.ValidID(id) {
 		return errTokenNotFound
 	}
-	n, err := s.catalog.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
-		tenantID, id, sqlstore.Timestamp(at))
-	s.tokens.clear()
-	if err == nil && n == 0 {
-		return errTokenNotFound
-	}
-	return err
+	defer s.tokens.clear()
+	return s.tenants.inTx(ctx, func(q sqlstore.Querier) error {
+		n, err := q.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
+			tenantID, id, sqlstore.Timestamp(at))
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return errTokenNotFound
+		}
+		return s.tenants.publish(ctx, q, changeToken, id, "")
+	})
 }
 
 func scanToken(r sqlstore.Row, extra ...any) (*qm.APIToken, error) {

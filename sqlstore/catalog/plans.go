@@ -14,7 +14,8 @@ import (
 
 // PlanStore is the qm.PlanService: plans in the catalog, and each tenant's
 // plan and overrides in its catalog row, read with the tenant (scanTenant),
-// so a change reaches every node as its tenant cache expires.
+// so a change reaches every node as it forgets its cached tenants
+// (WatchChanges).
 type PlanStore struct {
 	tenants *TenantService
 }
@@ -43,8 +44,13 @@ func (s *PlanStore) insert(ctx context.Context, p *qm.Plan) error {
 	limits, _ := json.Marshal(p.Limits)
 	p.CreatedAt = sqlstore.Timestamp(s.tenants.now())
 	p.UpdatedAt = p.CreatedAt
-	_, err := s.tenants.catalog.Exec(ctx, `INSERT INTO plans (name, limits, created_at, updated_at) VALUES ($1, $2, $3, $4)`,
-		p.Name, string(limits), p.CreatedAt, p.UpdatedAt)
+	err := s.tenants.inTx(ctx, func(q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, `INSERT INTO plans (name, limits, created_at, updated_at) VALUES ($1, $2, $3, $4)`,
+			p.Name, string(limits), p.CreatedAt, p.UpdatedAt); err != nil {
+			return err
+		}
+		return s.tenants.publish(ctx, q, changeTenant, "", "plan.create")
+	})
 	if sqlstore.IsConstraint(err, sqlstore.Unique) {
 		return &qm.Error{Code: qm.EConflict, Message: fmt.Sprintf("a plan named %q exists", p.Name), Fields: map[string]string{"name": "already taken"}}
 	} else if err != nil {
@@ -72,14 +78,20 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, name string, set qm.LimitSet
 		}
 	} else {
 		b, _ := json.Marshal(limits)
-		n, err := s.tenants.catalog.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), sqlstore.Timestamp(s.tenants.now()))
-		if err != nil {
-			return nil, fmt.Errorf("update plan: %w", err)
-		}
-		if n == 0 {
-			return nil, errPlanNotFound
-		}
+		err := s.tenants.inTx(ctx, func(q sqlstore.Querier) error {
+			n, err := q.Exec(ctx, `UPDATE plans SET limits = $2, updated_at = $3 WHERE name = $1`, name, string(b), sqlstore.Timestamp(s.tenants.now()))
+			switch {
+			case err != nil:
+				return fmt.Errorf("update plan: %w", err)
+			case n == 0:
+				return errPlanNotFound
+			}
+			return s.tenants.publish(ctx, q, changeTenant, "", "plan.update")
+		})
 		s.tenants.cache.clear()
+		if err != nil {
+			return nil, err
+		}
 	}
 	err = recordOperator(ctx, s.tenants.catalog, s.tenants.now(), "plan.update", nil, map[string]any{"plan": name, "before": before, "after": limits})
 	if err != nil {
@@ -236,6 +248,9 @@ func (s *PlanStore) change(ctx context.Context, slug, action string, edit func(b
 			return err
 		}
 		if _, err := s.tenants.catalog.Exec(ctx, `UPDATE tenants SET `+set+` WHERE id = $1`, t.ID, value); err != nil {
+			return err
+		}
+		if err := s.tenants.publish(ctx, s.tenants.catalog, changeTenant, t.ID, action); err != nil {
 			return err
 		}
 		return recordOperator(ctx, s.tenants.catalog, s.tenants.now(), action, t, map[string]any{

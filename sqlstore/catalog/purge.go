@@ -105,6 +105,9 @@ func (s *TenantService) DeleteTenant(ctx context.Context, slug string, grace tim
 		if err != nil {
 			return err
 		}
+		if err := s.publish(ctx, q, changeTenant, t.ID, "tenant.delete"); err != nil {
+			return err
+		}
 		return recordOperator(ctx, q, at, "tenant.delete", t, map[string]any{"from": t.State, "delete_after": after, "devices_released": released})
 	})
 	if err != nil {
@@ -163,6 +166,9 @@ func (s *TenantService) RestoreTenant(ctx context.Context, slug string) (*qm.Ten
 		return nil, nil, fmt.Errorf("restore tenant %s: %w", t.Slug, err)
 	case res == 0:
 		return nil, nil, qm.Errorf(qm.EConflict, "tenant %s is no longer being deleted", t.Slug)
+	}
+	if err := s.publish(ctx, s.catalog, changeTenant, t.ID, "tenant.restore"); err != nil {
+		return nil, nil, err
 	}
 	active := *t
 	active.State, active.DeleteAfter, active.DeletedBy = qm.StateActive, nil, ""

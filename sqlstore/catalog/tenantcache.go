@@ -9,13 +9,15 @@ import (
 
 // tenantCacheTTL is how long a node trusts its copy of a catalog row. Every
 // request looks its tenant up; changes made on this node are seen at once,
-// changes made on another node within this time.
+// changes made on another node as soon as WatchChanges reads them, and
+// within this time if it misses them.
 const tenantCacheTTL = qm.TenantCacheTTL
 
 // tenantCache keeps recently read tenants, by "id:" and "slug:" keys.
 type tenantCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedTenant
+	ttl     time.Duration // tenantCacheTTL when zero
 }
 
 type cachedTenant struct {
@@ -42,9 +44,20 @@ func (c *tenantCache) put(t *qm.Tenant, now time.Time) {
 	if c.entries == nil || len(c.entries) > 100000 {
 		c.entries = map[string]cachedTenant{}
 	}
-	e := cachedTenant{t: *t, expires: now.Add(tenantCacheTTL)}
+	ttl := c.ttl
+	if ttl == 0 {
+		ttl = tenantCacheTTL
+	}
+	e := cachedTenant{t: *t, expires: now.Add(ttl)}
 	c.entries["id:"+t.ID] = e
 	c.entries["slug:"+t.Slug] = e
+}
+
+// setTTL sets how long entries put from now on are kept.
+func (c *tenantCache) setTTL(ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ttl = ttl
 }
 
 // clear forgets everything: called after this node changes the catalog.

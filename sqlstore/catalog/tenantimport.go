@@ -134,7 +134,7 @@ func (s *DeviceStore) AdoptDevice(ctx context.Context, tenant *qm.Tenant, rec qm
 				return fmt.Errorf("device custody: %w", err)
 			}
 		}
-		return s.move(ctx, q, d, tenant.ID, at)
+		return s.move(ctx, q, d, tenant.ID, qm.DeviceAssigned, at)
 	})
 	if err != nil {
 		return "", err

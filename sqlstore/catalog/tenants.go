@@ -60,6 +60,13 @@ type TenantService struct {
 	// devices is the inventory a deleted tenant's devices go back to: the
 	// engine's DeviceStore, which sets it.
 	devices *DeviceStore
+	// identity is the engine's Identity, which sets it: WatchChanges
+	// forgets its cached tokens.
+	identity *Identity
+	// origin names this TenantService in the changes it publishes, so
+	// WatchChanges skips its own; listen is the engine's, nil for none.
+	origin string
+	listen Listen
 }
 
 var _ qm.TenantService = (*TenantService)(nil)
@@ -72,9 +79,11 @@ type Seed func(ctx context.Context, c sqlstore.Conn, now time.Time) error
 
 // NewTenantService returns a TenantService over the catalog reached by
 // catalog and inTx, provisioning storage with storage, writing tenants'
-// audit logs through router and seeding new tenants' data with seed.
-func NewTenantService(catalog sqlstore.Querier, inTx schema.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time) *TenantService {
-	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now}
+// audit logs through router and seeding new tenants' data with seed;
+// listen (nil for none) waits for the catalog's notices of changes
+// (WatchChanges).
+func NewTenantService(catalog sqlstore.Querier, inTx schema.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time, listen Listen) *TenantService {
+	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now, origin: sqlstore.NewID(), listen: listen}
 }
 
 // Catalog is the catalog s reads and writes, for the stores that keep
@@ -298,7 +307,7 @@ func (s *TenantService) recordVersion(ctx context.Context, tenants []*qm.Tenant,
 			}
 			t.SchemaVersion = v
 		}
-		return nil
+		return s.publish(ctx, q, changeTenant, "", "tenant.migrate")
 	})
 }
 
@@ -406,6 +415,9 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 		if _, err := q.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state)); err != nil {
 			return err
 		}
+		if err := s.publish(ctx, q, changeTenant, t.ID, action); err != nil {
+			return err
+		}
 		return recordOperator(ctx, q, s.now(), action, t, map[string]any{"from": t.State, "to": state})
 	})
 	s.cache.clear()
@@ -487,7 +499,7 @@ func (s *TenantService) BreakGlass(ctx context.Context, slug, reason string) (*q
 	until := now.Add(qm.BreakGlassFor)
 	ctx = tenancy.WithTenant(ctx, t)
 	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
-		if err := NewIdentity(s.catalog).BreakGlass(ctx, t.ID, p.ID, reason, now, until); err != nil {
+		if err := s.identity.BreakGlass(ctx, t.ID, p.ID, reason, now, until); err != nil {
 			return err
 		}
 		if err := recordOperator(ctx, s.catalog, now, "tenant.break_glass", t, map[string]any{"reason": reason, "until": until}); err != nil {

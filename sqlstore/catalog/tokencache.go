@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// credentialTTL is how long a node trusts its copy of a credential: an API
-// token or a device's.
+// credentialTTL is how long a node trusts its copy of a credential (an API
+// token or a device's) when WatchChanges misses a change of it.
 const credentialTTL = 5 * time.Second
 
 // credentialCache keeps recently used credentials by the hash of their
@@ -18,6 +18,7 @@ type credentialCache[V any] struct {
 	// credential used once (a device that connected and stays connected)
 	// would be kept until the cache is full.
 	swept time.Time
+	ttl   time.Duration // credentialTTL when zero
 }
 
 type cached[V any] struct {
@@ -42,7 +43,11 @@ func (c *credentialCache[V]) put(hash string, v V, now time.Time) {
 	if c.entries == nil || len(c.entries) > 100000 {
 		c.entries = map[string]cached[V]{}
 	}
-	if now.Sub(c.swept) >= credentialTTL {
+	ttl := c.ttl
+	if ttl == 0 {
+		ttl = credentialTTL
+	}
+	if now.Sub(c.swept) >= ttl {
 		for k, e := range c.entries {
 			if !now.Before(e.expires) {
 				delete(c.entries, k)
@@ -50,7 +55,14 @@ func (c *credentialCache[V]) put(hash string, v V, now time.Time) {
 		}
 		c.swept = now
 	}
-	c.entries[hash] = cached[V]{v: v, expires: now.Add(credentialTTL)}
+	c.entries[hash] = cached[V]{v: v, expires: now.Add(ttl)}
+}
+
+// setTTL sets how long entries put from now on are kept.
+func (c *credentialCache[V]) setTTL(ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ttl = ttl
 }
 
 // clear forgets everything: called after this node changes a credential.
