@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quartermaster/qm"
@@ -191,9 +192,9 @@ func (s *TenantService) awaitFences(ctx context.Context, holder string, t *qm.Te
 func (s *TenantService) WatchMoves(ctx context.Context, node string, log *slog.Logger) error {
 	tick := time.NewTicker(fencePoll)
 	defer tick.Stop()
-	confirmed := map[string]string{} // pauses confirmed or being, by tenant
+	w := &moveWatch{pausing: map[string]string{}, drained: map[string]string{}}
 	for {
-		if err := s.watchMoves(ctx, node, confirmed, log); err != nil {
+		if err := s.watchMoves(ctx, node, w, log); err != nil {
 			log.Error("watch tenant moves", "err", err)
 		}
 		select {
@@ -204,8 +205,16 @@ func (s *TenantService) WatchMoves(ctx context.Context, node string, log *slog.L
 	}
 }
 
+// moveWatch is what WatchMoves keeps between looks: the pauses it has
+// taken up, by tenant, and those drained but not yet confirmed (a
+// confirmation that fails is tried again at the next look).
+type moveWatch struct {
+	mu               sync.Mutex
+	pausing, drained map[string]string
+}
+
 // watchMoves looks once (WatchMoves).
-func (s *TenantService) watchMoves(ctx context.Context, node string, confirmed map[string]string, log *slog.Logger) error {
+func (s *TenantService) watchMoves(ctx context.Context, node string, w *moveWatch, log *slog.Logger) error {
 	pauses := map[string]string{}
 	err := sqlstore.Each(ctx, s.catalog, func(r sqlstore.Row) error {
 		var id, rec string
@@ -221,23 +230,36 @@ func (s *TenantService) watchMoves(ctx context.Context, node string, confirmed m
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for id, pause := range pauses {
-		if confirmed[id] == pause {
+		if w.pausing[id] == pause {
 			continue
 		}
-		confirmed[id] = pause
+		w.pausing[id] = pause
 		s.cache.clear()
 		// A tenant's drain may take a while; the others are not held up.
 		go func() {
-			err := s.gate.pause(ctx, id, pause)
-			if err == nil {
-				_, err = s.catalog.Exec(ctx, `INSERT INTO move_fences (tenant_id, node, pause) VALUES ($1, $2, $3)
-					ON CONFLICT (tenant_id, node) DO UPDATE SET pause = excluded.pause`, id, node, pause)
+			if err := s.gate.pause(ctx, id, pause); err != nil {
+				if ctx.Err() == nil {
+					log.Error("pause a tenant moving", "tenant", id, "err", err)
+				}
+				return
 			}
-			if err != nil && ctx.Err() == nil {
-				log.Error("pause a tenant moving", "tenant", id, "err", err)
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.pausing[id] == pause {
+				w.drained[id] = pause
 			}
 		}()
+	}
+	for id, pause := range w.drained {
+		_, err := s.catalog.Exec(ctx, `INSERT INTO move_fences (tenant_id, node, pause) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id, node) DO UPDATE SET pause = excluded.pause`, id, node, pause)
+		if err != nil {
+			return fmt.Errorf("confirm the pause of tenant %s: %w", id, err)
+		}
+		delete(w.drained, id)
 	}
 	for id, pause := range s.gate.pausedIDs() {
 		if pauses[id] == pause {
@@ -250,9 +272,10 @@ func (s *TenantService) watchMoves(ctx context.Context, node string, confirmed m
 		}
 		s.gate.lift(id, pause, t.Placement)
 	}
-	for id := range confirmed {
+	for id := range w.pausing {
 		if _, ok := pauses[id]; !ok {
-			delete(confirmed, id)
+			delete(w.pausing, id)
+			delete(w.drained, id)
 		}
 	}
 	return nil
