@@ -577,8 +577,9 @@ func (s *DeviceStore) FormerDevices(ctx context.Context, tenantID string) ([]*qm
 func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Device, error) {
 	hash := qm.HashSecret(token)
 	now := time.Now()
-	if d, ok := s.creds.get(hash, now); ok {
-		return &d, nil
+	cached, gen, ok := s.creds.get(hash, now)
+	if ok {
+		return &cached, nil
 	}
 	d, err := scanDevice(s.catalog.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE token_hash = $1`, hash))
 	switch {
@@ -587,7 +588,7 @@ func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Devi
 	case err != nil:
 		return nil, fmt.Errorf("device by token: %w", err)
 	}
-	s.creds.put(hash, *d, now)
+	s.creds.put(hash, *d, now, gen)
 	return d, nil
 }
 
@@ -597,8 +598,9 @@ func (s *DeviceStore) DeviceByToken(ctx context.Context, token string) (*qm.Devi
 func (s *DeviceStore) DeviceByIdent(ctx context.Context, ident string) (*qm.Device, error) {
 	now := time.Now()
 	key := "ident:" + ident
-	if d, ok := s.creds.get(key, now); ok {
-		return &d, nil
+	cached, gen, ok := s.creds.get(key, now)
+	if ok {
+		return &cached, nil
 	}
 	if !qm.ValidIdent(ident) {
 		return nil, errDeviceNotFound
@@ -607,7 +609,7 @@ func (s *DeviceStore) DeviceByIdent(ctx context.Context, ident string) (*qm.Devi
 	if err != nil {
 		return nil, err
 	}
-	s.creds.put(key, *d, now)
+	s.creds.put(key, *d, now, gen)
 	return d, nil
 }
 

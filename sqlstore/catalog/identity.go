@@ -196,13 +196,14 @@ var errTokenNotFound = qm.Errorf(qm.ENotFound, "token not found")
 // as its WatchChanges reads it (within credentialTTL if it misses it).
 func (s *Identity) TokenBySecret(ctx context.Context, secretHash string) (string, *qm.APIToken, error) {
 	now := time.Now()
-	if e, ok := s.tokens.get(secretHash, now); ok {
+	e, gen, ok := s.tokens.get(secretHash, now)
+	if ok {
 		return e.tenantID, &e.token, nil
 	}
 	var tenantID string
 	t, err := scanToken(s.catalog.QueryRow(ctx, `SELECT `+tokenColumns+`, tenant_id FROM api_tokens WHERE secret_hash = $1`, secretHash), &tenantID)
 	if err == nil {
-		s.tokens.put(secretHash, tokenEntry{tenantID: tenantID, token: *t}, now)
+		s.tokens.put(secretHash, tokenEntry{tenantID: tenantID, token: *t}, now, gen)
 	}
 	return tenantID, t, err
 }

@@ -18,6 +18,9 @@ type tenantCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedTenant
 	ttl     time.Duration // tenantCacheTTL when zero
+	// gen counts the clears: a row read before a clear is not put after
+	// it, or a read that raced a change would keep the row as it was.
+	gen uint64
 }
 
 type cachedTenant struct {
@@ -25,22 +28,27 @@ type cachedTenant struct {
 	expires time.Time
 }
 
-// get returns a copy of the cached tenant under key, if fresh.
-func (c *tenantCache) get(key string, now time.Time) (*qm.Tenant, bool) {
+// get returns a copy of the cached tenant under key, if fresh; else the
+// generation to put what the caller reads instead with.
+func (c *tenantCache) get(key string, now time.Time) (*qm.Tenant, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || now.After(e.expires) {
-		return nil, false
+		return nil, c.gen, false
 	}
 	t := e.t
-	return &t, true
+	return &t, c.gen, true
 }
 
-// put caches t under both its keys.
-func (c *tenantCache) put(t *qm.Tenant, now time.Time) {
+// put caches t under both its keys, unless the cache was cleared since
+// gen (get's) was read.
+func (c *tenantCache) put(t *qm.Tenant, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.entries == nil || len(c.entries) > 100000 {
 		c.entries = map[string]cachedTenant{}
 	}
@@ -65,4 +73,5 @@ func (c *tenantCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = nil
+	c.gen++
 }

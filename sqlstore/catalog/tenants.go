@@ -184,7 +184,8 @@ var errTenantNotFound = qm.Errorf(qm.ENotFound, "tenant not found")
 
 func (s *TenantService) findTenant(ctx context.Context, column, value string) (*qm.Tenant, error) {
 	now := s.now()
-	if t, ok := s.cache.get(column+":"+value, now); ok {
+	t, gen, ok := s.cache.get(column+":"+value, now)
+	if ok {
 		return t, nil
 	}
 	t, err := scanTenant(s.catalog.QueryRow(ctx, tenantSelect+` WHERE t.`+column+` = $1`, value))
@@ -194,7 +195,7 @@ func (s *TenantService) findTenant(ctx context.Context, column, value string) (*
 	case err != nil:
 		return nil, fmt.Errorf("get tenant: %w", err)
 	}
-	s.cache.put(t, now)
+	s.cache.put(t, now, gen)
 	return t, nil
 }
 

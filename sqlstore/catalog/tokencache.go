@@ -19,6 +19,8 @@ type credentialCache[V any] struct {
 	// would be kept until the cache is full.
 	swept time.Time
 	ttl   time.Duration // credentialTTL when zero
+	// gen counts the clears, as tenantCache's does.
+	gen uint64
 }
 
 type cached[V any] struct {
@@ -26,20 +28,27 @@ type cached[V any] struct {
 	expires time.Time
 }
 
-func (c *credentialCache[V]) get(hash string, now time.Time) (V, bool) {
+// get returns the credential cached under hash, if fresh; else the
+// generation to put what the caller reads instead with.
+func (c *credentialCache[V]) get(hash string, now time.Time) (V, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[hash]
 	if !ok || !now.Before(e.expires) {
 		var zero V
-		return zero, false
+		return zero, c.gen, false
 	}
-	return e.v, true
+	return e.v, c.gen, true
 }
 
-func (c *credentialCache[V]) put(hash string, v V, now time.Time) {
+// put caches v under hash, unless the cache was cleared since gen (get's)
+// was read: what was read before a change is not kept after it.
+func (c *credentialCache[V]) put(hash string, v V, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.entries == nil || len(c.entries) > 100000 {
 		c.entries = map[string]cached[V]{}
 	}
@@ -70,4 +79,5 @@ func (c *credentialCache[V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = nil
+	c.gen++
 }
