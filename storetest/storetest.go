@@ -56,6 +56,10 @@ type Harness struct {
 	// StallSQL is a statement that takes far longer than a test (a minute
 	// or more), for a child process to be killed in.
 	StallSQL string
+	// Server, when set, names a server of another engine the engine
+	// keeps silo tenants on (its engines.Remote): the move cases move
+	// tenants there and back, and RunRemote's cases run.
+	Server string
 
 	// shared is the storage Run opens once for the cases that read and
 	// write only their own tenants' data; nil outside Run.
@@ -115,6 +119,21 @@ func Run(t *testing.T, h Harness) {
 	t.Run("FleetTransfer", func(t *testing.T) { TestFleetTransfer(t, h) })
 	t.Run("Retention", func(t *testing.T) { TestRetention(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
+}
+
+// RunRemote runs the cases of an engine that keeps tenants on another
+// engine's servers (Harness.Server): the moves there and back, and the
+// life of a tenant kept there.
+func RunRemote(t *testing.T, h Harness) {
+	if h.Server == "" {
+		t.Fatal("RunRemote needs Harness.Server")
+	}
+	h.shared = &sharedStorage{t: t}
+	t.Run("MoveTenant", func(t *testing.T) { TestMoveTenant(t, h) })
+	t.Run("MoveOnline", func(t *testing.T) { TestMoveOnline(t, h) })
+	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })
+	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
+	t.Run("RemoteTenants", func(t *testing.T) { TestRemoteTenants(t, h) })
 }
 
 // MustOpen returns storage with the embedded migrations for a case that

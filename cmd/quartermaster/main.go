@@ -71,7 +71,7 @@ Storage flags (every command; each has an environment variable):
                                           when no PostgreSQL URL is given
   --database-url URL    QM_DATABASE_URL   postgres://… of a privileged role: selects
                                           PostgreSQL; used to migrate and provision
-  --pg-server NAME=URL  QM_PG_SERVERS     another PostgreSQL server for silo tenants
+  --pg-server NAME=URL  QM_PG_SERVERS     a PostgreSQL server for silo tenants (beside SQLite too)
                                           (repeatable; the variable takes NAME=URL,…)
   --serving-role ROLE   QM_SERVING_ROLE   the unprivileged role requests run as
                                           (default qm_app; migrate creates it if missing;
