@@ -105,6 +105,11 @@ func (r *Remote) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	return r.migrateSilo(ctx, t)
 }
 
+// Servers implements engines.Remote.
+func (r *Remote) Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error) {
+	return r.list(ctx, tenants, nil)
+}
+
 // View implements engines.Remote.
 func (r *Remote) View(ctx context.Context, t *qm.Tenant, fn func(sqlstore.Conn) error) error {
 	l, err := r.silo(t)

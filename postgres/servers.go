@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -306,4 +308,35 @@ func (s *servers) migrateSilo(ctx context.Context, t *qm.Tenant) (int, error) {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return schema.Migrate(ctx, schemaTx(conn, SiloSchema), s.tenantMigrations)
+}
+
+// list describes each server of names: the bytes of the databases of
+// the silo tenants of tenants placed on it, and of its own of shared
+// (by name, on the main server: the main database).
+func (s *servers) list(ctx context.Context, tenants []*qm.Tenant, shared map[string]string) ([]qm.DataServer, error) {
+	names := slices.Sorted(maps.Keys(s.configs))
+	list := make([]qm.DataServer, 0, len(names))
+	for _, name := range names {
+		var dbs []string
+		if db, ok := shared[name]; ok {
+			dbs = append(dbs, db)
+		}
+		for _, t := range tenants {
+			if t.Tier == qm.TierSilo && t.Placement.Engine == qm.EnginePostgres && t.Placement.Server == name {
+				dbs = append(dbs, t.Placement.Location)
+			}
+		}
+		conn, err := s.adminConn(ctx, name, "")
+		if err != nil {
+			return nil, err
+		}
+		var bytes int64
+		err = conn.QueryRow(ctx, `SELECT coalesce(sum(pg_database_size(datname)), 0)::bigint FROM pg_database WHERE datname = ANY($1)`, dbs).Scan(&bytes)
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("size of server %s: %w", name, err)
+		}
+		list = append(list, qm.DataServer{Engine: qm.EnginePostgres, Name: name, Bytes: bytes})
+	}
+	return list, nil
 }

@@ -163,3 +163,9 @@ func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	}
 	return s.db.migrateSilo(ctx, t)
 }
+
+// Servers implements catalog.Storage: the main server holds the main
+// database (catalog, pool and bridges) beside its silos.
+func (s storage) Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error) {
+	return s.db.list(ctx, tenants, map[string]string{MainServer: s.db.mainDatabase})
+}

@@ -453,3 +453,30 @@ func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	defer release()
 	return schema.Migrate(ctx, d.inTx, s.db.tenantMigrations)
 }
+
+// Servers implements catalog.Storage: this one, with the bytes of its
+// files (catalog, pool and silos, with their logs); and the Remote's.
+func (s storage) Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error) {
+	var bytes int64
+	for _, pattern := range []string{"catalog.db*", "pool.db*", filepath.Join("tenants", "*")} {
+		files, err := filepath.Glob(s.db.path(pattern))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			info, err := os.Stat(f)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) { // a silo removed meanwhile
+				return nil, err
+			}
+			if err == nil {
+				bytes += info.Size()
+			}
+		}
+	}
+	list := []qm.DataServer{{Engine: qm.EngineSQLite, Name: server, Bytes: bytes}}
+	if s.db.remote == nil {
+		return list, nil
+	}
+	more, err := s.db.remote.Servers(ctx, tenants)
+	return append(list, more...), err
+}

@@ -29,6 +29,21 @@ func TestRemoteTenants(t *testing.T, h Harness) {
 	ts := e.Tenants()
 	home := MustFillTenant(t, e, h.Tier, "home")
 	archive, m := MustExport(t, e, "home")
+	remoteServer := func() qm.DataServer {
+		t.Helper()
+		servers, err := ts.Servers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range servers {
+			if s.Name == h.Server {
+				return s
+			}
+		}
+		t.Fatalf("servers %+v; want %s among them", servers, h.Server)
+		return qm.DataServer{}
+	}
+	before := remoteServer()
 	away, _, err := lifecycle.Import(ctx, e, bytes.NewReader(archive), lifecycle.ImportOptions{Slug: "away", Tier: qm.TierSilo, Server: h.Server})
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +53,9 @@ func TestRemoteTenants(t *testing.T, h Harness) {
 	}
 	_, kept := MustExport(t, e, "away")
 	SameTables(t, m, kept)
+	if s := remoteServer(); s.Tenants != before.Tenants+1 || s.Bytes <= before.Bytes {
+		t.Fatalf("server %+v, before the import %+v; want it keeping the tenant, with its bytes", s, before)
+	}
 
 	assets := dataplane.NewAssetStore(e, e.Identity(), clock())
 	atHome, atAway := scoped(home.Tenant), scoped(away)
@@ -100,6 +118,9 @@ func TestRemoteTenants(t *testing.T, h Harness) {
 	}
 	if left, err := ts.Remains(ctx, away); err != nil || len(left) != 0 {
 		t.Fatalf("left of the purged tenant: %v, %v", left, err)
+	}
+	if s := remoteServer(); s.Tenants != before.Tenants {
+		t.Fatalf("server %+v after the purge; want it keeping what it kept before the import, %d", s, before.Tenants)
 	}
 	_, now := MustExport(t, e, "home")
 	SameTables(t, m, now)

@@ -79,6 +79,7 @@ type sharedStorage struct {
 func Run(t *testing.T, h Harness) {
 	h.shared = &sharedStorage{t: t}
 	t.Run("Tenants", func(t *testing.T) { TestTenants(t, h) })
+	t.Run("Servers", func(t *testing.T) { TestServers(t, h) })
 	t.Run("Plans", func(t *testing.T) { TestPlans(t, h) })
 	t.Run("Limits", func(t *testing.T) { TestLimits(t, h) })
 	t.Run("Usage", func(t *testing.T) { TestUsage(t, h) })

@@ -49,6 +49,15 @@ func TestTenantMoveCommand(t *testing.T) {
 				if want := (to.server != "" || engine == "postgres"); (tn.Placement.Engine == qm.EnginePostgres) != want {
 					t.Fatalf("after the move to %+v the tenant is at %+v", to, tn.Placement)
 				}
+				var servers []qm.DataServer
+				if err := json.Unmarshal([]byte(mustRun(t, with("tenant", "servers", "--json")...)), &servers); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range servers {
+					if keeps := s.Engine == tn.Placement.Engine && s.Name == tn.Placement.Server; (s.Tenants == 1) != keeps || keeps && s.Bytes <= 0 {
+						t.Fatalf("after the move to %+v, servers %+v", to, servers)
+					}
+				}
 			}
 			if _, _, err := runCLI(t, with("tenant", "move", "roamer", "--tier", "pool")...); err == nil || !strings.Contains(describe(err), "already") {
 				t.Fatalf("a move to where it is: %v", err)

@@ -44,6 +44,31 @@ type Storage interface {
 	// MigrateData brings the place t's data lives in to the newest version
 	// and returns it. For a pool tenant that migrates the whole pool.
 	MigrateData(ctx context.Context, t *qm.Tenant) (int, error)
+	// Servers lists every server the engine keeps tenants' data on, with
+	// the bytes it holds: its shared places, and those of tenants (every
+	// tenant of the catalog) placed there. Tenants is left for the
+	// catalog to count.
+	Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error)
+}
+
+// Servers implements qm.TenantService.
+func (s *TenantService) Servers(ctx context.Context) ([]qm.DataServer, error) {
+	ts, err := s.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	servers, err := s.storage.Servers(ctx, ts)
+	if err != nil {
+		return nil, fmt.Errorf("servers: %w", err)
+	}
+	for i := range servers {
+		for _, t := range ts {
+			if t.Placement.Engine == servers[i].Engine && t.Placement.Server == servers[i].Name {
+				servers[i].Tenants++
+			}
+		}
+	}
+	return servers, nil
 }
 
 // TenantService is the qm.TenantService on any engine: the catalog's tenant

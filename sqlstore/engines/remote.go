@@ -25,14 +25,15 @@ type Remote interface {
 	Setup(ctx context.Context) error
 	Close() error
 
-	// Place, Provision, Deprovision, Remains and MigrateData are those of
-	// catalog.Storage, for the data of the tenants the Remote places:
-	// Remains says only what is left of their data.
+	// Place, Provision, Deprovision, Remains, MigrateData and Servers are
+	// those of catalog.Storage, for the data of the tenants the Remote
+	// places: Remains says only what is left of their data.
 	Place(id string, n qm.NewTenant) (qm.Placement, error)
 	Provision(ctx context.Context, t *qm.Tenant) (int, error)
 	Deprovision(ctx context.Context, t *qm.Tenant) error
 	Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, error)
 	MigrateData(ctx context.Context, t *qm.Tenant) (int, error)
+	Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error)
 
 	// View, Update, TxDomain and UpdateEach are those of
 	// sqlstore.BatchRouter, for tenants the engine found and admitted:
