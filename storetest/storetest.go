@@ -56,9 +56,8 @@ type Harness struct {
 	// StallSQL is a statement that takes far longer than a test (a minute
 	// or more), for a child process to be killed in.
 	StallSQL string
-	// Server, when set, names a server of another engine the engine
-	// keeps silo tenants on (its engines.Remote): the move cases move
-	// tenants there and back, and RunRemote's cases run.
+	// Server, when set, names another server the engine keeps silo
+	// tenants on (RunRemote): the move cases move tenants there and back.
 	Server string
 
 	// shared is the storage Run opens once for the cases that read and
@@ -122,9 +121,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
 }
 
-// RunRemote runs the cases of an engine that keeps tenants on another
-// engine's servers (Harness.Server): the moves there and back, and the
-// life of a tenant kept there.
+// RunRemote runs the cases of an engine that keeps silo tenants on
+// another server (Harness.Server): another engine's (a SQLite server's
+// PostgreSQL, engines.Remote) or another cluster of its own. The moves
+// there and back, and the life of a tenant kept there.
 func RunRemote(t *testing.T, h Harness) {
 	if h.Server == "" {
 		t.Fatal("RunRemote needs Harness.Server")
