@@ -134,6 +134,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	hub := live.NewHub()
 	defer hub.Close()
 	points.Notify(hub)
+	// Other nodes' clients hear of them too, and this node's of theirs.
+	news := catalog.NewPointNews(e.Tenants(), hub)
+	points.Notify(news)
 	node := nodeName(*addr)
 	// And the tenants' rules, evaluated over them in the background; the
 	// events they cause leave through the outbox, sent by the node
@@ -234,6 +237,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// What other nodes change of tenants, tokens and devices is forgotten
 	// here within a moment, not only as the caches expire.
 	g.Go(func() error { return e.Tenants().WatchChanges(ctx, log) })
+	g.Go(func() error { return news.Run(ctx, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}
