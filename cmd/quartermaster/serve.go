@@ -190,11 +190,13 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// returns; the first to fail ends them all.
 	g, ctx := errgroup.WithContext(ctx)
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Usage: meter, Logger: log, Metrics: &m.Ingest,
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Fleet: cfg.Services.Fleet, Points: ingester, Rates: paces, Usage: meter, Logger: log, Metrics: &m.Ingest,
 			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig
 		// The inventory tells the broker of every move and rotation made
 		// in this process; the broker catches those made elsewhere itself.
+		// It tells it too of the settings other nodes change, which the
+		// broker publishes as if they were changed here.
 		e.Devices().Notify(b)
 		g.Go(func() error { return b.Run(ctx, nil) })
 	}

@@ -21,6 +21,11 @@ const (
 	// changeDevice: a device's credential, custody or way to authenticate;
 	// the key is its id and the action its qm.DeviceChange action.
 	changeDevice = "device"
+	// changeSettings: a device's settings, which the tenant holding it
+	// keeps in its own data; the key is the device's id and the action the
+	// tenant's id. Nothing is cached of them: the change is published so
+	// the node the device is connected to passes them on.
+	changeSettings = "settings"
 )
 
 // ChangesChannel is the PostgreSQL channel a notice goes out on when a
@@ -197,6 +202,8 @@ func (s *TenantService) forget(ctx context.Context, c catalogChange) {
 		s.identity.tokens.clear()
 	case changeDevice:
 		s.devices.changedElsewhere(ctx, c.key, c.action)
+	case changeSettings:
+		s.devices.settingsChangedElsewhere(ctx, c.action, c.key)
 	default:
 		// A kind this version does not know, from a newer node: forget
 		// everything rather than keep something stale.
@@ -224,4 +231,32 @@ func (s *DeviceStore) changedElsewhere(ctx context.Context, id, action string) {
 		return
 	}
 	s.notify(ctx, qm.DeviceChange{Device: d, Action: action})
+}
+
+// Shared reports whether other nodes may serve the catalog beside this
+// one, and hear of what it changes at once: false on an engine without
+// notices (SQLite), which one node serves.
+func (s *TenantService) Shared() bool { return s.notices != nil }
+
+// SettingsChanged tells the other nodes, after the commit, that tenant
+// tenantID changed the settings of device deviceID, which it holds: the
+// node the device is connected to passes them on (DeviceSettingsChanged
+// of the observers that have it). On an engine one node serves (SQLite)
+// there is no other node to tell, and it does nothing.
+func (s *DeviceStore) SettingsChanged(ctx context.Context, tenantID, deviceID string) error {
+	if !s.tenants.Shared() {
+		return nil
+	}
+	return s.tenants.publish(ctx, s.catalog, changeSettings, deviceID, tenantID)
+}
+
+// settingsChangedElsewhere tells the observers that have it
+// (qm.DeviceSettingsEvents) that another node changed the settings tenant
+// tenantID keeps of device deviceID.
+func (s *DeviceStore) settingsChangedElsewhere(ctx context.Context, tenantID, deviceID string) {
+	for _, ev := range s.observing() {
+		if se, ok := ev.(qm.DeviceSettingsEvents); ok {
+			se.DeviceSettingsChanged(ctx, tenantID, deviceID)
+		}
+	}
 }

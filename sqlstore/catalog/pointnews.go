@@ -68,10 +68,6 @@ func NewPointNews(s *TenantService, local qm.PointEvents) *PointNews {
 		pending: map[string][]string{}, queued: map[[2]string]bool{}, ready: make(chan struct{}, 1)}
 }
 
-// Shared reports whether other nodes may share the catalog, and so hear
-// this node's news: false on an engine without notices.
-func (n *PointNews) Shared() bool { return n.notices != nil }
-
 // PointsCommitted implements qm.PointEvents: it queues news of the
 // devices for the other nodes, merged with the tenant's news not yet sent,
 // and returns at once.
