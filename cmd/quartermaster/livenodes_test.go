@@ -65,26 +65,20 @@ func TestLiveAcrossNodes(t *testing.T) {
 		// Node B passes on what it hears of once its watcher has begun,
 		// a moment after it serves: the settings are set again until the
 		// device has them.
-		var got string
-		poll.Until(t, "the device on node B receives the settings changed on node A", func() (bool, error) {
-			select {
-			case got = <-received:
-				return true, nil
-			default:
-			}
+		got := untilReceived(t, "the device on node B receives the settings changed on node A", received, func() error {
 			req, _ := http.NewRequest("PATCH", "http://"+a.api+"/api/v1/t/fleet/devices/unit-1", strings.NewReader(`{"settings":{"interval_s":15}}`))
 			req.Header.Set("Authorization", "Bearer "+admins["fleet"])
 			req.Header.Set("Content-Type", "application/json")
 			res, err := client.Do(req)
 			if err != nil {
-				return false, err
+				return err
 			}
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			if res.StatusCode != http.StatusOK {
-				return false, fmt.Errorf("PATCH the settings on node A: %s %s", res.Status, body)
+				return fmt.Errorf("PATCH the settings on node A: %s %s", res.Status, body)
 			}
-			return false, nil
+			return nil
 		})
 		if got != `{"interval_s":15}` {
 			t.Fatalf("the device on node B received %q, want its settings {\"interval_s\":15}", got)
@@ -102,21 +96,14 @@ func TestLiveAcrossNodes(t *testing.T) {
 		// listens: until then each post's news is lost), and returns it.
 		heard := func(stream <-chan string, token string) string {
 			t.Helper()
-			var got string
-			poll.Until(t, "the stream on node B has an event of the points posted to node A", func() (bool, error) {
-				select {
-				case got = <-stream:
-					return true, nil
-				default:
-				}
+			return untilReceived(t, "the stream on node B has an event of the points posted to node A", stream, func() error {
 				body := fmt.Sprintf(`[{"time":"%s","lat":52.5,"lon":13.4,"metrics":{"seq":%d}}]`, time.Now().UTC().Format(time.RFC3339Nano), seq)
 				seq++
 				if status := post(t.Context(), client, "http://"+a.api+"/ingest/v1/points", token, strings.NewReader(body)); status != http.StatusOK {
-					return false, fmt.Errorf("POST points to node A: status %d", status)
+					return fmt.Errorf("POST points to node A: status %d", status)
 				}
-				return false, nil
+				return nil
 			})
-			return got
 		}
 		if got := heard(streams["fleet"], device); !strings.Contains(got, `"ident":"unit-1"`) {
 			t.Fatalf("the fleet stream on node B had %s, want an event of unit-1", got)
@@ -126,14 +113,31 @@ func TestLiveAcrossNodes(t *testing.T) {
 		if got := heard(streams["others"], other); !strings.Contains(got, `"ident":"other-1"`) {
 			t.Fatalf("the other tenant's stream on node B had %s, want an event of other-1 only", got)
 		}
+		own := map[string]string{"fleet": `"ident":"unit-1"`, "others": `"ident":"other-1"`}
 		for slug, stream := range streams {
 			for len(stream) > 0 {
-				if got := <-stream; strings.Contains(got, `"unit-1"`) == (slug == "others") {
+				if got := <-stream; !strings.Contains(got, own[slug]) {
 					t.Fatalf("the stream of %s on node B had %s: another tenant's device", slug, got)
 				}
 			}
 		}
 	})
+}
+
+// untilReceived calls act until ch has received, and returns what it
+// received; what names the wait.
+func untilReceived(t *testing.T, what string, ch <-chan string, act func() error) string {
+	t.Helper()
+	var got string
+	poll.Until(t, what, func() (bool, error) {
+		select {
+		case got = <-ch:
+			return true, nil
+		default:
+			return false, act()
+		}
+	})
+	return got
 }
 
 // openEvents opens the fleet event stream of tenant on the node at addr,
