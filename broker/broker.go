@@ -46,8 +46,9 @@ type Config struct {
 	Auth *auth.Authenticator
 	// Devices is the inventory, read before publishing to a device.
 	Devices qm.DeviceInventory
-	// Fleet, when set, is where the broker reads a device's settings
-	// when another node changed them (DeviceSettingsChanged).
+	// Fleet, when set, is where the broker reads a device's settings to
+	// pass them on when another node changed them, or when the device
+	// subscribes to them here and this node holds none (settings.go).
 	Fleet qm.FleetService
 	// Limits bound connections and packets (zero values: the defaults).
 	Limits Limits
@@ -226,47 +227,6 @@ func (b *Broker) PublishConfig(ctx context.Context, ident string, settings map[s
 	return b.srv.Publish(ConfigTopic(ident), payload, true, 1)
 }
 
-var _ qm.DeviceSettingsEvents = (*Broker)(nil)
-
-// DeviceSettingsChanged implements qm.DeviceSettingsEvents: it publishes
-// the settings tenant tenantID keeps of the device, read as the device
-// reads them, on the device's config topic, as PublishConfig does on the
-// node that changed them; nothing once the tenant no longer holds the
-// device.
-func (b *Broker) DeviceSettingsChanged(ctx context.Context, tenantID, deviceID string) {
-	if b.cfg.Fleet == nil {
-		return
-	}
-	err := b.publishSettings(ctx, tenantID, deviceID)
-	switch qm.ErrorCode(err) {
-	case "":
-	case qm.ENotFound, qm.EForbidden, qm.EConflict, qm.ETenantInert, qm.EUnavailable:
-		b.cfg.Logger.Info("mqtt: settings changed elsewhere not passed on", "device", deviceID, "reason", qm.ErrorMessage(err))
-	default:
-		b.cfg.Logger.Error("mqtt: pass on settings changed elsewhere", "device", deviceID, "err", err)
-	}
-}
-
-func (b *Broker) publishSettings(ctx context.Context, tenantID, deviceID string) error {
-	d, err := b.cfg.Devices.Device(ctx, deviceID)
-	if err != nil {
-		return err
-	}
-	if d.TenantID != tenantID {
-		return qm.Errorf(qm.EConflict, "device %s moved", d.Ident)
-	}
-	t, p, err := b.cfg.Auth.AsDevice(ctx, d)
-	if err != nil {
-		return err
-	}
-	ctx = tenancy.WithPrincipal(tenancy.WithTenant(ctx, t), p)
-	fd, err := b.cfg.Fleet.Device(ctx, d.ID)
-	if err != nil {
-		return err
-	}
-	return b.PublishConfig(ctx, d.Ident, fd.Settings)
-}
-
 // hook is the broker's policy: who may connect, publish and subscribe,
 // and what a telemetry publish does.
 type hook struct {
@@ -277,7 +237,7 @@ type hook struct {
 func (h *hook) ID() string { return "quartermaster" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
 // OnConnectAuthenticate admits a device whose user name is its identifier

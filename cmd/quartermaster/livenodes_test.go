@@ -45,23 +45,8 @@ func TestLiveAcrossNodes(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second}
 
 	t.Run("Settings", func(t *testing.T) {
-		// The device, connected to node B, waits for its settings; it
-		// gives up at the test's deadline.
-		ctx, cancel := context.WithDeadline(t.Context(), poll.Deadline(t))
-		defer cancel()
-		host, port, _ := net.SplitHostPort(b.mqtt)
-		received := make(chan string, 1)
-		go func() {
-			out, err := exec.CommandContext(ctx, sub, "-h", host, "-p", port, "-V", "mqttv311", "-q", "1",
-				"-u", "unit-1", "-P", device, "-i", "unit-1", "-t", "devices/unit-1/config", "-C", "1").CombinedOutput()
-			switch {
-			case ctx.Err() != nil:
-				out = []byte("nothing, by the test's deadline")
-			case err != nil:
-				out = fmt.Appendf(out, " (%v)", err)
-			}
-			received <- strings.TrimSpace(string(out))
-		}()
+		// The device, connected to node B, waits for its settings.
+		received := awaitConfig(t, sub, b.mqtt, "unit-1", device)
 		// Node B passes on what it hears of once its watcher has begun,
 		// a moment after it serves: the settings are set again until the
 		// device has them.
@@ -82,6 +67,16 @@ func TestLiveAcrossNodes(t *testing.T) {
 		})
 		if got != `{"interval_s":15}` {
 			t.Fatalf("the device on node B received %q, want its settings {\"interval_s\":15}", got)
+		}
+	})
+
+	// A node started after the change has not heard of it: it reads the
+	// settings as the device subscribes.
+	t.Run("SettingsOnConnect", func(t *testing.T) {
+		c := liveNode{api: freeAddr(t), mqtt: freeAddr(t)}
+		serveForTest(t, append([]string{"--addr", c.api, "--osmand-addr", "", "--mqtt-addr", c.mqtt}, storage...), c.api, c.mqtt)
+		if got := <-awaitConfig(t, sub, c.mqtt, "unit-1", device); got != `{"interval_s":15}` {
+			t.Fatalf("the device on node C received %q, want its settings {\"interval_s\":15}", got)
 		}
 	})
 
@@ -122,6 +117,29 @@ func TestLiveAcrossNodes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// awaitConfig connects device ident with token to the MQTT broker at
+// addr with the client sub (mosquitto_sub), and returns a channel that
+// receives the first settings it receives on its config topic, or
+// "nothing" at the test's deadline.
+func awaitConfig(t *testing.T, sub, addr, ident, token string) <-chan string {
+	ctx, cancel := context.WithDeadline(t.Context(), poll.Deadline(t))
+	t.Cleanup(cancel)
+	host, port, _ := net.SplitHostPort(addr)
+	received := make(chan string, 1)
+	go func() {
+		out, err := exec.CommandContext(ctx, sub, "-h", host, "-p", port, "-V", "mqttv311", "-q", "1",
+			"-u", ident, "-P", token, "-i", ident, "-t", "devices/"+ident+"/config", "-C", "1").CombinedOutput()
+		switch {
+		case ctx.Err() != nil:
+			out = []byte("nothing, by the test's deadline")
+		case err != nil:
+			out = fmt.Appendf(out, " (%v)", err)
+		}
+		received <- strings.TrimSpace(string(out))
+	}()
+	return received
 }
 
 // untilReceived calls act until ch has received, and returns what it
