@@ -11,6 +11,7 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/live"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 )
@@ -82,4 +83,19 @@ func TestPointNews(t *testing.T, h Harness) {
 	if got, _ := subOther.Take(); slices.ContainsFunc(got, func(id string) bool { return id != dOther.ID }) {
 		t.Fatalf("node B's subscription of %s heard of %v, want only its device %s", other.Slug, got, dOther.ID)
 	}
+
+	// News of more devices than a notice names goes in several, whole.
+	many := make([]string, 1000)
+	for i := range many {
+		many[i] = sqlstore.NewID()
+	}
+	newsA.PointsCommitted(acme.ID, many)
+	heardMany := map[string]bool{}
+	poll.Until(t, "node B hears of 1,000 devices at once", func() (bool, error) {
+		ids, dropped := subAcme.Take()
+		for _, id := range ids {
+			heardMany[id] = true
+		}
+		return dropped == 0 && !slices.ContainsFunc(many, func(id string) bool { return !heardMany[id] }), nil
+	})
 }

@@ -22,8 +22,8 @@ const (
 	// with their next points), as the live hub drops it.
 	maxNewsPending = 4096
 	// devicesPerNotice bounds the devices one notice names, so that its
-	// payload stays under maxNoticePayload: 38 bytes a quoted id and its
-	// comma, and about 130 for the rest.
+	// payload stays under maxNoticePayload: 39 bytes a quoted id and its
+	// comma, and about 110 for the rest.
 	devicesPerNotice = 180
 )
 
