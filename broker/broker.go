@@ -79,6 +79,9 @@ type Broker struct {
 	// (see traces.go).
 	custodyMu sync.Mutex
 	custody   map[string]custody
+	// settingsMu orders the settings the broker reads and publishes for a
+	// device (settings.go): one lock of these for each device.
+	settingsMu [64]sync.Mutex
 }
 
 // session is a connected device: what the broker needs of it, not the

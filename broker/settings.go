@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -64,7 +65,14 @@ func (b *Broker) passOnSettings(ctx context.Context, tenantID, deviceID string, 
 	}
 }
 
+// publishSettings reads and publishes the settings under the device's
+// lock, so that settings read later are published later: read before a
+// change and published after the settings read after it, they would stay
+// retained.
 func (b *Broker) publishSettings(ctx context.Context, tenantID, deviceID string, skipEmpty bool) error {
+	mu := &b.settingsMu[maphash.String(custodySeed, deviceID)%uint64(len(b.settingsMu))]
+	mu.Lock()
+	defer mu.Unlock()
 	d, err := b.cfg.Devices.Device(ctx, deviceID)
 	if err != nil {
 		return err
