@@ -137,31 +137,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		servers.close()
 		return nil, fmt.Errorf("serving pool: %w", err)
 	}
-	db.tenants = catalog.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now, db.listen)
+	db.tenants = catalog.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now, notices{db})
 	db.identity = catalog.NewIdentity(querier{db.admin}, db.tenants)
 	db.devices = catalog.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
 	return db, nil
-}
-
-// listen waits for the catalog's notices of changes on a connection of its
-// own, outside the pool: a LISTEN holds its connection (catalog.Listen).
-func (db *DB) listen(ctx context.Context, woke func()) error {
-	conn, err := pgx.ConnectConfig(ctx, db.admin.Config().ConnConfig)
-	if err != nil {
-		return fmt.Errorf("listen for catalog changes: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+catalog.ChangesChannel); err != nil {
-		return fmt.Errorf("listen for catalog changes: %w", err)
-	}
-	// A change may have come while no connection listened.
-	woke()
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("listen for catalog changes: %w", err)
-		}
-		woke()
-	}
 }
 
 // connect opens a pool and makes sure the server answers, so a wrong URL is

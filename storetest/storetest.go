@@ -96,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })
 	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
 	t.Run("CatalogChanges", func(t *testing.T) { TestCatalogChanges(t, h) })
+	t.Run("PointNews", func(t *testing.T) { TestPointNews(t, h) })
 	t.Run("ExportImport", func(t *testing.T) { TestExportImport(t, h) })
 	t.Run("ImportRefused", func(t *testing.T) { TestImportRefused(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
