@@ -296,6 +296,33 @@ type SettingsService interface {
 	SetSettings(ctx context.Context, s GeneralSettings) (*GeneralSettings, error)
 }
 
+// OperatorJob is one of the operator's background jobs (an export, a
+// move) as every node reads it: Body is the job as the API shows it
+// (JSON); Node runs it; a job no longer Running is forgotten at
+// ExpiresAt.
+type OperatorJob struct {
+	Kind, ID, Tenant, Node string
+	Running                bool
+	CreatedAt, ExpiresAt   time.Time
+	Body                   []byte
+}
+
+// OperatorJobs keeps the operator's background jobs where every node
+// sharing the catalog reads them, so any node behind a load balancer
+// answers for a job another runs.
+type OperatorJobs interface {
+	// PutJob records j, or its new state.
+	PutJob(ctx context.Context, j *OperatorJob) error
+	// Job returns the job of kind with id: ENotFound.
+	Job(ctx context.Context, kind, id string) (*OperatorJob, error)
+	// Jobs lists the jobs of kind, of tenant (a slug) when not empty.
+	Jobs(ctx context.Context, kind, tenant string) ([]*OperatorJob, error)
+	// ForgetJobs deletes the jobs ended and expired at now.
+	ForgetJobs(ctx context.Context, now time.Time) error
+	// NodeAlive says whether node beat within the last within.
+	NodeAlive(ctx context.Context, node string, within time.Duration) (bool, error)
+}
+
 // DataServer is a server tenants' data is kept on, as the operator sees
 // it: its engine and name (the placements' Server), how many tenants it
 // keeps (in every state), and the bytes its databases or files take,

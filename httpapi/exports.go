@@ -61,9 +61,9 @@ type exports struct {
 	jobs     *jobTable[exportJob, *exportJob]
 }
 
-func newExports(dir string, archiver qm.TenantArchiver, now func() time.Time, logger *slog.Logger) *exports {
-	x := &exports{dir: dir, archiver: archiver, logger: logger, jobs: newJobTable[exportJob]("export", exportLife, now, logger)}
-	x.sweep()
+func newExports(dir string, archiver qm.TenantArchiver, store qm.OperatorJobs, node string, now func() time.Time, logger *slog.Logger) *exports {
+	x := &exports{dir: dir, archiver: archiver, logger: logger, jobs: newJobTable[exportJob]("export", exportLife, store, node, now, logger)}
+	x.sweep(context.Background())
 	return x
 }
 
@@ -89,11 +89,11 @@ func (x *exports) partPath(id string) string    { return filepath.Join(x.dir, id
 // every file of the directory that is not a known job's, such as the
 // archives of a process that ran before this one. It runs when the
 // server starts and on each request about exports, so no timer is needed.
-func (x *exports) sweep() {
+func (x *exports) sweep(ctx context.Context) {
 	if x.dir == "" {
 		return
 	}
-	keep := x.jobs.forget()
+	keep := x.jobs.forget(ctx)
 	entries, err := os.ReadDir(x.dir)
 	if err != nil {
 		x.logger.Warn("read the export directory", "dir", x.dir, "err", err)
@@ -182,7 +182,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // startExport answers 202 with a job exporting the tenant in the
 // background; GET the job to follow it, and its archive once done.
 func (s *Server) startExport(w http.ResponseWriter, r *http.Request) error {
-	s.exports.sweep()
+	s.exports.sweep(r.Context())
 	if err := s.exports.ready(); err != nil {
 		return err
 	}
@@ -202,27 +202,31 @@ func (s *Server) startExport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) error {
-	s.exports.sweep()
-	j, err := s.exports.jobs.get(r.PathValue("id"))
+	s.exports.sweep(r.Context())
+	j, err := s.exports.jobs.get(r.Context(), r.PathValue("id"))
 	return reply(w, http.StatusOK, j, err)
 }
 
 func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
-	s.exports.sweep()
-	js, page, err := listPage(r, s.exports.jobs.list(r.URL.Query().Get("tenant")), nil)
+	s.exports.sweep(r.Context())
+	js, err := s.exports.jobs.list(r.Context(), r.URL.Query().Get("tenant"))
+	js, page, err := listPage(r, js, err)
 	return reply(w, http.StatusOK, exportJobList{js, page}, err)
 }
 
 // downloadExport answers the archive of a finished export, with a name
 // that says whose and when, while it is kept.
 func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request) error {
-	s.exports.sweep()
-	j, err := s.exports.jobs.get(r.PathValue("id"))
+	s.exports.sweep(r.Context())
+	j, err := s.exports.jobs.get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	if j.State != jobDone {
 		return qm.Errorf(qm.EConflict, "export %s is %s: it has no archive", j.ID, j.State)
+	}
+	if j.Node != s.exports.jobs.node {
+		return qm.Errorf(qm.EConflict, "the archive of export %s is kept by node %s, which made it: download it through that node, or export again through this one", j.ID, j.Node)
 	}
 	f, err := os.Open(s.exports.archivePath(j.ID))
 	if errors.Is(err, os.ErrNotExist) {

@@ -191,7 +191,7 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 			Points: f.ingester, ChannelTests: f.dispatcher(nil, nil), Now: time.Now}),
 		MapStyleURL: "https://tiles.example.com/style.json", MapPMTiles: tiles,
 		LatestSchemaVersion: e.LatestVersion(),
-		Archives:            archiver, ExportDir: t.TempDir(), Moves: archiver, Node: "test-node",
+		Archives:            archiver, ExportDir: t.TempDir(), Moves: archiver, Node: "test-node", Jobs: e.Tenants(),
 	}
 	if configure != nil {
 		configure(&cfg)

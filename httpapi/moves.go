@@ -61,8 +61,8 @@ type moves struct {
 	jobs *jobTable[moveJob, *moveJob]
 }
 
-func newMoves(mover qm.TenantMover, node string, now func() time.Time, logger *slog.Logger) *moves {
-	return &moves{mover: mover, node: node, jobs: newJobTable[moveJob]("move", moveLife, now, logger)}
+func newMoves(mover qm.TenantMover, store qm.OperatorJobs, node string, now func() time.Time, logger *slog.Logger) *moves {
+	return &moves{mover: mover, node: node, jobs: newJobTable[moveJob]("move", moveLife, store, node, now, logger)}
 }
 
 // start moves tenant slug where req says in the background, with ctx's
@@ -89,11 +89,11 @@ func (m *moves) start(ctx context.Context, slug string, req moveRequest) (moveJo
 			},
 			Paused: func() {
 				at := m.jobs.now().UTC()
-				m.jobs.update(head.ID, func(j *moveJob) { j.PausedAt = &at })
+				m.jobs.mark(head.ID, func(j *moveJob) { j.PausedAt = &at })
 			},
 			Switched: func(pause time.Duration) {
 				ms := pause.Milliseconds()
-				m.jobs.update(head.ID, func(j *moveJob) { j.PauseMS = &ms })
+				m.jobs.mark(head.ID, func(j *moveJob) { j.PauseMS = &ms })
 			},
 		})
 		if !moving {
@@ -105,14 +105,14 @@ func (m *moves) start(ctx context.Context, slug string, req moveRequest) (moveJo
 	if err := <-begun; err != nil {
 		return moveJob{}, err
 	}
-	return m.jobs.get(head.ID)
+	return m.jobs.get(ctx, head.ID)
 }
 
 // startMove answers 202 with a job moving the tenant in the background,
 // once it is moving (served on while its data is copied, then answered
 // 503 for the short pause of the last pass); GET the job to follow it.
 func (s *Server) startMove(w http.ResponseWriter, r *http.Request) error {
-	s.moves.jobs.forget()
+	s.moves.jobs.forget(r.Context())
 	var req moveRequest
 	if err := decode(r, &req); err != nil {
 		return err
@@ -126,13 +126,14 @@ func (s *Server) startMove(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getMove(w http.ResponseWriter, r *http.Request) error {
-	s.moves.jobs.forget()
-	j, err := s.moves.jobs.get(r.PathValue("id"))
+	s.moves.jobs.forget(r.Context())
+	j, err := s.moves.jobs.get(r.Context(), r.PathValue("id"))
 	return reply(w, http.StatusOK, j, err)
 }
 
 func (s *Server) listMoves(w http.ResponseWriter, r *http.Request) error {
-	s.moves.jobs.forget()
-	js, page, err := listPage(r, s.moves.jobs.list(r.URL.Query().Get("tenant")), nil)
+	s.moves.jobs.forget(r.Context())
+	js, err := s.moves.jobs.list(r.Context(), r.URL.Query().Get("tenant"))
+	js, page, err := listPage(r, js, err)
 	return reply(w, http.StatusOK, moveJobList{js, page}, err)
 }

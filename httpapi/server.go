@@ -84,6 +84,10 @@ type Config struct {
 	Moves qm.TenantMover
 	// Node names this node in leases, as its other background jobs do.
 	Node string
+	// Jobs, when set, keeps the operator's exports and moves where every
+	// node reads them (the catalog); without it they live in this
+	// process's memory alone.
+	Jobs qm.OperatorJobs
 	// MaxBody is the largest request body accepted (1 MiB).
 	MaxBody int64
 	// Now is the clock (time.Now).
@@ -131,8 +135,8 @@ func New(cfg Config) *Server {
 		s.live = live.NewHub()
 	}
 	s.imports = newImportJobs(s.svc.ImportJobs, s.svc.Assets, cfg.Logger)
-	s.exports = newExports(cfg.ExportDir, cfg.Archives, cfg.Now, cfg.Logger)
-	s.moves = newMoves(cfg.Moves, cfg.Node, cfg.Now, cfg.Logger)
+	s.exports = newExports(cfg.ExportDir, cfg.Archives, cfg.Jobs, cfg.Node, cfg.Now, cfg.Logger)
+	s.moves = newMoves(cfg.Moves, cfg.Jobs, cfg.Node, cfg.Now, cfg.Logger)
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		mux.HandleFunc(rt.Method+" "+rt.Path, s.route(rt))

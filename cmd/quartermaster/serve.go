@@ -171,7 +171,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Live: hub, MapStyleURL: *mapStyle, MapPMTiles: *mapPMTiles,
 		LatestSchemaVersion: e.LatestVersion(),
 		Console:             ui.Handler(ui.Options{MapOrigins: mapOrigins}),
-		Archives:            archiver, ExportDir: exportDir, Moves: archiver, Node: node,
+		Archives:            archiver, ExportDir: exportDir, Moves: archiver, Node: node, Jobs: e.Tenants(),
 	}
 	var vehicles []*simulate.Vehicle
 	if *sim != "" {
