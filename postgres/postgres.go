@@ -168,8 +168,9 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Setup creates the roles and shared schemas if missing, and brings the
-// catalog and the pool to the newest version.
+// Setup creates the roles and shared schemas if missing, brings the
+// catalog and the pool to the newest version, and on Citus distributes
+// the pool (citus.go).
 func (db *DB) Setup(ctx context.Context) error {
 	if err := db.ensureAllRoles(ctx); err != nil {
 		return err
@@ -182,8 +183,10 @@ func (db *DB) Setup(ctx context.Context) error {
 	if _, err := schema.Migrate(ctx, schemaTx(db.admin, catalogSchema), db.catalogMigrations); err != nil {
 		return fmt.Errorf("migrate catalog: %w", err)
 	}
-	_, err := db.migratePool(ctx)
-	return err
+	if _, err := db.migratePool(ctx); err != nil {
+		return err
+	}
+	return db.distributePool(ctx)
 }
 
 func (db *DB) migratePool(ctx context.Context) (int, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
+	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/storetest"
 )
 
@@ -311,5 +312,41 @@ func TestRefusesSuperuserServingRole(t *testing.T) {
 	_, err := mustOpen(t, postgres.Config{URL: pgtest.NewDatabase(t), ServingRole: "postgres"})
 	if err == nil {
 		t.Fatal("Setup accepted a superuser as the serving role")
+	}
+}
+
+// TestPoolDistribution checks the order Setup distributes the pool in on
+// Citus, on plain PostgreSQL: every table of the pool with a tenant_id,
+// each after every table it references; and that without Citus nothing
+// is distributed.
+func TestPoolDistribution(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	db, err := mustOpen(t, config(t, dbURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := postgres.PoolDistribution(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := names(t, dbURL, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid WHERE n.nspname = 'pool' AND c.relkind = 'r' AND a.attname = 'tenant_id' ORDER BY 1`)
+	if got := slices.Sorted(slices.Values(order)); !slices.Equal(got, want) || len(want) < len(schema.TenantTables) {
+		t.Fatalf("distributed: %v; want the pool's tables with a tenant_id, %v", got, want)
+	}
+	at := map[string]int{}
+	for i, name := range order {
+		at[name] = i
+	}
+	for _, fk := range names(t, dbURL, `SELECT f.relname || ' ' || r.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid
+		JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace n ON n.oid = f.relnamespace
+		WHERE k.contype = 'f' AND n.nspname = 'pool' AND f.oid <> r.oid`) {
+		from, to, _ := strings.Cut(fk, " ")
+		if at[to] >= at[from] {
+			t.Fatalf("%s is distributed at %d, before %s at %d, which it references: %v", from, at[from], to, at[to], order)
+		}
+	}
+	if tables, installed, err := db.CitusStatus(t.Context()); err != nil || installed || len(tables) != 0 {
+		t.Fatalf("citus status on plain PostgreSQL: %v, %v, %v", tables, installed, err)
 	}
 }

@@ -104,7 +104,8 @@ func TestTenantCommands(t *testing.T) {
 			if out := mustRun(t, append([]string{"migrate"}, flags...)...); !strings.Contains(out, "nothing to do") {
 				t.Errorf("migrate on a fresh install: %s", out)
 			}
-			if out := mustRun(t, append([]string{"migrate", "--status"}, flags...)...); !strings.Contains(out, "every tenant is at version") {
+			out = mustRun(t, append([]string{"migrate", "--status"}, flags...)...)
+			if !strings.Contains(out, "every tenant is at version") || strings.Contains(out, "citus: not installed") != (engine == "postgres") {
 				t.Errorf("migrate --status: %s", out)
 			}
 		})

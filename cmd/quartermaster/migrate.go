@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlstore/schema"
 )
 
@@ -90,11 +91,35 @@ func migrationStatus(ctx context.Context, e engine, out io.Writer) error {
 	}
 	if len(behind) == 0 {
 		fmt.Fprintf(out, "every tenant is at version %d\n", latest)
+	} else {
+		fmt.Fprintf(out, "%d tenants are not at version %d:\n", len(behind), latest)
+		for _, t := range behind {
+			fmt.Fprintf(out, "  %-30s %-6s version %d\n", t.Slug, t.Tier, t.SchemaVersion)
+		}
+	}
+	if pg, ok := e.(*postgres.DB); ok {
+		return citusStatus(ctx, pg, out)
+	}
+	return nil
+}
+
+// citusStatus says how the pool's tables are distributed on Citus.
+func citusStatus(ctx context.Context, db *postgres.DB, out io.Writer) error {
+	tables, installed, err := db.CitusStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if !installed {
+		fmt.Fprintln(out, "citus: not installed, so the pool is the main database's alone")
 		return nil
 	}
-	fmt.Fprintf(out, "%d tenants are not at version %d:\n", len(behind), latest)
-	for _, t := range behind {
-		fmt.Fprintf(out, "  %-30s %-6s version %d\n", t.Slug, t.Tier, t.SchemaVersion)
+	fmt.Fprintln(out, "citus: the pool's tables")
+	for _, t := range tables {
+		if t.Distributed {
+			fmt.Fprintf(out, "  pool.%-28s distributed by %s, colocation group %d\n", t.Name, t.Column, t.Colocation)
+		} else {
+			fmt.Fprintf(out, "  pool.%-28s local: quartermaster migrate distributes it\n", t.Name)
+		}
 	}
 	return nil
 }
