@@ -93,23 +93,11 @@ func tenantRestore(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// tenantTombstones lists the tenants purged.
+// tenantTombstones lists the tenants purged, newest first.
 func tenantTombstones(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("tenant tombstones", stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseNone(fs, args); err != nil {
-		return err
-	}
-	e, err := c.openReady(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	stones, err := e.Tenants().Tombstones(ctx)
-	if err != nil {
-		return err
-	}
-	return printList(stdout, *asJSON, stones, "SLUG\tID\tDELETED\tBY\tPURGED\tVERIFIED", func(s *qm.Tombstone) string {
+	return listCommand(ctx, "tenant tombstones", args, stdout, stderr, func(ctx context.Context, e engine) ([]*qm.Tombstone, error) {
+		return e.Tenants().Tombstones(ctx)
+	}, "SLUG\tID\tDELETED\tBY\tPURGED\tVERIFIED", func(s *qm.Tombstone) string {
 		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%t", s.Slug, s.TenantID, s.DeletedAt.Format(time.RFC3339), s.DeletedBy, s.PurgedAt.Format(time.RFC3339), s.Verified)
 	})
 }
@@ -117,7 +105,18 @@ func tenantTombstones(ctx context.Context, args []string, stdout, stderr io.Writ
 // tenantServers lists the servers tenants' data is kept on, with the
 // tenants each keeps and its size.
 func tenantServers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("tenant servers", stderr)
+	return listCommand(ctx, "tenant servers", args, stdout, stderr, func(ctx context.Context, e engine) ([]qm.DataServer, error) {
+		return e.Tenants().Servers(ctx)
+	}, "ENGINE\tSERVER\tTENANTS\tSIZE", func(s qm.DataServer) string {
+		return fmt.Sprintf("%s\t%s\t%d\t%.1f MiB", s.Engine, s.Name, s.Tenants, float64(s.Bytes)/(1<<20))
+	})
+}
+
+// listCommand is a command that prints what read finds in storage, as
+// JSON (--json) or as a table under header, a row each.
+func listCommand[T any](ctx context.Context, name string, args []string, stdout, stderr io.Writer, read func(context.Context, engine) ([]T, error),
+	header string, row func(T) string) error {
+	fs, c := newFlagSet(name, stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseNone(fs, args); err != nil {
 		return err
@@ -127,13 +126,11 @@ func tenantServers(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer e.Close()
-	servers, err := e.Tenants().Servers(ctx)
+	items, err := read(ctx, e)
 	if err != nil {
 		return err
 	}
-	return printList(stdout, *asJSON, servers, "ENGINE\tSERVER\tTENANTS\tSIZE", func(s qm.DataServer) string {
-		return fmt.Sprintf("%s\t%s\t%d\t%.1f MiB", s.Engine, s.Name, s.Tenants, float64(s.Bytes)/(1<<20))
-	})
+	return printList(stdout, *asJSON, items, header, row)
 }
 
 // printList prints items as JSON (an empty list, never null), or as a
