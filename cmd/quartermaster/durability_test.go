@@ -135,6 +135,10 @@ type pointSender struct {
 	token   string
 	acked   map[int64]bool
 	batches *atomic.Int64 // acknowledged batches, counted with other senders
+	// retry sends a batch that was not acknowledged again, as a device
+	// does, until it is; otherwise the sender goes on to the next.
+	retry  bool
+	failed int // sends not acknowledged before ctx ended
 }
 
 func (s *pointSender) run(ctx context.Context, client *http.Client, addr string, base time.Time) {
@@ -152,11 +156,20 @@ func (s *pointSender) run(ctx context.Context, client *http.Client, addr string,
 			fmt.Fprintf(&body, `{"time":"%s","metrics":{"seq":%d}}`, base.Add(time.Duration(batch[j])*time.Millisecond).Format(time.RFC3339Nano), batch[j])
 		}
 		body.WriteByte(']')
-		if post(ctx, client, "http://"+addr+"/ingest/v1/points", s.token, &body) == http.StatusOK {
-			for _, seq := range batch {
-				s.acked[seq] = true
+		for {
+			status := post(ctx, client, "http://"+addr+"/ingest/v1/points", s.token, bytes.NewReader(body.Bytes()))
+			if status == http.StatusOK {
+				for _, seq := range batch {
+					s.acked[seq] = true
+				}
+				s.batches.Add(1)
 			}
-			s.batches.Add(1)
+			if status == http.StatusOK || ctx.Err() != nil {
+				break
+			}
+			if s.failed++; !s.retry {
+				break
+			}
 		}
 	}
 }

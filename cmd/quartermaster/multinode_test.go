@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/internal/poll"
+)
+
+// TestMultiNode runs two serve nodes on one PostgreSQL database behind
+// HAProxy, as README's "Running more than one node" tells, and through the
+// balancer runs the cross-tenant suite (httpapi's TestCrossTenantThrough:
+// its tenant and device routes, read and write, as every kind of caller),
+// then has devices send points while one node is killed with SIGKILL and
+// started again. Each device sends a batch again until it is acknowledged,
+// as a device does; then every point it sent, up to its last acknowledged
+// batch, is stored exactly once.
+func TestMultiNode(t *testing.T) {
+	haproxy := haproxyPath(t)
+	// The suite is a test binary of its own, built while the nodes start.
+	suite := filepath.Join(t.TempDir(), "httpapi.test")
+	built := make(chan error, 1)
+	go func() {
+		out, err := exec.CommandContext(t.Context(), "go", "test", "-c", "-o", suite, "../../httpapi").CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("go test -c ../../httpapi: %v\n%s", err, out)
+		}
+		built <- err
+	}()
+
+	dbURL := pgtest.NewDatabase(t)
+	storage := []string{"--database-url", dbURL}
+	mustRun(t, append([]string{"tenant", "create", "--slug", "durable", "--name", "Durable"}, storage...)...)
+	const senders = 4
+	var batches atomic.Int64 // acknowledged, by every sender
+	sent := make([]*pointSender, senders)
+	for i := range sent {
+		sent[i] = &pointSender{token: deviceOf(t, storage, fmt.Sprintf("unit-%d", i), "durable"), acked: map[int64]bool{}, batches: &batches, retry: true}
+	}
+	viewer := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "durable", "--role", "viewer", "--name", "check"}, storage...)...))
+
+	nodes := make([]*clusterNode, 2)
+	for i := range nodes {
+		addr := freeAddr(t)
+		nodes[i] = &clusterNode{name: fmt.Sprintf("node%d", i), addr: addr,
+			start: childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))}
+		nodes[i].run()
+		t.Cleanup(nodes[i].kill)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, n := range nodes {
+		waitServing(t, client, "http://"+n.addr+"/readyz")
+	}
+	lb := startBalancer(t, haproxy, nodes)
+	waitServing(t, client, "http://"+lb.addr+"/readyz")
+	lb.waitStatus(t, map[string]string{"node0": "UP", "node1": "UP"})
+
+	// The cross-tenant suite, with every node up: the balancer sends each
+	// request to the next node, so a tenant's session, token or device
+	// credential made or used through one node is checked by the other.
+	if err := <-built; err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if dl := poll.Deadline(t); !dl.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, suite, "-test.run", "^TestCrossTenantThrough$", "-test.count=1", "-test.v")
+	cmd.Dir = "../../httpapi" // where its tests find their files
+	cmd.Env = append(os.Environ(), "QM_CROSSTENANT_URL=http://"+lb.addr, "QM_CROSSTENANT_DATABASE_URL="+dbURL)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCrossTenantThrough ") {
+		t.Fatalf("the cross-tenant suite through the balancer: %v\n%s", err, failures(string(out)))
+	}
+	t.Logf("the cross-tenant suite through the balancer: %d cases passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
+
+	// Devices send through the balancer while node0 is killed and, once
+	// the balancer has seen it go and the other node has acknowledged
+	// batches alone, started again.
+	sendCtx, stopSending := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for _, s := range sent {
+		wg.Go(func() { s.run(sendCtx, client, lb.addr, base) })
+	}
+	acknowledged := func(what string) {
+		t.Helper()
+		before := batches.Load()
+		poll.Until(t, "the balancer acknowledges batches "+what, func() (bool, error) { return batches.Load() >= before+2*senders, nil })
+	}
+	acknowledged("with both nodes up")
+	nodes[0].kill()
+	lb.waitStatus(t, map[string]string{"node0": "DOWN", "node1": "UP"})
+	acknowledged("with node0 killed")
+	nodes[0].run()
+	lb.waitStatus(t, map[string]string{"node0": "UP", "node1": "UP"})
+	acknowledged("with node0 started again")
+	stopSending()
+	wg.Wait()
+
+	total, failed := 0, 0
+	for i, s := range sent {
+		stored := storedPoints(t, client, lb.addr, "durable", fmt.Sprintf("unit-%d", i), viewer)
+		for seq := range int64(len(s.acked)) {
+			if !s.acked[seq] {
+				t.Fatalf("unit-%d: point %d was never acknowledged, but later ones were: the device gave it up", i, seq)
+			}
+		}
+		mustBeOnce(t, fmt.Sprintf("unit-%d: acknowledged point", i), s.acked, stored)
+		total += len(s.acked)
+		failed += s.failed
+	}
+	t.Logf("one node killed and started again: %d points acknowledged through the balancer; %d sends failed and were sent again", total, failed)
+}
+
+// failures is a verbose test run's output without the lines of what ran
+// and passed.
+func failures(out string) string {
+	var kept []string
+	for line := range strings.Lines(out) {
+		if trimmed := strings.TrimSpace(line); !strings.HasPrefix(trimmed, "=== RUN") && !strings.HasPrefix(trimmed, "--- PASS") {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "")
+}
+
+// haproxyPath is HAProxy's command (Debian's haproxy, which make test
+// installs): on PATH or in /usr/sbin. Without it the test skips, and
+// under CI=true fails.
+func haproxyPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("haproxy"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
+		return "/usr/sbin/haproxy"
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("haproxy is not installed, and CI=true: the multi-node test must run in CI (make test installs it)")
+	}
+	t.Skip("haproxy is not installed; make test installs it (scripts/ensure-tools.sh)")
+	return ""
+}
+
+// clusterNode is a serve node of the cluster, in a child process.
+type clusterNode struct {
+	name, addr string
+	start      func() *exec.Cmd
+	cmd        *exec.Cmd
+}
+
+func (n *clusterNode) run() { n.cmd = n.start() }
+
+// kill ends the node with SIGKILL, if it runs.
+func (n *clusterNode) kill() {
+	if n.cmd == nil {
+		return
+	}
+	n.cmd.Process.Signal(syscall.SIGKILL)
+	n.cmd.Wait()
+	n.cmd = nil
+}
+
+// balancer is HAProxy in front of the cluster's nodes.
+type balancer struct {
+	addr  string // where clients reach the nodes
+	stats string // HAProxy's statistics, as CSV
+}
+
+// haproxyConfig is the balancer's configuration, as README shows it: any
+// node takes any request, in turn; a node is taken out when its readiness
+// check fails (checked every 100 ms here, to keep the test short) and put
+// back when it passes; a request whose node refuses the connection goes
+// to another node.
+const haproxyConfig = `global
+	maxconn 1000
+
+defaults
+	mode http
+	timeout connect 1s
+	timeout client 30s
+	timeout server 30s
+	timeout tunnel 1h
+	retries 3
+	option redispatch 1
+
+frontend quartermaster
+	bind %s
+	default_backend nodes
+
+backend nodes
+	balance roundrobin
+	option httpchk GET /readyz
+	http-check expect status 200
+	default-server check inter 100ms fall 1 rise 1
+%s
+frontend stats
+	bind %s
+	stats enable
+	stats uri /stats
+`
+
+// startBalancer starts HAProxy on free loopback ports in front of nodes,
+// until the test ends.
+func startBalancer(t *testing.T, haproxy string, nodes []*clusterNode) *balancer {
+	t.Helper()
+	lb := &balancer{addr: freeAddr(t), stats: freeAddr(t)}
+	var servers strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&servers, "\tserver %s %s\n", n.name, n.addr)
+	}
+	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, haproxyConfig, lb.addr, servers.String(), lb.stats), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(haproxy, "-f", cfg, "-db")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+	poll.Until(t, "haproxy serves its statistics", func() (bool, error) {
+		select {
+		case <-exited:
+			return false, fmt.Errorf("haproxy ended: %s", out.String())
+		default:
+		}
+		res, err := http.Get("http://" + lb.stats + "/stats;csv")
+		if err != nil {
+			return false, nil
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	})
+	return lb
+}
+
+// waitStatus waits until the balancer's checks find each named node in
+// the state given (UP, DOWN).
+func (lb *balancer) waitStatus(t *testing.T, want map[string]string) {
+	t.Helper()
+	poll.Until(t, fmt.Sprintf("the balancer sees the nodes %v", want), func() (bool, error) {
+		res, err := http.Get("http://" + lb.stats + "/stats;csv")
+		if err != nil {
+			return false, err
+		}
+		defer res.Body.Close()
+		rows, err := csv.NewReader(res.Body).ReadAll()
+		if err != nil || len(rows) == 0 {
+			return false, fmt.Errorf("haproxy's statistics: %v", err)
+		}
+		status := map[string]int{}
+		for i, col := range rows[0] {
+			status[strings.TrimPrefix(col, "# ")] = i
+		}
+		seen := 0
+		for _, row := range rows[1:] {
+			if state, ok := want[row[status["svname"]]]; ok && row[status["pxname"]] == "nodes" {
+				if !strings.HasPrefix(row[status["status"]], state) {
+					return false, nil
+				}
+				seen++
+			}
+		}
+		return seen == len(want), nil
+	})
+}
