@@ -20,16 +20,18 @@ import (
 )
 
 // TestMultiNode runs two serve nodes on one PostgreSQL database behind
-// HAProxy, as README's "Running more than one node" tells, and through the
-// balancer runs the cross-tenant suite (httpapi's TestCrossTenantThrough:
-// its tenant and device routes, read and write, as every kind of caller),
-// then has devices send points while one node is killed with SIGKILL and
-// started again. Each device sends a batch again until it is acknowledged,
-// as a device does; then every point it sent, up to its last acknowledged
-// batch, is stored exactly once.
+// HAProxy, as README's "Running more than one node" tells. Through the
+// balancer, devices send points while one node is killed with SIGKILL and
+// started again; each device sends a batch again until it is
+// acknowledged, as a device does, and every point it sent, up to its last
+// acknowledged batch, must be stored exactly once. Then the cross-tenant
+// suite runs through the balancer (httpapi's TestCrossTenantThrough: its
+// tenant and device routes, read and write, as every kind of caller).
 func TestMultiNode(t *testing.T) {
 	haproxy := haproxyPath(t)
-	// The suite is a test binary of its own, built while the nodes start.
+	dbURL := pgtest.NewDatabase(t)
+	// The suite is a test binary of its own, built while the nodes start
+	// and the devices send.
 	suite := filepath.Join(t.TempDir(), "httpapi.test")
 	built := make(chan error, 1)
 	go func() {
@@ -40,7 +42,6 @@ func TestMultiNode(t *testing.T) {
 		built <- err
 	}()
 
-	dbURL := pgtest.NewDatabase(t)
 	storage := []string{"--database-url", dbURL}
 	mustRun(t, append([]string{"tenant", "create", "--slug", "durable", "--name", "Durable"}, storage...)...)
 	const senders = 4
@@ -66,27 +67,6 @@ func TestMultiNode(t *testing.T) {
 	lb := startBalancer(t, haproxy, nodes)
 	waitServing(t, client, "http://"+lb.addr+"/readyz")
 	lb.waitStatus(t, map[string]string{"node0": "UP", "node1": "UP"})
-
-	// The cross-tenant suite, with every node up: the balancer sends each
-	// request to the next node, so a tenant's session, token or device
-	// credential made or used through one node is checked by the other.
-	if err := <-built; err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	if dl := poll.Deadline(t); !dl.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl)
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, suite, "-test.run", "^TestCrossTenantThrough$", "-test.count=1", "-test.v")
-	cmd.Dir = "../../httpapi" // where its tests find their files
-	cmd.Env = append(os.Environ(), "QM_CROSSTENANT_URL=http://"+lb.addr, "QM_CROSSTENANT_DATABASE_URL="+dbURL)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestCrossTenantThrough ") {
-		t.Fatalf("the cross-tenant suite through the balancer: %v\n%s", err, failures(string(out)))
-	}
-	t.Logf("the cross-tenant suite through the balancer: %d cases passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
 
 	// Devices send through the balancer while node0 is killed and, once
 	// the balancer has seen it go and the other node has acknowledged
@@ -125,6 +105,27 @@ func TestMultiNode(t *testing.T) {
 		failed += s.failed
 	}
 	t.Logf("one node killed and started again: %d points acknowledged through the balancer; %d sends failed and were sent again", total, failed)
+
+	// The cross-tenant suite, with both nodes up again: the balancer sends
+	// each request to the next node, so a session, token or device
+	// credential made or used through one node is checked by the other.
+	if err := <-built; err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if dl := poll.Deadline(t); !dl.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, suite, "-test.run", "^TestCrossTenantThrough$", "-test.count=1", "-test.v")
+	cmd.Dir = "../../httpapi" // where its tests find their files
+	cmd.Env = append(os.Environ(), "QM_CROSSTENANT_URL=http://"+lb.addr, "QM_CROSSTENANT_DATABASE_URL="+dbURL)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCrossTenantThrough ") {
+		t.Fatalf("the cross-tenant suite through the balancer: %v\n%s", err, failures(string(out)))
+	}
+	t.Logf("the cross-tenant suite through the balancer: %d cases passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
 }
 
 // failures is a verbose test run's output without the lines of what ran
