@@ -117,7 +117,7 @@ func testDurability(t *testing.T, storage []string) {
 
 // deviceOf registers a device, assigns it to tenant, and returns its
 // credential.
-func deviceOf(t *testing.T, storage []string, ident, tenant string) string {
+func deviceOf(t testing.TB, storage []string, ident, tenant string) string {
 	t.Helper()
 	out := mustRun(t, append([]string{"device", "register", "--ident", ident, "--json"}, storage...)...)
 	var reg struct{ Token string }
@@ -240,7 +240,7 @@ func getJSON(client *http.Client, url, token string, v any) error {
 
 // waitServing waits until the server answers url with 200: it needs a
 // moment to open storage and listen.
-func waitServing(t *testing.T, client *http.Client, url string) {
+func waitServing(t testing.TB, client *http.Client, url string) {
 	t.Helper()
 	poll.Until(t, "the server answers "+url, func() (bool, error) {
 		res, err := client.Get(url)
@@ -254,7 +254,7 @@ func waitServing(t *testing.T, client *http.Client, url string) {
 
 // childServer returns a function that starts quartermaster with argv in a
 // child process (TestDurabilityServer), to be killed.
-func childServer(t *testing.T, argv []string) func() *exec.Cmd {
+func childServer(t testing.TB, argv []string) func() *exec.Cmd {
 	args, _ := json.Marshal(argv)
 	return func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run", "^TestDurabilityServer$", "-test.count=1")

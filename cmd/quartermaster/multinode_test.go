@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,31 +44,15 @@ func TestMultiNode(t *testing.T) {
 		built <- err
 	}()
 
-	storage := []string{"--database-url", dbURL}
-	mustRun(t, append([]string{"tenant", "create", "--slug", "durable", "--name", "Durable"}, storage...)...)
+	c := startCluster(t, haproxy, dbURL)
 	const senders = 4
 	var batches atomic.Int64 // acknowledged, by every sender
 	sent := make([]*pointSender, senders)
 	for i := range sent {
-		sent[i] = &pointSender{token: deviceOf(t, storage, fmt.Sprintf("unit-%d", i), "durable"), acked: map[int64]bool{}, batches: &batches, retry: true}
+		sent[i] = &pointSender{token: deviceOf(t, c.storage, fmt.Sprintf("unit-%d", i), "durable"), acked: map[int64]bool{}, batches: &batches, retry: true}
 	}
-	viewer := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "durable", "--role", "viewer", "--name", "check"}, storage...)...))
-
-	nodes := make([]*clusterNode, 2)
-	for i := range nodes {
-		addr := freeAddr(t)
-		nodes[i] = &clusterNode{name: fmt.Sprintf("node%d", i), addr: addr,
-			start: childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))}
-		nodes[i].run()
-		t.Cleanup(nodes[i].kill)
-	}
-	client := &http.Client{Timeout: 5 * time.Second}
-	for _, n := range nodes {
-		waitServing(t, client, "http://"+n.addr+"/readyz")
-	}
-	lb := startBalancer(t, haproxy, nodes)
-	waitServing(t, client, "http://"+lb.addr+"/readyz")
-	lb.waitStatus(t, map[string]string{"node0": "UP", "node1": "UP"})
+	viewer := c.token(t, "viewer")
+	client, nodes, lb := c.client, c.nodes, c.lb
 
 	// Devices send through the balancer while node0 is killed and, once
 	// the balancer has seen it go and the other node has acknowledged
@@ -128,6 +114,101 @@ func TestMultiNode(t *testing.T) {
 	t.Logf("the cross-tenant suite through the balancer: %d cases passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
 }
 
+// BenchmarkMultiNode measures API reads (a tenant's locations, with an
+// API token) and HTTP ingest (batches of 100 points, one device a
+// client) through HAProxy in front of two nodes against one node
+// directly, on one database; each with 4 clients a CPU:
+//
+//	scripts/with-postgres.sh go test -run '^$' -bench MultiNode -benchtime 5s ./cmd/quartermaster
+func BenchmarkMultiNode(b *testing.B) {
+	c := startCluster(b, haproxyPath(b), pgtest.NewDatabase(b))
+	reader := c.token(b, "viewer")
+	const clients = 4
+	devices := make(chan string, clients*runtime.GOMAXPROCS(0))
+	for i := range cap(devices) {
+		devices <- deviceOf(b, c.storage, fmt.Sprintf("bench-%d", i), "durable")
+	}
+	var at atomic.Int64 // milliseconds after base of the next point, unique across runs
+	base := time.Now().Add(-time.Hour)
+	for _, target := range []struct{ name, addr string }{{"direct", c.nodes[0].addr}, {"balanced", c.lb.addr}} {
+		b.Run("read/"+target.name, func(b *testing.B) {
+			b.SetParallelism(clients)
+			b.RunParallel(func(pb *testing.PB) {
+				var page struct{ Locations []any }
+				for pb.Next() {
+					if err := getJSON(c.client, "http://"+target.addr+"/api/v1/t/durable/locations", reader, &page); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+		})
+		b.Run("ingest/"+target.name, func(b *testing.B) {
+			b.SetParallelism(clients)
+			b.RunParallel(func(pb *testing.PB) {
+				device := <-devices
+				defer func() { devices <- device }()
+				for pb.Next() {
+					var body bytes.Buffer
+					body.WriteByte('[')
+					for i := range 100 {
+						if i > 0 {
+							body.WriteByte(',')
+						}
+						fmt.Fprintf(&body, `{"time":"%s","metrics":{"n":%d}}`, base.Add(time.Duration(at.Add(1))*time.Millisecond).Format(time.RFC3339Nano), i)
+					}
+					body.WriteByte(']')
+					if status := post(b.Context(), c.client, "http://"+target.addr+"/ingest/v1/points", device, &body); status != http.StatusOK {
+						b.Errorf("ingest: %d", status)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "points/s")
+		})
+	}
+}
+
+// cluster is two serve nodes on one PostgreSQL database, with a tenant
+// "durable", behind HAProxy.
+type cluster struct {
+	storage []string // the flags that name the database
+	nodes   []*clusterNode
+	lb      *balancer
+	client  *http.Client
+}
+
+// startCluster migrates the database at dbURL, makes the tenant and runs
+// the nodes and the balancer until the test ends; it returns once the
+// balancer sends requests to both nodes.
+func startCluster(t testing.TB, haproxy, dbURL string) *cluster {
+	t.Helper()
+	c := &cluster{storage: []string{"--database-url", dbURL}, client: &http.Client{Timeout: 5 * time.Second}}
+	mustRun(t, append([]string{"tenant", "create", "--slug", "durable", "--name", "Durable"}, c.storage...)...)
+	for i := range 2 {
+		addr := freeAddr(t)
+		n := &clusterNode{name: fmt.Sprintf("node%d", i), addr: addr,
+			start: childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, c.storage...))}
+		n.run()
+		t.Cleanup(n.kill)
+		c.nodes = append(c.nodes, n)
+	}
+	for _, n := range c.nodes {
+		waitServing(t, c.client, "http://"+n.addr+"/readyz")
+	}
+	c.lb = startBalancer(t, haproxy, c.nodes)
+	waitServing(t, c.client, "http://"+c.lb.addr+"/readyz")
+	c.lb.waitStatus(t, map[string]string{"node0": "UP", "node1": "UP"})
+	return c
+}
+
+// token makes an API token of the tenant with role and returns its secret.
+func (c *cluster) token(t testing.TB, role string) string {
+	t.Helper()
+	return strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "durable", "--role", role, "--name", role}, c.storage...)...))
+}
+
 // failures is a verbose test run's output without the lines of what ran
 // and passed.
 func failures(out string) string {
@@ -143,7 +224,7 @@ func failures(out string) string {
 // haproxyPath is HAProxy's command (Debian's haproxy, which make test
 // installs): on PATH or in /usr/sbin. Without it the test skips, and
 // under CI=true fails.
-func haproxyPath(t *testing.T) string {
+func haproxyPath(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("haproxy"); err == nil {
 		return p
@@ -218,7 +299,7 @@ frontend stats
 
 // startBalancer starts HAProxy on free loopback ports in front of nodes,
 // until the test ends.
-func startBalancer(t *testing.T, haproxy string, nodes []*clusterNode) *balancer {
+func startBalancer(t testing.TB, haproxy string, nodes []*clusterNode) *balancer {
 	t.Helper()
 	lb := &balancer{addr: freeAddr(t), stats: freeAddr(t)}
 	var servers strings.Builder
@@ -259,7 +340,7 @@ func startBalancer(t *testing.T, haproxy string, nodes []*clusterNode) *balancer
 
 // waitStatus waits until the balancer's checks find each named node in
 // the state given (UP, DOWN).
-func (lb *balancer) waitStatus(t *testing.T, want map[string]string) {
+func (lb *balancer) waitStatus(t testing.TB, want map[string]string) {
 	t.Helper()
 	poll.Until(t, fmt.Sprintf("the balancer sees the nodes %v", want), func() (bool, error) {
 		res, err := http.Get("http://" + lb.stats + "/stats;csv")
