@@ -111,7 +111,7 @@ func TestMultiNode(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestCrossTenantThrough ") {
 		t.Fatalf("the cross-tenant suite through the balancer: %v\n%s", err, failures(string(out)))
 	}
-	t.Logf("the cross-tenant suite through the balancer: %d cases passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
+	t.Logf("the cross-tenant suite through the balancer: %d subtests passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
 }
 
 // BenchmarkMultiNode measures API reads (a tenant's locations, with an
