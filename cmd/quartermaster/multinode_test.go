@@ -130,21 +130,23 @@ func BenchmarkMultiNode(b *testing.B) {
 	}
 	var at atomic.Int64 // milliseconds after base of the next point, unique across runs
 	base := time.Now().Add(-time.Hour)
-	for _, target := range []struct{ name, addr string }{{"direct", c.nodes[0].addr}, {"balanced", c.lb.addr}} {
-		b.Run("read/"+target.name, func(b *testing.B) {
+	read := func(addr string) func(b *testing.B) {
+		return func(b *testing.B) {
 			b.SetParallelism(clients)
 			b.RunParallel(func(pb *testing.PB) {
 				var page struct{ Locations []any }
 				for pb.Next() {
-					if err := getJSON(c.client, "http://"+target.addr+"/api/v1/t/durable/locations", reader, &page); err != nil {
+					if err := getJSON(c.client, "http://"+addr+"/api/v1/t/durable/locations", reader, &page); err != nil {
 						b.Error(err)
 						return
 					}
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
-		})
-		b.Run("ingest/"+target.name, func(b *testing.B) {
+		}
+	}
+	ingest := func(addr string) func(b *testing.B) {
+		return func(b *testing.B) {
 			b.SetParallelism(clients)
 			b.RunParallel(func(pb *testing.PB) {
 				device := <-devices
@@ -159,14 +161,23 @@ func BenchmarkMultiNode(b *testing.B) {
 						fmt.Fprintf(&body, `{"time":"%s","metrics":{"n":%d}}`, base.Add(time.Duration(at.Add(1))*time.Millisecond).Format(time.RFC3339Nano), i)
 					}
 					body.WriteByte(']')
-					if status := post(b.Context(), c.client, "http://"+target.addr+"/ingest/v1/points", device, &body); status != http.StatusOK {
+					if status := post(b.Context(), c.client, "http://"+addr+"/ingest/v1/points", device, &body); status != http.StatusOK {
 						b.Errorf("ingest: %d", status)
 						return
 					}
 				}
 			})
 			b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "points/s")
-		})
+		}
+	}
+	// Each figure beside its counterpart, so that both see the same load
+	// of the machine.
+	targets := []struct{ name, addr string }{{"direct", c.nodes[0].addr}, {"balanced", c.lb.addr}}
+	for _, to := range targets {
+		b.Run("read/"+to.name, read(to.addr))
+	}
+	for _, to := range targets {
+		b.Run("ingest/"+to.name, ingest(to.addr))
 	}
 }
 
