@@ -275,7 +275,7 @@ func (n *clusterNode) kill() {
 // balancer is HAProxy in front of the cluster's nodes.
 type balancer struct {
 	addr  string // where clients reach the nodes
-	stats string // HAProxy's statistics, as CSV
+	stats string // where HAProxy serves its statistics (/stats;csv)
 }
 
 // haproxyConfig is the balancer's configuration, as README shows it: any
@@ -366,14 +366,14 @@ func (lb *balancer) waitStatus(t testing.TB, want map[string]string) {
 		if err != nil || len(rows) == 0 {
 			return false, fmt.Errorf("haproxy's statistics: %v", err)
 		}
-		status := map[string]int{}
-		for i, col := range rows[0] {
-			status[strings.TrimPrefix(col, "# ")] = i
+		col := map[string]int{} // by name
+		for i, name := range rows[0] {
+			col[strings.TrimPrefix(name, "# ")] = i
 		}
 		seen := 0
 		for _, row := range rows[1:] {
-			if state, ok := want[row[status["svname"]]]; ok && row[status["pxname"]] == "nodes" {
-				if !strings.HasPrefix(row[status["status"]], state) {
+			if state, ok := want[row[col["svname"]]]; ok && row[col["pxname"]] == "nodes" {
+				if !strings.HasPrefix(row[col["status"]], state) {
 					return false, nil
 				}
 				seen++
