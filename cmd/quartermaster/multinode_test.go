@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,7 @@ func TestMultiNode(t *testing.T) {
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
+	before := lb.requests(t)
 	cmd := exec.CommandContext(ctx, suite, "-test.run", "^TestCrossTenantThrough$", "-test.count=1", "-test.v")
 	cmd.Dir = "../../httpapi" // where its tests find their files
 	cmd.Env = append(os.Environ(), "QM_CROSSTENANT_URL=http://"+lb.addr, "QM_CROSSTENANT_DATABASE_URL="+dbURL)
@@ -111,7 +113,13 @@ func TestMultiNode(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestCrossTenantThrough ") {
 		t.Fatalf("the cross-tenant suite through the balancer: %v\n%s", err, failures(string(out)))
 	}
-	t.Logf("the cross-tenant suite through the balancer: %d subtests passed", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"))
+	after := lb.requests(t)
+	for _, n := range nodes {
+		if took := after[n.name] - before[n.name]; took < 100 {
+			t.Errorf("%s took %d of the suite's requests, want it to take its turn", n.name, took)
+		}
+	}
+	t.Logf("the cross-tenant suite through the balancer: %d subtests passed; requests by node: %v then %v", strings.Count(string(out), "--- PASS: TestCrossTenantThrough/"), before, after)
 }
 
 // BenchmarkMultiNode measures API reads (a tenant's locations, with an
@@ -357,28 +365,53 @@ func startBalancer(t testing.TB, haproxy string, nodes []*clusterNode) *balancer
 func (lb *balancer) waitStatus(t testing.TB, want map[string]string) {
 	t.Helper()
 	poll.Until(t, fmt.Sprintf("the balancer sees the nodes %v", want), func() (bool, error) {
-		res, err := http.Get("http://" + lb.stats + "/stats;csv")
+		nodes, err := lb.nodes()
 		if err != nil {
 			return false, err
 		}
-		defer res.Body.Close()
-		rows, err := csv.NewReader(res.Body).ReadAll()
-		if err != nil || len(rows) == 0 {
-			return false, fmt.Errorf("haproxy's statistics: %v", err)
-		}
-		col := map[string]int{} // by name
-		for i, name := range rows[0] {
-			col[strings.TrimPrefix(name, "# ")] = i
-		}
-		seen := 0
-		for _, row := range rows[1:] {
-			if state, ok := want[row[col["svname"]]]; ok && row[col["pxname"]] == "nodes" {
-				if !strings.HasPrefix(row[col["status"]], state) {
-					return false, nil
-				}
-				seen++
+		for name, state := range want {
+			if n, ok := nodes[name]; !ok || !strings.HasPrefix(n["status"], state) {
+				return false, nil
 			}
 		}
-		return seen == len(want), nil
+		return true, nil
 	})
+}
+
+// requests returns how many requests the balancer has sent each node.
+func (lb *balancer) requests(t testing.TB) map[string]int {
+	t.Helper()
+	nodes, err := lb.nodes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for name, stats := range nodes {
+		n[name], _ = strconv.Atoi(stats["req_tot"])
+	}
+	return n
+}
+
+// nodes reads HAProxy's statistics of each node, by column.
+func (lb *balancer) nodes() (map[string]map[string]string, error) {
+	res, err := http.Get("http://" + lb.stats + "/stats;csv")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil || len(rows) == 0 {
+		return nil, fmt.Errorf("haproxy's statistics: %v", err)
+	}
+	nodes := map[string]map[string]string{}
+	for _, row := range rows[1:] {
+		stats := map[string]string{}
+		for i, name := range rows[0] {
+			stats[strings.TrimPrefix(name, "# ")] = row[i]
+		}
+		if stats["pxname"] == "nodes" && stats["svname"] != "BACKEND" {
+			nodes[stats["svname"]] = stats
+		}
+	}
+	return nodes, nil
 }
