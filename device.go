@@ -208,3 +208,14 @@ type DeviceChange struct {
 type DeviceEvents interface {
 	DeviceChanged(ctx context.Context, c DeviceChange)
 }
+
+// DeviceSettingsEvents is told that a tenant changed the settings of a
+// device it holds, after commit, on another node: the node the device is
+// connected to passes them on (the MQTT broker publishes them on the
+// device's config topic), reading them afresh, and only while that tenant
+// still holds the device. The node that made the change passes them on
+// itself. DeviceSettingsChanged must not block for long; it reports its
+// own failures (to its log).
+type DeviceSettingsEvents interface {
+	DeviceSettingsChanged(ctx context.Context, tenantID, deviceID string)
+}

@@ -236,6 +236,10 @@ type TenantService interface {
 	PurgeTenant(ctx context.Context, slug string) (*Tombstone, error)
 	// Tombstones lists the tenants purged, newest first. Operator only.
 	Tombstones(ctx context.Context) ([]*Tombstone, error)
+	// Servers lists the servers tenants' data is kept on: the engine's
+	// own and every PostgreSQL server it was started with, each with the
+	// tenants it keeps and the bytes it holds. Operator only.
+	Servers(ctx context.Context) ([]DataServer, error)
 	// Activity says, for each of ts in order, how many members, devices
 	// and assets it has and when its audit log last grew. Its work grows
 	// with len(ts): callers pass a page. Operator only.
@@ -290,6 +294,17 @@ type SettingsService interface {
 	Settings(ctx context.Context) (*GeneralSettings, error)
 	// SetSettings changes them. EInvalid.
 	SetSettings(ctx context.Context, s GeneralSettings) (*GeneralSettings, error)
+}
+
+// DataServer is a server tenants' data is kept on, as the operator sees
+// it: its engine and name (the placements' Server), how many tenants it
+// keeps (in every state), and the bytes its databases or files take,
+// shared ones included.
+type DataServer struct {
+	Engine  Engine `json:"engine"`
+	Name    string `json:"name"`
+	Tenants int    `json:"tenants"`
+	Bytes   int64  `json:"bytes"`
 }
 
 // Tombstone is what the catalog keeps of a tenant purged: who it was, who

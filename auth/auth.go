@@ -357,6 +357,15 @@ func (a *Authenticator) DeviceKey(ctx context.Context, ident, key string) (*qm.D
 	return d, t, p, err
 }
 
+// AsDevice returns the tenant holding d and the principal d acts as, as
+// DeviceToken does once it has found d: for a part of the server that acts
+// for a device it did not hear from (the broker, passing on the settings
+// another node changed). EForbidden for a device no tenant holds; as
+// DeviceToken for a tenant that is not active.
+func (a *Authenticator) AsDevice(ctx context.Context, d *qm.Device) (*qm.Tenant, *qm.Principal, error) {
+	return a.device(ctx, d)
+}
+
 func (a *Authenticator) device(ctx context.Context, d *qm.Device) (*qm.Tenant, *qm.Principal, error) {
 	if d.TenantID == "" {
 		return nil, nil, qm.Errorf(qm.EForbidden, "device %s is not assigned to a tenant", d.Ident)

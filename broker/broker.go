@@ -46,6 +46,10 @@ type Config struct {
 	Auth *auth.Authenticator
 	// Devices is the inventory, read before publishing to a device.
 	Devices qm.DeviceInventory
+	// Fleet, when set, is where the broker reads a device's settings to
+	// pass them on when another node changed them, or when the device
+	// subscribes to them here and this node holds none (settings.go).
+	Fleet qm.FleetService
 	// Limits bound connections and packets (zero values: the defaults).
 	Limits Limits
 	// Points takes the telemetry devices publish.
@@ -75,6 +79,9 @@ type Broker struct {
 	// (see traces.go).
 	custodyMu sync.Mutex
 	custody   map[string]custody
+	// settingsMu orders the settings the broker reads and publishes for a
+	// device (settings.go): one lock of these for each device.
+	settingsMu [64]sync.Mutex
 }
 
 // session is a connected device: what the broker needs of it, not the
@@ -233,7 +240,7 @@ type hook struct {
 func (h *hook) ID() string { return "quartermaster" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
 // OnConnectAuthenticate admits a device whose user name is its identifier

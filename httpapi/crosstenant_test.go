@@ -92,6 +92,7 @@ var cases = map[string]routeCase{
 			return "/api/v1/operator/tenants/" + f.mustDeleted(t, tf, "purged-"+tf.t.Slug) + "/purge"
 		}},
 	"GET /api/v1/operator/tombstones": {path: static("/api/v1/operator/tombstones"), ok: 200},
+	"GET /api/v1/operator/servers":    {path: static("/api/v1/operator/servers"), ok: 200},
 	"GET /api/v1/operator/audit":      {path: static("/api/v1/operator/audit"), ok: 200},
 	"POST /api/v1/operator/tenants/{tenant}/exports": {path: operatorPath("/exports"), ok: 202,
 		settle: settleJob[exportJob]("/api/v1/operator/exports/")},

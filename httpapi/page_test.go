@@ -49,6 +49,7 @@ var notLists = map[string]string{
 	"GET /api/v1/t/{tenant}/catalog": "the catalog's vocabulary: the reference lists the server has, fixed in code",
 	"GET /api/v1/t/{tenant}/usage":   "a report of the days asked for (a year at most), a row per day and meter, not a list of a resource",
 	"GET /api/v1/operator/usage":     "a month's billing report, exported whole (as CSV too), a line per tenant and meter",
+	"GET /api/v1/operator/servers":   "the servers the engine was started with, a handful, each with its totals",
 }
 
 // seeders make a second row for lists whose fixture holds fewer than two

@@ -130,6 +130,7 @@ var baseRoutes = []Route{
 	{"GET", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).tenantLimits, nil, qm.TenantLimits{}, 200},
 	{"PATCH", "/api/v1/operator/tenants/{tenant}/limits", Operator, "", (*Server).changeTenantLimits, tenantLimitsChange{}, qm.TenantLimits{}, 200},
 	{"GET", "/api/v1/operator/usage", Operator, "", (*Server).operatorUsage, nil, usageLines{}, 200},
+	{"GET", "/api/v1/operator/servers", Operator, "", (*Server).operatorServers, nil, serverList{}, 200},
 	{"GET", "/api/v1/operator/plans", Operator, "", (*Server).listPlans, nil, planList{}, 200},
 	{"POST", "/api/v1/operator/plans", Operator, "", (*Server).createPlan, planRequest{}, qm.Plan{}, 201},
 	{"GET", "/api/v1/operator/plans/{plan}", Operator, "", (*Server).getPlan, nil, qm.Plan{}, 200},

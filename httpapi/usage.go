@@ -49,3 +49,15 @@ func (s *Server) operatorUsage(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="usage-`+month+`.csv"`)
 	return usage.WriteCSV(w, lines)
 }
+
+// serverList is every server tenants' data is kept on.
+type serverList struct {
+	Servers []qm.DataServer `json:"servers"`
+}
+
+// operatorServers lists the servers tenants' data is kept on, each with
+// the tenants it keeps and the bytes it holds.
+func (s *Server) operatorServers(w http.ResponseWriter, r *http.Request) error {
+	servers, err := s.svc.Tenants.Servers(r.Context())
+	return reply(w, http.StatusOK, serverList{servers}, err)
+}

@@ -1,7 +1,8 @@
 // Package live tells the clients watching a tenant's fleet (the console's
 // map, over Server-Sent Events) which devices stored new points, as soon
 // as the points are committed. It is an in-process hub: each node tells
-// the clients connected to it of the points it committed itself.
+// the clients connected to it of the points it committed itself, and of
+// those other nodes committed (catalog.PointNews brings their news).
 package live
 
 import (

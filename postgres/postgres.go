@@ -15,7 +15,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -24,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/catalog"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
@@ -77,28 +75,19 @@ type Config struct {
 
 // DB is the PostgreSQL engine, opened.
 type DB struct {
+	*servers
 	cfg               Config
-	servers           map[string]*pgxpool.Config // privileged, per server
-	admin             *pgxpool.Pool              // privileged, main database, search_path catalog
-	serve             *pgxpool.Pool              // serving role, main database
-	silos             *sqlstore.Cache[siloPool]
+	admin             *pgxpool.Pool // privileged, main database, search_path catalog
+	serve             *pgxpool.Pool // serving role, main database
 	catalogMigrations []schema.Migration
-	tenantMigrations  []schema.Migration
 	tenants           *catalog.TenantService
 	identity          *catalog.Identity
 	devices           *catalog.DeviceStore
 	poolVersion       atomic.Int64
-	keepsSearchFrom   int // see keepsSearchFrom
 	mainDatabase      string
 
-	stopSweeping func()
-	closeOnce    sync.Once
+	closeOnce sync.Once
 }
-
-// siloPool is a serving pool of one silo database.
-type siloPool struct{ *pgxpool.Pool }
-
-func (p siloPool) Close() error { p.Pool.Close(); return nil }
 
 // Open connects to the main database and checks that it answers. It does not
 // migrate: call Setup for that.
@@ -110,8 +99,6 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{cfg: cfg, servers: map[string]*pgxpool.Config{}, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs,
-		keepsSearchFrom: keepsSearchFrom(tenantMigs)}
 	urls := map[string]string{MainServer: cfg.URL}
 	for name, u := range cfg.Servers {
 		if name == MainServer {
@@ -119,24 +106,23 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		urls[name] = u
 	}
-	for name, u := range urls {
-		pc, err := pgxpool.ParseConfig(u)
-		if err != nil {
-			return nil, fmt.Errorf("server %s: invalid database URL: %w", name, errors.Unwrap(err))
-		}
-		// Citus carries a transaction's SET LOCAL to its workers, as the
-		// tenant's scope needs (scopeStatements), only with this; PostgreSQL
-		// without Citus keeps it as a setting nobody reads.
-		pc.ConnConfig.RuntimeParams["citus.propagate_set_commands"] = "local"
-		db.servers[name] = pc
+	servers, err := newServers(urls, cfg.ServingRole, cfg.ServingPassword, cfg.Tracer, tenantMigs, cfg.Options)
+	if err != nil {
+		return nil, err
 	}
-	main := db.servers[MainServer]
+	db := &DB{servers: servers, cfg: cfg, catalogMigrations: catalogMigs}
+	main := servers.configs[MainServer]
 	db.mainDatabase = main.ConnConfig.Database
+	// Silo databases carry the main database's name, on every server.
+	for name := range servers.configs {
+		servers.siloPrefix[name] = db.mainDatabase
+	}
 
 	adminCfg := main.Copy()
 	adminCfg.MaxConns = 16
 	adminCfg.ConnConfig.RuntimeParams["search_path"] = catalogSchema
 	if db.admin, err = connect(ctx, adminCfg); err != nil {
+		servers.close()
 		return nil, err
 	}
 	serveCfg := db.servingConfig(main, poolSchema)
@@ -148,35 +134,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	// until Setup creates it.
 	if db.serve, err = pgxpool.NewWithConfig(ctx, serveCfg); err != nil {
 		db.admin.Close()
+		servers.close()
 		return nil, fmt.Errorf("serving pool: %w", err)
 	}
-	db.silos = sqlstore.NewCache(cfg.MaxOpenSilos, cfg.SiloIdle, cfg.Now, db.openSilo)
-	db.tenants = catalog.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now, db.listen)
+	db.tenants = catalog.NewTenantService(querier{db.admin}, schemaTx(db.admin, catalogSchema), storage{db}, db, dataplane.SeedStatusLabels, cfg.Now, notices{db})
 	db.identity = catalog.NewIdentity(querier{db.admin}, db.tenants)
 	db.devices = catalog.NewDeviceStore(querier{db.admin}, schemaTx(db.admin, catalogSchema), db.tenants, db, cfg.Now)
-	db.stopSweeping = db.silos.SweepEvery(cfg.SiloIdle / 4)
 	return db, nil
-}
-
-// listen waits for the catalog's notices of changes on a connection of its
-// own, outside the pool: a LISTEN holds its connection (catalog.Listen).
-func (db *DB) listen(ctx context.Context, woke func()) error {
-	conn, err := pgx.ConnectConfig(ctx, db.admin.Config().ConnConfig)
-	if err != nil {
-		return fmt.Errorf("listen for catalog changes: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+catalog.ChangesChannel); err != nil {
-		return fmt.Errorf("listen for catalog changes: %w", err)
-	}
-	// A change may have come while no connection listened.
-	woke()
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("listen for catalog changes: %w", err)
-		}
-		woke()
-	}
 }
 
 // connect opens a pool and makes sure the server answers, so a wrong URL is
@@ -194,24 +158,10 @@ func connect(ctx context.Context, pc *pgxpool.Config) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// servingConfig is pc with the serving role's credentials and a session
-// search path of schema. Each statement's scope sets the path again for its
-// transaction; the session's path only lets pgx prepare a statement before
-// the scope runs (PostgreSQL parses it again when the path has changed).
-func (db *DB) servingConfig(pc *pgxpool.Config, schema string) *pgxpool.Config {
-	sc := pc.Copy()
-	sc.ConnConfig.User = db.cfg.ServingRole
-	sc.ConnConfig.Password = db.cfg.ServingPassword
-	sc.ConnConfig.RuntimeParams["search_path"] = schema
-	sc.ConnConfig.Tracer = db.cfg.Tracer
-	return sc
-}
-
 // Close closes every pool. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		db.stopSweeping()
-		db.silos.Close()
+		db.servers.close()
 		db.serve.Close()
 		db.admin.Close()
 	})
@@ -221,10 +171,8 @@ func (db *DB) Close() error {
 // Setup creates the roles and shared schemas if missing, and brings the
 // catalog and the pool to the newest version.
 func (db *DB) Setup(ctx context.Context) error {
-	for name := range db.servers {
-		if err := db.ensureRoles(ctx, name); err != nil {
-			return fmt.Errorf("server %s: %w", name, err)
-		}
+	if err := db.ensureAllRoles(ctx); err != nil {
+		return err
 	}
 	for _, schema := range []string{catalogSchema, poolSchema} {
 		if err := db.createSchema(ctx, db.admin, schema); err != nil {
@@ -259,97 +207,6 @@ func (db *DB) createSchema(ctx context.Context, r pgRunner, schema string) error
 		return fmt.Errorf("grant schema %s: %w", schema, err)
 	}
 	return nil
-}
-
-// ensureRoles creates the serving group and login role on a server if they
-// are missing, and refuses a serving role that could bypass row security.
-func (db *DB) ensureRoles(ctx context.Context, server string) error {
-	conn, err := db.adminConn(ctx, server, "")
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	login := pgx.Identifier{db.cfg.ServingRole}.Sanitize()
-	create := []string{`CREATE ROLE ` + servingGroup + ` NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`}
-	loginSQL := `CREATE ROLE ` + login + ` LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`
-	if db.cfg.ServingPassword != "" {
-		loginSQL += ` PASSWORD ` + quoteLiteral(db.cfg.ServingPassword)
-	}
-	create = append(create, loginSQL)
-	for i, role := range []string{servingGroup, db.cfg.ServingRole} {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
-			return fmt.Errorf("look up role %s: %w", role, err)
-		}
-		if exists {
-			continue
-		}
-		// Another process may create the role at the same moment.
-		if _, err := conn.Exec(ctx, create[i]); err != nil && pgCode(err) != codeDuplicateObject && pgCode(err) != codeUniqueViolation {
-			return fmt.Errorf("create role %s: %w", role, err)
-		}
-	}
-	// Granting twice is harmless; two processes granting at once can clash.
-	if _, err := conn.Exec(ctx, `GRANT `+servingGroup+` TO `+login); err != nil && pgCode(err) != codeUniqueViolation {
-		return fmt.Errorf("grant %s to %s: %w", servingGroup, db.cfg.ServingRole, err)
-	}
-	var super, bypass bool
-	err = conn.QueryRow(ctx, `SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, db.cfg.ServingRole).Scan(&super, &bypass)
-	if err != nil {
-		return fmt.Errorf("check role %s: %w", db.cfg.ServingRole, err)
-	}
-	if super || bypass {
-		return fmt.Errorf("serving role %s is a superuser or may bypass row-level security: use a plain role", db.cfg.ServingRole)
-	}
-	return nil
-}
-
-// quoteLiteral quotes s as an SQL string literal.
-func quoteLiteral(s string) string {
-	out := []byte{'\''}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, '\'')
-		}
-		out = append(out, s[i])
-	}
-	return string(append(out, '\''))
-}
-
-// adminConn connects as the privileged role to database on server; an empty
-// database means the one in the server's URL.
-func (db *DB) adminConn(ctx context.Context, server, database string) (*pgx.Conn, error) {
-	pc, ok := db.servers[server]
-	if !ok {
-		return nil, fmt.Errorf("unknown database server %q", server)
-	}
-	cc := pc.ConnConfig.Copy()
-	if database != "" {
-		cc.Database = database
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return nil, &ConnectError{Host: cc.Host, Port: cc.Port, Database: cc.Database, Err: err}
-	}
-	return conn, nil
-}
-
-// openSilo opens a serving pool on a silo database.
-func (db *DB) openSilo(key string) (siloPool, error) {
-	server, database := splitSiloKey(key)
-	pc, ok := db.servers[server]
-	if !ok {
-		return siloPool{}, fmt.Errorf("unknown database server %q", server)
-	}
-	sc := db.servingConfig(pc, SiloSchema)
-	sc.ConnConfig.Database = database
-	sc.MaxConns = 4
-	sc.MaxConnIdleTime = db.cfg.SiloIdle
-	pool, err := pgxpool.NewWithConfig(context.Background(), sc)
-	if err != nil {
-		return siloPool{}, fmt.Errorf("open silo %s: %w", key, err)
-	}
-	return siloPool{pool}, nil
 }
 
 // Tenants returns the tenant catalog.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
@@ -70,6 +71,11 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 // tenant for Citus (pgtest.CheckRouting), and the search index must hold
 // the text of every asset (mustKeepSearch).
 func openStorage(t *testing.T, url string) storetest.Storage {
+	return openStorageWith(t, url, nil)
+}
+
+// openStorageWith is openStorage with the servers of more (by name) too.
+func openStorageWith(t *testing.T, url string, more map[string]string) storetest.Storage {
 	dbName := strings.TrimPrefix(mustParseURL(t, url).Path, "/")
 	t.Cleanup(func() { mustKeepSearch(t, url) })
 	routing := pgtest.CheckRouting(t, url)
@@ -77,6 +83,7 @@ func openStorage(t *testing.T, url string) storetest.Storage {
 		ID: url,
 		Open: func(t *testing.T, migs []schema.Migration) (storetest.Engine, error) {
 			cfg := config(t, url)
+			maps.Copy(cfg.Servers, more)
 			cfg.TenantMigrations = migs
 			cfg.Tracer = routing
 			return mustOpen(t, cfg)
@@ -99,6 +106,19 @@ func TestConformance(t *testing.T) {
 			storetest.Run(t, harness(t, tier))
 		})
 	}
+}
+
+// TestSilosAcrossClusters runs the cases of silo tenants kept on a
+// second PostgreSQL cluster, a server of the engine's own: moved there and
+// back, served, counted and purged there.
+func TestSilosAcrossClusters(t *testing.T) {
+	h := harness(t, qm.TierPool)
+	h.Server = "far"
+	far := pgtest.NewCluster(t)
+	h.NewStorage = func(t *testing.T) storetest.Storage {
+		return openStorageWith(t, pgtest.NewDatabase(t), map[string]string{h.Server: far})
+	}
+	storetest.RunRemote(t, h)
 }
 
 func mustParseURL(t *testing.T, raw string) *url.URL {

@@ -55,38 +55,98 @@ func setScope(ctx context.Context, q sqlstore.Querier, id, schema string) error 
 	return nil
 }
 
-// View implements sqlstore.Router. Each statement goes out in one batch
-// with its transaction: BEGIN READ ONLY, the scope statements, the
-// statement, COMMIT, so the scope holds for exactly that statement and
-// costs no extra round trip. A statement that fails leaves its transaction
-// aborted, and pgxpool closes a connection given back in a transaction
-// rather than reuse it.
+// located is where one tenant's data is, found for a piece of work: the
+// pool and schema it is in, from which version of its data the engine
+// keeps its search text (keepsSearchFrom), and release, which gives back
+// what finding them took.
+type located struct {
+	t               *qm.Tenant
+	pool            *pgxpool.Pool
+	schema          string
+	keepsSearchFrom int
+	release         func()
+}
+
+// view runs fn with a connection for reading. Each statement goes out in
+// one batch with its transaction: BEGIN READ ONLY, the scope statements,
+// the statement, COMMIT, so the scope holds for exactly that statement
+// and costs no extra round trip. A statement that fails leaves its
+// transaction aborted, and pgxpool closes a connection given back in a
+// transaction rather than reuse it.
+func (l located) view(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	stmts, err := scopeStatements(l.t.ID, l.schema)
+	if err != nil {
+		return err
+	}
+	return fn(viewConn{pool: l.pool, Binding: sqlstore.Bind(ctx, l.t), scope: stmts})
+}
+
+// update runs fn inside one transaction, scoped to the tenant.
+func (l located) update(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return inTx(ctx, l.pool, func(q sqlstore.Querier) error {
+		if err := setScope(ctx, q, l.t.ID, l.schema); err != nil {
+			return err
+		}
+		return fn(l.txConn(ctx, q))
+	})
+}
+
+// updateEach runs fn for the tenant of each of scopes, found by locate
+// (for its index), in one transaction. Each tenant's part runs behind its
+// own scope statement, so row security and the search path hold for
+// exactly that tenant's statements.
+func updateEach(ctx context.Context, scopes []context.Context, locate func(i int) (located, error), fn func(context.Context, sqlstore.Conn) error) error {
+	ls := make([]located, 0, len(scopes))
+	defer func() {
+		for _, l := range ls {
+			l.release()
+		}
+	}()
+	for i := range scopes {
+		l, err := locate(i)
+		if err != nil {
+			return err
+		}
+		if len(ls) > 0 && l.pool != ls[0].pool {
+			l.release()
+			return fmt.Errorf("tenants %s and %s do not share a database", ls[0].t.Slug, l.t.Slug)
+		}
+		ls = append(ls, l)
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	return inTx(ctx, ls[0].pool, func(q sqlstore.Querier) error {
+		for i, scope := range scopes {
+			if err := setScope(ctx, q, ls[i].t.ID, ls[i].schema); err != nil {
+				return err
+			}
+			if err := fn(scope, ls[i].txConn(scope, q)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// View implements sqlstore.Router.
 func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
-	t, pool, schema, release, err := db.route(ctx)
+	l, err := db.route(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	stmts, err := scopeStatements(t.ID, schema)
-	if err != nil {
-		return err
-	}
-	return fn(viewConn{pool: pool, Binding: sqlstore.Bind(ctx, t), scope: stmts})
+	defer l.release()
+	return l.view(ctx, fn)
 }
 
 // Update implements sqlstore.Router.
 func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
-	t, pool, schema, release, err := db.route(ctx)
+	l, err := db.route(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
-	return inTx(ctx, pool, func(q sqlstore.Querier) error {
-		if err := setScope(ctx, q, t.ID, schema); err != nil {
-			return err
-		}
-		return fn(db.txConn(ctx, q, t))
-	})
+	defer l.release()
+	return l.update(ctx, fn)
 }
 
 // TxDomain implements sqlstore.BatchRouter: the pool and every bridge
@@ -98,73 +158,42 @@ func (db *DB) TxDomain(t *qm.Tenant) string {
 	return MainServer
 }
 
-// UpdateEach implements sqlstore.BatchRouter. Each tenant's part of the
-// transaction runs behind its own scope statement, so row security and the
-// search path hold for exactly that tenant's statements.
+// UpdateEach implements sqlstore.BatchRouter.
 func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(context.Context, sqlstore.Conn) error) error {
-	if len(scopes) == 0 {
-		return nil
-	}
-	tenants := make([]*qm.Tenant, len(scopes))
-	schemas := make([]string, len(scopes))
-	var pool *pgxpool.Pool
-	for i, scope := range scopes {
-		t, p, schema, release, err := db.route(scope)
-		if err != nil {
-			return err
-		}
-		defer release()
-		if pool != nil && p != pool {
-			return fmt.Errorf("tenants %s and %s do not share a database", tenants[0].Slug, t.Slug)
-		}
-		tenants[i], schemas[i], pool = t, schema, p
-	}
-	return inTx(ctx, pool, func(q sqlstore.Querier) error {
-		for i, scope := range scopes {
-			if err := setScope(ctx, q, tenants[i].ID, schemas[i]); err != nil {
-				return err
-			}
-			if err := fn(scope, db.txConn(scope, q, tenants[i])); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return updateEach(ctx, scopes, func(i int) (located, error) { return db.route(scopes[i]) }, fn)
 }
 
 var _ sqlstore.BatchRouter = (*DB)(nil)
 
-// route finds the pool and schema holding the data of the tenant in ctx,
-// and admits the work at the node's gate: release ends both.
-func (db *DB) route(ctx context.Context) (*qm.Tenant, *pgxpool.Pool, string, func(), error) {
+// route finds where the data of the tenant in ctx is, and admits the work
+// at the node's gate: release ends both.
+func (db *DB) route(ctx context.Context) (located, error) {
 	t, leave, err := db.tenants.Scoped(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
-		return nil, nil, "", nil, err
+		return located{}, err
 	}
-	pool, schema, release, err := db.place(t)
+	l, err := db.place(t)
 	if err != nil {
 		leave()
-		return nil, nil, "", nil, err
+		return located{}, err
 	}
-	return t, pool, schema, func() { release(); leave() }, nil
+	release := l.release
+	l.release = func() { release(); leave() }
+	return l, nil
 }
 
-// place finds the pool and schema holding tenant t's data.
-func (db *DB) place(t *qm.Tenant) (*pgxpool.Pool, string, func(), error) {
+// place finds where tenant t's data is.
+func (db *DB) place(t *qm.Tenant) (located, error) {
 	if t.Placement.Engine != qm.EnginePostgres {
-		return nil, "", nil, fmt.Errorf("tenant %s is placed on %s, not postgres", t.Slug, t.Placement.Engine)
+		return located{}, fmt.Errorf("tenant %s is placed on %s, not postgres", t.Slug, t.Placement.Engine)
 	}
 	switch t.Tier {
 	case qm.TierPool, qm.TierBridge:
-		return db.serve, t.Placement.Location, noRelease, nil
+		return located{t: t, pool: db.serve, schema: t.Placement.Location, keepsSearchFrom: db.keepsSearchFrom, release: noRelease}, nil
 	case qm.TierSilo:
-		pool, release, err := db.silos.Acquire(siloKey(t.Placement))
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
-		}
-		return pool.Pool, SiloSchema, release, nil
+		return db.silo(t)
 	}
-	return nil, "", nil, fmt.Errorf("tenant %s: unknown tier %s", t.Slug, t.Tier)
+	return located{}, fmt.Errorf("tenant %s: unknown tier %s", t.Slug, t.Tier)
 }
 
 func noRelease() {}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/schema"
 )
@@ -39,10 +38,10 @@ func keepsSearchFrom(migrations []schema.Migration) int {
 	return 0
 }
 
-// txConn returns the connection of tenant t, for the principal in ctx,
-// in the transaction q runs in.
-func (db *DB) txConn(ctx context.Context, q sqlstore.Querier, t *qm.Tenant) txConn {
-	return txConn{Querier: q, Binding: sqlstore.Bind(ctx, t), keepsSearch: db.keepsSearchFrom > 0 && t.SchemaVersion >= db.keepsSearchFrom}
+// txConn returns the tenant's connection, for the principal in ctx, in
+// the transaction q runs in.
+func (l located) txConn(ctx context.Context, q sqlstore.Querier) txConn {
+	return txConn{Querier: q, Binding: sqlstore.Bind(ctx, l.t), keepsSearch: l.keepsSearchFrom > 0 && l.t.SchemaVersion >= l.keepsSearchFrom}
 }
 
 // searchedWrite finds a statement's writes to assets or models.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,33 +19,25 @@ type storage struct{ db *DB }
 
 var _ catalog.Storage = storage{}
 
-// compactID is a tenant id without hyphens, for names of schemas and
-// databases.
-func compactID(id string) string { return strings.ReplaceAll(id, "-", "") }
-
 // Place implements catalog.Storage.
 func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
-	p := qm.Placement{Engine: qm.EnginePostgres, Server: MainServer}
+	server := MainServer
 	if n.Server != "" {
-		if _, ok := s.db.servers[n.Server]; !ok {
-			return p, &qm.Error{Code: qm.EInvalid, Message: fmt.Sprintf("unknown database server %q: configure it with --pg-server", n.Server),
-				Fields: map[string]string{"server": "unknown server"}}
-		}
-		p.Server = n.Server
+		server = n.Server
 	}
-	switch n.Tier {
-	case qm.TierPool:
-		p.Location = poolSchema
-	case qm.TierBridge:
+	if n.Tier == qm.TierSilo {
+		return s.db.siloPlacement(id, server)
+	}
+	if _, ok := s.db.configs[server]; !ok {
+		return qm.Placement{}, unknownServer(server)
+	}
+	if server != MainServer {
+		return qm.Placement{}, &qm.Error{Code: qm.EInvalid, Message: fmt.Sprintf("tier %s lives on the main database: only a silo tenant is placed on server %s", n.Tier, server),
+			Fields: map[string]string{"server": "only for silo tenants"}}
+	}
+	p := qm.Placement{Engine: qm.EnginePostgres, Server: MainServer, Location: poolSchema}
+	if n.Tier == qm.TierBridge {
 		p.Location = "t_" + compactID(id)
-	case qm.TierSilo:
-		// Silo databases carry the main database's name, so several
-		// deployments can share a server; cut to fit PostgreSQL's 63 bytes.
-		prefix := s.db.mainDatabase
-		if len(prefix) > 24 {
-			prefix = prefix[:24]
-		}
-		p.Location = prefix + "_t_" + compactID(id)
 	}
 	return p, nil
 }
@@ -63,54 +54,12 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 		var v int
 		err := inTx(ctx, s.db.admin, func(q sqlstore.Querier) error {
 			var err error
-			v, err = s.createAndMigrate(ctx, q, t.Placement.Location)
+			v, err = s.db.createAndMigrate(ctx, q, t.Placement.Location)
 			return err
 		})
 		return v, err
 	}
-	admin, err := s.db.adminConn(ctx, t.Placement.Server, "")
-	if err != nil {
-		return 0, err
-	}
-	dbName := pgx.Identifier{t.Placement.Location}.Sanitize()
-	_, err = admin.Exec(ctx, `CREATE DATABASE `+dbName)
-	if err == nil {
-		// Only the serving group may connect to a silo database.
-		_, err = admin.Exec(ctx, `REVOKE ALL ON DATABASE `+dbName+` FROM PUBLIC; GRANT CONNECT ON DATABASE `+dbName+` TO `+servingGroup)
-	}
-	admin.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return 0, fmt.Errorf("create database %s: %w", t.Placement.Location, err)
-	}
-	conn, err := s.db.adminConn(ctx, t.Placement.Server, t.Placement.Location)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	v, err := s.createAndMigrate(ctx, querier{tx}, SiloSchema)
-	if err != nil {
-		return 0, err
-	}
-	return v, tx.Commit(ctx)
-}
-
-// createAndMigrate creates the schema called name and migrates it, all
-// inside the one transaction q runs in.
-func (s storage) createAndMigrate(ctx context.Context, q sqlstore.Querier, name string) (int, error) {
-	id := pgx.Identifier{name}.Sanitize()
-	if _, err := q.Exec(ctx, `CREATE SCHEMA `+id+`; GRANT USAGE ON SCHEMA `+id+` TO `+servingGroup); err != nil {
-		return 0, fmt.Errorf("create schema %s: %w", name, err)
-	}
-	if err := setSearchPath(ctx, q, name); err != nil {
-		return 0, err
-	}
-	sameTx := func(_ context.Context, fn func(sqlstore.Querier) error) error { return fn(q) }
-	return schema.Migrate(ctx, sameTx, s.db.tenantMigrations)
+	return s.db.provisionSilo(ctx, t)
 }
 
 // Deprovision implements catalog.Storage: a pool tenant's rows are
@@ -136,14 +85,7 @@ func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
 		_, err := s.db.admin.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{t.Placement.Location}.Sanitize()+` CASCADE`)
 		return err
 	case qm.TierSilo:
-		s.db.silos.Remove(siloKey(t.Placement))
-		admin, err := s.db.adminConn(ctx, t.Placement.Server, "")
-		if err != nil {
-			return err
-		}
-		defer admin.Close(context.WithoutCancel(ctx))
-		_, err = admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{t.Placement.Location}.Sanitize()+` WITH (FORCE)`)
-		return err
+		return s.db.deprovisionSilo(ctx, t)
 	}
 	return nil
 }
@@ -208,19 +150,7 @@ func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, e
 		}
 		return left, nil
 	}
-	admin, err := s.db.adminConn(ctx, t.Placement.Server, "")
-	if err != nil {
-		return nil, err
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	var n int64
-	if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, t.Placement.Location).Scan(&n); err != nil {
-		return nil, err
-	}
-	if n > 0 {
-		left["database "+t.Placement.Location] = n
-	}
-	return left, nil
+	return left, s.db.siloRemains(ctx, t, left)
 }
 
 // MigrateData implements catalog.Storage.
@@ -231,18 +161,11 @@ func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	case qm.TierBridge:
 		return schema.Migrate(ctx, schemaTx(s.db.admin, t.Placement.Location), s.db.tenantMigrations)
 	}
-	conn, err := s.db.adminConn(ctx, t.Placement.Server, t.Placement.Location)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return schema.Migrate(ctx, schemaTx(conn, SiloSchema), s.db.tenantMigrations)
+	return s.db.migrateSilo(ctx, t)
 }
 
-// siloKey names a silo database in the cache: server and database.
-func siloKey(p qm.Placement) string { return p.Server + "/" + p.Location }
-
-func splitSiloKey(key string) (server, database string) {
-	server, database, _ = strings.Cut(key, "/")
-	return server, database
+// Servers implements catalog.Storage: the main server holds the main
+// database (catalog, pool and bridges) beside its silos.
+func (s storage) Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error) {
+	return s.db.list(ctx, tenants, map[string]string{MainServer: s.db.mainDatabase})
 }

@@ -1,7 +1,8 @@
 // Package sqlite is Quartermaster's embedded storage engine. The catalog is
 // catalog.db in the data directory; pool tenants share pool.db; each silo
 // tenant has a file of its own under tenants/. SQLite has no schemas, so the
-// bridge tier is refused.
+// bridge tier is refused. A server that outgrows SQLite keeps silo tenants
+// on PostgreSQL servers too (Config.Remote), its catalog staying here.
 package sqlite
 
 import (
@@ -41,6 +42,10 @@ type Config struct {
 	// Options are the shared settings; at most 256 silo files are open by
 	// default.
 	engines.Options
+	// Remote, when set, keeps the data of tenants placed on its servers
+	// (a silo tenant given a server): the server grows into PostgreSQL
+	// one tenant at a time. The engine closes it.
+	Remote engines.Remote
 }
 
 // server is the only server name SQLite placements carry.
@@ -54,6 +59,7 @@ type DB struct {
 	silos             *sqlstore.Cache[*database]
 	catalogMigrations []schema.Migration
 	tenantMigrations  []schema.Migration
+	remote            engines.Remote
 	tenants           *catalog.TenantService
 	identity          *catalog.Identity
 	devices           *catalog.DeviceStore
@@ -76,7 +82,10 @@ func Open(cfg Config) (*DB, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tenants"), 0o750); err != nil {
 		return nil, fmt.Errorf("open sqlite: cannot create data directory: %w", err)
 	}
-	db := &DB{cfg: cfg, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs}
+	db := &DB{cfg: cfg, catalogMigrations: catalogMigs, tenantMigrations: tenantMigs, remote: cfg.Remote}
+	if r := db.remote; r != nil && r.LatestVersion() != db.LatestVersion() {
+		return nil, fmt.Errorf("open sqlite: tenant data is at version %d on %s and %d on SQLite: they must be the same build's", r.LatestVersion(), r.Engine(), db.LatestVersion())
+	}
 	if db.catalog, err = openDatabase(db.path("catalog.db"), 0); err != nil {
 		return nil, err
 	}
@@ -111,12 +120,21 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.stopSweeping()
 		err = errors.Join(db.silos.Close(), db.pool.Close(), db.catalog.Close())
+		if db.remote != nil {
+			err = errors.Join(err, db.remote.Close())
+		}
 	})
 	return err
 }
 
-// Setup brings the catalog and the pool file to the newest version.
+// Setup brings the catalog and the pool file to the newest version, and
+// prepares the Remote's servers.
 func (db *DB) Setup(ctx context.Context) error {
+	if db.remote != nil {
+		if err := db.remote.Setup(ctx); err != nil {
+			return fmt.Errorf("servers of %s: %w", db.remote.Engine(), err)
+		}
+	}
 	if _, err := schema.Migrate(ctx, db.catalog.inTx, db.catalogMigrations); err != nil {
 		return fmt.Errorf("migrate catalog: %w", err)
 	}
@@ -161,6 +179,9 @@ func (db *DB) View(ctx context.Context, fn func(sqlstore.Conn) error) error {
 		return err
 	}
 	defer release()
+	if d == nil {
+		return db.remote.View(ctx, t, fn)
+	}
 	return fn(conn{Querier: d.read(), Binding: sqlstore.Bind(ctx, t)})
 }
 
@@ -171,13 +192,22 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 		return err
 	}
 	defer release()
+	if d == nil {
+		return db.remote.Update(ctx, t, fn)
+	}
 	return d.inTx(ctx, func(q sqlstore.Querier) error {
 		return fn(conn{Querier: q, Binding: sqlstore.Bind(ctx, t)})
 	})
 }
 
-// TxDomain implements sqlstore.BatchRouter: the pool file, or a silo's.
-func (db *DB) TxDomain(t *qm.Tenant) string { return t.Placement.Location }
+// TxDomain implements sqlstore.BatchRouter: the pool file, or a silo's; or
+// the Remote's, for a tenant it keeps.
+func (db *DB) TxDomain(t *qm.Tenant) string {
+	if r := db.remoteOf(t); r != nil {
+		return string(r.Engine()) + " " + r.TxDomain(t)
+	}
+	return t.Placement.Location
+}
 
 // UpdateEach implements sqlstore.BatchRouter.
 func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(context.Context, sqlstore.Conn) error) error {
@@ -192,10 +222,13 @@ func (db *DB) UpdateEach(ctx context.Context, scopes []context.Context, fn func(
 			return err
 		}
 		defer release()
-		if d != nil && di != d {
+		if i > 0 && di != d {
 			return fmt.Errorf("tenants %s and %s do not share a database", tenants[0].Slug, t.Slug)
 		}
 		tenants[i], d = t, di
+	}
+	if d == nil {
+		return db.remote.UpdateEach(ctx, tenants, scopes, fn)
 	}
 	return d.inTx(ctx, func(q sqlstore.Querier) error {
 		for i, scope := range scopes {
@@ -211,8 +244,9 @@ var _ sqlstore.BatchRouter = (*DB)(nil)
 
 func noRelease() {}
 
-// route finds the file holding the data of the tenant scoped in ctx,
-// and admits the work at the node's gate: release ends both.
+// route finds the file holding the data of the tenant scoped in ctx (nil
+// for a tenant the Remote keeps), and admits the work at the node's gate:
+// release ends both.
 func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) {
 	t, leave, err := db.tenants.Scoped(ctx, db.LatestVersion(), db.cfg.Logger)
 	if err != nil {
@@ -226,10 +260,15 @@ func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) 
 	return t, d, func() { release(); leave() }, nil
 }
 
-// place finds the file holding tenant t's data.
+// place finds the file holding tenant t's data: nil for a tenant the
+// Remote keeps.
 func (db *DB) place(t *qm.Tenant) (*database, func(), error) {
+	if db.remoteOf(t) != nil {
+		return nil, noRelease, nil
+	}
 	if t.Placement.Engine != qm.EngineSQLite {
-		return nil, nil, fmt.Errorf("tenant %s is placed on %s, not sqlite", t.Slug, t.Placement.Engine)
+		return nil, nil, fmt.Errorf("tenant %s is kept on %s server %s, which this server was not started with (--pg-server %s=URL)",
+			t.Slug, t.Placement.Engine, t.Placement.Server, t.Placement.Server)
 	}
 	switch t.Tier {
 	case qm.TierPool:
@@ -244,6 +283,15 @@ func (db *DB) place(t *qm.Tenant) (*database, func(), error) {
 	return nil, nil, fmt.Errorf("tenant %s: tier %s is not served by sqlite", t.Slug, t.Tier)
 }
 
+// remoteOf returns the Remote keeping t's data, nil for a tenant of
+// SQLite's own.
+func (db *DB) remoteOf(t *qm.Tenant) engines.Remote {
+	if db.remote != nil && t.Placement.Engine == db.remote.Engine() {
+		return db.remote
+	}
+	return nil
+}
+
 // storage is the engine's catalog.Storage.
 type storage struct{ db *DB }
 
@@ -252,9 +300,11 @@ var _ catalog.Storage = storage{}
 // Place implements catalog.Storage.
 func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 	switch {
+	case n.Server != "" && s.db.remote != nil:
+		return s.db.remote.Place(id, n)
 	case n.Server != "":
-		return qm.Placement{}, &qm.Error{Code: qm.EInvalid, Message: "the SQLite engine has no other servers: --server needs PostgreSQL",
-			Fields: map[string]string{"server": "not available on SQLite"}}
+		return qm.Placement{}, &qm.Error{Code: qm.EInvalid, Message: "this SQLite server has no other servers: name a PostgreSQL server with --pg-server NAME=URL when it starts",
+			Fields: map[string]string{"server": "no such server"}}
 	case n.Tier == qm.TierPool:
 		return qm.Placement{Engine: qm.EngineSQLite, Server: server, Location: "pool.db"}, nil
 	case n.Tier == qm.TierSilo:
@@ -268,6 +318,9 @@ func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 // Provision implements catalog.Storage. A silo file is created exclusively:
 // an existing file is never taken over.
 func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
+	if r := s.db.remoteOf(t); r != nil {
+		return r.Provision(ctx, t)
+	}
 	if t.Tier == qm.TierPool {
 		return int(s.db.poolVersion.Load()), nil
 	}
@@ -290,6 +343,9 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 // tenant_purges, which the append-only trigger heeds); a silo's file is
 // removed.
 func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
+	if r := s.db.remoteOf(t); r != nil {
+		return r.Deprovision(ctx, t)
+	}
 	if t.Tier == qm.TierPool {
 		return s.db.pool.inTx(ctx, func(q sqlstore.Querier) error {
 			tables, err := tenantTables(ctx, q)
@@ -363,6 +419,11 @@ func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, e
 	if err := count(s.db.catalog, "catalog."); err != nil {
 		return nil, err
 	}
+	if r := s.db.remoteOf(t); r != nil {
+		data, err := r.Remains(ctx, t)
+		maps.Copy(left, data)
+		return left, err
+	}
 	if t.Tier == qm.TierPool {
 		return left, count(s.db.pool, "pool.")
 	}
@@ -379,6 +440,9 @@ func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, e
 
 // MigrateData implements catalog.Storage.
 func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
+	if r := s.db.remoteOf(t); r != nil {
+		return r.MigrateData(ctx, t)
+	}
 	if t.Tier == qm.TierPool {
 		return s.db.migratePool(ctx)
 	}
@@ -388,4 +452,31 @@ func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
 	}
 	defer release()
 	return schema.Migrate(ctx, d.inTx, s.db.tenantMigrations)
+}
+
+// Servers implements catalog.Storage: this one, with the bytes of its
+// files (catalog, pool and silos, with their logs); and the Remote's.
+func (s storage) Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error) {
+	var bytes int64
+	for _, pattern := range []string{"catalog.db*", "pool.db*", filepath.Join("tenants", "*")} {
+		files, err := filepath.Glob(s.db.path(pattern))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			info, err := os.Stat(f)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) { // a silo removed meanwhile
+				return nil, err
+			}
+			if err == nil {
+				bytes += info.Size()
+			}
+		}
+	}
+	list := []qm.DataServer{{Engine: qm.EngineSQLite, Name: server, Bytes: bytes}}
+	if s.db.remote == nil {
+		return list, nil
+	}
+	more, err := s.db.remote.Servers(ctx, tenants)
+	return append(list, more...), err
 }

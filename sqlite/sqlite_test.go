@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/pgtest"
+	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
@@ -41,10 +43,24 @@ func harness(t *testing.T, tier qm.Tier) storetest.Harness {
 }
 
 func openStorage(t *testing.T, dir string) storetest.Storage {
+	return openStorageWith(t, dir, nil)
+}
+
+// openStorageWith opens the storage of directory dir, each time with the
+// PostgreSQL servers of servers (by name), when given, as its Remote.
+func openStorageWith(t *testing.T, dir string, servers map[string]string) storetest.Storage {
 	return storetest.Storage{
 		ID: dir,
 		Open: func(t *testing.T, migs []schema.Migration) (storetest.Engine, error) {
-			return mustOpen(t, sqlite.Config{DataDir: dir, Options: engines.Options{TenantMigrations: migs}})
+			cfg := sqlite.Config{DataDir: dir, Options: engines.Options{TenantMigrations: migs}}
+			if servers != nil {
+				r, err := postgres.OpenRemote(postgres.RemoteConfig{Servers: servers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Remote = r
+			}
+			return mustOpen(t, cfg)
 		},
 		TenantPlaces: func(t *testing.T) []string {
 			entries, err := os.ReadDir(filepath.Join(dir, "tenants"))
@@ -71,6 +87,18 @@ func TestConformance(t *testing.T) {
 			storetest.Run(t, harness(t, tier))
 		})
 	}
+}
+
+// TestGrowIntoPostgres runs the cases of a SQLite server that keeps silo
+// tenants on a PostgreSQL server too: moves there and back, and the life
+// of a tenant kept there.
+func TestGrowIntoPostgres(t *testing.T) {
+	h := harness(t, qm.TierPool)
+	h.Server = "pg"
+	h.NewStorage = func(t *testing.T) storetest.Storage {
+		return openStorageWith(t, t.TempDir(), map[string]string{h.Server: pgtest.NewDatabase(t)})
+	}
+	storetest.RunRemote(t, h)
 }
 
 func TestContextLeak(t *testing.T) {

@@ -11,13 +11,30 @@ import (
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlstore/catalog"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // heardOn records what a device inventory announces, for a test in
 // another goroutine.
 type heardOn struct {
-	mu      sync.Mutex
-	changes []qm.DeviceChange
+	mu       sync.Mutex
+	changes  []qm.DeviceChange
+	settings [][2]string // tenant id, device id
+}
+
+func (h *heardOn) DeviceSettingsChanged(_ context.Context, tenantID, deviceID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.settings = append(h.settings, [2]string{tenantID, deviceID})
+}
+
+// hasSettings reports whether a change of the settings tenant tenantID
+// keeps of device deviceID was heard.
+func (h *heardOn) hasSettings(tenantID, deviceID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.settings, [2]string{tenantID, deviceID})
 }
 
 func (h *heardOn) DeviceChanged(_ context.Context, c qm.DeviceChange) {
@@ -212,4 +229,17 @@ func TestCatalogChanges(t *testing.T, h Harness) {
 	poll.Until(t, "node B's device observers hear of the move on node A", func() (bool, error) {
 		return heard.has("moved-1", qm.DeviceTransferred), nil
 	})
+	// B's broker passes on to a device connected to it the settings its
+	// tenant changed on A (an engine one node serves has no B to tell).
+	// tn is suspended by now: other changes them.
+	if a.Tenants().Shared() {
+		d := mustAssignedDevice(t, a, other, "settings-1")
+		fleet := telemetry.NewFleetStore(a, a.Devices(), time.Now)
+		if _, err := fleet.UpdateDevice(tenancy.WithTenant(ctx, other), d.ID, qm.FleetDeviceUpdate{Settings: &map[string]any{"interval_s": 15}}); err != nil {
+			t.Fatal(err)
+		}
+		poll.Until(t, "node B's device observers hear of the settings changed on node A", func() (bool, error) {
+			return heard.hasSettings(other.ID, d.ID), nil
+		})
+	}
 }

@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,26 +66,35 @@ func TestMoveTenant(t *testing.T, h Harness) {
 
 	_, err := lifecycle.Move(ctx, e, "mover", lifecycle.MoveOptions{Tier: h.Tier, Holder: "test"})
 	wantCode(t, err, qm.EInvalid)
-	route := []qm.Tier{}
+	type place struct {
+		tier   qm.Tier
+		server string
+	}
+	route := []place{}
 	for _, tier := range qm.Tiers {
 		if tier != h.Tier {
-			route = append(route, tier)
+			route = append(route, place{tier: tier})
 		}
 	}
-	route = append(route, h.Tier)
+	if h.Server != "" {
+		route = append(route, place{qm.TierSilo, h.Server})
+	}
+	route = append(route, place{tier: h.Tier})
 	at := f.Tenant
-	for _, tier := range route {
+	for _, to := range route {
 		var progress []string
-		moved, err := lifecycle.Move(ctx, e, "mover", lifecycle.MoveOptions{Tier: tier, Holder: "test",
+		moved, err := lifecycle.Move(ctx, e, "mover", lifecycle.MoveOptions{Tier: to.tier, Server: to.server, Holder: "test",
 			Progress: func(p lifecycle.Progress) { progress = append(progress, p.Table) }})
 		if qm.ErrorCode(err) == qm.EInvalid && strings.Contains(qm.ErrorMessage(err), "PostgreSQL") {
 			continue // a tier this engine does not host
 		}
+		tier := to.tier
 		if err != nil {
-			t.Fatalf("move %s → %s: %v", at.Tier, tier, err)
+			t.Fatalf("move %s → %s %s: %v", at.Tier, tier, to.server, err)
 		}
-		if moved.ID != f.Tenant.ID || moved.Tier != tier || moved.State != qm.StateActive || moved.Placement == at.Placement || len(progress) == 0 {
-			t.Fatalf("moved %s → %s: %+v, progress %v", at.Tier, tier, moved, progress)
+		if moved.ID != f.Tenant.ID || moved.Tier != tier || moved.State != qm.StateActive || moved.Placement == at.Placement || len(progress) == 0 ||
+			(to.server != "" && moved.Placement.Server != to.server) {
+			t.Fatalf("moved %s → %s %s: %+v, progress %v", at.Tier, tier, to.server, moved, progress)
 		}
 		_, after := MustExport(t, e, "mover")
 		SameTables(t, before, after)
@@ -120,6 +131,19 @@ func TestMoveTenant(t *testing.T, h Harness) {
 	wantCode(t, err, qm.EConflict)
 }
 
+// elsewhere is where the move cases move a tenant of the harness's tier:
+// a silo on the harness's Server when it has one, else the other tier
+// both engines host: silo for a pool tenant, pool for another.
+func (h Harness) elsewhere() (qm.Tier, string) {
+	if h.Server != "" {
+		return qm.TierSilo, h.Server
+	}
+	if h.Tier == qm.TierPool {
+		return qm.TierSilo, ""
+	}
+	return qm.TierPool, ""
+}
+
 // TestMoveOnline moves a tenant that is written to while it moves. After
 // the first pass has copied its points and audit log, an asset, points
 // and their log entries are written as any request would: the tenant is
@@ -132,7 +156,7 @@ func TestMoveOnline(t *testing.T, h Harness) {
 	e := MustOpen(t, h)
 	ctx := context.Background()
 	f := MustFillTenant(t, e, h.Tier, "online")
-	other := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier || tier == qm.TierBridge })[0]
+	other, server := h.elsewhere()
 	assets := dataplane.NewAssetStore(e, e.Identity(), clock())
 	pw := telemetry.NewPointWriter(e, time.Now, 0)
 	defer pw.Close()
@@ -167,7 +191,7 @@ func TestMoveOnline(t *testing.T, h Harness) {
 		}
 		_, atPause = MustExport(t, e, "online")
 	}
-	moved, err := lifecycle.Move(ctx, e, "online", lifecycle.MoveOptions{Tier: other, Holder: "test", Progress: written, Paused: paused})
+	moved, err := lifecycle.Move(ctx, e, "online", lifecycle.MoveOptions{Tier: other, Server: server, Holder: "test", Progress: written, Paused: paused})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,27 +230,34 @@ func TestMoveFenced(t *testing.T, h Harness) {
 	go func() { watched <- other.Tenants().WatchMoves(ctx, "node-b", slog.New(slog.DiscardHandler)) }()
 	defer func() { stop(); <-watched }()
 
-	inFlight, release, written := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	inFlight, hold, written := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	release := sync.OnceFunc(func() { close(hold) })
+	defer release() // should the test end before the move pauses
 	go func() {
 		written <- other.Update(tenancy.WithTenant(ctx, f.Tenant), func(c sqlstore.Conn) error {
 			close(inFlight)
-			<-release
+			<-hold
 			return sqlstore.Audit(ctx, c, time.Now(), "test.fenced", "tenant", f.Tenant.ID, nil, nil)
 		})
 	}()
 	<-inFlight
-	tier := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier || tier == qm.TierBridge })[0]
+	tier, server := h.elsewhere()
 	moved := make(chan error, 1)
 	go func() {
-		_, err := lifecycle.Move(ctx, mover, "fenced", lifecycle.MoveOptions{Tier: tier, Holder: "node-a"})
+		_, err := lifecycle.Move(ctx, mover, "fenced", lifecycle.MoveOptions{Tier: tier, Server: server, Holder: "node-a"})
 		moved <- err
 	}()
 	// The write ends once the move has paused the tenant's writes.
 	poll.Until(t, "the move pauses the tenant's writes", func() (bool, error) {
+		select {
+		case err := <-moved:
+			return false, fmt.Errorf("the move ended before it paused the writes: %v", err)
+		default:
+		}
 		tn, err := mover.Tenants().Tenant(ctx, "fenced")
 		return err == nil && tn.State == qm.StateMoving, err
 	})
-	close(release)
+	release()
 	if err := <-written; err != nil {
 		t.Fatalf("the write in flight when the move paused: %v", err)
 	}
@@ -234,7 +265,7 @@ func TestMoveFenced(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	tn, err := mover.Tenants().Tenant(ctx, "fenced")
-	if err != nil || tn.Tier != tier {
+	if err != nil || tn.Tier != tier || (server != "" && tn.Placement.Server != server) {
 		t.Fatalf("after the move: %+v, %v", tn, err)
 	}
 	var n int
@@ -260,8 +291,8 @@ func TestMoveRecovered(t *testing.T, h Harness) {
 	ctx := context.Background()
 	f := MustFillTenant(t, e, h.Tier, "halfway")
 	_, before := MustExport(t, e, "halfway")
-	other := slices.DeleteFunc(slices.Clone(qm.Tiers), func(tier qm.Tier) bool { return tier == h.Tier || tier == qm.TierBridge })[0]
-	from, to, err := e.Tenants().BeginMove(ctx, "halfway", other, "", "node-1")
+	other, server := h.elsewhere()
+	from, to, err := e.Tenants().BeginMove(ctx, "halfway", other, server, "node-1")
 	if err != nil {
 		t.Fatal(err)
 	}

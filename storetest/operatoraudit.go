@@ -16,7 +16,7 @@ import (
 // operatorReads are the methods of the operator's services that change
 // nothing, and so write nothing in the operator's audit log.
 var operatorReads = map[string]bool{
-	"Tenant": true, "TenantByID": true, "Tenants": true, "Tombstones": true, "Activity": true,
+	"Tenant": true, "TenantByID": true, "Tenants": true, "Tombstones": true, "Activity": true, "Servers": true,
 	"OperatorAudit": true, "CountOperatorAudit": true,
 	"Plan": true, "Plans": true, "TenantLimits": true,
 	"Device": true, "Devices": true, "CountDevices": true, "Custody": true,

@@ -56,6 +56,9 @@ type Harness struct {
 	// StallSQL is a statement that takes far longer than a test (a minute
 	// or more), for a child process to be killed in.
 	StallSQL string
+	// Server, when set, names another server the engine keeps silo
+	// tenants on (RunRemote): the move cases move tenants there and back.
+	Server string
 
 	// shared is the storage Run opens once for the cases that read and
 	// write only their own tenants' data; nil outside Run.
@@ -75,6 +78,7 @@ type sharedStorage struct {
 func Run(t *testing.T, h Harness) {
 	h.shared = &sharedStorage{t: t}
 	t.Run("Tenants", func(t *testing.T) { TestTenants(t, h) })
+	t.Run("Servers", func(t *testing.T) { TestServers(t, h) })
 	t.Run("Plans", func(t *testing.T) { TestPlans(t, h) })
 	t.Run("Limits", func(t *testing.T) { TestLimits(t, h) })
 	t.Run("Usage", func(t *testing.T) { TestUsage(t, h) })
@@ -92,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })
 	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
 	t.Run("CatalogChanges", func(t *testing.T) { TestCatalogChanges(t, h) })
+	t.Run("PointNews", func(t *testing.T) { TestPointNews(t, h) })
 	t.Run("ExportImport", func(t *testing.T) { TestExportImport(t, h) })
 	t.Run("ImportRefused", func(t *testing.T) { TestImportRefused(t, h) })
 	t.Run("ReferenceLists", func(t *testing.T) { TestReferenceLists(t, h) })
@@ -115,6 +120,22 @@ func Run(t *testing.T, h Harness) {
 	t.Run("FleetTransfer", func(t *testing.T) { TestFleetTransfer(t, h) })
 	t.Run("Retention", func(t *testing.T) { TestRetention(t, h) })
 	t.Run("Migrations", func(t *testing.T) { TestMigrations(t, h) })
+}
+
+// RunRemote runs the cases of an engine that keeps silo tenants on
+// another server (Harness.Server): another engine's (a SQLite server's
+// PostgreSQL, engines.Remote) or another cluster of its own. The moves
+// there and back, and the life of a tenant kept there.
+func RunRemote(t *testing.T, h Harness) {
+	if h.Server == "" {
+		t.Fatal("RunRemote needs Harness.Server")
+	}
+	h.shared = &sharedStorage{t: t}
+	t.Run("MoveTenant", func(t *testing.T) { TestMoveTenant(t, h) })
+	t.Run("MoveOnline", func(t *testing.T) { TestMoveOnline(t, h) })
+	t.Run("MoveFenced", func(t *testing.T) { TestMoveFenced(t, h) })
+	t.Run("MoveRecovered", func(t *testing.T) { TestMoveRecovered(t, h) })
+	t.Run("RemoteTenants", func(t *testing.T) { TestRemoteTenants(t, h) })
 }
 
 // MustOpen returns storage with the embedded migrations for a case that

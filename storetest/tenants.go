@@ -113,3 +113,28 @@ func TestTenants(t *testing.T, h Harness) {
 		})
 	}
 }
+
+// TestServers: the operator sees each server tenants' data is kept on,
+// with the tenants it keeps and the bytes it holds; a server keeps a
+// tenant only where the tenant's placement says.
+func TestServers(t *testing.T, h Harness) {
+	e := MustOpenEmpty(t, h)
+	ctx := context.Background()
+	a, _ := MustTenant(t, e, h.Tier, "served-a")
+	MustTenant(t, e, h.Tier, "served-b")
+	servers, err := e.Tenants().Servers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	var home *qm.DataServer
+	for i, s := range servers {
+		total += s.Tenants
+		if s.Engine == a.Placement.Engine && s.Name == a.Placement.Server {
+			home = &servers[i]
+		}
+	}
+	if home == nil || home.Tenants != 2 || home.Bytes <= 0 || total != 2 {
+		t.Fatalf("servers %+v; want the tenants' own, %s %s, keeping both, with its bytes", servers, a.Placement.Engine, a.Placement.Server)
+	}
+}

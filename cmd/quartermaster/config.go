@@ -67,7 +67,7 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *config) {
 	c := &config{pgServers: serverList{}, stderr: stderr}
 	fs.StringVar(&c.dataDir, "data-dir", envOr("QM_DATA_DIR", "./data"), "SQLite data directory (QM_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", envOr("QM_DATABASE_URL", ""), "PostgreSQL URL of a privileged role; selects PostgreSQL (QM_DATABASE_URL)")
-	fs.Var(c.pgServers, "pg-server", "another PostgreSQL server for silo tenants, NAME=URL; repeatable (QM_PG_SERVERS)")
+	fs.Var(c.pgServers, "pg-server", "a PostgreSQL server for silo tenants, NAME=URL, beside the main database or SQLite; repeatable (QM_PG_SERVERS)")
 	fs.StringVar(&c.servingRole, "serving-role", envOr("QM_SERVING_ROLE", "qm_app"), "unprivileged PostgreSQL role requests run as (QM_SERVING_ROLE)")
 	fs.StringVar(&c.defaultTier, "default-tier", envOr("QM_DEFAULT_TIER", string(qm.TierPool)), "tier of new tenants when --tier is not given (QM_DEFAULT_TIER)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("QM_LOG_LEVEL", "info"), "debug, info, warn or error (QM_LOG_LEVEL)")
@@ -135,13 +135,15 @@ func (c *config) open(ctx context.Context) (engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.databaseURL == "" {
-		if len(c.pgServers) > 0 {
-			return nil, errors.New("--pg-server needs --database-url: silo servers are PostgreSQL")
+	for name, u := range c.pgServers {
+		if !isPostgresURL(u) {
+			return nil, fmt.Errorf("--pg-server %s: want a postgres:// URL, got %q", name, u)
 		}
-		return sqlite.Open(sqlite.Config{DataDir: c.dataDir, Options: engines.Options{Logger: log}})
 	}
-	if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
+	if c.databaseURL == "" {
+		return c.openSQLite(log)
+	}
+	if !isPostgresURL(c.databaseURL) {
 		return nil, errors.New("--database-url must be a postgres:// URL")
 	}
 	db, err := postgres.Open(ctx, postgres.Config{
@@ -153,6 +155,30 @@ func (c *config) open(ctx context.Context) (engine, error) {
 		return nil, connectionError(err)
 	}
 	return db, nil
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// openSQLite opens the SQLite engine of the data directory, with the
+// PostgreSQL servers of --pg-server for the silo tenants it grows into
+// them.
+func (c *config) openSQLite(log *slog.Logger) (engine, error) {
+	cfg := sqlite.Config{DataDir: c.dataDir, Options: engines.Options{Logger: log}}
+	if len(c.pgServers) > 0 {
+		r, err := postgres.OpenRemote(postgres.RemoteConfig{Servers: c.pgServers,
+			ServingRole: c.servingRole, ServingPassword: os.Getenv("QM_SERVING_PASSWORD"), Options: engines.Options{Logger: log}})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Remote = r
+	}
+	db, err := sqlite.Open(cfg)
+	if err != nil && cfg.Remote != nil {
+		cfg.Remote.Close()
+	}
+	return db, err
 }
 
 // connectionError shortens a PostgreSQL connection failure to the host and

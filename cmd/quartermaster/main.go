@@ -40,6 +40,7 @@ Usage:
                                                   take a tenant out of service; purged after the grace (or now), verified
   quartermaster tenant restore SLUG               bring a tenant being deleted back, whole
   quartermaster tenant tombstones [--json]        the tenants purged: what went, and whether anything remained
+  quartermaster tenant servers [--json]           the servers tenants' data is kept on: tenants and size of each
   quartermaster audit [--tenant SLUG] [--action ACTION] [--limit 100] [--json]
                                                   the operator's audit log, newest first: who did what to which tenant
   quartermaster tenant export SLUG -o FILE[.gz]   write a tenant to an archive (manifest with counts and hashes, no secrets)
@@ -71,7 +72,7 @@ Storage flags (every command; each has an environment variable):
                                           when no PostgreSQL URL is given
   --database-url URL    QM_DATABASE_URL   postgres://… of a privileged role: selects
                                           PostgreSQL; used to migrate and provision
-  --pg-server NAME=URL  QM_PG_SERVERS     another PostgreSQL server for silo tenants
+  --pg-server NAME=URL  QM_PG_SERVERS     a PostgreSQL server for silo tenants (beside SQLite too)
                                           (repeatable; the variable takes NAME=URL,…)
   --serving-role ROLE   QM_SERVING_ROLE   the unprivileged role requests run as
                                           (default qm_app; migrate creates it if missing;

@@ -39,10 +39,15 @@ func mustRun(t testing.TB, args ...string) string {
 	return out
 }
 
-// storageFlags returns the flags selecting fresh storage on engine.
+// storageFlags returns the flags selecting fresh storage on engine:
+// "sqlite", "postgres", or "sqlite+postgres", a SQLite server with a
+// PostgreSQL server called big to grow into.
 func storageFlags(t *testing.T, engine string) []string {
-	if engine == "postgres" {
+	switch engine {
+	case "postgres":
 		return []string{"--database-url", pgtest.NewDatabase(t), "--pg-server", "other=" + pgtest.URL(t)}
+	case "sqlite+postgres":
+		return []string{"--data-dir", t.TempDir(), "--pg-server", "big=" + pgtest.NewDatabase(t)}
 	}
 	return []string{"--data-dir", t.TempDir()}
 }

@@ -134,6 +134,9 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	hub := live.NewHub()
 	defer hub.Close()
 	points.Notify(hub)
+	// Other nodes' clients hear of them too, and this node's of theirs.
+	news := catalog.NewPointNews(e.Tenants(), hub)
+	points.Notify(news)
 	node := nodeName(*addr)
 	// And the tenants' rules, evaluated over them in the background; the
 	// events they cause leave through the outbox, sent by the node
@@ -187,11 +190,13 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// returns; the first to fail ends them all.
 	g, ctx := errgroup.WithContext(ctx)
 	if *mqttAddr != "" {
-		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Usage: meter, Logger: log, Metrics: &m.Ingest,
+		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Fleet: cfg.Services.Fleet, Points: ingester, Rates: paces, Usage: meter, Logger: log, Metrics: &m.Ingest,
 			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig
 		// The inventory tells the broker of every move and rotation made
 		// in this process; the broker catches those made elsewhere itself.
+		// It tells it too of the settings other nodes change, which the
+		// broker publishes as if they were changed here.
 		e.Devices().Notify(b)
 		g.Go(func() error { return b.Run(ctx, nil) })
 	}
@@ -234,6 +239,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// What other nodes change of tenants, tokens and devices is forgotten
 	// here within a moment, not only as the caches expire.
 	g.Go(func() error { return e.Tenants().WatchChanges(ctx, log) })
+	g.Go(func() error { return news.Run(ctx, log) })
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(ctx, *metricsAddr, m) })
 	}

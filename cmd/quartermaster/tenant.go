@@ -13,7 +13,7 @@ import (
 
 func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits|export|import|move|delete|restore|tombstones …  (see quartermaster --help)")
+		fmt.Fprintln(stderr, "usage: quartermaster tenant create|invite|list|show|set-plan|limits|export|import|move|delete|restore|tombstones|servers …  (see quartermaster --help)")
 		return errUsage
 	}
 	switch args[0] {
@@ -33,12 +33,14 @@ func cmdTenant(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return tenantRestore(ctx, args[1:], stdout, stderr)
 	case "tombstones":
 		return tenantTombstones(ctx, args[1:], stdout, stderr)
+	case "servers":
+		return tenantServers(ctx, args[1:], stdout, stderr)
 	case "export":
 		return tenantExport(ctx, args[1:], stdout, stderr)
 	case "import":
 		return tenantImport(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan, limits, export, import, move, delete, restore or tombstones\n", args[0])
+	fmt.Fprintf(stderr, "quartermaster: unknown tenant command %q: use create, invite, list, show, set-plan, limits, export, import, move, delete, restore, tombstones or servers\n", args[0])
 	return errUsage
 }
 

@@ -109,16 +109,46 @@ func tenantTombstones(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		if stones == nil {
-			stones = []*qm.Tombstone{}
-		}
-		return printJSON(stdout, stones)
+	return printList(stdout, *asJSON, stones, "SLUG\tID\tDELETED\tBY\tPURGED\tVERIFIED", func(s *qm.Tombstone) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%t", s.Slug, s.TenantID, s.DeletedAt.Format(time.RFC3339), s.DeletedBy, s.PurgedAt.Format(time.RFC3339), s.Verified)
+	})
+}
+
+// tenantServers lists the servers tenants' data is kept on, with the
+// tenants each keeps and its size.
+func tenantServers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("tenant servers", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseNone(fs, args); err != nil {
+		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tID\tDELETED\tBY\tPURGED\tVERIFIED")
-	for _, s := range stones {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%t\n", s.Slug, s.TenantID, s.DeletedAt.Format(time.RFC3339), s.DeletedBy, s.PurgedAt.Format(time.RFC3339), s.Verified)
+	e, err := c.openReady(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	servers, err := e.Tenants().Servers(ctx)
+	if err != nil {
+		return err
+	}
+	return printList(stdout, *asJSON, servers, "ENGINE\tSERVER\tTENANTS\tSIZE", func(s qm.DataServer) string {
+		return fmt.Sprintf("%s\t%s\t%d\t%.1f MiB", s.Engine, s.Name, s.Tenants, float64(s.Bytes)/(1<<20))
+	})
+}
+
+// printList prints items as JSON (an empty list, never null), or as a
+// table under header, a row of tab-separated cells each.
+func printList[T any](w io.Writer, asJSON bool, items []T, header string, row func(T) string) error {
+	if asJSON {
+		if items == nil {
+			items = []T{}
+		}
+		return printJSON(w, items)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, it := range items {
+		fmt.Fprintln(tw, row(it))
 	}
 	return tw.Flush()
 }

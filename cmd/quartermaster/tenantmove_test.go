@@ -19,21 +19,44 @@ import (
 )
 
 // TestTenantMoveCommand: an operator moves a tenant to another tier and
-// back, seeing each table copied; a move to where it is is refused.
+// back, seeing each table copied; a move to where it is is refused. A
+// SQLite server moves it into a database of its own on a PostgreSQL
+// server, and back.
 func TestTenantMoveCommand(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range []string{"sqlite", "postgres", "sqlite+postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			flags := storageFlags(t, engine)
 			with := func(args ...string) []string { return append(args, flags...) }
 			mustRun(t, with("tenant", "create", "--slug", "roamer", "--name", "Roamer", "--tier", "pool")...)
-			for _, tier := range []string{"silo", "pool"} {
-				out, stderr, err := runCLI(t, with("tenant", "move", "roamer", "--tier", tier)...)
-				if err != nil || !strings.Contains(out, "to "+tier) || !strings.Contains(stderr, "/") {
-					t.Fatalf("move to %s: %v\n%s\n%s", tier, describe(err), out, stderr)
+			type place struct{ tier, server string }
+			route := []place{{tier: "silo"}, {tier: "pool"}}
+			if engine == "sqlite+postgres" {
+				route = []place{{"silo", "big"}, {tier: "silo"}, {"silo", "big"}, {tier: "pool"}}
+			}
+			for _, to := range route {
+				args := with("tenant", "move", "roamer", "--tier", to.tier)
+				if to.server != "" {
+					args = append(args, "--server", to.server)
+				}
+				out, stderr, err := runCLI(t, args...)
+				if err != nil || !strings.Contains(out, "to "+to.tier) || !strings.Contains(stderr, "/") {
+					t.Fatalf("move to %+v: %v\n%s\n%s", to, describe(err), out, stderr)
 				}
 				var tn qm.Tenant
-				if err := json.Unmarshal([]byte(mustRun(t, with("tenant", "show", "roamer", "--json")...)), &tn); err != nil || string(tn.Tier) != tier || tn.State != qm.StateActive {
-					t.Fatalf("after the move to %s: %+v, %v", tier, tn, err)
+				if err := json.Unmarshal([]byte(mustRun(t, with("tenant", "show", "roamer", "--json")...)), &tn); err != nil || string(tn.Tier) != to.tier || tn.State != qm.StateActive {
+					t.Fatalf("after the move to %+v: %+v, %v", to, tn, err)
+				}
+				if want := (to.server != "" || engine == "postgres"); (tn.Placement.Engine == qm.EnginePostgres) != want {
+					t.Fatalf("after the move to %+v the tenant is at %+v", to, tn.Placement)
+				}
+				var servers []qm.DataServer
+				if err := json.Unmarshal([]byte(mustRun(t, with("tenant", "servers", "--json")...)), &servers); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range servers {
+					if keeps := s.Engine == tn.Placement.Engine && s.Name == tn.Placement.Server; (s.Tenants == 1) != keeps || keeps && s.Bytes <= 0 {
+						t.Fatalf("after the move to %+v, servers %+v", to, servers)
+					}
 				}
 			}
 			if _, _, err := runCLI(t, with("tenant", "move", "roamer", "--tier", "pool")...); err == nil || !strings.Contains(describe(err), "already") {

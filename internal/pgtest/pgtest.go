@@ -5,11 +5,18 @@
 package pgtest
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -88,4 +95,63 @@ func MustConnect(t testing.TB, rawURL string) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
+}
+
+// NewCluster starts another throwaway PostgreSQL cluster, as `make test`
+// starts the first (scripts/with-postgres.sh, on a free port), and
+// returns its superuser URL; the cluster is stopped and removed when the
+// test ends, or when the test's process dies (the script's command, which
+// holds the cluster, ends with its input). It skips or fails as URL does.
+func NewCluster(t testing.TB) string {
+	t.Helper()
+	URL(t)
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(root, "scripts", "with-postgres.sh"), "sh", "-c", `echo "$QM_TEST_DATABASE_URL" && exec cat >/dev/null`)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "QM_TEST_DATABASE_URL=") })
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a second PostgreSQL cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("the second PostgreSQL cluster: %v\n%s", err, stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "postgres://") {
+		t.Fatalf("start a second PostgreSQL cluster: %q, %v", line, err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// moduleRoot is the directory of the go.mod above the working directory
+// (a package's, under go test).
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }

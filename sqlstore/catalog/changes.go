@@ -21,6 +21,11 @@ const (
 	// changeDevice: a device's credential, custody or way to authenticate;
 	// the key is its id and the action its qm.DeviceChange action.
 	changeDevice = "device"
+	// changeSettings: a device's settings, which the tenant holding it
+	// keeps in its own data; the key is the device's id and the action the
+	// tenant's id. Nothing is cached of them: the change is published so
+	// the node the device is connected to passes them on.
+	changeSettings = "settings"
 )
 
 // ChangesChannel is the PostgreSQL channel a notice goes out on when a
@@ -36,10 +41,23 @@ const changePoll = 200 * time.Millisecond
 // that missed rows has forgotten what they changed anyway.
 const changeKeep = 10 * time.Minute
 
-// Listen waits for the catalog's notices of published changes on a
-// connection of its own, calling woke for each, until ctx is done or the
-// connection fails. Engines without notices (SQLite) have none.
-type Listen func(ctx context.Context, woke func()) error
+// Notices are how the nodes sharing a catalog tell each other of
+// something at once: PostgreSQL's LISTEN and NOTIFY. Engines without
+// (SQLite, which one node serves) have none.
+type Notices interface {
+	// Listen calls heard with the payload of each notice sent on channel,
+	// by any node (this one too), from when it calls listening until ctx
+	// is done or its connection fails (the error). A notice sent while no
+	// connection listens is lost.
+	Listen(ctx context.Context, channel string, listening func(), heard func(payload string)) error
+	// Notify sends each payload (at most maxNoticePayload bytes) as a
+	// notice on channel, at once, in order.
+	Notify(ctx context.Context, channel string, payloads []string) error
+}
+
+// maxNoticePayload bounds a notice's payload: PostgreSQL refuses one of
+// 8000 bytes or more.
+const maxNoticePayload = 7999
 
 // publish records, in the catalog transaction q runs in, that what kind
 // names under key changed, so every node forgets its copy (WatchChanges).
@@ -76,15 +94,24 @@ func (s *TenantService) WatchChanges(ctx context.Context, log *slog.Logger) erro
 			break
 		}
 		log.Error("watch catalog changes", "err", err)
-		if !s.pause(ctx, changePoll) {
+		if !pause(ctx, changePoll) {
 			return nil
 		}
 	}
 	// What was cached before the first look may predate a change.
 	s.forgetAll()
 	woke := make(chan struct{}, 1)
-	if s.listen != nil {
-		go s.keepListening(ctx, woke, log)
+	if s.notices != nil {
+		wake := func() {
+			select {
+			case woke <- struct{}{}:
+			default:
+			}
+		}
+		// Each notice, and each (re)connection, wakes the loop below.
+		go keepListening(ctx, log, "catalog changes", func(ctx context.Context) error {
+			return s.notices.Listen(ctx, ChangesChannel, wake, func(string) { wake() })
+		})
 	}
 	tick := time.NewTicker(changePoll)
 	defer tick.Stop()
@@ -109,29 +136,23 @@ func (s *TenantService) WatchChanges(ctx context.Context, log *slog.Logger) erro
 	}
 }
 
-// keepListening runs s.listen, again after each failure, until ctx is
-// done; each notice, and each (re)connection, wakes WatchChanges.
-func (s *TenantService) keepListening(ctx context.Context, woke chan<- struct{}, log *slog.Logger) {
-	wake := func() {
-		select {
-		case woke <- struct{}{}:
-		default:
-		}
-	}
+// keepListening runs listen, again after each failure, until ctx is
+// done; what names what it listens for, in the log.
+func keepListening(ctx context.Context, log *slog.Logger, what string, listen func(context.Context) error) {
 	for {
-		err := s.listen(ctx, wake)
+		err := listen(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("listen for catalog changes; polling meanwhile", "err", err)
-		if !s.pause(ctx, changePoll) {
+		log.Warn("listen for "+what+"; trying again shortly", "err", err)
+		if !pause(ctx, changePoll) {
 			return
 		}
 	}
 }
 
 // pause waits d, reporting false when ctx ends first.
-func (s *TenantService) pause(ctx context.Context, d time.Duration) bool {
+func pause(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -181,6 +202,8 @@ func (s *TenantService) forget(ctx context.Context, c catalogChange) {
 		s.identity.tokens.clear()
 	case changeDevice:
 		s.devices.changedElsewhere(ctx, c.key, c.action)
+	case changeSettings:
+		s.devices.settingsChangedElsewhere(ctx, c.action, c.key)
 	default:
 		// A kind this version does not know, from a newer node: forget
 		// everything rather than keep something stale.
@@ -208,4 +231,32 @@ func (s *DeviceStore) changedElsewhere(ctx context.Context, id, action string) {
 		return
 	}
 	s.notify(ctx, qm.DeviceChange{Device: d, Action: action})
+}
+
+// Shared reports whether other nodes may serve the catalog beside this
+// one, and hear of what it changes at once: false on an engine without
+// notices (SQLite), which one node serves.
+func (s *TenantService) Shared() bool { return s.notices != nil }
+
+// SettingsChanged tells the other nodes, after the commit, that tenant
+// tenantID changed the settings of device deviceID, which it holds: the
+// node the device is connected to passes them on (DeviceSettingsChanged
+// of the observers that have it). On an engine one node serves (SQLite)
+// there is no other node to tell, and it does nothing.
+func (s *DeviceStore) SettingsChanged(ctx context.Context, tenantID, deviceID string) error {
+	if !s.tenants.Shared() {
+		return nil
+	}
+	return s.tenants.publish(ctx, s.catalog, changeSettings, deviceID, tenantID)
+}
+
+// settingsChangedElsewhere tells the observers that have it
+// (qm.DeviceSettingsEvents) that another node changed the settings tenant
+// tenantID keeps of device deviceID.
+func (s *DeviceStore) settingsChangedElsewhere(ctx context.Context, tenantID, deviceID string) {
+	for _, ev := range s.observing() {
+		if se, ok := ev.(qm.DeviceSettingsEvents); ok {
+			se.DeviceSettingsChanged(ctx, tenantID, deviceID)
+		}
+	}
 }

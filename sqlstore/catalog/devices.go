@@ -44,7 +44,9 @@ func NewDeviceStore(catalog sqlstore.Querier, inTx schema.TxFunc, tenants *Tenan
 }
 
 // Notify makes ev hear of every device change this store commits from now
-// on. cmd/quartermaster wires the MQTT broker here.
+// on, and of those WatchChanges learns other nodes made; an ev that is
+// also a qm.DeviceSettingsEvents hears of the settings other nodes change
+// too. cmd/quartermaster wires the MQTT broker here.
 func (s *DeviceStore) Notify(ev qm.DeviceEvents) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,12 +64,16 @@ func (s *DeviceStore) changed(ctx context.Context, d *qm.Device, action, from st
 
 // notify tells the observers of c.
 func (s *DeviceStore) notify(ctx context.Context, c qm.DeviceChange) {
-	s.mu.Lock()
-	observers := s.observers
-	s.mu.Unlock()
-	for _, ev := range observers {
+	for _, ev := range s.observing() {
 		ev.DeviceChanged(ctx, c)
 	}
+}
+
+// observing returns the observers Notify added.
+func (s *DeviceStore) observing() []qm.DeviceEvents {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.observers
 }
 
 const deviceColumns = `id, ident, serial, kind, model, firmware, notes, ident_only, tenant_id, assigned_at, token_rotated_at, created_at, updated_at`

@@ -44,6 +44,31 @@ type Storage interface {
 	// MigrateData brings the place t's data lives in to the newest version
 	// and returns it. For a pool tenant that migrates the whole pool.
 	MigrateData(ctx context.Context, t *qm.Tenant) (int, error)
+	// Servers lists every server the engine keeps tenants' data on, with
+	// the bytes it holds: its shared places, and those of tenants (every
+	// tenant of the catalog) placed there. Tenants is left for the
+	// catalog to count.
+	Servers(ctx context.Context, tenants []*qm.Tenant) ([]qm.DataServer, error)
+}
+
+// Servers implements qm.TenantService.
+func (s *TenantService) Servers(ctx context.Context) ([]qm.DataServer, error) {
+	ts, err := s.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	servers, err := s.storage.Servers(ctx, ts)
+	if err != nil {
+		return nil, fmt.Errorf("servers: %w", err)
+	}
+	for i := range servers {
+		for _, t := range ts {
+			if t.Placement.Engine == servers[i].Engine && t.Placement.Server == servers[i].Name {
+				servers[i].Tenants++
+			}
+		}
+	}
+	return servers, nil
 }
 
 // TenantService is the qm.TenantService on any engine: the catalog's tenant
@@ -63,10 +88,11 @@ type TenantService struct {
 	// identity is the engine's Identity, which sets it: WatchChanges
 	// forgets its cached tokens.
 	identity *Identity
-	// origin names this TenantService in the changes it publishes, so
-	// WatchChanges skips its own; listen is the engine's, nil for none.
-	origin string
-	listen Listen
+	// origin names this TenantService in the changes and notices it
+	// publishes, so WatchChanges and PointNews skip their own; notices
+	// are the engine's, nil for none.
+	origin  string
+	notices Notices
 }
 
 var _ qm.TenantService = (*TenantService)(nil)
@@ -80,10 +106,10 @@ type Seed func(ctx context.Context, c sqlstore.Conn, now time.Time) error
 // NewTenantService returns a TenantService over the catalog reached by
 // catalog and inTx, provisioning storage with storage, writing tenants'
 // audit logs through router and seeding new tenants' data with seed;
-// listen (nil for none) waits for the catalog's notices of changes
-// (WatchChanges).
-func NewTenantService(catalog sqlstore.Querier, inTx schema.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time, listen Listen) *TenantService {
-	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now, origin: sqlstore.NewID(), listen: listen}
+// notices (nil for none) are how the nodes sharing the catalog tell each
+// other of something at once (WatchChanges, PointNews).
+func NewTenantService(catalog sqlstore.Querier, inTx schema.TxFunc, storage Storage, router sqlstore.Router, seed Seed, now func() time.Time, notices Notices) *TenantService {
+	return &TenantService{catalog: catalog, inTx: inTx, storage: storage, router: router, seed: seed, now: now, origin: sqlstore.NewID(), notices: notices}
 }
 
 // Catalog is the catalog s reads and writes, for the stores that keep

@@ -228,7 +228,9 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 		return nil, err
 	}
 	var fd *qm.FleetDevice
+	var tenantID string
 	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
+		tenantID = c.TenantID()
 		before, err := s.one(ctx, c, d)
 		if err != nil {
 			return err
@@ -277,6 +279,13 @@ func (s *FleetStore) UpdateDevice(ctx context.Context, idOrIdent string, u qm.Fl
 	})
 	if err != nil {
 		return nil, err
+	}
+	if u.Settings != nil {
+		// The node the device is connected to passes them on; this one's
+		// edge does it here.
+		if err := s.inventory.SettingsChanged(ctx, tenantID, d.ID); err != nil {
+			return nil, fmt.Errorf("the settings are stored, but the other nodes were not told: %w", err)
+		}
 	}
 	return fd, nil
 }
