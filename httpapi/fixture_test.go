@@ -214,18 +214,22 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	srv := httpapi.New(cfg)
 	f.srv = srv
 	f.handler, f.osmand = srv.Handler(), srv.OsmAndHandler()
+	t.Cleanup(srv.Close)
+	f.mustUser(t, "operator@example.com", true)
+	f.operator = f.login(t, "operator@example.com")
+	f.a = f.mustTenant(t, be.tier, "tenant-a")
+	f.b = f.mustTenant(t, be.tier, "tenant-b")
 	if be.through != "" {
+		// Signed in by the fixture's own server, whose cheap hashes it
+		// keeps: the servers at through would hash each password again
+		// with their own parameters. The sessions are in the database
+		// they share.
 		target, err := url.Parse(be.through)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.through, f.handler = be.through, httputil.NewSingleHostReverseProxy(target)
 	}
-	t.Cleanup(srv.Close)
-	f.mustUser(t, "operator@example.com", true)
-	f.operator = f.login(t, "operator@example.com")
-	f.a = f.mustTenant(t, be.tier, "tenant-a")
-	f.b = f.mustTenant(t, be.tier, "tenant-b")
 	return f
 }
 
