@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/alerting"
@@ -55,6 +59,10 @@ type backend struct {
 	name string
 	tier qm.Tier
 	open func(t testing.TB) engine
+	// through, when set, is the base URL of servers already running on
+	// the engine that open opens: the fixture's requests go there instead
+	// of to a server of its own.
+	through string
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -75,8 +83,14 @@ func openSQLite(t testing.TB) engine {
 // the API's requests sent as the serving role must have named its tenant
 // for Citus (pgtest.CheckRouting).
 func openPostgres(t testing.TB) engine {
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(t.Context(), postgres.Config{URL: url, Tracer: pgtest.CheckRouting(t, url), Options: engines.Options{Logger: quiet}})
+	dbURL := pgtest.NewDatabase(t)
+	return openPostgresAt(t, dbURL, pgtest.CheckRouting(t, dbURL))
+}
+
+// openPostgresAt opens the database at url, its statements traced by
+// tracer (nil: not traced).
+func openPostgresAt(t testing.TB, dbURL string, tracer pgx.QueryTracer) engine {
+	db, err := postgres.Open(t.Context(), postgres.Config{URL: dbURL, Tracer: tracer, Options: engines.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +102,11 @@ func openPostgres(t testing.TB) engine {
 }
 
 var backends = []backend{
-	{"sqlite-pool", qm.TierPool, openSQLite},
-	{"sqlite-silo", qm.TierSilo, openSQLite},
-	{"postgres-pool", qm.TierPool, openPostgres},
-	{"postgres-bridge", qm.TierBridge, openPostgres},
-	{"postgres-silo", qm.TierSilo, openPostgres},
+	{name: "sqlite-pool", tier: qm.TierPool, open: openSQLite},
+	{name: "sqlite-silo", tier: qm.TierSilo, open: openSQLite},
+	{name: "postgres-pool", tier: qm.TierPool, open: openPostgres},
+	{name: "postgres-bridge", tier: qm.TierBridge, open: openPostgres},
+	{name: "postgres-silo", tier: qm.TierSilo, open: openPostgres},
 }
 
 // cheap hashes keep fixtures fast; sign-in verifies whatever parameters a
@@ -157,6 +171,7 @@ type fixture struct {
 	meter    *usage.Meter
 	ingester *ingest.Ingester // what the API and, when a test starts one, the broker hand points to
 	srv      *httpapi.Server
+	through  string // the backend's: where requests go instead of to srv
 
 	serveOnce sync.Once
 	server    *httptest.Server // the handler on a real listener, for streams
@@ -204,6 +219,17 @@ func newFixtureWith(t testing.TB, be backend, configure func(*httpapi.Config)) *
 	f.operator = f.login(t, "operator@example.com")
 	f.a = f.mustTenant(t, be.tier, "tenant-a")
 	f.b = f.mustTenant(t, be.tier, "tenant-b")
+	if be.through != "" {
+		// Signed in by the fixture's own server, whose cheap hashes it
+		// keeps: the servers at through would hash each password again
+		// with their own parameters. The sessions are in the database
+		// they share.
+		target, err := url.Parse(be.through)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.through, f.handler = be.through, httputil.NewSingleHostReverseProxy(target)
+	}
 	return f
 }
 

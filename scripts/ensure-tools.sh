@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # ensure-tools.sh — install, from Debian's packages, the command-line tools
 # the tests drive when they are missing: the MQTT clients (mosquitto_pub,
-# mosquitto_sub) and Chromium (the console's browser journeys). PostgreSQL
+# mosquitto_sub), Chromium (the console's browser journeys) and HAProxy
+# (the balancer in front of the multi-node test's nodes). PostgreSQL
 # is handled by with-postgres.sh, npm's packages by make.
 set -uo pipefail
 
 missing=()
 command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v haproxy >/dev/null 2>&1 || [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 sudo=()

@@ -117,7 +117,7 @@ func testDurability(t *testing.T, storage []string) {
 
 // deviceOf registers a device, assigns it to tenant, and returns its
 // credential.
-func deviceOf(t *testing.T, storage []string, ident, tenant string) string {
+func deviceOf(t testing.TB, storage []string, ident, tenant string) string {
 	t.Helper()
 	out := mustRun(t, append([]string{"device", "register", "--ident", ident, "--json"}, storage...)...)
 	var reg struct{ Token string }
@@ -135,6 +135,10 @@ type pointSender struct {
 	token   string
 	acked   map[int64]bool
 	batches *atomic.Int64 // acknowledged batches, counted with other senders
+	// retry sends a batch that was not acknowledged again, as a device
+	// does, until it is; otherwise the sender goes on to the next.
+	retry  bool
+	failed int // sends not acknowledged before ctx ended
 }
 
 func (s *pointSender) run(ctx context.Context, client *http.Client, addr string, base time.Time) {
@@ -152,11 +156,20 @@ func (s *pointSender) run(ctx context.Context, client *http.Client, addr string,
 			fmt.Fprintf(&body, `{"time":"%s","metrics":{"seq":%d}}`, base.Add(time.Duration(batch[j])*time.Millisecond).Format(time.RFC3339Nano), batch[j])
 		}
 		body.WriteByte(']')
-		if post(ctx, client, "http://"+addr+"/ingest/v1/points", s.token, &body) == http.StatusOK {
-			for _, seq := range batch {
-				s.acked[seq] = true
+		for {
+			status := post(ctx, client, "http://"+addr+"/ingest/v1/points", s.token, bytes.NewReader(body.Bytes()))
+			if status == http.StatusOK {
+				for _, seq := range batch {
+					s.acked[seq] = true
+				}
+				s.batches.Add(1)
 			}
-			s.batches.Add(1)
+			if status == http.StatusOK || ctx.Err() != nil {
+				break
+			}
+			if s.failed++; !s.retry {
+				break
+			}
 		}
 	}
 }
@@ -227,7 +240,7 @@ func getJSON(client *http.Client, url, token string, v any) error {
 
 // waitServing waits until the server answers url with 200: it needs a
 // moment to open storage and listen.
-func waitServing(t *testing.T, client *http.Client, url string) {
+func waitServing(t testing.TB, client *http.Client, url string) {
 	t.Helper()
 	poll.Until(t, "the server answers "+url, func() (bool, error) {
 		res, err := client.Get(url)
@@ -241,7 +254,7 @@ func waitServing(t *testing.T, client *http.Client, url string) {
 
 // childServer returns a function that starts quartermaster with argv in a
 // child process (TestDurabilityServer), to be killed.
-func childServer(t *testing.T, argv []string) func() *exec.Cmd {
+func childServer(t testing.TB, argv []string) func() *exec.Cmd {
 	args, _ := json.Marshal(argv)
 	return func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run", "^TestDurabilityServer$", "-test.count=1")

@@ -23,14 +23,14 @@ import (
 )
 
 // runCLI runs a command line in-process and returns its output and error.
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+func runCLI(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err = run(t.Context(), args, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
-func mustRun(t *testing.T, args ...string) string {
+func mustRun(t testing.TB, args ...string) string {
 	t.Helper()
 	out, stderr, err := runCLI(t, args...)
 	if err != nil {
@@ -198,7 +198,7 @@ func TestServe(t *testing.T) {
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
