@@ -6,6 +6,11 @@ test('the operator creates a tenant and invites its admin, who accepts and lands
   await page.goto('/operator/tenants');
   await expect(page.getByRole('columnheader', { name: 'Last activity' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Acme Corp' })).toBeVisible();
+  // The server the tenants are kept on, with how many and its size.
+  const own = page.getByRole('region', { name: 'Servers' }).getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^(local|main)$/ }) });
+  await expect(own).toHaveCount(1);
+  await expect(own.getByRole('cell').nth(1)).toHaveText(/^[1-9][\d,.]*$/);
+  await expect(own.getByRole('cell').nth(2)).toHaveText(/[1-9].*MB/);
   await expectAccessible(page);
 
   const { slug, name } = await createTenant(page);
