@@ -203,7 +203,7 @@ func (db *DB) Update(ctx context.Context, fn func(sqlstore.Conn) error) error {
 // TxDomain implements sqlstore.BatchRouter: the pool file, or a silo's; or
 // the Remote's, for a tenant it keeps.
 func (db *DB) TxDomain(t *qm.Tenant) string {
-	if r := db.remoteOf(t); r != nil {
+	if r, _ := db.remoteOf(t); r != nil {
 		return string(r.Engine()) + " " + r.TxDomain(t)
 	}
 	return t.Placement.Location
@@ -263,12 +263,8 @@ func (db *DB) route(ctx context.Context) (*qm.Tenant, *database, func(), error) 
 // place finds the file holding tenant t's data: nil for a tenant the
 // Remote keeps.
 func (db *DB) place(t *qm.Tenant) (*database, func(), error) {
-	if db.remoteOf(t) != nil {
-		return nil, noRelease, nil
-	}
-	if t.Placement.Engine != qm.EngineSQLite {
-		return nil, nil, fmt.Errorf("tenant %s is kept on %s server %s, which this server was not started with (--pg-server %s=URL)",
-			t.Slug, t.Placement.Engine, t.Placement.Server, t.Placement.Server)
+	if r, err := db.remoteOf(t); r != nil || err != nil {
+		return nil, noRelease, err
 	}
 	switch t.Tier {
 	case qm.TierPool:
@@ -284,12 +280,17 @@ func (db *DB) place(t *qm.Tenant) (*database, func(), error) {
 }
 
 // remoteOf returns the Remote keeping t's data, nil for a tenant of
-// SQLite's own.
-func (db *DB) remoteOf(t *qm.Tenant) engines.Remote {
-	if db.remote != nil && t.Placement.Engine == db.remote.Engine() {
-		return db.remote
+// SQLite's own; an error for a tenant of another engine when this server
+// was started without its servers.
+func (db *DB) remoteOf(t *qm.Tenant) (engines.Remote, error) {
+	switch {
+	case t.Placement.Engine == qm.EngineSQLite:
+		return nil, nil
+	case db.remote != nil && t.Placement.Engine == db.remote.Engine():
+		return db.remote, nil
 	}
-	return nil
+	return nil, fmt.Errorf("tenant %s is kept on %s server %s, which this server was not started with (--pg-server %s=URL)",
+		t.Slug, t.Placement.Engine, t.Placement.Server, t.Placement.Server)
 }
 
 // storage is the engine's catalog.Storage.
@@ -318,7 +319,9 @@ func (s storage) Place(id string, n qm.NewTenant) (qm.Placement, error) {
 // Provision implements catalog.Storage. A silo file is created exclusively:
 // an existing file is never taken over.
 func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
-	if r := s.db.remoteOf(t); r != nil {
+	if r, err := s.db.remoteOf(t); err != nil {
+		return 0, err
+	} else if r != nil {
 		return r.Provision(ctx, t)
 	}
 	if t.Tier == qm.TierPool {
@@ -343,7 +346,9 @@ func (s storage) Provision(ctx context.Context, t *qm.Tenant) (int, error) {
 // tenant_purges, which the append-only trigger heeds); a silo's file is
 // removed.
 func (s storage) Deprovision(ctx context.Context, t *qm.Tenant) error {
-	if r := s.db.remoteOf(t); r != nil {
+	if r, err := s.db.remoteOf(t); err != nil {
+		return err
+	} else if r != nil {
 		return r.Deprovision(ctx, t)
 	}
 	if t.Tier == qm.TierPool {
@@ -419,7 +424,9 @@ func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, e
 	if err := count(s.db.catalog, "catalog."); err != nil {
 		return nil, err
 	}
-	if r := s.db.remoteOf(t); r != nil {
+	if r, err := s.db.remoteOf(t); err != nil {
+		return nil, err
+	} else if r != nil {
 		data, err := r.Remains(ctx, t)
 		maps.Copy(left, data)
 		return left, err
@@ -440,7 +447,9 @@ func (s storage) Remains(ctx context.Context, t *qm.Tenant) (map[string]int64, e
 
 // MigrateData implements catalog.Storage.
 func (s storage) MigrateData(ctx context.Context, t *qm.Tenant) (int, error) {
-	if r := s.db.remoteOf(t); r != nil {
+	if r, err := s.db.remoteOf(t); err != nil {
+		return 0, err
+	} else if r != nil {
 		return r.MigrateData(ctx, t)
 	}
 	if t.Tier == qm.TierPool {

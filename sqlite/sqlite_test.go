@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,10 +12,12 @@ import (
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore"
 	"github.com/quartermaster/qm/sqlstore/dataplane"
 	"github.com/quartermaster/qm/sqlstore/engines"
 	"github.com/quartermaster/qm/sqlstore/schema"
 	"github.com/quartermaster/qm/storetest"
+	"github.com/quartermaster/qm/tenancy"
 )
 
 // mustOpen opens and sets up the engine, closing it when the test ends.
@@ -99,6 +102,36 @@ func TestGrowIntoPostgres(t *testing.T) {
 		return openStorageWith(t, t.TempDir(), map[string]string{h.Server: pgtest.NewDatabase(t)})
 	}
 	storetest.RunRemote(t, h)
+}
+
+// TestWithoutItsServer: a SQLite server started without the PostgreSQL
+// server a tenant is kept on says which it needs, for the tenant's
+// requests and for its storage, and serves its other tenants.
+func TestWithoutItsServer(t *testing.T) {
+	dir := t.TempDir()
+	grown, err := openStorageWith(t, dir, map[string]string{"pg": pgtest.NewDatabase(t)}).Open(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	away, err := grown.Tenants().CreateTenant(t.Context(), qm.NewTenant{Slug: "away", Name: "Away", Tier: qm.TierSilo, Server: "pg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, atHome := storetest.MustTenant(t, grown, qm.TierPool, "home")
+	bare, err := openStorage(t, dir).Open(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bare.View(tenancy.WithTenant(t.Context(), away), func(sqlstore.Conn) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "--pg-server pg=URL") {
+		t.Fatalf("a request of the tenant: %v; want the server it needs named", err)
+	}
+	if _, err := bare.Tenants().Remains(t.Context(), away); err == nil || !strings.Contains(err.Error(), "--pg-server pg=URL") {
+		t.Fatalf("what remains of the tenant: %v; want the server it needs named", err)
+	}
+	if err := bare.View(atHome, func(sqlstore.Conn) error { return nil }); err != nil {
+		t.Fatalf("a request of another tenant: %v", err)
+	}
 }
 
 func TestContextLeak(t *testing.T) {
