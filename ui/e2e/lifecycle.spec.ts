@@ -12,7 +12,7 @@ test('the operator exports a tenant, downloads it and imports it under a new slu
 
   const exports = page.getByRole('region', { name: 'Export', exact: true });
   await exports.getByRole('button', { name: 'Export tenant' }).click();
-  await expect(exports.getByText(/^Export done: \d+ tables, /)).toBeVisible();
+  await expect(exports.getByText(/^Export done: \d+ tables, .*; kept by node \S+ until /)).toBeVisible();
   await expectAccessible(page);
 
   const [download] = await Promise.all([page.waitForEvent('download'), exports.getByRole('link', { name: 'Download archive' }).first().click()]);
@@ -84,6 +84,7 @@ test('the operator moves a tenant from pool to silo and watches it copy', async 
     await move.getByRole('button', { name: 'Move tenant' }).click();
     await expect(move.getByRole('status')).toHaveText(/^Moved from pool to silo: (\d+) tables, [\d,]+ rows, verified; writes paused for \d+\.\d s\.$/);
     await expect(move.getByRole('progressbar')).toHaveCount(0);
+    await expect(move.getByText(/^started on node \S+ /)).toBeVisible();
     await expect(page.getByRole('definition').filter({ hasText: /^silo$/ })).toBeVisible();
 
     // Where it is already: refused beside the field.
