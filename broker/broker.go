@@ -29,7 +29,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
-	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/tenancy"
@@ -322,21 +321,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	// 3.1.1 one, which cannot be told, is slowed: the broker stops reading
 	// its connection until the rate allows the message. Either way nothing
 	// is acknowledged that is not stored.
-	h.b.cfg.Usage.Add(t, qm.MeterMQTTMessages, 1)
-	ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
-	v5 := cl.Properties.ProtocolVersion == 5
-	err = h.b.paced(v5, func() error { return h.b.cfg.Rates.MQTTMessage(t, d.ID) })
-	var pts []qm.Point
-	if err != nil {
-		h.b.cfg.Points.Refused("mqtt", err)
-	} else if err = h.b.paced(v5, func() error { return h.b.cfg.Points.Admit(ctx, "mqtt", d.ID) }); err == nil {
-		pts, err = ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
-		if err != nil {
-			h.b.cfg.Points.Refused("mqtt", err)
-		} else {
-			err = h.b.paced(v5, func() error { _, err := h.b.cfg.Points.Ingest(ctx, "mqtt", d.ID, pts); return err })
-		}
-	}
+	err = storeTelemetry(h.b.cfg.Points, h.b.cfg.Rates, h.b.cfg.Usage, t, p, d, pk.Payload, cl.Properties.ProtocolVersion == 5)
 	switch qm.ErrorCode(err) {
 	case "":
 	case qm.EBadRequest, qm.EInvalid, qm.ETooLarge:
@@ -366,20 +351,6 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	// Telemetry goes to storage, not to other clients.
 	return pk, packets.CodeSuccessIgnore
-}
-
-// paced runs try until a rate of the tenant's plan no longer refuses it,
-// waiting as long as each refusal says, unless the client can be told
-// (MQTT 5) or the wait cannot end (more at once than the plan allows).
-func (b *Broker) paced(tell bool, try func() error) error {
-	for {
-		err := try()
-		var e *qm.Error
-		if tell || !errors.As(err, &e) || e.Code != qm.ERateLimited || e.RetryAfter <= 0 {
-			return err
-		}
-		time.Sleep(e.RetryAfter)
-	}
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
