@@ -211,22 +211,29 @@ func ConfigTopic(ident string) string { return "devices/" + ident + "/config" }
 // settings they are: they are published only while that tenant holds the
 // device, and only after what an earlier custody left is gone.
 func (b *Broker) PublishConfig(ctx context.Context, ident string, settings map[string]any) error {
-	t, err := tenancy.FromContext(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := b.cfg.Devices.Device(ctx, ident)
-	if err != nil {
-		return fmt.Errorf("publish config: %w", err)
-	}
-	if d.TenantID != t.ID || !b.admitCustody(d) {
-		return qm.Errorf(qm.EConflict, "device %s moved: its settings were not published", ident)
-	}
-	payload, err := json.Marshal(settings)
+	payload, err := settingsPayload(ctx, b.cfg.Devices, ident, settings, b.admitCustody)
 	if err != nil {
 		return err
 	}
 	return b.srv.Publish(ConfigTopic(ident), payload, true, 1)
+}
+
+// settingsPayload is the message that carries settings to the device
+// named ident, as long as the tenant ctx names holds it and admit (nil:
+// any) admits it; EConflict otherwise.
+func settingsPayload(ctx context.Context, devices qm.DeviceInventory, ident string, settings map[string]any, admit func(*qm.Device) bool) ([]byte, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := devices.Device(ctx, ident)
+	if err != nil {
+		return nil, fmt.Errorf("publish config: %w", err)
+	}
+	if d.TenantID != t.ID || admit != nil && !admit(d) {
+		return nil, qm.Errorf(qm.EConflict, "device %s moved: its settings were not published", ident)
+	}
+	return json.Marshal(settings)
 }
 
 // hook is the broker's policy: who may connect, publish and subscribe,

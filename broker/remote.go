@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/quartermaster/qm/broker/mqttclient"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
-	"github.com/quartermaster/qm/tenancy"
 	"github.com/quartermaster/qm/usage"
 )
 
@@ -231,18 +229,7 @@ func (r *Remote) handle(m *mqttclient.Message) bool {
 // broker, retained, as the embedded broker's PublishConfig does: only
 // while the tenant ctx names holds the device.
 func (r *Remote) PublishConfig(ctx context.Context, ident string, settings map[string]any) error {
-	t, err := tenancy.FromContext(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := r.cfg.Devices.Device(ctx, ident)
-	if err != nil {
-		return fmt.Errorf("publish config: %w", err)
-	}
-	if d.TenantID != t.ID {
-		return qm.Errorf(qm.EConflict, "device %s moved: its settings were not published", ident)
-	}
-	payload, err := json.Marshal(settings)
+	payload, err := settingsPayload(ctx, r.cfg.Devices, ident, settings, nil)
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,16 @@ func (w *remoteWorld) stored(ctx context.Context, ident string) int64 {
 	return st.Points
 }
 
+// mustEnd waits until c's connection ends; what names the wait.
+func mustEnd(t *testing.T, c *mqttclient.Client, what string) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-poll.After(t):
+		t.Fatalf("gave up waiting until %s", what)
+	}
+}
+
 func refused(err error) bool {
 	var r *mqttclient.RefusedError
 	return errors.As(err, &r)
@@ -182,14 +192,7 @@ func TestExternalBroker(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.tokens["truck-1"] = token
-		poll.Until(t, "truck-1's connection with its old credential ends", func() (bool, error) {
-			select {
-			case <-truck1.Done():
-				return true, nil
-			default:
-				return false, nil
-			}
-		})
+		mustEnd(t, truck1, "truck-1's connection with its old credential ends")
 		if _, err := w.dial("truck-1", "truck-1", old, nil); !refused(err) {
 			t.Errorf("the old credential: got %v, want refused", err)
 		}
@@ -206,14 +209,7 @@ func TestExternalBroker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		poll.Until(t, "truck-2's connection under tenant B ends", func() (bool, error) {
-			select {
-			case <-truck2.Done():
-				return true, nil
-			default:
-				return false, nil
-			}
-		})
+		mustEnd(t, truck2, "truck-2's connection under tenant B ends")
 		if _, err := w.dial("truck-2", "truck-2", old, nil); !refused(err) {
 			t.Errorf("the credential tenant B knew: got %v, want refused", err)
 		}
@@ -246,14 +242,7 @@ func TestExternalBroker(t *testing.T) {
 		if _, err := w.db.Devices().UnassignDevice(ctx, "truck-1"); err != nil {
 			t.Fatal(err)
 		}
-		poll.Until(t, "truck-1's connection ends", func() (bool, error) {
-			select {
-			case <-truck1.Done():
-				return true, nil
-			default:
-				return false, nil
-			}
-		})
+		mustEnd(t, truck1, "truck-1's connection ends")
 		if _, err := w.dial("truck-1", "truck-1", w.tokens["truck-1"], nil); !refused(err) {
 			t.Errorf("truck-1, held by none: got %v, want refused", err)
 		}
