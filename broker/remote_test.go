@@ -169,7 +169,10 @@ func TestExternalBroker(t *testing.T) {
 		if n := w.stored(w.ctxB, "truck-2"); n != 0 {
 			t.Errorf("truck-1 stored %d points as truck-2, want 0", n)
 		}
-		for _, filter := range []string{broker.ConfigTopic("truck-2"), "devices/+/config", "#", broker.TelemetryTopic("truck-1")} {
+		// Nor may it join the nodes' share of telemetry, to take messages
+		// and never acknowledge them.
+		for _, filter := range []string{broker.ConfigTopic("truck-2"), "devices/+/config", "#", broker.TelemetryTopic("truck-1"), broker.SharedTelemetry,
+			"$share/quartermaster/" + broker.TelemetryTopic("truck-1"), "$CONTROL/dynamic-security/#"} {
 			if err := truck1.Subscribe(ctx, filter, 1); err == nil {
 				t.Errorf("truck-1 subscribed to %s, want refused", filter)
 			}
