@@ -56,6 +56,7 @@ type DynSecConfig struct {
 type DynSec struct {
 	cfg DynSecConfig
 
+	dialMu  sync.Mutex
 	mu      sync.Mutex
 	conn    *mqttclient.Client
 	waiting map[string]chan dynsecResponse // by correlation data
@@ -79,13 +80,18 @@ func (s *DynSec) Addr() string { return s.cfg.Addr }
 
 // connection returns the connection, made afresh if there is none.
 func (s *DynSec) connection(ctx context.Context) (*mqttclient.Client, error) {
+	// One dial at a time, without mu, which the answers take on the
+	// connection's reading goroutine.
+	s.dialMu.Lock()
+	defer s.dialMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn != nil {
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
 		select {
-		case <-s.conn.Done():
+		case <-c.Done():
 		default:
-			return s.conn, nil
+			return c, nil
 		}
 	}
 	c, _, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: s.cfg.Addr, ClientID: s.cfg.ClientID, Username: s.cfg.Username, Password: s.cfg.Password,
@@ -97,7 +103,9 @@ func (s *DynSec) connection(ctx context.Context) (*mqttclient.Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("the MQTT broker at %s: %w (is its dynamic security plugin loaded, and %s its admin?)", s.cfg.Addr, err, s.cfg.Username)
 	}
+	s.mu.Lock()
 	s.conn = c
+	s.mu.Unlock()
 	return c, nil
 }
 
