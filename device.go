@@ -209,6 +209,23 @@ type DeviceEvents interface {
 	DeviceChanged(ctx context.Context, c DeviceChange)
 }
 
+// DeviceAccounts keeps each device's account at an external MQTT broker in
+// step with the inventory: its credential, which exists in plain only as
+// it is made (the inventory keeps a hash), and whether it may connect
+// (only while a tenant holds it). The inventory calls it inside the
+// transaction of the change, before commit, so a change the broker
+// refused is not made.
+type DeviceAccounts interface {
+	// SetDeviceAccount makes or updates the account of the device named
+	// ident: token, unless "", is its new credential (the old one stops
+	// working, and connections made with it are closed); enabled says
+	// whether it may connect (a device disabled is disconnected at once).
+	// A device with no account that gets no token keeps none: it cannot
+	// connect until its credential is rotated, which the implementation
+	// logs. Any error is the broker's refusal or absence.
+	SetDeviceAccount(ctx context.Context, ident, token string, enabled bool) error
+}
+
 // DeviceSettingsEvents is told that a tenant changed the settings of a
 // device it holds, after commit, on another node: the node the device is
 // connected to passes them on (the MQTT broker publishes them on the

@@ -357,6 +357,19 @@ func (a *Authenticator) DeviceKey(ctx context.Context, ident, key string) (*qm.D
 	return d, t, p, err
 }
 
+// DeviceIdent is DeviceToken for a device another party authenticated: an
+// external MQTT broker, whose access rules let only the device named
+// ident publish on its topics, hands on what it published under the
+// ident. ENotFound for an unknown ident; otherwise as DeviceToken.
+func (a *Authenticator) DeviceIdent(ctx context.Context, ident string) (*qm.Device, *qm.Tenant, *qm.Principal, error) {
+	d, err := a.cfg.Devices.DeviceByIdent(ctx, ident)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, p, err := a.device(ctx, d)
+	return d, t, p, err
+}
+
 // AsDevice returns the tenant holding d and the principal d acts as, as
 // DeviceToken does once it has found d: for a part of the server that acts
 // for a device it did not hear from (the broker, passing on the settings

@@ -29,7 +29,6 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
-	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/rates"
 	"github.com/quartermaster/qm/tenancy"
@@ -212,22 +211,29 @@ func ConfigTopic(ident string) string { return "devices/" + ident + "/config" }
 // settings they are: they are published only while that tenant holds the
 // device, and only after what an earlier custody left is gone.
 func (b *Broker) PublishConfig(ctx context.Context, ident string, settings map[string]any) error {
-	t, err := tenancy.FromContext(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := b.cfg.Devices.Device(ctx, ident)
-	if err != nil {
-		return fmt.Errorf("publish config: %w", err)
-	}
-	if d.TenantID != t.ID || !b.admitCustody(d) {
-		return qm.Errorf(qm.EConflict, "device %s moved: its settings were not published", ident)
-	}
-	payload, err := json.Marshal(settings)
+	payload, err := settingsPayload(ctx, b.cfg.Devices, ident, settings, b.admitCustody)
 	if err != nil {
 		return err
 	}
 	return b.srv.Publish(ConfigTopic(ident), payload, true, 1)
+}
+
+// settingsPayload is the message that carries settings to the device
+// named ident, as long as the tenant ctx names holds it and admit (nil:
+// any) admits it; EConflict otherwise.
+func settingsPayload(ctx context.Context, devices qm.DeviceInventory, ident string, settings map[string]any, admit func(*qm.Device) bool) ([]byte, error) {
+	t, err := tenancy.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := devices.Device(ctx, ident)
+	if err != nil {
+		return nil, fmt.Errorf("publish config: %w", err)
+	}
+	if d.TenantID != t.ID || admit != nil && !admit(d) {
+		return nil, qm.Errorf(qm.EConflict, "device %s moved: its settings were not published", ident)
+	}
+	return json.Marshal(settings)
 }
 
 // hook is the broker's policy: who may connect, publish and subscribe,
@@ -322,21 +328,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	// 3.1.1 one, which cannot be told, is slowed: the broker stops reading
 	// its connection until the rate allows the message. Either way nothing
 	// is acknowledged that is not stored.
-	h.b.cfg.Usage.Add(t, qm.MeterMQTTMessages, 1)
-	ctx := tenancy.WithPrincipal(tenancy.WithTenant(context.Background(), t), p)
-	v5 := cl.Properties.ProtocolVersion == 5
-	err = h.b.paced(v5, func() error { return h.b.cfg.Rates.MQTTMessage(t, d.ID) })
-	var pts []qm.Point
-	if err != nil {
-		h.b.cfg.Points.Refused("mqtt", err)
-	} else if err = h.b.paced(v5, func() error { return h.b.cfg.Points.Admit(ctx, "mqtt", d.ID) }); err == nil {
-		pts, err = ingest.DecodeBatch(bytes.NewReader(pk.Payload), maxPointsPerMessage)
-		if err != nil {
-			h.b.cfg.Points.Refused("mqtt", err)
-		} else {
-			err = h.b.paced(v5, func() error { _, err := h.b.cfg.Points.Ingest(ctx, "mqtt", d.ID, pts); return err })
-		}
-	}
+	err = storeTelemetry(h.b.cfg.Points, h.b.cfg.Rates, h.b.cfg.Usage, t, p, d, pk.Payload, cl.Properties.ProtocolVersion == 5)
 	switch qm.ErrorCode(err) {
 	case "":
 	case qm.EBadRequest, qm.EInvalid, qm.ETooLarge:
@@ -366,20 +358,6 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	// Telemetry goes to storage, not to other clients.
 	return pk, packets.CodeSuccessIgnore
-}
-
-// paced runs try until a rate of the tenant's plan no longer refuses it,
-// waiting as long as each refusal says, unless the client can be told
-// (MQTT 5) or the wait cannot end (more at once than the plan allows).
-func (b *Broker) paced(tell bool, try func() error) error {
-	for {
-		err := try()
-		var e *qm.Error
-		if tell || !errors.As(err, &e) || e.Code != qm.ERateLimited || e.RetryAfter <= 0 {
-			return err
-		}
-		time.Sleep(e.RetryAfter)
-	}
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # ensure-tools.sh — install, from Debian's packages, the command-line tools
 # the tests drive when they are missing: the MQTT clients (mosquitto_pub,
-# mosquitto_sub), Chromium (the console's browser journeys) and HAProxy
-# (the balancer in front of the multi-node test's nodes). PostgreSQL
-# is handled by with-postgres.sh, npm's packages by make.
+# mosquitto_sub), the Mosquitto 2 broker, Chromium (the console's browser
+# journeys) and HAProxy (the balancer in front of the multi-node test's
+# nodes). PostgreSQL is handled by with-postgres.sh, npm's packages by
+# make.
 set -uo pipefail
 
 missing=()
 command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+# The broker itself (with mosquitto_ctrl and the dynamic security plugin),
+# for the tests of an external broker; Debian starts it as a service too,
+# on 1883, which the tests never use.
+[[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v haproxy >/dev/null 2>&1 || [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
 [[ ${#missing[@]} -eq 0 ]] && exit 0

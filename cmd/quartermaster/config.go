@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
@@ -30,7 +31,12 @@ type config struct {
 	servingRole string
 	defaultTier string
 	logLevel    string
-	stderr      io.Writer
+	// mqttBroker (host:port) and mqttUser name an external MQTT broker
+	// and the nodes' account there (password from QM_MQTT_BROKER_PASSWORD),
+	// whose device accounts every command keeps in step (mqttbroker.go).
+	mqttBroker, mqttUser string
+	dynsec               *broker.DynSec // set by open when mqttBroker is
+	stderr               io.Writer
 }
 
 // serverList is the repeatable --pg-server NAME=URL flag.
@@ -71,6 +77,8 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *config) {
 	fs.StringVar(&c.servingRole, "serving-role", envOr("QM_SERVING_ROLE", "qm_app"), "unprivileged PostgreSQL role requests run as (QM_SERVING_ROLE)")
 	fs.StringVar(&c.defaultTier, "default-tier", envOr("QM_DEFAULT_TIER", string(qm.TierPool)), "tier of new tenants when --tier is not given (QM_DEFAULT_TIER)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("QM_LOG_LEVEL", "info"), "debug, info, warn or error (QM_LOG_LEVEL)")
+	fs.StringVar(&c.mqttBroker, "mqtt-broker", envOr("QM_MQTT_BROKER", ""), "mqtt://HOST:PORT of an external MQTT broker (Mosquitto 2, dynamic security) devices connect to instead of the embedded one; its device accounts are kept by every command (QM_MQTT_BROKER)")
+	fs.StringVar(&c.mqttUser, "mqtt-broker-user", envOr("QM_MQTT_BROKER_USER", "quartermaster"), "the nodes' account at --mqtt-broker, an admin of its dynamic security; password from QM_MQTT_BROKER_PASSWORD (QM_MQTT_BROKER_USER)")
 	if v := os.Getenv("QM_PG_SERVERS"); v != "" {
 		c.pgServers.Set(v)
 	}
@@ -141,7 +149,7 @@ func (c *config) open(ctx context.Context) (engine, error) {
 		}
 	}
 	if c.databaseURL == "" {
-		return c.openSQLite(log)
+		return c.withBroker(c.openSQLite(log))
 	}
 	if !isPostgresURL(c.databaseURL) {
 		return nil, errors.New("--database-url must be a postgres:// URL")
@@ -154,7 +162,7 @@ func (c *config) open(ctx context.Context) (engine, error) {
 	if err != nil {
 		return nil, connectionError(err)
 	}
-	return db, nil
+	return c.withBroker(db, nil)
 }
 
 func isPostgresURL(u string) bool {

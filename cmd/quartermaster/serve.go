@@ -52,7 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs, c := newFlagSet("serve", stderr)
 	addr := fs.String("addr", envOr("QM_ADDR", defaultAddr), "address to listen on (QM_ADDR)")
 	osmand := fs.String("osmand-addr", envOr("QM_OSMAND_ADDR", defaultOsmAndAddr), `address for devices speaking the OsmAnd protocol; "" for none (QM_OSMAND_ADDR)`)
-	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", defaultMQTTAddr), `address of the embedded MQTT broker; "" for none (QM_MQTT_ADDR)`)
+	mqttAddr := fs.String("mqtt-addr", envOr("QM_MQTT_ADDR", defaultMQTTAddr), `address of the embedded MQTT broker; "" for none; not started with --mqtt-broker (QM_MQTT_ADDR)`)
 	mqttCert := fs.String("mqtt-tls-cert", envOr("QM_MQTT_TLS_CERT", ""), "certificate file (PEM) to make the MQTT listener speak TLS (QM_MQTT_TLS_CERT)")
 	mqttKey := fs.String("mqtt-tls-key", envOr("QM_MQTT_TLS_KEY", ""), "its private key file (PEM) (QM_MQTT_TLS_KEY)")
 	mqttMaxPacket := fs.Int("mqtt-max-packet", broker.DefaultMaxPacket, "largest MQTT packet in bytes a connected device may send, such as a telemetry batch (QM_MQTT_MAX_PACKET)")
@@ -189,7 +189,15 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// Every long-running part runs until ctx is done, then drains and
 	// returns; the first to fail ends them all.
 	g, ctx := errgroup.WithContext(ctx)
-	if *mqttAddr != "" {
+	if c.dynsec != nil {
+		// Devices connect to the external broker; this node stores what
+		// they publish there and publishes their settings there.
+		remote := broker.NewRemote(broker.RemoteConfig{Addr: c.dynsec.Addr(), Username: c.mqttUser, Password: os.Getenv("QM_MQTT_BROKER_PASSWORD"),
+			ClientID: "quartermaster/" + node, DynSec: c.dynsec, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Usage: meter, Metrics: &m.Ingest, Logger: log})
+		cfg.DeviceSettings = remote.PublishConfig
+		e.Devices().Notify(remote)
+		g.Go(func() error { return remote.Run(ctx) })
+	} else if *mqttAddr != "" {
 		b := broker.New(broker.Config{Addr: *mqttAddr, TLS: mqttTLS, Auth: a, Devices: e.Devices(), Fleet: cfg.Services.Fleet, Points: ingester, Rates: paces, Usage: meter, Logger: log, Metrics: &m.Ingest,
 			Limits: broker.Limits{MaxPacket: *mqttMaxPacket, MaxConnectPacket: *mqttMaxConnect, ConnectTimeout: *mqttConnectTimeout, MaxUnauthenticated: *mqttMaxPending}})
 		cfg.DeviceSettings = b.PublishConfig

@@ -28,6 +28,7 @@ type DeviceStore struct {
 
 	mu        sync.Mutex
 	observers []qm.DeviceEvents
+	accounts  qm.DeviceAccounts
 }
 
 var (
@@ -51,6 +52,30 @@ func (s *DeviceStore) Notify(ev qm.DeviceEvents) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.observers = append(s.observers, ev)
+}
+
+// KeepAccounts makes every change of a device's credential or holder made
+// here from now on reach accounts (an external MQTT broker's) before it is
+// committed. cmd/quartermaster wires it when --mqtt-broker is set.
+func (s *DeviceStore) KeepAccounts(accounts qm.DeviceAccounts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accounts = accounts
+}
+
+// account tells the accounts, if kept, of device d's credential (token,
+// "" when unchanged), and whether it may connect: while a tenant holds it.
+func (s *DeviceStore) account(ctx context.Context, d *qm.Device, token string) error {
+	s.mu.Lock()
+	accounts := s.accounts
+	s.mu.Unlock()
+	if accounts == nil {
+		return nil
+	}
+	if err := accounts.SetDeviceAccount(ctx, d.Ident, token, d.TenantID != ""); err != nil {
+		return fmt.Errorf("device %s at the MQTT broker: %w", d.Ident, err)
+	}
+	return nil
 }
 
 // changed forgets this node's cached credentials and tells the observers,
@@ -91,7 +116,18 @@ func (s *DeviceStore) RegisterDevice(ctx context.Context, d *qm.Device) (string,
 	if err := d.Validate(); err != nil {
 		return "", err
 	}
-	return s.insert(ctx, s.catalog, d, sqlstore.Timestamp(s.now()))
+	var token string
+	// In a transaction: the broker learns of the credential once the ident
+	// is known to be free, and before the device is committed.
+	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+		var err error
+		token, err = s.insert(ctx, q, d, sqlstore.Timestamp(s.now()))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
 }
 
 // RegisterDevices implements qm.DeviceInventory.
@@ -145,6 +181,9 @@ func (s *DeviceStore) insert(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	}
 	if err != nil {
 		return "", fmt.Errorf("register device: %w", err)
+	}
+	if err := s.account(ctx, d, token); err != nil {
+		return "", err
 	}
 	return token, recordOperator(ctx, q, at, "device.register", nil, deviceDetails(d))
 }
@@ -283,7 +322,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 			// A transfer: the credential the old tenant's people may know
 			// stops working.
 			token = qm.NewSecret(qm.DeviceTokenPrefix)
-			if err := rotate(ctx, q, d, token, at); err != nil {
+			if err := s.rotate(ctx, q, d, token, at); err != nil {
 				return err
 			}
 			old, err := tenantRef(ctx, q, from)
@@ -422,6 +461,9 @@ func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
+	if err := s.account(ctx, d, ""); err != nil {
+		return err
+	}
 	return s.tenants.publish(ctx, q, changeDevice, d.ID, action)
 }
 
@@ -466,7 +508,7 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
 		}
-		if err := rotate(ctx, q, d, token, at); err != nil {
+		if err := s.rotate(ctx, q, d, token, at); err != nil {
 			return err
 		}
 		if err := s.tenants.publish(ctx, q, changeDevice, d.ID, qm.DeviceRotated); err != nil {
@@ -484,13 +526,14 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 	return token, nil
 }
 
-func rotate(ctx context.Context, q sqlstore.Querier, d *qm.Device, token string, at time.Time) error {
+// rotate gives device d the credential token, in q's transaction.
+func (s *DeviceStore) rotate(ctx context.Context, q sqlstore.Querier, d *qm.Device, token string, at time.Time) error {
 	d.TokenRotatedAt, d.UpdatedAt = at, at
 	_, err := q.Exec(ctx, `UPDATE devices SET token_hash = $2, token_rotated_at = $3, updated_at = $3 WHERE id = $1`, d.ID, qm.HashSecret(token), at)
 	if err != nil {
 		return fmt.Errorf("rotate device token: %w", err)
 	}
-	return nil
+	return s.account(ctx, d, token)
 }
 
 // Custody implements qm.DeviceInventory.

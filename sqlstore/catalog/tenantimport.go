@@ -111,6 +111,9 @@ func (s *DeviceStore) AdoptDevice(ctx context.Context, tenant *qm.Tenant, rec qm
 			if d, err = findDevice(ctx, q, rec.ID); err != nil {
 				return err
 			}
+			if err := s.account(ctx, d, token); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		case d.ID != rec.ID:
@@ -118,7 +121,7 @@ func (s *DeviceStore) AdoptDevice(ctx context.Context, tenant *qm.Tenant, rec qm
 		case d.TenantID != "":
 			return qm.Errorf(qm.EConflict, "device %s is held by another tenant", d.Ident)
 		default:
-			if err := rotate(ctx, q, d, token, at); err != nil {
+			if err := s.rotate(ctx, q, d, token, at); err != nil {
 				return err
 			}
 		}

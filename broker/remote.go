@@ -1,0 +1,273 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/broker/mqttclient"
+	"github.com/quartermaster/qm/metrics"
+	"github.com/quartermaster/qm/rates"
+	"github.com/quartermaster/qm/usage"
+)
+
+// SharedTelemetry is the shared subscription the nodes read telemetry
+// with: the broker gives each message to one of them.
+const SharedTelemetry = "$share/quartermaster/devices/+/telemetry"
+
+// RemoteConfig configures a Remote.
+type RemoteConfig struct {
+	// Addr is the external broker, host:port.
+	Addr string
+	// Username and Password are the nodes' account.
+	Username, Password string
+	// ClientID names this node's session, kept by the broker while the
+	// node is away: the same after a restart, so the node receives again
+	// what it had not acknowledged. It must hold a character no device
+	// ident has ("/"), so that no device can take the session over.
+	ClientID string
+	// DynSec keeps the accounts and retained messages.
+	DynSec *DynSec
+	// Auth finds the device and tenant of a topic's ident.
+	Auth *auth.Authenticator
+	// Devices is the inventory, read before publishing to a device, and
+	// which the broker's device accounts are reconciled with at start.
+	Devices qm.DeviceInventory
+	// Points takes the telemetry.
+	Points qm.PointIngester
+	// Rates paces each device's messages at its tenant plan's rate.
+	Rates *rates.Buckets
+	// Usage meters each tenant's messages (nil: not metered).
+	Usage *usage.Meter
+	// Metrics counts what is refused (nil: not counted).
+	Metrics *metrics.Ingest
+	// Workers is how many messages are stored at once, each device's in
+	// order (0: 128): devices are spread over them by a hash of their
+	// topic, so there are more than the devices expected to report at
+	// once; fewer cut throughput (32 stored half as many messages a
+	// second as 128 with 20 devices reporting at once).
+	Workers int
+	Logger  *slog.Logger
+}
+
+// Remote is the nodes' side of an external MQTT broker: it stores the
+// telemetry devices publish there, acknowledging each message to the
+// broker only once its points are committed, and publishes devices'
+// settings there.
+type Remote struct {
+	cfg        RemoteConfig
+	work       []chan delivery
+	subscribed chan struct{}
+	once       sync.Once
+}
+
+// delivery is a message and the connection it came on.
+type delivery struct {
+	m *mqttclient.Message
+	c *mqttclient.Client
+}
+
+var (
+	_ qm.DeviceEvents = (*Remote)(nil)
+)
+
+// NewRemote returns a Remote for cfg; Run starts it.
+func NewRemote(cfg RemoteConfig) *Remote {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 128
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Rates == nil {
+		cfg.Rates = rates.New(nil)
+	}
+	r := &Remote{cfg: cfg, work: make([]chan delivery, cfg.Workers), subscribed: make(chan struct{})}
+	for i := range r.work {
+		// Room for the broker's whole window of messages not yet
+		// acknowledged (max_inflight_messages, 100 in the README's
+		// setup): a full queue would hold up every device's messages
+		// behind one device's.
+		r.work[i] = make(chan delivery, 128)
+	}
+	return r
+}
+
+// Run consumes telemetry until ctx is done, connecting again whenever the
+// connection is lost.
+func (r *Remote) Run(ctx context.Context) error {
+	for _, ch := range r.work {
+		go r.store(ctx, ch)
+	}
+	pause := 100 * time.Millisecond
+	setUp := false
+	for {
+		var err error
+		if !setUp {
+			err = r.setUp(ctx)
+			setUp = err == nil
+		}
+		if setUp {
+			err = r.consume(ctx)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.cfg.Logger.Warn("mqtt broker: connection lost; connecting again", "addr", r.cfg.Addr, "err", err, "in", pause)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// setUp gives the nodes' account its role, and brings the broker's device
+// accounts in line with the inventory.
+func (r *Remote) setUp(ctx context.Context) error {
+	if err := r.cfg.DynSec.SetupNode(ctx); err != nil {
+		return err
+	}
+	missing, err := r.cfg.DynSec.Reconcile(ctx, r.cfg.Devices)
+	if err != nil {
+		return fmt.Errorf("reconcile device accounts: %w", err)
+	}
+	r.cfg.Logger.Info("mqtt broker: device accounts reconciled with the inventory", "addr", r.cfg.Addr, "without_account", missing)
+	return nil
+}
+
+// Subscribed is closed once the node has subscribed to telemetry: from
+// then on the broker keeps every message for it, or another node.
+func (r *Remote) Subscribed() <-chan struct{} { return r.subscribed }
+
+// consume reads telemetry on one connection until it ends.
+func (r *Remote) consume(ctx context.Context) error {
+	var c *mqttclient.Client
+	ready := make(chan struct{})
+	c, present, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: r.cfg.Addr, ClientID: r.cfg.ClientID, Username: r.cfg.Username, Password: r.cfg.Password,
+		OnMessage: func(m *mqttclient.Message) {
+			<-ready
+			// A device's messages go to one worker, so they are stored in
+			// the order they came.
+			ch := r.work[maphash.String(topicSeed, m.Topic)%uint64(len(r.work))]
+			select {
+			case ch <- delivery{m, c}:
+			case <-ctx.Done():
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	close(ready)
+	defer c.Close()
+	if err := c.Subscribe(ctx, SharedTelemetry, 1); err != nil {
+		return err
+	}
+	r.once.Do(func() { close(r.subscribed) })
+	r.cfg.Logger.Info("mqtt broker: consuming telemetry", "addr", r.cfg.Addr, "client_id", r.cfg.ClientID, "session_present", present)
+	select {
+	case <-c.Done():
+		return c.Err()
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+var topicSeed = maphash.MakeSeed()
+
+// store stores the messages of ch until ctx is done.
+func (r *Remote) store(ctx context.Context, ch <-chan delivery) {
+	for {
+		select {
+		case d := <-ch:
+			if r.handle(d.m) {
+				d.m.Ack()
+			} else {
+				// Not acknowledged, it stays with this node's session;
+				// the broker sends it again on the next connection.
+				d.c.Close()
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// handle stores one telemetry message and reports whether it is done
+// with: stored, or refused for good (an unknown device, a bad payload, a
+// limit: MQTT 3.1.1 cannot tell the device, and sent again it would be
+// refused again). false: storage failed for now, so it must come again.
+func (r *Remote) handle(m *mqttclient.Message) bool {
+	ident, ok := strings.CutPrefix(m.Topic, "devices/")
+	ident, ok2 := strings.CutSuffix(ident, "/telemetry")
+	if !ok || !ok2 || !qm.ValidIdent(ident) {
+		return true
+	}
+	d, t, p, err := r.cfg.Auth.DeviceIdent(context.Background(), ident)
+	if err == nil {
+		err = storeTelemetry(r.cfg.Points, r.cfg.Rates, r.cfg.Usage, t, p, d, m.Payload, false)
+	}
+	switch code := qm.ErrorCode(err); code {
+	case "":
+		return true
+	case qm.EUnavailable:
+		r.cfg.Logger.Info("mqtt broker: telemetry not stored, for now", "ident", ident, "reason", qm.ErrorMessage(err))
+		return false
+	case qm.ENotFound, qm.EForbidden, qm.ETenantInert, qm.EBadRequest, qm.EInvalid, qm.ETooLarge, qm.EFeatureDisabled, qm.ELimitReached, qm.ERateLimited:
+		if code == qm.ENotFound || code == qm.EForbidden || code == qm.ETenantInert {
+			r.cfg.Metrics.Refuse("mqtt", metrics.Unauthorized)
+		}
+		r.cfg.Logger.Info("mqtt broker: telemetry dropped", "ident", ident, "reason", qm.ErrorMessage(err))
+		return true
+	default:
+		r.cfg.Logger.Error("mqtt broker: store telemetry", "ident", ident, "err", err)
+		return false
+	}
+}
+
+// PublishConfig sends a device its settings on its config topic at the
+// broker, retained, as the embedded broker's PublishConfig does: only
+// while the tenant ctx names holds the device.
+func (r *Remote) PublishConfig(ctx context.Context, ident string, settings map[string]any) error {
+	payload, err := settingsPayload(ctx, r.cfg.Devices, ident, settings, nil)
+	if err != nil {
+		return err
+	}
+	return r.cfg.DynSec.Publish(ctx, ConfigTopic(ident), payload, true)
+}
+
+// DeviceChanged implements qm.DeviceEvents: a device moved or taken back
+// leaves nothing at the broker for whoever holds it next: its retained
+// settings and commands are deleted, and its session (subscriptions,
+// queued messages) is ended by connecting under its client id with a
+// clean session. Its account was changed (disabled, or given a new
+// credential, which closed its connections) before the change was
+// committed.
+func (r *Remote) DeviceChanged(ctx context.Context, c qm.DeviceChange) {
+	if c.Action != qm.DeviceTransferred && c.Action != qm.DeviceUnassigned {
+		return
+	}
+	ident := c.Device.Ident
+	ctx = context.WithoutCancel(ctx)
+	for _, topic := range []string{ConfigTopic(ident), CommandsTopic(ident)} {
+		if err := r.cfg.DynSec.Publish(ctx, topic, nil, true); err != nil {
+			r.cfg.Logger.Error("mqtt broker: clear retained", "ident", ident, "topic", topic, "err", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.DynSec.cfg.Timeout)
+	defer cancel()
+	cl, _, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: r.cfg.Addr, ClientID: ident, Username: r.cfg.Username, Password: r.cfg.Password, CleanSession: true})
+	if err != nil {
+		r.cfg.Logger.Error("mqtt broker: end the device's session", "ident", ident, "err", err)
+		return
+	}
+	cl.Close()
+	r.cfg.Logger.Info("mqtt broker: device traces cleared", "ident", ident, "change", c.Action)
+}

@@ -1,0 +1,284 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/auth"
+	"github.com/quartermaster/qm/broker"
+	"github.com/quartermaster/qm/broker/mqttclient"
+	"github.com/quartermaster/qm/ingest"
+	"github.com/quartermaster/qm/internal/mqtttest"
+	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/sqlite"
+	"github.com/quartermaster/qm/sqlstore/telemetry"
+	"github.com/quartermaster/qm/tenancy"
+)
+
+// remoteWorld is a node on SQLite consuming from a Mosquitto of its own,
+// whose device accounts the inventory keeps: tenant A holds truck-1,
+// tenant B truck-2.
+type remoteWorld struct {
+	mosq       *mqtttest.Broker
+	db         *sqlite.DB
+	dynsec     *broker.DynSec
+	remote     *broker.Remote
+	fleet      *telemetry.FleetStore
+	ctxA, ctxB context.Context
+	a, b       *qm.Tenant
+	tokens     map[string]string
+}
+
+func newRemoteWorld(t *testing.T) *remoteWorld {
+	ctx := context.Background()
+	w := &remoteWorld{mosq: mqtttest.Mosquitto(t), db: mustOpenSQLite(t, t.TempDir()), tokens: map[string]string{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(w.mosq.Log)
+			t.Logf("Mosquitto's log:\n%s", log)
+		}
+	})
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w.dynsec = broker.NewDynSec(broker.DynSecConfig{Addr: w.mosq.Addr, Username: w.mosq.AdminUser, Password: w.mosq.AdminPassword,
+		ClientID: "quartermaster/test/control", Logger: log})
+	t.Cleanup(func() { w.dynsec.Close() })
+	w.db.Devices().KeepAccounts(w.dynsec)
+	w.fleet = telemetry.NewFleetStore(w.db, w.db.Devices(), time.Now)
+	for i, slug := range []string{"ext-a", "ext-b"} {
+		tn, err := w.db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: slug, Name: slug, Tier: qm.TierPool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			w.a, w.ctxA = tn, tenancy.WithTenant(ctx, tn)
+		} else {
+			w.b, w.ctxB = tn, tenancy.WithTenant(ctx, tn)
+		}
+	}
+	w.register(t, "truck-1", w.a)
+	w.register(t, "truck-2", w.b)
+	points := telemetry.NewPointWriter(w.db, time.Now, 0)
+	t.Cleanup(points.Close)
+	w.remote = broker.NewRemote(broker.RemoteConfig{Addr: w.mosq.Addr, Username: w.mosq.AdminUser, Password: w.mosq.AdminPassword,
+		ClientID: "quartermaster/test/node", DynSec: w.dynsec, Devices: w.db.Devices(), Logger: log,
+		Auth:   auth.New(auth.Config{Identity: w.db.Identity(), Tenants: w.db.Tenants(), Devices: w.db.Devices()}),
+		Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now})})
+	w.db.Devices().Notify(w.remote)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.remote.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	select {
+	case <-w.remote.Subscribed():
+	case err := <-done:
+		t.Fatalf("the node stopped: %v", err)
+	case <-poll.After(t):
+		t.Fatal("gave up waiting for the node to subscribe")
+	}
+	return w
+}
+
+// register registers ident and assigns it to tn.
+func (w *remoteWorld) register(t *testing.T, ident string, tn *qm.Tenant) {
+	t.Helper()
+	d := &qm.Device{Ident: ident}
+	token, err := w.db.Devices().RegisterDevice(context.Background(), d)
+	if err == nil && tn != nil {
+		_, _, err = w.db.Devices().AssignDevice(context.Background(), d.ID, tn)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tokens[ident] = token
+}
+
+// dial connects as a device.
+func (w *remoteWorld) dial(ident, clientID, token string, onMessage func(*mqttclient.Message)) (*mqttclient.Client, error) {
+	c, _, err := mqttclient.Dial(context.Background(), mqttclient.Options{Addr: w.mosq.Addr, ClientID: clientID, Username: ident, Password: token,
+		CleanSession: true, OnMessage: onMessage})
+	return c, err
+}
+
+func (w *remoteWorld) mustDial(t *testing.T, ident string) *mqttclient.Client {
+	t.Helper()
+	c, err := w.dial(ident, ident, w.tokens[ident], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// stored is how many points ctx's tenant holds of ident.
+func (w *remoteWorld) stored(ctx context.Context, ident string) int64 {
+	st, err := w.fleet.Latest(ctx, ident)
+	if err != nil {
+		return 0
+	}
+	return st.Points
+}
+
+// mustEnd waits until c's connection ends; what names the wait.
+func mustEnd(t *testing.T, c *mqttclient.Client, what string) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-poll.After(t):
+		t.Fatalf("gave up waiting until %s", what)
+	}
+}
+
+func refused(err error) bool {
+	var r *mqttclient.RefusedError
+	return errors.As(err, &r)
+}
+
+// TestExternalBroker: a device's telemetry published at the external
+// broker is stored; the broker lets each device reach only its own
+// topics; a credential rotated, a device transferred or taken back is
+// cut off at once, and what the old tenant left at the broker is gone.
+func TestExternalBroker(t *testing.T) {
+	w := newRemoteWorld(t)
+	ctx := t.Context()
+	truck1 := w.mustDial(t, "truck-1")
+	at := time.Now().Add(-time.Minute)
+	if err := truck1.Publish(ctx, broker.TelemetryTopic("truck-1"), []byte("["+point(at, 52.5)+"]"), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "truck-1's point is stored", func() (bool, error) { return w.stored(w.ctxA, "truck-1") == 1, nil })
+
+	t.Run("OnlyItsOwnTopics", func(t *testing.T) {
+		// Accepted by the broker (MQTT 3.1.1 cannot refuse a publish) but
+		// never delivered: a point of truck-1's on truck-2's topic, then
+		// one on its own, which proves the first had its chance.
+		if err := truck1.Publish(ctx, broker.TelemetryTopic("truck-2"), []byte("["+point(at.Add(time.Second), 1)+"]"), 1, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := truck1.Publish(ctx, broker.TelemetryTopic("truck-1"), []byte("["+point(at.Add(2*time.Second), 52.5)+"]"), 1, false); err != nil {
+			t.Fatal(err)
+		}
+		poll.Until(t, "truck-1's second point is stored", func() (bool, error) { return w.stored(w.ctxA, "truck-1") == 2, nil })
+		if n := w.stored(w.ctxB, "truck-2"); n != 0 {
+			t.Errorf("truck-1 stored %d points as truck-2, want 0", n)
+		}
+		// Nor may it join the nodes' share of telemetry, to take messages
+		// and never acknowledge them.
+		for _, filter := range []string{broker.ConfigTopic("truck-2"), "devices/+/config", "#", broker.TelemetryTopic("truck-1"), broker.SharedTelemetry,
+			"$share/quartermaster/" + broker.TelemetryTopic("truck-1"), "$CONTROL/dynamic-security/#"} {
+			if err := truck1.Subscribe(ctx, filter, 1); err == nil {
+				t.Errorf("truck-1 subscribed to %s, want refused", filter)
+			}
+		}
+		if err := truck1.Subscribe(ctx, broker.ConfigTopic("truck-1"), 1); err != nil {
+			t.Errorf("truck-1 cannot subscribe to its config: %v", err)
+		}
+		if _, err := w.dial("truck-1", "truck-2", w.tokens["truck-1"], nil); !refused(err) {
+			t.Errorf("truck-1 connecting as client truck-2: got %v, want refused", err)
+		}
+		if _, err := w.dial("truck-2", "truck-2", w.tokens["truck-1"], nil); !refused(err) {
+			t.Errorf("truck-1's credential as truck-2: got %v, want refused", err)
+		}
+	})
+
+	t.Run("Rotated", func(t *testing.T) {
+		old := w.tokens["truck-1"]
+		token, err := w.db.Devices().RotateToken(ctx, "truck-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tokens["truck-1"] = token
+		mustEnd(t, truck1, "truck-1's connection with its old credential ends")
+		if _, err := w.dial("truck-1", "truck-1", old, nil); !refused(err) {
+			t.Errorf("the old credential: got %v, want refused", err)
+		}
+		w.mustDial(t, "truck-1")
+	})
+
+	t.Run("Transferred", func(t *testing.T) {
+		truck2 := w.mustDial(t, "truck-2")
+		if err := w.remote.PublishConfig(w.ctxB, "truck-2", map[string]any{"secret_of_b": 1}); err != nil {
+			t.Fatal(err)
+		}
+		old := w.tokens["truck-2"]
+		_, token, err := w.db.Devices().AssignDevice(ctx, "truck-2", w.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustEnd(t, truck2, "truck-2's connection under tenant B ends")
+		if _, err := w.dial("truck-2", "truck-2", old, nil); !refused(err) {
+			t.Errorf("the credential tenant B knew: got %v, want refused", err)
+		}
+		// What truck-2 receives when it subscribes under tenant A: the
+		// broker sends what is retained before the marker published after.
+		got := make(chan *mqttclient.Message, 10)
+		c, err := w.dial("truck-2", "truck-2", token, func(m *mqttclient.Message) { got <- m; m.Ack() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for _, topic := range []string{broker.ConfigTopic("truck-2"), broker.CommandsTopic("truck-2")} {
+			if err := c.Subscribe(ctx, topic, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.dynsec.Publish(ctx, broker.CommandsTopic("truck-2"), []byte("marker"), false); err != nil {
+			t.Fatal(err)
+		}
+		for m := range got {
+			if string(m.Payload) == "marker" {
+				break
+			}
+			t.Errorf("truck-2 received %q on %s, left by tenant B", m.Payload, m.Topic)
+		}
+	})
+
+	t.Run("TakenBack", func(t *testing.T) {
+		truck1 := w.mustDial(t, "truck-1")
+		if _, err := w.db.Devices().UnassignDevice(ctx, "truck-1"); err != nil {
+			t.Fatal(err)
+		}
+		mustEnd(t, truck1, "truck-1's connection ends")
+		if _, err := w.dial("truck-1", "truck-1", w.tokens["truck-1"], nil); !refused(err) {
+			t.Errorf("truck-1, held by none: got %v, want refused", err)
+		}
+	})
+
+	t.Run("Reconciled", func(t *testing.T) {
+		// An account left by a registration never committed, and a
+		// device registered while the broker was not kept.
+		if err := w.dynsec.SetDeviceAccount(ctx, "ghost", "qmd_ghost", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.dial("ghost", "ghost", "qmd_ghost", nil); err != nil {
+			t.Fatalf("the ghost account does not work before it is reconciled: %v", err)
+		}
+		w.db.Devices().KeepAccounts(nil)
+		w.register(t, "truck-3", w.a)
+		w.db.Devices().KeepAccounts(w.dynsec)
+		missing, err := w.dynsec.Reconcile(ctx, w.db.Devices())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if missing != 1 {
+			t.Errorf("got %d devices without an account, want 1 (truck-3)", missing)
+		}
+		if _, err := w.dial("ghost", "ghost", "qmd_ghost", nil); !refused(err) {
+			t.Errorf("the ghost account after reconciling: got %v, want refused", err)
+		}
+		token, err := w.db.Devices().RotateToken(ctx, "truck-3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.dial("truck-3", "truck-3", token, nil); err != nil {
+			t.Errorf("truck-3 after its credential was rotated: %v", err)
+		}
+	})
+}
