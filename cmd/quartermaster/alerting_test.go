@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore/alerts"
@@ -38,7 +39,7 @@ func TestServeRaisesAlarms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := mqtttest.FreeAddr(t)
 	serveForTest(t, append([]string{"--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, flags...), addr)
 	mustRun(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "2", "--reports", "1", "--rate", "100", "--server", "http://" + addr}, flags...)...)
 	alarms := alerts.NewAlarmStore(db, time.Now)
@@ -59,7 +60,7 @@ func TestServeRaisesAlarms(t *testing.T) {
 // TestServeMailFlags: a mail server or sender that cannot be used stops
 // serve at once, saying which flag is wrong.
 func TestServeMailFlags(t *testing.T) {
-	flags := []string{"--data-dir", t.TempDir(), "--addr", freeAddr(t), "--osmand-addr", "", "--mqtt-addr", ""}
+	flags := []string{"--data-dir", t.TempDir(), "--addr", mqtttest.FreeAddr(t), "--osmand-addr", "", "--mqtt-addr", ""}
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
 )
 
@@ -36,7 +37,7 @@ func TestAssetJourney(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(hook.Close)
-	addr := freeAddr(t)
+	addr := mqtttest.FreeAddr(t)
 	serveForTest(t, append([]string{"--addr", addr, "--osmand-addr", "", "--mqtt-addr", "", "--webhook-allow-private", "--rules-every", "100ms"}, storage...), addr)
 	client := &http.Client{Timeout: 10 * time.Second}
 	api := "http://" + addr + "/api/v1/t/itdept"

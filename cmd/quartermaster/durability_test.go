@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
 )
@@ -61,7 +62,7 @@ func testDurability(t *testing.T, storage []string) {
 	for i := range tokens {
 		tokens[i] = deviceOf(t, storage, fmt.Sprintf("unit-%d", i), "durable")
 	}
-	addr := freeAddr(t)
+	addr := mqtttest.FreeAddr(t)
 	start := childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, storage...))
 
 	// Each sender sends batches of points a millisecond apart, from its own

@@ -47,7 +47,7 @@ func TestExternalBrokerKill(t *testing.T) {
 	for i := range tokens {
 		tokens[i] = deviceOf(t, storage, fmt.Sprintf("unit-%d", i), "brokered")
 	}
-	addrs := []string{freeAddr(t), freeAddr(t)}
+	addrs := []string{mqtttest.FreeAddr(t), mqtttest.FreeAddr(t)}
 	starts := make([]func() *exec.Cmd, len(addrs))
 	nodes := make([]*exec.Cmd, len(addrs))
 	for i, addr := range addrs {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/internal/smtptest"
 )
@@ -57,7 +58,7 @@ func TestFleetManagerJourney(t *testing.T) {
 	mailbox := &smtptest.Backend{}
 	smtpPort := smtptest.Start(t, mailbox, smtptest.Options{})
 
-	addr := freeAddr(t)
+	addr := mqtttest.FreeAddr(t)
 	serveForTest(t, append([]string{"--addr", addr, "--osmand-addr", "", "--mqtt-addr", "", "--webhook-allow-private",
 		"--smtp-url", "smtp://127.0.0.1:" + strconv.Itoa(smtpPort), "--smtp-from", "alerts@fleet.example"}, storage...), addr)
 	client := &http.Client{Timeout: 10 * time.Second}

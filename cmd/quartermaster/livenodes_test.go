@@ -39,7 +39,7 @@ func TestLiveAcrossNodes(t *testing.T) {
 	other := deviceOf(t, storage, "other-1", "others")
 	var a, b liveNode
 	for _, n := range []*liveNode{&a, &b} {
-		n.api, n.mqtt = freeAddr(t), freeAddr(t)
+		n.api, n.mqtt = mqtttest.FreeAddr(t), mqtttest.FreeAddr(t)
 		serveForTest(t, append([]string{"--addr", n.api, "--osmand-addr", "", "--mqtt-addr", n.mqtt}, storage...), n.api, n.mqtt)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -73,7 +73,7 @@ func TestLiveAcrossNodes(t *testing.T) {
 	// A node started after the change has not heard of it: it reads the
 	// settings as the device subscribes.
 	t.Run("SettingsOnConnect", func(t *testing.T) {
-		c := liveNode{api: freeAddr(t), mqtt: freeAddr(t)}
+		c := liveNode{api: mqtttest.FreeAddr(t), mqtt: mqtttest.FreeAddr(t)}
 		serveForTest(t, append([]string{"--addr", c.api, "--osmand-addr", "", "--mqtt-addr", c.mqtt}, storage...), c.api, c.mqtt)
 		if got := <-awaitConfig(t, sub, c.mqtt, "unit-1", device); got != `{"interval_s":15}` {
 			t.Fatalf("the device on node C received %q, want its settings {\"interval_s\":15}", got)

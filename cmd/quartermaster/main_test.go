@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/quartermaster/qm"
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/metrics"
 	"github.com/quartermaster/qm/storetest"
@@ -175,7 +176,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	addr, metricsAddr := mqtttest.FreeAddr(t), mqtttest.FreeAddr(t)
 	dir := t.TempDir()
 	mustRun(t, "demo", "--data-dir", dir)
 	if out := mustRun(t, "demo", "--data-dir", dir); !strings.Contains(out, "demo tenant acme exists") {
@@ -195,17 +196,6 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(string(body), "qm_mqtt_connected_devices 0") {
 		t.Errorf("metrics:\n%.500s", body)
 	}
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // serveForTest runs serve with args until the test ends, and returns once
@@ -503,7 +493,7 @@ func TestDeviceRegisterCSV(t *testing.T) {
 func TestSimulate(t *testing.T) {
 	flags := storageFlags(t, "sqlite")
 	mustRun(t, append([]string{"tenant", "create", "--slug", "fleet", "--name", "Fleet"}, flags...)...)
-	addr, mqttAddr := freeAddr(t), freeAddr(t)
+	addr, mqttAddr := mqtttest.FreeAddr(t), mqtttest.FreeAddr(t)
 	serveForTest(t, append([]string{"--addr", addr, "--osmand-addr", "", "--mqtt-addr", mqttAddr}, flags...), addr, mqttAddr)
 	for _, tc := range []struct {
 		protocol, flag, target string
@@ -534,7 +524,7 @@ func TestSimulate(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for _, args := range [][]string{{"--server", "http://" + freeAddr(t)}, {"--protocol", "mqtt", "--mqtt", "tcp://" + hangUp.Addr().String()}} {
+	for _, args := range [][]string{{"--server", "http://" + mqtttest.FreeAddr(t)}, {"--protocol", "mqtt", "--mqtt", "tcp://" + hangUp.Addr().String()}} {
 		out, _, err := runCLI(t, append(append([]string{"simulate", "--tenant", "fleet", "--devices", "1", "--reports", "1"}, args...), flags...)...)
 		if err == nil || !strings.Contains(err.Error(), "no point was acknowledged") || !strings.Contains(out, "delivered 0 points, 1 failed") {
 			t.Errorf("simulate %v: got %v, %q; want a failure saying nothing was acknowledged", args, err, out)
@@ -656,7 +646,7 @@ func TestServeMapFlags(t *testing.T) {
 
 // TestServeMap: the map flags reach the API and the console's policy.
 func TestServeMap(t *testing.T) {
-	addr, dir := freeAddr(t), t.TempDir()
+	addr, dir := mqtttest.FreeAddr(t), t.TempDir()
 	tiles := filepath.Join(dir, "world.pmtiles")
 	if err := os.WriteFile(tiles, []byte("PMTiles\x03rest of the archive"), 0o600); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func testMoveUnderLoad(t *testing.T, storage []string) {
 	mq := &mqttSender{ident: "mqtt-0", token: deviceOf(t, storage, "mqtt-0", "busy"), acked: map[int64]bool{}, pub: mqtttest.Client(t, "mosquitto_pub")}
 	writer := &apiWriter{token: strings.TrimSpace(mustRun(t, with("token", "create", "--tenant", "busy", "--role", "admin", "--name", "writer")...)), acked: map[string]bool{}}
 
-	addr, mqttAddr := freeAddr(t), freeAddr(t)
+	addr, mqttAddr := mqtttest.FreeAddr(t), mqtttest.FreeAddr(t)
 	start := childServer(t, with("serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", mqttAddr))
 	server := start()
 	kill := func() {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
 )
@@ -209,7 +210,7 @@ func startCluster(t testing.TB, haproxy, dbURL string) *cluster {
 	c := &cluster{storage: []string{"--database-url", dbURL}, client: &http.Client{Timeout: 5 * time.Second}}
 	mustRun(t, append([]string{"tenant", "create", "--slug", "durable", "--name", "Durable"}, c.storage...)...)
 	for i := range 2 {
-		addr := freeAddr(t)
+		addr := mqtttest.FreeAddr(t)
 		n := &clusterNode{name: fmt.Sprintf("node%d", i), addr: addr,
 			start: childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", ""}, c.storage...))}
 		n.run()
@@ -323,7 +324,7 @@ frontend stats
 // until the test ends.
 func startBalancer(t testing.TB, haproxy string, nodes []*clusterNode) *balancer {
 	t.Helper()
-	lb := &balancer{addr: freeAddr(t), stats: freeAddr(t)}
+	lb := &balancer{addr: mqtttest.FreeAddr(t), stats: mqtttest.FreeAddr(t)}
 	var servers strings.Builder
 	for _, n := range nodes {
 		fmt.Fprintf(&servers, "\tserver %s %s\n", n.name, n.addr)

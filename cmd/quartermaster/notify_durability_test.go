@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore"
@@ -66,7 +67,7 @@ func TestNotifyDurability(t *testing.T) {
 	rc := &deliveries{t: t, seen: map[string]int{}}
 	receiver := httptest.NewServer(rc)
 	t.Cleanup(receiver.Close)
-	addr := freeAddr(t)
+	addr := mqtttest.FreeAddr(t)
 	start := childServer(t, append([]string{"serve", "--addr", addr, "--osmand-addr", "", "--mqtt-addr", "", "--webhook-allow-private"}, storage...))
 	client := &http.Client{Timeout: 5 * time.Second}
 	api := "http://" + addr + "/api/v1/t/alerts"

@@ -57,7 +57,7 @@ func Mosquitto(t testing.TB) *Broker {
 	// A port free now may be taken before Mosquitto binds it, by a test
 	// beside this one: then Mosquitto exits, and another port is tried.
 	for attempt := 0; ; attempt++ {
-		b.Addr = freePort(t)
+		b.Addr = FreeAddr(t)
 		_, port, _ := net.SplitHostPort(b.Addr)
 		conf := strings.Join([]string{
 			// Run as root, Mosquitto would become user mosquitto, who
@@ -140,7 +140,9 @@ func lookMosquitto(t testing.TB) (bin, ctrl string) {
 	return bin, ctrl
 }
 
-func freePort(t testing.TB) string {
+// FreeAddr returns a loopback address whose port was free a moment ago,
+// for a test's own listener.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
