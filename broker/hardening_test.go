@@ -18,6 +18,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/broker"
 	"github.com/quartermaster/qm/internal/mqtttest"
 	"github.com/quartermaster/qm/internal/poll"
@@ -267,6 +268,44 @@ func TestDeviceTracesCleared(t *testing.T) {
 			t.Errorf("the new credential inherited the old credential's session")
 		}
 	})
+}
+
+// TestChangeHeardLate: a change made by another process (the CLI, another
+// node) that this broker hears of after the device connected with its new
+// credential leaves that connection, and what it was sent, alone.
+func TestChangeHeardLate(t *testing.T) {
+	w := newWorld(t, broker.Limits{})
+	cli := mustOpenSQLite(t, w.dir)
+	old, _ := w.mustConnect(t, "truck-1", w.token, false)
+	token, err := cli.Devices().RotateToken(context.Background(), "truck-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := w.mustConnect(t, "truck-1", token, false)
+	old.mustLose(t)
+	dev.subscribeConfig(t, "truck-1")
+	if err := w.b.PublishConfig(w.ctxA, "truck-1", map[string]any{"apn": "before"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := dev.configUntil(t, "before"); len(got) != 1 {
+		t.Fatalf("read %q", got)
+	}
+	d, err := cli.Devices().Device(context.Background(), "truck-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.b.DeviceChanged(context.Background(), qm.DeviceChange{Device: d, Action: qm.DeviceRotated})
+	if err := w.b.PublishConfig(w.ctxA, "truck-1", map[string]any{"apn": "after"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dev.lost:
+		t.Fatal("the device connected with its new credential was cut off by the news of that credential")
+	case m := <-dev.config:
+		if !strings.Contains(m, "after") {
+			t.Fatalf("read %q, want the settings published after the news", m)
+		}
+	}
 }
 
 // TestClientIDIsTheIdent: a device of tenant B using the client id of a

@@ -50,11 +50,18 @@ func custodyOf(d *qm.Device) custody {
 	return custody{key: maphash.String(custodySeed, key), at: at.UnixNano()}
 }
 
-// DeviceChanged implements qm.DeviceEvents: whatever the change, what the
-// device left here is dropped and its connection closed.
+// DeviceChanged implements qm.DeviceEvents: what the device left here
+// under an earlier custody is dropped and its connection closed. What it
+// left under the custody the change made is kept: a change heard late
+// (from another process, through the catalog's changes) may arrive after
+// the device connected afresh with its new credential, and that
+// connection, and what it was sent, are the new holder's.
 func (b *Broker) DeviceChanged(_ context.Context, c qm.DeviceChange) {
 	b.custodyMu.Lock()
 	defer b.custodyMu.Unlock()
+	if was, ok := b.custody[c.Device.Ident]; ok && was.key == custodyOf(c.Device).key {
+		return
+	}
 	// The next view of the device, read after the change, records its
 	// custody.
 	delete(b.custody, c.Device.Ident)

@@ -498,10 +498,10 @@ func TestSimulate(t *testing.T) {
 	for _, tc := range []struct {
 		protocol, flag, target string
 	}{{"http", "--server", "http://" + addr}, {"mqtt", "--mqtt", "tcp://" + mqttAddr}} {
-		out := mustRun(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "3", "--reports", "2", "--rate", "100",
+		out, stderr, err := runCLI(t, append([]string{"simulate", "--tenant", "fleet", "--devices", "3", "--reports", "2", "--rate", "100",
 			"--protocol", tc.protocol, tc.flag, tc.target}, flags...)...)
-		if !strings.Contains(out, "delivered 6 points, 0 failed") {
-			t.Fatalf("simulate over %s: %s", tc.protocol, out)
+		if err != nil || !strings.Contains(out, "delivered 6 points, 0 failed") {
+			t.Fatalf("simulate over %s: %v\n%s%s", tc.protocol, err, out, stderr)
 		}
 	}
 	out := mustRun(t, append([]string{"device", "list", "--tenant", "fleet"}, flags...)...)
