@@ -71,7 +71,8 @@ func (c countingImporter) Import(ctx context.Context, next func() (*qm.ImportRow
 }
 
 // start records a job for the file and runs it in the background. The
-// file is the job's: it is removed when the job ends.
+// file is the job's: it is removed when the job ends. j is as the job
+// started; the job's end is recorded in the store.
 func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob) error {
 	p := &progress{}
 	rd, err := assetcsv.NewReader(countingReader{file, &p.bytes}, j.Options)
@@ -82,6 +83,9 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 	if err := ij.store.StartImportJob(ctx, j); err != nil {
 		return err
 	}
+	// The job records its end on a copy of its own: the caller answers
+	// with j while the job runs.
+	j = new(*j)
 	ij.running.Go(ctx, func(jobCtx context.Context) {
 		defer os.Remove(file.Name())
 		defer file.Close()
