@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,11 +28,17 @@ type RemoteConfig struct {
 	Addr string
 	// Username and Password are the nodes' account.
 	Username, Password string
-	// ClientID names this node's session, kept by the broker while the
-	// node is away: the same after a restart, so the node receives again
-	// what it had not acknowledged. It must hold a character no device
-	// ident has ("/"), so that no device can take the session over.
-	ClientID string
+	// Node names this node, as in its heartbeats (Peers). Its session at
+	// the broker, kept while the node is away, is SessionOf(Node): the
+	// same after a restart, so the node receives again what it had not
+	// acknowledged.
+	Node string
+	// Peers, when set, tells of the other nodes: while this node holds
+	// the lease AdoptLease, it adopts the session of each node silent for
+	// Silence (0: three heartbeats), so that what the broker holds for a
+	// dead node is stored by a live one (see adopt).
+	Peers   Peers
+	Silence time.Duration
 	// DynSec keeps the accounts and retained messages.
 	DynSec *DynSec
 	// Auth finds the device and tenant of a topic's ident.
@@ -55,6 +62,22 @@ type RemoteConfig struct {
 	Workers int
 	Logger  *slog.Logger
 }
+
+// Peers is what a node knows of the others (catalog.TenantService).
+type Peers interface {
+	// TakeLease takes or renews a lease for holder until ttl from now.
+	TakeLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// SilentNodes names the nodes whose heartbeat is older than within.
+	SilentNodes(ctx context.Context, within time.Duration) ([]string, error)
+}
+
+// AdoptLease is the lease of the node that adopts silent nodes' sessions.
+const AdoptLease = "mqtt-adopt"
+
+// SessionOf is the client id of node's session at the broker. It holds a
+// character no device ident has ("/"), so that no device can take the
+// session over.
+func SessionOf(node string) string { return "quartermaster/" + node }
 
 // Remote is the nodes' side of an external MQTT broker: it stores the
 // telemetry devices publish there, acknowledging each message to the
@@ -88,6 +111,9 @@ func NewRemote(cfg RemoteConfig) *Remote {
 	if cfg.Rates == nil {
 		cfg.Rates = rates.New(nil)
 	}
+	if cfg.Silence <= 0 {
+		cfg.Silence = 3 * rates.HeartbeatEvery
+	}
 	r := &Remote{cfg: cfg, work: make([]chan delivery, cfg.Workers), subscribed: make(chan struct{})}
 	for i := range r.work {
 		// Room for the broker's whole window of messages not yet
@@ -105,6 +131,14 @@ func (r *Remote) Run(ctx context.Context) error {
 	for _, ch := range r.work {
 		go r.store(ctx, ch)
 	}
+	if r.cfg.Peers != nil {
+		adopting := make(chan struct{})
+		defer func() { <-adopting }()
+		go func() {
+			defer close(adopting)
+			r.adopt(ctx)
+		}()
+	}
 	pause := 100 * time.Millisecond
 	setUp := false
 	for {
@@ -114,7 +148,7 @@ func (r *Remote) Run(ctx context.Context) error {
 			setUp = err == nil
 		}
 		if setUp {
-			err = r.consume(ctx)
+			err = r.consume(ctx, r.cfg.Node, false)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -147,11 +181,13 @@ func (r *Remote) setUp(ctx context.Context) error {
 // then on the broker keeps every message for it, or another node.
 func (r *Remote) Subscribed() <-chan struct{} { return r.subscribed }
 
-// consume reads telemetry on one connection until it ends.
-func (r *Remote) consume(ctx context.Context) error {
+// consume reads telemetry on one connection to node's session until it
+// ends: this node's own session, subscribed to the telemetry, or another's
+// adopted, unsubscribed from it (see adopt).
+func (r *Remote) consume(ctx context.Context, node string, adopted bool) error {
 	var c *mqttclient.Client
 	ready := make(chan struct{})
-	c, present, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: r.cfg.Addr, ClientID: r.cfg.ClientID, Username: r.cfg.Username, Password: r.cfg.Password,
+	c, present, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: r.cfg.Addr, ClientID: SessionOf(node), Username: r.cfg.Username, Password: r.cfg.Password,
 		OnMessage: func(m *mqttclient.Message) {
 			<-ready
 			// A device's messages go to one worker, so they are stored in
@@ -167,11 +203,18 @@ func (r *Remote) consume(ctx context.Context) error {
 	}
 	close(ready)
 	defer c.Close()
-	if err := c.Subscribe(ctx, SharedTelemetry, 1); err != nil {
-		return err
+	if adopted {
+		if err := c.Unsubscribe(ctx, SharedTelemetry); err != nil {
+			return err
+		}
+		r.cfg.Logger.Info("mqtt broker: storing what the broker held for a silent node", "addr", r.cfg.Addr, "client_id", SessionOf(node), "session_present", present)
+	} else {
+		if err := c.Subscribe(ctx, SharedTelemetry, 1); err != nil {
+			return err
+		}
+		r.once.Do(func() { close(r.subscribed) })
+		r.cfg.Logger.Info("mqtt broker: consuming telemetry", "addr", r.cfg.Addr, "client_id", SessionOf(node), "session_present", present)
 	}
-	r.once.Do(func() { close(r.subscribed) })
-	r.cfg.Logger.Info("mqtt broker: consuming telemetry", "addr", r.cfg.Addr, "client_id", r.cfg.ClientID, "session_present", present)
 	select {
 	case <-c.Done():
 		return c.Err()
@@ -181,6 +224,85 @@ func (r *Remote) consume(ctx context.Context) error {
 }
 
 var topicSeed = maphash.MakeSeed()
+
+// adopt stores what the broker holds for nodes that went silent, while
+// this node holds AdoptLease, until ctx is done. The broker gives each
+// node of the shared subscription its share of the telemetry whether it
+// is connected or not, and keeps a dead node's share (and what it had
+// not acknowledged) in its session until a client connects under its
+// client id. So this node connects under the client id of each node
+// silent for Silence, unsubscribes that session from the telemetry (the
+// broker then gives the dead node no more), and stores and acknowledges
+// what the broker sends, until the node speaks again. A node that comes
+// back connects under its own client id, which ends the adopted
+// connection (the broker keeps one per client id), and subscribes again;
+// it is not adopted again until it has been silent for Silence since.
+func (r *Remote) adopt(ctx context.Context) {
+	every := r.cfg.Silence / 3
+	type adoption struct {
+		stop  context.CancelFunc
+		ended chan struct{}
+		at    time.Time // when it ended, once ended is closed
+	}
+	adopted := map[string]*adoption{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, a := range adopted {
+			a.stop()
+		}
+		wg.Wait()
+	}()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, err := r.cfg.Peers.TakeLease(ctx, AdoptLease, r.cfg.Node, 2*every)
+		var silent []string
+		if err == nil && ok {
+			silent, err = r.cfg.Peers.SilentNodes(ctx, r.cfg.Silence)
+		}
+		if err != nil {
+			// The catalog is out of reach: keep what is adopted.
+			r.cfg.Logger.Error("mqtt broker: find silent nodes", "err", err)
+		} else {
+			now := time.Now()
+			for node, a := range adopted {
+				select {
+				case <-a.ended:
+					if !slices.Contains(silent, node) || now.Sub(a.at) >= r.cfg.Silence {
+						delete(adopted, node)
+					}
+					continue
+				default:
+				}
+				if !slices.Contains(silent, node) {
+					a.stop()
+				}
+			}
+			for _, node := range silent {
+				if _, ok := adopted[node]; ok || node == r.cfg.Node {
+					continue
+				}
+				actx, stop := context.WithCancel(ctx)
+				a := &adoption{stop: stop, ended: make(chan struct{})}
+				adopted[node] = a
+				wg.Go(func() {
+					err := r.consume(actx, node, true)
+					if actx.Err() == nil {
+						// Taken back by its node, most likely.
+						r.cfg.Logger.Info("mqtt broker: adopted session ended", "client_id", SessionOf(node), "err", err)
+					}
+					a.at = time.Now()
+					close(a.ended)
+				})
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
 
 // store stores the messages of ch until ctx is done.
 func (r *Remote) store(ctx context.Context, ch <-chan delivery) {

@@ -65,7 +65,7 @@ func newRemoteWorld(t *testing.T) *remoteWorld {
 	points := telemetry.NewPointWriter(w.db, time.Now, 0)
 	t.Cleanup(points.Close)
 	w.remote = broker.NewRemote(broker.RemoteConfig{Addr: w.mosq.Addr, Username: w.mosq.AdminUser, Password: w.mosq.AdminPassword,
-		ClientID: "quartermaster/test/node", DynSec: w.dynsec, Devices: w.db.Devices(), Logger: log,
+		Node: "test/node", DynSec: w.dynsec, Devices: w.db.Devices(), Logger: log,
 		Auth:   auth.New(auth.Config{Identity: w.db.Identity(), Tenants: w.db.Tenants(), Devices: w.db.Devices()}),
 		Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now})})
 	w.db.Devices().Notify(w.remote)

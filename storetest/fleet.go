@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -395,6 +396,12 @@ func TestRetention(t *testing.T, h Harness) {
 		}
 		if n, err := e.Tenants().LiveNodes(ctx, -time.Hour); err != nil || n != 0 {
 			t.Fatalf("nodes alive an hour from now: %d, %v; want 0", n, err)
+		}
+		if names, err := e.Tenants().SilentNodes(ctx, time.Hour); err != nil || len(names) != 0 {
+			t.Fatalf("nodes silent for an hour: %q, %v; want none", names, err)
+		}
+		if names, err := e.Tenants().SilentNodes(ctx, -time.Hour); err != nil || !slices.Equal(names, []string{"node-a", "node-b"}) {
+			t.Fatalf("nodes silent an hour from now: %q, %v; want node-a and node-b", names, err)
 		}
 	})
 	t.Run("Lease", func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package mqttclient is a small MQTT 3.1.1 client for the server's own
-// connections to an external broker: it connects, subscribes, publishes at
-// QoS 0 or 1, and hands each message it receives to a handler that
+// connections to an external broker: it connects, subscribes and
+// unsubscribes, publishes at QoS 0 or 1, and hands each message it receives to a handler that
 // acknowledges it (PUBACK) when it chooses, which is what the server needs
 // to acknowledge telemetry only after it is stored. Packets are encoded
 // and decoded by mochi-mqtt's packets package, already a dependency for
@@ -71,7 +71,7 @@ type Client struct {
 	writeMu   sync.Mutex
 	mu        sync.Mutex
 	nextID    uint16
-	pending   map[uint16]chan packets.Packet // PUBACK or SUBACK awaited
+	pending   map[uint16]chan packets.Packet // PUBACK, SUBACK or UNSUBACK awaited
 	done      chan struct{}
 	err       error
 	closing   atomic.Bool
@@ -164,6 +164,8 @@ func readPacket(r *bufio.Reader) (packets.Packet, error) {
 		err = pk.PubackDecode(buf)
 	case packets.Suback:
 		err = pk.SubackDecode(buf)
+	case packets.Unsuback:
+		err = pk.UnsubackDecode(buf)
 	case packets.Pingresp:
 	default:
 		err = fmt.Errorf("unexpected %s", packets.PacketNames[pk.FixedHeader.Type])
@@ -190,7 +192,7 @@ func (c *Client) read(r *bufio.Reader) {
 			if c.opts.OnMessage != nil {
 				c.opts.OnMessage(m)
 			}
-		case packets.Puback, packets.Suback:
+		case packets.Puback, packets.Suback, packets.Unsuback:
 			c.mu.Lock()
 			ch := c.pending[pk.PacketID]
 			delete(c.pending, pk.PacketID)
@@ -233,6 +235,8 @@ func (c *Client) write(pk *packets.Packet) error {
 		err = pk.PubackEncode(&buf)
 	case packets.Subscribe:
 		err = pk.SubscribeEncode(&buf)
+	case packets.Unsubscribe:
+		err = pk.UnsubscribeEncode(&buf)
 	case packets.Pingreq:
 		err = pk.PingreqEncode(&buf)
 	case packets.Disconnect:
@@ -335,6 +339,15 @@ func (c *Client) Subscribe(ctx context.Context, filter string, qos byte) error {
 		return fmt.Errorf("mqtt: subscription to %s refused (%v)", filter, ack.ReasonCodes)
 	}
 	return nil
+}
+
+// Unsubscribe ends the subscription to filter and waits until the broker
+// confirms it: from then on the broker queues nothing more for it in the
+// session, and sends only what it queued before.
+func (c *Client) Unsubscribe(ctx context.Context, filter string) error {
+	_, err := c.request(ctx, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Unsubscribe, Qos: 1},
+		Filters: packets.Subscriptions{{Filter: filter}}})
+	return err
 }
 
 // Publish sends a message; at QoS 1 it returns once the broker has

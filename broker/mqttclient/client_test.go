@@ -121,6 +121,49 @@ func TestAckAfter(t *testing.T) {
 	}
 }
 
+// TestUnsubscribe: after Unsubscribe returns, nothing more published to
+// the filter reaches the client.
+func TestUnsubscribe(t *testing.T) {
+	addr := broker(t)
+	ctx := t.Context()
+	got := make(chan *mqttclient.Message, 10)
+	c, _, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: addr, ClientID: "consumer", Username: "u", Password: "p", CleanSession: true,
+		OnMessage: func(m *mqttclient.Message) { got <- m; m.Ack() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pub, _, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: addr, ClientID: "device", Username: "u", Password: "p", CleanSession: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for _, filter := range []string{"devices/+/telemetry", "barrier"} {
+		if err := c.Subscribe(ctx, filter, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Publish(ctx, "devices/d1/telemetry", []byte("before"), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, got); string(m.Payload) != "before" {
+		t.Fatalf("got %q, want before", m.Payload)
+	}
+	if err := c.Unsubscribe(ctx, "devices/+/telemetry"); err != nil {
+		t.Fatal(err)
+	}
+	// The broker routes one client's messages in order: the barrier
+	// comes after whatever it did with "after".
+	for _, m := range []struct{ topic, body string }{{"devices/d1/telemetry", "after"}, {"barrier", "barrier"}} {
+		if err := pub.Publish(ctx, m.topic, []byte(m.body), 1, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := receive(t, got); string(m.Payload) != "barrier" {
+		t.Fatalf("got %q on %s after unsubscribing, want only the barrier", m.Payload, m.Topic)
+	}
+}
+
 // TestRefused: a wrong password and a refused subscription are errors.
 func TestRefused(t *testing.T) {
 	addr := broker(t)

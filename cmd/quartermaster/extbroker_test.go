@@ -22,8 +22,9 @@ import (
 
 // TestExternalBrokerKill: two nodes consume from a Mosquitto 2 of the
 // test's own while devices publish to it at QoS 1; one node is killed
-// with SIGKILL and started again. Every message the broker acknowledged to
-// a device is stored, exactly once.
+// with SIGKILL, its session adopted by the other, and started again.
+// Every message the broker acknowledged to a device is stored, exactly
+// once.
 func TestExternalBrokerKill(t *testing.T) {
 	mosq := mqtttest.Mosquitto(t)
 	storage := []string{"--database-url", pgtest.NewDatabase(t)}
@@ -62,12 +63,20 @@ func TestExternalBrokerKill(t *testing.T) {
 	}()
 	// Until a node has subscribed, the broker keeps nothing for it.
 	host, _ := os.Hostname()
+	session := broker.SessionOf(host + "/" + addrs[0])
+	logged := func(line string) int {
+		log, err := os.ReadFile(mosq.Log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Count(log, []byte(line))
+	}
+	subscribes := func(addr string, times int) {
+		subscribed := broker.SessionOf(host+"/"+addr) + " 1 " + broker.SharedTelemetry
+		poll.Until(t, fmt.Sprintf("node %s subscribes (%d)", addr, times), func() (bool, error) { return logged(subscribed) >= times, nil })
+	}
 	for _, addr := range addrs {
-		subscribed := "quartermaster/" + host + "/" + addr + " 1 " + broker.SharedTelemetry
-		poll.Until(t, "node "+addr+" subscribes", func() (bool, error) {
-			log, err := os.ReadFile(mosq.Log)
-			return bytes.Contains(log, []byte(subscribed)), err
-		})
+		subscribes(addr, 1)
 	}
 
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -77,14 +86,14 @@ func TestExternalBrokerKill(t *testing.T) {
 		sent[i] = &brokerSender{ident: fmt.Sprintf("unit-%d", i), token: tokens[i], addr: mosq.Addr, acked: map[int64]bool{}, messages: &messages}
 	}
 	began := time.Now()
-	publish := func() *sync.WaitGroup {
+	publish := func(messages int) *sync.WaitGroup {
 		var wg sync.WaitGroup
 		for _, s := range sent {
-			wg.Go(func() { s.run(t, base, perSender/2) })
+			wg.Go(func() { s.run(t, base, messages) })
 		}
 		return &wg
 	}
-	first := publish()
+	first := publish(perSender / 2)
 	client := &http.Client{Timeout: 5 * time.Second}
 	waitServing(t, client, "http://"+addrs[1]+"/readyz")
 	secret := strings.TrimSpace(mustRun(t, append([]string{"token", "create", "--tenant", "brokered", "--role", "viewer", "--name", "check"}, storage...)...))
@@ -95,37 +104,49 @@ func TestExternalBrokerKill(t *testing.T) {
 		}
 		return n
 	}
-	// Killed while points flow through it: the nodes have stored some of
-	// the first half, and hold more; the second half is published while
-	// the node is dead.
-	poll.Until(t, "points are stored", func() (bool, error) { return stored() >= 200, nil })
-	if err := nodes[0].Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	totalAcked, last := 0, 0
+	allStored := func(what string) {
+		totalAcked = 0
+		for _, s := range sent {
+			totalAcked += len(s.acked)
+		}
+		poll.Until(t, what, func() (bool, error) {
+			last = stored()
+			return last >= totalAcked, nil
+		})
 	}
-	nodes[0].Wait()
-	first.Wait()
-	publish().Wait()
-	nodes[0] = starts[0]()
-
-	totalAcked := 0
-	for _, s := range sent {
-		totalAcked += len(s.acked)
-	}
-	last := 0
 	defer func() {
 		if t.Failed() {
 			t.Logf("%d points acknowledged by the broker, %d stored", totalAcked, last)
 		}
 	}()
-	poll.Until(t, "every acknowledged point is stored", func() (bool, error) {
-		last = stored()
-		return last >= totalAcked, nil
-	})
+	// Killed while points flow through it: the nodes have stored some of
+	// the first half, and hold more; a quarter more is published while
+	// the node is dead. It stays dead: the other node adopts its session
+	// once it has been silent for three heartbeats, and stores what the
+	// broker held for it.
+	poll.Until(t, "points are stored", func() (bool, error) { return stored() >= 200, nil })
+	if err := nodes[0].Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	nodes[0].Wait()
+	connected := logged("as " + session + " ")
+	first.Wait()
+	publish(perSender / 4).Wait()
+	allStored("every acknowledged point is stored while a node is dead")
+	if n := logged("as " + session + " "); n <= connected {
+		t.Errorf("nothing connected under the dead node's client id (%d connections before, %d after)", connected, n)
+	}
+	// It comes back, takes its session back, and takes its share again.
+	nodes[0] = starts[0]()
+	subscribes(addrs[0], 2)
+	publish(perSender / 4).Wait()
+	allStored("every acknowledged point is stored once the node is back")
 	elapsed := time.Since(began)
 	for _, s := range sent {
 		mustBeOnce(t, s.ident+": acknowledged point", s.acked, storedPoints(t, client, addrs[1], "brokered", s.ident, secret))
 	}
-	t.Logf("%d messages (%d points) acknowledged by the broker in %v, a node killed and started again; every point stored once",
+	t.Logf("%d messages (%d points) acknowledged by the broker in %v, a node killed, its session adopted, and started again; every point stored once",
 		messages.Load(), totalAcked, elapsed.Round(time.Millisecond))
 }
 

@@ -193,7 +193,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		// Devices connect to the external broker; this node stores what
 		// they publish there and publishes their settings there.
 		remote := broker.NewRemote(broker.RemoteConfig{Addr: c.dynsec.Addr(), Username: c.mqttUser, Password: os.Getenv("QM_MQTT_BROKER_PASSWORD"),
-			ClientID: "quartermaster/" + node, DynSec: c.dynsec, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Usage: meter, Metrics: &m.Ingest, Logger: log})
+			Node: node, Peers: e.Tenants(), DynSec: c.dynsec, Auth: a, Devices: e.Devices(), Points: ingester, Rates: paces, Usage: meter, Metrics: &m.Ingest, Logger: log})
 		cfg.DeviceSettings = remote.PublishConfig
 		e.Devices().Notify(remote)
 		g.Go(func() error { return remote.Run(ctx) })

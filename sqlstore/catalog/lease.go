@@ -71,3 +71,22 @@ func (s *TenantService) LiveNodes(ctx context.Context, within time.Duration) (in
 	}
 	return n, nil
 }
+
+// SilentNodes names the nodes whose last heartbeat is older than within
+// (and younger than a day: LiveNodes forgets the rest), in name order.
+func (s *TenantService) SilentNodes(ctx context.Context, within time.Duration) ([]string, error) {
+	rows, err := s.catalog.Query(ctx, `SELECT name FROM nodes WHERE seen_at < $1 ORDER BY name`, sqlstore.Timestamp(s.now().Add(-within)))
+	if err != nil {
+		return nil, fmt.Errorf("list silent nodes: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list silent nodes: %w", err)
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
