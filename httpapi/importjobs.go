@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,13 @@ import (
 // records each job, and how far a running one has come, so any node can
 // say how one is going or how it ended.
 type importJobs struct {
-	node   string // this process, among all that share the databases
+	node string // this node, as it beats (Config.Node)
+	// process names this run of the node: a job is recorded with it, so
+	// that a job recorded running by an earlier run, which stopped, is
+	// told from one running now.
+	process string
+	// nodes says whether another node is alive (nil: there is none).
+	nodes  qm.OperatorJobs
 	store  qm.ImportJobService
 	assets qm.AssetService
 	logger *slog.Logger
@@ -34,8 +41,32 @@ type progress struct {
 	bytes, rows atomic.Int64
 }
 
-func newImportJobs(store qm.ImportJobService, assets qm.AssetService, logger *slog.Logger) *importJobs {
-	return &importJobs{node: randomHex(8), store: store, assets: assets, logger: logger, running: newBackground()}
+func newImportJobs(store qm.ImportJobService, assets qm.AssetService, node string, nodes qm.OperatorJobs, logger *slog.Logger) *importJobs {
+	return &importJobs{node: node, process: node + "#" + randomHex(4), nodes: nodes, store: store, assets: assets, logger: logger, running: newBackground()}
+}
+
+// settle reports each of js that is recorded running but that no process
+// runs as failed: its node stopped (this one, in an earlier run, or
+// another, silent for nodeSilence) before it finished, and its
+// transaction rolled back.
+func (ij *importJobs) settle(ctx context.Context, js ...*qm.ImportJob) error {
+	for _, j := range js {
+		if j.Status != qm.ImportRunning || j.Node == ij.process {
+			continue
+		}
+		node, _, _ := strings.Cut(j.Node, "#")
+		alive := false
+		if node != ij.node && ij.nodes != nil {
+			var err error
+			if alive, err = ij.nodes.NodeAlive(ctx, node, nodeSilence); err != nil {
+				return err
+			}
+		}
+		if !alive {
+			j.Status, j.Error = qm.ImportFailed, "node "+node+" stopped before the import finished; nothing was imported"
+		}
+	}
+	return nil
 }
 
 // shutdown stops the running jobs (their transactions roll back, so
@@ -79,7 +110,7 @@ func (ij *importJobs) start(ctx context.Context, file *os.File, j *qm.ImportJob)
 	if err != nil {
 		return err
 	}
-	j.Node = ij.node
+	j.Node = ij.process
 	if err := ij.store.StartImportJob(ctx, j); err != nil {
 		return err
 	}
@@ -195,11 +226,17 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
 	j, err := s.svc.ImportJobs.ImportJob(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = s.imports.settle(r.Context(), j)
+	}
 	return reply(w, http.StatusOK, j, err)
 }
 
 func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
 	js, err := s.svc.ImportJobs.ImportJobs(r.Context())
 	js, page, err := listPage(r, js, err)
+	if err == nil {
+		err = s.imports.settle(r.Context(), js...)
+	}
 	return reply(w, http.StatusOK, importJobList{js, page}, err)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/httpapi"
+	"github.com/quartermaster/qm/sqlstore/dataplane"
 )
 
 // TestJobsAcrossNodes: the operator's exports and moves, kept in the
@@ -43,12 +44,15 @@ func TestJobsAcrossNodes(t *testing.T) {
 			}()
 			t.Cleanup(func() { <-beating })
 			onA, onB := f.handler, b.Handler()
-			through := func(h http.Handler, method, path, body string) (res *responseOf) {
+			as := func(p principal, h http.Handler, method, path, body string) (res *responseOf) {
 				t.Helper()
 				f.handler = h
 				defer func() { f.handler = onA }()
-				r := f.do(t, f.operator, method, path, body)
+				r := f.do(t, p, method, path, body)
 				return &responseOf{code: r.Code, body: r.Body.String()}
+			}
+			through := func(h http.Handler, method, path, body string) *responseOf {
+				return as(f.operator, h, method, path, body)
 			}
 
 			exported := f.mustExport(t, f.a)
@@ -91,6 +95,40 @@ func TestJobsAcrossNodes(t *testing.T) {
 			res = through(onA, "GET", "/api/v1/operator/moves/0123456789abcdef0123456789abcdef", "")
 			if res.code != http.StatusOK || json.Unmarshal([]byte(res.body), &dead) != nil || dead.State != "failed" || !strings.Contains(dead.Error, "gone-node") {
 				t.Fatalf("a move of a node that stopped: %d %s; want it failed, naming the node", res.code, res.body)
+			}
+
+			// A tenant's imports: one recorded running by a node still
+			// beating reads running; one of a node gone silent, or of an
+			// earlier run of the node that reads it, reads failed.
+			jobs := dataplane.NewImportJobStore(f.e, f.e.Tenants(), time.Now)
+			imports := map[string]string{"node-b#0a0b": qm.ImportRunning, "gone-node#0a0b": qm.ImportFailed, "test-node#0a0b": qm.ImportFailed}
+			ids := map[string]string{}
+			for node := range imports {
+				j := &qm.ImportJob{FileName: "big.csv", Bytes: 10, Node: node}
+				if err := jobs.StartImportJob(f.b.ctx, j); err != nil {
+					t.Fatal(err)
+				}
+				ids[j.ID] = node
+			}
+			for id, node := range ids {
+				var got qm.ImportJob
+				res := as(f.b.admin, onA, "GET", "/api/v1/t/"+f.b.t.Slug+"/imports/"+id, "")
+				if res.code != http.StatusOK || json.Unmarshal([]byte(res.body), &got) != nil || got.Status != imports[node] {
+					t.Errorf("an import recorded running by %s: %d %s; want it %s", node, res.code, res.body, imports[node])
+				}
+				if name, _, _ := strings.Cut(node, "#"); got.Status == qm.ImportFailed && !strings.Contains(got.Error, "node "+name+" stopped") {
+					t.Errorf("an import of %s: failed with %q, want it to name the node", node, got.Error)
+				}
+			}
+			var list struct{ Jobs []qm.ImportJob }
+			res = as(f.b.admin, onA, "GET", "/api/v1/t/"+f.b.t.Slug+"/imports", "")
+			if res.code != http.StatusOK || json.Unmarshal([]byte(res.body), &list) != nil {
+				t.Fatalf("the imports: %d %s", res.code, res.body)
+			}
+			for _, j := range list.Jobs {
+				if node, ok := ids[j.ID]; ok && j.Status != imports[node] {
+					t.Errorf("the imports list %s of %s as %s, want %s", j.ID, node, j.Status, imports[node])
+				}
 			}
 		})
 	}

@@ -134,7 +134,7 @@ func New(cfg Config) *Server {
 	if s.live == nil {
 		s.live = live.NewHub()
 	}
-	s.imports = newImportJobs(s.svc.ImportJobs, s.svc.Assets, cfg.Logger)
+	s.imports = newImportJobs(s.svc.ImportJobs, s.svc.Assets, cfg.Node, cfg.Jobs, cfg.Logger)
 	s.exports = newExports(cfg.ExportDir, cfg.Archives, cfg.Jobs, cfg.Node, cfg.Now, cfg.Logger)
 	s.moves = newMoves(cfg.Moves, cfg.Jobs, cfg.Node, cfg.Now, cfg.Logger)
 	mux := http.NewServeMux()
