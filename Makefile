@@ -52,7 +52,7 @@ RACE_FLAGS := -race -gcflags='modernc.org/sqlite/lib=-d=checkptr=0 -race=false'
 # The one command that runs every test.
 test: vet ui ui-check
 	scripts/ensure-tools.sh
-	scripts/with-postgres.sh $(GO) test $(RACE_FLAGS) -count=1 -timeout 20m ./...
+	scripts/with-postgres.sh scripts/go-test-all.sh $(GO) $(RACE_FLAGS) -count=1 -timeout 20m
 
 # Fails (listing the files) if anything is not gofmt-formatted.
 fmt:
