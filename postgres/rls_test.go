@@ -141,9 +141,9 @@ func TestRowSecurityBackstop(t *testing.T) {
 				t.Fatal(err)
 			}
 			seen++
-			// asset_search is the one exception: the serving role may not
-			// read it at all, and its owner's search function needs the
-			// policy unforced to use its index (migration 0011).
+			// asset_search is the one exception: its owner's search
+			// function needs the policy unforced to use its index
+			// (migration 0014).
 			wantForced := !strings.HasSuffix(table, ".asset_search")
 			if !enabled || forced != wantForced || policies == 0 {
 				t.Errorf("%s: row security enabled %v, forced %v (want %v), %d policies", table, enabled, forced, wantForced, policies)
@@ -153,7 +153,7 @@ func TestRowSecurityBackstop(t *testing.T) {
 			t.Fatalf("checked %d tenant tables, want at least 2", seen)
 		}
 	})
-	t.Run("SearchOnlyThroughItsFunction", func(t *testing.T) {
+	t.Run("SearchIndexUnderThePolicy", func(t *testing.T) {
 		assets := dataplane.NewAssetStore(db, db.Identity(), time.Now)
 		for _, c := range []context.Context{ctxA, ctxB} {
 			cat := &qm.Reference{Name: "Laptops"}
@@ -168,11 +168,28 @@ func TestRowSecurityBackstop(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := serving.Exec(ctx, `SELECT count(*) FROM asset_search`); err == nil {
-			t.Error("the serving role read asset_search")
+		// The serving role writes the index (asset_search_refresh runs as
+		// it) and reads it under the tenant policy.
+		var n int
+		if err := serving.QueryRow(ctx, `SELECT count(*) FROM asset_search`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the serving role, no tenant in scope, read %d rows of asset_search (%v), want none", n, err)
 		}
 		err := pgx.BeginFunc(ctx, serving, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SET LOCAL qm.tenant_id = '`+tnA.ID+`'`); err != nil {
+				return err
+			}
+			var others int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM asset_search WHERE tenant_id <> $1`, tnA.ID).Scan(&others); err != nil || others != 0 {
+				t.Errorf("scoped to A, the serving role read %d rows of other tenants in asset_search (%v)", others, err)
+			}
+			forge, err := tx.Begin(ctx) // a savepoint: the refusal ends it, not tx
+			if err != nil {
+				return err
+			}
+			if _, err := forge.Exec(ctx, `INSERT INTO asset_search (tenant_id, asset_id, text) VALUES ($1, gen_random_uuid(), 'forged')`, tnB.ID); err == nil {
+				t.Error("scoped to A, the serving role wrote B's search text")
+			}
+			if err := forge.Rollback(ctx); err != nil {
 				return err
 			}
 			for tenant, want := range map[string]int{tnA.ID: 1, tnB.ID: 0} {

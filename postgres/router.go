@@ -239,27 +239,39 @@ func setSearchPath(ctx context.Context, q sqlstore.Querier, schema string) error
 	return nil
 }
 
-// assetIndex gives both kinds of connection the text search of migration
-// 0011.
-type assetIndex struct{}
-
-// AssetsMatching implements sqlstore.Conn with the trigram index on
-// asset_search, which the serving role reaches only through the function
-// asset_search_ids (see the migration for why). An array of the ids it
-// finds makes the planner read just those, by key, whatever its
+// assetsMatching narrows a search of the assets of q's tenant with the
+// trigram index on asset_search, which the serving role searches only
+// through the function asset_search_ids (see migration 0014 for why).
+// The function runs in a statement of its own, and its ids are the
+// argument of what the caller reads: Citus runs no distributed query (the
+// function's) from within one it sent to a shard (the caller's). An array
+// of ids makes the planner read just those, by key, whatever its
 // statistics. Trigrams need three characters.
-func (assetIndex) AssetsMatching(text string) (string, any, bool) {
+func assetsMatching(ctx context.Context, q sqlstore.Querier, tenantID, text string) (string, any, bool, error) {
 	if utf8.RuneCountInString(text) < 3 {
-		return "", nil, false
+		return "", nil, false, nil
 	}
-	return `(SELECT * FROM assets WHERE id = ANY(ARRAY(SELECT * FROM asset_search_ids($1, %[1]s)))) AS assets`,
-		sqlstore.LikePattern(text), true
+	var ids []string
+	err := q.QueryRow(ctx, `SELECT coalesce(array_agg(id::text), '{}') FROM asset_search_ids($1, $2) AS id`, tenantID, sqlstore.LikePattern(text)).Scan(&ids)
+	if err != nil {
+		return "", nil, false, fmt.Errorf("search assets: %w", err)
+	}
+	return `(SELECT * FROM assets WHERE tenant_id = $1 AND id = ANY(%[1]s::uuid[])) AS assets`, ids, true, nil
+}
+
+// AssetsMatching implements sqlstore.Conn (assetsMatching).
+func (c txConn) AssetsMatching(ctx context.Context, text string) (string, any, bool, error) {
+	return assetsMatching(ctx, c, c.TenantID(), text)
+}
+
+// AssetsMatching implements sqlstore.Conn (assetsMatching).
+func (c viewConn) AssetsMatching(ctx context.Context, text string) (string, any, bool, error) {
+	return assetsMatching(ctx, c, c.TenantID(), text)
 }
 
 // txConn is a tenant-bound connection inside an Update transaction.
 type txConn struct {
 	sqlstore.Querier
-	assetIndex
 	sqlstore.Binding
 	keepsSearch bool // see search.go
 }
@@ -267,7 +279,6 @@ type txConn struct {
 // viewConn is a tenant-bound connection for View: every statement is sent
 // in a batch of its own read-only transaction, behind the scope statement.
 type viewConn struct {
-	assetIndex
 	sqlstore.Binding
 	pool  *pgxpool.Pool
 	scope []string

@@ -11,16 +11,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
 // InsertRows implements sqlstore.Conn: every row travels in one parameter.
 func (c txConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
-	query, args, err := insertRows(c.TenantID(), rows, conflict)
-	if err != nil {
-		return 0, err
-	}
-	return c.Exec(ctx, query, args...)
+	return insertAll(ctx, c, rows, conflict)
 }
 
 // InsertRowsReturning implements sqlstore.Conn: every row travels in one
@@ -43,11 +40,7 @@ func (c txConn) QueryRows(ctx context.Context, query string, rows sqlstore.RowSe
 
 // InsertRows implements sqlstore.Conn: every row travels in one parameter.
 func (c viewConn) InsertRows(ctx context.Context, rows sqlstore.RowSet, conflict string) (int64, error) {
-	query, args, err := insertRows(c.TenantID(), rows, conflict)
-	if err != nil {
-		return 0, err
-	}
-	return c.Exec(ctx, query, args...)
+	return insertAll(ctx, c, rows, conflict)
 }
 
 // InsertRowsReturning implements sqlstore.Conn: every row travels in one
@@ -64,6 +57,28 @@ func (c viewConn) QueryRows(ctx context.Context, query string, rows sqlstore.Row
 		return err
 	}
 	return sqlstore.Each(ctx, c, fn, query, args...)
+}
+
+// insertAll adds rows for c's tenant. Without a conflict clause of the
+// caller's, a row whose key is taken is refused all the same, but through
+// ON CONFLICT DO NOTHING and a count of the rows added: Citus sends the
+// rows of an INSERT … SELECT with no such clause (nor RETURNING) to the
+// shards by COPY, which PostgreSQL refuses on a table with row-level
+// security, and with one inserts them.
+func insertAll(ctx context.Context, c sqlstore.Conn, rows sqlstore.RowSet, conflict string) (int64, error) {
+	refuseTaken := conflict == ""
+	if refuseTaken {
+		conflict = "ON CONFLICT DO NOTHING"
+	}
+	query, args, err := insertRows(c.TenantID(), rows, conflict)
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.Exec(ctx, query, args...)
+	if err == nil && refuseTaken && n != int64(len(rows.Rows)) {
+		err = qm.Errorf(qm.EConflict, "%d of the %d rows for %s have the key of a row already there", int64(len(rows.Rows))-n, len(rows.Rows), rows.Table)
+	}
+	return n, err
 }
 
 // insertRows returns the statement that adds rows for tenantID, and its

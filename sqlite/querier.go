@@ -219,14 +219,14 @@ type conn struct {
 // a substring of one column. CROSS JOIN keeps SQLite from reading every
 // asset in the order of a sort instead, lacking the statistics to know
 // better. Trigrams need three characters.
-func (c conn) AssetsMatching(text string) (string, any, bool) {
+func (c conn) AssetsMatching(_ context.Context, text string) (string, any, bool, error) {
 	if utf8.RuneCountInString(text) < 3 {
-		return "", nil, false
+		return "", nil, false, nil
 	}
 	phrase := `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
 	return `(SELECT r.asset_id FROM asset_search JOIN asset_search_rows r ON r.rowid = asset_search.rowid
 			WHERE asset_search MATCH %[1]s AND r.tenant_id = $1) AS hits
-		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true
+		CROSS JOIN assets ON assets.tenant_id = $1 AND assets.id = hits.asset_id`, phrase, true, nil
 }
 
 // InsertRows implements sqlstore.Conn: rowsPerInsert rows to a statement

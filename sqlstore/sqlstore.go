@@ -71,8 +71,9 @@ type Conn interface {
 	// %[1]s, for the caller to fill with fmt and the argument's placeholder
 	// (see Args); the caller still applies
 	// the exact match. ok is false when the index cannot narrow a search
-	// for text (too few characters): the caller reads table assets.
-	AssetsMatching(text string) (from string, arg any, ok bool)
+	// for text (too few characters): the caller reads table assets. It
+	// may query the index first.
+	AssetsMatching(ctx context.Context, text string) (from string, arg any, ok bool, err error)
 	// InsertRows adds rows to rows.Table for the tenant the connection is
 	// bound to: tenant_id is that tenant's, the other columns are
 	// rows.Columns. conflict, when not empty, is an ON CONFLICT clause for

@@ -16,7 +16,8 @@ import (
 // Routing is a pgx tracer that checks the rule Citus routes by: every
 // statement a data-plane connection sends names its tenant by equality
 // on tenant_id for each tenant table it reads or changes, so Citus can
-// send it to the one shard holding the tenant. It records every statement
+// send it to the one shard holding the tenant; and no INSERT … SELECT
+// leaves Citus only COPY (insertedByCopy). It records every statement
 // the connections it traces run without an error, and when the test ends
 // has PostgreSQL plan each distinct one, as a superuser (no row-level
 // security, whose policy would name the tenant for any statement), with
@@ -88,6 +89,21 @@ func (r *Routing) record(sql string, args []any) {
 // constant uuid, as the planner shows either.
 var byTenant = regexp.MustCompile(`(^|[(. ])tenant_id = (\$\d+|'[0-9a-f-]{36}'::uuid)|(\$\d+|'[0-9a-f-]{36}'::uuid) = ([a-z_]+\.)?tenant_id\b`)
 
+// insertSelectOfParameter is an INSERT … SELECT whose tenant_id is a
+// parameter, not a column of a table read: Citus cannot run it on the
+// tenant's shard, so it runs the SELECT on the coordinator and sends the
+// rows to the shard by COPY, which PostgreSQL refuses into a table with
+// row-level security, unless the statement has ON CONFLICT or RETURNING
+// (then it inserts them).
+var insertSelectOfParameter = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+\S+\s*\(\s*tenant_id\b[^)]*\)\s*SELECT\s+\$\d+\s*,`)
+
+// insertedByCopy reports whether Citus would insert the rows of sql by
+// COPY (see insertSelectOfParameter).
+func insertedByCopy(sql string) bool {
+	upper := strings.ToUpper(sql)
+	return insertSelectOfParameter.MatchString(sql) && !strings.Contains(upper, "ON CONFLICT") && !strings.Contains(upper, "RETURNING")
+}
+
 // check plans every statement recorded and returns the problems found.
 func (r *Routing) check(dbURL string) []string {
 	ctx := context.Background()
@@ -111,6 +127,10 @@ func (r *Routing) check(dbURL string) []string {
 	defer r.mu.Unlock()
 	var problems []string
 	for _, sql := range slices.Sorted(maps.Keys(r.sent)) {
+		if insertedByCopy(sql) {
+			problems = append(problems, "an INSERT … SELECT whose tenant_id is a parameter, which Citus sends to the shard by COPY, refused by row-level security "+
+				"(select the tenant_id of a table read, or add ON CONFLICT): "+sql)
+		}
 		var plan []struct{ Plan planNode }
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SET LOCAL search_path = pool`); err != nil {

@@ -28,6 +28,9 @@ func TestRoutingCheck(t *testing.T) {
 		{"NoTenant", `SELECT name FROM items WHERE name = $1::text`, false},
 		{"SubqueryByOuterRow", `SELECT (SELECT count(*) FROM parts p WHERE p.tenant_id = i.tenant_id AND p.item_id = i.id) FROM items i WHERE i.tenant_id = $1`, false},
 		{"AnyTenant", `SELECT name FROM items WHERE tenant_id = ANY(ARRAY[$1::uuid])`, false},
+		{"InsertSelectOfColumn", `INSERT INTO parts (tenant_id, id, item_id) SELECT i.tenant_id, i.id, i.id FROM items i WHERE i.tenant_id = $1`, true},
+		{"InsertSelectOfParameter", `INSERT INTO parts (tenant_id, id, item_id) SELECT $1, i.id, i.id FROM items i WHERE i.tenant_id = $1`, false},
+		{"InsertSelectOfParameterOnConflict", `INSERT INTO parts (tenant_id, id, item_id) SELECT $1, i.id, i.id FROM items i WHERE i.tenant_id = $1 ON CONFLICT DO NOTHING`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Routing{sent: map[string][]any{}}

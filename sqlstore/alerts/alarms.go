@@ -364,7 +364,7 @@ func (s *AlarmStore) transition(ctx context.Context, c sqlstore.Conn, w *watch, 
 func (s *AlarmStore) enqueue(ctx context.Context, c sqlstore.Conn, ev *qm.AlarmEvent) error {
 	now := sqlstore.Timestamp(s.now())
 	_, err := c.Exec(ctx, `INSERT INTO outbox (tenant_id, event_id, channel_id, due_at, created_at)
-		SELECT $1, $2, rc.channel_id, $3, $3 FROM rule_channels rc JOIN channels ch ON ch.tenant_id = rc.tenant_id AND ch.id = rc.channel_id
+		SELECT rc.tenant_id, $2, rc.channel_id, $3, $3 FROM rule_channels rc JOIN channels ch ON ch.tenant_id = rc.tenant_id AND ch.id = rc.channel_id
 		WHERE rc.tenant_id = $1 AND rc.rule_id = $4 AND ch.enabled`, c.TenantID(), ev.ID, now, ev.RuleID)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)

@@ -363,7 +363,10 @@ func (s *AssetStore) Assets(ctx context.Context, f qm.AssetFilter) (*qm.AssetPag
 			fmt.Fprintf(&where, ` AND (LOWER(tag) LIKE %[1]s ESCAPE '\' OR LOWER(name) LIKE %[1]s ESCAPE '\' OR LOWER(serial) LIKE %[1]s ESCAPE '\'
 				OR LOWER(notes) LIKE %[1]s ESCAPE '\'
 				OR model_id IN (SELECT id FROM models WHERE tenant_id = $1 AND LOWER(name) LIKE %[1]s ESCAPE '\'))`, args.Add(sqlstore.LikePattern(q)))
-			matching, matchingArg, indexed = c.AssetsMatching(q)
+			var err error
+			if matching, matchingArg, indexed, err = c.AssetsMatching(ctx, q); err != nil {
+				return err
+			}
 		}
 		where.WriteString(sqlstore.Subtree(c, "department_id", &args))
 		// from is what a query with arguments args reads: the assets the
