@@ -102,7 +102,7 @@ func TestTenantCommands(t *testing.T) {
 					t.Errorf("silo on another server: %s", out)
 				}
 			}
-			if out := mustRun(t, append([]string{"migrate"}, flags...)...); !strings.Contains(out, "nothing to do") {
+			if out := mustRun(t, append([]string{"migrate"}, flags...)...); !strings.Contains(out, "no tenant needed migrating") {
 				t.Errorf("migrate on a fresh install: %s", out)
 			}
 			out = mustRun(t, append([]string{"migrate", "--status"}, flags...)...)

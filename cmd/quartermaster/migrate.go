@@ -70,7 +70,7 @@ func migrateTenants(ctx context.Context, e engine, parallel int, out io.Writer) 
 	took := time.Since(start).Round(time.Millisecond)
 	switch {
 	case rep.Tenants == 0:
-		fmt.Fprintf(out, "catalog and every tenant at version %d: nothing to do (%v)\n", latest, took)
+		fmt.Fprintf(out, "catalog and every tenant at version %d; no tenant needed migrating (%v)\n", latest, took)
 	case failed == 0:
 		fmt.Fprintf(out, "migrated %d tenants in %d places to version %d in %v\n", rep.Tenants, rep.Targets, latest, took)
 	default:
