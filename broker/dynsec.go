@@ -391,14 +391,34 @@ func (s *DynSec) deviceAccounts(ctx context.Context) (map[string]brokerDevice, e
 	}
 }
 
+// Inventory is the device inventory Reconcile compares the accounts with.
+type Inventory interface {
+	qm.DeviceInventory
+	// AccountsSettled runs fn while no change of a device's account is
+	// under way (catalog.DeviceStore.AccountsSettled): a device's account
+	// is written before the device is committed.
+	AccountsSettled(ctx context.Context, fn func(context.Context) error) error
+}
+
 // Reconcile brings the broker's device accounts in line with the
 // inventory, the source of truth: an account whose device the inventory
 // lacks is deleted; one enabled or disabled otherwise than its device's
 // holder says is set right. A device of the inventory with no account
 // cannot be given one (its credential is known only as a hash): it is
 // logged, and counted in missing, and connects once its credential is
-// rotated.
-func (s *DynSec) Reconcile(ctx context.Context, inventory qm.DeviceInventory) (missing int, err error) {
+// rotated. It compares them while the accounts are settled, so an
+// account written for a device being registered, assigned or taken back
+// by another node or command is not taken for a stray.
+func (s *DynSec) Reconcile(ctx context.Context, inventory Inventory) (missing int, err error) {
+	err = inventory.AccountsSettled(ctx, func(ctx context.Context) error {
+		missing, err = s.reconcile(ctx, inventory)
+		return err
+	})
+	return missing, err
+}
+
+// reconcile is Reconcile, once the accounts are settled.
+func (s *DynSec) reconcile(ctx context.Context, inventory qm.DeviceInventory) (missing int, err error) {
 	accounts, err := s.deviceAccounts(ctx)
 	if err != nil {
 		return 0, err
@@ -427,11 +447,6 @@ func (s *DynSec) Reconcile(ctx context.Context, inventory qm.DeviceInventory) (m
 		after = ds[len(ds)-1].Ident
 	}
 	for ident := range accounts {
-		// Read again: a device registered since the list was read has
-		// its account before it is committed.
-		if _, err := inventory.Device(ctx, ident); qm.ErrorCode(err) != qm.ENotFound {
-			continue
-		}
 		s.cfg.Logger.Info("mqtt broker: account of a device the inventory lacks deleted", "ident", ident)
 		if err := s.deleteDevice(ctx, ident); err != nil {
 			return 0, err

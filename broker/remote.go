@@ -45,7 +45,7 @@ type RemoteConfig struct {
 	Auth *auth.Authenticator
 	// Devices is the inventory, read before publishing to a device, and
 	// which the broker's device accounts are reconciled with at start.
-	Devices qm.DeviceInventory
+	Devices Inventory
 	// Points takes the telemetry.
 	Points qm.PointIngester
 	// Rates paces each device's messages at its tenant plan's rate.

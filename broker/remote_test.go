@@ -14,7 +14,9 @@ import (
 	"github.com/quartermaster/qm/broker/mqttclient"
 	"github.com/quartermaster/qm/ingest"
 	"github.com/quartermaster/qm/internal/mqtttest"
+	"github.com/quartermaster/qm/internal/pgtest"
 	"github.com/quartermaster/qm/internal/poll"
+	"github.com/quartermaster/qm/postgres"
 	"github.com/quartermaster/qm/sqlite"
 	"github.com/quartermaster/qm/sqlstore/telemetry"
 	"github.com/quartermaster/qm/tenancy"
@@ -281,4 +283,94 @@ func TestExternalBroker(t *testing.T) {
 			t.Errorf("truck-3 after its credential was rotated: %v", err)
 		}
 	})
+}
+
+// pausing keeps accounts at the broker as DynSec does, and holds the
+// transaction that writes ident's account there, until release is closed,
+// once it has said so on inside.
+type pausing struct {
+	*broker.DynSec
+	ident           string
+	inside, release chan struct{}
+}
+
+func (p pausing) SetDeviceAccount(ctx context.Context, ident, token string, enabled bool) error {
+	err := p.DynSec.SetDeviceAccount(ctx, ident, token, enabled)
+	if ident == p.ident {
+		close(p.inside)
+		<-p.release
+	}
+	return err
+}
+
+// TestReconcileWaitsForAccountChanges: a node reconciling the broker's
+// accounts while another registers a device, whose account is written
+// before the device is committed, waits for the registration rather than
+// take the account for a stray and delete it.
+func TestReconcileWaitsForAccountChanges(t *testing.T) {
+	ctx := context.Background()
+	mosq := mqtttest.Mosquitto(t)
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(ctx, postgres.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dynsec := broker.NewDynSec(broker.DynSecConfig{Addr: mosq.Addr, Username: mosq.AdminUser, Password: mosq.AdminPassword,
+		ClientID: "quartermaster/test/control", Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	t.Cleanup(func() { dynsec.Close() })
+	p := pausing{DynSec: dynsec, ident: "late-1", inside: make(chan struct{}), release: make(chan struct{})}
+	db.Devices().KeepAccounts(p)
+
+	type registered struct {
+		token string
+		err   error
+	}
+	registering := make(chan registered, 1)
+	go func() {
+		token, err := db.Devices().RegisterDevice(ctx, &qm.Device{Ident: "late-1"})
+		registering <- registered{token, err}
+	}()
+	select {
+	case <-p.inside:
+	case <-poll.After(t):
+		t.Fatal("the registration never wrote the account")
+	}
+	reconciling := make(chan error, 1)
+	go func() {
+		_, err := dynsec.Reconcile(ctx, db.Devices())
+		reconciling <- err
+	}()
+	// The reconciliation waits behind the registration's transaction.
+	admin := pgtest.MustConnect(t, url)
+	poll.Until(t, "the reconciliation waits for the registration", func() (bool, error) {
+		var waiting int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return waiting > 0, err
+	})
+	close(p.release)
+	reg := <-registering
+	if reg.err != nil {
+		t.Fatal(reg.err)
+	}
+	if err := <-reconciling; err != nil {
+		t.Fatal(err)
+	}
+	// Its account is still there: assigned, the device connects.
+	db.Devices().KeepAccounts(dynsec)
+	tn, err := db.Tenants().CreateTenant(ctx, qm.NewTenant{Slug: "late", Name: "Late", Tier: qm.TierPool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Devices().AssignDevice(ctx, "late-1", tn); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := mqttclient.Dial(ctx, mqttclient.Options{Addr: mosq.Addr, ClientID: "late-1", Username: "late-1", Password: reg.token, CleanSession: true})
+	if err != nil {
+		t.Fatalf("the device registered while the accounts were reconciled cannot connect: %v", err)
+	}
+	c.Close()
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/sqlstore"
 )
 
@@ -59,25 +58,26 @@ func (c viewConn) QueryRows(ctx context.Context, query string, rows sqlstore.Row
 	return sqlstore.Each(ctx, c, fn, query, args...)
 }
 
-// insertAll adds rows for c's tenant. Without a conflict clause of the
-// caller's, a row whose key is taken is refused all the same, but through
-// ON CONFLICT DO NOTHING and a count of the rows added: Citus sends the
-// rows of an INSERT … SELECT with no such clause (nor RETURNING) to the
-// shards by COPY, which PostgreSQL refuses on a table with row-level
-// security, and with one inserts them.
+// insertAll adds rows for c's tenant, and counts them by what RETURNING
+// returns. Citus sends the rows of an INSERT … SELECT with neither
+// RETURNING nor ON CONFLICT to the shards by COPY, which PostgreSQL
+// refuses on a table with row-level security; and for one with ON
+// CONFLICT it reports the rows it sent, not those added. A write of a
+// table whose search text the connection keeps goes through Exec, which
+// returns the ids of the rows it wrote, and counts those (search.go).
 func insertAll(ctx context.Context, c sqlstore.Conn, rows sqlstore.RowSet, conflict string) (int64, error) {
-	refuseTaken := conflict == ""
-	if refuseTaken {
-		conflict = "ON CONFLICT DO NOTHING"
-	}
 	query, args, err := insertRows(c.TenantID(), rows, conflict)
 	if err != nil {
 		return 0, err
 	}
-	n, err := c.Exec(ctx, query, args...)
-	if err == nil && refuseTaken && n != int64(len(rows.Rows)) {
-		err = qm.Errorf(qm.EConflict, "%d of the %d rows for %s have the key of a row already there", int64(len(rows.Rows))-n, len(rows.Rows), rows.Table)
+	if table, _, err := searchedTable(query); err != nil || table != "" {
+		return c.Exec(ctx, query, args...)
 	}
+	var n int64
+	err = sqlstore.Each(ctx, c, func(sqlstore.Row) error {
+		n++
+		return nil
+	}, query+" RETURNING 1", args...)
 	return n, err
 }
 

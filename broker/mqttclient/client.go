@@ -291,6 +291,11 @@ func (c *Client) Close() error {
 // request sends a packet that the broker answers with the same packet id
 // and waits for the answer.
 func (c *Client) request(ctx context.Context, pk *packets.Packet) (packets.Packet, error) {
+	// Nothing is sent for a context already done: its answer could come
+	// before the select below saw it done.
+	if err := ctx.Err(); err != nil {
+		return packets.Packet{}, err
+	}
 	ch := make(chan packets.Packet, 1)
 	c.mu.Lock()
 	// Ids count down from the top: a broker numbers what it sends from

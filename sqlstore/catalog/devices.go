@@ -65,17 +65,57 @@ func (s *DeviceStore) KeepAccounts(accounts qm.DeviceAccounts) {
 
 // account tells the accounts, if kept, of device d's credential (token,
 // "" when unchanged), and whether it may connect: while a tenant holds it.
-func (s *DeviceStore) account(ctx context.Context, d *qm.Device, token string) error {
+// It runs in the catalog transaction q that changes d, before it commits,
+// which it makes hold accountsLock until then.
+func (s *DeviceStore) account(ctx context.Context, q sqlstore.Querier, d *qm.Device, token string) error {
 	s.mu.Lock()
 	accounts := s.accounts
 	s.mu.Unlock()
 	if accounts == nil {
 		return nil
 	}
+	if err := s.lockAccounts(ctx, q); err != nil {
+		return err
+	}
 	if err := accounts.SetDeviceAccount(ctx, d.Ident, token, d.TenantID != ""); err != nil {
 		return fmt.Errorf("device %s at the MQTT broker: %w", d.Ident, err)
 	}
 	return nil
+}
+
+// accountsLock names the row of leases whose lock orders the changes of
+// devices' accounts at the broker against AccountsSettled: a transaction
+// that changes an account (account) takes it and holds it until it
+// commits, for the account is changed before the device is; whoever
+// compares the accounts with the inventory takes it for as long as that
+// takes. It is a lock, never taken as a lease.
+const accountsLock = "lock/device-accounts"
+
+// lockAccounts takes accountsLock in q's transaction, until it ends: an
+// upsert, which every engine makes wait for the transaction that holds
+// the row (SQLite has one writer at a time anyway).
+func (s *DeviceStore) lockAccounts(ctx context.Context, q sqlstore.Querier) error {
+	_, err := q.Exec(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES ($1, '', $2)
+		ON CONFLICT (name) DO UPDATE SET holder = leases.holder`, accountsLock, sqlstore.Timestamp(time.Time{}))
+	if err != nil {
+		return fmt.Errorf("lock the devices' accounts: %w", err)
+	}
+	return nil
+}
+
+// AccountsSettled runs fn while no change of a device's account at the
+// broker is under way: none begun and not yet committed, nor begun before
+// fn returns. A comparison of the broker's accounts with the inventory
+// (broker.DynSec.Reconcile) runs in it, so that it never takes an account
+// written for a device not yet committed for one the inventory lacks.
+// fn reads the inventory as usual, and must not change the catalog.
+func (s *DeviceStore) AccountsSettled(ctx context.Context, fn func(context.Context) error) error {
+	return s.inTx(ctx, func(q sqlstore.Querier) error {
+		if err := s.lockAccounts(ctx, q); err != nil {
+			return err
+		}
+		return fn(ctx)
+	})
 }
 
 // changed forgets this node's cached credentials and tells the observers,
@@ -182,7 +222,7 @@ func (s *DeviceStore) insert(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return "", fmt.Errorf("register device: %w", err)
 	}
-	if err := s.account(ctx, d, token); err != nil {
+	if err := s.account(ctx, q, d, token); err != nil {
 		return "", err
 	}
 	return token, recordOperator(ctx, q, at, "device.register", nil, deviceDetails(d))
@@ -461,7 +501,7 @@ func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
-	if err := s.account(ctx, d, ""); err != nil {
+	if err := s.account(ctx, q, d, ""); err != nil {
 		return err
 	}
 	return s.tenants.publish(ctx, q, changeDevice, d.ID, action)
@@ -533,7 +573,7 @@ func (s *DeviceStore) rotate(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return fmt.Errorf("rotate device token: %w", err)
 	}
-	return s.account(ctx, d, token)
+	return s.account(ctx, q, d, token)
 }
 
 // Custody implements qm.DeviceInventory.
