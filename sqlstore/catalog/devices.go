@@ -63,19 +63,21 @@ func (s *DeviceStore) KeepAccounts(accounts qm.DeviceAccounts) {
 	s.accounts = accounts
 }
 
+// keptAccounts returns the accounts KeepAccounts gave, nil for none.
+func (s *DeviceStore) keptAccounts() qm.DeviceAccounts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accounts
+}
+
 // account tells the accounts, if kept, of device d's credential (token,
 // "" when unchanged), and whether it may connect: while a tenant holds it.
-// It runs in the catalog transaction q that changes d, before it commits,
-// which it makes hold accountsLock until then.
-func (s *DeviceStore) account(ctx context.Context, q sqlstore.Querier, d *qm.Device, token string) error {
-	s.mu.Lock()
-	accounts := s.accounts
-	s.mu.Unlock()
+// It runs in the transaction of accountsTx that changes d, before it
+// commits.
+func (s *DeviceStore) account(ctx context.Context, d *qm.Device, token string) error {
+	accounts := s.keptAccounts()
 	if accounts == nil {
 		return nil
-	}
-	if err := s.lockAccounts(ctx, q); err != nil {
-		return err
 	}
 	if err := accounts.SetDeviceAccount(ctx, d.Ident, token, d.TenantID != ""); err != nil {
 		return fmt.Errorf("device %s at the MQTT broker: %w", d.Ident, err)
@@ -85,11 +87,26 @@ func (s *DeviceStore) account(ctx context.Context, q sqlstore.Querier, d *qm.Dev
 
 // accountsLock names the row of leases whose lock orders the changes of
 // devices' accounts at the broker against AccountsSettled: a transaction
-// that changes an account (account) takes it and holds it until it
+// that may change an account (accountsTx) takes it and holds it until it
 // commits, for the account is changed before the device is; whoever
 // compares the accounts with the inventory takes it for as long as that
 // takes. It is a lock, never taken as a lease.
 const accountsLock = "lock/device-accounts"
+
+// accountsTx runs fn in a catalog transaction that may change devices'
+// accounts at the broker. Where accounts are kept it takes accountsLock
+// first, before fn locks any device, so that two such transactions wait
+// for each other at their start rather than deadlock half way.
+func (s *DeviceStore) accountsTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return s.inTx(ctx, func(q sqlstore.Querier) error {
+		if s.keptAccounts() != nil {
+			if err := s.lockAccounts(ctx, q); err != nil {
+				return err
+			}
+		}
+		return fn(q)
+	})
+}
 
 // lockAccounts takes accountsLock in q's transaction, until it ends: an
 // upsert, which every engine makes wait for the transaction that holds
@@ -159,7 +176,7 @@ func (s *DeviceStore) RegisterDevice(ctx context.Context, d *qm.Device) (string,
 	var token string
 	// In a transaction: the broker learns of the credential once the ident
 	// is known to be free, and before the device is committed.
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		token, err = s.insert(ctx, q, d, sqlstore.Timestamp(s.now()))
 		return err
@@ -188,7 +205,7 @@ func (s *DeviceStore) RegisterDevices(ctx context.Context, ds []*qm.Device) ([]s
 	}
 	tokens := make([]string, len(ds))
 	at := sqlstore.Timestamp(s.now())
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		for i, d := range ds {
 			var err error
 			if tokens[i], err = s.insert(ctx, q, d, at); qm.ErrorCode(err) == qm.EConflict {
@@ -222,7 +239,7 @@ func (s *DeviceStore) insert(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return "", fmt.Errorf("register device: %w", err)
 	}
-	if err := s.account(ctx, q, d, token); err != nil {
+	if err := s.account(ctx, d, token); err != nil {
 		return "", err
 	}
 	return token, recordOperator(ctx, q, at, "device.register", nil, deviceDetails(d))
@@ -343,7 +360,7 @@ func (s *DeviceStore) AssignDevice(ctx context.Context, idOrIdent string, tenant
 	var d *qm.Device
 	var from, token, change string
 	at := sqlstore.Timestamp(s.now())
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -439,7 +456,7 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 	var d *qm.Device
 	var from string
 	at := sqlstore.Timestamp(s.now())
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -466,7 +483,7 @@ func (s *DeviceStore) UnassignDevice(ctx context.Context, idOrIdent string) (*qm
 func (s *DeviceStore) moveFrom(ctx context.Context, id, from, to, action string, at time.Time) (*qm.Device, error) {
 	var d *qm.Device
 	moved := false
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, id); err != nil || d.TenantID != from {
 			return err
@@ -501,7 +518,7 @@ func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
-	if err := s.account(ctx, q, d, ""); err != nil {
+	if err := s.account(ctx, d, ""); err != nil {
 		return err
 	}
 	return s.tenants.publish(ctx, q, changeDevice, d.ID, action)
@@ -543,7 +560,7 @@ func (s *DeviceStore) RotateToken(ctx context.Context, idOrIdent string) (string
 	token := qm.NewSecret(qm.DeviceTokenPrefix)
 	at := sqlstore.Timestamp(s.now())
 	var d *qm.Device
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		if d, err = findDevice(ctx, q, idOrIdent); err != nil {
 			return err
@@ -573,7 +590,7 @@ func (s *DeviceStore) rotate(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return fmt.Errorf("rotate device token: %w", err)
 	}
-	return s.account(ctx, q, d, token)
+	return s.account(ctx, d, token)
 }
 
 // Custody implements qm.DeviceInventory.

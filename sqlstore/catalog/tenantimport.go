@@ -90,7 +90,7 @@ func (s *DeviceStore) AdoptDevice(ctx context.Context, tenant *qm.Tenant, rec qm
 	token := qm.NewSecret(qm.DeviceTokenPrefix)
 	at := sqlstore.Timestamp(s.now())
 	var d *qm.Device
-	err := s.inTx(ctx, func(q sqlstore.Querier) error {
+	err := s.accountsTx(ctx, func(q sqlstore.Querier) error {
 		var err error
 		d, err = findDevice(ctx, q, rec.Ident)
 		switch {
@@ -111,7 +111,7 @@ func (s *DeviceStore) AdoptDevice(ctx context.Context, tenant *qm.Tenant, rec qm
 			if d, err = findDevice(ctx, q, rec.ID); err != nil {
 				return err
 			}
-			if err := s.account(ctx, q, d, token); err != nil {
+			if err := s.account(ctx, d, token); err != nil {
 				return err
 			}
 		case err != nil:
