@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -394,57 +395,49 @@ func (s *DynSec) deviceAccounts(ctx context.Context) (map[string]brokerDevice, e
 // Inventory is the device inventory Reconcile compares the accounts with.
 type Inventory interface {
 	qm.DeviceInventory
-	// AccountsSettled runs fn while no change of a device's account is
-	// under way (catalog.DeviceStore.AccountsSettled): a device's account
-	// is written before the device is committed.
-	AccountsSettled(ctx context.Context, fn func(context.Context) error) error
+	// AccountsSettled calls fn with every device of the inventory, by
+	// ident, and whether it may connect, while no change of a device's
+	// account is under way (catalog.DeviceStore.AccountsSettled): a
+	// device's account is written before the device is committed.
+	AccountsSettled(ctx context.Context, fn func(ctx context.Context, mayConnect map[string]bool) error) error
 }
 
 // Reconcile brings the broker's device accounts in line with the
 // inventory, the source of truth: an account whose device the inventory
-// lacks is deleted; one enabled or disabled otherwise than its device's
-// holder says is set right. A device of the inventory with no account
+// lacks is deleted; one enabled or disabled otherwise than the inventory
+// says (a device may connect while a tenant holds it that is not
+// suspended) is set right. A device of the inventory with no account
 // cannot be given one (its credential is known only as a hash): it is
 // logged, and counted in missing, and connects once its credential is
 // rotated. It compares them while the accounts are settled, so an
 // account written for a device being registered, assigned or taken back
 // by another node or command is not taken for a stray.
 func (s *DynSec) Reconcile(ctx context.Context, inventory Inventory) (missing int, err error) {
-	err = inventory.AccountsSettled(ctx, func(ctx context.Context) error {
-		missing, err = s.reconcile(ctx, inventory)
+	err = inventory.AccountsSettled(ctx, func(ctx context.Context, mayConnect map[string]bool) error {
+		missing, err = s.reconcile(ctx, mayConnect)
 		return err
 	})
 	return missing, err
 }
 
 // reconcile is Reconcile, once the accounts are settled.
-func (s *DynSec) reconcile(ctx context.Context, inventory qm.DeviceInventory) (missing int, err error) {
+func (s *DynSec) reconcile(ctx context.Context, mayConnect map[string]bool) (missing int, err error) {
 	accounts, err := s.deviceAccounts(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var lacking []string
-	for after := ""; ; {
-		ds, err := inventory.Devices(ctx, qm.DeviceFilter{After: after, Limit: 1000})
-		if err != nil {
-			return 0, err
-		}
-		for _, d := range ds {
-			a, ok := accounts[d.Ident]
-			delete(accounts, d.Ident)
-			switch {
-			case !ok:
-				lacking = append(lacking, d.Ident)
-			case a.disabled == (d.TenantID != ""):
-				if err := s.SetDeviceAccount(ctx, d.Ident, "", d.TenantID != ""); err != nil {
-					return 0, err
-				}
+	for _, ident := range slices.Sorted(maps.Keys(mayConnect)) {
+		a, ok := accounts[ident]
+		delete(accounts, ident)
+		switch {
+		case !ok:
+			lacking = append(lacking, ident)
+		case a.disabled == mayConnect[ident]:
+			if err := s.SetDeviceAccount(ctx, ident, "", mayConnect[ident]); err != nil {
+				return 0, err
 			}
 		}
-		if len(ds) < 1000 {
-			break
-		}
-		after = ds[len(ds)-1].Ident
 	}
 	for ident := range accounts {
 		s.cfg.Logger.Info("mqtt broker: account of a device the inventory lacks deleted", "ident", ident)

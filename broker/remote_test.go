@@ -204,6 +204,23 @@ func TestExternalBroker(t *testing.T) {
 		w.mustDial(t, "truck-1")
 	})
 
+	t.Run("Suspended", func(t *testing.T) {
+		// A suspended tenant's devices are refused, as the embedded
+		// broker refuses them, and connect again once it is resumed.
+		c := w.mustDial(t, "truck-1")
+		if _, err := w.db.Tenants().SetState(ctx, w.a.Slug, qm.StateSuspended); err != nil {
+			t.Fatal(err)
+		}
+		mustEnd(t, c, "truck-1's connection ends as its tenant is suspended")
+		if _, err := w.dial("truck-1", "truck-1", w.tokens["truck-1"], nil); !refused(err) {
+			t.Errorf("truck-1 of a suspended tenant: got %v, want refused", err)
+		}
+		if _, err := w.db.Tenants().SetState(ctx, w.a.Slug, qm.StateActive); err != nil {
+			t.Fatal(err)
+		}
+		w.mustDial(t, "truck-1")
+	})
+
 	t.Run("Transferred", func(t *testing.T) {
 		truck2 := w.mustDial(t, "truck-2")
 		if err := w.remote.PublishConfig(w.ctxB, "truck-2", map[string]any{"secret_of_b": 1}); err != nil {
@@ -262,8 +279,13 @@ func TestExternalBroker(t *testing.T) {
 		if _, err := w.dial("ghost", "ghost", "qmd_ghost", nil); err != nil {
 			t.Fatalf("the ghost account does not work before it is reconciled: %v", err)
 		}
+		// And a tenant suspended while the broker was not kept.
+		w.register(t, "truck-4", w.b)
 		w.db.Devices().KeepAccounts(nil)
 		w.register(t, "truck-3", w.a)
+		if _, err := w.db.Tenants().SetState(ctx, w.b.Slug, qm.StateSuspended); err != nil {
+			t.Fatal(err)
+		}
 		w.db.Devices().KeepAccounts(w.dynsec)
 		missing, err := w.dynsec.Reconcile(ctx, w.db.Devices())
 		if err != nil {
@@ -274,6 +296,9 @@ func TestExternalBroker(t *testing.T) {
 		}
 		if _, err := w.dial("ghost", "ghost", "qmd_ghost", nil); !refused(err) {
 			t.Errorf("the ghost account after reconciling: got %v, want refused", err)
+		}
+		if _, err := w.dial("truck-4", "truck-4", w.tokens["truck-4"], nil); !refused(err) {
+			t.Errorf("truck-4, of a tenant suspended, after reconciling: got %v, want refused", err)
 		}
 		token, err := w.db.Devices().RotateToken(ctx, "truck-3")
 		if err != nil {

@@ -71,16 +71,55 @@ func (s *DeviceStore) keptAccounts() qm.DeviceAccounts {
 }
 
 // account tells the accounts, if kept, of device d's credential (token,
-// "" when unchanged), and whether it may connect: while a tenant holds it.
-// It runs in the transaction of accountsTx that changes d, before it
-// commits.
-func (s *DeviceStore) account(ctx context.Context, d *qm.Device, token string) error {
+// "" when unchanged), and whether it may connect (mayConnect). It runs in
+// the transaction q of accountsTx that changes d, before it commits.
+func (s *DeviceStore) account(ctx context.Context, q sqlstore.Querier, d *qm.Device, token string) error {
 	accounts := s.keptAccounts()
 	if accounts == nil {
 		return nil
 	}
-	if err := accounts.SetDeviceAccount(ctx, d.Ident, token, d.TenantID != ""); err != nil {
+	state := ""
+	if d.TenantID != "" {
+		if err := q.QueryRow(ctx, `SELECT state FROM tenants WHERE id = $1`, d.TenantID).Scan(&state); err != nil {
+			return fmt.Errorf("device %s: its tenant: %w", d.Ident, err)
+		}
+	}
+	if err := accounts.SetDeviceAccount(ctx, d.Ident, token, mayConnect(state)); err != nil {
 		return fmt.Errorf("device %s at the MQTT broker: %w", d.Ident, err)
+	}
+	return nil
+}
+
+// mayConnect says whether a device may connect to the broker, given the
+// state of the tenant holding it ("" for none): while a tenant holds it
+// that is not suspended (one being deleted has given its devices back).
+func mayConnect(tenantState string) bool {
+	return tenantState != "" && qm.TenantState(tenantState) != qm.StateSuspended
+}
+
+// suspendAccounts disables, or enables again, at the accounts, if kept,
+// those of the devices tenant tenantID holds, in q's transaction, which
+// changes the tenant's state to suspended or back and has taken
+// accountsLock.
+func (s *DeviceStore) suspendAccounts(ctx context.Context, q sqlstore.Querier, tenantID string, suspended bool) error {
+	accounts := s.keptAccounts()
+	if accounts == nil {
+		return nil
+	}
+	var idents []string
+	err := sqlstore.Each(ctx, q, func(r sqlstore.Row) error {
+		var ident string
+		err := r.Scan(&ident)
+		idents = append(idents, ident)
+		return err
+	}, `SELECT ident FROM devices WHERE tenant_id = $1 ORDER BY ident`, tenantID)
+	if err != nil {
+		return fmt.Errorf("devices of the tenant: %w", err)
+	}
+	for _, ident := range idents {
+		if err := accounts.SetDeviceAccount(ctx, ident, "", !suspended); err != nil {
+			return fmt.Errorf("device %s at the MQTT broker: %w", ident, err)
+		}
 	}
 	return nil
 }
@@ -120,18 +159,32 @@ func (s *DeviceStore) lockAccounts(ctx context.Context, q sqlstore.Querier) erro
 	return nil
 }
 
-// AccountsSettled runs fn while no change of a device's account at the
-// broker is under way: none begun and not yet committed, nor begun before
-// fn returns. A comparison of the broker's accounts with the inventory
-// (broker.DynSec.Reconcile) runs in it, so that it never takes an account
-// written for a device not yet committed for one the inventory lacks.
-// fn reads the inventory as usual, and must not change the catalog.
-func (s *DeviceStore) AccountsSettled(ctx context.Context, fn func(context.Context) error) error {
+// AccountsSettled calls fn with every device of the inventory, by ident,
+// and whether it may connect to the broker, while no change of a device's
+// account is under way: none begun and not yet committed, nor begun
+// before fn returns. A comparison of the broker's accounts with the
+// inventory (broker.DynSec.Reconcile) runs in it, so that it never takes
+// an account written for a device not yet committed for one the
+// inventory lacks. fn must not change the catalog.
+func (s *DeviceStore) AccountsSettled(ctx context.Context, fn func(ctx context.Context, mayConnect map[string]bool) error) error {
 	return s.inTx(ctx, func(q sqlstore.Querier) error {
 		if err := s.lockAccounts(ctx, q); err != nil {
 			return err
 		}
-		return fn(ctx)
+		devices := map[string]bool{}
+		err := sqlstore.Each(ctx, q, func(r sqlstore.Row) error {
+			var ident string
+			var state *string
+			if err := r.Scan(&ident, &state); err != nil {
+				return err
+			}
+			devices[ident] = state != nil && mayConnect(*state)
+			return nil
+		}, `SELECT d.ident, t.state FROM devices d LEFT JOIN tenants t ON t.id = d.tenant_id`)
+		if err != nil {
+			return fmt.Errorf("the devices' accounts: %w", err)
+		}
+		return fn(ctx, devices)
 	})
 }
 
@@ -239,7 +292,7 @@ func (s *DeviceStore) insert(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return "", fmt.Errorf("register device: %w", err)
 	}
-	if err := s.account(ctx, d, token); err != nil {
+	if err := s.account(ctx, q, d, token); err != nil {
 		return "", err
 	}
 	return token, recordOperator(ctx, q, at, "device.register", nil, deviceDetails(d))
@@ -518,7 +571,7 @@ func (s *DeviceStore) move(ctx context.Context, q sqlstore.Querier, d *qm.Device
 	if err != nil {
 		return fmt.Errorf("move device: %w", err)
 	}
-	if err := s.account(ctx, d, ""); err != nil {
+	if err := s.account(ctx, q, d, ""); err != nil {
 		return err
 	}
 	return s.tenants.publish(ctx, q, changeDevice, d.ID, action)
@@ -590,7 +643,7 @@ func (s *DeviceStore) rotate(ctx context.Context, q sqlstore.Querier, d *qm.Devi
 	if err != nil {
 		return fmt.Errorf("rotate device token: %w", err)
 	}
-	return s.account(ctx, d, token)
+	return s.account(ctx, q, d, token)
 }
 
 // Custody implements qm.DeviceInventory.

@@ -111,7 +111,7 @@ func (s *DeviceStore) AdoptDevice(ctx context.Context, tenant *qm.Tenant, rec qm
 			if d, err = findDevice(ctx, q, rec.ID); err != nil {
 				return err
 			}
-			if err := s.account(ctx, d, token); err != nil {
+			if err := s.account(ctx, q, d, token); err != nil {
 				return err
 			}
 		case err != nil:

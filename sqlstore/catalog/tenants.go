@@ -438,8 +438,13 @@ func (s *TenantService) SetState(ctx context.Context, slug string, state qm.Tena
 			return nil, err
 		}
 	}
-	err = s.inTx(ctx, func(q sqlstore.Querier) error {
+	// A suspended tenant's devices are refused at an external broker, as
+	// the embedded one refuses them.
+	err = s.devices.accountsTx(ctx, func(q sqlstore.Querier) error {
 		if _, err := q.Exec(ctx, `UPDATE tenants SET state = $2 WHERE id = $1`, t.ID, string(state)); err != nil {
+			return err
+		}
+		if err := s.devices.suspendAccounts(ctx, q, t.ID, state == qm.StateSuspended); err != nil {
 			return err
 		}
 		if err := s.publish(ctx, q, changeTenant, t.ID, action); err != nil {
