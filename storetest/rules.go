@@ -162,7 +162,7 @@ func TestRules(t *testing.T, h Harness) {
 	hot := mustRule(t, s, ctxA, qm.RuleDefinition{Name: "Hot engine", Kind: qm.RuleMetric, Severity: qm.SeverityCritical, Enabled: true,
 		Condition: &qm.Comparison{Metric: "coolant_c", Op: ">", Value: qm.NumberMetric(105)},
 		Clear:     &qm.Comparison{Metric: "coolant_c", Op: "<", Value: qm.NumberMetric(95)},
-		ForS:      30, DeviceIDs: []string{da.ID, da.ID}, QuietHours: &qm.QuietHours{From: "22:00", To: "06:00"}})
+		ForS:      30, DeviceIDs: []string{da.ID, da.Ident}, QuietHours: &qm.QuietHours{From: "22:00", To: "06:00"}})
 	got, err := s.Rule(ctxA, hot.ID)
 	if err != nil || got.Name != "Hot engine" || got.Kind != qm.RuleMetric || got.Condition == nil || got.Condition.Value != qm.NumberMetric(105) ||
 		got.Clear == nil || got.ForS != 30 || len(got.DeviceIDs) != 1 || got.DeviceIDs[0] != da.ID || got.QuietHours == nil ||

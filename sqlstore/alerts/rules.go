@@ -242,13 +242,10 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 			return nil, err
 		}
 	}
-	spec, err := json.Marshal(specOf(&r.RuleDefinition))
-	if err != nil {
-		return nil, fmt.Errorf("rule spec: %w", err)
-	}
-	err = s.router.Update(ctx, func(c sqlstore.Conn) error {
+	err := s.router.Update(ctx, func(c sqlstore.Conn) error {
 		var before *qm.Rule
 		if replace {
+			var err error
 			if before, err = findRule(ctx, c, r.ID); err != nil {
 				return err
 			}
@@ -258,6 +255,10 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 		// not found whatever the body names.
 		if err := s.checkRefs(ctx, c, &r.RuleDefinition); err != nil {
 			return err
+		}
+		spec, err := json.Marshal(specOf(&r.RuleDefinition))
+		if err != nil {
+			return fmt.Errorf("rule spec: %w", err)
 		}
 		if before == nil {
 			if err := sqlstore.Room(ctx, c, qm.MaxRules, 1, sqlstore.CountRows(ctx, c, "rules")); err != nil {
@@ -297,17 +298,22 @@ func (s *RuleStore) write(ctx context.Context, r *qm.Rule, replace bool) (*qm.Ru
 
 // checkRefs checks the devices, geofence, channels and department r names, giving a
 // rule of a department-confined principal that principal's department.
-// The devices are the fleet's, read beside c.
+// The devices are the fleet's, read beside c, named by id or ident, as
+// every device route takes them: the rule keeps their ids, which is what
+// it is matched by.
 func (s *RuleStore) checkRefs(ctx context.Context, c sqlstore.Conn, r *qm.RuleDefinition) error {
-	for _, d := range r.DeviceIDs {
-		if _, err := s.fleet.Device(ctx, d); qm.ErrorCode(err) == qm.ENotFound {
+	for i, d := range r.DeviceIDs {
+		fd, err := s.fleet.Device(ctx, d)
+		if qm.ErrorCode(err) == qm.ENotFound {
 			// Not named: the id may be of a device the caller must not
 			// learn of, in another department.
 			return &qm.Error{Code: qm.EInvalid, Message: "device_ids names a device that does not exist", Fields: map[string]string{"device_ids": "no such device"}}
 		} else if err != nil {
 			return err
 		}
+		r.DeviceIDs[i] = fd.ID
 	}
+	r.Normalize()
 	if r.DepartmentID == "" {
 		r.DepartmentID = c.Department()
 	}
