@@ -61,9 +61,9 @@ func (s *Server) exportAssets(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.After = page.Next
 		if page, err = s.svc.Assets.Assets(ctx, f); err != nil {
-			// The header is out: end the file short, and say so in the log.
-			s.cfg.Logger.Error("asset export cut short", "request_id", info(r).id, "err", err)
-			break
+			// The header is out: the file ends short (fail).
+			out.Flush()
+			return fmt.Errorf("asset export, page after %s: %w", f.After, err)
 		}
 	}
 	out.Flush()

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/quartermaster/qm"
 	"github.com/quartermaster/qm/auth"
@@ -354,7 +356,37 @@ func (s *Server) route(rt Route) http.HandlerFunc {
 			err = rt.Handle(s, w, r.WithContext(context.WithValue(ctx, routeKey{}, rt)))
 		}
 		if err != nil {
-			s.writeError(w, r, err)
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// fail answers err, unless the response is already under way (a
+// download cut short): its status is out, so the client sees the body end
+// short, and the log says why: at info when the client went away, as an
+// error otherwise.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if !started(w) {
+		s.writeError(w, r, err)
+		return
+	}
+	if r.Context().Err() != nil || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		s.cfg.Logger.Info("response cut short: the client went away", "request_id", info(r).id, "path", r.URL.Path, "err", err)
+	} else {
+		s.cfg.Logger.Error("response cut short", "request_id", info(r).id, "path", r.URL.Path, "err", err)
+	}
+}
+
+// started reports whether the status of w's response has been written.
+func started(w http.ResponseWriter) bool {
+	for {
+		switch v := w.(type) {
+		case *statusWriter:
+			return v.status != 0
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return false
 		}
 	}
 }
