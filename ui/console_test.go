@@ -80,12 +80,28 @@ func TestConsole(t *testing.T) {
 		ctx, cancel = context.WithDeadline(ctx, dl)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, "node_modules/.bin/playwright", append([]string{"test"}, strings.Fields(os.Getenv("QM_PLAYWRIGHT_ARGS"))...)...)
+	// Each run keeps its traces and screenshots in a folder of its own
+	// (Playwright empties its output folder as it starts), removed when
+	// every journey passed: a run beside this one keeps its own.
+	if err := os.MkdirAll("test-results", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	results, err := os.MkdirTemp("test-results", "run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			os.RemoveAll(results)
+		}
+	})
+	args := append([]string{"test", "--output", results}, strings.Fields(os.Getenv("QM_PLAYWRIGHT_ARGS"))...)
+	cmd := exec.CommandContext(ctx, "node_modules/.bin/playwright", args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = 10 * time.Second // for browsers that outlive a killed Playwright, holding its output open
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("playwright: %v\n%s", err, out)
+		t.Fatalf("playwright: %v (traces and screenshots in ui/%s)\n%s", err, results, out)
 	}
 	t.Logf("playwright:\n%s", out)
 }
