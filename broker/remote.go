@@ -219,9 +219,25 @@ func (r *Remote) consume(ctx context.Context, node string, adopted bool) error {
 	case <-c.Done():
 		return c.Err()
 	case <-ctx.Done():
-		return nil
 	}
+	if !adopted {
+		// Leaving: the broker gives this node's share to the others from
+		// now on, rather than queue it for a node that is gone. What the
+		// node took and did not acknowledge stays with its session, for
+		// it when it is back, or for the node that adopts the session.
+		leave, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+		defer cancel()
+		if err := c.Unsubscribe(leave, SharedTelemetry); err != nil {
+			r.cfg.Logger.Warn("mqtt broker: leave the shared subscription", "client_id", SessionOf(node), "err", err)
+		}
+	}
+	return nil
 }
+
+// leaveTimeout bounds how long a node stopping waits for the broker to
+// confirm that it left the shared subscription; past it, the session is
+// adopted once the node is silent (adopt).
+const leaveTimeout = 2 * time.Second
 
 var topicSeed = maphash.MakeSeed()
 

@@ -30,6 +30,7 @@ type remoteWorld struct {
 	db         *sqlite.DB
 	dynsec     *broker.DynSec
 	remote     *broker.Remote
+	node       broker.RemoteConfig // the remote's, for another node
 	fleet      *telemetry.FleetStore
 	ctxA, ctxB context.Context
 	a, b       *qm.Tenant
@@ -66,26 +67,37 @@ func newRemoteWorld(t *testing.T) *remoteWorld {
 	w.register(t, "truck-2", w.b)
 	points := telemetry.NewPointWriter(w.db, time.Now, 0)
 	t.Cleanup(points.Close)
-	w.remote = broker.NewRemote(broker.RemoteConfig{Addr: w.mosq.Addr, Username: w.mosq.AdminUser, Password: w.mosq.AdminPassword,
+	w.node = broker.RemoteConfig{Addr: w.mosq.Addr, Username: w.mosq.AdminUser, Password: w.mosq.AdminPassword,
 		Node: "test/node", DynSec: w.dynsec, Devices: w.db.Devices(), Logger: log,
 		Auth:   auth.New(auth.Config{Identity: w.db.Identity(), Tenants: w.db.Tenants(), Devices: w.db.Devices()}),
-		Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now})})
+		Points: ingest.NewIngester(ingest.Config{Store: points, Now: time.Now})}
+	var stop func()
+	w.remote, stop = w.run(t, w.node)
+	t.Cleanup(stop)
 	w.db.Devices().Notify(w.remote)
-	runCtx, stop := context.WithCancel(ctx)
+	return w
+}
+
+// run starts a node of cfg and waits until it has subscribed; stop stops
+// it and waits until it has.
+func (w *remoteWorld) run(t *testing.T, cfg broker.RemoteConfig) (node *broker.Remote, stop func()) {
+	t.Helper()
+	node = broker.NewRemote(cfg)
+	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.remote.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
+	go func() { done <- node.Run(runCtx) }()
+	stop = func() {
+		cancel()
 		<-done
-	})
+	}
 	select {
-	case <-w.remote.Subscribed():
+	case <-node.Subscribed():
 	case err := <-done:
 		t.Fatalf("the node stopped: %v", err)
 	case <-poll.After(t):
 		t.Fatal("gave up waiting for the node to subscribe")
 	}
-	return w
+	return node, stop
 }
 
 // register registers ident and assigns it to tn.
@@ -308,6 +320,25 @@ func TestExternalBroker(t *testing.T) {
 			t.Errorf("truck-3 after its credential was rotated: %v", err)
 		}
 	})
+}
+
+// TestNodeLeaves: a node stopped leaves its share of the telemetry to the
+// others at once: the broker queues nothing more for its session.
+func TestNodeLeaves(t *testing.T) {
+	w := newRemoteWorld(t)
+	other := w.node
+	other.Node = "test/other"
+	_, stop := w.run(t, other)
+	stop()
+	truck1 := w.mustDial(t, "truck-1")
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	const messages = 20
+	for i := range messages {
+		if err := truck1.Publish(t.Context(), broker.TelemetryTopic("truck-1"), []byte("["+point(at.Add(time.Duration(i)*time.Second), 52.5)+"]"), 1, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll.Until(t, "every message is stored by the node still running", func() (bool, error) { return w.stored(w.ctxA, "truck-1") == messages, nil })
 }
 
 // pausing keeps accounts at the broker as DynSec does, and holds the
